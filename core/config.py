@@ -1,0 +1,24 @@
+"""Core configuration: the part of the settings the domain needs, free of any framework."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Visibility = Literal["own", "all"]
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """Domain settings, built by the composition root from the application settings."""
+
+    default_region: str = "RU"
+    timezone: str = "Europe/Moscow"
+    locale: str = "ru"
+    visibility: Visibility = "own"
+    own_numbers: frozenset[str] = field(default_factory=frozenset)  # E.164
+    callback_sla_minutes: int = 15
+    create_contacts_for_outbound: bool = False
+    ringing_timeout_seconds: int = 600
+    invite_ttl_hours: int = 72
+    outbox_max_attempts: int = 8

@@ -1,0 +1,36 @@
+"""All ORM models; importing this module registers every table on Base.metadata."""
+
+from core.models.calls import Call, TelephonyEvent
+from core.models.contacts import Company, Contact, ContactPhone
+from core.models.system import (
+    ApiKey,
+    AuditLog,
+    DigestRun,
+    DigestSubscription,
+    GreetingLog,
+    Notification,
+)
+from core.models.users import Invite, User, UserExtension
+from core.models.work import Activity, Deal, DealStageChange, Note, PipelineStage
+
+__all__ = [
+    "Activity",
+    "ApiKey",
+    "AuditLog",
+    "Call",
+    "Company",
+    "Contact",
+    "ContactPhone",
+    "Deal",
+    "DealStageChange",
+    "DigestRun",
+    "DigestSubscription",
+    "GreetingLog",
+    "Invite",
+    "Note",
+    "Notification",
+    "PipelineStage",
+    "TelephonyEvent",
+    "User",
+    "UserExtension",
+]
