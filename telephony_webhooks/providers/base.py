@@ -1,0 +1,111 @@
+"""The shape every PBX provider adapter has: verify, accept, parse, reply.
+
+A provider module is pure: no database, no FastAPI. The HTTP routes glue it to the inbox:
+
+1. `verify(request, secrets)` — authenticity (signature/token); raises ProviderError(401).
+2. `accept(request)` — what to store: dedupe key, call key, event type, and for a synchronous
+   look-up the number to look up. Raises ProviderError(400) for an unparseable body.
+3. The route stores the raw request in the inbox (durable) and answers with `reply(...)`.
+4. Later, the processor calls `parse(stored, options)` on the stored request to get
+   normalized CallEvents and applies them through the core call service.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+
+class ProviderError(Exception):
+    """A request the provider adapter refuses; the route answers `status_code` with `reason`."""
+
+    def __init__(self, status_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status_code = status_code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RawRequest:
+    """A webhook request as received, before anything trusts it."""
+
+    method: str
+    url: str  # the public URL the provider called (PUBLIC_URL-based behind a proxy)
+    path: str  # the part after the provider's base path, e.g. "events/call" or "status"
+    headers: Mapping[str, str]  # lower-case names
+    query: Mapping[str, str]
+    body: bytes
+    content_type: str = ""
+    form: Mapping[str, str] = field(default_factory=dict)  # decoded form fields, if a form
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What the route stores in the inbox and how it answers."""
+
+    dedupe_key: str
+    call_key: str | None
+    event_type: str | None
+    store: bool = True  # False for pure handshakes/look-ups that change nothing
+    lookup_number: str | None = None  # set when the reply must say who this caller is
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    """Who a number belongs to, for routing answers."""
+
+    contact_id: int | None = None
+    contact_name: str | None = None
+    company_name: str | None = None
+    owner_name: str | None = None
+    owner_extension: str | None = None  # the responsible person's first extension
+
+
+@dataclass(frozen=True)
+class Reply:
+    status_code: int = 200
+    body: str | bytes = ""
+    media_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class ProviderOptions:
+    """Per-deployment facts a parser needs (time zone of the PBX account, redirect on/off…)."""
+
+    account_timezone: str = "Europe/Moscow"
+    redirect_to_owner: bool = False
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+
+def decode_form(body: bytes, content_type: str) -> dict[str, str]:
+    """Form fields of an urlencoded body (multipart is decoded by the route)."""
+    if "application/x-www-form-urlencoded" in content_type or not content_type:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProviderError(400, "body is not UTF-8") from exc
+        return dict(parse_qsl(text, keep_blank_values=True))
+    return {}
+
+
+def decode_json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProviderError(400, f"body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProviderError(400, "JSON body must be an object")
+    return data
+
+
+def same_secret(given: str | bytes | None, expected: str | bytes) -> bool:
+    """Constant-time comparison that never raises on non-ASCII input."""
+    if given is None:
+        return False
+    left = given.encode("utf-8") if isinstance(given, str) else given
+    right = expected.encode("utf-8") if isinstance(expected, str) else expected
+    return hmac.compare_digest(left, right)
