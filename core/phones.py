@@ -44,7 +44,9 @@ def normalize(raw: str, *, region: str = "RU") -> Phone:
         extension = match.group(1)
         text = text[: match.start()]
     if not _ALLOWED.match(text):
-        raise InvalidInput(f"phone {raw!r} has characters that are not part of a number", field="phone")
+        raise InvalidInput(
+            f"phone {raw!r} has characters that are not part of a number", field="phone"
+        )
     digits = re.sub(r"\D", "", text)
     if _SHORT_INTERNAL.match(digits) and not text.lstrip().startswith("+"):
         return Phone(e164=None, extension=digits, raw=raw)

@@ -29,7 +29,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     extensions: Mapped[list[UserExtension]] = relationship(
-        back_populates="user", lazy="selectin", cascade="all, delete-orphan", order_by="UserExtension.id"
+        back_populates="user",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        order_by="UserExtension.id",
     )
 
     @property

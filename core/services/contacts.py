@@ -1,0 +1,599 @@
+"""Contacts and companies: create, update, soft delete, merge, search, phone lookup."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezone
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import aliased
+
+from core.context import Actor, Ctx
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.models.calls import Call
+from core.models.contacts import Company, Contact, ContactPhone
+from core.models.users import User, UserExtension
+from core.models.work import Activity, Deal, Note
+from core.phones import Phone, normalize, search_digits
+from core.services.common import (
+    Page,
+    audit,
+    can_see_contact,
+    check_page,
+    contact_visible_clause,
+    ensure_visible,
+)
+from core.services.users import check_timezone
+
+SOURCES = ("call", "bot", "import", "api", "manual")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EDITABLE = frozenset(
+    {
+        "name",
+        "phones",
+        "company_id",
+        "company_name",
+        "owner_id",
+        "email",
+        "birthday",
+        "timezone",
+        "tags",
+        "marketing_consent",
+        "telegram_chat_id",
+    }
+)
+
+
+@dataclass(frozen=True)
+class PhoneOwner:
+    """Answer to "who is this number?" for routing and screen pop."""
+
+    contact_id: int
+    contact_name: str
+    company_name: str | None
+    owner_id: int | None
+    owner_name: str | None
+    owner_extension: str | None
+    owner_telegram_id: int | None
+    e164: str
+
+
+def build_search_text(contact: Contact, company_name: str | None) -> str:
+    parts = [contact.name, company_name or "", contact.email or ""]
+    parts += [p.e164.lstrip("+") for p in contact.phones if p.is_live]
+    return " ".join(parts).casefold()
+
+
+def _phone_row(phone: Phone, kind: str = "mobile") -> ContactPhone:
+    assert phone.e164 is not None
+    return ContactPhone(
+        e164=phone.e164,
+        last10=phone.e164[-10:],
+        extension=phone.extension,
+        raw=phone.raw[:64],
+        kind=kind,
+        is_live=True,
+    )
+
+
+def parse_phones(ctx: Ctx, raws: Iterable[str]) -> list[Phone]:
+    """Normalize each phone; internal extensions are refused for a contact."""
+    result: dict[str, Phone] = {}
+    for index, raw in enumerate(raws):
+        try:
+            phone = normalize(raw, region=ctx.config.default_region)
+        except InvalidInput as exc:
+            raise InvalidInput(exc.message, field=f"phones[{index}]") from exc
+        if phone.e164 is None:
+            raise InvalidInput(
+                f"{raw!r} is an internal extension, not a client's phone", field=f"phones[{index}]"
+            )
+        result.setdefault(phone.e164, phone)
+    return list(result.values())
+
+
+async def _ensure_phones_free(ctx: Ctx, phones: Sequence[Phone], contact_id: int | None) -> None:
+    if not phones:
+        return
+    taken = await ctx.session.scalar(
+        select(ContactPhone)
+        .where(
+            ContactPhone.e164.in_([p.e164 for p in phones]),
+            ContactPhone.is_live.is_(True),
+            ContactPhone.contact_id != (contact_id or 0),
+        )
+        .limit(1)
+    )
+    if taken is not None:
+        raise Conflict(
+            f"phone {taken.e164} already belongs to contact {taken.contact_id}",
+            existing_id=taken.contact_id,
+        )
+
+
+def _default_timezone(ctx: Ctx, phones: Sequence[Phone]) -> str | None:
+    for phone in phones:
+        assert phone.e164 is not None
+        zones = phone_timezone.time_zones_for_number(phonenumbers.parse(phone.e164))
+        if len(zones) == 1 and zones[0] != "Etc/Unknown":
+            return str(zones[0])
+    return None
+
+
+def _clean_email(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if not _EMAIL.match(value) or len(value) > 320:
+        raise InvalidInput(f"{value!r} is not an email address", field="email")
+    return value
+
+
+def _clean_name(value: str | None) -> str:
+    name = " ".join((value or "").split())
+    if not name:
+        raise InvalidInput("name must not be empty", field="name")
+    if len(name) > 300:
+        raise InvalidInput("name is longer than 300 characters", field="name")
+    return name
+
+
+def _clean_tags(tags: Iterable[str] | None) -> list[str]:
+    return sorted({t.strip()[:50] for t in tags or () if t and t.strip()})
+
+
+async def _resolve_owner(ctx: Ctx, actor: Actor, owner_id: int | None) -> int | None:
+    if owner_id is None:
+        return None
+    user = await ctx.session.get(User, owner_id)
+    if user is None or not user.active:
+        raise InvalidInput(f"owner {owner_id} is not an active user", field="owner_id")
+    if not actor.sees_all and owner_id != actor.user_id:
+        raise PermissionDenied("only a manager can give a contact to someone else")
+    return owner_id
+
+
+async def _resolve_company(
+    ctx: Ctx, actor: Actor, company_id: int | None, company_name: str | None
+) -> Company | None:
+    if company_id is not None:
+        company = await ctx.session.get(Company, company_id)
+        if company is None or company.deleted_at is not None:
+            raise InvalidInput(f"company {company_id} not found", field="company_id")
+        return company
+    if company_name and company_name.strip():
+        name = " ".join(company_name.split())
+        company = await ctx.session.scalar(
+            select(Company).where(
+                Company.name_folded == name.casefold(), Company.deleted_at.is_(None)
+            )
+        )
+        if company is None:
+            company = await _new_company(ctx, actor, name)
+        return company
+    return None
+
+
+async def _new_company(ctx: Ctx, actor: Actor, name: str, **extra: Any) -> Company:
+    now = ctx.clock.now()
+    company = Company(
+        name=name,
+        name_folded=name.casefold(),
+        created_at=now,
+        updated_at=now,
+        owner_id=actor.user_id,
+        **extra,
+    )
+    ctx.session.add(company)
+    await ctx.session.flush()
+    return company
+
+
+async def create_contact(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    name: str,
+    phones: Sequence[str] = (),
+    company_id: int | None = None,
+    company_name: str | None = None,
+    owner_id: int | None = None,
+    email: str | None = None,
+    birthday: date | None = None,
+    timezone: str | None = None,
+    tags: Sequence[str] = (),
+    source: str = "manual",
+    marketing_consent: bool = False,
+    commit: bool = True,
+) -> Contact:
+    """Create a contact; a phone already owned by any live contact is a Conflict naming it.
+
+    `commit=False` lets another service (the call processor) create it inside its own unit.
+    """
+    if source not in SOURCES:
+        raise InvalidInput(f"source must be one of {', '.join(SOURCES)}", field="source")
+    clean_name = _clean_name(name)
+    parsed = parse_phones(ctx, phones)
+    await _ensure_phones_free(ctx, parsed, None)
+    # No owner given: the person creating it owns it (the PBX and API keys own nothing).
+    owner = await _resolve_owner(ctx, actor, owner_id if owner_id is not None else actor.user_id)
+    company = await _resolve_company(ctx, actor, company_id, company_name)
+    now = ctx.clock.now()
+    contact = Contact(
+        name=clean_name,
+        company_id=company.id if company else None,
+        owner_id=owner,
+        email=_clean_email(email),
+        birthday=birthday,
+        birthday_md=birthday.strftime("%m-%d") if birthday else None,
+        timezone=check_timezone(timezone) if timezone else _default_timezone(ctx, parsed),
+        tags=_clean_tags(tags),
+        source=source,
+        marketing_consent=marketing_consent,
+        created_at=now,
+        updated_at=now,
+        phones=[_phone_row(p) for p in parsed],
+    )
+    contact.search_text = build_search_text(contact, company.name if company else None)
+    ctx.session.add(contact)
+    await ctx.session.flush()
+    audit(
+        ctx,
+        actor=actor,
+        entity="contact",
+        entity_id=contact.id,
+        action="create",
+        changes={"name": clean_name, "phones": [p.e164 for p in parsed], "source": source},
+    )
+    if commit:
+        await ctx.session.commit()
+    return contact
+
+
+async def get_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
+    """A live contact the actor may see, or NotFound."""
+    contact = await ctx.session.get(Contact, contact_id)
+    return ensure_visible(ctx, actor, contact, contact_id)
+
+
+async def update_contact(
+    ctx: Ctx, *, actor: Actor, contact_id: int, changes: Mapping[str, Any]
+) -> Contact:
+    """Apply the given fields (a PATCH); `phones` replaces the phone list."""
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
+    diff: dict[str, Any] = {}
+    if "name" in changes:
+        contact.name = diff["name"] = _clean_name(changes["name"])
+    if "email" in changes:
+        contact.email = diff["email"] = _clean_email(changes["email"])
+    if "birthday" in changes:
+        contact.birthday = diff["birthday"] = changes["birthday"]
+        contact.birthday_md = contact.birthday.strftime("%m-%d") if contact.birthday else None
+    if "timezone" in changes:
+        tz = changes["timezone"]
+        contact.timezone = diff["timezone"] = check_timezone(tz) if tz else None
+    if "tags" in changes:
+        contact.tags = diff["tags"] = _clean_tags(changes["tags"])
+    if "marketing_consent" in changes:
+        contact.marketing_consent = diff["marketing_consent"] = bool(changes["marketing_consent"])
+    if "telegram_chat_id" in changes:
+        contact.telegram_chat_id = diff["telegram_chat_id"] = changes["telegram_chat_id"]
+    if "owner_id" in changes:
+        contact.owner_id = diff["owner_id"] = await _resolve_owner(ctx, actor, changes["owner_id"])
+    if "company_id" in changes or "company_name" in changes:
+        company = await _resolve_company(
+            ctx, actor, changes.get("company_id"), changes.get("company_name")
+        )
+        contact.company_id = diff["company_id"] = company.id if company else None
+    if "phones" in changes:
+        await _replace_phones(ctx, contact, parse_phones(ctx, changes["phones"] or ()))
+        diff["phones"] = [p.e164 for p in contact.phones if p.is_live]
+    await _refresh_search_text(ctx, contact)
+    contact.updated_at = ctx.clock.now()
+    audit(ctx, actor=actor, entity="contact", entity_id=contact.id, action="update", changes=diff)
+    await ctx.session.commit()
+    return contact
+
+
+async def add_phone(ctx: Ctx, *, actor: Actor, contact_id: int, phone: str) -> Contact:
+    """Add one more phone to a contact."""
+    contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
+    current = [p.raw for p in contact.phones if p.is_live]
+    return await update_contact(
+        ctx, actor=actor, contact_id=contact.id, changes={"phones": [*current, phone]}
+    )
+
+
+async def _replace_phones(ctx: Ctx, contact: Contact, parsed: Sequence[Phone]) -> None:
+    await _ensure_phones_free(ctx, parsed, contact.id)
+    wanted = {p.e164: p for p in parsed}
+    for row in contact.phones:
+        if row.is_live and row.e164 not in wanted:
+            row.is_live = False
+    await ctx.session.flush()
+    live = {row.e164 for row in contact.phones if row.is_live}
+    for e164, phone in wanted.items():
+        if e164 not in live:
+            contact.phones.append(_phone_row(phone))
+    await ctx.session.flush()
+
+
+async def _refresh_search_text(ctx: Ctx, contact: Contact) -> None:
+    company = await ctx.session.get(Company, contact.company_id) if contact.company_id else None
+    contact.search_text = build_search_text(contact, company.name if company else None)
+
+
+async def delete_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
+    """Soft delete: the contact disappears from lists; calls and history stay; phones free up."""
+    contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
+    if not actor.sees_all and contact.owner_id != actor.user_id:
+        raise PermissionDenied("only the owner or a manager can delete a contact")
+    contact.deleted_at = ctx.clock.now()
+    for row in contact.phones:
+        row.is_live = False
+    audit(ctx, actor=actor, entity="contact", entity_id=contact.id, action="delete", changes={})
+    await ctx.session.commit()
+    return contact
+
+
+async def merge_contacts(ctx: Ctx, *, actor: Actor, source_id: int, target_id: int) -> Contact:
+    """Merge `source` into `target`, keeping every phone, call, note, activity and deal."""
+    if source_id == target_id:
+        raise InvalidInput("cannot merge a contact into itself", field="source_id")
+    source = await get_contact(ctx, actor=actor, contact_id=source_id)
+    target = await get_contact(ctx, actor=actor, contact_id=target_id)
+    if not actor.sees_all and actor.user_id not in (source.owner_id, None):
+        raise PermissionDenied("only the owner or a manager can merge this contact")
+    for row in list(source.phones):
+        if row.is_live:
+            row.contact_id = target.id
+    for model in (Call, Note, Activity, Deal):
+        await ctx.session.execute(
+            update(model).where(model.contact_id == source.id).values(contact_id=target.id)  # type: ignore[attr-defined]
+        )
+    for field in (
+        "email",
+        "birthday",
+        "birthday_md",
+        "company_id",
+        "owner_id",
+        "timezone",
+        "telegram_chat_id",
+    ):
+        if getattr(target, field) is None and getattr(source, field) is not None:
+            setattr(target, field, getattr(source, field))
+    target.tags = _clean_tags([*target.tags, *source.tags])
+    target.marketing_consent = target.marketing_consent or source.marketing_consent
+    source.deleted_at = ctx.clock.now()
+    source.merged_into_id = target.id
+    target.updated_at = ctx.clock.now()
+    await ctx.session.flush()
+    ctx.session.expire(target, ["phones"])
+    ctx.session.expire(source, ["phones"])
+    await ctx.session.refresh(target, ["phones"])
+    await _refresh_search_text(ctx, target)
+    audit(
+        ctx,
+        actor=actor,
+        entity="contact",
+        entity_id=target.id,
+        action="merge",
+        changes={"merged": source.id},
+    )
+    await ctx.session.commit()
+    return target
+
+
+async def search(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    q: str | None = None,
+    owner_id: int | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> Page[Contact]:
+    """Contacts by any part of name, company, email or phone (any format), case-insensitive."""
+    check_page(limit, offset)
+    conditions = [Contact.deleted_at.is_(None), contact_visible_clause(ctx, actor)]
+    if owner_id is not None:
+        conditions.append(Contact.owner_id == owner_id)
+    if q and q.strip():
+        digits = search_digits(q, region=ctx.config.default_region)
+        if digits is not None:
+            conditions.append(Contact.search_text.contains(digits, autoescape=True))
+        else:
+            for token in q.casefold().split()[:5]:
+                conditions.append(Contact.search_text.contains(token, autoescape=True))
+    where = and_(*conditions)
+    total = await ctx.session.scalar(select(func.count()).select_from(Contact).where(where)) or 0
+    rows = await ctx.session.scalars(
+        select(Contact).where(where).order_by(Contact.name, Contact.id).limit(limit).offset(offset)
+    )
+    return Page(items=list(rows), total=total)
+
+
+async def lookup_phone(ctx: Ctx, *, phone: str) -> PhoneOwner | None:
+    """Who is this number and who owns them — the PBX routing question, from the index."""
+    parsed = normalize(phone, region=ctx.config.default_region)
+    if parsed.e164 is None:
+        return None
+    owner = aliased(User)
+    first_extension = (
+        select(UserExtension.extension)
+        .where(UserExtension.user_id == owner.id)
+        .order_by(UserExtension.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            Contact.id,
+            Contact.name,
+            Company.name,
+            owner.id,
+            owner.name,
+            first_extension,
+            owner.telegram_user_id,
+            ContactPhone.e164,
+        )
+        .select_from(ContactPhone)
+        .join(Contact, Contact.id == ContactPhone.contact_id)
+        .outerjoin(Company, Company.id == Contact.company_id)
+        .outerjoin(owner, and_(owner.id == Contact.owner_id, owner.active.is_(True)))
+        .where(ContactPhone.is_live.is_(True), Contact.deleted_at.is_(None))
+    )
+    row = (
+        await ctx.session.execute(query.where(ContactPhone.e164 == parsed.e164).limit(1))
+    ).first()
+    if row is None:
+        # Foreign formats and '+'-less national numbers: match on the last ten digits.
+        row = (
+            await ctx.session.execute(
+                query.where(ContactPhone.last10 == parsed.e164[-10:]).limit(1)
+            )
+        ).first()
+    if row is None:
+        return None
+    return PhoneOwner(
+        contact_id=row[0],
+        contact_name=row[1],
+        company_name=row[2],
+        owner_id=row[3],
+        owner_name=row[4],
+        owner_extension=row[5],
+        owner_telegram_id=row[6],
+        e164=row[7],
+    )
+
+
+async def find_by_e164(ctx: Ctx, *, e164: str) -> Contact | None:
+    """The live contact owning this exact E.164 number (no permission check: system use)."""
+    return await ctx.session.scalar(
+        select(Contact)
+        .join(ContactPhone, ContactPhone.contact_id == Contact.id)
+        .where(
+            ContactPhone.e164 == e164, ContactPhone.is_live.is_(True), Contact.deleted_at.is_(None)
+        )
+        .limit(1)
+    )
+
+
+async def upsert_by_phone(
+    ctx: Ctx, *, actor: Actor, phone: str, fields: Mapping[str, Any]
+) -> tuple[Contact, bool]:
+    """The shop's integration point: update the contact with this phone, or create it."""
+    parsed = parse_phones(ctx, [phone])[0]
+    assert parsed.e164 is not None
+    existing = await find_by_e164(ctx, e164=parsed.e164)
+    if existing is not None:
+        if not can_see_contact(ctx, actor, existing):
+            raise Conflict(
+                f"phone {parsed.e164} belongs to contact {existing.id}", existing_id=existing.id
+            )
+        changes = dict(fields)
+        if "phones" in changes:
+            changes["phones"] = [phone, *(changes["phones"] or [])]
+        contact = await update_contact(ctx, actor=actor, contact_id=existing.id, changes=changes)
+        return contact, False
+    extra = {k: v for k, v in fields.items() if k not in ("name", "phones")}
+    unknown = set(extra) - EDITABLE
+    if unknown:
+        raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    contact = await create_contact(
+        ctx,
+        actor=actor,
+        name=fields.get("name") or parsed.e164,
+        phones=[phone, *(fields.get("phones") or [])],
+        source="api",
+        **extra,
+    )
+    return contact, True
+
+
+# --- companies -------------------------------------------------------------------------
+
+
+async def create_company(
+    ctx: Ctx, *, actor: Actor, name: str, inn: str | None = None, website: str | None = None
+) -> Company:
+    """Create a company; the same name (case-insensitive) twice is a Conflict."""
+    clean = _clean_name(name)
+    existing = await ctx.session.scalar(
+        select(Company).where(Company.name_folded == clean.casefold(), Company.deleted_at.is_(None))
+    )
+    if existing is not None:
+        raise Conflict(f"company {clean!r} already exists", existing_id=existing.id)
+    company = await _new_company(ctx, actor, clean, inn=inn, website=website)
+    audit(
+        ctx,
+        actor=actor,
+        entity="company",
+        entity_id=company.id,
+        action="create",
+        changes={"name": clean},
+    )
+    await ctx.session.commit()
+    return company
+
+
+async def get_company(ctx: Ctx, *, company_id: int) -> Company:
+    company = await ctx.session.get(Company, company_id)
+    if company is None or company.deleted_at is not None:
+        raise NotFound(f"company {company_id} not found")
+    return company
+
+
+async def update_company(
+    ctx: Ctx, *, actor: Actor, company_id: int, changes: Mapping[str, Any]
+) -> Company:
+    """Rename or edit a company; its contacts stay findable under the new name."""
+    company = await get_company(ctx, company_id=company_id)
+    unknown = set(changes) - {"name", "inn", "website"}
+    if unknown:
+        raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    if "name" in changes:
+        company.name = _clean_name(changes["name"])
+        company.name_folded = company.name.casefold()
+    for field in ("inn", "website"):
+        if field in changes:
+            setattr(company, field, changes[field])
+    company.updated_at = ctx.clock.now()
+    if "name" in changes:
+        contacts = await ctx.session.scalars(
+            select(Contact).where(Contact.company_id == company.id)
+        )
+        for contact in contacts:
+            contact.search_text = build_search_text(contact, company.name)
+    audit(
+        ctx,
+        actor=actor,
+        entity="company",
+        entity_id=company.id,
+        action="update",
+        changes=dict(changes),
+    )
+    await ctx.session.commit()
+    return company
+
+
+async def list_companies(
+    ctx: Ctx, *, q: str | None = None, limit: int = 20, offset: int = 0
+) -> Page[Company]:
+    check_page(limit, offset)
+    where = [Company.deleted_at.is_(None)]
+    if q and q.strip():
+        where.append(Company.name_folded.contains(q.strip().casefold(), autoescape=True))
+    total = await ctx.session.scalar(select(func.count()).select_from(Company).where(*where)) or 0
+    rows = await ctx.session.scalars(
+        select(Company).where(*where).order_by(Company.name).limit(limit).offset(offset)
+    )
+    return Page(items=list(rows), total=total)

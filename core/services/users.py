@@ -1,0 +1,255 @@
+"""Employees: invites, roles, extensions, time zone, locale, deactivation."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+
+from core.context import Actor, Ctx
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.models.users import ROLES, Invite, User, UserExtension
+from core.services.common import Page, audit, check_page
+
+_EXTENSION = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
+LOCALES = ("ru", "en")
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied("only an admin can manage users")
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    return role
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"unknown time zone {name!r}", field="timezone") from exc
+    return name
+
+
+async def create_invite(
+    ctx: Ctx, *, actor: Actor, role: str, name: str | None = None, ttl_hours: int | None = None
+) -> Invite:
+    """A one-time, expiring invite code for a new employee with the given role."""
+    _require_admin(actor)
+    check_role(role)
+    now = ctx.clock.now()
+    invite = Invite(
+        code=secrets.token_urlsafe(12),
+        role=role,
+        name=name,
+        expires_at=now + timedelta(hours=ttl_hours or ctx.config.invite_ttl_hours),
+        created_by_id=actor.user_id,
+        created_at=now,
+    )
+    ctx.session.add(invite)
+    await ctx.session.commit()
+    return invite
+
+
+async def accept_invite(
+    ctx: Ctx, *, code: str, telegram_user_id: int, name: str, username: str | None = None
+) -> User:
+    """Turn an invite into a user for this Telegram account; each code works once."""
+    invite = await ctx.session.scalar(select(Invite).where(Invite.code == code.strip()))
+    now = ctx.clock.now()
+    if invite is None:
+        raise NotFound("invite code not found")
+    if invite.used_at is not None:
+        raise Conflict("invite code was already used", existing_id=invite.used_by_id)
+    if invite.expires_at <= now:
+        raise InvalidInput("invite code has expired", field="code")
+    existing = await get_by_telegram_id(ctx, telegram_user_id=telegram_user_id)
+    if existing is not None:
+        raise Conflict("this Telegram account is already a user", existing_id=existing.id)
+    user = User(
+        name=(invite.name or name or "").strip()[:200] or f"user {telegram_user_id}",
+        telegram_user_id=telegram_user_id,
+        telegram_username=username,
+        role=invite.role,
+        timezone=ctx.config.timezone,
+        locale=ctx.config.locale,
+        active=True,
+        created_at=now,
+    )
+    ctx.session.add(user)
+    await ctx.session.flush()
+    invite.used_at = now
+    invite.used_by_id = user.id
+    await ctx.session.commit()
+    return user
+
+
+async def create_user(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    name: str,
+    role: str,
+    telegram_user_id: int | None = None,
+    extensions: Sequence[str] = (),
+    timezone: str | None = None,
+    locale: str | None = None,
+) -> User:
+    """Create an employee directly (admin tools, demo data, tests)."""
+    _require_admin(actor)
+    check_role(role)
+    if not name.strip():
+        raise InvalidInput("name must not be empty", field="name")
+    if telegram_user_id is not None and await get_by_telegram_id(
+        ctx, telegram_user_id=telegram_user_id
+    ):
+        raise Conflict("this Telegram account is already a user")
+    user = User(
+        name=name.strip(),
+        telegram_user_id=telegram_user_id,
+        role=role,
+        timezone=check_timezone(timezone or ctx.config.timezone),
+        locale=_check_locale(locale or ctx.config.locale),
+        active=True,
+        created_at=ctx.clock.now(),
+    )
+    ctx.session.add(user)
+    await ctx.session.flush()
+    for extension in extensions:
+        await _add_extension(ctx, user, extension)
+    audit(
+        ctx, actor=actor, entity="user", entity_id=user.id, action="create", changes={"role": role}
+    )
+    await ctx.session.commit()
+    return user
+
+
+def _check_locale(locale: str) -> str:
+    if locale not in LOCALES:
+        raise InvalidInput(f"locale must be one of {', '.join(LOCALES)}", field="locale")
+    return locale
+
+
+async def _add_extension(ctx: Ctx, user: User, extension: str) -> None:
+    extension = extension.strip()
+    if not _EXTENSION.match(extension):
+        raise InvalidInput(
+            f"extension {extension!r} is not a valid PBX number or login", field="extension"
+        )
+    owner = await ctx.session.scalar(
+        select(UserExtension).where(UserExtension.extension == extension)
+    )
+    if owner is not None and owner.user_id != user.id:
+        raise Conflict(
+            f"extension {extension} belongs to user {owner.user_id}", existing_id=owner.user_id
+        )
+    if owner is None:
+        ctx.session.add(UserExtension(user_id=user.id, extension=extension))
+
+
+async def set_extensions(
+    ctx: Ctx, *, actor: Actor, user_id: int, extensions: Sequence[str], replace: bool = False
+) -> User:
+    """Map PBX extensions/logins to an employee (added, or replacing the current ones)."""
+    _require_admin(actor)
+    user = await get_user(ctx, user_id=user_id)
+    if replace:
+        keep = {e.strip() for e in extensions}
+        for item in list(user.extensions):
+            if item.extension not in keep:
+                await ctx.session.delete(item)
+        await ctx.session.flush()
+    for extension in extensions:
+        await _add_extension(ctx, user, extension)
+    audit(
+        ctx,
+        actor=actor,
+        entity="user",
+        entity_id=user.id,
+        action="set_extensions",
+        changes={"extensions": list(extensions), "replace": replace},
+    )
+    await ctx.session.commit()
+    await ctx.session.refresh(user, ["extensions"])
+    return user
+
+
+async def update_profile(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    user_id: int,
+    timezone: str | None = None,
+    locale: str | None = None,
+    name: str | None = None,
+    role: str | None = None,
+) -> User:
+    """Change a user's zone, language, name (self or admin) or role (admin only)."""
+    if actor.user_id != user_id or role is not None:
+        _require_admin(actor)
+    user = await get_user(ctx, user_id=user_id)
+    changes: dict[str, object] = {}
+    if timezone is not None:
+        user.timezone = changes["timezone"] = check_timezone(timezone)
+    if locale is not None:
+        user.locale = changes["locale"] = _check_locale(locale)
+    if name is not None and name.strip():
+        user.name = changes["name"] = name.strip()[:200]
+    if role is not None:
+        user.role = changes["role"] = check_role(role)
+    audit(ctx, actor=actor, entity="user", entity_id=user.id, action="update", changes=changes)
+    await ctx.session.commit()
+    return user
+
+
+async def deactivate(ctx: Ctx, *, actor: Actor, user_id: int) -> User:
+    """Switch a user off: no bot access, no new calls or tasks routed to them."""
+    _require_admin(actor)
+    user = await get_user(ctx, user_id=user_id)
+    if actor.user_id == user_id:
+        raise InvalidInput("you cannot deactivate yourself", field="user_id")
+    user.active = False
+    audit(ctx, actor=actor, entity="user", entity_id=user.id, action="deactivate", changes={})
+    await ctx.session.commit()
+    return user
+
+
+async def get_user(ctx: Ctx, *, user_id: int) -> User:
+    user = await ctx.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+async def get_by_telegram_id(ctx: Ctx, *, telegram_user_id: int) -> User | None:
+    return await ctx.session.scalar(select(User).where(User.telegram_user_id == telegram_user_id))
+
+
+async def find_by_extension(ctx: Ctx, *, extension: str | None) -> User | None:
+    """The active employee behind a PBX extension or login, if any."""
+    if not extension:
+        return None
+    return await ctx.session.scalar(
+        select(User)
+        .join(UserExtension, UserExtension.user_id == User.id)
+        .where(UserExtension.extension == extension.strip(), User.active.is_(True))
+    )
+
+
+async def list_users(
+    ctx: Ctx, *, active_only: bool = False, limit: int = 100, offset: int = 0
+) -> Page[User]:
+    check_page(limit, offset)
+    query = select(User)
+    if active_only:
+        query = query.where(User.active.is_(True))
+    total = await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await ctx.session.scalars(query.order_by(User.id).limit(limit).offset(offset))
+    return Page(items=list(rows), total=total)

@@ -1,0 +1,101 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when configured), clock, ctx."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.db import Base, create_engine, session_factory
+from core.migrate import upgrade
+
+PG_URL = os.environ.get("PEREZVON_TEST_DATABASE_URL")
+KEEP_TABLES = {"pipeline_stages", "alembic_version"}
+
+
+def _reset_postgres_schema(url: str) -> None:
+    import asyncio
+
+    async def reset() -> None:
+        engine = create_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(reset())
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database URL migrated to head once per test session."""
+    if PG_URL:
+        _reset_postgres_schema(PG_URL)
+        upgrade(PG_URL)
+        return PG_URL
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture
+def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    if PG_URL:
+        yield PG_URL
+        return
+    path = tmp_path / "perezvon.db"
+    shutil.copyfile(migrated_template, path)
+    yield f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    if PG_URL:
+        tables = ", ".join(
+            f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES
+        )
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def config() -> CoreConfig:
+    return CoreConfig(own_numbers=frozenset({"+74950000000"}))
+
+
+@pytest.fixture
+def ctx(session: AsyncSession, config: CoreConfig, clock: FakeClock) -> Ctx:
+    return Ctx(session=session, config=config, clock=clock)
+
+
+@pytest.fixture
+def system() -> Actor:
+    return Actor.system("test")
