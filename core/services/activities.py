@@ -1,0 +1,267 @@
+"""Planned work: plan, reschedule, complete, cancel, snooze; agenda and overdue lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from core.context import Actor, Ctx
+from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.models.contacts import Contact
+from core.models.users import User
+from core.models.work import ACTIVITY_KINDS, Activity
+from core.services.common import Page, audit, can_see_contact, check_page
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in ACTIVITY_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(ACTIVITY_KINDS)}", field="kind")
+    return kind
+
+
+def _check_aware(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise InvalidInput(f"{field} needs a time zone", field=field)
+    return value
+
+
+async def _load(ctx: Ctx, actor: Actor, activity_id: int) -> Activity:
+    activity = await ctx.session.get(Activity, activity_id)
+    if activity is None:
+        raise NotFound(f"activity {activity_id} not found")
+    if not (actor.sees_all or activity.owner_id in (None, actor.user_id)):
+        raise NotFound(f"activity {activity_id} not found")
+    return activity
+
+
+def _ensure_open(activity: Activity) -> None:
+    if activity.status != "planned":
+        raise InvalidInput(f"activity {activity.id} is already {activity.status}", field="status")
+
+
+async def plan(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    title: str,
+    kind: str = "task",
+    due_at: datetime | None = None,
+    remind_at: datetime | None = None,
+    contact_id: int | None = None,
+    deal_id: int | None = None,
+    owner_id: int | None = None,
+    notes: str | None = None,
+) -> Activity:
+    """Plan the next step; it reminds at `remind_at` (default: at `due_at`)."""
+    if not title.strip():
+        raise InvalidInput("title must not be empty", field="title")
+    _check_kind(kind)
+    _check_aware(due_at, "due_at")
+    _check_aware(remind_at, "remind_at")
+    if contact_id is not None:
+        contact = await ctx.session.get(Contact, contact_id)
+        if (
+            contact is None
+            or contact.deleted_at is not None
+            or not can_see_contact(ctx, actor, contact)
+        ):
+            raise InvalidInput(f"contact {contact_id} not found", field="contact_id")
+    owner = owner_id if owner_id is not None else actor.user_id
+    if owner is not None and owner != actor.user_id:
+        if not actor.sees_all:
+            raise PermissionDenied("only a manager can plan work for someone else")
+        if await ctx.session.get(User, owner) is None:
+            raise InvalidInput(f"user {owner} not found", field="owner_id")
+    now = ctx.clock.now()
+    activity = Activity(
+        kind=kind,
+        title=title.strip()[:500],
+        notes=notes,
+        due_at=due_at,
+        remind_at=remind_at if remind_at is not None else due_at,
+        owner_id=owner,
+        contact_id=contact_id,
+        deal_id=deal_id,
+        status="planned",
+        created_by_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+        source="manual",
+    )
+    ctx.session.add(activity)
+    await ctx.session.flush()
+    audit(
+        ctx,
+        actor=actor,
+        entity="activity",
+        entity_id=activity.id,
+        action="plan",
+        changes={"title": activity.title, "due_at": due_at},
+    )
+    await ctx.session.commit()
+    return activity
+
+
+async def reschedule(
+    ctx: Ctx, *, actor: Actor, activity_id: int, due_at: datetime, remind_at: datetime | None = None
+) -> Activity:
+    """Move a planned activity; the reminder moves with it and fires again."""
+    _check_aware(due_at, "due_at")
+    activity = await _load(ctx, actor, activity_id)
+    _ensure_open(activity)
+    activity.due_at = due_at
+    activity.remind_at = remind_at or due_at
+    activity.reminded_at = None
+    activity.updated_at = ctx.clock.now()
+    audit(
+        ctx,
+        actor=actor,
+        entity="activity",
+        entity_id=activity.id,
+        action="reschedule",
+        changes={"due_at": due_at},
+    )
+    await ctx.session.commit()
+    return activity
+
+
+async def snooze(ctx: Ctx, *, actor: Actor, activity_id: int, minutes: int) -> Activity:
+    """Remind again in `minutes` (the one-tap Snooze); the due time stays."""
+    if not 1 <= minutes <= 60 * 24 * 30:
+        raise InvalidInput("snooze must be between 1 minute and 30 days", field="minutes")
+    activity = await _load(ctx, actor, activity_id)
+    _ensure_open(activity)
+    activity.remind_at = ctx.clock.now() + timedelta(minutes=minutes)
+    activity.reminded_at = None
+    activity.snooze_count += 1
+    activity.updated_at = ctx.clock.now()
+    audit(
+        ctx,
+        actor=actor,
+        entity="activity",
+        entity_id=activity.id,
+        action="snooze",
+        changes={"minutes": minutes},
+    )
+    await ctx.session.commit()
+    return activity
+
+
+async def complete(
+    ctx: Ctx, *, actor: Actor, activity_id: int, result: str | None = None
+) -> Activity:
+    """Mark done with an optional result; completing twice is refused."""
+    activity = await _load(ctx, actor, activity_id)
+    _ensure_open(activity)
+    activity.status = "done"
+    activity.result = result
+    activity.done_at = ctx.clock.now()
+    activity.updated_at = activity.done_at
+    audit(
+        ctx,
+        actor=actor,
+        entity="activity",
+        entity_id=activity.id,
+        action="complete",
+        changes={"result": result},
+    )
+    await ctx.session.commit()
+    return activity
+
+
+async def cancel(
+    ctx: Ctx, *, actor: Actor, activity_id: int, reason: str | None = None
+) -> Activity:
+    """Cancel a planned activity."""
+    activity = await _load(ctx, actor, activity_id)
+    _ensure_open(activity)
+    activity.status = "canceled"
+    activity.result = reason
+    activity.updated_at = ctx.clock.now()
+    audit(
+        ctx,
+        actor=actor,
+        entity="activity",
+        entity_id=activity.id,
+        action="cancel",
+        changes={"reason": reason},
+    )
+    await ctx.session.commit()
+    return activity
+
+
+async def get(ctx: Ctx, *, actor: Actor, activity_id: int) -> Activity:
+    return await _load(ctx, actor, activity_id)
+
+
+def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
+    """The UTC instants where a local calendar day starts and ends."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
+
+
+async def agenda(ctx: Ctx, *, user: User, day: date | None = None) -> list[Activity]:
+    """A user's planned activities for a day in their own time zone (default: their today)."""
+    if day is None:
+        day = ctx.clock.now().astimezone(ZoneInfo(user.timezone)).date()
+    start, end = day_bounds(day, user.timezone)
+    rows = await ctx.session.scalars(
+        select(Activity)
+        .where(
+            Activity.owner_id == user.id,
+            Activity.status == "planned",
+            Activity.due_at >= start,
+            Activity.due_at < end,
+        )
+        .order_by(Activity.due_at, Activity.id)
+    )
+    return list(rows)
+
+
+async def overdue(ctx: Ctx, *, actor: Actor, owner_id: int | None = None) -> list[Activity]:
+    """Planned activities past due: the actor's own, or anyone's for a manager."""
+    query = select(Activity).where(Activity.status == "planned", Activity.due_at < ctx.clock.now())
+    if not actor.sees_all:
+        query = query.where(Activity.owner_id == actor.user_id)
+    elif owner_id is not None:
+        query = query.where(Activity.owner_id == owner_id)
+    return list(await ctx.session.scalars(query.order_by(Activity.due_at, Activity.id)))
+
+
+async def list_activities(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    owner_id: int | None = None,
+    contact_id: int | None = None,
+    statuses: Sequence[str] = (),
+    due_before: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[Activity]:
+    check_page(limit, offset)
+    where = []
+    if not actor.sees_all:
+        where.append(Activity.owner_id == actor.user_id)
+    if owner_id is not None:
+        where.append(Activity.owner_id == owner_id)
+    if contact_id is not None:
+        where.append(Activity.contact_id == contact_id)
+    if statuses:
+        where.append(Activity.status.in_(list(statuses)))
+    if due_before is not None:
+        where.append(Activity.due_at < due_before)
+    total = await ctx.session.scalar(select(func.count()).select_from(Activity).where(*where)) or 0
+    rows = await ctx.session.scalars(
+        select(Activity)
+        .where(*where)
+        .order_by(Activity.due_at, Activity.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return Page(items=list(rows), total=total)

@@ -1,0 +1,429 @@
+"""Calls: apply normalized PBX events to the Call aggregate, and the missed-call lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import phonenumbers
+from sqlalchemy import func, select
+
+from core.context import Actor, Ctx
+from core.errors import InvalidInput, NotFound
+from core.events import CallEvent
+from core.models.calls import Call
+from core.models.contacts import Contact
+from core.models.users import User
+from core.models.work import Activity
+from core.phones import Phone, try_normalize
+from core.services import contacts as contact_service
+from core.services import outbox
+from core.services.common import Page, check_page, contact_visible_clause
+from core.services.users import find_by_extension
+
+_NOT_NUMBERS = ("anonymous", "unknown", "private", "restricted", "client:", "sip:")
+OUTCOMES = (
+    "interested",
+    "not_interested",
+    "callback",
+    "deal",
+    "no_answer",
+    "wrong_number",
+    "other",
+)
+
+
+def classify_number(ctx: Ctx, raw: str | None) -> Phone | None:
+    """The client's phone if it is a real external number; None for ours, internal, anonymous."""
+    if not raw:
+        return None
+    lowered = raw.strip().lower()
+    if lowered.startswith(_NOT_NUMBERS) or "@" in lowered:
+        return None
+    phone = try_normalize(raw, region=ctx.config.default_region)
+    if phone is None or phone.e164 is None:
+        return None
+    if phone.e164 in ctx.config.own_numbers:
+        return None
+    return phone
+
+
+async def _get_or_create(ctx: Ctx, event: CallEvent) -> tuple[Call, bool]:
+    call = await ctx.session.scalar(
+        select(Call).where(
+            Call.provider == event.provider, Call.provider_call_id == event.provider_call_id
+        )
+    )
+    if call is not None:
+        return call, False
+    now = ctx.clock.now()
+    call = Call(
+        provider=event.provider,
+        provider_call_id=event.provider_call_id,
+        direction=event.direction or "in",
+        status="ringing",
+        started_at=event.started_at or event.occurred_at,
+        created_at=now,
+        updated_at=now,
+    )
+    ctx.session.add(call)
+    return call, True
+
+
+def _fill_identity(ctx: Ctx, call: Call, event: CallEvent) -> None:
+    if event.direction and (call.direction != event.direction) and not call.final:
+        call.direction = event.direction
+    if event.client_number and not call.client_raw:
+        call.client_raw = event.client_number[:128]
+        phone = classify_number(ctx, event.client_number)
+        call.client_e164 = phone.e164 if phone else None
+    if event.our_number and not call.our_phone:
+        call.our_phone = event.our_number[:64]
+    if event.started_at and event.started_at < call.started_at:
+        call.started_at = event.started_at
+
+
+async def _set_employee(ctx: Ctx, call: Call, extension: str | None, *, override: bool) -> None:
+    if not extension or (call.extension and not override):
+        return
+    call.extension = extension[:64]
+    user = await find_by_extension(ctx, extension=extension)
+    if user is not None:
+        call.user_id = user.id
+
+
+def _apply_state(call: Call, event: CallEvent) -> None:
+    """Move the state machine; it only goes forward, except the provider's final record."""
+    ended_before = call.ended_at is not None
+    if event.kind == "answered":
+        call.answered_at = call.answered_at or event.answered_at or event.occurred_at
+        if call.status in ("ringing", "missed") and not call.final:
+            call.status = "answered"
+    elif event.kind == "ended" and not call.final:
+        if event.answered_at and call.answered_at is None:
+            call.answered_at = event.answered_at
+        if not ended_before:
+            call.ended_at = event.ended_at or event.occurred_at
+            call.status = event.status or ("answered" if call.answered_at else "missed")
+        elif event.status == "answered" and call.status != "answered":
+            call.status = "answered"
+        call.talk_seconds = (
+            event.talk_seconds if event.talk_seconds is not None else call.talk_seconds
+        )
+        call.ring_seconds = (
+            event.ring_seconds if event.ring_seconds is not None else call.ring_seconds
+        )
+    elif event.kind == "final":
+        call.final = True
+        call.ended_at = event.ended_at or call.ended_at or event.occurred_at
+        if event.answered_at:
+            call.answered_at = event.answered_at
+        if event.status:
+            call.status = event.status
+        elif call.status == "ringing":
+            call.status = "answered" if call.answered_at else "missed"
+        if event.talk_seconds is not None:
+            call.talk_seconds = event.talk_seconds
+        if event.ring_seconds is not None:
+            call.ring_seconds = event.ring_seconds
+    if event.recording:
+        call.recording = event.recording[:1024]
+    if event.disposition:
+        call.disposition = event.disposition[:64]
+    if call.ended_at is not None:
+        _derive_durations(call)
+
+
+def _derive_durations(call: Call) -> None:
+    assert call.ended_at is not None
+    if call.talk_seconds is None:
+        call.talk_seconds = (
+            max(int((call.ended_at - call.answered_at).total_seconds()), 0)
+            if call.answered_at
+            else 0
+        )
+    if call.ring_seconds is None:
+        until = call.answered_at or call.ended_at
+        call.ring_seconds = max(int((until - call.started_at).total_seconds()), 0)
+
+
+async def _match_contact(ctx: Ctx, call: Call) -> Contact | None:
+    if call.contact_id is not None:
+        return await ctx.session.get(Contact, call.contact_id)
+    if call.client_e164 is None or call.direction == "internal":
+        return None
+    contact = await contact_service.find_by_e164(ctx, e164=call.client_e164)
+    if contact is None:
+        if call.direction == "out" and not ctx.config.create_contacts_for_outbound:
+            return None
+        name = phonenumbers.format_number(
+            phonenumbers.parse(call.client_e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
+        contact = await contact_service.create_contact(
+            ctx,
+            actor=Actor.system("pbx"),
+            name=name,
+            phones=[call.client_e164],
+            owner_id=call.user_id,
+            source="call",
+            commit=False,
+        )
+    call.contact_id = contact.id
+    return contact
+
+
+async def apply_event(ctx: Ctx, *, event: CallEvent) -> Call:
+    """Apply one normalized PBX event: upsert the call, match the contact, run the lifecycle."""
+    call, _created = await _get_or_create(ctx, event)
+    was_answered = call.status == "answered"
+    was_ended = call.ended_at is not None
+    _fill_identity(ctx, call, event)
+    # Who answered wins over who the call rang at first.
+    await _set_employee(ctx, call, event.extension, override=event.kind == "answered")
+    _apply_state(call, event)
+    call.updated_at = ctx.clock.now()
+    await ctx.session.flush()
+    contact = await _match_contact(ctx, call)
+    if (
+        contact is not None
+        and contact.owner_id is None
+        and call.user_id
+        and contact.source == "call"
+    ):
+        contact.owner_id = call.user_id
+    await _after_transition(
+        ctx, call, contact, event, was_answered=was_answered, was_ended=was_ended
+    )
+    await ctx.session.commit()
+    return call
+
+
+async def _after_transition(
+    ctx: Ctx,
+    call: Call,
+    contact: Contact | None,
+    event: CallEvent,
+    *,
+    was_answered: bool,
+    was_ended: bool,
+) -> None:
+    if call.status == "answered" and not was_answered:
+        await _close_callback(ctx, call)
+    if event.kind == "ringing" and call.ended_at is None:
+        await _notify_ringing(ctx, call, contact)
+    if call.ended_at is not None and not was_ended:
+        if call.status == "answered":
+            await _notify_user(ctx, call.user_id, "post_call", f"postcall:{call.id}", call)
+        elif call.direction == "in" and call.status in ("missed", "busy", "failed"):
+            await _open_callback(ctx, call, contact)
+    elif call.ended_at is not None and call.status == "answered" and not was_answered:
+        # An out-of-order answer turned a missed call into an answered one.
+        await _notify_user(ctx, call.user_id, "post_call", f"postcall:{call.id}", call)
+
+
+async def _notify_user(
+    ctx: Ctx,
+    user_id: int | None,
+    kind: str,
+    dedupe_key: str,
+    call: Call,
+    extra: dict[str, object] | None = None,
+) -> None:
+    if user_id is None:
+        return
+    user = await ctx.session.get(User, user_id)
+    if user is None or not user.active or user.telegram_user_id is None:
+        return
+    payload: dict[str, object] = {
+        "call_id": call.id,
+        "contact_id": call.contact_id,
+        "phone": call.client_e164 or call.client_raw,
+    }
+    await outbox.enqueue(
+        ctx,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        user_id=user.id,
+        chat_id=user.telegram_user_id,
+        payload={**payload, **(extra or {})},
+    )
+
+
+async def _notify_ringing(ctx: Ctx, call: Call, contact: Contact | None) -> None:
+    target = call.user_id or (contact.owner_id if contact else None)
+    await _notify_user(ctx, target, "incoming_call", f"ring:{call.id}:{target}", call)
+
+
+async def _responsible(ctx: Ctx, call: Call, contact: Contact | None) -> int | None:
+    """Contact owner, else the extension that rang, else the on-duty fallback."""
+    for candidate in (contact.owner_id if contact else None, call.user_id):
+        if candidate is not None:
+            user = await ctx.session.get(User, candidate)
+            if user is not None and user.active:
+                return candidate
+    return await ctx.session.scalar(
+        select(User.id)
+        .where(User.on_duty.is_(True), User.active.is_(True))
+        .order_by(User.id)
+        .limit(1)
+    )
+
+
+async def _open_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None:
+    if call.client_e164 is None:
+        return
+    existing = await ctx.session.scalar(
+        select(Activity).where(
+            Activity.kind == "callback",
+            Activity.status == "planned",
+            Activity.callback_phone == call.client_e164,
+        )
+    )
+    if existing is not None:
+        existing.missed_count += 1
+        existing.updated_at = ctx.clock.now()
+        existing.notes = (
+            f"{existing.notes or ''}\nmissed again at {call.started_at.isoformat()}".strip()
+        )
+        return
+    assert call.ended_at is not None
+    owner = await _responsible(ctx, call, contact)
+    due = call.ended_at + timedelta(minutes=ctx.config.callback_sla_minutes)
+    now = ctx.clock.now()
+    activity = Activity(
+        kind="callback",
+        title=f"Перезвонить: {contact.name if contact else call.client_e164}",
+        due_at=due,
+        remind_at=due,
+        owner_id=owner,
+        contact_id=call.contact_id,
+        status="planned",
+        source="missed_call",
+        source_call_id=call.id,
+        callback_phone=call.client_e164,
+        missed_count=1,
+        created_at=call.ended_at,
+        updated_at=now,
+    )
+    ctx.session.add(activity)
+    await ctx.session.flush()
+    await _notify_user(
+        ctx, owner, "missed_call", f"missed:{call.id}", call, {"activity_id": activity.id}
+    )
+
+
+async def _close_callback(ctx: Ctx, call: Call) -> None:
+    if call.client_e164 is None:
+        return
+    task = await ctx.session.scalar(
+        select(Activity).where(
+            Activity.kind == "callback",
+            Activity.status == "planned",
+            Activity.callback_phone == call.client_e164,
+        )
+    )
+    if task is None or task.source_call_id == call.id:
+        return
+    answered = call.answered_at or ctx.clock.now()
+    task.status = "done"
+    task.done_at = answered
+    task.closed_by_call_id = call.id
+    task.result = "answered call" if call.direction == "in" else "called back"
+    task.time_to_callback_seconds = max(int((answered - task.created_at).total_seconds()), 0)
+    task.updated_at = ctx.clock.now()
+    call.callback_of_id = task.source_call_id
+
+
+async def expire_stale_ringing(ctx: Ctx) -> int:
+    """Calls stuck unfinished past the timeout are closed (missed if never answered)."""
+    limit = ctx.clock.now() - timedelta(seconds=ctx.config.ringing_timeout_seconds)
+    stale = list(
+        await ctx.session.scalars(
+            select(Call).where(Call.ended_at.is_(None), Call.started_at < limit).limit(500)
+        )
+    )
+    for call in stale:
+        await apply_event(
+            ctx,
+            event=CallEvent(
+                provider=call.provider,
+                provider_call_id=call.provider_call_id,
+                kind="ended",
+                occurred_at=ctx.clock.now(),
+                ended_at=call.updated_at,
+                disposition="timeout",
+            ),
+        )
+    return len(stale)
+
+
+async def record_outcome(
+    ctx: Ctx, *, actor: Actor, call_id: int, outcome: str | None = None, summary: str | None = None
+) -> Call:
+    """The salesperson's outcome and summary for a call (the post-call prompt)."""
+    call = await get_call(ctx, actor=actor, call_id=call_id)
+    if outcome is not None:
+        if outcome not in OUTCOMES:
+            raise InvalidInput(f"outcome must be one of {', '.join(OUTCOMES)}", field="outcome")
+        call.outcome = outcome
+    if summary is not None:
+        call.summary = summary.strip()[:5000] or None
+    call.updated_at = ctx.clock.now()
+    await ctx.session.commit()
+    return call
+
+
+async def get_call(ctx: Ctx, *, actor: Actor, call_id: int) -> Call:
+    call = await ctx.session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"call {call_id} not found")
+    if not actor.sees_all and call.user_id != actor.user_id:
+        contact = await ctx.session.get(Contact, call.contact_id) if call.contact_id else None
+        visible = contact is not None and (
+            ctx.config.visibility == "all" or contact.owner_id in (None, actor.user_id)
+        )
+        if not visible:
+            raise NotFound(f"call {call_id} not found")
+    return call
+
+
+async def list_calls(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    contact_id: int | None = None,
+    user_id: int | None = None,
+    statuses: Sequence[str] = (),
+    direction: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[Call]:
+    """Calls newest first, filtered; sales people see their own calls and their contacts'."""
+    check_page(limit, offset)
+    where = []
+    if not actor.sees_all:
+        visible_contacts = select(Contact.id).where(contact_visible_clause(ctx, actor))
+        where.append((Call.user_id == actor.user_id) | Call.contact_id.in_(visible_contacts))
+    if since is not None:
+        where.append(Call.started_at >= since)
+    if until is not None:
+        where.append(Call.started_at < until)
+    if contact_id is not None:
+        where.append(Call.contact_id == contact_id)
+    if user_id is not None:
+        where.append(Call.user_id == user_id)
+    if statuses:
+        where.append(Call.status.in_(list(statuses)))
+    if direction is not None:
+        where.append(Call.direction == direction)
+    total = await ctx.session.scalar(select(func.count()).select_from(Call).where(*where)) or 0
+    rows = await ctx.session.scalars(
+        select(Call)
+        .where(*where)
+        .order_by(Call.started_at.desc(), Call.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return Page(items=list(rows), total=total)

@@ -1,0 +1,266 @@
+"""Deals: a configurable pipeline, stage-change history, won/lost with amount or reason."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select
+
+from core.context import Actor, Ctx
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.models.contacts import Contact
+from core.models.work import Deal, DealStageChange, PipelineStage
+from core.services.common import Page, audit, can_see_contact, check_page
+
+CURRENCIES = ("RUB", "USD", "EUR", "KZT", "BYN", "UZS", "CNY")
+
+
+async def stages(ctx: Ctx) -> list[PipelineStage]:
+    """Active pipeline stages in order."""
+    rows = await ctx.session.scalars(
+        select(PipelineStage).where(PipelineStage.active.is_(True)).order_by(PipelineStage.position)
+    )
+    return list(rows)
+
+
+async def add_stage(
+    ctx: Ctx, *, actor: Actor, code: str, name: str, position: int, outcome: str = "open"
+) -> PipelineStage:
+    """Add a stage to the pipeline (admin)."""
+    if not actor.is_admin:
+        raise PermissionDenied("only an admin can change the pipeline")
+    if outcome not in ("open", "won", "lost"):
+        raise InvalidInput("outcome must be open, won or lost", field="outcome")
+    if await ctx.session.scalar(select(PipelineStage).where(PipelineStage.code == code)):
+        raise Conflict(f"stage {code!r} exists")
+    stage = PipelineStage(code=code, name=name, position=position, outcome=outcome, active=True)
+    ctx.session.add(stage)
+    await ctx.session.commit()
+    return stage
+
+
+async def _stage(ctx: Ctx, code: str) -> PipelineStage:
+    stage = await ctx.session.scalar(
+        select(PipelineStage).where(PipelineStage.code == code, PipelineStage.active.is_(True))
+    )
+    if stage is None:
+        known = ", ".join(s.code for s in await stages(ctx))
+        raise InvalidInput(f"unknown stage {code!r}; stages: {known}", field="stage")
+    return stage
+
+
+def parse_amount(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value).replace(" ", "").replace(",", "."))
+    except InvalidOperation as exc:
+        raise InvalidInput(f"amount {value!r} is not a number", field="amount") from exc
+    if not amount.is_finite() or amount < 0 or amount > Decimal("1e13"):
+        raise InvalidInput("amount must be between 0 and 10^13", field="amount")
+    return amount.quantize(Decimal("0.01"))
+
+
+async def _load(ctx: Ctx, actor: Actor, deal_id: int) -> Deal:
+    deal = await ctx.session.get(Deal, deal_id)
+    if deal is None or not (actor.sees_all or deal.owner_id in (None, actor.user_id)):
+        raise NotFound(f"deal {deal_id} not found")
+    return deal
+
+
+async def create(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    title: str,
+    contact_id: int | None = None,
+    company_id: int | None = None,
+    stage: str | None = None,
+    amount: Any = None,
+    currency: str = "RUB",
+    expected_close: date | None = None,
+    owner_id: int | None = None,
+    external_id: str | None = None,
+) -> Deal:
+    """Open a deal at the first stage (or the given one)."""
+    if not title.strip():
+        raise InvalidInput("title must not be empty", field="title")
+    if currency not in CURRENCIES:
+        raise InvalidInput(f"currency must be one of {', '.join(CURRENCIES)}", field="currency")
+    if contact_id is not None:
+        contact = await ctx.session.get(Contact, contact_id)
+        if (
+            contact is None
+            or contact.deleted_at is not None
+            or not can_see_contact(ctx, actor, contact)
+        ):
+            raise InvalidInput(f"contact {contact_id} not found", field="contact_id")
+        company_id = company_id or contact.company_id
+    if external_id and await ctx.session.scalar(
+        select(Deal).where(Deal.external_id == external_id)
+    ):
+        existing = await ctx.session.scalar(select(Deal.id).where(Deal.external_id == external_id))
+        raise Conflict(f"deal with external id {external_id!r} exists", existing_id=existing)
+    first = (await stages(ctx))[0]
+    target = await _stage(ctx, stage) if stage else first
+    now = ctx.clock.now()
+    deal = Deal(
+        title=title.strip()[:300],
+        contact_id=contact_id,
+        company_id=company_id,
+        owner_id=owner_id if owner_id is not None else actor.user_id,
+        stage=target.code,
+        currency=currency,
+        expected_close=expected_close,
+        external_id=external_id,
+        created_at=now,
+        updated_at=now,
+        closed_at=now if target.outcome != "open" else None,
+    )
+    deal.amount = parse_amount(amount)
+    ctx.session.add(deal)
+    await ctx.session.flush()
+    ctx.session.add(
+        DealStageChange(
+            deal_id=deal.id,
+            from_stage=None,
+            to_stage=target.code,
+            changed_by_id=actor.user_id,
+            changed_at=now,
+        )
+    )
+    audit(
+        ctx,
+        actor=actor,
+        entity="deal",
+        entity_id=deal.id,
+        action="create",
+        changes={"title": deal.title, "stage": deal.stage, "amount": deal.amount},
+    )
+    await ctx.session.commit()
+    return deal
+
+
+async def move(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    deal_id: int,
+    stage: str,
+    amount: Any = None,
+    lost_reason: str | None = None,
+) -> Deal:
+    """Move a deal to a stage; won needs (or keeps) an amount, lost needs a reason."""
+    deal = await _load(ctx, actor, deal_id)
+    target = await _stage(ctx, stage)
+    if deal.closed_at is not None:
+        raise InvalidInput(f"deal {deal.id} is closed ({deal.stage})", field="stage")
+    if target.code == deal.stage:
+        return deal
+    if amount is not None:
+        deal.amount = parse_amount(amount)
+    if target.outcome == "won" and deal.amount is None:
+        raise InvalidInput("a won deal needs an amount", field="amount")
+    if target.outcome == "lost":
+        if not (lost_reason and lost_reason.strip()):
+            raise InvalidInput("a lost deal needs a reason", field="lost_reason")
+        deal.lost_reason = lost_reason.strip()
+    now = ctx.clock.now()
+    ctx.session.add(
+        DealStageChange(
+            deal_id=deal.id,
+            from_stage=deal.stage,
+            to_stage=target.code,
+            changed_by_id=actor.user_id,
+            changed_at=now,
+        )
+    )
+    audit(
+        ctx,
+        actor=actor,
+        entity="deal",
+        entity_id=deal.id,
+        action="move",
+        changes={"from": deal.stage, "to": target.code, "amount": deal.amount},
+    )
+    deal.stage = target.code
+    deal.updated_at = now
+    if target.outcome != "open":
+        deal.closed_at = now
+    await ctx.session.commit()
+    return deal
+
+
+async def update(ctx: Ctx, *, actor: Actor, deal_id: int, changes: dict[str, Any]) -> Deal:
+    """Edit title, amount, currency, expected close date or owner."""
+    deal = await _load(ctx, actor, deal_id)
+    allowed = {"title", "amount", "currency", "expected_close", "owner_id"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    if "title" in changes:
+        if not str(changes["title"] or "").strip():
+            raise InvalidInput("title must not be empty", field="title")
+        deal.title = str(changes["title"]).strip()[:300]
+    if "amount" in changes:
+        deal.amount = parse_amount(changes["amount"])
+    if "currency" in changes:
+        if changes["currency"] not in CURRENCIES:
+            raise InvalidInput(f"currency must be one of {', '.join(CURRENCIES)}", field="currency")
+        deal.currency = changes["currency"]
+    if "expected_close" in changes:
+        deal.expected_close = changes["expected_close"]
+    if "owner_id" in changes:
+        if not actor.sees_all:
+            raise PermissionDenied("only a manager can give a deal to someone else")
+        deal.owner_id = changes["owner_id"]
+    deal.updated_at = ctx.clock.now()
+    audit(ctx, actor=actor, entity="deal", entity_id=deal.id, action="update", changes=changes)
+    await ctx.session.commit()
+    return deal
+
+
+async def get(ctx: Ctx, *, actor: Actor, deal_id: int) -> Deal:
+    return await _load(ctx, actor, deal_id)
+
+
+async def history(ctx: Ctx, *, actor: Actor, deal_id: int) -> list[DealStageChange]:
+    await _load(ctx, actor, deal_id)
+    rows = await ctx.session.scalars(
+        select(DealStageChange)
+        .where(DealStageChange.deal_id == deal_id)
+        .order_by(DealStageChange.changed_at, DealStageChange.id)
+    )
+    return list(rows)
+
+
+async def list_deals(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    contact_id: int | None = None,
+    stage: str | None = None,
+    owner_id: int | None = None,
+    open_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[Deal]:
+    check_page(limit, offset)
+    where = []
+    if not actor.sees_all:
+        where.append(Deal.owner_id == actor.user_id)
+    if owner_id is not None:
+        where.append(Deal.owner_id == owner_id)
+    if contact_id is not None:
+        where.append(Deal.contact_id == contact_id)
+    if stage is not None:
+        where.append(Deal.stage == stage)
+    if open_only:
+        where.append(Deal.closed_at.is_(None))
+    total = await ctx.session.scalar(select(func.count()).select_from(Deal).where(*where)) or 0
+    rows = await ctx.session.scalars(
+        select(Deal).where(*where).order_by(Deal.id.desc()).limit(limit).offset(offset)
+    )
+    return Page(items=list(rows), total=total)

@@ -1,0 +1,123 @@
+"""Notes and the contact timeline (notes, calls, activities, deal changes; newest first)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import func, select
+
+from core.context import Actor, Ctx
+from core.errors import InvalidInput
+from core.models.calls import Call
+from core.models.work import Activity, Deal, DealStageChange, Note
+from core.services.common import audit, check_page
+from core.services.contacts import get_contact
+
+TimelineKind = Literal["note", "call", "activity", "deal_change"]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: TimelineKind
+    at: datetime
+    item: Note | Call | Activity | DealStageChange
+    deal_title: str | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    entries: list[TimelineEntry]
+    total: int
+
+
+async def add_note(
+    ctx: Ctx,
+    *,
+    actor: Actor,
+    contact_id: int,
+    text: str,
+    kind: str = "note",
+    call_id: int | None = None,
+    deal_id: int | None = None,
+) -> Note:
+    """Add a note to a contact's history."""
+    body = (text or "").strip()
+    if not body:
+        raise InvalidInput("note text must not be empty", field="text")
+    if len(body) > 10_000:
+        raise InvalidInput("note is longer than 10000 characters", field="text")
+    await get_contact(ctx, actor=actor, contact_id=contact_id)
+    note = Note(
+        contact_id=contact_id,
+        author_id=actor.user_id,
+        text=body,
+        kind=kind,
+        call_id=call_id,
+        deal_id=deal_id,
+        created_at=ctx.clock.now(),
+    )
+    ctx.session.add(note)
+    await ctx.session.flush()
+    audit(
+        ctx,
+        actor=actor,
+        entity="note",
+        entity_id=note.id,
+        action="create",
+        changes={"contact_id": contact_id},
+    )
+    await ctx.session.commit()
+    return note
+
+
+async def timeline(
+    ctx: Ctx, *, actor: Actor, contact_id: int, limit: int = 20, offset: int = 0
+) -> Timeline:
+    """Everything that happened with a contact, newest first, one page at a time."""
+    check_page(limit, offset)
+    await get_contact(ctx, actor=actor, contact_id=contact_id)
+    window = limit + offset
+    notes = await ctx.session.scalars(
+        select(Note)
+        .where(Note.contact_id == contact_id)
+        .order_by(Note.created_at.desc(), Note.id.desc())
+        .limit(window)
+    )
+    calls = await ctx.session.scalars(
+        select(Call)
+        .where(Call.contact_id == contact_id)
+        .order_by(Call.started_at.desc(), Call.id.desc())
+        .limit(window)
+    )
+    activities = await ctx.session.scalars(
+        select(Activity)
+        .where(Activity.contact_id == contact_id)
+        .order_by(Activity.created_at.desc(), Activity.id.desc())
+        .limit(window)
+    )
+    changes = await ctx.session.execute(
+        select(DealStageChange, Deal.title)
+        .join(Deal, Deal.id == DealStageChange.deal_id)
+        .where(Deal.contact_id == contact_id)
+        .order_by(DealStageChange.changed_at.desc(), DealStageChange.id.desc())
+        .limit(window)
+    )
+    entries = [TimelineEntry("note", n.created_at, n) for n in notes]
+    entries += [TimelineEntry("call", c.started_at, c) for c in calls]
+    entries += [TimelineEntry("activity", a.done_at or a.created_at, a) for a in activities]
+    entries += [TimelineEntry("deal_change", ch.changed_at, ch, title) for ch, title in changes]
+    entries.sort(key=lambda e: e.at, reverse=True)
+    total = 0
+    for query in (
+        select(func.count()).select_from(Note).where(Note.contact_id == contact_id),
+        select(func.count()).select_from(Call).where(Call.contact_id == contact_id),
+        select(func.count()).select_from(Activity).where(Activity.contact_id == contact_id),
+        select(func.count())
+        .select_from(DealStageChange)
+        .join(Deal, Deal.id == DealStageChange.deal_id)
+        .where(Deal.contact_id == contact_id),
+    ):
+        total += await ctx.session.scalar(query) or 0
+    return Timeline(entries=entries[offset : offset + limit], total=total)

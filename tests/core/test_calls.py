@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from core.clock import FakeClock
+from core.context import Actor, Ctx
+from core.events import CallEvent
+from core.models import Activity, Contact, Notification
+from core.services import calls, contacts, users
+
+
+def ev(clock: FakeClock, call_id: str, kind: str, **kw: object) -> CallEvent:
+    return CallEvent(provider="test", provider_call_id=call_id, kind=kind,  # type: ignore[arg-type]
+                     occurred_at=clock.now(), **kw)  # type: ignore[arg-type]
+
+
+async def seller(ctx: Ctx, system: Actor, ext: str = "101", tg: int = 5001) -> int:
+    user = await users.create_user(ctx, actor=system, name="Анна", role="sales",
+                                   telegram_user_id=tg, extensions=[ext])
+    return user.id
+
+
+async def test_inbound_answered_call_logs_contact_employee_and_post_call_prompt(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    anna = await seller(ctx, system)
+    await calls.apply_event(ctx, event=ev(clock, "c1", "ringing", direction="in",
+                                          client_number="8 916 123-45-67", our_number="74950000000",
+                                          extension="101"))
+    clock.advance(seconds=5)
+    await calls.apply_event(ctx, event=ev(clock, "c1", "answered", extension="101"))
+    clock.advance(seconds=65)
+    call = await calls.apply_event(ctx, event=ev(clock, "c1", "ended"))
+    assert call.status == "answered" and call.user_id == anna
+    assert call.client_e164 == "+79161234567"
+    assert (call.ring_seconds, call.talk_seconds) == (5, 65)
+    contact = await ctx.session.get(Contact, call.contact_id)
+    assert contact is not None and contact.source == "call" and contact.owner_id == anna
+    kinds = sorted((await ctx.session.scalars(select(Notification.kind))).all())
+    assert kinds == ["incoming_call", "post_call"]
+
+
+async def test_second_missed_call_updates_the_same_callback_task_and_callback_closes_it(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    await seller(ctx, system)
+    for call_id in ("m1", "m2"):
+        await calls.apply_event(ctx, event=ev(clock, call_id, "ringing", direction="in",
+                                              client_number="+79161234567", extension="101"))
+        clock.advance(seconds=20)
+        await calls.apply_event(ctx, event=ev(clock, call_id, "ended"))
+        clock.advance(minutes=3)
+    tasks = list(await ctx.session.scalars(select(Activity).where(Activity.kind == "callback")))
+    assert len(tasks) == 1 and tasks[0].missed_count == 2 and tasks[0].status == "planned"
+    assert tasks[0].due_at is not None
+    clock.advance(minutes=4)
+    await calls.apply_event(ctx, event=ev(clock, "out1", "ringing", direction="out",
+                                          client_number="89161234567", extension="101"))
+    clock.advance(seconds=10)
+    back = await calls.apply_event(ctx, event=ev(clock, "out1", "answered"))
+    await ctx.session.refresh(tasks[0])
+    assert tasks[0].status == "done" and tasks[0].closed_by_call_id == back.id
+    # The first missed call ended at 20 s; the callback was answered at 650 s.
+    answered_at = 20 + 180 + 20 + 180 + 240 + 10
+    assert tasks[0].time_to_callback_seconds == answered_at - 20
+    assert back.callback_of_id is not None
+
+
+async def test_own_numbers_extensions_and_anonymous_never_become_contacts(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    for i, number in enumerate(["+74950000000", "102", "Anonymous", "client:alice", "sip:a@b.c"]):
+        await calls.apply_event(ctx, event=ev(clock, f"n{i}", "ringing", direction="in",
+                                              client_number=number))
+        await calls.apply_event(ctx, event=ev(clock, f"n{i}", "ended"))
+    assert (await ctx.session.scalars(select(Contact))).all() == []
+    assert (await ctx.session.scalars(select(Activity))).all() == []
+
+
+async def test_state_only_moves_forward_and_final_record_overwrites(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    await calls.apply_event(ctx, event=ev(clock, "f1", "ringing", direction="in",
+                                          client_number="+79160000001"))
+    clock.advance(seconds=30)
+    await calls.apply_event(ctx, event=ev(clock, "f1", "ended", status="answered", talk_seconds=20))
+    late_ring = await calls.apply_event(ctx, event=ev(clock, "f1", "ringing"))
+    assert late_ring.ended_at is not None and late_ring.status == "answered"
+    final = await calls.apply_event(ctx, event=ev(clock, "f1", "final", status="answered",
+                                                  talk_seconds=42, ring_seconds=3))
+    assert (final.talk_seconds, final.ring_seconds) == (42, 3)
+    clock.advance(minutes=5)
+    rec = await calls.apply_event(ctx, event=ev(clock, "f1", "recording", recording="rec-1"))
+    assert rec.recording == "rec-1" and rec.talk_seconds == 42
+
+
+async def test_outbound_to_unknown_number_creates_no_contact_by_default(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    call = await calls.apply_event(ctx, event=ev(clock, "o1", "ringing", direction="out",
+                                                 client_number="+79160000009"))
+    assert call.contact_id is None
+    known = await contacts.create_contact(ctx, actor=system, name="Знакомый", phones=["+79160000010"])
+    call2 = await calls.apply_event(ctx, event=ev(clock, "o2", "ringing", direction="out",
+                                                  client_number="89160000010"))
+    assert call2.contact_id == known.id
+
+
+async def test_stuck_ringing_call_becomes_missed_after_timeout(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    await calls.apply_event(ctx, event=ev(clock, "s1", "ringing", direction="in",
+                                          client_number="+79160000003"))
+    clock.advance(seconds=ctx.config.ringing_timeout_seconds + 1)
+    assert await calls.expire_stale_ringing(ctx) == 1
+    call = await calls.get_call(ctx, actor=system, call_id=1)
+    assert call.status == "missed" and call.ended_at is not None
+    assert call.ended_at < clock.now() - timedelta(seconds=1)
