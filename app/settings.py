@@ -1,0 +1,136 @@
+"""Application settings: PEREZVON_* variables and .env (the [contract] of DESIGN §5)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core.config import CoreConfig
+from core.phones import try_normalize
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PEREZVON_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./perezvon.db"
+    redis_url: str | None = None
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: SecretStr | None = None
+    public_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    default_region: str = "RU"
+    timezone: str = "Europe/Moscow"
+    locale: Literal["ru", "en"] = "ru"
+    visibility: Literal["own", "all"] = "own"
+    own_numbers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    callback_sla_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    create_contacts_for_outbound: bool = False
+    ringing_timeout_seconds: int = Field(default=600, ge=30)
+    zadarma_secret: SecretStr | None = None
+    zadarma_timezone: str | None = None
+    zadarma_redirect: bool = False
+    novofon_secret: SecretStr | None = None
+    mango_api_key: SecretStr | None = None
+    mango_api_salt: SecretStr | None = None
+    itoolabs_token: SecretStr | None = None
+    twilio_auth_token: SecretStr | None = None
+    generic_token: SecretStr | None = None
+    threecx_token: SecretStr | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("own_numbers", mode="before")
+    @classmethod
+    def _split_numbers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("timezone", "zadarma_timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        value = value.upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r} (use a two-letter code like RU)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite://") and not value.startswith("sqlite+aiosqlite://"):
+            return "sqlite+aiosqlite://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
+        return value
+
+    def core_config(self) -> CoreConfig:
+        own: set[str] = set()
+        for raw in self.own_numbers:
+            phone = try_normalize(raw, region=self.default_region)
+            if phone is None or phone.e164 is None:
+                raise ValueError(f"PEREZVON_OWN_NUMBERS: {raw!r} is not a phone number")
+            own.add(phone.e164)
+        return CoreConfig(
+            default_region=self.default_region,
+            timezone=self.timezone,
+            locale=self.locale,
+            visibility=self.visibility,
+            own_numbers=frozenset(own),
+            callback_sla_minutes=self.callback_sla_minutes,
+            create_contacts_for_outbound=self.create_contacts_for_outbound,
+            ringing_timeout_seconds=self.ringing_timeout_seconds,
+        )
+
+    def provider_secrets(self) -> dict[str, str]:
+        """Configured provider secrets by setting name (only the ones that are set)."""
+        names = {
+            "ZADARMA_SECRET": self.zadarma_secret,
+            "NOVOFON_SECRET": self.novofon_secret,
+            "MANGO_API_KEY": self.mango_api_key,
+            "MANGO_API_SALT": self.mango_api_salt,
+            "ITOOLABS_TOKEN": self.itoolabs_token,
+            "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "GENERIC_TOKEN": self.generic_token,
+            "THREECX_TOKEN": self.threecx_token,
+        }
+        return {k: v.get_secret_value() for k, v in names.items() if v and v.get_secret_value()}
+
+
+class SettingsError(Exception):
+    """Bad configuration, already phrased as one line naming the setting."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and .env, or one clear line naming the bad setting."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings.core_config()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "PEREZVON_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return settings
