@@ -1,19 +1,21 @@
-"""Demo data: requested counts, valid unique phones, search text, repeatable seeding."""
+"""Demo data: requested counts, valid unique phones, search text, repeatable seeding.
+
+Uses the shared `engine` fixture: a migrated SQLite file, or the PostgreSQL database from
+`PEREZVON_TEST_DATABASE_URL` when that is set.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_engine
-from core.demo import SeedReport, seed
+from core.demo import SeedReport, _PhoneSpace, seed
 from core.migrate import upgrade
 from core.models.calls import Call
 from core.models.contacts import Company, Contact, ContactPhone
@@ -23,41 +25,6 @@ from core.phones import normalize
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 N = 300
-PG_URL = os.environ.get("PEREZVON_TEST_DATABASE_URL")
-
-
-def _reset_postgres(url: str) -> None:
-    """Empty `public` and migrate it (sync: Alembic runs its own event loop)."""
-
-    async def drop() -> None:
-        engine = create_engine(url)
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
-
-    asyncio.run(drop())
-    upgrade(url)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
-        upgrade(url)
-        yield url
-        return
-    if not PG_URL:
-        pytest.skip("PEREZVON_TEST_DATABASE_URL is not set")
-    _reset_postgres(PG_URL)
-    yield PG_URL
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 async def _count(engine: AsyncEngine, model: type[object]) -> int:
@@ -231,3 +198,29 @@ async def test_empty_seed_and_bad_arguments(engine: AsyncEngine) -> None:
     assert report.companies == 0
     with pytest.raises(ValueError, match="users"):
         await seed(engine, contacts=1, users=0)
+
+
+async def test_seed_skips_numbers_other_data_holds(engine: AsyncEngine) -> None:
+    # A contact entered by hand owns the very number this seed would hand out first.
+    code, sub = _PhoneSpace(5, 1).take()
+    taken = f"+7{code}{sub:07d}"
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Contact),
+            [
+                {
+                    "id": 1,
+                    "name": "Клиент",
+                    "search_text": f"клиент   {taken[1:]}",
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+            ],
+        )
+        await conn.execute(
+            insert(ContactPhone),
+            [{"id": 1, "contact_id": 1, "e164": taken, "last10": taken[-10:], "raw": taken}],
+        )
+    report = await seed(engine, contacts=20, seed=5, now=NOW)
+    assert await _count(engine, ContactPhone) == report.phones + 1
+    await _check_integrity(engine)
