@@ -1,0 +1,201 @@
+"""What each CLI command does, over the container and the core services."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import text
+
+from app.settings import Settings
+from app.wiring import Container
+from core import migrate
+from core.context import Actor, Ctx
+from core.db import is_sqlite
+from core.errors import NotFound
+from core.services import api_keys, users
+
+SYSTEM = Actor.system("cli")
+
+
+def db_upgrade(settings: Settings) -> int:
+    migrate.upgrade(settings.database_url)
+    print(f"database is up to date: {_safe_url(settings.database_url)}")
+    return 0
+
+
+def run(
+    settings: Settings, *, components: Sequence[str], host: str | None, port: int | None
+) -> int:
+    import uvicorn
+
+    migrate.upgrade(settings.database_url)
+    skipped = [c for c in components if c != "webhooks"]
+    if skipped:
+        print(f"note: {', '.join(skipped)} not built yet in this version; serving webhooks only")
+    container = Container.build(settings)
+    bind_host = host or settings.http_host
+    bind_port = port or settings.http_port
+    print(f"Perezvon on http://{bind_host}:{bind_port} (API docs at /docs)")
+    uvicorn.run(container.http_app(), host=bind_host, port=bind_port, log_level="info")
+    return 0
+
+
+async def users_invite(settings: Settings, *, role: str, name: str | None) -> int:
+    container = Container.build(settings)
+    try:
+        invite = await container.run(
+            lambda ctx: users.create_invite(ctx, actor=SYSTEM, role=role, name=name)
+        )
+    finally:
+        await container.engine.dispose()
+    print(f"invite for a {role}, valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC")
+    print(f"send the bot: /start {invite.code}")
+    print(invite.code)
+    return 0
+
+
+async def users_list(settings: Settings) -> int:
+    container = Container.build(settings)
+    try:
+        page = await container.run(lambda ctx: users.list_users(ctx, limit=500))
+    finally:
+        await container.engine.dispose()
+    print(f"{'id':>4}  {'role':8} {'active':6} {'telegram':>12}  {'extensions':15} name")
+    for user in page.items:
+        print(
+            f"{user.id:>4}  {user.role:8} {'yes' if user.active else 'no':6} "
+            f"{user.telegram_user_id or '-':>12}  {','.join(user.extension_list) or '-':15} "
+            f"{user.name}"
+        )
+    print(f"{page.total} user(s)")
+    return 0
+
+
+async def users_set_extension(
+    settings: Settings,
+    *,
+    telegram_id: int | None,
+    user_id: int | None,
+    extensions: Sequence[str],
+    replace: bool,
+) -> int:
+    container = Container.build(settings)
+
+    async def use_case(ctx: Ctx) -> str:
+        target = user_id
+        if telegram_id is not None:
+            user = await users.get_by_telegram_id(ctx, telegram_user_id=telegram_id)
+            if user is None:
+                raise NotFound(f"no user with Telegram id {telegram_id}")
+            target = user.id
+        assert target is not None
+        updated = await users.set_extensions(
+            ctx, actor=SYSTEM, user_id=target, extensions=extensions, replace=replace
+        )
+        return f"user {updated.id} ({updated.name}): extensions {', '.join(updated.extension_list)}"
+
+    try:
+        print(await container.run(use_case))
+    finally:
+        await container.engine.dispose()
+    return 0
+
+
+async def api_keys_create(settings: Settings, *, name: str, role: str) -> int:
+    container = Container.build(settings)
+    try:
+        key, plain = await container.run(
+            lambda ctx: api_keys.create(ctx, actor=SYSTEM, name=name, role=role)
+        )
+    finally:
+        await container.engine.dispose()
+    print(f"API key {key.id} '{key.name}' ({key.role}); it is shown only now, store it safely:")
+    print(plain)
+    return 0
+
+
+async def demo_seed(settings: Settings, *, contacts: int, users: int, seed: int) -> int:
+    from tqdm import tqdm
+
+    from core import demo
+
+    migrate.upgrade_in_thread(settings.database_url)
+    container = Container.build(settings)
+    started = time.perf_counter()
+    try:
+        with tqdm(total=contacts, unit="contacts", desc="seeding") as bar:
+            done = 0
+
+            def progress(count: int) -> None:
+                nonlocal done
+                bar.update(count - done)
+                done = count
+
+            report = await demo.seed(
+                container.engine, contacts=contacts, users=users, seed=seed, progress=progress
+            )
+    finally:
+        await container.engine.dispose()
+    print(f"{report} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+async def doctor(settings: Settings) -> int:
+    """Print what is configured and what is missing; exit 1 if the database is unreachable."""
+    problems = 0
+    print(f"database      {_safe_url(settings.database_url)}")
+    container = Container.build(settings)
+    try:
+        async with container.engine.connect() as conn:
+            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        print(f"  schema      {version} (ok)")
+    except Exception as exc:  # doctor reports every failure instead of raising
+        name = type(exc).__name__
+        hint = "run `perezvon db upgrade`" if "alembic_version" in str(exc) else str(exc)[:200]
+        print(f"  schema      NOT READY: {name}: {hint}")
+        problems += 1
+    finally:
+        await container.engine.dispose()
+    if is_sqlite(settings.database_url):
+        print("  note        SQLite: fine for one process; use PostgreSQL for several instances")
+    print(
+        f"region/zone   {settings.default_region} / {settings.timezone}, locale {settings.locale}"
+    )
+    print(f"visibility    {settings.visibility}; callback SLA {settings.callback_sla_minutes} min")
+    print(f"own numbers   {', '.join(sorted(settings.core_config().own_numbers)) or 'none set'}")
+    print(
+        f"telegram      {'token set' if settings.telegram_token else 'MISSING token'} "
+        f"({settings.telegram_mode}, {settings.telegram_api_url})"
+    )
+    print(f"public url    {settings.public_url or 'not set (needed for Twilio and bot webhook)'}")
+    secrets = settings.provider_secrets()
+    for provider, keys in PROVIDERS.items():
+        state = (
+            "enabled" if all(k in secrets for k in keys) else f"disabled (set {', '.join(keys)})"
+        )
+        print(f"pbx {provider:10}{state}")
+    print(f"redis         {_safe_url(settings.redis_url) if settings.redis_url else 'not set'}")
+    return 1 if problems else 0
+
+
+PROVIDERS = {
+    "zadarma": ("ZADARMA_SECRET",),
+    "novofon": ("NOVOFON_SECRET",),
+    "mango": ("MANGO_API_KEY", "MANGO_API_SALT"),
+    "itoolabs": ("ITOOLABS_TOKEN",),
+    "twilio": ("TWILIO_AUTH_TOKEN",),
+    "generic": ("GENERIC_TOKEN",),
+    "3cx": ("THREECX_TOKEN",),
+}
+
+
+def _safe_url(url: str) -> str:
+    """A database/redis URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # a redis URL make_url can't read: strip credentials by hand
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://{rest.split('@')[-1]}"

@@ -1,0 +1,68 @@
+"""Composition root: settings -> engine, sessions, config, the HTTP app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.settings import Settings
+from core.clock import Clock, SystemClock
+from core.config import CoreConfig
+from core.context import Ctx
+from core.db import create_engine, session_factory, session_scope
+from telephony_webhooks.app import create_app
+from telephony_webhooks.context import WebContext
+
+T = TypeVar("T")
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    config: CoreConfig
+    clock: Clock
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock | None = None) -> Container:
+        engine = create_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            config=settings.core_config(),
+            clock=clock or SystemClock(),
+        )
+
+    async def run(self, use_case: Callable[[Ctx], Awaitable[T]]) -> T:
+        """Run one use case in its own session (CLI commands, jobs)."""
+        async with session_scope(self.sessions) as session:
+            return await use_case(Ctx(session=session, config=self.config, clock=self.clock))
+
+    def web_context(self) -> WebContext:
+        settings = self.settings
+        return WebContext(
+            sessions=self.sessions,
+            config=self.config,
+            clock=self.clock,
+            provider_secrets=settings.provider_secrets(),
+            public_url=settings.public_url,
+            account_timezone=settings.zadarma_timezone or settings.timezone,
+            redirect_to_owner=settings.zadarma_redirect,
+        )
+
+    def http_app(self) -> FastAPI:
+        container = self
+
+        @asynccontextmanager
+        async def dispose_engine(_app: FastAPI) -> AsyncIterator[None]:
+            yield
+            await container.engine.dispose()
+
+        return create_app(self.web_context(), lifespan_hooks=[dispose_engine])
