@@ -41,6 +41,7 @@ _HISTORY_STATUS: dict[str, EndStatus] = {
     "notfound": "failed",
 }
 _RESPONSIBLE = re.compile(r"^[\w.@+-]{1,64}$")
+_ASCII_SECONDS = re.compile(r"[0-9]{1,8}")
 _MAX_DEDUPE = 255
 _MAX_CALL_KEY = 128
 _MAX_SECONDS = 10**7
@@ -170,7 +171,10 @@ def _history(base: CallEvent, fields: Mapping[str, str]) -> CallEvent:
         status = "missed"  # an inbound caller who was not served is a call to return
     started = _timestamp(fields.get("start", ""))
     duration = _seconds(fields.get("duration"))
-    ended = started + timedelta(seconds=duration) if duration is not None else None
+    try:
+        ended = started + timedelta(seconds=duration) if duration is not None else None
+    except OverflowError:  # a start in year 9999 is garbage, not a reason to fail the call
+        ended = None
     answered = status == "answered"
     return replace(
         base,
@@ -223,7 +227,7 @@ def _timestamp(value: str) -> datetime:
 
 def _seconds(value: str | None) -> int | None:
     text = (value or "").strip()
-    if not text.isdigit() or len(text) > 8 or int(text) > _MAX_SECONDS:
+    if not _ASCII_SECONDS.fullmatch(text) or int(text) > _MAX_SECONDS:
         return None
     return int(text)
 
@@ -234,9 +238,9 @@ def _received_at(request: RawRequest) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _display_name(lookup: LookupResult | None) -> str | None:

@@ -9,6 +9,7 @@ strings or integers depending on the doc version, so every field is read lenient
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ _CALL_STATES: dict[str, EventKind] = {
 _DIRECTIONS: dict[str, Direction] = {"0": "internal", "1": "in", "2": "out"}
 _BUSY = {"1121"}
 _RECORDING_SAVED = {"", "1000"}
+_ASCII_EPOCH = re.compile(r"[0-9]{1,12}")
 _MAX_DEDUPE = 255
 _MAX_CALL_KEY = 128
 # Epoch seconds outside this range are garbage, not a date (and would overflow datetime).
@@ -271,7 +273,7 @@ def _require(data: Mapping[str, Any], name: str) -> str:
 def _optional_epoch(value: object) -> datetime | None:
     """Epoch seconds; `0` and garbage mean "did not happen"."""
     text = _text(value)
-    if text is None or not text.isdigit() or not 0 < int(text) <= _MAX_EPOCH:
+    if text is None or not _ASCII_EPOCH.fullmatch(text) or not 0 < int(text) <= _MAX_EPOCH:
         return None
     return datetime.fromtimestamp(int(text), UTC)
 

@@ -49,6 +49,7 @@ _KNOWN_LAYOUTS = tuple(dict.fromkeys(_SIGNED_FIELDS.values()))
 _EXTENSION = re.compile(r"^\d{1,6}$")
 _SHORT_NUMBER = re.compile(r"^\d{2,5}$")
 _MISSED = {"cancel", "no answer"}
+_ASCII_SECONDS = re.compile(r"[0-9]{1,9}")
 _MAX_DEDUPE = 255
 _MAX_CALL_KEY = 128
 
@@ -314,9 +315,10 @@ def _call_start(value: str, timezone: str) -> datetime:
         raise ProviderError(500, f"unknown account time zone {timezone!r}") from exc
     try:
         wall_clock = datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007
-    except ValueError as exc:
-        raise ProviderError(400, f"call_start is not YYYY-MM-DD HH:MM:SS: {value!r}") from exc
-    return wall_clock.replace(tzinfo=zone).astimezone(UTC)
+        return wall_clock.replace(tzinfo=zone).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        reason = f"call_start is not a YYYY-MM-DD HH:MM:SS time: {value!r}"
+        raise ProviderError(400, reason[:200]) from exc
 
 
 def _received_at(request: RawRequest) -> datetime | None:
@@ -325,15 +327,17 @@ def _received_at(request: RawRequest) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _seconds(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit() or len(value) > 9:
+    # ASCII only: str.isdigit() also accepts "²", which int() refuses.
+    text = (value or "").strip()
+    if not _ASCII_SECONDS.fullmatch(text):
         return None
-    return int(value)
+    return int(text)
 
 
 def _display_name(lookup: LookupResult | None) -> str | None:

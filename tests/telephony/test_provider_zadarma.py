@@ -318,9 +318,14 @@ _EVENTS = st.sampled_from(
 )
 
 
+_TRICKY = st.sampled_from(
+    ["²", "9" * 5000, "0001-01-01 00:00:00", "9999-12-31 23:59:59", "callback_leg1", "1"]
+)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
-    fields=st.dictionaries(_FIELD_NAMES | st.text(max_size=8), st.text(max_size=30)),
+    fields=st.dictionaries(_FIELD_NAMES | st.text(max_size=8), st.text(max_size=30) | _TRICKY),
     event=_EVENTS,
     body=st.binary(max_size=200),
     signature=st.text(max_size=60),
