@@ -99,6 +99,9 @@ def _apply_state(call: Call, event: CallEvent) -> None:
         call.answered_at = call.answered_at or event.answered_at or event.occurred_at
         if call.status in ("ringing", "missed") and not call.final:
             call.status = "answered"
+    elif event.kind == "ended" and not call.final and _is_leg_only(call, event):
+        # One employee's leg ended (group ringing, transfer) while the call goes on.
+        pass
     elif event.kind == "ended" and not call.final:
         if event.answered_at and call.answered_at is None:
             call.answered_at = event.answered_at
@@ -132,6 +135,15 @@ def _apply_state(call: Call, event: CallEvent) -> None:
         call.disposition = event.disposition[:64]
     if call.ended_at is not None:
         _derive_durations(call)
+
+
+def _is_leg_only(call: Call, event: CallEvent) -> bool:
+    """An `ended` without a status from a named leg that is not the one talking."""
+    if event.status is not None or not event.extension or call.ended_at is not None:
+        return False
+    if call.answered_at is None:
+        return True
+    return bool(call.extension) and event.extension != call.extension
 
 
 def _derive_durations(call: Call) -> None:
@@ -172,8 +184,11 @@ async def _match_contact(ctx: Ctx, call: Call) -> Contact | None:
     return contact
 
 
-async def apply_event(ctx: Ctx, *, event: CallEvent) -> Call:
-    """Apply one normalized PBX event: upsert the call, match the contact, run the lifecycle."""
+async def apply_event(ctx: Ctx, *, event: CallEvent, commit: bool = True) -> Call:
+    """Apply one normalized PBX event: upsert the call, match the contact, run the lifecycle.
+
+    `commit=False` lets the inbox processor apply a batch of events in one transaction.
+    """
     call, _created = await _get_or_create(ctx, event)
     was_answered = call.status == "answered"
     was_ended = call.ended_at is not None

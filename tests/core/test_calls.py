@@ -118,3 +118,19 @@ async def test_stuck_ringing_call_becomes_missed_after_timeout(
     call = await calls.get_call(ctx, actor=system, call_id=1)
     assert call.status == "missed" and call.ended_at is not None
     assert call.ended_at < clock.now() - timedelta(seconds=1)
+
+
+async def test_a_colleagues_leg_ending_does_not_end_a_ringing_group_call(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    await seller(ctx, system, "101", 5001)
+    await calls.apply_event(ctx, event=ev(clock, "g1", "ringing", direction="in",
+                                          client_number="+79160000004", extension="101"))
+    clock.advance(seconds=8)
+    call = await calls.apply_event(ctx, event=ev(clock, "g1", "ended", extension="102"))
+    assert call.ended_at is None and call.status == "ringing"
+    await calls.apply_event(ctx, event=ev(clock, "g1", "answered", extension="101"))
+    clock.advance(seconds=30)
+    call = await calls.apply_event(ctx, event=ev(clock, "g1", "ended", extension="101"))
+    assert call.status == "answered" and call.talk_seconds == 30
+    assert (await ctx.session.scalars(select(Activity))).all() == []
