@@ -11,7 +11,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 from core.errors import InvalidInput
 
 _EXTENSION_SPLIT = re.compile(
-    r"\s*(?:,|;|#|\*|\bext\.?|\bx\.?|доб\.?|добавочный|вн\.?)\s*(\d{1,6})\s*$",
+    r"\s*(?:,|;|#|\*|(?<![a-z])ext\.?|(?<![a-z])x\.?|доб\.?|добавочный|вн\.?)\s*(\d{1,6})\s*$",
     re.IGNORECASE,
 )
 _ALLOWED = re.compile(r"^[\d\s()+\-./]+$")
