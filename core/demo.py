@@ -408,6 +408,7 @@ class _Generator:
         self.now = now
         self.ids = ids
         self.sales: list[_User] = []
+        self.has_on_duty = False  # set by `seed` when the team already has someone on duty
         self.companies: list[_Company] = []
         self.source_values, self.source_cum = _weighted(SOURCES)
         self.stage_values, self.stage_cum = _weighted(DEAL_STAGES)
@@ -477,7 +478,7 @@ class _Generator:
                     "timezone": "Europe/Moscow" if i < 2 else self._pick(tz_values, tz_cum),
                     "locale": "ru",
                     "active": True,
-                    "on_duty": role == "sales" and not any(u.extension for u in self.sales),
+                    "on_duty": role == "sales" and not self.sales and not self.has_on_duty,
                     "created_at": self.now - timedelta(days=400 - i),
                 }
             )
@@ -605,12 +606,13 @@ class _Generator:
                 "tags": rng.sample(TAGS, ntags),
                 "search_text": search_text,
                 "created_at": created,
-                "updated_at": created + timedelta(days=rng.randrange(0, 30)),
+                "updated_at": min(created + timedelta(days=rng.randrange(0, 30)), now),
                 "deleted_at": None,
                 "merged_into_id": None,
             }
         )
         worker = owner or rng.choice(self.sales)
+        marks = {name: len(rows) for name, rows in out.items()}
         if rng.random() < 0.35:
             self._calls(contact_id, name, worker, e164s, out)
         if rng.random() < 0.2:
@@ -631,6 +633,15 @@ class _Generator:
                         "created_at": self._work_time(90),
                     }
                 )
+        # A contact exists before anything happened with it: move its creation back to
+        # just before its first call, note, task or deal.
+        earliest = created
+        for table in ("calls", "activities", "deals", "notes"):
+            for row in out[table][marks[table] :]:
+                earliest = min(earliest, row["created_at"])
+        if earliest < created:
+            contact_row = out["contacts"][-1]
+            contact_row["created_at"] = earliest - timedelta(hours=rng.randrange(1, 72))
 
     def _calls(
         self, contact_id: int, name: str, user: _User, e164s: list[str], out: dict[str, list[Row]]
@@ -1009,11 +1020,15 @@ async def seed(
     async with engine.begin() as conn:
         start_ids = await _max_ids(conn)
         first_extension = await _next_extension(conn)
+        on_duty = await conn.scalar(
+            select(func.count()).select_from(_table(User)).where(_table(User).c.on_duty)
+        )
         ids = _Ids(start_ids)
         # The data stream depends on where this run starts, so a second run with the same
         # seed adds different people rather than the same names again.
         rng = random.Random(f"perezvon-demo:{seed}:{start_ids['contacts']}")
         gen = _Generator(rng, now, ids)
+        gen.has_on_duty = bool(on_duty)
         user_rows, extension_rows, made = gen.users(users, first_extension)
         await _insert(conn, User, user_rows)
         await _insert(conn, UserExtension, extension_rows)

@@ -103,6 +103,17 @@ async def _check_integrity(engine: AsyncEngine) -> None:
         times = (await conn.execute(select(Call.started_at).limit(50))).scalars().all()
         assert all(t.tzinfo is not None and t <= NOW for t in times)
 
+        # Nothing happened with a contact before it was created.
+        early_calls = await conn.scalar(
+            select(func.count())
+            .select_from(Call)
+            .join(Contact, Contact.id == Call.contact_id)
+            .where(Call.started_at < Contact.created_at)
+        )
+        assert early_calls == 0
+        on_duty = await conn.scalar(select(func.count()).select_from(User).where(User.on_duty))
+        assert on_duty == 1
+
         extensions = (await conn.execute(select(UserExtension.extension))).scalars().all()
         assert len(extensions) == len(set(extensions))
 
