@@ -7,8 +7,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from telephony_webhooks import api, errors, health
+from telephony_webhooks import api, errors, health, webhooks
 from telephony_webhooks.context import WebContext
+from telephony_webhooks.inbox import InboxWriter
+from telephony_webhooks.processor import InboxProcessor
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -28,6 +30,14 @@ def create_app(
         async with AsyncExitStack() as stack:
             for hook in lifespan_hooks:
                 await stack.enter_async_context(hook(app))
+            inbox: InboxWriter = app.state.inbox
+            await inbox.start()
+            stack.push_async_callback(inbox.stop)
+            if web.process_inbox:
+                processor = InboxProcessor(web, wake=inbox.stored)
+                app.state.processor = processor
+                await processor.start()
+                stack.push_async_callback(processor.stop)
             yield
 
     app = FastAPI(
@@ -37,8 +47,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = web
+    app.state.inbox = InboxWriter(web.sessions)
     errors.install(app)
     app.include_router(health.router())
+    app.include_router(webhooks.router())
     app.include_router(api.router())
     for extra in extra_routers:
         app.include_router(extra)

@@ -28,6 +28,7 @@ class WebContext:
     account_timezone: str = "Europe/Moscow"
     redirect_to_owner: bool = False
     bot_username: str | None = None
+    process_inbox: bool = True  # run the inbox processor in this process
 
 
 def web_context(request: Request) -> WebContext:

@@ -1,0 +1,136 @@
+"""The telephony inbox writer: durable before 200, with group commit.
+
+Each webhook request hands its row to `InboxWriter.store` and waits. A single background
+task takes every row that is waiting, writes them in one transaction (one fsync) with
+`ON CONFLICT DO NOTHING` on the dedupe key, then releases all the waiting requests. Under
+load many requests share one commit; alone, a request waits only for its own commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.models.calls import TelephonyEvent
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 500
+
+
+@dataclass
+class InboxRow:
+    provider: str
+    dedupe_key: str
+    call_key: str | None
+    event_type: str | None
+    body: bytes
+    content_type: str | None
+    headers: dict[str, Any]
+    remote_addr: str | None
+    received_at: datetime
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "dedupe_key": self.dedupe_key[:255],
+            "call_key": (self.call_key or None) and self.call_key[:128],
+            "event_type": (self.event_type or None) and self.event_type[:64],
+            "body": self.body,
+            "content_type": (self.content_type or None) and self.content_type[:255],
+            "headers": self.headers,
+            "remote_addr": self.remote_addr,
+            "received_at": self.received_at,
+            "attempts": 0,
+        }
+
+
+class InboxUnavailable(Exception):
+    """The row could not be stored; the provider must be told to retry (503)."""
+
+
+class InboxWriter:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._queue: asyncio.Queue[tuple[InboxRow, asyncio.Future[None]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.stored = asyncio.Event()  # set after each commit: wakes the processor
+        self.commits = 0
+        self.rows = 0
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="inbox-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while not self._queue.empty():
+            _row, future = self._queue.get_nowait()
+            if not future.done():
+                future.set_exception(InboxUnavailable("server is shutting down"))
+
+    async def store(self, row: InboxRow) -> None:
+        """Return once the row is committed (or was already there); raise InboxUnavailable."""
+        if self._task is None:
+            raise InboxUnavailable("inbox writer is not running")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put((row, future))
+        await future
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._write(batch)
+
+    async def _write(self, batch: list[tuple[InboxRow, asyncio.Future[None]]]) -> None:
+        try:
+            await self._insert([row for row, _ in batch])
+        except Exception:
+            log.exception("inbox batch of %d failed; storing one by one", len(batch))
+            for row, future in batch:
+                try:
+                    await self._insert([row])
+                except Exception as exc:
+                    log.exception("inbox row %s could not be stored", row.dedupe_key)
+                    _settle(future, InboxUnavailable(type(exc).__name__))
+                else:
+                    _settle(future, None)
+            return
+        for _row, future in batch:
+            _settle(future, None)
+
+    async def _insert(self, rows: list[InboxRow]) -> None:
+        async with self._sessions() as session:
+            dialect = session.bind.dialect.name if session.bind else "sqlite"
+            insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+            statement = insert_fn(TelephonyEvent).on_conflict_do_nothing(
+                index_elements=["dedupe_key"]
+            )
+            await session.execute(statement, [row.values() for row in rows])
+            await session.commit()
+        self.commits += 1
+        self.rows += len(rows)
+        self.stored.set()
+
+
+def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

@@ -1,0 +1,206 @@
+"""Applies inbox rows to calls, in order per call, tolerant of failures and restarts.
+
+Unprocessed rows are simply rows with `processed_at IS NULL`: after a crash the next
+start picks them up. A batch is applied in one transaction; if anything in it fails, the
+batch is redone row by row so that one bad row is recorded and retried with backoff while
+every other call goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.context import Ctx
+from core.db import session_scope
+from core.models.calls import TelephonyEvent
+from core.services import calls
+from telephony_webhooks.context import WebContext
+from telephony_webhooks.providers.base import ProviderError, ProviderOptions, RawRequest
+from telephony_webhooks.providers.registry import PROVIDERS, Provider
+
+log = logging.getLogger(__name__)
+RECEIVED_AT_HEADER = "x-perezvon-received-at"
+PATH_HEADER = "x-perezvon-path"
+URL_HEADER = "x-perezvon-url"
+METHOD_HEADER = "x-perezvon-method"
+BATCH = 200
+MAX_BACKOFF_SECONDS = 3600
+STALE_CHECK_SECONDS = 30.0
+
+
+def provider_options(web: WebContext) -> ProviderOptions:
+    return ProviderOptions(
+        account_timezone=web.account_timezone,
+        redirect_to_owner=web.redirect_to_owner,
+        secrets=web.provider_secrets,
+    )
+
+
+def rebuild_request(row: TelephonyEvent) -> RawRequest:
+    """The RawRequest a provider parses, from what the inbox stored."""
+    headers = {str(k).lower(): str(v) for k, v in (row.headers or {}).items()}
+    headers[RECEIVED_AT_HEADER] = row.received_at.isoformat()
+    url = headers.get(URL_HEADER, "")
+    query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    return RawRequest(
+        method=headers.get(METHOD_HEADER, "POST"),
+        url=url,
+        path=headers.get(PATH_HEADER, ""),
+        headers=headers,
+        query=query,
+        body=row.body,
+        content_type=row.content_type or "",
+    )
+
+
+class InboxProcessor:
+    def __init__(
+        self,
+        web: WebContext,
+        *,
+        wake: asyncio.Event | None = None,
+        providers: Mapping[str, Provider] = PROVIDERS,
+        batch_size: int = BATCH,
+    ) -> None:
+        self._web = web
+        self._wake = wake or asyncio.Event()
+        self._providers = providers
+        self._batch_size = batch_size
+        self._options = provider_options(web)
+        self._task: asyncio.Task[None] | None = None
+        self.applied = 0
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="inbox-processor")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_stale_check = loop.time()
+        while True:
+            try:
+                done = await self.process_batch()
+                if loop.time() >= next_stale_check:
+                    next_stale_check = loop.time() + STALE_CHECK_SECONDS
+                    await self.expire_stale()
+            except Exception:
+                log.exception("inbox processing failed; retrying shortly")
+                done = 0
+                await asyncio.sleep(1.0)
+            if done == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+
+    async def expire_stale(self) -> int:
+        async with session_scope(self._web.sessions) as session:
+            return await calls.expire_stale_ringing(self._ctx(session))
+
+    def _ctx(self, session: AsyncSession) -> Ctx:
+        return Ctx(session=session, config=self._web.config, clock=self._web.clock)
+
+    async def drain(self) -> int:
+        """Process until nothing is due (tests, benchmarks, start-up)."""
+        total = 0
+        while (done := await self.process_batch()) > 0:
+            total += done
+        return total
+
+    async def process_batch(self) -> int:
+        """Apply one batch of due rows; returns how many rows were settled or deferred."""
+        now = self._web.clock.now()
+        async with session_scope(self._web.sessions) as session:
+            query = (
+                select(TelephonyEvent)
+                .where(
+                    TelephonyEvent.processed_at.is_(None),
+                    or_(
+                        TelephonyEvent.next_attempt_at.is_(None),
+                        TelephonyEvent.next_attempt_at <= now,
+                    ),
+                )
+                .order_by(TelephonyEvent.id)
+                .limit(self._batch_size)
+            )
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list(await session.scalars(query))
+            if not rows:
+                return 0
+            ctx = self._ctx(session)
+            try:
+                for row in rows:
+                    await self._apply(ctx, row)
+                await session.commit()
+                self.applied += len(rows)
+                return len(rows)
+            except Exception:
+                await session.rollback()
+                ids = [row.id for row in rows]
+        return await self._one_by_one(ids)
+
+    async def _apply(self, ctx: Ctx, row: TelephonyEvent) -> None:
+        provider = self._providers.get(row.provider)
+        now = ctx.clock.now()
+        row.attempts += 1
+        if provider is None:
+            row.processed_at, row.error = now, f"unknown provider {row.provider!r}"
+            return
+        try:
+            events = provider.adapter.parse(rebuild_request(row), self._options)
+        except ProviderError as exc:
+            # A stored request the adapter cannot read will not improve by retrying.
+            row.processed_at, row.error = now, f"unparseable: {exc.reason}"[:2000]
+            return
+        for event in events:
+            await calls.apply_event(ctx, event=event, commit=False)
+        row.processed_at, row.error = now, None
+
+    async def _one_by_one(self, ids: list[int]) -> int:
+        blocked: dict[tuple[str, str | None], datetime | None] = {}
+        for row_id in ids:
+            async with session_scope(self._web.sessions) as session:
+                row = await session.get(TelephonyEvent, row_id)
+                if row is None or row.processed_at is not None:
+                    continue
+                key = (row.provider, row.call_key)
+                if key in blocked and row.call_key is not None:
+                    # Keep the order within a call: wait for the earlier failed row.
+                    row.next_attempt_at = blocked[key]
+                    await session.commit()
+                    continue
+                try:
+                    await self._apply(self._ctx(session), row)
+                    await session.commit()
+                    self.applied += 1
+                except Exception as exc:
+                    await session.rollback()
+                    blocked[key] = await self._record_failure(row_id, exc)
+        return len(ids)
+
+    async def _record_failure(self, row_id: int, exc: Exception) -> datetime | None:
+        log.warning("inbox row %s failed: %s", row_id, exc, exc_info=exc)
+        async with session_scope(self._web.sessions) as session:
+            row = await session.get(TelephonyEvent, row_id)
+            assert row is not None
+            row.attempts += 1
+            delay = min(5 * 2 ** min(row.attempts, 12), MAX_BACKOFF_SECONDS)
+            row.next_attempt_at = self._web.clock.now() + timedelta(seconds=delay)
+            row.error = f"{type(exc).__name__}: {exc}"[:2000]
+            await session.commit()
+            return row.next_attempt_at

@@ -1,0 +1,53 @@
+"""The FastAPI app with the webhook pipeline, driven over HTTP through ASGITransport."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import FakeClock
+from core.config import CoreConfig
+from telephony_webhooks.app import create_app
+from telephony_webhooks.context import WebContext
+from telephony_webhooks.processor import InboxProcessor
+from telephony_webhooks.providers.base import RawRequest
+from tests.fakes.pbx_signers import TEST_SECRETS
+
+SECRETS = {**TEST_SECRETS, "GENERIC_TOKEN": "generic-test-token",
+           "TWILIO_AUTH_TOKEN": "twilio-test-token"}
+
+
+@dataclass
+class Pbx:
+    app: FastAPI
+    client: httpx.AsyncClient
+    web: WebContext
+    processor: InboxProcessor
+
+    async def send(self, request: RawRequest, provider: str) -> httpx.Response:
+        """Send an adapter-level RawRequest over HTTP to the provider's route."""
+        path = f"/webhooks/{provider}" + (f"/{request.path}" if request.path else "")
+        return await self.client.request(
+            request.method, path, content=request.body or None,
+            headers={**request.headers, **({"content-type": request.content_type}
+                                          if request.content_type else {})},
+            params=dict(request.query) or None,
+        )
+
+
+@pytest.fixture
+async def pbx(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
+) -> AsyncIterator[Pbx]:
+    web = WebContext(sessions=sessions, config=config, clock=clock, provider_secrets=SECRETS,
+                     process_inbox=False)
+    app = create_app(web)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://crm.example.com") as c:
+            yield Pbx(app=app, client=c, web=web, processor=InboxProcessor(web))
