@@ -1,0 +1,110 @@
+"""Activities (planned work): list, get, plan, complete, cancel, snooze, reschedule."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from core.services import activities
+from telephony_webhooks.api.schemas import (
+    ActivityIn,
+    ActivityOut,
+    CancelIn,
+    CompleteIn,
+    ErrorOut,
+    Limit,
+    ListOut,
+    Offset,
+    QueryTime,
+    RescheduleIn,
+    SnoozeIn,
+    choices,
+)
+from telephony_webhooks.context import ActorDep, CtxDep
+
+router = APIRouter(prefix="/activities", tags=["activities"])
+NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
+STATUSES = ("planned", "done", "canceled")
+StatusQuery = Annotated[
+    list[str] | None, Query(description=f"repeat or comma-separate: {', '.join(STATUSES)}")
+]
+
+
+@router.get("")
+async def list_activities(
+    ctx: CtxDep,
+    actor: ActorDep,
+    owner_id: int | None = None,
+    contact_id: int | None = None,
+    status: StatusQuery = None,
+    due_before: QueryTime | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> ListOut[ActivityOut]:
+    """Activities by due time; `due_before` is exclusive (aware ISO-8601)."""
+    page = await activities.list_activities(
+        ctx,
+        actor=actor,
+        owner_id=owner_id,
+        contact_id=contact_id,
+        statuses=choices(status, STATUSES, "status"),
+        due_before=due_before,
+        limit=limit,
+        offset=offset,
+    )
+    return ListOut[ActivityOut](items=[ActivityOut.of(a) for a in page.items], total=page.total)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def plan_activity(ctx: CtxDep, actor: ActorDep, body: ActivityIn) -> ActivityOut:
+    """Plan a call, meeting, task or callback; it reminds at `remind_at` (default `due_at`)."""
+    return ActivityOut.of(await activities.plan(ctx, actor=actor, **body.model_dump()))
+
+
+@router.get("/{activity_id}", responses=NOT_FOUND)
+async def get_activity(ctx: CtxDep, actor: ActorDep, activity_id: int) -> ActivityOut:
+    """One activity."""
+    return ActivityOut.of(await activities.get(ctx, actor=actor, activity_id=activity_id))
+
+
+@router.post("/{activity_id}/complete", responses=NOT_FOUND)
+async def complete_activity(
+    ctx: CtxDep, actor: ActorDep, activity_id: int, body: CompleteIn | None = None
+) -> ActivityOut:
+    """Mark a planned activity done, with an optional result."""
+    result = body.result if body is not None else None
+    activity = await activities.complete(ctx, actor=actor, activity_id=activity_id, result=result)
+    return ActivityOut.of(activity)
+
+
+@router.post("/{activity_id}/cancel", responses=NOT_FOUND)
+async def cancel_activity(
+    ctx: CtxDep, actor: ActorDep, activity_id: int, body: CancelIn | None = None
+) -> ActivityOut:
+    """Cancel a planned activity, with an optional reason."""
+    reason = body.reason if body is not None else None
+    activity = await activities.cancel(ctx, actor=actor, activity_id=activity_id, reason=reason)
+    return ActivityOut.of(activity)
+
+
+@router.post("/{activity_id}/snooze", responses=NOT_FOUND)
+async def snooze_activity(
+    ctx: CtxDep, actor: ActorDep, activity_id: int, body: SnoozeIn
+) -> ActivityOut:
+    """Remind again in `minutes`; the due time stays."""
+    activity = await activities.snooze(
+        ctx, actor=actor, activity_id=activity_id, minutes=body.minutes
+    )
+    return ActivityOut.of(activity)
+
+
+@router.post("/{activity_id}/reschedule", responses=NOT_FOUND)
+async def reschedule_activity(
+    ctx: CtxDep, actor: ActorDep, activity_id: int, body: RescheduleIn
+) -> ActivityOut:
+    """Move a planned activity to a new due time; the reminder moves with it."""
+    activity = await activities.reschedule(
+        ctx, actor=actor, activity_id=activity_id, due_at=body.due_at, remind_at=body.remind_at
+    )
+    return ActivityOut.of(activity)

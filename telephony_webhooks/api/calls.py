@@ -1,0 +1,71 @@
+"""Calls: list with filters, get, record the outcome and summary."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from core.services import calls
+from telephony_webhooks.api.schemas import (
+    CallOut,
+    CallPatch,
+    ErrorOut,
+    Limit,
+    ListOut,
+    Offset,
+    QueryTime,
+    choices,
+)
+from telephony_webhooks.context import ActorDep, CtxDep
+
+router = APIRouter(prefix="/calls", tags=["calls"])
+NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
+STATUSES = ("ringing", "answered", "missed", "busy", "failed")
+StatusQuery = Annotated[
+    list[str] | None, Query(description=f"repeat or comma-separate: {', '.join(STATUSES)}")
+]
+
+
+@router.get("")
+async def list_calls(
+    ctx: CtxDep,
+    actor: ActorDep,
+    since: QueryTime | None = None,
+    until: QueryTime | None = None,
+    contact_id: int | None = None,
+    user_id: int | None = None,
+    status: StatusQuery = None,
+    direction: Literal["in", "out", "internal"] | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> ListOut[CallOut]:
+    """Calls newest first; `since` inclusive, `until` exclusive (aware ISO-8601)."""
+    page = await calls.list_calls(
+        ctx,
+        actor=actor,
+        since=since,
+        until=until,
+        contact_id=contact_id,
+        user_id=user_id,
+        statuses=choices(status, STATUSES, "status"),
+        direction=direction,
+        limit=limit,
+        offset=offset,
+    )
+    return ListOut[CallOut](items=[CallOut.of(c) for c in page.items], total=page.total)
+
+
+@router.get("/{call_id}", responses=NOT_FOUND)
+async def get_call(ctx: CtxDep, actor: ActorDep, call_id: int) -> CallOut:
+    """One call."""
+    return CallOut.of(await calls.get_call(ctx, actor=actor, call_id=call_id))
+
+
+@router.patch("/{call_id}", responses=NOT_FOUND)
+async def patch_call(ctx: CtxDep, actor: ActorDep, call_id: int, body: CallPatch) -> CallOut:
+    """Record the salesperson's outcome and summary."""
+    call = await calls.record_outcome(
+        ctx, actor=actor, call_id=call_id, outcome=body.outcome, summary=body.summary
+    )
+    return CallOut.of(call)

@@ -1,0 +1,124 @@
+"""Contacts: search, card, create, patch, soft delete, upsert by phone, merge, timeline, notes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from core.services import contacts, notes
+from telephony_webhooks.api.schemas import (
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+    ErrorOut,
+    Limit,
+    ListOut,
+    MergeIn,
+    NoteIn,
+    NoteOut,
+    Offset,
+    TimelineEntryOut,
+)
+from telephony_webhooks.context import ActorDep, CtxDep
+
+router = APIRouter(prefix="/contacts", tags=["contacts"])
+NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
+CONFLICT: dict[int | str, dict[str, object]] = {
+    409: {"model": ErrorOut, "description": "a phone belongs to another contact (existing_id)"}
+}
+
+
+@router.get("")
+async def list_contacts(
+    ctx: CtxDep,
+    actor: ActorDep,
+    q: str | None = None,
+    owner_id: int | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> ListOut[ContactOut]:
+    """Search by any part of name, company, email or phone (any format), case-insensitive."""
+    page = await contacts.search(
+        ctx, actor=actor, q=q, owner_id=owner_id, limit=limit, offset=offset
+    )
+    return ListOut[ContactOut](items=[ContactOut.of(c) for c in page.items], total=page.total)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
+async def create_contact(ctx: CtxDep, actor: ActorDep, body: ContactIn) -> ContactOut:
+    """Create a contact; a phone owned by a live contact is a 409 naming it."""
+    contact = await contacts.create_contact(ctx, actor=actor, source="api", **body.model_dump())
+    return ContactOut.of(contact)
+
+
+@router.put(
+    "/by-phone/{phone}",
+    responses={
+        200: {"description": "updated the contact with this phone"},
+        201: {"model": ContactOut, "description": "created a contact"},
+        **CONFLICT,
+    },
+)
+async def upsert_by_phone(
+    ctx: CtxDep,
+    actor: ActorDep,
+    phone: str,
+    response: Response,
+    body: ContactPatch | None = None,
+) -> ContactOut:
+    """Update the contact owning this phone (200), or create it (201)."""
+    fields = body.model_dump(exclude_unset=True) if body is not None else {}
+    contact, created = await contacts.upsert_by_phone(ctx, actor=actor, phone=phone, fields=fields)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return ContactOut.of(contact)
+
+
+@router.get("/{contact_id}", responses=NOT_FOUND)
+async def get_contact(ctx: CtxDep, actor: ActorDep, contact_id: int) -> ContactOut:
+    """One live contact."""
+    return ContactOut.of(await contacts.get_contact(ctx, actor=actor, contact_id=contact_id))
+
+
+@router.patch("/{contact_id}", responses={**NOT_FOUND, **CONFLICT})
+async def patch_contact(
+    ctx: CtxDep, actor: ActorDep, contact_id: int, body: ContactPatch
+) -> ContactOut:
+    """Change only the given fields; `phones` replaces the phone list."""
+    contact = await contacts.update_contact(
+        ctx, actor=actor, contact_id=contact_id, changes=body.model_dump(exclude_unset=True)
+    )
+    return ContactOut.of(contact)
+
+
+@router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+async def delete_contact(ctx: CtxDep, actor: ActorDep, contact_id: int) -> None:
+    """Soft delete: gone from lists and look-ups; its calls and history stay."""
+    await contacts.delete_contact(ctx, actor=actor, contact_id=contact_id)
+
+
+@router.post("/{contact_id}/merge", responses=NOT_FOUND)
+async def merge_contact(ctx: CtxDep, actor: ActorDep, contact_id: int, body: MergeIn) -> ContactOut:
+    """Merge `source_id` into this contact, keeping every phone, call, note, task and deal."""
+    contact = await contacts.merge_contacts(
+        ctx, actor=actor, source_id=body.source_id, target_id=contact_id
+    )
+    return ContactOut.of(contact)
+
+
+@router.get("/{contact_id}/timeline", responses=NOT_FOUND)
+async def contact_timeline(
+    ctx: CtxDep, actor: ActorDep, contact_id: int, limit: Limit = 50, offset: Offset = 0
+) -> ListOut[TimelineEntryOut]:
+    """Notes, calls, activities and deal changes of a contact, newest first."""
+    timeline = await notes.timeline(
+        ctx, actor=actor, contact_id=contact_id, limit=limit, offset=offset
+    )
+    return ListOut[TimelineEntryOut](
+        items=[TimelineEntryOut.of(e) for e in timeline.entries], total=timeline.total
+    )
+
+
+@router.post("/{contact_id}/notes", status_code=status.HTTP_201_CREATED, responses=NOT_FOUND)
+async def add_note(ctx: CtxDep, actor: ActorDep, contact_id: int, body: NoteIn) -> NoteOut:
+    """Add a note to the contact's history."""
+    note = await notes.add_note(ctx, actor=actor, contact_id=contact_id, text=body.text)
+    return NoteOut.of(note)

@@ -1,0 +1,103 @@
+"""Deals: list, get, create, patch, stage change, history; the pipeline's stages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from core.services import deals
+from telephony_webhooks.api.schemas import (
+    DealIn,
+    DealOut,
+    DealPatch,
+    ErrorOut,
+    Limit,
+    ListOut,
+    Offset,
+    StageChangeOut,
+    StageIn,
+    StageOut,
+)
+from telephony_webhooks.context import ActorDep, CtxDep
+
+router = APIRouter(tags=["deals"])
+NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
+
+
+@router.get("/deals")
+async def list_deals(
+    ctx: CtxDep,
+    actor: ActorDep,
+    contact_id: int | None = None,
+    owner_id: int | None = None,
+    stage: str | None = None,
+    open_only: bool = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> ListOut[DealOut]:
+    """Deals newest first."""
+    page = await deals.list_deals(
+        ctx,
+        actor=actor,
+        contact_id=contact_id,
+        owner_id=owner_id,
+        stage=stage,
+        open_only=open_only,
+        limit=limit,
+        offset=offset,
+    )
+    return ListOut[DealOut](items=[DealOut.of(d) for d in page.items], total=page.total)
+
+
+@router.post(
+    "/deals",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": ErrorOut, "description": "external_id exists (existing_id)"}},
+)
+async def create_deal(ctx: CtxDep, actor: ActorDep, body: DealIn) -> DealOut:
+    """Open a deal at the first stage (or the given one)."""
+    return DealOut.of(await deals.create(ctx, actor=actor, **body.model_dump()))
+
+
+@router.get("/deals/{deal_id}", responses=NOT_FOUND)
+async def get_deal(ctx: CtxDep, actor: ActorDep, deal_id: int) -> DealOut:
+    """One deal."""
+    return DealOut.of(await deals.get(ctx, actor=actor, deal_id=deal_id))
+
+
+@router.patch("/deals/{deal_id}", responses=NOT_FOUND)
+async def patch_deal(ctx: CtxDep, actor: ActorDep, deal_id: int, body: DealPatch) -> DealOut:
+    """Change title, amount, currency, expected close date or owner (given fields only)."""
+    deal = await deals.update(
+        ctx, actor=actor, deal_id=deal_id, changes=body.model_dump(exclude_unset=True)
+    )
+    return DealOut.of(deal)
+
+
+@router.post("/deals/{deal_id}/stage", responses=NOT_FOUND)
+async def move_deal(ctx: CtxDep, actor: ActorDep, deal_id: int, body: StageIn) -> DealOut:
+    """Move to a stage; won needs an amount, lost needs `lost_reason`."""
+    deal = await deals.move(
+        ctx,
+        actor=actor,
+        deal_id=deal_id,
+        stage=body.stage,
+        amount=body.amount,
+        lost_reason=body.lost_reason,
+    )
+    return DealOut.of(deal)
+
+
+@router.get("/deals/{deal_id}/history", responses=NOT_FOUND)
+async def deal_history(ctx: CtxDep, actor: ActorDep, deal_id: int) -> ListOut[StageChangeOut]:
+    """The deal's stage changes, oldest first."""
+    changes = await deals.history(ctx, actor=actor, deal_id=deal_id)
+    return ListOut[StageChangeOut](
+        items=[StageChangeOut.of(c) for c in changes], total=len(changes)
+    )
+
+
+@router.get("/pipeline/stages")
+async def pipeline_stages(ctx: CtxDep, _actor: ActorDep) -> ListOut[StageOut]:
+    """Active pipeline stages in order (won/lost are terminal)."""
+    rows = await deals.stages(ctx)
+    return ListOut[StageOut](items=[StageOut.of(s) for s in rows], total=len(rows))

@@ -1,0 +1,387 @@
+"""Request and response bodies of the REST API v1 (resource shapes of DESIGN §5)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
+
+from fastapi import Query
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+from core.errors import InvalidInput
+from core.models.calls import Call
+from core.models.work import Activity, Note
+from core.services.common import MAX_LIMIT
+from core.services.notes import TimelineEntry
+
+T = TypeVar("T")
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+# Always rendered with an explicit offset ("+00:00"), never a bare "Z" or a naive time.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_iso, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+def _plus_from_query(value: Any) -> Any:
+    # An unencoded '+' in a query string arrives as a space: "...T10:00:00 03:00".
+    if isinstance(value, str):
+        return re.sub(r" (\d{2}:?\d{2})$", r"+\1", value.strip())
+    return value
+
+
+QueryTime = Annotated[AwareDatetime, BeforeValidator(_plus_from_query)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
+Offset = Annotated[int, Query(ge=0, description="items to skip")]
+Amount = str | int | float
+
+
+def choices(raw: Iterable[str] | None, allowed: Iterable[str], field: str) -> list[str]:
+    """A repeatable, comma-separable enum query parameter (`?status=missed,busy`)."""
+    known = tuple(allowed)
+    values = [v.strip() for item in raw or () for v in item.split(",") if v.strip()]
+    for value in values:
+        if value not in known:
+            raise InvalidInput(f"{field} {value!r} is not one of {', '.join(known)}", field=field)
+    return values
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="why the request failed")
+    existing_id: int | None = Field(None, description="the conflicting record (409)")
+    field: str | None = Field(None, description="the offending field (422)")
+
+
+class ListOut(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, obj: object) -> Self:
+        return cls.model_validate(obj)
+
+
+# --- contacts ----------------------------------------------------------------------------
+
+
+def _live(phones: Any) -> Any:
+    return [p for p in phones if getattr(p, "is_live", True)]
+
+
+class PhoneOut(_Out):
+    e164: str
+    extension: str | None
+    raw: str
+    kind: str
+
+
+class ContactOut(_Out):
+    id: int
+    name: str
+    company_id: int | None
+    owner_id: int | None
+    phones: Annotated[list[PhoneOut], BeforeValidator(_live)]
+    email: str | None
+    birthday: date | None
+    timezone: str | None
+    tags: list[str]
+    source: str
+    marketing_consent: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class ContactIn(_In):
+    name: str = Field(min_length=1, examples=["Иван Петров"])
+    phones: list[str] = Field(default_factory=list, examples=[["8 (916) 123-45-67"]])
+    email: str | None = None
+    birthday: date | None = None
+    company_id: int | None = None
+    company_name: str | None = Field(None, description="found by name, or created")
+    owner_id: int | None = None
+    tags: list[str] = Field(default_factory=list)
+    timezone: str | None = Field(None, description="IANA zone; default from the phone")
+    marketing_consent: bool = False
+
+
+class ContactPatch(_In):
+    """Only the fields present are changed; `phones` replaces the list."""
+
+    name: str | None = None
+    phones: list[str] | None = None
+    email: str | None = None
+    birthday: date | None = None
+    company_id: int | None = None
+    company_name: str | None = None
+    owner_id: int | None = None
+    tags: list[str] | None = None
+    timezone: str | None = None
+    marketing_consent: bool = False
+
+
+class MergeIn(_In):
+    source_id: int = Field(description="the contact merged into this one (then deleted)")
+
+
+class NoteIn(_In):
+    text: str = Field(min_length=1)
+
+
+class NoteOut(_Out):
+    id: int
+    contact_id: int
+    author_id: int | None
+    text: str
+    kind: str
+    call_id: int | None
+    deal_id: int | None
+    created_at: Timestamp
+
+
+# --- companies ---------------------------------------------------------------------------
+
+
+class CompanyOut(_Out):
+    id: int
+    name: str
+    inn: str | None
+    website: str | None
+    owner_id: int | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CompanyIn(_In):
+    name: str = Field(min_length=1, examples=["ООО Ромашка"])
+    inn: str | None = Field(None, max_length=20)
+    website: str | None = Field(None, max_length=300)
+
+
+class CompanyPatch(_In):
+    name: str | None = None
+    inn: str | None = Field(None, max_length=20)
+    website: str | None = Field(None, max_length=300)
+
+
+# --- calls -------------------------------------------------------------------------------
+
+
+class CallOut(_Out):
+    id: int
+    provider: str
+    provider_call_id: str
+    direction: str
+    status: str
+    client_phone: str | None = Field(description="E.164, or the raw number when not a phone")
+    our_phone: str | None
+    extension: str | None
+    user_id: int | None
+    contact_id: int | None
+    started_at: Timestamp
+    answered_at: Timestamp | None
+    ended_at: Timestamp | None
+    ring_seconds: int | None
+    talk_seconds: int | None
+    recording: str | None
+    outcome: str | None
+    summary: str | None
+    disposition: str | None
+    callback_of_id: int | None
+
+    @classmethod
+    def of(cls, obj: object) -> Self:
+        assert isinstance(obj, Call)
+        fields = {name: getattr(obj, name) for name in cls.model_fields if name != "client_phone"}
+        return cls(client_phone=obj.client_e164 or obj.client_raw, **fields)
+
+
+class CallPatch(_In):
+    outcome: str | None = Field(None, examples=["interested"])
+    summary: str | None = None
+
+
+# --- activities --------------------------------------------------------------------------
+
+
+class ActivityOut(_Out):
+    id: int
+    kind: str
+    title: str
+    notes: str | None
+    due_at: Timestamp | None
+    remind_at: Timestamp | None
+    owner_id: int | None
+    contact_id: int | None
+    deal_id: int | None
+    status: str
+    result: str | None
+    done_at: Timestamp | None
+    source: str | None
+    snooze_count: int
+    missed_count: int
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class ActivityIn(_In):
+    kind: Literal["call", "meeting", "task", "callback"] = "task"
+    title: str = Field(min_length=1)
+    notes: str | None = None
+    due_at: AwareDatetime | None = Field(None, description="with a UTC offset")
+    remind_at: AwareDatetime | None = Field(None, description="default: due_at")
+    owner_id: int | None = None
+    contact_id: int | None = None
+    deal_id: int | None = None
+
+
+class CompleteIn(_In):
+    result: str | None = None
+
+
+class CancelIn(_In):
+    reason: str | None = None
+
+
+class SnoozeIn(_In):
+    minutes: int = Field(examples=[15])
+
+
+class RescheduleIn(_In):
+    due_at: AwareDatetime
+    remind_at: AwareDatetime | None = None
+
+
+# --- deals -------------------------------------------------------------------------------
+
+
+def _money(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value.quantize(Decimal("0.01")))
+    return value
+
+
+class DealOut(_Out):
+    id: int
+    title: str
+    contact_id: int | None
+    company_id: int | None
+    owner_id: int | None
+    stage: str
+    amount: Annotated[str | None, BeforeValidator(_money)] = Field(
+        description="decimal string, e.g. '1500.00'"
+    )
+    currency: str
+    expected_close: date | None
+    lost_reason: str | None
+    external_id: str | None
+    closed_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class DealIn(_In):
+    title: str = Field(min_length=1)
+    contact_id: int | None = None
+    company_id: int | None = None
+    stage: str | None = Field(None, description="default: the first stage")
+    amount: Amount | None = Field(None, examples=["1500.00"])
+    currency: str = "RUB"
+    expected_close: date | None = None
+    owner_id: int | None = None
+    external_id: str | None = Field(None, max_length=128, description="the shop's order id")
+
+
+class DealPatch(_In):
+    title: str | None = None
+    amount: Amount | None = None
+    currency: str | None = None
+    expected_close: date | None = None
+    owner_id: int | None = None
+
+
+class StageIn(_In):
+    stage: str = Field(examples=["won"])
+    amount: Amount | None = Field(None, description="needed for won unless already set")
+    lost_reason: str | None = Field(None, description="needed for lost")
+
+
+class StageChangeOut(_Out):
+    id: int
+    deal_id: int
+    from_stage: str | None
+    to_stage: str
+    changed_by_id: int | None
+    changed_at: Timestamp
+
+
+class StageOut(_Out):
+    code: str
+    name: str
+    position: int
+    outcome: str
+
+
+# --- timeline ----------------------------------------------------------------------------
+
+
+class TimelineEntryOut(BaseModel):
+    kind: Literal["note", "call", "activity", "deal_change"]
+    at: Timestamp
+    item: NoteOut | CallOut | ActivityOut | StageChangeOut
+    deal_title: str | None = None
+
+    @classmethod
+    def of(cls, entry: TimelineEntry) -> TimelineEntryOut:
+        item: NoteOut | CallOut | ActivityOut | StageChangeOut
+        if isinstance(entry.item, Note):
+            item = NoteOut.of(entry.item)
+        elif isinstance(entry.item, Call):
+            item = CallOut.of(entry.item)
+        elif isinstance(entry.item, Activity):
+            item = ActivityOut.of(entry.item)
+        else:
+            item = StageChangeOut.of(entry.item)
+        return cls(kind=entry.kind, at=entry.at, item=item, deal_title=entry.deal_title)
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+def _extensions(value: Any) -> Any:
+    return [getattr(item, "extension", item) for item in value]
+
+
+class UserOut(_Out):
+    id: int
+    name: str
+    telegram_user_id: int | None
+    role: str
+    extensions: Annotated[list[str], BeforeValidator(_extensions)]
+    timezone: str
+    locale: str
+    active: bool

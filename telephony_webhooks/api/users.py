@@ -1,0 +1,26 @@
+"""Users (employees), read only."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from core.services import users
+from telephony_webhooks.api.schemas import ErrorOut, Limit, ListOut, Offset, UserOut
+from telephony_webhooks.context import ActorDep, CtxDep
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("")
+async def list_users(
+    ctx: CtxDep, _actor: ActorDep, active_only: bool = False, limit: Limit = 50, offset: Offset = 0
+) -> ListOut[UserOut]:
+    """Employees in creation order."""
+    page = await users.list_users(ctx, active_only=active_only, limit=limit, offset=offset)
+    return ListOut[UserOut](items=[UserOut.of(u) for u in page.items], total=page.total)
+
+
+@router.get("/{user_id}", responses={404: {"model": ErrorOut}})
+async def get_user(ctx: CtxDep, _actor: ActorDep, user_id: int) -> UserOut:
+    """One employee."""
+    return UserOut.of(await users.get_user(ctx, user_id=user_id))

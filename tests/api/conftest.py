@@ -1,0 +1,93 @@
+"""An app on the test database, an HTTP client through ASGITransport, and an API key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.events import CallEvent, Direction
+from core.models.calls import Call
+from core.models.users import User
+from core.services import api_keys, calls, users
+from telephony_webhooks.app import create_app
+from telephony_webhooks.context import WebContext
+
+BASE = "http://test"
+
+
+@pytest.fixture
+def app(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
+) -> FastAPI:
+    return create_app(WebContext(sessions=sessions, config=config, clock=clock))
+
+
+@pytest.fixture
+async def api_key(ctx: Ctx, system: Actor) -> str:
+    _key, plain = await api_keys.create(ctx, actor=system, name="shop")
+    return plain
+
+
+@pytest.fixture
+async def anon(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that sends no API key."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:
+        yield http
+
+
+@pytest.fixture
+async def client(app: FastAPI, api_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the integration: every request carries `Authorization: Bearer <key>`."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url=f"{BASE}/api/v1",
+        headers={"Authorization": f"Bearer {api_key}"},
+    ) as http:
+        yield http
+
+
+async def make_user(
+    ctx: Ctx, system: Actor, name: str, *, tg: int, extensions: tuple[str, ...] = ()
+) -> User:
+    return await users.create_user(
+        ctx, actor=system, name=name, role="sales", telegram_user_id=tg, extensions=extensions
+    )
+
+
+async def make_call(
+    ctx: Ctx,
+    call_id: str,
+    *,
+    client: str,
+    at: datetime,
+    extension: str | None = None,
+    answered: bool = True,
+    direction: Direction = "in",
+) -> Call:
+    """A finished call as the PBX would report it (ringing, maybe answered, ended)."""
+    ringing = CallEvent(
+        provider="generic",
+        provider_call_id=call_id,
+        kind="ringing",
+        occurred_at=at,
+        started_at=at,
+        direction=direction,
+        client_number=client,
+        our_number="+74950000000",
+        extension=extension,
+    )
+    await calls.apply_event(ctx, event=ringing)
+    if answered:
+        answer = replace(ringing, kind="answered", occurred_at=at + timedelta(seconds=5))
+        await calls.apply_event(ctx, event=answer)
+    end = replace(ringing, kind="ended", occurred_at=at + timedelta(seconds=65))
+    return await calls.apply_event(ctx, event=end)
