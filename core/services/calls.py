@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import phonenumbers
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound
@@ -276,12 +276,13 @@ async def _responsible(ctx: Ctx, call: Call, contact: Contact | None) -> int | N
             user = await ctx.session.get(User, candidate)
             if user is not None and user.active:
                 return candidate
-    return await ctx.session.scalar(
+    on_duty: int | None = await ctx.session.scalar(
         select(User.id)
         .where(User.on_duty.is_(True), User.active.is_(True))
         .order_by(User.id)
         .limit(1)
     )
+    return on_duty
 
 
 async def _open_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None:
@@ -417,7 +418,7 @@ async def list_calls(
 ) -> Page[Call]:
     """Calls newest first, filtered; sales people see their own calls and their contacts'."""
     check_page(limit, offset)
-    where = []
+    where: list[ColumnElement[bool]] = []
     if not actor.sees_all:
         visible_contacts = select(Contact.id).where(contact_visible_clause(ctx, actor))
         where.append((Call.user_id == actor.user_id) | Call.contact_id.in_(visible_contacts))
