@@ -122,13 +122,19 @@ async def create_user(
     )
     ctx.session.add(user)
     await ctx.session.flush()
-    for extension in extensions:
+    for extension in _unique(extensions):
         await _add_extension(ctx, user, extension)
     audit(
         ctx, actor=actor, entity="user", entity_id=user.id, action="create", changes={"role": role}
     )
     await ctx.session.commit()
+    await ctx.session.refresh(user, ["extensions"])
     return user
+
+
+def _unique(extensions: Sequence[str]) -> list[str]:
+    """Each extension once (pending rows are not seen by the ownership query before a flush)."""
+    return list(dict.fromkeys(e.strip() for e in extensions))
 
 
 def _check_locale(locale: str) -> str:
@@ -161,12 +167,13 @@ async def set_extensions(
     _require_admin(actor)
     user = await get_user(ctx, user_id=user_id)
     if replace:
-        keep = {e.strip() for e in extensions}
+        keep = set(_unique(extensions))
+        await ctx.session.refresh(user, ["extensions"])
         for item in list(user.extensions):
             if item.extension not in keep:
                 await ctx.session.delete(item)
         await ctx.session.flush()
-    for extension in extensions:
+    for extension in _unique(extensions):
         await _add_extension(ctx, user, extension)
     audit(
         ctx,
