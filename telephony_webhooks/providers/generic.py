@@ -324,12 +324,12 @@ def _numbers(
     """(client number, our number, extension) by direction; numbers stay raw."""
     source, target = clip(fields.get("from")), clip(fields.get("to"))
     did = clip(fields.get("did"), 64)
-    extension = _extension(fields)
-    if direction == "out":
-        return target, did, extension or (source[:64] if source else None)
-    if direction == "internal":
-        return None, None, extension or (source[:64] if source else None)
-    return source, did or (target[:64] if target else None), extension
+    if direction in {"out", "internal"}:
+        # The caller is our extension; the dialled channel is the trunk or the callee, so
+        # dstchannel is not who made the call.
+        extension = clip(fields.get("extension"), 64) or (source[:64] if source else None)
+        return (target if direction == "out" else None), did, extension
+    return source, did or (target[:64] if target else None), _extension(fields)
 
 
 def parse(request: RawRequest, options: ProviderOptions) -> list[CallEvent]:

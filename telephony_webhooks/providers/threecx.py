@@ -154,6 +154,9 @@ def accept(request: RawRequest) -> Accepted:
     fields = _fields(request)
     _call_type(fields)
     call_key = _call_key(fields)
+    # Refuse badly formatted times now, while 3CX can log the error, not at processing time.
+    utc_time(fields.get("CallEstablishedTimeUTC"))
+    utc_time(fields.get("CallEndTimeUTC"))
     return Accepted(
         dedupe_key=f"{PROVIDER}:journal:{call_key}",
         call_key=call_key,

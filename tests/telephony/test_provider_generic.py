@@ -246,6 +246,18 @@ def test_unanswered_cdr_answer_time_of_zero_means_none() -> None:
     assert final.answered_at is None
 
 
+def test_outbound_end_keeps_the_caller_extension_not_the_trunk_channel() -> None:
+    request = asterisk(
+        "end",
+        60,
+        direction="out",
+        dstchannel="PJSIP/trunk-0000002a",
+        **{"from": "101", "to": "89161234567"},
+    )
+    (final,) = events(request)
+    assert (final.extension, final.client_number) == ("101", "89161234567")
+
+
 def test_outbound_call_puts_the_dialled_number_as_client() -> None:
     (start,) = events(asterisk("start", 0, direction="out", **{"from": "101", "to": "89161234567"}))
     assert (start.direction, start.client_number, start.extension) == ("out", "89161234567", "101")

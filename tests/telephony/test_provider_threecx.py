@@ -129,6 +129,7 @@ def test_different_calls_have_different_keys() -> None:
         ({"CallStartTimeUTC": ""}, "field 'CallStartTimeUTC' is missing"),
         ({"CallStartTimeUTC": "03.06.2025 12:00:00"}, "time '03.06.2025 12:00:00'"),
         ({"CallStartTimeUTC": "20251399250000"}, "time '20251399250000' is not a valid"),
+        ({"CallEndTimeUTC": "3.6.2025 9:01"}, "time '3.6.2025 9:01'"),
     ],
 )
 def test_unusable_journal_entry_is_400(change: dict[str, str], reason: str) -> None:

@@ -461,3 +461,11 @@ def test_random_callbacks_raise_only_provider_errors(
         except ProviderError as error:
             refused = error.status_code
         assert refused in {None, 400, 401, 404}
+
+
+def test_stored_request_without_decoded_form_parses_from_the_body() -> None:
+    # The processor rebuilds requests from the inbox: body and content type, no form.
+    stored = replace(dial_action("busy"), form={})
+    twilio.verify(stored, TEST_SECRETS)
+    (final,) = twilio.parse(stored, OPTIONS)
+    assert (final.status, final.provider_call_id) == ("busy", PARENT)
