@@ -338,7 +338,13 @@ async def _close_callback(ctx: Ctx, call: Call) -> None:
             Activity.callback_phone == call.client_e164,
         )
     )
-    if task is None or task.source_call_id == call.id:
+    if task is None:
+        return
+    if task.source_call_id == call.id:
+        if task.missed_count <= 1:
+            # Out of order: the call looked missed, then its final record says answered.
+            task.status, task.result = "canceled", "the call was answered after all"
+            task.updated_at = ctx.clock.now()
         return
     answered = call.answered_at or ctx.clock.now()
     task.status = "done"

@@ -134,3 +134,18 @@ async def test_a_colleagues_leg_ending_does_not_end_a_ringing_group_call(
     call = await calls.apply_event(ctx, event=ev(clock, "g1", "ended", extension="101"))
     assert call.status == "answered" and call.talk_seconds == 30
     assert (await ctx.session.scalars(select(Activity))).all() == []
+
+
+async def test_final_record_saying_answered_cancels_the_callback_a_late_hangup_opened(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    await calls.apply_event(ctx, event=ev(clock, "t1", "ringing", direction="in",
+                                          client_number="+79160000005"))
+    clock.advance(seconds=40)
+    await calls.apply_event(ctx, event=ev(clock, "t1", "ended"))
+    task = await ctx.session.scalar(select(Activity))
+    assert task is not None and task.status == "planned"
+    call = await calls.apply_event(ctx, event=ev(clock, "t1", "final", status="answered",
+                                                 talk_seconds=25))
+    await ctx.session.refresh(task)
+    assert call.status == "answered" and task.status == "canceled"
