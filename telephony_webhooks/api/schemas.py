@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
@@ -29,10 +29,13 @@ T = TypeVar("T")
 
 
 def _iso(value: datetime) -> str:
-    return value.isoformat()
+    if value.tzinfo is None:  # the database's UTC, read back without a zone
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
 
 
-# Always rendered with an explicit offset ("+00:00"), never a bare "Z" or a naive time.
+# Rendered in UTC with an explicit offset ("+00:00"): the same instant reads the same way
+# whether it was just written (maybe in +03:00) or read back from the database.
 Timestamp = Annotated[
     datetime,
     PlainSerializer(_iso, return_type=str, when_used="json"),
