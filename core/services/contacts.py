@@ -209,6 +209,7 @@ async def create_contact(
     tags: Sequence[str] = (),
     source: str = "manual",
     marketing_consent: bool = False,
+    telegram_chat_id: int | None = None,
     commit: bool = True,
 ) -> Contact:
     """Create a contact; a phone already owned by any live contact is a Conflict naming it.
@@ -235,6 +236,7 @@ async def create_contact(
         tags=_clean_tags(tags),
         source=source,
         marketing_consent=marketing_consent,
+        telegram_chat_id=telegram_chat_id,
         created_at=now,
         updated_at=now,
         phones=[_phone_row(p) for p in parsed],
@@ -561,8 +563,18 @@ async def update_company(
     if unknown:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
     if "name" in changes:
-        company.name = _clean_name(changes["name"])
-        company.name_folded = company.name.casefold()
+        clean = _clean_name(changes["name"])
+        clash = await ctx.session.scalar(
+            select(Company.id).where(
+                Company.name_folded == clean.casefold(),
+                Company.deleted_at.is_(None),
+                Company.id != company.id,
+            )
+        )
+        if clash is not None:
+            raise Conflict(f"company {clean!r} already exists", existing_id=clash)
+        company.name = clean
+        company.name_folded = clean.casefold()
     for field in ("inn", "website"):
         if field in changes:
             setattr(company, field, changes[field])
