@@ -191,13 +191,10 @@ def router() -> APIRouter:
             """Zadarma/Novofon: GET answers zd_echo; POST carries NOTIFY_* events."""
             return await handle(request, PROVIDERS[_name])
 
-        routes.add_api_route(
-            f"/{name}",
-            zadarma_like,
-            methods=["GET", "POST"],
-            include_in_schema=True,
-            name=f"{name}_webhook",
-        )
+        for method in ("GET", "POST"):
+            routes.add_api_route(
+                f"/{name}", zadarma_like, methods=[method], name=f"{name}_{method.lower()}"
+            )
 
     @routes.post("/mango/{event_path:path}")
     async def mango(request: Request, event_path: str) -> Response:

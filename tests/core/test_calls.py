@@ -12,13 +12,19 @@ from core.services import calls, contacts, users
 
 
 def ev(clock: FakeClock, call_id: str, kind: str, **kw: object) -> CallEvent:
-    return CallEvent(provider="test", provider_call_id=call_id, kind=kind,  # type: ignore[arg-type]
-                     occurred_at=clock.now(), **kw)  # type: ignore[arg-type]
+    return CallEvent(
+        provider="test",
+        provider_call_id=call_id,
+        kind=kind,  # type: ignore[arg-type]
+        occurred_at=clock.now(),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 async def seller(ctx: Ctx, system: Actor, ext: str = "101", tg: int = 5001) -> int:
-    user = await users.create_user(ctx, actor=system, name="Анна", role="sales",
-                                   telegram_user_id=tg, extensions=[ext])
+    user = await users.create_user(
+        ctx, actor=system, name="Анна", role="sales", telegram_user_id=tg, extensions=[ext]
+    )
     return user.id
 
 
@@ -26,9 +32,18 @@ async def test_inbound_answered_call_logs_contact_employee_and_post_call_prompt(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
     anna = await seller(ctx, system)
-    await calls.apply_event(ctx, event=ev(clock, "c1", "ringing", direction="in",
-                                          client_number="8 916 123-45-67", our_number="74950000000",
-                                          extension="101"))
+    await calls.apply_event(
+        ctx,
+        event=ev(
+            clock,
+            "c1",
+            "ringing",
+            direction="in",
+            client_number="8 916 123-45-67",
+            our_number="74950000000",
+            extension="101",
+        ),
+    )
     clock.advance(seconds=5)
     await calls.apply_event(ctx, event=ev(clock, "c1", "answered", extension="101"))
     clock.advance(seconds=65)
@@ -47,8 +62,17 @@ async def test_second_missed_call_updates_the_same_callback_task_and_callback_cl
 ) -> None:
     await seller(ctx, system)
     for call_id in ("m1", "m2"):
-        await calls.apply_event(ctx, event=ev(clock, call_id, "ringing", direction="in",
-                                              client_number="+79161234567", extension="101"))
+        await calls.apply_event(
+            ctx,
+            event=ev(
+                clock,
+                call_id,
+                "ringing",
+                direction="in",
+                client_number="+79161234567",
+                extension="101",
+            ),
+        )
         clock.advance(seconds=20)
         await calls.apply_event(ctx, event=ev(clock, call_id, "ended"))
         clock.advance(minutes=3)
@@ -56,8 +80,12 @@ async def test_second_missed_call_updates_the_same_callback_task_and_callback_cl
     assert len(tasks) == 1 and tasks[0].missed_count == 2 and tasks[0].status == "planned"
     assert tasks[0].due_at is not None
     clock.advance(minutes=4)
-    await calls.apply_event(ctx, event=ev(clock, "out1", "ringing", direction="out",
-                                          client_number="89161234567", extension="101"))
+    await calls.apply_event(
+        ctx,
+        event=ev(
+            clock, "out1", "ringing", direction="out", client_number="89161234567", extension="101"
+        ),
+    )
     clock.advance(seconds=10)
     back = await calls.apply_event(ctx, event=ev(clock, "out1", "answered"))
     await ctx.session.refresh(tasks[0])
@@ -72,8 +100,9 @@ async def test_own_numbers_extensions_and_anonymous_never_become_contacts(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
     for i, number in enumerate(["+74950000000", "102", "Anonymous", "client:alice", "sip:a@b.c"]):
-        await calls.apply_event(ctx, event=ev(clock, f"n{i}", "ringing", direction="in",
-                                              client_number=number))
+        await calls.apply_event(
+            ctx, event=ev(clock, f"n{i}", "ringing", direction="in", client_number=number)
+        )
         await calls.apply_event(ctx, event=ev(clock, f"n{i}", "ended"))
     assert (await ctx.session.scalars(select(Contact))).all() == []
     assert (await ctx.session.scalars(select(Activity))).all() == []
@@ -82,14 +111,16 @@ async def test_own_numbers_extensions_and_anonymous_never_become_contacts(
 async def test_state_only_moves_forward_and_final_record_overwrites(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    await calls.apply_event(ctx, event=ev(clock, "f1", "ringing", direction="in",
-                                          client_number="+79160000001"))
+    await calls.apply_event(
+        ctx, event=ev(clock, "f1", "ringing", direction="in", client_number="+79160000001")
+    )
     clock.advance(seconds=30)
     await calls.apply_event(ctx, event=ev(clock, "f1", "ended", status="answered", talk_seconds=20))
     late_ring = await calls.apply_event(ctx, event=ev(clock, "f1", "ringing"))
     assert late_ring.ended_at is not None and late_ring.status == "answered"
-    final = await calls.apply_event(ctx, event=ev(clock, "f1", "final", status="answered",
-                                                  talk_seconds=42, ring_seconds=3))
+    final = await calls.apply_event(
+        ctx, event=ev(clock, "f1", "final", status="answered", talk_seconds=42, ring_seconds=3)
+    )
     assert (final.talk_seconds, final.ring_seconds) == (42, 3)
     clock.advance(minutes=5)
     rec = await calls.apply_event(ctx, event=ev(clock, "f1", "recording", recording="rec-1"))
@@ -99,20 +130,25 @@ async def test_state_only_moves_forward_and_final_record_overwrites(
 async def test_outbound_to_unknown_number_creates_no_contact_by_default(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    call = await calls.apply_event(ctx, event=ev(clock, "o1", "ringing", direction="out",
-                                                 client_number="+79160000009"))
+    call = await calls.apply_event(
+        ctx, event=ev(clock, "o1", "ringing", direction="out", client_number="+79160000009")
+    )
     assert call.contact_id is None
-    known = await contacts.create_contact(ctx, actor=system, name="Знакомый", phones=["+79160000010"])
-    call2 = await calls.apply_event(ctx, event=ev(clock, "o2", "ringing", direction="out",
-                                                  client_number="89160000010"))
+    known = await contacts.create_contact(
+        ctx, actor=system, name="Знакомый", phones=["+79160000010"]
+    )
+    call2 = await calls.apply_event(
+        ctx, event=ev(clock, "o2", "ringing", direction="out", client_number="89160000010")
+    )
     assert call2.contact_id == known.id
 
 
 async def test_stuck_ringing_call_becomes_missed_after_timeout(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    await calls.apply_event(ctx, event=ev(clock, "s1", "ringing", direction="in",
-                                          client_number="+79160000003"))
+    await calls.apply_event(
+        ctx, event=ev(clock, "s1", "ringing", direction="in", client_number="+79160000003")
+    )
     clock.advance(seconds=ctx.config.ringing_timeout_seconds + 1)
     assert await calls.expire_stale_ringing(ctx) == 1
     call = await calls.get_call(ctx, actor=system, call_id=1)
@@ -124,8 +160,12 @@ async def test_a_colleagues_leg_ending_does_not_end_a_ringing_group_call(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
     await seller(ctx, system, "101", 5001)
-    await calls.apply_event(ctx, event=ev(clock, "g1", "ringing", direction="in",
-                                          client_number="+79160000004", extension="101"))
+    await calls.apply_event(
+        ctx,
+        event=ev(
+            clock, "g1", "ringing", direction="in", client_number="+79160000004", extension="101"
+        ),
+    )
     clock.advance(seconds=8)
     call = await calls.apply_event(ctx, event=ev(clock, "g1", "ended", extension="102"))
     assert call.ended_at is None and call.status == "ringing"
@@ -139,13 +179,15 @@ async def test_a_colleagues_leg_ending_does_not_end_a_ringing_group_call(
 async def test_final_record_saying_answered_cancels_the_callback_a_late_hangup_opened(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    await calls.apply_event(ctx, event=ev(clock, "t1", "ringing", direction="in",
-                                          client_number="+79160000005"))
+    await calls.apply_event(
+        ctx, event=ev(clock, "t1", "ringing", direction="in", client_number="+79160000005")
+    )
     clock.advance(seconds=40)
     await calls.apply_event(ctx, event=ev(clock, "t1", "ended"))
     task = await ctx.session.scalar(select(Activity))
     assert task is not None and task.status == "planned"
-    call = await calls.apply_event(ctx, event=ev(clock, "t1", "final", status="answered",
-                                                 talk_seconds=25))
+    call = await calls.apply_event(
+        ctx, event=ev(clock, "t1", "final", status="answered", talk_seconds=25)
+    )
     await ctx.session.refresh(task)
     assert call.status == "answered" and task.status == "canceled"

@@ -13,7 +13,9 @@ async def make_sales(ctx: Ctx, system: Actor, name: str, tg: int) -> Actor:
 
 
 async def test_same_phone_in_any_format_is_one_key_and_conflicts(ctx: Ctx, system: Actor) -> None:
-    first = await contacts.create_contact(ctx, actor=system, name="Иван Петров", phones=["8 (916) 123-45-67"])
+    first = await contacts.create_contact(
+        ctx, actor=system, name="Иван Петров", phones=["8 (916) 123-45-67"]
+    )
     with pytest.raises(Conflict) as caught:
         await contacts.create_contact(ctx, actor=system, name="Другой", phones=["+79161234567"])
     assert caught.value.existing_id == first.id
@@ -24,11 +26,23 @@ async def test_search_is_case_insensitive_for_cyrillic_and_finds_phone_parts(
     ctx: Ctx, system: Actor
 ) -> None:
     ivan = await contacts.create_contact(
-        ctx, actor=system, name="Иван Петров", phones=["89161234567"], company_name="ООО Ромашка",
+        ctx,
+        actor=system,
+        name="Иван Петров",
+        phones=["89161234567"],
+        company_name="ООО Ромашка",
         email="ivan@romashka.ru",
     )
     await contacts.create_contact(ctx, actor=system, name="Мария Сидорова", phones=["+74951112233"])
-    for query in ("иван", "ПЕТРОВ", "ромашка", "romashka.ru", "916 123", "8916123", "+7 (916) 123-45-67"):
+    for query in (
+        "иван",
+        "ПЕТРОВ",
+        "ромашка",
+        "romashka.ru",
+        "916 123",
+        "8916123",
+        "+7 (916) 123-45-67",
+    ):
         page = await contacts.search(ctx, actor=system, q=query)
         assert [c.id for c in page.items] == [ivan.id], query
     assert (await contacts.search(ctx, actor=system, q="сидорова петров")).total == 0
@@ -37,7 +51,9 @@ async def test_search_is_case_insensitive_for_cyrillic_and_finds_phone_parts(
 async def test_sales_sees_own_and_unowned_only(ctx: Ctx, system: Actor) -> None:
     anna = await make_sales(ctx, system, "Анна", 1)
     boris = await make_sales(ctx, system, "Борис", 2)
-    mine = await contacts.create_contact(ctx, actor=anna, name="Клиент Анны", phones=["89160000001"])
+    mine = await contacts.create_contact(
+        ctx, actor=anna, name="Клиент Анны", phones=["89160000001"]
+    )
     unowned = await contacts.create_contact(ctx, actor=system, name="Ничей", phones=["89160000002"])
     page = await contacts.search(ctx, actor=boris, q=None)
     assert [c.id for c in page.items] == [unowned.id]

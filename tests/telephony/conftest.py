@@ -18,8 +18,11 @@ from telephony_webhooks.processor import InboxProcessor
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes.pbx_signers import TEST_SECRETS
 
-SECRETS = {**TEST_SECRETS, "GENERIC_TOKEN": "generic-test-token",
-           "TWILIO_AUTH_TOKEN": "twilio-test-token"}
+SECRETS = {
+    **TEST_SECRETS,
+    "GENERIC_TOKEN": "generic-test-token",
+    "TWILIO_AUTH_TOKEN": "twilio-test-token",
+}
 
 
 @dataclass
@@ -33,9 +36,13 @@ class Pbx:
         """Send an adapter-level RawRequest over HTTP to the provider's route."""
         path = f"/webhooks/{provider}" + (f"/{request.path}" if request.path else "")
         return await self.client.request(
-            request.method, path, content=request.body or None,
-            headers={**request.headers, **({"content-type": request.content_type}
-                                          if request.content_type else {})},
+            request.method,
+            path,
+            content=request.body or None,
+            headers={
+                **request.headers,
+                **({"content-type": request.content_type} if request.content_type else {}),
+            },
             params=dict(request.query) or None,
         )
 
@@ -44,8 +51,9 @@ class Pbx:
 async def pbx(
     sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
 ) -> AsyncIterator[Pbx]:
-    web = WebContext(sessions=sessions, config=config, clock=clock, provider_secrets=SECRETS,
-                     process_inbox=False)
+    web = WebContext(
+        sessions=sessions, config=config, clock=clock, provider_secrets=SECRETS, process_inbox=False
+    )
     app = create_app(web)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -19,8 +19,9 @@ async def count(session: AsyncSession, model: type) -> int:
 async def test_missed_zadarma_call_becomes_a_callback_task_via_http(
     pbx: Pbx, session: AsyncSession, ctx: Ctx, system: Actor
 ) -> None:
-    await users.create_user(ctx, actor=system, name="Анна", role="sales", telegram_user_id=7,
-                            extensions=["101"])
+    await users.create_user(
+        ctx, actor=system, name="Анна", role="sales", telegram_user_id=7, extensions=["101"]
+    )
     for request in zadarma_inbound(answered_by=None, extensions=("101",)):
         response = await pbx.send(request, "zadarma")
         assert response.status_code == 200, response.text
@@ -49,15 +50,19 @@ async def test_bad_signature_is_401_with_a_reason_and_nothing_is_stored(
 ) -> None:
     request = zadarma_inbound()[0]
     forged = {**request.headers, "signature": "bm90IGEgc2lnbmF0dXJl"}
-    response = await pbx.client.post("/webhooks/zadarma", content=request.body,
-                                     headers={**forged, "content-type": request.content_type})
+    response = await pbx.client.post(
+        "/webhooks/zadarma",
+        content=request.body,
+        headers={**forged, "content-type": request.content_type},
+    )
     assert response.status_code == 401 and response.json()["detail"]
     assert await count(session, TelephonyEvent) == 0
 
 
 async def test_oversized_body_is_413(pbx: Pbx) -> None:
     response = await pbx.client.post(
-        "/webhooks/zadarma", content=b"a=" + b"x" * 70_000,
+        "/webhooks/zadarma",
+        content=b"a=" + b"x" * 70_000,
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 413
@@ -76,8 +81,9 @@ async def test_zd_echo_handshake(pbx: Pbx, session: AsyncSession) -> None:
 
 
 async def test_notify_start_reply_names_a_known_caller(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
-    await contacts.create_contact(ctx, actor=system, name="Иван Петров", phones=["89161234567"],
-                                  company_name="Ромашка")
+    await contacts.create_contact(
+        ctx, actor=system, name="Иван Петров", phones=["89161234567"], company_name="Ромашка"
+    )
     start = zadarma_inbound()[0]
     response = await pbx.send(start, "zadarma")
     assert response.status_code == 200
@@ -87,9 +93,15 @@ async def test_notify_start_reply_names_a_known_caller(pbx: Pbx, ctx: Ctx, syste
 async def test_unknown_event_type_is_stored_and_acknowledged(
     pbx: Pbx, session: AsyncSession
 ) -> None:
-    request = zadarma_request({"event": "NOTIFY_SOMETHING_NEW", "pbx_call_id": "in_x",
-                               "caller_id": "+79160000000", "called_did": "74950000001",
-                               "call_start": "2024-03-05 10:00:00"})
+    request = zadarma_request(
+        {
+            "event": "NOTIFY_SOMETHING_NEW",
+            "pbx_call_id": "in_x",
+            "caller_id": "+79160000000",
+            "called_did": "74950000001",
+            "call_start": "2024-03-05 10:00:00",
+        }
+    )
     response = await pbx.send(request, "zadarma")
     assert response.status_code == 200
     assert await count(session, TelephonyEvent) == 1
