@@ -12,7 +12,7 @@ from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.contacts import Contact
 from core.models.users import User
-from core.models.work import ACTIVITY_KINDS, Activity
+from core.models.work import ACTIVITY_KINDS, Activity, Deal
 from core.services.common import Page, audit, can_see_contact, check_page
 
 
@@ -69,6 +69,8 @@ async def plan(
             or not can_see_contact(ctx, actor, contact)
         ):
             raise InvalidInput(f"contact {contact_id} not found", field="contact_id")
+    if deal_id is not None and await ctx.session.get(Deal, deal_id) is None:
+        raise InvalidInput(f"deal {deal_id} not found", field="deal_id")
     owner = owner_id if owner_id is not None else actor.user_id
     if owner is not None and owner != actor.user_id:
         if not actor.sees_all:
@@ -110,6 +112,7 @@ async def reschedule(
 ) -> Activity:
     """Move a planned activity; the reminder moves with it and fires again."""
     _check_aware(due_at, "due_at")
+    _check_aware(remind_at, "remind_at")
     activity = await _load(ctx, actor, activity_id)
     _ensure_open(activity)
     activity.due_at = due_at
