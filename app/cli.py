@@ -1,4 +1,4 @@
-"""The `perezvon` command line: run, db, users, api-keys, demo, doctor."""
+"""The `perezvon` command line: run, db, users, api-keys, demo, simulate, doctor."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from core.errors import DomainError
 
 COMPONENTS = ("webhooks", "bot", "scheduler")
 AVAILABLE_COMPONENTS = ("webhooks",)
+SIMULATED_PROVIDERS = ("zadarma", "novofon", "mango", "itoolabs", "twilio", "generic", "3cx")
 
 
 class CliError(Exception):
@@ -64,6 +65,42 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--users", type=int, default=8)
     seed.add_argument("--seed", type=int, default=1)
 
+    simulate = commands.add_parser("simulate", help="try Perezvon without a PBX")
+    simulate_commands = simulate.add_subparsers(
+        dest="simulate_command", required=True, metavar="ACTION"
+    )
+    call = simulate_commands.add_parser(
+        "call", help="post a signed sample call to a running server"
+    )
+    call.add_argument("--provider", required=True, choices=SIMULATED_PROVIDERS)
+    call.add_argument(
+        "--from", dest="number", required=True, help="the outside number (the client)"
+    )
+    call.add_argument("--to", dest="extension", required=True, help="our extension")
+    scenario = call.add_mutually_exclusive_group()
+    scenario.add_argument(
+        "--missed", dest="kind", action="store_const", const="missed", help="nobody answers"
+    )
+    scenario.add_argument(
+        "--outbound",
+        dest="kind",
+        action="store_const",
+        const="outbound",
+        help="the extension calls the number instead",
+    )
+    scenario.add_argument(
+        "--recorded",
+        dest="kind",
+        action="store_const",
+        const="recorded",
+        help="answered, with a recording",
+    )
+    call.set_defaults(kind="answered")
+    call.add_argument("--url", default=None, help="the server (default http://HTTP_HOST:PORT)")
+    call.add_argument(
+        "--pause", type=float, default=0.5, help="seconds between events (default 0.5)"
+    )
+
     commands.add_parser("doctor", help="check settings and the database")
     return parser
 
@@ -88,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "simulate":
+        # The output is the events and the server's answers: no library chatter in between.
+        logging.getLogger().setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
     from app import commands
 
     if args.command == "run":
@@ -119,6 +159,18 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError("--contacts must be >= 0 and --users >= 1")
         return asyncio.run(
             commands.demo_seed(settings, contacts=args.contacts, users=args.users, seed=args.seed)
+        )
+    if args.command == "simulate":
+        if args.pause < 0:
+            raise CliError("--pause must be >= 0")
+        return commands.simulate_call(
+            settings,
+            provider=args.provider,
+            client=args.number,
+            extension=args.extension,
+            kind=args.kind,
+            url=args.url or f"http://{settings.http_host}:{settings.http_port}",
+            pause=args.pause,
         )
     raise CliError(f"unknown command {args.command}")
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
@@ -14,6 +16,9 @@ from core.context import Actor, Ctx
 from core.db import is_sqlite
 from core.errors import NotFound
 from core.services import api_keys, users
+
+if TYPE_CHECKING:
+    import httpx
 
 SYSTEM = Actor.system("cli")
 
@@ -199,3 +204,97 @@ def _safe_url(url: str) -> str:
     except Exception:  # a redis URL make_url can't read: strip credentials by hand
         scheme, _, rest = url.partition("://")
         return f"{scheme}://{rest.split('@')[-1]}"
+
+
+def simulate_call(
+    settings: Settings,
+    *,
+    provider: str,
+    client: str,
+    extension: str,
+    kind: str,
+    url: str,
+    pause: float = 0.5,
+) -> int:
+    """Post one signed sample call to a running server, printing each event and its answer."""
+    import httpx
+
+    from app.cli import CliError
+    from telephony_webhooks.simulate import KINDS, SimulateError, build_call
+
+    chosen = next((k for k in KINDS if k == kind), None)
+    if chosen is None:
+        raise CliError(f"unknown scenario {kind!r}; use one of {', '.join(KINDS)}")
+    base = url.rstrip("/")
+    try:
+        requests = build_call(
+            provider,
+            client=client,
+            extension=extension,
+            kind=chosen,
+            secrets=settings.provider_secrets(),
+            base_url=(settings.public_url or base).rstrip("/"),
+            our_number=next(iter(sorted(settings.core_config().own_numbers)), None),
+            timezone=settings.zadarma_timezone or settings.timezone,
+        )
+    except SimulateError as exc:
+        raise CliError(str(exc)) from None
+    what = {
+        "answered": f"an answered call from {client} to extension {extension}",
+        "missed": f"a missed call from {client} to extension {extension}",
+        "outbound": f"an outbound call from extension {extension} to {client}",
+        "recorded": f"a recorded call from {client} to extension {extension}",
+    }[chosen]
+    print(f"simulating {what} through {provider} at {base}")
+    width = max(len(r.label) for r in requests)
+    with httpx.Client(base_url=base, timeout=10.0) as http:
+        for number, request in enumerate(requests):
+            if number and pause > 0:
+                time.sleep(pause)
+            try:
+                response = http.request(
+                    request.method, request.path, headers=request.headers, content=request.body
+                )
+            except httpx.ConnectError:
+                return _fail(f"no Perezvon server is answering at {base} (start: perezvon run)")
+            except httpx.TimeoutException:
+                return _fail(f"the server at {base} did not answer {request.label} in 10 s")
+            except httpx.HTTPError as exc:
+                return _fail(f"{request.label}: {type(exc).__name__}: {exc}")
+            answer = " ".join(response.text.split())[:120] or "(empty)"
+            print(
+                f"{request.label:<{width}}  {request.method} {request.path.split('?')[0]}"
+                f"  -> {response.status_code} {answer}"
+            )
+            if response.status_code >= 300:
+                return _fail(_explain(provider, request.label, response))
+    print(f"done: {len(requests)} events accepted; see the call in GET {base}/api/v1/calls")
+    return 0
+
+
+def _explain(provider: str, label: str, response: httpx.Response) -> str:
+    from telephony_webhooks.simulate import required_settings
+
+    try:
+        detail = str(response.json().get("detail", ""))
+    except ValueError:
+        detail = response.text.strip()[:200]
+    status = response.status_code
+    if status == 404 and "disabled" in detail:
+        return (
+            f"{provider} is disabled on the server: set {required_settings(provider)} "
+            "there and restart it"
+        )
+    if status == 404:
+        return f"{label}: 404 {detail or 'Not Found'} (is that a Perezvon server?)"
+    if status == 401:
+        return (
+            f"the server refused {label} ({detail}): {required_settings(provider)} "
+            "must be the same here and on the server"
+        )
+    return f"{label}: the server answered {status} {detail}"
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
