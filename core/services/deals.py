@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from core.models.contacts import Contact
+from core.models.contacts import Company, Contact
+from core.models.users import User
 from core.models.work import Deal, DealStageChange, PipelineStage
 from core.services.common import Page, audit, can_see_contact, check_page
 
@@ -63,6 +64,18 @@ def parse_amount(value: Any) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
+async def _check_refs(
+    ctx: Ctx, *, owner_id: int | None = None, company_id: int | None = None
+) -> None:
+    """Referenced rows must exist: a bad id is the caller's mistake, not a database error."""
+    if owner_id is not None and await ctx.session.get(User, owner_id) is None:
+        raise InvalidInput(f"user {owner_id} not found", field="owner_id")
+    if company_id is not None:
+        company = await ctx.session.get(Company, company_id)
+        if company is None or company.deleted_at is not None:
+            raise InvalidInput(f"company {company_id} not found", field="company_id")
+
+
 async def _load(ctx: Ctx, actor: Actor, deal_id: int) -> Deal:
     deal = await ctx.session.get(Deal, deal_id)
     if deal is None or not (actor.sees_all or deal.owner_id in (None, actor.user_id)):
@@ -89,6 +102,7 @@ async def create(
         raise InvalidInput("title must not be empty", field="title")
     if currency not in CURRENCIES:
         raise InvalidInput(f"currency must be one of {', '.join(CURRENCIES)}", field="currency")
+    await _check_refs(ctx, owner_id=owner_id, company_id=company_id)
     if contact_id is not None:
         contact = await ctx.session.get(Contact, contact_id)
         if (
@@ -215,6 +229,7 @@ async def update(ctx: Ctx, *, actor: Actor, deal_id: int, changes: dict[str, Any
     if "owner_id" in changes:
         if not actor.sees_all:
             raise PermissionDenied("only a manager can give a deal to someone else")
+        await _check_refs(ctx, owner_id=changes["owner_id"])
         deal.owner_id = changes["owner_id"]
     deal.updated_at = ctx.clock.now()
     audit(ctx, actor=actor, entity="deal", entity_id=deal.id, action="update", changes=changes)

@@ -13,6 +13,7 @@ from telephony_webhooks.api.schemas import (
     CancelIn,
     CompleteIn,
     ErrorOut,
+    Id,
     Limit,
     ListOut,
     Offset,
@@ -35,8 +36,8 @@ StatusQuery = Annotated[
 async def list_activities(
     ctx: CtxDep,
     actor: ActorDep,
-    owner_id: int | None = None,
-    contact_id: int | None = None,
+    owner_id: Id | None = None,
+    contact_id: Id | None = None,
     status: StatusQuery = None,
     due_before: QueryTime | None = None,
     limit: Limit = 50,
@@ -63,14 +64,14 @@ async def plan_activity(ctx: CtxDep, actor: ActorDep, body: ActivityIn) -> Activ
 
 
 @router.get("/{activity_id}", responses=NOT_FOUND)
-async def get_activity(ctx: CtxDep, actor: ActorDep, activity_id: int) -> ActivityOut:
+async def get_activity(ctx: CtxDep, actor: ActorDep, activity_id: Id) -> ActivityOut:
     """One activity."""
     return ActivityOut.of(await activities.get(ctx, actor=actor, activity_id=activity_id))
 
 
 @router.post("/{activity_id}/complete", responses=NOT_FOUND)
 async def complete_activity(
-    ctx: CtxDep, actor: ActorDep, activity_id: int, body: CompleteIn | None = None
+    ctx: CtxDep, actor: ActorDep, activity_id: Id, body: CompleteIn | None = None
 ) -> ActivityOut:
     """Mark a planned activity done, with an optional result."""
     result = body.result if body is not None else None
@@ -80,7 +81,7 @@ async def complete_activity(
 
 @router.post("/{activity_id}/cancel", responses=NOT_FOUND)
 async def cancel_activity(
-    ctx: CtxDep, actor: ActorDep, activity_id: int, body: CancelIn | None = None
+    ctx: CtxDep, actor: ActorDep, activity_id: Id, body: CancelIn | None = None
 ) -> ActivityOut:
     """Cancel a planned activity, with an optional reason."""
     reason = body.reason if body is not None else None
@@ -90,7 +91,7 @@ async def cancel_activity(
 
 @router.post("/{activity_id}/snooze", responses=NOT_FOUND)
 async def snooze_activity(
-    ctx: CtxDep, actor: ActorDep, activity_id: int, body: SnoozeIn
+    ctx: CtxDep, actor: ActorDep, activity_id: Id, body: SnoozeIn
 ) -> ActivityOut:
     """Remind again in `minutes`; the due time stays."""
     activity = await activities.snooze(
@@ -101,7 +102,7 @@ async def snooze_activity(
 
 @router.post("/{activity_id}/reschedule", responses=NOT_FOUND)
 async def reschedule_activity(
-    ctx: CtxDep, actor: ActorDep, activity_id: int, body: RescheduleIn
+    ctx: CtxDep, actor: ActorDep, activity_id: Id, body: RescheduleIn
 ) -> ActivityOut:
     """Move a planned activity to a new due time; the reminder moves with it."""
     activity = await activities.reschedule(

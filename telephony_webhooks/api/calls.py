@@ -11,6 +11,7 @@ from telephony_webhooks.api.schemas import (
     CallOut,
     CallPatch,
     ErrorOut,
+    Id,
     Limit,
     ListOut,
     Offset,
@@ -33,8 +34,8 @@ async def list_calls(
     actor: ActorDep,
     since: QueryTime | None = None,
     until: QueryTime | None = None,
-    contact_id: int | None = None,
-    user_id: int | None = None,
+    contact_id: Id | None = None,
+    user_id: Id | None = None,
     status: StatusQuery = None,
     direction: Literal["in", "out", "internal"] | None = None,
     limit: Limit = 50,
@@ -57,13 +58,13 @@ async def list_calls(
 
 
 @router.get("/{call_id}", responses=NOT_FOUND)
-async def get_call(ctx: CtxDep, actor: ActorDep, call_id: int) -> CallOut:
+async def get_call(ctx: CtxDep, actor: ActorDep, call_id: Id) -> CallOut:
     """One call."""
     return CallOut.of(await calls.get_call(ctx, actor=actor, call_id=call_id))
 
 
 @router.patch("/{call_id}", responses=NOT_FOUND)
-async def patch_call(ctx: CtxDep, actor: ActorDep, call_id: int, body: CallPatch) -> CallOut:
+async def patch_call(ctx: CtxDep, actor: ActorDep, call_id: Id, body: CallPatch) -> CallOut:
     """Record the salesperson's outcome and summary."""
     call = await calls.record_outcome(
         ctx, actor=actor, call_id=call_id, outcome=body.outcome, summary=body.summary

@@ -10,6 +10,7 @@ from telephony_webhooks.api.schemas import (
     CompanyOut,
     CompanyPatch,
     ErrorOut,
+    Id,
     Limit,
     ListOut,
     Offset,
@@ -40,14 +41,14 @@ async def create_company(ctx: CtxDep, actor: ActorDep, body: CompanyIn) -> Compa
 
 
 @router.get("/{company_id}", responses=NOT_FOUND)
-async def get_company(ctx: CtxDep, _actor: ActorDep, company_id: int) -> CompanyOut:
+async def get_company(ctx: CtxDep, _actor: ActorDep, company_id: Id) -> CompanyOut:
     """One company."""
     return CompanyOut.of(await contacts.get_company(ctx, company_id=company_id))
 
 
 @router.patch("/{company_id}", responses=NOT_FOUND)
 async def patch_company(
-    ctx: CtxDep, actor: ActorDep, company_id: int, body: CompanyPatch
+    ctx: CtxDep, actor: ActorDep, company_id: Id, body: CompanyPatch
 ) -> CompanyOut:
     """Change only the given fields."""
     company = await contacts.update_company(

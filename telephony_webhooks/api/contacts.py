@@ -10,6 +10,7 @@ from telephony_webhooks.api.schemas import (
     ContactOut,
     ContactPatch,
     ErrorOut,
+    Id,
     Limit,
     ListOut,
     MergeIn,
@@ -32,7 +33,7 @@ async def list_contacts(
     ctx: CtxDep,
     actor: ActorDep,
     q: str | None = None,
-    owner_id: int | None = None,
+    owner_id: Id | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> ListOut[ContactOut]:
@@ -73,14 +74,14 @@ async def upsert_by_phone(
 
 
 @router.get("/{contact_id}", responses=NOT_FOUND)
-async def get_contact(ctx: CtxDep, actor: ActorDep, contact_id: int) -> ContactOut:
+async def get_contact(ctx: CtxDep, actor: ActorDep, contact_id: Id) -> ContactOut:
     """One live contact."""
     return ContactOut.of(await contacts.get_contact(ctx, actor=actor, contact_id=contact_id))
 
 
 @router.patch("/{contact_id}", responses={**NOT_FOUND, **CONFLICT})
 async def patch_contact(
-    ctx: CtxDep, actor: ActorDep, contact_id: int, body: ContactPatch
+    ctx: CtxDep, actor: ActorDep, contact_id: Id, body: ContactPatch
 ) -> ContactOut:
     """Change only the given fields; `phones` replaces the phone list."""
     contact = await contacts.update_contact(
@@ -90,13 +91,13 @@ async def patch_contact(
 
 
 @router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_contact(ctx: CtxDep, actor: ActorDep, contact_id: int) -> None:
+async def delete_contact(ctx: CtxDep, actor: ActorDep, contact_id: Id) -> None:
     """Soft delete: gone from lists and look-ups; its calls and history stay."""
     await contacts.delete_contact(ctx, actor=actor, contact_id=contact_id)
 
 
 @router.post("/{contact_id}/merge", responses=NOT_FOUND)
-async def merge_contact(ctx: CtxDep, actor: ActorDep, contact_id: int, body: MergeIn) -> ContactOut:
+async def merge_contact(ctx: CtxDep, actor: ActorDep, contact_id: Id, body: MergeIn) -> ContactOut:
     """Merge `source_id` into this contact, keeping every phone, call, note, task and deal."""
     contact = await contacts.merge_contacts(
         ctx, actor=actor, source_id=body.source_id, target_id=contact_id
@@ -106,7 +107,7 @@ async def merge_contact(ctx: CtxDep, actor: ActorDep, contact_id: int, body: Mer
 
 @router.get("/{contact_id}/timeline", responses=NOT_FOUND)
 async def contact_timeline(
-    ctx: CtxDep, actor: ActorDep, contact_id: int, limit: Limit = 50, offset: Offset = 0
+    ctx: CtxDep, actor: ActorDep, contact_id: Id, limit: Limit = 50, offset: Offset = 0
 ) -> ListOut[TimelineEntryOut]:
     """Notes, calls, activities and deal changes of a contact, newest first."""
     timeline = await notes.timeline(
@@ -118,7 +119,7 @@ async def contact_timeline(
 
 
 @router.post("/{contact_id}/notes", status_code=status.HTTP_201_CREATED, responses=NOT_FOUND)
-async def add_note(ctx: CtxDep, actor: ActorDep, contact_id: int, body: NoteIn) -> NoteOut:
+async def add_note(ctx: CtxDep, actor: ActorDep, contact_id: Id, body: NoteIn) -> NoteOut:
     """Add a note to the contact's history."""
     note = await notes.add_note(ctx, actor=actor, contact_id=contact_id, text=body.text)
     return NoteOut.of(note)

@@ -10,6 +10,7 @@ from telephony_webhooks.api.schemas import (
     DealOut,
     DealPatch,
     ErrorOut,
+    Id,
     Limit,
     ListOut,
     Offset,
@@ -27,8 +28,8 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 async def list_deals(
     ctx: CtxDep,
     actor: ActorDep,
-    contact_id: int | None = None,
-    owner_id: int | None = None,
+    contact_id: Id | None = None,
+    owner_id: Id | None = None,
     stage: str | None = None,
     open_only: bool = False,
     limit: Limit = 50,
@@ -59,13 +60,13 @@ async def create_deal(ctx: CtxDep, actor: ActorDep, body: DealIn) -> DealOut:
 
 
 @router.get("/deals/{deal_id}", responses=NOT_FOUND)
-async def get_deal(ctx: CtxDep, actor: ActorDep, deal_id: int) -> DealOut:
+async def get_deal(ctx: CtxDep, actor: ActorDep, deal_id: Id) -> DealOut:
     """One deal."""
     return DealOut.of(await deals.get(ctx, actor=actor, deal_id=deal_id))
 
 
 @router.patch("/deals/{deal_id}", responses=NOT_FOUND)
-async def patch_deal(ctx: CtxDep, actor: ActorDep, deal_id: int, body: DealPatch) -> DealOut:
+async def patch_deal(ctx: CtxDep, actor: ActorDep, deal_id: Id, body: DealPatch) -> DealOut:
     """Change title, amount, currency, expected close date or owner (given fields only)."""
     deal = await deals.update(
         ctx, actor=actor, deal_id=deal_id, changes=body.model_dump(exclude_unset=True)
@@ -74,7 +75,7 @@ async def patch_deal(ctx: CtxDep, actor: ActorDep, deal_id: int, body: DealPatch
 
 
 @router.post("/deals/{deal_id}/stage", responses=NOT_FOUND)
-async def move_deal(ctx: CtxDep, actor: ActorDep, deal_id: int, body: StageIn) -> DealOut:
+async def move_deal(ctx: CtxDep, actor: ActorDep, deal_id: Id, body: StageIn) -> DealOut:
     """Move to a stage; won needs an amount, lost needs `lost_reason`."""
     deal = await deals.move(
         ctx,
@@ -88,7 +89,7 @@ async def move_deal(ctx: CtxDep, actor: ActorDep, deal_id: int, body: StageIn) -
 
 
 @router.get("/deals/{deal_id}/history", responses=NOT_FOUND)
-async def deal_history(ctx: CtxDep, actor: ActorDep, deal_id: int) -> ListOut[StageChangeOut]:
+async def deal_history(ctx: CtxDep, actor: ActorDep, deal_id: Id) -> ListOut[StageChangeOut]:
     """The deal's stage changes, oldest first."""
     changes = await deals.history(ctx, actor=actor, deal_id=deal_id)
     return ListOut[StageChangeOut](

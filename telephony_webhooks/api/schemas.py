@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
+from annotated_types import Ge, Le
 from fastapi import Query
 from pydantic import (
     AwareDatetime,
@@ -50,9 +51,11 @@ def _plus_from_query(value: Any) -> Any:
     return value
 
 
+MAX_ID = 2**31 - 1  # integer keys on PostgreSQL; a larger id is bad input, not a 500
+Id = Annotated[int, Ge(1), Le(MAX_ID)]
 QueryTime = Annotated[AwareDatetime, BeforeValidator(_plus_from_query)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
-Offset = Annotated[int, Query(ge=0, description="items to skip")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="items to skip")]
 Amount = str | int | float
 
 
@@ -124,9 +127,9 @@ class ContactIn(_In):
     phones: list[str] = Field(default_factory=list, examples=[["8 (916) 123-45-67"]])
     email: str | None = None
     birthday: date | None = None
-    company_id: int | None = None
+    company_id: Id | None = None
     company_name: str | None = Field(None, description="found by name, or created")
-    owner_id: int | None = None
+    owner_id: Id | None = None
     tags: list[str] = Field(default_factory=list)
     timezone: str | None = Field(None, description="IANA zone; default from the phone")
     marketing_consent: bool = False
@@ -139,16 +142,16 @@ class ContactPatch(_In):
     phones: list[str] | None = None
     email: str | None = None
     birthday: date | None = None
-    company_id: int | None = None
+    company_id: Id | None = None
     company_name: str | None = None
-    owner_id: int | None = None
+    owner_id: Id | None = None
     tags: list[str] | None = None
     timezone: str | None = None
     marketing_consent: bool = False
 
 
 class MergeIn(_In):
-    source_id: int = Field(description="the contact merged into this one (then deleted)")
+    source_id: Id = Field(description="the contact merged into this one (then deleted)")
 
 
 class NoteIn(_In):
@@ -257,9 +260,9 @@ class ActivityIn(_In):
     notes: str | None = None
     due_at: AwareDatetime | None = Field(None, description="with a UTC offset")
     remind_at: AwareDatetime | None = Field(None, description="default: due_at")
-    owner_id: int | None = None
-    contact_id: int | None = None
-    deal_id: int | None = None
+    owner_id: Id | None = None
+    contact_id: Id | None = None
+    deal_id: Id | None = None
 
 
 class CompleteIn(_In):
@@ -309,13 +312,13 @@ class DealOut(_Out):
 
 class DealIn(_In):
     title: str = Field(min_length=1)
-    contact_id: int | None = None
-    company_id: int | None = None
+    contact_id: Id | None = None
+    company_id: Id | None = None
     stage: str | None = Field(None, description="default: the first stage")
     amount: Amount | None = Field(None, examples=["1500.00"])
     currency: str = "RUB"
     expected_close: date | None = None
-    owner_id: int | None = None
+    owner_id: Id | None = None
     external_id: str | None = Field(None, max_length=128, description="the shop's order id")
 
 
@@ -324,7 +327,7 @@ class DealPatch(_In):
     amount: Amount | None = None
     currency: str | None = None
     expected_close: date | None = None
-    owner_id: int | None = None
+    owner_id: Id | None = None
 
 
 class StageIn(_In):

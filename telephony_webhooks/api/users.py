@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from core.services import users
-from telephony_webhooks.api.schemas import ErrorOut, Limit, ListOut, Offset, UserOut
+from telephony_webhooks.api.schemas import ErrorOut, Id, Limit, ListOut, Offset, UserOut
 from telephony_webhooks.context import ActorDep, CtxDep
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -21,6 +21,6 @@ async def list_users(
 
 
 @router.get("/{user_id}", responses={404: {"model": ErrorOut}})
-async def get_user(ctx: CtxDep, _actor: ActorDep, user_id: int) -> UserOut:
+async def get_user(ctx: CtxDep, _actor: ActorDep, user_id: Id) -> UserOut:
     """One employee."""
     return UserOut.of(await users.get_user(ctx, user_id=user_id))

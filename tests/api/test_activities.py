@@ -65,6 +65,7 @@ async def test_plan_rejects_bad_input_and_saves_nothing(client: httpx.AsyncClien
         ({"title": ""}, "title"),
         ({"title": "X", "contact_id": 999}, "contact_id"),
         ({"title": "X", "owner_id": 999}, "owner_id"),
+        ({"title": "X", "deal_id": 999}, "deal_id"),
     ):
         response = await client.post("/activities", json=payload)
         assert response.status_code == 422, payload

@@ -88,6 +88,14 @@ async def test_unknown_contact_is_404_with_a_reason(client: httpx.AsyncClient) -
         response = await client.request(method, path, json=body)
         assert response.status_code == 404, (method, path)
         assert response.json() == {"detail": "contact 999 not found"}
+    # Ids beyond the database's integer range are bad input, not a server error.
+    for path in ("/contacts/99999999999999999999", "/contacts/0", "/contacts/abc"):
+        response = await client.get(path)
+        assert response.status_code == 422, path
+        assert response.json()["field"] == "contact_id"
+    huge = await client.get("/contacts", params={"owner_id": 2**40})
+    assert huge.status_code == 422
+    assert huge.json()["field"] == "owner_id"
 
 
 async def test_owned_phone_is_409_with_the_owner_and_nothing_is_created(

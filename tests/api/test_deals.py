@@ -65,6 +65,10 @@ async def test_create_get_patch(client: httpx.AsyncClient) -> None:
     duplicate = await client.post("/deals", json={"title": "Again", "external_id": "order-1"})
     assert duplicate.status_code == 409
     assert duplicate.json()["existing_id"] == deal["id"]
+    no_owner = await client.patch(f"/deals/{deal['id']}", json={"owner_id": 999, "title": "Y"})
+    assert no_owner.status_code == 422
+    assert no_owner.json()["field"] == "owner_id"
+    assert (await client.get(f"/deals/{deal['id']}")).json() == patched.json()
 
 
 async def test_bad_input_is_422_and_saves_nothing(client: httpx.AsyncClient) -> None:
@@ -74,6 +78,9 @@ async def test_bad_input_is_422_and_saves_nothing(client: httpx.AsyncClient) -> 
         ({"title": "X", "amount": "-5"}, "amount"),
         ({"title": "X", "currency": "XYZ"}, "currency"),
         ({"title": "X", "contact_id": 999}, "contact_id"),
+        ({"title": "X", "company_id": 999}, "company_id"),
+        ({"title": "X", "owner_id": 999}, "owner_id"),
+        ({"title": "X", "owner_id": 2**40}, "owner_id"),
         ({"title": ""}, "title"),
     ):
         response = await client.post("/deals", json=payload)
@@ -145,8 +152,11 @@ async def test_list_filters_and_pagination(client: httpx.AsyncClient) -> None:
     contact = (await client.post("/contacts", json={"name": "Иван"})).json()
     first = await create(client, contact_id=contact["id"])
     second = await create(client, stage="proposal")
-    third = await create(client, stage="lost")
-    assert third["closed_at"] is not None
+    third = await create(client)
+    lost = await client.post(
+        f"/deals/{third['id']}/stage", json={"stage": "lost", "lost_reason": "Дорого"}
+    )
+    assert lost.json()["closed_at"] is not None
 
     async def listed(**params: object) -> list[object]:
         body = (await client.get("/deals", params=params)).json()
