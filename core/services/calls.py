@@ -84,10 +84,13 @@ def _fill_identity(ctx: Ctx, call: Call, event: CallEvent) -> None:
 
 
 async def _set_employee(ctx: Ctx, call: Call, extension: str | None, *, override: bool) -> None:
-    if not extension or (call.extension and not override):
+    if not extension or (call.extension and not override and call.user_id is not None):
+        return
+    user = await find_by_extension(ctx, extension=extension)
+    if call.extension and not override and user is None:
+        # Group ringing: a leg at an unmapped extension does not displace the first one.
         return
     call.extension = extension[:64]
-    user = await find_by_extension(ctx, extension=extension)
     if user is not None:
         call.user_id = user.id
 
@@ -231,6 +234,15 @@ async def _after_transition(
             await _notify_user(ctx, call.user_id, "post_call", f"postcall:{call.id}", call)
         elif call.direction == "in" and call.status in ("missed", "busy", "failed"):
             await _open_callback(ctx, call, contact)
+    elif (
+        call.ended_at is not None
+        and event.extension
+        and call.user_id is not None
+        and call.direction == "in"
+        and call.status in ("missed", "busy", "failed")
+    ):
+        # The end arrived before the ringing that says whose extension it was.
+        await _adopt_callback(ctx, call, contact)
     elif call.ended_at is not None and call.status == "answered" and not was_answered:
         # An out-of-order answer turned a missed call into an answered one.
         await _notify_user(ctx, call.user_id, "post_call", f"postcall:{call.id}", call)
@@ -325,6 +337,28 @@ async def _open_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None:
     await ctx.session.flush()
     await _notify_user(
         ctx, owner, "missed_call", f"missed:{call.id}", call, {"activity_id": activity.id}
+    )
+
+
+async def _adopt_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None:
+    """Give this call's unowned callback task to the person now known to be responsible."""
+    task = await ctx.session.scalar(
+        select(Activity).where(
+            Activity.kind == "callback",
+            Activity.status == "planned",
+            Activity.source_call_id == call.id,
+            Activity.owner_id.is_(None),
+        )
+    )
+    if task is None:
+        return
+    owner = await _responsible(ctx, call, contact)
+    if owner is None:
+        return
+    task.owner_id = owner
+    task.updated_at = ctx.clock.now()
+    await _notify_user(
+        ctx, owner, "missed_call", f"missed:{call.id}", call, {"activity_id": task.id}
     )
 
 
