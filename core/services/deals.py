@@ -76,6 +76,14 @@ async def _check_refs(
             raise InvalidInput(f"company {company_id} not found", field="company_id")
 
 
+async def _outcome(ctx: Ctx, code: str) -> str | None:
+    """open, won or lost for a stage code (retired stages included)."""
+    outcome: str | None = await ctx.session.scalar(
+        select(PipelineStage.outcome).where(PipelineStage.code == code)
+    )
+    return outcome
+
+
 async def _load(ctx: Ctx, actor: Actor, deal_id: int) -> Deal:
     deal = await ctx.session.get(Deal, deal_id)
     if deal is None or not (actor.sees_all or deal.owner_id in (None, actor.user_id)):
@@ -96,10 +104,13 @@ async def create(
     expected_close: date | None = None,
     owner_id: int | None = None,
     external_id: str | None = None,
+    lost_reason: str | None = None,
 ) -> Deal:
-    """Open a deal at the first stage (or the given one)."""
+    """Open a deal at the first stage (or the given one; won needs an amount, lost a reason)."""
     if not title.strip():
         raise InvalidInput("title must not be empty", field="title")
+    if owner_id is not None and owner_id != actor.user_id and not actor.sees_all:
+        raise PermissionDenied("only a manager can give a deal to someone else")
     if currency not in CURRENCIES:
         raise InvalidInput(f"currency must be one of {', '.join(CURRENCIES)}", field="currency")
     await _check_refs(ctx, owner_id=owner_id, company_id=company_id)
@@ -119,6 +130,11 @@ async def create(
         raise Conflict(f"deal with external id {external_id!r} exists", existing_id=existing)
     first = (await stages(ctx))[0]
     target = await _stage(ctx, stage) if stage else first
+    parsed_amount = parse_amount(amount)
+    if target.outcome == "won" and parsed_amount is None:
+        raise InvalidInput("a won deal needs an amount", field="amount")
+    if target.outcome == "lost" and not (lost_reason and lost_reason.strip()):
+        raise InvalidInput("a lost deal needs a reason", field="lost_reason")
     now = ctx.clock.now()
     deal = Deal(
         title=title.strip()[:300],
@@ -132,8 +148,9 @@ async def create(
         created_at=now,
         updated_at=now,
         closed_at=now if target.outcome != "open" else None,
+        lost_reason=lost_reason.strip() if target.outcome == "lost" and lost_reason else None,
     )
-    deal.amount = parse_amount(amount)
+    deal.amount = parsed_amount
     ctx.session.add(deal)
     await ctx.session.flush()
     ctx.session.add(
@@ -219,7 +236,10 @@ async def update(ctx: Ctx, *, actor: Actor, deal_id: int, changes: dict[str, Any
             raise InvalidInput("title must not be empty", field="title")
         deal.title = str(changes["title"]).strip()[:300]
     if "amount" in changes:
-        deal.amount = parse_amount(changes["amount"])
+        amount = parse_amount(changes["amount"])
+        if amount is None and await _outcome(ctx, deal.stage) == "won":
+            raise InvalidInput("a won deal needs an amount", field="amount")
+        deal.amount = amount
     if "currency" in changes:
         if changes["currency"] not in CURRENCIES:
             raise InvalidInput(f"currency must be one of {', '.join(CURRENCIES)}", field="currency")
