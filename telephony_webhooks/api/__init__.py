@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Security
+from fastapi.security import HTTPBearer
 
 from telephony_webhooks.api import activities, calls, companies, contacts, deals, users
 from telephony_webhooks.api.schemas import ErrorOut
+
+# Declares the scheme in OpenAPI (the "Authorize" button of /docs); the check itself is
+# ActorDep on every route, which answers 401 with a reason.
+bearer = HTTPBearer(auto_error=False, description="an API key from `perezvon api-keys create`")
 
 
 def router() -> APIRouter:
     api = APIRouter(
         prefix="/api/v1",
+        dependencies=[Security(bearer)],
         responses={
             401: {"model": ErrorOut, "description": "no, unknown or revoked API key"},
             422: {"model": ErrorOut, "description": "invalid input; `field` names it"},

@@ -104,6 +104,9 @@ async def test_openapi_lists_every_route_with_tag_and_description(anon: httpx.As
         assert operation["tags"], (method, path)
         assert operation.get("description"), (method, path)
         assert "401" in operation["responses"], (method, path)
+        assert operation["security"] == [{"HTTPBearer": []}], (method, path)
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert "security" not in spec["paths"]["/healthz"]["get"]
     contact = spec["components"]["schemas"]["ContactOut"]["properties"]
     assert {"id", "name", "phones", "created_at", "updated_at"} <= set(contact)
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from core.clock import FakeClock
 from core.context import Actor, Ctx
 from tests.api.conftest import make_call, make_user
 
@@ -313,7 +314,7 @@ async def test_merge_moves_phones_and_calls_and_refuses_itself(
     assert [c["id"] for c in found["items"]] == [target]
 
 
-async def test_notes_and_timeline(client: httpx.AsyncClient, ctx: Ctx) -> None:
+async def test_notes_and_timeline(client: httpx.AsyncClient, ctx: Ctx, clock: FakeClock) -> None:
     contact = await create(client, "Иван", "+79161234567")
     call = await make_call(
         ctx, "c1", client="+79161234567", at=datetime(2026, 11, 26, 7, tzinfo=UTC)
@@ -325,15 +326,26 @@ async def test_notes_and_timeline(client: httpx.AsyncClient, ctx: Ctx) -> None:
     empty = await client.post(f"/contacts/{contact}/notes", json={"text": "   "})
     assert empty.status_code == 422
     assert empty.json()["field"] == "text"
+    clock.advance(minutes=1)
+    task = await client.post("/activities", json={"title": "Выставить счёт", "contact_id": contact})
+    clock.advance(minutes=1)
+    deal = await client.post("/deals", json={"title": "Счёт 15", "contact_id": contact})
     body = (await client.get(f"/contacts/{contact}/timeline")).json()
-    assert body["total"] == 2
+    assert body["total"] == 4
     assert [(e["kind"], e["item"]["id"]) for e in body["items"]] == [
+        ("deal_change", body["items"][0]["item"]["id"]),
+        ("activity", task.json()["id"]),
         ("note", note.json()["id"]),
         ("call", call.id),
     ]
-    assert body["items"][1]["item"]["client_phone"] == "+79161234567"
+    first = body["items"][0]
+    assert (first["item"]["deal_id"], first["item"]["to_stage"]) == (deal.json()["id"], "new")
+    assert first["deal_title"] == "Счёт 15"
+    assert first["at"] == "2026-11-26T09:02:00+00:00"
+    assert body["items"][1]["item"]["title"] == "Выставить счёт"
+    assert body["items"][3]["item"]["client_phone"] == "+79161234567"
     page = (
-        await client.get(f"/contacts/{contact}/timeline", params={"limit": 1, "offset": 1})
+        await client.get(f"/contacts/{contact}/timeline", params={"limit": 2, "offset": 2})
     ).json()
-    assert [e["kind"] for e in page["items"]] == ["call"]
-    assert page["total"] == 2
+    assert [e["kind"] for e in page["items"]] == ["note", "call"]
+    assert page["total"] == 4
