@@ -320,6 +320,7 @@ class DealIn(_In):
     expected_close: date | None = None
     owner_id: Id | None = None
     external_id: str | None = Field(None, max_length=128, description="the shop's order id")
+    lost_reason: str | None = Field(None, description="needed when created as lost")
 
 
 class DealPatch(_In):

@@ -82,6 +82,8 @@ async def test_bad_input_is_422_and_saves_nothing(client: httpx.AsyncClient) -> 
         ({"title": "X", "owner_id": 999}, "owner_id"),
         ({"title": "X", "owner_id": 2**40}, "owner_id"),
         ({"title": ""}, "title"),
+        ({"title": "X", "stage": "won"}, "amount"),
+        ({"title": "X", "stage": "lost"}, "lost_reason"),
     ):
         response = await client.post("/deals", json=payload)
         assert response.status_code == 422, payload
@@ -137,6 +139,11 @@ async def test_stage_changes_are_recorded_in_history(
 
 
 async def test_lost_needs_a_reason(client: httpx.AsyncClient) -> None:
+    closed = await create(client, stage="lost", lost_reason="Нет бюджета")
+    assert (closed["lost_reason"], closed["closed_at"]) == (
+        "Нет бюджета",
+        "2026-11-26T09:00:00+00:00",
+    )
     deal = await create(client)
     no_reason = await client.post(f"/deals/{deal['id']}/stage", json={"stage": "lost"})
     assert no_reason.status_code == 422
