@@ -149,17 +149,37 @@ def _is_leg_only(call: Call, event: CallEvent) -> bool:
     return bool(call.extension) and event.extension != call.extension
 
 
+Timeline = tuple[datetime, datetime | None, datetime | None]  # started, answered, ended
+
+
+def _ring_between(started: datetime, answered: datetime | None, ended: datetime) -> int:
+    return max(int(((answered or ended) - started).total_seconds()), 0)
+
+
+def _talk_between(answered: datetime | None, ended: datetime) -> int:
+    return max(int((ended - answered).total_seconds()), 0) if answered else 0
+
+
 def _derive_durations(call: Call) -> None:
     assert call.ended_at is not None
     if call.talk_seconds is None:
-        call.talk_seconds = (
-            max(int((call.ended_at - call.answered_at).total_seconds()), 0)
-            if call.answered_at
-            else 0
-        )
+        call.talk_seconds = _talk_between(call.answered_at, call.ended_at)
     if call.ring_seconds is None:
-        until = call.answered_at or call.ended_at
-        call.ring_seconds = max(int((until - call.started_at).total_seconds()), 0)
+        call.ring_seconds = _ring_between(call.started_at, call.answered_at, call.ended_at)
+
+
+def _rederive_durations(call: Call, event: CallEvent, before: Timeline) -> None:
+    """A late event moved the start or the answer of an ended call: durations that were
+    derived from the old times (not given by the provider) follow the new ones."""
+    started, answered, ended = before
+    if ended is None or call.ended_at is None:
+        return
+    if (call.started_at, call.answered_at, call.ended_at) == before:
+        return
+    if event.ring_seconds is None and call.ring_seconds == _ring_between(started, answered, ended):
+        call.ring_seconds = _ring_between(call.started_at, call.answered_at, call.ended_at)
+    if event.talk_seconds is None and call.talk_seconds == _talk_between(answered, ended):
+        call.talk_seconds = _talk_between(call.answered_at, call.ended_at)
 
 
 async def _match_contact(ctx: Ctx, call: Call) -> Contact | None:
@@ -195,10 +215,12 @@ async def apply_event(ctx: Ctx, *, event: CallEvent, commit: bool = True) -> Cal
     call, _created = await _get_or_create(ctx, event)
     was_answered = call.status == "answered"
     was_ended = call.ended_at is not None
+    before: Timeline = (call.started_at, call.answered_at, call.ended_at)
     _fill_identity(ctx, call, event)
     # Who answered wins over who the call rang at first.
     await _set_employee(ctx, call, event.extension, override=event.kind == "answered")
     _apply_state(call, event)
+    _rederive_durations(call, event, before)
     call.updated_at = ctx.clock.now()
     await ctx.session.flush()
     contact = await _match_contact(ctx, call)

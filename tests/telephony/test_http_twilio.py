@@ -1,0 +1,264 @@
+"""Twilio through the HTTP app: status, agent-leg, <Dial action> and recording callbacks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from core.context import Actor, Ctx
+from core.models import Call
+from telephony_webhooks.providers import twilio
+from telephony_webhooks.providers.base import RawRequest
+from tests.fakes.twilio_signer import FORM, TWILIO_AUTH_TOKEN, twilio_request
+from tests.telephony.conftest import Pbx
+from tests.telephony.helpers import (
+    callbacks,
+    deliver,
+    employee,
+    enable_all,
+    end_state,
+    inbox_count,
+    load,
+    notifications,
+    only_call,
+    process,
+    shuffled,
+)
+
+CLIENT = "+79161234567"
+OURS = "+74951234567"
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+REC = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1"
+
+
+@pytest.fixture(autouse=True)
+def _every_provider_enabled(pbx: Pbx) -> None:
+    enable_all(pbx)
+
+
+def ts(second: int) -> str:
+    return format_datetime(T0 + timedelta(seconds=second))
+
+
+def inbound(
+    sid: str = "CA1",
+    *,
+    answered: bool = True,
+    caller: str = CLIENT,
+    rec: str = "RE1",
+    offset: int = 0,
+) -> list[RawRequest]:
+    """Caller → our number → <Dial> client:101; 7 s of ringing, 95 s of talk (or no answer)."""
+    parent = {"CallSid": sid, "Direction": "inbound", "From": caller, "To": OURS}
+    leg = {"CallSid": f"{sid}-leg", "ParentCallSid": sid, "Direction": "outbound-dial"}
+    leg |= {"From": caller, "To": "client:101"}
+
+    def status(fields: dict[str, str], state: str, seq: int, second: int) -> RawRequest:
+        extra = {"CallStatus": state, "SequenceNumber": str(seq)}
+        extra |= {"Timestamp": ts(offset + second)}
+        return twilio_request("status", fields | extra)
+
+    requests = [
+        status(parent, "ringing", 0, 0),
+        status(parent, "in-progress", 1, 0),
+        status(leg, "ringing", 0, 0),
+    ]
+    if answered:
+        requests += [status(leg, "in-progress", 1, 7), status(leg, "completed", 2, 102)]
+        result = {"DialCallStatus": "completed", "DialCallDuration": "95"}
+    else:
+        requests += [status(leg, "no-answer", 1, 25)]
+        result = {"DialCallStatus": "no-answer", "DialCallDuration": "0"}
+    end = 102 if answered else 25
+    dial = parent | result | {"DialCallSid": f"{sid}-leg", "Timestamp": ts(offset + end)}
+    requests += [twilio_request("dial-action", dial), status(parent, "completed", 2, end)]
+    if answered:
+        recording = {"CallSid": sid, "RecordingSid": rec, "RecordingStatus": "completed"}
+        recording |= {"RecordingUrl": REC.replace("RE1", rec), "Timestamp": ts(offset + 130)}
+        requests.append(twilio_request("recording", recording))
+    return requests
+
+
+def outbound_api(sid: str = "CA9", result: str = "completed") -> list[RawRequest]:
+    """A call we placed through the REST API to the client."""
+    fields = {"CallSid": sid, "Direction": "outbound-api", "From": OURS, "To": "+79037654321"}
+    states = ["initiated", "ringing"] + (["in-progress"] if result == "completed" else [])
+    requests = [
+        twilio_request("status", fields | {"CallStatus": s, "SequenceNumber": str(i),
+                                           "Timestamp": ts(i * 5)})
+        for i, s in enumerate(states)
+    ]  # fmt: skip
+    done = {"CallStatus": result, "SequenceNumber": "9", "Timestamp": ts(60)}
+    done |= {"CallDuration": "42" if result == "completed" else "0"}
+    return [*requests, twilio_request("status", fields | done)]
+
+
+async def test_inbound_answered_call_is_logged_with_agent_durations_and_recording(
+    pbx: Pbx, ctx: Ctx, system: Actor
+) -> None:
+    anna = await employee(ctx, system, "Анна", 7001, "101")
+    await deliver(pbx, inbound(), "twilio")
+    await process(pbx)
+
+    call = await only_call(pbx, "twilio")
+    assert (call.direction, call.status, call.client_e164) == ("in", "answered", CLIENT)
+    assert (call.extension, call.user_id, call.our_phone) == ("101", anna.id, OURS)
+    assert (call.ring_seconds, call.talk_seconds, call.recording) == (7, 95, REC)
+    assert (call.started_at, call.answered_at) == (T0, T0 + timedelta(seconds=7))
+    assert call.ended_at == T0 + timedelta(seconds=102)
+    assert [n.user_id for n in await notifications(pbx, "incoming_call")] == [anna.id]
+    assert [n.user_id for n in await notifications(pbx, "post_call")] == [anna.id]
+    assert await callbacks(pbx) == []
+
+
+async def test_recording_callback_after_the_call_attaches_only_the_recording(
+    pbx: Pbx, ctx: Ctx, system: Actor
+) -> None:
+    await employee(ctx, system, "Анна", 7001, "101")
+    *call_events, recording = inbound()
+    await deliver(pbx, call_events, "twilio")
+    await process(pbx)
+    before = end_state(await only_call(pbx, "twilio"))
+    assert before.pop("recording") is None
+    await deliver(pbx, [recording], "twilio")
+    await process(pbx)
+    after = end_state(await only_call(pbx, "twilio"))
+    assert after.pop("recording") == REC and after == before
+
+
+async def test_missed_calls_share_a_task_that_the_next_answered_call_closes(
+    pbx: Pbx, ctx: Ctx, system: Actor
+) -> None:
+    anna = await employee(ctx, system, "Анна", 7001, "101")
+    await deliver(pbx, inbound("CA-M1", answered=False), "twilio")
+    await process(pbx)
+    missed = await only_call(pbx, "twilio")
+    assert (missed.status, missed.talk_seconds, missed.user_id) == ("missed", 0, anna.id)
+    [task] = await callbacks(pbx, CLIENT)
+    assert (task.owner_id, task.missed_count, task.created_at) == (
+        anna.id,
+        1,
+        T0 + timedelta(seconds=25),
+    )
+    assert [n.user_id for n in await notifications(pbx, "missed_call")] == [anna.id]
+
+    await deliver(pbx, inbound("CA-M2", answered=False, offset=600), "twilio")
+    await process(pbx)
+    [task] = await callbacks(pbx, CLIENT)
+    assert (task.status, task.missed_count) == ("planned", 2)
+
+    await deliver(pbx, inbound("CA-A3", offset=1800), "twilio")
+    await process(pbx)
+    [task] = await callbacks(pbx, CLIENT)
+    [answered] = await load(pbx, Call, Call.provider_call_id == "CA-A3")
+    assert (task.status, task.closed_by_call_id) == ("done", answered.id)
+    assert task.done_at == answered.answered_at == T0 + timedelta(seconds=1807)
+    assert task.time_to_callback_seconds == 1807 - 25
+    assert answered.callback_of_id == missed.id
+
+
+@pytest.mark.parametrize(
+    ("result", "status", "talk"),
+    [("completed", "answered", 42), ("busy", "busy", 0), ("no-answer", "missed", 0)],
+)
+async def test_outbound_api_call_is_logged_without_a_callback_task(
+    pbx: Pbx, result: str, status: str, talk: int
+) -> None:
+    await deliver(pbx, outbound_api(result=result), "twilio")
+    await process(pbx)
+    call = await only_call(pbx, "twilio")
+    assert (call.direction, call.status, call.talk_seconds) == ("out", status, talk)
+    assert (call.client_e164, call.our_phone) == ("+79037654321", OURS)
+    assert await callbacks(pbx) == []
+
+
+async def test_duplicates_are_stored_once_and_answered_200(pbx: Pbx) -> None:
+    sequence = inbound(answered=False)
+    await deliver(pbx, sequence + sequence, "twilio")
+    assert await inbox_count(pbx) == len(sequence)
+    await process(pbx)
+    [task] = await callbacks(pbx)
+    assert task.missed_count == 1
+
+
+async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
+    await employee(ctx, system, "Анна", 7001, "101")
+    for answered in (True, False):
+        await deliver(pbx, inbound(f"ORD-{answered}", answered=answered), "twilio")
+        await process(pbx)
+        [ordered] = await load(pbx, Call, Call.provider_call_id == f"ORD-{answered}")
+        for seed in range(1, 4):
+            sid = f"MIX-{answered}-{seed}"
+            for request in shuffled(inbound(sid, answered=answered, rec=f"RE-{sid}"), seed):
+                await deliver(pbx, [request], "twilio")
+                await process(pbx)
+            [call] = await load(pbx, Call, Call.provider_call_id == sid)
+            got, want = end_state(call), end_state(ordered)
+            assert (got.pop("recording") is None) == (want.pop("recording") is None)
+            assert got == want, sid
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "abc", "+", "' OR 1=1 --", "266696687", "1" * 40])
+async def test_odd_caller_ids_are_kept_raw(pbx: Pbx, caller: str) -> None:
+    await deliver(pbx, inbound(caller=caller, answered=False), "twilio")
+    await process(pbx)
+    call = await only_call(pbx, "twilio")
+    assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
+    assert call.contact_id is None and await callbacks(pbx) == []
+
+
+async def test_forged_or_missing_signature_is_401_with_a_reason(pbx: Pbx) -> None:
+    good = inbound()[0]
+    forged = twilio_request("status", dict(good.form), auth_token="someone-elses-token")
+    response = await pbx.send(forged, "twilio")
+    assert response.status_code == 401
+    assert response.json()["detail"] == "X-Twilio-Signature does not match"
+    tampered = await pbx.client.post(
+        "/webhooks/twilio/status",
+        content=good.body.replace(b"ringing", b"completed"),
+        headers={"content-type": FORM, **good.headers},
+    )
+    assert tampered.status_code == 401
+    bare = await pbx.client.post("/webhooks/twilio/status", data=dict(good.form))
+    assert (bare.status_code, bare.json()["detail"]) == (401, "X-Twilio-Signature is missing")
+    assert await inbox_count(pbx) == 0
+
+
+async def test_without_an_auth_token_twilio_is_disabled(pbx: Pbx) -> None:
+    pbx.web.provider_secrets = {"GENERIC_TOKEN": "g"}
+    response = await pbx.send(inbound()[0], "twilio")
+    assert response.status_code == 404
+    assert "PEREZVON_TWILIO_AUTH_TOKEN" in response.json()["detail"]
+
+
+async def test_body_over_64_kib_is_413(pbx: Pbx) -> None:
+    big = twilio_request("status", {"CallSid": "CA1", "CallStatus": "ringing", "x": "y" * 70_000})
+    response = await pbx.send(big, "twilio")
+    assert response.status_code == 413 and await inbox_count(pbx) == 0
+
+
+async def test_signed_callback_without_call_sid_is_400_and_unknown_path_404(pbx: Pbx) -> None:
+    response = await pbx.send(twilio_request("status", {"CallStatus": "ringing"}), "twilio")
+    assert (response.status_code, response.json()["detail"]) == (400, "field 'CallSid' is missing")
+    unknown = twilio_request("whatever", {"CallSid": "CA1", "CallStatus": "ringing"})
+    response = await pbx.send(unknown, "twilio")
+    assert response.status_code == 404 and "whatever" in response.json()["detail"]
+    signature = twilio.sign_form(
+        TWILIO_AUTH_TOKEN, "https://crm.example.com/webhooks/twilio/status", []
+    )
+    not_utf8 = await pbx.client.post(
+        "/webhooks/twilio/status",
+        content=b"CallSid=\xff\xfe",
+        headers={"content-type": FORM, twilio.SIGNATURE_HEADER: signature},
+    )
+    assert (not_utf8.status_code, not_utf8.json()["detail"]) == (400, "body is not UTF-8")
+    assert await inbox_count(pbx) == 0
+
+
+async def test_dial_action_is_answered_with_empty_twiml(pbx: Pbx) -> None:
+    dial = next(r for r in inbound() if r.path == "dial-action")
+    response = await pbx.send(dial, "twilio")
+    assert response.status_code == 200 and response.text == twilio.EMPTY_TWIML
+    assert response.headers["content-type"].startswith("text/xml")
