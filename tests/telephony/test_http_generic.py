@@ -1,0 +1,240 @@
+"""The generic (Asterisk/FreePBX) protocol through the HTTP app: events and the lookup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from core.context import Actor, Ctx
+from core.models import Call
+from core.services import contacts
+from telephony_webhooks.providers.base import RawRequest
+from tests.fakes.twilio_signer import GENERIC_TOKEN, generic_event, generic_lookup
+from tests.telephony.conftest import Pbx
+from tests.telephony.helpers import (
+    callbacks,
+    deliver,
+    employee,
+    enable_all,
+    end_state,
+    inbox_count,
+    load,
+    notifications,
+    only_call,
+    process,
+    shuffled,
+)
+
+CLIENT = "+79161234567"
+T0 = 1795683600  # 2026-11-26 09:00:00 UTC
+TOKEN = {"x-perezvon-token": GENERIC_TOKEN}
+
+
+def at(second: int) -> datetime:
+    return datetime.fromtimestamp(T0 + second, UTC)
+
+
+@pytest.fixture(autouse=True)
+def _every_provider_enabled(pbx: Pbx) -> None:
+    enable_all(pbx)
+
+
+def inbound(
+    call_id: str = "1795683600.1", *, answered: bool = True, caller: str = CLIENT, t: int = 0
+) -> list[RawRequest]:
+    """start → ringing 101 → (answer at +6) → hangup → end (95 s billed) → record."""
+    base: dict[str, Any] = {"call_id": call_id, "direction": "in", "from": caller}
+    base |= {"did": "74951234567"}
+    talk = 95 if answered else 0
+    end = t + (101 if answered else 20)
+    events = [
+        base | {"event": "start", "timestamp": T0 + t},
+        base | {"event": "ringing", "extension": "101", "timestamp": T0 + t},
+    ]
+    if answered:
+        events.append(base | {"event": "answer", "extension": "101", "timestamp": T0 + t + 6})
+    events.append(base | {"event": "hangup", "uniqueid": f"{call_id}-h", "timestamp": T0 + end})
+    events.append(
+        base
+        | {"event": "end", "started_at": T0 + t, "ended_at": T0 + end, "extension": "101"}
+        | {"duration": end - t, "billsec": talk, "status": "answered" if answered else "missed"}
+    )
+    requests = [generic_event(e) for e in events]
+    if answered:
+        record = {"event": "record", "call_id": call_id, "recording": f"rec-{call_id}.wav"}
+        requests.append(generic_event(record, as_json=False))
+    return requests
+
+
+async def test_inbound_answered_call_with_durations_and_recording(
+    pbx: Pbx, ctx: Ctx, system: Actor
+) -> None:
+    anna = await employee(ctx, system, "Анна", 7001, "101")
+    await deliver(pbx, inbound(), "generic")
+    await process(pbx)
+    call = await only_call(pbx, "generic")
+    assert (call.direction, call.status, call.client_e164) == ("in", "answered", CLIENT)
+    assert (call.extension, call.user_id, call.our_phone) == ("101", anna.id, "74951234567")
+    assert (call.ring_seconds, call.talk_seconds) == (6, 95)
+    assert (call.started_at, call.answered_at, call.ended_at) == (at(0), at(6), at(101))
+    assert call.recording == "rec-1795683600.1.wav"
+    assert [n.user_id for n in await notifications(pbx, "incoming_call")] == [anna.id]
+    assert [n.user_id for n in await notifications(pbx, "post_call")] == [anna.id]
+
+
+async def test_missed_calls_share_a_task_closed_by_the_next_answered_call(
+    pbx: Pbx, ctx: Ctx, system: Actor
+) -> None:
+    anna = await employee(ctx, system, "Анна", 7001, "101")
+    await deliver(pbx, inbound("m1", answered=False), "generic")
+    await process(pbx)
+    [task] = await callbacks(pbx, CLIENT)
+    assert (task.owner_id, task.missed_count, task.created_at) == (anna.id, 1, at(20))
+    assert [n.user_id for n in await notifications(pbx, "missed_call")] == [anna.id]
+    await deliver(pbx, inbound("m2", answered=False, t=300), "generic")
+    await process(pbx)
+    [task] = await callbacks(pbx, CLIENT)
+    assert (task.status, task.missed_count) == ("planned", 2)
+
+    await deliver(pbx, inbound("a3", t=900), "generic")
+    await process(pbx)
+    [task] = await callbacks(pbx, CLIENT)
+    [answered] = await load(pbx, Call, Call.provider_call_id == "a3")
+    assert (task.status, task.closed_by_call_id) == ("done", answered.id)
+    assert task.time_to_callback_seconds == 906 - 20
+
+
+async def test_outbound_call_belongs_to_the_extension_that_dialled(
+    pbx: Pbx, ctx: Ctx, system: Actor
+) -> None:
+    anna = await employee(ctx, system, "Анна", 7001, "101")
+    base = {"call_id": "o1", "direction": "out", "from": "101", "to": "89037654321"}
+    await deliver(
+        pbx,
+        [
+            generic_event(base | {"event": "start", "timestamp": T0}),
+            generic_event(base | {"event": "end", "timestamp": T0 + 50} | {"billsec": 42}),
+        ],
+        "generic",
+    )
+    await process(pbx)
+    call = await only_call(pbx, "generic")
+    assert (call.direction, call.status, call.talk_seconds) == ("out", "answered", 42)
+    assert (call.client_e164, call.extension, call.user_id) == ("+79037654321", "101", anna.id)
+    assert await callbacks(pbx) == []
+
+
+async def test_duplicates_stored_once_and_any_order_gives_the_same_call(
+    pbx: Pbx, ctx: Ctx, system: Actor
+) -> None:
+    await employee(ctx, system, "Анна", 7001, "101")
+    for answered in (True, False):
+        ordered_requests = inbound(f"ord-{answered}", answered=answered)
+        await deliver(pbx, ordered_requests + ordered_requests, "generic")
+        await process(pbx)
+        [ordered] = await load(pbx, Call, Call.provider_call_id == f"ord-{answered}")
+        for seed in range(1, 4):
+            call_id = f"mix-{answered}-{seed}"
+            for request in shuffled(inbound(call_id, answered=answered), seed):
+                await deliver(pbx, [request], "generic")
+                await process(pbx)
+            [call] = await load(pbx, Call, Call.provider_call_id == call_id)
+            got, want = end_state(call), end_state(ordered)
+            assert (got.pop("recording") is None) == (want.pop("recording") is None)
+            assert got == want, call_id
+    assert await inbox_count(pbx) == 4 * (len(inbound()) + len(inbound(answered=False)))
+    [task] = await callbacks(pbx)
+    assert task.missed_count == 4
+
+
+@pytest.mark.parametrize("caller", ["abc", "+", "' OR 1=1 --", "номер", "5" * 40, "sip:x@y"])
+async def test_malformed_numbers_are_kept_raw(pbx: Pbx, caller: str) -> None:
+    await deliver(pbx, inbound(caller=caller, answered=False), "generic")
+    await process(pbx)
+    call = await only_call(pbx, "generic")
+    assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
+    assert call.contact_id is None and await callbacks(pbx) == []
+    lookup = await pbx.send(generic_lookup(caller), "generic")
+    assert lookup.status_code == 200 and lookup.json()["found"] is False
+
+
+async def test_lookup_answers_json_and_text_from_the_phone_index(
+    pbx: Pbx, ctx: Ctx, system: Actor
+) -> None:
+    anna = await employee(ctx, system, "Анна", 7001, "101")
+    contact = await contacts.create_contact(
+        ctx, actor=system, name="Иван|Петров", phones=[CLIENT], owner_id=anna.id
+    )
+    response = await pbx.send(generic_lookup("89161234567"), "generic")
+    assert response.json() == {
+        "found": True,
+        "contact_id": contact.id,
+        "name": "Иван|Петров",
+        "company": None,
+        "owner": "Анна",
+        "owner_extension": "101",
+    }
+    text = await pbx.send(generic_lookup("+7 916 123-45-67", text=True), "generic")
+    assert text.headers["content-type"].startswith("text/plain")
+    assert text.text == "Иван Петров|101"
+    by_query_token = await pbx.send(generic_lookup(CLIENT, token_in_query=True), "generic")
+    assert by_query_token.json()["found"] is True
+    unknown = await pbx.send(generic_lookup("+79990000000", text=True), "generic")
+    assert (unknown.status_code, unknown.text) == (200, "")
+    assert await inbox_count(pbx) == 0
+
+
+async def test_lookup_with_a_broken_database_answers_no_data(
+    pbx: Pbx, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise OSError("could not connect to server")
+
+    monkeypatch.setattr(contacts, "lookup_phone", broken)
+    response = await pbx.send(generic_lookup(CLIENT), "generic")
+    assert (response.status_code, response.json()["found"]) == (200, False)
+    text = await pbx.send(generic_lookup(CLIENT, text=True), "generic")
+    assert (text.status_code, text.text) == (200, "")
+
+
+async def test_wrong_or_missing_token_is_401_and_no_token_setting_is_404(pbx: Pbx) -> None:
+    event = inbound()[0]
+    wrong = await pbx.send(generic_event({"event": "start", "call_id": "x"}, token="no"), "generic")
+    assert (wrong.status_code, wrong.json()["detail"]) == (401, "token does not match")
+    bare = await pbx.client.post("/webhooks/generic", content=event.body)
+    assert (bare.status_code, bare.json()["detail"]) == (401, "token is missing")
+    lookup = await pbx.client.get("/webhooks/generic/lookup", params={"phone": CLIENT})
+    assert lookup.status_code == 401
+    pbx.web.provider_secrets = {"ZADARMA_SECRET": "z"}
+    disabled = await pbx.send(event, "generic")
+    assert disabled.status_code == 404 and "PEREZVON_GENERIC_TOKEN" in disabled.json()["detail"]
+    assert await inbox_count(pbx) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"event": "start", ', "body is not valid JSON"),
+        (b'["start"]', "JSON body must be an object"),
+        (b'{"call_id": "x"}', "field 'event' is missing"),
+        (b'{"event": "explode", "call_id": "x"}', "unknown event 'explode'"),
+        (b"event=start", "field 'call_id'"),
+        (b"\xff\xfe", "body is not UTF-8"),
+    ],
+)
+async def test_unreadable_event_is_400_with_a_reason_and_nothing_stored(
+    pbx: Pbx, body: bytes, reason: str
+) -> None:
+    response = await pbx.client.post("/webhooks/generic", content=body, headers=TOKEN)
+    assert response.status_code == 400 and reason in response.json()["detail"]
+    assert await inbox_count(pbx) == 0
+
+
+async def test_body_over_64_kib_is_413(pbx: Pbx) -> None:
+    big = generic_event({"event": "start", "call_id": "x", "pad": "y" * 70_000})
+    response = await pbx.send(big, "generic")
+    assert response.status_code == 413 and await inbox_count(pbx) == 0
