@@ -10,7 +10,7 @@ from typing import Any
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import aliased
 
 from core.context import Actor, Ctx
@@ -359,7 +359,7 @@ async def merge_contacts(ctx: Ctx, *, actor: Actor, source_id: int, target_id: i
             row.contact_id = target.id
     for model in (Call, Note, Activity, Deal):
         await ctx.session.execute(
-            update(model).where(model.contact_id == source.id).values(contact_id=target.id)  # type: ignore[attr-defined]
+            update(model).where(model.contact_id == source.id).values(contact_id=target.id)
         )
     for field in (
         "email",
@@ -479,7 +479,7 @@ async def lookup_phone(ctx: Ctx, *, phone: str) -> PhoneOwner | None:
 
 async def find_by_e164(ctx: Ctx, *, e164: str) -> Contact | None:
     """The live contact owning this exact E.164 number (no permission check: system use)."""
-    return await ctx.session.scalar(
+    contact: Contact | None = await ctx.session.scalar(
         select(Contact)
         .join(ContactPhone, ContactPhone.contact_id == Contact.id)
         .where(
@@ -487,13 +487,17 @@ async def find_by_e164(ctx: Ctx, *, e164: str) -> Contact | None:
         )
         .limit(1)
     )
+    return contact
 
 
 async def upsert_by_phone(
     ctx: Ctx, *, actor: Actor, phone: str, fields: Mapping[str, Any]
 ) -> tuple[Contact, bool]:
     """The shop's integration point: update the contact with this phone, or create it."""
-    parsed = parse_phones(ctx, [phone])[0]
+    try:
+        parsed = parse_phones(ctx, [phone])[0]
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, field="phone") from exc
     assert parsed.e164 is not None
     existing = await find_by_e164(ctx, e164=parsed.e164)
     if existing is not None:
@@ -601,7 +605,7 @@ async def list_companies(
     ctx: Ctx, *, q: str | None = None, limit: int = 20, offset: int = 0
 ) -> Page[Company]:
     check_page(limit, offset)
-    where = [Company.deleted_at.is_(None)]
+    where: list[ColumnElement[bool]] = [Company.deleted_at.is_(None)]
     if q and q.strip():
         where.append(Company.name_folded.contains(q.strip().casefold(), autoescape=True))
     total = await ctx.session.scalar(select(func.count()).select_from(Company).where(*where)) or 0

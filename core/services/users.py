@@ -236,18 +236,22 @@ async def get_user(ctx: Ctx, *, user_id: int) -> User:
 
 
 async def get_by_telegram_id(ctx: Ctx, *, telegram_user_id: int) -> User | None:
-    return await ctx.session.scalar(select(User).where(User.telegram_user_id == telegram_user_id))
+    user: User | None = await ctx.session.scalar(
+        select(User).where(User.telegram_user_id == telegram_user_id)
+    )
+    return user
 
 
 async def find_by_extension(ctx: Ctx, *, extension: str | None) -> User | None:
     """The active employee behind a PBX extension or login, if any."""
     if not extension:
         return None
-    return await ctx.session.scalar(
+    user: User | None = await ctx.session.scalar(
         select(User)
         .join(UserExtension, UserExtension.user_id == User.id)
         .where(UserExtension.extension == extension.strip(), User.active.is_(True))
     )
+    return user
 
 
 async def list_users(
