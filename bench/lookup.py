@@ -13,6 +13,9 @@ For each database and size: create a throwaway database, migrate it, seed it wit
 - `core.services.contacts.search` with what salespeople type: part of a surname, a
   company word, part of a phone, part of an e-mail.
 
+With `--reuse`, the database is kept between runs instead: created if missing, migrated
+to head, seeded only up to the size it lacks (seeding 1M contacts takes minutes).
+
 Not a test: it prints a table and flags the targets (see bench/README.md).
 """
 
@@ -43,7 +46,7 @@ from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
 from core.migrate import upgrade
-from core.models.contacts import ContactPhone
+from core.models.contacts import Contact, ContactPhone
 from core.services.contacts import lookup_phone, search
 
 LOOKUP_P99_MS = 5.0
@@ -150,16 +153,23 @@ async def measure(db: str, size: int, url: str, queries: int, searches: int) -> 
                 # Redirected to a file: a line per 100k instead of one per batch.
                 print(line, flush=True)
 
-        report = await demo.seed(engine, contacts=size, seed=1, progress=progress)
-        print(
-            f"\r  seeded {db} {size:,} contacts in {report.seconds:.1f} s "
-            f"({report.rows:,} rows: {report.phones:,} phones, {report.calls:,} calls, "
-            f"{report.activities:,} activities, {report.deals:,} deals, {report.notes:,} notes)"
-        )
-        results.append(Result(db, size, "seed (s, total)", [report.seconds * 1000]))
-        async with engine.begin() as conn:
-            # Fresh bulk-loaded tables have no planner statistics yet; a live database has.
-            await conn.execute(text("ANALYZE"))
+        async with engine.connect() as conn:
+            existing = int(await conn.scalar(select(func.count()).select_from(Contact)) or 0)
+        if existing < size:
+            report = await demo.seed(engine, contacts=size - existing, seed=1, progress=progress)
+            print(
+                f"\r  seeded {db} {size - existing:,} contacts in {report.seconds:.1f} s "
+                f"({report.rows:,} rows: {report.phones:,} phones, {report.calls:,} calls, "
+                f"{report.activities:,} activities, {report.deals:,} deals, "
+                f"{report.notes:,} notes)"
+            )
+            if existing == 0:
+                results.append(Result(db, size, "seed (s, total)", [report.seconds * 1000]))
+            async with engine.begin() as conn:
+                # Fresh bulk-loaded tables have no planner statistics yet; a live one has.
+                await conn.execute(text("ANALYZE"))
+        else:
+            print(f"  reusing {existing:,} contacts already there")
 
         hits = await sample_phones(engine, queries, rng)
         top_contact = size
@@ -239,13 +249,11 @@ def sqlite_database() -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{tmp}/bench.db"
 
 
-@contextmanager
-def postgres_database(admin_dsn: str, size: int) -> Iterator[str]:
-    """A database created for this run and dropped after it, whatever happens."""
-    name = f"perezvon_bench_{os.getpid()}_{size}"
+def _pg_admin(admin_dsn: str, sql: str, *args: object) -> object:
+    """Run one statement on the admin database; returns the first value (fetchval)."""
     admin = make_url(admin_dsn)
 
-    async def admin_exec(sql: str) -> None:
+    async def run() -> object:
         conn = await asyncpg.connect(
             user=admin.username,
             password=admin.password,
@@ -254,16 +262,49 @@ def postgres_database(admin_dsn: str, size: int) -> Iterator[str]:
             database=admin.database or "postgres",
         )
         try:
-            await conn.execute(sql)
+            return await conn.fetchval(sql, *args)
         finally:
             await conn.close()
 
-    asyncio.run(admin_exec(f'CREATE DATABASE "{name}"'))
+    return asyncio.run(run())
+
+
+@contextmanager
+def kept_database(template: str, size: int, admin_dsn: str) -> Iterator[str]:
+    """`--reuse`: a SQLite path or a PostgreSQL DSN (`{size}` filled in) that is kept."""
+    target = template.replace("{size}", str(size))
+    if not target.startswith("postgres"):
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        yield f"sqlite+aiosqlite:///{Path(target).resolve()}"
+        return
+    url = make_url(target).set(drivername="postgresql+asyncpg")
+    if not _pg_admin(admin_dsn, "SELECT 1 FROM pg_database WHERE datname = $1", url.database):
+        _pg_admin(admin_dsn, f'CREATE DATABASE "{url.database}"')
+    yield url.render_as_string(hide_password=False)
+
+
+def _reuse_for(db: str, templates: list[str]) -> str | None:
+    for template in templates:
+        if template.startswith("postgres") == (db == "postgres"):
+            return template
+    return None
+
+
+@contextmanager
+def postgres_database(admin_dsn: str, size: int) -> Iterator[str]:
+    """A database created for this run and dropped after it, whatever happens."""
+    name = f"perezvon_bench_{os.getpid()}_{size}"
+    admin = make_url(admin_dsn)
+
+    def admin_exec(sql: str) -> None:
+        _pg_admin(admin_dsn, sql)
+
+    admin_exec(f'CREATE DATABASE "{name}"')
     try:
         url = admin.set(drivername="postgresql+asyncpg", database=name)
         yield url.render_as_string(hide_password=False)
     finally:
-        asyncio.run(admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- report ----------------------------------------------------------------------------
@@ -320,6 +361,14 @@ def main(argv: list[str] | None = None) -> int:
         ),
         help="where to CREATE/DROP the throwaway database",
     )
+    parser.add_argument(
+        "--reuse",
+        action="append",
+        default=[],
+        metavar="PATH|DSN",
+        help="keep the database here instead of a throwaway one: a SQLite file path or a "
+        "postgresql:// DSN, '{size}' replaced by the size; once per database (repeatable)",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     dbs = ("sqlite", "postgres") if args.db == "both" else (args.db,)
@@ -328,8 +377,13 @@ def main(argv: list[str] | None = None) -> int:
     for db in dbs:
         for size in sizes:
             print(f"{db}, {size:,} contacts")
+            reuse = _reuse_for(db, args.reuse)
             holder = (
-                sqlite_database() if db == "sqlite" else postgres_database(args.pg_admin_dsn, size)
+                kept_database(reuse, size, args.pg_admin_dsn)
+                if reuse
+                else sqlite_database()
+                if db == "sqlite"
+                else postgres_database(args.pg_admin_dsn, size)
             )
             with holder as url:
                 started = time.perf_counter()

@@ -20,6 +20,9 @@ MAX_LIMIT = 500
 class Page(Generic[T]):
     items: list[T]
     total: int
+    # True when counting stopped at a cap (contact search): `total` is then a lower bound,
+    # "at least this many", and the items are ordered for speed rather than by name.
+    total_capped: bool = False
 
 
 def check_page(limit: int, offset: int) -> None:

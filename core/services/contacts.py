@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -10,7 +11,19 @@ from typing import Any
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from core.context import Actor, Ctx
@@ -29,6 +42,15 @@ from core.services.common import (
     ensure_visible,
 )
 from core.services.users import check_timezone
+
+# search(): `total` is counted up to this many matches (see Page.total_capped).
+SEARCH_TOTAL_CAP = 10_000
+SEARCH_MAX_TOKENS = 5
+# The trigram tokenizer (SQLite 3.34+) backs migration 0003's contacts_fts table; it cannot
+# match fewer than three characters, so shorter tokens fall back to LIKE.
+SQLITE_FTS = sqlite3.sqlite_version_info >= (3, 34, 0)
+FTS_MIN_TOKEN = 3
+_contacts_fts = table("contacts_fts", column("rowid", Integer))
 
 SOURCES = ("call", "bot", "import", "api", "manual")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -394,6 +416,26 @@ async def merge_contacts(ctx: Ctx, *, actor: Actor, source_id: int, target_id: i
     return target
 
 
+def _uses_fts(ctx: Ctx) -> bool:
+    bind = ctx.session.bind
+    return SQLITE_FTS and bind is not None and bind.dialect.name == "sqlite"
+
+
+def search_tokens(q: str | None, *, region: str) -> list[str]:
+    """What to look for: the digits of a phone-like query, or up to five casefolded words."""
+    if not q or not q.strip():
+        return []
+    digits = search_digits(q, region=region)
+    if digits is not None:
+        return [digits]
+    return q.casefold().split()[:SEARCH_MAX_TOKENS]
+
+
+def _fts_query(tokens: Sequence[str]) -> str:
+    """An FTS5 query: every token as a quoted phrase (a substring, for the trigram index)."""
+    return " AND ".join('"' + token.replace('"', '""') + '"' for token in tokens)
+
+
 async def search(
     ctx: Ctx,
     *,
@@ -403,24 +445,55 @@ async def search(
     limit: int = 20,
     offset: int = 0,
 ) -> Page[Contact]:
-    """Contacts by any part of name, company, email or phone (any format), case-insensitive."""
+    """Contacts by any part of name, company, email or phone (any format), case-insensitive.
+
+    Every token must occur somewhere in the contact's search text. `total` is exact up to
+    `SEARCH_TOTAL_CAP`; past it the page says `total_capped` and `total` is the cap.
+    Order: by name (then id) when the matches fit under the cap, so a specific query reads
+    alphabetically; newest first (id descending) when they do not, so a fragment that
+    matches half the base never sorts all of it. Both orders are total, so pages are
+    stable for as long as the data does not change.
+    """
     check_page(limit, offset)
     conditions = [Contact.deleted_at.is_(None), contact_visible_clause(ctx, actor)]
     if owner_id is not None:
         conditions.append(Contact.owner_id == owner_id)
-    if q and q.strip():
-        digits = search_digits(q, region=ctx.config.default_region)
-        if digits is not None:
-            conditions.append(Contact.search_text.contains(digits, autoescape=True))
-        else:
-            for token in q.casefold().split()[:5]:
-                conditions.append(Contact.search_text.contains(token, autoescape=True))
+    tokens = search_tokens(q, region=ctx.config.default_region)
+    # SQLite: tokens of three characters or more go through the trigram FTS index; shorter
+    # ones (and everything on PostgreSQL, where the pg_trgm GIN index serves LIKE) are LIKE.
+    indexed = [t for t in tokens if len(t) >= FTS_MIN_TOKEN] if _uses_fts(ctx) else []
+    conditions += [
+        Contact.search_text.contains(t, autoescape=True) for t in tokens if t not in indexed
+    ]
     where = and_(*conditions)
-    total = await ctx.session.scalar(select(func.count()).select_from(Contact).where(where)) or 0
-    rows = await ctx.session.scalars(
-        select(Contact).where(where).order_by(Contact.name, Contact.id).limit(limit).offset(offset)
+
+    def matching(*columns: Any) -> Select[Any]:
+        if not indexed:
+            return select(*columns).select_from(Contact).where(where)
+        return (
+            select(*columns)
+            .select_from(_contacts_fts)
+            .join(Contact, Contact.id == _contacts_fts.c.rowid)
+            .where(literal_column("contacts_fts").match(_fts_query(indexed)), where)
+        )
+
+    cap = SEARCH_TOTAL_CAP
+    counted = (
+        await ctx.session.scalar(
+            select(func.count()).select_from(matching(literal(1)).limit(cap + 1).subquery())
+        )
+        or 0
     )
-    return Page(items=list(rows), total=total)
+    capped = counted > cap
+    if counted == 0 or (not capped and offset >= counted):
+        return Page(items=[], total=counted)
+    if capped:
+        newest = _contacts_fts.c.rowid if indexed else Contact.id
+        order: tuple[Any, ...] = (newest.desc(),)
+    else:
+        order = (Contact.name, Contact.id)
+    rows = await ctx.session.scalars(matching(Contact).order_by(*order).limit(limit).offset(offset))
+    return Page(items=list(rows), total=min(counted, cap), total_capped=capped)
 
 
 async def lookup_phone(ctx: Ctx, *, phone: str) -> PhoneOwner | None:

@@ -1,0 +1,292 @@
+"""Contact search behaviour on both databases (FTS5 trigram index on SQLite, pg_trgm on PG)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.db import create_engine, session_factory
+from core.migrate import alembic_config, upgrade
+from core.models import Contact
+from core.services import contacts, users
+from tests.conftest import PG_URL
+
+sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="the FTS5 index exists on SQLite only")
+
+
+async def ids(ctx: Ctx, actor: Actor, q: str | None, **kw: int) -> list[int]:
+    return [c.id for c in (await contacts.search(ctx, actor=actor, q=q, **kw)).items]
+
+
+async def make_user(ctx: Ctx, system: Actor, name: str, role: str, tg: int) -> Actor:
+    user = await users.create_user(ctx, actor=system, name=name, role=role, telegram_user_id=tg)
+    return Actor.of_user(user)
+
+
+async def fts_consistent(session: AsyncSession) -> None:
+    """SQLite: the external-content index agrees with contacts (raises if it does not)."""
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        await session.execute(
+            text("INSERT INTO contacts_fts (contacts_fts, rank) VALUES ('integrity-check', 1)")
+        )
+
+
+@pytest.fixture
+async def ivan(ctx: Ctx, system: Actor) -> Contact:
+    contact = await contacts.create_contact(
+        ctx,
+        actor=system,
+        name="Иван Петров",
+        phones=["8 (916) 123-45-67"],
+        company_name="ООО Ромашка",
+        email="Ivan.Petrov@Romashka.ru",
+    )
+    await contacts.create_contact(
+        ctx,
+        actor=system,
+        name="Мария Сидорова",
+        phones=["+7 495 111-22-33"],
+        company_name="АО Техносила",
+        email="maria@tehno.ru",
+    )
+    return contact
+
+
+@pytest.mark.parametrize("q", ["иван", "ИВАН", "ИвАн", "петров", "ПЕТРОВ", "Иван Петров"])
+async def test_cyrillic_in_any_case(ctx: Ctx, system: Actor, ivan: Contact, q: str) -> None:
+    assert await ids(ctx, system, q) == [ivan.id]
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "916",
+        "916 123",
+        "123-45-67",
+        "4567",
+        "9161234567",
+        "89161234567",
+        "8 (916) 123-45-67",
+        "+7 916 123 45 67",
+        "+79161234567",
+        "7 916 1234567",
+    ],
+)
+async def test_phone_fragments_in_any_format(
+    ctx: Ctx, system: Actor, ivan: Contact, q: str
+) -> None:
+    assert await ids(ctx, system, q) == [ivan.id]
+
+
+@pytest.mark.parametrize("q", ["romashka", "ROMASHKA.RU", "ivan.petrov@", "petrov@rom", "ромаш"])
+async def test_email_and_company_parts(ctx: Ctx, system: Actor, ivan: Contact, q: str) -> None:
+    assert await ids(ctx, system, q) == [ivan.id]
+
+
+async def test_every_token_must_match(ctx: Ctx, system: Actor, ivan: Contact) -> None:
+    assert await ids(ctx, system, "иван ромашка") == [ivan.id]
+    assert await ids(ctx, system, "ромашка   ИВАН   916") == [ivan.id]
+    assert await ids(ctx, system, "иван техносила") == []
+    assert (await contacts.search(ctx, actor=system, q="сидорова петров")).total == 0
+
+
+async def test_short_tokens_fall_back_to_substring_matching(
+    ctx: Ctx, system: Actor, ivan: Contact
+) -> None:
+    # One and two characters are below the trigram index; they still match substrings.
+    assert await ids(ctx, system, "ив") == [ivan.id]
+    assert await ids(ctx, system, "ИВ ПЕТ") == [ivan.id]
+    assert await ids(ctx, system, "ов петров") == [ivan.id]
+    assert sorted(await ids(ctx, system, "ов")) == sorted(
+        [ivan.id, *(await ids(ctx, system, "сидорова"))]
+    )
+    assert await ids(ctx, system, "я") == [(await ids(ctx, system, "мария"))[0]]
+    assert await ids(ctx, system, "ив сидорова") == []
+
+
+async def test_special_characters_are_plain_text(ctx: Ctx, system: Actor, ivan: Contact) -> None:
+    quoted = await contacts.create_contact(
+        ctx, actor=system, name='ООО "Кавычки" 100%_ок', phones=["89031112233"]
+    )
+    assert await ids(ctx, system, '"кавычки"') == [quoted.id]
+    assert await ids(ctx, system, "кавычки") == [quoted.id]
+    assert await ids(ctx, system, "100%_ок") == [quoted.id]
+    for q in ("%", "_", "%%%", '"', 'a"b', "*", "AND", "OR NOT", "ива*", "(", "^иван", ":"):
+        page = await contacts.search(ctx, actor=system, q=q)
+        assert ivan.id not in [c.id for c in page.items], q
+
+
+async def test_soft_deleted_and_merged_away_are_not_found(ctx: Ctx, system: Actor) -> None:
+    gone = await contacts.create_contact(ctx, actor=system, name="Удалённый Клиент", phones=[])
+    kept = await contacts.create_contact(ctx, actor=system, name="Оставшийся Клиент", phones=[])
+    source = await contacts.create_contact(
+        ctx, actor=system, name="Дубль Клиент", phones=["89035556677"]
+    )
+    await contacts.delete_contact(ctx, actor=system, contact_id=gone.id)
+    await contacts.merge_contacts(ctx, actor=system, source_id=source.id, target_id=kept.id)
+    assert await ids(ctx, system, "клиент") == [kept.id]
+    assert await ids(ctx, system, "удалённый") == []
+    assert await ids(ctx, system, "дубль") == []
+    # The merged-in phone is findable under the target now.
+    assert await ids(ctx, system, "903 555") == [kept.id]
+    page = await contacts.search(ctx, actor=system, q=None)
+    assert page.total == 1
+    await fts_consistent(ctx.session)
+
+
+async def test_visibility_is_respected(ctx: Ctx, system: Actor) -> None:
+    anna = await make_user(ctx, system, "Анна", "sales", 1)
+    boris = await make_user(ctx, system, "Борис", "sales", 2)
+    boss = await make_user(ctx, system, "Ольга", "manager", 3)
+    annas = await contacts.create_contact(ctx, actor=anna, name="Клиент Анны", phones=[])
+    boriss = await contacts.create_contact(ctx, actor=boris, name="Клиент Бориса", phones=[])
+    nobodys = await contacts.create_contact(ctx, actor=system, name="Клиент Ничей", phones=[])
+    assert sorted(await ids(ctx, anna, "клиент")) == [annas.id, nobodys.id]
+    assert sorted(await ids(ctx, boris, "клиент")) == [boriss.id, nobodys.id]
+    assert (await contacts.search(ctx, actor=anna, q="бориса")).total == 0
+    assert (await contacts.search(ctx, actor=anna, q="к")).total == 2
+    assert sorted(await ids(ctx, boss, "клиент")) == [annas.id, boriss.id, nobodys.id]
+    assert await ids(ctx, boss, "клиент", owner_id=boris.user_id or 0) == [boriss.id]
+    open_ctx = Ctx(session=ctx.session, config=CoreConfig(visibility="all"), clock=ctx.clock)
+    assert len(await ids(open_ctx, anna, "клиент")) == 3
+
+
+async def make_many(ctx: Ctx, system: Actor, names: list[str]) -> list[Contact]:
+    return [
+        await contacts.create_contact(
+            ctx, actor=system, name=name, phones=[f"8903{n:07d}"], company_name="ООО Общая"
+        )
+        for n, name in enumerate(names)
+    ]
+
+
+NAMES = ["Яков", "Борис", "Анна", "Борис", "Вера", "Анна", "Глеб", "Борис"]
+
+
+async def test_pages_are_ordered_by_name_and_stable_below_the_cap(ctx: Ctx, system: Actor) -> None:
+    made = await make_many(ctx, system, NAMES)
+    expected = [c.id for c in sorted(made, key=lambda c: (c.name, c.id))]
+    for q in ("общая", None, "ООО", "903"):
+        pages = [
+            await contacts.search(ctx, actor=system, q=q, limit=3, offset=o) for o in (0, 3, 6)
+        ]
+        assert [c.id for p in pages for c in p.items] == expected, q
+        assert {(p.total, p.total_capped) for p in pages} == {(len(NAMES), False)}, q
+    beyond = await contacts.search(ctx, actor=system, q="общая", limit=3, offset=8)
+    assert (beyond.items, beyond.total, beyond.total_capped) == ([], len(NAMES), False)
+
+
+async def test_total_is_exact_up_to_the_cap(
+    ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_many(ctx, system, NAMES)
+    monkeypatch.setattr(contacts, "SEARCH_TOTAL_CAP", len(NAMES))
+    page = await contacts.search(ctx, actor=system, q="общая")
+    assert (page.total, page.total_capped) == (len(NAMES), False)
+    assert [c.name for c in page.items] == sorted(NAMES)
+
+
+async def test_total_above_the_cap_is_flagged_and_pages_stay_stable(
+    ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = await make_many(ctx, system, NAMES)
+    other = await contacts.create_contact(ctx, actor=system, name="Посторонний", phones=[])
+    monkeypatch.setattr(contacts, "SEARCH_TOTAL_CAP", 5)
+    newest_first = [c.id for c in reversed(made)]
+    for q in ("общая", "ООО об", "903"):
+        pages = [
+            await contacts.search(ctx, actor=system, q=q, limit=3, offset=o) for o in (0, 3, 6)
+        ]
+        # Past the cap: newest first (id descending), every match reachable page by page.
+        assert [c.id for p in pages for c in p.items] == newest_first, q
+        assert {(p.total, p.total_capped) for p in pages} == {(5, True)}, q
+    listing = await contacts.search(ctx, actor=system, q=None, limit=20)
+    assert (listing.total, listing.total_capped) == (5, True)
+    assert [c.id for c in listing.items] == [other.id, *newest_first]
+    assert (await contacts.search(ctx, actor=system, q="постор")).total_capped is False
+
+
+@sqlite_only
+async def test_index_follows_updates_merges_deletes_and_company_renames(
+    ctx: Ctx, system: Actor, ivan: Contact, session: AsyncSession
+) -> None:
+    await contacts.update_contact(
+        ctx, actor=system, contact_id=ivan.id, changes={"name": "Иоанн Петрович"}
+    )
+    assert await ids(ctx, system, "иоанн") == [ivan.id]
+    assert await ids(ctx, system, "иван") == []
+    await contacts.update_contact(
+        ctx, actor=system, contact_id=ivan.id, changes={"phones": ["+7 903 765-43-21"]}
+    )
+    assert await ids(ctx, system, "903 765") == [ivan.id]
+    assert await ids(ctx, system, "916 123") == []
+    assert ivan.company_id is not None
+    await contacts.update_company(
+        ctx, actor=system, company_id=ivan.company_id, changes={"name": "ЗАО Василёк"}
+    )
+    assert await ids(ctx, system, "василёк") == [ivan.id]
+    assert await ids(ctx, system, "ромашка") == []
+    twin = await contacts.create_contact(
+        ctx, actor=system, name="Дубликат", phones=["89169998877"], email="twin@dup.ru"
+    )
+    await contacts.merge_contacts(ctx, actor=system, source_id=twin.id, target_id=ivan.id)
+    assert await ids(ctx, system, "916 999") == [ivan.id]
+    assert await ids(ctx, system, "дубликат") == []
+    await contacts.delete_contact(ctx, actor=system, contact_id=ivan.id)
+    assert await ids(ctx, system, "иоанн") == []
+    await fts_consistent(session)
+    # Hard deletes and raw SQL updates go through the triggers too.
+    maria = (await contacts.search(ctx, actor=system, q="мария")).items[0]
+    await session.execute(
+        text("UPDATE contacts SET search_text = 'совсем другое' WHERE id = :id"), {"id": maria.id}
+    )
+    assert await ids(ctx, system, "другое") == [maria.id]
+    assert await ids(ctx, system, "мария") == []
+    await session.execute(text("DELETE FROM contacts WHERE id = :id"), {"id": ivan.id})
+    await fts_consistent(session)
+    rows = await session.execute(
+        text("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH '\"иоанн\"'")
+    )
+    assert rows.all() == []
+
+
+@sqlite_only
+def test_migration_backfills_existing_rows_and_downgrade_drops_the_index(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    upgrade(url, "0002")
+
+    async def scenario(step: str) -> object:
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine)() as session:
+                ctx = Ctx.of(session)
+                system = Actor.system("test")
+                if step == "before":
+                    await contacts.create_contact(
+                        ctx, actor=system, name="Старожил Базы", phones=["89160001122"]
+                    )
+                    return None
+                if step == "tables":
+                    found = await session.execute(
+                        text("SELECT name FROM sqlite_master WHERE name LIKE 'contacts_fts%'")
+                    )
+                    return sorted(found.scalars())
+                await fts_consistent(session)
+                return await ids(ctx, system, "старожил")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(scenario("before"))
+    upgrade(url, "0003")
+    assert asyncio.run(scenario("search")) == [1]
+    command.downgrade(alembic_config(url), "0002")
+    assert asyncio.run(scenario("tables")) == []
+    upgrade(url)
+    assert asyncio.run(scenario("search")) == [1]
