@@ -1,0 +1,320 @@
+"""PBX webhook pipeline under load: accept throughput, processing lag, backlog drain.
+
+    python bench/webhooks.py                      # SQLite (a migrated temp file)
+    python bench/webhooks.py --db postgres        # a throwaway PostgreSQL database
+    python bench/webhooks.py --db both --count 20000 --concurrency 64
+
+Servers run under uvicorn in subprocesses (bench/_server.py) on 127.0.0.1 and a free port;
+load comes from another subprocess (bench/_load.py, aiohttp), so the client does not share
+the server's event loop. Phases, each on a fresh server process:
+
+1. bare: a FastAPI app whose one endpoint reads the body and answers 200 — the floor.
+2. accept: Perezvon, processor on, closed loop (`--concurrency` connections, `--count`
+   signed generic events with distinct dedupe keys): req/s, p50/p99, ratio to bare.
+3. lag: the same server after its backlog is gone, open loop at `--rate` events/s for
+   `--seconds`: p50/p99 of `processed_at - received_at` of those inbox rows.
+4. drain: Perezvon with the processor off (`WebContext.process_inbox=False`), `--backlog`
+   events posted; the server is stopped and an `InboxProcessor` in this process times
+   `drain()` over the backlog (events/s).
+
+Not a test: it prints figures and the target checks (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+TOKEN = "bench-generic-token"
+TARGETS = {"ratio": 0.6, "lag_p99_s": 1.0, "drain_eps": 1000.0}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(kind: str, database_url: str, *, processor: bool = True) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PEREZVON_DATABASE_URL": database_url,
+        "PEREZVON_GENERIC_TOKEN": TOKEN,
+        "PEREZVON_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, str(ROOT / "bench" / "_server.py"), kind, "--port", str(port)]
+    if not processor:
+        command.append("--no-processor")
+    proc = subprocess.Popen(command, env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=1).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{kind} server did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def load(url: str, prefix: str, count: int, *, concurrency: int, rate: float = 0.0) -> Any:
+    command = [sys.executable, str(ROOT / "bench" / "_load.py"), "--url", url]
+    command += ["--token", TOKEN, "--prefix", prefix, "--count", str(count)]
+    command += ["--concurrency", str(concurrency), "--rate", str(rate)]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# --- database helpers (run in this process, between phases) ------------------------------------
+
+
+def _engine(database_url: str) -> Any:
+    from core.db import create_engine
+
+    return create_engine(database_url)
+
+
+async def _scalar(database_url: str, sql: str, **params: Any) -> Any:
+    engine = _engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(text(sql), params)).scalar()
+    finally:
+        await engine.dispose()
+
+
+def unprocessed(database_url: str) -> int:
+    sql = "SELECT count(*) FROM telephony_events WHERE processed_at IS NULL"
+    return int(asyncio.run(_scalar(database_url, sql)))
+
+
+def wait_processed(database_url: str, timeout: float = 300) -> float:
+    """Seconds until the running server's processor has applied every inbox row."""
+    began = time.perf_counter()
+    while unprocessed(database_url) and time.perf_counter() - began < timeout:
+        time.sleep(0.2)
+    return time.perf_counter() - began
+
+
+async def _lags(database_url: str, prefix: str) -> list[float]:
+    engine = _engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT received_at, processed_at FROM telephony_events "
+                    "WHERE dedupe_key LIKE :key AND processed_at IS NOT NULL"
+                ),
+                {"key": f"generic:{prefix}-%"},
+            )
+            lags = []
+            for received, processed in rows:
+                if isinstance(received, str):  # SQLite without the ORM type: ISO text
+                    from datetime import datetime
+
+                    received, processed = (
+                        datetime.fromisoformat(received),
+                        datetime.fromisoformat(processed),
+                    )
+                lags.append((processed - received).total_seconds())
+            return sorted(lags)
+    finally:
+        await engine.dispose()
+
+
+async def _drain(database_url: str) -> tuple[int, float]:
+    from app.settings import load_settings
+    from app.wiring import Container
+    from telephony_webhooks.processor import InboxProcessor
+
+    container = Container.build(load_settings(database_url=database_url, generic_token=TOKEN))
+    try:
+        processor = InboxProcessor(container.web_context())
+        began = time.perf_counter()
+        done = await processor.drain()
+        return done, time.perf_counter() - began
+    finally:
+        await container.engine.dispose()
+
+
+def pct(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(p * len(values)))] if values else float("nan")
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    from core.migrate import upgrade
+
+    with tempfile.TemporaryDirectory(prefix="pz_bench_") as folder:
+        url = f"sqlite+aiosqlite:///{folder}/bench.db"
+        upgrade(url)
+        yield url
+
+
+@contextmanager
+def postgres_database(admin_dsn: str) -> Iterator[str]:
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.engine import make_url
+
+    from core.migrate import upgrade
+
+    name = f"pz_bench_{os.getpid()}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(admin_dsn).set(drivername="postgresql+asyncpg", database=name)
+        rendered = url.render_as_string(hide_password=False)
+        upgrade(rendered)
+        yield rendered
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def run(db: str, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    print(f"\n== {db} ==", flush=True)
+    result: dict[str, Any] = {"db": db}
+    warmup = 500
+    with server("bare", database_url) as url:
+        load(url, "warm", warmup, concurrency=args.concurrency)
+        bare = load(url, "bare", args.count, concurrency=args.concurrency)
+    print(f"bare     {_fmt(bare)}", flush=True)
+    with server("perezvon", database_url) as url:
+        load(url, "warm", warmup, concurrency=args.concurrency)
+        wait_processed(database_url)
+        accept = load(url, "acc", args.count, concurrency=args.concurrency)
+        print(f"perezvon {_fmt(accept)}  (processor on)", flush=True)
+        catch_up = wait_processed(database_url)
+        print(f"         processor caught up {catch_up:.1f} s after the burst", flush=True)
+        seconds = args.seconds
+        lag_load = load(url, "lag", int(args.rate * seconds), concurrency=256, rate=args.rate)
+        wait_processed(database_url)
+        lags = asyncio.run(_lags(database_url, "lag"))
+    print(f"lag load {_fmt(lag_load)}  (open loop {args.rate:.0f}/s for {seconds:.0f} s)")
+    print(
+        f"lag      n={len(lags)} p50={pct(lags, 0.5) * 1000:.0f} ms "
+        f"p99={pct(lags, 0.99) * 1000:.0f} ms max={lags[-1] * 1000 if lags else 0:.0f} ms"
+    )
+    with server("perezvon", database_url, processor=False) as url:
+        burst = load(url, "drain", args.backlog, concurrency=args.concurrency)
+        print(f"backlog  {_fmt(burst)}  (processor off)", flush=True)
+    done, elapsed = asyncio.run(_drain(database_url))
+    drain_eps = done / elapsed if elapsed else 0.0
+    print(f"drain    {done} events in {elapsed:.1f} s = {drain_eps:.0f} events/s", flush=True)
+    ratio = accept["rps"] / bare["rps"] if bare["rps"] else 0.0
+    result |= {
+        "bare_rps": bare["rps"],
+        "bare_p50": bare["p50_ms"],
+        "bare_p99": bare["p99_ms"],
+        "rps": accept["rps"],
+        "p50": accept["p50_ms"],
+        "p99": accept["p99_ms"],
+        "ratio": ratio,
+        "lag_p50_s": pct(lags, 0.5),
+        "lag_p99_s": pct(lags, 0.99),
+        "drain_eps": drain_eps,
+        "errors": {**accept["errors"], **lag_load["errors"], **burst["errors"]},
+    }
+    return result
+
+
+def _fmt(figures: dict[str, Any]) -> str:
+    errors = f" errors={figures['errors']}" if figures["errors"] else ""
+    return (
+        f"{figures['ok']:>6} ok in {figures['elapsed']:5.1f} s = {figures['rps']:7.0f} req/s  "
+        f"p50 {figures['p50_ms']:6.1f} ms  p99 {figures['p99_ms']:6.1f} ms{errors}"
+    )
+
+
+def summary(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    print(f"\nN={args.count}, {args.concurrency} connections; lag at {args.rate:.0f}/s")
+    head = (
+        f"{'db':9} {'bare r/s':>9} {'p50/p99 ms':>13} {'pz r/s':>8} {'p50/p99 ms':>13} "
+        f"{'ratio':>6} {'lag p99':>8} {'drain/s':>8}"
+    )
+    print(head)
+    for r in results:
+        print(
+            f"{r['db']:9} {r['bare_rps']:9.0f} {r['bare_p50']:6.1f}/{r['bare_p99']:<6.1f} "
+            f"{r['rps']:8.0f} {r['p50']:6.1f}/{r['p99']:<6.1f} {r['ratio']:6.2f} "
+            f"{r['lag_p99_s']:7.2f}s {r['drain_eps']:8.0f}"
+        )
+    for r in results:
+        checks = [
+            ("ratio", r["ratio"] >= TARGETS["ratio"], f">= {TARGETS['ratio']}"),
+            ("lag p99", r["lag_p99_s"] < TARGETS["lag_p99_s"], f"< {TARGETS['lag_p99_s']} s"),
+            ("drain", r["drain_eps"] >= TARGETS["drain_eps"], f">= {TARGETS['drain_eps']:.0f}/s"),
+        ]
+        marks = ", ".join(f"{name} {want}: {'ok' if ok else 'MISSED'}" for name, ok, want in checks)
+        print(f"{r['db']:9} {marks}" + (f"; errors {r['errors']}" if r["errors"] else ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite")
+    parser.add_argument("--count", type=int, default=20000, help="events per throughput run")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=200.0, help="open-loop rate for the lag")
+    parser.add_argument("--seconds", type=float, default=20.0, help="open-loop duration")
+    parser.add_argument("--backlog", type=int, default=10000, help="events for the drain")
+    parser.add_argument(
+        "--pg-admin-dsn",
+        default=os.environ.get(
+            "PEREZVON_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    args = parser.parse_args()
+    results = []
+    if args.db in ("sqlite", "both"):
+        with sqlite_database() as url:
+            results.append(run("sqlite", url, args))
+    if args.db in ("postgres", "both"):
+        with postgres_database(args.pg_admin_dsn) as url:
+            results.append(run("postgres", url, args))
+    summary(results, args)
+
+
+if __name__ == "__main__":
+    main()
