@@ -234,7 +234,8 @@ async def apply_event(ctx: Ctx, *, event: CallEvent, commit: bool = True) -> Cal
     await _after_transition(
         ctx, call, contact, event, was_answered=was_answered, was_ended=was_ended
     )
-    await ctx.session.commit()
+    if commit:
+        await ctx.session.commit()
     return call
 
 
