@@ -12,25 +12,27 @@ from typing import Any
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Integer,
     Select,
     and_,
+    bindparam,
     column,
     func,
     literal,
     literal_column,
     select,
     table,
+    text,
     update,
 )
-from sqlalchemy.orm import aliased
 
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models.calls import Call
 from core.models.contacts import Company, Contact, ContactPhone
-from core.models.users import User, UserExtension
+from core.models.users import User
 from core.models.work import Activity, Deal, Note
 from core.phones import Phone, normalize, search_digits
 from core.services.common import (
@@ -496,46 +498,41 @@ async def search(
     return Page(items=list(rows), total=min(counted, cap), total_capped=capped)
 
 
+# lookup_phone's one statement. Every number with this E.164 also has its last ten digits,
+# so one indexed probe on `last10` with the exact number sorted first answers both "this
+# exact number" and the fallback for foreign formats and '+'-less national numbers.
+# Plain SQL, built once: the PBX waits on this while the phone rings, and composing the
+# ORM statement and its cache key cost more than the query itself (see bench/README.md).
+_LOOKUP_PHONE = text(
+    """
+    SELECT c.id, c.name, co.name, u.id, u.name,
+           (SELECT ue.extension FROM user_extensions ue
+             WHERE ue.user_id = u.id ORDER BY ue.id LIMIT 1),
+           u.telegram_user_id, p.e164
+      FROM contact_phones p
+      JOIN contacts c ON c.id = p.contact_id
+      LEFT JOIN companies co ON co.id = c.company_id
+      LEFT JOIN users u ON u.id = c.owner_id AND u.active = :yes
+     WHERE p.last10 = :last10 AND p.is_live = :yes AND c.deleted_at IS NULL
+     ORDER BY CASE WHEN p.e164 = :e164 THEN 0 ELSE 1 END, p.id
+     LIMIT 1
+    """
+).bindparams(bindparam("yes", True, type_=Boolean))
+
+
 async def lookup_phone(ctx: Ctx, *, phone: str) -> PhoneOwner | None:
-    """Who is this number and who owns them — the PBX routing question, from the index."""
+    """Who is this number and who owns them — the PBX routing question, from the index.
+
+    The exact E.164 number wins; failing that, a live number with the same last ten digits
+    (foreign formats, national numbers written without the country code).
+    """
     parsed = normalize(phone, region=ctx.config.default_region)
     if parsed.e164 is None:
         return None
-    owner = aliased(User)
-    first_extension = (
-        select(UserExtension.extension)
-        .where(UserExtension.user_id == owner.id)
-        .order_by(UserExtension.id)
-        .limit(1)
-        .scalar_subquery()
+    result = await ctx.session.execute(
+        _LOOKUP_PHONE, {"last10": parsed.e164[-10:], "e164": parsed.e164}
     )
-    query = (
-        select(
-            Contact.id,
-            Contact.name,
-            Company.name,
-            owner.id,
-            owner.name,
-            first_extension,
-            owner.telegram_user_id,
-            ContactPhone.e164,
-        )
-        .select_from(ContactPhone)
-        .join(Contact, Contact.id == ContactPhone.contact_id)
-        .outerjoin(Company, Company.id == Contact.company_id)
-        .outerjoin(owner, and_(owner.id == Contact.owner_id, owner.active.is_(True)))
-        .where(ContactPhone.is_live.is_(True), Contact.deleted_at.is_(None))
-    )
-    row = (
-        await ctx.session.execute(query.where(ContactPhone.e164 == parsed.e164).limit(1))
-    ).first()
-    if row is None:
-        # Foreign formats and '+'-less national numbers: match on the last ten digits.
-        row = (
-            await ctx.session.execute(
-                query.where(ContactPhone.last10 == parsed.e164[-10:]).limit(1)
-            )
-        ).first()
+    row = result.first()
     if row is None:
         return None
     return PhoneOwner(

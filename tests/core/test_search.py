@@ -290,3 +290,53 @@ def test_migration_backfills_existing_rows_and_downgrade_drops_the_index(tmp_pat
     assert asyncio.run(scenario("tables")) == []
     upgrade(url)
     assert asyncio.run(scenario("search")) == [1]
+
+
+# --- phone lookup (one indexed statement) ---------------------------------------------
+
+
+async def test_lookup_answers_contact_company_and_owner_with_first_extension(
+    ctx: Ctx, system: Actor
+) -> None:
+    user = await users.create_user(
+        ctx, actor=system, name="Анна", role="sales", telegram_user_id=77, extensions=["201", "202"]
+    )
+    owned = await contacts.create_contact(
+        ctx,
+        actor=Actor.of_user(user),
+        name="Клиент",
+        phones=["+7 916 123-45-67"],
+        company_name="ООО Ромашка",
+    )
+    for raw in ("+79161234567", "79161234567", "8 (916) 123-45-67", "9161234567"):
+        found = await contacts.lookup_phone(ctx, phone=raw)
+        assert found == contacts.PhoneOwner(
+            contact_id=owned.id,
+            contact_name="Клиент",
+            company_name="ООО Ромашка",
+            owner_id=user.id,
+            owner_name="Анна",
+            owner_extension="201",
+            owner_telegram_id=77,
+            e164="+79161234567",
+        ), raw
+    assert await contacts.lookup_phone(ctx, phone="+7 931 123-45-67") is None
+    assert await contacts.lookup_phone(ctx, phone="101") is None
+
+
+async def test_lookup_prefers_the_exact_number_over_the_same_last_ten_digits(
+    ctx: Ctx, system: Actor
+) -> None:
+    russian = await contacts.create_contact(
+        ctx, actor=system, name="Москва", phones=["+79162345678"]
+    )
+    # The same ten digits after another country code (Sacramento, +1 916…).
+    american = await contacts.create_contact(
+        ctx, actor=system, name="Сакраменто", phones=["+1 916 234 5678"]
+    )
+    exact = await contacts.lookup_phone(ctx, phone="8 916 234-56-78")
+    assert exact is not None and exact.contact_id == russian.id
+    await contacts.delete_contact(ctx, actor=system, contact_id=russian.id)
+    fallback = await contacts.lookup_phone(ctx, phone="8 916 234-56-78")
+    assert fallback is not None and fallback.contact_id == american.id
+    assert fallback.e164 == "+19162345678" and fallback.owner_id is None
