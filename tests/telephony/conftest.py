@@ -16,13 +16,10 @@ from telephony_webhooks.app import create_app
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
 from telephony_webhooks.providers.base import RawRequest
-from tests.fakes.pbx_signers import TEST_SECRETS
+from tests.fakes import pbx_signers, twilio_signer
 
-SECRETS = {
-    **TEST_SECRETS,
-    "GENERIC_TOKEN": "generic-test-token",
-    "TWILIO_AUTH_TOKEN": "twilio-test-token",
-}
+# Every provider enabled, with the secrets the request builders sign with.
+SECRETS = {**pbx_signers.TEST_SECRETS, **twilio_signer.TEST_SECRETS}
 
 
 @dataclass

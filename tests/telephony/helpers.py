@@ -15,11 +15,8 @@ from core.context import Actor, Ctx
 from core.models import Activity, Call, Notification, TelephonyEvent, User
 from core.services import users
 from telephony_webhooks.providers.base import RawRequest
-from tests.fakes import pbx_signers, twilio_signer
+from tests.telephony.conftest import SECRETS as ALL_SECRETS
 from tests.telephony.conftest import Pbx
-
-# Every provider switched on, with the secrets the request builders sign with.
-ALL_SECRETS: dict[str, str] = {**pbx_signers.TEST_SECRETS, **twilio_signer.TEST_SECRETS}
 
 # What a Call row ends up as, independent of ids and bookkeeping times.
 END_STATE_FIELDS = (
