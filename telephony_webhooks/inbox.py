@@ -13,8 +13,9 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.models.calls import TelephonyEvent
 
 log = logging.getLogger(__name__)
+INBOX_TABLE = cast(Table, TelephonyEvent.__table__)
 MAX_BATCH = 500
 
 
@@ -114,14 +116,12 @@ class InboxWriter:
             _settle(future, None)
 
     async def _insert(self, rows: list[InboxRow]) -> None:
-        async with self._sessions() as session:
-            dialect = session.bind.dialect.name if session.bind else "sqlite"
-            insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
-            statement = insert_fn(TelephonyEvent).on_conflict_do_nothing(
-                index_elements=["dedupe_key"]
-            )
-            await session.execute(statement, [row.values() for row in rows])
-            await session.commit()
+        # Core, not the ORM: one multi-row INSERT per batch with no per-object bookkeeping.
+        engine = self._sessions.kw["bind"]
+        insert_fn = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert_fn(INBOX_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        async with engine.begin() as connection:
+            await connection.execute(statement, [row.values() for row in rows])
         self.commits += 1
         self.rows += len(rows)
         self.stored.set()

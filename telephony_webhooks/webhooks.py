@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.routing import Route
 
 from core.context import Ctx
 from core.db import session_scope
@@ -64,13 +67,18 @@ async def read_body(request: Request) -> bytes:
 
 def public_url(web: WebContext, request: Request) -> str:
     """The URL the provider called: behind a proxy, PUBLIC_URL + path + query."""
-    if not web.public_url:
-        return str(request.url)
-    query = request.url.query
-    return web.public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+    scope = request.scope
+    query = scope.get("query_string", b"").decode("latin-1")
+    suffix = str(scope["path"]) + (f"?{query}" if query else "")
+    if web.public_url:
+        return web.public_url.rstrip("/") + suffix
+    host = request.headers.get("host") or "localhost"
+    return f"{scope.get('scheme', 'http')}://{host}{suffix}"
 
 
 def _stored_url(url: str) -> str:
+    if "?" not in url:
+        return url
     parts = urlsplit(url)
     query = [
         (k, v)
@@ -182,53 +190,85 @@ async def handle(request: Request, provider: Provider, path: str = "") -> Respon
     return Response(content=reply.body, status_code=reply.status_code, media_type=reply.media_type)
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    path: str
+    methods: tuple[str, ...]
+    provider: str
+    summary: str
+    sub_path: str = ""  # fixed adapter path, or "" to take the {rest} path parameter
+
+
+ENDPOINTS = (
+    Endpoint("/zadarma", ("GET", "POST"), "zadarma", "Zadarma: zd_echo check and NOTIFY_* events"),
+    Endpoint("/novofon", ("GET", "POST"), "novofon", "Novofon: zd_echo check and NOTIFY_* events"),
+    Endpoint(
+        "/mango/{rest:path}",
+        ("POST",),
+        "mango",
+        "Mango Office VPBX: events/call, events/summary, events/recording, …",
+    ),
+    Endpoint(
+        "/itoolabs",
+        ("POST",),
+        "itoolabs",
+        "ITooLabs CRM protocol (MegaFon VATS, Gravitel…): cmd=event|history|contact|rating",
+    ),
+    Endpoint(
+        "/twilio/{rest}",
+        ("POST",),
+        "twilio",
+        "Twilio status, recording and <Dial action> callbacks",
+    ),
+    Endpoint(
+        "/generic",
+        ("POST",),
+        "generic",
+        "Our call-event schema for Asterisk/FreePBX or any PBX (docs/asterisk.md)",
+    ),
+    Endpoint(
+        "/generic/lookup",
+        ("GET",),
+        "generic",
+        "Who is this number: JSON, or `Name|ext` text with format=text",
+        "lookup",
+    ),
+    Endpoint("/3cx/lookup", ("GET",), "3cx", "3CX CRM template: contact look-up", "lookup"),
+    Endpoint("/3cx/journal", ("POST",), "3cx", "3CX CRM template: call journaling", "journal"),
+)
+
+
+def _endpoint_handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    provider = PROVIDERS[endpoint.provider]
+
+    async def endpoint_handler(request: Request) -> Response:
+        path = endpoint.sub_path or str(request.path_params.get("rest", ""))
+        return await handle(request, provider, path)
+
+    endpoint_handler.__doc__ = endpoint.summary
+    return endpoint_handler
+
+
+def fast_routes() -> list[Route]:
+    """Plain Starlette routes that serve the webhooks: the hot path skips FastAPI's
+    dependency solving and the included-router matching (see bench/webhooks.py)."""
+    return [
+        Route("/webhooks" + e.path, _endpoint_handler(e), methods=list(e.methods))
+        for e in ENDPOINTS
+    ]
+
+
 def router() -> APIRouter:
+    """The same endpoints for /docs; requests are served by `fast_routes`, mounted first."""
     routes = APIRouter(prefix="/webhooks", tags=["pbx webhooks"])
-
-    for name in ("zadarma", "novofon"):
-
-        async def zadarma_like(request: Request, _name: str = name) -> Response:
-            """Zadarma/Novofon: GET answers zd_echo; POST carries NOTIFY_* events."""
-            return await handle(request, PROVIDERS[_name])
-
-        for method in ("GET", "POST"):
+    for endpoint in ENDPOINTS:
+        for method in endpoint.methods:
             routes.add_api_route(
-                f"/{name}", zadarma_like, methods=[method], name=f"{name}_{method.lower()}"
+                endpoint.path,
+                _endpoint_handler(endpoint),
+                methods=[method],
+                name=f"{endpoint.provider}_{endpoint.sub_path or 'events'}_{method.lower()}",
+                summary=endpoint.summary,
+                response_class=Response,
             )
-
-    @routes.post("/mango/{event_path:path}")
-    async def mango(request: Request, event_path: str) -> Response:
-        """Mango Office VPBX: events/call, events/summary, events/recording, …"""
-        return await handle(request, PROVIDERS["mango"], event_path)
-
-    @routes.post("/itoolabs")
-    async def itoolabs(request: Request) -> Response:
-        """ITooLabs CRM protocol (MegaFon VATS, Gravitel…): cmd=event|history|contact|rating."""
-        return await handle(request, PROVIDERS["itoolabs"])
-
-    @routes.post("/twilio/{callback}")
-    async def twilio(request: Request, callback: str) -> Response:
-        """Twilio status, recording and <Dial action> callbacks."""
-        return await handle(request, PROVIDERS["twilio"], callback)
-
-    @routes.post("/generic")
-    async def generic(request: Request) -> Response:
-        """Our own call-event schema for Asterisk/FreePBX or any PBX (see docs/asterisk.md)."""
-        return await handle(request, PROVIDERS["generic"])
-
-    @routes.get("/generic/lookup")
-    async def generic_lookup(request: Request) -> Response:
-        """Who is this number: JSON, or `Name|ext` text with format=text."""
-        return await handle(request, PROVIDERS["generic"], "lookup")
-
-    @routes.get("/3cx/lookup")
-    async def threecx_lookup(request: Request) -> Response:
-        """3CX CRM template: contact look-up by number."""
-        return await handle(request, PROVIDERS["3cx"], "lookup")
-
-    @routes.post("/3cx/journal")
-    async def threecx_journal(request: Request) -> Response:
-        """3CX CRM template: call journaling."""
-        return await handle(request, PROVIDERS["3cx"], "journal")
-
     return routes
