@@ -34,7 +34,7 @@ def create_app(
             await inbox.start()
             stack.push_async_callback(inbox.stop)
             if web.process_inbox:
-                processor = InboxProcessor(web, wake=inbox.stored)
+                processor = InboxProcessor(web, wake=inbox.stored, inbox=inbox)
                 app.state.processor = processor
                 await processor.start()
                 stack.push_async_callback(processor.stop)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -64,6 +65,12 @@ class InboxWriter:
         self._queue: asyncio.Queue[tuple[InboxRow, asyncio.Future[None]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.stored = asyncio.Event()  # set after each commit: wakes the processor
+        # SQLite has one writer: in this process the inbox and the processor take turns
+        # through this lock instead of sleeping in SQLite's busy handler.
+        self.write_lock = asyncio.Lock()
+        self.idle = asyncio.Event()  # set while no request waits for its row to be stored
+        self.idle.set()
+        self._single_writer = self._sessions.kw["bind"].dialect.name == "sqlite"
         self.commits = 0
         self.rows = 0
 
@@ -82,11 +89,21 @@ class InboxWriter:
             if not future.done():
                 future.set_exception(InboxUnavailable("server is shutting down"))
 
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Hold the database's single writer slot (SQLite); a no-op on PostgreSQL."""
+        if not self._single_writer:
+            yield
+            return
+        async with self.write_lock:
+            yield
+
     async def store(self, row: InboxRow) -> None:
         """Return once the row is committed (or was already there); raise InboxUnavailable."""
         if self._task is None:
             raise InboxUnavailable("inbox writer is not running")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.idle.clear()
         await self._queue.put((row, future))
         await future
 
@@ -97,6 +114,8 @@ class InboxWriter:
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self._write(batch)
+            if self._queue.empty():
+                self.idle.set()
 
     async def _write(self, batch: list[tuple[InboxRow, asyncio.Future[None]]]) -> None:
         try:
@@ -120,7 +139,7 @@ class InboxWriter:
         engine = self._sessions.kw["bind"]
         insert_fn = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
         statement = insert_fn(INBOX_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        async with engine.begin() as connection:
+        async with self.turn(), engine.begin() as connection:
             await connection.execute(statement, [row.values() for row in rows])
         self.commits += 1
         self.rows += len(rows)

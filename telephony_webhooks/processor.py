@@ -16,13 +16,15 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import Ctx
 from core.db import session_scope
+from core.events import CallEvent
 from core.models.calls import TelephonyEvent
 from core.services import calls
 from telephony_webhooks.context import WebContext
+from telephony_webhooks.inbox import InboxWriter
 from telephony_webhooks.providers.base import ProviderError, ProviderOptions, RawRequest
 from telephony_webhooks.providers.registry import PROVIDERS, Provider
 
@@ -34,27 +36,7 @@ METHOD_HEADER = "x-perezvon-method"
 BATCH = 200
 MAX_BACKOFF_SECONDS = 3600
 STALE_CHECK_SECONDS = 30.0
-
-
-HOLD_COMMITS = "perezvon.hold_commits"
-
-
-class BatchSession(AsyncSession):
-    """A session that keeps one batch in one transaction.
-
-    The services the processor calls (`calls.apply_event` and, through it, contacts and
-    activities) commit on their own; inside a batch each of those commits would cost a
-    durable commit (an fsync) per event, release the batch's `FOR UPDATE SKIP LOCKED` row
-    locks on PostgreSQL half-way, and leave a failed batch half-applied when it is redone row
-    by row. While `info[HOLD_COMMITS]` is set, `commit()` only flushes; the processor commits
-    the rows and their effects together.
-    """
-
-    async def commit(self) -> None:
-        if self.info.get(HOLD_COMMITS):
-            await self.flush()
-            return
-        await super().commit()
+YIELD_TO_REQUESTS_SECONDS = 0.25
 
 
 def provider_options(web: WebContext) -> ProviderOptions:
@@ -90,13 +72,15 @@ class InboxProcessor:
         wake: asyncio.Event | None = None,
         providers: Mapping[str, Provider] = PROVIDERS,
         batch_size: int = BATCH,
+        inbox: InboxWriter | None = None,
     ) -> None:
         self._web = web
         self._wake = wake or asyncio.Event()
         self._providers = providers
         self._batch_size = batch_size
         self._options = provider_options(web)
-        self._sessions = async_sessionmaker(class_=BatchSession, **web.sessions.kw)
+        self._sessions = web.sessions
+        self._inbox = inbox
         self._task: asyncio.Task[None] | None = None
         self.applied = 0
 
@@ -145,6 +129,22 @@ class InboxProcessor:
 
     async def process_batch(self) -> int:
         """Apply one batch of due rows; returns how many rows were settled or deferred."""
+        await self._let_requests_through()
+        async with self._turn():
+            return await self._process_batch()
+
+    async def _let_requests_through(self) -> None:
+        """A PBX waits for its 200, the processor can wait a little: during a burst, let the
+        waiting webhook requests be stored first (bounded, so processing is never starved)."""
+        if self._inbox is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._inbox.idle.wait(), timeout=YIELD_TO_REQUESTS_SECONDS)
+
+    def _turn(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._inbox.turn() if self._inbox is not None else contextlib.nullcontext()
+
+    async def _process_batch(self) -> int:
         now = self._web.clock.now()
         async with session_scope(self._sessions) as session:
             query = (
@@ -166,49 +166,49 @@ class InboxProcessor:
                 return 0
             ctx = self._ctx(session)
             try:
-                session.info[HOLD_COMMITS] = True
-                applied = [row.id for row in rows if await self._apply(ctx, row, mark=False)]
-                session.info[HOLD_COMMITS] = False
-                if applied:
-                    # One statement for the batch instead of an UPDATE per row.
-                    await session.execute(
-                        update(TelephonyEvent)
-                        .where(TelephonyEvent.id.in_(applied))
-                        .values(
-                            processed_at=ctx.clock.now(),
-                            error=None,
-                            attempts=TelephonyEvent.attempts + 1,
-                        )
-                        .execution_options(synchronize_session=False)
-                    )
+                await self._apply_rows(ctx, rows)
                 await session.commit()
                 self.applied += len(rows)
                 return len(rows)
             except Exception:
-                session.info[HOLD_COMMITS] = False
                 await session.rollback()
                 ids = [row.id for row in rows]
         return await self._one_by_one(ids)
 
-    async def _apply(self, ctx: Ctx, row: TelephonyEvent, *, mark: bool = True) -> bool:
-        """Apply one row's events; True when they were applied and the row is not yet marked
-        processed (`mark=False`: the caller marks the whole batch in one statement)."""
+    def _parse(self, row: TelephonyEvent, now: datetime) -> list[CallEvent] | None:
+        """The row's events, or None after settling a row that can never be applied."""
         provider = self._providers.get(row.provider)
         if provider is None:
-            _settle(row, ctx.clock.now(), f"unknown provider {row.provider!r}")
-            return False
+            _settle(row, now, f"unknown provider {row.provider!r}")
+            return None
         try:
-            events = provider.adapter.parse(rebuild_request(row), self._options)
+            return provider.adapter.parse(rebuild_request(row), self._options)
         except ProviderError as exc:
             # A stored request the adapter cannot read will not improve by retrying.
-            _settle(row, ctx.clock.now(), f"unparseable: {exc.reason}"[:2000])
-            return False
-        for event in events:
-            await calls.apply_event(ctx, event=event, commit=False)
-        if mark:
-            _settle(row, ctx.clock.now(), None)
-            return False
-        return True
+            _settle(row, now, f"unparseable: {exc.reason}"[:2000])
+            return None
+
+    async def _apply_rows(self, ctx: Ctx, rows: list[TelephonyEvent]) -> None:
+        """Apply rows in order within the caller's transaction; the caller commits."""
+        now = ctx.clock.now()
+        parsed = [(row, self._parse(row, now)) for row in rows]
+        everything = [event for _row, events in parsed if events for event in events]
+        batch = await calls.prepare_batch(ctx, everything)
+        applied: list[int] = []
+        for row, events in parsed:
+            if events is None:
+                continue
+            for event in events:
+                await calls.apply_event(ctx, event=event, commit=False, batch=batch)
+            applied.append(row.id)
+        if applied:
+            # One statement for the batch instead of an UPDATE per row.
+            await ctx.session.execute(
+                update(TelephonyEvent)
+                .where(TelephonyEvent.id.in_(applied))
+                .values(processed_at=now, error=None, attempts=TelephonyEvent.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
 
     async def _one_by_one(self, ids: list[int]) -> int:
         blocked: dict[tuple[str, str | None], datetime | None] = {}
@@ -224,13 +224,10 @@ class InboxProcessor:
                     await session.commit()
                     continue
                 try:
-                    session.info[HOLD_COMMITS] = True
-                    await self._apply(self._ctx(session), row)
-                    session.info[HOLD_COMMITS] = False
+                    await self._apply_rows(self._ctx(session), [row])
                     await session.commit()
                     self.applied += 1
                 except Exception as exc:
-                    session.info[HOLD_COMMITS] = False
                     await session.rollback()
                     blocked[key] = await self._record_failure(row_id, exc)
         return len(ids)

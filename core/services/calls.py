@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import phonenumbers
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, tuple_
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound
 from core.events import CallEvent
 from core.models.calls import Call
-from core.models.contacts import Contact
-from core.models.users import User
+from core.models.contacts import Contact, ContactPhone
+from core.models.users import User, UserExtension
 from core.models.work import Activity
 from core.phones import Phone, try_normalize
 from core.services import contacts as contact_service
@@ -21,6 +23,7 @@ from core.services import outbox
 from core.services.common import Page, check_page, contact_visible_clause
 from core.services.users import find_by_extension
 
+T = TypeVar("T")
 _NOT_NUMBERS = ("anonymous", "unknown", "private", "restricted", "client:", "sip:")
 OUTCOMES = (
     "interested",
@@ -48,13 +51,70 @@ def classify_number(ctx: Ctx, raw: str | None) -> Phone | None:
     return phone
 
 
-async def _get_or_create(ctx: Ctx, event: CallEvent) -> tuple[Call, bool]:
-    call = await ctx.session.scalar(
-        select(Call).where(
-            Call.provider == event.provider, Call.provider_call_id == event.provider_call_id
+@dataclass
+class CallBatch:
+    """Look-ups shared by the events of one unit of work (a processor batch).
+
+    Each map holds what the database said for the keys in `prepare_batch`, plus what this
+    unit of work created since; a key missing from a map is looked up on demand.
+    """
+
+    calls: dict[tuple[str, str], Call | None] = field(default_factory=dict)
+    users: dict[str, User | None] = field(default_factory=dict)  # active user by extension
+    contacts: dict[str, Contact | None] = field(default_factory=dict)  # live contact by E.164
+
+
+async def prepare_batch(ctx: Ctx, events: Sequence[CallEvent]) -> CallBatch:
+    """Load the calls, employees and contacts a batch of events touches, a query each."""
+    batch = CallBatch()
+    keys = list({(e.provider, e.provider_call_id) for e in events})
+    for chunk in _chunks(keys):
+        batch.calls.update(dict.fromkeys(chunk))
+        found = await ctx.session.scalars(
+            select(Call).where(tuple_(Call.provider, Call.provider_call_id).in_(chunk))
         )
-    )
+        batch.calls.update({(c.provider, c.provider_call_id): c for c in found})
+    extensions = list({e.extension for e in events if e.extension})
+    for some_extensions in _chunks(extensions):
+        batch.users.update(dict.fromkeys(some_extensions))
+        employees = await ctx.session.execute(
+            select(UserExtension.extension, User)
+            .join(User, User.id == UserExtension.user_id)
+            .where(UserExtension.extension.in_(some_extensions), User.active.is_(True))
+        )
+        batch.users.update(dict(employees.tuples().all()))
+    numbers = list({p.e164 for e in events if (p := classify_number(ctx, e.client_number))})
+    for some_numbers in _chunks([n for n in numbers if n is not None]):
+        batch.contacts.update(dict.fromkeys(some_numbers))
+        owners = await ctx.session.execute(
+            select(ContactPhone.e164, Contact)
+            .join(Contact, Contact.id == ContactPhone.contact_id)
+            .where(
+                ContactPhone.e164.in_(some_numbers),
+                ContactPhone.is_live.is_(True),
+                Contact.deleted_at.is_(None),
+            )
+        )
+        batch.contacts.update(dict(owners.tuples().all()))
+    return batch
+
+
+def _chunks(items: list[T], size: int = 400) -> list[list[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+async def _get_or_create(ctx: Ctx, event: CallEvent, batch: CallBatch) -> tuple[Call, bool]:
+    key = (event.provider, event.provider_call_id)
+    if key in batch.calls:
+        call = batch.calls[key]
+    else:
+        call = await ctx.session.scalar(
+            select(Call).where(
+                Call.provider == event.provider, Call.provider_call_id == event.provider_call_id
+            )
+        )
     if call is not None:
+        batch.calls[key] = call
         return call, False
     now = ctx.clock.now()
     call = Call(
@@ -67,6 +127,7 @@ async def _get_or_create(ctx: Ctx, event: CallEvent) -> tuple[Call, bool]:
         updated_at=now,
     )
     ctx.session.add(call)
+    batch.calls[key] = call
     return call, True
 
 
@@ -83,10 +144,14 @@ def _fill_identity(ctx: Ctx, call: Call, event: CallEvent) -> None:
         call.started_at = event.started_at
 
 
-async def _set_employee(ctx: Ctx, call: Call, extension: str | None, *, override: bool) -> None:
+async def _set_employee(
+    ctx: Ctx, call: Call, extension: str | None, batch: CallBatch, *, override: bool
+) -> None:
     if not extension or (call.extension and not override and call.user_id is not None):
         return
-    user = await find_by_extension(ctx, extension=extension)
+    if extension not in batch.users:
+        batch.users[extension] = await find_by_extension(ctx, extension=extension)
+    user = batch.users[extension]
     if call.extension and not override and user is None:
         # Group ringing: a leg at an unmapped extension does not displace the first one.
         return
@@ -182,12 +247,15 @@ def _rederive_durations(call: Call, event: CallEvent, before: Timeline) -> None:
         call.talk_seconds = _talk_between(call.answered_at, call.ended_at)
 
 
-async def _match_contact(ctx: Ctx, call: Call) -> Contact | None:
+async def _match_contact(ctx: Ctx, call: Call, batch: CallBatch) -> Contact | None:
     if call.contact_id is not None:
         return await ctx.session.get(Contact, call.contact_id)
     if call.client_e164 is None or call.direction == "internal":
         return None
-    contact = await contact_service.find_by_e164(ctx, e164=call.client_e164)
+    if call.client_e164 in batch.contacts:
+        contact = batch.contacts[call.client_e164]
+    else:
+        contact = await contact_service.find_by_e164(ctx, e164=call.client_e164)
     if contact is None:
         if call.direction == "out" and not ctx.config.create_contacts_for_outbound:
             return None
@@ -203,27 +271,33 @@ async def _match_contact(ctx: Ctx, call: Call) -> Contact | None:
             source="call",
             commit=False,
         )
+        batch.contacts[call.client_e164] = contact
     call.contact_id = contact.id
     return contact
 
 
-async def apply_event(ctx: Ctx, *, event: CallEvent, commit: bool = True) -> Call:
+async def apply_event(
+    ctx: Ctx, *, event: CallEvent, commit: bool = True, batch: CallBatch | None = None
+) -> Call:
     """Apply one normalized PBX event: upsert the call, match the contact, run the lifecycle.
 
-    `commit=False` lets the inbox processor apply a batch of events in one transaction.
+    `commit=False` with a `batch` from `prepare_batch` lets the inbox processor apply many
+    events in one transaction with a handful of queries.
     """
-    call, _created = await _get_or_create(ctx, event)
+    batch = batch if batch is not None else CallBatch()
+    call, created = await _get_or_create(ctx, event, batch)
     was_answered = call.status == "answered"
     was_ended = call.ended_at is not None
     before: Timeline = (call.started_at, call.answered_at, call.ended_at)
     _fill_identity(ctx, call, event)
     # Who answered wins over who the call rang at first.
-    await _set_employee(ctx, call, event.extension, override=event.kind == "answered")
+    await _set_employee(ctx, call, event.extension, batch, override=event.kind == "answered")
     _apply_state(call, event)
     _rederive_durations(call, event, before)
     call.updated_at = ctx.clock.now()
-    await ctx.session.flush()
-    contact = await _match_contact(ctx, call)
+    if created:
+        await ctx.session.flush()  # the new call's id goes into tasks and notifications
+    contact = await _match_contact(ctx, call, batch)
     if (
         contact is not None
         and contact.owner_id is None
