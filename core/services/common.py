@@ -20,8 +20,8 @@ MAX_LIMIT = 500
 class Page(Generic[T]):
     items: list[T]
     total: int
-    # True when counting stopped at a cap (contact search): `total` is then a lower bound,
-    # "at least this many", and the items are ordered for speed rather than by name.
+    # True when counting stopped at a cap (contact search, SEARCH_TOTAL_CAP): `total` is
+    # then the cap and means "at least this many" (show "10 000+").
     total_capped: bool = False
 
 
