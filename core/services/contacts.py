@@ -50,7 +50,7 @@ SEARCH_MAX_TOKENS = 5
 # The trigram tokenizer (SQLite 3.34+) backs migration 0003's contacts_fts table; it cannot
 # match fewer than three characters, so shorter tokens fall back to LIKE.
 SQLITE_FTS = sqlite3.sqlite_version_info >= (3, 34, 0)
-FTS_MIN_TOKEN = 3
+TRIGRAM_MIN_TOKEN = 3
 _contacts_fts = table("contacts_fts", column("rowid", Integer))
 
 SOURCES = ("call", "bot", "import", "api", "manual")
@@ -422,6 +422,14 @@ def _uses_fts(ctx: Ctx) -> bool:
     return SQLITE_FTS and bind is not None and bind.dialect.name == "sqlite"
 
 
+def _substring(ctx: Ctx, token: str) -> ColumnElement[int]:
+    """Position of `token` in the search text (0: absent), without LIKE's wildcards."""
+    bind = ctx.session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        return func.strpos(Contact.search_text, token)
+    return func.instr(Contact.search_text, token)
+
+
 def search_tokens(q: str | None, *, region: str) -> list[str]:
     """What to look for: the digits of a phone-like query, or up to five casefolded words."""
     if not q or not q.strip():
@@ -460,12 +468,17 @@ async def search(
     if owner_id is not None:
         conditions.append(Contact.owner_id == owner_id)
     tokens = search_tokens(q, region=ctx.config.default_region)
-    # SQLite: tokens of three characters or more go through the trigram FTS index; shorter
-    # ones (and everything on PostgreSQL, where the pg_trgm GIN index serves LIKE) are LIKE.
-    indexed = [t for t in tokens if len(t) >= FTS_MIN_TOKEN] if _uses_fts(ctx) else []
+    # Tokens of three characters or more can use a trigram index: on SQLite they are
+    # matched through the FTS5 table, on PostgreSQL with LIKE, which the pg_trgm GIN index
+    # serves. Shorter ones are a plain substring test (strpos/instr) the planner cannot
+    # hand to the trigram index: pg_trgm would scan the whole index for them (seconds at
+    # 1M rows) instead of filtering the rows the longer tokens found.
+    long_tokens = [t for t in tokens if len(t) >= TRIGRAM_MIN_TOKEN]
+    indexed = long_tokens if _uses_fts(ctx) else []
     conditions += [
-        Contact.search_text.contains(t, autoescape=True) for t in tokens if t not in indexed
+        Contact.search_text.contains(t, autoescape=True) for t in long_tokens if t not in indexed
     ]
+    conditions += [_substring(ctx, t) > 0 for t in tokens if len(t) < TRIGRAM_MIN_TOKEN]
     where = and_(*conditions)
 
     def matching(*columns: Any) -> Select[Any]:
