@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ STORED_HEADERS = (
     "i-twilio-idempotency-token",
 )
 SECRET_QUERY = {"token", "key", "crm_token", "api_key"}
+# Shared secrets some PBXs put in the body itself (ITooLabs, Mango): verified, never stored.
+SECRET_FIELDS = {"crm_token", "vpbx_api_key", "token"}
 
 
 class BodyTooLarge(Exception):
@@ -74,6 +77,25 @@ def public_url(web: WebContext, request: Request) -> str:
         return web.public_url.rstrip("/") + suffix
     host = request.headers.get("host") or "localhost"
     return f"{scope.get('scheme', 'http')}://{host}{suffix}"
+
+
+def stored_body(body: bytes, content_type: str) -> bytes:
+    """The body as the inbox keeps it: form or JSON without the shared-secret fields."""
+    if not any(name.encode() in body for name in SECRET_FIELDS):
+        return body
+    try:
+        if "json" in content_type or body.lstrip()[:1] == b"{":
+            data = json.loads(body)
+            if isinstance(data, dict):
+                kept = {k: v for k, v in data.items() if k not in SECRET_FIELDS}
+                return json.dumps(kept, ensure_ascii=False).encode("utf-8")
+            return body
+        if "multipart/" in content_type:
+            return body  # only the adapter can read Zadarma's multipart; it carries no secret
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+        return urlencode([(k, v) for k, v in pairs if k not in SECRET_FIELDS]).encode()
+    except (ValueError, UnicodeDecodeError):
+        return body
 
 
 def _stored_url(url: str) -> str:
@@ -169,7 +191,7 @@ async def handle(request: Request, provider: Provider, path: str = "") -> Respon
                     dedupe_key=accepted.dedupe_key,
                     call_key=accepted.call_key,
                     event_type=accepted.event_type,
-                    body=body,
+                    body=stored_body(body, content_type),
                     content_type=content_type,
                     headers=headers,
                     remote_addr=request.client.host if request.client else None,

@@ -108,3 +108,20 @@ async def test_unknown_event_type_is_stored_and_acknowledged(
     await pbx.processor.drain()
     row = await session.scalar(select(TelephonyEvent))
     assert row is not None and row.processed_at is not None
+
+
+async def test_shared_secrets_in_the_body_are_verified_but_never_stored(
+    pbx: Pbx, session: AsyncSession
+) -> None:
+    from tests.fakes.pbx_signers import ITOOLABS_TOKEN, itoolabs_inbound
+
+    for request in itoolabs_inbound():
+        response = await pbx.send(request, "itoolabs")
+        assert response.status_code == 200, response.text
+    stored = list(await session.scalars(select(TelephonyEvent)))
+    assert stored
+    assert all(ITOOLABS_TOKEN.encode() not in row.body for row in stored)
+    assert await pbx.processor.drain() == len(stored)
+    rows = list(await session.scalars(select(TelephonyEvent)))
+    assert all(row.error is None for row in rows)
+    assert await count(session, Call) == 1
