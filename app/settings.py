@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     callback_sla_minutes: int = Field(default=15, ge=1, le=24 * 60)
     create_contacts_for_outbound: bool = False
     ringing_timeout_seconds: int = Field(default=600, ge=30)
+    process_inbox: bool = True
     zadarma_secret: SecretStr | None = None
     zadarma_timezone: str | None = None
     zadarma_redirect: bool = False

@@ -55,6 +55,7 @@ class Container:
             public_url=settings.public_url,
             account_timezone=settings.zadarma_timezone or settings.timezone,
             redirect_to_owner=settings.zadarma_redirect,
+            process_inbox=settings.process_inbox,
         )
 
     def http_app(self) -> FastAPI:
