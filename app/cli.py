@@ -113,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        # Migration chatter is for `alembic` users; the CLI says what it did in one line.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         return dispatch(args, settings)
     except (SettingsError, CliError) as exc:
         print(f"error: {exc}", file=sys.stderr)
