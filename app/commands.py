@@ -62,18 +62,23 @@ async def users_invite(settings: Settings, *, role: str, name: str | None) -> in
 
 async def users_list(settings: Settings) -> int:
     container = Container.build(settings)
+
+    async def table(ctx: Ctx) -> list[str]:
+        # Rendered inside the unit of work: its objects expire when it closes.
+        page = await users.list_users(ctx, limit=500)
+        lines = [f"{'id':>4}  {'role':8} {'active':6} {'telegram':>12}  {'extensions':15} name"]
+        for user in page.items:
+            lines.append(
+                f"{user.id:>4}  {user.role:8} {'yes' if user.active else 'no':6} "
+                f"{user.telegram_user_id or '-':>12}  {','.join(user.extension_list) or '-':15} "
+                f"{user.name}"
+            )
+        return [*lines, f"{page.total} user(s)"]
+
     try:
-        page = await container.run(lambda ctx: users.list_users(ctx, limit=500))
+        print("\n".join(await container.run(table)))
     finally:
         await container.engine.dispose()
-    print(f"{'id':>4}  {'role':8} {'active':6} {'telegram':>12}  {'extensions':15} name")
-    for user in page.items:
-        print(
-            f"{user.id:>4}  {user.role:8} {'yes' if user.active else 'no':6} "
-            f"{user.telegram_user_id or '-':>12}  {','.join(user.extension_list) or '-':15} "
-            f"{user.name}"
-        )
-    print(f"{page.total} user(s)")
     return 0
 
 

@@ -1,0 +1,88 @@
+"""The `perezvon` command line, called as a user would (argv in, output and exit code out)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.chdir(tmp_path)  # no .env from the repository
+    monkeypatch.setenv("PEREZVON_DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 0
+    return url
+
+
+def test_api_key_is_printed_once_alone_on_the_last_line(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["api-keys", "create", "--name", "shop"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("pzv_") and " " not in lines[-1]
+    assert "shop" in lines[0]
+
+
+def test_invite_prints_the_start_command_and_the_code(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["users", "invite", "--role", "sales"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    code = out[-1]
+    assert any(line.endswith(f"/start {code}") for line in out)
+
+
+def test_set_extension_for_an_unknown_telegram_user_is_one_clear_line(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["users", "set-extension", "--telegram-id", "42", "--extension", "101"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "error: no user with Telegram id 42"
+
+
+def test_a_bad_setting_stops_with_one_line_naming_it(
+    database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PEREZVON_VISIBILITY", "everyone")
+    capsys.readouterr()
+    assert main(["doctor"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: PEREZVON_VISIBILITY")
+
+
+def test_doctor_reports_the_schema_and_disabled_providers(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "(ok)" in out and "disabled (set ZADARMA_SECRET)" in out
+
+
+def test_doctor_fails_on_an_unmigrated_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PEREZVON_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
+    assert main(["doctor"]) == 1
+    assert "perezvon db upgrade" in capsys.readouterr().out
+
+
+def test_demo_seed_then_users_list(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "seed", "--contacts", "40", "--users", "3"]) == 0
+    capsys.readouterr()
+    assert main(["users", "list"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1] == "3 user(s)"
+
+
+def test_unknown_component_is_refused(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--components", "webhooks,fax"]) == 2
+    assert "fax" in capsys.readouterr().err
