@@ -16,11 +16,10 @@ from core.events import CallEvent
 from core.models.calls import Call
 from core.models.contacts import Contact, ContactPhone
 from core.models.users import User, UserExtension
-from core.models.work import Activity
 from core.phones import Phone, try_normalize
 from core.services import contacts as contact_service
-from core.services import outbox
 from core.services.common import Page, check_page, contact_visible_clause
+from core.services.missed_calls import after_transition
 from core.services.users import find_by_extension
 
 T = TypeVar("T")
@@ -305,186 +304,12 @@ async def apply_event(
         and contact.source == "call"
     ):
         contact.owner_id = call.user_id
-    await _after_transition(
+    await after_transition(
         ctx, call, contact, event, was_answered=was_answered, was_ended=was_ended
     )
     if commit:
         await ctx.session.commit()
     return call
-
-
-async def _after_transition(
-    ctx: Ctx,
-    call: Call,
-    contact: Contact | None,
-    event: CallEvent,
-    *,
-    was_answered: bool,
-    was_ended: bool,
-) -> None:
-    if call.status == "answered" and not was_answered:
-        await _close_callback(ctx, call)
-    if event.kind == "ringing" and call.ended_at is None:
-        await _notify_ringing(ctx, call, contact)
-    if call.ended_at is not None and not was_ended:
-        if call.status == "answered":
-            await _notify_user(ctx, call.user_id, "post_call", f"postcall:{call.id}", call)
-        elif call.direction == "in" and call.status in ("missed", "busy", "failed"):
-            await _open_callback(ctx, call, contact)
-    elif (
-        call.ended_at is not None
-        and event.extension
-        and call.user_id is not None
-        and call.direction == "in"
-        and call.status in ("missed", "busy", "failed")
-    ):
-        # The end arrived before the ringing that says whose extension it was.
-        await _adopt_callback(ctx, call, contact)
-    elif call.ended_at is not None and call.status == "answered" and not was_answered:
-        # An out-of-order answer turned a missed call into an answered one.
-        await _notify_user(ctx, call.user_id, "post_call", f"postcall:{call.id}", call)
-
-
-async def _notify_user(
-    ctx: Ctx,
-    user_id: int | None,
-    kind: str,
-    dedupe_key: str,
-    call: Call,
-    extra: dict[str, object] | None = None,
-) -> None:
-    if user_id is None:
-        return
-    user = await ctx.session.get(User, user_id)
-    if user is None or not user.active or user.telegram_user_id is None:
-        return
-    payload: dict[str, object] = {
-        "call_id": call.id,
-        "contact_id": call.contact_id,
-        "phone": call.client_e164 or call.client_raw,
-    }
-    await outbox.enqueue(
-        ctx,
-        kind=kind,
-        dedupe_key=dedupe_key,
-        user_id=user.id,
-        chat_id=user.telegram_user_id,
-        payload={**payload, **(extra or {})},
-    )
-
-
-async def _notify_ringing(ctx: Ctx, call: Call, contact: Contact | None) -> None:
-    target = call.user_id or (contact.owner_id if contact else None)
-    await _notify_user(ctx, target, "incoming_call", f"ring:{call.id}:{target}", call)
-
-
-async def _responsible(ctx: Ctx, call: Call, contact: Contact | None) -> int | None:
-    """Contact owner, else the extension that rang, else the on-duty fallback."""
-    for candidate in (contact.owner_id if contact else None, call.user_id):
-        if candidate is not None:
-            user = await ctx.session.get(User, candidate)
-            if user is not None and user.active:
-                return candidate
-    on_duty: int | None = await ctx.session.scalar(
-        select(User.id)
-        .where(User.on_duty.is_(True), User.active.is_(True))
-        .order_by(User.id)
-        .limit(1)
-    )
-    return on_duty
-
-
-async def _open_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None:
-    if call.client_e164 is None:
-        return
-    existing = await ctx.session.scalar(
-        select(Activity).where(
-            Activity.kind == "callback",
-            Activity.status == "planned",
-            Activity.callback_phone == call.client_e164,
-        )
-    )
-    if existing is not None:
-        existing.missed_count += 1
-        existing.updated_at = ctx.clock.now()
-        existing.notes = (
-            f"{existing.notes or ''}\nmissed again at {call.started_at.isoformat()}".strip()
-        )
-        return
-    assert call.ended_at is not None
-    owner = await _responsible(ctx, call, contact)
-    due = call.ended_at + timedelta(minutes=ctx.config.callback_sla_minutes)
-    now = ctx.clock.now()
-    activity = Activity(
-        kind="callback",
-        title=f"Перезвонить: {contact.name if contact else call.client_e164}",
-        due_at=due,
-        remind_at=due,
-        owner_id=owner,
-        contact_id=call.contact_id,
-        status="planned",
-        source="missed_call",
-        source_call_id=call.id,
-        callback_phone=call.client_e164,
-        missed_count=1,
-        created_at=call.ended_at,
-        updated_at=now,
-    )
-    ctx.session.add(activity)
-    await ctx.session.flush()
-    await _notify_user(
-        ctx, owner, "missed_call", f"missed:{call.id}", call, {"activity_id": activity.id}
-    )
-
-
-async def _adopt_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None:
-    """Give this call's unowned callback task to the person now known to be responsible."""
-    task = await ctx.session.scalar(
-        select(Activity).where(
-            Activity.kind == "callback",
-            Activity.status == "planned",
-            Activity.source_call_id == call.id,
-            Activity.owner_id.is_(None),
-        )
-    )
-    if task is None:
-        return
-    owner = await _responsible(ctx, call, contact)
-    if owner is None:
-        return
-    task.owner_id = owner
-    task.updated_at = ctx.clock.now()
-    await _notify_user(
-        ctx, owner, "missed_call", f"missed:{call.id}", call, {"activity_id": task.id}
-    )
-
-
-async def _close_callback(ctx: Ctx, call: Call) -> None:
-    if call.client_e164 is None:
-        return
-    task = await ctx.session.scalar(
-        select(Activity).where(
-            Activity.kind == "callback",
-            Activity.status == "planned",
-            Activity.callback_phone == call.client_e164,
-        )
-    )
-    if task is None:
-        return
-    if task.source_call_id == call.id:
-        if task.missed_count <= 1:
-            # Out of order: the call looked missed, then its final record says answered.
-            task.status, task.result = "canceled", "the call was answered after all"
-            task.updated_at = ctx.clock.now()
-        return
-    answered = call.answered_at or ctx.clock.now()
-    task.status = "done"
-    task.done_at = answered
-    task.closed_by_call_id = call.id
-    task.result = "answered call" if call.direction == "in" else "called back"
-    task.time_to_callback_seconds = max(int((answered - task.created_at).total_seconds()), 0)
-    task.updated_at = ctx.clock.now()
-    call.callback_of_id = task.source_call_id
 
 
 async def expire_stale_ringing(ctx: Ctx) -> int:

@@ -193,7 +193,9 @@ async def test_acknowledged_events_survive_sigkill_and_are_applied_exactly_once(
             .where(TelephonyEvent.processed_at.is_(None))
         )
     if not processing_before_the_kill:
-        assert left_over == len(ok), "an accept-only instance must leave every row pending"
+        # Rows committed just before the kill may not have had their 200 sent: stored twice
+        # over is impossible, stored-but-unacknowledged is fine (the PBX retries, dedupe).
+        assert left_over is not None and left_over >= len(ok), "acknowledged rows are pending"
     await server.start()  # same database file; the processor catches up on start
     try:
         for _ in range(300):
