@@ -41,7 +41,11 @@ async def list_contacts(
     page = await contacts.search(
         ctx, actor=actor, q=q, owner_id=owner_id, limit=limit, offset=offset
     )
-    return ListOut[ContactOut](items=[ContactOut.of(c) for c in page.items], total=page.total)
+    return ListOut[ContactOut](
+        items=[ContactOut.of(c) for c in page.items],
+        total=page.total,
+        total_capped=page.total_capped,
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)

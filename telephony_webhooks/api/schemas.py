@@ -78,6 +78,11 @@ class ErrorOut(BaseModel):
 class ListOut(BaseModel, Generic[T]):
     items: list[T]
     total: int
+    total_capped: bool = Field(
+        default=False,
+        description="true when a search matched more than `total` (10000): `total` is then a "
+        "lower bound and items come newest first instead of by name",
+    )
 
 
 class _In(BaseModel):

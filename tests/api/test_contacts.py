@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from core.clock import FakeClock
 from core.context import Actor, Ctx
@@ -349,3 +350,17 @@ async def test_notes_and_timeline(client: httpx.AsyncClient, ctx: Ctx, clock: Fa
     ).json()
     assert [e["kind"] for e in page["items"]] == ["note", "call"]
     assert page["total"] == 4
+
+
+async def test_a_search_past_the_count_cap_says_its_total_is_a_lower_bound(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.services import contacts
+
+    for i in range(3):
+        await create(client, f"Смирнов {i}", f"8916555000{i}")
+    small = (await client.get("/contacts", params={"q": "смирнов"})).json()
+    assert (small["total"], small["total_capped"]) == (3, False)
+    monkeypatch.setattr(contacts, "SEARCH_TOTAL_CAP", 2)
+    capped = (await client.get("/contacts", params={"q": "смирнов", "limit": 10})).json()
+    assert (capped["total"], capped["total_capped"]) == (2, True)
