@@ -12,6 +12,7 @@ A provider module is pure: no database, no FastAPI. The HTTP routes glue it to t
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 from collections.abc import Mapping
@@ -103,9 +104,29 @@ def decode_json(body: bytes) -> dict[str, Any]:
 
 
 def same_secret(given: str | bytes | None, expected: str | bytes) -> bool:
-    """Constant-time comparison that never raises on non-ASCII input."""
+    """Constant-time comparison that never raises, not on non-ASCII nor on lone surrogates."""
     if given is None:
         return False
-    left = given.encode("utf-8") if isinstance(given, str) else given
-    right = expected.encode("utf-8") if isinstance(expected, str) else expected
+    left = given.encode("utf-8", "surrogatepass") if isinstance(given, str) else given
+    right = expected.encode("utf-8", "surrogatepass") if isinstance(expected, str) else expected
     return hmac.compare_digest(left, right)
+
+
+DEDUPE_KEY_LIMIT = 255  # telephony_events.dedupe_key
+CALL_KEY_LIMIT = 128  # telephony_events.call_key and calls.provider_call_id
+
+
+def bounded_key(prefix: str, parts: list[str], limit: int = DEDUPE_KEY_LIMIT) -> str:
+    """`prefix:part:part…`, or `prefix:sha1:<hex>` when that would not fit the column."""
+    key = ":".join([prefix, *parts])
+    if len(key) <= limit:
+        return key
+    digest = hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{prefix}:sha1:{digest}"
+
+
+def bounded_call_key(raw: str) -> str:
+    """The call key as stored and as `provider_call_id`; hashed only when over the column size."""
+    if len(raw) <= CALL_KEY_LIMIT:
+        return raw
+    return "sha1:" + hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()

@@ -22,7 +22,6 @@ key bounding, token extraction), so the three modules parse the same way.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -38,6 +37,8 @@ from telephony_webhooks.providers.base import (
     ProviderOptions,
     RawRequest,
     Reply,
+    bounded_call_key,
+    bounded_key,
     decode_form,
     decode_json,
     same_secret,
@@ -50,10 +51,6 @@ TOKEN_HEADER = "x-perezvon-token"
 # the fallback event time for payloads that carry none (Twilio <Dial action>, a bare event).
 RECEIVED_AT_HEADER = "x-perezvon-received-at"
 
-# Column sizes of the inbox (core/models/calls.py): longer keys are hashed, never truncated,
-# so two different long keys cannot collide.
-DEDUPE_KEY_LIMIT = 255
-CALL_KEY_LIMIT = 128
 EVENT_TYPE_LIMIT = 64
 
 _EVENT_KINDS: dict[str, EventKind] = {
@@ -103,22 +100,6 @@ _TEXT_UNSAFE = re.compile(r"[|\x00-\x1f\x7f]+")
 
 
 # --- helpers shared by the Twilio and 3CX adapters -------------------------------------------
-
-
-def bounded_key(prefix: str, parts: list[str], limit: int) -> str:
-    """`prefix:part:part…`, or `prefix:sha1:<hex>` when that would not fit the column."""
-    key = ":".join([prefix, *parts])
-    if len(key) <= limit:
-        return key
-    digest = hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
-    return f"{prefix}:sha1:{digest}"
-
-
-def bounded_call_key(raw: str) -> str:
-    """The call key as stored and as `provider_call_id`; hashed only when over the column size."""
-    if len(raw) <= CALL_KEY_LIMIT:
-        return raw
-    return "sha1:" + hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def presented_token(request: RawRequest, *, query_names: tuple[str, ...] = ()) -> str | None:
@@ -282,7 +263,7 @@ def accept(request: RawRequest) -> Accepted:
         if not phone:
             raise ProviderError(400, "query parameter 'phone' is missing")
         return Accepted(
-            dedupe_key=bounded_key(PROVIDER, ["lookup", phone], DEDUPE_KEY_LIMIT),
+            dedupe_key=bounded_key(PROVIDER, ["lookup", phone]),
             call_key=None,
             event_type="lookup",
             store=False,
@@ -299,7 +280,7 @@ def accept(request: RawRequest) -> Accepted:
         or ""
     ).strip()
     return Accepted(
-        dedupe_key=bounded_key(PROVIDER, [call_key, event, discriminator], DEDUPE_KEY_LIMIT),
+        dedupe_key=bounded_key(PROVIDER, [call_key, event, discriminator]),
         call_key=call_key,
         event_type=event,
     )

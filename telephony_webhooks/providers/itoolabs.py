@@ -7,7 +7,6 @@ who is responsible for them; `history` is the final record of the call.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -22,6 +21,8 @@ from telephony_webhooks.providers.base import (
     ProviderOptions,
     RawRequest,
     Reply,
+    bounded_call_key,
+    bounded_key,
     decode_form,
     decode_json,
     same_secret,
@@ -42,8 +43,6 @@ _HISTORY_STATUS: dict[str, EndStatus] = {
 }
 _RESPONSIBLE = re.compile(r"^[\w.@+-]{1,64}$")
 _ASCII_SECONDS = re.compile(r"[0-9]{1,8}")
-_MAX_DEDUPE = 255
-_MAX_CALL_KEY = 128
 _MAX_SECONDS = 10**7
 
 
@@ -65,7 +64,7 @@ class ITooLabsProvider:
         given = _fields(request).get("crm_token")
         if not given:
             raise ProviderError(401, "missing crm_token")
-        if not _matches(given, token):
+        if not same_secret(given, token):
             raise ProviderError(401, "crm_token does not match")
 
     def accept(self, request: RawRequest) -> Accepted:
@@ -80,8 +79,8 @@ class ITooLabsProvider:
             if not phone:
                 raise ProviderError(400, "missing field: phone")
             return Accepted(
-                dedupe_key=_dedupe_key(cmd, callid, phone),
-                call_key=_call_key(callid) if callid else None,
+                dedupe_key=bounded_key("itoolabs", [cmd, callid, phone]),
+                call_key=bounded_call_key(callid) if callid else None,
                 event_type=cmd,
                 store=False,
                 lookup_number=phone,
@@ -92,8 +91,8 @@ class ITooLabsProvider:
             raise ProviderError(400, "missing field: type")
         kind = fields.get("type", "").strip().lower()
         return Accepted(
-            dedupe_key=_dedupe_key(cmd, kind, callid, fields.get("user", "")),
-            call_key=_call_key(callid) if callid else None,
+            dedupe_key=bounded_key("itoolabs", [cmd, kind, callid, fields.get("user", "")]),
+            call_key=bounded_call_key(callid) if callid else None,
             event_type=f"{cmd}:{kind}"[:64] if kind else cmd[:64],
         )
 
@@ -106,7 +105,7 @@ class ITooLabsProvider:
             return []
         base = CallEvent(
             provider=self.name,
-            provider_call_id=_call_key(callid),
+            provider_call_id=bounded_call_key(callid),
             kind="ringing",
             occurred_at=_received_at(request) or datetime.now(UTC),
             client_number=fields.get("phone") or None,
@@ -250,25 +249,6 @@ def _display_name(lookup: LookupResult | None) -> str | None:
     if name and company:
         return f"{name} ({company})"
     return name or company
-
-
-def _dedupe_key(*parts: str) -> str:
-    key = ":".join(("itoolabs", *parts))
-    if len(key) <= _MAX_DEDUPE:
-        return key
-    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"itoolabs:{parts[0][:32]}:sha256:{digest}"
-
-
-def _call_key(callid: str) -> str:
-    if len(callid) <= _MAX_CALL_KEY:
-        return callid
-    return "sha256:" + hashlib.sha256(callid.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _matches(given: str, expected: str) -> bool:
-    # same_secret encodes strict UTF-8, which raises on lone surrogates; never let it.
-    return same_secret(given.encode("utf-8", "surrogatepass"), expected)
 
 
 __all__ = ["ITOOLABS", "RECEIVED_AT_HEADER", "ITooLabsProvider", "sign_itoolabs"]

@@ -23,6 +23,8 @@ from telephony_webhooks.providers.base import (
     ProviderOptions,
     RawRequest,
     Reply,
+    bounded_call_key,
+    bounded_key,
     decode_form,
     decode_json,
     same_secret,
@@ -37,8 +39,6 @@ _DIRECTIONS: dict[str, Direction] = {"0": "internal", "1": "in", "2": "out"}
 _BUSY = {"1121"}
 _RECORDING_SAVED = {"", "1000"}
 _ASCII_EPOCH = re.compile(r"[0-9]{1,12}")
-_MAX_DEDUPE = 255
-_MAX_CALL_KEY = 128
 # Epoch seconds outside this range are garbage, not a date (and would overflow datetime).
 _MAX_EPOCH = 253_402_300_799
 
@@ -63,15 +63,15 @@ class MangoProvider:
         given_key = fields.get("vpbx_api_key")
         if "json" not in fields:
             # The connection check stores nothing, so it only has to not name a foreign key.
-            if given_key is not None and not _matches(given_key, api_key):
+            if given_key is not None and not same_secret(given_key, api_key):
                 raise ProviderError(401, "vpbx_api_key is not ours")
             return
-        if given_key is None or not _matches(given_key, api_key):
+        if given_key is None or not same_secret(given_key, api_key):
             raise ProviderError(401, "missing or foreign vpbx_api_key")
         given_sign = fields.get("sign")
         if not given_sign:
             raise ProviderError(401, "missing sign")
-        if not _matches(given_sign.lower(), sign_mango(api_key, fields["json"], salt)):
+        if not same_secret(given_sign.lower(), sign_mango(api_key, fields["json"], salt)):
             raise ProviderError(401, "sign does not match")
 
     def accept(self, request: RawRequest) -> Accepted:
@@ -84,7 +84,7 @@ class MangoProvider:
             )
         data = decode_json(fields["json"].encode("utf-8", "surrogatepass"))
         entry_id = _text(data.get("entry_id"))
-        call_key = _call_key(entry_id) if entry_id else None
+        call_key = bounded_call_key(entry_id) if entry_id else None
         if path == "events/call":
             parts = [_require(data, "call_id"), _require(data, "seq")]
             _require(data, "entry_id")
@@ -97,7 +97,9 @@ class MangoProvider:
         else:
             parts = [hashlib.sha256(fields["json"].encode("utf-8", "surrogatepass")).hexdigest()]
         return Accepted(
-            dedupe_key=_dedupe_key(path, *parts), call_key=call_key, event_type=path[:64]
+            dedupe_key=bounded_key(f"mango:{path}", list(parts)),
+            call_key=call_key,
+            event_type=path[:64],
         )
 
     def parse(self, request: RawRequest, options: ProviderOptions) -> list[CallEvent]:
@@ -112,7 +114,7 @@ class MangoProvider:
         path = _event_path(request)
         base = CallEvent(
             provider=self.name,
-            provider_call_id=_call_key(entry_id),
+            provider_call_id=bounded_call_key(entry_id),
             kind="ringing",
             occurred_at=datetime.fromtimestamp(0, UTC),
         )
@@ -283,25 +285,6 @@ def _epoch(value: object, name: str) -> datetime:
     if moment is None:
         raise ProviderError(400, f"{name} is not epoch seconds: {value!r}"[:200])
     return moment
-
-
-def _dedupe_key(path: str, *parts: str) -> str:
-    key = ":".join(("mango", path, *parts))
-    if len(key) <= _MAX_DEDUPE:
-        return key
-    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"mango:{path[:64]}:sha256:{digest}"
-
-
-def _call_key(entry_id: str) -> str:
-    if len(entry_id) <= _MAX_CALL_KEY:
-        return entry_id
-    return "sha256:" + hashlib.sha256(entry_id.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _matches(given: str, expected: str) -> bool:
-    # same_secret encodes strict UTF-8, which raises on lone surrogates; never let it.
-    return same_secret(given.encode("utf-8", "surrogatepass"), expected)
 
 
 __all__ = ["MANGO", "MangoProvider", "sign_mango"]

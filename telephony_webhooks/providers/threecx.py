@@ -28,13 +28,12 @@ from telephony_webhooks.providers.base import (
     ProviderOptions,
     RawRequest,
     Reply,
+    bounded_key,
     decode_form,
     decode_json,
 )
 from telephony_webhooks.providers.generic import (
-    DEDUPE_KEY_LIMIT,
     TOKEN_HEADER,
-    bounded_key,
     check_token,
     clip,
     parse_time,
@@ -145,7 +144,7 @@ def accept(request: RawRequest) -> Accepted:
             raise ProviderError(400, "query parameter 'number' is missing")
         number = lookup_number(raw)[:64]
         return Accepted(
-            dedupe_key=bounded_key(PROVIDER, ["lookup", number], DEDUPE_KEY_LIMIT),
+            dedupe_key=bounded_key(PROVIDER, ["lookup", number]),
             call_key=None,
             event_type="lookup",
             store=False,

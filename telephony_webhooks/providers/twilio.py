@@ -26,13 +26,12 @@ from telephony_webhooks.providers.base import (
     ProviderOptions,
     RawRequest,
     Reply,
+    bounded_call_key,
+    bounded_key,
     same_secret,
 )
 from telephony_webhooks.providers.generic import (
-    DEDUPE_KEY_LIMIT,
     EVENT_TYPE_LIMIT,
-    bounded_call_key,
-    bounded_key,
     clip,
     now,
     received_at,
@@ -180,7 +179,7 @@ def accept(request: RawRequest) -> Accepted:
         parts = [call_sid, params.get("DialCallSid", "").strip(), result]
         event_type = f"dial-action:{result}"
     return Accepted(
-        dedupe_key=bounded_key(f"{PROVIDER}:{kind}", parts, DEDUPE_KEY_LIMIT),
+        dedupe_key=bounded_key(f"{PROVIDER}:{kind}", parts),
         call_key=_call_key(params),
         event_type=event_type[:EVENT_TYPE_LIMIT],
     )

@@ -27,6 +27,8 @@ from telephony_webhooks.providers.base import (
     ProviderOptions,
     RawRequest,
     Reply,
+    bounded_call_key,
+    bounded_key,
     decode_form,
     same_secret,
 )
@@ -50,8 +52,6 @@ _EXTENSION = re.compile(r"^\d{1,6}$")
 _SHORT_NUMBER = re.compile(r"^\d{2,5}$")
 _MISSED = {"cancel", "no answer"}
 _ASCII_SECONDS = re.compile(r"[0-9]{1,9}")
-_MAX_DEDUPE = 255
-_MAX_CALL_KEY = 128
 
 
 def sign_zadarma(fields: Mapping[str, str], secret: str) -> str:
@@ -89,7 +89,7 @@ class ZadarmaProvider:
         event = fields.get("event", "")
         # An event we do not know may still be signed the way the known ones are.
         layouts = (_SIGNED_FIELDS[event],) if event in _SIGNED_FIELDS else _KNOWN_LAYOUTS
-        if not any(_matches(given, _signature(fields, lay, secret)) for lay in layouts):
+        if not any(same_secret(given, _signature(fields, lay, secret)) for lay in layouts):
             raise ProviderError(401, "Signature does not match")
 
     def accept(self, request: RawRequest) -> Accepted:
@@ -98,7 +98,7 @@ class ZadarmaProvider:
         if _is_echo(request, fields):
             echo = fields["zd_echo"]
             return Accepted(
-                dedupe_key=_dedupe_key(self.name, "zd_echo", echo),
+                dedupe_key=bounded_key(self.name, ["zd_echo", echo]),
                 call_key=None,
                 event_type="zd_echo",
                 store=False,
@@ -110,8 +110,8 @@ class ZadarmaProvider:
         if event not in _SIGNED_FIELDS:
             digest = hashlib.sha256(_canonical(fields).encode("utf-8", "surrogatepass")).hexdigest()
             return Accepted(
-                dedupe_key=_dedupe_key(self.name, event, digest),
-                call_key=_call_key(call_id) if call_id else None,
+                dedupe_key=bounded_key(self.name, [event, digest]),
+                call_key=bounded_call_key(call_id) if call_id else None,
                 event_type=event[:64],
             )
         required = ["pbx_call_id"]
@@ -127,8 +127,8 @@ class ZadarmaProvider:
         if event == "NOTIFY_IVR":
             parts += [fields.get("wait_dtmf[name]", ""), fields.get("wait_dtmf[digits]", "")]
         return Accepted(
-            dedupe_key=_dedupe_key(self.name, *parts),
-            call_key=_call_key(call_id),
+            dedupe_key=bounded_key(self.name, [*parts]),
+            call_key=bounded_call_key(call_id),
             event_type=event,
             lookup_number=(fields.get("caller_id") or None) if event == "NOTIFY_START" else None,
         )
@@ -148,7 +148,7 @@ class ZadarmaProvider:
         received = _received_at(request)
         base = CallEvent(
             provider=self.name,
-            provider_call_id=_call_key(call_id),
+            provider_call_id=bounded_call_key(call_id),
             kind="ringing",
             occurred_at=received or datetime.now(UTC),
         )
@@ -351,25 +351,6 @@ def _display_name(lookup: LookupResult | None) -> str | None:
 
 def _canonical(fields: Mapping[str, str]) -> str:
     return json.dumps(sorted(fields.items()), ensure_ascii=False)
-
-
-def _dedupe_key(provider: str, *parts: str) -> str:
-    key = ":".join((provider, *parts))
-    if len(key) <= _MAX_DEDUPE:
-        return key
-    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"{provider}:{parts[0][:64]}:sha256:{digest}"
-
-
-def _call_key(call_id: str) -> str:
-    if len(call_id) <= _MAX_CALL_KEY:
-        return call_id
-    return "sha256:" + hashlib.sha256(call_id.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _matches(given: str, expected: str) -> bool:
-    # same_secret encodes strict UTF-8, which raises on lone surrogates; never let it.
-    return same_secret(given.encode("utf-8", "surrogatepass"), expected)
 
 
 __all__ = ["NOVOFON", "RECEIVED_AT_HEADER", "ZADARMA", "ZadarmaProvider", "sign_zadarma"]
