@@ -50,7 +50,7 @@ def create_app(
     app.state.inbox = InboxWriter(web.sessions)
     errors.install(app)
     app.include_router(health.router())
-    app.router.routes[:0] = webhooks.fast_routes()
+    app.add_middleware(webhooks.WebhookFastPath)
     app.include_router(webhooks.router())
     app.include_router(api.router())
     for extra in extra_routers:

@@ -11,7 +11,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.routing import Route
+from starlette.exceptions import HTTPException
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.context import Ctx
 from core.db import session_scope
@@ -278,6 +280,31 @@ def fast_routes() -> list[Route]:
         Route("/webhooks" + e.path, _endpoint_handler(e), methods=list(e.methods))
         for e in ENDPOINTS
     ]
+
+
+class WebhookFastPath:
+    """ASGI middleware: `/webhooks/...` goes straight to the plain routes.
+
+    PBX deliveries are the hot path of the whole system. They skip FastAPI's inner
+    middleware (telemetry, body limit, exception and exit-stack layers) and its routing;
+    every other path, and the outer error middleware, stay as they are.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.routes = Router(routes=fast_routes())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope.get("path", "")).startswith("/webhooks/"):
+            try:
+                await self.routes(scope, receive, send)
+            except HTTPException as exc:  # unknown path (404) or method (405)
+                response = JSONResponse(
+                    status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
+                )
+                await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def router() -> APIRouter:
