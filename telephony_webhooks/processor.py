@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.context import Ctx
 from core.db import session_scope
@@ -146,6 +147,7 @@ class InboxProcessor:
 
     async def _process_batch(self) -> int:
         now = self._web.clock.now()
+        earlier = aliased(TelephonyEvent)
         async with session_scope(self._sessions) as session:
             query = (
                 select(TelephonyEvent)
@@ -154,6 +156,14 @@ class InboxProcessor:
                     or_(
                         TelephonyEvent.next_attempt_at.is_(None),
                         TelephonyEvent.next_attempt_at <= now,
+                    ),
+                    # Order within a call: nothing overtakes an earlier row that waits to retry.
+                    ~exists().where(
+                        earlier.provider == TelephonyEvent.provider,
+                        earlier.call_key == TelephonyEvent.call_key,
+                        earlier.id < TelephonyEvent.id,
+                        earlier.processed_at.is_(None),
+                        earlier.next_attempt_at > now,
                     ),
                 )
                 .order_by(TelephonyEvent.id)
@@ -164,6 +174,7 @@ class InboxProcessor:
             rows = list(await session.scalars(query))
             if not rows:
                 return 0
+            ids = [row.id for row in rows]  # before a rollback expires the rows
             ctx = self._ctx(session)
             try:
                 await self._apply_rows(ctx, rows)
@@ -171,8 +182,8 @@ class InboxProcessor:
                 self.applied += len(rows)
                 return len(rows)
             except Exception:
+                log.info("inbox batch failed; applying its %d rows one by one", len(ids))
                 await session.rollback()
-                ids = [row.id for row in rows]
         return await self._one_by_one(ids)
 
     def _parse(self, row: TelephonyEvent, now: datetime) -> list[CallEvent] | None:
@@ -214,9 +225,12 @@ class InboxProcessor:
         blocked: dict[tuple[str, str | None], datetime | None] = {}
         for row_id in ids:
             async with session_scope(self._sessions) as session:
-                row = await session.get(TelephonyEvent, row_id)
+                query = select(TelephonyEvent).where(TelephonyEvent.id == row_id)
+                if session.bind is not None and session.bind.dialect.name == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                row = await session.scalar(query)
                 if row is None or row.processed_at is not None:
-                    continue
+                    continue  # gone, done, or another instance holds it
                 key = (row.provider, row.call_key)
                 if key in blocked and row.call_key is not None:
                     # Keep the order within a call: wait for the earlier failed row.
