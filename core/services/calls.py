@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 import phonenumbers
-from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound
 from core.events import CallEvent
-from core.models.calls import Call
+from core.models.calls import Call, TelephonyEvent
 from core.models.contacts import Contact, ContactPhone
 from core.models.users import User, UserExtension
 from core.phones import Phone, try_normalize
@@ -23,6 +23,8 @@ from core.services.missed_calls import after_transition
 from core.services.users import find_by_extension
 
 T = TypeVar("T")
+TIMED_OUT = "timeout"  # disposition of an end we assumed because the PBX never sent one
+ANSWERED_TIMEOUT = timedelta(hours=4)
 _NOT_NUMBERS = ("anonymous", "unknown", "private", "restricted", "client:", "sip:")
 OUTCOMES = (
     "interested",
@@ -172,9 +174,11 @@ def _apply_state(call: Call, event: CallEvent) -> None:
     elif event.kind == "ended" and not call.final:
         if event.answered_at and call.answered_at is None:
             call.answered_at = event.answered_at
-        if not ended_before:
+        if not ended_before or call.disposition == TIMED_OUT:
+            # A real end also replaces the end we assumed when the call went quiet.
             call.ended_at = event.ended_at or event.occurred_at
             call.status = event.status or ("answered" if call.answered_at else "missed")
+            call.disposition = None
         elif event.status == "answered" and call.status != "answered":
             call.status = "answered"
         call.talk_seconds = (
@@ -313,11 +317,29 @@ async def apply_event(
 
 
 async def expire_stale_ringing(ctx: Ctx) -> int:
-    """Calls stuck unfinished past the timeout are closed (missed if never answered)."""
-    limit = ctx.clock.now() - timedelta(seconds=ctx.config.ringing_timeout_seconds)
+    """Close calls whose end never came: unanswered ones after the ringing timeout (missed),
+    answered ones after ANSWERED_TIMEOUT. A call with events still waiting in the inbox is
+    left alone: its end may be among them."""
+    now = ctx.clock.now()
+    rang_out = now - timedelta(seconds=ctx.config.ringing_timeout_seconds)
+    talked_out = now - ANSWERED_TIMEOUT
+    waiting = exists().where(
+        TelephonyEvent.provider == Call.provider,
+        TelephonyEvent.call_key == Call.provider_call_id,
+        TelephonyEvent.processed_at.is_(None),
+    )
     stale = list(
         await ctx.session.scalars(
-            select(Call).where(Call.ended_at.is_(None), Call.started_at < limit).limit(500)
+            select(Call)
+            .where(
+                Call.ended_at.is_(None),
+                or_(
+                    and_(Call.answered_at.is_(None), Call.started_at < rang_out),
+                    and_(Call.answered_at.is_not(None), Call.started_at < talked_out),
+                ),
+                ~waiting,
+            )
+            .limit(500)
         )
     )
     for call in stale:
@@ -327,9 +349,9 @@ async def expire_stale_ringing(ctx: Ctx) -> int:
                 provider=call.provider,
                 provider_call_id=call.provider_call_id,
                 kind="ended",
-                occurred_at=ctx.clock.now(),
+                occurred_at=now,
                 ended_at=call.updated_at,
-                disposition="timeout",
+                disposition=TIMED_OUT,
             ),
         )
     return len(stale)

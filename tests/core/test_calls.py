@@ -191,3 +191,63 @@ async def test_final_record_saying_answered_cancels_the_callback_a_late_hangup_o
     )
     await ctx.session.refresh(task)
     assert call.status == "answered" and task.status == "canceled"
+
+
+async def test_a_long_answered_call_is_not_cut_off_by_the_ringing_timeout(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    await seller(ctx, system)
+    await calls.apply_event(
+        ctx,
+        event=ev(
+            clock, "long", "ringing", direction="in", client_number="+79160000006", extension="101"
+        ),
+    )
+    clock.advance(seconds=5)
+    await calls.apply_event(ctx, event=ev(clock, "long", "answered", extension="101"))
+    clock.advance(minutes=11)
+    assert await calls.expire_stale_ringing(ctx) == 0
+    clock.advance(minutes=9)
+    call = await calls.apply_event(ctx, event=ev(clock, "long", "ended", extension="101"))
+    assert call.talk_seconds == 20 * 60
+    kinds = (await ctx.session.scalars(select(Notification.kind))).all()
+    assert kinds.count("post_call") == 1
+
+
+async def test_a_call_with_events_still_in_the_inbox_is_not_expired(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    from core.models import TelephonyEvent
+
+    await calls.apply_event(
+        ctx, event=ev(clock, "queued", "ringing", direction="in", client_number="+79160000007")
+    )
+    ctx.session.add(
+        TelephonyEvent(
+            provider="test",
+            dedupe_key="test:queued:end",
+            call_key="queued",
+            body=b"{}",
+            headers={},
+            received_at=clock.now(),
+        )
+    )
+    await ctx.session.commit()
+    clock.advance(seconds=ctx.config.ringing_timeout_seconds + 1)
+    assert await calls.expire_stale_ringing(ctx) == 0
+
+
+async def test_the_real_end_replaces_an_end_assumed_by_the_timeout(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    await calls.apply_event(
+        ctx, event=ev(clock, "late", "ringing", direction="in", client_number="+79160000008")
+    )
+    clock.advance(seconds=ctx.config.ringing_timeout_seconds + 1)
+    assert await calls.expire_stale_ringing(ctx) == 1
+    call = await calls.apply_event(
+        ctx, event=ev(clock, "late", "ended", status="answered", talk_seconds=30)
+    )
+    assert call.status == "answered" and call.disposition is None
+    task = await ctx.session.scalar(select(Activity))
+    assert task is not None and task.status == "canceled"
