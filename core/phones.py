@@ -66,6 +66,8 @@ def normalize(raw: str, *, region: str = "RU") -> Phone:
 def _national_fixups(text: str, digits: str, region: str) -> str:
     if text.lstrip().startswith("+"):
         return "+" + digits
+    if digits.startswith("00") and len(digits) > 11:
+        return "+" + digits[2:]  # the international prefix most of the world dials
     if region in {"RU", "KZ"}:
         if len(digits) == 11 and digits[0] in "78":
             return "+7" + digits[1:]

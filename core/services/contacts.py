@@ -555,23 +555,28 @@ _LOOKUP_PHONE = text(
       LEFT JOIN companies co ON co.id = c.company_id
       LEFT JOIN users u ON u.id = c.owner_id AND u.active = :yes
      WHERE p.last10 = :last10 AND p.is_live = :yes AND c.deleted_at IS NULL
+       AND (p.e164 = :e164 OR :any_country)
      ORDER BY CASE WHEN p.e164 = :e164 THEN 0 ELSE 1 END, p.id
      LIMIT 1
     """
-).bindparams(bindparam("yes", True, type_=Boolean))
+).bindparams(bindparam("yes", True, type_=Boolean), bindparam("any_country", type_=Boolean))
 
 
 async def lookup_phone(ctx: Ctx, *, phone: str) -> PhoneOwner | None:
     """Who is this number and who owns them — the PBX routing question, from the index.
 
-    The exact E.164 number wins; failing that, a live number with the same last ten digits
-    (foreign formats, national numbers written without the country code).
+    The exact E.164 number wins; failing that, for a number written without a country code,
+    a live number with the same last ten digits. A number that names its country (`+1…`,
+    `00…`) never matches another country's number.
     """
     parsed = normalize(phone, region=ctx.config.default_region)
     if parsed.e164 is None:
         return None
+    written = phone.strip()
+    any_country = not written.startswith(("+", "00")) and len(re.sub(r"\D", "", written)) <= 10
     result = await ctx.session.execute(
-        _LOOKUP_PHONE, {"last10": parsed.e164[-10:], "e164": parsed.e164}
+        _LOOKUP_PHONE,
+        {"last10": parsed.e164[-10:], "e164": parsed.e164, "any_country": any_country},
     )
     row = result.first()
     if row is None:

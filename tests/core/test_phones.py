@@ -176,3 +176,8 @@ def test_random_text_never_raises_anything_but_invalid_input(raw: str) -> None:
     if phone.e164 is not None:
         assert phone.e164.startswith("+")
         assert phone.e164[1:].isdigit()
+
+
+def test_the_00_international_prefix_reads_as_plus() -> None:
+    assert normalize("0019123456789").e164 == "+19123456789"
+    assert normalize("00 7 916 123-45-67").e164 == "+79161234567"

@@ -337,6 +337,19 @@ async def test_lookup_prefers_the_exact_number_over_the_same_last_ten_digits(
     exact = await contacts.lookup_phone(ctx, phone="8 916 234-56-78")
     assert exact is not None and exact.contact_id == russian.id
     await contacts.delete_contact(ctx, actor=system, contact_id=russian.id)
-    fallback = await contacts.lookup_phone(ctx, phone="8 916 234-56-78")
+    # "8 916…" names Russia (trunk prefix 8): it must not reach the American number…
+    assert await contacts.lookup_phone(ctx, phone="8 916 234-56-78") is None
+    # …but ten bare digits name no country, and the last-ten-digits fallback finds it.
+    fallback = await contacts.lookup_phone(ctx, phone="916 234-56-78")
     assert fallback is not None and fallback.contact_id == american.id
     assert fallback.e164 == "+19162345678" and fallback.owner_id is None
+
+
+async def test_a_number_with_another_country_code_does_not_match_by_its_last_digits(
+    ctx: Ctx, system: Actor
+) -> None:
+    ivan = await contacts.create_contact(ctx, actor=system, name="Иван", phones=["+79123456789"])
+    assert await contacts.lookup_phone(ctx, phone="+1 912 345 6789") is None
+    assert await contacts.lookup_phone(ctx, phone="0019123456789") is None
+    found = await contacts.lookup_phone(ctx, phone="912 345-67-89")
+    assert found is not None and found.contact_id == ivan.id
