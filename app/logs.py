@@ -1,0 +1,37 @@
+"""Logging set-up for the server: uvicorn's config, with secrets kept out of access lines."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from typing import Any
+
+# Query parameters that carry a shared secret (Asterisk lookups, the 3CX template).
+SECRET_PARAMS = re.compile(r"([?&](?:token|key|crm_token|api_key)=)[^&\s]*", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    return SECRET_PARAMS.sub(r"\1***", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Masks secret query parameters in uvicorn's access records (and any message)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's default logging config with the redacting filter on every handler."""
+    import uvicorn.config
+
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_secrets"] = {"()": "app.logs.RedactSecrets"}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact_secrets")
+    return config
