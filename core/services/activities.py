@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
@@ -250,7 +250,8 @@ async def list_activities(
     check_page(limit, offset)
     where = []
     if not actor.sees_all:
-        where.append(Activity.owner_id == actor.user_id)
+        # The same rule as reading one: your own and unassigned work.
+        where.append(or_(Activity.owner_id == actor.user_id, Activity.owner_id.is_(None)))
     if owner_id is not None:
         where.append(Activity.owner_id == owner_id)
     if contact_id is not None:

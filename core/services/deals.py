@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
@@ -61,7 +61,7 @@ def parse_amount(value: Any) -> Decimal | None:
         raise InvalidInput(f"amount {value!r} is not a number", field="amount") from exc
     if not amount.is_finite() or amount < 0 or amount > Decimal("1e13"):
         raise InvalidInput("amount must be between 0 and 10^13", field="amount")
-    return amount.quantize(Decimal("0.01"))
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 async def _check_refs(
@@ -123,6 +123,9 @@ async def create(
         ):
             raise InvalidInput(f"contact {contact_id} not found", field="contact_id")
         company_id = company_id or contact.company_id
+        if owner_id is None and actor.user_id is None:
+            # Pushed by an integration: the deal belongs to whoever owns the client.
+            owner_id = contact.owner_id
     if external_id and await ctx.session.scalar(
         select(Deal).where(Deal.external_id == external_id)
     ):

@@ -244,3 +244,20 @@ async def test_sales_work_only_their_own_deals_and_cannot_hand_them_over(
     assert handed.owner_id == boris.user_id
     assert [d.id for d in (await deals.list_deals(ctx, actor=boris)).items] == [annas_id]
     assert (await deals.list_deals(ctx, actor=boss, open_only=True)).total == 1
+
+
+async def test_a_deal_pushed_by_an_integration_belongs_to_the_clients_owner(
+    ctx: Ctx, system: Actor
+) -> None:
+    anna = await users.create_user(ctx, actor=system, name="Анна", role="sales")
+    client = await contacts.create_contact(
+        ctx, actor=system, name="Клиент", phones=["+79160009999"], owner_id=anna.id
+    )
+    shop = Actor.api_key(1, "shop")
+    deal = await deals.create(ctx, actor=shop, title="Заказ 42", contact_id=client.id)
+    assert deal.owner_id == anna.id
+
+
+async def test_money_rounds_half_up(ctx: Ctx, system: Actor) -> None:
+    deal = await deals.create(ctx, actor=system, title="Округление", amount="0.125")
+    assert str(deal.amount) == "0.13"
