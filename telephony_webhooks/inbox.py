@@ -64,6 +64,7 @@ class InboxWriter:
         self._sessions = sessions
         self._queue: asyncio.Queue[tuple[InboxRow, asyncio.Future[None]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._writing: list[tuple[InboxRow, asyncio.Future[None]]] = []
         self.stored = asyncio.Event()  # set after each commit: wakes the processor
         # SQLite has one writer: in this process the inbox and the processor take turns
         # through this lock instead of sleeping in SQLite's busy handler.
@@ -84,10 +85,12 @@ class InboxWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        while not self._queue.empty():
-            _row, future = self._queue.get_nowait()
-            if not future.done():
-                future.set_exception(InboxUnavailable("server is shutting down"))
+        # Requests whose batch was cut short get a 503: the PBX retries, the dedupe key
+        # makes a row that did get committed count once.
+        waiting = self._writing + [self._queue.get_nowait() for _ in range(self._queue.qsize())]
+        self._writing = []
+        for _row, future in waiting:
+            _settle(future, InboxUnavailable("server is shutting down"))
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -113,7 +116,9 @@ class InboxWriter:
             batch = [first]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._writing = batch
             await self._write(batch)
+            self._writing = []
             if self._queue.empty():
                 self.idle.set()
 

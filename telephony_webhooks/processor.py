@@ -26,7 +26,12 @@ from core.models.calls import TelephonyEvent
 from core.services import calls
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.inbox import InboxWriter
-from telephony_webhooks.providers.base import ProviderError, ProviderOptions, RawRequest
+from telephony_webhooks.providers.base import (
+    ProviderError,
+    ProviderOptions,
+    RawRequest,
+    decode_form,
+)
 from telephony_webhooks.providers.registry import PROVIDERS, Provider
 
 log = logging.getLogger(__name__)
@@ -62,7 +67,18 @@ def rebuild_request(row: TelephonyEvent) -> RawRequest:
         query=query,
         body=row.body,
         content_type=row.content_type or "",
+        form=_stored_form(row),
     )
+
+
+def _stored_form(row: TelephonyEvent) -> dict[str, str]:
+    """Multipart fields, decoded once here (adapters sniff the other bodies themselves)."""
+    if "multipart/" not in (row.content_type or "").lower():
+        return {}
+    try:
+        return decode_form(row.body, row.content_type or "")
+    except ProviderError:
+        return {}
 
 
 class InboxProcessor:

@@ -112,19 +112,15 @@ def _stored_url(url: str) -> str:
     return parts._replace(query=urlencode(query)).geturl()
 
 
-async def _form(request: Request, body: bytes, content_type: str) -> dict[str, str]:
-    if "multipart/form-data" in content_type:
-        try:
-            form = await request.form()
-        except Exception:  # a broken multipart body: the adapter reads the raw body itself
-            return {}
-        return {key: value for key, value in form.items() if isinstance(value, str)}
-    if "application/x-www-form-urlencoded" in content_type:
-        try:
-            return decode_form(body, content_type)
-        except ProviderError:
-            return {}
-    return {}
+def _form(body: bytes, content_type: str) -> dict[str, str]:
+    """Form fields when the request says it is a form; adapters sniff other bodies."""
+    lowered = content_type.lower()
+    if "application/x-www-form-urlencoded" not in lowered and "multipart/" not in lowered:
+        return {}
+    try:
+        return decode_form(body, content_type)
+    except ProviderError:
+        return {}  # the adapter answers the body's problem with its own reason
 
 
 async def lookup(web: WebContext, number: str) -> LookupResult | None:
@@ -174,7 +170,7 @@ async def handle(request: Request, provider: Provider, path: str = "") -> Respon
         query=dict(request.query_params),
         body=body,
         content_type=content_type,
-        form=await _form(request, body, content_type),
+        form=_form(body, content_type),
     )
     options = provider_options(web)
     try:

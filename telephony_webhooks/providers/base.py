@@ -17,6 +17,8 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -83,7 +85,9 @@ class ProviderOptions:
 
 
 def decode_form(body: bytes, content_type: str) -> dict[str, str]:
-    """Form fields of an urlencoded body (multipart is decoded by the route)."""
+    """Form fields of an urlencoded or multipart body ({} for other content types)."""
+    if "multipart/form-data" in content_type.lower():
+        return decode_multipart(body, content_type)
     if "application/x-www-form-urlencoded" in content_type or not content_type:
         try:
             text = body.decode("utf-8")
@@ -91,6 +95,26 @@ def decode_form(body: bytes, content_type: str) -> dict[str, str]:
             raise ProviderError(400, "body is not UTF-8") from exc
         return dict(parse_qsl(text, keep_blank_values=True))
     return {}
+
+
+def decode_multipart(body: bytes, content_type: str) -> dict[str, str]:
+    """Text fields of a multipart/form-data body; files are ignored."""
+    # Zadarma has sent a boundary in the header that differs from the body's: trust the body.
+    first_line = body.lstrip(b"\r\n").split(b"\r\n", 1)[0]
+    boundary = first_line[2:].decode("latin-1") if first_line.startswith(b"--") else ""
+    header = f'multipart/form-data; boundary="{boundary}"' if boundary else content_type
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + header.encode("latin-1", "replace") + b"\r\n\r\n" + body
+    )
+    fields: dict[str, str] = {}
+    if not message.is_multipart():
+        return fields
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes) and not part.get_filename():
+            fields[name] = payload.decode("utf-8", "replace")
+    return fields
 
 
 def decode_json(body: bytes) -> dict[str, Any]:

@@ -15,8 +15,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from email.parser import BytesParser
-from email.policy import HTTP
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.events import CallEvent, Direction, EndStatus
@@ -280,28 +278,7 @@ def _fields(request: RawRequest) -> Mapping[str, str]:
         return request.query
     if request.form:
         return request.form
-    if "multipart/form-data" in request.content_type.lower():
-        return _decode_multipart(request.body, request.content_type)
     return decode_form(request.body, request.content_type)
-
-
-def _decode_multipart(body: bytes, content_type: str) -> dict[str, str]:
-    # Zadarma has sent a boundary in the header that differs from the body's: trust the body.
-    first_line = body.lstrip(b"\r\n").split(b"\r\n", 1)[0]
-    boundary = first_line[2:].decode("latin-1") if first_line.startswith(b"--") else ""
-    header = f'multipart/form-data; boundary="{boundary}"' if boundary else content_type
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + header.encode("latin-1", "replace") + b"\r\n\r\n" + body
-    )
-    fields: dict[str, str] = {}
-    if not message.is_multipart():
-        return fields
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        if isinstance(name, str) and isinstance(payload, bytes):
-            fields[name] = payload.decode("utf-8", "replace")
-    return fields
 
 
 def _is_echo(request: RawRequest, fields: Mapping[str, str]) -> bool:

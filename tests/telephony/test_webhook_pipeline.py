@@ -125,3 +125,27 @@ async def test_shared_secrets_in_the_body_are_verified_but_never_stored(
     rows = list(await session.scalars(select(TelephonyEvent)))
     assert all(row.error is None for row in rows)
     assert await count(session, Call) == 1
+
+
+async def test_generic_event_sent_as_multipart_form_is_accepted_and_applied(
+    pbx: Pbx, session: AsyncSession
+) -> None:
+    from tests.fakes.twilio_signer import GENERIC_TOKEN
+
+    fields = {
+        "event": "hangup",
+        "call_id": "mp-1",
+        "direction": "in",
+        "from": "+79160003344",
+        "status": "missed",
+        "timestamp": "1795683600",
+    }
+    response = await pbx.client.post(
+        "/webhooks/generic",
+        files={k: (None, v) for k, v in fields.items()},
+        headers={"x-perezvon-token": GENERIC_TOKEN},
+    )
+    assert response.status_code == 200, response.text
+    assert await pbx.processor.drain() == 1
+    call = await session.scalar(select(Call))
+    assert call is not None and call.status == "missed"
