@@ -69,11 +69,15 @@ async def prepare_batch(ctx: Ctx, events: Sequence[CallEvent]) -> CallBatch:
     """Load the calls, employees and contacts a batch of events touches, a query each."""
     batch = CallBatch()
     keys = list({(e.provider, e.provider_call_id) for e in events})
+    bind = ctx.session.bind
+    lock = bind is not None and bind.dialect.name == "postgresql"
     for chunk in _chunks(keys):
         batch.calls.update(dict.fromkeys(chunk))
-        found = await ctx.session.scalars(
-            select(Call).where(tuple_(Call.provider, Call.provider_call_id).in_(chunk))
-        )
+        query = select(Call).where(tuple_(Call.provider, Call.provider_call_id).in_(chunk))
+        if lock:
+            # Several processors on PostgreSQL: one call's events apply one batch at a time.
+            query = query.order_by(Call.id).with_for_update()
+        found = await ctx.session.scalars(query)
         batch.calls.update({(c.provider, c.provider_call_id): c for c in found})
     extensions = list({e.extension for e in events if e.extension})
     for some_extensions in _chunks(extensions):
