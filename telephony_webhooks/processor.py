@@ -27,6 +27,7 @@ from core.services import calls
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.inbox import InboxWriter
 from telephony_webhooks.providers.base import (
+    RECEIVED_AT_HEADER,
     ProviderError,
     ProviderOptions,
     RawRequest,
@@ -35,7 +36,6 @@ from telephony_webhooks.providers.base import (
 from telephony_webhooks.providers.registry import PROVIDERS, Provider
 
 log = logging.getLogger(__name__)
-RECEIVED_AT_HEADER = "x-perezvon-received-at"
 PATH_HEADER = "x-perezvon-path"
 URL_HEADER = "x-perezvon-url"
 METHOD_HEADER = "x-perezvon-method"

@@ -17,10 +17,15 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
+
+# The inbox's receive time, which the processor puts back into a stored request's headers:
+# the event time for payloads that carry none (Zadarma, ITooLabs events, Twilio dial results).
+RECEIVED_AT_HEADER = "x-perezvon-received-at"
 
 
 class ProviderError(Exception):
@@ -154,3 +159,25 @@ def bounded_call_key(raw: str) -> str:
     if len(raw) <= CALL_KEY_LIMIT:
         return raw
     return "sha1:" + hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def received_at(request: RawRequest) -> datetime | None:
+    """When the route received the request, if the processor recorded it in the headers."""
+    value = request.headers.get(RECEIVED_AT_HEADER)
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # e.g. year 1 with a positive offset
+        return None
+
+
+def display_name(lookup: LookupResult | None) -> str | None:
+    """How a PBX should show a known caller: "Name (Company)"."""
+    if lookup is None:
+        return None
+    name, company = lookup.contact_name, lookup.company_name
+    if name and company:
+        return f"{name} ({company})"
+    return name or company

@@ -41,15 +41,13 @@ from telephony_webhooks.providers.base import (
     bounded_key,
     decode_form,
     decode_json,
+    received_at,
     same_secret,
 )
 
 PROVIDER = "generic"
 SECRET_NAME = "GENERIC_TOKEN"
 TOKEN_HEADER = "x-perezvon-token"
-# The inbox's receive time, which the processor puts back into the stored request's headers;
-# the fallback event time for payloads that carry none (Twilio <Dial action>, a bare event).
-RECEIVED_AT_HEADER = "x-perezvon-received-at"
 
 EVENT_TYPE_LIMIT = 64
 
@@ -159,14 +157,6 @@ def now() -> datetime:
     """Last-resort event time: the processor records the receive time, but if a stored request
     lacks it, processing time is the closest honest guess and dropping the event is worse."""
     return datetime.now(UTC)
-
-
-def received_at(request: RawRequest) -> datetime | None:
-    """When the route received the request, if the processor recorded it in the headers."""
-    try:
-        return parse_time(request.headers.get(RECEIVED_AT_HEADER), None)
-    except ProviderError:
-        return None
 
 
 def seconds(value: str | None) -> int | None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.events import CallEvent, Direction, EndStatus
 from telephony_webhooks.providers.base import (
+    RECEIVED_AT_HEADER,
     Accepted,
     LookupResult,
     ProviderError,
@@ -25,12 +26,10 @@ from telephony_webhooks.providers.base import (
     bounded_key,
     decode_form,
     decode_json,
+    display_name,
+    received_at,
     same_secret,
 )
-
-# The processor may pass the inbox row's receipt time in this header: `cmd=event` carries
-# no time of its own.
-RECEIVED_AT_HEADER = "x-perezvon-received-at"
 
 _HISTORY_STATUS: dict[str, EndStatus] = {
     "success": "answered",
@@ -107,7 +106,7 @@ class ITooLabsProvider:
             provider=self.name,
             provider_call_id=bounded_call_key(callid),
             kind="ringing",
-            occurred_at=_received_at(request) or datetime.now(UTC),
+            occurred_at=received_at(request) or datetime.now(UTC),
             client_number=fields.get("phone") or None,
             our_number=fields.get("diversion") or None,
             extension=_extension(fields),
@@ -129,7 +128,7 @@ class ITooLabsProvider:
         if accepted.event_type != "contact":
             return Reply()
         answer: dict[str, str] = {}
-        name = _display_name(lookup)
+        name = display_name(lookup)
         if name:
             answer["contact_name"] = name
         responsible = lookup.owner_extension if lookup else None
@@ -229,26 +228,6 @@ def _seconds(value: str | None) -> int | None:
     if not _ASCII_SECONDS.fullmatch(text) or int(text) > _MAX_SECONDS:
         return None
     return int(text)
-
-
-def _received_at(request: RawRequest) -> datetime | None:
-    value = request.headers.get(RECEIVED_AT_HEADER)
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-
-
-def _display_name(lookup: LookupResult | None) -> str | None:
-    if lookup is None:
-        return None
-    name, company = lookup.contact_name, lookup.company_name
-    if name and company:
-        return f"{name} ({company})"
-    return name or company
 
 
 __all__ = ["ITOOLABS", "RECEIVED_AT_HEADER", "ITooLabsProvider", "sign_itoolabs"]

@@ -28,13 +28,13 @@ from telephony_webhooks.providers.base import (
     Reply,
     bounded_call_key,
     bounded_key,
+    received_at,
     same_secret,
 )
 from telephony_webhooks.providers.generic import (
     EVENT_TYPE_LIMIT,
     clip,
     now,
-    received_at,
     seconds,
 )
 

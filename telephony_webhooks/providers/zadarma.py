@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.events import CallEvent, Direction, EndStatus
 from telephony_webhooks.providers.base import (
+    RECEIVED_AT_HEADER,
     Accepted,
     LookupResult,
     ProviderError,
@@ -28,12 +29,10 @@ from telephony_webhooks.providers.base import (
     bounded_call_key,
     bounded_key,
     decode_form,
+    display_name,
+    received_at,
     same_secret,
 )
-
-# The processor may pass the inbox row's receipt time in this header: Zadarma sends no
-# event time, only the call's start.
-RECEIVED_AT_HEADER = "x-perezvon-received-at"
 
 _SIGNED_FIELDS: dict[str, tuple[str, ...]] = {
     "NOTIFY_START": ("caller_id", "called_did", "call_start"),
@@ -143,7 +142,7 @@ class ZadarmaProvider:
         if event == "NOTIFY_END" and calltype.startswith("callback"):
             # NOTIFY_OUT_END carries the outcome of a click-to-call.
             return []
-        received = _received_at(request)
+        received = received_at(request)
         base = CallEvent(
             provider=self.name,
             provider_call_id=bounded_call_key(call_id),
@@ -170,7 +169,7 @@ class ZadarmaProvider:
         if accepted.event_type != "NOTIFY_START":
             return Reply()
         answer: dict[str, str | int] = {}
-        name = _display_name(lookup)
+        name = display_name(lookup)
         if name:
             answer["caller_name"] = name
         extension = lookup.owner_extension if lookup else None
@@ -298,32 +297,12 @@ def _call_start(value: str, timezone: str) -> datetime:
         raise ProviderError(400, reason[:200]) from exc
 
 
-def _received_at(request: RawRequest) -> datetime | None:
-    value = request.headers.get(RECEIVED_AT_HEADER)
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-
-
 def _seconds(value: str | None) -> int | None:
     # ASCII only: str.isdigit() also accepts "²", which int() refuses.
     text = (value or "").strip()
     if not _ASCII_SECONDS.fullmatch(text):
         return None
     return int(text)
-
-
-def _display_name(lookup: LookupResult | None) -> str | None:
-    if lookup is None:
-        return None
-    name, company = lookup.contact_name, lookup.company_name
-    if name and company:
-        return f"{name} ({company})"
-    return name or company
 
 
 def _canonical(fields: Mapping[str, str]) -> str:

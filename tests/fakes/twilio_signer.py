@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from telephony_webhooks.providers import generic, threecx, twilio
-from telephony_webhooks.providers.base import RawRequest
+from telephony_webhooks.providers.base import RECEIVED_AT_HEADER, RawRequest
 
 FORM = "application/x-www-form-urlencoded"
 BASE_URL = "https://crm.example.com/webhooks"
@@ -34,7 +34,7 @@ ACCOUNT_SID = "AC" + "0" * 32
 def _headers(extra: Mapping[str, str] | None, received_at: datetime | None) -> dict[str, str]:
     headers = {name.lower(): value for name, value in (extra or {}).items()}
     if received_at is not None:
-        headers[generic.RECEIVED_AT_HEADER] = received_at.isoformat()
+        headers[RECEIVED_AT_HEADER] = received_at.isoformat()
     return headers
 
 

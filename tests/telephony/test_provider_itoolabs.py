@@ -13,12 +13,13 @@ from hypothesis import strategies as st
 
 from core.events import CallEvent
 from telephony_webhooks.providers.base import (
+    RECEIVED_AT_HEADER,
     LookupResult,
     ProviderError,
     ProviderOptions,
     RawRequest,
 )
-from telephony_webhooks.providers.itoolabs import ITOOLABS, RECEIVED_AT_HEADER, sign_itoolabs
+from telephony_webhooks.providers.itoolabs import ITOOLABS, sign_itoolabs
 from tests.fakes.pbx_signers import (
     TEST_SECRETS,
     as_stored,

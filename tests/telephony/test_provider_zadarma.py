@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from core.events import CallEvent
 from telephony_webhooks.providers.base import (
+    RECEIVED_AT_HEADER,
     LookupResult,
     ProviderError,
     ProviderOptions,
@@ -23,7 +24,6 @@ from telephony_webhooks.providers.base import (
 )
 from telephony_webhooks.providers.zadarma import (
     NOVOFON,
-    RECEIVED_AT_HEADER,
     ZADARMA,
     sign_zadarma,
 )
