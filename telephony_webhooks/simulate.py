@@ -39,6 +39,7 @@ JSON = "application/json"
 DEFAULT_OUR_NUMBER = "+74951234567"
 RING_SECONDS = 12
 TALK_SECONDS = 95
+MISSED_EXTRA_RING_SECONDS = 8
 
 
 class SimulateError(Exception):
@@ -139,7 +140,9 @@ def build_call(
             "(the same value as on the server)"
         )
     ended = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    started = ended - timedelta(seconds=RING_SECONDS + TALK_SECONDS)
+    # The call ends now (PBXs that send no end time are read at their receive time).
+    lasted = RING_SECONDS + (MISSED_EXTRA_RING_SECONDS if kind == "missed" else TALK_SECONDS)
+    started = ended - timedelta(seconds=lasted)
     call = Call(
         kind=kind,
         client=client.strip(),
@@ -148,7 +151,7 @@ def build_call(
         token=token or random_tokens.token_hex(8),
         started=started,
         answered=started + timedelta(seconds=RING_SECONDS),
-        ended=ended if kind != "missed" else started + timedelta(seconds=RING_SECONDS + 8),
+        ended=ended,
         secrets=secrets,
         base_url=base_url.rstrip("/"),
         timezone=timezone,
