@@ -15,15 +15,13 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.models.calls import TelephonyEvent
 
 log = logging.getLogger(__name__)
-INBOX_TABLE = cast(Table, TelephonyEvent.__table__)
 MAX_BATCH = 500
 INBOX_COLUMNS = (
     "provider",
@@ -48,7 +46,7 @@ def insert_sql(paramstyle: str) -> str:
     else:
         raise ValueError(f"unsupported driver parameter style {paramstyle!r}")
     return (
-        f"INSERT INTO {INBOX_TABLE.name} ({', '.join(INBOX_COLUMNS)}) VALUES ({marks}) "
+        f"INSERT INTO {TelephonyEvent.__tablename__} ({', '.join(INBOX_COLUMNS)}) VALUES ({marks}) "
         "ON CONFLICT (dedupe_key) DO NOTHING"
     )
 
@@ -66,31 +64,23 @@ class InboxRow:
     received_at: datetime
 
     def driver_params(self, *, sqlite: bool) -> tuple[Any, ...]:
-        """The row as the driver takes it, in INBOX_COLUMNS order."""
-        values = self.values()
-        received = values["received_at"].astimezone(UTC)
-        # What SQLAlchemy's UTCDateTime stores: naive UTC text on SQLite, aware on PostgreSQL.
-        values["received_at"] = (
+        """The row as the driver takes it, in INBOX_COLUMNS order, clipped to the columns."""
+        received = self.received_at.astimezone(UTC)
+        return (
+            self.provider,
+            self.dedupe_key[:255],
+            (self.call_key or None) and self.call_key[:128],
+            (self.event_type or None) and self.event_type[:64],
+            self.body,
+            (self.content_type or None) and self.content_type[:255],
+            json.dumps(self.headers, ensure_ascii=False),
+            self.remote_addr,
+            # What the UTCDateTime column type stores: naive UTC text on SQLite, aware on PG.
             received.replace(tzinfo=None).isoformat(" ", timespec="microseconds")
             if sqlite
-            else received
+            else received,
+            0,
         )
-        values["headers"] = json.dumps(values["headers"], ensure_ascii=False)
-        return tuple(values[column] for column in INBOX_COLUMNS)
-
-    def values(self) -> dict[str, Any]:
-        return {
-            "provider": self.provider,
-            "dedupe_key": self.dedupe_key[:255],
-            "call_key": (self.call_key or None) and self.call_key[:128],
-            "event_type": (self.event_type or None) and self.event_type[:64],
-            "body": self.body,
-            "content_type": (self.content_type or None) and self.content_type[:255],
-            "headers": self.headers,
-            "remote_addr": self.remote_addr,
-            "received_at": self.received_at,
-            "attempts": 0,
-        }
 
 
 class InboxUnavailable(Exception):
