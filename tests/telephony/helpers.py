@@ -15,7 +15,6 @@ from core.context import Actor, Ctx
 from core.models import Activity, Call, Notification, TelephonyEvent, User
 from core.services import users
 from telephony_webhooks.providers.base import RawRequest
-from tests.telephony.conftest import SECRETS as ALL_SECRETS
 from tests.telephony.conftest import Pbx
 
 # What a Call row ends up as, independent of ids and bookkeeping times.
@@ -35,11 +34,6 @@ END_STATE_FIELDS = (
     "talk_seconds",
     "recording",
 )
-
-
-def enable_all(pbx: Pbx) -> Pbx:
-    pbx.web.provider_secrets = dict(ALL_SECRETS)
-    return pbx
 
 
 async def deliver(

@@ -16,7 +16,7 @@ from telephony_webhooks.providers.base import RawRequest
 from tests.fakes import pbx_signers as pbx_fake
 from tests.fakes import twilio_signer as other_fake
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import enable_all, load
+from tests.telephony.helpers import load
 
 EXAMPLES = 70
 
@@ -212,7 +212,6 @@ async def send_any(pbx: Pbx, provider: str, data: st.DataObject) -> int:
 async def test_no_request_makes_the_app_answer_5xx_or_the_processor_fail(
     pbx: Pbx, provider: str, data: st.DataObject
 ) -> None:
-    enable_all(pbx)
     status = await send_any(pbx, provider, data)
     event(f"HTTP {status}")  # --hypothesis-show-statistics shows how deep the fuzz got
     assert status < 500

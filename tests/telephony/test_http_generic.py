@@ -17,7 +17,6 @@ from tests.telephony.helpers import (
     callbacks,
     deliver,
     employee,
-    enable_all,
     end_state,
     inbox_count,
     load,
@@ -34,11 +33,6 @@ TOKEN = {"x-perezvon-token": GENERIC_TOKEN}
 
 def at(second: int) -> datetime:
     return datetime.fromtimestamp(T0 + second, UTC)
-
-
-@pytest.fixture(autouse=True)
-def _every_provider_enabled(pbx: Pbx) -> None:
-    enable_all(pbx)
 
 
 def inbound(

@@ -23,7 +23,6 @@ from tests.telephony.helpers import (
     callbacks,
     deliver,
     employee,
-    enable_all,
     end_state,
     inbox_count,
     load,
@@ -36,11 +35,6 @@ from tests.telephony.helpers import (
 CLIENT = "+79161234567"
 T0 = "20261126T090000Z"  # the fake clock's start
 LINK = "https://vats.megapbx.ru/records/c7b3e1f0a2d94e8b.mp3"
-
-
-@pytest.fixture(autouse=True)
-def _every_provider_enabled(pbx: Pbx) -> None:
-    enable_all(pbx)
 
 
 def pushes(**kw: object) -> tuple[RawRequest, list[RawRequest]]:

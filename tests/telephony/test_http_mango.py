@@ -27,7 +27,6 @@ from tests.telephony.helpers import (
     callbacks,
     deliver,
     employee,
-    enable_all,
     end_state,
     inbox_count,
     load,
@@ -43,11 +42,6 @@ T0 = 1709638200  # 2024-03-05 11:30:00 UTC
 
 def at(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
-
-
-@pytest.fixture(autouse=True)
-def _every_provider_enabled(pbx: Pbx) -> None:
-    enable_all(pbx)
 
 
 def missed(entry_id: str, start: int, caller: str = "79161234567") -> list[RawRequest]:

@@ -15,7 +15,6 @@ from tests.telephony.helpers import (
     callbacks,
     deliver,
     employee,
-    enable_all,
     inbox_count,
     load,
     notifications,
@@ -24,11 +23,6 @@ from tests.telephony.helpers import (
 )
 
 CLIENT = "+79161234567"
-
-
-@pytest.fixture(autouse=True)
-def _every_provider_enabled(pbx: Pbx) -> None:
-    enable_all(pbx)
 
 
 def journal(call_type: str, start: str, *, number: str = CLIENT, **extra: str) -> dict[str, str]:

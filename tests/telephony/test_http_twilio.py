@@ -17,7 +17,6 @@ from tests.telephony.helpers import (
     callbacks,
     deliver,
     employee,
-    enable_all,
     end_state,
     inbox_count,
     load,
@@ -31,11 +30,6 @@ CLIENT = "+79161234567"
 OURS = "+74951234567"
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 REC = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1"
-
-
-@pytest.fixture(autouse=True)
-def _every_provider_enabled(pbx: Pbx) -> None:
-    enable_all(pbx)
 
 
 def ts(second: int) -> str:

@@ -21,7 +21,6 @@ from tests.telephony.helpers import (
     callbacks,
     deliver,
     employee,
-    enable_all,
     end_state,
     inbox_count,
     load,
@@ -39,11 +38,6 @@ START = "2026-11-26 12:00:00"
 
 # The protocol is one: the whole matrix runs on both accounts only where the account matters.
 ZADARMA_ONLY = pytest.mark.parametrize("provider", ["zadarma"])
-
-
-@pytest.fixture(autouse=True)
-def _every_provider_enabled(pbx: Pbx) -> None:
-    enable_all(pbx)
 
 
 @pytest.fixture(params=PROVIDERS)
