@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import Receive, Scope, Send
 
 from telephony_webhooks import api, errors, health, webhooks
 from telephony_webhooks.context import WebContext
@@ -15,12 +16,31 @@ from telephony_webhooks.processor import InboxProcessor
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
+class PerezvonApp(FastAPI):
+    """FastAPI with the PBX webhooks served first, by a plain ASGI app (`WebhookApp`).
+
+    Every other path, and lifespan, goes through FastAPI as usual.
+    """
+
+    pbx_webhooks: webhooks.WebhookApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.pbx_webhooks is not None
+            and scope["type"] == "http"
+            and self.pbx_webhooks.route_path(scope).startswith(webhooks.PREFIX + "/")
+        ):
+            await self.pbx_webhooks(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     web: WebContext,
     *,
     extra_routers: Sequence[APIRouter] = (),
     lifespan_hooks: Sequence[Lifespan] = (),
-) -> FastAPI:
+) -> PerezvonApp:
     """Build the app around the given wiring; `extra_routers` lets app/ add e.g. the bot webhook."""
 
     @asynccontextmanager
@@ -40,7 +60,7 @@ def create_app(
                 stack.push_async_callback(processor.stop)
             yield
 
-    app = FastAPI(
+    app = PerezvonApp(
         title="Perezvon",
         version="0.1.0",
         description="Operational CRM: PBX webhooks, caller look-ups and the REST API v1.",
@@ -48,9 +68,9 @@ def create_app(
     )
     app.state.web = web
     app.state.inbox = InboxWriter(web.sessions)
+    app.pbx_webhooks = webhooks.WebhookApp(web, app.state.inbox)
     errors.install(app)
     app.include_router(health.router())
-    app.add_middleware(webhooks.WebhookFastPath)
     app.include_router(webhooks.router())
     app.include_router(api.router())
     for extra in extra_routers:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException
-from starlette.routing import Route, Router
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from core.context import Ctx
 from core.db import session_scope
@@ -35,6 +32,7 @@ from telephony_webhooks.providers.base import (
 from telephony_webhooks.providers.registry import PROVIDERS, Provider
 
 log = logging.getLogger(__name__)
+PREFIX = "/webhooks"
 MAX_BODY = 64 * 1024
 LOOKUP_TIMEOUT_SECONDS = 0.8
 # Headers worth keeping with the raw request; tokens and cookies are never stored.
@@ -56,29 +54,85 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
+class ClientGone(Exception):
+    """The PBX hung up before sending the whole body: nothing to store, nobody to answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """What the pipeline reads of an ASGI request (the hot path builds no Starlette Request)."""
+
+    method: str
+    path: str  # as the client sent it, root path included
+    query_string: str
+    headers: dict[str, str]  # lower-case names; a repeated header keeps its last value
+    scheme: str
+    client_host: str | None
+
+    @classmethod
+    def from_scope(cls, scope: Scope) -> Incoming:
+        client = scope.get("client")
+        return cls(
+            method=scope["method"],
+            path=scope["path"],
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+            scheme=scope.get("scheme", "http"),
+            client_host=client[0] if client else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The HTTP answer to one webhook request."""
+
+    status: int
+    body: bytes
+    media_type: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def detail(cls, status: int, reason: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
+        """`{"detail": reason}`, the error shape of the whole HTTP app."""
+        body = json.dumps({"detail": reason}, ensure_ascii=False, separators=(",", ":"))
+        return cls(status, body.encode("utf-8"), "application/json", headers)
+
+    def content_type(self) -> str:
+        if self.media_type.startswith("text/") and "charset=" not in self.media_type:
+            return self.media_type + "; charset=utf-8"
+        return self.media_type
+
+
+async def read_body(receive: Receive, headers: Mapping[str, str]) -> bytes:
+    declared = headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
             raise BodyTooLarge
+        if not message.get("more_body", False):
+            if not chunks:
+                return chunk
+            chunks.append(chunk)
+            return b"".join(chunks)
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
-def public_url(web: WebContext, request: Request) -> str:
+def public_url(web: WebContext, request: Incoming) -> str:
     """The URL the provider called: behind a proxy, PUBLIC_URL + path + query."""
-    scope = request.scope
-    query = scope.get("query_string", b"").decode("latin-1")
-    suffix = str(scope["path"]) + (f"?{query}" if query else "")
+    query = request.query_string
+    suffix = request.path + (f"?{query}" if query else "")
     if web.public_url:
         return web.public_url.rstrip("/") + suffix
     host = request.headers.get("host") or "localhost"
-    return f"{scope.get('scheme', 'http')}://{host}{suffix}"
+    return f"{request.scheme}://{host}{suffix}"
 
 
 def stored_body(body: bytes, content_type: str) -> bytes:
@@ -147,27 +201,30 @@ async def lookup(web: WebContext, number: str) -> LookupResult | None:
         return None
 
 
-async def handle(request: Request, provider: Provider, path: str = "") -> Response:
-    """The whole webhook pipeline for one request."""
-    web = web_context(request)
+async def handle(
+    web: WebContext,
+    inbox: InboxWriter,
+    provider: Provider,
+    request: Incoming,
+    receive: Receive,
+    path: str = "",
+) -> Answer:
+    """The whole webhook pipeline for one request: verify, store durably, answer."""
     if not provider.enabled(web.provider_secrets):
-        return JSONResponse(
-            status_code=404,
-            content={
-                "detail": f"provider {provider.name} is disabled: set {provider.setting_names()}"
-            },
-        )
+        reason = f"provider {provider.name} is disabled: set {provider.setting_names()}"
+        return Answer.detail(404, reason)
     try:
-        body = await read_body(request)
+        body = await read_body(receive, request.headers)
     except BodyTooLarge:
-        return JSONResponse(status_code=413, content={"detail": "body is larger than 64 KiB"})
+        return Answer.detail(413, "body is larger than 64 KiB")
     content_type = request.headers.get("content-type", "")
+    query = request.query_string
     raw = RawRequest(
         method=request.method,
         url=public_url(web, request),
         path=path,
-        headers={k.lower(): v for k, v in request.headers.items()},
-        query=dict(request.query_params),
+        headers=request.headers,
+        query=dict(parse_qsl(query, keep_blank_values=True)) if query else {},
         body=body,
         content_type=content_type,
         form=_form(body, content_type),
@@ -177,9 +234,8 @@ async def handle(request: Request, provider: Provider, path: str = "") -> Respon
         provider.adapter.verify(raw, web.provider_secrets)
         accepted = provider.adapter.accept(raw)
     except ProviderError as exc:
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.reason})
+        return Answer.detail(exc.status_code, exc.reason)
     if accepted.store:
-        inbox: InboxWriter = request.app.state.inbox
         headers = {k: v for k, v in raw.headers.items() if k in STORED_HEADERS}
         headers |= {METHOD_HEADER: raw.method, PATH_HEADER: path, URL_HEADER: _stored_url(raw.url)}
         try:
@@ -192,22 +248,19 @@ async def handle(request: Request, provider: Provider, path: str = "") -> Respon
                     body=stored_body(body, content_type),
                     content_type=content_type,
                     headers=headers,
-                    remote_addr=request.client.host if request.client else None,
+                    remote_addr=request.client_host,
                     received_at=web.clock.now(),
                 )
             )
         except InboxUnavailable as exc:
-            return JSONResponse(
-                status_code=503,
-                headers={"Retry-After": "5"},
-                content={"detail": f"could not store the event: {exc}"},
-            )
+            return Answer.detail(503, f"could not store the event: {exc}", (("Retry-After", "5"),))
     found = await lookup(web, accepted.lookup_number) if accepted.lookup_number else None
     try:
         reply = provider.adapter.reply(raw, accepted, found, options)
     except ProviderError as exc:
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.reason})
-    return Response(content=reply.body, status_code=reply.status_code, media_type=reply.media_type)
+        return Answer.detail(exc.status_code, exc.reason)
+    body_out = reply.body.encode("utf-8") if isinstance(reply.body, str) else reply.body
+    return Answer(reply.status_code, body_out, reply.media_type)
 
 
 @dataclass(frozen=True)
@@ -259,53 +312,109 @@ ENDPOINTS = (
 
 
 def _endpoint_handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    """A FastAPI endpoint over `handle`, for /docs (requests are served by `WebhookApp`)."""
     provider = PROVIDERS[endpoint.provider]
 
     async def endpoint_handler(request: Request) -> Response:
         path = endpoint.sub_path or str(request.path_params.get("rest", ""))
-        return await handle(request, provider, path)
+        web = web_context(request)
+        incoming = Incoming.from_scope(request.scope)
+        answer = await handle(
+            web, request.app.state.inbox, provider, incoming, request.receive, path
+        )
+        return Response(
+            content=answer.body,
+            status_code=answer.status,
+            media_type=answer.media_type,
+            headers=dict(answer.headers),
+        )
 
     endpoint_handler.__doc__ = endpoint.summary
     return endpoint_handler
 
 
-def fast_routes() -> list[Route]:
-    """Plain Starlette routes that serve the webhooks: the hot path skips FastAPI's
-    dependency solving and the included-router matching (see bench/webhooks.py)."""
-    return [
-        Route("/webhooks" + e.path, _endpoint_handler(e), methods=list(e.methods))
-        for e in ENDPOINTS
-    ]
+class WebhookApp:
+    """A plain ASGI app for `/webhooks/...`, served ahead of FastAPI's middleware and routing.
 
-
-class WebhookFastPath:
-    """ASGI middleware: `/webhooks/...` goes straight to the plain routes.
-
-    PBX deliveries are the hot path of the whole system. They skip FastAPI's inner
-    middleware (telemetry, body limit, exception and exit-stack layers) and its routing;
-    every other path, and the outer error middleware, stay as they are.
+    PBX deliveries are the hot path of the whole system: every ringing phone is several of
+    them, and the PBX waits. They need none of what FastAPI adds per request (dependency
+    solving, exception and body-limit middleware, telemetry, Starlette's Request/Response),
+    so this matches the path in a dict, reads the body from `receive`, runs `handle` and
+    sends its answer. The same endpoints are declared in FastAPI (`router()`) for /docs.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.routes = Router(routes=fast_routes())
+    def __init__(self, web: WebContext, inbox: InboxWriter) -> None:
+        self.web = web
+        self.inbox = inbox
+        self.exact: dict[str, Endpoint] = {}
+        self.prefixed: list[tuple[str, Endpoint, bool]] = []  # (prefix, endpoint, rest may nest)
+        for endpoint in ENDPOINTS:
+            path = PREFIX + endpoint.path
+            if "{" not in path:
+                self.exact[path] = endpoint
+            else:
+                prefix, _, parameter = path.partition("{")
+                self.prefixed.append((prefix, endpoint, parameter.endswith(":path}")))
+
+    @staticmethod
+    def route_path(scope: Scope) -> str:
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            return path[len(root) :]
+        return path
+
+    def match(self, path: str) -> tuple[Endpoint, str] | None:
+        endpoint = self.exact.get(path)
+        if endpoint is not None:
+            return endpoint, endpoint.sub_path
+        for prefix, candidate, nested in self.prefixed:
+            if path.startswith(prefix):
+                rest = path[len(prefix) :]
+                if nested or (rest and "/" not in rest):
+                    return candidate, rest
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and str(scope.get("path", "")).startswith("/webhooks/"):
-            try:
-                await self.routes(scope, receive, send)
-            except HTTPException as exc:  # unknown path (404) or method (405)
-                response = JSONResponse(
-                    status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
-                )
-                await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+        found = self.match(self.route_path(scope))
+        method = scope["method"]
+        head = method == "HEAD"
+        if found is None:
+            answer = Answer.detail(404, "Not Found")
+        else:
+            endpoint, path = found
+            allowed = endpoint.methods + (("HEAD",) if "GET" in endpoint.methods else ())
+            if method not in allowed:
+                answer = Answer.detail(405, "Method Not Allowed", (("Allow", ", ".join(allowed)),))
+            else:
+                request = Incoming.from_scope(scope)
+                if head:
+                    request = replace(request, method="GET")
+                try:
+                    answer = await handle(
+                        self.web, self.inbox, PROVIDERS[endpoint.provider], request, receive, path
+                    )
+                except ClientGone:
+                    return
+                except Exception:
+                    log.exception("webhook %s failed", scope["path"])
+                    answer = Answer.detail(500, "internal error; the event was not stored")
+        await send_answer(send, answer, head=head)
+
+
+async def send_answer(send: Send, answer: Answer, *, head: bool = False) -> None:
+    headers = [
+        (b"content-length", str(len(answer.body)).encode("latin-1")),
+        (b"content-type", answer.content_type().encode("latin-1")),
+    ]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else answer.body})
 
 
 def router() -> APIRouter:
-    """The same endpoints for /docs; requests are served by `fast_routes`, mounted first."""
-    routes = APIRouter(prefix="/webhooks", tags=["pbx webhooks"])
+    """The same endpoints for /docs; requests are served by `WebhookApp`, ahead of FastAPI."""
+    routes = APIRouter(prefix=PREFIX, tags=["pbx webhooks"])
     for endpoint in ENDPOINTS:
         for method in endpoint.methods:
             routes.add_api_route(
