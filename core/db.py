@@ -60,7 +60,8 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
+    """Every SQLite connection of Perezvon's, the engine's and the inbox writer's own."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     # FULL: a webhook answered 200 must survive a power cut; group commit pays the fsync once.
@@ -77,7 +78,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     if is_sqlite(url):
         extra: dict[str, Any] = {"poolclass": StaticPool} if ":memory:" in url else {}
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 10}, **extra)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True

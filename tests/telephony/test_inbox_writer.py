@@ -1,0 +1,120 @@
+"""The inbox writer: group commit, duplicates, a bad row among good ones, stop and restart."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.models import TelephonyEvent
+from telephony_webhooks.inbox import InboxRow, InboxUnavailable, InboxWriter, sqlite_file
+
+AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def row(key: str, *, provider: str = "generic") -> InboxRow:
+    return InboxRow(
+        provider=provider,
+        dedupe_key=key,
+        call_key="c-" + key,
+        event_type="ringing",
+        body=b'{"event": "ringing"}',
+        content_type="application/json",
+        headers={"user-agent": "pbx"},
+        remote_addr="127.0.0.1",
+        received_at=AT,
+    )
+
+
+async def keys(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        return list(await session.scalars(select(TelephonyEvent.dedupe_key).order_by("id")))
+
+
+@pytest.fixture
+async def writer(sessions: async_sessionmaker[AsyncSession]):  # type: ignore[no-untyped-def]
+    inbox = InboxWriter(sessions)
+    await inbox.start()
+    yield inbox
+    await inbox.stop()
+
+
+async def test_concurrent_requests_share_commits_and_every_row_lands(
+    writer: InboxWriter, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await asyncio.gather(*(writer.store(row(f"k{i}")) for i in range(300)))
+    assert sorted(await keys(sessions)) == sorted(f"k{i}" for i in range(300))
+    assert writer.rows == 300 and writer.commits < 300
+    assert writer.idle.is_set() and writer.stored.is_set()
+
+
+async def test_a_stored_row_reads_back_as_it_was_given(
+    writer: InboxWriter, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await writer.store(row("whole"))
+    async with sessions() as session:
+        stored = await session.scalar(select(TelephonyEvent))
+    assert stored is not None
+    assert (stored.provider, stored.call_key, stored.event_type) == (
+        "generic",
+        "c-whole",
+        "ringing",
+    )
+    assert stored.body == b'{"event": "ringing"}' and stored.headers == {"user-agent": "pbx"}
+    assert stored.received_at == AT and stored.processed_at is None and stored.attempts == 0
+
+
+async def test_a_duplicate_in_the_same_batch_is_stored_once_and_both_succeed(
+    writer: InboxWriter, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await asyncio.gather(writer.store(row("same")), writer.store(row("same")))
+    await writer.store(row("same"))
+    assert await keys(sessions) == ["same"]
+
+
+async def test_a_row_the_database_refuses_fails_alone(
+    writer: InboxWriter, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    bad = row("bad", provider=None)  # type: ignore[arg-type]  # NOT NULL violation
+    results = await asyncio.gather(
+        writer.store(row("a")), writer.store(bad), writer.store(row("b")), return_exceptions=True
+    )
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], InboxUnavailable)
+    assert sorted(await keys(sessions)) == ["a", "b"]
+
+
+async def test_a_stopped_writer_refuses_and_a_restarted_one_stores(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    inbox = InboxWriter(sessions)
+    with pytest.raises(InboxUnavailable):
+        await inbox.store(row("early"))
+    await inbox.start()
+    await inbox.store(row("one"))
+    await inbox.stop()
+    with pytest.raises(InboxUnavailable):
+        await inbox.store(row("stopped"))
+    await inbox.start()
+    await inbox.store(row("two"))
+    await inbox.stop()
+    assert await keys(sessions) == ["one", "two"]
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite+aiosqlite:////var/lib/perezvon/perezvon.db", "/var/lib/perezvon/perezvon.db"),
+        ("sqlite+aiosqlite:///perezvon.db", "perezvon.db"),
+        ("sqlite+aiosqlite:///:memory:", None),
+        ("sqlite+aiosqlite://", None),
+        ("sqlite+aiosqlite:///file:x.db?mode=ro&uri=true", None),
+        ("postgresql+asyncpg://postgres@127.0.0.1/test", None),
+    ],
+)
+def test_only_a_plain_sqlite_file_gets_the_writer_thread(url: str, path: str | None) -> None:
+    assert sqlite_file(make_url(url)) == path
