@@ -48,6 +48,7 @@ STORED_HEADERS = (
 SECRET_QUERY = {"token", "key", "crm_token", "api_key"}
 # Shared secrets some PBXs put in the body itself (ITooLabs, Mango): verified, never stored.
 SECRET_FIELDS = {"crm_token", "vpbx_api_key", "token"}
+_SECRET_FIELD_BYTES = tuple(name.encode() for name in SECRET_FIELDS)
 
 
 class BodyTooLarge(Exception):
@@ -76,7 +77,8 @@ class Incoming:
             method=scope["method"],
             path=scope["path"],
             query_string=scope.get("query_string", b"").decode("latin-1"),
-            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+            # ASGI servers send header names in lower case (Starlette relies on it too).
+            headers={k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
             scheme=scope.get("scheme", "http"),
             client_host=client[0] if client else None,
         )
@@ -137,7 +139,10 @@ def public_url(web: WebContext, request: Incoming) -> str:
 
 def stored_body(body: bytes, content_type: str) -> bytes:
     """The body as the inbox keeps it: form or JSON without the shared-secret fields."""
-    if not any(name.encode() in body for name in SECRET_FIELDS):
+    for name in _SECRET_FIELD_BYTES:
+        if name in body:
+            break
+    else:
         return body
     try:
         if "json" in content_type or body.lstrip()[:1] == b"{":

@@ -178,9 +178,9 @@ def scalar_fields(data: Mapping[str, Any]) -> dict[str, str]:
     """String values of a decoded JSON object; nested values and nulls are dropped, not trusted."""
     fields: dict[str, str] = {}
     for key, value in data.items():
-        if isinstance(value, bool) or value is None:
-            continue
-        if isinstance(value, str | int | float):
+        if type(value) is str:  # the common case first: this runs on every generic webhook
+            fields[key] = value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
             fields[str(key)] = str(value)
     return fields
 
@@ -355,12 +355,15 @@ def _lookup_text(lookup: LookupResult | None) -> str:
     return f"{name}|{extension}" if name or extension else ""
 
 
+_ACK = Reply(body=b'{"ok": true}', media_type="application/json")
+
+
 def reply(
     request: RawRequest, accepted: Accepted, lookup: LookupResult | None, options: ProviderOptions
 ) -> Reply:
     """Lookup: JSON or `Name|ext` text (empty when unknown); events: a JSON ack."""
     if accepted.lookup_number is None:
-        return Reply(body=json.dumps({"ok": True}), media_type="application/json")
+        return _ACK
     if request.query.get("format", "").lower() == "text":
         # No trailing newline: dialplan CURL() keeps it, and 'Name\n' would become the CALLERID.
         return Reply(body=_lookup_text(lookup), media_type="text/plain")
