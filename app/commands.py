@@ -60,7 +60,7 @@ async def users_invite(settings: Settings, *, role: str, name: str | None) -> in
             lambda ctx: users.create_invite(ctx, actor=SYSTEM, role=role, name=name)
         )
     finally:
-        await container.engine.dispose()
+        await container.dispose()
     print(f"invite for a {role}, valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC")
     print(f"send the bot: /start {invite.code}")
     print(invite.code)
@@ -85,7 +85,7 @@ async def users_list(settings: Settings) -> int:
     try:
         print("\n".join(await container.run(table)))
     finally:
-        await container.engine.dispose()
+        await container.dispose()
     return 0
 
 
@@ -115,7 +115,7 @@ async def users_set_extension(
     try:
         print(await container.run(use_case))
     finally:
-        await container.engine.dispose()
+        await container.dispose()
     return 0
 
 
@@ -126,7 +126,7 @@ async def api_keys_create(settings: Settings, *, name: str, role: str) -> int:
             lambda ctx: api_keys.create(ctx, actor=SYSTEM, name=name, role=role)
         )
     finally:
-        await container.engine.dispose()
+        await container.dispose()
     print(f"API key {key.id} '{key.name}' ({key.role}); it is shown only now, store it safely:")
     print(plain)
     return 0
@@ -153,7 +153,7 @@ async def demo_seed(settings: Settings, *, contacts: int, users: int, seed: int)
                 container.engine, contacts=contacts, users=users, seed=seed, progress=progress
             )
     finally:
-        await container.engine.dispose()
+        await container.dispose()
     print(f"{report} in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -173,7 +173,7 @@ async def doctor(settings: Settings) -> int:
         print(f"  schema      NOT READY: {name}: {hint}")
         problems += 1
     finally:
-        await container.engine.dispose()
+        await container.dispose()
     if is_sqlite(settings.database_url):
         print("  note        SQLite: fine for one process; use PostgreSQL for several instances")
     print(

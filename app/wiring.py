@@ -14,7 +14,7 @@ from app.settings import Settings
 from core.clock import Clock, SystemClock
 from core.config import CoreConfig
 from core.context import Ctx
-from core.db import create_engine, session_factory, session_scope
+from core.db import create_bulk_engine, create_engine, session_factory, session_scope
 from telephony_webhooks.app import create_app
 from telephony_webhooks.context import WebContext
 
@@ -28,6 +28,7 @@ class Container:
     sessions: async_sessionmaker[AsyncSession]
     config: CoreConfig
     clock: Clock
+    bulk_engine: AsyncEngine | None = None  # the inbox processor's, on a SQLite file
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> Container:
@@ -38,7 +39,14 @@ class Container:
             sessions=session_factory(engine),
             config=settings.core_config(),
             clock=clock or SystemClock(),
+            bulk_engine=create_bulk_engine(settings.database_url),
         )
+
+    async def dispose(self) -> None:
+        """Close every pooled connection (end of the process, command or test)."""
+        await self.engine.dispose()
+        if self.bulk_engine is not None:
+            await self.bulk_engine.dispose()
 
     async def run(self, use_case: Callable[[Ctx], Awaitable[T]]) -> T:
         """Run one use case in its own session (CLI commands, jobs)."""
@@ -56,6 +64,7 @@ class Container:
             account_timezone=settings.zadarma_timezone or settings.timezone,
             redirect_to_owner=settings.zadarma_redirect,
             process_inbox=settings.process_inbox,
+            processor_sessions=session_factory(self.bulk_engine) if self.bulk_engine else None,
         )
 
     def http_app(self) -> FastAPI:
@@ -64,6 +73,6 @@ class Container:
         @asynccontextmanager
         async def dispose_engine(_app: FastAPI) -> AsyncIterator[None]:
             yield
-            await container.engine.dispose()
+            await container.dispose()
 
         return create_app(self.web_context(), lifespan_hooks=[dispose_engine])

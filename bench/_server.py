@@ -51,7 +51,7 @@ def perezvon_app(process_inbox: bool) -> FastAPI:
     @asynccontextmanager
     async def dispose_engine(_app: FastAPI):  # type: ignore[no-untyped-def]
         yield
-        await container.engine.dispose()
+        await container.dispose()
 
     return create_app(web, lifespan_hooks=[dispose_engine])
 

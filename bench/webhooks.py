@@ -164,7 +164,7 @@ async def _drain(database_url: str) -> tuple[int, float]:
         done = await processor.drain()
         return done, time.perf_counter() - began
     finally:
-        await container.engine.dispose()
+        await container.dispose()
 
 
 def pct(values: list[float], p: float) -> float:

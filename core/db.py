@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
+
+from core.sqlite_inline import create_inline_engine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -71,6 +73,29 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
+
+
+def sqlite_file(url: str | URL) -> str | None:
+    """The file of a plain SQLite URL, or None (in-memory, URI options, other databases)."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite" or url.query:
+        return None
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def create_bulk_engine(url: str, *, echo: bool = False) -> AsyncEngine | None:
+    """An engine for background work made of many short statements (the inbox processor).
+
+    On a SQLite file: the inline driver of core/sqlite_inline.py, which spares each statement
+    four thread hand-offs. Otherwise None: use the shared engine.
+    """
+    database = sqlite_file(url)
+    if database is None:
+        return None
+    return create_inline_engine(database, pragmas=sqlite_pragmas, echo=echo)
 
 
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:

@@ -29,6 +29,8 @@ class WebContext:
     redirect_to_owner: bool = False
     bot_username: str | None = None
     process_inbox: bool = True  # run the inbox processor in this process
+    # Sessions for the inbox processor's bulk work (core.db.create_bulk_engine); None: `sessions`.
+    processor_sessions: async_sessionmaker[AsyncSession] | None = None
 
 
 def web_context(request: Request) -> WebContext:

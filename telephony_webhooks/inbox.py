@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.db import sqlite_pragmas
+from core.db import sqlite_file, sqlite_pragmas
 from core.models.calls import TelephonyEvent
 
 log = logging.getLogger(__name__)
@@ -133,16 +133,6 @@ class SqliteInboxThread:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-
-
-def sqlite_file(url: Any) -> str | None:
-    """The file of a plain SQLite URL, or None (in-memory, URI options, other databases)."""
-    if url.get_backend_name() != "sqlite" or url.query:
-        return None
-    database: str | None = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return database
 
 
 class InboxUnavailable(Exception):

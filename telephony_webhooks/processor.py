@@ -96,7 +96,8 @@ class InboxProcessor:
         self._providers = providers
         self._batch_size = batch_size
         self._options = provider_options(web)
-        self._sessions = web.sessions
+        # The bulk engine (SQLite inline driver) when the composition root made one.
+        self._sessions = web.processor_sessions or web.sessions
         self._inbox = inbox
         self._task: asyncio.Task[None] | None = None
         self.applied = 0
@@ -131,7 +132,7 @@ class InboxProcessor:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
 
     async def expire_stale(self) -> int:
-        async with session_scope(self._web.sessions) as session:
+        async with session_scope(self._sessions) as session:
             return await calls.expire_stale_ringing(self._ctx(session))
 
     def _ctx(self, session: AsyncSession) -> Ctx:
@@ -228,6 +229,8 @@ class InboxProcessor:
             for event in events:
                 await calls.apply_event(ctx, event=event, commit=False, batch=batch)
             applied.append(row.id)
+            # On the inline SQLite driver nothing above suspends: let requests in between rows.
+            await asyncio.sleep(0)
         if applied:
             # One statement for the batch instead of an UPDATE per row.
             await ctx.session.execute(
@@ -264,7 +267,7 @@ class InboxProcessor:
 
     async def _record_failure(self, row_id: int, exc: Exception) -> datetime | None:
         log.warning("inbox row %s failed: %s", row_id, exc, exc_info=exc)
-        async with session_scope(self._web.sessions) as session:
+        async with session_scope(self._sessions) as session:
             row = await session.get(TelephonyEvent, row_id)
             assert row is not None
             row.attempts += 1

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.db import create_bulk_engine, session_factory
 from telephony_webhooks.app import create_app
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
@@ -46,13 +47,29 @@ class Pbx:
 
 @pytest.fixture
 async def pbx(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
+    sessions: async_sessionmaker[AsyncSession],
+    database_url: str,
+    config: CoreConfig,
+    clock: FakeClock,
 ) -> AsyncIterator[Pbx]:
+    # As app/wiring.py builds it: on SQLite the processor runs on the inline driver.
+    bulk = create_bulk_engine(database_url)
     web = WebContext(
-        sessions=sessions, config=config, clock=clock, provider_secrets=SECRETS, process_inbox=False
+        sessions=sessions,
+        config=config,
+        clock=clock,
+        provider_secrets=SECRETS,
+        process_inbox=False,
+        processor_sessions=session_factory(bulk) if bulk else None,
     )
     app = create_app(web)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="https://crm.example.com") as c:
-            yield Pbx(app=app, client=c, web=web, processor=InboxProcessor(web))
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="https://crm.example.com"
+            ) as c:
+                yield Pbx(app=app, client=c, web=web, processor=InboxProcessor(web))
+    finally:
+        if bulk is not None:
+            await bulk.dispose()

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.models import TelephonyEvent
-from telephony_webhooks.inbox import InboxRow, InboxUnavailable, InboxWriter, sqlite_file
+from telephony_webhooks.inbox import InboxRow, InboxUnavailable, InboxWriter
 
 AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -103,18 +102,3 @@ async def test_a_stopped_writer_refuses_and_a_restarted_one_stores(
     await inbox.store(row("two"))
     await inbox.stop()
     assert await keys(sessions) == ["one", "two"]
-
-
-@pytest.mark.parametrize(
-    ("url", "path"),
-    [
-        ("sqlite+aiosqlite:////var/lib/perezvon/perezvon.db", "/var/lib/perezvon/perezvon.db"),
-        ("sqlite+aiosqlite:///perezvon.db", "perezvon.db"),
-        ("sqlite+aiosqlite:///:memory:", None),
-        ("sqlite+aiosqlite://", None),
-        ("sqlite+aiosqlite:///file:x.db?mode=ro&uri=true", None),
-        ("postgresql+asyncpg://postgres@127.0.0.1/test", None),
-    ],
-)
-def test_only_a_plain_sqlite_file_gets_the_writer_thread(url: str, path: str | None) -> None:
-    assert sqlite_file(make_url(url)) == path

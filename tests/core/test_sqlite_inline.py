@@ -1,0 +1,146 @@
+"""The inline SQLite driver of the inbox processor: same results, lock waits that yield."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core import sqlite_inline
+from core.db import create_bulk_engine, session_factory, sqlite_file
+
+
+@pytest.fixture
+async def inline(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, str]]:
+    path = str(tmp_path / "inline.db")
+    with sqlite3.connect(path) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)")
+    engine = create_bulk_engine(f"sqlite+aiosqlite:///{path}")
+    assert engine is not None
+    yield engine, path
+    await engine.dispose()
+
+
+def names(path: str) -> list[str]:
+    with sqlite3.connect(path) as reader:
+        return [name for (name,) in reader.execute("SELECT name FROM t ORDER BY id")]
+
+
+async def test_commit_rollback_and_reads_behave_as_on_aiosqlite(
+    inline: tuple[AsyncEngine, str],
+) -> None:
+    engine, path = inline
+    async with session_factory(engine)() as session:
+        await session.execute(text("INSERT INTO t (name) VALUES ('kept')"))
+        await session.commit()
+        await session.execute(text("INSERT INTO t (name) VALUES ('dropped')"))
+        await session.rollback()
+        rows = await session.execute(text("SELECT name FROM t"))
+        assert rows.scalars().all() == ["kept"]
+    assert names(path) == ["kept"]
+
+
+async def test_transactions_take_the_write_lock_when_they_begin(
+    inline: tuple[AsyncEngine, str],
+) -> None:
+    engine, path = inline
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))  # opens the transaction: BEGIN IMMEDIATE
+        other = sqlite3.connect(path, timeout=0)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
+        await connection.rollback()
+
+
+async def test_a_locked_database_is_waited_for_without_blocking_the_event_loop(
+    inline: tuple[AsyncEngine, str],
+) -> None:
+    engine, path = inline
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t (name) VALUES ('first')")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    async def release_later() -> None:
+        await asyncio.sleep(0.2)
+        holder.execute("COMMIT")
+
+    async def write() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t (name) VALUES ('second')"))
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.gather(write(), release_later())
+    ticking.cancel()
+    holder.close()
+    assert names(path) == ["first", "second"]
+    assert ticks >= 10  # the loop ran on while the write waited for the lock (~40 ticks)
+
+
+async def test_a_lock_held_past_the_wait_limit_is_an_error(
+    inline: tuple[AsyncEngine, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, path = inline
+    monkeypatch.setattr(sqlite_inline, "LOCK_WAIT_SECONDS", 0.05)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError, match="locked"):
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t (name) VALUES ('late')"))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert names(path) == []
+
+
+async def test_other_errors_are_raised_at_once(inline: tuple[AsyncEngine, str]) -> None:
+    engine, _path = inline
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO t (name) VALUES ('x')"))
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t (name) VALUES ('x')"))
+    with pytest.raises(OperationalError, match="no such table"):
+        async with engine.begin() as connection:
+            await connection.execute(text("SELECT * FROM missing"))
+
+
+async def test_executemany_inserts_every_row(inline: tuple[AsyncEngine, str]) -> None:
+    engine, path = inline
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO t (name) VALUES (:name)"), [{"name": f"n{i}"} for i in range(50)]
+        )
+    assert names(path) == [f"n{i}" for i in range(50)]
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite+aiosqlite:////var/lib/perezvon/perezvon.db", "/var/lib/perezvon/perezvon.db"),
+        ("sqlite+aiosqlite:///perezvon.db", "perezvon.db"),
+        ("sqlite+aiosqlite:///:memory:", None),
+        ("sqlite+aiosqlite://", None),
+        ("sqlite+aiosqlite:///file:x.db?mode=ro&uri=true", None),
+        ("postgresql+asyncpg://postgres@127.0.0.1/test", None),
+    ],
+)
+def test_only_a_plain_sqlite_file_gets_the_bulk_engine(url: str, path: str | None) -> None:
+    assert sqlite_file(url) == path
+    if path is None:
+        assert create_bulk_engine(url) is None
