@@ -16,6 +16,7 @@ from core.events import CallEvent
 from core.models.calls import Call, TelephonyEvent
 from core.models.contacts import Contact, ContactPhone
 from core.models.users import User, UserExtension
+from core.models.work import Activity
 from core.phones import Phone, try_normalize
 from core.services import contacts as contact_service
 from core.services.common import Page, check_page, contact_visible_clause
@@ -63,6 +64,7 @@ class CallBatch:
     calls: dict[tuple[str, str], Call | None] = field(default_factory=dict)
     users: dict[str, User | None] = field(default_factory=dict)  # active user by extension
     contacts: dict[str, Contact | None] = field(default_factory=dict)  # live contact by E.164
+    callbacks: dict[str, Activity | None] = field(default_factory=dict)  # open task by E.164
 
 
 async def prepare_batch(ctx: Ctx, events: Sequence[CallEvent]) -> CallBatch:
@@ -101,6 +103,15 @@ async def prepare_batch(ctx: Ctx, events: Sequence[CallEvent]) -> CallBatch:
             )
         )
         batch.contacts.update(dict(owners.tuples().all()))
+        batch.callbacks.update(dict.fromkeys(some_numbers))
+        tasks = await ctx.session.scalars(
+            select(Activity).where(
+                Activity.kind == "callback",
+                Activity.status == "planned",
+                Activity.callback_phone.in_(some_numbers),
+            )
+        )
+        batch.callbacks.update({task.callback_phone: task for task in tasks if task.callback_phone})
     return batch
 
 
@@ -259,7 +270,8 @@ async def _match_contact(ctx: Ctx, call: Call, batch: CallBatch) -> Contact | No
         return await ctx.session.get(Contact, call.contact_id)
     if call.client_e164 is None or call.direction == "internal":
         return None
-    if call.client_e164 in batch.contacts:
+    looked_up = call.client_e164 in batch.contacts
+    if looked_up:
         contact = batch.contacts[call.client_e164]
     else:
         contact = await contact_service.find_by_e164(ctx, e164=call.client_e164)
@@ -277,6 +289,7 @@ async def _match_contact(ctx: Ctx, call: Call, batch: CallBatch) -> Contact | No
             owner_id=call.user_id,
             source="call",
             commit=False,
+            phones_seen_free=looked_up,
         )
         batch.contacts[call.client_e164] = contact
     call.contact_id = contact.id
@@ -313,7 +326,13 @@ async def apply_event(
     ):
         contact.owner_id = call.user_id
     await after_transition(
-        ctx, call, contact, event, was_answered=was_answered, was_ended=was_ended
+        ctx,
+        call,
+        contact,
+        event,
+        was_answered=was_answered,
+        was_ended=was_ended,
+        callbacks=batch.callbacks,
     )
     if commit:
         await ctx.session.commit()

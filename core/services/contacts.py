@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -142,10 +143,17 @@ async def _ensure_phones_free(ctx: Ctx, phones: Sequence[Phone], contact_id: int
 def _default_timezone(ctx: Ctx, phones: Sequence[Phone]) -> str | None:
     for phone in phones:
         assert phone.e164 is not None
-        zones = phone_timezone.time_zones_for_number(phonenumbers.parse(phone.e164))
-        if len(zones) == 1 and zones[0] != "Etc/Unknown":
-            return str(zones[0])
+        zone = _zone_of_number(phone.e164)
+        if zone is not None:
+            return zone
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _zone_of_number(e164: str) -> str | None:
+    """The number's one time zone, if its prefix has exactly one (phonenumbers' geo data)."""
+    zones = phone_timezone.time_zones_for_number(phonenumbers.parse(e164))
+    return str(zones[0]) if len(zones) == 1 and zones[0] != "Etc/Unknown" else None
 
 
 def _clean_email(value: str | None) -> str | None:
@@ -234,16 +242,20 @@ async def create_contact(
     marketing_consent: bool = False,
     telegram_chat_id: int | None = None,
     commit: bool = True,
+    phones_seen_free: bool = False,
 ) -> Contact:
     """Create a contact; a phone already owned by any live contact is a Conflict naming it.
 
-    `commit=False` lets another service (the call processor) create it inside its own unit.
+    `commit=False` lets another service (the call processor) create it inside its own unit;
+    `phones_seen_free=True` says that caller has just looked the phones up in this
+    transaction and found no owner (the partial unique index still guards the race).
     """
     if source not in SOURCES:
         raise InvalidInput(f"source must be one of {', '.join(SOURCES)}", field="source")
     clean_name = _clean_name(name)
     parsed = parse_phones(ctx, phones)
-    await _ensure_phones_free(ctx, parsed, None)
+    if not phones_seen_free:
+        await _ensure_phones_free(ctx, parsed, None)
     # No owner given: the person creating it owns it (the PBX and API keys own nothing).
     owner = await _resolve_owner(ctx, actor, owner_id if owner_id is not None else actor.user_id)
     company = await _resolve_company(ctx, actor, company_id, company_name)

@@ -20,6 +20,8 @@ from core.models.users import User
 from core.models.work import Activity
 from core.services import outbox
 
+OpenCallbacks = dict[str, Activity | None]  # phone (E.164) -> its planned callback task
+
 
 async def after_transition(
     ctx: Ctx,
@@ -29,17 +31,23 @@ async def after_transition(
     *,
     was_answered: bool,
     was_ended: bool,
+    callbacks: OpenCallbacks | None = None,
 ) -> None:
-    """Run what a call's change of state sets off (called by calls.apply_event)."""
+    """Run what a call's change of state sets off (called by calls.apply_event).
+
+    `callbacks`: the open callback tasks by phone, as a processor batch loaded them and keeps
+    them up to date; a phone missing from it is looked up.
+    """
+    callbacks = callbacks if callbacks is not None else {}
     if call.status == "answered" and not was_answered:
-        await _close_callback(ctx, call)
+        await _close_callback(ctx, call, callbacks)
     if event.kind == "ringing" and call.ended_at is None:
         await _notify_ringing(ctx, call, contact)
     if call.ended_at is not None and not was_ended:
         if call.status == "answered":
             await _notify_user(ctx, call.user_id, "post_call", f"postcall:{call.id}", call)
         elif call.direction == "in" and call.status in ("missed", "busy", "failed"):
-            await _open_callback(ctx, call, contact)
+            await _open_callback(ctx, call, contact, callbacks)
     elif (
         call.ended_at is not None
         and event.extension
@@ -103,16 +111,27 @@ async def _responsible(ctx: Ctx, call: Call, contact: Contact | None) -> int | N
     return on_duty
 
 
-async def _open_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None:
-    if call.client_e164 is None:
-        return
-    existing = await ctx.session.scalar(
+async def _open_task(ctx: Ctx, phone: str, callbacks: OpenCallbacks) -> Activity | None:
+    """The planned callback task for this phone (one at most), from the batch's map or the DB."""
+    if phone in callbacks:
+        return callbacks[phone]
+    task = await ctx.session.scalar(
         select(Activity).where(
             Activity.kind == "callback",
             Activity.status == "planned",
-            Activity.callback_phone == call.client_e164,
+            Activity.callback_phone == phone,
         )
     )
+    callbacks[phone] = task
+    return task
+
+
+async def _open_callback(
+    ctx: Ctx, call: Call, contact: Contact | None, callbacks: OpenCallbacks
+) -> None:
+    if call.client_e164 is None:
+        return
+    existing = await _open_task(ctx, call.client_e164, callbacks)
     if existing is not None:
         existing.missed_count += 1
         existing.updated_at = ctx.clock.now()
@@ -141,6 +160,7 @@ async def _open_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None:
     )
     ctx.session.add(activity)
     await ctx.session.flush()
+    callbacks[call.client_e164] = activity
     await _notify_user(
         ctx, owner, "missed_call", f"missed:{call.id}", call, {"activity_id": activity.id}
     )
@@ -168,16 +188,10 @@ async def _adopt_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None
     )
 
 
-async def _close_callback(ctx: Ctx, call: Call) -> None:
+async def _close_callback(ctx: Ctx, call: Call, callbacks: OpenCallbacks) -> None:
     if call.client_e164 is None:
         return
-    task = await ctx.session.scalar(
-        select(Activity).where(
-            Activity.kind == "callback",
-            Activity.status == "planned",
-            Activity.callback_phone == call.client_e164,
-        )
-    )
+    task = await _open_task(ctx, call.client_e164, callbacks)
     if task is None:
         return
     if task.source_call_id == call.id:
@@ -185,7 +199,9 @@ async def _close_callback(ctx: Ctx, call: Call) -> None:
             # Out of order: the call looked missed, then its final record says answered.
             task.status, task.result = "canceled", "the call was answered after all"
             task.updated_at = ctx.clock.now()
+            callbacks[call.client_e164] = None
         return
+    callbacks[call.client_e164] = None
     answered = call.answered_at or ctx.clock.now()
     task.status = "done"
     task.done_at = answered

@@ -153,6 +153,24 @@ async def test_missed_calls_share_a_task_that_the_next_answered_call_closes(
     assert answered.callback_of_id == missed.id
 
 
+async def test_the_same_story_applied_in_one_processor_batch(
+    pbx: Pbx, ctx: Ctx, system: Actor
+) -> None:
+    """The batch keeps its open-task map current: missed, missed again, answered — one batch."""
+    anna = await employee(ctx, system, "Анна", 7001, "101")
+    await deliver(pbx, inbound("CA-M1", answered=False), "twilio")
+    await deliver(pbx, inbound("CA-M2", answered=False, offset=600), "twilio")
+    await deliver(pbx, inbound("CA-A3", offset=1800), "twilio")
+    await process(pbx)
+    [task] = await callbacks(pbx, CLIENT)
+    [first] = await load(pbx, Call, Call.provider_call_id == "CA-M1")
+    [answered] = await load(pbx, Call, Call.provider_call_id == "CA-A3")
+    assert (task.owner_id, task.missed_count, task.source_call_id) == (anna.id, 2, first.id)
+    assert (task.status, task.closed_by_call_id) == ("done", answered.id)
+    assert answered.callback_of_id == first.id
+    assert [n.user_id for n in await notifications(pbx, "missed_call")] == [anna.id]
+
+
 @pytest.mark.parametrize(
     ("result", "status", "talk"),
     [("completed", "answered", 42), ("busy", "busy", 0), ("no-answer", "missed", 0)],
