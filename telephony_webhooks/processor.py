@@ -43,6 +43,9 @@ BATCH = 200
 MAX_BACKOFF_SECONDS = 3600
 STALE_CHECK_SECONDS = 30.0
 YIELD_TO_REQUESTS_SECONDS = 0.25
+# While webhook requests keep waiting (a burst), batches this small: the PBXs get their 200s
+# first and the backlog is applied at full speed once the burst is over.
+BURST_BATCH = 20
 
 
 def provider_options(web: WebContext) -> ProviderOptions:
@@ -132,7 +135,7 @@ class InboxProcessor:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
 
     async def expire_stale(self) -> int:
-        async with session_scope(self._sessions) as session:
+        async with self._turn(), session_scope(self._sessions) as session:
             return await calls.expire_stale_ringing(self._ctx(session))
 
     def _ctx(self, session: AsyncSession) -> Ctx:
@@ -147,22 +150,26 @@ class InboxProcessor:
 
     async def process_batch(self) -> int:
         """Apply one batch of due rows; returns how many rows were settled or deferred."""
-        await self._let_requests_through()
+        quiet = await self._let_requests_through()
         async with self._turn():
-            return await self._process_batch()
+            return await self._process_batch(self._batch_size if quiet else BURST_BATCH)
 
-    async def _let_requests_through(self) -> None:
+    async def _let_requests_through(self) -> bool:
         """A PBX waits for its 200, the processor can wait a little: during a burst, let the
-        waiting webhook requests be stored first (bounded, so processing is never starved)."""
+        waiting webhook requests be stored first (bounded, so processing is never starved).
+        False when requests were still waiting at the end of the wait."""
         if self._inbox is None:
-            return
-        with contextlib.suppress(TimeoutError):
+            return True
+        try:
             await asyncio.wait_for(self._inbox.idle.wait(), timeout=YIELD_TO_REQUESTS_SECONDS)
+        except TimeoutError:
+            return False
+        return True
 
     def _turn(self) -> contextlib.AbstractAsyncContextManager[None]:
         return self._inbox.turn() if self._inbox is not None else contextlib.nullcontext()
 
-    async def _process_batch(self) -> int:
+    async def _process_batch(self, limit: int) -> int:
         now = self._web.clock.now()
         earlier = aliased(TelephonyEvent)
         async with session_scope(self._sessions) as session:
@@ -184,7 +191,7 @@ class InboxProcessor:
                     ),
                 )
                 .order_by(TelephonyEvent.id)
-                .limit(self._batch_size)
+                .limit(min(limit, self._batch_size))
             )
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)

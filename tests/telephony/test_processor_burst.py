@@ -1,0 +1,31 @@
+"""During a burst the processor takes small batches, so waiting PBXs get their 200s first."""
+
+from __future__ import annotations
+
+import pytest
+
+from telephony_webhooks import processor as processor_module
+from telephony_webhooks.inbox import InboxWriter
+from telephony_webhooks.processor import BURST_BATCH, InboxProcessor
+from tests.fakes.twilio_signer import GENERIC_TOKEN
+from tests.telephony.conftest import Pbx
+
+
+async def test_small_batches_while_requests_wait_full_ones_when_quiet(
+    pbx: Pbx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(50):
+        event = {"event": "ringing", "call_id": f"b-{n}", "direction": "in", "from": "+79160001122"}
+        response = await pbx.client.post(
+            "/webhooks/generic", json=event, headers={"x-perezvon-token": GENERIC_TOKEN}
+        )
+        assert response.status_code == 200
+    inbox: InboxWriter = pbx.app.state.inbox
+    processor = InboxProcessor(pbx.web, inbox=inbox)
+    monkeypatch.setattr(processor_module, "YIELD_TO_REQUESTS_SECONDS", 0.01)
+
+    inbox.idle.clear()  # as if requests kept waiting for their rows to be stored
+    assert await processor.process_batch() == BURST_BATCH
+    inbox.idle.set()
+    assert await processor.process_batch() == 50 - BURST_BATCH
+    assert await processor.process_batch() == 0
