@@ -26,6 +26,11 @@ from core.models.calls import TelephonyEvent
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
+# A commit this big, or this many requests queued, means requests arrive faster than one
+# commit's time apart: a burst, which lasts while such commits keep coming. (At 200 events/s
+# commits hold one row.)
+BURST_ROWS = 16
+BURST_MEMORY_SECONDS = 0.2
 INBOX_COLUMNS = (
     "provider",
     "dedupe_key",
@@ -158,6 +163,7 @@ class InboxWriter:
         self._thread = SqliteInboxThread(path, self._sql) if path else None
         self.commits = 0
         self.rows = 0
+        self.burst_seen_at = float("-inf")  # loop time of the last commit of a burst's size
 
     async def start(self) -> None:
         if self._task is None:
@@ -186,6 +192,12 @@ class InboxWriter:
             return
         async with self.write_lock:
             yield
+
+    def in_burst(self) -> bool:
+        """Requests are arriving faster than they are committed one by one (see BURST_ROWS)."""
+        if self._queue.qsize() >= BURST_ROWS:
+            return True
+        return asyncio.get_running_loop().time() - self.burst_seen_at < BURST_MEMORY_SECONDS
 
     async def store(self, row: InboxRow) -> None:
         """Return once the row is committed (or was already there); raise InboxUnavailable."""
@@ -237,6 +249,8 @@ class InboxWriter:
                     await connection.exec_driver_sql(self._sql, params)
         self.commits += 1
         self.rows += len(rows)
+        if len(rows) >= BURST_ROWS:
+            self.burst_seen_at = asyncio.get_running_loop().time()
         self.stored.set()
 
 

@@ -46,6 +46,7 @@ YIELD_TO_REQUESTS_SECONDS = 0.25
 # While webhook requests keep waiting (a burst), batches this small: the PBXs get their 200s
 # first and the backlog is applied at full speed once the burst is over.
 BURST_BATCH = 20
+BURST_POLL_SECONDS = 0.01
 
 
 def provider_options(web: WebContext) -> ProviderOptions:
@@ -157,11 +158,19 @@ class InboxProcessor:
     async def _let_requests_through(self) -> bool:
         """A PBX waits for its 200, the processor can wait a little: during a burst, let the
         waiting webhook requests be stored first (bounded, so processing is never starved).
-        False when requests were still waiting at the end of the wait."""
-        if self._inbox is None:
+        False when the burst was still on at the end of the wait."""
+        inbox = self._inbox
+        if inbox is None:
             return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + YIELD_TO_REQUESTS_SECONDS
+        while inbox.in_burst():
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            await asyncio.sleep(min(BURST_POLL_SECONDS, left))
         try:
-            await asyncio.wait_for(self._inbox.idle.wait(), timeout=YIELD_TO_REQUESTS_SECONDS)
+            await asyncio.wait_for(inbox.idle.wait(), timeout=max(deadline - loop.time(), 0))
         except TimeoutError:
             return False
         return True

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from telephony_webhooks import processor as processor_module
-from telephony_webhooks.inbox import InboxWriter
+from telephony_webhooks.inbox import BURST_MEMORY_SECONDS, BURST_ROWS, InboxWriter
 from telephony_webhooks.processor import BURST_BATCH, InboxProcessor
 from tests.fakes.twilio_signer import GENERIC_TOKEN
 from tests.telephony.conftest import Pbx
@@ -29,3 +31,20 @@ async def test_small_batches_while_requests_wait_full_ones_when_quiet(
     inbox.idle.set()
     assert await processor.process_batch() == 50 - BURST_BATCH
     assert await processor.process_batch() == 0
+
+
+async def test_a_burst_is_big_commits_coming_and_ends_when_they_stop(pbx: Pbx) -> None:
+    inbox: InboxWriter = pbx.app.state.inbox
+    event = {"event": "ringing", "direction": "in", "from": "+79160001122"}
+    headers = {"x-perezvon-token": GENERIC_TOKEN}
+    await asyncio.gather(
+        *(
+            pbx.client.post(
+                "/webhooks/generic", json=event | {"call_id": f"q-{n}"}, headers=headers
+            )
+            for n in range(2 * BURST_ROWS)
+        )
+    )
+    assert inbox.in_burst()  # they were stored in commits of a burst's size
+    await asyncio.sleep(BURST_MEMORY_SECONDS)
+    assert not inbox.in_burst()  # and nothing came since
