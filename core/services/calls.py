@@ -119,7 +119,7 @@ def _chunks(items: list[T], size: int = 400) -> list[list[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-async def _get_or_create(ctx: Ctx, event: CallEvent, batch: CallBatch) -> tuple[Call, bool]:
+async def _get_or_create(ctx: Ctx, event: CallEvent, batch: CallBatch) -> Call:
     key = (event.provider, event.provider_call_id)
     if key in batch.calls:
         call = batch.calls[key]
@@ -131,7 +131,7 @@ async def _get_or_create(ctx: Ctx, event: CallEvent, batch: CallBatch) -> tuple[
         )
     if call is not None:
         batch.calls[key] = call
-        return call, False
+        return call
     now = ctx.clock.now()
     call = Call(
         provider=event.provider,
@@ -144,7 +144,7 @@ async def _get_or_create(ctx: Ctx, event: CallEvent, batch: CallBatch) -> tuple[
     )
     ctx.session.add(call)
     batch.calls[key] = call
-    return call, True
+    return call
 
 
 def _fill_identity(ctx: Ctx, call: Call, event: CallEvent) -> None:
@@ -305,7 +305,7 @@ async def apply_event(
     events in one transaction with a handful of queries.
     """
     batch = batch if batch is not None else CallBatch()
-    call, created = await _get_or_create(ctx, event, batch)
+    call = await _get_or_create(ctx, event, batch)
     was_answered = call.status == "answered"
     was_ended = call.ended_at is not None
     before: Timeline = (call.started_at, call.answered_at, call.ended_at)
@@ -315,8 +315,8 @@ async def apply_event(
     _apply_state(call, event)
     _rederive_durations(call, event, before)
     call.updated_at = ctx.clock.now()
-    if created:
-        await ctx.session.flush()  # the new call's id goes into tasks and notifications
+    # A new call is not flushed here: missed_calls flushes when a task or notification needs
+    # its id; otherwise the batch's commit inserts all its new calls together.
     contact = await _match_contact(ctx, call, batch)
     if (
         contact is not None

@@ -45,7 +45,7 @@ async def after_transition(
         await _notify_ringing(ctx, call, contact)
     if call.ended_at is not None and not was_ended:
         if call.status == "answered":
-            await _notify_user(ctx, call.user_id, "post_call", f"postcall:{call.id}", call)
+            await _notify_user(ctx, call.user_id, "post_call", "postcall:{call}", call)
         elif call.direction == "in" and call.status in ("missed", "busy", "failed"):
             await _open_callback(ctx, call, contact, callbacks)
     elif (
@@ -59,22 +59,33 @@ async def after_transition(
         await _adopt_callback(ctx, call, contact)
     elif call.ended_at is not None and call.status == "answered" and not was_answered:
         # An out-of-order answer turned a missed call into an answered one.
-        await _notify_user(ctx, call.user_id, "post_call", f"postcall:{call.id}", call)
+        await _notify_user(ctx, call.user_id, "post_call", "postcall:{call}", call)
+
+
+async def _ensure_id(ctx: Ctx, call: Call) -> None:
+    """A call created in this unit of work gets its id from the database when one is needed
+    (a task or a notification points at it); until then it waits for the batch's flush."""
+    if call.id is None:
+        await ctx.session.flush()
 
 
 async def _notify_user(
     ctx: Ctx,
     user_id: int | None,
     kind: str,
-    dedupe_key: str,
+    key: str,
     call: Call,
     extra: dict[str, object] | None = None,
 ) -> None:
+    """Queue a notification for the user's Telegram; `key` is the dedupe key, `{call}` in it
+    standing for the call's id."""
     if user_id is None:
         return
     user = await ctx.session.get(User, user_id)
     if user is None or not user.active or user.telegram_user_id is None:
         return
+    await _ensure_id(ctx, call)
+    dedupe_key = key.format(call=call.id)
     payload: dict[str, object] = {
         "call_id": call.id,
         "contact_id": call.contact_id,
@@ -92,7 +103,7 @@ async def _notify_user(
 
 async def _notify_ringing(ctx: Ctx, call: Call, contact: Contact | None) -> None:
     target = call.user_id or (contact.owner_id if contact else None)
-    await _notify_user(ctx, target, "incoming_call", f"ring:{call.id}:{target}", call)
+    await _notify_user(ctx, target, "incoming_call", f"ring:{{call}}:{target}", call)
 
 
 async def _responsible(ctx: Ctx, call: Call, contact: Contact | None) -> int | None:
@@ -140,6 +151,7 @@ async def _open_callback(
         )
         return
     assert call.ended_at is not None
+    await _ensure_id(ctx, call)  # the task points at the call that opened it
     owner = await _responsible(ctx, call, contact)
     due = call.ended_at + timedelta(minutes=ctx.config.callback_sla_minutes)
     now = ctx.clock.now()
@@ -162,12 +174,14 @@ async def _open_callback(
     await ctx.session.flush()
     callbacks[call.client_e164] = activity
     await _notify_user(
-        ctx, owner, "missed_call", f"missed:{call.id}", call, {"activity_id": activity.id}
+        ctx, owner, "missed_call", "missed:{call}", call, {"activity_id": activity.id}
     )
 
 
 async def _adopt_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None:
     """Give this call's unowned callback task to the person now known to be responsible."""
+    if call.id is None:
+        return  # not stored yet, so no task can point at it
     task = await ctx.session.scalar(
         select(Activity).where(
             Activity.kind == "callback",
@@ -183,9 +197,7 @@ async def _adopt_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None
         return
     task.owner_id = owner
     task.updated_at = ctx.clock.now()
-    await _notify_user(
-        ctx, owner, "missed_call", f"missed:{call.id}", call, {"activity_id": task.id}
-    )
+    await _notify_user(ctx, owner, "missed_call", "missed:{call}", call, {"activity_id": task.id})
 
 
 async def _close_callback(ctx: Ctx, call: Call, callbacks: OpenCallbacks) -> None:
@@ -194,6 +206,7 @@ async def _close_callback(ctx: Ctx, call: Call, callbacks: OpenCallbacks) -> Non
     task = await _open_task(ctx, call.client_e164, callbacks)
     if task is None:
         return
+    await _ensure_id(ctx, call)
     if task.source_call_id == call.id:
         if task.missed_count <= 1:
             # Out of order: the call looked missed, then its final record says answered.
