@@ -168,7 +168,9 @@ async def test_the_same_story_applied_in_one_processor_batch(
     assert (task.owner_id, task.missed_count, task.source_call_id) == (anna.id, 2, first.id)
     assert (task.status, task.closed_by_call_id) == ("done", answered.id)
     assert answered.callback_of_id == first.id
-    assert [n.user_id for n in await notifications(pbx, "missed_call")] == [anna.id]
+    [note] = await notifications(pbx, "missed_call")
+    assert (note.user_id, note.dedupe_key) == (anna.id, f"missed:{first.id}")
+    assert (note.payload["call_id"], note.payload["activity_id"]) == (first.id, task.id)
 
 
 @pytest.mark.parametrize(

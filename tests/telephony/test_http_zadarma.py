@@ -84,8 +84,10 @@ async def test_inbound_answered_call_is_logged_with_employee_durations_and_promp
     assert [(n.user_id, n.chat_id, n.payload["call_id"]) for n in ringing] == [
         (anna.id, 7001, call.id)
     ]
+    assert [n.dedupe_key for n in ringing] == [f"ring:{call.id}:{anna.id}"]
     [prompt] = await notifications(pbx, "post_call")
     assert (prompt.user_id, prompt.payload["phone"]) == (anna.id, CLIENT)
+    assert (prompt.payload["call_id"], prompt.dedupe_key) == (call.id, f"postcall:{call.id}")
     assert await notifications(pbx, "missed_call") == []
 
 
