@@ -63,7 +63,7 @@ def is_sqlite(url: str) -> bool:
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
-    """Every SQLite connection of Perezvon's, the engine's and the inbox writer's own."""
+    """Every SQLite connection: the engine's, the inline driver's, the inbox writer's."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     # FULL: a webhook answered 200 must survive a power cut; group commit pays the fsync once.

@@ -20,7 +20,7 @@ from core.models.work import Activity
 from core.phones import Phone, try_normalize
 from core.services import contacts as contact_service
 from core.services.common import Page, check_page, contact_visible_clause
-from core.services.missed_calls import after_transition
+from core.services.missed_calls import OpenCallbacks, after_transition
 from core.services.users import find_by_extension
 
 T = TypeVar("T")
@@ -64,7 +64,7 @@ class CallBatch:
     calls: dict[tuple[str, str], Call | None] = field(default_factory=dict)
     users: dict[str, User | None] = field(default_factory=dict)  # active user by extension
     contacts: dict[str, Contact | None] = field(default_factory=dict)  # live contact by E.164
-    callbacks: dict[str, Activity | None] = field(default_factory=dict)  # open task by E.164
+    callbacks: OpenCallbacks = field(default_factory=dict)  # open callback task by E.164
 
 
 async def prepare_batch(ctx: Ctx, events: Sequence[CallEvent]) -> CallBatch:
