@@ -10,12 +10,12 @@ from typing import TypeVar
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.http import create_app
 from app.settings import Settings
 from core.clock import Clock, SystemClock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.db import create_bulk_engine, create_engine, session_factory, session_scope
-from telephony_webhooks.app import create_app
 from telephony_webhooks.context import WebContext
 
 T = TypeVar("T")

@@ -40,9 +40,9 @@ def bare_app() -> FastAPI:
 def perezvon_app(process_inbox: bool) -> FastAPI:
     from contextlib import asynccontextmanager
 
+    from app.http import create_app
     from app.settings import load_settings
     from app.wiring import Container
-    from telephony_webhooks.app import create_app
 
     container = Container.build(load_settings())
     web = container.web_context()

@@ -10,10 +10,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.http import create_app
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.db import create_bulk_engine, session_factory
-from telephony_webhooks.app import create_app
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
 from telephony_webhooks.providers.base import RawRequest
