@@ -49,6 +49,7 @@ def run(
         port=bind_port,
         log_level="info",
         log_config=uvicorn_log_config(),
+        access_log=settings.access_log,
     )
     return 0
 

@@ -16,6 +16,7 @@ from core.clock import Clock, SystemClock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.db import create_bulk_engine, create_engine, session_factory, session_scope
+from core.phone_lookup import PhoneLookup, create_phone_lookup
 from telephony_webhooks.context import WebContext
 
 T = TypeVar("T")
@@ -29,17 +30,23 @@ class Container:
     config: CoreConfig
     clock: Clock
     bulk_engine: AsyncEngine | None = None  # the inbox processor's, on a SQLite file
+    phone_lookup: PhoneLookup | None = None  # webhook caller look-ups without a session
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> Container:
         engine = create_engine(settings.database_url)
+        sessions = session_factory(engine)
+        config = settings.core_config()
         return cls(
             settings=settings,
             engine=engine,
-            sessions=session_factory(engine),
-            config=settings.core_config(),
+            sessions=sessions,
+            config=config,
             clock=clock or SystemClock(),
             bulk_engine=create_bulk_engine(settings.database_url),
+            phone_lookup=create_phone_lookup(
+                settings.database_url, config=config, sessions=sessions
+            ),
         )
 
     async def dispose(self) -> None:
@@ -47,6 +54,8 @@ class Container:
         await self.engine.dispose()
         if self.bulk_engine is not None:
             await self.bulk_engine.dispose()
+        if self.phone_lookup is not None:
+            await self.phone_lookup.close()
 
     async def run(self, use_case: Callable[[Ctx], Awaitable[T]]) -> T:
         """Run one use case in its own session (CLI commands, jobs)."""
@@ -65,6 +74,7 @@ class Container:
             redirect_to_owner=settings.zadarma_redirect,
             process_inbox=settings.process_inbox,
             processor_sessions=session_factory(self.bulk_engine) if self.bulk_engine else None,
+            phone_lookup=self.phone_lookup,
         )
 
     def http_app(self) -> FastAPI:

@@ -186,9 +186,12 @@ async def lookup(web: WebContext, number: str) -> LookupResult | None:
     """Who is calling, from the phone index; any failure or slowness means "no data"."""
 
     async def query() -> LookupResult | None:
-        async with session_scope(web.sessions) as session:
-            ctx = Ctx(session=session, config=web.config, clock=web.clock)
-            owner = await contacts.lookup_phone(ctx, phone=number)
+        if web.phone_lookup is not None:
+            owner = await web.phone_lookup.find(number)
+        else:
+            async with session_scope(web.sessions) as session:
+                ctx = Ctx(session=session, config=web.config, clock=web.clock)
+                owner = await contacts.lookup_phone(ctx, phone=number)
         if owner is None:
             return None
         return LookupResult(
