@@ -29,6 +29,11 @@ def bare_app() -> FastAPI:
     async def healthz() -> Response:
         return Response(content=b"ok")
 
+    @app.post("/webhooks/zadarma")
+    async def zadarma(request: Request) -> Response:
+        await request.body()
+        return Response(content=b"{}", media_type="application/json")
+
     @app.post("/webhooks/generic")
     async def generic(request: Request) -> Response:
         await request.body()
