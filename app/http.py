@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import api
 from api.auth import ApiContext
-from app import health
+from app import docs, health
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.pbx import PbxWebhooks
 
@@ -69,7 +69,10 @@ def create_app(
         version=api.VERSION,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # app/docs.py serves /docs and /redoc with local assets
+        redoc_url=None,
     )
+    docs.install(app)
     api.install_error_handlers(app)
     app.state.api = ApiContext(sessions=web.sessions, config=web.config, clock=web.clock)
     app.state.pbx = pbx

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -10,6 +10,7 @@ from typing import TypeVar
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.components import Component
 from app.http import create_app
 from app.settings import Settings
 from core.clock import Clock, SystemClock
@@ -77,12 +78,24 @@ class Container:
             phone_lookup=self.phone_lookup,
         )
 
-    def http_app(self) -> FastAPI:
+    def http_app(self, components: Sequence[Component] = ()) -> FastAPI:
+        """The one HTTP app; `components` (app/components.py) start and stop in its lifespan."""
         container = self
 
         @asynccontextmanager
-        async def dispose_engine(_app: FastAPI) -> AsyncIterator[None]:
-            yield
-            await container.dispose()
+        async def run_components(_app: FastAPI) -> AsyncIterator[None]:
+            started: list[Component] = []
+            try:
+                for component in components:
+                    await component.start(container)
+                    started.append(component)
+                yield
+            finally:
+                for component in reversed(started):
+                    await component.stop()
+                await container.dispose()
 
-        return create_app(self.web_context(), lifespan_hooks=[dispose_engine])
+        routers = [router for component in components for router in component.routers(self)]
+        return create_app(
+            self.web_context(), extra_routers=routers, lifespan_hooks=[run_components]
+        )

@@ -72,12 +72,15 @@ def _get(url: str) -> int:
         return error.code
 
 
-def test_the_access_log_is_off_by_default(tmp_path: Path) -> None:
+def test_run_says_what_it_runs_and_skips_and_has_no_access_log_by_default(
+    tmp_path: Path,
+) -> None:
     with perezvon_run(tmp_path) as (url, process):
         assert _get(url + "/webhooks/generic/lookup?phone=79161234567&token=run-token") == 200
         process.terminate()
         out, err = process.communicate(timeout=20)
     assert "Application startup complete" in err
+    assert "running: webhooks\nskipped: bot (not built in this version)\n" in out
     assert "/webhooks/generic/lookup" not in out + err
 
 
