@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
+from app import cli_lists
+from app.components import CannotRun, known_names
 from app.settings import Settings, SettingsError, load_settings
 from core.errors import DomainError
 
-COMPONENTS = ("webhooks", "bot", "scheduler")
-AVAILABLE_COMPONENTS = ("webhooks",)
 SIMULATED_PROVIDERS = ("zadarma", "novofon", "mango", "itoolabs", "twilio", "generic", "3cx")
 
 
@@ -21,14 +22,18 @@ class CliError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="perezvon", description="Perezvon CRM")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = argparse.ArgumentParser(
+        prog="perezvon",
+        description="Perezvon CRM. Settings: PEREZVON_* variables or .env (see README).",
+    )
+    parser.add_argument("--version", action="version", version=f"perezvon {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="migrate the database and serve Perezvon")
     run.add_argument(
         "--components",
-        default=",".join(COMPONENTS),
-        help="comma list of webhooks,bot,scheduler (default: all)",
+        help="comma list of webhooks,bot,scheduler; each must be able to run "
+        "(default: every configured one, saying which were skipped)",
     )
     run.add_argument("--host", help="override PEREZVON_HTTP_HOST")
     run.add_argument("--port", type=int, help="override PEREZVON_HTTP_PORT")
@@ -40,13 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     users = commands.add_parser("users", help="employees")
     user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     invite = user_commands.add_parser("invite", help="make a one-time invite code")
-    invite.add_argument("--role", required=True, choices=("admin", "manager", "sales"))
+    invite.add_argument(
+        "--role", required=True, choices=("admin", "manager", "sales"), help="what they may do"
+    )
     invite.add_argument("--name", help="the person's name (optional)")
-    user_commands.add_parser("list", help="list users")
+    users_list = user_commands.add_parser("list", help="list users")
+    users_list.add_argument("--json", action="store_true", help="JSON for scripts")
     ext = user_commands.add_parser("set-extension", help="map PBX extensions to a user")
     who = ext.add_mutually_exclusive_group(required=True)
-    who.add_argument("--telegram-id", type=int)
-    who.add_argument("--user-id", type=int)
+    who.add_argument("--telegram-id", type=int, help="the user by Telegram id")
+    who.add_argument("--user-id", type=int, help="the user by Perezvon id (users list)")
     ext.add_argument(
         "--extension", action="append", required=True, help="extension or PBX login (repeatable)"
     )
@@ -55,15 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("api-keys", help="integration API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = key_commands.add_parser("create", help="create a key (printed once)")
-    create.add_argument("--name", required=True)
-    create.add_argument("--role", default="admin", choices=("admin", "manager"))
+    create.add_argument("--name", required=True, help="who uses the key, e.g. shop")
+    create.add_argument(
+        "--role", default="admin", choices=("admin", "manager"), help="default: admin"
+    )
 
     demo = commands.add_parser("demo", help="demo data")
     demo_commands = demo.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
     seed = demo_commands.add_parser("seed", help="fill the database with realistic data")
-    seed.add_argument("--contacts", type=int, default=1000)
-    seed.add_argument("--users", type=int, default=8)
-    seed.add_argument("--seed", type=int, default=1)
+    seed.add_argument("--contacts", type=int, default=1000, help="how many (default 1000)")
+    seed.add_argument("--users", type=int, default=8, help="salespeople etc. (default 8)")
+    seed.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
 
     simulate = commands.add_parser("simulate", help="try Perezvon without a PBX")
     simulate_commands = simulate.add_subparsers(
@@ -72,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     call = simulate_commands.add_parser(
         "call", help="post a signed sample call to a running server"
     )
-    call.add_argument("--provider", required=True, choices=SIMULATED_PROVIDERS)
+    call.add_argument(
+        "--provider", required=True, choices=SIMULATED_PROVIDERS, help="whose webhooks to send"
+    )
     call.add_argument(
         "--from", dest="number", required=True, help="the outside number (the client)"
     )
@@ -102,12 +114,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("doctor", help="check settings and the database")
+    cli_lists.add_parsers(commands)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("perezvon")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
         settings = load_settings()
         logging.basicConfig(
@@ -116,7 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Migration chatter is for `alembic` users; the CLI says what it did in one line.
         logging.getLogger("alembic").setLevel(logging.WARNING)
         return dispatch(args, settings)
-    except (SettingsError, CliError) as exc:
+    except BrokenPipeError:
+        # The reader went away (`perezvon doctor | head -3`): stop quietly, like other tools.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except (SettingsError, CliError, CannotRun) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except DomainError as exc:
@@ -133,9 +164,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from app import commands
 
     if args.command == "run":
-        return commands.run(
-            settings, components=_components(args.components), host=args.host, port=args.port
-        )
+        chosen = _components(args.components) if args.components is not None else None
+        return commands.run(settings, components=chosen, host=args.host, port=args.port)
     if args.command == "db":
         return commands.db_upgrade(settings)
     if args.command == "doctor":
@@ -144,7 +174,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.users_command == "invite":
             return asyncio.run(commands.users_invite(settings, role=args.role, name=args.name))
         if args.users_command == "list":
-            return asyncio.run(commands.users_list(settings))
+            return asyncio.run(commands.users_list(settings, as_json=args.json))
         return asyncio.run(
             commands.users_set_extension(
                 settings,
@@ -174,16 +204,16 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             url=args.url or f"http://{settings.http_host}:{settings.http_port}",
             pause=args.pause,
         )
+    listed = asyncio.run(cli_lists.dispatch(args, settings))
+    if listed is not None:
+        return listed
     raise CliError(f"unknown command {args.command}")
 
 
 def _components(value: str) -> list[str]:
     chosen = [part.strip() for part in value.split(",") if part.strip()]
-    unknown = [part for part in chosen if part not in COMPONENTS]
-    if unknown or not chosen:
-        raise CliError(
-            f"--components: unknown {', '.join(unknown) or 'empty'}; use {','.join(COMPONENTS)}"
-        )
+    if not chosen:
+        raise CliError(f"--components is empty; use {','.join(known_names())}")
     return chosen
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
+from app import cli_output
 from app.logs import uvicorn_log_config
 from app.settings import Settings
 from app.wiring import Container
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     import httpx
 
 SYSTEM = Actor.system("cli")
+ROLE_NOUNS = {"admin": "an admin", "manager": "a manager", "sales": "a salesperson"}
 
 
 def db_upgrade(settings: Settings) -> int:
@@ -31,24 +33,30 @@ def db_upgrade(settings: Settings) -> int:
 
 
 def run(
-    settings: Settings, *, components: Sequence[str], host: str | None, port: int | None
+    settings: Settings, *, components: Sequence[str] | None, host: str | None, port: int | None
 ) -> int:
+    """Migrate, then serve the HTTP app with the chosen (or every configured) component."""
     import uvicorn
 
+    from app.components import select
+
+    chosen, skipped = select(settings, components)
     migrate.upgrade(settings.database_url)
-    skipped = [c for c in components if c != "webhooks"]
-    if skipped:
-        print(f"note: {', '.join(skipped)} not built yet in this version; serving webhooks only")
     container = Container.build(settings)
     bind_host = host or settings.http_host
     bind_port = port or settings.http_port
     print(f"Perezvon on http://{bind_host}:{bind_port} (API docs at /docs)")
+    print(f"running: {', '.join(c.name for c in chosen) or 'the HTTP app only'}")
+    for name, reason in skipped:
+        print(f"skipped: {name} ({reason})")
+    sys.stdout.flush()
     uvicorn.run(
-        container.http_app(),
+        container.http_app(chosen),
         host=bind_host,
         port=bind_port,
         log_level="info",
         log_config=uvicorn_log_config(),
+        access_log=settings.access_log,
     )
     return 0
 
@@ -61,31 +69,47 @@ async def users_invite(settings: Settings, *, role: str, name: str | None) -> in
         )
     finally:
         await container.dispose()
-    print(f"invite for a {role}, valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC")
+    until = f"{invite.expires_at:%Y-%m-%d %H:%M}"
+    print(f"invite for {ROLE_NOUNS.get(role, role)}, valid until {until} UTC")
     print(f"send the bot: /start {invite.code}")
     print(invite.code)
     return 0
 
 
-async def users_list(settings: Settings) -> int:
+async def users_list(settings: Settings, *, as_json: bool = False) -> int:
     container = Container.build(settings)
 
-    async def table(ctx: Ctx) -> list[str]:
-        # Rendered inside the unit of work: its objects expire when it closes.
+    async def rows(ctx: Ctx) -> list[dict[str, Any]]:
+        # Read inside the unit of work: its objects expire when it closes.
         page = await users.list_users(ctx, limit=500)
-        lines = [f"{'id':>4}  {'role':8} {'active':6} {'telegram':>12}  {'extensions':15} name"]
-        for user in page.items:
-            lines.append(
-                f"{user.id:>4}  {user.role:8} {'yes' if user.active else 'no':6} "
-                f"{user.telegram_user_id or '-':>12}  {','.join(user.extension_list) or '-':15} "
-                f"{user.name}"
-            )
-        return [*lines, f"{page.total} user(s)"]
+        return [
+            {
+                "id": user.id,
+                "role": user.role,
+                "active": user.active,
+                "telegram_user_id": user.telegram_user_id,
+                "extensions": list(user.extension_list),
+                "name": user.name,
+            }
+            for user in page.items
+        ]
 
     try:
-        print("\n".join(await container.run(table)))
+        found = await container.run(rows)
     finally:
         await container.dispose()
+    if as_json:
+        print(cli_output.as_json(found, total=len(found)))
+        return 0
+    columns = ("id", "role", "active", "telegram", "extensions", "name")
+    lines = [
+        [u["id"], u["role"], "yes" if u["active"] else "no", u["telegram_user_id"], *extra]
+        for u in found
+        for extra in [(",".join(u["extensions"]) or None, u["name"])]
+    ]
+    if lines:
+        print(cli_output.table(columns, lines))
+    print(cli_output.plural(len(found), "user"))
     return 0
 
 
@@ -154,8 +178,23 @@ async def demo_seed(settings: Settings, *, contacts: int, users: int, seed: int)
             )
     finally:
         await container.dispose()
-    print(f"{report} in {time.perf_counter() - started:.1f} s")
+    print(_seed_summary(report, time.perf_counter() - started))
     return 0
+
+
+def _seed_summary(report: Any, seconds: float) -> str:
+    """`added 8 users, 1,000 contacts (1,412 phones), … in 2.3 s`."""
+    parts = [
+        cli_output.plural(report.users, "user"),
+        cli_output.plural(report.companies, "company"),
+        f"{cli_output.plural(report.contacts, 'contact')} "
+        f"({cli_output.plural(report.phones, 'phone')})",
+        cli_output.plural(report.calls, "call"),
+        cli_output.plural(report.activities, "activity"),
+        cli_output.plural(report.deals, "deal"),
+        cli_output.plural(report.notes, "note"),
+    ]
+    return f"demo data: added {', '.join(parts)} in {seconds:.1f} s"
 
 
 async def doctor(settings: Settings) -> int:
@@ -181,30 +220,41 @@ async def doctor(settings: Settings) -> int:
     )
     print(f"visibility    {settings.visibility}; callback SLA {settings.callback_sla_minutes} min")
     print(f"own numbers   {', '.join(sorted(settings.core_config().own_numbers)) or 'none set'}")
-    print(
-        f"telegram      {'token set' if settings.telegram_token else 'MISSING token'} "
-        f"({settings.telegram_mode}, {settings.telegram_api_url})"
-    )
-    print(f"public url    {settings.public_url or 'not set (needed for Twilio and bot webhook)'}")
-    secrets = settings.provider_secrets()
-    for provider, keys in PROVIDERS.items():
-        state = (
-            "enabled" if all(k in secrets for k in keys) else f"disabled (set {', '.join(keys)})"
-        )
-        print(f"pbx {provider:10}{state}")
-    print(f"redis         {_safe_url(settings.redis_url) if settings.redis_url else 'not set'}")
+    token = "set" if settings.telegram_token else "PEREZVON_TELEGRAM_TOKEN not set"
+    print(f"telegram      token {token} ({settings.telegram_mode}, {settings.telegram_api_url})")
+    public = settings.public_url or "PEREZVON_PUBLIC_URL not set (needed for Twilio, bot webhook)"
+    print(f"public url    {public}")
+    for line in _provider_lines(settings.provider_secrets()):
+        print(line)
+    redis = _safe_url(settings.redis_url) if settings.redis_url else "PEREZVON_REDIS_URL not set"
+    print(f"redis         {redis}")
+    for line in _component_lines(settings):
+        print(line)
     return 1 if problems else 0
 
 
-PROVIDERS = {
-    "zadarma": ("ZADARMA_SECRET",),
-    "novofon": ("NOVOFON_SECRET",),
-    "mango": ("MANGO_API_KEY", "MANGO_API_SALT"),
-    "itoolabs": ("ITOOLABS_TOKEN",),
-    "twilio": ("TWILIO_AUTH_TOKEN",),
-    "generic": ("GENERIC_TOKEN",),
-    "3cx": ("THREECX_TOKEN",),
-}
+def _provider_lines(secrets: Mapping[str, str]) -> list[str]:
+    from telephony_webhooks.providers.registry import PROVIDERS
+
+    lines = []
+    for name, provider in PROVIDERS.items():
+        if not provider.enabled(secrets):
+            state = f"disabled (set {provider.setting_names()})"
+        else:
+            group = next(g for g in provider.secret_groups if all(secrets.get(n) for n in g))
+            state = f"enabled (by {' + '.join('PEREZVON_' + n for n in group)})"
+        lines.append(f"pbx {name:10}{state}")
+    return lines
+
+
+def _component_lines(settings: Settings) -> list[str]:
+    """What `perezvon run` (no --components) will start, and what it will skip and why."""
+    from app.components import select
+
+    chosen, skipped = select(settings, None)
+    lines = [f"run starts    {', '.join(c.name for c in chosen) or 'the HTTP app only'}"]
+    lines += [f"run skips     {name} ({reason})" for name, reason in skipped]
+    return lines
 
 
 def _safe_url(url: str) -> str:
@@ -280,7 +330,10 @@ def simulate_call(
             )
             if response.status_code >= 300:
                 return _fail(_explain(provider, request.label, response))
-    print(f"done: {len(requests)} events accepted; see the call in GET {base}/api/v1/calls")
+    events = cli_output.plural(len(requests), "event")
+    print(
+        f"done: {events} accepted; see the call: perezvon calls list (or GET {base}/api/v1/calls)"
+    )
     return 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -10,12 +10,14 @@ from typing import TypeVar
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.components import Component
+from app.http import create_app
 from app.settings import Settings
 from core.clock import Clock, SystemClock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.db import create_bulk_engine, create_engine, session_factory, session_scope
-from telephony_webhooks.app import create_app
+from core.phone_lookup import PhoneLookup, create_phone_lookup
 from telephony_webhooks.context import WebContext
 
 T = TypeVar("T")
@@ -29,17 +31,23 @@ class Container:
     config: CoreConfig
     clock: Clock
     bulk_engine: AsyncEngine | None = None  # the inbox processor's, on a SQLite file
+    phone_lookup: PhoneLookup | None = None  # webhook caller look-ups without a session
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> Container:
         engine = create_engine(settings.database_url)
+        sessions = session_factory(engine)
+        config = settings.core_config()
         return cls(
             settings=settings,
             engine=engine,
-            sessions=session_factory(engine),
-            config=settings.core_config(),
+            sessions=sessions,
+            config=config,
             clock=clock or SystemClock(),
             bulk_engine=create_bulk_engine(settings.database_url),
+            phone_lookup=create_phone_lookup(
+                settings.database_url, config=config, sessions=sessions
+            ),
         )
 
     async def dispose(self) -> None:
@@ -47,6 +55,8 @@ class Container:
         await self.engine.dispose()
         if self.bulk_engine is not None:
             await self.bulk_engine.dispose()
+        if self.phone_lookup is not None:
+            await self.phone_lookup.close()
 
     async def run(self, use_case: Callable[[Ctx], Awaitable[T]]) -> T:
         """Run one use case in its own session (CLI commands, jobs)."""
@@ -65,14 +75,27 @@ class Container:
             redirect_to_owner=settings.zadarma_redirect,
             process_inbox=settings.process_inbox,
             processor_sessions=session_factory(self.bulk_engine) if self.bulk_engine else None,
+            phone_lookup=self.phone_lookup,
         )
 
-    def http_app(self) -> FastAPI:
+    def http_app(self, components: Sequence[Component] = ()) -> FastAPI:
+        """The one HTTP app; `components` (app/components.py) start and stop in its lifespan."""
         container = self
 
         @asynccontextmanager
-        async def dispose_engine(_app: FastAPI) -> AsyncIterator[None]:
-            yield
-            await container.dispose()
+        async def run_components(_app: FastAPI) -> AsyncIterator[None]:
+            started: list[Component] = []
+            try:
+                for component in components:
+                    await component.start(container)
+                    started.append(component)
+                yield
+            finally:
+                for component in reversed(started):
+                    await component.stop()
+                await container.dispose()
 
-        return create_app(self.web_context(), lifespan_hooks=[dispose_engine])
+        routers = [router for component in components for router in component.routers(self)]
+        return create_app(
+            self.web_context(), extra_routers=routers, lifespan_hooks=[run_components]
+        )

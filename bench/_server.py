@@ -29,6 +29,11 @@ def bare_app() -> FastAPI:
     async def healthz() -> Response:
         return Response(content=b"ok")
 
+    @app.post("/webhooks/zadarma")
+    async def zadarma(request: Request) -> Response:
+        await request.body()
+        return Response(content=b"{}", media_type="application/json")
+
     @app.post("/webhooks/generic")
     async def generic(request: Request) -> Response:
         await request.body()
@@ -40,9 +45,9 @@ def bare_app() -> FastAPI:
 def perezvon_app(process_inbox: bool) -> FastAPI:
     from contextlib import asynccontextmanager
 
+    from app.http import create_app
     from app.settings import load_settings
     from app.wiring import Container
-    from telephony_webhooks.app import create_app
 
     container = Container.build(load_settings())
     web = container.web_context()

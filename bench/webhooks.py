@@ -44,6 +44,7 @@ from sqlalchemy import text  # noqa: E402
 
 TOKEN = "bench-generic-token"
 TARGETS = {"ratio": 0.6, "lag_p99_s": 1.0, "drain_eps": 1000.0}
+HEADLINE_TARGETS = {"mix": 0.5, "start": 0.4}  # Zadarma START/ANSWER/END; NOTIFY_START alone
 
 
 def free_port() -> int:
@@ -315,6 +316,39 @@ def summary(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
         print(f"{r['db']:9} {marks}" + (f"; errors {r['errors']}" if r["errors"] else ""))
 
 
+def headline(db: str, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """`perezvon run` as deployed vs the bare app, Zadarma mix and NOTIFY_START (wrk)."""
+    import _deployed  # bench/ is on sys.path as the script's folder
+
+    print(f"\n== {db}: perezvon run as deployed vs bare, wrk {args.wrk_connections} connections ==")
+    figures = _deployed.headline(
+        database_url,
+        rounds=args.wrk_rounds,
+        seconds=args.wrk_seconds,
+        connections=args.wrk_connections,
+    )
+    return {"db": db, **figures}
+
+
+def headline_summary(results: list[dict[str, Any]]) -> None:
+    print("\nHeadline: perezvon run as deployed (processor on, access log default) vs bare")
+    print(
+        f"{'db':9} {'scenario':9} {'bare r/s':>9} {'run r/s':>9} {'ratio':>6} {'rounds':>18} target"
+    )
+    for r in results:
+        for scenario, target in (
+            ("mix", HEADLINE_TARGETS["mix"]),
+            ("start", HEADLINE_TARGETS["start"]),
+        ):
+            f = r[scenario]
+            rounds = " ".join(f"{x:.2f}" for x in f["round_ratios"])
+            mark = "ok" if f["ratio"] >= target else "MISSED"
+            print(
+                f"{r['db']:9} {scenario:9} {f['bare']['rps']:9.0f} {f['deployed']['rps']:9.0f} "
+                f"{f['ratio']:6.2f} {rounds:>18} >= {target}: {mark}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite")
@@ -330,15 +364,31 @@ def main() -> None:
             "PEREZVON_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
         ),
     )
+    parser.add_argument("--wrk-rounds", type=int, default=3, help="headline rounds")
+    parser.add_argument("--wrk-seconds", type=float, default=5.0, help="headline wrk run")
+    parser.add_argument("--wrk-connections", type=int, default=32)
+    parser.add_argument(
+        "--headline-only", action="store_true", help="only `perezvon run` vs bare (wrk)"
+    )
     args = parser.parse_args()
     results = []
+    headlines = []
     if args.db in ("sqlite", "both"):
         with sqlite_database() as url:
-            results.append(run("sqlite", url, args))
+            headlines.append(headline("sqlite", url, args))
+        if not args.headline_only:
+            with sqlite_database() as url:
+                results.append(run("sqlite", url, args))
     if args.db in ("postgres", "both"):
         with postgres_database(args.pg_admin_dsn) as url:
-            results.append(run("postgres", url, args))
-    summary(results, args)
+            headlines.append(headline("postgres", url, args))
+        if not args.headline_only:
+            with postgres_database(args.pg_admin_dsn) as url:
+                results.append(run("postgres", url, args))
+    headline_summary(headlines)
+    if results:
+        print("\nComponent figures: generic events, bench launcher (bench/_server.py)")
+        summary(results, args)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,9 @@ async def _when_unlocked(call: Callable[[], T]) -> T:
         delay = min(delay * 2, _LONGEST_RETRY_SECONDS)
 
 
+when_unlocked = _when_unlocked  # for core.phone_lookup's read-only connection
+
+
 class InlineCursor:
     def __init__(self, cursor: sqlite3.Cursor) -> None:
         self._cursor = cursor

@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 from core.context import Ctx
 from core.db import session_scope
 from core.services import contacts
-from telephony_webhooks.context import WebContext, web_context
+from telephony_webhooks.context import WebContext
 from telephony_webhooks.inbox import InboxRow, InboxUnavailable, InboxWriter
 from telephony_webhooks.processor import (
     METHOD_HEADER,
@@ -186,9 +186,12 @@ async def lookup(web: WebContext, number: str) -> LookupResult | None:
     """Who is calling, from the phone index; any failure or slowness means "no data"."""
 
     async def query() -> LookupResult | None:
-        async with session_scope(web.sessions) as session:
-            ctx = Ctx(session=session, config=web.config, clock=web.clock)
-            owner = await contacts.lookup_phone(ctx, phone=number)
+        if web.phone_lookup is not None:
+            owner = await web.phone_lookup.find(number)
+        else:
+            async with session_scope(web.sessions) as session:
+                ctx = Ctx(session=session, config=web.config, clock=web.clock)
+                owner = await contacts.lookup_phone(ctx, phone=number)
         if owner is None:
             return None
         return LookupResult(
@@ -316,17 +319,16 @@ ENDPOINTS = (
 )
 
 
-def _endpoint_handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint_handler(
+    web: WebContext, inbox: InboxWriter, endpoint: Endpoint
+) -> Callable[[Request], Awaitable[Response]]:
     """A FastAPI endpoint over `handle`, for /docs (requests are served by `WebhookApp`)."""
     provider = PROVIDERS[endpoint.provider]
 
     async def endpoint_handler(request: Request) -> Response:
         path = endpoint.sub_path or str(request.path_params.get("rest", ""))
-        web = web_context(request)
         incoming = Incoming.from_scope(request.scope)
-        answer = await handle(
-            web, request.app.state.inbox, provider, incoming, request.receive, path
-        )
+        answer = await handle(web, inbox, provider, incoming, request.receive, path)
         return Response(
             content=answer.body,
             status_code=answer.status,
@@ -417,14 +419,14 @@ async def send_answer(send: Send, answer: Answer, *, head: bool = False) -> None
     await send({"type": "http.response.body", "body": b"" if head else answer.body})
 
 
-def router() -> APIRouter:
+def router(web: WebContext, inbox: InboxWriter) -> APIRouter:
     """The same endpoints for /docs; requests are served by `WebhookApp`, ahead of FastAPI."""
     routes = APIRouter(prefix=PREFIX, tags=["pbx webhooks"])
     for endpoint in ENDPOINTS:
         for method in endpoint.methods:
             routes.add_api_route(
                 endpoint.path,
-                _endpoint_handler(endpoint),
+                _endpoint_handler(web, inbox, endpoint),
                 methods=[method],
                 name=f"{endpoint.provider}_{endpoint.sub_path or 'events'}_{method.lower()}",
                 summary=endpoint.summary,

@@ -244,6 +244,7 @@ async def list_activities(
     contact_id: int | None = None,
     statuses: Sequence[str] = (),
     due_before: datetime | None = None,
+    kinds: Sequence[str] = (),
     limit: int = 50,
     offset: int = 0,
 ) -> Page[Activity]:
@@ -260,6 +261,8 @@ async def list_activities(
         where.append(Activity.status.in_(list(statuses)))
     if due_before is not None:
         where.append(Activity.due_at < due_before)
+    if kinds:
+        where.append(Activity.kind.in_(list(kinds)))
     total = await ctx.session.scalar(select(func.count()).select_from(Activity).where(*where)) or 0
     rows = await ctx.session.scalars(
         select(Activity)

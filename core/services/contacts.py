@@ -34,7 +34,7 @@ from core.models.calls import Call
 from core.models.contacts import Company, Contact, ContactPhone
 from core.models.users import User
 from core.models.work import Activity, Deal, Note
-from core.phones import Phone, normalize, search_digits
+from core.phones import Phone, normalize, search_digits, try_normalize
 from core.services.common import (
     Page,
     audit,
@@ -556,8 +556,7 @@ async def search(
 # exact number" and the fallback for foreign formats and '+'-less national numbers.
 # Plain SQL, built once: the PBX waits on this while the phone rings, and composing the
 # ORM statement and its cache key cost more than the query itself (see bench/README.md).
-_LOOKUP_PHONE = text(
-    """
+LOOKUP_PHONE_SQL = """
     SELECT c.id, c.name, co.name, u.id, u.name,
            (SELECT ue.extension FROM user_extensions ue
              WHERE ue.user_id = u.id ORDER BY ue.id LIMIT 1),
@@ -570,29 +569,24 @@ _LOOKUP_PHONE = text(
        AND (p.e164 = :e164 OR :any_country)
      ORDER BY CASE WHEN p.e164 = :e164 THEN 0 ELSE 1 END, p.id
      LIMIT 1
-    """
-).bindparams(bindparam("yes", True, type_=Boolean), bindparam("any_country", type_=Boolean))
+"""
+_LOOKUP_PHONE = text(LOOKUP_PHONE_SQL).bindparams(
+    bindparam("yes", True, type_=Boolean), bindparam("any_country", type_=Boolean)
+)
 
 
-async def lookup_phone(ctx: Ctx, *, phone: str) -> PhoneOwner | None:
-    """Who is this number and who owns them — the PBX routing question, from the index.
-
-    The exact E.164 number wins; failing that, for a number written without a country code,
-    a live number with the same last ten digits. A number that names its country (`+1…`,
-    `00…`) never matches another country's number.
-    """
-    parsed = normalize(phone, region=ctx.config.default_region)
-    if parsed.e164 is None:
+def lookup_params(phone: str, *, region: str) -> dict[str, Any] | None:
+    """The parameters of LOOKUP_PHONE_SQL for a number as written, or None (not a number)."""
+    parsed = try_normalize(phone, region=region)
+    if parsed is None or parsed.e164 is None:
         return None
     written = phone.strip()
     any_country = not written.startswith(("+", "00")) and len(re.sub(r"\D", "", written)) <= 10
-    result = await ctx.session.execute(
-        _LOOKUP_PHONE,
-        {"last10": parsed.e164[-10:], "e164": parsed.e164, "any_country": any_country},
-    )
-    row = result.first()
-    if row is None:
-        return None
+    return {"last10": parsed.e164[-10:], "e164": parsed.e164, "any_country": any_country}
+
+
+def owner_from_row(row: Sequence[Any]) -> PhoneOwner:
+    """A PhoneOwner from a row of LOOKUP_PHONE_SQL."""
     return PhoneOwner(
         contact_id=row[0],
         contact_name=row[1],
@@ -603,6 +597,21 @@ async def lookup_phone(ctx: Ctx, *, phone: str) -> PhoneOwner | None:
         owner_telegram_id=row[6],
         e164=row[7],
     )
+
+
+async def lookup_phone(ctx: Ctx, *, phone: str) -> PhoneOwner | None:
+    """Who is this number and who owns them — the PBX routing question, from the index.
+
+    The exact E.164 number wins; failing that, for a number written without a country code,
+    a live number with the same last ten digits. A number that names its country (`+1…`,
+    `00…`) never matches another country's number. (Webhooks ask core.phone_lookup, which
+    runs the same statement without a session.)
+    """
+    params = lookup_params(phone, region=ctx.config.default_region)
+    if params is None:
+        return None
+    row = (await ctx.session.execute(_LOOKUP_PHONE, params)).first()
+    return None if row is None else owner_from_row(row)
 
 
 async def find_by_e164(ctx: Ctx, *, e164: str) -> Contact | None:

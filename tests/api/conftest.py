@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.http import create_app
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
@@ -18,7 +19,6 @@ from core.events import CallEvent, Direction
 from core.models.calls import Call
 from core.models.users import User
 from core.services import api_keys, calls, users
-from telephony_webhooks.app import create_app
 from telephony_webhooks.context import WebContext
 
 BASE = "http://test"

@@ -63,7 +63,7 @@ def test_doctor_reports_the_schema_and_disabled_providers(
     capsys.readouterr()
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert "(ok)" in out and "disabled (set ZADARMA_SECRET)" in out
+    assert "(ok)" in out and "disabled (set PEREZVON_ZADARMA_SECRET)" in out
 
 
 def test_doctor_fails_on_an_unmigrated_database(
@@ -80,7 +80,7 @@ def test_demo_seed_then_users_list(database: str, capsys: pytest.CaptureFixture[
     capsys.readouterr()
     assert main(["users", "list"]) == 0
     out = capsys.readouterr().out
-    assert out.strip().splitlines()[-1] == "3 user(s)"
+    assert out.strip().splitlines()[-1] == "3 users"
 
 
 def test_unknown_component_is_refused(database: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
 from core.migrate import alembic_config, upgrade
 from core.models import Contact
+from core.phone_lookup import SessionLookup, create_phone_lookup
 from core.services import contacts, users
 from tests.conftest import PG_URL
 
@@ -294,9 +296,29 @@ def test_migration_backfills_existing_rows_and_downgrade_drops_the_index(tmp_pat
 
 # --- phone lookup (one indexed statement) ---------------------------------------------
 
+Lookup = Callable[[str], Awaitable[contacts.PhoneOwner | None]]
+
+
+@pytest.fixture(params=["session", "dedicated"])
+async def lookup(
+    request: pytest.FixtureRequest, ctx: Ctx, database_url: str
+) -> AsyncIterator[Lookup]:
+    """The same question through a session, and as webhooks ask it (core.phone_lookup)."""
+    if request.param == "session":
+
+        async def through_session(phone: str) -> contacts.PhoneOwner | None:
+            return await contacts.lookup_phone(ctx, phone=phone)
+
+        yield through_session
+        return
+    dedicated = create_phone_lookup(database_url, config=ctx.config, sessions=async_sessionmaker())
+    assert not isinstance(dedicated, SessionLookup)
+    yield dedicated.find
+    await dedicated.close()
+
 
 async def test_lookup_answers_contact_company_and_owner_with_first_extension(
-    ctx: Ctx, system: Actor
+    ctx: Ctx, system: Actor, lookup: Lookup
 ) -> None:
     user = await users.create_user(
         ctx, actor=system, name="Анна", role="sales", telegram_user_id=77, extensions=["201", "202"]
@@ -309,7 +331,7 @@ async def test_lookup_answers_contact_company_and_owner_with_first_extension(
         company_name="ООО Ромашка",
     )
     for raw in ("+79161234567", "79161234567", "8 (916) 123-45-67", "9161234567"):
-        found = await contacts.lookup_phone(ctx, phone=raw)
+        found = await lookup(raw)
         assert found == contacts.PhoneOwner(
             contact_id=owned.id,
             contact_name="Клиент",
@@ -320,12 +342,12 @@ async def test_lookup_answers_contact_company_and_owner_with_first_extension(
             owner_telegram_id=77,
             e164="+79161234567",
         ), raw
-    assert await contacts.lookup_phone(ctx, phone="+7 931 123-45-67") is None
-    assert await contacts.lookup_phone(ctx, phone="101") is None
+    assert await lookup("+7 931 123-45-67") is None
+    assert await lookup("101") is None
 
 
 async def test_lookup_prefers_the_exact_number_over_the_same_last_ten_digits(
-    ctx: Ctx, system: Actor
+    ctx: Ctx, system: Actor, lookup: Lookup
 ) -> None:
     russian = await contacts.create_contact(
         ctx, actor=system, name="Москва", phones=["+79162345678"]
@@ -334,22 +356,22 @@ async def test_lookup_prefers_the_exact_number_over_the_same_last_ten_digits(
     american = await contacts.create_contact(
         ctx, actor=system, name="Сакраменто", phones=["+1 916 234 5678"]
     )
-    exact = await contacts.lookup_phone(ctx, phone="8 916 234-56-78")
+    exact = await lookup("8 916 234-56-78")
     assert exact is not None and exact.contact_id == russian.id
     await contacts.delete_contact(ctx, actor=system, contact_id=russian.id)
     # "8 916…" names Russia (trunk prefix 8): it must not reach the American number…
-    assert await contacts.lookup_phone(ctx, phone="8 916 234-56-78") is None
+    assert await lookup("8 916 234-56-78") is None
     # …but ten bare digits name no country, and the last-ten-digits fallback finds it.
-    fallback = await contacts.lookup_phone(ctx, phone="916 234-56-78")
+    fallback = await lookup("916 234-56-78")
     assert fallback is not None and fallback.contact_id == american.id
     assert fallback.e164 == "+19162345678" and fallback.owner_id is None
 
 
 async def test_a_number_with_another_country_code_does_not_match_by_its_last_digits(
-    ctx: Ctx, system: Actor
+    ctx: Ctx, system: Actor, lookup: Lookup
 ) -> None:
     ivan = await contacts.create_contact(ctx, actor=system, name="Иван", phones=["+79123456789"])
-    assert await contacts.lookup_phone(ctx, phone="+1 912 345 6789") is None
-    assert await contacts.lookup_phone(ctx, phone="0019123456789") is None
-    found = await contacts.lookup_phone(ctx, phone="912 345-67-89")
+    assert await lookup("+1 912 345 6789") is None
+    assert await lookup("0019123456789") is None
+    found = await lookup("912 345-67-89")
     assert found is not None and found.contact_id == ivan.id

@@ -10,10 +10,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.http import create_app
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.db import create_bulk_engine, session_factory
-from telephony_webhooks.app import create_app
+from core.phone_lookup import create_phone_lookup
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
 from telephony_webhooks.providers.base import RawRequest
@@ -54,6 +55,7 @@ async def pbx(
 ) -> AsyncIterator[Pbx]:
     # As app/wiring.py builds it: on SQLite the processor runs on the inline driver.
     bulk = create_bulk_engine(database_url)
+    lookup = create_phone_lookup(database_url, config=config, sessions=sessions)
     web = WebContext(
         sessions=sessions,
         config=config,
@@ -61,6 +63,7 @@ async def pbx(
         provider_secrets=SECRETS,
         process_inbox=False,
         processor_sessions=session_factory(bulk) if bulk else None,
+        phone_lookup=lookup,
     )
     app = create_app(web)
     try:
@@ -71,5 +74,6 @@ async def pbx(
             ) as c:
                 yield Pbx(app=app, client=c, web=web, processor=InboxProcessor(web))
     finally:
+        await lookup.close()
         if bulk is not None:
             await bulk.dispose()

@@ -188,7 +188,7 @@ async def test_lookup_with_a_broken_database_answers_no_data(
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise OSError("could not connect to server")
 
-    monkeypatch.setattr(contacts, "lookup_phone", broken)
+    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
     response = await pbx.send(generic_lookup(CLIENT), "generic")
     assert (response.status_code, response.json()["found"]) == (200, False)
     text = await pbx.send(generic_lookup(CLIENT, text=True), "generic")

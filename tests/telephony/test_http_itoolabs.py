@@ -213,7 +213,7 @@ async def test_contact_lookup_with_a_broken_database_answers_no_data(
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("relation contact_phones does not exist")
 
-    monkeypatch.setattr(contacts, "lookup_phone", broken)
+    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
     lookup, _stored = pushes()
     response = await pbx.send(lookup, "itoolabs")
     assert (response.status_code, response.json()) == (200, {})

@@ -146,7 +146,7 @@ async def test_lookup_with_a_broken_database_answers_not_found(
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise TimeoutError("pool exhausted")
 
-    monkeypatch.setattr(contacts, "lookup_phone", broken)
+    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
     response = await pbx.send(threecx_lookup(CLIENT), "3cx")
     assert (response.status_code, response.json()) == (200, {"found": False})
 

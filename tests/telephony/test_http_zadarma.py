@@ -298,7 +298,7 @@ async def test_notify_start_with_a_broken_database_gets_no_data_and_is_still_sto
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise ConnectionError("database is down")
 
-    monkeypatch.setattr(contacts, "lookup_phone", broken)
+    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
     response = await pbx.send(zadarma_inbound(provider=provider)[0], provider)
     assert response.status_code == 200 and response.json() == {}
     assert await inbox_count(pbx) == 1

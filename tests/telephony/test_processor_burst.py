@@ -22,7 +22,7 @@ async def test_small_batches_while_requests_wait_full_ones_when_quiet(
             "/webhooks/generic", json=event, headers={"x-perezvon-token": GENERIC_TOKEN}
         )
         assert response.status_code == 200
-    inbox: InboxWriter = pbx.app.state.inbox
+    inbox: InboxWriter = pbx.app.state.pbx.inbox
     processor = InboxProcessor(pbx.web, inbox=inbox)
     monkeypatch.setattr(processor_module, "YIELD_TO_REQUESTS_SECONDS", 0.01)
 
@@ -34,7 +34,7 @@ async def test_small_batches_while_requests_wait_full_ones_when_quiet(
 
 
 async def test_a_burst_is_big_commits_coming_and_ends_when_they_stop(pbx: Pbx) -> None:
-    inbox: InboxWriter = pbx.app.state.inbox
+    inbox: InboxWriter = pbx.app.state.pbx.inbox
     event = {"event": "ringing", "direction": "in", "from": "+79160001122"}
     headers = {"x-perezvon-token": GENERIC_TOKEN}
     await asyncio.gather(

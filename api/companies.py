@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from core.services import contacts
-from telephony_webhooks.api.schemas import (
+from api.auth import ActorDep, CtxDep
+from api.schemas import (
     CompanyIn,
     CompanyOut,
     CompanyPatch,
@@ -15,7 +15,7 @@ from telephony_webhooks.api.schemas import (
     ListOut,
     Offset,
 )
-from telephony_webhooks.context import ActorDep, CtxDep
+from core.services import contacts
 
 router = APIRouter(prefix="/companies", tags=["companies"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from core.services import calls
-from telephony_webhooks.api.schemas import (
+from api.auth import ActorDep, CtxDep
+from api.schemas import (
     CallOut,
     CallPatch,
     ErrorOut,
@@ -18,7 +18,7 @@ from telephony_webhooks.api.schemas import (
     QueryTime,
     choices,
 )
-from telephony_webhooks.context import ActorDep, CtxDep
+from core.services import calls
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from core.services import activities
-from telephony_webhooks.api.schemas import (
+from api.auth import ActorDep, CtxDep
+from api.schemas import (
     ActivityIn,
     ActivityOut,
     CancelIn,
@@ -22,7 +22,7 @@ from telephony_webhooks.api.schemas import (
     SnoozeIn,
     choices,
 )
-from telephony_webhooks.context import ActorDep, CtxDep
+from core.services import activities
 
 router = APIRouter(prefix="/activities", tags=["activities"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}

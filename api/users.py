@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.auth import ActorDep, CtxDep
+from api.schemas import ErrorOut, Id, Limit, ListOut, Offset, UserOut
 from core.services import users
-from telephony_webhooks.api.schemas import ErrorOut, Id, Limit, ListOut, Offset, UserOut
-from telephony_webhooks.context import ActorDep, CtxDep
 
 router = APIRouter(prefix="/users", tags=["users"])
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from core.services import deals
-from telephony_webhooks.api.schemas import (
+from api.auth import ActorDep, CtxDep
+from api.schemas import (
     DealIn,
     DealOut,
     DealPatch,
@@ -18,7 +18,7 @@ from telephony_webhooks.api.schemas import (
     StageIn,
     StageOut,
 )
-from telephony_webhooks.context import ActorDep, CtxDep
+from core.services import deals
 
 router = APIRouter(tags=["deals"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}

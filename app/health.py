@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from telephony_webhooks.context import web_context
 
-
-def router() -> APIRouter:
+def router(sessions: async_sessionmaker[AsyncSession]) -> APIRouter:
     routes = APIRouter(tags=["health"])
 
     @routes.get("/healthz")
@@ -18,11 +17,10 @@ def router() -> APIRouter:
         return {"status": "ok"}
 
     @routes.get("/readyz")
-    async def readyz(request: Request) -> JSONResponse:
+    async def readyz() -> JSONResponse:
         """The database answers and is migrated."""
-        web = web_context(request)
         try:
-            async with web.sessions() as session:
+            async with sessions() as session:
                 version = await session.scalar(text("SELECT version_num FROM alembic_version"))
         except Exception as exc:  # readiness must report, not crash
             return JSONResponse(

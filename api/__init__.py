@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Security
+from fastapi import APIRouter, FastAPI, Security
 from fastapi.security import HTTPBearer
 
-from telephony_webhooks.api import activities, calls, companies, contacts, deals, users
-from telephony_webhooks.api.schemas import ErrorOut
+from api import activities, calls, companies, contacts, deals, errors, users
+from api.schemas import ErrorOut
+
+VERSION = "0.1.0"  # the OpenAPI document's info.version; CHANGELOG.md says what changed
 
 # Declares the scheme in OpenAPI (the "Authorize" button of /docs); the check itself is
 # ActorDep on every route, which answers 401 with a reason.
@@ -25,3 +27,8 @@ def router() -> APIRouter:
     for module in (contacts, companies, calls, activities, deals, users):
         api.include_router(module.router)
     return api
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Domain errors and invalid requests as 4xx answers with a reason (the whole app's shape)."""
+    errors.install(app)

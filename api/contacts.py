@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from core.services import contacts, notes
-from telephony_webhooks.api.schemas import (
+from api.auth import ActorDep, CtxDep
+from api.schemas import (
     ContactIn,
     ContactOut,
     ContactPatch,
@@ -19,7 +19,7 @@ from telephony_webhooks.api.schemas import (
     Offset,
     TimelineEntryOut,
 )
-from telephony_webhooks.context import ActorDep, CtxDep
+from core.services import contacts, notes
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}

@@ -1,0 +1,151 @@
+"""`perezvon calls list` and `perezvon activities list`: tables for people, `--json` for scripts."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from app.cli_output import as_json, plural, table
+from app.settings import Settings
+from core.models.work import ACTIVITY_KINDS
+
+if TYPE_CHECKING:
+    from app.wiring import Container
+    from core.context import Ctx
+    from core.models.calls import Call
+    from core.models.work import Activity
+
+CALL_STATUSES = ("ringing", "answered", "missed", "busy", "failed")
+ACTIVITY_STATUSES = ("planned", "done", "canceled")
+
+
+def add_parsers(commands: Any) -> None:
+    """The `calls` and `activities` commands (on the `perezvon` subparsers)."""
+    calls_parser = commands.add_parser("calls", help="logged calls")
+    call_commands = calls_parser.add_subparsers(
+        dest="calls_command", required=True, metavar="ACTION"
+    )
+    listing = call_commands.add_parser("list", help="the latest calls, newest first")
+    listing.add_argument("--status", choices=CALL_STATUSES, help="only calls with this status")
+    listing.add_argument("--direction", choices=("in", "out", "internal"), help="only this way")
+    _paging(listing)
+
+    work = commands.add_parser("activities", help="planned work: tasks, callbacks, meetings")
+    work_commands = work.add_subparsers(dest="activities_command", required=True, metavar="ACTION")
+    listing = work_commands.add_parser("list", help="activities by due time")
+    listing.add_argument("--kind", choices=ACTIVITY_KINDS, help="only this kind, e.g. callback")
+    listing.add_argument(
+        "--status", choices=ACTIVITY_STATUSES, default="planned", help="default: planned"
+    )
+    _paging(listing)
+
+
+def _paging(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limit", type=int, default=20, help="how many rows (default 20)")
+    parser.add_argument("--json", action="store_true", help="JSON for scripts instead of a table")
+
+
+async def dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
+    """Run the command if it is one of this module's; None otherwise."""
+    if args.command == "calls":
+        return await calls_list(settings, args)
+    if args.command == "activities":
+        return await activities_list(settings, args)
+    return None
+
+
+def _call_row(call: Call) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "started_at": call.started_at,
+        "direction": call.direction,
+        "status": call.status,
+        "client": call.client_e164 or call.client_raw,
+        "extension": call.extension,
+        "talk_seconds": call.talk_seconds,
+        "contact_id": call.contact_id,
+        "provider": call.provider,
+    }
+
+
+def _container(settings: Settings) -> Container:
+    from app.wiring import Container
+
+    return Container.build(settings)
+
+
+async def calls_list(settings: Settings, args: argparse.Namespace) -> int:
+    from app.commands import SYSTEM
+    from core.services import calls
+
+    container = _container(settings)
+
+    async def use_case(ctx: Ctx) -> tuple[list[dict[str, Any]], int]:
+        page = await calls.list_calls(
+            ctx,
+            actor=SYSTEM,
+            statuses=[args.status] if args.status else (),
+            direction=args.direction,
+            limit=args.limit,
+        )
+        return [_call_row(c) for c in page.items], page.total
+
+    try:
+        rows, total = await container.run(use_case)
+    finally:
+        await container.dispose()
+    if args.json:
+        print(as_json(rows, total=total))
+        return 0
+    columns = ("id", "started (UTC)", "dir", "status", "client", "ext", "talk s", "contact")
+    keys: tuple[str, ...] = ("id", "started_at", "direction", "status", "client", "extension")
+    keys += ("talk_seconds", "contact_id")
+    if rows:
+        print(table(columns, [[row[k] for k in keys] for row in rows]))
+    print(f"{plural(len(rows), 'call')} shown of {total:,}")
+    return 0
+
+
+def _activity_row(activity: Activity) -> dict[str, Any]:
+    return {
+        "id": activity.id,
+        "kind": activity.kind,
+        "status": activity.status,
+        "due_at": activity.due_at,
+        "title": activity.title,
+        "owner_id": activity.owner_id,
+        "contact_id": activity.contact_id,
+        "callback_phone": activity.callback_phone,
+        "missed_count": activity.missed_count,
+    }
+
+
+async def activities_list(settings: Settings, args: argparse.Namespace) -> int:
+    from app.commands import SYSTEM
+    from core.services import activities
+
+    container = _container(settings)
+
+    async def use_case(ctx: Ctx) -> tuple[list[dict[str, Any]], int]:
+        page = await activities.list_activities(
+            ctx,
+            actor=SYSTEM,
+            kinds=[args.kind] if args.kind else (),
+            statuses=[args.status],
+            limit=args.limit,
+        )
+        return [_activity_row(a) for a in page.items], page.total
+
+    try:
+        rows, total = await container.run(use_case)
+    finally:
+        await container.dispose()
+    if args.json:
+        print(as_json(rows, total=total))
+        return 0
+    columns = ("id", "kind", "status", "due (UTC)", "owner", "contact", "phone", "title")
+    keys = ("id", "kind", "status", "due_at", "owner_id", "contact_id", "callback_phone", "title")
+    if rows:
+        print(table(columns, [[row[k] for k in keys] for row in rows]))
+    print(f"{plural(len(rows), 'activity')} shown of {total:,}")
+    return 0

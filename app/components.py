@@ -1,0 +1,106 @@
+"""What `perezvon run` starts: a small registry of components.
+
+A component has a `name` (what `--components` calls it) and:
+
+- `configured(settings) -> str | None`: None when it can run with these settings, else the
+  reason, one line naming the `PEREZVON_` setting to set (e.g. "set PEREZVON_TELEGRAM_TOKEN");
+- `routers(container) -> Sequence[APIRouter]`: HTTP routes it adds to the one app (the bot's
+  `/telegram/webhook`), usually none;
+- `async start(container)` / `async stop()`: run beside the HTTP server, in its event loop,
+  inside the app's lifespan (started in registry order, stopped in reverse).
+
+The HTTP app (REST API, health, /docs) is always served. `perezvon run` with no
+`--components` runs every registered component that is configured and says which it
+skipped and why; `--components a,b` runs exactly those, and a name that is not built or
+not configured stops start-up with one line (exit 2).
+
+To add one (the bot, the scheduler): write a class with these members (subclass `Component`
+for no-op defaults), append an instance to `REGISTRY` below and drop its name from
+`PLANNED`. Only app/ wires adapters together, so the class lives in app/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from app.wiring import Container
+
+
+class CannotRun(Exception):
+    """A component asked for by name cannot run: one line, exit 2."""
+
+
+class Component:
+    """Base with no-op members; a component overrides what it needs."""
+
+    name = ""
+
+    def configured(self, settings: Settings) -> str | None:
+        return None
+
+    def routers(self, container: Container) -> Sequence[APIRouter]:
+        return ()
+
+    async def start(self, container: Container) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+class Webhooks(Component):
+    """PBX webhooks and the inbox processor: part of the HTTP app, always available.
+
+    A provider whose secret is not set answers 404, so there is nothing to configure first.
+    """
+
+    name = "webhooks"
+
+
+REGISTRY: list[Component] = [Webhooks()]
+# Named in DESIGN's `--components` contract but not built in this version.
+PLANNED: tuple[str, ...] = ("bot", "scheduler")
+
+
+def known_names() -> tuple[str, ...]:
+    return tuple(c.name for c in REGISTRY) + tuple(n for n in PLANNED if n not in _names())
+
+
+def _names() -> set[str]:
+    return {c.name for c in REGISTRY}
+
+
+def select(
+    settings: Settings, requested: Sequence[str] | None
+) -> tuple[list[Component], list[tuple[str, str]]]:
+    """The components to run and the (name, reason) pairs skipped; CannotRun if asked for one
+    that cannot run."""
+    by_name = {c.name: c for c in REGISTRY}
+    if requested is None:
+        chosen, skipped = [], []
+        for component in REGISTRY:
+            reason = component.configured(settings)
+            if reason is None:
+                chosen.append(component)
+            else:
+                skipped.append((component.name, reason))
+        skipped += [(name, "not built in this version") for name in PLANNED if name not in by_name]
+        return chosen, skipped
+    chosen = []
+    for name in dict.fromkeys(requested):
+        found = by_name.get(name)
+        if found is None:
+            if name in PLANNED:
+                raise CannotRun(f"component {name} is not built in this version")
+            raise CannotRun(f"unknown component {name!r}; use {','.join(known_names())}")
+        reason = found.configured(settings)
+        if reason is not None:
+            raise CannotRun(f"component {name} cannot run: {reason}")
+        chosen.append(found)
+    return chosen, []

@@ -1,0 +1,254 @@
+"""The headline of bench/webhooks.py: `perezvon run` as deployed vs a bare FastAPI app, under wrk.
+
+Scenarios (Zadarma, form-encoded and signed as Zadarma signs them):
+
+- `mix`: calls of NOTIFY_START / NOTIFY_ANSWER / NOTIFY_END in turn; the START answer carries
+  the caller's name, so a third of the requests look the caller up;
+- `start`: NOTIFY_START alone (every request a look-up).
+
+The Zadarma signature covers caller, DID and call start, not the call id, so a few hundred
+pre-signed (caller, start) pairs are written into the wrk Lua script and each request gets a
+fresh `pbx_call_id` (a counter per wrk thread): every event is new to the inbox. The callers
+are seeded as contacts with owners first, so START look-ups find someone.
+
+Rounds alternate the two servers (bare, deployed, bare, deployed, …) and the medians are
+compared: the machine is shared, and a single run swings by 2x.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-zadarma-secret"
+DID = "74951234567"
+CALL_START = "2024-03-05 14:30:00"
+CALLERS = 500
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def caller(index: int) -> str:
+    return f"7916{index:07d}"
+
+
+def signature(caller_id: str) -> str:
+    message = (caller_id + DID + CALL_START).encode()
+    digest = hmac.new(SECRET.encode(), message, hashlib.sha1).hexdigest()
+    return base64.b64encode(digest.encode()).decode()
+
+
+def lua_script(scenario: str, prefix: str) -> str:
+    """The wrk script: a signed Zadarma event per request, a fresh call id each call."""
+    pairs = ",\n".join(f'{{"{caller(i)}", "{signature(caller(i))}"}}' for i in range(CALLERS))
+    events = '{"START"}' if scenario == "start" else '{"START", "ANSWER", "END"}'
+    start = CALL_START.replace(" ", "+").replace(":", "%3A")
+    return f"""
+local callers = {{
+{pairs}
+}}
+local events = {events}
+local counter = 0
+local thread_id = 0
+local nthreads = 0
+local threads_seen = 0
+
+function setup(thread)
+  threads_seen = threads_seen + 1
+  thread:set("tid", threads_seen)
+end
+
+function init(args)
+  thread_id = tid
+end
+
+function request()
+  local step = counter % #events
+  local call = math.floor(counter / #events)
+  counter = counter + 1
+  local who = callers[(call % #callers) + 1]
+  local head = "call_start={start}&pbx_call_id={prefix}-" .. thread_id .. "-" .. call
+    .. "&caller_id=" .. who[1]
+  local body
+  local event = events[step + 1]
+  if event == "START" then
+    body = "event=NOTIFY_START&" .. head .. "&called_did={DID}"
+  elseif event == "ANSWER" then
+    body = "event=NOTIFY_ANSWER&" .. head .. "&internal=101&destination={DID}&calltype=normal"
+  else
+    body = "event=NOTIFY_END&" .. head .. "&called_did={DID}&internal=101&last_internal=101"
+      .. "&duration=95&status_code=16&is_recorded=0&calltype=normal&disposition=answered"
+  end
+  return wrk.format("POST", "/webhooks/zadarma", {{
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Signature"] = who[2],
+  }}, body)
+end
+"""
+
+
+def run_wrk(
+    url: str, script: Path, *, seconds: float, connections: int, threads: int = 2
+) -> dict[str, Any]:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:.0f}s", "--latency"]
+    command += ["-s", str(script), url]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+
+    def pct(name: str) -> float:
+        found = re.search(rf"^\s+{name}%\s+([\d.]+)(us|ms|s)", out, re.MULTILINE)
+        if not found:
+            return float("nan")
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found[2]]
+        return float(found[1]) * scale
+
+    return {
+        "rps": rps,
+        "p50_ms": pct("50"),
+        "p99_ms": pct("99"),
+        "non_2xx": int(bad[1]) if bad else 0,
+        "socket_errors": errors[0] if errors else "",
+    }
+
+
+@contextmanager
+def deployed(database_url: str, port: int) -> Iterator[str]:
+    """`perezvon run` exactly as a user starts it (settings from the environment, defaults)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEREZVON_")}
+    env |= {"PEREZVON_DATABASE_URL": database_url, "PEREZVON_ZADARMA_SECRET": SECRET}
+    with tempfile.TemporaryDirectory(prefix="pz_run_") as cwd:  # no .env of the checkout
+        command = [sys.executable, "-m", "app.cli", "run", "--port", str(port)]
+        env["PYTHONPATH"] = str(ROOT)
+        proc = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            yield _wait_up(f"http://127.0.0.1:{port}", proc)
+        finally:
+            _stop(proc)
+
+
+@contextmanager
+def bare(port: int) -> Iterator[str]:
+    command = [sys.executable, str(ROOT / "bench" / "_server.py"), "bare", "--port", str(port)]
+    proc = subprocess.Popen(command, cwd=ROOT)
+    try:
+        yield _wait_up(f"http://127.0.0.1:{port}", proc)
+    finally:
+        _stop(proc)
+
+
+def _wait_up(url: str, proc: subprocess.Popen[Any]) -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1).read()
+            return url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server at {url} did not start") from None
+            time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen[Any]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def seed_callers(database_url: str) -> None:
+    """Every caller of the scripts is a contact owned by a salesperson with an extension."""
+    from core.context import Actor, Ctx
+    from core.db import create_engine, session_factory, session_scope
+    from core.services import contacts, users
+
+    engine = create_engine(database_url)
+    system = Actor.system("bench")
+    try:
+        async with session_scope(session_factory(engine)) as session:
+            owner = await users.create_user(
+                Ctx.of(session), actor=system, name="Анна", role="sales", extensions=["101"]
+            )
+            owner_id = owner.id
+        for index in range(CALLERS):
+            async with session_scope(session_factory(engine)) as session:
+                await contacts.create_contact(
+                    Ctx.of(session),
+                    actor=system,
+                    name=f"Клиент {index}",
+                    phones=["+" + caller(index)],
+                    owner_id=owner_id,
+                )
+    finally:
+        await engine.dispose()
+
+
+def headline(database_url: str, *, rounds: int, seconds: float, connections: int) -> dict[str, Any]:
+    """Alternating rounds of bare and deployed, per scenario; medians and their ratio."""
+    import asyncio
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    asyncio.run(seed_callers(database_url))
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="pz_wrk_") as folder:
+        for scenario in ("mix", "start"):
+            runs: dict[str, list[dict[str, Any]]] = {"bare": [], "deployed": []}
+            for round_no in range(rounds):
+                for kind in ("bare", "deployed"):
+                    script = Path(folder) / f"{scenario}-{kind}-{round_no}.lua"
+                    script.write_text(lua_script(scenario, f"{scenario}{round_no}{kind[0]}"))
+                    port = free_port()
+                    with bare(port) if kind == "bare" else deployed(database_url, port) as url:
+                        warm = Path(folder) / f"warm-{scenario}-{kind}-{round_no}.lua"
+                        warm.write_text(lua_script(scenario, f"w{scenario}{round_no}{kind[0]}"))
+                        run_wrk(url, warm, seconds=1, connections=connections)
+                        result = run_wrk(url, script, seconds=seconds, connections=connections)
+                    runs[kind].append(result)
+                    print(f"{scenario:5} {kind:8} round {round_no + 1}: {_fmt(result)}", flush=True)
+            medians = {k: sorted(v, key=lambda r: r["rps"])[len(v) // 2] for k, v in runs.items()}
+            ratios = [
+                d["rps"] / b["rps"] for b, d in zip(runs["bare"], runs["deployed"], strict=True)
+            ]
+            figures[scenario] = {
+                "bare": medians["bare"],
+                "deployed": medians["deployed"],
+                "ratio": medians["deployed"]["rps"] / medians["bare"]["rps"],
+                "round_ratios": ratios,
+            }
+    return figures
+
+
+def _fmt(result: dict[str, Any]) -> str:
+    extra = f" non-2xx={result['non_2xx']}" if result["non_2xx"] else ""
+    extra += f" {result['socket_errors']}" if result["socket_errors"] else ""
+    return (
+        f"{result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms  "
+        f"p99 {result['p99_ms']:6.2f} ms{extra}"
+    )

@@ -1,0 +1,69 @@
+"""Caller look-ups on the webhook path: served without a session, and exact across processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.context import Actor, Ctx
+from core.db import create_engine, session_factory, session_scope
+from core.phone_lookup import PostgresLookup, SqliteLookup
+from core.services import contacts
+from tests.conftest import PG_URL
+from tests.fakes.pbx_signers import zadarma_inbound
+from tests.fakes.twilio_signer import generic_lookup
+from tests.telephony.conftest import Pbx
+from tests.telephony.helpers import employee
+
+CLIENT = "+79161234567"
+
+
+def test_webhooks_use_the_dedicated_lookup_of_the_database(pbx: Pbx) -> None:
+    expected = PostgresLookup if PG_URL else SqliteLookup
+    assert isinstance(pbx.web.phone_lookup, expected)
+
+
+async def test_a_change_committed_elsewhere_is_seen_by_the_next_lookup(
+    pbx: Pbx, ctx: Ctx, system: Actor, database_url: str
+) -> None:
+    anna = await employee(ctx, system, "Анна", 7001, "101")
+    boris = await employee(ctx, system, "Борис", 7002, "102")
+    contact = await contacts.create_contact(
+        ctx, actor=system, name="Иван", phones=[CLIENT], owner_id=anna.id
+    )
+    first = await pbx.send(generic_lookup(CLIENT), "generic")
+    assert (first.json()["owner"], first.json()["owner_extension"]) == ("Анна", "101")
+    # Another instance: its own engine and connections, as another process would have.
+    other = create_engine(database_url)
+    try:
+        async with session_scope(session_factory(other)) as session:
+            await contacts.update_contact(
+                Ctx(session=session, config=ctx.config, clock=ctx.clock),
+                actor=system,
+                contact_id=contact.id,
+                changes={"owner_id": boris.id, "phones": ["+79160000001"]},
+            )
+        moved = await pbx.send(generic_lookup("+79160000001"), "generic")
+        assert (moved.json()["owner"], moved.json()["contact_id"]) == ("Борис", contact.id)
+        gone = await pbx.send(generic_lookup(CLIENT), "generic")
+        assert gone.json()["found"] is False
+    finally:
+        await other.dispose()
+
+
+async def test_notify_start_answers_with_the_current_owner(
+    pbx: Pbx, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna = await employee(ctx, system, "Анна", 7001, "101")
+    await contacts.create_contact(
+        ctx, actor=system, name="Иван Петров", phones=[CLIENT], owner_id=anna.id
+    )
+    start = zadarma_inbound(caller=CLIENT)[0]
+    answer = await pbx.send(start, "zadarma")
+    assert answer.status_code == 200
+    assert answer.json()["caller_name"].startswith("Иван Петров")
+
+
+async def test_numbers_the_index_cannot_hold_are_no_data(pbx: Pbx) -> None:
+    assert pbx.web.phone_lookup is not None
+    assert await pbx.web.phone_lookup.find("not a number") is None
+    assert await pbx.web.phone_lookup.find("+79990000000") is None
