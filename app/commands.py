@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Sequence
@@ -36,15 +37,25 @@ def run(
     import uvicorn
 
     migrate.upgrade(settings.database_url)
-    skipped = [c for c in components if c != "webhooks"]
+    skipped = [c for c in components if c not in ("webhooks", "scheduler")]
     if skipped:
-        print(f"note: {', '.join(skipped)} not built yet in this version; serving webhooks only")
+        print(f"note: {', '.join(skipped)} not built yet in this version")
     container = Container.build(settings)
+    hooks = []
+    if "scheduler" in components:  # scheduler component (issue 11)
+        from app.scheduler_component import SchedulerComponent, run_alone
+
+        if "webhooks" not in components:
+            print("Perezvon scheduler running (Ctrl+C stops it)")
+            asyncio.run(run_alone(container))
+            return 0
+        processing = settings.process_inbox  # its processor expires stale calls already
+        hooks.append(SchedulerComponent(container, expire_ringing=not processing).lifespan)
     bind_host = host or settings.http_host
     bind_port = port or settings.http_port
     print(f"Perezvon on http://{bind_host}:{bind_port} (API docs at /docs)")
     uvicorn.run(
-        container.http_app(),
+        container.http_app(hooks),
         host=bind_host,
         port=bind_port,
         log_level="info",

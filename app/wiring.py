@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -15,7 +15,7 @@ from core.clock import Clock, SystemClock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.db import create_bulk_engine, create_engine, session_factory, session_scope
-from telephony_webhooks.app import create_app
+from telephony_webhooks.app import Lifespan, create_app
 from telephony_webhooks.context import WebContext
 
 T = TypeVar("T")
@@ -67,7 +67,8 @@ class Container:
             processor_sessions=session_factory(self.bulk_engine) if self.bulk_engine else None,
         )
 
-    def http_app(self) -> FastAPI:
+    def http_app(self, hooks: Sequence[Lifespan] = ()) -> FastAPI:
+        """The ASGI app; `hooks` are more lifespans (e.g. the scheduler component)."""
         container = self
 
         @asynccontextmanager
@@ -75,4 +76,4 @@ class Container:
             yield
             await container.dispose()
 
-        return create_app(self.web_context(), lifespan_hooks=[dispose_engine])
+        return create_app(self.web_context(), lifespan_hooks=[dispose_engine, *hooks])
