@@ -186,7 +186,7 @@ async def _claim_new(ctx: Ctx, options: DigestOptions) -> list[int]:
                 }
             )
     if not values:
-        await ctx.session.rollback()
+        await ctx.session.commit()  # ends the read; nothing was written
         return []
     dialect = ctx.session.bind.dialect.name if ctx.session.bind else "sqlite"
     insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -226,7 +226,7 @@ async def _deliver(ctx: Ctx, run_id: int, build: DigestBuilder, options: DigestO
     subscription = await ctx.session.get(DigestSubscription, run.subscription_id) if run else None
     user = await ctx.session.get(User, subscription.user_id) if subscription else None
     if run is None or subscription is None or user is None:
-        await ctx.session.rollback()
+        await ctx.session.commit()
         return 0
     # Read before the builder runs: it may end the transaction, which expires these objects.
     key = f"digest:{subscription.id}:{run.period_start.isoformat()}"

@@ -67,7 +67,10 @@ def parse_holidays(spec: str) -> tuple[Holiday, ...]:
         month_day, _, title = (piece.strip() for piece in item.partition("="))
         if not _MONTH_DAY.match(month_day):
             raise ValueError(f"{item!r}: a holiday is MM-DD or MM-DD=title")
-        date(2000, int(month_day[:2]), int(month_day[3:]))  # 02-30 raises here
+        try:
+            date(2000, int(month_day[:2]), int(month_day[3:]))  # a leap year: 02-29 exists
+        except ValueError:
+            raise ValueError(f"{item!r}: there is no such day") from None
         code = known.get(month_day) if not title else None
         holidays.append(
             Holiday(month_day, code or f"holiday_{month_day}", (title or None) and title[:100])
@@ -180,7 +183,7 @@ async def _greet_day(
             )
         )
         if not page:
-            await ctx.session.rollback()
+            await ctx.session.commit()  # ends the read
             return total
         last_id = page[-1].id
         due = [c for c in page if _is_due(c, now, day, options, ctx.config.timezone)]
@@ -208,7 +211,7 @@ async def _greet(
 ) -> int:
     """Log, then message, the contacts this instance is first to log; one commit."""
     if not contacts:
-        await ctx.session.rollback()
+        await ctx.session.commit()
         return 0
     now = ctx.clock.now()
     rows = [

@@ -72,7 +72,7 @@ async def send_due(ctx: Ctx, *, options: ReminderOptions = ReminderOptions()) ->
     )
     due = list(await ctx.session.scalars(_locked(ctx, query)))
     if not due:
-        await ctx.session.rollback()
+        await ctx.session.commit()  # ends the read; nothing was written
         return 0
     owners = await _recipients(ctx, (activity.owner_id for activity in due))
     for activity in due:
@@ -137,7 +137,7 @@ async def escalate_overdue_callbacks(
     )
     overdue = list(await ctx.session.scalars(_locked(ctx, query)))
     if not overdue:
-        await ctx.session.rollback()
+        await ctx.session.commit()  # ends the read; nothing was written
         return 0
     owners = await _recipients(ctx, (activity.owner_id for activity in overdue))
     managers = await _managers(ctx, options)
