@@ -43,11 +43,13 @@ def run(
     container = Container.build(settings)
     hooks = []
     if "scheduler" in components:  # scheduler component (issue 11)
-        from app.scheduler_component import SchedulerComponent, run_alone
+        from app.scheduler_component import SchedulerComponent, SchedulerError, run_alone
 
         if "webhooks" not in components:
-            print("Perezvon scheduler running (Ctrl+C stops it)")
-            asyncio.run(run_alone(container))
+            try:
+                asyncio.run(run_alone(container))
+            except SchedulerError as exc:
+                return _fail(str(exc))
             return 0
         processing = settings.process_inbox  # its processor expires stale calls already
         hooks.append(SchedulerComponent(container, expire_ringing=not processing).lifespan)

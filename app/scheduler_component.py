@@ -18,7 +18,9 @@ from core.services.greetings import GreetingOptions, parse_holidays
 from core.services.housekeeping import HousekeepingOptions
 from core.services.reminders import ReminderOptions
 from scheduler.jobs import JobOptions, Jobs
-from scheduler.runner import Intervals, Scheduler
+from scheduler.runner import Intervals, Scheduler, SchedulerError
+
+__all__ = ["SchedulerComponent", "SchedulerError", "run_alone"]
 
 
 def job_options(settings: Settings, *, expire_ringing: bool) -> JobOptions:
@@ -106,8 +108,9 @@ async def run_alone(container: Container) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    await component.start()
     try:
+        await component.start()
+        print("Perezvon scheduler running (Ctrl+C stops it)", flush=True)
         await stopping.wait()
     finally:
         await component.stop()
