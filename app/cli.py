@@ -141,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         # Migration chatter is for `alembic` users; the CLI says what it did in one line.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # APScheduler logs every run of every interval job at INFO: seconds apart, no news.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
         return dispatch(args, settings)
     except BrokenPipeError:
         # The reader went away (`perezvon doctor | head -3`): stop quietly, like other tools.

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.config import CoreConfig
 from core.phones import try_normalize
+from core.services.greetings import parse_holidays
 
 
 class Settings(BaseSettings):
@@ -49,6 +50,19 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # HTTP edge: one line per request costs ~35% of webhook throughput, so it is opt-in.
     access_log: bool = False
+    # Scheduler (issue 11): reminders, greetings, digests, housekeeping.
+    reminders_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    reminders_late_after_seconds: int = Field(default=120, ge=0)
+    on_duty_manager_id: int | None = None  # told about overdue callbacks; else all managers
+    greetings_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    greetings_local_hour: int = Field(default=10, ge=0, le=23)
+    greetings_holidays: str = "01-01,02-23,03-08,05-01,05-09,06-12,11-04"
+    digests_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    digests_max_attempts: int = Field(default=5, ge=1, le=50)
+    housekeeping_interval_seconds: float = Field(default=600.0, gt=0, le=86400)
+    inbox_retention_days: int = Field(default=30, ge=1)
+    outbox_retry_failed_minutes: int = Field(default=60, ge=1)
+    invite_grace_days: int = Field(default=7, ge=0)
 
     @field_validator("own_numbers", mode="before")
     @classmethod
@@ -66,6 +80,12 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("greetings_holidays")
+    @classmethod
+    def _holidays(cls, value: str) -> str:
+        parse_holidays(value)  # MM-DD or MM-DD=title, comma separated
         return value
 
     @field_validator("default_region")

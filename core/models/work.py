@@ -14,6 +14,8 @@ from core.db import Base, UTCDateTime
 ActivityKind = Literal["call", "meeting", "task", "callback"]
 ActivityStatus = Literal["planned", "done", "canceled"]
 ACTIVITY_KINDS: tuple[ActivityKind, ...] = ("call", "meeting", "task", "callback")
+# A reminder is due again whenever remind_at moves past the time it was last sent.
+REMINDER_DUE = "status = 'planned' AND (reminded_at IS NULL OR reminded_at < remind_at)"
 
 
 class Activity(Base):
@@ -22,6 +24,13 @@ class Activity(Base):
         Index("ix_activities_owner_due", "owner_id", "status", "due_at"),
         Index("ix_activities_remind", "status", "remind_at"),
         Index("ix_activities_contact", "contact_id", "due_at"),
+        # The reminders still to send (the scheduler's reminders job reads only these).
+        Index(
+            "ix_activities_reminder_due",
+            "remind_at",
+            sqlite_where=text(REMINDER_DUE),
+            postgresql_where=text(REMINDER_DUE),
+        ),
         # One open callback task per phone number (the missed-call lifecycle).
         Index(
             "uq_activities_open_callback_phone",
@@ -45,6 +54,7 @@ class Activity(Base):
     result: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # overdue callback
     snooze_count: Mapped[int] = mapped_column(Integer, default=0)
     source: Mapped[str | None] = mapped_column(String(32))
     source_call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))

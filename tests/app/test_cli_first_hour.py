@@ -147,10 +147,10 @@ def test_a_component_asked_for_that_cannot_run_stops_start_up(
 
 def test_without_components_run_chooses_the_configured_ones(pager: Pager) -> None:
     chosen, skipped = components.select(load_settings(), None)
-    assert [c.name for c in chosen] == ["webhooks"]
+    assert [c.name for c in chosen] == ["webhooks", "scheduler"]
     assert ("pager", "set PEREZVON_TELEGRAM_TOKEN") in skipped
     chosen, skipped = components.select(load_settings(telegram_token="1:x"), None)
-    assert [c.name for c in chosen] == ["webhooks", "pager"]
+    assert [c.name for c in chosen] == ["webhooks", "scheduler", "pager"]
 
 
 async def test_components_start_and_stop_in_the_app_lifespan_and_add_routes(

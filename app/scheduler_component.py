@@ -1,0 +1,97 @@
+"""The scheduler as a component of `perezvon run`: settings -> jobs -> `Scheduler`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.components import Component
+from app.settings import Settings
+from app.wiring import Container
+from core.db import sqlite_file
+from core.services.digests import DigestBuilder, DigestOptions
+from core.services.greetings import GreetingOptions, parse_holidays
+from core.services.housekeeping import HousekeepingOptions
+from core.services.reminders import ReminderOptions
+from scheduler.jobs import JobOptions, Jobs
+from scheduler.runner import Intervals, Scheduler, SchedulerError
+
+__all__ = ["SchedulerComponent", "SchedulerError"]
+
+
+def job_options(settings: Settings, *, expire_ringing: bool) -> JobOptions:
+    return JobOptions(
+        reminders=ReminderOptions(
+            late_after=timedelta(seconds=settings.reminders_late_after_seconds),
+            on_duty_manager_id=settings.on_duty_manager_id,
+        ),
+        greetings=GreetingOptions(
+            local_hour=settings.greetings_local_hour,
+            holidays=parse_holidays(settings.greetings_holidays),
+        ),
+        digests=DigestOptions(max_attempts=settings.digests_max_attempts),
+        housekeeping=HousekeepingOptions(
+            inbox_retention=timedelta(days=settings.inbox_retention_days),
+            outbox_retry_every=timedelta(minutes=settings.outbox_retry_failed_minutes),
+            invite_grace=timedelta(days=settings.invite_grace_days),
+        ),
+        expire_ringing=expire_ringing,
+    )
+
+
+def intervals(settings: Settings) -> Intervals:
+    return Intervals(
+        reminders=settings.reminders_interval_seconds,
+        greetings=settings.greetings_interval_seconds,
+        digests=settings.digests_interval_seconds,
+        housekeeping=settings.housekeeping_interval_seconds,
+    )
+
+
+def digest_builder(container: Container) -> DigestBuilder | None:
+    """The digest workbook builder, or None (digests wait until one is wired).
+
+    MERGE HOOK: the Excel branch provides it; the lead wires it here as
+    `core.services.reports.digest(...)` -> `exports.digest.build_workbook(...)` (bytes) and
+    `exports.digest.summary_text(...)` (the caption), with a filename like
+    `digest-<first day>.xlsx`.
+    """
+    return None
+
+
+class SchedulerComponent(Component):
+    """The scheduler inside `perezvon run` (registered in app/components.py).
+
+    Ringing calls left open are expired here only when this process does not run the inbox
+    processor (which expires them as it applies events).
+    """
+
+    name = "scheduler"
+
+    def __init__(self, *, build_digest: DigestBuilder | None = None) -> None:
+        self.build_digest = build_digest
+        self.scheduler: Scheduler | None = None
+
+    def make(self, container: Container, *, expire_ringing: bool | None = None) -> Scheduler:
+        settings = container.settings
+        if expire_ringing is None:
+            expire_ringing = not settings.process_inbox
+        jobs = Jobs(
+            sessions=container.sessions,
+            config=container.config,
+            clock=container.clock,
+            options=job_options(settings, expire_ringing=expire_ringing),
+            build_digest=self.build_digest or digest_builder(container),
+        )
+        return Scheduler(
+            jobs, intervals=intervals(settings), sqlite_file=sqlite_file(settings.database_url)
+        )
+
+    async def start(self, container: Container) -> None:
+        self.scheduler = self.make(container)
+        await self.scheduler.start()
+        print("Perezvon scheduler running", flush=True)
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+            self.scheduler = None

@@ -1,0 +1,168 @@
+"""Reminders: due activities become `reminder` notifications, once per remind_at.
+
+1. Claim planned activities whose `remind_at` has come and that were not reminded for that
+   `remind_at` (`reminded_at` is empty or earlier: snooze and reschedule move `remind_at`
+   and clear the stamp). On PostgreSQL the rows are locked with SKIP LOCKED, so any number
+   of scheduler instances split the work and none takes a row another holds.
+2. Enqueue `reminder` {activity_id, late} to the owner; the dedupe key carries `remind_at`,
+   so a snoozed activity is reminded again and the same time is never sent twice.
+3. Stamp `reminded_at`; one commit per batch makes steps 2 and 3 one fact.
+
+Overdue missed-call callbacks (still planned one SLA past their due time) remind their
+owner again (`callback_overdue`) and tell the on-duty manager once (`callback_escalation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, select, text
+
+from core.context import Ctx
+from core.models.users import User
+from core.models.work import REMINDER_DUE, Activity
+from core.services import outbox
+
+
+@dataclass(frozen=True)
+class ReminderOptions:
+    """How the reminders job behaves (built from the settings by the composition root)."""
+
+    late_after: timedelta = timedelta(minutes=2)
+    batch_size: int = 500
+    on_duty_manager_id: int | None = None
+
+
+def _locked(ctx: Ctx, query: Select[tuple[Activity]]) -> Select[tuple[Activity]]:
+    """Rows another instance holds are skipped, not waited for (PostgreSQL)."""
+    if ctx.session.bind is not None and ctx.session.bind.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True, of=Activity)
+    return query
+
+
+async def _recipients(ctx: Ctx, user_ids: Iterable[int | None]) -> dict[int, User]:
+    """Active users with a Telegram account, by id."""
+    wanted = {user_id for user_id in user_ids if user_id is not None}
+    if not wanted:
+        return {}
+    rows = await ctx.session.scalars(
+        select(User).where(
+            User.id.in_(wanted), User.active.is_(True), User.telegram_user_id.is_not(None)
+        )
+    )
+    return {user.id: user for user in rows}
+
+
+def reminder_key(activity_id: int, remind_at: datetime) -> str:
+    """The dedupe key of one reminder: the activity and the time it was due."""
+    return f"reminder:{activity_id}:{remind_at.isoformat()}"
+
+
+async def send_due(ctx: Ctx, *, options: ReminderOptions = ReminderOptions()) -> int:
+    """Enqueue one batch of due reminders and stamp them; returns how many were claimed."""
+    now = ctx.clock.now()
+    # The literal predicate matches the partial index ix_activities_reminder_due.
+    query = (
+        select(Activity)
+        .where(text(REMINDER_DUE), Activity.remind_at <= now)
+        .order_by(Activity.remind_at, Activity.id)
+        .limit(options.batch_size)
+    )
+    due = list(await ctx.session.scalars(_locked(ctx, query)))
+    if not due:
+        await ctx.session.commit()  # ends the read; nothing was written
+        return 0
+    owners = await _recipients(ctx, (activity.owner_id for activity in due))
+    for activity in due:
+        assert activity.remind_at is not None
+        owner = owners.get(activity.owner_id) if activity.owner_id is not None else None
+        if owner is not None:
+            await outbox.enqueue(
+                ctx,
+                kind="reminder",
+                dedupe_key=reminder_key(activity.id, activity.remind_at),
+                user_id=owner.id,
+                chat_id=owner.telegram_user_id,
+                payload={
+                    "activity_id": activity.id,
+                    "late": now - activity.remind_at > options.late_after,
+                },
+            )
+        activity.reminded_at = now
+    await ctx.session.commit()
+    return len(due)
+
+
+async def _managers(ctx: Ctx, options: ReminderOptions) -> list[User]:
+    """The on-duty manager from the settings; else every active manager (else admins)."""
+    if options.on_duty_manager_id is not None:
+        chosen = await _recipients(ctx, [options.on_duty_manager_id])
+        if chosen:
+            return list(chosen.values())
+    for role in ("manager", "admin"):
+        rows = list(
+            await ctx.session.scalars(
+                select(User)
+                .where(
+                    User.role == role,
+                    User.active.is_(True),
+                    User.telegram_user_id.is_not(None),
+                )
+                .order_by(User.id)
+            )
+        )
+        if rows:
+            return rows
+    return []
+
+
+async def escalate_overdue_callbacks(
+    ctx: Ctx, *, options: ReminderOptions = ReminderOptions()
+) -> int:
+    """Callbacks still open one SLA past due: remind the owner, tell the manager; once each."""
+    now = ctx.clock.now()
+    cutoff = now - timedelta(minutes=ctx.config.callback_sla_minutes)
+    query = (
+        select(Activity)
+        .where(
+            Activity.kind == "callback",
+            Activity.status == "planned",
+            Activity.escalated_at.is_(None),
+            Activity.due_at <= cutoff,
+        )
+        .order_by(Activity.due_at, Activity.id)
+        .limit(options.batch_size)
+    )
+    overdue = list(await ctx.session.scalars(_locked(ctx, query)))
+    if not overdue:
+        await ctx.session.commit()  # ends the read; nothing was written
+        return 0
+    owners = await _recipients(ctx, (activity.owner_id for activity in overdue))
+    managers = await _managers(ctx, options)
+    for activity in overdue:
+        owner = owners.get(activity.owner_id) if activity.owner_id is not None else None
+        if owner is not None:
+            await outbox.enqueue(
+                ctx,
+                kind="callback_overdue",
+                dedupe_key=f"callback_overdue:{activity.id}",
+                user_id=owner.id,
+                chat_id=owner.telegram_user_id,
+                payload={"activity_id": activity.id},
+            )
+        for manager in managers:
+            if manager.id == activity.owner_id:
+                continue
+            await outbox.enqueue(
+                ctx,
+                kind="callback_escalation",
+                dedupe_key=f"callback_escalation:{activity.id}:{manager.id}",
+                user_id=manager.id,
+                chat_id=manager.telegram_user_id,
+                payload={"activity_id": activity.id, "owner_id": activity.owner_id},
+            )
+        activity.escalated_at = now
+    await ctx.session.commit()
+    return len(overdue)

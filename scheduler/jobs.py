@@ -1,0 +1,125 @@
+"""The scheduler's jobs: each opens its own session(s) and calls one core service.
+
+Every job reads database state, so a tick that was skipped or failed loses nothing: the
+next tick sees the same due rows. Jobs return what they did, for logs and tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import Clock
+from core.config import CoreConfig
+from core.context import Ctx
+from core.db import session_scope
+from core.services import calls, digests, greetings, housekeeping, reminders
+from core.services.digests import DigestBuilder, DigestOptions
+from core.services.greetings import GreetingOptions
+from core.services.housekeeping import HousekeepingOptions
+from core.services.reminders import ReminderOptions
+
+T = TypeVar("T")
+# pg_try_advisory_lock key of the housekeeping job: one instance at a time runs it.
+HOUSEKEEPING_LOCK = 0x50_5A_48_4B  # "PZHK"
+MAX_REMINDER_BATCHES = 40  # per tick; a bigger backlog carries on at the next tick
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """What the jobs do; the intervals live in `scheduler.runner.Intervals`."""
+
+    reminders: ReminderOptions = field(default_factory=ReminderOptions)
+    greetings: GreetingOptions = field(default_factory=GreetingOptions)
+    digests: DigestOptions = field(default_factory=DigestOptions)
+    housekeeping: HousekeepingOptions = field(default_factory=HousekeepingOptions)
+    # False while this process's inbox processor already expires stale ringing calls.
+    expire_ringing: bool = True
+
+
+class Jobs:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        config: CoreConfig,
+        clock: Clock,
+        options: JobOptions | None = None,
+        build_digest: DigestBuilder | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._config = config
+        self._clock = clock
+        self.options = options or JobOptions()
+        self._build_digest = build_digest
+
+    async def _run(self, use_case: Callable[[Ctx], Awaitable[T]]) -> T:
+        async with session_scope(self._sessions) as session:
+            return await use_case(Ctx(session=session, config=self._config, clock=self._clock))
+
+    async def reminders(self) -> int:
+        """Send every due reminder (in batches), then escalate overdue callbacks."""
+        options = self.options.reminders
+        total = 0
+        for _ in range(MAX_REMINDER_BATCHES):
+            claimed = await self._run(lambda ctx: reminders.send_due(ctx, options=options))
+            total += claimed
+            if claimed < options.batch_size:
+                break
+        await self._run(lambda ctx: reminders.escalate_overdue_callbacks(ctx, options=options))
+        return total
+
+    async def greetings(self) -> int:
+        options = self.options.greetings
+        return await self._run(lambda ctx: greetings.send_due(ctx, options=options))
+
+    async def digests(self) -> int:
+        """Send the digests owed now; none while no builder is wired (nothing is claimed)."""
+        options = self.options.digests
+        build = self._build_digest
+        if build is None:
+            return 0
+        return await self._run(lambda ctx: digests.send_due(ctx, build=build, options=options))
+
+    async def housekeeping(self) -> dict[str, int]:
+        """The clean-ups, under an advisory lock on PostgreSQL (one instance at a time)."""
+        async with session_scope(self._sessions) as lock_session:
+            postgres = lock_session.bind.dialect.name == "postgresql"
+            if postgres and not await lock_session.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": HOUSEKEEPING_LOCK}
+            ):
+                return {}
+            try:
+                return await self._housekeeping()
+            finally:
+                if postgres:
+                    await lock_session.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": HOUSEKEEPING_LOCK}
+                    )
+                    await lock_session.commit()
+
+    async def _housekeeping(self) -> dict[str, int]:
+        options = self.options.housekeeping
+        done: dict[str, int] = {}
+        if self.options.expire_ringing:
+            done["stale_calls"] = await self._run(_expire_ringing)
+        done["inbox_purged"] = await self._run(
+            lambda ctx: housekeeping.purge_inbox(ctx, options=options)
+        )
+        done["outbox_retried"] = await self._run(
+            lambda ctx: housekeeping.retry_failed_outbox(ctx, options=options)
+        )
+        done["invites_purged"] = await self._run(
+            lambda ctx: housekeeping.purge_expired_invites(ctx, options=options)
+        )
+        return done
+
+
+async def _expire_ringing(ctx: Ctx) -> int:
+    expired = await calls.expire_stale_ringing(ctx)
+    await ctx.session.commit()
+    return expired

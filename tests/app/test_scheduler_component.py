@@ -1,0 +1,126 @@
+"""The scheduler inside `perezvon run`: alone (`--components scheduler`, a real process)
+and beside the web app (its lifespan); both remind by themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.scheduler_component import SchedulerComponent
+from app.settings import load_settings
+from app.wiring import Container
+from core.context import Actor, Ctx
+from core.models import Notification
+from core.services import activities
+from tests.conftest import PG_URL
+from tests.scheduler.helpers import make_user
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _reminded(sessions: async_sessionmaker[AsyncSession], activity_id: int) -> bool:
+    async with sessions() as session:
+        rows = await session.scalars(select(Notification).where(Notification.kind == "reminder"))
+        return [row.payload["activity_id"] for row in rows] == [activity_id]
+
+
+async def _wait(sessions: async_sessionmaker[AsyncSession], activity_id: int) -> None:
+    deadline = asyncio.get_running_loop().time() + 60
+    while not await _reminded(sessions, activity_id):
+        assert asyncio.get_running_loop().time() < deadline, "no reminder came"
+        await asyncio.sleep(0.05)
+
+
+async def _due_task(ctx: Ctx) -> int:
+    anna = await make_user(ctx, "Анна", tg=101)
+    task = await activities.plan(
+        ctx, actor=Actor.of_user(anna), title="Позвонить", due_at=datetime.now(UTC)
+    )
+    return task.id
+
+
+async def test_perezvon_run_with_only_the_scheduler_reminds_and_stops_on_sigterm(
+    ctx: Ctx,
+    sessions: async_sessionmaker[AsyncSession],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    task_id = await _due_task(ctx)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PEREZVON_DATABASE_URL": database_url,
+        "PEREZVON_REMINDERS_INTERVAL_SECONDS": "0.2",
+        "PEREZVON_HTTP_PORT": str(_free_port()),
+    }
+
+    async def perezvon() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "app.cli",
+            "run",
+            "--components",
+            "scheduler",
+            cwd=tmp_path,  # no .env from the repository
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    first = await perezvon()
+    try:
+        await _wait(sessions, task_id)
+        if PG_URL is None:
+            second = await perezvon()
+            _, err = await asyncio.wait_for(second.communicate(), 60)
+            assert second.returncode != 0
+            assert "already running on this SQLite database" in err.decode()
+    finally:
+        first.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(first.communicate(), 60)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught (-SIGTERM).
+    assert first.returncode in (0, -signal.SIGTERM), err.decode()
+    assert "Application shutdown complete" in err.decode()
+    assert "scheduler running" in out.decode()
+
+
+async def test_the_scheduler_runs_for_as_long_as_the_web_app_serves(
+    ctx: Ctx, sessions: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    task_id = await _due_task(ctx)
+    settings = load_settings(database_url=database_url, reminders_interval_seconds=0.05)
+    container = Container.build(settings)
+    component = SchedulerComponent()
+    app = container.http_app([component])
+    async with app.router.lifespan_context(app):
+        assert component.scheduler is not None
+        assert component.scheduler.running
+        running = component.scheduler
+        await _wait(sessions, task_id)
+    assert not running.running
+
+
+def test_bad_scheduler_settings_are_named() -> None:
+    from app.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=r"PEREZVON_GREETINGS_HOLIDAYS: .*'02-30'"):
+        load_settings(greetings_holidays="01-01,02-30")
+    with pytest.raises(SettingsError, match="PEREZVON_GREETINGS_LOCAL_HOUR"):
+        load_settings(greetings_local_hour=24)
