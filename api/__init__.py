@@ -8,7 +8,7 @@ from fastapi.security import HTTPBearer
 from api import activities, calls, companies, contacts, deals, errors, users
 from api.schemas import ErrorOut
 
-VERSION = "0.1.0"  # the OpenAPI document's info.version; CHANGELOG.md says what changed
+VERSION = "0.2.0"  # the OpenAPI document's info.version; CHANGELOG.md says what changed
 
 # Declares the scheme in OpenAPI (the "Authorize" button of /docs); the check itself is
 # ActorDep on every route, which answers 401 with a reason.

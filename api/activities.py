@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
+from api.common import created, created_responses
 from api.schemas import (
     ActivityIn,
+    ActivityList,
     ActivityOut,
     CancelIn,
     CompleteIn,
     ErrorOut,
     Id,
     Limit,
-    ListOut,
     Offset,
     QueryTime,
     RescheduleIn,
     SnoozeIn,
     choices,
 )
+from core.models.work import ACTIVITY_KINDS
 from core.services import activities
 
 router = APIRouter(prefix="/activities", tags=["activities"])
@@ -29,6 +31,9 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 STATUSES = ("planned", "done", "canceled")
 StatusQuery = Annotated[
     list[str] | None, Query(description=f"repeat or comma-separate: {', '.join(STATUSES)}")
+]
+KindQuery = Annotated[
+    list[str] | None, Query(description=f"repeat or comma-separate: {', '.join(ACTIVITY_KINDS)}")
 ]
 
 
@@ -39,28 +44,38 @@ async def list_activities(
     owner_id: Id | None = None,
     contact_id: Id | None = None,
     status: StatusQuery = None,
+    kind: KindQuery = None,
     due_before: QueryTime | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> ListOut[ActivityOut]:
-    """Activities by due time; `due_before` is exclusive (aware ISO-8601)."""
+) -> ActivityList:
+    """Activities by due time; filter by status, kind, owner, contact; `due_before` exclusive."""
     page = await activities.list_activities(
         ctx,
         actor=actor,
         owner_id=owner_id,
         contact_id=contact_id,
         statuses=choices(status, STATUSES, "status"),
+        kinds=choices(kind, ACTIVITY_KINDS, "kind"),
         due_before=due_before,
         limit=limit,
         offset=offset,
     )
-    return ListOut[ActivityOut](items=[ActivityOut.of(a) for a in page.items], total=page.total)
+    return ActivityList(items=[ActivityOut.of(a) for a in page.items], total=page.total)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-async def plan_activity(ctx: CtxDep, actor: ActorDep, body: ActivityIn) -> ActivityOut:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=created_responses("the activity; Location is its URL"),
+)
+async def plan_activity(
+    ctx: CtxDep, actor: ActorDep, body: ActivityIn, request: Request, response: Response
+) -> ActivityOut:
     """Plan a call, meeting, task or callback; it reminds at `remind_at` (default `due_at`)."""
-    return ActivityOut.of(await activities.plan(ctx, actor=actor, **body.model_dump()))
+    activity = await activities.plan(ctx, actor=actor, **body.model_dump())
+    created(request, response, "get_activity", activity_id=activity.id)
+    return ActivityOut.of(activity)
 
 
 @router.get("/{activity_id}", responses=NOT_FOUND)

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query
 
 from api.auth import ActorDep, CtxDep
 from api.schemas import (
+    CallList,
     CallOut,
     CallPatch,
     ErrorOut,
     Id,
     Limit,
-    ListOut,
     Offset,
     QueryTime,
     choices,
@@ -40,7 +40,7 @@ async def list_calls(
     direction: Literal["in", "out", "internal"] | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> ListOut[CallOut]:
+) -> CallList:
     """Calls newest first; `since` inclusive, `until` exclusive (aware ISO-8601)."""
     page = await calls.list_calls(
         ctx,
@@ -54,7 +54,7 @@ async def list_calls(
         limit=limit,
         offset=offset,
     )
-    return ListOut[CallOut](items=[CallOut.of(c) for c in page.items], total=page.total)
+    return CallList(items=[CallOut.of(c) for c in page.items], total=page.total)
 
 
 @router.get("/{call_id}", responses=NOT_FOUND)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
+from api.common import created, created_responses
 from api.schemas import (
     CompanyIn,
+    CompanyList,
     CompanyOut,
     CompanyPatch,
     ErrorOut,
     Id,
     Limit,
-    ListOut,
     Offset,
+    SearchText,
 )
 from core.services import contacts
 
@@ -23,21 +25,32 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 
 @router.get("")
 async def list_companies(
-    ctx: CtxDep, _actor: ActorDep, q: str | None = None, limit: Limit = 50, offset: Offset = 0
-) -> ListOut[CompanyOut]:
+    ctx: CtxDep,
+    _actor: ActorDep,
+    q: SearchText | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> CompanyList:
     """Companies by any part of the name, case-insensitive."""
     page = await contacts.list_companies(ctx, q=q, limit=limit, offset=offset)
-    return ListOut[CompanyOut](items=[CompanyOut.of(c) for c in page.items], total=page.total)
+    return CompanyList(items=[CompanyOut.of(c) for c in page.items], total=page.total)
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ErrorOut, "description": "the name exists (existing_id)"}},
+    responses={
+        **created_responses("the company; Location is its URL"),
+        409: {"model": ErrorOut, "description": "the name exists (existing_id)"},
+    },
 )
-async def create_company(ctx: CtxDep, actor: ActorDep, body: CompanyIn) -> CompanyOut:
+async def create_company(
+    ctx: CtxDep, actor: ActorDep, body: CompanyIn, request: Request, response: Response
+) -> CompanyOut:
     """Create a company; the same name twice is a 409."""
-    return CompanyOut.of(await contacts.create_company(ctx, actor=actor, **body.model_dump()))
+    company = await contacts.create_company(ctx, actor=actor, **body.model_dump())
+    created(request, response, "get_company", company_id=company.id)
+    return CompanyOut.of(company)
 
 
 @router.get("/{company_id}", responses=NOT_FOUND)

@@ -2,26 +2,47 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
+from api.common import CREATED_HEADERS, created, created_responses
 from api.schemas import (
     ContactIn,
+    ContactList,
     ContactOut,
     ContactPatch,
     ErrorOut,
     Id,
     Limit,
-    ListOut,
     MergeIn,
     NoteIn,
     NoteOut,
     Offset,
+    SearchText,
     TimelineEntryOut,
+    TimelineList,
 )
 from core.services import contacts, notes
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
+# What core.phones accepts: digits and ()+-./ and spaces, then maybe an extension
+# ("доб. 12", "ext 12", "#12"); whether it is a real number is still checked (422).
+PHONE_PATTERN = (
+    r"^[\s()+\-./]*[0-9][0-9\s()+\-./]*"
+    r"(\s*(,|;|#|\*|[Ee][Xx][Tt]\.?|[Xx]\.?|доб\.?|добавочный|вн\.?)\s*[0-9]{1,6})?\s*$"
+)
+PhonePath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=80,
+        pattern=PHONE_PATTERN,
+        description="the number in any format, URL-encoded (`+` as %2B)",
+        examples=["+79161234567"],
+    ),
+]
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 CONFLICT: dict[int | str, dict[str, object]] = {
     409: {"model": ErrorOut, "description": "a phone belongs to another contact (existing_id)"}
@@ -32,26 +53,33 @@ CONFLICT: dict[int | str, dict[str, object]] = {
 async def list_contacts(
     ctx: CtxDep,
     actor: ActorDep,
-    q: str | None = None,
+    q: SearchText | None = None,
     owner_id: Id | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> ListOut[ContactOut]:
+) -> ContactList:
     """Search by any part of name, company, email or phone (any format), case-insensitive."""
     page = await contacts.search(
         ctx, actor=actor, q=q, owner_id=owner_id, limit=limit, offset=offset
     )
-    return ListOut[ContactOut](
+    return ContactList(
         items=[ContactOut.of(c) for c in page.items],
         total=page.total,
         total_capped=page.total_capped,
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
-async def create_contact(ctx: CtxDep, actor: ActorDep, body: ContactIn) -> ContactOut:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={**created_responses("the contact; Location is its URL"), **CONFLICT},
+)
+async def create_contact(
+    ctx: CtxDep, actor: ActorDep, body: ContactIn, request: Request, response: Response
+) -> ContactOut:
     """Create a contact; a phone owned by a live contact is a 409 naming it."""
     contact = await contacts.create_contact(ctx, actor=actor, source="api", **body.model_dump())
+    created(request, response, "get_contact", contact_id=contact.id)
     return ContactOut.of(contact)
 
 
@@ -59,21 +87,27 @@ async def create_contact(ctx: CtxDep, actor: ActorDep, body: ContactIn) -> Conta
     "/by-phone/{phone}",
     responses={
         200: {"description": "updated the contact with this phone"},
-        201: {"model": ContactOut, "description": "created a contact"},
+        201: {
+            "model": ContactOut,
+            "description": "created a contact; Location is its URL",
+            "headers": CREATED_HEADERS,
+        },
         **CONFLICT,
     },
 )
 async def upsert_by_phone(
     ctx: CtxDep,
     actor: ActorDep,
-    phone: str,
+    phone: PhonePath,
+    request: Request,
     response: Response,
     body: ContactPatch | None = None,
 ) -> ContactOut:
     """Update the contact owning this phone (200), or create it (201)."""
     fields = body.model_dump(exclude_unset=True) if body is not None else {}
-    contact, created = await contacts.upsert_by_phone(ctx, actor=actor, phone=phone, fields=fields)
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    contact, new = await contacts.upsert_by_phone(ctx, actor=actor, phone=phone, fields=fields)
+    if new:
+        created(request, response, "get_contact", contact_id=contact.id)
     return ContactOut.of(contact)
 
 
@@ -112,12 +146,12 @@ async def merge_contact(ctx: CtxDep, actor: ActorDep, contact_id: Id, body: Merg
 @router.get("/{contact_id}/timeline", responses=NOT_FOUND)
 async def contact_timeline(
     ctx: CtxDep, actor: ActorDep, contact_id: Id, limit: Limit = 50, offset: Offset = 0
-) -> ListOut[TimelineEntryOut]:
+) -> TimelineList:
     """Notes, calls, activities and deal changes of a contact, newest first."""
     timeline = await notes.timeline(
         ctx, actor=actor, contact_id=contact_id, limit=limit, offset=offset
     )
-    return ListOut[TimelineEntryOut](
+    return TimelineList(
         items=[TimelineEntryOut.of(e) for e in timeline.entries], total=timeline.total
     )
 

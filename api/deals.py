@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
+from api.common import created, created_responses
 from api.schemas import (
     DealIn,
+    DealList,
     DealOut,
     DealPatch,
     ErrorOut,
     Id,
     Limit,
-    ListOut,
     Offset,
+    StageChangeList,
     StageChangeOut,
     StageIn,
+    StageList,
     StageOut,
 )
 from core.services import deals
@@ -30,11 +35,11 @@ async def list_deals(
     actor: ActorDep,
     contact_id: Id | None = None,
     owner_id: Id | None = None,
-    stage: str | None = None,
+    stage: Annotated[str, Query(max_length=32, pattern="^[^\\x00]*$")] | None = None,
     open_only: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> ListOut[DealOut]:
+) -> DealList:
     """Deals newest first."""
     page = await deals.list_deals(
         ctx,
@@ -46,17 +51,24 @@ async def list_deals(
         limit=limit,
         offset=offset,
     )
-    return ListOut[DealOut](items=[DealOut.of(d) for d in page.items], total=page.total)
+    return DealList(items=[DealOut.of(d) for d in page.items], total=page.total)
 
 
 @router.post(
     "/deals",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ErrorOut, "description": "external_id exists (existing_id)"}},
+    responses={
+        **created_responses("the deal; Location is its URL"),
+        409: {"model": ErrorOut, "description": "external_id exists (existing_id)"},
+    },
 )
-async def create_deal(ctx: CtxDep, actor: ActorDep, body: DealIn) -> DealOut:
+async def create_deal(
+    ctx: CtxDep, actor: ActorDep, body: DealIn, request: Request, response: Response
+) -> DealOut:
     """Open a deal at the first stage (or the given one)."""
-    return DealOut.of(await deals.create(ctx, actor=actor, **body.model_dump()))
+    deal = await deals.create(ctx, actor=actor, **body.model_dump())
+    created(request, response, "get_deal", deal_id=deal.id)
+    return DealOut.of(deal)
 
 
 @router.get("/deals/{deal_id}", responses=NOT_FOUND)
@@ -89,16 +101,14 @@ async def move_deal(ctx: CtxDep, actor: ActorDep, deal_id: Id, body: StageIn) ->
 
 
 @router.get("/deals/{deal_id}/history", responses=NOT_FOUND)
-async def deal_history(ctx: CtxDep, actor: ActorDep, deal_id: Id) -> ListOut[StageChangeOut]:
+async def deal_history(ctx: CtxDep, actor: ActorDep, deal_id: Id) -> StageChangeList:
     """The deal's stage changes, oldest first."""
     changes = await deals.history(ctx, actor=actor, deal_id=deal_id)
-    return ListOut[StageChangeOut](
-        items=[StageChangeOut.of(c) for c in changes], total=len(changes)
-    )
+    return StageChangeList(items=[StageChangeOut.of(c) for c in changes], total=len(changes))
 
 
 @router.get("/pipeline/stages")
-async def pipeline_stages(ctx: CtxDep, _actor: ActorDep) -> ListOut[StageOut]:
+async def pipeline_stages(ctx: CtxDep, _actor: ActorDep) -> StageList:
     """Active pipeline stages in order (won/lost are terminal)."""
     rows = await deals.stages(ctx)
-    return ListOut[StageOut](items=[StageOut.of(s) for s in rows], total=len(rows))
+    return StageList(items=[StageOut.of(s) for s in rows], total=len(rows))

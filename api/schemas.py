@@ -18,29 +18,40 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
+    field_validator,
 )
+from sqlalchemy import inspect
 
 from core.errors import InvalidInput
-from core.models.calls import Call
-from core.models.work import Activity, Note
+from core.models.calls import Call, CallStatus, Direction
+from core.models.contacts import Company, Contact, ContactSource
+from core.models.users import Role
+from core.models.work import Activity, ActivityKind, ActivityStatus, Note
+from core.phones import try_normalize
+from core.services.activities import MAX_SNOOZE_MINUTES
 from core.services.common import MAX_LIMIT
 from core.services.notes import TimelineEntry
 
 T = TypeVar("T")
+# Only to read a stored `our_phone` written without '+' (any region parses "+7…").
+_REGION = "RU"
 
 
 def _iso(value: datetime) -> str:
     if value.tzinfo is None:  # the database's UTC, read back without a zone
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat()
+    return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-# Rendered in UTC with an explicit offset ("+00:00"): the same instant reads the same way
-# whether it was just written (maybe in +03:00) or read back from the database.
+# Rendered in UTC with an explicit offset ("+00:00") and whole seconds: the same instant reads
+# the same way whether it was just written (maybe in +03:00) or read back from the database,
+# and every timestamp of the API has one shape ("2026-11-26T09:00:00+00:00").
 Timestamp = Annotated[
     datetime,
     PlainSerializer(_iso, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "examples": ["2026-11-26T09:00:00+00:00"]}
+    ),
 ]
 
 
@@ -51,6 +62,9 @@ def _plus_from_query(value: Any) -> Any:
     return value
 
 
+SearchText = Annotated[
+    str, Query(max_length=200, pattern="^[^\\x00]*$", description="any part of the text")
+]
 MAX_ID = 2**31 - 1  # integer keys on PostgreSQL; a larger id is bad input, not a 500
 Id = Annotated[int, Ge(1), Le(MAX_ID)]
 QueryTime = Annotated[AwareDatetime, BeforeValidator(_plus_from_query)]
@@ -69,10 +83,21 @@ def choices(raw: Iterable[str] | None, allowed: Iterable[str], field: str) -> li
     return values
 
 
+class FieldError(BaseModel):
+    field: str | None = Field(description="dotted path inside `location`, e.g. `phones.0`")
+    location: Literal["body", "query", "path", "header"] | None = Field(
+        description="where it is; null when a service found the problem"
+    )
+    message: str
+
+
 class ErrorOut(BaseModel):
-    detail: str = Field(description="why the request failed")
+    detail: str = Field(description="why the request failed (every problem, for people)")
     existing_id: int | None = Field(None, description="the conflicting record (409)")
-    field: str | None = Field(None, description="the offending field (422)")
+    field: str | None = Field(None, description="the first offending field (422)")
+    errors: list[FieldError] | None = Field(
+        None, description="every problem with its field path (422)"
+    )
 
 
 class ListOut(BaseModel, Generic[T]):
@@ -80,13 +105,40 @@ class ListOut(BaseModel, Generic[T]):
     total: int
     total_capped: bool = Field(
         default=False,
-        description="true when a search matched more than `total` (10000): `total` is then a "
-        "lower bound and items come newest first instead of by name",
+        description="true when a contact search matched more than `total` (10000): `total` "
+        "is then a lower bound and pages come newest first instead of by name; narrow the "
+        "search (more words, owner_id) to page a result in name order",
     )
 
 
+NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text cannot hold U+0000
+
+
+def _no_nul_in_strings(schema: dict[str, Any]) -> None:
+    """Say in the JSON schema what `_In` enforces: no string property holds U+0000."""
+    for prop in schema.get("properties", {}).values():
+        for variant in [prop, *prop.get("anyOf", []), prop.get("items", {})]:
+            if variant.get("type") == "string" and "format" not in variant:
+                variant.setdefault("pattern", NO_NUL)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_nul_in_strings)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _has_nul(value):
+            raise ValueError("text must not contain the NUL character (U+0000)")
+        return value
 
 
 class _Out(BaseModel):
@@ -111,20 +163,35 @@ class PhoneOut(_Out):
     kind: str
 
 
+def _company_name(contact: Any) -> str | None:
+    """The loaded company's name (services load it with the contact); never a lazy load."""
+    if not isinstance(contact, Contact) or contact.company_id is None:
+        return None
+    company = inspect(contact).attrs.company.loaded_value
+    if isinstance(company, Company) and company.id == contact.company_id:
+        return company.name
+    return None
+
+
 class ContactOut(_Out):
     id: int
     name: str
     company_id: int | None
+    company_name: str | None = Field(None, description="the name of company_id")
     owner_id: int | None
     phones: Annotated[list[PhoneOut], BeforeValidator(_live)]
     email: str | None
     birthday: date | None
     timezone: str | None
     tags: list[str]
-    source: str
+    source: ContactSource
     marketing_consent: bool
     created_at: Timestamp
     updated_at: Timestamp
+
+    @classmethod
+    def of(cls, obj: object) -> Self:
+        return cls.model_validate(obj).model_copy(update={"company_name": _company_name(obj)})
 
 
 class ContactIn(_In):
@@ -206,10 +273,10 @@ class CallOut(_Out):
     id: int
     provider: str
     provider_call_id: str
-    direction: str
-    status: str
+    direction: Direction
+    status: CallStatus
     client_phone: str | None = Field(description="E.164, or the raw number when not a phone")
-    our_phone: str | None
+    our_phone: str | None = Field(description="E.164, or as the PBX sent it when not a phone")
     extension: str | None
     user_id: int | None
     contact_id: int | None
@@ -227,8 +294,24 @@ class CallOut(_Out):
     @classmethod
     def of(cls, obj: object) -> Self:
         assert isinstance(obj, Call)
-        fields = {name: getattr(obj, name) for name in cls.model_fields if name != "client_phone"}
-        return cls(client_phone=obj.client_e164 or obj.client_raw, **fields)
+        skip = {"client_phone", "our_phone"}
+        fields = {name: getattr(obj, name) for name in cls.model_fields if name not in skip}
+        return cls(
+            client_phone=obj.client_e164 or obj.client_raw, our_phone=_e164(obj.our_phone), **fields
+        )
+
+
+def _e164(raw: str | None) -> str | None:
+    """A stored number in E.164 when it parses as one (PBXs send `74951234567`), else as is."""
+    if not raw:
+        return raw
+    digits = raw.strip()
+    plus = digits if digits.startswith("+") else "+" + digits.lstrip("0")
+    for candidate in (plus, digits):
+        phone = try_normalize(candidate, region=_REGION)
+        if phone is not None and phone.e164 is not None:
+            return phone.e164
+    return raw
 
 
 class CallPatch(_In):
@@ -241,7 +324,7 @@ class CallPatch(_In):
 
 class ActivityOut(_Out):
     id: int
-    kind: str
+    kind: ActivityKind
     title: str
     notes: str | None
     due_at: Timestamp | None
@@ -249,7 +332,7 @@ class ActivityOut(_Out):
     owner_id: int | None
     contact_id: int | None
     deal_id: int | None
-    status: str
+    status: ActivityStatus
     result: str | None
     done_at: Timestamp | None
     source: str | None
@@ -279,7 +362,7 @@ class CancelIn(_In):
 
 
 class SnoozeIn(_In):
-    minutes: int = Field(examples=[15])
+    minutes: int = Field(ge=1, le=MAX_SNOOZE_MINUTES, examples=[15], description="up to 30 days")
 
 
 class RescheduleIn(_In):
@@ -337,7 +420,9 @@ class DealPatch(_In):
 
 
 class StageIn(_In):
-    stage: str = Field(examples=["won"])
+    stage: str = Field(
+        min_length=1, max_length=32, examples=["won"], description="a code of GET /pipeline/stages"
+    )
     amount: Amount | None = Field(None, description="needed for won unless already set")
     lost_reason: str | None = Field(None, description="needed for lost")
 
@@ -355,7 +440,7 @@ class StageOut(_Out):
     code: str
     name: str
     position: int
-    outcome: str
+    outcome: Literal["open", "won", "lost"]
 
 
 # --- timeline ----------------------------------------------------------------------------
@@ -392,8 +477,47 @@ class UserOut(_Out):
     id: int
     name: str
     telegram_user_id: int | None
-    role: str
+    role: Role
     extensions: Annotated[list[str], BeforeValidator(_extensions)]
     timezone: str
     locale: str
     active: bool
+
+
+# --- lists: one named schema each (ContactList, not ListOut_ContactOut_) -----------------
+
+
+class ContactList(ListOut[ContactOut]):
+    pass
+
+
+class CompanyList(ListOut[CompanyOut]):
+    pass
+
+
+class CallList(ListOut[CallOut]):
+    pass
+
+
+class ActivityList(ListOut[ActivityOut]):
+    pass
+
+
+class DealList(ListOut[DealOut]):
+    pass
+
+
+class StageChangeList(ListOut[StageChangeOut]):
+    pass
+
+
+class StageList(ListOut[StageOut]):
+    pass
+
+
+class TimelineList(ListOut[TimelineEntryOut]):
+    pass
+
+
+class UserList(ListOut[UserOut]):
+    pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.auth import ActorDep, CtxDep
-from api.schemas import ErrorOut, Id, Limit, ListOut, Offset, UserOut
+from api.schemas import ErrorOut, Id, Limit, Offset, UserList, UserOut
 from core.services import users
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -14,10 +14,10 @@ router = APIRouter(prefix="/users", tags=["users"])
 @router.get("")
 async def list_users(
     ctx: CtxDep, _actor: ActorDep, active_only: bool = False, limit: Limit = 50, offset: Offset = 0
-) -> ListOut[UserOut]:
+) -> UserList:
     """Employees in creation order."""
     page = await users.list_users(ctx, active_only=active_only, limit=limit, offset=offset)
-    return ListOut[UserOut](items=[UserOut.of(u) for u in page.items], total=page.total)
+    return UserList(items=[UserOut.of(u) for u in page.items], total=page.total)
 
 
 @router.get("/{user_id}", responses={404: {"model": ErrorOut}})

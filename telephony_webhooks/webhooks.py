@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
@@ -23,6 +24,7 @@ from telephony_webhooks.processor import (
     URL_HEADER,
     provider_options,
 )
+from telephony_webhooks.providers import generic
 from telephony_webhooks.providers.base import (
     LookupResult,
     ProviderError,
@@ -278,6 +280,7 @@ class Endpoint:
     provider: str
     summary: str
     sub_path: str = ""  # fixed adapter path, or "" to take the {rest} path parameter
+    body_schema: Mapping[str, Any] | None = None  # for /docs only; the adapter validates
 
 
 ENDPOINTS = (
@@ -306,6 +309,7 @@ ENDPOINTS = (
         ("POST",),
         "generic",
         "Our call-event schema for Asterisk/FreePBX or any PBX (docs/asterisk.md)",
+        body_schema=generic.EVENT_SCHEMA,
     ),
     Endpoint(
         "/generic/lookup",
@@ -419,6 +423,22 @@ async def send_answer(send: Send, answer: Answer, *, head: bool = False) -> None
     await send({"type": "http.response.body", "body": b"" if head else answer.body})
 
 
+def _body_docs(endpoint: Endpoint) -> dict[str, Any] | None:
+    if endpoint.body_schema is None:
+        return None
+    schema = dict(endpoint.body_schema)
+    return {
+        "description": "Authenticate with the `X-Perezvon-Token` header (or `?token=`).",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": schema},
+                "application/x-www-form-urlencoded": {"schema": schema},
+            },
+        },
+    }
+
+
 def router(web: WebContext, inbox: InboxWriter) -> APIRouter:
     """The same endpoints for /docs; requests are served by `WebhookApp`, ahead of FastAPI."""
     routes = APIRouter(prefix=PREFIX, tags=["pbx webhooks"])
@@ -431,5 +451,6 @@ def router(web: WebContext, inbox: InboxWriter) -> APIRouter:
                 name=f"{endpoint.provider}_{endpoint.sub_path or 'events'}_{method.lower()}",
                 summary=endpoint.summary,
                 response_class=Response,
+                openapi_extra=_body_docs(endpoint),
             )
     return routes

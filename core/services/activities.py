@@ -131,9 +131,12 @@ async def reschedule(
     return activity
 
 
+MAX_SNOOZE_MINUTES = 60 * 24 * 30
+
+
 async def snooze(ctx: Ctx, *, actor: Actor, activity_id: int, minutes: int) -> Activity:
     """Remind again in `minutes` (the one-tap Snooze); the due time stays."""
-    if not 1 <= minutes <= 60 * 24 * 30:
+    if not 1 <= minutes <= MAX_SNOOZE_MINUTES:
         raise InvalidInput("snooze must be between 1 minute and 30 days", field="minutes")
     activity = await _load(ctx, actor, activity_id)
     _ensure_open(activity)

@@ -263,6 +263,7 @@ async def create_contact(
     contact = Contact(
         name=clean_name,
         company_id=company.id if company else None,
+        company=company,
         owner_id=owner,
         email=_clean_email(email),
         birthday=birthday,
@@ -330,6 +331,7 @@ async def update_contact(
             ctx, actor, changes.get("company_id"), changes.get("company_name")
         )
         contact.company_id = diff["company_id"] = company.id if company else None
+        contact.company = company
     if "phones" in changes:
         await _replace_phones(ctx, contact, parse_phones(ctx, changes["phones"] or ()))
         diff["phones"] = [p.e164 for p in contact.phones if p.is_live]

@@ -51,6 +51,52 @@ TOKEN_HEADER = "x-perezvon-token"
 
 EVENT_TYPE_LIMIT = 64
 
+_TEXT_OR_NUMBER: dict[str, Any] = {"type": ["string", "number"]}
+# The body of POST /webhooks/generic as OpenAPI shows it (the adapter is the validation).
+EVENT_SCHEMA: dict[str, Any] = {
+    "title": "GenericCallEvent",
+    "type": "object",
+    "required": ["event", "call_id"],
+    "properties": {
+        "event": {
+            "type": "string",
+            "enum": ["start", "ringing", "answer", "hangup", "end", "record"],
+            "description": "what happened (aliases: call_start, answered, call_end, recording)",
+        },
+        "call_id": {"type": "string", "description": "one id for every leg (or `linkedid`)"},
+        "event_id": {
+            "type": "string",
+            "description": "tells apart events of one kind (or `uniqueid`)",
+        },
+        "direction": {"type": "string", "enum": ["in", "out", "internal"]},
+        "from": {"type": "string", "description": "the calling number"},
+        "to": {"type": "string", "description": "the called number or extension"},
+        "did": {"type": "string", "description": "our number that was dialled"},
+        "extension": {"type": "string", "description": "the extension that rang or answered"},
+        "status": {"type": "string", "enum": ["answered", "missed", "busy", "failed"]},
+        "dialstatus": {"type": "string", "description": "Asterisk DIALSTATUS"},
+        "disposition": {"type": "string", "description": "Asterisk CDR disposition"},
+        "duration": {**_TEXT_OR_NUMBER, "description": "whole call, seconds"},
+        "billsec": {**_TEXT_OR_NUMBER, "description": "talk time, seconds"},
+        "recording": {"type": "string", "description": "URL or file name"},
+        "timestamp": {**_TEXT_OR_NUMBER, "description": "epoch seconds or ISO-8601"},
+        "started_at": {**_TEXT_OR_NUMBER, "description": "epoch seconds or ISO-8601"},
+        "answered_at": {**_TEXT_OR_NUMBER, "description": "epoch seconds or ISO-8601"},
+        "ended_at": {**_TEXT_OR_NUMBER, "description": "epoch seconds or ISO-8601"},
+    },
+    "example": {
+        "event": "end",
+        "call_id": "1795683600.1",
+        "direction": "in",
+        "from": "+79161234567",
+        "did": "+74951234567",
+        "extension": "101",
+        "status": "answered",
+        "duration": 107,
+        "billsec": 95,
+    },
+}
+
 _EVENT_KINDS: dict[str, EventKind] = {
     "start": "ringing",
     "ringing": "ringing",
