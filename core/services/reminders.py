@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, select, text, update
 
 from core.context import Ctx
 from core.models.users import User
@@ -75,22 +75,31 @@ async def send_due(ctx: Ctx, *, options: ReminderOptions = ReminderOptions()) ->
         await ctx.session.commit()  # ends the read; nothing was written
         return 0
     owners = await _recipients(ctx, (activity.owner_id for activity in due))
+    messages = []
     for activity in due:
         assert activity.remind_at is not None
         owner = owners.get(activity.owner_id) if activity.owner_id is not None else None
         if owner is not None:
-            await outbox.enqueue(
-                ctx,
-                kind="reminder",
-                dedupe_key=reminder_key(activity.id, activity.remind_at),
-                user_id=owner.id,
-                chat_id=owner.telegram_user_id,
-                payload={
-                    "activity_id": activity.id,
-                    "late": now - activity.remind_at > options.late_after,
-                },
+            late = now - activity.remind_at > options.late_after
+            messages.append(
+                outbox.Message(
+                    kind="reminder",
+                    dedupe_key=reminder_key(activity.id, activity.remind_at),
+                    user_id=owner.id,
+                    chat_id=owner.telegram_user_id,
+                    payload={"activity_id": activity.id, "late": late},
+                )
             )
-        activity.reminded_at = now
+    # Multi-row statements of 500 rows stay far below SQLite's cap on bound parameters.
+    for start in range(0, len(messages), 500):
+        await outbox.enqueue_many(ctx, messages=messages[start : start + 500])
+    ids = [activity.id for activity in due]
+    for start in range(0, len(ids), 500):
+        await ctx.session.execute(
+            update(Activity)
+            .where(Activity.id.in_(ids[start : start + 500]))
+            .values(reminded_at=now)
+        )
     await ctx.session.commit()
     return len(due)
 
