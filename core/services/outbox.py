@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -118,3 +120,44 @@ async def mark_failed(
         row.next_attempt_at = ctx.clock.now() + delay
     await ctx.session.commit()
     return row
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification for `enqueue_many`."""
+
+    kind: str
+    dedupe_key: str
+    payload: dict[str, Any]
+    user_id: int | None = None
+    chat_id: int | None = None
+
+
+async def enqueue_many(ctx: Ctx, *, messages: Sequence[Message]) -> int:
+    """`enqueue` for many messages in one statement (the scheduler's batches); known dedupe
+    keys are no-ops. Returns how many rows were added; does not commit."""
+    if not messages:
+        return 0
+    if any(m.user_id is None and m.chat_id is None for m in messages):
+        raise ValueError("a notification needs a user or a chat")
+    now = ctx.clock.now()
+    rows = [
+        {
+            "user_id": m.user_id,
+            "chat_id": m.chat_id,
+            "kind": m.kind,
+            "payload": m.payload,
+            "dedupe_key": m.dedupe_key[:255],
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    dialect = ctx.session.bind.dialect.name if ctx.session.bind else "sqlite"
+    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = await ctx.session.execute(
+        insert_fn(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,12 +1,13 @@
 """Reminders: due activities become `reminder` notifications, once per remind_at.
 
-1. Claim planned activities whose `remind_at` has come and that were not reminded for that
-   `remind_at` (`reminded_at` is empty or earlier: snooze and reschedule move `remind_at`
-   and clear the stamp). On PostgreSQL the rows are locked with SKIP LOCKED, so any number
-   of scheduler instances split the work and none takes a row another holds.
+1. Claim and stamp, in one UPDATE … RETURNING, a batch of planned activities whose
+   `remind_at` has come and that were not reminded for that `remind_at` (`reminded_at` is
+   empty or earlier: snooze and reschedule move `remind_at` and clear the stamp). On
+   PostgreSQL the rows are picked with SKIP LOCKED, so any number of scheduler instances
+   split the work and none takes a row another holds.
 2. Enqueue `reminder` {activity_id, late} to the owner; the dedupe key carries `remind_at`,
    so a snoozed activity is reminded again and the same time is never sent twice.
-3. Stamp `reminded_at`; one commit per batch makes steps 2 and 3 one fact.
+3. One commit per batch makes the stamps and the messages one fact.
 
 Overdue missed-call callbacks (still planned one SLA past their due time) remind their
 owner again (`callback_overdue`) and tell the on-duty manager once (`callback_escalation`).
@@ -18,7 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, select, text, update
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from core.context import Ctx
 from core.models.users import User
@@ -35,11 +37,24 @@ class ReminderOptions:
     on_duty_manager_id: int | None = None
 
 
-def _locked(ctx: Ctx, query: Select[tuple[Activity]]) -> Select[tuple[Activity]]:
-    """Rows another instance holds are skipped, not waited for (PostgreSQL)."""
+def _claim(
+    ctx: Ctx, picked: Select[tuple[int]], **stamp: datetime
+) -> ReturningUpdate[tuple[int, int | None, datetime | None]]:
+    """Stamp the picked rows and return them, in one statement.
+
+    Writing first means SQLite takes its write lock at once (a read that later writes can
+    fail when another writer committed in between); on PostgreSQL the picked rows are
+    locked with SKIP LOCKED, so instances split the work and never wait for each other.
+    """
     if ctx.session.bind is not None and ctx.session.bind.dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, of=Activity)
-    return query
+        picked = picked.with_for_update(skip_locked=True)
+    return (
+        update(Activity)
+        .where(Activity.id.in_(picked.scalar_subquery()))
+        .values(**stamp)
+        .returning(Activity.id, Activity.owner_id, Activity.remind_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def _recipients(ctx: Ctx, user_ids: Iterable[int | None]) -> dict[int, User]:
@@ -64,34 +79,38 @@ async def send_due(ctx: Ctx, *, options: ReminderOptions = ReminderOptions()) ->
     """Enqueue one batch of due reminders and stamp them; returns how many were claimed."""
     now = ctx.clock.now()
     # The literal predicate matches the partial index ix_activities_reminder_due.
-    query = (
-        select(Activity)
+    picked = (
+        select(Activity.id)
         .where(text(REMINDER_DUE), Activity.remind_at <= now)
         .order_by(Activity.remind_at, Activity.id)
         .limit(options.batch_size)
     )
-    due = list(await ctx.session.scalars(_locked(ctx, query)))
+    due = (await ctx.session.execute(_claim(ctx, picked, reminded_at=now))).tuples().all()
     if not due:
-        await ctx.session.commit()  # ends the read; nothing was written
+        await ctx.session.commit()
         return 0
-    owners = await _recipients(ctx, (activity.owner_id for activity in due))
-    for activity in due:
-        assert activity.remind_at is not None
-        owner = owners.get(activity.owner_id) if activity.owner_id is not None else None
+    owners = await _recipients(ctx, (owner_id for _, owner_id, _ in due))
+    messages = []
+    for activity_id, owner_id, remind_at in due:
+        assert remind_at is not None
+        owner = owners.get(owner_id) if owner_id is not None else None
         if owner is not None:
-            await outbox.enqueue(
-                ctx,
-                kind="reminder",
-                dedupe_key=reminder_key(activity.id, activity.remind_at),
-                user_id=owner.id,
-                chat_id=owner.telegram_user_id,
-                payload={
-                    "activity_id": activity.id,
-                    "late": now - activity.remind_at > options.late_after,
-                },
+            messages.append(
+                outbox.Message(
+                    kind="reminder",
+                    dedupe_key=reminder_key(activity_id, remind_at),
+                    user_id=owner.id,
+                    chat_id=owner.telegram_user_id,
+                    payload={
+                        "activity_id": activity_id,
+                        "late": now - remind_at > options.late_after,
+                    },
+                )
             )
-        activity.reminded_at = now
-    await ctx.session.commit()
+    # Multi-row statements of 500 rows stay far below SQLite's cap on bound parameters.
+    for start in range(0, len(messages), 500):
+        await outbox.enqueue_many(ctx, messages=messages[start : start + 500])
+    await ctx.session.commit()  # the stamps and the messages: one fact
     return len(due)
 
 
@@ -124,8 +143,8 @@ async def escalate_overdue_callbacks(
     """Callbacks still open one SLA past due: remind the owner, tell the manager; once each."""
     now = ctx.clock.now()
     cutoff = now - timedelta(minutes=ctx.config.callback_sla_minutes)
-    query = (
-        select(Activity)
+    picked = (
+        select(Activity.id)
         .where(
             Activity.kind == "callback",
             Activity.status == "planned",
@@ -135,34 +154,33 @@ async def escalate_overdue_callbacks(
         .order_by(Activity.due_at, Activity.id)
         .limit(options.batch_size)
     )
-    overdue = list(await ctx.session.scalars(_locked(ctx, query)))
+    overdue = (await ctx.session.execute(_claim(ctx, picked, escalated_at=now))).tuples().all()
     if not overdue:
-        await ctx.session.commit()  # ends the read; nothing was written
+        await ctx.session.commit()
         return 0
-    owners = await _recipients(ctx, (activity.owner_id for activity in overdue))
+    owners = await _recipients(ctx, (owner_id for _, owner_id, _ in overdue))
     managers = await _managers(ctx, options)
-    for activity in overdue:
-        owner = owners.get(activity.owner_id) if activity.owner_id is not None else None
+    for activity_id, owner_id, _ in overdue:
+        owner = owners.get(owner_id) if owner_id is not None else None
         if owner is not None:
             await outbox.enqueue(
                 ctx,
                 kind="callback_overdue",
-                dedupe_key=f"callback_overdue:{activity.id}",
+                dedupe_key=f"callback_overdue:{activity_id}",
                 user_id=owner.id,
                 chat_id=owner.telegram_user_id,
-                payload={"activity_id": activity.id},
+                payload={"activity_id": activity_id},
             )
         for manager in managers:
-            if manager.id == activity.owner_id:
+            if manager.id == owner_id:
                 continue
             await outbox.enqueue(
                 ctx,
                 kind="callback_escalation",
-                dedupe_key=f"callback_escalation:{activity.id}:{manager.id}",
+                dedupe_key=f"callback_escalation:{activity_id}:{manager.id}",
                 user_id=manager.id,
                 chat_id=manager.telegram_user_id,
-                payload={"activity_id": activity.id, "owner_id": activity.owner_id},
+                payload={"activity_id": activity_id, "owner_id": owner_id},
             )
-        activity.escalated_at = now
     await ctx.session.commit()
     return len(overdue)

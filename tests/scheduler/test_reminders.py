@@ -194,3 +194,21 @@ async def test_without_an_on_duty_manager_every_manager_is_told(ctx: Ctx, clock:
     told = await outbox(ctx, "callback_escalation")
     assert sorted(n.user_id for n in told if n.user_id) == sorted([first.id, second.id])
     assert {n.payload["activity_id"] for n in told} == {task.id}
+
+
+async def test_a_reminder_already_in_the_outbox_is_not_added_twice(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    anna = await make_user(ctx, "Анна", tg=101)
+    task = await activities.plan(
+        ctx, actor=Actor.of_user(anna), title="Позвонить", due_at=clock.now()
+    )
+    assert await reminders.send_due(ctx) == 1
+    # The stamp lost (say, restored from a backup taken in between): claimed again...
+    await ctx.session.execute(
+        update(Activity).where(Activity.id == task.id).values(reminded_at=None)
+    )
+    await ctx.session.commit()
+    assert await reminders.send_due(ctx) == 1
+    # ...but the dedupe key, which carries remind_at, keeps it to one message.
+    assert len(await outbox(ctx, "reminder")) == 1

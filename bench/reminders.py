@@ -1,0 +1,244 @@
+"""Reminder lateness and drain rate through the real scheduler (prints figures).
+
+    python bench/reminders.py --db sqlite --count 10000 --window 60
+    python bench/reminders.py --db both --count 10000 --window 60 --instances 2
+
+Two phases per database, on a throwaway database migrated to head, with the real
+`scheduler.runner.Scheduler` (APScheduler, real clock) and the real reminders service:
+
+1. spread: `--count` reminders fall due evenly within `--window` seconds. Lateness of a
+   reminder = when its notification was enqueued (`notifications.created_at`) minus its
+   `remind_at`; p50, p99 and max are printed. Expect about half the job interval plus the
+   time a batch takes.
+2. burst: `--count` reminders are all due at once (a restart after downtime); the drain
+   rate is how many reminders a second the scheduler enqueues until none is left.
+
+Delivery to Telegram is not measured here yet: it needs the bot's outbox delivery loop
+(`bot.delivery`, on another branch). See `measure_delivery` below: the HOOK to wire after
+the merge (fake Bot API server on 127.0.0.1, lateness to the fake's receipt, drain as a
+share of the configured rate limit).
+
+Not a test: it prints a table and asserts nothing. On a shared machine figures are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.clock import SystemClock
+from core.config import CoreConfig
+from core.db import create_engine, session_factory, sqlite_file
+from core.migrate import upgrade
+from core.models import Activity, Notification, User
+from core.services.reminders import ReminderOptions
+from scheduler.jobs import JobOptions, Jobs
+from scheduler.runner import Intervals, Scheduler
+
+QUIET = 3600.0  # the other jobs stay out of the way
+
+
+def pct(data: list[float], p: float) -> float:
+    ordered = sorted(data)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def prepare(engine: AsyncEngine, count: int, first: datetime, window: float) -> None:
+    sessions = session_factory(engine)
+    async with sessions() as session:
+        user = User(name="Bench", role="sales", telegram_user_id=1, created_at=first)
+        session.add(user)
+        await session.flush()
+        step = window / max(count - 1, 1)
+        rows = []
+        for n in range(count):
+            due = first + timedelta(seconds=n * step)
+            rows.append(
+                {
+                    "kind": "task",
+                    "title": f"Задача {n}",
+                    "due_at": due,
+                    "remind_at": due,
+                    "owner_id": user.id,
+                    "status": "planned",
+                    "snooze_count": 0,
+                    "missed_count": 0,
+                    "created_at": first,
+                    "updated_at": first,
+                }
+            )
+        for start in range(0, count, 2000):
+            await session.execute(insert(Activity), rows[start : start + 2000])
+        await session.commit()
+
+
+async def reset(engine: AsyncEngine) -> None:
+    async with session_factory(engine)() as session:
+        await session.execute(Notification.__table__.delete())
+        await session.execute(Activity.__table__.delete())
+        await session.execute(User.__table__.delete())
+        await session.commit()
+
+
+async def run_phase(
+    url: str, *, count: int, window: float, interval: float, batch: int, instances: int
+) -> dict[str, float]:
+    engine = create_engine(url)
+    await reset(engine)
+    first = datetime.now(UTC) + timedelta(seconds=2)
+    await prepare(engine, count, first, window)
+    runners = []
+    engines = []
+    for _ in range(instances):
+        own = create_engine(url)
+        engines.append(own)
+        jobs = Jobs(
+            sessions=session_factory(own),
+            config=CoreConfig(),
+            clock=SystemClock(),
+            options=JobOptions(reminders=ReminderOptions(batch_size=batch), expire_ringing=False),
+        )
+        intervals = Intervals(
+            reminders=interval, greetings=QUIET, digests=QUIET, housekeeping=QUIET
+        )
+        runners.append(Scheduler(jobs, intervals=intervals, sqlite_file=sqlite_file(url)))
+    for runner in runners:
+        await runner.start()
+    sessions = session_factory(engine)
+    deadline = time.monotonic() + window + 120
+    try:
+        while time.monotonic() < deadline:
+            async with sessions() as session:
+                done = await session.scalar(select(func.count()).select_from(Notification))
+            if done == count:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        for runner in runners:
+            await runner.stop()
+        for own in engines:
+            await own.dispose()
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(Notification.created_at, Activity.remind_at).join(
+                    Activity, Activity.id == Notification.payload["activity_id"].as_integer()
+                )
+            )
+        ).all()
+    await engine.dispose()
+    lateness = [(created - due).total_seconds() for created, due in rows]
+    if not lateness:
+        return {"sent": 0.0}
+    enqueued = sorted(created for created, _ in rows)
+    busy = max((enqueued[-1] - enqueued[0]).total_seconds(), 1e-6)
+    return {
+        "sent": float(len(rows)),
+        "p50": pct(lateness, 50),
+        "p99": pct(lateness, 99),
+        "max": max(lateness),
+        # First to last enqueue: the drain rate of a burst (a spread is paced by its window).
+        "rate": (len(rows) - 1) / busy if len(rows) > 1 else 0.0,
+    }
+
+
+async def measure_delivery(url: str) -> str:
+    """HOOK (wire after the merge): deliver the enqueued reminders through `bot.delivery`
+    to the fake Bot API server (tests/fakes) and time each one from `remind_at` to the
+    fake's receipt; drain = delivered/s over the configured rate limit."""
+    if importlib.util.find_spec("bot.delivery") is None:
+        return "not measured: bot.delivery is not on this branch (see HOOK in bench/reminders.py)"
+    return "not measured: bot.delivery exists; wire it in measure_delivery()"
+
+
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as folder:
+        yield f"sqlite+aiosqlite:///{Path(folder) / 'reminders.db'}"
+
+
+def _admin(dsn: str, sql: str) -> None:
+    async def run() -> None:
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+@contextmanager
+def postgres_database(admin_dsn: str) -> Iterator[str]:
+    name = f"perezvon_bench_reminders_{os.getpid()}"
+    _admin(admin_dsn, f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(admin_dsn).set(drivername="postgresql+asyncpg", database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite")
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--window", type=float, default=60.0, help="seconds they fall due in")
+    parser.add_argument("--interval", type=float, default=1.0, help="reminders job, seconds")
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--instances", type=int, default=1, help="schedulers (PostgreSQL)")
+    parser.add_argument(
+        "--pg-admin-dsn",
+        default=os.environ.get(
+            "PEREZVON_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    args = parser.parse_args(argv)
+    databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    print(
+        f"{'db':8} {'phase':6} {'inst':>4} {'sent':>6} {'p50 s':>7} {'p99 s':>7} "
+        f"{'max s':>7} {'rate/s':>8}"
+    )
+    for db in databases:
+        instances = args.instances if db == "postgres" else 1
+        context = sqlite_database() if db == "sqlite" else postgres_database(args.pg_admin_dsn)
+        with context as url:
+            upgrade(url)
+            for phase, window in (("spread", args.window), ("burst", 0.0)):
+                figures = asyncio.run(
+                    run_phase(
+                        url,
+                        count=args.count,
+                        window=window,
+                        interval=args.interval,
+                        batch=args.batch,
+                        instances=instances,
+                    )
+                )
+                print(
+                    f"{db:8} {phase:6} {instances:>4} {figures.get('sent', 0):>6.0f} "
+                    f"{figures.get('p50', 0):>7.2f} {figures.get('p99', 0):>7.2f} "
+                    f"{figures.get('max', 0):>7.2f} {figures.get('rate', 0):>8.0f}"
+                )
+            print(f"{db:8} delivery: {asyncio.run(measure_delivery(url))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
