@@ -65,6 +65,10 @@ class Container:
             redirect_to_owner=settings.zadarma_redirect,
             process_inbox=settings.process_inbox,
             processor_sessions=session_factory(self.bulk_engine) if self.bulk_engine else None,
+            inbox_max_attempts=settings.inbox_max_attempts,
+            allowed_sources=settings.allowed_sources(),
+            trusted_proxy_header=settings.trusted_proxy_header,
+            trusted_proxies=tuple(settings.trusted_proxies),
         )
 
     def http_app(self) -> FastAPI:

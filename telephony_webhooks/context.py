@@ -31,6 +31,12 @@ class WebContext:
     process_inbox: bool = True  # run the inbox processor in this process
     # Sessions for the inbox processor's bulk work (core.db.create_bulk_engine); None: `sessions`.
     processor_sessions: async_sessionmaker[AsyncSession] | None = None
+    # A row that fails this many times is parked with its error (PEREZVON_INBOX_MAX_ATTEMPTS).
+    inbox_max_attempts: int = 5
+    # Per provider, the networks it may call from (unset: any address; see sources.py).
+    allowed_sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    trusted_proxy_header: str | None = None  # e.g. X-Forwarded-For, from trusted_proxies only
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
 
 
 def web_context(request: Request) -> WebContext:
@@ -62,6 +68,12 @@ async def api_actor(request: Request, ctx: Annotated[Ctx, Depends(request_ctx)])
             detail="unknown or revoked API key",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    route = request.scope.get("route")
+    api_keys.check_scope(
+        actor,
+        operation=getattr(route, "name", request.url.path),
+        changes=request.method not in ("GET", "HEAD", "OPTIONS"),
+    )
     return actor
 
 
