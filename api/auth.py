@@ -54,6 +54,12 @@ async def api_actor(request: Request, ctx: Annotated[Ctx, Depends(request_ctx)])
             detail="unknown or revoked API key",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    route = request.scope.get("route")
+    api_keys.check_scope(
+        actor,
+        operation=getattr(route, "name", request.url.path),
+        changes=request.method not in ("GET", "HEAD", "OPTIONS"),
+    )
     return actor
 
 

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from app import cli_lists
+from app import cli_admin, cli_lists
 from app.components import CannotRun, known_names
 from app.settings import Settings, SettingsError, load_settings
 from core.errors import DomainError
@@ -65,8 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     create = key_commands.add_parser("create", help="create a key (printed once)")
     create.add_argument("--name", required=True, help="who uses the key, e.g. shop")
     create.add_argument(
-        "--role", default="admin", choices=("admin", "manager"), help="default: admin"
+        "--role",
+        default="integration",
+        choices=cli_admin.KEY_ROLES,
+        help="read, integration (a shop: contacts/deals upsert; default) or admin",
     )
+    cli_admin.add_api_key_parsers(key_commands)
+    cli_admin.add_parsers(commands)
 
     demo = commands.add_parser("demo", help="demo data")
     demo_commands = demo.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
@@ -134,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    settings: Settings | None = None
     try:
         settings = load_settings()
         logging.basicConfig(
@@ -157,6 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        problem = cli_admin.database_problem(exc, settings.database_url) if settings else None
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -186,6 +198,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 replace=args.replace,
             )
         )
+    if args.command == "inbox" or (args.command == "api-keys" and args.keys_command != "create"):
+        return cli_admin.dispatch(args, settings)
     if args.command == "api-keys":
         return asyncio.run(commands.api_keys_create(settings, name=args.name, role=args.role))
     if args.command == "demo":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -63,8 +64,36 @@ class Settings(BaseSettings):
     inbox_retention_days: int = Field(default=30, ge=1)
     outbox_retry_failed_minutes: int = Field(default=60, ge=1)
     invite_grace_days: int = Field(default=7, ge=0)
+    # --- hardening: failed inbox rows, webhook source addresses, shutdown -----------------
+    inbox_max_attempts: int = Field(default=5, ge=1, le=100)
+    # Source addresses (IPs or networks, comma list) each provider may call from; empty: any.
+    zadarma_allowed_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    novofon_allowed_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    mango_allowed_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    itoolabs_allowed_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    twilio_allowed_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    generic_allowed_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    threecx_allowed_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Behind a reverse proxy: the header carrying the client address (X-Forwarded-For,
+    # X-Real-IP), believed only from these peers.
+    trusted_proxy_header: str | None = None
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
+    shutdown_timeout_seconds: int = Field(default=10, ge=1, le=600)
 
-    @field_validator("own_numbers", mode="before")
+    @field_validator(
+        "own_numbers",
+        "zadarma_allowed_ips",
+        "novofon_allowed_ips",
+        "mango_allowed_ips",
+        "itoolabs_allowed_ips",
+        "twilio_allowed_ips",
+        "generic_allowed_ips",
+        "threecx_allowed_ips",
+        "trusted_proxies",
+        mode="before",
+    )
     @classmethod
     def _split_numbers(cls, value: object) -> object:
         if isinstance(value, str):
@@ -106,6 +135,38 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
         return value
+
+    @field_validator(
+        "zadarma_allowed_ips",
+        "novofon_allowed_ips",
+        "mango_allowed_ips",
+        "itoolabs_allowed_ips",
+        "twilio_allowed_ips",
+        "generic_allowed_ips",
+        "threecx_allowed_ips",
+        "trusted_proxies",
+    )
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return value
+
+    def allowed_sources(self) -> dict[str, tuple[str, ...]]:
+        """Per provider, the source networks it may call from (only providers that set them)."""
+        lists = {
+            "zadarma": self.zadarma_allowed_ips,
+            "novofon": self.novofon_allowed_ips,
+            "mango": self.mango_allowed_ips,
+            "itoolabs": self.itoolabs_allowed_ips,
+            "twilio": self.twilio_allowed_ips,
+            "generic": self.generic_allowed_ips,
+            "3cx": self.threecx_allowed_ips,
+        }
+        return {name: tuple(items) for name, items in lists.items() if items}
 
     def core_config(self) -> CoreConfig:
         own: set[str] = set()

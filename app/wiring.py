@@ -76,6 +76,10 @@ class Container:
             process_inbox=settings.process_inbox,
             processor_sessions=session_factory(self.bulk_engine) if self.bulk_engine else None,
             phone_lookup=self.phone_lookup,
+            inbox_max_attempts=settings.inbox_max_attempts,
+            allowed_sources=settings.allowed_sources(),
+            trusted_proxy_header=settings.trusted_proxy_header,
+            trusted_proxies=tuple(settings.trusted_proxies),
         )
 
     def http_app(self, components: Sequence[Component] = ()) -> FastAPI:

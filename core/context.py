@@ -34,6 +34,7 @@ class Actor:
     user_id: int | None = None
     label: str = "system"
     api_key_id: int | None = None
+    scope: str | None = None  # an API key's scope (read|integration|admin); None: not a key
 
     @classmethod
     def of_user(cls, user: User) -> Actor:
@@ -44,8 +45,13 @@ class Actor:
         return cls(role="admin", user_id=None, label=label)
 
     @classmethod
-    def api_key(cls, key_id: int, name: str, role: str = "admin") -> Actor:
-        return cls(role=role, user_id=None, label=f"api:{name}", api_key_id=key_id)
+    def api_key(cls, key_id: int, name: str, scope: str = "admin") -> Actor:
+        """A key sees every record; only an admin-scoped one acts as admin."""
+        role = "admin" if scope == "admin" else "manager"
+        legacy_scope = "integration" if scope == "manager" else scope
+        return cls(
+            role=role, user_id=None, label=f"api:{name}", api_key_id=key_id, scope=legacy_scope
+        )
 
     @property
     def sees_all(self) -> bool:

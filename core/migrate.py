@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 def alembic_config(url: str) -> Config:
+    """Alembic's config for `url`; the URL travels as an attribute, not as an ini option,
+    because the ini parser reads `%` as interpolation (a password like `S3cret%21`)."""
     config = Config()
     config.set_main_option("script_location", "core:migrations")
-    config.set_main_option("sqlalchemy.url", url)
+    config.attributes["url"] = url
     return config
 
 

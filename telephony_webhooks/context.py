@@ -29,3 +29,9 @@ class WebContext:
     processor_sessions: async_sessionmaker[AsyncSession] | None = None
     # Caller look-ups without a session (core.phone_lookup); None: through `sessions`.
     phone_lookup: PhoneLookup | None = None
+    # A row that fails this many times is parked with its error (PEREZVON_INBOX_MAX_ATTEMPTS).
+    inbox_max_attempts: int = 5
+    # Per provider, the networks it may call from (unset: any address; see sources.py).
+    allowed_sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    trusted_proxy_header: str | None = None  # e.g. X-Forwarded-For, from trusted_proxies only
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")

@@ -3,7 +3,9 @@
 Unprocessed rows are simply rows with `processed_at IS NULL`: after a crash the next
 start picks them up. A batch is applied in one transaction; if anything in it fails, the
 batch is redone row by row so that one bad row is recorded and retried with backoff while
-every other call goes on.
+every other call goes on. A row that fails `inbox_max_attempts` times is parked: settled
+with its error (`perezvon inbox failed` lists it, `perezvon inbox retry` puts it back), so
+its call's later rows are applied without it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from telephony_webhooks.providers.base import (
     RawRequest,
     decode_form,
 )
+from telephony_webhooks.providers.checks import parse_checked
 from telephony_webhooks.providers.registry import PROVIDERS, Provider
 
 log = logging.getLogger(__name__)
@@ -226,7 +229,7 @@ class InboxProcessor:
             _settle(row, now, f"unknown provider {row.provider!r}")
             return None
         try:
-            return provider.adapter.parse(rebuild_request(row), self._options)
+            return parse_checked(provider.adapter, rebuild_request(row), self._options)
         except ProviderError as exc:
             # A stored request the adapter cannot read will not improve by retrying.
             _settle(row, now, f"unparseable: {exc.reason}"[:2000])
@@ -257,7 +260,7 @@ class InboxProcessor:
             )
 
     async def _one_by_one(self, ids: list[int]) -> int:
-        blocked: dict[tuple[str, str | None], datetime | None] = {}
+        blocked: dict[tuple[str, str | None], datetime] = {}
         for row_id in ids:
             async with session_scope(self._sessions) as session:
                 query = select(TelephonyEvent).where(TelephonyEvent.id == row_id)
@@ -278,18 +281,30 @@ class InboxProcessor:
                     self.applied += 1
                 except Exception as exc:
                     await session.rollback()
-                    blocked[key] = await self._record_failure(row_id, exc)
+                    retry_at = await self._record_failure(row_id, exc)
+                    if retry_at is not None:
+                        blocked[key] = retry_at
         return len(ids)
 
     async def _record_failure(self, row_id: int, exc: Exception) -> datetime | None:
+        """Count a failed attempt: retry later (the time), or park the row (None) after
+        `inbox_max_attempts` so that the call's later rows go on without it."""
         log.warning("inbox row %s failed: %s", row_id, exc, exc_info=exc)
         async with session_scope(self._sessions) as session:
             row = await session.get(TelephonyEvent, row_id)
             assert row is not None
             row.attempts += 1
+            error = f"{type(exc).__name__}: {exc}"
+            now = self._web.clock.now()
+            if row.attempts >= self._web.inbox_max_attempts:
+                row.processed_at, row.next_attempt_at = now, None
+                row.error = f"parked after {row.attempts} attempts: {error}"[:2000]
+                log.error("inbox row %s parked after %d attempts", row_id, row.attempts)
+                await session.commit()
+                return None
             delay = min(5 * 2 ** min(row.attempts, 12), MAX_BACKOFF_SECONDS)
-            row.next_attempt_at = self._web.clock.now() + timedelta(seconds=delay)
-            row.error = f"{type(exc).__name__}: {exc}"[:2000]
+            row.next_attempt_at = now + timedelta(seconds=delay)
+            row.error = error[:2000]
             await session.commit()
             return row.next_attempt_at
 

@@ -26,17 +26,22 @@ from telephony_webhooks.processor import (
 )
 from telephony_webhooks.providers import generic
 from telephony_webhooks.providers.base import (
+    RECEIVED_AT_HEADER,
     LookupResult,
     ProviderError,
     RawRequest,
     decode_form,
 )
+from telephony_webhooks.providers.checks import parse_checked, without_controls
 from telephony_webhooks.providers.registry import PROVIDERS, Provider
+from telephony_webhooks.sources import source_allowed
 
 log = logging.getLogger(__name__)
 PREFIX = "/webhooks"
 MAX_BODY = 64 * 1024
 LOOKUP_TIMEOUT_SECONDS = 0.8
+# A client that announces a body and never sends it holds a request (and shutdown) no longer.
+BODY_READ_SECONDS = 10.0
 # Headers worth keeping with the raw request; tokens and cookies are never stored.
 STORED_HEADERS = (
     "content-type",
@@ -51,6 +56,7 @@ SECRET_QUERY = {"token", "key", "crm_token", "api_key"}
 # Shared secrets some PBXs put in the body itself (ITooLabs, Mango): verified, never stored.
 SECRET_FIELDS = {"crm_token", "vpbx_api_key", "token"}
 _SECRET_FIELD_BYTES = tuple(name.encode() for name in SECRET_FIELDS)
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 class BodyTooLarge(Exception):
@@ -139,26 +145,38 @@ def public_url(web: WebContext, request: Incoming) -> str:
     return f"{request.scheme}://{host}{suffix}"
 
 
-def stored_body(body: bytes, content_type: str) -> bytes:
-    """The body as the inbox keeps it: form or JSON without the shared-secret fields."""
-    for name in _SECRET_FIELD_BYTES:
-        if name in body:
-            break
-    else:
-        return body
+def stored_body(body: bytes, content_type: str, form: Mapping[str, str]) -> tuple[bytes, str]:
+    """The body and content type as the inbox keeps them: without the shared-secret fields.
+
+    A form (urlencoded or multipart) that carries one is stored as the urlencoded form of
+    its other text fields; a JSON object is stored without those keys.
+    """
+    if form:
+        if not any(name.lower() in SECRET_FIELDS for name in form):
+            return body, content_type
+        kept = [(k, v) for k, v in form.items() if k.lower() not in SECRET_FIELDS]
+        return urlencode(kept).encode("utf-8"), FORM_TYPE
+    # Names may hide behind JSON escapes (\u0074oken) or percent-encoding (%74oken).
+    if not any(name in body for name in _SECRET_FIELD_BYTES) and not (
+        b"\\u" in body or b"%" in body
+    ):
+        return body, content_type
     try:
         if "json" in content_type or body.lstrip()[:1] == b"{":
             data = json.loads(body)
-            if isinstance(data, dict):
-                kept = {k: v for k, v in data.items() if k not in SECRET_FIELDS}
-                return json.dumps(kept, ensure_ascii=False).encode("utf-8")
-            return body
+            if isinstance(data, dict) and any(k.lower() in SECRET_FIELDS for k in data):
+                kept_json = {k: v for k, v in data.items() if k.lower() not in SECRET_FIELDS}
+                return json.dumps(kept_json, ensure_ascii=False).encode("utf-8"), content_type
+            return body, content_type
         if "multipart/" in content_type:
-            return body  # only the adapter can read Zadarma's multipart; it carries no secret
+            return body, content_type  # a multipart body no decoder could read has no fields
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-        return urlencode([(k, v) for k, v in pairs if k not in SECRET_FIELDS]).encode()
-    except (ValueError, UnicodeDecodeError):
-        return body
+        if not any(k.lower() in SECRET_FIELDS for k, _v in pairs):
+            return body, content_type
+        kept_pairs = [(k, v) for k, v in pairs if k.lower() not in SECRET_FIELDS]
+        return urlencode(kept_pairs).encode("utf-8"), content_type
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return body, content_type
 
 
 def _stored_url(url: str) -> str:
@@ -223,10 +241,15 @@ async def handle(
     if not provider.enabled(web.provider_secrets):
         reason = f"provider {provider.name} is disabled: set {provider.setting_names()}"
         return Answer.detail(404, reason)
+    if not source_allowed(web, provider.name, request.client_host, request.headers):
+        return Answer.detail(403, f"this address may not send {provider.name} webhooks")
     try:
-        body = await read_body(receive, request.headers)
+        async with asyncio.timeout(BODY_READ_SECONDS):
+            body = await read_body(receive, request.headers)
     except BodyTooLarge:
         return Answer.detail(413, "body is larger than 64 KiB")
+    except TimeoutError:
+        return Answer.detail(408, f"the body did not arrive within {BODY_READ_SECONDS:g} s")
     content_type = request.headers.get("content-type", "")
     query = request.query_string
     raw = RawRequest(
@@ -240,31 +263,41 @@ async def handle(
         form=_form(body, content_type),
     )
     options = provider_options(web)
+    received = web.clock.now()
     try:
         provider.adapter.verify(raw, web.provider_secrets)
         accepted = provider.adapter.accept(raw)
+        if accepted.store:
+            # What the processor will do with the stored request, done now: a request it
+            # could not apply gets its 400 here instead of a 200 and a row that never applies.
+            stamped = {**raw.headers, RECEIVED_AT_HEADER: received.isoformat()}
+            parse_checked(provider.adapter, replace(raw, headers=stamped), options)
     except ProviderError as exc:
         return Answer.detail(exc.status_code, exc.reason)
+    except RecursionError:
+        return Answer.detail(400, "body is nested too deeply")
     if accepted.store:
         headers = {k: v for k, v in raw.headers.items() if k in STORED_HEADERS}
         headers |= {METHOD_HEADER: raw.method, PATH_HEADER: path, URL_HEADER: _stored_url(raw.url)}
+        kept_body, kept_type = stored_body(body, content_type, raw.form)
         try:
             await inbox.store(
                 InboxRow(
                     provider=provider.name,
-                    dedupe_key=accepted.dedupe_key,
-                    call_key=accepted.call_key,
-                    event_type=accepted.event_type,
-                    body=stored_body(body, content_type),
-                    content_type=content_type,
+                    dedupe_key=without_controls(accepted.dedupe_key),
+                    call_key=accepted.call_key and without_controls(accepted.call_key),
+                    event_type=accepted.event_type and without_controls(accepted.event_type),
+                    body=kept_body,
+                    content_type=kept_type,
                     headers=headers,
                     remote_addr=request.client_host,
-                    received_at=web.clock.now(),
+                    received_at=received,
                 )
             )
         except InboxUnavailable as exc:
             return Answer.detail(503, f"could not store the event: {exc}", (("Retry-After", "5"),))
-    found = await lookup(web, accepted.lookup_number) if accepted.lookup_number else None
+    number = accepted.lookup_number and without_controls(accepted.lookup_number)
+    found = await lookup(web, number) if number else None
     try:
         reply = provider.adapter.reply(raw, accepted, found, options)
     except ProviderError as exc:

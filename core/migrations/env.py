@@ -40,7 +40,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = config.get_main_option("sqlalchemy.url")
+    url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("no database url given to alembic")
     asyncio.run(_run_async(url))
@@ -48,7 +48,7 @@ def run_migrations_online() -> None:
 
 if context.is_offline_mode():
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
+        url=config.attributes.get("url") or config.get_main_option("sqlalchemy.url"),
         target_metadata=target_metadata,
         literal_binds=True,
     )

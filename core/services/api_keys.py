@@ -1,17 +1,50 @@
-"""API keys for integrations: stored as SHA-256, shown once."""
+"""API keys for integrations: stored as SHA-256, shown once, scoped, listed and revoked.
+
+A key's role is its scope:
+- `read`: reads everything, changes nothing (reports, a BI tool);
+- `integration`: reads, and upserts contacts, companies and deals (the online shop,
+  the accounting system);
+- `admin`: everything the REST API offers.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.context import Actor, Ctx
-from core.errors import InvalidInput, PermissionDenied
+from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.system import ApiKey
 
 PREFIX = "pzv_"
+ROLES = ("read", "integration", "admin")
+# Keys made before scopes existed could be "manager": they read and write like an integration.
+_LEGACY_ROLES = {"manager": "integration"}
+# What an integration key may change (REST operations), besides reading.
+INTEGRATION_WRITES = frozenset(
+    {
+        "create_contact",
+        "patch_contact",
+        "upsert_by_phone",
+        "create_company",
+        "patch_company",
+        "create_deal",
+        "patch_deal",
+        "move_deal",
+        "upsert_deal_by_external_id",
+    }
+)
+# last_used_at is a hint, not an audit trail: one write a minute per key at most.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def scope_of(role: str) -> str:
+    """The scope a stored role grants (legacy roles mapped; anything unknown reads only)."""
+    role = _LEGACY_ROLES.get(role, role)
+    return role if role in ROLES else "read"
 
 
 def _hash(key: str) -> str:
@@ -24,8 +57,9 @@ async def create(ctx: Ctx, *, actor: Actor, name: str, role: str = "admin") -> t
         raise PermissionDenied("only an admin can create API keys")
     if not name.strip():
         raise InvalidInput("name must not be empty", field="name")
-    if role not in ("admin", "manager"):
-        raise InvalidInput("API key role must be admin or manager", field="role")
+    role = _LEGACY_ROLES.get(role, role)
+    if role not in ROLES:
+        raise InvalidInput(f"API key role must be one of {', '.join(ROLES)}", field="role")
     plain = PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         name=name.strip()[:100],
@@ -47,13 +81,44 @@ async def authenticate(ctx: Ctx, *, plain: str) -> Actor | None:
     key = await ctx.session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(plain)))
     if key is None or key.revoked_at is not None:
         return None
-    return Actor.api_key(key.id, key.name, key.role)
+    now = ctx.clock.now()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        # Its own small commit, before the request's use case starts its unit of work.
+        await ctx.session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key.id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await ctx.session.commit()
+    return Actor.api_key(key.id, key.name, scope_of(key.role))
 
 
-async def revoke(ctx: Ctx, *, actor: Actor, key_id: int) -> None:
+def check_scope(actor: Actor, *, operation: str, changes: bool) -> None:
+    """PermissionDenied unless the actor's key may run this REST operation."""
+    scope = actor.scope
+    if scope is None or scope == "admin" or not changes:
+        return
+    if scope == "integration" and operation in INTEGRATION_WRITES:
+        return
+    raise PermissionDenied(f"this API key is scoped {scope!r}: it may not run {operation}")
+
+
+async def list_keys(ctx: Ctx, *, actor: Actor) -> list[ApiKey]:
+    """Every key, revoked ones too, oldest first (never the keys themselves)."""
+    if not actor.is_admin:
+        raise PermissionDenied("only an admin can list API keys")
+    return list(await ctx.session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+async def revoke(ctx: Ctx, *, actor: Actor, key_id: int) -> ApiKey:
+    """Revoke a key at once; revoking a revoked key keeps its first revocation time."""
     if not actor.is_admin:
         raise PermissionDenied("only an admin can revoke API keys")
     key = await ctx.session.get(ApiKey, key_id)
-    if key is not None and key.revoked_at is None:
+    if key is None:
+        raise NotFound(f"no API key {key_id}")
+    if key.revoked_at is None:
         key.revoked_at = ctx.clock.now()
     await ctx.session.commit()
+    return key

@@ -156,8 +156,10 @@ def _fill_identity(ctx: Ctx, call: Call, event: CallEvent) -> None:
         call.client_e164 = phone.e164 if phone else None
     if event.our_number and not call.our_phone:
         call.our_phone = event.our_number[:64]
-    if event.started_at and event.started_at < call.started_at:
-        call.started_at = event.started_at
+    # The earliest known time wins: events may arrive in any order.
+    started = event.started_at or (event.occurred_at if event.kind == "ringing" else None)
+    if started and started < call.started_at:
+        call.started_at = started
 
 
 async def _set_employee(
@@ -180,7 +182,8 @@ def _apply_state(call: Call, event: CallEvent) -> None:
     """Move the state machine; it only goes forward, except the provider's final record."""
     ended_before = call.ended_at is not None
     if event.kind == "answered":
-        call.answered_at = call.answered_at or event.answered_at or event.occurred_at
+        answered = event.answered_at or event.occurred_at
+        call.answered_at = min(call.answered_at, answered) if call.answered_at else answered
         if call.status in ("ringing", "missed") and not call.final:
             call.status = "answered"
     elif event.kind == "ended" and not call.final and _is_leg_only(call, event):
@@ -219,8 +222,16 @@ def _apply_state(call: Call, event: CallEvent) -> None:
         call.recording = event.recording[:1024]
     if event.disposition:
         call.disposition = event.disposition[:64]
+    _keep_in_order(call)
     if call.ended_at is not None:
         _derive_durations(call)
+
+
+def _keep_in_order(call: Call) -> None:
+    """A call cannot start after it was answered or ended (late or reordered events)."""
+    for later in (call.answered_at, call.ended_at):
+        if later is not None and later < call.started_at:
+            call.started_at = later
 
 
 def _is_leg_only(call: Call, event: CallEvent) -> bool:

@@ -127,6 +127,8 @@ def decode_json(body: bytes) -> dict[str, Any]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProviderError(400, f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # thousands of nested arrays or objects
+        raise ProviderError(400, "body is not valid JSON: nested too deeply") from exc
     if not isinstance(data, dict):
         raise ProviderError(400, "JSON body must be an object")
     return data

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli import main
+from core.clock import FakeClock
 from core.models import Call, TelephonyEvent
 from telephony_webhooks.simulate import KINDS, PROVIDER_NAMES, Kind, SimulateError, build_call
 from tests.telephony.conftest import SECRETS, Pbx
@@ -31,8 +32,9 @@ EXPECTED: dict[Kind, tuple[str, str, bool]] = {
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("provider", PROVIDER_NAMES)
 async def test_scenario_makes_the_expected_call(
-    pbx: Pbx, session: AsyncSession, provider: str, kind: Kind
+    pbx: Pbx, session: AsyncSession, clock: FakeClock, provider: str, kind: Kind
 ) -> None:
+    clock.set(datetime.now(UTC))  # simulate stamps events with the wall clock, as a PBX does
     requests = build_call(
         provider,
         client=CLIENT,
@@ -63,7 +65,8 @@ async def test_scenario_makes_the_expected_call(
         assert call.talk_seconds and call.talk_seconds > 0
 
 
-async def test_two_runs_are_two_calls(pbx: Pbx, session: AsyncSession) -> None:
+async def test_two_runs_are_two_calls(pbx: Pbx, session: AsyncSession, clock: FakeClock) -> None:
+    clock.set(datetime.now(UTC))
     for _ in range(2):
         for request in build_call("zadarma", client=CLIENT, extension="101", secrets=SECRETS):
             response = await pbx.client.request(
