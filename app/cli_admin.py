@@ -22,7 +22,7 @@ def add_api_key_parsers(key_commands: Any) -> None:
     listing = key_commands.add_parser("list", help="list keys (never the keys themselves)")
     listing.add_argument("--json", action="store_true", help="JSON lines for scripts")
     revoke = key_commands.add_parser("revoke", help="revoke a key at once")
-    revoke.add_argument("key_id", type=int, metavar="ID")
+    revoke.add_argument("key_id", type=int, metavar="ID", help="the key id from api-keys list")
 
 
 def add_parsers(commands: Any) -> None:
@@ -30,11 +30,11 @@ def add_parsers(commands: Any) -> None:
     box = commands.add_parser("inbox", help="the PBX event inbox")
     box_commands = box.add_subparsers(dest="inbox_command", required=True, metavar="ACTION")
     failed = box_commands.add_parser("failed", help="events parked with an error")
-    failed.add_argument("--limit", type=int, default=100)
+    failed.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     failed.add_argument("--json", action="store_true", help="JSON lines for scripts")
     retry = box_commands.add_parser("retry", help="put failed events back in the queue")
     which = retry.add_mutually_exclusive_group(required=True)
-    which.add_argument("ids", nargs="*", type=int, default=[], metavar="ID")
+    which.add_argument("ids", nargs="*", type=int, default=[], metavar="ID", help="inbox row ids")
     which.add_argument("--all", action="store_true", help="every failed event")
 
 
