@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
-from app.logs import uvicorn_log_config
+from app.server import uvicorn_config
 from app.settings import Settings
 from app.wiring import Container
 from core import migrate
@@ -43,13 +43,13 @@ def run(
     bind_host = host or settings.http_host
     bind_port = port or settings.http_port
     print(f"Perezvon on http://{bind_host}:{bind_port} (API docs at /docs)")
-    uvicorn.run(
+    config = uvicorn_config(
         container.http_app(),
         host=bind_host,
         port=bind_port,
-        log_level="info",
-        log_config=uvicorn_log_config(),
+        shutdown_seconds=settings.shutdown_timeout_seconds,
     )
+    uvicorn.Server(config).run()
     return 0
 
 

@@ -48,6 +48,13 @@ async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bug or an outage: a JSON 500 in the app's error shape, and the traceback in the log."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(status_code=500, content={"detail": "internal error"})
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected_error)

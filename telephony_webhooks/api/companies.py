@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from core.services import contacts
+from telephony_webhooks.api.fields import SearchQuery
 from telephony_webhooks.api.schemas import (
     CompanyIn,
     CompanyOut,
@@ -23,7 +24,11 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 
 @router.get("")
 async def list_companies(
-    ctx: CtxDep, _actor: ActorDep, q: str | None = None, limit: Limit = 50, offset: Offset = 0
+    ctx: CtxDep,
+    _actor: ActorDep,
+    q: SearchQuery | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> ListOut[CompanyOut]:
     """Companies by any part of the name, case-insensitive."""
     page = await contacts.list_companies(ctx, q=q, limit=limit, offset=offset)

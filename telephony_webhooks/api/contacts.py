@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from core.services import contacts, notes
+from telephony_webhooks.api.fields import Phone, SearchQuery
 from telephony_webhooks.api.schemas import (
     ContactIn,
     ContactOut,
@@ -32,7 +33,7 @@ CONFLICT: dict[int | str, dict[str, object]] = {
 async def list_contacts(
     ctx: CtxDep,
     actor: ActorDep,
-    q: str | None = None,
+    q: SearchQuery | None = None,
     owner_id: Id | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -66,7 +67,7 @@ async def create_contact(ctx: CtxDep, actor: ActorDep, body: ContactIn) -> Conta
 async def upsert_by_phone(
     ctx: CtxDep,
     actor: ActorDep,
-    phone: str,
+    phone: Phone,
     response: Response,
     body: ContactPatch | None = None,
 ) -> ContactOut:

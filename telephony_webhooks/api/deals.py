@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
 
 from core.services import deals
+from telephony_webhooks.api.fields import Code, ExternalId
 from telephony_webhooks.api.schemas import (
     DealIn,
     DealOut,
     DealPatch,
+    DealUpsert,
     ErrorOut,
     Id,
     Limit,
@@ -30,7 +34,7 @@ async def list_deals(
     actor: ActorDep,
     contact_id: Id | None = None,
     owner_id: Id | None = None,
-    stage: str | None = None,
+    stage: Code | None = None,
     open_only: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -57,6 +61,29 @@ async def list_deals(
 async def create_deal(ctx: CtxDep, actor: ActorDep, body: DealIn) -> DealOut:
     """Open a deal at the first stage (or the given one)."""
     return DealOut.of(await deals.create(ctx, actor=actor, **body.model_dump()))
+
+
+@router.put(
+    "/deals/by-external-id/{external_id}",
+    responses={
+        200: {"description": "updated the deal with this external id"},
+        201: {"model": DealOut, "description": "created a deal"},
+    },
+)
+async def upsert_deal_by_external_id(
+    ctx: CtxDep,
+    actor: ActorDep,
+    external_id: Annotated[ExternalId, Path(description="the shop's order id")],
+    response: Response,
+    body: DealUpsert,
+) -> DealOut:
+    """Update the deal with this external id (200), or create it (201): an order pushed twice
+    is one deal."""
+    deal, created = await deals.upsert_by_external_id(
+        ctx, actor=actor, external_id=external_id, fields=body.model_dump(exclude_unset=True)
+    )
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return DealOut.of(deal)
 
 
 @router.get("/deals/{deal_id}", responses=NOT_FOUND)
