@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
 from api.common import created, created_responses
+from api.fields import SearchQuery
 from api.schemas import (
     CompanyIn,
     CompanyList,
@@ -15,7 +16,6 @@ from api.schemas import (
     Id,
     Limit,
     Offset,
-    SearchText,
 )
 from core.services import contacts
 
@@ -27,7 +27,7 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 async def list_companies(
     ctx: CtxDep,
     _actor: ActorDep,
-    q: SearchText | None = None,
+    q: SearchQuery | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> CompanyList:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
 from api.common import CREATED_HEADERS, created, created_responses
+from api.fields import SearchQuery
 from api.schemas import (
     ContactIn,
     ContactList,
@@ -20,7 +21,6 @@ from api.schemas import (
     NoteIn,
     NoteOut,
     Offset,
-    SearchText,
     TimelineEntryOut,
     TimelineList,
 )
@@ -53,7 +53,7 @@ CONFLICT: dict[int | str, dict[str, object]] = {
 async def list_contacts(
     ctx: CtxDep,
     actor: ActorDep,
-    q: SearchText | None = None,
+    q: SearchQuery | None = None,
     owner_id: Id | None = None,
     limit: Limit = 50,
     offset: Offset = 0,

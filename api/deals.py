@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
 from api.common import created, created_responses
+from api.fields import Code, ExternalId
 from api.schemas import (
     DealIn,
     DealList,
     DealOut,
     DealPatch,
+    DealUpsert,
     ErrorOut,
     Id,
     Limit,
@@ -35,7 +37,7 @@ async def list_deals(
     actor: ActorDep,
     contact_id: Id | None = None,
     owner_id: Id | None = None,
-    stage: Annotated[str, Query(max_length=32, pattern="^[^\\x00]*$")] | None = None,
+    stage: Code | None = None,
     open_only: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -68,6 +70,29 @@ async def create_deal(
     """Open a deal at the first stage (or the given one)."""
     deal = await deals.create(ctx, actor=actor, **body.model_dump())
     created(request, response, "get_deal", deal_id=deal.id)
+    return DealOut.of(deal)
+
+
+@router.put(
+    "/deals/by-external-id/{external_id}",
+    responses={
+        200: {"description": "updated the deal with this external id"},
+        201: {"model": DealOut, "description": "created a deal"},
+    },
+)
+async def upsert_deal_by_external_id(
+    ctx: CtxDep,
+    actor: ActorDep,
+    external_id: Annotated[ExternalId, Path(description="the shop's order id")],
+    response: Response,
+    body: DealUpsert,
+) -> DealOut:
+    """Update the deal with this external id (200), or create it (201): an order pushed twice
+    is one deal."""
+    deal, is_new = await deals.upsert_by_external_id(
+        ctx, actor=actor, external_id=external_id, fields=body.model_dump(exclude_unset=True)
+    )
+    response.status_code = status.HTTP_201_CREATED if is_new else status.HTTP_200_OK
     return DealOut.of(deal)
 
 

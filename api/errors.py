@@ -87,7 +87,14 @@ async def database_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": "internal error"})
 
 
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bug or an outage: a JSON 500 in the app's error shape, and the traceback in the log."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(status_code=500, content={"detail": "internal error"})
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(Exception, unexpected_error)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from annotated_types import Ge, Le
+from annotated_types import Ge, Le, MaxLen
 from fastapi import Query
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -22,6 +20,24 @@ from pydantic import (
 )
 from sqlalchemy import inspect
 
+from api.fields import (
+    Code,
+    Currency,
+    DealTitle,
+    Email,
+    ExternalId,
+    Inn,
+    Name,
+    Outcome,
+    Phone,
+    Tag,
+    Text,
+    Time,
+    Title,
+    Website,
+    ZoneName,
+)
+from api.fields import QueryTime as QueryTime  # routes import it from here
 from core.errors import InvalidInput
 from core.models.calls import Call, CallStatus, Direction
 from core.models.contacts import Company, Contact, ContactSource
@@ -55,22 +71,12 @@ Timestamp = Annotated[
 ]
 
 
-def _plus_from_query(value: Any) -> Any:
-    # An unencoded '+' in a query string arrives as a space: "...T10:00:00 03:00".
-    if isinstance(value, str):
-        return re.sub(r" (\d{2}:?\d{2})$", r"+\1", value.strip())
-    return value
-
-
-SearchText = Annotated[
-    str, Query(max_length=200, pattern="^[^\\x00]*$", description="any part of the text")
-]
 MAX_ID = 2**31 - 1  # integer keys on PostgreSQL; a larger id is bad input, not a 500
 Id = Annotated[int, Ge(1), Le(MAX_ID)]
-QueryTime = Annotated[AwareDatetime, BeforeValidator(_plus_from_query)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="items to skip")]
-Amount = str | int | float
+Amount = Annotated[str, MaxLen(32)] | int | float
+MAX_ITEMS = 50  # phones or tags of one contact
 
 
 def choices(raw: Iterable[str] | None, allowed: Iterable[str], field: str) -> list[str]:
@@ -195,30 +201,32 @@ class ContactOut(_Out):
 
 
 class ContactIn(_In):
-    name: str = Field(min_length=1, examples=["Иван Петров"])
-    phones: list[str] = Field(default_factory=list, examples=[["8 (916) 123-45-67"]])
-    email: str | None = None
+    name: Name = Field(examples=["Иван Петров"])
+    phones: list[Phone] = Field(
+        default_factory=list, max_length=MAX_ITEMS, examples=[["8 (916) 123-45-67"]]
+    )
+    email: Email | None = None
     birthday: date | None = None
     company_id: Id | None = None
-    company_name: str | None = Field(None, description="found by name, or created")
+    company_name: Name | None = Field(None, description="found by name, or created")
     owner_id: Id | None = None
-    tags: list[str] = Field(default_factory=list)
-    timezone: str | None = Field(None, description="IANA zone; default from the phone")
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_ITEMS)
+    timezone: ZoneName | None = Field(None, description="IANA zone; default from the phone")
     marketing_consent: bool = False
 
 
 class ContactPatch(_In):
     """Only the fields present are changed; `phones` replaces the list."""
 
-    name: str | None = None
-    phones: list[str] | None = None
-    email: str | None = None
+    name: Name | None = None
+    phones: list[Phone] | None = Field(None, max_length=MAX_ITEMS)
+    email: Email | None = None
     birthday: date | None = None
     company_id: Id | None = None
-    company_name: str | None = None
+    company_name: Name | None = None
     owner_id: Id | None = None
-    tags: list[str] | None = None
-    timezone: str | None = None
+    tags: list[Tag] | None = Field(None, max_length=MAX_ITEMS)
+    timezone: ZoneName | None = None
     marketing_consent: bool = False
 
 
@@ -227,7 +235,7 @@ class MergeIn(_In):
 
 
 class NoteIn(_In):
-    text: str = Field(min_length=1)
+    text: Text = Field(min_length=1)
 
 
 class NoteOut(_Out):
@@ -255,15 +263,15 @@ class CompanyOut(_Out):
 
 
 class CompanyIn(_In):
-    name: str = Field(min_length=1, examples=["ООО Ромашка"])
-    inn: str | None = Field(None, max_length=20)
-    website: str | None = Field(None, max_length=300)
+    name: Name = Field(examples=["ООО Ромашка"])
+    inn: Inn | None = None
+    website: Website | None = None
 
 
 class CompanyPatch(_In):
-    name: str | None = None
-    inn: str | None = Field(None, max_length=20)
-    website: str | None = Field(None, max_length=300)
+    name: Name | None = None
+    inn: Inn | None = None
+    website: Website | None = None
 
 
 # --- calls -------------------------------------------------------------------------------
@@ -315,8 +323,8 @@ def _e164(raw: str | None) -> str | None:
 
 
 class CallPatch(_In):
-    outcome: str | None = Field(None, examples=["interested"])
-    summary: str | None = None
+    outcome: Outcome | None = Field(None, examples=["interested"])
+    summary: Text | None = None
 
 
 # --- activities --------------------------------------------------------------------------
@@ -344,21 +352,21 @@ class ActivityOut(_Out):
 
 class ActivityIn(_In):
     kind: Literal["call", "meeting", "task", "callback"] = "task"
-    title: str = Field(min_length=1)
-    notes: str | None = None
-    due_at: AwareDatetime | None = Field(None, description="with a UTC offset")
-    remind_at: AwareDatetime | None = Field(None, description="default: due_at")
+    title: Title
+    notes: Text | None = None
+    due_at: Time | None = Field(None, description="with a UTC offset")
+    remind_at: Time | None = Field(None, description="default: due_at")
     owner_id: Id | None = None
     contact_id: Id | None = None
     deal_id: Id | None = None
 
 
 class CompleteIn(_In):
-    result: str | None = None
+    result: Text | None = None
 
 
 class CancelIn(_In):
-    reason: str | None = None
+    reason: Text | None = None
 
 
 class SnoozeIn(_In):
@@ -366,8 +374,8 @@ class SnoozeIn(_In):
 
 
 class RescheduleIn(_In):
-    due_at: AwareDatetime
-    remind_at: AwareDatetime | None = None
+    due_at: Time
+    remind_at: Time | None = None
 
 
 # --- deals -------------------------------------------------------------------------------
@@ -399,32 +407,40 @@ class DealOut(_Out):
 
 
 class DealIn(_In):
-    title: str = Field(min_length=1)
+    title: DealTitle
     contact_id: Id | None = None
     company_id: Id | None = None
-    stage: str | None = Field(None, description="default: the first stage")
+    stage: Code | None = Field(None, description="default: the first stage")
     amount: Amount | None = Field(None, examples=["1500.00"])
-    currency: str = "RUB"
+    currency: Currency = "RUB"
     expected_close: date | None = None
     owner_id: Id | None = None
-    external_id: str | None = Field(None, max_length=128, description="the shop's order id")
-    lost_reason: str | None = Field(None, description="needed when created as lost")
+    external_id: ExternalId | None = Field(
+        None, description="the shop's order id; empty means none"
+    )
+    lost_reason: Text | None = Field(None, description="needed when created as lost")
 
 
 class DealPatch(_In):
-    title: str | None = None
+    title: DealTitle | None = None
     amount: Amount | None = None
-    currency: str | None = None
+    currency: Currency | None = None
     expected_close: date | None = None
     owner_id: Id | None = None
 
 
+class DealUpsert(DealPatch):
+    """`PUT /deals/by-external-id/{id}`: the fields of a new deal, or the changes to it."""
+
+    contact_id: Id | None = None
+    company_id: Id | None = None
+    stage: Code | None = Field(None, description="a new deal's stage (default: the first)")
+
+
 class StageIn(_In):
-    stage: str = Field(
-        min_length=1, max_length=32, examples=["won"], description="a code of GET /pipeline/stages"
-    )
+    stage: Code = Field(examples=["won"], description="a code of GET /pipeline/stages")
     amount: Amount | None = Field(None, description="needed for won unless already set")
-    lost_reason: str | None = Field(None, description="needed for lost")
+    lost_reason: Text | None = Field(None, description="needed for lost")
 
 
 class StageChangeOut(_Out):

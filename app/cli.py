@@ -172,6 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command in cli_admin.DATABASE_COMMANDS:
+        problem = cli_admin.sqlite_folder_problem(settings.database_url)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
     if args.command == "simulate":
         # The output is the events and the server's answers: no library chatter in between.
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))

@@ -147,6 +147,23 @@ async def inbox_retry(settings: Settings, *, ids: list[int] | None) -> int:
 
 # --- database trouble ------------------------------------------------------------------
 
+DATABASE_COMMANDS = ("run", "db", "users", "api-keys", "inbox", "demo")
+
+
+def sqlite_folder_problem(url: str) -> str | None:
+    """A SQLite file whose folder does not exist, said before any driver tries to open it."""
+    from pathlib import Path
+
+    from core.db import sqlite_file
+
+    try:
+        path = sqlite_file(url)
+    except Exception:  # not a URL we can read: the driver will say what is wrong
+        return None
+    if path and not Path(path).expanduser().resolve().parent.is_dir():
+        return f"cannot open the SQLite file of {_safe_url(url)}: its folder does not exist"
+    return None
+
 
 def database_problem(exc: BaseException, url: str) -> str | None:
     """One line saying what is wrong with the database and what to do, or None if the error

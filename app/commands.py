@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from app import cli_output
-from app.logs import uvicorn_log_config
+from app.server import uvicorn_config
 from app.settings import Settings
 from app.wiring import Container
 from core import migrate
@@ -50,14 +50,14 @@ def run(
     for name, reason in skipped:
         print(f"skipped: {name} ({reason})")
     sys.stdout.flush()
-    uvicorn.run(
+    config = uvicorn_config(
         container.http_app(chosen),
         host=bind_host,
         port=bind_port,
-        log_level="info",
-        log_config=uvicorn_log_config(),
+        shutdown_seconds=settings.shutdown_timeout_seconds,
         access_log=settings.access_log,
     )
+    uvicorn.Server(config).run()
     return 0
 
 

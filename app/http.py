@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
@@ -44,7 +45,14 @@ class PerezvonApp(FastAPI):
                 if path.startswith(prefix):
                     await fast(scope, receive, send)
                     return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        # Starlette has already answered an unexpected error with `api.errors.unexpected_error`
+        # (a JSON 500, the traceback logged) and re-raises it for the server's sake; a server
+        # that sees it closes the keep-alive connection under the client's next request.
+        with contextlib.suppress(Exception):
+            await super().__call__(scope, receive, send)
 
 
 def create_app(

@@ -11,13 +11,32 @@ import copy
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote_plus
 
 # Query parameters that carry a shared secret (Asterisk lookups, the 3CX template).
-SECRET_PARAMS = re.compile(r"([?&](?:token|key|crm_token|api_key)=)[^&\s]*", re.IGNORECASE)
+SECRET_NAMES = frozenset({"token", "key", "crm_token", "api_key"})
+# Any `?name=value` or `&name=value`: the name is compared after percent-decoding, because
+# a server decodes `%74oken` to `token` and so must the redaction.
+QUERY_PARAM = re.compile(r"([?&;])([^=&\s?]*)=([^&\s]*)")
+
+
+def _masked(match: re.Match[str]) -> str:
+    name = match.group(2)
+    decoded = name
+    for _ in range(3):  # %2574oken decodes to %74oken, then to token
+        if "%" not in decoded and "+" not in decoded:
+            break
+        decoded = unquote_plus(decoded)
+    if decoded.strip().lower() in SECRET_NAMES:
+        return f"{match.group(1)}{name}=***"
+    return match.group(0)
 
 
 def redact(text: str) -> str:
-    return SECRET_PARAMS.sub(r"\1***", text)
+    """The text with the values of secret query parameters masked, however the name is encoded."""
+    if "=" not in text:
+        return text
+    return QUERY_PARAM.sub(_masked, text)
 
 
 class RedactSecrets(logging.Filter):

@@ -27,6 +27,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -629,20 +630,50 @@ async def find_by_e164(ctx: Ctx, *, e164: str) -> Contact | None:
     return contact
 
 
+UPSERT_ATTEMPTS = 4
+
+
 async def upsert_by_phone(
     ctx: Ctx, *, actor: Actor, phone: str, fields: Mapping[str, Any]
 ) -> tuple[Contact, bool]:
-    """The shop's integration point: update the contact with this phone, or create it."""
+    """The shop's integration point: update the contact with this phone, or create it.
+
+    Concurrent upserts of one number (in any format) all succeed with the same contact: the
+    one that loses the race to create it finds the winner's contact and updates that."""
     try:
         parsed = parse_phones(ctx, [phone])[0]
     except InvalidInput as exc:
         raise InvalidInput(exc.message, field="phone") from exc
     assert parsed.e164 is not None
-    existing = await find_by_e164(ctx, e164=parsed.e164)
+    for attempt in range(UPSERT_ATTEMPTS):
+        last = attempt == UPSERT_ATTEMPTS - 1
+        try:
+            return await _upsert_once(ctx, actor, parsed.e164, phone, fields)
+        except IntegrityError:  # a unique index saw the concurrent twin first
+            await ctx.session.rollback()
+            if last:
+                raise Conflict(
+                    f"phone {parsed.e164} is being changed concurrently; retry"
+                ) from None
+        except _LostRace:
+            await ctx.session.rollback()
+            if last:
+                raise
+    raise AssertionError("unreachable")
+
+
+class _LostRace(Conflict):
+    """The phone was free when looked up and taken when the contact was created."""
+
+
+async def _upsert_once(
+    ctx: Ctx, actor: Actor, e164: str, phone: str, fields: Mapping[str, Any]
+) -> tuple[Contact, bool]:
+    existing = await find_by_e164(ctx, e164=e164)
     if existing is not None:
         if not can_see_contact(ctx, actor, existing):
             raise Conflict(
-                f"phone {parsed.e164} belongs to contact {existing.id}", existing_id=existing.id
+                f"phone {e164} belongs to contact {existing.id}", existing_id=existing.id
             )
         changes = dict(fields)
         if "phones" in changes:
@@ -653,14 +684,19 @@ async def upsert_by_phone(
     unknown = set(extra) - EDITABLE
     if unknown:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
-    contact = await create_contact(
-        ctx,
-        actor=actor,
-        name=fields.get("name") or parsed.e164,
-        phones=[phone, *(fields.get("phones") or [])],
-        source="api",
-        **extra,
-    )
+    try:
+        contact = await create_contact(
+            ctx,
+            actor=actor,
+            name=fields.get("name") or e164,
+            phones=[phone, *(fields.get("phones") or [])],
+            source="api",
+            **extra,
+        )
+    except Conflict as exc:
+        if exc.existing_id is not None and await find_by_e164(ctx, e164=e164) is not None:
+            raise _LostRace(exc.message, existing_id=exc.existing_id) from None
+        raise
     return contact, True
 
 

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -106,7 +107,10 @@ async def create(
     external_id: str | None = None,
     lost_reason: str | None = None,
 ) -> Deal:
-    """Open a deal at the first stage (or the given one; won needs an amount, lost a reason)."""
+    """Open a deal at the first stage (or the given one; won needs an amount, lost a reason).
+
+    An empty `external_id` means none; a known one is a Conflict naming its deal."""
+    external_id = (external_id or "").strip() or None
     if not title.strip():
         raise InvalidInput("title must not be empty", field="title")
     if owner_id is not None and owner_id != actor.user_id and not actor.sees_all:
@@ -155,7 +159,16 @@ async def create(
     )
     deal.amount = parsed_amount
     ctx.session.add(deal)
-    await ctx.session.flush()
+    try:
+        await ctx.session.flush()
+    except IntegrityError:  # the same external id pushed twice at once: the other one won
+        await ctx.session.rollback()
+        existing = await ctx.session.scalar(select(Deal.id).where(Deal.external_id == external_id))
+        if existing is None:
+            raise
+        raise Conflict(
+            f"deal with external id {external_id!r} exists", existing_id=existing
+        ) from None
     ctx.session.add(
         DealStageChange(
             deal_id=deal.id,
@@ -302,3 +315,43 @@ async def list_deals(
         select(Deal).where(*where).order_by(Deal.id.desc()).limit(limit).offset(offset)
     )
     return Page(items=list(rows), total=total)
+
+
+UPSERT_ATTEMPTS = 3
+
+
+async def upsert_by_external_id(
+    ctx: Ctx, *, actor: Actor, external_id: str, fields: dict[str, Any]
+) -> tuple[Deal, bool]:
+    """The shop pushes an order: update the deal with this external id, or create it.
+
+    `contact_id`, `company_id` and `stage` shape a new deal; on an existing one `stage`
+    moves it (won needs an amount, lost a reason) and the other fields are edited."""
+    key = external_id.strip()
+    if not key:
+        raise InvalidInput("external_id must not be empty", field="external_id")
+    for attempt in range(UPSERT_ATTEMPTS):
+        deal_id = await ctx.session.scalar(select(Deal.id).where(Deal.external_id == key))
+        if deal_id is not None:
+            return await _update_pushed(ctx, actor, deal_id, fields), False
+        if not str(fields.get("title") or "").strip():
+            raise InvalidInput("title is needed to create a deal", field="title")
+        try:
+            return await create(ctx, actor=actor, external_id=key, **fields), True
+        except Conflict:
+            if attempt == UPSERT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _update_pushed(ctx: Ctx, actor: Actor, deal_id: int, fields: dict[str, Any]) -> Deal:
+    changes = {k: v for k, v in fields.items() if k not in ("contact_id", "company_id", "stage")}
+    deal = await _load(ctx, actor, deal_id)
+    stage = fields.get("stage")
+    if stage and stage != deal.stage:
+        deal = await move(
+            ctx, actor=actor, deal_id=deal_id, stage=stage, amount=changes.get("amount")
+        )
+    if changes:
+        deal = await update(ctx, actor=actor, deal_id=deal_id, changes=changes)
+    return deal

@@ -65,6 +65,7 @@ async def test_openapi_lists_every_route_with_tag_and_description(anon: httpx.As
         ("patch", "/api/v1/contacts/{contact_id}"),
         ("delete", "/api/v1/contacts/{contact_id}"),
         ("put", "/api/v1/contacts/by-phone/{phone}"),
+        ("put", "/api/v1/deals/by-external-id/{external_id}"),
         ("post", "/api/v1/contacts/{contact_id}/merge"),
         ("get", "/api/v1/contacts/{contact_id}/timeline"),
         ("post", "/api/v1/contacts/{contact_id}/notes"),

@@ -172,4 +172,4 @@ def test_a_sqlite_file_in_a_missing_folder_is_one_line(
     monkeypatch.setenv("PEREZVON_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/no/such/x.db")
     assert main(["db", "upgrade"]) == 1
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert "cannot open the SQLite file" in line
+    assert "cannot open the SQLite file" in line and "folder does not exist" in line
