@@ -129,11 +129,8 @@ def _no_nul_in_strings(schema: dict[str, Any]) -> None:
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+    # Items of a list are checked by their own type (api/fields.py), which names the item.
+    return isinstance(value, str) and "\x00" in value
 
 
 class _In(BaseModel):
@@ -438,7 +435,9 @@ class DealUpsert(DealPatch):
 
 
 class StageIn(_In):
-    stage: Code = Field(examples=["won"], description="a code of GET /pipeline/stages")
+    stage: Code = Field(
+        min_length=1, examples=["won"], description="a code of GET /pipeline/stages"
+    )
     amount: Amount | None = Field(None, description="needed for won unless already set")
     lost_reason: Text | None = Field(None, description="needed for lost")
 
