@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from app import cli_excel
 from app.settings import Settings, SettingsError, load_settings
 from core.errors import DomainError
 
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("doctor", help="check settings and the database")
+    cli_excel.add_parsers(commands)
     return parser
 
 
@@ -132,6 +134,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
     from app import commands
 
+    if args.command in cli_excel.COMMANDS:
+        return cli_excel.dispatch(args, settings)
     if args.command == "run":
         return commands.run(
             settings, components=_components(args.components), host=args.host, port=args.port

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     generic_token: SecretStr | None = None
     threecx_token: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Excel: contact imports (issue 10)
+    import_max_mb: int = Field(default=20, ge=1, le=500)
+    import_max_rows: int = Field(default=200_000, ge=1)
+    import_batch_size: int = Field(default=500, ge=1, le=10_000)
 
     @field_validator("own_numbers", mode="before")
     @classmethod
@@ -101,6 +105,9 @@ class Settings(BaseSettings):
             callback_sla_minutes=self.callback_sla_minutes,
             create_contacts_for_outbound=self.create_contacts_for_outbound,
             ringing_timeout_seconds=self.ringing_timeout_seconds,
+            import_max_bytes=self.import_max_mb * 1024 * 1024,
+            import_max_rows=self.import_max_rows,
+            import_batch_size=self.import_batch_size,
         )
 
     def provider_secrets(self) -> dict[str, str]:

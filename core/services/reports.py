@@ -8,9 +8,10 @@ called back by the next answered call with the same number, in either direction,
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import aliased
@@ -92,6 +93,36 @@ async def digest_for(ctx: Ctx, *, actor: Actor, start: datetime, end: datetime, 
         overdue_activities=await _overdue_rows(ctx, start, end, now, names),
         pipeline=await _pipeline(ctx),
     )
+
+
+def period(start: str, end: str, *, tz: str) -> tuple[datetime, datetime]:
+    """[start, end) from what people type: dates (the last day included) or aware datetimes."""
+    zone = ZoneInfo(check_timezone(tz))
+    first = _moment(start, zone, field="from", next_day=False)
+    last = _moment(end, zone, field="to", next_day=True)
+    _check_period(first, last)
+    return first, last
+
+
+def _moment(text: str, zone: ZoneInfo, *, field: str, next_day: bool) -> datetime:
+    text = text.strip()
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        if next_day:
+            day += timedelta(days=1)
+        return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{field}: {text!r} is not a date (YYYY-MM-DD) or a date and time", field=field
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
 
 
 def _check_period(start: datetime, end: datetime) -> None:
