@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Security
 from fastapi.security import HTTPBearer
 
-from telephony_webhooks.api import activities, calls, companies, contacts, deals, reports, users
+from telephony_webhooks.api import (
+    activities,
+    calls,
+    companies,
+    contacts,
+    deals,
+    imports,
+    reports,
+    users,
+)
 from telephony_webhooks.api.schemas import ErrorOut
 
 # Declares the scheme in OpenAPI (the "Authorize" button of /docs); the check itself is
@@ -22,6 +31,6 @@ def router() -> APIRouter:
             422: {"model": ErrorOut, "description": "invalid input; `field` names it"},
         },
     )
-    for module in (contacts, companies, calls, activities, deals, users, reports):
+    for module in (contacts, companies, calls, activities, deals, users, reports, imports):
         api.include_router(module.router)
     return api
