@@ -13,6 +13,7 @@ from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.db import create_engine, session_factory
+from tests.exports.files import HEADER_RU, ROWS_RU, csv_bytes
 from tests.reports import scenario
 
 DIGEST = ["report", "digest", "--from", "2026-11-23", "--to", "2026-11-23"]
@@ -73,3 +74,59 @@ def test_report_digest_with_a_bad_date_names_it(
     code = main(["report", "digest", "--from", "23.11", "--to", "2026-11-23", "--out", "x.xlsx"])
     assert code == 1
     assert "from: '23.11' is not a date" in capsys.readouterr().err
+
+
+def test_import_contacts_dry_run_then_apply_with_rejected_rows_file(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed(database)  # has Anna, whom the file names as an owner
+    source = tmp_path / "clients.csv"
+    source.write_bytes(csv_bytes(HEADER_RU, ROWS_RU, delimiter=";", encoding="cp1251"))
+    capsys.readouterr()
+    assert main(["import", "contacts", str(source)]) == 0
+    out = capsys.readouterr().out
+    assert "dry run (nothing written; --apply to import): 5 rows: 2 new, 0 updated, " in out
+    assert "1 duplicate, 2 rejected" in out
+    assert "  row 5: E5 (Дата рождения)" in out
+    rejected = tmp_path / "rejected.xlsx"
+    assert main(["import", "contacts", str(source), "--apply", "--rejected", str(rejected)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("applied: 5 rows: 2 new")
+    assert [
+        r[0] for r in load_workbook(rejected).active.iter_rows(min_row=2, values_only=True)
+    ] == [
+        5,
+        6,
+    ]
+    assert main(["import", "contacts", str(source), "--apply"]) == 0
+    assert "imported before with this policy; nothing changed" in capsys.readouterr().out
+
+
+def test_import_of_a_refused_file_is_one_line(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "x.csv"
+    source.write_text("Цвет;Размер\nred;XL\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["import", "contacts", str(source)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "error: no column for a phone or a name; the headers are: Цвет, Размер"
+    assert main(["import", "contacts", str(tmp_path / "missing.csv")]) == 1
+    assert "No such file" in capsys.readouterr().err
+
+
+def test_export_contacts_shows_a_salesperson_only_what_they_see(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people = _seed(database)  # Ivan is Anna's, Petr is Boris's, Olga is nobody's
+    everything, own = tmp_path / "all.xlsx", tmp_path / "anna.csv"
+    assert main(["export", "contacts", str(everything)]) == 0
+    names = [r[1] for r in load_workbook(everything).active.iter_rows(min_row=2, values_only=True)]
+    assert sorted(names) == ["Ivan =Ivanov", "Olga", "Petr"]
+    assert main(["export", "contacts", str(own), "--as-user", str(people.anna.id)]) == 0
+    text = own.read_bytes().decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("ID;ФИО;Телефоны")
+    assert "Ivan =Ivanov" in text and "Olga" in text and "Petr" not in text
+    capsys.readouterr()
+    assert main(["export", "contacts", str(tmp_path / "x.pdf")]) == 1
+    assert "must end in .xlsx or .csv" in capsys.readouterr().err
