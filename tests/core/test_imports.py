@@ -176,7 +176,7 @@ async def test_an_import_killed_halfway_and_rerun_equals_one_clean_run(
 
     real = import_apply._new_contact
 
-    def dies_on_row_13(*args: Any) -> Contact:
+    def dies_on_row_13(*args: Any) -> dict[str, Any]:
         if args[1].row.row == 13:  # the third batch, halfway through it
             raise KeyboardInterrupt("killed")
         return real(*args)
