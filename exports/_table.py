@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -43,6 +43,17 @@ def header_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
     cell.fill = HEADER_FILL
     cell.alignment = Alignment(wrap_text=True, vertical="top")
     return cell
+
+
+class StreamCell(Cell):  # type: ignore[misc]
+    """A styled cell for write-only rows. openpyxl's append first tries each item as a value
+    and formats the item into the ValueError it then catches: a cheap repr keeps a styled
+    column from costing more than the XML it writes."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<StreamCell>"
 
 
 @dataclass(frozen=True)
@@ -118,12 +129,12 @@ def write_rows(
     ws: WriteOnlyWorksheet, columns: Sequence[Column], rows: Iterable[Sequence[Any]]
 ) -> None:
     """Append rows; one styled cell per column is reused, since each row is written at once."""
-    styled: list[WriteOnlyCell | None] = []
+    styled: list[StreamCell | None] = []
     for column in columns:
         if column.number_format is None:
             styled.append(None)
             continue
-        cell = WriteOnlyCell(ws)
+        cell = StreamCell(ws, row=1, column=1)
         cell.number_format = column.number_format
         styled.append(cell)
     text_columns = [c.kind == "text" for c in columns]
@@ -134,7 +145,7 @@ def write_rows(
 def _row_cells(
     ws: WriteOnlyWorksheet,
     row: Sequence[Any],
-    styled: Sequence[WriteOnlyCell | None],
+    styled: Sequence[StreamCell | None],
     text_columns: Sequence[bool],
 ) -> list[Any]:
     cells: list[Any] = []
