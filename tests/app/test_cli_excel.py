@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +22,7 @@ from core.db import create_engine, session_factory
 from tests.exports.files import HEADER_RU, ROWS_RU, csv_bytes
 from tests.reports import scenario
 
+REPO = Path(__file__).resolve().parents[2]
 DIGEST = ["report", "digest", "--from", "2026-11-23", "--to", "2026-11-23"]
 
 
@@ -130,3 +137,63 @@ def test_export_contacts_shows_a_salesperson_only_what_they_see(
     capsys.readouterr()
     assert main(["export", "contacts", str(tmp_path / "x.pdf")]) == 1
     assert "must end in .xlsx or .csv" in capsys.readouterr().err
+
+
+def _contacts_file(path: Path, rows: int) -> None:
+    lines = ["ФИО;Телефон;Компания;Комментарий"]
+    for i in range(rows):
+        phone = f"+7916{i:07d}" if i % 9 else f"+7916{max(i - 1, 0):07d}"  # some duplicates
+        lines.append(f"Клиент {i};{phone if i % 50 != 7 else 'bad'};Компания {i % 13};note {i}")
+    path.write_text("\n".join(lines), encoding="cp1251")
+
+
+def _snapshot(db: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT c.name, p.e164, co.name, n.text, c.source FROM contacts c "
+            "JOIN contact_phones p ON p.contact_id = c.id "
+            "LEFT JOIN companies co ON co.id = c.company_id "
+            "LEFT JOIN notes n ON n.contact_id = c.id ORDER BY c.name, p.e164"
+        ).fetchall()
+
+
+def test_import_killed_with_sigkill_and_rerun_equals_a_clean_run(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "clients.csv"
+    _contacts_file(source, 1500)
+    db = Path(database.removeprefix("sqlite+aiosqlite:///"))
+    env = {**os.environ, "PEREZVON_DATABASE_URL": database, "PEREZVON_IMPORT_BATCH_SIZE": "5"}
+    command = [sys.executable, "-m", "app.cli", "import", "contacts", str(source), "--apply"]
+    process = subprocess.Popen(
+        command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    done = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        with sqlite3.connect(db, timeout=10) as conn:
+            row = conn.execute("SELECT batches_done FROM import_jobs").fetchone()
+        done = row[0] if row else 0
+        if done >= 10:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 10 <= done < 300, "the import must be killed halfway for this test to mean anything"
+    with sqlite3.connect(db) as conn:
+        contacts_at_kill = conn.execute("SELECT count(*) FROM contacts").fetchone()[0]
+        batches = conn.execute("SELECT batches_done FROM import_jobs").fetchone()[0]
+    assert 0 < contacts_at_kill < 1400
+    assert batches < 300
+    monkeypatch.setenv("PEREZVON_IMPORT_BATCH_SIZE", "5")
+    assert main(["import", "contacts", str(source), "--apply"]) == 0
+    resumed = _snapshot(db)
+
+    clean_db = tmp_path / "clean.db"
+    monkeypatch.setenv("PEREZVON_DATABASE_URL", f"sqlite+aiosqlite:///{clean_db}")
+    assert main(["db", "upgrade"]) == 0
+    assert main(["import", "contacts", str(source), "--apply"]) == 0
+    assert resumed == _snapshot(clean_db)
+    # 1500 rows - 30 bad - 159 repeating the row before (166 multiples of 9, less 3 that are
+    # bad themselves and 4 whose row before was bad): one phone per contact.
+    assert len(resumed) == 1311
