@@ -181,7 +181,7 @@ def decode(data: bytes) -> str:
 
 
 def _csv_rows(data: bytes) -> Iterable[Sequence[Any]]:
-    text = decode(data)
+    text = decode(data).replace("\x00", "")
     head = "\n".join(text[: 64 * 1024].splitlines()[:20])
     first = head.partition("\n")[0]
     try:
@@ -194,10 +194,13 @@ def _csv_rows(data: bytes) -> Iterable[Sequence[Any]]:
 def _table(rows: Iterable[Sequence[Any]], limits: Limits) -> ContactTable:
     iterator = iter(rows)
     headers: list[str] = []
-    for candidate in iterator:
-        headers = [_text(v) for v in candidate]
-        if any(headers):
-            break
+    try:
+        for candidate in iterator:
+            headers = [_text(v) for v in candidate]
+            if any(headers):
+                break
+    except (csv.Error, CalamineError) as exc:
+        raise InvalidInput(f"the header row cannot be read: {exc}", field="file") from exc
     columns: dict[str, list[int]] = {}
     ignored = []
     for index, header in enumerate(headers):
@@ -216,16 +219,19 @@ def _table(rows: Iterable[Sequence[Any]], limits: Limits) -> ContactTable:
             f"no column for a phone or a name; the headers are: {shown}", field="file"
         )
     table = ContactTable(headers=headers, columns=columns, rows=[], ignored=ignored)
-    header_row = 1
-    for number, values in enumerate(iterator, header_row + 1):
-        cells = tuple(_text(v) for v in values)
-        if not any(cells):
-            continue
-        if len(table.rows) >= limits.max_rows:
-            raise InvalidInput(
-                f"the file has more than {limits.max_rows} rows; split it", field="file"
-            )
-        table.rows.append(_row(table, number, values, cells))
+    number = 1
+    try:
+        for number, values in enumerate(iterator, 2):
+            cells = tuple(_text(v) for v in values)
+            if not any(cells):
+                continue
+            if len(table.rows) >= limits.max_rows:
+                raise InvalidInput(
+                    f"the file has more than {limits.max_rows} rows; split it", field="file"
+                )
+            table.rows.append(_row(table, number, values, cells))
+    except (csv.Error, CalamineError) as exc:
+        raise InvalidInput(f"row {number + 1} cannot be read: {exc}", field="file") from exc
     return table
 
 

@@ -14,6 +14,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Characters XML 1.0 forbids; openpyxl refuses them, a database text may hold them.
+MAX_CELL = 32_767  # Excel refuses to open a workbook with a longer cell
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -28,8 +29,8 @@ def csv_text(text: str) -> str:
 
 
 def clean(text: str) -> str:
-    """Text without the control characters an .xlsx file cannot hold."""
-    return _ILLEGAL.sub("", text)
+    """Text an .xlsx cell can hold: no XML-illegal control characters, at most 32,767 chars."""
+    return _ILLEGAL.sub("", text)[:MAX_CELL]
 
 
 def xlsx_text(ws: WriteOnlyWorksheet, text: str) -> str | WriteOnlyCell:

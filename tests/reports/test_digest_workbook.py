@@ -32,11 +32,6 @@ def _open(data: bytes) -> Workbook:
     return load_workbook(io.BytesIO(data))
 
 
-def _column(ws: object, header: str) -> int:
-    headers = [c.value for c in next(ws.iter_rows(min_row=1, max_row=1))]  # type: ignore[attr-defined]
-    return headers.index(header) + 1
-
-
 async def test_workbook_has_the_five_sheets_in_russian_with_period_in_properties(
     digest: Digest,
 ) -> None:
@@ -173,3 +168,17 @@ async def test_summary_text_is_two_lines_with_the_totals(digest: Digest) -> None
     en = summary_text(digest, "en")
     assert "6 calls" in en
     assert Decimal("5000.50") == digest.total.current.amount_won
+
+
+async def test_control_characters_and_overlong_text_still_give_a_valid_workbook(
+    digest: Digest,
+) -> None:
+    first = digest.calls[0]
+    digest.calls[0] = type(first)(
+        **{**_fields(first), "summary": "a\x00b\x07c" + "x" * 40_000, "outcome": "\tcmd"}
+    )
+    ws = _open(build_workbook(digest, locale="en"))["Calls"]
+    assert ws["J2"].value.startswith("abc")
+    assert len(ws["J2"].value) == 32_767
+    assert ws["I2"].value == "\tcmd"
+    assert ws["I2"].quotePrefix
