@@ -5,7 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Security
 from fastapi.security import HTTPBearer
 
-from api import activities, calls, companies, contacts, deals, errors, users
+from api import (
+    activities,
+    calls,
+    companies,
+    contacts,
+    deals,
+    errors,
+    imports,
+    reports,
+    users,
+)
 from api.schemas import ErrorOut
 
 VERSION = "0.2.0"  # the OpenAPI document's info.version; CHANGELOG.md says what changed
@@ -24,7 +34,7 @@ def router() -> APIRouter:
             422: {"model": ErrorOut, "description": "invalid input; `field` names it"},
         },
     )
-    for module in (contacts, companies, calls, activities, deals, users):
+    for module in (contacts, companies, calls, activities, deals, users, reports, imports):
         api.include_router(module.router)
     return api
 

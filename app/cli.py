@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from app import cli_admin, cli_lists
+from app import cli_admin, cli_excel, cli_lists
 from app.components import CannotRun, known_names
 from app.settings import Settings, SettingsError, load_settings
 from core.errors import DomainError
@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("doctor", help="check settings and the database")
     cli_lists.add_parsers(commands)
+    cli_excel.add_parsers(commands)
     return parser
 
 
@@ -182,6 +183,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
     from app import commands
 
+    if args.command in cli_excel.COMMANDS:
+        return cli_excel.dispatch(args, settings)
     if args.command == "run":
         chosen = _components(args.components) if args.components is not None else None
         return commands.run(settings, components=chosen, host=args.host, port=args.port)

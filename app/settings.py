@@ -81,6 +81,10 @@ class Settings(BaseSettings):
         default_factory=lambda: ["127.0.0.1", "::1"]
     )
     shutdown_timeout_seconds: int = Field(default=10, ge=1, le=600)
+    # Excel: contact imports (issue 10)
+    import_max_mb: int = Field(default=20, ge=1, le=500)
+    import_max_rows: int = Field(default=200_000, ge=1)
+    import_batch_size: int = Field(default=500, ge=1, le=10_000)
 
     @field_validator(
         "own_numbers",
@@ -184,6 +188,9 @@ class Settings(BaseSettings):
             callback_sla_minutes=self.callback_sla_minutes,
             create_contacts_for_outbound=self.create_contacts_for_outbound,
             ringing_timeout_seconds=self.ringing_timeout_seconds,
+            import_max_bytes=self.import_max_mb * 1024 * 1024,
+            import_max_rows=self.import_max_rows,
+            import_batch_size=self.import_batch_size,
         )
 
     def provider_secrets(self) -> dict[str, str]:

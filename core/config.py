@@ -22,3 +22,7 @@ class CoreConfig:
     ringing_timeout_seconds: int = 600
     invite_ttl_hours: int = 72
     outbox_max_attempts: int = 8
+    # Excel: contact imports (issue 10)
+    import_max_bytes: int = 20 * 1024 * 1024
+    import_max_rows: int = 200_000
+    import_batch_size: int = 500

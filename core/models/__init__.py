@@ -2,6 +2,7 @@
 
 from core.models.calls import Call, TelephonyEvent
 from core.models.contacts import Company, Contact, ContactPhone
+from core.models.imports import ImportJob
 from core.models.system import (
     ApiKey,
     AuditLog,
@@ -26,6 +27,7 @@ __all__ = [
     "DigestRun",
     "DigestSubscription",
     "GreetingLog",
+    "ImportJob",
     "Invite",
     "Note",
     "Notification",

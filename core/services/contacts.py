@@ -89,8 +89,16 @@ class PhoneOwner:
 
 
 def build_search_text(contact: Contact, company_name: str | None) -> str:
-    parts = [contact.name, company_name or "", contact.email or ""]
-    parts += [p.e164.lstrip("+") for p in contact.phones if p.is_live]
+    live = [p.e164 for p in contact.phones if p.is_live]
+    return search_text_of(contact.name, company_name, contact.email, live)
+
+
+def search_text_of(
+    name: str, company_name: str | None, email: str | None, e164s: Iterable[str]
+) -> str:
+    """What contact search matches: name, company, email and the phones' digits, folded."""
+    parts = [name, company_name or "", email or ""]
+    parts += [e164.lstrip("+") for e164 in e164s]
     return " ".join(parts).casefold()
 
 

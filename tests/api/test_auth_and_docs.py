@@ -92,6 +92,10 @@ async def test_openapi_lists_every_route_with_tag_and_description(anon: httpx.As
         ("get", "/api/v1/pipeline/stages"),
         ("get", "/api/v1/users"),
         ("get", "/api/v1/users/{user_id}"),
+        ("get", "/api/v1/reports/digest.xlsx"),
+        ("post", "/api/v1/imports"),
+        ("post", "/api/v1/imports/rejected.xlsx"),
+        ("get", "/api/v1/exports/contacts.{fmt}"),
     }
     found = {
         (method, path)

@@ -1,0 +1,121 @@
+"""Contacts in and out as spreadsheets: import (dry run by default) and export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Response, UploadFile
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import ActorDep, CtxDep
+from api.reports import XLSX
+from api.schemas import ErrorOut
+from core.context import Ctx
+from core.errors import InvalidInput
+from core.imports.dto import ContactTable
+from core.services import contact_export, imports
+from exports.contacts_export import contacts_csv, contacts_xlsx, rejected_workbook
+from exports.contacts_import import Limits, read_contacts
+
+router = APIRouter(tags=["imports"])
+Policy = Literal["skip", "fill", "overwrite"]
+UploadDep = Annotated[UploadFile, File(description=".xlsx or .csv (UTF-8 or Windows-1251)")]
+PolicyDep = Annotated[Policy, Form(description="a contact that exists: skip, fill or overwrite")]
+
+
+class RejectedRowOut(BaseModel):
+    row: int
+    problem: str
+
+
+class ImportOut(BaseModel):
+    total: int
+    new: int
+    updated: int
+    duplicate: int
+    rejected: int
+    rejected_rows: list[RejectedRowOut]
+    applied: bool = Field(description="false: a dry run, nothing was written")
+    already_done: bool = Field(description="this file was applied before with this policy")
+    job_id: int | None
+    ignored_columns: list[str]
+
+
+async def _read(ctx: Ctx, upload: UploadFile) -> tuple[bytes, ContactTable]:
+    limit = ctx.config.import_max_bytes
+    data = await upload.read(limit + 1)  # one byte more than allowed tells "too large"
+    limits = Limits(max_bytes=limit, max_rows=ctx.config.import_max_rows)
+    table = await run_in_threadpool(read_contacts, data, upload.filename or "", limits=limits)
+    return data, table
+
+
+@router.post("/imports", responses={422: {"model": ErrorOut, "description": "file refused"}})
+async def import_contacts(
+    ctx: CtxDep,
+    actor: ActorDep,
+    file: UploadDep,
+    policy: PolicyDep = "skip",
+    apply: Annotated[bool, Form(description="write the contacts (default: dry run)")] = False,
+) -> ImportOut:
+    """Import contacts: counts of new, updated, duplicate and rejected rows; apply to write."""
+    data, table = await _read(ctx, file)
+    report = await imports.run_import(
+        ctx,
+        actor=actor,
+        table=table,
+        file_hash=imports.content_hash(data),
+        policy=policy,
+        apply=apply,
+        filename=file.filename,
+        batch_size=ctx.config.import_batch_size,
+    )
+    return ImportOut(
+        total=report.total,
+        new=report.new,
+        updated=report.updated,
+        duplicate=report.duplicate,
+        rejected=report.rejected,
+        rejected_rows=[RejectedRowOut(row=r, problem=p) for r, p in report.rejected_rows],
+        applied=report.applied,
+        already_done=report.already_done,
+        job_id=report.job_id,
+        ignored_columns=table.ignored,
+    )
+
+
+@router.post("/imports/rejected.xlsx", response_class=Response)
+async def rejected_rows(
+    ctx: CtxDep, actor: ActorDep, file: UploadDep, policy: PolicyDep = "skip"
+) -> Response:
+    """The rows a dry run rejects, as a workbook with a column naming what is wrong where."""
+    data, table = await _read(ctx, file)
+    report = await imports.run_import(
+        ctx, actor=actor, table=table, file_hash=imports.content_hash(data), policy=policy
+    )
+    body = await run_in_threadpool(
+        rejected_workbook, table, report.rejected_rows, locale=ctx.config.locale
+    )
+    return Response(content=body, media_type=XLSX, headers=_attachment("rejected.xlsx"))
+
+
+@router.get("/exports/contacts.{fmt}", response_class=Response)
+async def export_contacts(
+    ctx: CtxDep, actor: ActorDep, fmt: str, locale: Literal["ru", "en"] | None = None
+) -> Response:
+    """The contacts this key may see, as .xlsx or .csv (UTF-8 with BOM)."""
+    if fmt not in ("xlsx", "csv"):
+        raise InvalidInput("the format must be xlsx or csv", field="fmt")
+    rows = await contact_export.export_rows(ctx, actor=actor)
+    chosen = locale or ctx.config.locale
+    if fmt == "xlsx":
+        body = await run_in_threadpool(contacts_xlsx, rows, locale=chosen)
+        return Response(content=body, media_type=XLSX, headers=_attachment("contacts.xlsx"))
+    body = await run_in_threadpool(contacts_csv, rows, locale=chosen)
+    return Response(
+        content=body, media_type="text/csv; charset=utf-8", headers=_attachment("contacts.csv")
+    )
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}

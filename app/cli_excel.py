@@ -1,0 +1,114 @@
+"""CLI commands around spreadsheets: `report digest`, `import contacts`, `export contacts`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from core.context import Ctx
+    from core.reports.dto import Digest
+
+COMMANDS = ("report", "import", "export")
+
+
+def add_parsers(commands: Any) -> None:
+    """Add the spreadsheet commands to the `perezvon` parser."""
+    report = commands.add_parser("report", help="reports")
+    report_commands = report.add_subparsers(dest="report_command", required=True, metavar="KIND")
+    digest = report_commands.add_parser("digest", help="the sales digest workbook (.xlsx)")
+    digest.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    digest.add_argument("--to", dest="end", required=True, help="last day (included)")
+    digest.add_argument("--out", required=True, type=Path, help="the .xlsx file to write")
+    _common(digest)
+    digest.add_argument("--tz", help="time zone of the dates and the workbook")
+
+    imports = commands.add_parser("import", help="bring data in from spreadsheets")
+    import_commands = imports.add_subparsers(dest="import_command", required=True, metavar="WHAT")
+    contacts_in = import_commands.add_parser("contacts", help="contacts from .xlsx or .csv")
+    contacts_in.add_argument("file", type=Path)
+    contacts_in.add_argument("--apply", action="store_true", help="write (default: dry run)")
+    contacts_in.add_argument(
+        "--policy",
+        choices=("skip", "fill", "overwrite"),
+        default="skip",
+        help="for a contact that exists: leave it, fill its empty fields, or overwrite them",
+    )
+    contacts_in.add_argument("--rejected", type=Path, help="write rejected rows to this .xlsx")
+    _common(contacts_in)
+
+    exports = commands.add_parser("export", help="take data out to spreadsheets")
+    export_commands = exports.add_subparsers(dest="export_command", required=True, metavar="WHAT")
+    contacts_out = export_commands.add_parser("contacts", help="contacts to .xlsx or .csv")
+    contacts_out.add_argument("file", type=Path, help="*.xlsx or *.csv")
+    _common(contacts_out)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--locale", choices=("ru", "en"), help="headers' language")
+    parser.add_argument(
+        "--as-user", type=int, help="act as this user id (default: an admin, sees everything)"
+    )
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one of COMMANDS."""
+    if args.command == "report":
+        return asyncio.run(report_digest(settings, args))
+    from app import cli_imports
+
+    if args.command == "import":
+        return asyncio.run(cli_imports.import_contacts(settings, args))
+    return asyncio.run(cli_imports.export_contacts(settings, args))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all (a temporary file renamed into place)."""
+    directory = path.resolve().parent
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+async def report_digest(settings: Settings, args: argparse.Namespace) -> int:
+    """`perezvon report digest`: build the workbook and write it to --out."""
+    from app.wiring import Container
+    from core.context import Actor
+    from core.services import reports, users
+    from exports.digest import build_workbook, summary_text
+
+    container = Container.build(settings)
+
+    async def use_case(ctx: Ctx) -> tuple[Digest, str]:
+        zone, locale = args.tz or settings.timezone, args.locale or settings.locale
+        if args.as_user is not None:
+            user = await users.get_user(ctx, user_id=args.as_user)
+            zone, locale = args.tz or user.timezone, args.locale or user.locale
+        start, end = reports.period(args.start, args.end, tz=zone)
+        if args.as_user is not None:
+            found = await reports.digest(ctx, actor_id=args.as_user, start=start, end=end, tz=zone)
+        else:
+            found = await reports.digest_for(
+                ctx, actor=Actor.system("cli"), start=start, end=end, tz=zone
+            )
+        return found, locale
+
+    try:
+        digest, locale = await container.run(use_case)
+    finally:
+        await container.dispose()
+    write_atomically(args.out, build_workbook(digest, locale=locale))
+    print(summary_text(digest, locale))
+    print(f"written: {args.out}")
+    return 0

@@ -1,0 +1,107 @@
+"""`perezvon import contacts` and `perezvon export contacts`: files in and out, with progress."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.cli_excel import write_atomically
+from app.settings import Settings
+from app.wiring import Container
+from core.context import Actor, Ctx
+from core.errors import InvalidInput
+from core.imports.dto import ContactExportRow
+from core.services import contact_export, imports, users
+from exports.contacts_export import contacts_csv, contacts_xlsx, rejected_workbook
+from exports.contacts_import import Limits, read_contacts
+
+
+async def _actor(ctx: Ctx, user_id: int | None) -> Actor:
+    if user_id is None:
+        return Actor.system("cli")
+    return Actor.of_user(await users.get_user(ctx, user_id=user_id))
+
+
+async def import_contacts(settings: Settings, args: argparse.Namespace) -> int:
+    """Read the file, dry run or apply, print the counts; rejected rows to --rejected."""
+    from tqdm import tqdm
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{args.file}: {exc.strerror}", field="file") from exc
+    config = settings.core_config()
+    limits = Limits(max_bytes=config.import_max_bytes, max_rows=config.import_max_rows)
+    table = read_contacts(data, args.file.name, limits=limits)
+    locale = args.locale or settings.locale
+    container = Container.build(settings)
+    try:
+        with tqdm(
+            total=len(table.rows),
+            unit="rows",
+            desc="applying" if args.apply else "checking",
+            disable=None,
+        ) as bar:
+
+            def progress(done: int, _total: int) -> None:
+                bar.update(done - bar.n)
+
+            async def use_case(ctx: Ctx) -> imports.ImportReport:
+                return await imports.run_import(
+                    ctx,
+                    actor=await _actor(ctx, args.as_user),
+                    table=table,
+                    file_hash=imports.content_hash(data),
+                    policy=args.policy,
+                    apply=args.apply,
+                    filename=args.file.name,
+                    batch_size=config.import_batch_size,
+                    progress=progress,
+                )
+
+            report = await container.run(use_case)
+    finally:
+        await container.dispose()
+    if table.ignored:
+        print(f"columns ignored: {', '.join(table.ignored)}")
+    state = "applied" if report.applied else "dry run (nothing written; --apply to import)"
+    if report.already_done:
+        state = "this file was imported before with this policy; nothing changed"
+    print(
+        f"{state}: {report.total} rows: {report.new} new, {report.updated} updated, "
+        f"{report.duplicate} duplicate, {report.rejected} rejected"
+    )
+    for number, problem in report.rejected_rows[:20]:
+        print(f"  row {number}: {problem}")
+    if report.rejected > 20:
+        print(f"  … and {report.rejected - 20} more")
+    if args.rejected is not None and report.rejected_rows:
+        write_atomically(
+            args.rejected, rejected_workbook(table, report.rejected_rows, locale=locale)
+        )
+        print(f"rejected rows written: {args.rejected}")
+    return 0
+
+
+async def export_contacts(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the contacts the requester may see to FILE (.xlsx or .csv by its name)."""
+    suffix = args.file.suffix.casefold()
+    if suffix not in (".xlsx", ".csv"):
+        raise InvalidInput(f"{args.file}: the file must end in .xlsx or .csv", field="file")
+    container = Container.build(settings)
+
+    async def use_case(ctx: Ctx) -> list[ContactExportRow]:
+        return await contact_export.export_rows(ctx, actor=await _actor(ctx, args.as_user))
+
+    try:
+        rows = await container.run(use_case)
+    finally:
+        await container.dispose()
+    locale = args.locale or settings.locale
+    data = (
+        contacts_xlsx(rows, locale=locale)
+        if suffix == ".xlsx"
+        else contacts_csv(rows, locale=locale)
+    )
+    write_atomically(args.file, data)
+    print(f"{len(rows)} contacts written: {args.file}")
+    return 0

@@ -1,0 +1,1 @@
+"""Spreadsheet data objects for contact import and export (no database, no file formats)."""

@@ -1,0 +1,1 @@
+"""Report data objects: plain dataclasses that `exports` renders without touching the database."""

@@ -1,0 +1,62 @@
+"""Contacts out to a spreadsheet: the live contacts the requester may see, as plain rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from core.context import Actor, Ctx
+from core.imports.dto import ContactExportRow
+from core.models.contacts import Company, Contact, ContactPhone
+from core.models.users import User
+from core.services.common import contact_visible_clause
+
+BATCH = 2000
+
+
+async def export_rows(ctx: Ctx, *, actor: Actor) -> list[ContactExportRow]:
+    """Every live contact visible to the actor, oldest first, read in batches."""
+    names = dict((await ctx.session.execute(select(User.id, User.name))).tuples().all())
+    query = (
+        select(Contact.id, Contact.name, Company.name, Contact.email, Contact.birthday)
+        .add_columns(Contact.owner_id, Contact.tags, Contact.timezone, Contact.source)
+        .add_columns(Contact.created_at)
+        .outerjoin(Company, Company.id == Contact.company_id)
+        .where(Contact.deleted_at.is_(None), contact_visible_clause(ctx, actor))
+        .order_by(Contact.id)
+        .execution_options(yield_per=BATCH)
+    )
+    rows: list[ContactExportRow] = []
+    result = await ctx.session.stream(query)
+    async for partition in result.partitions(BATCH):
+        phones = await _phones(ctx, [r[0] for r in partition])
+        for cid, name, company, email, birthday, owner, tags, zone, source, created in partition:
+            rows.append(
+                ContactExportRow(
+                    id=cid,
+                    name=name,
+                    phones=tuple(phones.get(cid, ())),
+                    company=company or "",
+                    email=email or "",
+                    birthday=birthday,
+                    owner=names.get(owner, "") if owner is not None else "",
+                    tags=tuple(tags or ()),
+                    timezone=zone or "",
+                    source=source,
+                    created_at=created,
+                )
+            )
+    return rows
+
+
+async def _phones(ctx: Ctx, contact_ids: list[int]) -> dict[int, list[str]]:
+    found = await ctx.session.execute(
+        select(ContactPhone.contact_id, ContactPhone.e164, ContactPhone.extension)
+        .where(ContactPhone.contact_id.in_(contact_ids), ContactPhone.is_live.is_(True))
+        .order_by(ContactPhone.id)
+    )
+    phones: dict[int, list[str]] = defaultdict(list)
+    for cid, e164, extension in found.tuples():
+        phones[cid].append(f"{e164} ext. {extension}" if extension else e164)
+    return phones

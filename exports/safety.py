@@ -1,0 +1,44 @@
+"""Formula-injection defence and limits shared by the spreadsheet codecs.
+
+A spreadsheet evaluates a cell that starts with `=`, `+`, `-`, `@` (and, via DDE tricks, a tab
+or CR in front of those). Exports never let text become a formula: in .xlsx text is written as
+a string cell with the quote prefix set; in .csv it is prefixed with an apostrophe (OWASP).
+"""
+
+from __future__ import annotations
+
+import re
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Characters XML 1.0 forbids; openpyxl refuses them, a database text may hold them.
+MAX_CELL = 32_767  # Excel refuses to open a workbook with a longer cell
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def looks_like_formula(text: str) -> bool:
+    """True when a spreadsheet could take this text for a formula."""
+    return text.startswith(FORMULA_STARTS)
+
+
+def csv_text(text: str) -> str:
+    """Text for a CSV cell: an apostrophe in front of anything that could start a formula."""
+    return "'" + text if looks_like_formula(text) else text
+
+
+def clean(text: str) -> str:
+    """Text an .xlsx cell can hold: no XML-illegal control characters, at most 32,767 chars."""
+    return _ILLEGAL.sub("", text)[:MAX_CELL]
+
+
+def xlsx_text(ws: WriteOnlyWorksheet, text: str) -> str | WriteOnlyCell:
+    """A value for a write-only row: plain text, or a string cell that can never be a formula."""
+    text = clean(text)
+    if not looks_like_formula(text):
+        return text
+    cell = WriteOnlyCell(ws, value=text)
+    cell.data_type = "s"  # openpyxl makes "=…" a formula; this keeps it a string
+    cell.quotePrefix = True  # and Excel keeps it text when someone edits the cell
+    return cell
