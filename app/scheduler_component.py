@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.components import Component
+from app.digests import build_digest
 from app.settings import Settings
 from app.wiring import Container
 from core.db import sqlite_file
@@ -47,15 +48,9 @@ def intervals(settings: Settings) -> Intervals:
     )
 
 
-def digest_builder(container: Container) -> DigestBuilder | None:
-    """The digest workbook builder, or None (digests wait until one is wired).
-
-    MERGE HOOK: the Excel branch provides it; the lead wires it here as
-    `core.services.reports.digest(...)` -> `exports.digest.build_workbook(...)` (bytes) and
-    `exports.digest.summary_text(...)` (the caption), with a filename like
-    `digest-<first day>.xlsx`.
-    """
-    return None
+def digest_builder(container: Container) -> DigestBuilder:
+    """The digest workbook builder: core's figures in the `exports` workbook (app/digests.py)."""
+    return build_digest
 
 
 class SchedulerComponent(Component):
