@@ -1,0 +1,27 @@
+"""Whatever no feature took: stickers, files, photos, voice, an unknown command."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import Message
+
+from bot.i18n import Texts
+from core.models.users import User
+
+
+def router() -> Router:
+    r = Router(name="fallback")
+
+    @r.message(F.text.startswith("/"))
+    async def unknown_command(message: Message, t: Texts, user: User) -> None:
+        await message.answer(t("unknown-command"))
+
+    @r.message(F.text)
+    async def text_in_flow(message: Message, t: Texts, user: User) -> None:
+        await message.answer(t("search-hint"))
+
+    @r.message()
+    async def not_text(message: Message, t: Texts, user: User) -> None:
+        await message.answer(t("not-text"))
+
+    return r

@@ -1,0 +1,68 @@
+"""Formatting helpers shared by the views: escaping, times in a zone, phones, trimming."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+TEXT_LIMIT = 4096
+BUTTON_TEXT_LIMIT = 60
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A message to send or to edit in place."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+def esc(value: object) -> str:
+    """User data, escaped for HTML parse mode."""
+    return html.escape(str(value), quote=False)
+
+
+def local_time(value: datetime | None, timezone: str, *, with_date: bool = True) -> str:
+    if value is None:
+        return "—"
+    moment = value.astimezone(ZoneInfo(timezone))
+    return moment.strftime("%d.%m %H:%M" if with_date else "%H:%M")
+
+
+def pretty_phone(e164: str) -> str:
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+
+
+def phone_link(e164: str) -> str:
+    """A `tel:` link (phones are ASCII digits and '+', nothing to escape but the text)."""
+    return f'<a href="tel:{esc(e164)}">{esc(pretty_phone(e164))}</a>'
+
+
+def button_text(value: str) -> str:
+    """A button caption from user data: one line, not too long."""
+    line = " ".join(value.split())
+    return line if len(line) <= BUTTON_TEXT_LIMIT else line[: BUTTON_TEXT_LIMIT - 1] + "…"
+
+
+def clip(text: str, limit: int = TEXT_LIMIT) -> str:
+    """Keep a message within Telegram's limit (cut at a line break when one is near)."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit - 1)
+    if cut < limit // 2:
+        cut = limit - 1
+    return text[:cut] + "…"
+
+
+def markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup | None:
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
