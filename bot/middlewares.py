@@ -108,7 +108,7 @@ class UserMiddleware(BaseMiddleware):
             data["stranger_inactive"] = user is not None
             return await handler(event, data)
         key = "refused-inactive" if user is not None else "refused-stranger"
-        await _tell(data["bot"], event, t(key, id=tg_user.id))
+        await _tell(data["bot"], event, t(key, id=str(tg_user.id)))
         return None
 
 

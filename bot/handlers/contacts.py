@@ -7,6 +7,7 @@ Every action names the contact by id only; core services check that the actor ma
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
@@ -29,7 +30,7 @@ async def card_screen(ctx: Ctx, actor: Actor, t: Texts, user: User, contact_id: 
     return views.card(t, await cards.contact_card(ctx, actor=actor, contact_id=contact_id), user)
 
 
-class RepliedToCard:
+class RepliedToCard(Filter):
     """Filter: the message replies to one of our contact cards; gives `contact_id`."""
 
     async def __call__(self, message: Message) -> bool | dict[str, int]:

@@ -59,10 +59,10 @@ def router() -> Router:
             )
             return
         if stranger_inactive:
-            await message.answer(t("refused-inactive", id=tg.id))
+            await message.answer(t("refused-inactive", id=str(tg.id)))
             return
         if not payload:
-            await message.answer(t("refused-stranger", id=tg.id))
+            await message.answer(t("refused-stranger", id=str(tg.id)))
             return
         joined = await users.accept_invite(
             ctx,
