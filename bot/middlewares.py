@@ -39,6 +39,14 @@ def error_text(t: Texts, error: DomainError) -> str:
         return t("error-finished")
     if isinstance(error, Conflict):
         return t("error-conflict", detail=error.message)
+    if isinstance(error, InvalidInput) and error.field:
+        field = (
+            error.field.split("[")[0].rstrip("s")
+            if error.field.startswith("phone")
+            else error.field
+        )
+        if t.has("invalid-" + field):
+            return t("invalid-" + field)
     return t("error-invalid", detail=error.message)
 
 

@@ -1,9 +1,10 @@
-"""Whatever no feature took: stickers, files, photos, voice, an unknown command."""
+"""Whatever no feature took: stickers, files, photos, voice, unknown commands and buttons."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.i18n import Texts
 from core.models.users import User
@@ -23,5 +24,11 @@ def router() -> Router:
     @r.message()
     async def not_text(message: Message, t: Texts, user: User) -> None:
         await message.answer(t("not-text"))
+
+    @r.callback_query()
+    async def unknown_button(
+        query: CallbackQuery, t: Texts, user: User, callback_answer: CallbackAnswer
+    ) -> None:
+        callback_answer.text = t("button-stale")
 
     return r

@@ -202,3 +202,14 @@ deals-mine = My open deals: { $count }
 
 ## Greetings
 greet-today = Worth greeting today: { $count }
+
+## Input errors by field
+invalid-amount = The amount is a number, e.g. 150000 or 99900.50.
+invalid-email = That does not look like an e-mail address.
+invalid-phone = I cannot read that number. Example: +7 916 123-45-67.
+invalid-name = The name cannot be empty (or longer than 300 characters).
+invalid-extension = An extension is digits or a login without spaces.
+invalid-text = The text is empty or too long (up to 10,000 characters).
+invalid-title = The title cannot be empty.
+invalid-lost_reason = Please give a reason.
+button-stale = This button is out of date.

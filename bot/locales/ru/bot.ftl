@@ -206,3 +206,14 @@ deals-mine = Мои открытые сделки: { $count }
 
 ## Greetings
 greet-today = Сегодня стоит поздравить: { $count }
+
+## Input errors by field
+invalid-amount = Сумма — это число, например 150000 или 99 900,50.
+invalid-email = Это не похоже на e-mail.
+invalid-phone = Не могу прочитать номер. Пример: +7 916 123-45-67 или 8 916 123 45 67.
+invalid-name = Имя не может быть пустым (и не длиннее 300 символов).
+invalid-extension = Внутренний номер — это цифры или логин без пробелов.
+invalid-text = Текст пустой или слишком длинный (до 10 000 символов).
+invalid-title = Название не может быть пустым.
+invalid-lost_reason = Напишите причину.
+button-stale = Эта кнопка устарела.
