@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Sequence
@@ -35,16 +36,33 @@ def run(
 ) -> int:
     import uvicorn
 
+    from app import bot_component
+
     migrate.upgrade(settings.database_url)
-    skipped = [c for c in components if c != "webhooks"]
+    skipped = [c for c in components if c not in ("webhooks", "bot")]
     if skipped:
-        print(f"note: {', '.join(skipped)} not built yet in this version; serving webhooks only")
+        print(f"note: {', '.join(skipped)} not built yet in this version")
     container = Container.build(settings)
+    bot = bot_component.build(container) if "bot" in components else None
+    if "webhooks" not in components:
+        if bot is None:
+            asyncio.run(container.dispose())
+            return _fail("nothing to run: the bot was skipped and webhooks were not chosen")
+        app = bot_component.bot_only_app(container, bot)
+        if app is None:
+            print("Perezvon bot: long polling, no HTTP server (Ctrl+C stops it)")
+            asyncio.run(bot_component.serve_alone(container, bot))
+            return 0
+    else:
+        app = container.http_app(
+            extra_routers=bot.routers() if bot else (),
+            lifespan_hooks=[bot.lifespan] if bot else (),
+        )
     bind_host = host or settings.http_host
     bind_port = port or settings.http_port
     print(f"Perezvon on http://{bind_host}:{bind_port} (API docs at /docs)")
     uvicorn.run(
-        container.http_app(),
+        app,
         host=bind_host,
         port=bind_port,
         log_level="info",

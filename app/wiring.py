@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.settings import Settings
@@ -15,7 +15,7 @@ from core.clock import Clock, SystemClock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.db import create_bulk_engine, create_engine, session_factory, session_scope
-from telephony_webhooks.app import create_app
+from telephony_webhooks.app import Lifespan, create_app
 from telephony_webhooks.context import WebContext
 
 T = TypeVar("T")
@@ -67,7 +67,10 @@ class Container:
             processor_sessions=session_factory(self.bulk_engine) if self.bulk_engine else None,
         )
 
-    def http_app(self) -> FastAPI:
+    def http_app(
+        self, *, extra_routers: Sequence[APIRouter] = (), lifespan_hooks: Sequence[Lifespan] = ()
+    ) -> FastAPI:
+        """The one HTTP app; `extra_routers` and `lifespan_hooks` plug in e.g. the bot."""
         container = self
 
         @asynccontextmanager
@@ -75,4 +78,8 @@ class Container:
             yield
             await container.dispose()
 
-        return create_app(self.web_context(), lifespan_hooks=[dispose_engine])
+        return create_app(
+            self.web_context(),
+            extra_routers=extra_routers,
+            lifespan_hooks=[dispose_engine, *lifespan_hooks],
+        )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.context import Ctx
+from core.context import Actor, Ctx
 from core.models.system import Notification
+from core.models.users import User
+from core.services.common import audit
 
 CLAIM_SECONDS = 120
 BACKOFF_BASE_SECONDS = 10
@@ -56,8 +59,11 @@ async def enqueue(
     return bool(getattr(result, "rowcount", 0))
 
 
-async def claim(ctx: Ctx, *, limit: int = 50) -> list[Notification]:
-    """Take due notifications for delivery; a crashed sender's claim expires and is retaken."""
+async def claim(
+    ctx: Ctx, *, limit: int = 50, kinds: Sequence[str] | None = None
+) -> list[Notification]:
+    """Take due notifications for delivery (only `kinds` when given); a crashed sender's claim
+    expires and is retaken."""
     now = ctx.clock.now()
     query = (
         select(Notification)
@@ -69,6 +75,8 @@ async def claim(ctx: Ctx, *, limit: int = 50) -> list[Notification]:
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
     )
+    if kinds is not None:
+        query = query.where(Notification.kind.in_(list(kinds)))
     if ctx.session.bind is not None and ctx.session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(await ctx.session.scalars(query))
@@ -104,17 +112,76 @@ async def mark_failed(
     error: str,
     retry_after: float | None = None,
     permanent: bool = False,
+    transient: bool = False,
 ) -> Notification | None:
-    """A delivery failed: retry later with backoff, or give up after the configured attempts."""
+    """A delivery failed: retry later with backoff, or give up after the configured attempts.
+
+    `transient` (Telegram unreachable, 5xx, flood control): the attempt is not counted and the
+    notification is never given up, so an outage of any length loses nothing.
+    """
     row = await ctx.session.get(Notification, notification_id)
     if row is None:
         return None
     row.last_error = error[:2000]
     row.claimed_until = None
-    if permanent or row.attempts >= ctx.config.outbox_max_attempts:
+    if transient:
+        row.attempts = max(row.attempts - 1, 0)
+        row.next_attempt_at = ctx.clock.now() + (
+            timedelta(seconds=retry_after) if retry_after is not None else backoff(row.attempts)
+        )
+    elif permanent or row.attempts >= ctx.config.outbox_max_attempts:
         row.status = "failed"
     else:
         delay = timedelta(seconds=retry_after) if retry_after is not None else backoff(row.attempts)
         row.next_attempt_at = ctx.clock.now() + delay
     await ctx.session.commit()
     return row
+
+
+async def defer(ctx: Ctx, *, notification_ids: Sequence[int], until: datetime) -> None:
+    """Give claimed notifications back unsent, due at `until`; their claim is not counted."""
+    if not notification_ids:
+        return
+    await ctx.session.execute(
+        update(Notification)
+        .where(Notification.id.in_(list(notification_ids)), Notification.status == "pending")
+        .values(
+            claimed_until=None,
+            next_attempt_at=until,
+            attempts=case((Notification.attempts > 0, Notification.attempts - 1), else_=0),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await ctx.session.commit()
+
+
+async def mark_skipped(ctx: Ctx, *, notification_id: int, reason: str) -> None:
+    """Nothing to send (the recipient or the subject is gone): settled, never retried."""
+    await ctx.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(status="skipped", claimed_until=None, last_error=reason[:2000])
+    )
+    await ctx.session.commit()
+
+
+async def mark_blocked(ctx: Ctx, *, notification_id: int, error: str) -> int | None:
+    """The recipient blocked the bot: the notification fails for good and its user is marked
+    inactive (an admin reactivates them). Returns that user's id, if any."""
+    row = await ctx.session.get(Notification, notification_id)
+    if row is None:
+        return None
+    row.status, row.claimed_until, row.last_error = "failed", None, error[:2000]
+    user = await ctx.session.get(User, row.user_id) if row.user_id is not None else None
+    if user is not None and user.active:
+        user.active = False
+        audit(
+            ctx,
+            actor=Actor.system("telegram"),
+            entity="user",
+            entity_id=user.id,
+            action="deactivate",
+            changes={"reason": "blocked the bot"},
+        )
+    await ctx.session.commit()
+    return user.id if user is not None else None

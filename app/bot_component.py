@@ -1,0 +1,192 @@
+"""The Telegram bot as a component of `perezvon run`: built from settings, started and stopped.
+
+In webhook mode its route is mounted on the HTTP app (`routers()`); a commit that adds
+notifications anywhere in this process wakes its outbox sender (`watch_commits`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.wiring import Container
+from bot import webhook
+from bot.deps import BotDeps
+from bot.runtime import BotOptions, BotRuntime
+
+
+def build(container: Container) -> BotComponent | None:
+    """The bot component, or None after saying on stdout why it is skipped."""
+    reason = skip_reason(container)
+    if reason is not None:
+        print(f"note: {reason}")
+        return None
+    component = BotComponent(container)
+    options = component.runtime.options
+    where = options.webhook_url if options.mode == "webhook" else "long polling"
+    print(f"Telegram bot: {where} via {options.api_url}")
+    return component
+
+
+def bot_only_app(container: Container, bot: BotComponent) -> FastAPI | None:
+    """For `--components bot` in webhook mode: an HTTP app with only the webhook and health;
+    None in polling mode (no HTTP server needed)."""
+    routers = bot.routers()
+    if not routers:
+        return None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with bot.lifespan(app):
+            yield
+        await container.dispose()
+
+    app = FastAPI(title="Perezvon bot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    for router in routers:
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+async def serve_alone(container: Container, bot: BotComponent) -> None:
+    """Polling mode without an HTTP server, until SIGINT/SIGTERM."""
+    try:
+        await bot.serve()
+    finally:
+        await container.dispose()
+
+
+def skip_reason(container: Container) -> str | None:
+    """Why the bot cannot start with these settings, or None."""
+    settings = container.settings
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    if not token:
+        return "bot skipped: PEREZVON_TELEGRAM_TOKEN is not set (create a bot with @BotFather)"
+    if settings.telegram_mode == "webhook" and not settings.public_url:
+        return "bot skipped: TELEGRAM_MODE=webhook needs PEREZVON_PUBLIC_URL"
+    return None
+
+
+class BotComponent:
+    """The bot's runtime and outbox sender, bracketed by `start()` / `stop()`."""
+
+    def __init__(self, container: Container, **runtime_options: Any) -> None:
+        settings = container.settings
+        assert settings.telegram_token is not None
+        secret = settings.telegram_webhook_secret
+        options = BotOptions(
+            token=settings.telegram_token.get_secret_value(),
+            api_url=settings.telegram_api_url,
+            mode=settings.telegram_mode,
+            public_url=settings.public_url,
+            webhook_secret=secret.get_secret_value() if secret else None,
+            redis_url=settings.redis_url,
+            rate=settings.telegram_rate,
+        )
+        deps = BotDeps(
+            sessions=container.sessions,
+            config=container.config,
+            clock=container.clock,
+            default_locale=settings.locale,
+        )
+        self.runtime = BotRuntime(options, deps, **runtime_options)
+        self._unwatch: list[Callable[[], None]] = []
+        for engine in (container.engine, container.bulk_engine):
+            if engine is not None:
+                self._unwatch.append(watch_commits(engine, self.runtime.sender.wake))
+
+    def routers(self) -> list[APIRouter]:
+        """The webhook route in webhook mode; nothing in polling mode."""
+        if self.runtime.options.mode != "webhook":
+            return []
+        runtime = self.runtime
+        return [
+            webhook.create_router(
+                bot=runtime.bot, dispatcher=runtime.dispatcher, secret=runtime.options.secret
+            )
+        ]
+
+    async def start(self) -> None:
+        await self.runtime.start()
+
+    async def stop(self) -> None:
+        for unwatch in self._unwatch:
+            unwatch()
+        await self.runtime.stop()
+
+    def lifespan(self, _app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
+        """A lifespan hook for the HTTP app: the bot lives as long as the server."""
+        return _lifespan(self)
+
+    async def serve(self) -> None:
+        """Run alone (polling mode, no HTTP server) until SIGINT/SIGTERM."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+
+@asynccontextmanager
+async def _lifespan(component: BotComponent) -> AsyncIterator[None]:
+    await component.start()
+    try:
+        yield
+    finally:
+        await component.stop()
+
+
+def watch_commits(engine: AsyncEngine, wake: Callable[[], None]) -> Callable[[], None]:
+    """Call `wake` once a commit that inserted notifications on `engine` has completed (when its
+    connection goes back to the pool: the "commit" event comes before the commit itself, and a
+    claim woken then could miss the rows). Returns an undo."""
+    sync_engine = engine.sync_engine
+    inserted, committed = "perezvon_notified", "perezvon_notified_committed"
+
+    def after_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip()[:25].upper().startswith("INSERT INTO NOTIFICATIONS"):
+            conn.info[inserted] = True
+
+    def on_commit(conn: Any) -> None:
+        if conn.info.pop(inserted, False):
+            conn.info[committed] = True
+
+    def on_rollback(conn: Any) -> None:
+        conn.info.pop(inserted, None)
+
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop(committed, False):
+            wake()
+
+    listeners: list[tuple[Any, str, Callable[..., None]]] = [
+        (sync_engine, "after_cursor_execute", after_execute),
+        (sync_engine, "commit", on_commit),
+        (sync_engine, "rollback", on_rollback),
+        (sync_engine.pool, "checkin", on_checkin),
+    ]
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
+
+    def undo() -> None:
+        for target, name, listener in listeners:
+            if event.contains(target, name, listener):
+                event.remove(target, name, listener)
+
+    return undo
