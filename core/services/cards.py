@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.context import Actor, Ctx
 from core.models.calls import Call
-from core.models.contacts import Contact
+from core.models.contacts import Company, Contact
 from core.models.users import User
 from core.models.work import Activity, Deal, Note
 from core.services.contacts import get_contact
@@ -31,6 +31,8 @@ async def contact_card(ctx: Ctx, *, actor: Actor, contact_id: int) -> ContactCar
     """A contact the actor may see, with its owner, last touch, open deals and next step."""
     contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
     owner = await ctx.session.get(User, contact.owner_id) if contact.owner_id else None
+    # By id, not `contact.company`: a contact made in this session has no loaded relationship.
+    company = await ctx.session.get(Company, contact.company_id) if contact.company_id else None
     last_note = await ctx.session.scalar(
         select(func.max(Note.created_at)).where(Note.contact_id == contact.id)
     )
@@ -52,7 +54,7 @@ async def contact_card(ctx: Ctx, *, actor: Actor, contact_id: int) -> ContactCar
     )
     return ContactCard(
         contact=contact,
-        company_name=contact.company.name if contact.company else None,
+        company_name=company.name if company else None,
         owner=owner,
         last_interaction=_as_aware(max(touches)) if touches else None,
         open_deals=list(deals),
