@@ -82,7 +82,9 @@ def skip_reason(container: Container) -> str | None:
 class BotComponent:
     """The bot's runtime and outbox sender, bracketed by `start()` / `stop()`."""
 
-    def __init__(self, container: Container, **runtime_options: Any) -> None:
+    def __init__(
+        self, container: Container, *, poll_interval: float = 0.1, **runtime_options: Any
+    ) -> None:
         settings = container.settings
         assert settings.telegram_token is not None
         secret = settings.telegram_webhook_secret
@@ -94,6 +96,7 @@ class BotComponent:
             webhook_secret=secret.get_secret_value() if secret else None,
             redis_url=settings.redis_url,
             rate=settings.telegram_rate,
+            poll_interval=poll_interval,
         )
         deps = BotDeps(
             sessions=container.sessions,

@@ -157,6 +157,8 @@ class OutboxSender:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the claim: a wake-up that comes during the claim is kept.
+            self._wake.clear()
             try:
                 pause = self._paused_until - time.monotonic()
                 claimed = 0 if pause > 0 else await self.claim_and_queue()
@@ -164,7 +166,6 @@ class OutboxSender:
                 log.exception("outbox claim failed; retrying shortly")
                 claimed, pause = 0, 1.0
             if claimed == 0:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(max(pause, self._poll_interval)):
                         await self._wake.wait()

@@ -100,6 +100,8 @@ class BotRuntime:
     ) -> None:
         self.options = options
         self.deps = deps
+        # What the caller passed in, the caller closes.
+        self._owns = (bot is None, storage is None)
         self.bot = bot or create_bot(token=options.token, api_url=options.api_url)
         self.storage = storage or create_storage(options.redis_url)
         self.dispatcher: Dispatcher = build_dispatcher(deps, storage=self.storage)
@@ -186,5 +188,7 @@ class BotRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._polling, timeout=5)
             self._polling = None
-        await self.storage.close()
-        await self.bot.session.close()
+        if self._owns[1]:
+            await self.storage.close()
+        if self._owns[0]:
+            await self.bot.session.close()

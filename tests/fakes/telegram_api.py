@@ -136,6 +136,7 @@ class FakeTelegram:
         self.webhook: dict[str, Any] | None = None
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
         self.delay = 0.0  # seconds added before answering each request (slow network)
+        self._closing = False
         self.polled = asyncio.Event()  # set by the first getUpdates (polling has started)
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
@@ -159,6 +160,9 @@ class FakeTelegram:
         return self.url
 
     async def stop(self) -> None:
+        async with self._changed:  # end the long polls still waiting
+            self._closing = True
+            self._changed.notify_all()
         if self._http is not None:
             await self._http.close()
         if self._runner is not None:
@@ -317,7 +321,7 @@ class FakeTelegram:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
-                    await self._changed.wait_for(lambda: bool(self._updates))
+                    await self._changed.wait_for(lambda: bool(self._updates) or self._closing)
             return 200, {"ok": True, "result": self._updates[:limit]}
 
     async def _deliver_to_webhook(self, update: dict[str, Any]) -> None:
