@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -37,11 +36,14 @@ async def show(query: CallbackQuery, screen: Screen) -> None:
     """Replace the pressed message with the screen (or send it when the message is gone)."""
     message = query.message
     if isinstance(message, Message):
-        with contextlib.suppress(TelegramBadRequest):  # "message is not modified"
+        try:
             await message.edit_text(screen.text, reply_markup=screen.markup)
             return
-        return
-    if query.from_user is not None and query.bot is not None:
+        except TelegramBadRequest as error:
+            if "not modified" in str(error):
+                return
+            # Too old or not text (a document): say it in a new message instead.
+    if query.bot is not None:
         await query.bot.send_message(query.from_user.id, screen.text, reply_markup=screen.markup)
 
 

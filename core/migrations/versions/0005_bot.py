@@ -30,6 +30,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_contacts_greeting_token", table_name="contacts")
-    with op.batch_alter_table("contacts") as batch_op:
-        batch_op.drop_column("consent_at")
-        batch_op.drop_column("greeting_token")
+    # Plain DROP COLUMN (SQLite 3.35+ has it) keeps 0003's triggers on `contacts` alive.
+    op.drop_column("contacts", "consent_at")
+    op.drop_column("contacts", "greeting_token")
