@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -12,6 +13,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 TEXT_LIMIT = 4096
 BUTTON_TEXT_LIMIT = 60
+CLOSING_ROOM = 40  # room for the closing tags clip() may add
+_TAG = re.compile(r"<(/?)(b|i|u|s|code|pre|a)\b[^>]*>")
 
 
 @dataclass(frozen=True)
@@ -54,13 +57,29 @@ def button_text(value: str) -> str:
 
 
 def clip(text: str, limit: int = TEXT_LIMIT) -> str:
-    """Keep a message within Telegram's limit (cut at a line break when one is near)."""
+    """Keep an HTML message within Telegram's limit, still valid HTML.
+
+    Cuts at a line break when one is near, never inside an entity (`&amp;`) or a tag, and
+    closes the tags the cut left open.
+    """
     if len(text) <= limit:
         return text
-    cut = text.rfind("\n", 0, limit - 1)
-    if cut < limit // 2:
-        cut = limit - 1
-    return text[:cut] + "…"
+    room = limit - 1 - CLOSING_ROOM
+    cut = text.rfind("\n", 0, room)
+    head = text[: cut if cut >= room // 2 else room]
+    if head.rfind("&") > head.rfind(";"):
+        head = head[: head.rfind("&")]
+    if head.rfind("<") > head.rfind(">"):
+        head = head[: head.rfind("<")]
+    open_tags: list[str] = []
+    for closing, name in _TAG.findall(head):
+        if not closing:
+            open_tags.append(name)
+        elif name in open_tags:
+            open_tags.reverse()
+            open_tags.remove(name)
+            open_tags.reverse()
+    return head + "…" + "".join(f"</{name}>" for name in reversed(open_tags))
 
 
 def markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup | None:
