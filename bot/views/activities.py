@@ -109,7 +109,7 @@ def _line(activity: Activity, timezone: str) -> str:
 
 def plan_prompt(t: Texts, contact: Contact | None) -> Screen:
     """Ask when (free text or quick buttons), with examples."""
-    name = esc(contact.name) if contact else ""
+    prefix = f"👤 <b>{esc(contact.name)}</b>\n" if contact else ""
     rows = [
         [
             Button(text=t("btn-plan-in-1h"), callback_data=PlanCb(minutes=60).pack()),
@@ -117,7 +117,7 @@ def plan_prompt(t: Texts, contact: Contact | None) -> Screen:
             Button(text=t("btn-plan-tomorrow"), callback_data=PlanCb(minutes=TOMORROW_10).pack()),
         ]
     ]
-    return Screen(t("plan-ask", name=name), markup(rows))
+    return Screen(prefix + t("plan-ask"), markup(rows))
 
 
 def planned(t: Texts, activity: Activity, timezone: str) -> str:

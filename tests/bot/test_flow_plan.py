@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -304,3 +305,29 @@ async def test_someone_elses_reminder_buttons_are_refused(
     async with sessions() as session:
         stored = await session.get(Activity, activity.id)
         assert stored is not None and (stored.status, stored.snooze_count) == ("planned", 0)
+
+
+async def test_two_simultaneous_done_taps_complete_once(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+    anna: Contact,
+) -> None:
+    activity, _ = await reminder_for(sessions, config, clock, seller, anna)
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    data = ActivityCb(action="done", id=activity.id).pack()
+
+    await asyncio.gather(user.press(data), user.press(data))
+
+    notices = sorted(
+        str(c.params.get("text")) for c in fake_tg.calls if c.method == "answerCallbackQuery"
+    )
+    assert notices == ["Готово!", "Уже завершено."]
+    async with sessions() as session:
+        completions = await session.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "complete")
+        )
+    assert completions == 1
