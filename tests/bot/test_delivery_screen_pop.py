@@ -71,6 +71,7 @@ def event(kind: str, call_id: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+@pytest.mark.usefixtures("engine")  # a clean database (PostgreSQL is shared by the tests)
 @pytest.mark.parametrize("poll_interval", [0.1, 30.0], ids=["polling", "woken-by-the-commit"])
 async def test_a_ringing_call_puts_the_callers_card_in_the_salespersons_chat(
     fake_tg: FakeTelegram, database_url: str, poll_interval: float

@@ -105,6 +105,7 @@ def webhook_settings(database_url: str, fake: FakeTelegram, public_url: str) -> 
     )
 
 
+@pytest.mark.usefixtures("engine")  # a clean database (PostgreSQL is shared by the tests)
 async def test_webhook_mode_refuses_wrong_secrets_and_handles_the_right_one(
     fake_tg: FakeTelegram, database_url: str
 ) -> None:
@@ -168,6 +169,7 @@ async def test_webhook_route_sends_the_method_a_handler_returns(fake_tg: FakeTel
     assert [c.text for c in fake_tg.sent("sendMessage", chat_id=STRANGER)] == ["pong"]
 
 
+@pytest.mark.usefixtures("engine")
 async def test_webhook_mode_over_uvicorn_receives_updates_telegram_posts(
     fake_tg: FakeTelegram, database_url: str
 ) -> None:
