@@ -10,6 +10,7 @@ asks again with examples instead of guessing.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from timesense import EventType, TimeSenseParser
 
 MAX_LENGTH = 200
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ def parse_when(text: str, *, now: datetime, timezone: str) -> When | None:
         return None
     try:
         result = _parser().parse(text, now=now.astimezone(ZoneInfo(timezone)), tz=timezone)
-    except (ValueError, OverflowError):
+    except Exception:  # a parser bug on odd input must not cost the user their dialog
+        log.warning("timesense failed on %r", text, exc_info=True)
         return None
     if result is None or result.event_type not in (EventType.REMINDER, EventType.CALENDAR):
         return None

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.dates import parse_when
 
@@ -64,3 +66,17 @@ def test_a_task_title_is_split_from_the_time() -> None:
 )
 def test_unclear_fuzzy_past_or_huge_input_is_not_guessed(phrase: str) -> None:
     assert parse_when(phrase, now=NOW, timezone="Europe/Moscow") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            [*"завтрапятницучерез 0123456789.:вчасtomorowpmin -/+,", "\u200f"]
+        ),
+        max_size=40,
+    )
+)
+def test_any_text_is_a_moment_in_the_future_or_none(text: str) -> None:
+    when = parse_when(text, now=NOW, timezone="Europe/Moscow")
+    assert when is None or (when.at > NOW and when.at.tzinfo is UTC)
