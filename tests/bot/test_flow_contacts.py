@@ -275,3 +275,34 @@ async def test_editing_a_field_and_inviting_the_client_to_greetings(
     async with sessions() as session:
         stored = await session.get(Contact, contact.id)
         assert stored is not None and stored.marketing_consent is False
+
+
+async def test_the_timeline_pages_newest_first(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+) -> None:
+    from core.services import notes
+
+    contact = await add_contact(sessions, config, clock, seller, "Анна", ["+79161234567"])
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        for i in range(7):
+            clock.advance(minutes=1)
+            await notes.add_note(
+                ctx, actor=Actor.of_user(seller), contact_id=contact.id, text=f"заметка {i}"
+            )
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    card = sent(await user.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    await user.tap(card, "История")
+    first = user.current(card).text or ""
+    assert "История: 7 записей" in first
+    assert first.index("заметка 6") < first.index("заметка 2") and "заметка 1" not in first
+    await user.tap(card, "▶️")
+    second = user.current(card).text or ""
+    assert "заметка 1" in second and "заметка 0" in second and "заметка 2" not in second
+    await user.tap(card, "◀️")
+    assert "заметка 6" in (user.current(card).text or "")

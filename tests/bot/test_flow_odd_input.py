@@ -136,3 +136,23 @@ async def test_messages_from_bots_are_ignored(feed: Feed, fake_tg: FakeTelegram)
     before = len(fake_tg.calls)
     await feed(update)
     assert fake_tg.calls[before:] == []
+
+
+async def test_an_unexpected_error_behind_a_button_answers_the_button(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    seller: User,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from core.services import cards
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("card exploded")
+
+    monkeypatch.setattr(cards, "contact_card", broken)
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    with caplog.at_level(logging.ERROR, logger="bot.middlewares"):
+        calls = await user.press(ContactCb(action="open", id=1).pack())
+    assert answers(calls) == ["Что-то пошло не так, попробуйте ещё раз."]
+    assert "card exploded" in caplog.text
