@@ -29,6 +29,7 @@ def router() -> Router:
         ctx: Ctx,
         t: Texts,
         actor: Actor,
+        state: FSMContext,
         callback_answer: CallbackAnswer,
     ) -> None:
         if callback_data.outcome not in views.PROMPT_OUTCOMES:
@@ -39,6 +40,11 @@ def router() -> Router:
         contact = await ctx.session.get(Contact, call.contact_id) if call.contact_id else None
         await show(query, views.post_call(t, call, contact))
         callback_answer.text = t("outcome-saved", outcome=t("outcome-" + callback_data.outcome))
+        if callback_data.outcome == "callback" and contact is not None:
+            # "Call back" means planning the call: ask when right away.
+            await state.set_state(Flow.plan_when)
+            await state.set_data({"contact_id": contact.id})
+            await answer(query, activity_views.plan_prompt(t, contact))
 
     @r.callback_query(CallCb.filter(F.action.in_({"note", "plan"})))
     async def follow_up(

@@ -46,7 +46,9 @@ async def search_screen(ctx: Ctx, actor: Actor, t: Texts, query: str, page: int)
     if not found.items and search_digits(query, region=ctx.config.default_region):
         parsed = try_normalize(query, region=ctx.config.default_region)
         phone = parsed.e164 if parsed is not None else None
-    return views.search_results(t, query, found.items, found.total, page, phone)
+    return views.search_results(
+        t, query, found.items, found.total, page, phone, capped=found.total_capped
+    )
 
 
 async def open_or_create(

@@ -81,7 +81,14 @@ def contact_id_of(buttons: Sequence[Sequence[Button]] | None) -> int | None:
 
 
 def search_results(
-    t: Texts, query: str, items: Sequence[Contact], total: int, page: int, phone: str | None
+    t: Texts,
+    query: str,
+    items: Sequence[Contact],
+    total: int,
+    page: int,
+    phone: str | None,
+    *,
+    capped: bool = False,
 ) -> Screen:
     """A page of matches as buttons; no match for a phone offers to create the contact."""
     if not items:
@@ -111,7 +118,8 @@ def search_results(
     if (page + 1) * SEARCH_PAGE < total:
         nav.append(Button(text="▶️", callback_data=SearchCb(page=page + 1).pack()))
     rows.append(nav)
-    text = t("search-found", count=total, query=esc(query[:100]), page=page + 1)
+    key = "search-found-many" if capped else "search-found"
+    text = t(key, count=total, query=esc(query[:100]), page=page + 1)
     return Screen(text, markup(rows))
 
 

@@ -257,3 +257,42 @@ async def test_missed_call_sends_the_callback_task_with_done(
     async with sessions() as session:
         activity = (await session.scalars(select(Activity))).one()
         assert (activity.kind, activity.status) == ("callback", "done")
+
+
+async def test_call_back_outcome_asks_when_to_call(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    tg_bot: Bot,
+    bot_deps: BotDeps,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+) -> None:
+    await pbx(
+        sessions,
+        config,
+        clock,
+        "c5",
+        "ringing",
+        direction="in",
+        client_number="+79161234567",
+        extension="101",
+    )
+    await pbx(sessions, config, clock, "c5", "answered", extension="101")
+    clock.advance(seconds=30)
+    await pbx(sessions, config, clock, "c5", "ended")
+    prompt = sent(await deliver("post_call", tg_bot, fake_tg, bot_deps))[0]
+    user = TgUser(feed, fake_tg, SELLER_TG)
+
+    asked = sent(await user.tap(prompt, "Перезвонить"))
+    assert "Когда?" in (asked[0].text or "")
+    assert "Запланировано" in texts_of(await user.say("через 2 часа"))[0]
+    async with sessions() as session:
+        call = (await session.scalars(select(Call))).one()
+        planned = (await session.scalars(select(Activity))).one()
+    assert call.outcome == "callback"
+    assert (planned.contact_id, planned.due_at) == (
+        call.contact_id,
+        clock.now() + timedelta(hours=2),
+    )

@@ -68,3 +68,15 @@ def test_callback_data_fits_64_bytes_with_the_largest_ids() -> None:
         TeamCb(action="role", user_id=BIG, role="manager").pack(),
     ]
     assert all(len(data.encode()) <= 64 for data in packed), packed
+
+
+def test_search_results_say_when_the_count_is_capped() -> None:
+    from bot.i18n import texts
+    from bot.views.contacts import search_results
+    from core.models.contacts import Contact
+
+    contact = Contact(id=1, name="Анна", phones=[])
+    screen = search_results(texts("ru"), "ан", [contact], 10_000, 0, None, capped=True)
+    assert screen.text.startswith("Найдено больше 10\u00a0000 контактов по «ан»")
+    exact = search_results(texts("ru"), "ан", [contact], 1, 0, None)
+    assert exact.text.startswith("Найдено 1 контакт по «ан»")

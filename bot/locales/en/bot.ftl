@@ -69,6 +69,7 @@ search-found = Found { $count ->
     [one] { $count } contact
    *[other] { $count } contacts
 } for “{ $query }” (page { $page }):
+search-found-many = More than { $count } contacts for “{ $query }” — narrow it down (page { $page }):
 search-expired = This search is old — type it again.
 btn-create-with-phone = ➕ Create contact { $phone }
 

@@ -71,6 +71,7 @@ search-found = Найдено { $count ->
     [few] { $count } контакта
    *[many] { $count } контактов
 } по «{ $query }» (стр. { $page }):
+search-found-many = Найдено больше { $count } контактов по «{ $query }» — уточните запрос (стр. { $page }):
 search-expired = Поиск устарел — напишите запрос заново.
 btn-create-with-phone = ➕ Создать контакт { $phone }
 
