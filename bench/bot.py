@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import random
 import re
 import socket
@@ -198,50 +199,29 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
             break
         await asyncio.sleep(0.05)
     await bot.runtime.wait_ready()
-    accepted: dict[str, float] = {}
+    # The PBX is another process (as it is in life): this event loop serves, it does not load.
+    load = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--load-url",
+        f"http://127.0.0.1:{port}",
+        "--pop-rate",
+        str(args.pop_rate),
+        "--pop-seconds",
+        str(args.pop_seconds),
+        "--pop-share",
+        str(args.pop_share),
+        "--extensions",
+        ",".join(extensions),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await load.communicate()
+    report = json.loads(out.decode().strip().splitlines()[-1])
+    wall = time.time() - time.monotonic()
+    # accepted: phone -> when the ringing webhook got its 200, on this process' monotonic clock
+    accepted: dict[str, float] = {p: at - wall for p, at in report["accepted"].items()}
+    calls, errors, elapsed = report["calls"], report["errors"], report["elapsed"]
     events_per_call = 4
-    calls = int(args.pop_rate * args.pop_seconds / events_per_call)
-    ringing_someone = max(1, int(calls * args.pop_share))
-    rng = random.Random(3)
-    stamp = int(time.time())
-    errors = 0
-
-    async def post(http: httpx.AsyncClient, body: dict[str, Any]) -> float:
-        nonlocal errors
-        response = await http.post("/webhooks/generic", json=body)
-        if response.status_code != 200:
-            errors += 1
-        return time.monotonic()
-
-    async def one_call(http: httpx.AsyncClient, n: int) -> None:
-        phone = f"+7999{stamp % 1000:03d}{n:04d}"
-        rings = n % max(1, calls // ringing_someone) == 0
-        ext = rng.choice(extensions) if rings else "999"
-        base = {"call_id": f"bench-{stamp}-{n}", "direction": "in", "from": phone}
-        base |= {"did": "74950000001", "timestamp": int(time.time())}
-        await post(http, base | {"event": "start"})
-        done = await post(http, base | {"event": "ringing", "extension": ext})
-        if rings:
-            accepted[phone] = done
-        await asyncio.sleep(1.0)
-        await post(http, base | {"event": "answer", "extension": ext})
-        await asyncio.sleep(2.0)
-        await post(http, base | {"event": "end", "extension": ext, "billsec": 2})
-
-    started = time.monotonic()
-    headers = {"x-perezvon-token": GENERIC}
-    limits = httpx.Limits(max_connections=64)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", headers=headers, limits=limits, timeout=30
-    ) as http:
-        tasks = []
-        for n in range(calls):
-            # Open loop: a call starts every events_per_call / rate seconds, on schedule.
-            due = started + n * events_per_call / args.pop_rate
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            tasks.append(asyncio.create_task(one_call(http, n)))
-        await asyncio.gather(*tasks)
-    elapsed = time.monotonic() - started
     await asyncio.sleep(3.0)  # let the last prompts go out
     latencies: list[float] = []
     seen: set[str] = set()
@@ -252,7 +232,6 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
             latencies.append(call.at - accepted[found.group(1)])
     # Where the time goes: accepted -> notification committed (the inbox processor), then
     # committed -> at the fake (the outbox sender).
-    wall = time.time() - time.monotonic()
     async with container.sessions() as session:
         queued = {
             str(n.payload.get("phone")): n.created_at.timestamp()
@@ -285,6 +264,59 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
     for label, values in (("  of which processing", processing), ("  of which sending", sending)):
         ms = [x * 1000 for x in values]
         print(f"{label}: p50 {pct(ms, 0.5):.0f} ms, p99 {pct(ms, 0.99):.0f} ms")
+
+
+async def pbx_load(args: argparse.Namespace) -> None:
+    """The load process: calls of 4 events on an open-loop schedule; prints one JSON line."""
+    extensions = args.extensions.split(",")
+    events_per_call = 4
+    calls = int(args.pop_rate * args.pop_seconds / events_per_call)
+    every = max(1, round(1 / max(args.pop_share, 1e-9)))
+    rng = random.Random(3)
+    stamp = int(time.time())
+    accepted: dict[str, float] = {}
+    errors = 0
+
+    async def post(http: httpx.AsyncClient, body: dict[str, Any]) -> float:
+        nonlocal errors
+        try:
+            response = await http.post("/webhooks/generic", json=body)
+            errors += response.status_code != 200
+        except httpx.HTTPError:
+            errors += 1
+        return time.time()
+
+    async def one_call(http: httpx.AsyncClient, n: int) -> None:
+        phone = f"+7999{stamp % 1000:03d}{n:04d}"
+        rings = n % every == 0
+        ext = rng.choice(extensions) if rings else "999"
+        base = {"call_id": f"bench-{stamp}-{n}", "direction": "in", "from": phone}
+        base |= {"did": "74950000001", "timestamp": int(time.time())}
+        await post(http, base | {"event": "start"})
+        done = await post(http, base | {"event": "ringing", "extension": ext})
+        if rings:
+            accepted[phone] = done
+        await asyncio.sleep(1.0)
+        await post(http, base | {"event": "answer", "extension": ext})
+        await asyncio.sleep(2.0)
+        await post(http, base | {"event": "end", "extension": ext, "billsec": 2})
+
+    started = time.monotonic()
+    async with httpx.AsyncClient(
+        base_url=args.load_url,
+        headers={"x-perezvon-token": GENERIC},
+        limits=httpx.Limits(max_connections=64),
+        timeout=30,
+    ) as http:
+        tasks = []
+        for n in range(calls):
+            # Open loop: a call starts every events_per_call / rate seconds, on schedule.
+            due = started + n * events_per_call / args.pop_rate
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            tasks.append(asyncio.create_task(one_call(http, n)))
+        await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - started
+    print(json.dumps({"accepted": accepted, "calls": calls, "errors": errors, "elapsed": elapsed}))
 
 
 async def delivery_rate(args: argparse.Namespace, url: str, fake: FakeTelegram) -> None:
@@ -322,6 +354,9 @@ async def delivery_rate(args: argparse.Namespace, url: str, fake: FakeTelegram) 
 
 
 async def main(args: argparse.Namespace) -> None:
+    if args.load_url:
+        await pbx_load(args)
+        return
     url = await prepare(args)
     fake = FakeTelegram()
     await fake.start()
@@ -340,7 +375,7 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--contacts", type=int, default=100_000)
-    parser.add_argument("--users", type=int, default=40)
+    parser.add_argument("--users", type=int, default=100, help="salespeople with Telegram")
     parser.add_argument("--database-url", help="reuse this database (default: a temp SQLite)")
     parser.add_argument("--samples", type=int, default=200, help="updates per handler")
     parser.add_argument("--pop-rate", type=float, default=200.0, help="PBX events a second")
@@ -349,4 +384,6 @@ if __name__ == "__main__":
     parser.add_argument("--outbox", type=int, default=500)
     parser.add_argument("--rate", type=float, default=25.0, help="PEREZVON_TELEGRAM_RATE")
     parser.add_argument("--parts", default="handlers,pop,outbox")
+    parser.add_argument("--load-url", help=argparse.SUPPRESS)  # the PBX load process
+    parser.add_argument("--extensions", default="", help=argparse.SUPPRESS)
     asyncio.run(main(parser.parse_args()))

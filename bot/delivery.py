@@ -1,15 +1,16 @@
 """Outbox delivery: claimed notifications rendered and sent to Telegram within its rate limits.
 
 1. Claim: due rows are claimed in the database (a lease; `SKIP LOCKED` on PostgreSQL), urgent
-   kinds (the screen pop, the post-call prompt) first; the claim loop runs every
-   `poll_interval` and at once when `wake()` says a commit added notifications.
-2. Render: `bot.notifications.render`; None settles the row as skipped.
-3. Send: one worker per chat keeps that chat's order; each request waits until a second has
-   passed since the chat's previous one, then for the global limiter (an aiolimiter leaky
-   bucket, `rate` a second).
-4. Settle: each row is marked sent in its own commit right after Telegram's 200. That commit is
-   the whole at-least-once window: a crash between the 200 and it resends that one message after
-   the claim's lease. A timeout on a request Telegram did process is the other, rarer, way.
+   kinds (the screen pop, the post-call prompt) first, and queued per chat; the claim loop runs
+   every `poll_interval` and at once when `wake()` says a commit added notifications.
+2. Render: each chat's worker renders its rows in order (`bot.notifications.render`; None
+   settles the row as skipped), so a slow card never holds up another chat.
+3. Send: each request waits until `per_chat_interval` has passed since the chat's previous one,
+   then for the global limiter (an aiolimiter leaky bucket, `rate` a second).
+4. Record: a sent row is marked sent right after Telegram's 200 by a recorder task that
+   commits whatever has been delivered since its last commit. The time from the 200 to that
+   commit is the whole at-least-once window: a crash inside it resends those messages once the
+   claim's lease expires. A timeout on a request Telegram did process is the other, rarer, way.
 Failures: 429 waits `retry_after` (in memory when short, else back in the database); network
 errors, 5xx and 401/404 from the API mean Telegram is unreachable: the row goes back uncounted
 and claiming pauses with a growing backoff, so an outage of any length loses nothing; 403 marks
@@ -71,7 +72,7 @@ Renderer = Callable[[AsyncSession, BotDeps, Notification], Awaitable[Rendered | 
 class _Item:
     notification_id: int
     kind: str
-    rendered: Rendered
+    row: Notification
 
 
 class OutboxSender:
@@ -99,7 +100,7 @@ class OutboxSender:
         self._global = AsyncLimiter(max(rate / 10, 1.0), max(rate / 10, 1.0) / rate)
         self.rate = rate
         self._last_sent: dict[int, float] = {}  # chat id -> monotonic time of its last request
-        self._queues: dict[int, asyncio.Queue[_Item]] = {}
+        self._queues: dict[int, asyncio.Queue[_Item]] = {}  # by chat id (or -user id)
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._inflight: dict[int, str] = {}  # notification id -> kind
         self._wake = asyncio.Event()
@@ -108,6 +109,9 @@ class OutboxSender:
         self._stopping = False
         self._paused_until = 0.0  # monotonic; claiming waits while Telegram is unreachable
         self._outage_pause = OUTAGE_BACKOFF[0]
+        self._delivered: list[int] = []  # sent, not yet recorded
+        self._delivered_event = asyncio.Event()
+        self._recorder: asyncio.Task[None] | None = None
         self.sent = 0
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -117,6 +121,7 @@ class OutboxSender:
         self._stopping = False
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="outbox-sender")
+            self._recorder = asyncio.create_task(self._record_loop(), name="outbox-recorder")
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop claiming, let messages being sent finish, give the unsent back at once."""
@@ -133,6 +138,12 @@ class OutboxSender:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._recorder is not None:
+            self._recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recorder
+            self._recorder = None
+        await self._record_delivered()
         if unsent:
             await self._with_ctx(
                 lambda ctx: outbox.defer(ctx, notification_ids=unsent, until=ctx.clock.now())
@@ -171,7 +182,8 @@ class OutboxSender:
                         await self._wake.wait()
 
     async def claim_and_queue(self) -> int:
-        """Claim what fits in memory (urgent kinds first), render it and queue it per chat."""
+        """Claim what fits in memory (urgent kinds first) and queue it per chat; each chat's
+        worker renders and sends, so one slow card never holds up another chat."""
         self._forget_quiet_chats()
         room = self._batch - len(self._inflight)
         if room <= 0:
@@ -179,20 +191,15 @@ class OutboxSender:
         rows = await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room, kinds=URGENT_KINDS))
         if len(rows) < room:
             rows += await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room - len(rows)))
-        if not rows:
-            return 0
         deferred: list[int] = []
-        async with session_scope(self._deps.sessions) as session:
-            for row in rows:
-                item = await self._render_one(session, row)
-                if item is None:
-                    continue
-                queue = self._queue(item.rendered.chat_id)
-                if queue.qsize() >= CHAT_BACKLOG:
-                    deferred.append(row.id)
-                    continue
-                self._inflight[row.id] = row.kind
-                queue.put_nowait(item)
+        for row in rows:
+            key = row.chat_id if row.chat_id is not None else -(row.user_id or 0)
+            queue = self._queue(key)
+            if queue.qsize() >= CHAT_BACKLOG:
+                deferred.append(row.id)
+                continue
+            self._inflight[row.id] = row.kind
+            queue.put_nowait(_Item(row.id, row.kind, row))
         if deferred:
             later = self._deps.clock.now() + timedelta(seconds=CHAT_BACKLOG)
             await self._with_ctx(
@@ -200,20 +207,20 @@ class OutboxSender:
             )
         return len(rows)
 
-    async def _render_one(self, session: AsyncSession, row: Notification) -> _Item | None:
+    async def _render_one(self, row: Notification) -> Rendered | None:
+        """The message for a row, or None after settling a row there is nothing to send for."""
         try:
-            rendered = await self._render(session, self._deps, row)
+            async with session_scope(self._deps.sessions) as session:
+                rendered = await self._render(session, self._deps, row)
         except Exception as exc:
             log.exception("rendering notification %s (%s) failed", row.id, row.kind)
-            await session.rollback()
             await self._settle_failed(row.id, f"render: {type(exc).__name__}: {exc}")
             return None
         if rendered is None:
-            await self._with_ctx(
+            await self._settle(
                 lambda ctx: outbox.mark_skipped(ctx, notification_id=row.id, reason="no recipient")
             )
-            return None
-        return _Item(row.id, row.kind, rendered)
+        return rendered
 
     def _queue(self, chat_id: int) -> asyncio.Queue[_Item]:
         queue = self._queues.get(chat_id)
@@ -241,8 +248,11 @@ class OutboxSender:
                 self._queues.pop(chat_id, None)
 
     async def _deliver(self, item: _Item) -> None:
-        chat_id = item.rendered.chat_id
-        for method in _methods(item.rendered):
+        rendered = await self._render_one(item.row)
+        if rendered is None:
+            return
+        chat_id = rendered.chat_id
+        for method in _methods(rendered):
             while True:
                 # The chat's spacing counts from the moment of the previous request, after the
                 # global wait; a bucket taken before that wait could let two requests bunch up.
@@ -258,7 +268,20 @@ class OutboxSender:
                     return  # given back or failed inside _send
         self.sent += 1
         self._outage_pause = OUTAGE_BACKOFF[0]
-        await self._settle(lambda ctx: outbox.mark_sent(ctx, notification_id=item.notification_id))
+        self._delivered.append(item.notification_id)
+        self._delivered_event.set()
+
+    async def _record_loop(self) -> None:
+        """Record deliveries as they happen, several in one commit when they come together."""
+        while True:
+            await self._delivered_event.wait()
+            self._delivered_event.clear()
+            await self._record_delivered()
+
+    async def _record_delivered(self) -> None:
+        ids, self._delivered = self._delivered, []
+        if ids:
+            await self._settle(lambda ctx: outbox.mark_all_sent(ctx, notification_ids=ids))
 
     def _forget_quiet_chats(self) -> None:
         horizon = time.monotonic() - self._per_chat_interval

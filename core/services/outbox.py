@@ -98,6 +98,19 @@ async def mark_sent(ctx: Ctx, *, notification_id: int) -> None:
     await ctx.session.commit()
 
 
+async def mark_all_sent(ctx: Ctx, *, notification_ids: Sequence[int]) -> None:
+    """Delivered, several at once: never sent again."""
+    if not notification_ids:
+        return
+    await ctx.session.execute(
+        update(Notification)
+        .where(Notification.id.in_(list(notification_ids)))
+        .values(status="sent", sent_at=ctx.clock.now(), claimed_until=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    await ctx.session.commit()
+
+
 def backoff(attempts: int) -> timedelta:
     """Exponential backoff: 10 s, 20 s, 40 s … capped at an hour."""
     return timedelta(
