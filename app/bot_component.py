@@ -13,14 +13,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from aiogram.exceptions import TelegramAPIError
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.settings import Settings
 from app.wiring import Container
 from bot import webhook
 from bot.deps import BotDeps
-from bot.runtime import BotOptions, BotRuntime
+from bot.runtime import BotOptions, BotRuntime, create_bot
 
 
 def build(container: Container) -> BotComponent | None:
@@ -66,6 +68,22 @@ async def serve_alone(container: Container, bot: BotComponent) -> None:
         await bot.serve()
     finally:
         await container.dispose()
+
+
+async def bot_username(settings: Settings) -> str | None:
+    """The bot's @username from getMe (for deep links), or None without a token or Telegram."""
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+        return None
+    bot = create_bot(
+        token=settings.telegram_token.get_secret_value(), api_url=settings.telegram_api_url
+    )
+    try:
+        me = await bot.get_me(request_timeout=5)
+        return me.username
+    except (TelegramAPIError, TimeoutError):
+        return None
+    finally:
+        await bot.session.close()
 
 
 def skip_reason(container: Container) -> str | None:

@@ -80,6 +80,10 @@ async def users_invite(settings: Settings, *, role: str, name: str | None) -> in
     finally:
         await container.dispose()
     print(f"invite for a {role}, valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC")
+    from app.bot_component import bot_username
+
+    if username := await bot_username(settings):
+        print(f"open: https://t.me/{username}?start={invite.code}")
     print(f"send the bot: /start {invite.code}")
     print(invite.code)
     return 0
