@@ -74,6 +74,8 @@ async def claim(
         )
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
+        # A claim must see the rows as stored, not as an earlier read in this session left them.
+        .execution_options(populate_existing=True)
     )
     if kinds is not None:
         query = query.where(Notification.kind.in_(list(kinds)))

@@ -89,3 +89,26 @@ async def test_a_ringing_call_puts_the_callers_card_in_the_salespersons_chat(
     assert "Пётр &lt;Иванов&gt;" in (card.text or "")  # the name, HTML-escaped
     assert card.params.get("reply_markup", {}).get("inline_keyboard")
     assert card.at - accepted < 1.0
+
+
+@pytest.mark.usefixtures("engine")
+async def test_the_end_of_an_answered_call_puts_the_post_call_prompt_in_the_chat(
+    fake_tg: FakeTelegram, database_url: str
+) -> None:
+    async with perezvon(database_url, fake_tg) as pbx:
+        headers = {"x-perezvon-token": GENERIC}
+        for body in (
+            event("start", "c-2"),
+            event("ringing", "c-2", extension="101"),
+            event("answer", "c-2", extension="101"),
+            event("end", "c-2", extension="101", billsec=42, status="answered"),
+        ):
+            assert (await pbx.post("/webhooks/generic", json=body, headers=headers)).is_success
+        ended = time.monotonic()
+
+        card, prompt = await fake_tg.wait_for("sendMessage", 2, within=5.0)
+
+    assert card.chat_id == prompt.chat_id == ANNA_TG
+    assert card.text != prompt.text
+    assert len(prompt.params["reply_markup"]["inline_keyboard"]) >= 2  # outcomes, note, plan
+    assert prompt.at - ended < 2.0  # the chat's one-a-second spacing after the card included
