@@ -229,3 +229,20 @@ async def test_redis_fsm_state_survives_a_restart() -> None:
         await second.set_state(key, None)
         await second.set_data(key, {})
         await second.close()
+
+
+async def test_a_rejected_token_stops_the_bot_with_a_clear_error(
+    fake_tg: FakeTelegram, bot_deps: BotDeps, caplog: pytest.LogCaptureFixture
+) -> None:
+    from aiogram.exceptions import TelegramUnauthorizedError
+
+    runtime = BotRuntime(BotOptions(token="999:REVOKED", api_url=fake_tg.url), bot_deps)
+    await runtime.start()
+    try:
+        with pytest.raises(TelegramUnauthorizedError):
+            await runtime.wait_ready(within=5)
+    finally:
+        await runtime.stop()
+
+    assert "PEREZVON_TELEGRAM_TOKEN" in caplog.text
+    assert "REVOKED" not in caplog.text  # the token is never logged
