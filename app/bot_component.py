@@ -147,8 +147,12 @@ class BotComponent:
             unwatch()
         await self.runtime.stop()
 
-    def lifespan(self, _app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
-        """A lifespan hook for the HTTP app: the bot lives as long as the server."""
+    def lifespan(self, app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
+        """A lifespan hook for the HTTP app: the bot lives as long as the server, and its
+        outbox writes take turns with the PBX inbox's on SQLite."""
+        inbox = getattr(app.state, "inbox", None)
+        if inbox is not None:
+            self.runtime.sender.write_turn = inbox.turn
         return _lifespan(self)
 
     async def serve(self) -> None:

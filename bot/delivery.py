@@ -113,6 +113,8 @@ class OutboxSender:
         self._delivered_event = asyncio.Event()
         self._recorder: asyncio.Task[None] | None = None
         self.sent = 0
+        # The process' single-writer slot on SQLite (app/ sets the inbox writer's), if any.
+        self.write_turn: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -138,12 +140,14 @@ class OutboxSender:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        if self._recorder is not None:
-            self._recorder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._recorder
-            self._recorder = None
-        await self._record_delivered()
+        if self._recorder is not None and not self._recorder.done():
+            # Let the recorder commit what went out (never cancel it inside that commit).
+            self._delivered_event.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._recorder), timeout=10)
+            except TimeoutError:
+                self._recorder.cancel()
+        self._recorder = None
         if unsent:
             await self._with_ctx(
                 lambda ctx: outbox.defer(ctx, notification_ids=unsent, until=ctx.clock.now())
@@ -188,9 +192,16 @@ class OutboxSender:
         room = self._batch - len(self._inflight)
         if room <= 0:
             return 0
-        rows = await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room, kinds=URGENT_KINDS))
-        if len(rows) < room:
-            rows += await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room - len(rows)))
+        urgent = await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room, kinds=URGENT_KINDS))
+        await self._enqueue(urgent)  # the screen pops start before the rest is claimed
+        rest: list[Notification] = []
+        if len(urgent) < room:
+            rest = await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room - len(urgent)))
+            await self._enqueue(rest)
+        return len(urgent) + len(rest)
+
+    async def _enqueue(self, rows: list[Notification]) -> None:
+        """Queue claimed rows per chat; a chat already holding CHAT_BACKLOG gets them later."""
         deferred: list[int] = []
         for row in rows:
             key = row.chat_id if row.chat_id is not None else -(row.user_id or 0)
@@ -205,7 +216,6 @@ class OutboxSender:
             await self._with_ctx(
                 lambda ctx: outbox.defer(ctx, notification_ids=deferred, until=later)
             )
-        return len(rows)
 
     async def _render_one(self, row: Notification) -> Rendered | None:
         """The message for a row, or None after settling a row there is nothing to send for."""
@@ -240,6 +250,8 @@ class OutboxSender:
                 item = queue.get_nowait()
                 try:
                     await self._deliver(item)
+                except Exception:  # the claim's lease brings the row back
+                    log.exception("delivering notification %s failed", item.notification_id)
                 finally:
                     self._inflight.pop(item.notification_id, None)
         finally:
@@ -277,6 +289,8 @@ class OutboxSender:
             await self._delivered_event.wait()
             self._delivered_event.clear()
             await self._record_delivered()
+            if self._stopping and not self._delivered:
+                return
 
     async def _record_delivered(self) -> None:
         ids, self._delivered = self._delivered, []
@@ -317,6 +331,9 @@ class OutboxSender:
         except TelegramAPIError as exc:
             log.error("notification %s (%s) refused by Telegram: %s", nid, item.kind, exc)
             await self._settle_failed(nid, f"{type(exc).__name__}: {exc}", permanent=True)
+        except Exception as exc:  # e.g. an answer aiogram cannot read: retried, attempts counted
+            log.exception("notification %s (%s): unexpected send error", nid, item.kind)
+            await self._settle_failed(nid, f"{type(exc).__name__}: {exc}")
         return "settled"
 
     async def _give_back(self, nid: int, error: str, delay: float) -> None:
@@ -346,7 +363,10 @@ class OutboxSender:
                 await asyncio.sleep(0.2 * 2**attempt)
 
     async def _with_ctx(self, use_case: Callable[[Ctx], Awaitable[Any]]) -> Any:
-        async with session_scope(self._deps.sessions) as session:
+        """Run a writing use case; on SQLite inside the process' writer turn when one is set
+        (waiting in line there beats SQLite's busy-wait against a writer that never pauses)."""
+        turn = self.write_turn() if self.write_turn is not None else contextlib.nullcontext()
+        async with turn, session_scope(self._deps.sessions) as session:
             return await use_case(
                 Ctx(session=session, config=self._deps.config, clock=self._deps.clock)
             )
