@@ -71,6 +71,10 @@ async def users_invite(settings: Settings, *, role: str, name: str | None) -> in
         await container.dispose()
     until = f"{invite.expires_at:%Y-%m-%d %H:%M}"
     print(f"invite for {ROLE_NOUNS.get(role, role)}, valid until {until} UTC")
+    from app.bot_component import bot_username
+
+    if username := await bot_username(settings):
+        print(f"open: https://t.me/{username}?start={invite.code}")
     print(f"send the bot: /start {invite.code}")
     print(invite.code)
     return 0

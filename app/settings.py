@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from ipaddress import ip_network
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -85,6 +86,17 @@ class Settings(BaseSettings):
     import_max_mb: int = Field(default=20, ge=1, le=500)
     import_max_rows: int = Field(default=200_000, ge=1)
     import_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Telegram bot runtime: outbox send rate (messages a second, all chats together).
+    telegram_rate: float = Field(default=25.0, gt=0, le=1000)
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret_alphabet(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("use 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
+        return value
 
     @field_validator(
         "own_numbers",

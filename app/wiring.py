@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -32,6 +32,9 @@ class Container:
     clock: Clock
     bulk_engine: AsyncEngine | None = None  # the inbox processor's, on a SQLite file
     phone_lookup: PhoneLookup | None = None  # webhook caller look-ups without a session
+    # The PBX inbox writer's turn at the SQLite write lock, for other writers of this process
+    # (the bot's outbox sender); set while the HTTP app runs.
+    write_turn: Callable[[], AbstractAsyncContextManager[None]] | None = None
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> Container:
@@ -87,8 +90,10 @@ class Container:
         container = self
 
         @asynccontextmanager
-        async def run_components(_app: FastAPI) -> AsyncIterator[None]:
+        async def run_components(app: FastAPI) -> AsyncIterator[None]:
             started: list[Component] = []
+            pbx = getattr(app.state, "pbx", None)
+            container.write_turn = pbx.inbox.turn if pbx is not None else None
             try:
                 for component in components:
                     await component.start(container)

@@ -32,6 +32,7 @@ class Contact(Base):
     __table_args__ = (
         Index("ix_contacts_owner_live", "owner_id", "deleted_at"),
         Index("ix_contacts_birthday_md", "birthday_md"),
+        Index("uq_contacts_greeting_token", "greeting_token", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +47,9 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Client opt-in (bot deep link `start=c_<token>`): the token and when consent was given.
+    greeting_token: Mapped[str | None] = mapped_column(String(32))
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(16), default="manual")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     search_text: Mapped[str] = mapped_column(Text, default="")

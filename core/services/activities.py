@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
@@ -159,13 +160,23 @@ async def snooze(ctx: Ctx, *, actor: Actor, activity_id: int, minutes: int) -> A
 async def complete(
     ctx: Ctx, *, actor: Actor, activity_id: int, result: str | None = None
 ) -> Activity:
-    """Mark done with an optional result; completing twice is refused."""
+    """Mark done with an optional result; completing twice is refused, even when two taps race."""
     activity = await _load(ctx, actor, activity_id)
     _ensure_open(activity)
-    activity.status = "done"
-    activity.result = result
-    activity.done_at = ctx.clock.now()
-    activity.updated_at = activity.done_at
+    now = ctx.clock.now()
+    # Conditional on still being planned: of two concurrent completions one updates a row.
+    changed = await ctx.session.execute(
+        update(Activity)
+        .where(Activity.id == activity.id, Activity.status == "planned")
+        .values(status="done", result=result, done_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(changed, "rowcount", 1) == 0:
+        await ctx.session.rollback()
+        raise InvalidInput(f"activity {activity_id} is already done", field="status")
+    for field, value in (("status", "done"), ("result", result), ("done_at", now)):
+        set_committed_value(activity, field, value)
+    set_committed_value(activity, "updated_at", now)
     audit(
         ctx,
         actor=actor,

@@ -28,6 +28,7 @@ TIMED_OUT = "timeout"  # disposition of an end we assumed because the PBX never 
 ANSWERED_TIMEOUT = timedelta(hours=4)
 _NOT_NUMBERS = ("anonymous", "unknown", "private", "restricted", "client:", "sip:")
 OUTCOMES = (
+    "reached",
     "interested",
     "not_interested",
     "callback",

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.context import Ctx
+from core.context import Actor, Ctx
 from core.models.system import Notification
+from core.models.users import User
+from core.services.common import audit
 
 CLAIM_SECONDS = 120
 BACKOFF_BASE_SECONDS = 10
@@ -58,8 +59,11 @@ async def enqueue(
     return bool(getattr(result, "rowcount", 0))
 
 
-async def claim(ctx: Ctx, *, limit: int = 50) -> list[Notification]:
-    """Take due notifications for delivery; a crashed sender's claim expires and is retaken."""
+async def claim(
+    ctx: Ctx, *, limit: int = 50, kinds: Sequence[str] | None = None
+) -> list[Notification]:
+    """Take due notifications for delivery (only `kinds` when given); a crashed sender's claim
+    expires and is retaken."""
     now = ctx.clock.now()
     query = (
         select(Notification)
@@ -70,7 +74,11 @@ async def claim(ctx: Ctx, *, limit: int = 50) -> list[Notification]:
         )
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
+        # A claim must see the rows as stored, not as an earlier read in this session left them.
+        .execution_options(populate_existing=True)
     )
+    if kinds is not None:
+        query = query.where(Notification.kind.in_(list(kinds)))
     if ctx.session.bind is not None and ctx.session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(await ctx.session.scalars(query))
@@ -92,6 +100,19 @@ async def mark_sent(ctx: Ctx, *, notification_id: int) -> None:
     await ctx.session.commit()
 
 
+async def mark_all_sent(ctx: Ctx, *, notification_ids: Sequence[int]) -> None:
+    """Delivered, several at once: never sent again."""
+    if not notification_ids:
+        return
+    await ctx.session.execute(
+        update(Notification)
+        .where(Notification.id.in_(list(notification_ids)))
+        .values(status="sent", sent_at=ctx.clock.now(), claimed_until=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    await ctx.session.commit()
+
+
 def backoff(attempts: int) -> timedelta:
     """Exponential backoff: 10 s, 20 s, 40 s … capped at an hour."""
     return timedelta(
@@ -106,14 +127,24 @@ async def mark_failed(
     error: str,
     retry_after: float | None = None,
     permanent: bool = False,
+    transient: bool = False,
 ) -> Notification | None:
-    """A delivery failed: retry later with backoff, or give up after the configured attempts."""
+    """A delivery failed: retry later with backoff, or give up after the configured attempts.
+
+    `transient` (Telegram unreachable, 5xx, flood control): the attempt is not counted and the
+    notification is never given up, so an outage of any length loses nothing.
+    """
     row = await ctx.session.get(Notification, notification_id)
     if row is None:
         return None
     row.last_error = error[:2000]
     row.claimed_until = None
-    if permanent or row.attempts >= ctx.config.outbox_max_attempts:
+    if transient:
+        row.attempts = max(row.attempts - 1, 0)
+        row.next_attempt_at = ctx.clock.now() + (
+            timedelta(seconds=retry_after) if retry_after is not None else backoff(row.attempts)
+        )
+    elif permanent or row.attempts >= ctx.config.outbox_max_attempts:
         row.status = "failed"
     else:
         delay = timedelta(seconds=retry_after) if retry_after is not None else backoff(row.attempts)
@@ -122,32 +153,24 @@ async def mark_failed(
     return row
 
 
-@dataclass(frozen=True)
-class Message:
-    """One notification for `enqueue_many`."""
+async def enqueue_many(ctx: Ctx, *, kind: str, messages: Sequence[dict[str, Any]]) -> int:
+    """`enqueue` for many messages of one kind in one statement (the scheduler's batches).
 
-    kind: str
-    dedupe_key: str
-    payload: dict[str, Any]
-    user_id: int | None = None
-    chat_id: int | None = None
-
-
-async def enqueue_many(ctx: Ctx, *, messages: Sequence[Message]) -> int:
-    """`enqueue` for many messages in one statement (the scheduler's batches); known dedupe
-    keys are no-ops. Returns how many rows were added; does not commit."""
+    Each message: `dedupe_key`, `payload`, `user_id` and/or `chat_id`. Known dedupe keys are
+    no-ops. Returns how many rows were added; does not commit.
+    """
     if not messages:
         return 0
-    if any(m.user_id is None and m.chat_id is None for m in messages):
+    if any(m.get("user_id") is None and m.get("chat_id") is None for m in messages):
         raise ValueError("a notification needs a user or a chat")
     now = ctx.clock.now()
     rows = [
         {
-            "user_id": m.user_id,
-            "chat_id": m.chat_id,
-            "kind": m.kind,
-            "payload": m.payload,
-            "dedupe_key": m.dedupe_key[:255],
+            "user_id": m.get("user_id"),
+            "chat_id": m.get("chat_id"),
+            "kind": kind,
+            "payload": m["payload"],
+            "dedupe_key": str(m["dedupe_key"])[:255],
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,
@@ -161,3 +184,52 @@ async def enqueue_many(ctx: Ctx, *, messages: Sequence[Message]) -> int:
         insert_fn(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def defer(ctx: Ctx, *, notification_ids: Sequence[int], until: datetime) -> None:
+    """Give claimed notifications back unsent, due at `until`; their claim is not counted."""
+    if not notification_ids:
+        return
+    await ctx.session.execute(
+        update(Notification)
+        .where(Notification.id.in_(list(notification_ids)), Notification.status == "pending")
+        .values(
+            claimed_until=None,
+            next_attempt_at=until,
+            attempts=case((Notification.attempts > 0, Notification.attempts - 1), else_=0),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await ctx.session.commit()
+
+
+async def mark_skipped(ctx: Ctx, *, notification_id: int, reason: str) -> None:
+    """Nothing to send (the recipient or the subject is gone): settled, never retried."""
+    await ctx.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(status="skipped", claimed_until=None, last_error=reason[:2000])
+    )
+    await ctx.session.commit()
+
+
+async def mark_blocked(ctx: Ctx, *, notification_id: int, error: str) -> int | None:
+    """The recipient blocked the bot: the notification fails for good and its user is marked
+    inactive (an admin reactivates them). Returns that user's id, if any."""
+    row = await ctx.session.get(Notification, notification_id)
+    if row is None:
+        return None
+    row.status, row.claimed_until, row.last_error = "failed", None, error[:2000]
+    user = await ctx.session.get(User, row.user_id) if row.user_id is not None else None
+    if user is not None and user.active:
+        user.active = False
+        audit(
+            ctx,
+            actor=Actor.system("telegram"),
+            entity="user",
+            entity_id=user.id,
+            action="deactivate",
+            changes={"reason": "blocked the bot"},
+        )
+    await ctx.session.commit()
+    return user.id if user is not None else None

@@ -59,7 +59,13 @@ async def create_invite(
 
 
 async def accept_invite(
-    ctx: Ctx, *, code: str, telegram_user_id: int, name: str, username: str | None = None
+    ctx: Ctx,
+    *,
+    code: str,
+    telegram_user_id: int,
+    name: str,
+    username: str | None = None,
+    locale: str | None = None,
 ) -> User:
     """Turn an invite into a user for this Telegram account; each code works once."""
     invite = await ctx.session.scalar(select(Invite).where(Invite.code == code.strip()))
@@ -79,7 +85,7 @@ async def accept_invite(
         telegram_username=username,
         role=invite.role,
         timezone=ctx.config.timezone,
-        locale=ctx.config.locale,
+        locale=locale if locale in LOCALES else ctx.config.locale,
         active=True,
         created_at=now,
     )

@@ -271,9 +271,16 @@ def test_migration_backfills_existing_rows_and_downgrade_drops_the_index(tmp_pat
                 ctx = Ctx.of(session)
                 system = Actor.system("test")
                 if step == "before":
-                    await contacts.create_contact(
-                        ctx, actor=system, name="Старожил Базы", phones=["89160001122"]
+                    # Plain SQL: the ORM model has columns that later migrations add.
+                    await session.execute(
+                        text(
+                            "INSERT INTO contacts (id, name, marketing_consent, source, tags,"
+                            " search_text, created_at, updated_at) VALUES (1, 'Старожил Базы',"
+                            " 0, 'manual', '[]', 'старожил базы 79160001122',"
+                            " '2026-11-26 09:00:00', '2026-11-26 09:00:00')"
+                        )
                     )
+                    await session.commit()
                     return None
                 if step == "tables":
                     found = await session.execute(
@@ -286,7 +293,7 @@ def test_migration_backfills_existing_rows_and_downgrade_drops_the_index(tmp_pat
             await engine.dispose()
 
     asyncio.run(scenario("before"))
-    upgrade(url, "0003")
+    upgrade(url)  # through 0003 (the backfill) to head, which the ORM model matches
     assert asyncio.run(scenario("search")) == [1]
     command.downgrade(alembic_config(url), "0002")
     assert asyncio.run(scenario("tables")) == []

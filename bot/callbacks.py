@@ -1,0 +1,81 @@
+"""Callback data factories: ids and short codes only (Telegram allows 64 bytes)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class ContactCb(CallbackData, prefix="c"):
+    """A contact card action: open, timeline (page), note, plan, deal, calls, edit, owner…"""
+
+    action: str
+    id: int
+    page: int = 0
+
+
+class SearchCb(CallbackData, prefix="s"):
+    """A page of the last search (the query itself lives in the FSM data)."""
+
+    page: int
+
+
+class NewContactCb(CallbackData, prefix="n"):
+    """Create a contact for an unknown number (digits of the E.164 number)."""
+
+    phone: str
+
+
+class EditCb(CallbackData, prefix="e"):
+    """Edit one field of a contact."""
+
+    id: int
+    field: str
+
+
+class OwnerCb(CallbackData, prefix="o"):
+    """Give a contact to a user (managers)."""
+
+    id: int
+    user_id: int
+
+
+class ActivityCb(CallbackData, prefix="a"):
+    """Done, snooze (minutes, or -1 for tomorrow 9:00), reschedule, open."""
+
+    action: str
+    id: int
+    minutes: int = 0
+
+
+class PlanCb(CallbackData, prefix="p"):
+    """A quick due time for the activity being planned (minutes from now; -1: tomorrow 10)."""
+
+    minutes: int
+
+
+class CallCb(CallbackData, prefix="k"):
+    """Post-call prompt: an outcome, add note, plan next."""
+
+    action: str
+    id: int
+    outcome: str = ""
+
+
+class DealCb(CallbackData, prefix="d"):
+    """A deal action: open, stage (code), won, lost."""
+
+    action: str
+    id: int
+    stage: str = ""
+
+
+class TeamCb(CallbackData, prefix="t"):
+    """Admin team actions on a user: open, role (code), deactivate, extension."""
+
+    action: str
+    user_id: int
+    role: str = ""
+
+
+class LangCb(CallbackData, prefix="l"):
+    locale: str

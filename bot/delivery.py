@@ -1,0 +1,404 @@
+"""Outbox delivery: claimed notifications rendered and sent to Telegram within its rate limits.
+
+1. Claim: due rows are claimed in the database (a lease; `SKIP LOCKED` on PostgreSQL), urgent
+   kinds (the screen pop, the post-call prompt) first, and queued per chat; the claim loop runs
+   every `poll_interval` and at once when `wake()` says a commit added notifications.
+2. Render: each chat's worker renders its rows in order (`bot.notifications.render`; None
+   settles the row as skipped), so a slow card never holds up another chat.
+3. Send: each request waits until `per_chat_interval` has passed since the chat's previous one,
+   then for the global limiter (an aiolimiter leaky bucket, `rate` a second).
+4. Record: a sent row is marked sent right after Telegram's 200 by a recorder task that
+   commits whatever has been delivered since its last commit. The time from the 200 to that
+   commit is the whole at-least-once window: a crash inside it resends those messages once the
+   claim's lease expires. A timeout on a request Telegram did process is the other, rarer, way.
+Failures: 429 waits `retry_after` (in memory when short, else back in the database); network
+errors, 5xx and 401/404 from the API mean Telegram is unreachable: the row goes back uncounted
+and claiming pauses with a growing backoff, so an outage of any length loses nothing; 403 marks
+the user inactive; other 4xx fail the row for good (logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import SendDocument, SendMessage, TelegramMethod
+from aiogram.types import BufferedInputFile
+from aiolimiter import AsyncLimiter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import notifications
+from bot.deps import BotDeps
+from bot.notifications import Rendered
+from bot.text_split import CAPTION_LIMIT, split_html, telegram_length
+from core.context import Ctx
+from core.db import session_scope
+from core.models.system import Notification
+from core.services import outbox
+
+log = logging.getLogger(__name__)
+
+URGENT_KINDS = ("incoming_call", "post_call", "missed_call")
+RETRY_IN_MEMORY_SECONDS = 10.0  # a longer 429 goes back to the database
+CHAT_BACKLOG = 5  # messages held in memory per chat; more are deferred to the database
+OUTAGE_BACKOFF = (0.5, 30.0)  # first and longest pause while Telegram is unreachable
+UNREACHABLE = (
+    TelegramNetworkError,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+    TelegramNotFound,
+)
+
+Renderer = Callable[[AsyncSession, BotDeps, Notification], Awaitable[Rendered | None]]
+
+
+@dataclass
+class _Item:
+    notification_id: int
+    kind: str
+    row: Notification
+
+
+class OutboxSender:
+    """Delivers the outbox from the bot's process; `start()`/`stop()` bracket its life."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        deps: BotDeps,
+        *,
+        rate: float = 25.0,
+        per_chat_interval: float = 1.0,
+        poll_interval: float = 0.1,
+        batch: int = 50,
+        render: Renderer | None = None,
+    ) -> None:
+        self._bot = bot
+        self._deps = deps
+        self._render = render or notifications.render
+        self._poll_interval = poll_interval
+        self._batch = batch
+        self._per_chat_interval = per_chat_interval
+        # Bursts of at most a tenth of a second's worth: a 1-second window never sees more
+        # than 1.1 x rate (Telegram's ~30/s is a limit on any second, not an average).
+        self._global = AsyncLimiter(max(rate / 10, 1.0), max(rate / 10, 1.0) / rate)
+        self.rate = rate
+        self._last_sent: dict[int, float] = {}  # chat id -> monotonic time of its last request
+        self._queues: dict[int, asyncio.Queue[_Item]] = {}  # by chat id (or -user id)
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._inflight: dict[int, str] = {}  # notification id -> kind
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._paused_until = 0.0  # monotonic; claiming waits while Telegram is unreachable
+        self._outage_pause = OUTAGE_BACKOFF[0]
+        self._delivered: list[int] = []  # sent, not yet recorded
+        self._delivered_event = asyncio.Event()
+        self._recorder: asyncio.Task[None] | None = None
+        self.sent = 0
+        # The process' single-writer slot on SQLite (app/ sets the inbox writer's), if any.
+        self.write_turn: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = False
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox-sender")
+            self._recorder = asyncio.create_task(self._record_loop(), name="outbox-recorder")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop claiming, let messages being sent finish, give the unsent back at once."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        unsent = [item.notification_id for q in self._queues.values() for item in _drain(q)]
+        workers = list(self._workers.values())
+        if workers:
+            _done, pending = await asyncio.wait(workers, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._recorder is not None and not self._recorder.done():
+            # Let the recorder commit what went out (never cancel it inside that commit).
+            self._delivered_event.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._recorder), timeout=10)
+            except TimeoutError:
+                self._recorder.cancel()
+        self._recorder = None
+        if unsent:
+            await self._with_ctx(
+                lambda ctx: outbox.defer(ctx, notification_ids=unsent, until=ctx.clock.now())
+            )
+        self._workers.clear()
+        self._queues.clear()
+
+    def wake(self) -> None:
+        """A commit added notifications: claim now (safe from any thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            if asyncio.get_running_loop() is loop:
+                self._wake.set()
+                return
+        except RuntimeError:
+            pass
+        loop.call_soon_threadsafe(self._wake.set)
+
+    # -- claim -> render -> queue ---------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            # Cleared before the claim: a wake-up that comes during the claim is kept.
+            self._wake.clear()
+            try:
+                pause = self._paused_until - time.monotonic()
+                claimed = 0 if pause > 0 else await self.claim_and_queue()
+            except Exception:
+                log.exception("outbox claim failed; retrying shortly")
+                claimed, pause = 0, 1.0
+            if claimed == 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(pause, self._poll_interval)):
+                        await self._wake.wait()
+
+    async def claim_and_queue(self) -> int:
+        """Claim what fits in memory (urgent kinds first) and queue it per chat; each chat's
+        worker renders and sends, so one slow card never holds up another chat."""
+        self._forget_quiet_chats()
+        room = self._batch - len(self._inflight)
+        if room <= 0:
+            return 0
+        urgent = await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room, kinds=URGENT_KINDS))
+        await self._enqueue(urgent)  # the screen pops start before the rest is claimed
+        rest: list[Notification] = []
+        if len(urgent) < room:
+            rest = await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room - len(urgent)))
+            await self._enqueue(rest)
+        return len(urgent) + len(rest)
+
+    async def _enqueue(self, rows: list[Notification]) -> None:
+        """Queue claimed rows per chat; a chat already holding CHAT_BACKLOG gets them later."""
+        deferred: list[int] = []
+        for row in rows:
+            key = row.chat_id if row.chat_id is not None else -(row.user_id or 0)
+            queue = self._queue(key)
+            if queue.qsize() >= CHAT_BACKLOG:
+                deferred.append(row.id)
+                continue
+            self._inflight[row.id] = row.kind
+            queue.put_nowait(_Item(row.id, row.kind, row))
+        if deferred:
+            later = self._deps.clock.now() + timedelta(seconds=CHAT_BACKLOG)
+            await self._with_ctx(
+                lambda ctx: outbox.defer(ctx, notification_ids=deferred, until=later)
+            )
+
+    async def _render_one(self, row: Notification) -> Rendered | None:
+        """The message for a row, or None after settling a row there is nothing to send for."""
+        try:
+            async with session_scope(self._deps.sessions) as session:
+                rendered = await self._render(session, self._deps, row)
+        except Exception as exc:
+            log.exception("rendering notification %s (%s) failed", row.id, row.kind)
+            await self._settle_failed(row.id, f"render: {type(exc).__name__}: {exc}")
+            return None
+        if rendered is None:
+            await self._settle(
+                lambda ctx: outbox.mark_skipped(ctx, notification_id=row.id, reason="no recipient")
+            )
+        return rendered
+
+    def _queue(self, chat_id: int) -> asyncio.Queue[_Item]:
+        queue = self._queues.get(chat_id)
+        if queue is None:
+            queue = self._queues[chat_id] = asyncio.Queue()
+        if chat_id not in self._workers:
+            self._workers[chat_id] = asyncio.create_task(
+                self._chat_worker(chat_id, queue), name=f"outbox-chat-{chat_id}"
+            )
+        return queue
+
+    # -- send -----------------------------------------------------------------------------
+
+    async def _chat_worker(self, chat_id: int, queue: asyncio.Queue[_Item]) -> None:
+        try:
+            while not queue.empty() and not self._stopping:
+                item = queue.get_nowait()
+                try:
+                    await self._deliver(item)
+                except Exception:  # the claim's lease brings the row back
+                    log.exception("delivering notification %s failed", item.notification_id)
+                finally:
+                    self._inflight.pop(item.notification_id, None)
+        finally:
+            self._workers.pop(chat_id, None)
+            if queue.empty():
+                self._queues.pop(chat_id, None)
+
+    async def _deliver(self, item: _Item) -> None:
+        rendered = await self._render_one(item.row)
+        if rendered is None:
+            return
+        chat_id = rendered.chat_id
+        for method in _methods(rendered):
+            while True:
+                # The chat's spacing counts from the moment of the previous request, after the
+                # global wait; a bucket taken before that wait could let two requests bunch up.
+                wait = self._last_sent.get(chat_id, -1e9) + self._per_chat_interval
+                if (delay := wait - time.monotonic()) > 0:
+                    await asyncio.sleep(delay)
+                async with self._global:
+                    self._last_sent[chat_id] = time.monotonic()
+                    outcome = await self._send(item, method)
+                if outcome is None:
+                    break  # this part went out
+                if outcome == "settled":
+                    return  # given back or failed inside _send
+        self.sent += 1
+        self._outage_pause = OUTAGE_BACKOFF[0]
+        self._delivered.append(item.notification_id)
+        self._delivered_event.set()
+
+    async def _record_loop(self) -> None:
+        """Record deliveries as they happen, several in one commit when they come together."""
+        while True:
+            await self._delivered_event.wait()
+            self._delivered_event.clear()
+            await self._record_delivered()
+            if self._stopping and not self._delivered:
+                return
+
+    async def _record_delivered(self) -> None:
+        ids, self._delivered = self._delivered, []
+        if ids:
+            await self._settle(lambda ctx: outbox.mark_all_sent(ctx, notification_ids=ids))
+
+    def _forget_quiet_chats(self) -> None:
+        horizon = time.monotonic() - self._per_chat_interval
+        for chat_id in [c for c, at in self._last_sent.items() if at < horizon]:
+            del self._last_sent[chat_id]
+
+    async def _send(self, item: _Item, method: TelegramMethod[Any]) -> str | None:
+        """Send one request; None when it went out, "retry", or "settled" when given back."""
+        nid = item.notification_id
+        try:
+            await self._bot(method)
+            return None
+        except TelegramRetryAfter as exc:
+            log.warning("flood control on notification %s: retry in %s s", nid, exc.retry_after)
+            if exc.retry_after <= RETRY_IN_MEMORY_SECONDS:
+                await asyncio.sleep(exc.retry_after)
+                return "retry"
+            await self._give_back(nid, str(exc), exc.retry_after)
+        except TelegramForbiddenError as exc:
+            log.info("notification %s: the recipient blocked the bot", nid)
+            error = str(exc)
+            await self._settle(
+                lambda ctx: outbox.mark_blocked(ctx, notification_id=nid, error=error)
+            )
+        except UNREACHABLE as exc:
+            now = time.monotonic()
+            if now >= self._paused_until:  # a new round: requests failing together count once
+                self._paused_until = now + self._outage_pause
+                self._outage_pause = min(self._outage_pause * 2, OUTAGE_BACKOFF[1])
+            pause = self._paused_until - now
+            log.warning("Telegram unreachable (%s); retrying in %.1f s", exc, pause)
+            await self._give_back(nid, f"{type(exc).__name__}: {exc}", pause)
+        except TelegramAPIError as exc:
+            log.error("notification %s (%s) refused by Telegram: %s", nid, item.kind, exc)
+            await self._settle_failed(nid, f"{type(exc).__name__}: {exc}", permanent=True)
+        except Exception as exc:  # e.g. an answer aiogram cannot read: retried, attempts counted
+            log.exception("notification %s (%s): unexpected send error", nid, item.kind)
+            await self._settle_failed(nid, f"{type(exc).__name__}: {exc}")
+        return "settled"
+
+    async def _give_back(self, nid: int, error: str, delay: float) -> None:
+        await self._settle(
+            lambda ctx: outbox.mark_failed(
+                ctx, notification_id=nid, error=error, retry_after=delay, transient=True
+            )
+        )
+
+    async def _settle_failed(self, nid: int, error: str, *, permanent: bool = False) -> None:
+        await self._settle(
+            lambda ctx: outbox.mark_failed(
+                ctx, notification_id=nid, error=error, permanent=permanent
+            )
+        )
+
+    async def _settle(self, use_case: Callable[[Ctx], Awaitable[Any]]) -> None:
+        """Record an outcome, retrying a failing database for a while (the lease is longer)."""
+        for attempt in range(6):
+            try:
+                await self._with_ctx(use_case)
+                return
+            except Exception:
+                if attempt == 5:
+                    log.exception("could not record a delivery outcome; the lease will retake it")
+                    return
+                await asyncio.sleep(0.2 * 2**attempt)
+
+    async def _with_ctx(self, use_case: Callable[[Ctx], Awaitable[Any]]) -> Any:
+        """Run a writing use case; on SQLite inside the process' writer turn when one is set
+        (waiting in line there beats SQLite's busy-wait against a writer that never pauses)."""
+        turn = self.write_turn() if self.write_turn is not None else contextlib.nullcontext()
+        async with turn, session_scope(self._deps.sessions) as session:
+            return await use_case(
+                Ctx(session=session, config=self._deps.config, clock=self._deps.clock)
+            )
+
+
+def _methods(rendered: Rendered) -> list[TelegramMethod[Any]]:
+    """The requests for one rendered notification: a document and/or text split to fit."""
+    chat_id, markup = rendered.chat_id, rendered.reply_markup
+    if rendered.document is not None:
+        upload = BufferedInputFile(rendered.document, filename=rendered.filename or "file")
+        text = rendered.text or ""
+        if telegram_length(text) <= CAPTION_LIMIT:
+            return [
+                SendDocument(
+                    chat_id=chat_id, document=upload, caption=text or None, reply_markup=markup
+                )
+            ]
+        first: list[TelegramMethod[Any]] = [SendDocument(chat_id=chat_id, document=upload)]
+        return first + _text_methods(chat_id, text, markup)
+    return _text_methods(chat_id, rendered.text, markup)
+
+
+def _text_methods(chat_id: int, text: str, markup: Any) -> list[TelegramMethod[Any]]:
+    parts = split_html(text)
+    return [
+        SendMessage(chat_id=chat_id, text=part, reply_markup=markup if last else None)
+        for last, part in ((i == len(parts) - 1, p) for i, p in enumerate(parts))
+    ]
+
+
+def _drain(queue: asyncio.Queue[_Item]) -> list[_Item]:
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items

@@ -1,0 +1,21 @@
+"""What the bot's handlers need from the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import Clock
+from core.config import CoreConfig
+
+
+@dataclass
+class BotDeps:
+    """Session factory, domain config, clock and a few bot facts."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    config: CoreConfig
+    clock: Clock
+    bot_username: str | None = None
+    default_locale: str = "ru"

@@ -1,0 +1,1 @@
+"""Feature routers; each module exposes `router() -> Router` (a new one per call)."""

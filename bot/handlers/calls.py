@@ -1,0 +1,71 @@
+"""The post-call prompt's buttons: the outcome lands on the call; add a note; plan next."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery
+from aiogram.utils.callback_answer import CallbackAnswer
+
+from bot.callbacks import CallCb
+from bot.handlers.common import Flow, answer, show
+from bot.i18n import Texts
+from bot.views import activities as activity_views
+from bot.views import calls as views
+from bot.views.format import Screen, esc
+from core.context import Actor, Ctx
+from core.errors import InvalidInput
+from core.models.contacts import Contact
+from core.services import calls, contacts
+
+
+def router() -> Router:
+    r = Router(name="calls")
+
+    @r.callback_query(CallCb.filter(F.action == "out"))
+    async def outcome(
+        query: CallbackQuery,
+        callback_data: CallCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        if callback_data.outcome not in views.PROMPT_OUTCOMES:
+            raise InvalidInput("unknown outcome", field="outcome")
+        call = await calls.record_outcome(
+            ctx, actor=actor, call_id=callback_data.id, outcome=callback_data.outcome
+        )
+        contact = await ctx.session.get(Contact, call.contact_id) if call.contact_id else None
+        await show(query, views.post_call(t, call, contact))
+        callback_answer.text = t("outcome-saved", outcome=t("outcome-" + callback_data.outcome))
+        if callback_data.outcome == "callback" and contact is not None:
+            # "Call back" means planning the call: ask when right away.
+            await state.set_state(Flow.plan_when)
+            await state.set_data({"contact_id": contact.id})
+            await answer(query, activity_views.plan_prompt(t, contact))
+
+    @r.callback_query(CallCb.filter(F.action.in_({"note", "plan"})))
+    async def follow_up(
+        query: CallbackQuery,
+        callback_data: CallCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+    ) -> None:
+        call = await calls.get_call(ctx, actor=actor, call_id=callback_data.id)
+        if call.contact_id is None:
+            raise InvalidInput("this call has no contact", field="contact_id")
+        contact = await contacts.get_contact(ctx, actor=actor, contact_id=call.contact_id)
+        if callback_data.action == "note":
+            await state.set_state(Flow.note)
+            await state.set_data({"contact_id": contact.id, "call_id": call.id})
+            await answer(query, Screen(t("ask-note", name=esc(contact.name))))
+            return
+        await state.set_state(Flow.plan_when)
+        await state.set_data({"contact_id": contact.id})
+        await answer(query, activity_views.plan_prompt(t, contact))
+
+    return r

@@ -1,0 +1,225 @@
+"""The contact card and what its buttons do; a reply to a card adds a note.
+
+Every action names the contact by id only; core services check that the actor may see it
+(a crafted or stale id is NotFound, answered with a short notice by the error middleware).
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Filter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import ContactCb, EditCb, OwnerCb
+from bot.deps import BotDeps
+from bot.handlers.common import FREE_TEXT, Flow, answer, show
+from bot.i18n import Texts
+from bot.views import activities as activity_views
+from bot.views import contacts as views
+from bot.views.format import Screen, esc
+from core.context import Actor, Ctx
+from core.errors import PermissionDenied
+from core.models.users import User
+from core.services import calls, cards, consent, contacts, notes, users
+
+CALLS_SHOWN = 10
+
+
+async def card_screen(ctx: Ctx, actor: Actor, t: Texts, user: User, contact_id: int) -> Screen:
+    return views.card(t, await cards.contact_card(ctx, actor=actor, contact_id=contact_id), user)
+
+
+class RepliedToCard(Filter):
+    """Filter: the message replies to one of our contact cards; gives `contact_id`."""
+
+    async def __call__(self, message: Message) -> bool | dict[str, int]:
+        replied = message.reply_to_message
+        if replied is None or replied.reply_markup is None:
+            return False
+        contact_id = views.contact_id_of(replied.reply_markup.inline_keyboard)
+        return {"contact_id": contact_id} if contact_id is not None else False
+
+
+def router() -> Router:
+    r = Router(name="contacts")
+
+    @r.message(FREE_TEXT, RepliedToCard())
+    async def note_by_reply(
+        message: Message, contact_id: int, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
+    ) -> None:
+        await state.clear()
+        await notes.add_note(ctx, actor=actor, contact_id=contact_id, text=message.text or "")
+        await message.reply(t("note-added"))
+
+    @r.callback_query(ContactCb.filter(F.action == "open"))
+    async def open_card(
+        query: CallbackQuery, callback_data: ContactCb, ctx: Ctx, t: Texts, actor: Actor, user: User
+    ) -> None:
+        await answer(query, await card_screen(ctx, actor, t, user, callback_data.id))
+
+    @r.callback_query(ContactCb.filter(F.action == "tl"))
+    async def timeline(
+        query: CallbackQuery, callback_data: ContactCb, ctx: Ctx, t: Texts, actor: Actor, user: User
+    ) -> None:
+        page = max(callback_data.page, 0)
+        data = await notes.timeline(
+            ctx,
+            actor=actor,
+            contact_id=callback_data.id,
+            limit=views.TIMELINE_PAGE,
+            offset=page * views.TIMELINE_PAGE,
+        )
+        await show(query, views.timeline(t, callback_data.id, data, page, user.timezone))
+
+    @r.callback_query(ContactCb.filter(F.action == "calls"))
+    async def calls_list(
+        query: CallbackQuery, callback_data: ContactCb, ctx: Ctx, t: Texts, actor: Actor, user: User
+    ) -> None:
+        await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        found = await calls.list_calls(
+            ctx, actor=actor, contact_id=callback_data.id, limit=CALLS_SHOWN
+        )
+        await show(query, views.calls_list(t, callback_data.id, found.items, user.timezone))
+
+    @r.callback_query(ContactCb.filter(F.action == "note"))
+    async def ask_note(
+        query: CallbackQuery,
+        callback_data: ContactCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+    ) -> None:
+        contact = await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        await state.set_state(Flow.note)
+        await state.set_data({"contact_id": contact.id})
+        await answer(query, Screen(t("ask-note", name=esc(contact.name))))
+
+    @r.message(Flow.note, FREE_TEXT)
+    async def got_note(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
+    ) -> None:
+        data = await state.get_data()
+        call_id = data.get("call_id")
+        await notes.add_note(
+            ctx,
+            actor=actor,
+            contact_id=int(data["contact_id"]),
+            text=message.text or "",
+            call_id=int(call_id) if call_id else None,
+        )
+        await state.clear()
+        await message.answer(t("note-added"))
+
+    @r.callback_query(ContactCb.filter(F.action == "plan"))
+    async def ask_plan(
+        query: CallbackQuery,
+        callback_data: ContactCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+    ) -> None:
+        contact = await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        await state.set_state(Flow.plan_when)
+        await state.set_data({"contact_id": contact.id})
+        await answer(query, activity_views.plan_prompt(t, contact))
+
+    @r.callback_query(ContactCb.filter(F.action == "deal"))
+    async def ask_deal(
+        query: CallbackQuery,
+        callback_data: ContactCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+    ) -> None:
+        contact = await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        await state.set_state(Flow.deal_title)
+        await state.set_data({"contact_id": contact.id})
+        await answer(query, Screen(t("ask-deal-title", name=esc(contact.name))))
+
+    @r.callback_query(ContactCb.filter(F.action == "edit"))
+    async def edit_menu(
+        query: CallbackQuery, callback_data: ContactCb, ctx: Ctx, t: Texts, actor: Actor
+    ) -> None:
+        await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        await show(query, views.edit_menu(t, callback_data.id))
+
+    @r.callback_query(EditCb.filter(F.field.in_(views.EDITABLE_FIELDS)))
+    async def ask_value(
+        query: CallbackQuery,
+        callback_data: EditCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+    ) -> None:
+        await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        await state.set_state(Flow.edit_value)
+        await state.set_data({"contact_id": callback_data.id, "field": callback_data.field})
+        await answer(query, Screen(t("ask-field-" + callback_data.field)))
+
+    @r.message(Flow.edit_value, FREE_TEXT)
+    async def got_value(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
+    ) -> None:
+        data = await state.get_data()
+        contact_id, field = int(data["contact_id"]), str(data["field"])
+        value = (message.text or "").strip()
+        if field == "phone":
+            await contacts.add_phone(ctx, actor=actor, contact_id=contact_id, phone=value)
+        else:
+            key = {"company": "company_name"}.get(field, field)
+            await contacts.update_contact(
+                ctx, actor=actor, contact_id=contact_id, changes={key: value}
+            )
+        await state.clear()
+        screen = await card_screen(ctx, actor, t, user, contact_id)
+        await message.answer(
+            t("contact-updated") + "\n\n" + screen.text, reply_markup=screen.markup
+        )
+
+    @r.callback_query(ContactCb.filter(F.action == "own"))
+    async def owner_menu(
+        query: CallbackQuery, callback_data: ContactCb, ctx: Ctx, t: Texts, actor: Actor
+    ) -> None:
+        if not actor.sees_all:
+            raise PermissionDenied("only a manager can give a contact to someone else")
+        await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        people = await users.list_users(ctx, active_only=True, limit=50)
+        await show(query, views.owner_menu(t, callback_data.id, people.items))
+
+    @r.callback_query(OwnerCb.filter())
+    async def set_owner(
+        query: CallbackQuery, callback_data: OwnerCb, ctx: Ctx, t: Texts, actor: Actor, user: User
+    ) -> None:
+        await contacts.update_contact(
+            ctx,
+            actor=actor,
+            contact_id=callback_data.id,
+            changes={"owner_id": callback_data.user_id},
+        )
+        await show(query, await card_screen(ctx, actor, t, user, callback_data.id))
+
+    @r.callback_query(ContactCb.filter(F.action == "inv"))
+    async def invite_client(
+        query: CallbackQuery,
+        callback_data: ContactCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        deps: BotDeps,
+    ) -> None:
+        token = await consent.invite_token(ctx, actor=actor, contact_id=callback_data.id)
+        start = consent.TOKEN_PREFIX + token
+        if deps.bot_username:
+            text = t(
+                "client-invite-link", link=esc(f"https://t.me/{deps.bot_username}?start={start}")
+            )
+        else:
+            text = t("client-invite-code", code=esc(f"/start {start}"))
+        await answer(query, Screen(text))
+
+    return r

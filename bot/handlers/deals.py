@@ -1,0 +1,123 @@
+"""Deals: create from a card, my open deals, move a stage, won (amount) / lost (reason)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import DealCb
+from bot.handlers.common import FREE_TEXT, Flow, answer, show
+from bot.i18n import Texts
+from bot.keyboards import button_texts
+from bot.views import deals as views
+from bot.views.format import Screen, esc
+from core.context import Actor, Ctx
+from core.models.users import User
+from core.services import deals
+
+MY_DEALS_SHOWN = 20
+
+
+async def deal_screen(ctx: Ctx, t: Texts, actor: Actor, deal_id: int) -> Screen:
+    deal = await deals.get(ctx, actor=actor, deal_id=deal_id)
+    return views.deal_screen(t, deal, await deals.stages(ctx))
+
+
+def router() -> Router:
+    r = Router(name="deals")
+
+    @r.message(Command("deals"))
+    @r.message(F.text.in_(button_texts("kb-my-deals")))
+    async def my_deals(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
+    ) -> None:
+        await state.set_state(None)
+        page = await deals.list_deals(
+            ctx, actor=actor, owner_id=user.id, open_only=True, limit=MY_DEALS_SHOWN
+        )
+        screen = views.my_deals(t, page.items, page.total)
+        await message.answer(screen.text, reply_markup=screen.markup)
+
+    @r.message(Flow.deal_title, FREE_TEXT)
+    async def got_title(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
+    ) -> None:
+        data = await state.get_data()
+        deal = await deals.create(
+            ctx, actor=actor, title=message.text or "", contact_id=int(data["contact_id"])
+        )
+        await state.clear()
+        screen = views.deal_screen(t, deal, await deals.stages(ctx))
+        await message.answer(t("deal-created") + "\n\n" + screen.text, reply_markup=screen.markup)
+
+    @r.callback_query(DealCb.filter(F.action == "open"))
+    async def open_deal(
+        query: CallbackQuery, callback_data: DealCb, ctx: Ctx, t: Texts, actor: Actor
+    ) -> None:
+        await answer(query, await deal_screen(ctx, t, actor, callback_data.id))
+
+    @r.callback_query(DealCb.filter(F.action == "stage"))
+    async def move(
+        query: CallbackQuery, callback_data: DealCb, ctx: Ctx, t: Texts, actor: Actor
+    ) -> None:
+        deal = await deals.move(
+            ctx, actor=actor, deal_id=callback_data.id, stage=callback_data.stage
+        )
+        await show(query, views.deal_screen(t, deal, await deals.stages(ctx)))
+
+    @r.callback_query(DealCb.filter(F.action.in_({"won", "lost"})))
+    async def ask_close(
+        query: CallbackQuery,
+        callback_data: DealCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+    ) -> None:
+        deal = await deals.get(ctx, actor=actor, deal_id=callback_data.id)
+        if deal.closed_at is not None:
+            await show(query, views.deal_screen(t, deal, await deals.stages(ctx)))
+            return
+        won = callback_data.action == "won"
+        await state.set_state(Flow.deal_amount if won else Flow.deal_reason)
+        await state.set_data({"deal_id": deal.id})
+        await answer(
+            query, Screen(t("ask-won-amount" if won else "ask-lost-reason", title=esc(deal.title)))
+        )
+
+    @r.message(Flow.deal_amount, FREE_TEXT)
+    async def got_amount(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
+    ) -> None:
+        data = await state.get_data()
+        stage = await _outcome_stage(ctx, "won")
+        deal = await deals.move(
+            ctx, actor=actor, deal_id=int(data["deal_id"]), stage=stage, amount=message.text
+        )
+        await state.clear()
+        screen = views.deal_screen(t, deal, await deals.stages(ctx))
+        await message.answer(t("deal-won") + "\n\n" + screen.text, reply_markup=screen.markup)
+
+    @r.message(Flow.deal_reason, FREE_TEXT)
+    async def got_reason(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
+    ) -> None:
+        data = await state.get_data()
+        stage = await _outcome_stage(ctx, "lost")
+        deal = await deals.move(
+            ctx, actor=actor, deal_id=int(data["deal_id"]), stage=stage, lost_reason=message.text
+        )
+        await state.clear()
+        screen = views.deal_screen(t, deal, await deals.stages(ctx))
+        await message.answer(t("deal-lost") + "\n\n" + screen.text, reply_markup=screen.markup)
+
+    return r
+
+
+async def _outcome_stage(ctx: Ctx, outcome: str) -> str:
+    for stage in await deals.stages(ctx):
+        if stage.outcome == outcome:
+            return stage.code
+    return outcome

@@ -1,0 +1,209 @@
+"""Plan and be reminded: natural dates or quick buttons, /today and /week, reminder buttons.
+
+1. Plan: the card's (or the post-call prompt's) Plan button asks when; free text is read by
+   bot.dates in the user's zone ("завтра в 15", "tomorrow 3pm"), or a quick button is used.
+   What cannot be read is asked again with examples; nothing is guessed.
+2. /today and /week list planned work, overdue first.
+3. Reminder buttons: Done (twice completes once: core refuses the second), Snooze 15 min /
+   1 h / tomorrow 9:00, Reschedule (asks for a new time like planning does).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+
+from bot.callbacks import ActivityCb, PlanCb
+from bot.dates import parse_when
+from bot.handlers.common import FREE_TEXT, Flow, answer, show, tomorrow_at
+from bot.i18n import Texts
+from bot.keyboards import button_texts
+from bot.views import activities as views
+from bot.views.format import Screen, esc, local_time
+from core.context import Actor, Ctx
+from core.models.contacts import Contact
+from core.models.users import User
+from core.services import activities
+
+WEEK_DAYS = 7
+
+
+async def _plan_at(
+    target: Message | CallbackQuery,
+    ctx: Ctx,
+    t: Texts,
+    actor: Actor,
+    user: User,
+    state: FSMContext,
+    due: datetime,
+    title: str,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    if data.get("activity_id"):
+        moved = await activities.reschedule(
+            ctx, actor=actor, activity_id=int(data["activity_id"]), due_at=due
+        )
+        await answer(target, Screen(t("rescheduled", when=local_time(moved.due_at, user.timezone))))
+        return
+    contact_id = int(data["contact_id"]) if data.get("contact_id") else None
+    contact = await ctx.session.get(Contact, contact_id) if contact_id else None
+    if not title:
+        title = t("plan-default-title", name=contact.name) if contact else t("plan-default-task")
+    created = await activities.plan(
+        ctx, actor=actor, title=title, kind="call", due_at=due, contact_id=contact_id
+    )
+    await answer(target, Screen(views.planned(t, created, user.timezone)))
+
+
+async def agenda_screen(ctx: Ctx, t: Texts, actor: Actor, user: User, days: int) -> Screen:
+    """Overdue first, then what is due today (days=1) or in the next `days` days."""
+    now = ctx.clock.now()
+    late = await activities.overdue(ctx, actor=actor, owner_id=user.id)
+    late = [a for a in late if a.owner_id == user.id]
+    if days == 1:
+        upcoming = await activities.agenda(ctx, user=user)
+        title = t("today-title")
+    else:
+        page = await activities.list_activities(
+            ctx,
+            actor=actor,
+            owner_id=user.id,
+            statuses=["planned"],
+            due_before=now + timedelta(days=days),
+            limit=100,
+        )
+        upcoming = list(page.items)
+        title = t("week-title")
+    upcoming = [a for a in upcoming if a.due_at is not None and a.due_at >= now]
+    return views.agenda(t, title, late, upcoming, user.timezone)
+
+
+def router() -> Router:
+    r = Router(name="plan")
+
+    @r.message(Command("today"))
+    @r.message(F.text.in_(button_texts("kb-today")))
+    async def today(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
+    ) -> None:
+        await state.set_state(None)
+        screen = await agenda_screen(ctx, t, actor, user, 1)
+        await message.answer(screen.text, reply_markup=screen.markup)
+
+    @r.message(Command("week"))
+    async def week(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
+    ) -> None:
+        await state.set_state(None)
+        screen = await agenda_screen(ctx, t, actor, user, WEEK_DAYS)
+        await message.answer(screen.text, reply_markup=screen.markup)
+
+    @r.message(Flow.plan_when, FREE_TEXT)
+    async def plan_text(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
+    ) -> None:
+        when = parse_when(message.text or "", now=ctx.clock.now(), timezone=user.timezone)
+        if when is None:
+            await message.answer(t("plan-unclear"))
+            return
+        await _plan_at(message, ctx, t, actor, user, state, when.at, when.title)
+
+    @r.callback_query(Flow.plan_when, PlanCb.filter())
+    async def plan_quick(
+        query: CallbackQuery,
+        callback_data: PlanCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        user: User,
+        state: FSMContext,
+    ) -> None:
+        now = ctx.clock.now()
+        if callback_data.minutes == views.TOMORROW_10:
+            due = tomorrow_at(now, user.timezone, 10)
+        else:
+            due = now + timedelta(minutes=min(max(callback_data.minutes, 1), 60 * 24 * 30))
+        await _plan_at(query, ctx, t, actor, user, state, due, "")
+
+    @r.callback_query(PlanCb.filter())
+    async def plan_quick_stale(t: Texts, callback_answer: CallbackAnswer) -> None:
+        callback_answer.text = t("plan-expired")
+
+    @r.callback_query(ActivityCb.filter(F.action == "open"))
+    async def open_activity(
+        query: CallbackQuery,
+        callback_data: ActivityCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        user: User,
+    ) -> None:
+        activity = await activities.get(ctx, actor=actor, activity_id=callback_data.id)
+        contact = (
+            await ctx.session.get(Contact, activity.contact_id) if activity.contact_id else None
+        )
+        await answer(query, views.reminder(t, activity, contact, user.timezone))
+
+    @r.callback_query(ActivityCb.filter(F.action == "done"))
+    async def done(
+        query: CallbackQuery,
+        callback_data: ActivityCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        user: User,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        activity = await activities.complete(ctx, actor=actor, activity_id=callback_data.id)
+        contact = (
+            await ctx.session.get(Contact, activity.contact_id) if activity.contact_id else None
+        )
+        await show(query, views.reminder(t, activity, contact, user.timezone))
+        callback_answer.text = t("done-ok")
+
+    @r.callback_query(ActivityCb.filter(F.action == "snooze"))
+    async def snooze(
+        query: CallbackQuery,
+        callback_data: ActivityCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        user: User,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        minutes = callback_data.minutes
+        if minutes == views.TOMORROW_9:
+            due = tomorrow_at(ctx.clock.now(), user.timezone, 9)
+            minutes = max(int((due - ctx.clock.now()).total_seconds() // 60), 1)
+        activity = await activities.snooze(
+            ctx, actor=actor, activity_id=callback_data.id, minutes=minutes
+        )
+        when = local_time(activity.remind_at, user.timezone)
+        await show(query, Screen(t("snoozed", title=esc(activity.title), when=when)))
+        callback_answer.text = t("snoozed-short", when=when)
+
+    @r.callback_query(ActivityCb.filter(F.action == "move"))
+    async def ask_reschedule(
+        query: CallbackQuery,
+        callback_data: ActivityCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        activity = await activities.get(ctx, actor=actor, activity_id=callback_data.id)
+        if activity.status != "planned":
+            callback_answer.text = t("error-finished")
+            return
+        await state.set_state(Flow.plan_when)
+        await state.set_data({"activity_id": activity.id})
+        await answer(query, views.plan_prompt(t, None))
+
+    return r

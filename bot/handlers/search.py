@@ -1,0 +1,171 @@
+"""Find anything by typing; create a contact (button, unknown number, shared Telegram contact).
+
+Plain text that is not a command searches contacts through core.services.contacts.search with
+the actor's visibility; results are a paged list of buttons (the query is kept in the FSM
+data, so a page button carries only its number). A phone that matches nothing offers to
+create the contact. A number that already belongs to a contact opens that contact.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+
+from bot.callbacks import NewContactCb, SearchCb
+from bot.handlers.common import FREE_TEXT, Flow, answer, show
+from bot.i18n import Texts
+from bot.keyboards import button_texts
+from bot.views import contacts as views
+from bot.views.format import Screen, esc
+from core.context import Actor, Ctx
+from core.errors import Conflict, NotFound
+from core.models.users import User
+from core.phones import search_digits, try_normalize
+from core.services import cards, contacts
+
+MAX_QUERY = 200
+SKIP = {"-", "—", "skip", "пропустить", "нет"}
+
+
+def clean_query(text: str) -> str:
+    """Drop invisible format characters (RTL marks, zero-width joiners) and extra spaces."""
+    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return " ".join(visible.split())
+
+
+async def search_screen(ctx: Ctx, actor: Actor, t: Texts, query: str, page: int) -> Screen:
+    found = await contacts.search(
+        ctx, actor=actor, q=query, limit=views.SEARCH_PAGE, offset=page * views.SEARCH_PAGE
+    )
+    phone = None
+    if not found.items and search_digits(query, region=ctx.config.default_region):
+        parsed = try_normalize(query, region=ctx.config.default_region)
+        phone = parsed.e164 if parsed is not None else None
+    return views.search_results(
+        t, query, found.items, found.total, page, phone, capped=found.total_capped
+    )
+
+
+async def open_or_create(
+    target: Message | CallbackQuery,
+    ctx: Ctx,
+    t: Texts,
+    actor: Actor,
+    user: User,
+    name: str,
+    phones: list[str],
+) -> None:
+    """Create the contact; a phone that is taken opens the contact that has it instead."""
+    try:
+        created = await contacts.create_contact(
+            ctx, actor=actor, name=name, phones=phones, source="bot"
+        )
+    except Conflict as taken:
+        if taken.existing_id is None:
+            raise
+        await ctx.session.rollback()
+        try:
+            card = await cards.contact_card(ctx, actor=actor, contact_id=taken.existing_id)
+        except NotFound:
+            await answer(target, Screen(t("phone-taken-hidden")))
+            return
+        screen = views.card(t, card, user)
+        await answer(target, Screen(t("phone-taken") + "\n\n" + screen.text, screen.markup))
+        return
+    card = await cards.contact_card(ctx, actor=actor, contact_id=created.id)
+    screen = views.card(t, card, user)
+    await answer(target, Screen(t("contact-created") + "\n\n" + screen.text, screen.markup))
+
+
+def router() -> Router:
+    r = Router(name="search")
+
+    @r.message(F.text.in_(button_texts("kb-new-contact")))
+    async def new_contact(message: Message, t: Texts, user: User, state: FSMContext) -> None:
+        await state.set_state(Flow.new_contact_name)
+        await state.set_data({})
+        await message.answer(t("ask-contact-name"))
+
+    @r.callback_query(NewContactCb.filter())
+    async def new_with_phone(
+        query: CallbackQuery, callback_data: NewContactCb, t: Texts, user: User, state: FSMContext
+    ) -> None:
+        await state.set_state(Flow.new_contact_name)
+        await state.set_data({"phone": "+" + callback_data.phone})
+        await answer(query, Screen(t("ask-contact-name-for", phone=esc("+" + callback_data.phone))))
+
+    @r.message(Flow.new_contact_name, FREE_TEXT)
+    async def got_name(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
+    ) -> None:
+        name = clean_query(message.text or "")
+        if not name:
+            await message.answer(t("ask-contact-name"))
+            return
+        data = await state.get_data()
+        if data.get("phone"):
+            await state.clear()
+            await open_or_create(message, ctx, t, actor, user, name, [str(data["phone"])])
+            return
+        await state.set_state(Flow.new_contact_phone)
+        await state.update_data(name=name[:300])
+        await message.answer(t("ask-contact-phone"))
+
+    @r.message(Flow.new_contact_phone, FREE_TEXT)
+    async def got_phone(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
+    ) -> None:
+        data = await state.get_data()
+        text = clean_query(message.text or "")
+        phones = [] if text.lower() in SKIP else [text]
+        await open_or_create(message, ctx, t, actor, user, str(data["name"]), phones)
+        await state.clear()
+
+    @r.message(F.contact)
+    async def shared_contact(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
+    ) -> None:
+        shared = message.contact
+        assert shared is not None
+        await state.clear()
+        phone = shared.phone_number.strip()
+        if not phone.startswith("+"):
+            phone = "+" + phone
+        name = " ".join(p for p in (shared.first_name, shared.last_name) if p) or phone
+        await open_or_create(message, ctx, t, actor, user, name, [phone])
+
+    @r.message(StateFilter(None), FREE_TEXT)
+    async def search(message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext) -> None:
+        query = clean_query(message.text or "")
+        if not query:
+            await message.answer(t("search-hint"))
+            return
+        if len(query) > MAX_QUERY:
+            await message.answer(t("search-too-long", limit=MAX_QUERY))
+            return
+        await state.update_data(search_q=query)
+        screen = await search_screen(ctx, actor, t, query, 0)
+        await message.answer(screen.text, reply_markup=screen.markup)
+
+    @r.callback_query(SearchCb.filter())
+    async def page(
+        query: CallbackQuery,
+        callback_data: SearchCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        text = (await state.get_data()).get("search_q")
+        if not text:
+            callback_answer.text = t("search-expired")
+            return
+        await show(query, await search_screen(ctx, actor, t, str(text), max(callback_data.page, 0)))
+
+    return r

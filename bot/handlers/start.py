@@ -1,0 +1,138 @@
+"""Joining and being recognised: /start <code>, client opt-in (c_<token>), /stop, /lang, /invite.
+
+1. `/start <invite code>` registers this Telegram account with the invite's role, once.
+2. `/start c_<token>` is a client opening the salesperson's greeting link: consent recorded.
+3. `/start` alone greets an employee with the reply keyboard, and shows a stranger their id.
+4. `/stop` withdraws a client's consent; `/lang` switches the language; `/invite <role>` is
+   the admin's way to make an invite link.
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.types import InlineKeyboardButton as Button
+
+from bot.callbacks import LangCb
+from bot.deps import BotDeps
+from bot.handlers.common import show
+from bot.i18n import LOCALES, Texts, pick_locale, texts
+from bot.keyboards import main_keyboard
+from bot.views.format import Screen, esc, markup
+from core.context import Actor, Ctx
+from core.models.users import ROLES, User
+from core.services import consent, users
+
+
+def invite_link(deps: BotDeps, code: str) -> str | None:
+    return f"https://t.me/{deps.bot_username}?start={code}" if deps.bot_username else None
+
+
+def router() -> Router:
+    r = Router(name="start")
+
+    @r.message(Command("start"))
+    async def start(
+        message: Message,
+        command: CommandObject,
+        ctx: Ctx,
+        t: Texts,
+        state: FSMContext,
+        user: User | None = None,
+        stranger_inactive: bool = False,
+    ) -> None:
+        await state.clear()
+        payload = (command.args or "").strip()
+        tg = message.from_user
+        assert tg is not None
+        if payload.startswith(consent.TOKEN_PREFIX):
+            await consent.accept(
+                ctx, token=payload[len(consent.TOKEN_PREFIX) :], chat_id=message.chat.id
+            )
+            await message.answer(t("client-welcome"))
+            return
+        if user is not None:
+            await message.answer(
+                t("welcome-back", name=esc(user.name)), reply_markup=main_keyboard(t)
+            )
+            return
+        if stranger_inactive:
+            await message.answer(t("refused-inactive", id=str(tg.id)))
+            return
+        if not payload:
+            await message.answer(t("refused-stranger", id=str(tg.id)))
+            return
+        joined = await users.accept_invite(
+            ctx,
+            code=payload,
+            telegram_user_id=tg.id,
+            name=tg.full_name,
+            username=tg.username,
+            locale=pick_locale(tg.language_code),
+        )
+        t = texts(joined.locale)
+        await message.answer(
+            t("joined", name=esc(joined.name), role=t("role-" + joined.role)),
+            reply_markup=main_keyboard(t),
+        )
+
+    @r.message(Command("stop"))
+    async def stop(message: Message, ctx: Ctx, t: Texts, user: User | None = None) -> None:
+        changed = await consent.revoke(ctx, chat_id=message.chat.id)
+        if changed:
+            await message.answer(t("client-stopped"))
+        elif user is not None:
+            await message.answer(t("stop-nothing"))
+        else:
+            await message.answer(t("client-stop-nothing"))
+
+    @r.message(Command("help"))
+    async def help_(message: Message, t: Texts, user: User) -> None:
+        await message.answer(t("help"), reply_markup=main_keyboard(t))
+
+    @r.message(Command("lang"))
+    async def lang(message: Message, t: Texts, user: User) -> None:
+        rows = [
+            [Button(text=texts(code)("lang-name"), callback_data=LangCb(locale=code).pack())]
+            for code in LOCALES
+        ]
+        await message.answer(t("lang-which"), reply_markup=markup(rows))
+
+    @r.callback_query(LangCb.filter())
+    async def set_lang(
+        query: CallbackQuery, callback_data: LangCb, ctx: Ctx, actor: Actor, user: User
+    ) -> None:
+        updated = await users.update_profile(
+            ctx, actor=actor, user_id=user.id, locale=callback_data.locale
+        )
+        t = texts(updated.locale)
+        await show(query, Screen(t("lang-set")))
+        if query.bot is not None:
+            await query.bot.send_message(
+                user.telegram_user_id or query.from_user.id,
+                t("help"),
+                reply_markup=main_keyboard(t),
+            )
+
+    @r.message(Command("invite"))
+    async def invite(
+        message: Message, command: CommandObject, ctx: Ctx, t: Texts, actor: Actor, deps: BotDeps
+    ) -> None:
+        role = (command.args or "sales").strip().lower()
+        if role not in ROLES:
+            await message.answer(t("invite-usage"))
+            return
+        created = await users.create_invite(ctx, actor=actor, role=role)
+        link = invite_link(deps, created.code)
+        await message.answer(
+            t(
+                "invite-made",
+                role=t("role-" + role),
+                code=esc(created.code),
+                link=esc(link) if link else t("invite-no-link"),
+            )
+        )
+
+    return r

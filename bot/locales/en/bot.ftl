@@ -1,0 +1,216 @@
+## Perezvon bot, English.
+
+lang-name = 🇬🇧 English
+lang-which = Choose a language:
+lang-set = Language: English.
+
+## Menu (setMyCommands)
+menu-today = Today's tasks
+menu-week = This week's tasks
+menu-deals = My deals
+menu-team = Team (admin)
+menu-invite = Invite a teammate (admin)
+menu-lang = Language
+menu-help = Help
+
+## Reply keyboard
+kb-today = 📅 Today
+kb-new-contact = ➕ New contact
+kb-my-deals = 💼 My deals
+
+## Access
+private-only = I only work in private chats. Message me directly.
+refused-stranger = You are not registered. Your Telegram id: <code>{ $id }</code>. Ask an admin for an invite.
+refused-inactive = Your access is switched off. Your Telegram id: <code>{ $id }</code>. Talk to an admin.
+joined = Welcome, { $name }! Your role: { $role }. Type a name, company or phone to find a contact.
+welcome-back = Welcome back, { $name }! Type a name, company or phone to search.
+help =
+    Type a name, company, e-mail or phone and I will find the contact.
+    Reply to a contact card to add a note.
+    Share a Telegram contact to create or open it.
+    /today — today's tasks, /week — this week, /deals — my deals, /lang — language.
+unknown-command = I don't know that command. /help shows what I can do.
+not-text = I understand text, contacts and buttons. Files and stickers are not saved.
+
+## Invites
+invite-usage = Usage: /invite sales, /invite manager or /invite admin
+invite-made = Invite ({ $role }) is ready and valid for a limited time.
+    Link: { $link }
+    Or the code: <code>/start { $code }</code>
+invite-no-link = (the bot's username is unknown — send the code)
+ask-extension = Send the PBX extension (or several, separated by spaces).
+extension-set = Extensions mapped: { $name }.
+
+## Roles and team
+role-admin = admin
+role-manager = manager
+role-sales = sales
+team-title = Team: { $count ->
+    [one] { $count } person
+   *[other] { $count } people
+}
+team-inactive = deactivated
+btn-extension = ☎️ Map extension
+btn-deactivate = ⛔ Deactivate
+
+## Errors
+error-not-found = Not found or no longer available.
+error-forbidden = You are not allowed to do that.
+error-finished = Already finished.
+error-conflict = Conflict: { $detail }
+error-invalid = Please check: { $detail }
+error-unexpected = Something went wrong, try again.
+
+## Search
+search-hint = Type a name, company, e-mail or phone to search.
+search-too-long = The query is too long (at most { $limit } characters).
+search-none = Nothing found for “{ $query }”.
+search-found = Found { $count ->
+    [one] { $count } contact
+   *[other] { $count } contacts
+} for “{ $query }” (page { $page }):
+search-found-many = More than { $count } contacts for “{ $query }” — narrow it down (page { $page }):
+search-expired = This search is old — type it again.
+btn-create-with-phone = ➕ Create contact { $phone }
+
+## Contacts
+ask-contact-name = What is the contact's name?
+ask-contact-name-for = What is the name of the contact with { $phone }?
+ask-contact-phone = The contact's phone? (or “-” to skip)
+contact-created = ✅ Contact created.
+contact-updated = ✅ Saved.
+phone-taken = This number already belongs to:
+phone-taken-hidden = This number already belongs to a colleague's contact.
+card-owner = Owner: { $owner }
+card-no-owner = nobody
+card-last = Last interaction: { $when }
+card-next = ⏰ Next: { $when } · { $title }
+card-consent = 💌 Agreed to greetings
+btn-note = 📝 Note
+btn-plan = ⏰ Plan
+btn-timeline = 🕓 Timeline
+btn-calls = 📞 Calls
+btn-deal = 💼 Deal
+btn-edit = ✏️ Edit
+btn-owner = 👤 Owner
+btn-invite-client = 💌 Invite client
+btn-card = 👤 Card
+btn-back = ◀️ Back
+btn-create = ➕ Create contact
+ask-note = Note for { $name }:
+note-added = 📝 Note added.
+timeline-title = Timeline: { $count ->
+    [one] { $count } entry
+   *[other] { $count } entries
+}
+timeline-empty = Nothing yet.
+calls-title = Calls:
+calls-empty = No calls yet.
+edit-which = What to change?
+field-name = Name
+field-company = Company
+field-email = E-mail
+field-phone = Add a phone
+ask-field-name = New name:
+ask-field-company = Company:
+ask-field-email = E-mail:
+ask-field-phone = Phone:
+owner-which = Who should own this contact?
+client-invite-link = Send this link to the client to receive greetings:
+    { $link }
+client-invite-code = The bot's username is unknown. The client can send the bot: <code>{ $code }</code>
+client-welcome = Thank you! You will receive our greetings. To unsubscribe: /stop
+client-stopped = You have unsubscribed from greetings.
+client-stop-nothing = You are not subscribed.
+stop-nothing = Nothing to stop.
+
+## Activities
+status-planned = planned
+status-done = done
+status-canceled = canceled
+activity-due = Due: { $when }
+activity-late = ⚠️ Overdue
+activity-closed = Status: { $status }
+btn-done = ✅ Done
+btn-snooze-15 = 15 min
+btn-snooze-60 = 1 hour
+btn-snooze-tomorrow = Tomorrow 9:00
+btn-reschedule = 📅 Reschedule
+done-ok = Done!
+snoozed = ⏰ “{ $title }” — I will remind you at { $when }.
+snoozed-short = Reminding at { $when }
+rescheduled = 📅 Moved to { $when }.
+today-title = Today
+week-title = This week
+agenda-overdue = ⚠️ Overdue: { $count }
+agenda-planned = Planned: { $count }
+agenda-empty = Nothing planned 🎉
+plan-ask = When? Type e.g. “tomorrow 3pm”, “friday 10am”, “in 2 hours”, “25.12 14:30” — or tap a button.
+plan-unclear = I could not read the time. Examples: “tomorrow 3pm”, “friday 10am”, “in 2 hours”, “25.12 14:30”, “завтра в 15”.
+plan-done = ⏰ Planned: { $title } — { $when }
+plan-default-title = Call: { $name }
+plan-default-task = Task
+plan-expired = This button is out of date.
+btn-plan-in-1h = In 1 hour
+btn-plan-in-3h = In 3 hours
+btn-plan-tomorrow = Tomorrow 10:00
+callback-overdue = ⚠️ Callback overdue!
+callback-escalation = ⚠️ { $owner } has not called the client back in time.
+
+## Calls
+call-in = incoming
+call-out = outgoing
+call-status-ringing = ringing
+call-status-answered = answered
+call-status-missed = missed
+call-status-busy = busy
+call-status-failed = failed
+outcome-reached = Reached
+outcome-no_answer = No answer
+outcome-callback = Call back
+outcome-wrong_number = Wrong number
+outcome-interested = Interested
+outcome-not_interested = Not interested
+outcome-deal = Deal
+outcome-other = Other
+outcome-saved = Outcome: { $outcome }
+incoming-known = 📲 <b>Incoming call</b>
+incoming-unknown = 📲 <b>Incoming call</b>: unknown number { $phone }
+postcall = Call with { $who } ended ({ $minutes }:{ $seconds }). Outcome?
+postcall-outcome = Outcome: { $outcome }
+unknown-caller = unknown number
+missed = 📵 Missed call: { $who }
+missed-due = Call back by { $when }
+missed-times = Called { $count ->
+    [one] once
+   *[other] { $count } times
+}
+
+## Deals
+ask-deal-title = Deal title for { $name }:
+deal-created = 💼 Deal created.
+deal-stage = Stage: { $stage }
+deal-amount = Amount: { $amount }
+deal-lost-reason = Reason: { $reason }
+btn-won = 🏆 Won
+btn-lost = ✖️ Lost
+ask-won-amount = Amount of “{ $title }”?
+ask-lost-reason = Why was “{ $title }” lost?
+deal-won = 🏆 Deal won!
+deal-lost = Deal closed as lost.
+deals-none = No open deals.
+deals-mine = My open deals: { $count }
+
+## Greetings
+greet-today = Worth greeting today: { $count }
+
+## Input errors by field
+invalid-amount = The amount is a number, e.g. 150000 or 99900.50.
+invalid-email = That does not look like an e-mail address.
+invalid-phone = I cannot read that number. Example: +7 916 123-45-67.
+invalid-name = The name cannot be empty (or longer than 300 characters).
+invalid-extension = An extension is digits or a login without spaces.
+invalid-text = The text is empty or too long (up to 10,000 characters).
+invalid-title = The title cannot be empty.
+invalid-lost_reason = Please give a reason.
+button-stale = This button is out of date.

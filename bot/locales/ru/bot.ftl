@@ -1,0 +1,220 @@
+## Perezvon bot, Russian. Plurals: one (1, 21), few (2-4, 22-24), many (5-20, 25…).
+
+lang-name = 🇷🇺 Русский
+lang-which = Выберите язык:
+lang-set = Язык: русский.
+
+## Menu (setMyCommands)
+menu-today = Дела на сегодня
+menu-week = Дела на неделю
+menu-deals = Мои сделки
+menu-team = Команда (админ)
+menu-invite = Пригласить сотрудника (админ)
+menu-lang = Язык
+menu-help = Помощь
+
+## Reply keyboard
+kb-today = 📅 Сегодня
+kb-new-contact = ➕ Новый контакт
+kb-my-deals = 💼 Мои сделки
+
+## Access
+private-only = Я работаю только в личных сообщениях. Напишите мне в личку.
+refused-stranger = Вы не зарегистрированы. Ваш Telegram id: <code>{ $id }</code>. Попросите администратора прислать приглашение.
+refused-inactive = Доступ отключён. Ваш Telegram id: <code>{ $id }</code>. Обратитесь к администратору.
+joined = Добро пожаловать, { $name }! Ваша роль: { $role }. Напишите имя, компанию или телефон — я найду контакт.
+welcome-back = С возвращением, { $name }! Напишите имя, компанию или телефон для поиска.
+help =
+    Напишите имя, компанию, e-mail или телефон — я найду контакт.
+    Ответьте на карточку контакта — это будет заметка.
+    Пришлите контакт из Telegram — создам или открою карточку.
+    /today — дела на сегодня, /week — на неделю, /deals — мои сделки, /lang — язык.
+unknown-command = Не знаю такую команду. /help — что я умею.
+not-text = Я понимаю текст, контакты и кнопки. Файлы и стикеры не сохраняю.
+
+## Invites
+invite-usage = Использование: /invite sales, /invite manager или /invite admin
+invite-made = Приглашение ({ $role }) готово, действует ограниченное время.
+    Ссылка: { $link }
+    Или код: <code>/start { $code }</code>
+invite-no-link = (имя бота неизвестно — отправьте код)
+ask-extension = Пришлите внутренний номер (или несколько через пробел).
+extension-set = Номера привязаны: { $name }.
+
+## Roles and team
+role-admin = администратор
+role-manager = руководитель
+role-sales = продавец
+team-title = Команда: { $count ->
+    [one] { $count } человек
+    [few] { $count } человека
+   *[many] { $count } человек
+}
+team-inactive = отключён
+btn-extension = ☎️ Привязать номер
+btn-deactivate = ⛔ Отключить
+
+## Errors
+error-not-found = Не найдено или уже недоступно.
+error-forbidden = Это действие вам недоступно.
+error-finished = Уже завершено.
+error-conflict = Конфликт: { $detail }
+error-invalid = Проверьте ввод: { $detail }
+error-unexpected = Что-то пошло не так, попробуйте ещё раз.
+
+## Search
+search-hint = Напишите имя, компанию, e-mail или телефон для поиска.
+search-too-long = Слишком длинный запрос (не больше { $limit } символов).
+search-none = Ничего не найдено по «{ $query }».
+search-found = Найдено { $count ->
+    [one] { $count } контакт
+    [few] { $count } контакта
+   *[many] { $count } контактов
+} по «{ $query }» (стр. { $page }):
+search-found-many = Найдено больше { $count } контактов по «{ $query }» — уточните запрос (стр. { $page }):
+search-expired = Поиск устарел — напишите запрос заново.
+btn-create-with-phone = ➕ Создать контакт { $phone }
+
+## Contacts
+ask-contact-name = Как зовут контакт?
+ask-contact-name-for = Как зовут контакт с номером { $phone }?
+ask-contact-phone = Телефон контакта? (или «-», чтобы пропустить)
+contact-created = ✅ Контакт создан.
+contact-updated = ✅ Сохранено.
+phone-taken = Этот номер уже есть у контакта:
+phone-taken-hidden = Этот номер уже принадлежит контакту другого сотрудника.
+card-owner = Ответственный: { $owner }
+card-no-owner = не назначен
+card-last = Последний контакт: { $when }
+card-next = ⏰ Следующее: { $when } · { $title }
+card-consent = 💌 Согласен на поздравления
+btn-note = 📝 Заметка
+btn-plan = ⏰ Запланировать
+btn-timeline = 🕓 История
+btn-calls = 📞 Звонки
+btn-deal = 💼 Сделка
+btn-edit = ✏️ Изменить
+btn-owner = 👤 Ответственный
+btn-invite-client = 💌 Пригласить клиента
+btn-card = 👤 Карточка
+btn-back = ◀️ Назад
+btn-create = ➕ Создать контакт
+ask-note = Заметка для { $name }:
+note-added = 📝 Заметка добавлена.
+timeline-title = История: { $count ->
+    [one] { $count } запись
+    [few] { $count } записи
+   *[many] { $count } записей
+}
+timeline-empty = Пока пусто.
+calls-title = Звонки:
+calls-empty = Звонков не было.
+edit-which = Что изменить?
+field-name = Имя
+field-company = Компания
+field-email = E-mail
+field-phone = Добавить телефон
+ask-field-name = Новое имя:
+ask-field-company = Компания:
+ask-field-email = E-mail:
+ask-field-phone = Телефон:
+owner-which = Кому передать контакт?
+client-invite-link = Отправьте клиенту эту ссылку — он сможет получать поздравления:
+    { $link }
+client-invite-code = Имя бота неизвестно. Клиент может отправить боту: <code>{ $code }</code>
+client-welcome = Спасибо! Вы будете получать от нас поздравления. Отписаться: /stop
+client-stopped = Вы отписались от поздравлений.
+client-stop-nothing = Вы не подписаны.
+stop-nothing = Нечего отключать.
+
+## Activities
+status-planned = запланировано
+status-done = выполнено
+status-canceled = отменено
+activity-due = Срок: { $when }
+activity-late = ⚠️ Просрочено
+activity-closed = Статус: { $status }
+btn-done = ✅ Готово
+btn-snooze-15 = 15 мин
+btn-snooze-60 = 1 час
+btn-snooze-tomorrow = Завтра 9:00
+btn-reschedule = 📅 Перенести
+done-ok = Готово!
+snoozed = ⏰ «{ $title }» — напомню { $when }.
+snoozed-short = Напомню { $when }
+rescheduled = 📅 Перенесено на { $when }.
+today-title = Сегодня
+week-title = На неделю
+agenda-overdue = ⚠️ Просрочено: { $count }
+agenda-planned = Запланировано: { $count }
+agenda-empty = Дел нет 🎉
+plan-ask = Когда? Напишите, например: «завтра в 15», «в пятницу в 10», «через 2 часа», «25.12 14:30» — или нажмите кнопку.
+plan-unclear = Не понял время. Примеры: «завтра в 15», «в пятницу в 10», «через 2 часа», «25.12 14:30», «tomorrow 3pm».
+plan-done = ⏰ Запланировано: { $title } — { $when }
+plan-default-title = Позвонить: { $name }
+plan-default-task = Задача
+plan-expired = Эта кнопка устарела.
+btn-plan-in-1h = Через час
+btn-plan-in-3h = Через 3 часа
+btn-plan-tomorrow = Завтра 10:00
+callback-overdue = ⚠️ Перезвон просрочен!
+callback-escalation = ⚠️ { $owner } не перезвонил(а) клиенту вовремя.
+
+## Calls
+call-in = входящий
+call-out = исходящий
+call-status-ringing = звонит
+call-status-answered = отвечен
+call-status-missed = пропущен
+call-status-busy = занято
+call-status-failed = не прошёл
+outcome-reached = Дозвонился
+outcome-no_answer = Не ответил
+outcome-callback = Перезвонить
+outcome-wrong_number = Не туда
+outcome-interested = Интересно
+outcome-not_interested = Не интересно
+outcome-deal = Сделка
+outcome-other = Другое
+outcome-saved = Итог: { $outcome }
+incoming-known = 📲 <b>Входящий звонок</b>
+incoming-unknown = 📲 <b>Входящий звонок</b>: неизвестный номер { $phone }
+postcall = Звонок с { $who } завершён ({ $minutes }:{ $seconds }). Итог?
+postcall-outcome = Итог: { $outcome }
+unknown-caller = неизвестный номер
+missed = 📵 Пропущенный звонок: { $who }
+missed-due = Перезвонить до { $when }
+missed-times = Звонил { $count ->
+    [one] { $count } раз
+    [few] { $count } раза
+   *[many] { $count } раз
+}
+
+## Deals
+ask-deal-title = Название сделки для { $name }:
+deal-created = 💼 Сделка создана.
+deal-stage = Этап: { $stage }
+deal-amount = Сумма: { $amount }
+deal-lost-reason = Причина: { $reason }
+btn-won = 🏆 Выиграна
+btn-lost = ✖️ Проиграна
+ask-won-amount = Сумма сделки «{ $title }»?
+ask-lost-reason = Почему проиграна «{ $title }»?
+deal-won = 🏆 Сделка выиграна!
+deal-lost = Сделка закрыта как проигранная.
+deals-none = Открытых сделок нет.
+deals-mine = Мои открытые сделки: { $count }
+
+## Greetings
+greet-today = Сегодня стоит поздравить: { $count }
+
+## Input errors by field
+invalid-amount = Сумма — это число, например 150000 или 99 900,50.
+invalid-email = Это не похоже на e-mail.
+invalid-phone = Не могу прочитать номер. Пример: +7 916 123-45-67 или 8 916 123 45 67.
+invalid-name = Имя не может быть пустым (и не длиннее 300 символов).
+invalid-extension = Внутренний номер — это цифры или логин без пробелов.
+invalid-text = Текст пустой или слишком длинный (до 10 000 символов).
+invalid-title = Название не может быть пустым.
+invalid-lost_reason = Напишите причину.
+button-stale = Эта кнопка устарела.

@@ -1,0 +1,141 @@
+"""Per-update middlewares: errors → friendly replies, one DB session, the current user.
+
+Order (outermost first, after aiogram's own): errors, session, user. Strangers and
+deactivated accounts only reach `/start` and `/stop` (joining, client opt-in); everything
+else gets a refusal that shows their Telegram id. Group chats get "private chats only".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import CallbackQuery, Chat, TelegramObject, Update
+from aiogram.types import User as TgUser
+from aiogram.utils.callback_answer import CallbackAnswer
+
+from bot.deps import BotDeps
+from bot.i18n import Texts, pick_locale, texts
+from core.context import Actor, Ctx
+from core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from core.services import users
+
+log = logging.getLogger(__name__)
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+OPEN_COMMANDS = ("/start", "/stop")
+
+
+def error_text(t: Texts, error: DomainError) -> str:
+    """A short, friendly sentence for a core error."""
+    if isinstance(error, NotFound):
+        return t("error-not-found")
+    if isinstance(error, PermissionDenied):
+        return t("error-forbidden")
+    if isinstance(error, InvalidInput) and error.field == "status":
+        return t("error-finished")
+    if isinstance(error, Conflict):
+        return t("error-conflict", detail=error.message)
+    if isinstance(error, InvalidInput) and error.field:
+        field = (
+            error.field.split("[")[0].rstrip("s")
+            if error.field.startswith("phone")
+            else error.field
+        )
+        if t.has("invalid-" + field):
+            return t("invalid-" + field)
+    return t("error-invalid", detail=error.message)
+
+
+class ErrorMiddleware(BaseMiddleware):
+    """Core errors become a short reply; anything else is logged with the update id."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        try:
+            return await handler(event, data)
+        except DomainError as error:
+            t = data.get("t") or texts(data["deps"].default_locale)
+            await _tell(data["bot"], event, error_text(t, error))
+        except Exception:
+            log.exception("update %s failed", event.update_id)
+            t = data.get("t") or texts(data["deps"].default_locale)
+            await _tell(data["bot"], event, t("error-unexpected"))
+        return None
+
+
+async def _tell(bot: Bot, update: Update, text: str) -> None:
+    """Answer the button (as a notice) or the chat; a Telegram failure here is only logged."""
+    with contextlib.suppress(TelegramAPIError):
+        if update.callback_query is not None:
+            await bot.answer_callback_query(update.callback_query.id, text=text[:200])
+            return
+        if update.message is not None:
+            await bot.send_message(update.message.chat.id, text)
+
+
+class SessionMiddleware(BaseMiddleware):
+    """One AsyncSession per update; the core service commits its own unit of work."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        deps: BotDeps = data["deps"]
+        async with deps.sessions() as session:
+            data["session"] = session
+            data["ctx"] = Ctx(session=session, config=deps.config, clock=deps.clock)
+            return await handler(event, data)
+
+
+class UserMiddleware(BaseMiddleware):
+    """Resolves the employee; refuses strangers, deactivated accounts and group chats."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        if event.message is None and event.callback_query is None:
+            return None  # edits, channel posts, membership changes: nothing to do
+        tg_user: TgUser | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
+        if tg_user is None or tg_user.is_bot:
+            return None
+        deps: BotDeps = data["deps"]
+        ctx: Ctx = data["ctx"]
+        user = await users.get_by_telegram_id(ctx, telegram_user_id=tg_user.id)
+        locale = user.locale if user else pick_locale(tg_user.language_code, deps.default_locale)
+        t = data["t"] = texts(locale)
+        if chat is not None and chat.type != "private":
+            await _tell(data["bot"], event, t("private-only"))
+            return None
+        if user is not None and user.active:
+            data["user"] = user
+            data["actor"] = Actor.of_user(user)
+            return await handler(event, data)
+        text = (event.message.text or "") if event.message else ""
+        if text.split(maxsplit=1)[:1] and text.split(maxsplit=1)[0].split("@")[0] in OPEN_COMMANDS:
+            data["stranger_inactive"] = user is not None
+            return await handler(event, data)
+        key = "refused-inactive" if user is not None else "refused-stranger"
+        await _tell(data["bot"], event, t(key, id=str(tg_user.id)))
+        return None
+
+
+class CallbackAnswerMiddleware(BaseMiddleware):
+    """Every pressed button is answered once: the handler's notice, or a core error's text.
+
+    Handlers set `callback_answer.text`; unexpected errors pass on, unanswered, to
+    ErrorMiddleware, which answers with "something went wrong".
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, CallbackQuery)
+        notice = data["callback_answer"] = CallbackAnswer(answered=False)
+        try:
+            result = await handler(event, data)
+        except DomainError as error:
+            notice.text = error_text(data["t"], error)[:200]
+            result = None
+        if not notice.disabled:
+            with contextlib.suppress(TelegramAPIError):
+                await event.answer(text=notice.text, show_alert=notice.show_alert)
+        return result

@@ -1,0 +1,1 @@
+"""Pure functions from domain objects to message text (HTML) and keyboards."""

@@ -1,0 +1,104 @@
+"""Bot fixtures: the fake Bot API server, the real aiogram Bot pointed at it, deps, dispatcher.
+
+FSM state lives in memory, or in Redis when PEREZVON_TEST_REDIS_URL is set (each test gets its
+own key prefix and removes its keys).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from itertools import count
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.deps import BotDeps
+from bot.dispatcher import build_dispatcher
+from bot.runtime import create_bot
+from core.clock import FakeClock
+from core.config import CoreConfig
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
+
+REDIS_URL = os.environ.get("PEREZVON_TEST_REDIS_URL")
+
+Feed = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+@pytest.fixture
+async def fake_tg() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram(token=TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def close_bot(bot: Bot) -> None:
+    """Close the bot's HTTP session without AiohttpSession.close()'s 0.25 s TLS grace sleep."""
+    session = bot.session
+    if isinstance(session, AiohttpSession) and session._session is not None:
+        await session._session.close()
+    else:
+        await session.close()
+
+
+@pytest.fixture
+async def tg_bot(fake_tg: FakeTelegram) -> AsyncIterator[Bot]:
+    bot = create_bot(token=TOKEN, api_url=fake_tg.url)
+    yield bot
+    await close_bot(bot)
+
+
+@pytest.fixture
+async def fsm_storage() -> AsyncIterator[BaseStorage]:
+    if not REDIS_URL:
+        storage: BaseStorage = MemoryStorage()
+        yield storage
+        await storage.close()
+        return
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    prefix = f"test-fsm-{uuid.uuid4().hex[:12]}"
+    redis_storage = RedisStorage.from_url(
+        REDIS_URL, key_builder=DefaultKeyBuilder(prefix=prefix, with_destiny=True)
+    )
+    yield redis_storage
+    keys = [key async for key in redis_storage.redis.scan_iter(f"{prefix}:*")]
+    if keys:
+        await redis_storage.redis.delete(*keys)
+    await redis_storage.close()
+
+
+@pytest.fixture
+def bot_deps(
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    fake_tg: FakeTelegram,
+) -> BotDeps:
+    return BotDeps(sessions=sessions, config=config, clock=clock, bot_username=fake_tg.username)
+
+
+@pytest.fixture
+def dispatcher(bot_deps: BotDeps, fsm_storage: BaseStorage) -> Dispatcher:
+    return build_dispatcher(bot_deps, storage=fsm_storage)
+
+
+@pytest.fixture
+def feed(dispatcher: Dispatcher, tg_bot: Bot) -> Feed:
+    """Feed one raw update (a dict as Telegram sends it); every handler has run when it returns."""
+    ids = count(1000)
+
+    async def feed_update(update: dict[str, Any]) -> Any:
+        if "update_id" not in update:
+            update = {"update_id": next(ids), **update}
+        return await dispatcher.feed_raw_update(tg_bot, update)
+
+    return feed_update

@@ -1,0 +1,114 @@
+"""Deals from the card: create, list mine, move a stage, won with an amount, lost with a reason."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import ContactCb, DealCb
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.models.contacts import Contact
+from core.models.users import User
+from core.models.work import Deal, DealStageChange
+from core.services import contacts
+from tests.bot.conftest import Feed
+from tests.bot.updates import TgUser, answers, make_user, sent, texts_of
+from tests.fakes.telegram_api import FakeTelegram
+
+SELLER_TG = 9201
+
+
+@pytest.fixture
+async def seller(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
+) -> User:
+    return await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
+
+
+@pytest.fixture
+async def anna(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, seller: User
+) -> Contact:
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        return await contacts.create_contact(
+            ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
+        )
+
+
+async def test_a_deal_is_created_moved_and_won_with_an_amount(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    anna: Contact,
+) -> None:
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    await user.tap(card, "Сделка")
+    deal_msg = sent(await user.say("Поставка бумаги"))[0]
+    assert "Сделка создана" in (deal_msg.text or "") and "Этап: Новая" in (deal_msg.text or "")
+
+    mine = sent(await user.say("💼 Мои сделки"))[0]
+    assert "Мои открытые сделки: 1" in (mine.text or "")
+
+    await user.tap(deal_msg, "Предложение")
+    assert "Этап: Предложение" in (user.current(deal_msg).text or "")
+    await user.tap(deal_msg, "Выиграна")
+    assert texts_of(await user.say("сто")) == ["Сумма — это число, например 150000 или 99 900,50."]
+    won = texts_of(await user.say("150 000,50"))
+    assert "Сделка выиграна" in won[-1] and "150 000.50 RUB" in won[-1]
+
+    async with sessions() as session:
+        deal = (await session.scalars(select(Deal))).one()
+        stages = [c.to_stage for c in await session.scalars(select(DealStageChange))]
+    assert (deal.stage, deal.amount, deal.contact_id) == ("won", Decimal("150000.50"), anna.id)
+    assert stages == ["new", "proposal", "won"]
+    assert deal.closed_at is not None
+    assert "Открытых сделок нет" in texts_of(await user.say("/deals"))[0]
+
+
+async def test_a_deal_is_lost_with_a_reason_and_then_closed_to_buttons(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    anna: Contact,
+) -> None:
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    await user.press(ContactCb(action="deal", id=anna.id).pack())
+    deal_msg = sent(await user.say("Ремонт"))[0]
+    await user.tap(deal_msg, "Проиграна")
+    lost = texts_of(await user.say("Дорого"))
+    assert "проигранная" in lost[-1] and "Причина: Дорого" in lost[-1]
+    async with sessions() as session:
+        deal = (await session.scalars(select(Deal))).one()
+    assert (deal.stage, deal.lost_reason) == ("lost", "Дорого")
+    moved = await user.press(DealCb(action="stage", id=deal.id, stage="proposal").pack())
+    assert answers(moved) and "closed" in answers(moved)[0]
+
+
+async def test_someone_elses_deal_cannot_be_moved(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    anna: Contact,
+) -> None:
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    await user.press(ContactCb(action="deal", id=anna.id).pack())
+    await user.say("Моя сделка")
+    async with sessions() as session:
+        deal = (await session.scalars(select(Deal))).one()
+    await make_user(sessions, config, clock, telegram_id=9202, name="Чужой")
+    intruder = TgUser(feed, fake_tg, 9202)
+    for action in ("open", "stage", "won"):
+        data = DealCb(action=action, id=deal.id, stage="proposal").pack()
+        assert answers(await intruder.press(data)) == ["Не найдено или уже недоступно."]
+    async with sessions() as session:
+        stored = await session.get(Deal, deal.id)
+        assert stored is not None and stored.stage == "new"

@@ -1,0 +1,141 @@
+"""Joining by invite, and who the bot refuses."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.models.users import Invite, User
+from tests.bot.conftest import Feed
+from tests.bot.updates import TgUser, make_user, sent, texts_of
+from tests.fakes.telegram_api import FakeTelegram
+
+ADMIN_TG = 5001
+NEW_TG = 5002
+
+
+async def test_admin_invites_and_the_new_teammate_joins_once(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    await make_user(sessions, config, clock, telegram_id=ADMIN_TG, role="admin", name="Админ")
+    admin = TgUser(feed, fake_tg, ADMIN_TG)
+    newcomer = TgUser(feed, fake_tg, NEW_TG, first_name="Ольга", language_code="en")
+
+    reply = texts_of(await admin.say("/invite sales"))[0]
+    async with sessions() as session:
+        code = (await session.scalars(select(Invite.code))).one()
+    assert f"https://t.me/perezvon_test_bot?start={code}" in reply
+    assert f"/start {code}" in reply
+
+    joined = sent(await newcomer.say(f"/start {code}"))
+    assert "Welcome, Ольга" in (joined[0].text or "")
+    assert joined[0].params["reply_markup"]["keyboard"][0][0]["text"] == "📅 Today"
+    async with sessions() as session:
+        user = (await session.scalars(select(User).where(User.telegram_user_id == NEW_TG))).one()
+    assert (user.role, user.locale, user.active) == ("sales", "en", True)
+
+    again = texts_of(await TgUser(feed, fake_tg, 5003).say(f"/start {code}"))
+    assert "already" in again[0] or "уже" in again[0]
+
+
+async def test_a_stranger_is_refused_with_their_telegram_id(
+    feed: Feed, fake_tg: FakeTelegram
+) -> None:
+    stranger = TgUser(feed, fake_tg, 7777)
+
+    for text in ("привет", "/today", "/start"):
+        reply = texts_of(await stranger.say(text))
+        assert len(reply) == 1
+        assert "7777" in reply[0]
+        assert "не зарегистрированы" in reply[0]
+
+
+async def test_a_wrong_invite_code_gets_a_friendly_answer(
+    feed: Feed, fake_tg: FakeTelegram
+) -> None:
+    reply = texts_of(await TgUser(feed, fake_tg, 7778).say("/start nosuchcode"))
+    assert reply == ["Не найдено или уже недоступно."]
+
+
+async def test_a_deactivated_teammate_is_refused_from_the_next_update(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    await make_user(sessions, config, clock, telegram_id=ADMIN_TG, role="admin", name="Админ")
+    member = await make_user(
+        sessions, config, clock, telegram_id=6001, name="Лев", extensions=("101",)
+    )
+    admin = TgUser(feed, fake_tg, ADMIN_TG)
+    leaver = TgUser(feed, fake_tg, 6001)
+    assert "не зарегистрированы" not in texts_of(await leaver.say("/today"))[0]
+
+    team = sent(await admin.say("/team"))[0]
+    assert "Лев" in (team.text or "") and "101" in (team.text or "")
+    person = sent(await admin.tap(team, "Лев"))
+    assert not person  # edited in place
+    await admin.tap(team, "Отключить")
+
+    async with sessions() as session:
+        stored = await session.get(User, member.id)
+        assert stored is not None and stored.active is False
+    reply = texts_of(await leaver.say("/today"))
+    assert len(reply) == 1 and "Доступ отключён" in reply[0] and "6001" in reply[0]
+
+
+async def test_admin_maps_an_extension_and_changes_a_role(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    await make_user(sessions, config, clock, telegram_id=ADMIN_TG, role="admin", name="Админ")
+    member = await make_user(sessions, config, clock, telegram_id=6002, name="Вера")
+    admin = TgUser(feed, fake_tg, ADMIN_TG)
+    team = sent(await admin.say("/team"))[0]
+    await admin.tap(team, "Вера")
+    await admin.tap(team, "руководитель")
+    await admin.tap(team, "Привязать номер")
+    reply = texts_of(await admin.say("205 206"))
+    assert "Номера привязаны: Вера" in reply[0]
+
+    async with sessions() as session:
+        stored = await session.get(User, member.id)
+        assert stored is not None
+        await session.refresh(stored, ["extensions"])
+        assert (stored.role, stored.extension_list) == ("manager", ["205", "206"])
+
+
+async def test_sales_cannot_open_the_team_or_invite(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    await make_user(sessions, config, clock, telegram_id=6003)
+    seller = TgUser(feed, fake_tg, 6003)
+    assert texts_of(await seller.say("/team")) == ["Это действие вам недоступно."]
+    assert texts_of(await seller.say("/invite admin")) == ["Это действие вам недоступно."]
+
+
+async def test_group_chats_are_told_the_bot_works_in_private(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    await make_user(sessions, config, clock, telegram_id=6004)
+    member = TgUser(feed, fake_tg, 6004)
+    reply = texts_of(await member.say("Иванов", chat_type="group", chat_id=-100))
+    assert reply == ["Я работаю только в личных сообщениях. Напишите мне в личку."]

@@ -1,0 +1,333 @@
+"""Planning with natural dates, /today and /week, and the reminder's buttons."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiogram import Bot
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import ActivityCb, ContactCb
+from bot.deps import BotDeps
+from bot.notifications import render
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.models.contacts import Contact
+from core.models.system import AuditLog, Notification
+from core.models.users import User
+from core.models.work import Activity
+from core.services import activities, contacts
+from tests.bot.conftest import Feed
+from tests.bot.updates import TgUser, answers, button_data, make_user, sent, texts_of
+from tests.fakes.telegram_api import Call, FakeTelegram
+
+SELLER_TG = 9001
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+@pytest.fixture
+async def seller(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
+) -> User:
+    return await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
+
+
+@pytest.fixture
+async def anna(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, seller: User
+) -> Contact:
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        return await contacts.create_contact(
+            ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
+        )
+
+
+async def only_activity(sessions: async_sessionmaker[AsyncSession]) -> Activity:
+    async with sessions() as session:
+        return (await session.scalars(select(Activity))).one()
+
+
+@pytest.mark.parametrize(
+    ("language", "phrase", "local_due"),
+    [
+        ("ru", "завтра в 15", datetime(2026, 11, 27, 15, 0, tzinfo=MOSCOW)),
+        ("ru", "в пятницу в 10", datetime(2026, 11, 27, 10, 0, tzinfo=MOSCOW)),
+        ("en", "tomorrow 3pm", datetime(2026, 11, 27, 15, 0, tzinfo=MOSCOW)),
+    ],
+)
+async def test_plan_with_a_natural_date_and_see_it_in_today(
+    language: str,
+    phrase: str,
+    local_due: datetime,
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    anna: Contact,
+) -> None:
+    if language == "en":
+        async with sessions() as session:
+            seller = (await session.scalars(select(User))).one()
+            seller.locale = "en"
+            await session.commit()
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    prompt = sent(await user.tap(card, "⏰"))[0]
+    assert ("завтра в 15" if language == "ru" else "tomorrow 3pm") in (prompt.text or "")
+
+    done = texts_of(await user.say(phrase))[0]
+    assert local_due.strftime("%d.%m %H:%M") in done
+    activity = await only_activity(sessions)
+    assert activity.due_at == local_due
+    assert activity.contact_id == anna.id and activity.remind_at == activity.due_at
+
+    assert "Дел нет" in texts_of(await user.say("/today"))[0] or language == "en"
+    clock.set(datetime(2026, 11, 27, 6, 0, tzinfo=UTC))  # 9:00 in Moscow, the next day
+    today = sent(await user.say("/today"))[0]
+    assert local_due.strftime("%d.%m %H:%M") in (today.text or "")
+    assert "Анна" in (today.text or "")
+
+
+async def test_an_unreadable_time_is_asked_again_with_examples(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    anna: Contact,
+) -> None:
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    await user.press(ContactCb(action="plan", id=anna.id).pack())
+    for unclear in ("когда-нибудь", "в понедельник утром", "15"):
+        reply = texts_of(await user.say(unclear))
+        assert reply == [
+            "Не понял время. Примеры: «завтра в 15», «в пятницу в 10», «через 2 часа», "
+            "«25.12 14:30», «tomorrow 3pm»."
+        ]
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Activity)) == 0
+    assert "Запланировано" in texts_of(await user.say("через 2 часа"))[0]
+
+
+async def test_quick_button_plans_tomorrow_at_ten(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    anna: Contact,
+) -> None:
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    prompt = sent(await user.press(ContactCb(action="plan", id=anna.id).pack()))[0]
+    await user.tap(prompt, "Завтра 10:00")
+    activity = await only_activity(sessions)
+    assert activity.due_at == datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+    assert activity.title == "Позвонить: Анна"
+
+
+async def test_today_lists_overdue_first_and_week_shows_later_days(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+) -> None:
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        actor = Actor.of_user(seller)
+        now = clock.now()
+        await activities.plan(
+            ctx, actor=actor, title="Сегодня позже", due_at=now + timedelta(hours=2)
+        )
+        await activities.plan(ctx, actor=actor, title="Просрочено", due_at=now - timedelta(days=1))
+        await activities.plan(
+            ctx, actor=actor, title="Через три дня", due_at=now + timedelta(days=3)
+        )
+    user = TgUser(feed, fake_tg, SELLER_TG)
+
+    today = sent(await user.say("📅 Сегодня"))[0].text or ""
+    assert today.index("Просрочено") < today.index("Сегодня позже")
+    assert "Через три дня" not in today
+    week = texts_of(await user.say("/week"))[0]
+    assert week.index("Просрочено") < week.index("Сегодня позже") < week.index("Через три дня")
+
+
+async def send_rendered(
+    bot: Bot, fake: FakeTelegram, deps: BotDeps, notification: Notification
+) -> Call:
+    """What the delivery does: render the notification and send it."""
+    async with deps.sessions() as session:
+        rendered = await render(session, deps, notification)
+    assert rendered is not None
+    await bot.send_message(rendered.chat_id, rendered.text, reply_markup=rendered.reply_markup)
+    return fake.sent()[-1]
+
+
+async def reminder_for(
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+    contact: Contact,
+) -> tuple[Activity, Notification]:
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        activity = await activities.plan(
+            ctx,
+            actor=Actor.of_user(seller),
+            title="Позвонить Анне <срочно>",
+            due_at=clock.now() + timedelta(minutes=5),
+            contact_id=contact.id,
+        )
+    notification = Notification(
+        id=1,
+        user_id=seller.id,
+        chat_id=SELLER_TG,
+        kind="reminder",
+        payload={"activity_id": activity.id, "late": False},
+        dedupe_key=f"reminder:{activity.id}",
+    )
+    return activity, notification
+
+
+async def test_reminder_done_twice_completes_once(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    tg_bot: Bot,
+    bot_deps: BotDeps,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+    anna: Contact,
+) -> None:
+    activity, notification = await reminder_for(sessions, config, clock, seller, anna)
+    message = await send_rendered(tg_bot, fake_tg, bot_deps, notification)
+    assert "Позвонить Анне &lt;срочно&gt;" in (message.text or "")
+    assert 'href="tel:+79161234567"' in (message.text or "")
+    user = TgUser(feed, fake_tg, SELLER_TG)
+
+    first = await user.tap(message, "Готово")
+    assert answers(first) == ["Готово!"]
+    assert "Статус: выполнено" in (user.current(message).text or "")
+    second = await user.press(button_data(message, "Готово"), message)
+    assert answers(second) == ["Уже завершено."]
+
+    async with sessions() as session:
+        stored = await session.get(Activity, activity.id)
+        assert stored is not None and stored.status == "done" and stored.done_at == clock.now()
+        completions = await session.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "complete")
+        )
+    assert completions == 1
+    async with sessions() as session:
+        assert await render(session, bot_deps, notification) is None  # done: nothing to remind
+
+
+@pytest.mark.parametrize(
+    ("label", "remind_at"),
+    [
+        ("15 мин", datetime(2026, 11, 26, 9, 15, tzinfo=UTC)),
+        ("1 час", datetime(2026, 11, 26, 10, 0, tzinfo=UTC)),
+        ("Завтра 9:00", datetime(2026, 11, 27, 6, 0, tzinfo=UTC)),
+    ],
+)
+async def test_reminder_snooze(
+    label: str,
+    remind_at: datetime,
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    tg_bot: Bot,
+    bot_deps: BotDeps,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+    anna: Contact,
+) -> None:
+    activity, notification = await reminder_for(sessions, config, clock, seller, anna)
+    message = await send_rendered(tg_bot, fake_tg, bot_deps, notification)
+    user = TgUser(feed, fake_tg, SELLER_TG)
+
+    calls = await user.tap(message, label)
+    assert answers(calls) == [
+        f"Напомню {remind_at.astimezone(UTC) + timedelta(hours=3):%d.%m %H:%M}"
+    ]
+    async with sessions() as session:
+        stored = await session.get(Activity, activity.id)
+        assert stored is not None
+        assert (stored.status, stored.remind_at, stored.snooze_count) == ("planned", remind_at, 1)
+        assert stored.due_at == activity.due_at
+
+
+async def test_reminder_reschedule_moves_the_due_time(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    tg_bot: Bot,
+    bot_deps: BotDeps,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+    anna: Contact,
+) -> None:
+    activity, notification = await reminder_for(sessions, config, clock, seller, anna)
+    message = await send_rendered(tg_bot, fake_tg, bot_deps, notification)
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    await user.tap(message, "Перенести")
+    assert "Перенесено на 25.12 14:30" in texts_of(await user.say("25.12 14:30"))[0]
+    async with sessions() as session:
+        stored = await session.get(Activity, activity.id)
+        assert stored is not None
+        assert stored.due_at == datetime(2026, 12, 25, 11, 30, tzinfo=UTC)
+
+
+async def test_someone_elses_reminder_buttons_are_refused(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+    anna: Contact,
+) -> None:
+    activity, _ = await reminder_for(sessions, config, clock, seller, anna)
+    await make_user(sessions, config, clock, telegram_id=9002, name="Чужой")
+    intruder = TgUser(feed, fake_tg, 9002)
+
+    for action in ("done", "snooze", "open", "move"):
+        data = ActivityCb(action=action, id=activity.id, minutes=15).pack()
+        assert answers(await intruder.press(data)) == ["Не найдено или уже недоступно."]
+    async with sessions() as session:
+        stored = await session.get(Activity, activity.id)
+        assert stored is not None and (stored.status, stored.snooze_count) == ("planned", 0)
+
+
+async def test_two_simultaneous_done_taps_complete_once(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+    anna: Contact,
+) -> None:
+    activity, _ = await reminder_for(sessions, config, clock, seller, anna)
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    data = ActivityCb(action="done", id=activity.id).pack()
+
+    await asyncio.gather(user.press(data), user.press(data))
+
+    notices = sorted(
+        str(c.params.get("text")) for c in fake_tg.calls if c.method == "answerCallbackQuery"
+    )
+    assert notices == ["Готово!", "Уже завершено."]
+    async with sessions() as session:
+        completions = await session.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "complete")
+        )
+    assert completions == 1
