@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     threecx_token: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Scheduler (issue 11): reminders, greetings, digests, housekeeping.
-    reminders_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    reminders_interval_seconds: float = Field(default=1.0, gt=0, le=3600)
     reminders_late_after_seconds: int = Field(default=120, ge=0)
     on_duty_manager_id: int | None = None  # told about overdue callbacks; else all managers
     greetings_interval_seconds: float = Field(default=60.0, gt=0, le=3600)

@@ -38,7 +38,7 @@ class SchedulerError(Exception):
 class Intervals:
     """Seconds between two runs of each job."""
 
-    reminders: float = 5.0
+    reminders: float = 1.0  # an idle tick is one indexed read; p99 lateness ~ the interval
     greetings: float = 60.0
     digests: float = 60.0
     housekeeping: float = 600.0

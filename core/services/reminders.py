@@ -85,6 +85,11 @@ async def send_due(ctx: Ctx, *, options: ReminderOptions = ReminderOptions()) ->
         .order_by(Activity.remind_at, Activity.id)
         .limit(options.batch_size)
     )
+    # A read first, in its own transaction: an idle tick never takes SQLite's write lock.
+    anything = await ctx.session.scalar(picked.limit(1))
+    await ctx.session.commit()
+    if anything is None:
+        return 0
     due = (await ctx.session.execute(_claim(ctx, picked, reminded_at=now))).tuples().all()
     if not due:
         await ctx.session.commit()
