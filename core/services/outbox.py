@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -122,32 +121,24 @@ async def mark_failed(
     return row
 
 
-@dataclass(frozen=True)
-class Message:
-    """One notification for `enqueue_many`."""
+async def enqueue_many(ctx: Ctx, *, kind: str, messages: Sequence[dict[str, Any]]) -> int:
+    """`enqueue` for many messages of one kind in one statement (the scheduler's batches).
 
-    kind: str
-    dedupe_key: str
-    payload: dict[str, Any]
-    user_id: int | None = None
-    chat_id: int | None = None
-
-
-async def enqueue_many(ctx: Ctx, *, messages: Sequence[Message]) -> int:
-    """`enqueue` for many messages in one statement (the scheduler's batches); known dedupe
-    keys are no-ops. Returns how many rows were added; does not commit."""
+    Each message: `dedupe_key`, `payload`, `user_id` and/or `chat_id`. Known dedupe keys are
+    no-ops. Returns how many rows were added; does not commit.
+    """
     if not messages:
         return 0
-    if any(m.user_id is None and m.chat_id is None for m in messages):
+    if any(m.get("user_id") is None and m.get("chat_id") is None for m in messages):
         raise ValueError("a notification needs a user or a chat")
     now = ctx.clock.now()
     rows = [
         {
-            "user_id": m.user_id,
-            "chat_id": m.chat_id,
-            "kind": m.kind,
-            "payload": m.payload,
-            "dedupe_key": m.dedupe_key[:255],
+            "user_id": m.get("user_id"),
+            "chat_id": m.get("chat_id"),
+            "kind": kind,
+            "payload": m["payload"],
+            "dedupe_key": str(m["dedupe_key"])[:255],
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,
