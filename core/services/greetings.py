@@ -54,7 +54,7 @@ class GreetingOptions:
     local_hour: int = 10
     holidays: tuple[Holiday, ...] = RUSSIAN_HOLIDAYS
     page_size: int = 500
-    list_size: int = 50  # clients per "greet today" message
+    list_size: int = 20  # clients per "greet today" message (the bot renders up to 20)
 
 
 def parse_holidays(spec: str) -> tuple[Holiday, ...]:
