@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Sequence
@@ -42,17 +41,15 @@ def run(
         print(f"note: {', '.join(skipped)} not built yet in this version")
     container = Container.build(settings)
     hooks = []
-    if "scheduler" in components:  # scheduler component (issue 11)
-        from app.scheduler_component import SchedulerComponent, SchedulerError, run_alone
+    if "scheduler" in components:  # the scheduler component (issue 11)
+        from app import scheduler_component
 
-        if "webhooks" not in components:
-            try:
-                asyncio.run(run_alone(container))
-            except SchedulerError as exc:
-                return _fail(str(exc))
-            return 0
-        processing = settings.process_inbox  # its processor expires stale calls already
-        hooks.append(SchedulerComponent(container, expire_ringing=not processing).lifespan)
+        try:
+            if "webhooks" not in components:
+                return scheduler_component.run_alone(container)
+            hooks.append(scheduler_component.beside_web(container))
+        except scheduler_component.SchedulerError as exc:
+            return _fail(str(exc))
     bind_host = host or settings.http_host
     bind_port = port or settings.http_port
     print(f"Perezvon on http://{bind_host}:{bind_port} (API docs at /docs)")

@@ -19,8 +19,9 @@ from core.services.housekeeping import HousekeepingOptions
 from core.services.reminders import ReminderOptions
 from scheduler.jobs import JobOptions, Jobs
 from scheduler.runner import Intervals, Scheduler, SchedulerError
+from telephony_webhooks.app import Lifespan
 
-__all__ = ["SchedulerComponent", "SchedulerError", "run_alone"]
+__all__ = ["SchedulerComponent", "SchedulerError", "beside_web", "run_alone"]
 
 
 def job_options(settings: Settings, *, expire_ringing: bool) -> JobOptions:
@@ -101,8 +102,22 @@ class SchedulerComponent:
             await self.stop()
 
 
-async def run_alone(container: Container) -> None:
+def beside_web(container: Container) -> Lifespan:
+    """The scheduler as a lifespan hook of the web app (`perezvon run`); the SQLite
+    single-instance rule is checked now, so a second instance fails with a clear line."""
+    # The inbox processor of this process expires stale ringing calls when it runs.
+    component = SchedulerComponent(container, expire_ringing=not container.settings.process_inbox)
+    component.scheduler.claim_database()
+    return component.lifespan
+
+
+def run_alone(container: Container) -> int:
     """`perezvon run --components scheduler` (no web app): run until SIGINT/SIGTERM."""
+    asyncio.run(_run_until_signal(container))
+    return 0
+
+
+async def _run_until_signal(container: Container) -> None:
     component = SchedulerComponent(container)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

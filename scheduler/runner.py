@@ -52,6 +52,8 @@ class SingleInstanceLock:
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
+        if self._file is not None:
+            return  # held already (checked before start)
         handle = open(self.path, "a+")  # noqa: SIM115 - held until release()
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -97,12 +99,16 @@ class Scheduler:
     def running(self) -> bool:
         return self._scheduler is not None
 
+    def claim_database(self) -> None:
+        """Check the single-instance rule now (SQLite); raises SchedulerError. Idempotent."""
+        if self._lock is not None:
+            self._lock.acquire()
+
     async def start(self) -> None:
         """Check the single-instance rule (SQLite), then run every job now and on its interval."""
         if self._scheduler is not None:
             return
-        if self._lock is not None:
-            self._lock.acquire()
+        self.claim_database()
         # UTC explicitly: APScheduler 3 otherwise asks tzlocal, and interval triggers need none.
         scheduler = AsyncIOScheduler(timezone=UTC, event_loop=asyncio.get_running_loop())
         now = datetime.now(UTC)
@@ -153,6 +159,8 @@ class Scheduler:
         """No new runs; wait a little for the running ones, then shut down."""
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
+            if self._lock is not None:
+                self._lock.release()  # claimed but never started
             return
         scheduler.pause()
         running = set(self._running)
