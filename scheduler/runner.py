@@ -28,6 +28,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from scheduler.jobs import Jobs
 
 log = logging.getLogger(__name__)
+# APScheduler logs every run at INFO and every tick skipped behind a long run (max_instances=1,
+# by design here) as a WARNING; our own log says what each run did and what failed.
+logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
 class SchedulerError(Exception):
