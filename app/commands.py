@@ -43,6 +43,8 @@ def run(
     chosen, skipped = select(settings, components)
     migrate.upgrade(settings.database_url)
     container = Container.build(settings)
+    for component in chosen:
+        component.prepare(container)  # CannotRun: one line, exit 2
     bind_host = host or settings.http_host
     bind_port = port or settings.http_port
     print(f"Perezvon on http://{bind_host}:{bind_port} (API docs at /docs)")

@@ -6,6 +6,8 @@ A component has a `name` (what `--components` calls it) and:
   reason, one line naming the `PEREZVON_` setting to set (e.g. "set PEREZVON_TELEGRAM_TOKEN");
 - `routers(container) -> Sequence[APIRouter]`: HTTP routes it adds to the one app (the bot's
   `/telegram/webhook`), usually none;
+- `prepare(container)`: claim what must be exclusive before the server starts (the SQLite
+  scheduler lock), raising `CannotRun` with one line;
 - `async start(container)` / `async stop()`: run beside the HTTP server, in its event loop,
   inside the app's lifespan (started in registry order, stopped in reverse).
 
@@ -47,6 +49,11 @@ class Component:
     def routers(self, container: Container) -> Sequence[APIRouter]:
         return ()
 
+    def prepare(self, container: Container) -> None:
+        """Claim what must be exclusive before the server starts; CannotRun (one line) if
+        something else holds it."""
+        return None
+
     async def start(self, container: Container) -> None:
         return None
 
@@ -71,10 +78,21 @@ class Scheduler(Component):
     def __init__(self) -> None:
         self._running: Component | None = None
 
-    async def start(self, container: Container) -> None:
-        from app.scheduler_component import SchedulerComponent  # it imports the wiring
+    def prepare(self, container: Container) -> None:
+        """On SQLite one scheduler per database: a second one stops start-up with one line."""
+        from app.scheduler_component import SchedulerComponent, SchedulerError
 
-        self._running = SchedulerComponent()
+        running = SchedulerComponent()
+        try:
+            running.make(container).claim_database()
+        except SchedulerError as exc:
+            raise CannotRun(str(exc)) from exc
+        self._running = running
+
+    async def start(self, container: Container) -> None:
+        if self._running is None:
+            self.prepare(container)
+        assert self._running is not None
         await self._running.start(container)
 
     async def stop(self) -> None:

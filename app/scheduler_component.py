@@ -66,7 +66,7 @@ class SchedulerComponent(Component):
         self.build_digest = build_digest
         self.scheduler: Scheduler | None = None
 
-    def make(self, container: Container, *, expire_ringing: bool | None = None) -> Scheduler:
+    def _new(self, container: Container, *, expire_ringing: bool | None) -> Scheduler:
         settings = container.settings
         if expire_ringing is None:
             expire_ringing = not settings.process_inbox
@@ -81,9 +81,14 @@ class SchedulerComponent(Component):
             jobs, intervals=intervals(settings), sqlite_file=sqlite_file(settings.database_url)
         )
 
+    def make(self, container: Container, *, expire_ringing: bool | None = None) -> Scheduler:
+        """The scheduler over this container's database (made once; `start` runs it)."""
+        if self.scheduler is None:
+            self.scheduler = self._new(container, expire_ringing=expire_ringing)
+        return self.scheduler
+
     async def start(self, container: Container) -> None:
-        self.scheduler = self.make(container)
-        await self.scheduler.start()
+        await self.make(container).start()
         print("Perezvon scheduler running", flush=True)
 
     async def stop(self) -> None:

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     # HTTP edge: one line per request costs ~35% of webhook throughput, so it is opt-in.
     access_log: bool = False
     # Scheduler (issue 11): reminders, greetings, digests, housekeeping.
-    reminders_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    reminders_interval_seconds: float = Field(default=1.0, gt=0, le=3600)
     reminders_late_after_seconds: int = Field(default=120, ge=0)
     on_duty_manager_id: int | None = None  # told about overdue callbacks; else all managers
     greetings_interval_seconds: float = Field(default=60.0, gt=0, le=3600)

@@ -28,6 +28,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from scheduler.jobs import Jobs
 
 log = logging.getLogger(__name__)
+# APScheduler logs every run at INFO and every tick skipped behind a long run (max_instances=1,
+# by design here) as a WARNING; our own log says what each run did and what failed.
+logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
 class SchedulerError(Exception):
@@ -38,7 +42,7 @@ class SchedulerError(Exception):
 class Intervals:
     """Seconds between two runs of each job."""
 
-    reminders: float = 5.0
+    reminders: float = 1.0  # an idle tick is one indexed read; p99 lateness ~ the interval
     greetings: float = 60.0
     digests: float = 60.0
     housekeeping: float = 600.0
@@ -52,6 +56,8 @@ class SingleInstanceLock:
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
+        if self._file is not None:
+            return  # held already (checked before start)
         handle = open(self.path, "a+")  # noqa: SIM115 - held until release()
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -97,12 +103,16 @@ class Scheduler:
     def running(self) -> bool:
         return self._scheduler is not None
 
+    def claim_database(self) -> None:
+        """Check the single-instance rule now (SQLite); raises SchedulerError. Idempotent."""
+        if self._lock is not None:
+            self._lock.acquire()
+
     async def start(self) -> None:
         """Check the single-instance rule (SQLite), then run every job now and on its interval."""
         if self._scheduler is not None:
             return
-        if self._lock is not None:
-            self._lock.acquire()
+        self.claim_database()
         # UTC explicitly: APScheduler 3 otherwise asks tzlocal, and interval triggers need none.
         scheduler = AsyncIOScheduler(timezone=UTC, event_loop=asyncio.get_running_loop())
         now = datetime.now(UTC)
@@ -153,6 +163,8 @@ class Scheduler:
         """No new runs; wait a little for the running ones, then shut down."""
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
+            if self._lock is not None:
+                self._lock.release()  # claimed but never started
             return
         scheduler.pause()
         running = set(self._running)

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
@@ -54,7 +54,7 @@ class GreetingOptions:
     local_hour: int = 10
     holidays: tuple[Holiday, ...] = RUSSIAN_HOLIDAYS
     page_size: int = 500
-    list_size: int = 50  # clients per "greet today" message
+    list_size: int = 20  # clients per "greet today" message (the bot renders up to 20)
 
 
 def parse_holidays(spec: str) -> tuple[Holiday, ...]:
@@ -147,9 +147,33 @@ async def send_due(ctx: Ctx, *, options: GreetingOptions = GreetingOptions()) ->
     days = sorted({(now + timedelta(hours=hours)).date() for hours in (-12, 0, 14)})
     total = 0
     for day in days:
+        zones = _zones_due(now, day, options.local_hour)
+        if not zones:
+            continue  # it is not yet the hour on that date anywhere
+        # Contacts with a zone of their own are picked in SQL by it; those without one are
+        # few (a phone that tells no single zone) and checked one by one.
+        in_zone = or_(Contact.timezone.in_(zones), Contact.timezone.is_(None))
         for occasion, title, condition in _occasions(day, options):
-            total += await _greet_day(ctx, now, day, occasion, title, condition, options)
+            where = and_(condition, in_zone)
+            total += await _greet_day(ctx, now, day, occasion, title, where, options)
     return total
+
+
+@functools.lru_cache(maxsize=1)
+def _all_zones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def _zones_due(now: datetime, day: date, hour: int) -> list[str]:
+    """The zones where it is now `day`, at or past `hour`."""
+    due = []
+    for name in _all_zones():
+        zone = _zone(name)
+        if zone is not None:
+            local = now.astimezone(zone)
+            if local.date() == day and local.hour >= hour:
+                due.append(name)
+    return due
 
 
 async def _greet_day(

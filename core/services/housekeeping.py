@@ -4,7 +4,8 @@
   while it is on; closing an already closed call is a no-op).
 - Processed inbox rows older than the retention are deleted (failed ones are kept for
   `perezvon inbox failed`).
-- Outbox rows that failed get one more attempt each retry interval, for a limited time.
+- Outbox rows that failed get one more attempt each retry interval, for a limited time
+  (not those to a user who blocked the bot).
 - Invites that expired unused are deleted after a grace period (until then the bot can
   still say "expired" instead of "not found").
 """
@@ -14,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from core.context import Ctx
 from core.models.calls import TelephonyEvent
 from core.models.system import Notification
-from core.models.users import Invite
+from core.models.users import Invite, User
 
 DELETE_CHUNK = 1000
 
@@ -56,12 +57,15 @@ async def retry_failed_outbox(
 ) -> int:
     """Failed notifications younger than `outbox_retry_for` get one more attempt."""
     now = ctx.clock.now()
+    active = select(User.id).where(User.active.is_(True))
     result = await ctx.session.execute(
         update(Notification)
         .where(
             Notification.status == "failed",
             Notification.created_at >= now - options.outbox_retry_for,
             Notification.next_attempt_at <= now - options.outbox_retry_every,
+            # Not to someone who blocked the bot (the delivery marks them inactive).
+            or_(Notification.user_id.is_(None), Notification.user_id.in_(active)),
         )
         .values(
             status="pending",
@@ -70,6 +74,7 @@ async def retry_failed_outbox(
             next_attempt_at=now,
             claimed_until=None,
         )
+        .execution_options(synchronize_session=False)
     )
     await ctx.session.commit()
     return int(getattr(result, "rowcount", 0) or 0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select, text, update
 from sqlalchemy.sql.dml import ReturningUpdate
@@ -85,31 +86,33 @@ async def send_due(ctx: Ctx, *, options: ReminderOptions = ReminderOptions()) ->
         .order_by(Activity.remind_at, Activity.id)
         .limit(options.batch_size)
     )
+    # A read first, in its own transaction: an idle tick never takes SQLite's write lock.
+    anything = await ctx.session.scalar(picked.limit(1))
+    await ctx.session.commit()
+    if anything is None:
+        return 0
     due = (await ctx.session.execute(_claim(ctx, picked, reminded_at=now))).tuples().all()
     if not due:
         await ctx.session.commit()
         return 0
     owners = await _recipients(ctx, (owner_id for _, owner_id, _ in due))
-    messages = []
+    messages: list[dict[str, Any]] = []
     for activity_id, owner_id, remind_at in due:
         assert remind_at is not None
         owner = owners.get(owner_id) if owner_id is not None else None
         if owner is not None:
+            late = now - remind_at > options.late_after
             messages.append(
-                outbox.Message(
-                    kind="reminder",
-                    dedupe_key=reminder_key(activity_id, remind_at),
-                    user_id=owner.id,
-                    chat_id=owner.telegram_user_id,
-                    payload={
-                        "activity_id": activity_id,
-                        "late": now - remind_at > options.late_after,
-                    },
-                )
+                {
+                    "dedupe_key": reminder_key(activity_id, remind_at),
+                    "user_id": owner.id,
+                    "chat_id": owner.telegram_user_id,
+                    "payload": {"activity_id": activity_id, "late": late},
+                }
             )
     # Multi-row statements of 500 rows stay far below SQLite's cap on bound parameters.
     for start in range(0, len(messages), 500):
-        await outbox.enqueue_many(ctx, messages=messages[start : start + 500])
+        await outbox.enqueue_many(ctx, kind="reminder", messages=messages[start : start + 500])
     await ctx.session.commit()  # the stamps and the messages: one fact
     return len(due)
 

@@ -124,3 +124,34 @@ def test_bad_scheduler_settings_are_named() -> None:
         load_settings(greetings_holidays="01-01,02-30")
     with pytest.raises(SettingsError, match="PEREZVON_GREETINGS_LOCAL_HOUR"):
         load_settings(greetings_local_hour=24)
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="the single-instance lock is for SQLite")
+def test_perezvon_run_refuses_a_second_scheduler_on_sqlite_with_one_line(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import uvicorn
+
+    from app.cli import main
+
+    def serve(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("it must refuse before serving")
+
+    monkeypatch.setattr(uvicorn.Server, "run", serve)
+    monkeypatch.chdir(tmp_path)  # no .env from the repository
+    monkeypatch.setenv("PEREZVON_DATABASE_URL", database_url)
+    container = Container.build(load_settings(database_url=database_url))
+    holder = SchedulerComponent()
+    holder.make(container).claim_database()  # this process's scheduler holds the database
+    try:
+        assert main(["run", "--components", "webhooks,scheduler"]) == 2
+    finally:
+        asyncio.run(holder.stop())
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: a scheduler is already running on this SQLite database")
+    again = SchedulerComponent()
+    again.make(container).claim_database()  # released: free again
+    asyncio.run(again.stop())

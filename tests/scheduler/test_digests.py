@@ -4,10 +4,12 @@ ISO weeks across the year, DST), one run per period, failed runs retried."""
 from __future__ import annotations
 
 import base64
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from core.clock import FakeClock
@@ -15,7 +17,12 @@ from core.context import Ctx
 from core.errors import InvalidInput, PermissionDenied
 from core.models import DigestRun, DigestSubscription
 from core.services import digests
-from core.services.digests import DigestOptions, local_bounds, previous_period
+from core.services.digests import (
+    DigestOptions,
+    current_period_start,
+    local_bounds,
+    previous_period,
+)
 from tests.scheduler.helpers import make_user, outbox
 
 
@@ -236,3 +243,27 @@ async def test_a_run_that_keeps_failing_stops_after_the_last_attempt(
         clock.advance(hours=1)
     assert len(build.calls) == 3
     assert await outbox(ctx, "digest") == []
+
+
+@given(
+    period=st.sampled_from(["daily", "weekly", "monthly"]),
+    today=st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)),
+    zone=st.sampled_from(
+        ["Europe/Moscow", "Europe/Berlin", "America/New_York", "Asia/Vladivostok", "UTC"]
+    ),
+)
+def test_any_previous_period_is_whole_days_right_before_the_current_one(
+    period: str, today: date, zone: str
+) -> None:
+    first, last = previous_period(period, today)
+    assert last + timedelta(days=1) == current_period_start(period, today)
+    assert first <= last < today
+    if period == "weekly":
+        assert (first.isoweekday(), (last - first).days) == (1, 6)
+    if period == "monthly":
+        assert first.day == 1 and (last + timedelta(days=1)).day == 1
+    start, end = local_bounds(first, last, ZoneInfo(zone))
+    days = (last - first).days + 1
+    # Local midnights: a DST change makes one day an hour shorter or longer, never more.
+    assert abs((end - start) - timedelta(days=days)) <= timedelta(hours=1)
+    assert start.astimezone(ZoneInfo(zone)).time() == time(0, 0)

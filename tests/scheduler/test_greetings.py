@@ -204,3 +204,20 @@ def test_the_holiday_calendar_is_parsed_from_the_setting_and_bad_items_are_named
     for bad in ("13-01", "02-30", "1-1", "01/01"):
         with pytest.raises(ValueError, match=re.escape(repr(bad))):
             parse_holidays(bad)
+
+
+async def test_clients_not_yet_due_elsewhere_do_not_hold_back_those_due_now(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    anna = await make_user(ctx, "Анна", tg=101)
+    for n in range(5):
+        await _client(ctx, anna, f"West {n}", timezone="America/New_York")
+    for n in range(2):
+        await _client(ctx, anna, f"Без зоны {n}", phone=f"+7916123456{n}")  # default zone
+    moscow = [await _client(ctx, anna, f"Москва {n}", timezone="Europe/Moscow") for n in range(3)]
+    options = GreetingOptions(holidays=(Holiday("11-04", "unity_day"),), page_size=2)
+    clock.set(datetime(2027, 11, 4, 7, 0, tzinfo=UTC))  # 10:00 Moscow, 03:00 New York
+    assert await greetings.send_due(ctx, options=options) == 5
+    greeted = {contact_id for contact_id, _ in _items(await outbox(ctx, "greet_today"))}
+    assert {c.id for c in moscow} <= greeted
+    assert len(greeted) == 5

@@ -77,6 +77,19 @@ async def test_a_failed_notification_gets_one_more_try_each_interval_for_a_day(
     assert await housekeeping.retry_failed_outbox(ctx, options=options) == 0  # too old now
 
 
+async def test_a_notification_to_someone_who_blocked_the_bot_is_not_retried(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    anna = await make_user(ctx, "Анна", tg=101)
+    await outbox.enqueue(ctx, kind="reminder", dedupe_key="r1", user_id=anna.id, payload={})
+    await ctx.session.commit()
+    (row,) = await outbox.claim(ctx)
+    await outbox.mark_failed(ctx, notification_id=row.id, error="Forbidden", permanent=True)
+    await users.deactivate(ctx, actor=SYSTEM, user_id=anna.id)
+    clock.advance(hours=2)
+    assert await housekeeping.retry_failed_outbox(ctx) == 0
+
+
 async def test_invites_that_expired_unused_are_deleted_after_the_grace(
     ctx: Ctx, clock: FakeClock
 ) -> None:
