@@ -132,14 +132,17 @@ def test_doctor_uses_full_names_counts_3cx_by_the_generic_token_and_lists_compon
     assert "pbx zadarma   disabled (set PEREZVON_ZADARMA_SECRET)" in out
     assert "PEREZVON_TELEGRAM_TOKEN not set" in out
     assert "run starts    webhooks" in out
-    assert "run skips     bot (not built in this version)" in out
+    assert "run skips     bot (set PEREZVON_TELEGRAM_TOKEN, a token from @BotFather)" in out
 
 
 def test_a_component_asked_for_that_cannot_run_stops_start_up(
     database: str, pager: Pager, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["run", "--components", "webhooks,bot"]) == 2
-    assert capsys.readouterr().err == "error: component bot is not built in this version\n"
+    assert (
+        capsys.readouterr().err
+        == "error: component bot cannot run: set PEREZVON_TELEGRAM_TOKEN, a token from @BotFather\n"
+    )
     assert main(["run", "--components", "pager"]) == 2
     err = capsys.readouterr().err
     assert err == "error: component pager cannot run: set PEREZVON_TELEGRAM_TOKEN\n"
@@ -150,7 +153,7 @@ def test_without_components_run_chooses_the_configured_ones(pager: Pager) -> Non
     assert [c.name for c in chosen] == ["webhooks", "scheduler"]
     assert ("pager", "set PEREZVON_TELEGRAM_TOKEN") in skipped
     chosen, skipped = components.select(load_settings(telegram_token="1:x"), None)
-    assert [c.name for c in chosen] == ["webhooks", "scheduler", "pager"]
+    assert [c.name for c in chosen] == ["webhooks", "scheduler", "bot", "pager"]
 
 
 async def test_components_start_and_stop_in_the_app_lifespan_and_add_routes(
