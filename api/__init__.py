@@ -31,7 +31,11 @@ def router() -> APIRouter:
         dependencies=[Security(bearer)],
         responses={
             401: {"model": ErrorOut, "description": "no, unknown or revoked API key"},
-            422: {"model": ErrorOut, "description": "invalid input; `field` names it"},
+            403: {"model": ErrorOut, "description": "the key's role may not do this"},
+            422: {
+                "model": ErrorOut,
+                "description": "invalid input: `errors` lists every problem with its field path",
+            },
         },
     )
     for module in (contacts, companies, calls, activities, deals, users, reports, imports):

@@ -1,13 +1,10 @@
-"""Pieces every REST router shares: documented error answers and the Location of a new record."""
+"""What the REST routers that create records share: 201 with the new record's Location."""
 
 from __future__ import annotations
 
 from fastapi import Request, Response
 
-from api.schemas import ErrorOut
-
 Responses = dict[int | str, dict[str, object]]
-NOT_FOUND: Responses = {404: {"model": ErrorOut, "description": "no such record (or not yours)"}}
 CREATED_HEADERS = {
     "Location": {"description": "the new record's URL", "schema": {"type": "string"}}
 }
@@ -20,4 +17,5 @@ def created(request: Request, response: Response, route: str, **params: int) -> 
 
 
 def created_responses(description: str) -> Responses:
+    """The 201 of an operation, documented with its Location header."""
     return {201: {"description": description, "headers": CREATED_HEADERS}}

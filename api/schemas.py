@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Literal, Self, TypeVar
+from typing import Annotated, Any, Literal, Self
 
-from annotated_types import Ge, Le, MaxLen
-from fastapi import Query
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
-    WithJsonSchema,
-    field_validator,
 )
 from sqlalchemy import inspect
 
@@ -37,119 +30,31 @@ from api.fields import (
     Website,
     ZoneName,
 )
-from api.fields import QueryTime as QueryTime  # routes import it from here
-from core.errors import InvalidInput
+from api.fields import QueryTime as QueryTime  # the checked time window
+
+# Shared shapes, also importable from here (routers of other areas use these names).
+from api.shapes import MAX_ITEMS
+from api.shapes import Amount as Amount
+from api.shapes import ErrorOut as ErrorOut
+from api.shapes import FieldError as FieldError
+from api.shapes import Id as Id
+from api.shapes import Limit as Limit
+from api.shapes import ListOut as ListOut
+from api.shapes import Offset as Offset
+from api.shapes import RequestModel as _In
+from api.shapes import ResponseModel as _Out
+from api.shapes import Timestamp as Timestamp
+from api.shapes import choices as choices
 from core.models.calls import Call, CallStatus, Direction
 from core.models.contacts import Company, Contact, ContactSource
 from core.models.users import Role
 from core.models.work import Activity, ActivityKind, ActivityStatus, Note
 from core.phones import try_normalize
 from core.services.activities import MAX_SNOOZE_MINUTES
-from core.services.common import MAX_LIMIT
 from core.services.notes import TimelineEntry
 
-T = TypeVar("T")
 # Only to read a stored `our_phone` written without '+' (any region parses "+7…").
 _REGION = "RU"
-
-
-def _iso(value: datetime) -> str:
-    if value.tzinfo is None:  # the database's UTC, read back without a zone
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
-# Rendered in UTC with an explicit offset ("+00:00") and whole seconds: the same instant reads
-# the same way whether it was just written (maybe in +03:00) or read back from the database,
-# and every timestamp of the API has one shape ("2026-11-26T09:00:00+00:00").
-Timestamp = Annotated[
-    datetime,
-    PlainSerializer(_iso, return_type=str, when_used="json"),
-    WithJsonSchema(
-        {"type": "string", "format": "date-time", "examples": ["2026-11-26T09:00:00+00:00"]}
-    ),
-]
-
-
-MAX_ID = 2**31 - 1  # integer keys on PostgreSQL; a larger id is bad input, not a 500
-Id = Annotated[int, Ge(1), Le(MAX_ID)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
-Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="items to skip")]
-Amount = Annotated[str, MaxLen(32)] | int | float
-MAX_ITEMS = 50  # phones or tags of one contact
-
-
-def choices(raw: Iterable[str] | None, allowed: Iterable[str], field: str) -> list[str]:
-    """A repeatable, comma-separable enum query parameter (`?status=missed,busy`)."""
-    known = tuple(allowed)
-    values = [v.strip() for item in raw or () for v in item.split(",") if v.strip()]
-    for value in values:
-        if value not in known:
-            raise InvalidInput(f"{field} {value!r} is not one of {', '.join(known)}", field=field)
-    return values
-
-
-class FieldError(BaseModel):
-    field: str | None = Field(description="dotted path inside `location`, e.g. `phones.0`")
-    location: Literal["body", "query", "path", "header"] | None = Field(
-        description="where it is; null when a service found the problem"
-    )
-    message: str
-
-
-class ErrorOut(BaseModel):
-    detail: str = Field(description="why the request failed (every problem, for people)")
-    existing_id: int | None = Field(None, description="the conflicting record (409)")
-    field: str | None = Field(None, description="the first offending field (422)")
-    errors: list[FieldError] | None = Field(
-        None, description="every problem with its field path (422)"
-    )
-
-
-class ListOut(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    total_capped: bool = Field(
-        default=False,
-        description="true when a contact search matched more than `total` (10000): `total` "
-        "is then a lower bound and pages come newest first instead of by name; narrow the "
-        "search (more words, owner_id) to page a result in name order",
-    )
-
-
-NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text cannot hold U+0000
-
-
-def _no_nul_in_strings(schema: dict[str, Any]) -> None:
-    """Say in the JSON schema what `_In` enforces: no string property holds U+0000."""
-    for prop in schema.get("properties", {}).values():
-        for variant in [prop, *prop.get("anyOf", []), prop.get("items", {})]:
-            if variant.get("type") == "string" and "format" not in variant:
-                variant.setdefault("pattern", NO_NUL)
-
-
-def _has_nul(value: Any) -> bool:
-    # Items of a list are checked by their own type (api/fields.py), which names the item.
-    return isinstance(value, str) and "\x00" in value
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_nul_in_strings)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if _has_nul(value):
-            raise ValueError("text must not contain the NUL character (U+0000)")
-        return value
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    @classmethod
-    def of(cls, obj: object) -> Self:
-        return cls.model_validate(obj)
 
 
 # --- contacts ----------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""The `perezvon` command line: run, db, users, api-keys, demo, simulate, doctor."""
+"""The `perezvon` command line: run, db, users, api-keys, demo, simulate, doctor, lists.
+
+Plain argparse (standard library): it already gives subcommands, choices and `--help` on
+every option; rich-argparse would add colour only, for a dependency (rich) and its import
+time on every command, and Typer would mean rewriting every command other sessions extend.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""PBX webhook pipeline under load: accept throughput, processing lag, backlog drain.
+"""PBX webhook pipeline under load: `perezvon run` as deployed, then the components.
+
+The headline (bench/_deployed.py, wrk): `perezvon run` as a user starts it vs a bare FastAPI
+app, Zadarma START/ANSWER/END calls and NOTIFY_START alone, alternating rounds
+(`--headline-only` stops there). Then today's component figures: accept throughput,
+processing lag, backlog drain.
 
     python bench/webhooks.py                      # SQLite (a migrated temp file)
     python bench/webhooks.py --db postgres        # a throwaway PostgreSQL database

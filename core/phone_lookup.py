@@ -44,6 +44,12 @@ class PhoneLookup(Protocol):
         """Release the connection(s)."""
 
 
+# `is_live = 1` as a literal: a bound value in a term that a partial index's WHERE names
+# (uq_contact_phones_live_e164 ... WHERE is_live = 1) makes SQLite re-plan the statement at
+# every execution (~100 µs); the literal keeps the prepared plan (~15 µs).
+_SQLITE_SQL = LOOKUP_PHONE_SQL.replace(":yes", "1")
+
+
 class SqliteLookup:
     """LOOKUP_PHONE_SQL on one sqlite3 connection, run where it is awaited."""
 
@@ -66,10 +72,10 @@ class SqliteLookup:
         params = lookup_params(phone, region=self.region)
         if params is None:
             return None
-        params |= {"yes": 1, "any_country": int(params["any_country"])}
+        params["any_country"] = int(params["any_country"])
         conn = self._connection()
         # fetchall: the statement is reset at once, so no read snapshot outlives the query.
-        rows = await when_unlocked(lambda: conn.execute(LOOKUP_PHONE_SQL, params).fetchall())
+        rows = await when_unlocked(lambda: conn.execute(_SQLITE_SQL, params).fetchall())
         return owner_from_row(rows[0]) if rows else None
 
     async def close(self) -> None:
@@ -78,8 +84,10 @@ class SqliteLookup:
             self._conn = None
 
 
-_ORDER = ("yes", "last10", "e164", "any_country")
-_POSITIONAL_SQL = re.sub(r":(\w+)", lambda m: f"${_ORDER.index(m[1]) + 1}", LOOKUP_PHONE_SQL)
+_ORDER = ("last10", "e164", "any_country")
+_POSITIONAL_SQL = re.sub(
+    r":(\w+)", lambda m: f"${_ORDER.index(m[1]) + 1}", LOOKUP_PHONE_SQL.replace(":yes", "TRUE")
+)
 
 
 class PostgresLookup:
@@ -109,7 +117,7 @@ class PostgresLookup:
             return None
         pool = await self._get_pool()
         row = await pool.fetchrow(
-            _POSITIONAL_SQL, True, params["last10"], params["e164"], params["any_country"]
+            _POSITIONAL_SQL, params["last10"], params["e164"], params["any_country"]
         )
         return None if row is None else owner_from_row(tuple(row))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -211,3 +212,17 @@ def test_a_closed_pipe_ends_quietly(database: str, tmp_path: Path) -> None:
         os.close(write_end)
     assert done.stderr == ""
     assert done.returncode == 141
+
+
+def test_make_run_installs_no_dev_tools_and_installs_under_a_lock(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    plan = subprocess.run(
+        ["make", "-n", "run", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
+    assert "[dev]" not in plan and '-e "."' in plan
+    lock = f"flock {venv}.lock" if shutil.which("flock") else ""
+    assert lock in plan
+    tests = subprocess.run(
+        ["make", "-n", "test", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
+    assert '-e ".[dev]"' in tests and lock in tests

@@ -81,8 +81,8 @@ def test_run_says_what_it_runs_and_skips_and_has_no_access_log_by_default(
         out, err = process.communicate(timeout=20)
     assert "Application startup complete" in err
     assert (
-        "running: webhooks, scheduler\nskipped: bot (set PEREZVON_TELEGRAM_TOKEN, a token from @BotFather)\n"
-        in out
+        "running: webhooks, scheduler\n"
+        "skipped: bot (set PEREZVON_TELEGRAM_TOKEN, a token from @BotFather)\n" in out
     )
     assert "/webhooks/generic/lookup" not in out + err
 
