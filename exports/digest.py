@@ -155,7 +155,8 @@ def _summary_sheet(
     ws.append([f"{t['period']}: {_period(digest.start, digest.end, convert.zone, locale)}"])
     previous = _period(digest.previous_start, digest.start, convert.zone, locale)
     ws.append([f"{t['previous']}: {previous} ({t['change']})"])
-    ws.append([f"{t['generated']}: {convert.local(digest.generated_at):%Y-%m-%d %H:%M}"])
+    stamp = "%d.%m.%Y %H:%M" if locale == "ru" else "%Y-%m-%d %H:%M"
+    ws.append([f"{t['generated']}: {convert.local(digest.generated_at):{stamp}}"])
     header = [header_cell(ws, t["salesperson"])]
     for key, _kind in SUMMARY_FIGURES:
         header += [header_cell(ws, t[key]), header_cell(ws, t["change"])]
