@@ -16,21 +16,18 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
-from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from core.reports.dto import (
     SUMMARY_FIGURES,
-    CallRow,
     Digest,
     Figures,
-    MissedCallRow,
-    OverdueActivityRow,
     PersonSummary,
-    PipelineRow,
 )
+from exports import digest_sheets as sheets
 from exports._table import (
     DATETIME,
     DURATION,
@@ -38,9 +35,7 @@ from exports._table import (
     ORANGE_FILL,
     RED_FILL,
     SHARE,
-    Column,
     Converter,
-    add_table_sheet,
     header_cell,
     money_format,
 )
@@ -66,10 +61,10 @@ def build_workbook(digest: Digest, *, locale: str = "ru", tz: str | None = None)
     )
     wb.properties.creator = "Perezvon"
     _summary_sheet(wb, digest, t, convert, locale)
-    _calls_sheet(wb, digest.calls, t, convert, date_format)
-    _missed_sheet(wb, digest.missed_calls, t, convert, date_format)
-    _overdue_sheet(wb, digest.overdue_activities, t, convert, date_format)
-    _pipeline_sheet(wb, digest.pipeline, t)
+    sheets.calls_sheet(wb, digest.calls, t, convert, date_format)
+    sheets.missed_sheet(wb, digest.missed_calls, t, convert, date_format)
+    sheets.overdue_sheet(wb, digest.overdue_activities, t, convert, date_format)
+    sheets.pipeline_sheet(wb, digest.pipeline, t)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -160,7 +155,8 @@ def _summary_sheet(
     ws.append([f"{t['period']}: {_period(digest.start, digest.end, convert.zone, locale)}"])
     previous = _period(digest.previous_start, digest.start, convert.zone, locale)
     ws.append([f"{t['previous']}: {previous} ({t['change']})"])
-    ws.append([f"{t['generated']}: {convert.local(digest.generated_at):%Y-%m-%d %H:%M}"])
+    stamp = "%d.%m.%Y %H:%M" if locale == "ru" else "%Y-%m-%d %H:%M"
+    ws.append([f"{t['generated']}: {convert.local(digest.generated_at):{stamp}}"])
     header = [header_cell(ws, t["salesperson"])]
     for key, _kind in SUMMARY_FIGURES:
         header += [header_cell(ws, t[key]), header_cell(ws, t["change"])]
@@ -267,141 +263,3 @@ def _calls_chart(
     chart.set_categories(Reference(ws, min_col=1, min_row=start_row + 1, max_row=last))
     chart.width, chart.height = 18, 9
     ws.add_chart(chart, f"F{start_row}")
-
-
-def _last_row(rows: list[Any]) -> int:
-    """The last row of a table sheet (the header's own when there are no rows)."""
-    return max(len(rows), 1) + 1
-
-
-def _calls_sheet(
-    wb: Workbook, rows: list[CallRow], t: dict[str, str], convert: Converter, date_format: str
-) -> None:
-    columns = [
-        Column(t["started_at"], "datetime", date_format),
-        Column(t["direction"]),
-        Column(t["status"]),
-        Column(t["salesperson"]),
-        Column(t["client_phone"]),
-        Column(t["contact"]),
-        Column(t["ring"], "duration", DURATION),
-        Column(t["talk"], "duration", DURATION),
-        Column(t["outcome"]),
-        Column(t["summary"], width=40),
-    ]
-    direction = {"in": t["dir.in"], "out": t["dir.out"]}
-    status = {s: t.get(f"status.{s}", s) for s in ("answered", "missed", "busy", "failed")}
-    status["ringing"] = t["status.ringing"]
-
-    def row(call: CallRow) -> tuple[Any, ...]:
-        return (
-            convert.local(call.started_at),
-            direction.get(call.direction, call.direction),
-            status.get(call.status, call.status),
-            call.salesperson,
-            call.client_phone,
-            call.contact,
-            convert.duration(call.ring_seconds),
-            convert.duration(call.talk_seconds),
-            call.outcome,
-            call.summary,
-        )
-
-    ws = add_table_sheet(wb, title=t["sheet.calls"], columns=columns, items=rows, convert=row)
-    end = _last_row(rows)
-    answered = t["status.answered"].replace('"', '""')
-    ws.conditional_formatting.add(
-        f"A2:J{end}", FormulaRule(formula=[f'AND($C2<>"",$C2<>"{answered}")'], fill=RED_FILL)
-    )
-
-
-def _missed_sheet(
-    wb: Workbook,
-    rows: list[MissedCallRow],
-    t: dict[str, str],
-    convert: Converter,
-    date_format: str,
-) -> None:
-    columns = [
-        Column(t["started_at"], "datetime", date_format),
-        Column(t["salesperson"]),
-        Column(t["client_phone"]),
-        Column(t["contact"]),
-        Column(t["called_back_at"], "datetime", date_format),
-        Column(t["callback_time"], "duration", DURATION),
-    ]
-
-    def row(missed: MissedCallRow) -> tuple[Any, ...]:
-        return (
-            convert.local(missed.started_at),
-            missed.salesperson,
-            missed.client_phone,
-            missed.contact,
-            convert.local(missed.called_back_at),
-            convert.duration(missed.callback_seconds),
-        )
-
-    ws = add_table_sheet(wb, title=t["sheet.missed"], columns=columns, items=rows, convert=row)
-    ws.conditional_formatting.add(
-        f"A2:F{_last_row(rows)}", FormulaRule(formula=['$E2=""'], fill=RED_FILL)
-    )
-
-
-def _overdue_sheet(
-    wb: Workbook,
-    rows: list[OverdueActivityRow],
-    t: dict[str, str],
-    convert: Converter,
-    date_format: str,
-) -> None:
-    columns = [
-        Column(t["due_at"], "datetime", date_format),
-        Column(t["owner"]),
-        Column(t["kind"]),
-        Column(t["activity"], width=40),
-        Column(t["contact"]),
-        Column(t["done_at"], "datetime", date_format),
-    ]
-
-    def row(item: OverdueActivityRow) -> tuple[Any, ...]:
-        return (
-            convert.local(item.due_at),
-            item.owner,
-            t.get(f"kind.{item.kind}", item.kind),
-            item.title,
-            item.contact,
-            convert.local(item.done_at),
-        )
-
-    ws = add_table_sheet(wb, title=t["sheet.overdue"], columns=columns, items=rows, convert=row)
-    end = _last_row(rows)
-    ws.conditional_formatting.add(f"A2:F{end}", FormulaRule(formula=['$F2=""'], fill=RED_FILL))
-    ws.conditional_formatting.add(f"A2:F{end}", FormulaRule(formula=['$F2<>""'], fill=ORANGE_FILL))
-
-
-def _pipeline_sheet(wb: Workbook, rows: list[PipelineRow], t: dict[str, str]) -> None:
-    currencies = sorted({r.currency for r in rows}) or ["RUB"]
-    columns = [
-        Column(t["stage"]),
-        Column(t["currency"], width=10),
-        Column(t["count"], "int", INTEGER),
-        # One amount column per currency, so each keeps its own currency format.
-        *(Column(f"{t['amount']}, {c}", "money", money_format(c), width=18) for c in currencies),
-    ]
-
-    def row(item: PipelineRow) -> tuple[Any, ...]:
-        amounts = [item.amount if c == item.currency else None for c in currencies]
-        return (item.stage, item.currency, item.count, *amounts)
-
-    ws = add_table_sheet(wb, title=t["sheet.pipeline"], columns=columns, items=rows, convert=row)
-    chart = BarChart()
-    chart.type = "bar"
-    chart.title = t["chart.pipeline"]
-    last = _last_row(rows)
-    chart.add_data(
-        Reference(ws, min_col=4, max_col=3 + len(currencies), min_row=1, max_row=last),
-        titles_from_data=True,
-    )
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
-    chart.width, chart.height = 18, 9
-    ws.add_chart(chart, f"{get_column_letter(len(columns) + 2)}2")

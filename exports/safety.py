@@ -14,6 +14,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Characters XML 1.0 forbids; openpyxl refuses them, a database text may hold them.
+_STARTS = frozenset(FORMULA_STARTS)
 MAX_CELL = 32_767  # Excel refuses to open a workbook with a longer cell
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -35,6 +36,8 @@ def clean(text: str) -> str:
 
 def xlsx_text(ws: WriteOnlyWorksheet, text: str) -> str | WriteOnlyCell:
     """A value for a write-only row: plain text, or a string cell that can never be a formula."""
+    if text.isprintable() and len(text) <= MAX_CELL and text[:1] not in _STARTS:
+        return text  # the common case, checked in C
     text = clean(text)
     if not looks_like_formula(text):
         return text

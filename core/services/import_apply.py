@@ -96,6 +96,7 @@ async def apply_batch(
     )
     if locked is None or locked.batches_done > index:
         await ctx.session.rollback()
+        await ctx.session.refresh(job)  # a rollback expires it; its progress is read next
         return False
     now = ctx.clock.now()
     names = {p.row.company for p in batch.new}

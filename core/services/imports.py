@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.context import Actor, Ctx
-from core.errors import InvalidInput, PermissionDenied
+from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.imports.dto import CellError, ContactRow, ContactTable
 from core.models.contacts import Contact, ContactPhone
 from core.models.imports import ImportJob
@@ -90,10 +91,9 @@ async def run_import(
         done_rows += len(rows)
         if job is not None and index < job.batches_done:
             continue
-        batch = await _match(ctx, actor, [plans[r.row] for r in rows if r.row in plans], policy)
-        counts: dict[str, Any] = {"new": len(batch.new), "updated": len(batch.updates)}
-        counts |= {"duplicate": batch.duplicate, "rejected_rows": batch.rejected}
-        if job is not None and not await apply_batch(ctx, actor, job, index, batch, counts):
+        chosen = [plans[r.row] for r in rows if r.row in plans]
+        counts = await _batch(ctx, actor, job, index, chosen, policy)
+        if counts is None:
             continue  # another process applied this batch meanwhile
         _add_counts(report, counts)
         if progress is not None:
@@ -103,6 +103,31 @@ async def run_import(
         await ctx.session.commit()
     report.rejected_rows.sort()
     return report
+
+
+async def _batch(
+    ctx: Ctx, actor: Actor, job: ImportJob | None, index: int, plans: list[Plan], policy: str
+) -> dict[str, Any] | None:
+    """Match one batch and, when applying, write it; None if another process wrote it."""
+    for attempt in range(2):
+        batch = await _match(ctx, actor, plans, policy)
+        counts: dict[str, Any] = {"new": len(batch.new), "updated": len(batch.updates)}
+        counts |= {"duplicate": batch.duplicate, "rejected_rows": batch.rejected}
+        if job is None:
+            return counts
+        try:
+            return counts if await apply_batch(ctx, actor, job, index, batch, counts) else None
+        except IntegrityError as exc:
+            # A phone of this batch went to a contact meanwhile (a call, the bot): the batch
+            # is rolled back whole; matched again, it finds that contact.
+            await ctx.session.rollback()
+            await ctx.session.refresh(job)
+            if attempt:
+                raise Conflict(
+                    f"rows of batch {index + 1} clash with changes made meanwhile; "
+                    "run the import again"
+                ) from exc
+    return None
 
 
 def _add_counts(report: ImportReport, counts: dict[str, Any]) -> None:

@@ -7,14 +7,12 @@ called back by the next answered call with the same number, in either direction,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, case, func, select
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
@@ -23,20 +21,21 @@ from core.models.contacts import Contact
 from core.models.users import User
 from core.models.work import Activity, Deal, PipelineStage
 from core.reports.dto import (
-    CallRow,
     Digest,
     Figures,
-    MissedCallRow,
-    OverdueActivityRow,
     PersonSummary,
-    PipelineRow,
+)
+from core.services.report_rows import (
+    call_rows,
+    missed_call_rows,
+    overdue_clause,
+    overdue_rows,
+    person_of_call,
+    pipeline_rows,
 )
 from core.services.users import check_timezone
 
 MAX_PERIOD = timedelta(days=400)
-MISSED_STATUSES = ("missed", "busy", "failed")
-BATCH = 2000
-_callback = aliased(Call)
 
 
 async def digest(ctx: Ctx, *, actor_id: int, start: datetime, end: datetime, tz: str) -> Digest:
@@ -90,8 +89,8 @@ async def digest_for(ctx: Ctx, *, actor: Actor, start: datetime, end: datetime, 
         total=total,
         calls=[row async for row in call_rows(ctx, start=start, end=end, names=names)],
         missed_calls=[r.row async for r in missed_call_rows(ctx, start, end, now, names)],
-        overdue_activities=await _overdue_rows(ctx, start, end, now, names),
-        pipeline=await _pipeline(ctx),
+        overdue_activities=await overdue_rows(ctx, start, end, now, names),
+        pipeline=await pipeline_rows(ctx),
     )
 
 
@@ -134,10 +133,6 @@ def _check_period(start: datetime, end: datetime) -> None:
         raise InvalidInput(f"the period is longer than {MAX_PERIOD.days} days", field="to")
 
 
-def _person() -> ColumnElement[Any]:
-    return func.coalesce(Call.user_id, Contact.owner_id)
-
-
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -158,7 +153,7 @@ async def _figures(
     def of(uid: int | None) -> Figures:
         return result.setdefault(uid, Figures())
 
-    person = _person().label("person")
+    person = person_of_call().label("person")
     calls = await ctx.session.execute(
         select(
             person,
@@ -190,7 +185,7 @@ async def _figures(
         of(uid).activities_done = int(count)
     overdue = await ctx.session.execute(
         select(Activity.owner_id, func.count())
-        .where(_overdue(start, end, now))
+        .where(overdue_clause(start, end, now))
         .group_by(Activity.owner_id)
     )
     for uid, count in overdue.tuples():
@@ -237,169 +232,3 @@ async def _deal_figures(ctx: Ctx, start: datetime, end: datetime, currency: str,
             figures.amount_won = Decimal(int(amount)) / 100
         else:
             figures.deals_lost = int(count)
-
-
-def _overdue(start: datetime, end: datetime, now: datetime) -> ColumnElement[bool]:
-    """Due in the period (and already past), then not done on time."""
-    return and_(
-        Activity.due_at >= start,
-        Activity.due_at < min(end, now),
-        or_(
-            Activity.status == "planned",
-            and_(Activity.status == "done", Activity.done_at > Activity.due_at),
-        ),
-    )
-
-
-async def call_rows(
-    ctx: Ctx, *, start: datetime, end: datetime, names: dict[int, str]
-) -> AsyncIterator[CallRow]:
-    """Calls of the period, oldest first, read from the database in batches."""
-    person = _person()
-    query = (
-        select(
-            Call.started_at,
-            Call.direction,
-            Call.status,
-            person,
-            func.coalesce(Call.client_e164, Call.client_raw),
-            Contact.name,
-            Call.ring_seconds,
-            Call.talk_seconds,
-            Call.outcome,
-            Call.summary,
-        )
-        .outerjoin(Contact, Contact.id == Call.contact_id)
-        .where(Call.started_at >= start, Call.started_at < end, Call.direction != "internal")
-        .order_by(Call.started_at, Call.id)
-    )
-    async for row in _stream(ctx, query):
-        started, direction, status, uid, phone, contact, ring, talk, outcome, summary = row
-        yield CallRow(
-            started_at=started,
-            direction=direction,
-            status=status,
-            salesperson=names.get(uid, "") if uid is not None else "",
-            client_phone=phone or "",
-            contact=contact or "",
-            ring_seconds=ring,
-            talk_seconds=talk,
-            outcome=outcome or "",
-            summary=summary or "",
-        )
-
-
-async def _stream(ctx: Ctx, query: Select[Any]) -> AsyncIterator[Any]:
-    result = await ctx.session.stream(query.execution_options(yield_per=BATCH))
-    async for partition in result.partitions(BATCH):
-        for row in partition:
-            yield row
-
-
-class _Missed:
-    __slots__ = ("row", "user_id")
-
-    def __init__(self, user_id: int | None, row: MissedCallRow) -> None:
-        self.user_id = user_id
-        self.row = row
-
-
-async def missed_call_rows(
-    ctx: Ctx, start: datetime, end: datetime, now: datetime, names: dict[int, str] | None
-) -> AsyncIterator[_Missed]:
-    """Missed calls of the period with the first answered call from/to the number after it."""
-    callback_at = (
-        select(func.min(func.coalesce(_callback.answered_at, _callback.started_at)))
-        .where(
-            _callback.client_e164 == Call.client_e164,
-            _callback.status == "answered",
-            _callback.started_at > Call.started_at,
-            _callback.started_at <= now,
-        )
-        .scalar_subquery()
-    )
-    query = (
-        select(
-            Call.started_at,
-            Call.ended_at,
-            _person(),
-            func.coalesce(Call.client_e164, Call.client_raw),
-            Contact.name,
-            callback_at,
-        )
-        .outerjoin(Contact, Contact.id == Call.contact_id)
-        .where(
-            Call.started_at >= start,
-            Call.started_at < end,
-            Call.direction == "in",
-            Call.status.in_(MISSED_STATUSES),
-        )
-        .order_by(Call.started_at, Call.id)
-    )
-    async for started, ended, uid, phone, contact, back_at in _stream(ctx, query):
-        back = _aware(back_at)
-        seconds = None
-        if back is not None:
-            seconds = max(int((back - (_aware(ended) or started)).total_seconds()), 0)
-        salesperson = "" if names is None or uid is None else names.get(uid, "")
-        yield _Missed(
-            uid,
-            MissedCallRow(started, salesperson, phone or "", contact or "", back, seconds),
-        )
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    """A UTC datetime from a subquery, which the column type does not decode on SQLite."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-async def _overdue_rows(
-    ctx: Ctx, start: datetime, end: datetime, now: datetime, names: dict[int, str]
-) -> list[OverdueActivityRow]:
-    rows = await ctx.session.execute(
-        select(
-            Activity.due_at,
-            Activity.owner_id,
-            Activity.kind,
-            Activity.title,
-            Contact.name,
-            Activity.done_at,
-        )
-        .outerjoin(Contact, Contact.id == Activity.contact_id)
-        .where(_overdue(start, end, now))
-        .order_by(Activity.due_at, Activity.id)
-    )
-    return [
-        OverdueActivityRow(
-            due or start,
-            names.get(uid, "") if uid is not None else "",
-            kind,
-            title,
-            contact or "",
-            done,
-        )
-        for due, uid, kind, title, contact, done in rows.tuples()
-    ]
-
-
-async def _pipeline(ctx: Ctx) -> list[PipelineRow]:
-    rows = await ctx.session.execute(
-        select(
-            PipelineStage.name,
-            Deal.currency,
-            func.count(),
-            func.coalesce(func.sum(Deal.amount_minor), 0),
-        )
-        .join(PipelineStage, PipelineStage.code == Deal.stage)
-        .where(PipelineStage.outcome == "open")
-        .group_by(PipelineStage.position, PipelineStage.name, Deal.currency)
-        .order_by(PipelineStage.position, Deal.currency)
-    )
-    return [
-        PipelineRow(stage, int(count), Decimal(int(amount or 0)) / 100, currency)
-        for stage, currency, count, amount in rows.tuples()
-    ]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.context import Actor, Ctx
 from core.errors import PermissionDenied
@@ -196,3 +197,34 @@ async def test_an_import_killed_halfway_and_rerun_equals_one_clean_run(
     assert (resumed.new, resumed.duplicate, resumed.rejected) == (18, 3, 2)
     assert resumed.rejected_rows == clean.rejected_rows
     assert await _snapshot(ctx) == expected
+
+
+async def test_a_phone_taken_meanwhile_is_matched_again_not_a_crash(
+    ctx: Ctx,
+    system: Actor,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _anna(ctx)
+    real = imports.apply_batch
+    calls = 0
+
+    async def a_call_creates_the_contact_first(*args: Any) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # between the match and the write, a call creates the contact
+            async with sessions() as other:
+                await contacts.create_contact(
+                    Ctx(session=other, config=ctx.config, clock=ctx.clock),
+                    actor=system,
+                    name="Caller",
+                    phones=["+79161112233"],
+                )
+        return await real(*args)
+
+    monkeypatch.setattr(imports, "apply_batch", a_call_creates_the_contact_first)
+    report = await _run(ctx, system, RU_CSV, apply=True)
+    assert calls == 2
+    assert (report.new, report.duplicate, report.rejected) == (1, 2, 2)
+    caller = await contacts.find_by_e164(ctx, e164="+79161112233")
+    assert caller is not None and caller.name == "Caller"

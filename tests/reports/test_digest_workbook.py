@@ -182,3 +182,24 @@ async def test_control_characters_and_overlong_text_still_give_a_valid_workbook(
     assert len(ws["J2"].value) == 32_767
     assert ws["I2"].value == "\tcmd"
     assert ws["I2"].quotePrefix
+
+
+async def test_a_quiet_period_gives_a_workbook_of_headers_and_zeros(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    clock.set(NOW)
+    people = await scenario.build(ctx)
+    quiet = await reports.digest(
+        ctx,
+        actor_id=people.maria.id,
+        start=START.replace(year=2025),
+        end=END.replace(year=2025),
+        tz="Europe/Moscow",
+    )
+    wb = _open(build_workbook(quiet, locale="en"))
+    assert wb["Calls"].max_row == 1
+    assert wb["Missed calls"]["A1"].value == "Started"
+    total = next(r for r in wb["Summary"].iter_rows(min_row=6, values_only=True) if r[0] == "Total")
+    assert total[1] == 0
+    assert total[11] is None  # no missed calls: no share to show
+    assert "0 calls" in summary_text(quiet, "en")
