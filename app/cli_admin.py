@@ -165,7 +165,6 @@ def sqlite_folder_problem(url: str) -> str | None:
     return None
 
 
-
 def database_problem(exc: BaseException, url: str) -> str | None:
     """One line saying what is wrong with the database and what to do, or None if the error
     is not about the database. The password never appears in it."""
