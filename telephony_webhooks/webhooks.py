@@ -266,7 +266,9 @@ async def handle(
             # What the processor will do with the stored request, done now: a request it
             # could not apply gets its 400 here instead of a 200 and a row that never applies.
             stamped = {**raw.headers, RECEIVED_AT_HEADER: received.isoformat()}
-            parse_checked(provider.adapter, replace(raw, headers=stamped), options)
+            parse_checked(
+                provider.adapter, replace(raw, headers=stamped), options, provider.time_fields
+            )
     except ProviderError as exc:
         return Answer.detail(exc.status_code, exc.reason)
     except RecursionError:
