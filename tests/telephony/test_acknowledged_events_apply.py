@@ -269,3 +269,19 @@ async def test_a_percent_encoded_secret_field_is_not_stored(pbx: Pbx) -> None:
     assert response.status_code == 200, response.text
     (row,) = await load(pbx, TelephonyEvent)
     assert token.encode() not in row.body
+
+
+async def test_a_json_escaped_secret_name_is_not_stored(pbx: Pbx) -> None:
+    fields = dict(
+        itoolabs_request(
+            {"cmd": "event", "type": "INCOMING", "phone": "79161234567", "callid": "i-1"}
+        ).form
+    )
+    token = fields.pop("crm_token")
+    body = json.dumps(fields)[:-1] + f', "\\u0063rm_token": "{token}"}}'
+    response = await pbx.client.post(
+        "/webhooks/itoolabs", content=body.encode(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    (row,) = await load(pbx, TelephonyEvent)
+    assert token.encode() not in row.body
