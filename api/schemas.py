@@ -336,7 +336,8 @@ class DealUpsert(DealPatch):
 
     contact_id: Id | None = None
     company_id: Id | None = None
-    stage: Code | None = Field(None, description="a new deal's stage (default: the first)")
+    stage: Code | None = Field(None, description="a new deal's stage, or where to move it")
+    lost_reason: Text | None = Field(None, description="needed to create or move it as lost")
 
 
 class StageIn(_In):

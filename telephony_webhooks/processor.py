@@ -229,7 +229,8 @@ class InboxProcessor:
             _settle(row, now, f"unknown provider {row.provider!r}")
             return None
         try:
-            return parse_checked(provider.adapter, rebuild_request(row), self._options)
+            request = rebuild_request(row)
+            return parse_checked(provider.adapter, request, self._options, provider.time_fields)
         except ProviderError as exc:
             # A stored request the adapter cannot read will not improve by retrying.
             _settle(row, now, f"unparseable: {exc.reason}"[:2000])

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from starlette.types import Receive, Scope, Send
@@ -18,6 +18,7 @@ from core.db import session_scope
 from core.services import contacts
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.inbox import InboxRow, InboxUnavailable, InboxWriter
+from telephony_webhooks.kept import STORED_HEADERS, stored_body, stored_url
 from telephony_webhooks.processor import (
     METHOD_HEADER,
     PATH_HEADER,
@@ -42,21 +43,6 @@ MAX_BODY = 64 * 1024
 LOOKUP_TIMEOUT_SECONDS = 0.8
 # A client that announces a body and never sends it holds a request (and shutdown) no longer.
 BODY_READ_SECONDS = 10.0
-# Headers worth keeping with the raw request; tokens and cookies are never stored.
-STORED_HEADERS = (
-    "content-type",
-    "user-agent",
-    "signature",
-    "x-twilio-signature",
-    "x-forwarded-for",
-    "x-real-ip",
-    "i-twilio-idempotency-token",
-)
-SECRET_QUERY = {"token", "key", "crm_token", "api_key"}
-# Shared secrets some PBXs put in the body itself (ITooLabs, Mango): verified, never stored.
-SECRET_FIELDS = {"crm_token", "vpbx_api_key", "token"}
-_SECRET_FIELD_BYTES = tuple(name.encode() for name in SECRET_FIELDS)
-FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 class BodyTooLarge(Exception):
@@ -145,52 +131,6 @@ def public_url(web: WebContext, request: Incoming) -> str:
     return f"{request.scheme}://{host}{suffix}"
 
 
-def stored_body(body: bytes, content_type: str, form: Mapping[str, str]) -> tuple[bytes, str]:
-    """The body and content type as the inbox keeps them: without the shared-secret fields.
-
-    A form (urlencoded or multipart) that carries one is stored as the urlencoded form of
-    its other text fields; a JSON object is stored without those keys.
-    """
-    if form:
-        if not any(name.lower() in SECRET_FIELDS for name in form):
-            return body, content_type
-        kept = [(k, v) for k, v in form.items() if k.lower() not in SECRET_FIELDS]
-        return urlencode(kept).encode("utf-8"), FORM_TYPE
-    # Names may hide behind JSON escapes (\u0074oken) or percent-encoding (%74oken).
-    if not any(name in body for name in _SECRET_FIELD_BYTES) and not (
-        b"\\u" in body or b"%" in body
-    ):
-        return body, content_type
-    try:
-        if "json" in content_type or body.lstrip()[:1] == b"{":
-            data = json.loads(body)
-            if isinstance(data, dict) and any(k.lower() in SECRET_FIELDS for k in data):
-                kept_json = {k: v for k, v in data.items() if k.lower() not in SECRET_FIELDS}
-                return json.dumps(kept_json, ensure_ascii=False).encode("utf-8"), content_type
-            return body, content_type
-        if "multipart/" in content_type:
-            return body, content_type  # a multipart body no decoder could read has no fields
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-        if not any(k.lower() in SECRET_FIELDS for k, _v in pairs):
-            return body, content_type
-        kept_pairs = [(k, v) for k, v in pairs if k.lower() not in SECRET_FIELDS]
-        return urlencode(kept_pairs).encode("utf-8"), content_type
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return body, content_type
-
-
-def _stored_url(url: str) -> str:
-    if "?" not in url:
-        return url
-    parts = urlsplit(url)
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in SECRET_QUERY
-    ]
-    return parts._replace(query=urlencode(query)).geturl()
-
-
 def _form(body: bytes, content_type: str) -> dict[str, str]:
     """Form fields when the request says it is a form; adapters sniff other bodies."""
     lowered = content_type.lower()
@@ -271,14 +211,16 @@ async def handle(
             # What the processor will do with the stored request, done now: a request it
             # could not apply gets its 400 here instead of a 200 and a row that never applies.
             stamped = {**raw.headers, RECEIVED_AT_HEADER: received.isoformat()}
-            parse_checked(provider.adapter, replace(raw, headers=stamped), options)
+            parse_checked(
+                provider.adapter, replace(raw, headers=stamped), options, provider.time_fields
+            )
     except ProviderError as exc:
         return Answer.detail(exc.status_code, exc.reason)
     except RecursionError:
         return Answer.detail(400, "body is nested too deeply")
     if accepted.store:
         headers = {k: v for k, v in raw.headers.items() if k in STORED_HEADERS}
-        headers |= {METHOD_HEADER: raw.method, PATH_HEADER: path, URL_HEADER: _stored_url(raw.url)}
+        headers |= {METHOD_HEADER: raw.method, PATH_HEADER: path, URL_HEADER: stored_url(raw.url)}
         kept_body, kept_type = stored_body(body, content_type, raw.form)
         try:
             await inbox.store(

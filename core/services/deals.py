@@ -345,12 +345,18 @@ async def upsert_by_external_id(
 
 
 async def _update_pushed(ctx: Ctx, actor: Actor, deal_id: int, fields: dict[str, Any]) -> Deal:
-    changes = {k: v for k, v in fields.items() if k not in ("contact_id", "company_id", "stage")}
+    shaping = ("contact_id", "company_id", "stage", "lost_reason")
+    changes = {k: v for k, v in fields.items() if k not in shaping}
     deal = await _load(ctx, actor, deal_id)
     stage = fields.get("stage")
     if stage and stage != deal.stage:
         deal = await move(
-            ctx, actor=actor, deal_id=deal_id, stage=stage, amount=changes.get("amount")
+            ctx,
+            actor=actor,
+            deal_id=deal_id,
+            stage=stage,
+            amount=changes.get("amount"),
+            lost_reason=fields.get("lost_reason"),
         )
     if changes:
         deal = await update(ctx, actor=actor, deal_id=deal_id, changes=changes)

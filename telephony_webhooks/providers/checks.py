@@ -9,6 +9,7 @@ keeps it; both now see the same cleaned value).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -47,21 +48,26 @@ def without_controls(value: str) -> str:
 
 
 def parse_checked(
-    adapter: Adapter, request: RawRequest, options: ProviderOptions
+    adapter: Adapter,
+    request: RawRequest,
+    options: ProviderOptions,
+    wire_names: Mapping[str, str] | None = None,
 ) -> list[CallEvent]:
-    """The adapter's events, cleaned and checked; ProviderError(400) names what is wrong."""
+    """The adapter's events, cleaned and checked; ProviderError(400) names what is wrong
+    (`wire_names`: the request field each event time comes from, for the message)."""
     events = adapter.parse(request, options)
     latest = (received_at(request) or datetime.now(UTC)) + LATEST_AFTER_RECEIPT
-    return [_checked(event, latest) for event in events]
+    return [_checked(event, latest, wire_names or {}) for event in events]
 
 
-def _checked(event: CallEvent, latest: datetime) -> CallEvent:
+def _checked(event: CallEvent, latest: datetime, wire_names: Mapping[str, str]) -> CallEvent:
     for name in TIME_FIELDS:
         moment: datetime | None = getattr(event, name)
         if moment is not None and not EARLIEST_EVENT_TIME <= moment <= latest:
+            field = wire_names.get(name, name)
             raise ProviderError(
                 400,
-                f"event time {name} {moment.isoformat()} is outside the accepted window "
+                f"field {field!r}: time {moment.isoformat()} is outside the accepted window "
                 f"(2000-01-01 to one day after receipt)",
             )
     cleaned: dict[str, str] = {}

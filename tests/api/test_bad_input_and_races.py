@@ -180,9 +180,16 @@ async def test_an_order_pushed_twice_is_one_deal_updated(client: httpx.AsyncClie
     assert updated.status_code == 200, updated.text
     assert updated.json()["id"] == created.json()["id"]
     assert (updated.json()["amount"], updated.json()["stage"]) == ("1750.50", "won")
+    closed = await client.put("/deals/by-external-id/ORDER-17", json={"stage": "lost"})
+    assert_422(closed, "stage")  # a won deal is closed: no move, a reason, not a 500
+    lost = await client.put(
+        "/deals/by-external-id/ORDER-19",
+        json={"title": "Отказ", "stage": "lost", "lost_reason": "передумал"},
+    )
+    assert lost.status_code == 201 and lost.json()["lost_reason"] == "передумал"
     missing_title = await client.put("/deals/by-external-id/ORDER-18", json={"amount": "5"})
     assert_422(missing_title, "title")
-    assert (await client.get("/deals")).json()["total"] == 1
+    assert (await client.get("/deals")).json()["total"] == 2
 
 
 async def test_concurrent_pushes_of_one_order_make_one_deal(client: httpx.AsyncClient) -> None:
