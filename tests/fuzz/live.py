@@ -20,12 +20,12 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.http import PerezvonApp, create_app
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import Base, create_bulk_engine, create_engine, session_factory, session_scope
 from core.services import activities, api_keys, contacts, deals, users
-from telephony_webhooks.app import PerezvonApp, create_app
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
 from tests.conftest import KEEP_TABLES, PG_URL

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
+from app.http import create_app
 from core.db import create_engine, session_factory
-from telephony_webhooks.app import create_app
 from telephony_webhooks.context import WebContext
 from tests.fakes.twilio_signer import GENERIC_TOKEN
 from tests.fuzz.live import BASE, EXAMPLES, Live
