@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import sqlite3
@@ -27,7 +28,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -638,7 +639,7 @@ async def find_by_e164(ctx: Ctx, *, e164: str) -> Contact | None:
     return contact
 
 
-UPSERT_ATTEMPTS = 4
+UPSERT_ATTEMPTS = 8
 
 
 async def upsert_by_phone(
@@ -667,7 +668,23 @@ async def upsert_by_phone(
             await ctx.session.rollback()
             if last:
                 raise
+        except OperationalError as exc:
+            # SQLite: the read that found no contact saw a snapshot a concurrent twin has since
+            # committed past; its write cannot wait that out (SQLITE_BUSY_SNAPSHOT), so it
+            # starts again and reads the twin's contact.
+            if last or not _sqlite_lock(exc):
+                raise
+            await ctx.session.rollback()
+            await asyncio.sleep(0.01 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+SQLITE_BUSY_SNAPSHOT = 517
+
+
+def _sqlite_lock(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT)
 
 
 class _LostRace(Conflict):
