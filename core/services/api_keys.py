@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
@@ -81,17 +82,37 @@ async def authenticate(ctx: Ctx, *, plain: str) -> Actor | None:
     key = await ctx.session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(plain)))
     if key is None or key.revoked_at is not None:
         return None
+    actor = Actor.api_key(key.id, key.name, scope_of(key.role))
     now = ctx.clock.now()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-        # Its own small commit, before the request's use case starts its unit of work.
+        await _stamp_last_used(ctx, key_id=key.id, now=now)
+    return actor
+
+
+async def _stamp_last_used(ctx: Ctx, *, key_id: int, now: datetime) -> None:
+    """Best effort, in a transaction of its own before the request's use case starts.
+
+    The read that found the key ends first: on SQLite a read transaction cannot become a
+    write one once a concurrent request has stamped the key (its snapshot is stale). The
+    condition makes a concurrent twin's stamp a no-op, and a stamp that still meets a lock
+    is skipped: when a key was last used must never fail the request that uses it."""
+    await ctx.session.commit()
+    try:
         await ctx.session.execute(
             update(ApiKey)
-            .where(ApiKey.id == key.id)
+            .where(
+                ApiKey.id == key_id,
+                or_(
+                    ApiKey.last_used_at.is_(None),
+                    ApiKey.last_used_at <= now - LAST_USED_RESOLUTION,
+                ),
+            )
             .values(last_used_at=now)
             .execution_options(synchronize_session=False)
         )
         await ctx.session.commit()
-    return Actor.api_key(key.id, key.name, scope_of(key.role))
+    except OperationalError:
+        await ctx.session.rollback()
 
 
 def check_scope(actor: Actor, *, operation: str, changes: bool) -> None:
