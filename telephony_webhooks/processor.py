@@ -6,6 +6,9 @@ batch is redone row by row so that one bad row is recorded and retried with back
 every other call goes on. A row that fails `inbox_max_attempts` times is parked: settled
 with its error (`perezvon inbox failed` lists it, `perezvon inbox retry` puts it back), so
 its call's later rows are applied without it.
+
+Losing a race to another instance (both inserted one call or contact; a deadlock) is no
+failure: the batch, or the row, is redone at once and reads what the winner committed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import exists, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -50,6 +54,10 @@ YIELD_TO_REQUESTS_SECONDS = 0.25
 # first and the backlog is applied at full speed once the burst is over.
 BURST_BATCH = 20
 BURST_POLL_SECONDS = 0.01
+# Lost races with another instance redone at once (per batch, per row) before one counts.
+RACE_RETRIES = 3
+# unique_violation (the other instance inserted the call or contact first), deadlock, serialization
+_RACE_SQLSTATES = frozenset({"23505", "40P01", "40001"})
 
 
 def provider_options(web: WebContext) -> ProviderOptions:
@@ -181,8 +189,9 @@ class InboxProcessor:
     def _turn(self) -> contextlib.AbstractAsyncContextManager[None]:
         return self._inbox.turn() if self._inbox is not None else contextlib.nullcontext()
 
-    async def _process_batch(self, limit: int) -> int:
+    async def _process_batch(self, limit: int, races: int = 0) -> int:
         now = self._web.clock.now()
+        lost_race = False
         earlier = aliased(TelephonyEvent)
         async with session_scope(self._sessions) as session:
             query = (
@@ -217,9 +226,15 @@ class InboxProcessor:
                 await session.commit()
                 self.applied += len(rows)
                 return len(rows)
-            except Exception:
-                log.info("inbox batch failed; applying its %d rows one by one", len(ids))
+            except Exception as exc:
                 await session.rollback()
+                lost_race = races < RACE_RETRIES and _lost_race(exc)
+                if not lost_race:
+                    log.info("inbox batch failed; applying its %d rows one by one", len(ids))
+        if lost_race:
+            # The winner has committed: redo the batch now, reading its call and contact.
+            log.info("inbox batch lost a race to another instance; redoing it")
+            return await self._process_batch(limit, races + 1)
         return await self._one_by_one(ids)
 
     def _parse(self, row: TelephonyEvent, now: datetime) -> list[CallEvent] | None:
@@ -262,7 +277,10 @@ class InboxProcessor:
 
     async def _one_by_one(self, ids: list[int]) -> int:
         blocked: dict[tuple[str, str | None], datetime] = {}
-        for row_id in ids:
+        races: dict[int, int] = {}
+        pending = ids[::-1]
+        while pending:
+            row_id = pending.pop()
             async with session_scope(self._sessions) as session:
                 query = select(TelephonyEvent).where(TelephonyEvent.id == row_id)
                 if session.bind is not None and session.bind.dialect.name == "postgresql":
@@ -282,6 +300,10 @@ class InboxProcessor:
                     self.applied += 1
                 except Exception as exc:
                     await session.rollback()
+                    if races.get(row_id, 0) < RACE_RETRIES and _lost_race(exc):
+                        races[row_id] = races.get(row_id, 0) + 1
+                        pending.append(row_id)  # at once, and not counted as a failure
+                        continue
                     retry_at = await self._record_failure(row_id, exc)
                     if retry_at is not None:
                         blocked[key] = retry_at
@@ -308,6 +330,12 @@ class InboxProcessor:
             row.error = error[:2000]
             await session.commit()
             return row.next_attempt_at
+
+
+def _lost_race(exc: BaseException) -> bool:
+    """Whether another instance's concurrent transaction made this one fail (PostgreSQL;
+    on SQLite the processor holds the write lock, so a violation there is a real error)."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RACE_SQLSTATES
 
 
 def _settle(row: TelephonyEvent, now: datetime, error: str | None) -> None:
