@@ -15,7 +15,7 @@ Two phases per database, on a throwaway database migrated to head, with the real
    rate is how many reminders a second the scheduler enqueues until none is left.
 
 3. delivery: the same two phases delivered to the fake Bot API server (tests/fakes, on
-   127.0.0.1 in this process) by the scheduler and the bot's outbox sender wired as in
+   127.0.0.1, in a process of its own) by the scheduler and the bot's outbox sender wired as in
    `perezvon run`, with PEREZVON_TELEGRAM_RATE = `--rate`, one user (chat) per reminder.
    Lateness = the fake receiving the sendMessage minus `remind_at`; drain = reminders a
    second at the fake, first to last, as a share of `--rate` (targets: p99 < 2 s while the
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -210,10 +211,29 @@ async def prepare_users(engine: AsyncEngine, count: int, first: datetime, window
         await session.commit()
 
 
+async def serve_fake() -> None:
+    """`--serve-fake`: the fake Bot API server in its own process (Telegram costs this machine
+    nothing in life); prints its URL, and at EOF on stdin one JSON line of the reminders it
+    received: [chat id, activity id, wall-clock time]."""
+    from tests.fakes.telegram_api import TOKEN, FakeTelegram
+    from tests.scheduler.delivery import reminders_at
+
+    fake = FakeTelegram(token=TOKEN)
+    print(await fake.start(), flush=True)
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    await stdin.read()
+    wall = time.time() - time.monotonic()  # the fake's calls carry monotonic times
+    got = [[r.chat_id, r.activity_id, r.at + wall] for r in reminders_at(fake)]
+    print(json.dumps(got), flush=True)
+    await fake.stop()
+
+
 async def measure_delivery(
     url: str, *, count: int, window: float, interval: float, rate: float
 ) -> dict[str, float]:
-    """Reminders delivered to the fake Bot API server (tests/fakes, loopback, this process)
+    """Reminders delivered to the fake Bot API server (tests/fakes, loopback, another process)
     through the scheduler and the bot's outbox sender as `perezvon run` wires them (app/
     components, PEREZVON_TELEGRAM_RATE = `rate`). Lateness = the fake receiving the
     sendMessage minus `remind_at`; drain = reminders a second at the fake, first to last,
@@ -222,22 +242,24 @@ async def measure_delivery(
     from app.scheduler_component import SchedulerComponent
     from app.settings import Settings
     from app.wiring import Container
-    from tests.fakes.telegram_api import TOKEN, FakeTelegram
-    from tests.scheduler.delivery import reminders_at
+    from tests.fakes.telegram_api import TOKEN
 
     engine = create_engine(url)
     await reset(engine)
-    first = datetime.now(UTC) + timedelta(seconds=3)
-    await prepare_users(engine, count, first, window)
-    async with session_factory(engine)() as session:
-        due = dict((await session.execute(select(Activity.id, Activity.remind_at))).tuples().all())
-    await engine.dispose()
-    fake = FakeTelegram(token=TOKEN)
-    await fake.start()
+    sessions = session_factory(engine)
+    fake = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--serve-fake",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert fake.stdin is not None and fake.stdout is not None
+    fake_url = (await fake.stdout.readline()).decode().strip()
     settings = Settings(
         database_url=url,
         telegram_token=TOKEN,  # type: ignore[arg-type]
-        telegram_api_url=fake.url,
+        telegram_api_url=fake_url,
         telegram_rate=rate,
         reminders_interval_seconds=interval,
         greetings_interval_seconds=QUIET,
@@ -250,28 +272,37 @@ async def measure_delivery(
     await bot.start(container)
     await bot.runtime.wait_ready()
     await scheduler.start(container)
+    # Everything runs before they fall due; the first one after the rows are committed.
+    first = datetime.now(UTC) + timedelta(seconds=2 + count / 2000)
+    await prepare_users(engine, count, first, window)
+    async with sessions() as session:
+        due = dict((await session.execute(select(Activity.id, Activity.remind_at))).tuples().all())
     deadline = time.monotonic() + window + count / rate * 2 + 60
+    sent = select(func.count()).select_from(Notification).where(Notification.status == "sent")
     try:
-        # Polled: the fake's wait_for rescans every call on each request (10,000 squared).
-        while time.monotonic() < deadline and len(fake.sent("sendMessage")) < count:  # noqa: ASYNC110
+        while time.monotonic() < deadline:  # recorded as sent once Telegram answered 200
+            async with sessions() as session:
+                if await session.scalar(sent) == count:
+                    break
             await asyncio.sleep(0.2)
         await asyncio.sleep(0.5)
     finally:
         await scheduler.stop()
         await bot.stop()
         await container.dispose()
-        await fake.stop()
-    wall = time.time() - time.monotonic()  # fake.calls carry monotonic times
-    reminded = reminders_at(fake)
-    lateness = [r.at + wall - due[r.activity_id].timestamp() for r in reminded]
+        await engine.dispose()
+        fake.stdin.close()
+        received = json.loads((await fake.stdout.readline()).decode())
+        await fake.wait()
+    lateness = [at - due[activity_id].timestamp() for _, activity_id, at in received]
     if not lateness:
         return {"sent": 0.0}
-    times = sorted(r.at for r in reminded)
+    times = sorted(at for _, _, at in received)
     busy = max(times[-1] - times[0], 1e-6)
     drained = (len(times) - 1) / busy if len(times) > 1 else 0.0
     return {
-        "sent": float(len(reminded)),
-        "twice": float(len(reminded) - len({r.activity_id for r in reminded})),
+        "sent": float(len(received)),
+        "twice": float(len(received) - len({activity_id for _, activity_id, _ in received})),
         "p50": pct(lateness, 50),
         "p99": pct(lateness, 99),
         "max": max(lateness),
@@ -328,7 +359,11 @@ def main(argv: list[str] | None = None) -> int:
             "PEREZVON_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
         ),
     )
+    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_fake:
+        asyncio.run(serve_fake())
+        return 0
     databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     results: list[str] = []
     for db in databases:
