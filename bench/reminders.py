@@ -2,6 +2,7 @@
 
     python bench/reminders.py --db sqlite --count 10000 --window 60
     python bench/reminders.py --db both --count 10000 --window 60 --instances 2
+    python bench/reminders.py --db both --what delivery --count 10000 --rate 200
 
 Two phases per database, on a throwaway database migrated to head, with the real
 `scheduler.runner.Scheduler` (APScheduler, real clock) and the real reminders service:
@@ -13,10 +14,12 @@ Two phases per database, on a throwaway database migrated to head, with the real
 2. burst: `--count` reminders are all due at once (a restart after downtime); the drain
    rate is how many reminders a second the scheduler enqueues until none is left.
 
-Delivery to Telegram is not measured here yet: it needs the bot's outbox delivery loop
-(`bot.delivery`, on another branch). See `measure_delivery` below: the HOOK to wire after
-the merge (fake Bot API server on 127.0.0.1, lateness to the fake's receipt, drain as a
-share of the configured rate limit).
+3. delivery: the same two phases delivered to the fake Bot API server (tests/fakes, on
+   127.0.0.1, in a process of its own) by the scheduler and the bot's outbox sender wired as in
+   `perezvon run`, with PEREZVON_TELEGRAM_RATE = `--rate`, one user (chat) per reminder.
+   Lateness = the fake receiving the sendMessage minus `remind_at`; drain = reminders a
+   second at the fake, first to last, as a share of `--rate` (targets: p99 < 2 s while the
+   arrival rate is under the limit; drain >= 0.9 of the limit).
 
 Not a test: it prints a table and asserts nothing. On a shared machine figures are noisy.
 """
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
+import json
 import os
 import sys
 import tempfile
@@ -52,6 +55,7 @@ from scheduler.jobs import JobOptions, Jobs
 from scheduler.runner import Intervals, Scheduler
 
 QUIET = 3600.0  # the other jobs stay out of the way
+TG_BASE = 900_000_000  # the bench users' Telegram ids
 
 
 def pct(data: list[float], p: float) -> float:
@@ -158,13 +162,153 @@ async def run_phase(
     }
 
 
-async def measure_delivery(url: str) -> str:
-    """HOOK (wire after the merge): deliver the enqueued reminders through `bot.delivery`
-    to the fake Bot API server (tests/fakes) and time each one from `remind_at` to the
-    fake's receipt; drain = delivered/s over the configured rate limit."""
-    if importlib.util.find_spec("bot.delivery") is None:
-        return "not measured: bot.delivery is not on this branch (see HOOK in bench/reminders.py)"
-    return "not measured: bot.delivery exists; wire it in measure_delivery()"
+async def prepare_users(engine: AsyncEngine, count: int, first: datetime, window: float) -> None:
+    """`count` users with a Telegram id, each with one task falling due within `window`
+    (one chat each: Telegram's one-message-a-second per chat does not pace them)."""
+    sessions = session_factory(engine)
+    step = window / max(count - 1, 1)
+    async with sessions() as session:
+        users = [
+            {
+                "name": f"Bench {n}",
+                "role": "sales",
+                "telegram_user_id": TG_BASE + n,
+                "timezone": "Europe/Moscow",
+                "locale": "ru",
+                "active": True,
+                "on_duty": False,
+                "created_at": first,
+            }
+            for n in range(count)
+        ]
+        ids: list[int] = []
+        for start in range(0, count, 2000):
+            ids += list(
+                await session.scalars(
+                    insert(User).returning(User.id, sort_by_parameter_order=True),
+                    users[start : start + 2000],
+                )
+            )
+        rows = []
+        for n, user_id in enumerate(ids):
+            due = first + timedelta(seconds=n * step)
+            rows.append(
+                {
+                    "kind": "task",
+                    "title": f"Задача {n}",
+                    "due_at": due,
+                    "remind_at": due,
+                    "owner_id": user_id,
+                    "status": "planned",
+                    "snooze_count": 0,
+                    "missed_count": 0,
+                    "created_at": first,
+                    "updated_at": first,
+                }
+            )
+        for start in range(0, count, 2000):
+            await session.execute(insert(Activity), rows[start : start + 2000])
+        await session.commit()
+
+
+async def serve_fake() -> None:
+    """`--serve-fake`: the fake Bot API server in its own process (Telegram costs this machine
+    nothing in life); prints its URL, and at EOF on stdin one JSON line of the reminders it
+    received: [chat id, activity id, wall-clock time]."""
+    from tests.fakes.telegram_api import TOKEN, FakeTelegram
+    from tests.scheduler.delivery import reminders_at
+
+    fake = FakeTelegram(token=TOKEN)
+    print(await fake.start(), flush=True)
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    await stdin.read()
+    wall = time.time() - time.monotonic()  # the fake's calls carry monotonic times
+    got = [[r.chat_id, r.activity_id, r.at + wall] for r in reminders_at(fake)]
+    print(json.dumps(got), flush=True)
+    await fake.stop()
+
+
+async def measure_delivery(
+    url: str, *, count: int, window: float, interval: float, rate: float
+) -> dict[str, float]:
+    """Reminders delivered to the fake Bot API server (tests/fakes, loopback, another process)
+    through the scheduler and the bot's outbox sender as `perezvon run` wires them (app/
+    components, PEREZVON_TELEGRAM_RATE = `rate`). Lateness = the fake receiving the
+    sendMessage minus `remind_at`; drain = reminders a second at the fake, first to last,
+    over `rate`."""
+    from app.bot_component import BotComponent
+    from app.scheduler_component import SchedulerComponent
+    from app.settings import Settings
+    from app.wiring import Container
+    from tests.fakes.telegram_api import TOKEN
+
+    engine = create_engine(url)
+    await reset(engine)
+    sessions = session_factory(engine)
+    fake = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--serve-fake",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert fake.stdin is not None and fake.stdout is not None
+    fake_url = (await fake.stdout.readline()).decode().strip()
+    settings = Settings(
+        database_url=url,
+        telegram_token=TOKEN,  # type: ignore[arg-type]
+        telegram_api_url=fake_url,
+        telegram_rate=rate,
+        reminders_interval_seconds=interval,
+        greetings_interval_seconds=QUIET,
+        digests_interval_seconds=QUIET,
+        housekeeping_interval_seconds=QUIET,
+        log_level="WARNING",
+    )
+    container = Container.build(settings)
+    scheduler, bot = SchedulerComponent(), BotComponent(container)
+    await bot.start(container)
+    await bot.runtime.wait_ready()
+    await scheduler.start(container)
+    # Everything runs before they fall due; the first one after the rows are committed.
+    first = datetime.now(UTC) + timedelta(seconds=2 + count / 2000)
+    await prepare_users(engine, count, first, window)
+    async with sessions() as session:
+        due = dict((await session.execute(select(Activity.id, Activity.remind_at))).tuples().all())
+    deadline = time.monotonic() + window + count / rate * 2 + 60
+    sent = select(func.count()).select_from(Notification).where(Notification.status == "sent")
+    try:
+        while time.monotonic() < deadline:  # recorded as sent once Telegram answered 200
+            async with sessions() as session:
+                if await session.scalar(sent) == count:
+                    break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
+    finally:
+        await scheduler.stop()
+        await bot.stop()
+        await container.dispose()
+        await engine.dispose()
+        fake.stdin.close()
+        received = json.loads((await fake.stdout.readline()).decode())
+        await fake.wait()
+    lateness = [at - due[activity_id].timestamp() for _, activity_id, at in received]
+    if not lateness:
+        return {"sent": 0.0}
+    times = sorted(at for _, _, at in received)
+    busy = max(times[-1] - times[0], 1e-6)
+    drained = (len(times) - 1) / busy if len(times) > 1 else 0.0
+    return {
+        "sent": float(len(received)),
+        "twice": float(len(received) - len({activity_id for _, activity_id, _ in received})),
+        "p50": pct(lateness, 50),
+        "p99": pct(lateness, 99),
+        "max": max(lateness),
+        "rate": drained,
+        "share": drained / rate,
+    }
 
 
 @contextmanager
@@ -204,23 +348,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--instances", type=int, default=1, help="schedulers (PostgreSQL)")
     parser.add_argument(
+        "--what", choices=("enqueue", "delivery", "both"), default="both", help="which phases"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=200.0, help="PEREZVON_TELEGRAM_RATE for delivery"
+    )
+    parser.add_argument(
         "--pg-admin-dsn",
         default=os.environ.get(
             "PEREZVON_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
         ),
     )
+    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_fake:
+        asyncio.run(serve_fake())
+        return 0
     databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    print(
-        f"{'db':8} {'phase':6} {'inst':>4} {'sent':>6} {'p50 s':>7} {'p99 s':>7} "
-        f"{'max s':>7} {'rate/s':>8}"
-    )
+    results: list[str] = []
     for db in databases:
         instances = args.instances if db == "postgres" else 1
         context = sqlite_database() if db == "sqlite" else postgres_database(args.pg_admin_dsn)
         with context as url:
             upgrade(url)
             for phase, window in (("spread", args.window), ("burst", 0.0)):
+                if args.what == "delivery":
+                    break
                 figures = asyncio.run(
                     run_phase(
                         url,
@@ -231,12 +384,35 @@ def main(argv: list[str] | None = None) -> int:
                         instances=instances,
                     )
                 )
-                print(
+                results.append(
                     f"{db:8} {phase:6} {instances:>4} {figures.get('sent', 0):>6.0f} "
                     f"{figures.get('p50', 0):>7.2f} {figures.get('p99', 0):>7.2f} "
                     f"{figures.get('max', 0):>7.2f} {figures.get('rate', 0):>8.0f}"
                 )
-            print(f"{db:8} delivery: {asyncio.run(measure_delivery(url))}")
+                print(results[-1], flush=True)
+            for phase, window in (("spread", args.window), ("burst", 0.0)):
+                if args.what == "enqueue":
+                    break
+                figures = asyncio.run(
+                    measure_delivery(
+                        url,
+                        count=args.count,
+                        window=window,
+                        interval=args.interval,
+                        rate=args.rate,
+                    )
+                )
+                results.append(
+                    f"{db:8} {'tg-' + phase:9} {figures.get('sent', 0):>6.0f} "
+                    f"{figures.get('twice', 0):>5.0f} {figures.get('p50', 0):>7.2f} "
+                    f"{figures.get('p99', 0):>7.2f} {figures.get('max', 0):>7.2f} "
+                    f"{figures.get('rate', 0):>8.1f} {figures.get('share', 0):>6.2f}"
+                )
+                print(results[-1], flush=True)
+    print("\nenqueue: db, phase, instances, sent, p50/p99/max lateness s, enqueued/s")
+    print(f"delivery at the fake (limit {args.rate:.0f}/s): db, phase, sent, twice, p50/p99/max")
+    print("lateness s, delivered/s, share of the limit")
+    print("\n".join(results))
     return 0
 
 

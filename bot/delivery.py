@@ -129,6 +129,11 @@ class OutboxSender:
         """Stop claiming, let messages being sent finish, give the unsent back at once."""
         self._stopping = True
         if self._task is not None:
+            # Let a claim in progress finish and queue its rows (they are given back below);
+            # cancelled inside its commit, it would leave them claimed and unqueued, so they
+            # would wait out the lease.
+            self._wake.set()
+            await asyncio.wait({self._task}, timeout=grace)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -148,6 +153,9 @@ class OutboxSender:
             except TimeoutError:
                 self._recorder.cancel()
         self._recorder = None
+        # The recorder leaves when nothing is waiting, which can be while the workers above
+        # still finish their last sends: record those too, or a restart would send them again.
+        await self._record_delivered()
         if unsent:
             await self._with_ctx(
                 lambda ctx: outbox.defer(ctx, notification_ids=unsent, until=ctx.clock.now())
@@ -171,7 +179,7 @@ class OutboxSender:
     # -- claim -> render -> queue ---------------------------------------------------------
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             # Cleared before the claim: a wake-up that comes during the claim is kept.
             self._wake.clear()
             try:
@@ -195,7 +203,7 @@ class OutboxSender:
         urgent = await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room, kinds=URGENT_KINDS))
         await self._enqueue(urgent)  # the screen pops start before the rest is claimed
         rest: list[Notification] = []
-        if len(urgent) < room:
+        if len(urgent) < room and not self._stopping:
             rest = await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room - len(urgent)))
             await self._enqueue(rest)
         return len(urgent) + len(rest)
