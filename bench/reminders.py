@@ -292,7 +292,7 @@ async def measure_delivery(
         await container.dispose()
         await engine.dispose()
         fake.stdin.close()
-        received = json.loads((await fake.stdout.readline()).decode())
+        received = json.loads((await fake.stdout.read()).decode())
         await fake.wait()
     lateness = [at - due[activity_id].timestamp() for _, activity_id, at in received]
     if not lateness:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.bot_component import BotComponent
 from app.scheduler_component import SchedulerComponent
@@ -34,7 +35,9 @@ async def fake_tg() -> AsyncIterator[FakeTelegram]:
 
 
 async def test_each_due_reminder_reaches_its_user_once_with_done_and_snooze_buttons(
-    database_url: str, fake_tg: FakeTelegram
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],  # a clean database (PostgreSQL: truncated)
+    fake_tg: FakeTelegram,
 ) -> None:
     settings = Settings(
         database_url=database_url,
@@ -45,9 +48,7 @@ async def test_each_due_reminder_reaches_its_user_once_with_done_and_snooze_butt
         log_level="WARNING",
     )
     container = Container.build(settings)
-    expected = await due_for_each_user(
-        container.sessions, COUNT, datetime.now(UTC) - timedelta(seconds=1)
-    )
+    expected = await due_for_each_user(sessions, COUNT, datetime.now(UTC) - timedelta(seconds=1))
     scheduler = SchedulerComponent()
     bot = BotComponent(container, poll_interval=0.05)
     await bot.start(container)
