@@ -16,9 +16,9 @@ import io
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, Filter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import ImportCb
@@ -38,8 +38,12 @@ SPREADSHEETS = (".xlsx", ".xlsm", ".csv")
 MB = 1024 * 1024
 
 
-def is_spreadsheet(document: Document) -> bool:
-    return (document.file_name or "").casefold().endswith(SPREADSHEETS)
+class Spreadsheet(Filter):
+    """A message carrying an .xlsx or .csv document (by its name, as Telegram reports it)."""
+
+    async def __call__(self, message: Message) -> bool:
+        name = message.document.file_name if message.document else None
+        return bool(name and name.casefold().endswith(SPREADSHEETS))
 
 
 async def _load(bot: Bot, ctx: Ctx, file_id: str, filename: str) -> tuple[bytes, ContactTable]:
@@ -71,7 +75,7 @@ async def _run(
 def router() -> Router:
     r = Router(name="spreadsheets")
 
-    @r.message(F.document.func(is_spreadsheet))
+    @r.message(Spreadsheet())
     async def got_file(
         message: Message, bot: Bot, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
     ) -> None:
