@@ -16,6 +16,7 @@ import io
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
@@ -36,6 +37,7 @@ from exports.contacts_import import Limits, read_contacts
 
 SPREADSHEETS = (".xlsx", ".xlsm", ".csv")
 MB = 1024 * 1024
+BOT_API_LIMIT = 20 * MB  # what the official Bot API server lets a bot download
 
 
 class Spreadsheet(Filter):
@@ -98,6 +100,15 @@ def router() -> Router:
                 raise
             await message.answer(t("import-refused", name=esc(name), reason=esc(error.message)))
             return
+        except TelegramBadRequest as error:
+            if "too big" not in str(error):
+                raise
+            # The official Bot API server lets bots download up to 20 MB, whatever our limit.
+            size = f"{(document.file_size or 0) / MB:.1f}"
+            await message.answer(
+                t("import-too-large", size=size, limit=f"{BOT_API_LIMIT / MB:.0f}")
+            )
+            return
         await state.update_data(data)
         screen = views.import_preview(t, name, report, "skip")
         await message.answer(screen.text, reply_markup=screen.markup)
@@ -139,9 +150,9 @@ def router() -> Router:
             callback_answer.text = t("button-stale")
             return
         name = str(data["import_name"])
+        await _forget(state)  # first: a second tap is stale (a rerun of the file would resume)
         await show(query, Screen(t("import-running", name=esc(name))))
         table, report = await _run(bot, ctx, actor, data, apply=True)
-        await _forget(state)
         await show(query, views.import_done(t, name, report))
         if report.rejected_rows:
             content = await asyncio.to_thread(

@@ -156,6 +156,15 @@ async def test_oversized_broken_and_foreign_files_are_refused_with_a_reason(
     ]
     assert not [c for c in calls if c.method == "getFile"]  # refused before downloading
 
+    # Our limit above Telegram's 20 MB (a self-hosted server allows more): Telegram refuses.
+    bot_deps.config = replace(bot_deps.config, import_max_bytes=50 * 1024 * 1024)
+    huge = fake_tg.add_file(b"x" * (21 * 1024 * 1024), "huge.csv")
+    calls = await user.send(document=huge)
+    assert [c.status for c in calls if c.method == "getFile"] == [400]
+    assert texts_of(calls) == [
+        "Файл слишком большой: 21.0 МБ, можно до 20 МБ. Разбейте его на части."
+    ]
+    bot_deps.config = replace(bot_deps.config, import_max_bytes=20 * 1024 * 1024)
     broken = fake_tg.add_file(b"PK\x03\x04 not really a zip", "book.xlsx")
     reply = texts_of(await user.send(document=broken))
     assert reply == ["Не могу импортировать «book.xlsx»: the file is not a readable .xlsx workbook"]

@@ -36,7 +36,7 @@ help =
     Managers: /report — the sales digest for a period, /digest — the digest on a schedule;
     send an .xlsx or .csv file to import contacts (you see what changes first).
 unknown-command = I don't know that command. /help shows what I can do.
-not-text = I understand text, contacts and buttons. Files and stickers are not saved (except .xlsx and .csv contact lists, which managers import).
+not-text = I understand text, contacts and buttons. Files and stickers are not saved.
 
 ## Invites
 invite-usage = Usage: /invite sales, /invite manager or /invite admin
