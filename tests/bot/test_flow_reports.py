@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import DigestCb, ReportCb
+from bot.dispatcher import command_menus
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Ctx
@@ -172,3 +173,11 @@ async def test_report_periods_follow_the_users_zone_and_language(
         assert "Sales digest" in document.params["caption"]
         wb = load_workbook(io.BytesIO(document.files["document"].content))
         assert wb.sheetnames[0] == "Summary"
+
+
+def test_the_command_menus_offer_export_report_and_digest_in_both_languages() -> None:
+    menus = command_menus()
+    for locale, manager_word in (("ru", "руководители"), ("en", "managers")):
+        described = {c.command: c.description for c in menus[locale]}
+        assert {"export", "report", "digest"} <= set(described)
+        assert manager_word in described["report"] and manager_word in described["digest"]
