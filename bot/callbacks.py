@@ -96,7 +96,11 @@ class ReportCb(CallbackData, prefix="r"):
 
 
 class ImportCb(CallbackData, prefix="i"):
-    """The contacts import being previewed: apply, cancel, or a policy for existing contacts."""
+    """The contacts import being previewed: apply, cancel, or a policy for existing contacts.
+
+    `key` names the previewed file, so the buttons of an older preview go stale.
+    """
 
     action: str
+    key: str
     policy: str = ""

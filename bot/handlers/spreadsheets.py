@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 from typing import Any
 
@@ -74,6 +75,19 @@ async def _run(
     return table, report
 
 
+def file_key(file_id: str) -> str:
+    """A short name of a sent file for the preview's buttons (a file id is too long for them)."""
+    return hashlib.sha256(file_id.encode()).hexdigest()[:12]
+
+
+async def _pending(state: FSMContext, callback_data: ImportCb) -> dict[str, Any] | None:
+    """The import these buttons belong to, or None when it is done, canceled or replaced."""
+    data = await state.get_data()
+    if "import_file" not in data or file_key(str(data["import_file"])) != callback_data.key:
+        return None
+    return data
+
+
 def router() -> Router:
     r = Router(name="spreadsheets")
 
@@ -110,7 +124,7 @@ def router() -> Router:
             )
             return
         await state.update_data(data)
-        screen = views.import_preview(t, name, report, "skip")
+        screen = views.import_preview(t, name, report, "skip", file_key(document.file_id))
         await message.answer(screen.text, reply_markup=screen.markup)
 
     @r.callback_query(ImportCb.filter(F.action == "policy"))
@@ -124,20 +138,20 @@ def router() -> Router:
         state: FSMContext,
         callback_answer: CallbackAnswer,
     ) -> None:
-        data = await state.get_data()
-        if "import_file" not in data or callback_data.policy not in imports.POLICIES:
+        data = await _pending(state, callback_data)
+        if data is None or callback_data.policy not in imports.POLICIES:
             callback_answer.text = t("button-stale")
             return
         data["import_policy"] = callback_data.policy
         _, report = await _run(bot, ctx, actor, data, apply=False)
         await state.update_data(import_policy=callback_data.policy)
-        await show(
-            query, views.import_preview(t, data["import_name"], report, data["import_policy"])
-        )
+        name, chosen = str(data["import_name"]), callback_data.policy
+        await show(query, views.import_preview(t, name, report, chosen, callback_data.key))
 
     @r.callback_query(ImportCb.filter(F.action == "apply"))
     async def apply(
         query: CallbackQuery,
+        callback_data: ImportCb,
         bot: Bot,
         ctx: Ctx,
         t: Texts,
@@ -145,8 +159,8 @@ def router() -> Router:
         state: FSMContext,
         callback_answer: CallbackAnswer,
     ) -> None:
-        data = await state.get_data()
-        if "import_file" not in data:
+        data = await _pending(state, callback_data)
+        if data is None:
             callback_answer.text = t("button-stale")
             return
         name = str(data["import_name"])
@@ -165,7 +179,16 @@ def router() -> Router:
             )
 
     @r.callback_query(ImportCb.filter(F.action == "cancel"))
-    async def cancel(query: CallbackQuery, t: Texts, state: FSMContext) -> None:
+    async def cancel(
+        query: CallbackQuery,
+        callback_data: ImportCb,
+        t: Texts,
+        state: FSMContext,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        if await _pending(state, callback_data) is None:
+            callback_answer.text = t("button-stale")
+            return
         await _forget(state)
         await show(query, Screen(t("import-canceled")))
 

@@ -54,7 +54,7 @@ def report_picker(t: Texts) -> Screen:
     return Screen(t("report-which"), markup([buttons[:1], buttons[1:3], buttons[3:]]))
 
 
-def import_preview(t: Texts, filename: str, report: ImportReport, policy: str) -> Screen:
+def import_preview(t: Texts, filename: str, report: ImportReport, policy: str, key: str) -> Screen:
     """What the import would do, with Apply / Cancel and the policy for existing contacts."""
     text = "\n".join(
         (
@@ -67,13 +67,18 @@ def import_preview(t: Texts, filename: str, report: ImportReport, policy: str) -
         [
             Button(
                 text=("✅ " if code == policy else "") + t("policy-" + code),
-                callback_data=ImportCb(action="policy", policy=code).pack(),
+                callback_data=ImportCb(action="policy", key=key, policy=code).pack(),
             )
             for code in POLICIES
         ],
         [
-            Button(text=t("btn-import-apply"), callback_data=ImportCb(action="apply").pack()),
-            Button(text=t("btn-import-cancel"), callback_data=ImportCb(action="cancel").pack()),
+            Button(
+                text=t("btn-import-apply"), callback_data=ImportCb(action="apply", key=key).pack()
+            ),
+            Button(
+                text=t("btn-import-cancel"),
+                callback_data=ImportCb(action="cancel", key=key).pack(),
+            ),
         ],
     ]
     return Screen(text, markup(rows))

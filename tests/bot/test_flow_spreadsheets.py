@@ -19,7 +19,7 @@ from core.models.contacts import Contact
 from core.models.users import User
 from core.services import contacts
 from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, answers, make_user, sent, texts_of
+from tests.bot.updates import TgUser, answers, button_data, make_user, sent, texts_of
 from tests.exports.files import HEADER_RU, ROWS_RU, csv_bytes, xlsx_bytes
 from tests.fakes.telegram_api import Call, FakeTelegram
 
@@ -71,6 +71,7 @@ async def test_a_manager_previews_then_applies_an_xlsx_and_gets_the_rejected_row
     assert "Новых: 2 · обновится: 0 · дублей: 1 · отклонено: 2" in text
     assert "Если контакт уже есть: пропустить" in text
     assert await _count(sessions) == 0  # a dry run writes nothing
+    apply_button = button_data(preview, "Применить")
 
     calls = await user.tap(preview, "Применить")
     assert "Новых: 2 · обновится: 0 · дублей: 1 · отклонено: 2" in (
@@ -88,7 +89,7 @@ async def test_a_manager_previews_then_applies_an_xlsx_and_gets_the_rejected_row
 
     # The buttons are gone; a second Apply (a double tap) is stale and changes nothing.
     assert user.current(preview).params["reply_markup"] is None
-    assert answers(await user.press(ImportCb(action="apply").pack())) == ["Эта кнопка устарела."]
+    assert answers(await user.press(apply_button)) == ["Эта кнопка устарела."]
     assert await _count(sessions) == 2
 
 
@@ -109,6 +110,7 @@ async def test_policy_buttons_change_the_preview_and_cancel_writes_nothing(
     data = csv_bytes(HEADER_RU, ROWS_RU, delimiter=";", encoding="cp1251")
     preview = sent(await user.send(document=fake_tg.add_file(data, "clients.csv")))[0]
     assert "Новых: 1 · обновится: 0 · дублей: 2" in (preview.text or "")
+    apply_button = button_data(preview, "Применить")
 
     await user.tap(preview, "перезаписать")
     current = user.current(preview).text or ""
@@ -116,8 +118,27 @@ async def test_policy_buttons_change_the_preview_and_cancel_writes_nothing(
     await user.tap(preview, "Отмена")
     assert user.current(preview).text == "Импорт отменён, ничего не изменено."
     assert await _count(sessions) == 1
-    assert answers(await user.press(ImportCb(action="apply").pack())) == ["Эта кнопка устарела."]
+    assert answers(await user.press(apply_button)) == ["Эта кнопка устарела."]
     assert await _count(sessions) == 1
+
+
+async def test_only_the_latest_preview_can_be_applied(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    manager: User,
+) -> None:
+    user = TgUser(feed, fake_tg, MANAGER_TG)
+    first = fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU[:1]), "one.xlsx")
+    old = sent(await user.send(document=first))[0]
+    second = fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU[:2]), "two.xlsx")
+    new = sent(await user.send(document=second))[0]
+    assert answers(await user.tap(old, "Применить")) == ["Эта кнопка устарела."]
+    assert answers(await user.tap(old, "Отмена")) == ["Эта кнопка устарела."]
+    assert await _count(sessions) == 0
+    await user.tap(new, "Применить")
+    assert "«two.xlsx» выполнен" in (user.current(new).text or "")
+    assert await _count(sessions) == 2
 
 
 async def test_an_import_with_the_fill_policy_is_applied_once(
@@ -186,7 +207,8 @@ async def test_a_salesperson_cannot_import_and_is_told_why(
     calls = await user.send(document=document)
     assert texts_of(calls) == ["Импорт контактов из таблиц — для руководителей и администраторов."]
     assert not [c for c in calls if c.method == "getFile"]
-    assert answers(await user.press(ImportCb(action="apply").pack())) == ["Эта кнопка устарела."]
+    crafted = ImportCb(action="apply", key="0" * 12).pack()
+    assert answers(await user.press(crafted)) == ["Эта кнопка устарела."]
     assert await _count(sessions) == 0
 
 
