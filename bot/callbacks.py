@@ -79,3 +79,28 @@ class TeamCb(CallbackData, prefix="t"):
 
 class LangCb(CallbackData, prefix="l"):
     locale: str
+
+
+class DigestCb(CallbackData, prefix="g"):
+    """Digest subscriptions: subscribe to a period (at an hour), or stop all."""
+
+    action: str
+    period: str = ""
+    hour: int = 0
+
+
+class ReportCb(CallbackData, prefix="r"):
+    """A report period picked: yesterday, this_week, last_week, this_month, last_month."""
+
+    period: str
+
+
+class ImportCb(CallbackData, prefix="i"):
+    """The contacts import being previewed: apply, cancel, or a policy for existing contacts.
+
+    `key` names the previewed file, so the buttons of an older preview go stale.
+    """
+
+    action: str
+    key: str
+    policy: str = ""

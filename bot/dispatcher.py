@@ -8,7 +8,18 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
 
 from bot.deps import BotDeps
-from bot.handlers import calls, contacts, deals, fallback, plan, search, start, team
+from bot.handlers import (
+    calls,
+    contacts,
+    deals,
+    fallback,
+    plan,
+    reports,
+    search,
+    spreadsheets,
+    start,
+    team,
+)
 from bot.i18n import LOCALES, texts
 from bot.middlewares import (
     CallbackAnswerMiddleware,
@@ -18,7 +29,7 @@ from bot.middlewares import (
 )
 
 # Commands in the menu (setMyCommands), in order; descriptions come from the locale files.
-MENU = ("today", "week", "deals", "team", "invite", "lang", "help")
+MENU = ("today", "week", "deals", "export", "report", "digest", "team", "invite", "lang", "help")
 
 
 def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Dispatcher:
@@ -39,6 +50,8 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
         plan.router,
         deals.router,
         calls.router,
+        reports.router,
+        spreadsheets.router,
         search.router,
         fallback.router,
     ):

@@ -172,7 +172,7 @@ async def _greet_today(job: _Job) -> Screen | None:
         contact = await _live_contact(job, item.get("contact_id"))
         if contact is None:
             continue
-        occasion = str(item.get("occasion") or "")
+        occasion = occasion_name(job.t, str(item.get("occasion") or ""), item.get("title"))
         lines.append(f"🎉 <b>{esc(contact.name)}</b> · {esc(occasion)}")
         if item.get("text"):
             lines.append(f"<code>{esc(str(item['text'])[:500])}</code>")
@@ -187,6 +187,15 @@ async def _greet_today(job: _Job) -> Screen | None:
     if not rows:
         return None
     return Screen("\n".join(lines), markup(rows))
+
+
+def occasion_name(t: Texts, code: str, title: Any = None) -> str:
+    """A greeting occasion as people say it: a known code's name, the holiday's own title."""
+    if code and t.has("occasion-" + code):
+        return t("occasion-" + code)
+    if isinstance(title, str) and title.strip():
+        return title.strip()
+    return t("occasion-holiday")
 
 
 async def _greeting(job: _Job) -> Screen | None:

@@ -273,7 +273,7 @@ async def _greet(
                 payload={"text": text},
             )
         elif contact.owner_id is not None:
-            item = {"contact_id": contact.id, "occasion": occasion, "text": text}
+            item = {"contact_id": contact.id, "occasion": occasion, "title": title, "text": text}
             by_owner[contact.owner_id].append(item)
     owners = {
         user.id: user

@@ -41,7 +41,7 @@ async def seller(
                 "is_video": False,
             }
         },
-        {"document": {"file_id": "d1", "file_unique_id": "u2", "file_name": "price.xlsx"}},
+        {"document": {"file_id": "d1", "file_unique_id": "u2", "file_name": "price.pdf"}},
         {"photo": [{"file_id": "p1", "file_unique_id": "u3", "width": 90, "height": 90}]},
         {"voice": {"file_id": "v1", "file_unique_id": "u4", "duration": 3}},
     ],

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deps import BotDeps
@@ -16,7 +17,7 @@ from core.context import Actor, Ctx
 from core.models.contacts import Contact
 from core.models.system import Notification
 from core.models.users import User
-from core.services import activities, contacts, users
+from core.services import activities, contacts, greetings, users
 
 TG = 9401
 
@@ -153,3 +154,56 @@ async def test_callback_overdue_and_escalation_say_what_happened(
     assert (
         "Пётр не перезвонил(а)" in escalation.text and 'href="tel:+79161234567"' in escalation.text
     )
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("ru", ["день рождения", "Новый год", "День знаний", "праздник"]),
+        ("en", ["birthday", "New Year", "День знаний", "holiday"]),
+    ],
+)
+async def test_greet_today_names_the_occasion_in_the_owners_language(
+    ctx: Ctx, session: AsyncSession, deps: BotDeps, locale: str, expected: list[str]
+) -> None:
+    owner = await users.create_user(
+        ctx, actor=Actor.system("t"), name="Ольга", role="sales", telegram_user_id=TG, locale=locale
+    )
+    people = [await make_contact(ctx, owner, f"Клиент {n}", f"+7916000000{n}") for n in range(4)]
+    occasions = [
+        ("birthday", None),
+        ("new_year", None),
+        ("holiday_09-01", "День знаний"),
+        ("holiday_10-05", None),
+    ]
+    items = [
+        {"contact_id": c.id, "occasion": code, "title": title, "text": "—"}
+        for c, (code, title) in zip(people, occasions, strict=True)
+    ]
+    result = await rendered(session, deps, note("greet_today", {"items": items}, user_id=owner.id))
+    lines = [line for line in result.text.splitlines() if line.startswith("🎉")]
+    assert [line.split(" · ", 1)[1] for line in lines] == expected
+    assert "holiday_" not in result.text and "new_year" not in result.text
+
+
+async def test_greetings_job_lists_are_rendered_with_localized_occasions(
+    ctx: Ctx, session: AsyncSession, deps: BotDeps, seller: User, clock: FakeClock
+) -> None:
+    await contacts.create_contact(
+        ctx,
+        actor=Actor.of_user(seller),
+        name="Анна",
+        phones=["+79161234567"],
+        birthday=date(1990, 9, 1),
+        timezone="Europe/Moscow",
+    )
+    clock.set(datetime(2027, 9, 1, 8, 0, tzinfo=UTC))  # 11:00 in Moscow
+    options = greetings.GreetingOptions(holidays=greetings.parse_holidays("09-01=День знаний"))
+    assert await greetings.send_due(ctx, options=options) == 2
+    lists = list(
+        await session.scalars(select(Notification).where(Notification.kind == "greet_today"))
+    )
+    texts = [(await rendered(session, deps, n)).text for n in lists]
+    joined = "\n".join(texts)
+    assert "Анна</b> · день рождения" in joined and "Анна</b> · День знаний" in joined
+    assert "birthday" not in joined and "holiday_" not in joined

@@ -12,6 +12,8 @@ What it promises, in the order a request meets it:
    `getUpdates` is a real long poll (answers at once when `push_update` adds an update), and a set
    webhook makes `push_update` POST the update to it with the secret-token header instead.
 `go_offline()` / `go_online()` close and reopen the listening socket (connection refused).
+Files: `add_file()` stores what a user uploads (its `document` goes in the update); `getFile`
+and `GET /file/bot<token>/<path>` serve it, and documents the bot sent, back as Telegram does.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ INT_FIELDS = {
     "cache_time",
     "message_thread_id",
 }
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # what the official server lets a bot download
 BOOL_VALUES = {"true": True, "false": False}
 ALWAYS_TRUE = {
     "answerCallbackQuery",
@@ -142,6 +145,7 @@ class FakeTelegram:
         self._next_update_id = 1
         self._next_message_id = 1
         self._messages: dict[tuple[int, int], _Message] = {}
+        self.files: dict[str, UploadedFile] = {}  # by file_id
         self._failures: list[_Failure] = []
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -154,6 +158,7 @@ class FakeTelegram:
     async def start(self) -> str:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         await self._listen()
@@ -261,6 +266,22 @@ class FakeTelegram:
             return None
         return {"text": stored.text, "reply_markup": stored.reply_markup, **stored.extra}
 
+    def add_file(
+        self, content: bytes, filename: str, mime_type: str | None = None
+    ) -> dict[str, Any]:
+        """Store a file a user uploads; returns the `document` object for a message update."""
+        file_id = f"upload{len(self.files) + 1}"
+        self.files[file_id] = UploadedFile(filename, content)
+        document: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_name": filename,
+            "file_size": len(content),
+        }
+        if mime_type:
+            document["mime_type"] = mime_type
+        return document
+
     # -- the HTTP side --------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -277,6 +298,25 @@ class FakeTelegram:
             self.calls.append(Call(method, params, files, status, arrived))
             self._changed.notify_all()
         return web.json_response(body, status=status)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file's bytes by the `file_path` getFile gave (the path is the file_id here)."""
+        upload = self.files.get(request.match_info["path"])
+        ok = request.match_info["token"] == self.token and upload is not None
+        async with self._changed:
+            self.calls.append(
+                Call(
+                    "downloadFile",
+                    dict(request.match_info),
+                    {},
+                    200 if ok else 404,
+                    time.monotonic(),
+                )
+            )
+            self._changed.notify_all()
+        if not ok or upload is None:
+            return web.json_response(_error(404, "Not Found"), status=404)
+        return web.Response(body=upload.content, content_type="application/octet-stream")
 
     async def _answer(
         self, method: str, params: dict[str, Any], files: dict[str, UploadedFile]
@@ -469,10 +509,27 @@ def _send_document(fake: FakeTelegram, params: dict[str, Any], files: dict[str, 
         "file_name": upload.filename,
         "file_size": len(upload.content),
     }
+    fake.files[document["file_id"]] = upload
     extra: dict[str, Any] = {"document": document}
     if caption:
         extra["caption"] = caption
     return fake._new_message(params, extra)
+
+
+def _get_file(fake: FakeTelegram, params: dict[str, Any], _f: Any) -> Any:
+    file_id = str(params.get("file_id") or "")
+    upload = fake.files.get(file_id)
+    if upload is None:
+        raise _BadRequest("Bad Request: invalid file_id")
+    size = len(upload.content)
+    if size > DOWNLOAD_LIMIT:
+        raise _BadRequest("Bad Request: file is too big")
+    return {
+        "file_id": file_id,
+        "file_unique_id": f"u-{file_id}",
+        "file_size": size,
+        "file_path": file_id,
+    }
 
 
 def _set_commands(fake: FakeTelegram, params: dict[str, Any], _f: Any) -> Any:
@@ -517,6 +574,7 @@ _HANDLERS = {
     "getMe": _guard(lambda fake, _p, _f: fake._me()),
     "sendMessage": _guard(_send_message),
     "sendDocument": _guard(_send_document),
+    "getFile": _guard(_get_file),
     "editMessageText": _guard(lambda fake, p, _f: fake._edit(p, text_changes=True)),
     "editMessageReplyMarkup": _guard(lambda fake, p, _f: fake._edit(p, text_changes=False)),
     "setMyCommands": _guard(_set_commands),

@@ -8,6 +8,9 @@ lang-set = Language: English.
 menu-today = Today's tasks
 menu-week = This week's tasks
 menu-deals = My deals
+menu-export = Export contacts to Excel
+menu-report = Sales digest (managers)
+menu-digest = Digest subscription (managers)
 menu-team = Team (admin)
 menu-invite = Invite a teammate (admin)
 menu-lang = Language
@@ -29,6 +32,9 @@ help =
     Reply to a contact card to add a note.
     Share a Telegram contact to create or open it.
     /today — today's tasks, /week — this week, /deals — my deals, /lang — language.
+    /export — my contacts as an Excel file.
+    Managers: /report — the sales digest for a period, /digest — the digest on a schedule;
+    send an .xlsx or .csv file to import contacts (you see what changes first).
 unknown-command = I don't know that command. /help shows what I can do.
 not-text = I understand text, contacts and buttons. Files and stickers are not saved.
 
@@ -203,6 +209,15 @@ deals-mine = My open deals: { $count }
 
 ## Greetings
 greet-today = Worth greeting today: { $count }
+occasion-birthday = birthday
+occasion-new_year = New Year
+occasion-defender_day = Defender of the Fatherland Day
+occasion-womens_day = International Women's Day
+occasion-spring_labour_day = Spring and Labour Day
+occasion-victory_day = Victory Day
+occasion-russia_day = Russia Day
+occasion-unity_day = Unity Day
+occasion-holiday = holiday
 
 ## Input errors by field
 invalid-amount = The amount is a number, e.g. 150000 or 99900.50.
@@ -214,3 +229,44 @@ invalid-text = The text is empty or too long (up to 10,000 characters).
 invalid-title = The title cannot be empty.
 invalid-lost_reason = Please give a reason.
 button-stale = This button is out of date.
+
+## Managers: digests, reports, spreadsheets
+managers-only = This is for managers and admins. Ask your manager if you need the digest.
+digest-daily = Daily
+digest-weekly = Weekly
+digest-monthly = Monthly
+digest-none = You are not subscribed to the sales digest.
+digest-list = Your digests (time zone { $zone }):
+digest-item = { $period } at { $hour }:00
+digest-usage = Subscribe: /digest daily|weekly|monthly [hour], e.g. <code>/digest weekly 8</code>; /digest off to stop.
+digest-subscribed = ✅ Digest: { $period } at { $hour }:00, for the period just ended.
+digest-off = { $count ->
+    [0] You had no subscriptions.
+    [one] Stopped { $count } digest.
+   *[other] Stopped { $count } digests.
+}
+btn-digest-off = 🔕 Stop all
+report-which = The sales digest for which period?
+report-yesterday = Yesterday
+report-this_week = This week
+report-last_week = Last week
+report-this_month = This month
+report-last_month = Last month
+import-managers-only = Importing contacts from spreadsheets is for managers and admins.
+import-too-large = The file is too large: { $size } MB, the limit is { $limit } MB. Split it into parts.
+import-refused = I cannot import “{ $name }”: { $reason }
+import-preview = 📥 “{ $name }”: { $total } rows. If applied:
+import-counts = New: { $new } · updated: { $updated } · duplicates: { $duplicate } · rejected: { $rejected }
+import-policy = When a contact exists: { $policy }
+policy-skip = skip
+policy-fill = fill empty fields
+policy-overwrite = overwrite
+btn-import-apply = ✅ Apply
+btn-import-cancel = ✖️ Cancel
+import-running = ⏳ Importing “{ $name }”…
+import-done = ✅ “{ $name }” imported.
+import-again = “{ $name }” was already imported with this policy — nothing changed.
+import-canceled = Import canceled, nothing changed.
+import-rejected-file = Rejected rows ({ $count }): the “Problem” column says what is wrong in which cell.
+export-empty = You cannot see any contacts yet.
+export-done = Contacts: { $count }

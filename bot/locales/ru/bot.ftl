@@ -8,6 +8,9 @@ lang-set = Язык: русский.
 menu-today = Дела на сегодня
 menu-week = Дела на неделю
 menu-deals = Мои сделки
+menu-export = Выгрузить контакты в Excel
+menu-report = Сводка продаж (руководители)
+menu-digest = Подписка на сводку (руководители)
 menu-team = Команда (админ)
 menu-invite = Пригласить сотрудника (админ)
 menu-lang = Язык
@@ -29,6 +32,9 @@ help =
     Ответьте на карточку контакта — это будет заметка.
     Пришлите контакт из Telegram — создам или открою карточку.
     /today — дела на сегодня, /week — на неделю, /deals — мои сделки, /lang — язык.
+    /export — мои контакты в Excel.
+    Руководителям: /report — сводка продаж за период, /digest — сводка по расписанию;
+    пришлите файл .xlsx или .csv — импортирую контакты (сначала покажу, что изменится).
 unknown-command = Не знаю такую команду. /help — что я умею.
 not-text = Я понимаю текст, контакты и кнопки. Файлы и стикеры не сохраняю.
 
@@ -207,6 +213,15 @@ deals-mine = Мои открытые сделки: { $count }
 
 ## Greetings
 greet-today = Сегодня стоит поздравить: { $count }
+occasion-birthday = день рождения
+occasion-new_year = Новый год
+occasion-defender_day = День защитника Отечества
+occasion-womens_day = 8 Марта
+occasion-spring_labour_day = Праздник Весны и Труда
+occasion-victory_day = День Победы
+occasion-russia_day = День России
+occasion-unity_day = День народного единства
+occasion-holiday = праздник
 
 ## Input errors by field
 invalid-amount = Сумма — это число, например 150000 или 99 900,50.
@@ -218,3 +233,44 @@ invalid-text = Текст пустой или слишком длинный (д�
 invalid-title = Название не может быть пустым.
 invalid-lost_reason = Напишите причину.
 button-stale = Эта кнопка устарела.
+
+## Managers: digests, reports, spreadsheets
+managers-only = Это для руководителей и администраторов. Спросите руководителя, если нужна сводка.
+digest-daily = Ежедневно
+digest-weekly = Еженедельно
+digest-monthly = Ежемесячно
+digest-none = Вы не подписаны на сводку продаж.
+digest-list = Ваши сводки (время — { $zone }):
+digest-item = { $period } в { $hour }:00
+digest-usage = Подписка: /digest daily|weekly|monthly [час], например <code>/digest weekly 8</code>; /digest off — отписаться.
+digest-subscribed = ✅ Сводка: { $period } в { $hour }:00 — за прошедший период.
+digest-off = { $count ->
+    [0] Подписок не было.
+    [one] Отписал от { $count } сводки.
+   *[other] Отписал от { $count } сводок.
+}
+btn-digest-off = 🔕 Отписаться от всех
+report-which = Сводка продаж за какой период?
+report-yesterday = Вчера
+report-this_week = Эта неделя
+report-last_week = Прошлая неделя
+report-this_month = Этот месяц
+report-last_month = Прошлый месяц
+import-managers-only = Импорт контактов из таблиц — для руководителей и администраторов.
+import-too-large = Файл слишком большой: { $size } МБ, можно до { $limit } МБ. Разбейте его на части.
+import-refused = Не могу импортировать «{ $name }»: { $reason }
+import-preview = 📥 «{ $name }»: строк { $total }. Если применить:
+import-counts = Новых: { $new } · обновится: { $updated } · дублей: { $duplicate } · отклонено: { $rejected }
+import-policy = Если контакт уже есть: { $policy }
+policy-skip = пропустить
+policy-fill = дополнить пустые поля
+policy-overwrite = перезаписать
+btn-import-apply = ✅ Применить
+btn-import-cancel = ✖️ Отмена
+import-running = ⏳ Импортирую «{ $name }»…
+import-done = ✅ Импорт «{ $name }» выполнен.
+import-again = Файл «{ $name }» уже импортирован с этим правилом — ничего не изменилось.
+import-canceled = Импорт отменён, ничего не изменено.
+import-rejected-file = Отклонённые строки ({ $count }): в столбце «Ошибка» — что не так и в какой ячейке.
+export-empty = Вам пока не видно ни одного контакта.
+export-done = Контактов: { $count }

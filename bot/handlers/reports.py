@@ -1,0 +1,122 @@
+"""Managers' digests: `/digest` subscriptions and `/report`, the digest workbook on demand.
+
+1. `/digest daily|weekly|monthly [HH]` subscribes (at HH local time, 9 by default),
+   `/digest off` stops them all, `/digest` alone shows them with a button per period.
+2. `/report` offers periods (yesterday, this or last week, this or last month, in the user's
+   zone); the pick sends the workbook (core's figures, the `exports` codec, built in a thread)
+   as a document with the two-line summary as its caption.
+Salespeople get a polite "for managers" reply; core enforces the same rule on every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+
+from bot.callbacks import DigestCb, ReportCb
+from bot.handlers.common import answer, show
+from bot.i18n import Texts
+from bot.periods import REPORT_PERIODS, days_label, report_period
+from bot.views import reports as views
+from bot.views.format import Screen, clip, esc
+from core.context import Actor, Ctx
+from core.models.users import User
+from core.services import digests, reports
+from exports.digest import build_workbook, summary_text
+
+CAPTION_LIMIT = 1024  # Telegram's limit for a document caption
+
+
+def parse_digest_args(args: str | None) -> tuple[str, int | None] | None:
+    """`weekly 8` -> ("weekly", 8); `off` -> ("off", None); None when it cannot be read."""
+    words = (args or "").lower().split()
+    if not words or len(words) > 2 or words[0] not in (*digests.PERIODS, "off"):
+        return None
+    if words[0] == "off":
+        return ("off", None) if len(words) == 1 else None
+    if len(words) == 1:
+        return words[0], None
+    hour = words[1].removesuffix(":00")
+    return (words[0], int(hour)) if hour.isdigit() and int(hour) <= 23 else None
+
+
+async def digest_screen(ctx: Ctx, t: Texts, user: User) -> Screen:
+    subscriptions = await digests.list_for(ctx, actor_id=user.id)
+    return views.digests(t, subscriptions, user.timezone)
+
+
+def router() -> Router:
+    r = Router(name="reports")
+
+    @r.message(Command("digest"))
+    async def digest(
+        message: Message, command: CommandObject, ctx: Ctx, t: Texts, actor: Actor, user: User
+    ) -> None:
+        if not actor.sees_all:
+            await message.answer(t("managers-only"))
+            return
+        if not (command.args or "").strip():
+            await answer(message, await digest_screen(ctx, t, user))
+            return
+        parsed = parse_digest_args(command.args)
+        if parsed is None:
+            await message.answer(t("digest-usage"))
+            return
+        period, hour = parsed
+        if period == "off":
+            stopped = await digests.unsubscribe(ctx, actor_id=user.id)
+            await message.answer(t("digest-off", count=stopped))
+            return
+        if hour is None:
+            current = {
+                s.period: s.local_hour for s in await digests.list_for(ctx, actor_id=user.id)
+            }
+            hour = current.get(period, views.DEFAULT_HOUR)
+        await digests.subscribe(ctx, actor_id=user.id, period=period, hour=hour)
+        screen = await digest_screen(ctx, t, user)
+        text = t("digest-subscribed", period=t("digest-" + period), hour=f"{hour:02d}")
+        await message.answer(text + "\n\n" + screen.text, reply_markup=screen.markup)
+
+    @r.callback_query(DigestCb.filter(F.action == "sub"))
+    async def subscribe(
+        query: CallbackQuery, callback_data: DigestCb, ctx: Ctx, t: Texts, user: User
+    ) -> None:
+        await digests.subscribe(
+            ctx, actor_id=user.id, period=callback_data.period, hour=callback_data.hour
+        )
+        await show(query, await digest_screen(ctx, t, user))
+
+    @r.callback_query(DigestCb.filter(F.action == "off"))
+    async def stop(query: CallbackQuery, ctx: Ctx, t: Texts, user: User) -> None:
+        await digests.unsubscribe(ctx, actor_id=user.id)
+        await show(query, await digest_screen(ctx, t, user))
+
+    @r.message(Command("report"))
+    async def report(message: Message, t: Texts, actor: Actor) -> None:
+        if not actor.sees_all:
+            await message.answer(t("managers-only"))
+            return
+        await answer(message, views.report_picker(t))
+
+    @r.callback_query(ReportCb.filter(F.period.in_(REPORT_PERIODS)))
+    async def send_report(
+        query: CallbackQuery, callback_data: ReportCb, ctx: Ctx, t: Texts, user: User
+    ) -> None:
+        period = report_period(callback_data.period, ctx.clock.now(), user.timezone)
+        digest = await reports.digest(
+            ctx, actor_id=user.id, start=period.start, end=period.end, tz=user.timezone
+        )
+        # Building a big workbook is CPU work: off the loop, so other chats keep being answered.
+        content = await asyncio.to_thread(build_workbook, digest, locale=t.locale, tz=user.timezone)
+        filename = f"digest-{days_label(period.first, period.last)}.xlsx"
+        if query.bot is not None:
+            await query.bot.send_document(
+                query.from_user.id,
+                BufferedInputFile(content, filename=filename),
+                caption=clip(esc(summary_text(digest, t.locale)), CAPTION_LIMIT),
+            )
+
+    return r
