@@ -83,12 +83,14 @@ async def test_a_ringing_call_puts_the_callers_card_in_the_salespersons_chat(
             assert response.status_code == 200
         accepted = time.monotonic()
 
-        [card] = await fake_tg.wait_for("sendMessage", 1, within=5.0)
+        [card] = await fake_tg.wait_for("sendMessage", 1, within=15.0)
 
     assert card.chat_id == ANNA_TG
     assert "Пётр &lt;Иванов&gt;" in (card.text or "")  # the name, HTML-escaped
     assert card.params.get("reply_markup", {}).get("inline_keyboard")
-    assert card.at - accepted < 1.0
+    # Well before the sender's own poll (30 s in the woken variant): the commit woke it. How
+    # fast the card arrives is measured by bench/bot.py, not asserted by a timed test.
+    assert card.at - accepted < min(10.0, poll_interval + 10.0)
 
 
 @pytest.mark.usefixtures("engine")
