@@ -210,4 +210,4 @@ async def test_an_instance_killed_mid_burst_and_restarted_loses_none_and_repeats
     assert {r.chat_id: r.activity_id for r in reminded} == expected  # none lost
     by_activity = {expected[chat] for chat in twice(reminded)}
     assert by_activity == unrecorded, "only the unrecorded ones may reach Telegram twice"
-    assert max(twice(reminded).values(), default=1) == 2
+    assert max(twice(reminded).values(), default=1) <= 2  # none more than twice
