@@ -179,13 +179,15 @@ class OutboxSender:
     # -- claim -> render -> queue ---------------------------------------------------------
 
     async def _run(self) -> None:
-        while not self._stopping:
+        while not self._stopping:  # stop() also cancels; the flag ends the loop if that is lost
             # Cleared before the claim: a wake-up that comes during the claim is kept.
             self._wake.clear()
             try:
                 pause = self._paused_until - time.monotonic()
                 claimed = 0 if pause > 0 else await self.claim_and_queue()
             except Exception:
+                if self._stopping:  # the cancel broke the claim: stop, don't retry
+                    raise asyncio.CancelledError from None
                 log.exception("outbox claim failed; retrying shortly")
                 claimed, pause = 0, 1.0
             if claimed == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from core.sqlite_inline import create_inline_engine
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -122,6 +125,15 @@ async def session_scope(
     async with factory() as session:
         try:
             yield session
-        finally:
+        except BaseException:
+            # The body's exception is what the caller gets. A cancellation in mid-query leaves
+            # the connection invalid and this rollback raises too; raising that instead would
+            # turn CancelledError into an Exception a retry loop catches and keeps running.
             if session.in_transaction():
-                await session.rollback()
+                try:
+                    await session.rollback()
+                except Exception:
+                    log.debug("rollback after a failed or cancelled body failed too", exc_info=True)
+            raise
+        if session.in_transaction():
+            await session.rollback()

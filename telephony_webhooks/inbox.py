@@ -149,6 +149,7 @@ class InboxWriter:
         self._sessions = sessions
         self._queue: asyncio.Queue[tuple[InboxRow, asyncio.Future[None]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._writing: list[tuple[InboxRow, asyncio.Future[None]]] = []
         self.stored = asyncio.Event()  # set after each commit: wakes the processor
         # SQLite has one writer: in this process the inbox and the processor take turns
@@ -167,10 +168,12 @@ class InboxWriter:
 
     async def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="inbox-writer")
 
     async def stop(self) -> None:
         if self._task is not None:
+            self._stopping = True
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -224,6 +227,8 @@ class InboxWriter:
         try:
             await self._insert([row for row, _ in batch])
         except Exception:
+            if self._stopping:  # the cancel broke the insert (and its rollback): stop here
+                raise asyncio.CancelledError from None
             log.exception("inbox batch of %d failed; storing one by one", len(batch))
             for row, future in batch:
                 try:

@@ -115,14 +115,18 @@ class InboxProcessor:
         self._sessions = web.processor_sessions or web.sessions
         self._inbox = inbox
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.applied = 0
 
     async def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="inbox-processor")
 
     async def stop(self) -> None:
+        """Cancel the loop and wait for it; the flag ends it even if a cancel got lost."""
         if self._task is not None:
+            self._stopping = True
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -131,20 +135,25 @@ class InboxProcessor:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_stale_check = loop.time()
-        while True:
+        while not self._stopping:
             try:
                 done = await self.process_batch()
                 if loop.time() >= next_stale_check:
                     next_stale_check = loop.time() + STALE_CHECK_SECONDS
                     await self.expire_stale()
             except Exception:
+                if self._stopping:  # a failure caused by the cancel: stop, don't retry
+                    raise asyncio.CancelledError from None
                 log.exception("inbox processing failed; retrying shortly")
                 done = 0
                 await asyncio.sleep(1.0)
             if done == 0:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancel that
+                # lands while the awaited event fires, and stop() would wait forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                    async with asyncio.timeout(1.0):
+                        await self._wake.wait()
 
     async def expire_stale(self) -> int:
         async with self._turn(), session_scope(self._sessions) as session:
@@ -181,7 +190,8 @@ class InboxProcessor:
                 return False
             await asyncio.sleep(min(BURST_POLL_SECONDS, left))
         try:
-            await asyncio.wait_for(inbox.idle.wait(), timeout=max(deadline - loop.time(), 0))
+            async with asyncio.timeout_at(deadline):  # not wait_for: see _run
+                await inbox.idle.wait()
         except TimeoutError:
             return False
         return True
