@@ -21,17 +21,10 @@ from core.context import Actor, Ctx
 from core.models import Notification
 from core.services import activities
 from tests.conftest import PG_URL
+from tests.ports import free_port
 from tests.scheduler.helpers import make_user
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _reminded(sessions: async_sessionmaker[AsyncSession], activity_id: int) -> bool:
@@ -67,7 +60,7 @@ async def test_perezvon_run_with_only_the_scheduler_reminds_and_stops_on_sigterm
         "PYTHONPATH": str(ROOT),
         "PEREZVON_DATABASE_URL": database_url,
         "PEREZVON_REMINDERS_INTERVAL_SECONDS": "0.2",
-        "PEREZVON_HTTP_PORT": str(_free_port()),
+        "PEREZVON_HTTP_PORT": str(free_port()),
     }
 
     async def perezvon() -> asyncio.subprocess.Process:

@@ -6,7 +6,6 @@ import asyncio
 import io
 import json
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from core.config import CoreConfig
 from telephony_webhooks import webhooks
 from telephony_webhooks.context import WebContext
 from tests.fakes.twilio_signer import GENERIC_TOKEN
+from tests.ports import free_port
 from tests.telephony.conftest import SECRETS
 
 SHUTDOWN_SECONDS = 1
@@ -48,13 +48,6 @@ class Served:
         return time.monotonic() - started
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _boom_router() -> APIRouter:
     routes = APIRouter()
 
@@ -73,7 +66,7 @@ async def served(
         sessions=sessions, config=config, clock=clock, provider_secrets=SECRETS, process_inbox=False
     )
     app = create_app(web, extra_routers=[_boom_router()])
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn_config(
             app,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import ActivityCb
 from core.models import Activity, Notification, User
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TG_BASE = 700_000_000
@@ -135,12 +135,6 @@ async def outbox_states(sessions: async_sessionmaker[AsyncSession]) -> dict[int,
     return {
         int(row.payload["activity_id"]): (row.status, row.claimed_until is not None) for row in rows
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def perezvon_run(

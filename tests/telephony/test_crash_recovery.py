@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +24,7 @@ from core.db import create_engine, session_factory
 from core.migrate import upgrade
 from core.models import Call, TelephonyEvent
 from telephony_webhooks.providers.generic import TOKEN_HEADER
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "crash-test-token"
@@ -39,13 +39,6 @@ from app.wiring import Container
 app = Container.build(load_settings()).http_app()
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Server:

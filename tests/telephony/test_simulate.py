@@ -7,7 +7,6 @@ shows up as a non-200 answer or a wrong Call.
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +17,7 @@ from app.cli import main
 from core.clock import FakeClock
 from core.models import Call, TelephonyEvent
 from telephony_webhooks.simulate import KINDS, PROVIDER_NAMES, Kind, SimulateError, build_call
+from tests.ports import free_port
 from tests.telephony.conftest import SECRETS, Pbx
 
 CLIENT = "+79161234567"
@@ -90,19 +90,12 @@ def test_a_secret_missing_here_is_named() -> None:
         build_call("mango", client=CLIENT, extension="101", secrets={})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_cli_says_when_the_server_is_not_running(
     monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(str(tmp_path))
     monkeypatch.setenv("PEREZVON_ZADARMA_SECRET", "s3cret")
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     argv = ["simulate", "call", "--provider", "zadarma", "--from", CLIENT, "--to", "101"]
     code = main([*argv, "--url", url, "--pause", "0"])
     err = capsys.readouterr().err
