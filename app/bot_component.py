@@ -38,16 +38,6 @@ async def bot_username(settings: Settings) -> str | None:
         await bot.session.close()
 
 
-def skip_reason(settings: Settings) -> str | None:
-    """Why the bot cannot start with these settings (naming the setting), or None."""
-    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
-    if not token:
-        return "set PEREZVON_TELEGRAM_TOKEN, a token from @BotFather"
-    if settings.telegram_mode == "webhook" and not settings.public_url:
-        return "PEREZVON_TELEGRAM_MODE=webhook needs PEREZVON_PUBLIC_URL"
-    return None
-
-
 class BotComponent(Component):
     """The bot's runtime and outbox sender, bracketed by `start()` / `stop()`."""
 

@@ -110,9 +110,14 @@ class Bot(Component):
         self._built: Component | None = None
 
     def configured(self, settings: Settings) -> str | None:
-        from app.bot_component import skip_reason  # aiogram loads only when the bot runs
-
-        return skip_reason(settings)
+        # Settings only: `run` and `doctor` ask every component, and aiogram loads only when
+        # the bot is built.
+        token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+        if not token:
+            return "set PEREZVON_TELEGRAM_TOKEN, a token from @BotFather"
+        if settings.telegram_mode == "webhook" and not settings.public_url:
+            return "PEREZVON_TELEGRAM_MODE=webhook needs PEREZVON_PUBLIC_URL"
+        return None
 
     def _build(self, container: Container) -> Component:
         if self._built is None:
