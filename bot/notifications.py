@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import ContactCb
 from bot.deps import BotDeps
 from bot.i18n import Texts, texts
+from bot.text_split import CAPTION_LIMIT
 from bot.views import activities as activity_views
 from bot.views import calls as call_views
 from bot.views.format import Screen, button_text, clip, esc, markup
@@ -35,7 +36,6 @@ from core.models.work import Activity
 from core.services import cards
 
 log = logging.getLogger(__name__)
-CAPTION_LIMIT = 1024
 GREET_ITEMS = 20
 
 

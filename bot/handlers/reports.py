@@ -20,14 +20,13 @@ from bot.callbacks import DigestCb, ReportCb
 from bot.handlers.common import answer, show
 from bot.i18n import Texts
 from bot.periods import REPORT_PERIODS, days_label, report_period
+from bot.text_split import CAPTION_LIMIT
 from bot.views import reports as views
 from bot.views.format import Screen, clip, esc
 from core.context import Actor, Ctx
 from core.models.users import User
 from core.services import digests, reports
 from exports.digest import build_workbook, summary_text
-
-CAPTION_LIMIT = 1024  # Telegram's limit for a document caption
 
 
 def parse_digest_args(args: str | None) -> tuple[str, int | None] | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -11,10 +10,10 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.text_split import split_html, telegram_length
+
 TEXT_LIMIT = 4096
 BUTTON_TEXT_LIMIT = 60
-CLOSING_ROOM = 40  # room for the closing tags clip() may add
-_TAG = re.compile(r"<(/?)(b|i|u|s|code|pre|a)\b[^>]*>")
 
 
 @dataclass(frozen=True)
@@ -57,29 +56,12 @@ def button_text(value: str) -> str:
 
 
 def clip(text: str, limit: int = TEXT_LIMIT) -> str:
-    """Keep an HTML message within Telegram's limit, still valid HTML.
-
-    Cuts at a line break when one is near, never inside an entity (`&amp;`) or a tag, and
-    closes the tags the cut left open.
-    """
-    if len(text) <= limit:
+    """Keep an HTML message within Telegram's limit (counted as Telegram counts it), still
+    valid HTML: the first part `split_html` would send, and "…"."""
+    if telegram_length(text) <= limit:
         return text
-    room = limit - 1 - CLOSING_ROOM
-    cut = text.rfind("\n", 0, room)
-    head = text[: cut if cut >= room // 2 else room]
-    if head.rfind("&") > head.rfind(";"):
-        head = head[: head.rfind("&")]
-    if head.rfind("<") > head.rfind(">"):
-        head = head[: head.rfind("<")]
-    open_tags: list[str] = []
-    for closing, name in _TAG.findall(head):
-        if not closing:
-            open_tags.append(name)
-        elif name in open_tags:
-            open_tags.reverse()
-            open_tags.remove(name)
-            open_tags.reverse()
-    return head + "…" + "".join(f"</{name}>" for name in reversed(open_tags))
+    parts = split_html(text, limit - 1)
+    return parts[0] + "…" if parts else text[: limit - 1] + "…"
 
 
 def markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup | None:
