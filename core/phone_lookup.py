@@ -37,8 +37,9 @@ from core.sqlite_inline import when_unlocked
 
 
 class PhoneLookup(Protocol):
-    async def find(self, phone: str) -> PhoneOwner | None:
-        """The owner of this number as written by a PBX, or None."""
+    async def find(self, phone: str, *, within: float | None = None) -> PhoneOwner | None:
+        """The owner of this number as written by a PBX, or None; an error (TimeoutError,
+        a locked database…) when the answer takes more than `within` seconds."""
 
     async def close(self) -> None:
         """Release the connection(s)."""
@@ -68,14 +69,17 @@ class SqliteLookup:
             self._conn = conn
         return self._conn
 
-    async def find(self, phone: str) -> PhoneOwner | None:
+    async def find(self, phone: str, *, within: float | None = None) -> PhoneOwner | None:
         params = lookup_params(phone, region=self.region)
         if params is None:
             return None
         params["any_country"] = int(params["any_country"])
         conn = self._connection()
         # fetchall: the statement is reset at once, so no read snapshot outlives the query.
-        rows = await when_unlocked(lambda: conn.execute(_SQLITE_SQL, params).fetchall())
+        # The query itself takes microseconds on this thread; only a lock wait takes time,
+        # and it stops after `within` (no task and timer per look-up, as a timeout would add).
+        query = lambda: conn.execute(_SQLITE_SQL, params).fetchall()  # noqa: E731
+        rows = await (when_unlocked(query) if within is None else when_unlocked(query, within))
         return owner_from_row(rows[0]) if rows else None
 
     async def close(self) -> None:
@@ -111,14 +115,15 @@ class PostgresLookup:
                     )
         return self._pool
 
-    async def find(self, phone: str) -> PhoneOwner | None:
+    async def find(self, phone: str, *, within: float | None = None) -> PhoneOwner | None:
         params = lookup_params(phone, region=self.region)
         if params is None:
             return None
-        pool = await self._get_pool()
-        row = await pool.fetchrow(
-            _POSITIONAL_SQL, params["last10"], params["e164"], params["any_country"]
-        )
+        async with asyncio.timeout(within):
+            pool = await self._get_pool()
+            row = await pool.fetchrow(
+                _POSITIONAL_SQL, params["last10"], params["e164"], params["any_country"]
+            )
         return None if row is None else owner_from_row(tuple(row))
 
     async def close(self) -> None:
@@ -134,8 +139,8 @@ class SessionLookup:
         self.sessions = sessions
         self.config = config
 
-    async def find(self, phone: str) -> PhoneOwner | None:
-        async with session_scope(self.sessions) as session:
+    async def find(self, phone: str, *, within: float | None = None) -> PhoneOwner | None:
+        async with asyncio.timeout(within), session_scope(self.sessions) as session:
             return await lookup_phone(Ctx.of(session, self.config), phone=phone)
 
     async def close(self) -> None:

@@ -144,29 +144,26 @@ def _form(body: bytes, content_type: str) -> dict[str, str]:
 
 async def lookup(web: WebContext, number: str) -> LookupResult | None:
     """Who is calling, from the phone index; any failure or slowness means "no data"."""
-
-    async def query() -> LookupResult | None:
-        if web.phone_lookup is not None:
-            owner = await web.phone_lookup.find(number)
-        else:
-            async with session_scope(web.sessions) as session:
-                ctx = Ctx(session=session, config=web.config, clock=web.clock)
-                owner = await contacts.lookup_phone(ctx, phone=number)
-        if owner is None:
-            return None
-        return LookupResult(
-            contact_id=owner.contact_id,
-            contact_name=owner.contact_name,
-            company_name=owner.company_name,
-            owner_name=owner.owner_name,
-            owner_extension=owner.owner_extension,
-        )
-
     try:
-        return await asyncio.wait_for(query(), timeout=LOOKUP_TIMEOUT_SECONDS)
+        if web.phone_lookup is not None:
+            owner = await web.phone_lookup.find(number, within=LOOKUP_TIMEOUT_SECONDS)
+        else:
+            async with asyncio.timeout(LOOKUP_TIMEOUT_SECONDS):
+                async with session_scope(web.sessions) as session:
+                    ctx = Ctx(session=session, config=web.config, clock=web.clock)
+                    owner = await contacts.lookup_phone(ctx, phone=number)
     except Exception as exc:  # routing must never fail because of us
         log.info("lookup for a caller gave no data: %s", type(exc).__name__)
         return None
+    if owner is None:
+        return None
+    return LookupResult(
+        contact_id=owner.contact_id,
+        contact_name=owner.contact_name,
+        company_name=owner.company_name,
+        owner_name=owner.owner_name,
+        owner_extension=owner.owner_extension,
+    )
 
 
 async def handle(
@@ -192,28 +189,26 @@ async def handle(
         return Answer.detail(408, f"the body did not arrive within {BODY_READ_SECONDS:g} s")
     content_type = request.headers.get("content-type", "")
     query = request.query_string
+    received = web.clock.now()
     raw = RawRequest(
         method=request.method,
         url=public_url(web, request),
         path=path,
-        headers=request.headers,
+        # Stamped as the processor stamps a stored request (a client's own value is replaced).
+        headers={**request.headers, RECEIVED_AT_HEADER: received.isoformat()},
         query=dict(parse_qsl(query, keep_blank_values=True)) if query else {},
         body=body,
         content_type=content_type,
         form=_form(body, content_type),
     )
     options = provider_options(web)
-    received = web.clock.now()
     try:
         provider.adapter.verify(raw, web.provider_secrets)
         accepted = provider.adapter.accept(raw)
         if accepted.store:
             # What the processor will do with the stored request, done now: a request it
             # could not apply gets its 400 here instead of a 200 and a row that never applies.
-            stamped = {**raw.headers, RECEIVED_AT_HEADER: received.isoformat()}
-            parse_checked(
-                provider.adapter, replace(raw, headers=stamped), options, provider.time_fields
-            )
+            parse_checked(provider.adapter, raw, options, provider.time_fields)
     except ProviderError as exc:
         return Answer.detail(exc.status_code, exc.reason)
     except RecursionError:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 # The inbox's receive time, which the processor puts back into a stored request's headers:
 # the event time for payloads that carry none (Zadarma, ITooLabs events, Twilio dial results).
@@ -98,8 +98,24 @@ def decode_form(body: bytes, content_type: str) -> dict[str, str]:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ProviderError(400, "body is not UTF-8") from exc
-        return dict(parse_qsl(text, keep_blank_values=True))
+        return decode_urlencoded(text)
     return {}
+
+
+def decode_urlencoded(text: str) -> dict[str, str]:
+    """`dict(parse_qsl(text, keep_blank_values=True))`, at a third of its cost: parse_qsl
+    unquotes every name and value, and most have nothing to unquote (every webhook pays it)."""
+    fields: dict[str, str] = {}
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        fields[name] = value
+    return fields
 
 
 def decode_multipart(body: bytes, content_type: str) -> dict[str, str]:
