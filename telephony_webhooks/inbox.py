@@ -45,16 +45,18 @@ INBOX_COLUMNS = (
 )
 
 
-def insert_sql(paramstyle: str) -> str:
-    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING in the driver's parameter style."""
+def insert_sql(paramstyle: str, rows: int = 1) -> str:
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING in the driver's parameter style, for
+    `rows` rows in one statement (qmark only: the SQLite writer's multi-row form)."""
     if paramstyle == "qmark":
-        marks = ", ".join("?" for _ in INBOX_COLUMNS)
-    elif paramstyle == "numeric_dollar":
-        marks = ", ".join(f"${i}" for i in range(1, len(INBOX_COLUMNS) + 1))
+        one = "(" + ", ".join("?" for _ in INBOX_COLUMNS) + ")"
+        marks = ", ".join(one for _ in range(rows))
+    elif paramstyle == "numeric_dollar" and rows == 1:
+        marks = "(" + ", ".join(f"${i}" for i in range(1, len(INBOX_COLUMNS) + 1)) + ")"
     else:
-        raise ValueError(f"unsupported driver parameter style {paramstyle!r}")
+        raise ValueError(f"unsupported driver parameter style {paramstyle!r} for {rows} rows")
     return (
-        f"INSERT INTO {TelephonyEvent.__tablename__} ({', '.join(INBOX_COLUMNS)}) VALUES ({marks}) "
+        f"INSERT INTO {TelephonyEvent.__tablename__} ({', '.join(INBOX_COLUMNS)}) VALUES {marks} "
         "ON CONFLICT (dedupe_key) DO NOTHING"
     )
 
@@ -97,11 +99,18 @@ class SqliteInboxThread:
     Through the async engine a batch costs half a dozen thread round trips (checkout, cursor,
     executemany, commit, reset on return), each waiting its turn in a busy event loop; here
     the thread runs BEGIN IMMEDIATE … COMMIT in one go and the loop hears back once.
+
+    The rows go in as multi-row INSERTs of up to ROWS_PER_STATEMENT rows, not executemany:
+    the sqlite3 module lets go of the GIL for each row's step and must win it back from the
+    busy event loop before the next row, so under load a batch of 16 rows took ~1.3 ms of
+    waiting for ~0.3 ms of work, and requests waited on it.
     """
 
-    def __init__(self, path: str, sql: str) -> None:
+    ROWS_PER_STATEMENT = 50  # 500 parameters: under SQLite's old 999-parameter limit too
+
+    def __init__(self, path: str) -> None:
         self._path = path
-        self._sql = sql
+        self._sql = {n: insert_sql("qmark", n) for n in range(1, self.ROWS_PER_STATEMENT + 1)}
         self._executor: ThreadPoolExecutor | None = None
         self._connection: sqlite3.Connection | None = None
 
@@ -127,7 +136,11 @@ class SqliteInboxThread:
             self._connection = connection
         connection.execute("BEGIN IMMEDIATE")
         try:
-            connection.executemany(self._sql, params)
+            step = self.ROWS_PER_STATEMENT
+            for start in range(0, len(params), step):
+                chunk = params[start : start + step]
+                values = [value for row in chunk for value in row]
+                connection.execute(self._sql[len(chunk)], values)
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
@@ -161,7 +174,7 @@ class InboxWriter:
         self._single_writer = engine.dialect.name == "sqlite"
         self._sql = insert_sql(engine.dialect.paramstyle)
         path = sqlite_file(engine.url)
-        self._thread = SqliteInboxThread(path, self._sql) if path else None
+        self._thread = SqliteInboxThread(path) if path else None
         self.commits = 0
         self.rows = 0
         self.burst_seen_at = float("-inf")  # loop time of the last commit of a burst's size

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.models import TelephonyEvent
-from telephony_webhooks.inbox import InboxRow, InboxUnavailable, InboxWriter
+from telephony_webhooks.inbox import InboxRow, InboxUnavailable, InboxWriter, SqliteInboxThread
 
 AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -102,3 +102,22 @@ async def test_a_stopped_writer_refuses_and_a_restarted_one_stores(
     await inbox.store(row("two"))
     await inbox.stop()
     assert await keys(sessions) == ["one", "two"]
+
+
+async def test_a_batch_longer_than_one_statement_lands_whole_and_dedupes_across_statements(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """On a SQLite file the rows go in as multi-row INSERTs of ROWS_PER_STATEMENT: a batch of
+    several statements lands in one transaction, and a duplicate in a later statement of
+    the same batch is dropped as a duplicate in the same statement is."""
+    inbox = InboxWriter(sessions)
+    step = SqliteInboxThread.ROWS_PER_STATEMENT
+    rows = [row(f"k{i}") for i in range(2 * step + 7)] + [row("k3"), row(f"k{step + 1}")]
+    if inbox._thread is None:  # PostgreSQL: the same through the engine
+        await inbox.start()
+        await asyncio.gather(*(inbox.store(r) for r in rows))
+        await inbox.stop()
+    else:
+        await inbox._thread.write([r.driver_params(sqlite=True) for r in rows])
+        await inbox._thread.close()
+    assert sorted(await keys(sessions)) == sorted(f"k{i}" for i in range(2 * step + 7))
