@@ -3,10 +3,16 @@
 1. Claim: due rows are claimed in the database (a lease; `SKIP LOCKED` on PostgreSQL), urgent
    kinds (the screen pop, the post-call prompt) first, and queued per chat; the claim loop runs
    every `poll_interval` and at once when `wake()` says a commit added notifications.
-2. Render: each chat's worker renders its rows in order (`bot.notifications.render`; None
-   settles the row as skipped), so a slow card never holds up another chat.
-3. Send: each request waits until `per_chat_interval` has passed since the chat's previous one,
-   then for the global limiter (an aiolimiter leaky bucket, `rate` a second).
+2. Render: each chat's worker renders its rows (`bot.notifications.render`; None settles the
+   row as skipped), so a slow card never holds up another chat. Within a chat the screen pop
+   goes first, then the other call messages, then the rest, each kind in claim order: a card
+   waits for no reminder or digest queued before it.
+3. Send: each request waits for the chat's budget, then for the global limiter (an aiolimiter
+   leaky bucket, `rate` a second). A chat's budget is a token bucket: `per_chat_burst`
+   messages at once, then one per `per_chat_interval` (Telegram asks for about one message a
+   second per chat and allows short bursts; a 429 is honoured anyway). Strict one-a-second
+   spacing made the third card of three calls ringing one person within a second arrive
+   two seconds late, after the pickup.
 4. Record: a sent row is marked sent right after Telegram's 200 by a recorder task that
    commits whatever has been delivered since its last commit. The time from the 200 to that
    commit is the whole at-least-once window: a crash inside it resends those messages once the
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -55,6 +62,8 @@ from core.services import outbox
 log = logging.getLogger(__name__)
 
 URGENT_KINDS = ("incoming_call", "post_call", "missed_call")
+# Order within a chat's queue (lower first); kinds not named here come last.
+CHAT_PRIORITY = {"incoming_call": 0, "post_call": 1, "missed_call": 1}
 RETRY_IN_MEMORY_SECONDS = 10.0  # a longer 429 goes back to the database
 CHAT_BACKLOG = 5  # messages held in memory per chat; more are deferred to the database
 OUTAGE_BACKOFF = (0.5, 30.0)  # first and longest pause while Telegram is unreachable
@@ -75,6 +84,9 @@ class _Item:
     row: Notification
 
 
+_Queued = tuple[int, int, _Item]  # (priority, claim order, item): a chat's queue entry
+
+
 class OutboxSender:
     """Delivers the outbox from the bot's process; `start()`/`stop()` bracket its life."""
 
@@ -85,6 +97,7 @@ class OutboxSender:
         *,
         rate: float = 25.0,
         per_chat_interval: float = 1.0,
+        per_chat_burst: int = 3,
         poll_interval: float = 0.1,
         batch: int = 50,
         render: Renderer | None = None,
@@ -95,12 +108,15 @@ class OutboxSender:
         self._poll_interval = poll_interval
         self._batch = batch
         self._per_chat_interval = per_chat_interval
+        self._per_chat_burst = max(1, per_chat_burst)
         # Bursts of at most a tenth of a second's worth: a 1-second window never sees more
         # than 1.1 x rate (Telegram's ~30/s is a limit on any second, not an average).
         self._global = AsyncLimiter(max(rate / 10, 1.0), max(rate / 10, 1.0) / rate)
         self.rate = rate
-        self._last_sent: dict[int, float] = {}  # chat id -> monotonic time of its last request
-        self._queues: dict[int, asyncio.Queue[_Item]] = {}  # by chat id (or -user id)
+        # chat id -> (messages it may send now, monotonic time that was counted at)
+        self._chat_budget: dict[int, tuple[float, float]] = {}
+        self._queues: dict[int, asyncio.PriorityQueue[_Queued]] = {}  # by chat id (or -user id)
+        self._order = itertools.count()  # claim order, within a kind's priority
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._inflight: dict[int, str] = {}  # notification id -> kind
         self._wake = asyncio.Event()
@@ -220,7 +236,8 @@ class OutboxSender:
                 deferred.append(row.id)
                 continue
             self._inflight[row.id] = row.kind
-            queue.put_nowait(_Item(row.id, row.kind, row))
+            rank = CHAT_PRIORITY.get(row.kind, len(CHAT_PRIORITY))
+            queue.put_nowait((rank, next(self._order), _Item(row.id, row.kind, row)))
         if deferred:
             later = self._deps.clock.now() + timedelta(seconds=CHAT_BACKLOG)
             await self._with_ctx(
@@ -242,10 +259,10 @@ class OutboxSender:
             )
         return rendered
 
-    def _queue(self, chat_id: int) -> asyncio.Queue[_Item]:
+    def _queue(self, chat_id: int) -> asyncio.PriorityQueue[_Queued]:
         queue = self._queues.get(chat_id)
         if queue is None:
-            queue = self._queues[chat_id] = asyncio.Queue()
+            queue = self._queues[chat_id] = asyncio.PriorityQueue()
         if chat_id not in self._workers:
             self._workers[chat_id] = asyncio.create_task(
                 self._chat_worker(chat_id, queue), name=f"outbox-chat-{chat_id}"
@@ -254,10 +271,10 @@ class OutboxSender:
 
     # -- send -----------------------------------------------------------------------------
 
-    async def _chat_worker(self, chat_id: int, queue: asyncio.Queue[_Item]) -> None:
+    async def _chat_worker(self, chat_id: int, queue: asyncio.PriorityQueue[_Queued]) -> None:
         try:
             while not queue.empty() and not self._stopping:
-                item = queue.get_nowait()
+                _rank, _order, item = queue.get_nowait()
                 try:
                     await self._deliver(item)
                 except Exception:  # the claim's lease brings the row back
@@ -276,13 +293,12 @@ class OutboxSender:
         chat_id = rendered.chat_id
         for method in _methods(rendered):
             while True:
-                # The chat's spacing counts from the moment of the previous request, after the
-                # global wait; a bucket taken before that wait could let two requests bunch up.
-                wait = self._last_sent.get(chat_id, -1e9) + self._per_chat_interval
-                if (delay := wait - time.monotonic()) > 0:
+                # The chat's token is taken at the moment of the request, after the global
+                # wait; one taken before that wait could let requests bunch up.
+                if (delay := self._chat_wait(chat_id)) > 0:
                     await asyncio.sleep(delay)
                 async with self._global:
-                    self._last_sent[chat_id] = time.monotonic()
+                    self._take_chat_token(chat_id)
                     outcome = await self._send(item, method)
                 if outcome is None:
                     break  # this part went out
@@ -307,10 +323,25 @@ class OutboxSender:
         if ids:
             await self._settle(lambda ctx: outbox.mark_all_sent(ctx, notification_ids=ids))
 
+    def _chat_tokens(self, chat_id: int, now: float) -> float:
+        tokens, at = self._chat_budget.get(chat_id, (self._per_chat_burst, now))
+        return min(self._per_chat_burst, tokens + (now - at) / self._per_chat_interval)
+
+    def _chat_wait(self, chat_id: int) -> float:
+        """Seconds until the chat may be sent another message (0: now)."""
+        tokens = self._chat_tokens(chat_id, time.monotonic())
+        return 0.0 if tokens >= 1 else (1 - tokens) * self._per_chat_interval
+
+    def _take_chat_token(self, chat_id: int) -> None:
+        now = time.monotonic()
+        self._chat_budget[chat_id] = (self._chat_tokens(chat_id, now) - 1, now)
+
     def _forget_quiet_chats(self) -> None:
-        horizon = time.monotonic() - self._per_chat_interval
-        for chat_id in [c for c, at in self._last_sent.items() if at < horizon]:
-            del self._last_sent[chat_id]
+        """A chat whose budget has filled up again is as good as new: drop its entry."""
+        now = time.monotonic()
+        full = [c for c in self._chat_budget if self._chat_tokens(c, now) >= self._per_chat_burst]
+        for chat_id in full:
+            del self._chat_budget[chat_id]
 
     async def _send(self, item: _Item, method: TelegramMethod[Any]) -> str | None:
         """Send one request; None when it went out, "retry", or "settled" when given back."""
@@ -407,8 +438,8 @@ def _text_methods(chat_id: int, text: str, markup: Any) -> list[TelegramMethod[A
     ]
 
 
-def _drain(queue: asyncio.Queue[_Item]) -> list[_Item]:
+def _drain(queue: asyncio.PriorityQueue[_Queued]) -> list[_Item]:
     items = []
     while not queue.empty():
-        items.append(queue.get_nowait())
+        items.append(queue.get_nowait()[2])
     return items

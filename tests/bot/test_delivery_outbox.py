@@ -211,21 +211,62 @@ async def test_the_global_rate_is_respected(
     assert (count - 1) / spread >= rate * 0.9
 
 
-async def test_one_chat_gets_at_most_one_message_a_second_in_order(
+async def test_one_chat_gets_a_short_burst_then_one_message_a_second_in_order(
+    fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender
+) -> None:
+    texts = [f"m{i}" for i in range(5)]
+    await queue(deps, texts, chat_id=CHAT)
+    await queue(deps, ["elsewhere"], chat_id=CHAT + 1)
+    sender = make_sender(per_chat_burst=3)
+    await sender.start()
+
+    calls = await fake_tg.wait_for("sendMessage", 6, within=8.0)
+
+    to_chat = [c for c in calls if c.chat_id == CHAT]
+    assert [c.text for c in to_chat] == texts
+    assert to_chat[2].at - to_chat[0].at < 0.5  # the burst goes at once
+    # then the budget refills at one a second, counted from the first of the burst
+    assert to_chat[3].at - to_chat[0].at >= 0.95 and to_chat[4].at - to_chat[3].at >= 0.95
+    assert most_in_any_window(to_chat, 1.5) <= 3 + 1
+    other = next(c for c in calls if c.chat_id == CHAT + 1)
+    assert other.at - to_chat[0].at < 0.5  # another chat does not wait for this one
+
+
+async def test_without_a_burst_a_chat_gets_one_message_a_second(
     fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender
 ) -> None:
     await queue(deps, ["first", "second", "third"], chat_id=CHAT)
-    await queue(deps, ["elsewhere"], chat_id=CHAT + 1)
-    sender = make_sender()
+    sender = make_sender(per_chat_burst=1)
     await sender.start()
 
-    calls = await fake_tg.wait_for("sendMessage", 4, within=6.0)
+    calls = await fake_tg.wait_for("sendMessage", 3, within=6.0)
 
-    to_chat = [c for c in calls if c.chat_id == CHAT]
-    assert [c.text for c in to_chat] == ["first", "second", "third"]
-    assert min(gaps(to_chat)) >= 0.98
-    other = next(c for c in calls if c.chat_id == CHAT + 1)
-    assert other.at - to_chat[0].at < 0.5  # another chat does not wait for this one
+    assert [c.text for c in calls] == ["first", "second", "third"]
+    assert min(gaps(calls)) >= 0.95
+
+
+async def test_a_ringing_card_goes_before_messages_its_chat_was_already_waiting_for(
+    fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender
+) -> None:
+    """Five greetings wait for the chat's budget; a call rings: its card is the next message,
+    and the post-call prompt queued with it comes after it, before the greetings."""
+    await queue(deps, [f"greeting {i}" for i in range(5)], chat_id=CHAT)
+    sender = make_sender(per_chat_burst=1, per_chat_interval=0.5)
+    await sender.start()
+    await fake_tg.wait_for("sendMessage", 1, within=3.0)
+
+    await queue(deps, ["after the call"], chat_id=CHAT, kind="post_call")
+    await queue(deps, ["ring"], chat_id=CHAT, kind="incoming_call")
+    sender.wake()
+    calls = await fake_tg.wait_for("sendMessage", 7, within=8.0)
+
+    texts = [c.text for c in calls]
+    assert texts[0] == "greeting 0"
+    assert texts[texts.index("ring") + 1] == "after the call"
+    assert texts.index("ring") <= 2  # at most one greeting was already on its way
+    assert [t for t in texts if t and t.startswith("greeting")] == [
+        f"greeting {i}" for i in range(5)
+    ]
 
 
 async def test_text_over_telegrams_limit_is_split_into_valid_parts(
