@@ -50,7 +50,7 @@ from bot.runtime import create_bot
 from core import demo, migrate
 from core.clock import SystemClock
 from core.context import Ctx
-from core.models import Contact, Notification, User
+from core.models import Contact, Notification, TelephonyEvent, User
 from core.services import outbox
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
@@ -218,11 +218,22 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
     out, _ = await load.communicate()
     report = json.loads(out.decode().strip().splitlines()[-1])
     wall = time.time() - time.monotonic()
-    # accepted: phone -> when the ringing webhook got its 200, on this process' monotonic clock
-    accepted: dict[str, float] = {p: at - wall for p, at in report["accepted"].items()}
     calls, errors, elapsed = report["calls"], report["errors"], report["elapsed"]
     events_per_call = 4
     await asyncio.sleep(3.0)  # let the last prompts go out
+    # When the server received each ringing and end webhook (the inbox's received_at, stamped
+    # before the durable store and the 200), on this process' monotonic clock: phone -> time.
+    # The load process' own clock would start later, when its busy loop reads the 200.
+    received: dict[tuple[str, str], float] = {}
+    async with container.sessions() as session:
+        rows = await session.execute(
+            select(TelephonyEvent.call_key, TelephonyEvent.event_type, TelephonyEvent.received_at)
+        )
+        for call_key, event_type, at in rows:
+            received[(str(call_key), str(event_type))] = at.timestamp() - wall
+    ringing_calls: dict[str, str] = report["ringing_calls"]  # phone -> call id
+    accepted = {p: received[(c, "ringing")] for p, c in ringing_calls.items()}
+    ended = {p: received[(c, "end")] for p, c in ringing_calls.items()}
     latencies: list[float] = []
     seen: set[str] = set()
     for call in fake.sent("sendMessage"):
@@ -257,13 +268,28 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
     )
     ms = [x * 1000 for x in latencies]
     print(
-        f"  webhook accepted -> card at the fake: p50 {pct(ms, 0.5):.0f} ms, "
+        f"  ringing webhook received -> card at the fake: p50 {pct(ms, 0.5):.0f} ms, "
         f"p99 {pct(ms, 0.99):.0f} ms, max {max(ms or [0]):.0f} ms "
         f"({len(ms)}/{len(accepted)} cards matched)"
     )
     for label, values in (("  of which processing", processing), ("  of which sending", sending)):
         ms = [x * 1000 for x in values]
         print(f"{label}: p50 {pct(ms, 0.5):.0f} ms, p99 {pct(ms, 0.99):.0f} ms")
+    # The post-call prompt: the end webhook's 200 -> the prompt (outcome buttons) at the fake.
+    prompts: dict[str, float] = {}
+    for call in fake.sent("sendMessage"):
+        if '"k:out:' not in json.dumps(call.params.get("reply_markup") or ""):
+            continue
+        digits = re.sub(r"\D", "", call.text or "")
+        for phone, at in ended.items():
+            if phone[1:] in digits and phone not in prompts:
+                prompts[phone] = call.at - at
+    ms = [x * 1000 for x in prompts.values()]
+    print(
+        f"  end webhook received -> post-call prompt at the fake: p50 {pct(ms, 0.5):.0f} ms, "
+        f"p99 {pct(ms, 0.99):.0f} ms, max {max(ms or [0]):.0f} ms "
+        f"({len(ms)}/{len(ended)} prompts matched)"
+    )
 
 
 async def pbx_load(args: argparse.Namespace) -> None:
@@ -274,17 +300,16 @@ async def pbx_load(args: argparse.Namespace) -> None:
     every = max(1, round(1 / max(args.pop_share, 1e-9)))
     rng = random.Random(3)
     stamp = int(time.time())
-    accepted: dict[str, float] = {}
+    ringing_calls: dict[str, str] = {}
     errors = 0
 
-    async def post(http: httpx.AsyncClient, body: dict[str, Any]) -> float:
+    async def post(http: httpx.AsyncClient, body: dict[str, Any]) -> None:
         nonlocal errors
         try:
             response = await http.post("/webhooks/generic", json=body)
             errors += response.status_code != 200
         except httpx.HTTPError:
             errors += 1
-        return time.time()
 
     async def one_call(http: httpx.AsyncClient, n: int) -> None:
         phone = f"+7999{stamp % 1000:03d}{n:04d}"
@@ -293,9 +318,9 @@ async def pbx_load(args: argparse.Namespace) -> None:
         base = {"call_id": f"bench-{stamp}-{n}", "direction": "in", "from": phone}
         base |= {"did": "74950000001", "timestamp": int(time.time())}
         await post(http, base | {"event": "start"})
-        done = await post(http, base | {"event": "ringing", "extension": ext})
+        await post(http, base | {"event": "ringing", "extension": ext})
         if rings:
-            accepted[phone] = done
+            ringing_calls[phone] = base["call_id"]
         await asyncio.sleep(1.0)
         await post(http, base | {"event": "answer", "extension": ext})
         await asyncio.sleep(2.0)
@@ -316,7 +341,8 @@ async def pbx_load(args: argparse.Namespace) -> None:
             tasks.append(asyncio.create_task(one_call(http, n)))
         await asyncio.gather(*tasks)
     elapsed = time.monotonic() - started
-    print(json.dumps({"accepted": accepted, "calls": calls, "errors": errors, "elapsed": elapsed}))
+    report = {"ringing_calls": ringing_calls, "calls": calls, "errors": errors}
+    print(json.dumps(report | {"elapsed": elapsed}))
 
 
 async def delivery_rate(args: argparse.Namespace, url: str, fake: FakeTelegram) -> None:
