@@ -156,8 +156,28 @@ async def contact_timeline(
     )
 
 
-@router.post("/{contact_id}/notes", status_code=status.HTTP_201_CREATED, responses=NOT_FOUND)
-async def add_note(ctx: CtxDep, actor: ActorDep, contact_id: Id, body: NoteIn) -> NoteOut:
+@router.post(
+    "/{contact_id}/notes",
+    status_code=status.HTTP_201_CREATED,
+    responses={**created_responses("the note; Location is its URL"), **NOT_FOUND},
+)
+async def add_note(
+    ctx: CtxDep,
+    actor: ActorDep,
+    contact_id: Id,
+    body: NoteIn,
+    request: Request,
+    response: Response,
+) -> NoteOut:
     """Add a note to the contact's history."""
     note = await notes.add_note(ctx, actor=actor, contact_id=contact_id, text=body.text)
+    created(request, response, "get_note", contact_id=contact_id, note_id=note.id)
     return NoteOut.of(note)
+
+
+@router.get("/{contact_id}/notes/{note_id}", responses=NOT_FOUND)
+async def get_note(ctx: CtxDep, actor: ActorDep, contact_id: Id, note_id: Id) -> NoteOut:
+    """One note of the contact."""
+    return NoteOut.of(
+        await notes.get_note(ctx, actor=actor, contact_id=contact_id, note_id=note_id)
+    )

@@ -9,7 +9,7 @@ from typing import Literal
 from sqlalchemy import func, select
 
 from core.context import Actor, Ctx
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.models.calls import Call
 from core.models.work import Activity, Deal, DealStageChange, Note
 from core.services.common import audit, check_page
@@ -69,6 +69,15 @@ async def add_note(
         changes={"contact_id": contact_id},
     )
     await ctx.session.commit()
+    return note
+
+
+async def get_note(ctx: Ctx, *, actor: Actor, contact_id: int, note_id: int) -> Note:
+    """A note of a contact the actor may see, or NotFound (a note of another contact too)."""
+    await get_contact(ctx, actor=actor, contact_id=contact_id)
+    note = await ctx.session.get(Note, note_id)
+    if note is None or note.contact_id != contact_id:
+        raise NotFound(f"note {note_id} of contact {contact_id} not found")
     return note
 
 

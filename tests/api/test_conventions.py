@@ -67,6 +67,20 @@ async def test_created_records_answer_201_with_their_location(
     assert new.headers["location"] == f"/api/v1/contacts/{new.json()['id']}"
     updated = await client.put("/contacts/by-phone/%2B79160000002", json={"name": "Пётр I"})
     assert updated.status_code == 200 and "location" not in updated.headers
+    contact = new.json()["id"]
+    note = await client.post(f"/contacts/{contact}/notes", json={"text": "Перезвонить"})
+    assert note.status_code == 201
+    assert note.headers["location"] == f"/api/v1/contacts/{contact}/notes/{note.json()['id']}"
+    again = await client.get(note.headers["location"].removeprefix("/api/v1"))
+    assert again.status_code == 200 and again.json() == note.json()
+
+
+async def test_a_note_is_read_only_through_its_own_contact(client: httpx.AsyncClient) -> None:
+    first = (await client.post("/contacts", json={"name": "Иван"})).json()["id"]
+    second = (await client.post("/contacts", json={"name": "Пётр"})).json()["id"]
+    note = (await client.post(f"/contacts/{first}/notes", json={"text": "Счёт"})).json()["id"]
+    assert (await client.get(f"/contacts/{second}/notes/{note}")).status_code == 404
+    assert (await client.get(f"/contacts/{first}/notes/{note + 1}")).status_code == 404
 
 
 async def test_a_contact_carries_its_company_name(client: httpx.AsyncClient) -> None:
@@ -132,7 +146,7 @@ async def test_openapi_names_lists_and_enums_and_versions_the_changes(
 ) -> None:
     spec = (await anon.get("/openapi.json")).json()
     schemas = _schemas(spec)
-    assert spec["info"]["version"] == "0.2.0"
+    assert spec["info"]["version"] == "0.3.0"
     assert {"ContactList", "CallList", "ActivityList", "UserList", "TimelineList"} <= set(schemas)
     assert not [name for name in schemas if name.startswith("ListOut")]
     assert schemas["CallOut"]["properties"]["status"]["enum"] == [
