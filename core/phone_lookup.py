@@ -79,7 +79,7 @@ class SqliteLookup:
         # The query itself takes microseconds on this thread; only a lock wait takes time,
         # and it stops after `within` (no task and timer per look-up, as a timeout would add).
         query = lambda: conn.execute(_SQLITE_SQL, params).fetchall()  # noqa: E731
-        rows = await (when_unlocked(query) if within is None else when_unlocked(query, within))
+        rows = await when_unlocked(query, within)
         return owner_from_row(rows[0]) if rows else None
 
     async def close(self) -> None:

@@ -43,15 +43,15 @@ def _locked(exc: sqlite3.OperationalError) -> bool:
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
-async def _when_unlocked(call: Callable[[], T], wait: float = LOCK_WAIT_SECONDS) -> T:
-    """Run `call`; while the database is locked, wait (at most `wait` seconds) without
-    blocking the event loop."""
+async def _when_unlocked(call: Callable[[], T], wait: float | None = None) -> T:
+    """Run `call`; while the database is locked, wait (at most `wait` seconds, by default
+    LOCK_WAIT_SECONDS) without blocking the event loop."""
     try:
         return call()
     except sqlite3.OperationalError as exc:
         if not _locked(exc):
             raise
-    deadline = time.monotonic() + wait
+    deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait is None else wait)
     delay = _FIRST_RETRY_SECONDS
     while True:
         await asyncio.sleep(delay)

@@ -144,3 +144,22 @@ def test_only_a_plain_sqlite_file_gets_the_bulk_engine(url: str, path: str | Non
     assert sqlite_file(url) == path
     if path is None:
         assert create_bulk_engine(url) is None
+
+
+async def test_a_wait_can_be_bounded_per_call(tmp_path: Path) -> None:
+    """The phone look-up waits for a lock no longer than the PBX waits for its answer."""
+    path = str(tmp_path / "bounded.db")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("BEGIN IMMEDIATE")
+    waiter = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await sqlite_inline.when_unlocked(lambda: waiter.execute("BEGIN IMMEDIATE"), 0.2)
+        waited = asyncio.get_running_loop().time() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        waiter.close()
+    assert 0.15 <= waited < 1.0  # the default would have been LOCK_WAIT_SECONDS (10 s)

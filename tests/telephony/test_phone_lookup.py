@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory, session_scope
 from core.phone_lookup import PostgresLookup, SqliteLookup
 from core.services import contacts
+from telephony_webhooks.webhooks import LOOKUP_TIMEOUT_SECONDS
 from tests.conftest import PG_URL
 from tests.fakes.pbx_signers import zadarma_inbound
 from tests.fakes.twilio_signer import generic_lookup
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import employee
+from tests.telephony.helpers import employee, inbox_count
 
 CLIENT = "+79161234567"
 
@@ -67,3 +70,31 @@ async def test_numbers_the_index_cannot_hold_are_no_data(pbx: Pbx) -> None:
     assert pbx.web.phone_lookup is not None
     assert await pbx.web.phone_lookup.find("not a number") is None
     assert await pbx.web.phone_lookup.find("+79990000000") is None
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL: a table lock there blocks readers")
+async def test_a_lookup_held_up_by_a_lock_answers_no_data_in_time(
+    pbx: Pbx, ctx: Ctx, system: Actor
+) -> None:
+    """The PBX waits about a second for NOTIFY_START's answer: a look-up that cannot get its
+    rows gives up after LOOKUP_TIMEOUT_SECONDS, and the event is stored all the same."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
+    assert PG_URL is not None
+    holder = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg", "postgresql"))
+    lock = holder.transaction()
+    await lock.start()
+    await holder.execute("LOCK TABLE contact_phones IN ACCESS EXCLUSIVE MODE")
+    try:
+        started = time.monotonic()
+        response = await pbx.send(zadarma_inbound(caller=CLIENT)[0], "zadarma")
+        waited = time.monotonic() - started
+    finally:
+        await lock.rollback()
+        await holder.close()
+    assert response.status_code == 200 and response.json() == {}
+    assert LOOKUP_TIMEOUT_SECONDS * 0.9 <= waited < LOOKUP_TIMEOUT_SECONDS + 1.0
+    assert await inbox_count(pbx) == 1
+    again = await pbx.send(zadarma_inbound(caller=CLIENT, call_id="next")[0], "zadarma")
+    assert again.json() == {"caller_name": "Иван"}  # the pool's connection came back usable
