@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,15 +69,21 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write a file whole or not at all (a temporary file renamed into place)."""
+    """Write a file whole or not at all: a temporary file, synced, renamed into place.
+
+    The file gets the permissions of any file the user creates (0666 less the umask), not a
+    temporary file's 0600, so a report written for others can be read by them."""
     directory = path.resolve().parent
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
+    temporary = directory / f".{path.name}.{secrets.token_hex(4)}"
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+            out.flush()
+            os.fsync(out.fileno())  # after a crash: the old file or the whole new one
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

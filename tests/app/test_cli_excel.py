@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -60,6 +61,10 @@ def test_report_digest_writes_the_workbook_and_prints_the_summary(
     assert printed[-1] == f"written: {out}"
     wb = load_workbook(out)
     assert wb.sheetnames[0] == "Summary"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # not a temporary file's 0600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_report_digest_as_a_salesperson_is_refused_in_one_line(
