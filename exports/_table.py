@@ -37,6 +37,56 @@ def money_format(currency: str, *, signed: bool = False) -> str:
     return f"+{body};-{body};0" if signed else body
 
 
+LINE_HEIGHT = 15.0  # points: one line of the default 11-pt font, Excel's default row height
+BOLD_WIDER = 1.1  # a bold header character is about this much wider than a digit
+
+
+def print_setup(ws: WriteOnlyWorksheet, *, title_rows: str | None = None) -> None:
+    """Printed on A4 landscape, one page wide and as many long as it takes, with the header
+    row on every page (by default a sheet of twenty columns prints as strips of four).
+    Call it before the first row: a streamed sheet writes its properties with that row."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = 9  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if title_rows is not None:
+        ws.print_title_rows = title_rows
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines a wrapped header takes in a column this wide (whole words per line)."""
+    capacity = max(width - 1, 1.0) / BOLD_WIDER
+    lines, used = 1, 0.0
+    for word in text.split():
+        if used and used + 1 + len(word) > capacity:
+            lines, used = lines + 1, float(len(word))
+        else:
+            used = used + 1 + len(word) if used else float(len(word))
+        while used > capacity:  # a word longer than the column breaks inside itself
+            lines, used = lines + 1, used - capacity
+    return lines
+
+
+def fit_header_height(
+    ws: WriteOnlyWorksheet, row: int, texts: Sequence[str], widths: Sequence[float]
+) -> None:
+    """Give a header row the height its wrapped texts need. Excel grows such a row when it
+    opens the file; LibreOffice keeps one line, and the lines overlap the row below."""
+    lines = max((wrapped_lines(t, w) for t, w in zip(texts, widths, strict=True)), default=1)
+    if lines > 1:
+        ws.row_dimensions[row].height = LINE_HEIGHT * lines
+
+
+def column_widths(ws: WriteOnlyWorksheet, count: int, first: int = 1) -> list[float]:
+    """The widths set for `count` columns from `first` (Excel's default where none is set)."""
+    widths = []
+    for index in range(first, first + count):
+        width = ws.column_dimensions[get_column_letter(index)].width
+        widths.append(float(width) if width else 8.43)
+    return widths
+
+
 def header_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
     cell = WriteOnlyCell(ws, value=text)
     cell.font = Font(bold=True)
@@ -118,7 +168,10 @@ def add_table_sheet(
     for index, width in enumerate(fit_widths(columns, sample), 1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "A2"
-    ws.append([header_cell(ws, c.header) for c in columns])
+    print_setup(ws, title_rows="1:1")
+    headers = [c.header for c in columns]
+    fit_header_height(ws, 1, headers, column_widths(ws, len(columns)))
+    ws.append([header_cell(ws, text) for text in headers])
     write_rows(ws, columns, map(convert, items))
     last = get_column_letter(len(columns))
     ws.auto_filter.ref = f"A1:{last}{max(len(items), 1) + 1}"

@@ -36,8 +36,11 @@ from exports._table import (
     RED_FILL,
     SHARE,
     Converter,
+    column_widths,
+    fit_header_height,
     header_cell,
     money_format,
+    print_setup,
 )
 from exports.safety import clean, looks_like_formula, xlsx_text
 from exports.texts import texts
@@ -101,6 +104,10 @@ def summary_text(digest: Digest, locale: str = "ru") -> str:
     )
 
 
+# Column widths of a summary figure and its change, by the figure's kind.
+SUMMARY_WIDTHS = {"int": (13, 9), "share": (13, 9), "duration": (13, 14), "money": (17, 17)}
+
+
 def _period(start: datetime, end: datetime, zone: ZoneInfo, locale: str) -> str:
     """The period as the reader's calendar shows it (the end is exclusive)."""
     fmt = "%d.%m.%Y" if locale == "ru" else "%Y-%m-%d"
@@ -145,10 +152,13 @@ def _summary_sheet(
     ws: WriteOnlyWorksheet = wb.create_sheet(t["sheet.summary"])
     names = [_person_name(p, t) for p in digest.people]
     ws.column_dimensions["A"].width = max([len(n) for n in names] + [14]) + 2
-    for index in range(len(SUMMARY_FIGURES)):
-        ws.column_dimensions[get_column_letter(2 + 2 * index)].width = 13
-        ws.column_dimensions[get_column_letter(3 + 2 * index)].width = 9
+    for index, (_key, kind) in enumerate(SUMMARY_FIGURES):
+        # Wide enough for "807 900,00 ₽" and "+1 234,5 мин"; narrower shows "###".
+        value, delta = SUMMARY_WIDTHS[kind]
+        ws.column_dimensions[get_column_letter(2 + 2 * index)].width = value
+        ws.column_dimensions[get_column_letter(3 + 2 * index)].width = delta
     ws.freeze_panes = f"B{SUMMARY_HEADER_ROW + 1}"
+    print_setup(ws)  # before the first row: a streamed sheet writes its properties then
     title = header_cell(ws, f"{t['title']}")
     title.font = Font(bold=True, size=14)
     ws.append([title])
@@ -157,10 +167,11 @@ def _summary_sheet(
     ws.append([f"{t['previous']}: {previous} ({t['change']})"])
     stamp = "%d.%m.%Y %H:%M" if locale == "ru" else "%Y-%m-%d %H:%M"
     ws.append([f"{t['generated']}: {convert.local(digest.generated_at):{stamp}}"])
-    header = [header_cell(ws, t["salesperson"])]
+    headers = [t["salesperson"]]
     for key, _kind in SUMMARY_FIGURES:
-        header += [header_cell(ws, t[key]), header_cell(ws, t["change"])]
-    ws.append(header)
+        headers += [t[key], t["change"]]
+    fit_header_height(ws, SUMMARY_HEADER_ROW, headers, column_widths(ws, len(headers)))
+    ws.append([header_cell(ws, text) for text in headers])
     formats = _summary_formats(digest.currency, t)
     rows = [*digest.people, digest.total]
     for person, name in zip(rows, [*names, t["total"]], strict=True):
@@ -235,14 +246,9 @@ def _calls_chart(
 ) -> None:
     """Calls per salesperson: inbound answered, outbound and missed, stacked."""
     ws.append([])  # the row between the table and the chart's data
-    ws.append(
-        [
-            header_cell(ws, t["salesperson"]),
-            header_cell(ws, t["chart.in_answered"]),
-            header_cell(ws, t["calls_out"]),
-            header_cell(ws, t["missed"]),
-        ]
-    )
+    headers = [t["salesperson"], t["chart.in_answered"], t["calls_out"], t["missed"]]
+    fit_header_height(ws, start_row, headers, column_widths(ws, len(headers)))
+    ws.append([header_cell(ws, text) for text in headers])
     for person, name in zip(digest.people, names, strict=True):
         figures = person.current
         ws.append(

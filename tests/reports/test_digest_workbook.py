@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
 from core.clock import FakeClock
@@ -89,6 +90,33 @@ async def test_summary_marks_overdue_and_charts_calls_stacked(digest: Digest) ->
     data = list(ws.iter_rows(min_row=12, max_row=16, max_col=4, values_only=True))
     assert data[0] == ("Salesperson", "Inbound answered", "Calls out", "Missed")
     assert ("Anna", 1, 1, 1) in data
+
+
+async def test_every_sheet_prints_one_page_wide_with_its_header_on_each_page(
+    digest: Digest,
+) -> None:
+    wb = _open(build_workbook(digest, locale="ru"))
+    for ws in wb.worksheets:
+        setup = ws.page_setup
+        assert (setup.orientation, setup.paperSize) == ("landscape", 9), ws.title
+        assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+    tables = wb.worksheets[1:]
+    assert [ws.print_title_rows for ws in tables] == ["$1:$1"] * len(tables)
+
+
+async def test_wrapped_headers_get_rows_tall_enough_and_figures_columns_wide_enough(
+    digest: Digest,
+) -> None:
+    """LibreOffice keeps a one-line row for a wrapped header (its lines overlapped the row
+    below) and shows ### for a number wider than its column."""
+    ws = _open(build_workbook(digest, locale="ru"))["Сводка"]
+    header = [c.value for c in ws[12]][:4]
+    assert header == ["Менеджер", "Входящие отвеченные", "Исходящие", "Пропущено"]
+    assert ws.row_dimensions[12].height == 30  # two lines: "Исходящие" breaks in a narrow column
+    money = [c.value for c in ws[5]].index("Сумма выигранных")
+    for column in (money + 1, money + 2):  # the amount and its change
+        assert ws.column_dimensions[get_column_letter(column)].width >= len("+807 900,00 ₽") + 2
 
 
 async def test_calls_sheet_has_local_times_durations_and_unanswered_rule(digest: Digest) -> None:
