@@ -156,5 +156,8 @@ def pipeline_sheet(wb: Workbook, rows: list[PipelineRow], t: dict[str, str]) -> 
         titles_from_data=True,
     )
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
+    # A funnel reads from its first stage down; a bar chart draws its first category lowest.
+    chart.x_axis.scaling.orientation = "maxMin"
+    chart.y_axis.crosses = "max"  # and the amounts' axis stays below the bars
     chart.width, chart.height = 18, 9
     ws.add_chart(chart, f"{get_column_letter(len(columns) + 2)}2")

@@ -164,6 +164,8 @@ async def test_overdue_and_pipeline_sheets_with_chart_and_money(digest: Digest) 
     (chart,) = pipeline._charts
     titles = [s.tx.strRef.f.replace("$", "") for s in chart.series]
     assert titles == ["'Pipeline'!D1", "'Pipeline'!E1"]
+    assert chart.x_axis.scaling.orientation == "maxMin"  # the first stage on top
+    assert chart.y_axis.crosses == "max"  # the amounts along the bottom all the same
 
 
 async def test_text_that_looks_like_a_formula_stays_text(digest: Digest) -> None:
