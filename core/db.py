@@ -89,6 +89,15 @@ def sqlite_file(url: str | URL) -> str | None:
     return database
 
 
+def asyncpg_dsn(url: str | URL) -> str | None:
+    """The DSN asyncpg connects with for a PostgreSQL+asyncpg URL, or None for other URLs
+    (for the hot paths that talk to asyncpg without the engine: look-ups, the inbox)."""
+    url = make_url(url)
+    if url.get_backend_name() != "postgresql" or url.get_driver_name() != "asyncpg":
+        return None
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def create_bulk_engine(url: str, *, echo: bool = False) -> AsyncEngine | None:
     """An engine for background work made of many short statements (the inbox processor).
 

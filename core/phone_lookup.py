@@ -20,12 +20,11 @@ import re
 import sqlite3
 from typing import Any, Protocol
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import CoreConfig
 from core.context import Ctx
-from core.db import session_scope, sqlite_file
+from core.db import asyncpg_dsn, session_scope, sqlite_file
 from core.services.contacts import (
     LOOKUP_PHONE_SQL,
     PhoneOwner,
@@ -111,7 +110,7 @@ class PostgresLookup:
                     import asyncpg  # type: ignore[import-untyped]
 
                     self._pool = await asyncpg.create_pool(
-                        self.dsn, min_size=1, max_size=self.max_size
+                        self.dsn, min_size=1, max_size=self.max_size, reset=_after_lookup
                     )
         return self._pool
 
@@ -130,6 +129,14 @@ class PostgresLookup:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+async def _after_lookup(connection: Any) -> None:
+    """Ready a look-up connection for the next one. A look-up is one SELECT in autocommit
+    and leaves no session state, so asyncpg's default reset (advisory locks, cursors,
+    LISTEN, settings: a round trip after every look-up) has nothing to undo."""
+    if connection.is_in_transaction():  # not by a look-up; never hand one on open
+        await connection.execute("ROLLBACK")
 
 
 class SessionLookup:
@@ -154,8 +161,7 @@ def create_phone_lookup(
     database = sqlite_file(url)
     if database is not None:
         return SqliteLookup(database, region=config.default_region)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = asyncpg_dsn(url)
+    if dsn is not None:
         return PostgresLookup(dsn, region=config.default_region)
     return SessionLookup(sessions, config)

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.db import sqlite_file, sqlite_pragmas
+from core.db import asyncpg_dsn, sqlite_file, sqlite_pragmas
 from core.models.calls import TelephonyEvent
 
 log = logging.getLogger(__name__)
@@ -47,14 +47,18 @@ INBOX_COLUMNS = (
 
 def insert_sql(paramstyle: str, rows: int = 1) -> str:
     """INSERT … ON CONFLICT (dedupe_key) DO NOTHING in the driver's parameter style, for
-    `rows` rows in one statement (qmark only: the SQLite writer's multi-row form)."""
+    `rows` rows in one statement."""
+    width = len(INBOX_COLUMNS)
     if paramstyle == "qmark":
         one = "(" + ", ".join("?" for _ in INBOX_COLUMNS) + ")"
         marks = ", ".join(one for _ in range(rows))
-    elif paramstyle == "numeric_dollar" and rows == 1:
-        marks = "(" + ", ".join(f"${i}" for i in range(1, len(INBOX_COLUMNS) + 1)) + ")"
+    elif paramstyle == "numeric_dollar":
+        marks = ", ".join(
+            "(" + ", ".join(f"${row * width + i}" for i in range(1, width + 1)) + ")"
+            for row in range(rows)
+        )
     else:
-        raise ValueError(f"unsupported driver parameter style {paramstyle!r} for {rows} rows")
+        raise ValueError(f"unsupported driver parameter style {paramstyle!r}")
     return (
         f"INSERT INTO {TelephonyEvent.__tablename__} ({', '.join(INBOX_COLUMNS)}) VALUES {marks} "
         "ON CONFLICT (dedupe_key) DO NOTHING"
@@ -153,6 +157,52 @@ class SqliteInboxThread:
             self._connection = None
 
 
+class PostgresInboxConnection:
+    """The inbox's own asyncpg connection: a batch is one multi-row INSERT in autocommit.
+
+    A single statement is atomic, so a batch of up to ROWS_PER_STATEMENT rows is one round
+    trip; through the async engine it was BEGIN, a pipelined executemany, COMMIT and the
+    pool's reset, each through SQLAlchemy's greenlet bridge (14 % of the event loop's time
+    under the Zadarma mix). A broken connection is dropped and made again on the next batch.
+    """
+
+    ROWS_PER_STATEMENT = 100  # 1,000 parameters; PostgreSQL takes up to 65,535
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        rows = range(1, self.ROWS_PER_STATEMENT + 1)
+        self._sql = {n: insert_sql("numeric_dollar", n) for n in rows}
+        self._connection: Any = None
+
+    async def write(self, params: list[tuple[Any, ...]]) -> None:
+        import asyncpg  # type: ignore[import-untyped]
+
+        if self._connection is None or self._connection.is_closed():
+            self._connection = await asyncpg.connect(self._dsn)
+        connection = self._connection
+        step = self.ROWS_PER_STATEMENT
+        chunks = [params[start : start + step] for start in range(0, len(params), step)]
+        try:
+            if len(chunks) == 1:
+                await self._insert(connection, chunks[0])
+            else:
+                async with connection.transaction():
+                    for chunk in chunks:
+                        await self._insert(connection, chunk)
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+            await self.close()
+            raise
+
+    async def _insert(self, connection: Any, rows: list[tuple[Any, ...]]) -> None:
+        await connection.execute(self._sql[len(rows)], *[value for row in rows for value in row])
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed():
+            with contextlib.suppress(Exception):
+                await connection.close(timeout=5)
+
+
 class InboxUnavailable(Exception):
     """The row could not be stored; the provider must be told to retry (503)."""
 
@@ -175,6 +225,8 @@ class InboxWriter:
         self._sql = insert_sql(engine.dialect.paramstyle)
         path = sqlite_file(engine.url)
         self._thread = SqliteInboxThread(path) if path else None
+        dsn = asyncpg_dsn(engine.url)
+        self._postgres = PostgresInboxConnection(dsn) if dsn else None
         self.commits = 0
         self.rows = 0
         self.burst_seen_at = float("-inf")  # loop time of the last commit of a burst's size
@@ -199,6 +251,8 @@ class InboxWriter:
             _settle(future, InboxUnavailable("server is shutting down"))
         if self._thread is not None:
             await self._thread.close()
+        if self._postgres is not None:
+            await self._postgres.close()
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -262,6 +316,8 @@ class InboxWriter:
         async with self.turn():
             if self._thread is not None:
                 await self._thread.write(params)
+            elif self._postgres is not None:
+                await self._postgres.write(params)
             else:
                 async with self._sessions.kw["bind"].begin() as connection:
                     await connection.exec_driver_sql(self._sql, params)

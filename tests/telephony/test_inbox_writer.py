@@ -6,11 +6,12 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.models import TelephonyEvent
 from telephony_webhooks.inbox import InboxRow, InboxUnavailable, InboxWriter, SqliteInboxThread
+from tests.conftest import PG_URL
 
 AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -121,3 +122,18 @@ async def test_a_batch_longer_than_one_statement_lands_whole_and_dedupes_across_
         await inbox._thread.write([r.driver_params(sqlite=True) for r in rows])
         await inbox._thread.close()
     assert sorted(await keys(sessions)) == sorted(f"k{i}" for i in range(2 * step + 7))
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL: the inbox's own asyncpg connection")
+async def test_a_lost_database_connection_is_made_again_and_the_request_still_lands(
+    writer: InboxWriter, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await writer.store(row("before"))
+    connection = writer._postgres._connection  # type: ignore[union-attr]
+    async with sessions() as session:  # as a restart of the server or a failover would
+        await session.execute(
+            text("SELECT pg_terminate_backend(:pid)"), {"pid": connection.get_server_pid()}
+        )
+    await writer.store(row("after"))
+    assert await keys(sessions) == ["before", "after"]
+    assert writer._postgres._connection is not connection  # type: ignore[union-attr]
