@@ -37,6 +37,10 @@ def add_parsers(commands: Any) -> None:
     listing.add_argument(
         "--status", choices=ACTIVITY_STATUSES, default="planned", help="default: planned"
     )
+    listing.add_argument(
+        "--phone",
+        help="only this number's (any format): its callbacks and its contact's activities",
+    )
     _paging(listing)
 
 
@@ -132,6 +136,7 @@ async def activities_list(settings: Settings, args: argparse.Namespace) -> int:
             actor=SYSTEM,
             kinds=[args.kind] if args.kind else (),
             statuses=[args.status],
+            phone=args.phone,
             limit=args.limit,
         )
         return [_activity_row(a) for a in page.items], page.total

@@ -11,9 +11,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models.contacts import Contact
+from core.models.contacts import Contact, ContactPhone
 from core.models.users import User
 from core.models.work import ACTIVITY_KINDS, Activity, Deal
+from core.phones import normalize
 from core.services.common import Page, audit, can_see_contact, check_page
 
 
@@ -259,11 +260,22 @@ async def list_activities(
     statuses: Sequence[str] = (),
     due_before: datetime | None = None,
     kinds: Sequence[str] = (),
+    phone: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Page[Activity]:
+    """Activities by due time; `phone` (any format) keeps the callbacks of that number and
+    the activities of the contact it belongs to."""
     check_page(limit, offset)
     where = []
+    if phone is not None:
+        e164 = normalize(phone, region=ctx.config.default_region).e164
+        if e164 is None:
+            raise InvalidInput(f"{phone!r} is an extension, not a phone number", field="phone")
+        owners = select(ContactPhone.contact_id).where(
+            ContactPhone.e164 == e164, ContactPhone.is_live.is_(True)
+        )
+        where.append(or_(Activity.callback_phone == e164, Activity.contact_id.in_(owners)))
     if not actor.sees_all:
         # The same rule as reading one: your own and unassigned work.
         where.append(or_(Activity.owner_id == actor.user_id, Activity.owner_id.is_(None)))

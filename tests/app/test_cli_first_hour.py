@@ -112,6 +112,15 @@ def test_demo_seed_then_lists_as_tables_and_json(
     assert callbacks["items"] and {a["kind"] for a in callbacks["items"]} == {"callback"}
     assert main(["activities", "list", "--kind", "callback"]) == 0
     assert "callback" in capsys.readouterr().out
+    last = callbacks["items"][-1]
+    phone = last["callback_phone"]  # asked for the way people write it:
+    local = "8 (" + phone[2:5] + ") " + phone[5:8] + "-" + phone[8:10] + "-" + phone[10:]
+    assert main(["activities", "list", "--kind", "callback", "--phone", local, "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)["items"]
+    assert last["id"] in {a["id"] for a in found}
+    assert all(a["callback_phone"] == phone or a["contact_id"] == last["contact_id"] for a in found)
+    assert main(["activities", "list", "--phone", "not a number"]) == 1
+    assert "phone" in capsys.readouterr().err
     assert main(["users", "list", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["items"]) == 3
 

@@ -264,3 +264,22 @@ async def test_someone_elses_activity_is_not_found_for_a_sales_person(
     page = await activities.list_activities(ctx, actor=boris)
     assert (page.items, page.total) == ([], 0)
     assert (await activities.list_activities(ctx, actor=anna)).total == 1
+
+
+async def test_activities_of_a_number_are_its_contacts_in_any_format(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    ivan = await contacts.create_contact(
+        ctx, actor=system, name="Иван", phones=["+79161234567", "+74951112233"]
+    )
+    other = await contacts.create_contact(ctx, actor=system, name="Пётр", phones=["+79160000000"])
+    due = clock.now() + timedelta(hours=1)
+    mine = await activities.plan(ctx, actor=system, title="Счёт", due_at=due, contact_id=ivan.id)
+    await activities.plan(ctx, actor=system, title="Не его", due_at=due, contact_id=other.id)
+    await activities.plan(ctx, actor=system, title="Без контакта", due_at=due)
+    for written in ("8 (495) 111-22-33", "+7 916 123 45 67", "89161234567"):
+        page = await activities.list_activities(ctx, actor=system, phone=written)
+        assert [a.id for a in page.items] == [mine.id], written
+    with pytest.raises(InvalidInput) as refused:
+        await activities.list_activities(ctx, actor=system, phone="101")
+    assert refused.value.field == "phone"
