@@ -89,13 +89,20 @@ def sqlite_file(url: str | URL) -> str | None:
     return database
 
 
-def asyncpg_dsn(url: str | URL) -> str | None:
-    """The DSN asyncpg connects with for a PostgreSQL+asyncpg URL, or None for other URLs
-    (for the hot paths that talk to asyncpg without the engine: look-ups, the inbox)."""
+# Options of SQLAlchemy's asyncpg dialect, not of asyncpg.connect.
+_DIALECT_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func", "async_fallback")
+
+
+def asyncpg_connect_args(url: str | URL) -> dict[str, Any] | None:
+    """The keyword arguments of `asyncpg.connect` for a PostgreSQL+asyncpg URL, as the
+    engine's own connections get them (`?ssl=require` included), or None for other URLs.
+    For the hot paths that talk to asyncpg without the engine: look-ups and the inbox.
+    (A DSN would pass `ssl=…` to the server as a setting, which it refuses.)"""
     url = make_url(url)
     if url.get_backend_name() != "postgresql" or url.get_driver_name() != "asyncpg":
         return None
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    _args, options = url.get_dialect()().create_connect_args(url)
+    return {k: v for k, v in options.items() if k not in _DIALECT_ONLY}
 
 
 def create_bulk_engine(url: str, *, echo: bool = False) -> AsyncEngine | None:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import CoreConfig
 from core.context import Ctx
-from core.db import asyncpg_dsn, session_scope, sqlite_file
+from core.db import asyncpg_connect_args, session_scope, sqlite_file
 from core.services.contacts import (
     LOOKUP_PHONE_SQL,
     PhoneOwner,
@@ -96,8 +96,8 @@ _POSITIONAL_SQL = re.sub(
 class PostgresLookup:
     """LOOKUP_PHONE_SQL through a small asyncpg pool (made on first use, in the running loop)."""
 
-    def __init__(self, dsn: str, *, region: str, max_size: int = 4) -> None:
-        self.dsn = dsn
+    def __init__(self, connect_args: dict[str, Any], *, region: str, max_size: int = 4) -> None:
+        self.connect_args = connect_args  # core.db.asyncpg_connect_args
         self.region = region
         self.max_size = max_size
         self._pool: Any = None
@@ -110,7 +110,7 @@ class PostgresLookup:
                     import asyncpg  # type: ignore[import-untyped]
 
                     self._pool = await asyncpg.create_pool(
-                        self.dsn, min_size=1, max_size=self.max_size, reset=_after_lookup
+                        min_size=1, max_size=self.max_size, reset=_after_lookup, **self.connect_args
                     )
         return self._pool
 
@@ -132,11 +132,9 @@ class PostgresLookup:
 
 
 async def _after_lookup(connection: Any) -> None:
-    """Ready a look-up connection for the next one. A look-up is one SELECT in autocommit
-    and leaves no session state, so asyncpg's default reset (advisory locks, cursors,
-    LISTEN, settings: a round trip after every look-up) has nothing to undo."""
-    if connection.is_in_transaction():  # not by a look-up; never hand one on open
-        await connection.execute("ROLLBACK")
+    """Nothing to undo after a look-up. It is one SELECT in autocommit and leaves no session
+    state, so asyncpg's default reset (advisory locks, cursors, LISTEN, settings: a round
+    trip after every look-up) is skipped; the pool still rolls back a transaction left open."""
 
 
 class SessionLookup:
@@ -161,7 +159,7 @@ def create_phone_lookup(
     database = sqlite_file(url)
     if database is not None:
         return SqliteLookup(database, region=config.default_region)
-    dsn = asyncpg_dsn(url)
-    if dsn is not None:
-        return PostgresLookup(dsn, region=config.default_region)
+    connect_args = asyncpg_connect_args(url)
+    if connect_args is not None:
+        return PostgresLookup(connect_args, region=config.default_region)
     return SessionLookup(sessions, config)

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.db import asyncpg_dsn, sqlite_file, sqlite_pragmas
+from core.db import asyncpg_connect_args, sqlite_file, sqlite_pragmas
 from core.models.calls import TelephonyEvent
 
 log = logging.getLogger(__name__)
@@ -167,31 +167,43 @@ class PostgresInboxConnection:
     """
 
     ROWS_PER_STATEMENT = 100  # 1,000 parameters; PostgreSQL takes up to 65,535
+    CONNECT_SECONDS = 5.0
+    STATEMENT_SECONDS = 10.0  # a batch takes milliseconds; a half-open connection, forever
 
-    def __init__(self, dsn: str) -> None:
-        self._dsn = dsn
+    def __init__(self, connect_args: dict[str, Any]) -> None:
+        self._connect_args = {
+            "timeout": self.CONNECT_SECONDS,
+            "command_timeout": self.STATEMENT_SECONDS,
+            **connect_args,  # core.db.asyncpg_connect_args: the URL's own options win
+        }
         rows = range(1, self.ROWS_PER_STATEMENT + 1)
         self._sql = {n: insert_sql("numeric_dollar", n) for n in rows}
         self._connection: Any = None
 
     async def write(self, params: list[tuple[Any, ...]]) -> None:
+        """Insert the rows; InboxConnectionLost when the database cannot be reached."""
         import asyncpg  # type: ignore[import-untyped]
 
-        if self._connection is None or self._connection.is_closed():
-            self._connection = await asyncpg.connect(self._dsn)
-        connection = self._connection
         step = self.ROWS_PER_STATEMENT
         chunks = [params[start : start + step] for start in range(0, len(params), step)]
         try:
+            if self._connection is None or self._connection.is_closed():
+                self._connection = await asyncpg.connect(**self._connect_args)
+            connection = self._connection
             if len(chunks) == 1:
                 await self._insert(connection, chunks[0])
             else:
                 async with connection.transaction():
                     for chunk in chunks:
                         await self._insert(connection, chunk)
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+        except (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+        ) as exc:
             await self.close()
-            raise
+            raise InboxConnectionLost(f"{type(exc).__name__}: {exc}") from exc
 
     async def _insert(self, connection: Any, rows: list[tuple[Any, ...]]) -> None:
         await connection.execute(self._sql[len(rows)], *[value for row in rows for value in row])
@@ -199,8 +211,14 @@ class PostgresInboxConnection:
     async def close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None and not connection.is_closed():
-            with contextlib.suppress(Exception):
-                await connection.close(timeout=5)
+            try:
+                await connection.close(timeout=self.CONNECT_SECONDS)
+            except Exception:  # a dead or half-open connection: drop it without goodbye
+                connection.terminate()
+
+
+class InboxConnectionLost(Exception):
+    """The database could not be reached: every row of the batch would fail the same way."""
 
 
 class InboxUnavailable(Exception):
@@ -225,8 +243,8 @@ class InboxWriter:
         self._sql = insert_sql(engine.dialect.paramstyle)
         path = sqlite_file(engine.url)
         self._thread = SqliteInboxThread(path) if path else None
-        dsn = asyncpg_dsn(engine.url)
-        self._postgres = PostgresInboxConnection(dsn) if dsn else None
+        connect_args = asyncpg_connect_args(engine.url)
+        self._postgres = PostgresInboxConnection(connect_args) if connect_args else None
         self.commits = 0
         self.rows = 0
         self.burst_seen_at = float("-inf")  # loop time of the last commit of a burst's size
@@ -297,9 +315,16 @@ class InboxWriter:
             if self._stopping:  # the cancel broke the insert (and its rollback): stop here
                 raise asyncio.CancelledError from None
             log.exception("inbox batch of %d failed; storing one by one", len(batch))
-            for row, future in batch:
+            for index, (row, future) in enumerate(batch):
                 try:
                     await self._insert([row])
+                except InboxConnectionLost as exc:
+                    # Made again and lost again: the database is unreachable. The rest would
+                    # each wait out a connect timeout; the PBX retries them after a 503.
+                    log.error("inbox: the database is unreachable (%s)", exc)
+                    for _row, waiting in batch[index:]:
+                        _settle(waiting, InboxUnavailable("the database is unreachable"))
+                    return
                 except Exception as exc:
                     log.exception("inbox row %s could not be stored", row.dedupe_key)
                     _settle(future, InboxUnavailable(type(exc).__name__))

@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.db import asyncpg_connect_args, create_engine, session_factory
 from core.models import TelephonyEvent
-from telephony_webhooks.inbox import InboxRow, InboxUnavailable, InboxWriter, SqliteInboxThread
+from telephony_webhooks.inbox import InboxRow, InboxUnavailable, InboxWriter
 from tests.conftest import PG_URL
+from tests.ports import free_port
 
 AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -108,19 +110,16 @@ async def test_a_stopped_writer_refuses_and_a_restarted_one_stores(
 async def test_a_batch_longer_than_one_statement_lands_whole_and_dedupes_across_statements(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    """On a SQLite file the rows go in as multi-row INSERTs of ROWS_PER_STATEMENT: a batch of
+    """The rows go in as multi-row INSERTs (SQLite: 50 rows, PostgreSQL: 100): a batch of
     several statements lands in one transaction, and a duplicate in a later statement of
     the same batch is dropped as a duplicate in the same statement is."""
     inbox = InboxWriter(sessions)
-    step = SqliteInboxThread.ROWS_PER_STATEMENT
+    own = inbox._thread or inbox._postgres
+    assert own is not None  # a SQLite file or PostgreSQL: the inbox's own connection
+    step = own.ROWS_PER_STATEMENT
     rows = [row(f"k{i}") for i in range(2 * step + 7)] + [row("k3"), row(f"k{step + 1}")]
-    if inbox._thread is None:  # PostgreSQL: the same through the engine
-        await inbox.start()
-        await asyncio.gather(*(inbox.store(r) for r in rows))
-        await inbox.stop()
-    else:
-        await inbox._thread.write([r.driver_params(sqlite=True) for r in rows])
-        await inbox._thread.close()
+    await own.write([r.driver_params(sqlite=inbox._thread is not None) for r in rows])
+    await own.close()
     assert sorted(await keys(sessions)) == sorted(f"k{i}" for i in range(2 * step + 7))
 
 
@@ -137,3 +136,53 @@ async def test_a_lost_database_connection_is_made_again_and_the_request_still_la
     await writer.store(row("after"))
     assert await keys(sessions) == ["before", "after"]
     assert writer._postgres._connection is not connection  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL: the URL's connection options")
+async def test_the_urls_connection_options_reach_the_inbox_connection(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """`?ssl=…` is an asyncpg option, `prepared_statement_cache_size` SQLAlchemy's: in a DSN
+    both would go to the server as settings, which it refuses, and no webhook would land."""
+    assert PG_URL is not None
+    engine = create_engine(PG_URL + "?ssl=disable&prepared_statement_cache_size=0")
+    inbox = InboxWriter(session_factory(engine))
+    await inbox.start()
+    try:
+        await inbox.store(row("with options"))
+    finally:
+        await inbox.stop()
+        await engine.dispose()
+    assert await keys(sessions) == ["with options"]
+
+
+async def test_an_unreachable_database_answers_every_waiting_request_at_once() -> None:
+    """The inbox's connection cannot be made: the batch's requests get InboxUnavailable (a
+    503 the PBX retries) together, not one connect timeout each."""
+    engine = create_engine(f"postgresql+asyncpg://perezvon@127.0.0.1:{free_port()}/none")
+    inbox = InboxWriter(session_factory(engine))
+    await inbox.start()
+    started = asyncio.get_running_loop().time()
+    try:
+        results = await asyncio.gather(
+            *(inbox.store(row(f"lost{i}")) for i in range(20)), return_exceptions=True
+        )
+    finally:
+        await inbox.stop()
+        await engine.dispose()
+    assert all(isinstance(r, InboxUnavailable) for r in results)
+    assert asyncio.get_running_loop().time() - started < 5.0
+
+
+def test_asyncpg_gets_the_urls_options_as_arguments() -> None:
+    url = "postgresql+asyncpg://u:p%40ss@db.example:6432/crm?ssl=require&prepared_statement_cache_size=0"
+    args = asyncpg_connect_args(url)
+    assert args == {
+        "host": "db.example",
+        "port": 6432,
+        "user": "u",
+        "password": "p@ss",
+        "database": "crm",
+        "ssl": "require",
+    }
+    assert asyncpg_connect_args("sqlite+aiosqlite:///x.db") is None
