@@ -65,7 +65,7 @@ URGENT_KINDS = ("incoming_call", "post_call", "missed_call")
 # Order within a chat's queue (lower first); kinds not named here come last.
 CHAT_PRIORITY = {"incoming_call": 0, "post_call": 1, "missed_call": 1}
 RETRY_IN_MEMORY_SECONDS = 10.0  # a longer 429 goes back to the database
-CHAT_BACKLOG = 5  # messages held in memory per chat; more are deferred to the database
+CHAT_BACKLOG = 5  # routine messages held in memory per chat; more wait in the database
 OUTAGE_BACKOFF = (0.5, 30.0)  # first and longest pause while Telegram is unreachable
 UNREACHABLE = (
     TelegramNetworkError,
@@ -232,7 +232,9 @@ class OutboxSender:
         for row in rows:
             key = row.chat_id if row.chat_id is not None else -(row.user_id or 0)
             queue = self._queue(key)
-            if queue.qsize() >= CHAT_BACKLOG:
+            if queue.qsize() >= CHAT_BACKLOG and row.kind not in URGENT_KINDS:
+                # Memory is bounded by deferring the routine ones; a call message is never
+                # pushed back behind them (they are few: a person's calls).
                 deferred.append(row.id)
                 continue
             self._inflight[row.id] = row.kind
@@ -304,6 +306,9 @@ class OutboxSender:
                     break  # this part went out
                 if outcome == "settled":
                     return  # given back or failed inside _send
+                # Flood control: after its wait the chat starts again from an empty budget,
+                # not with a fresh burst that would meet the next 429.
+                self._chat_budget[chat_id] = (0.0, time.monotonic())
         self.sent += 1
         self._outage_pause = OUTAGE_BACKOFF[0]
         self._delivered.append(item.notification_id)

@@ -146,6 +146,21 @@ async def test_flood_control_waits_retry_after_then_sends_once(
     assert [r.status for r in await settled(deps)] == ["sent"]
 
 
+async def test_after_flood_control_a_chat_gets_no_fresh_burst(
+    fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender
+) -> None:
+    fake_tg.fail("sendMessage", 429, retry_after=1)
+    await queue(deps, ["a", "b", "c"], chat_id=CHAT)
+    sender = make_sender(per_chat_burst=3)
+    await sender.start()
+
+    await fake_tg.wait_for("sendMessage", 3, within=6.0)
+
+    sent = fake_tg.sent()
+    assert [c.text for c in sent] == ["a", "b", "c"]
+    assert min(gaps(sent)) >= 0.95  # one a second after the 429, not three at once
+
+
 async def test_a_long_retry_after_goes_back_to_the_outbox_uncounted(
     fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender, shifted_clock: ShiftedClock
 ) -> None:
@@ -248,24 +263,28 @@ async def test_without_a_burst_a_chat_gets_one_message_a_second(
 async def test_a_ringing_card_goes_before_messages_its_chat_was_already_waiting_for(
     fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender
 ) -> None:
-    """Five greetings wait for the chat's budget; a call rings: its card is the next message,
-    and the post-call prompt queued with it comes after it, before the greetings."""
+    """Greetings fill the chat's queue up to what it holds in memory; a call rings: its card
+    is the next message (not pushed back to the database with the routine overflow), and the
+    post-call prompt queued with it comes right after it, before the greetings."""
     await queue(deps, [f"greeting {i}" for i in range(5)], chat_id=CHAT)
     sender = make_sender(per_chat_burst=1, per_chat_interval=0.5)
     await sender.start()
     await fake_tg.wait_for("sendMessage", 1, within=3.0)
+    await queue(deps, ["greeting 5", "greeting 6"], chat_id=CHAT)  # the queue is full now
+    sender.wake()
+    await asyncio.sleep(0.2)
 
     await queue(deps, ["after the call"], chat_id=CHAT, kind="post_call")
     await queue(deps, ["ring"], chat_id=CHAT, kind="incoming_call")
     sender.wake()
-    calls = await fake_tg.wait_for("sendMessage", 7, within=8.0)
+    calls = await fake_tg.wait_for("sendMessage", 9, within=12.0)
 
     texts = [c.text for c in calls]
     assert texts[0] == "greeting 0"
-    assert texts[texts.index("ring") + 1] == "after the call"
     assert texts.index("ring") <= 2  # at most one greeting was already on its way
-    assert [t for t in texts if t and t.startswith("greeting")] == [
-        f"greeting {i}" for i in range(5)
+    assert texts[texts.index("ring") + 1] == "after the call"
+    assert sorted(t for t in texts if t and t.startswith("greeting")) == [
+        f"greeting {i}" for i in range(7)
     ]
 
 
