@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,12 +73,15 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 def write_atomically(path: Path, data: bytes) -> None:
     """Write a file whole or not at all: a temporary file, synced, renamed into place.
 
-    The file gets the permissions of any file the user creates (0666 less the umask), not a
-    temporary file's 0600, so a report written for others can be read by them."""
+    A new file gets the permissions of any file the user creates (0666 less the umask: set a
+    umask of 077 to keep exports of personal data to yourself), not a temporary file's 0600;
+    a file that is replaced keeps its own."""
     directory = path.resolve().parent
     temporary = directory / f".{path.name}.{secrets.token_hex(4)}"
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
+        with contextlib.suppress(FileNotFoundError):
+            os.fchmod(handle, stat.S_IMODE(path.stat().st_mode))
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()

@@ -65,6 +65,9 @@ def test_report_digest_writes_the_workbook_and_prints_the_summary(
     os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # not a temporary file's 0600
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    out.chmod(0o600)  # kept to oneself: written again, it stays so
+    assert main([*DIGEST, "--out", str(out), "--as-user", str(people.maria.id)]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
 
 
 def test_report_digest_as_a_salesperson_is_refused_in_one_line(
