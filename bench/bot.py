@@ -232,8 +232,11 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
         for call_key, event_type, at in rows:
             received[(str(call_key), str(event_type))] = at.timestamp() - wall
     ringing_calls: dict[str, str] = report["ringing_calls"]  # phone -> call id
-    accepted = {p: received[(c, "ringing")] for p, c in ringing_calls.items()}
-    ended = {p: received[(c, "end")] for p, c in ringing_calls.items()}
+    # A webhook that was not stored (counted in `errors`) has no receipt: its call is left out.
+    accepted = {
+        p: received[(c, "ringing")] for p, c in ringing_calls.items() if (c, "ringing") in received
+    }
+    ended = {p: received[(c, "end")] for p, c in ringing_calls.items() if (c, "end") in received}
     latencies: list[float] = []
     seen: set[str] = set()
     for call in fake.sent("sendMessage"):
@@ -280,9 +283,10 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
     for call in fake.sent("sendMessage"):
         if '"k:out:' not in json.dumps(call.params.get("reply_markup") or ""):
             continue
-        digits = re.sub(r"\D", "", call.text or "")
+        # The number as the prompt writes it ("+7 999 325-00-30"), spaces and dashes dropped.
+        digits = re.sub(r"[\s\-()\u00a0]", "", call.text or "")
         for phone, at in ended.items():
-            if phone[1:] in digits and phone not in prompts:
+            if phone in digits and phone not in prompts:
                 prompts[phone] = call.at - at
     ms = [x * 1000 for x in prompts.values()]
     print(
