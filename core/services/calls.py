@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 import phonenumbers
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound
@@ -71,17 +71,24 @@ class CallBatch:
 async def prepare_batch(ctx: Ctx, events: Sequence[CallEvent]) -> CallBatch:
     """Load the calls, employees and contacts a batch of events touches, a query each."""
     batch = CallBatch()
-    keys = list({(e.provider, e.provider_call_id) for e in events})
+    call_ids: dict[str, set[str]] = {}
+    for event in events:
+        call_ids.setdefault(event.provider, set()).add(event.provider_call_id)
     bind = ctx.session.bind
     lock = bind is not None and bind.dialect.name == "postgresql"
-    for chunk in _chunks(keys):
-        batch.calls.update(dict.fromkeys(chunk))
-        query = select(Call).where(tuple_(Call.provider, Call.provider_call_id).in_(chunk))
-        if lock:
-            # Several processors on PostgreSQL: one call's events apply one batch at a time.
-            query = query.order_by(Call.id).with_for_update()
-        found = await ctx.session.scalars(query)
-        batch.calls.update({(c.provider, c.provider_call_id): c for c in found})
+    for provider in sorted(call_ids):  # one lock order for every processor (PostgreSQL)
+        ids = call_ids[provider]
+        for chunk in _chunks(sorted(ids)):
+            batch.calls.update(dict.fromkeys((provider, i) for i in chunk))
+            # `provider = ? AND provider_call_id IN (…)`, not `(provider, provider_call_id)
+            # IN (…)`: SQLite answers the row-value form by scanning every call ever logged
+            # (80 % of the processor's time at 130k calls), this one from the unique index.
+            query = select(Call).where(Call.provider == provider, Call.provider_call_id.in_(chunk))
+            if lock:
+                # Several processors on PostgreSQL: one call's events apply one batch at a time.
+                query = query.order_by(Call.id).with_for_update()
+            found = await ctx.session.scalars(query)
+            batch.calls.update({(c.provider, c.provider_call_id): c for c in found})
     extensions = list({e.extension for e in events if e.extension})
     for some_extensions in _chunks(extensions):
         batch.users.update(dict.fromkeys(some_extensions))
