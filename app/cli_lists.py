@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from app.cli_output import as_json, plural, table
@@ -17,6 +18,27 @@ if TYPE_CHECKING:
 
 CALL_STATUSES = ("ringing", "answered", "missed", "busy", "failed")
 ACTIVITY_STATUSES = ("planned", "done", "canceled")
+# The table columns: (header, key of the JSON row).
+CALL_COLUMNS = (
+    ("id", "id"),
+    ("started (UTC)", "started_at"),
+    ("dir", "direction"),
+    ("status", "status"),
+    ("client", "client"),
+    ("ext", "extension"),
+    ("talk s", "talk_seconds"),
+    ("contact", "contact_id"),
+)
+ACTIVITY_COLUMNS = (
+    ("id", "id"),
+    ("kind", "kind"),
+    ("status", "status"),
+    ("due (UTC)", "due_at"),
+    ("owner", "owner_id"),
+    ("contact", "contact_id"),
+    ("phone", "callback_phone"),
+    ("title", "title"),
+)
 
 
 def add_parsers(commands: Any) -> None:
@@ -94,20 +116,7 @@ async def calls_list(settings: Settings, args: argparse.Namespace) -> int:
         )
         return [_call_row(c) for c in page.items], page.total
 
-    try:
-        rows, total = await container.run(use_case)
-    finally:
-        await container.dispose()
-    if args.json:
-        print(as_json(rows, total=total))
-        return 0
-    columns = ("id", "started (UTC)", "dir", "status", "client", "ext", "talk s", "contact")
-    keys: tuple[str, ...] = ("id", "started_at", "direction", "status", "client", "extension")
-    keys += ("talk_seconds", "contact_id")
-    if rows:
-        print(table(columns, [[row[k] for k in keys] for row in rows]))
-    print(f"{plural(len(rows), 'call')} shown of {total:,}")
-    return 0
+    return await _print_listing(container, use_case, args, CALL_COLUMNS, "call")
 
 
 def _activity_row(activity: Activity) -> dict[str, Any]:
@@ -141,6 +150,17 @@ async def activities_list(settings: Settings, args: argparse.Namespace) -> int:
         )
         return [_activity_row(a) for a in page.items], page.total
 
+    return await _print_listing(container, use_case, args, ACTIVITY_COLUMNS, "activity")
+
+
+async def _print_listing(
+    container: Container,
+    use_case: Callable[[Ctx], Awaitable[tuple[list[dict[str, Any]], int]]],
+    args: argparse.Namespace,
+    columns: Sequence[tuple[str, str]],
+    noun: str,
+) -> int:
+    """Run the listing, then print it as JSON (`--json`) or as a table of (header, key)."""
     try:
         rows, total = await container.run(use_case)
     finally:
@@ -148,9 +168,7 @@ async def activities_list(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(as_json(rows, total=total))
         return 0
-    columns = ("id", "kind", "status", "due (UTC)", "owner", "contact", "phone", "title")
-    keys = ("id", "kind", "status", "due_at", "owner_id", "contact_id", "callback_phone", "title")
     if rows:
-        print(table(columns, [[row[k] for k in keys] for row in rows]))
-    print(f"{plural(len(rows), 'activity')} shown of {total:,}")
+        print(table([h for h, _ in columns], [[row[k] for _, k in columns] for row in rows]))
+    print(f"{plural(len(rows), noun)} shown of {total:,}")
     return 0
