@@ -28,6 +28,7 @@ from bot.views.format import Screen, esc, local_time
 from core.context import Actor, Ctx
 from core.models.contacts import Contact
 from core.models.users import User
+from core.models.work import Activity
 from core.services import activities
 
 WEEK_DAYS = 7
@@ -145,10 +146,7 @@ def router() -> Router:
         user: User,
     ) -> None:
         activity = await activities.get(ctx, actor=actor, activity_id=callback_data.id)
-        contact = (
-            await ctx.session.get(Contact, activity.contact_id) if activity.contact_id else None
-        )
-        await answer(query, views.reminder(t, activity, contact, user.timezone))
+        await answer(query, await _reminder_screen(ctx, t, activity, user))
 
     @r.callback_query(ActivityCb.filter(F.action == "done"))
     async def done(
@@ -161,10 +159,7 @@ def router() -> Router:
         callback_answer: CallbackAnswer,
     ) -> None:
         activity = await activities.complete(ctx, actor=actor, activity_id=callback_data.id)
-        contact = (
-            await ctx.session.get(Contact, activity.contact_id) if activity.contact_id else None
-        )
-        await show(query, views.reminder(t, activity, contact, user.timezone))
+        await show(query, await _reminder_screen(ctx, t, activity, user))
         callback_answer.text = t("done-ok")
 
     @r.callback_query(ActivityCb.filter(F.action == "snooze"))
@@ -207,3 +202,9 @@ def router() -> Router:
         await answer(query, views.plan_prompt(t, None))
 
     return r
+
+
+async def _reminder_screen(ctx: Ctx, t: Texts, activity: Activity, user: User) -> Screen:
+    """The reminder message of an activity, with its contact, in the user's time zone."""
+    contact = await ctx.session.get(Contact, activity.contact_id) if activity.contact_id else None
+    return views.reminder(t, activity, contact, user.timezone)
