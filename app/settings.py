@@ -15,6 +15,18 @@ from core.config import CoreConfig
 from core.phones import try_normalize
 from core.services.greetings import parse_holidays
 
+# Settings that hold comma lists of addresses or networks (the webhook allow-lists).
+NETWORK_SETTINGS = (
+    "zadarma_allowed_ips",
+    "novofon_allowed_ips",
+    "mango_allowed_ips",
+    "itoolabs_allowed_ips",
+    "twilio_allowed_ips",
+    "generic_allowed_ips",
+    "threecx_allowed_ips",
+    "trusted_proxies",
+)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -98,18 +110,7 @@ class Settings(BaseSettings):
             raise ValueError("use 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
         return value
 
-    @field_validator(
-        "own_numbers",
-        "zadarma_allowed_ips",
-        "novofon_allowed_ips",
-        "mango_allowed_ips",
-        "itoolabs_allowed_ips",
-        "twilio_allowed_ips",
-        "generic_allowed_ips",
-        "threecx_allowed_ips",
-        "trusted_proxies",
-        mode="before",
-    )
+    @field_validator("own_numbers", *NETWORK_SETTINGS, mode="before")
     @classmethod
     def _split_numbers(cls, value: object) -> object:
         if isinstance(value, str):
@@ -152,16 +153,7 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
         return value
 
-    @field_validator(
-        "zadarma_allowed_ips",
-        "novofon_allowed_ips",
-        "mango_allowed_ips",
-        "itoolabs_allowed_ips",
-        "twilio_allowed_ips",
-        "generic_allowed_ips",
-        "threecx_allowed_ips",
-        "trusted_proxies",
-    )
+    @field_validator(*NETWORK_SETTINGS)
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         for item in value:
