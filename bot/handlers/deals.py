@@ -91,27 +91,13 @@ def router() -> Router:
     async def got_amount(
         message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
     ) -> None:
-        data = await state.get_data()
-        stage = await _outcome_stage(ctx, "won")
-        deal = await deals.move(
-            ctx, actor=actor, deal_id=int(data["deal_id"]), stage=stage, amount=message.text
-        )
-        await state.clear()
-        screen = views.deal_screen(t, deal, await deals.stages(ctx))
-        await message.answer(t("deal-won") + "\n\n" + screen.text, reply_markup=screen.markup)
+        await _close_deal(message, ctx, t, actor, state, "won", amount=message.text)
 
     @r.message(Flow.deal_reason, FREE_TEXT)
     async def got_reason(
         message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
     ) -> None:
-        data = await state.get_data()
-        stage = await _outcome_stage(ctx, "lost")
-        deal = await deals.move(
-            ctx, actor=actor, deal_id=int(data["deal_id"]), stage=stage, lost_reason=message.text
-        )
-        await state.clear()
-        screen = views.deal_screen(t, deal, await deals.stages(ctx))
-        await message.answer(t("deal-lost") + "\n\n" + screen.text, reply_markup=screen.markup)
+        await _close_deal(message, ctx, t, actor, state, "lost", lost_reason=message.text)
 
     return r
 
@@ -121,3 +107,21 @@ async def _outcome_stage(ctx: Ctx, outcome: str) -> str:
         if stage.outcome == outcome:
             return stage.code
     return outcome
+
+
+async def _close_deal(
+    message: Message,
+    ctx: Ctx,
+    t: Texts,
+    actor: Actor,
+    state: FSMContext,
+    outcome: str,
+    **fields: str | None,
+) -> None:
+    """Move the deal of the dialog to its won or lost stage with what was typed; show it."""
+    data = await state.get_data()
+    stage = await _outcome_stage(ctx, outcome)
+    deal = await deals.move(ctx, actor=actor, deal_id=int(data["deal_id"]), stage=stage, **fields)
+    await state.clear()
+    screen = views.deal_screen(t, deal, await deals.stages(ctx))
+    await message.answer(t(f"deal-{outcome}") + "\n\n" + screen.text, reply_markup=screen.markup)
