@@ -165,12 +165,13 @@ def add_table_sheet(
     """A sheet with a header row, then one row per item, converted as it is written."""
     ws: WriteOnlyWorksheet = wb.create_sheet(title)
     sample = [convert(item) for item in items[:SAMPLE_ROWS]]
-    for index, width in enumerate(fit_widths(columns, sample), 1):
+    widths = fit_widths(columns, sample)
+    for index, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "A2"
     print_setup(ws, title_rows="1:1")
     headers = [c.header for c in columns]
-    fit_header_height(ws, 1, headers, column_widths(ws, len(columns)))
+    fit_header_height(ws, 1, headers, widths)
     ws.append([header_cell(ws, text) for text in headers])
     write_rows(ws, columns, map(convert, items))
     last = get_column_letter(len(columns))
