@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     import_batch_size: int = Field(default=500, ge=1, le=10_000)
     # Telegram bot runtime: outbox send rate (messages a second, all chats together).
     telegram_rate: float = Field(default=25.0, gt=0, le=1000)
+    # Client opt-in links expire this many days after they are issued (reissuing rotates).
+    greeting_link_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("telegram_webhook_secret")
     @classmethod
@@ -195,6 +197,7 @@ class Settings(BaseSettings):
             import_max_bytes=self.import_max_mb * 1024 * 1024,
             import_max_rows=self.import_max_rows,
             import_batch_size=self.import_batch_size,
+            greeting_link_days=self.greeting_link_days,
         )
 
     def provider_secrets(self) -> dict[str, str]:

@@ -26,3 +26,5 @@ class CoreConfig:
     import_max_bytes: int = 20 * 1024 * 1024
     import_max_rows: int = 200_000
     import_batch_size: int = 500
+    # Client opt-in links (start=c_<token>) expire this many days after they are issued.
+    greeting_link_days: int = 30

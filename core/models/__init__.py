@@ -6,10 +6,12 @@ from core.models.imports import ImportJob
 from core.models.system import (
     ApiKey,
     AuditLog,
+    BackgroundJob,
     DigestRun,
     DigestSubscription,
     GreetingLog,
     Notification,
+    TelegramUpdate,
 )
 from core.models.users import Invite, User, UserExtension
 from core.models.work import Activity, Deal, DealStageChange, Note, PipelineStage
@@ -18,6 +20,7 @@ __all__ = [
     "Activity",
     "ApiKey",
     "AuditLog",
+    "BackgroundJob",
     "Call",
     "Company",
     "Contact",
@@ -32,6 +35,7 @@ __all__ = [
     "Note",
     "Notification",
     "PipelineStage",
+    "TelegramUpdate",
     "TelephonyEvent",
     "User",
     "UserExtension",

@@ -49,7 +49,14 @@ class Contact(Base):
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     # Client opt-in (bot deep link `start=c_<token>`): the token and when consent was given.
     greeting_token: Mapped[str | None] = mapped_column(String(32))
+    # When the current token was issued: links expire (GREETING_LINK_DAYS) and rotate.
+    greeting_token_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where consent came from: "telegram" (the client's own link) or "api:<source>" (consent
+    # given elsewhere, recorded by an integration with its source and time).
+    consent_source: Mapped[str | None] = mapped_column(String(120))
+    # The client's /stop: final. Only the client's own action (a new link) opens it again.
+    consent_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(16), default="manual")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     search_text: Mapped[str] = mapped_column(Text, default="")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -116,3 +117,40 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(32))
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TelegramUpdate(Base):
+    """A Telegram update already applied: a redelivered one is dropped (pruned after days)."""
+
+    __tablename__ = "telegram_updates"
+    __table_args__ = (Index("ix_telegram_updates_received_at", "received_at"),)
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BackgroundJob(Base):
+    """Heavy work taken off a request or an update (an import sent to the bot, extraction).
+
+    Claimed with SKIP LOCKED (PostgreSQL) or a conditional UPDATE (SQLite), so a restart
+    loses nothing and two instances never run the same job; `data` holds the input file.
+    """
+
+    __tablename__ = "background_jobs"
+    __table_args__ = (Index("ix_background_jobs_due", "status", "run_after"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|done|failed
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,73 @@
+"""hardening: final /stop, expiring greeting links, applied Telegram updates, background jobs
+
+Revision ID: 0008
+Revises: 0007
+
+- `contacts.greeting_token_at`: when the opt-in link was issued (links expire and rotate).
+- `contacts.consent_source`: where consent came from ("telegram", or "api:<source>").
+- `contacts.consent_stopped_at`: the client's /stop; only the client's own action reopens it.
+- `telegram_updates`: update ids already applied, so a redelivered update is applied once.
+- `background_jobs`: heavy work (imports sent to the bot) taken off the update handler.
+
+Plain ADD COLUMN only (no batch "move and copy"), so the FTS triggers of 0003 survive.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from core.db import UTCDateTime
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column("contacts", sa.Column("greeting_token_at", UTCDateTime(), nullable=True))
+    op.add_column("contacts", sa.Column("consent_source", sa.String(120), nullable=True))
+    op.add_column("contacts", sa.Column("consent_stopped_at", UTCDateTime(), nullable=True))
+    op.create_table(
+        "telegram_updates",
+        sa.Column("bot_id", sa.BigInteger(), nullable=False),
+        sa.Column("update_id", sa.BigInteger(), nullable=False),
+        sa.Column("received_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("bot_id", "update_id", name=op.f("pk_telegram_updates")),
+    )
+    op.create_index("ix_telegram_updates_received_at", "telegram_updates", ["received_at"])
+    op.create_table(
+        "background_jobs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=True),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("chat_id", sa.BigInteger(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("run_after", UTCDateTime(), nullable=False),
+        sa.Column("claimed_until", UTCDateTime(), nullable=True),
+        sa.Column("result", sa.JSON(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("finished_at", UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_background_jobs_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_background_jobs")),
+    )
+    op.create_index("ix_background_jobs_due", "background_jobs", ["status", "run_after"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_background_jobs_due", table_name="background_jobs")
+    op.drop_table("background_jobs")
+    op.drop_index("ix_telegram_updates_received_at", table_name="telegram_updates")
+    op.drop_table("telegram_updates")
+    for column in ("consent_stopped_at", "consent_source", "greeting_token_at"):
+        op.drop_column("contacts", column)
