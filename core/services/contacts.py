@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from core import access
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models.calls import Call
@@ -194,7 +195,7 @@ async def _resolve_owner(ctx: Ctx, actor: Actor, owner_id: int | None) -> int | 
     user = await ctx.session.get(User, owner_id)
     if user is None or not user.active:
         raise InvalidInput(f"owner {owner_id} is not an active user", field="owner_id")
-    if not actor.sees_all and owner_id != actor.user_id:
+    if not access.may_assign(actor, owner_id):
         raise PermissionDenied("only a manager can give a contact to someone else")
     return owner_id
 
@@ -383,7 +384,7 @@ async def _refresh_search_text(ctx: Ctx, contact: Contact) -> None:
 async def delete_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
     """Soft delete: the contact disappears from lists; calls and history stay; phones free up."""
     contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
-    if not actor.sees_all and contact.owner_id != actor.user_id:
+    if not access.may_manage(actor, contact.owner_id):
         raise PermissionDenied("only the owner or a manager can delete a contact")
     contact.deleted_at = ctx.clock.now()
     for row in contact.phones:
@@ -399,7 +400,7 @@ async def merge_contacts(ctx: Ctx, *, actor: Actor, source_id: int, target_id: i
         raise InvalidInput("cannot merge a contact into itself", field="source_id")
     source = await get_contact(ctx, actor=actor, contact_id=source_id)
     target = await get_contact(ctx, actor=actor, contact_id=target_id)
-    if not actor.sees_all and actor.user_id not in (source.owner_id, None):
+    if not access.may_manage(actor, source.owner_id):
         raise PermissionDenied("only the owner or a manager can merge this contact")
     for row in list(source.phones):
         if row.is_live:

@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from core import access
 from core.context import Actor, Ctx
-from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.models.contacts import Company, Contact
 from core.models.users import User
 from core.models.work import Deal, DealStageChange, PipelineStage
-from core.services.common import Page, audit, can_see_contact, check_page
+from core.services.common import Page, audit, check_page
 
 CURRENCIES = ("RUB", "USD", "EUR", "KZT", "BYN", "UZS", "CNY")
 
@@ -86,10 +87,7 @@ async def _outcome(ctx: Ctx, code: str) -> str | None:
 
 
 async def _load(ctx: Ctx, actor: Actor, deal_id: int) -> Deal:
-    deal = await ctx.session.get(Deal, deal_id)
-    if deal is None or not (actor.sees_all or deal.owner_id in (None, actor.user_id)):
-        raise NotFound(f"deal {deal_id} not found")
-    return deal
+    return access.visible_deal(ctx, actor, await ctx.session.get(Deal, deal_id), deal_id)
 
 
 async def create(
@@ -113,7 +111,7 @@ async def create(
     external_id = (external_id or "").strip() or None
     if not title.strip():
         raise InvalidInput("title must not be empty", field="title")
-    if owner_id is not None and owner_id != actor.user_id and not actor.sees_all:
+    if not access.may_assign(actor, owner_id):
         raise PermissionDenied("only a manager can give a deal to someone else")
     if currency not in CURRENCIES:
         raise InvalidInput(f"currency must be one of {', '.join(CURRENCIES)}", field="currency")
@@ -123,7 +121,7 @@ async def create(
         if (
             contact is None
             or contact.deleted_at is not None
-            or not can_see_contact(ctx, actor, contact)
+            or not access.may_see_contact(ctx, actor, contact)
         ):
             raise InvalidInput(f"contact {contact_id} not found", field="contact_id")
         company_id = company_id or contact.company_id
@@ -300,8 +298,7 @@ async def list_deals(
 ) -> Page[Deal]:
     check_page(limit, offset)
     where = []
-    if not actor.sees_all:
-        where.append(Deal.owner_id == actor.user_id)
+    where.append(access.deal_clause(ctx, actor))
     if owner_id is not None:
         where.append(Deal.owner_id == owner_id)
     if contact_id is not None:
