@@ -126,8 +126,8 @@ def router() -> Router:
         state: FSMContext,
     ) -> None:
         now = ctx.clock.now()
-        if callback_data.minutes == views.TOMORROW_10:
-            due = tomorrow_at(now, user.timezone, 10)
+        if callback_data.minutes == views.TOMORROW:
+            due = tomorrow_at(now, user.timezone, views.PLAN_HOUR)
         else:
             due = now + timedelta(minutes=min(max(callback_data.minutes, 1), 60 * 24 * 30))
         await _plan_at(query, ctx, t, actor, user, state, due, "")
@@ -173,8 +173,8 @@ def router() -> Router:
         callback_answer: CallbackAnswer,
     ) -> None:
         minutes = callback_data.minutes
-        if minutes == views.TOMORROW_9:
-            due = tomorrow_at(ctx.clock.now(), user.timezone, 9)
+        if minutes == views.TOMORROW:
+            due = tomorrow_at(ctx.clock.now(), user.timezone, views.SNOOZE_HOUR)
             minutes = max(int((due - ctx.clock.now()).total_seconds() // 60), 1)
         activity = await activities.snooze(
             ctx, actor=actor, activity_id=callback_data.id, minutes=minutes

@@ -28,22 +28,6 @@ async def stages(ctx: Ctx) -> list[PipelineStage]:
     return list(rows)
 
 
-async def add_stage(
-    ctx: Ctx, *, actor: Actor, code: str, name: str, position: int, outcome: str = "open"
-) -> PipelineStage:
-    """Add a stage to the pipeline (admin)."""
-    if not actor.is_admin:
-        raise PermissionDenied("only an admin can change the pipeline")
-    if outcome not in ("open", "won", "lost"):
-        raise InvalidInput("outcome must be open, won or lost", field="outcome")
-    if await ctx.session.scalar(select(PipelineStage).where(PipelineStage.code == code)):
-        raise Conflict(f"stage {code!r} exists")
-    stage = PipelineStage(code=code, name=name, position=position, outcome=outcome, active=True)
-    ctx.session.add(stage)
-    await ctx.session.commit()
-    return stage
-
-
 async def _stage(ctx: Ctx, code: str) -> PipelineStage:
     stage = await ctx.session.scalar(
         select(PipelineStage).where(PipelineStage.code == code, PipelineStage.active.is_(True))
