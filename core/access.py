@@ -5,6 +5,10 @@
    what they own and what nobody owns: contacts by the contact's owner, deals and activities
    by their own owner (a deal of someone else's client is theirs if they own the deal).
 3. A call is seen by the person whose extension took it, and by whoever may see its contact.
+   The call belongs to whoever took it: for `CALL_TAKER_DAYS` after a call rang at their
+   extension, its taker may open the client's card, add notes and plan the next step, even
+   when VISIBILITY=own hides the client from them (`workable_contact`); editing, giving
+   away and deleting the client stay with those who see it.
 4. Seeing is enough to work on a thing (a note, an activity, a stage move); giving a thing
    to someone else, deleting or merging a contact needs its owner or a manager (`may_manage`).
 A hidden object is reported as missing (NotFound), never as forbidden, so ids do not leak.
@@ -14,6 +18,8 @@ the same switch, so a list never shows what a read would refuse (tests/core/test
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -22,6 +28,10 @@ from core.errors import NotFound
 from core.models.calls import Call
 from core.models.contacts import Contact
 from core.models.work import Activity, Deal
+
+# Long enough to log a call, follow up and call back; short enough that one answered call
+# does not open a colleague's client list for good.
+CALL_TAKER_DAYS = 7
 
 
 def sees_everything(ctx: Ctx, actor: Actor) -> bool:
@@ -123,3 +133,31 @@ def visible_activity(
     if activity is None or not may_see_activity(ctx, actor, activity):
         raise NotFound(f"activity {activity_id} not found")
     return activity
+
+
+async def took_a_call_from(ctx: Ctx, actor: Actor, contact_id: int) -> bool:
+    """Did a call with this contact ring at the actor's extension within CALL_TAKER_DAYS."""
+    if actor.user_id is None:
+        return False
+    since = ctx.clock.now() - timedelta(days=CALL_TAKER_DAYS)
+    found = await ctx.session.scalar(
+        select(Call.id)
+        .where(
+            Call.contact_id == contact_id,
+            Call.user_id == actor.user_id,
+            Call.started_at >= since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def workable_contact(
+    ctx: Ctx, actor: Actor, contact: Contact | None, contact_id: int
+) -> Contact:
+    """The contact to read and log work on: visible, or its call lately taken by the actor."""
+    if contact is None or contact.deleted_at is not None:
+        raise NotFound(f"contact {contact_id} not found")
+    if may_see_contact(ctx, actor, contact) or await took_a_call_from(ctx, actor, contact.id):
+        return contact
+    raise NotFound(f"contact {contact_id} not found")

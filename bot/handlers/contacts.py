@@ -76,7 +76,7 @@ def router() -> Router:
     async def calls_list(
         query: CallbackQuery, callback_data: ContactCb, ctx: Ctx, t: Texts, actor: Actor, user: User
     ) -> None:
-        await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        await contacts.get_contact_for_work(ctx, actor=actor, contact_id=callback_data.id)
         found = await calls.list_calls(
             ctx, actor=actor, contact_id=callback_data.id, limit=CALLS_SHOWN
         )
@@ -91,7 +91,7 @@ def router() -> Router:
         actor: Actor,
         state: FSMContext,
     ) -> None:
-        contact = await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        contact = await contacts.get_contact_for_work(ctx, actor=actor, contact_id=callback_data.id)
         await state.set_state(Flow.note)
         await state.set_data({"contact_id": contact.id})
         await answer(query, Screen(t("ask-note", name=esc(contact.name))))
@@ -121,7 +121,7 @@ def router() -> Router:
         actor: Actor,
         state: FSMContext,
     ) -> None:
-        contact = await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        contact = await contacts.get_contact_for_work(ctx, actor=actor, contact_id=callback_data.id)
         await state.set_state(Flow.plan_when)
         await state.set_data({"contact_id": contact.id})
         await answer(query, activity_views.plan_prompt(t, contact))

@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from core import access
 from core.context import Actor, Ctx
-from core.errors import InvalidInput, PermissionDenied
+from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.contacts import Contact, ContactPhone
 from core.models.users import User
 from core.models.work import ACTIVITY_KINDS, Activity, Deal
@@ -61,13 +61,12 @@ async def plan(
     _check_aware(due_at, "due_at")
     _check_aware(remind_at, "remind_at")
     if contact_id is not None:
-        contact = await ctx.session.get(Contact, contact_id)
-        if (
-            contact is None
-            or contact.deleted_at is not None
-            or not access.may_see_contact(ctx, actor, contact)
-        ):
-            raise InvalidInput(f"contact {contact_id} not found", field="contact_id")
+        try:
+            await access.workable_contact(
+                ctx, actor, await ctx.session.get(Contact, contact_id), contact_id
+            )
+        except NotFound as exc:
+            raise InvalidInput(exc.message, field="contact_id") from exc
     if deal_id is not None:
         deal = await ctx.session.get(Deal, deal_id)
         if deal is None or not access.may_see_deal(ctx, actor, deal):

@@ -12,7 +12,7 @@ from core.models.calls import Call
 from core.models.contacts import Company, Contact
 from core.models.users import User
 from core.models.work import Activity, Deal, Note
-from core.services.contacts import get_contact
+from core.services.contacts import get_contact_for_work
 
 OPEN_DEALS_SHOWN = 3
 
@@ -29,7 +29,7 @@ class ContactCard:
 
 async def contact_card(ctx: Ctx, *, actor: Actor, contact_id: int) -> ContactCard:
     """A contact the actor may see, with its owner, last touch, open deals and next step."""
-    contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
+    contact = await get_contact_for_work(ctx, actor=actor, contact_id=contact_id)
     owner = await ctx.session.get(User, contact.owner_id) if contact.owner_id else None
     # By id, not `contact.company`: a contact made in this session has no loaded relationship.
     company = await ctx.session.get(Company, contact.company_id) if contact.company_id else None

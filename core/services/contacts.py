@@ -310,6 +310,13 @@ async def get_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
     return ensure_visible(ctx, actor, contact, contact_id)
 
 
+async def get_contact_for_work(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
+    """A live contact to read and log work on (its card, notes, next step): one the actor may
+    see, or whose call rang at their extension lately (core.access.workable_contact)."""
+    contact = await ctx.session.get(Contact, contact_id)
+    return await access.workable_contact(ctx, actor, contact, contact_id)
+
+
 async def update_contact(
     ctx: Ctx, *, actor: Actor, contact_id: int, changes: Mapping[str, Any]
 ) -> Contact:

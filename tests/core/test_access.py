@@ -18,7 +18,7 @@ from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound
 from core.models import Call
-from core.services import activities, calls, contacts, deals, users
+from core.services import activities, calls, cards, contacts, deals, notes, users
 
 ROLES = ("admin", "manager", "sales", "api")
 OWNERS = ("mine", "nobody", "colleague")
@@ -176,3 +176,27 @@ def test_managing_needs_the_owner_or_a_manager_while_seeing_may_not() -> None:
     assert access.may_manage(manager, 9)
     assert access.may_assign(sales, 7) and access.may_assign(sales, None)
     assert not access.may_assign(sales, 9)
+
+
+async def test_the_taker_of_a_call_may_work_on_its_client_for_a_week_but_not_edit_it(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    world = await _world(ctx, system)
+    objects: dict[str, dict[str, int]] = world["objects"]  # type: ignore[assignment]
+    me: Actor = world["actors"]["sales"]  # type: ignore[index]
+    theirs = objects["contact"]["colleague"]  # my extension took a call of this client
+    with pytest.raises(NotFound):
+        await contacts.get_contact(ctx, actor=me, contact_id=theirs)
+    card = await cards.contact_card(ctx, actor=me, contact_id=theirs)
+    assert card.contact.id == theirs
+    note = await notes.add_note(ctx, actor=me, contact_id=theirs, text="Просит счёт")
+    assert note.contact_id == theirs
+    step = await activities.plan(ctx, actor=me, title="Выслать счёт", contact_id=theirs)
+    assert (step.contact_id, step.owner_id) == (theirs, me.user_id)
+    with pytest.raises(NotFound):
+        await contacts.update_contact(
+            ctx, actor=me, contact_id=theirs, changes={"name": "Чужой клиент"}
+        )
+    clock.advance(days=access.CALL_TAKER_DAYS, seconds=1)
+    with pytest.raises(NotFound):
+        await cards.contact_card(ctx, actor=me, contact_id=theirs)

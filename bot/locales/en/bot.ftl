@@ -105,6 +105,10 @@ btn-back = ◀️ Back
 btn-create = ➕ Create contact
 ask-note = Note for { $name }:
 note-added = 📝 Note added.
+colleague-note =
+    📝 A note on your client <b>{ $client }</b>
+    By: { $author }
+    { $text }
 timeline-title = Timeline: { $count ->
     [one] { $count } entry
    *[other] { $count } entries

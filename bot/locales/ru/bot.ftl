@@ -107,6 +107,10 @@ btn-back = ◀️ Назад
 btn-create = ➕ Создать контакт
 ask-note = Заметка для { $name }:
 note-added = 📝 Заметка добавлена.
+colleague-note =
+    📝 Заметка по вашему клиенту <b>{ $client }</b>
+    Автор: { $author }
+    { $text }
 timeline-title = История: { $count ->
     [one] { $count } запись
     [few] { $count } записи
