@@ -38,6 +38,7 @@ from core.models.contacts import Company, Contact, ContactPhone
 from core.models.users import User
 from core.models.work import Activity, Deal, Note
 from core.phones import Phone, normalize, search_digits, try_normalize
+from core.search_text import fold
 from core.services.common import (
     Page,
     audit,
@@ -101,7 +102,7 @@ def search_text_of(
     """What contact search matches: name, company, email and the phones' digits, folded."""
     parts = [name, company_name or "", email or ""]
     parts += [e164.lstrip("+") for e164 in e164s]
-    return " ".join(parts).casefold()
+    return fold(" ".join(parts))
 
 
 def _phone_row(phone: Phone, kind: str = "mobile") -> ContactPhone:
@@ -469,7 +470,7 @@ def search_tokens(q: str | None, *, region: str) -> list[str]:
     digits = search_digits(q, region=region)
     if digits is not None:
         return [digits]
-    return q.casefold().split()[:SEARCH_MAX_TOKENS]
+    return fold(q).split()[:SEARCH_MAX_TOKENS]
 
 
 def _fts_query(tokens: Sequence[str]) -> str:

@@ -71,6 +71,7 @@ error-unexpected = Something went wrong, try again.
 search-hint = Type a name, company, e-mail or phone to search.
 search-too-long = The query is too long (at most { $limit } characters).
 search-none = Nothing found for “{ $query }”.
+search-layout-swapped = 🔤 Looks like the wrong keyboard layout: searching for “{ $query }”.
 search-found = Found { $count ->
     [one] { $count } contact
    *[other] { $count } contacts

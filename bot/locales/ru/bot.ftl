@@ -72,6 +72,7 @@ error-unexpected = Что-то пошло не так, попробуйте ещ
 search-hint = Напишите имя, компанию, e-mail или телефон для поиска.
 search-too-long = Слишком длинный запрос (не больше { $limit } символов).
 search-none = Ничего не найдено по «{ $query }».
+search-layout-swapped = 🔤 Похоже, раскладка была английской: ищу «{ $query }».
 search-found = Найдено { $count ->
     [one] { $count } контакт
     [few] { $count } контакта
