@@ -8,7 +8,16 @@ from aiogram.types import InlineKeyboardButton as Button
 
 from bot.callbacks import ContactCb, EditCb, NewContactCb, OwnerCb, SearchCb
 from bot.i18n import Texts
-from bot.views.format import Screen, button_text, clip, esc, local_time, markup, phone_link
+from bot.views.format import (
+    Screen,
+    button_text,
+    clip,
+    esc,
+    local_time,
+    markup,
+    money,
+    phone_link,
+)
 from core.models.calls import Call
 from core.models.contacts import Contact
 from core.models.users import User
@@ -33,8 +42,9 @@ def card_text(t: Texts, card: ContactCard, timezone: str) -> str:
     lines.append(t("card-owner", owner=owner))
     lines.append(t("card-last", when=local_time(card.last_interaction, timezone)))
     for deal in card.open_deals:
-        amount = f" · {deal.amount:,.0f} {deal.currency}".replace(",", " ") if deal.amount else ""
-        lines.append(f"💼 {esc(deal.title)} ({esc(deal.stage)}){amount}")
+        amount = f" · {money(deal.amount, deal.currency, t.locale)}" if deal.amount else ""
+        stage = card.stage_names.get(deal.stage, deal.stage)
+        lines.append(f"💼 {esc(deal.title)} ({esc(stage)}){amount}")
     if card.next_activity is not None:
         activity = card.next_activity
         lines.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -22,6 +23,19 @@ class Screen:
 
     text: str
     markup: InlineKeyboardMarkup | None = None
+
+
+CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "KZT": "₸", "CNY": "¥"}
+
+
+def money(amount: Decimal, currency: str, locale: str = "ru") -> str:
+    """An amount as people read it: «450 000 ₽», «150 000,50 ₽» (ru), «150,000.50 $» (en);
+    kopecks only when there are some."""
+    whole = amount == amount.to_integral_value()
+    text = f"{amount:,.0f}" if whole else f"{amount:,.2f}"
+    if locale == "ru":
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    return f"{text}\u00a0{CURRENCY_SIGNS.get(currency, currency)}"
 
 
 def esc(value: object) -> str:

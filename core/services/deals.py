@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -38,11 +39,45 @@ async def _stage(ctx: Ctx, code: str) -> PipelineStage:
     return stage
 
 
+# What people write after a number: a multiplier («450 тыс», «1,5 млн», «450k»), and the
+# currency, which the deal already has («450 000 ₽», «450000 руб.»).
+_MULTIPLIERS = {
+    "тыс": 1000,
+    "тысяч": 1000,
+    "тысячи": 1000,
+    "тысяча": 1000,
+    "т": 1000,
+    "k": 1000,
+    "к": 1000,
+    "млн": 1_000_000,
+    "миллион": 1_000_000,
+    "миллиона": 1_000_000,
+    "миллионов": 1_000_000,
+    "m": 1_000_000,
+    "м": 1_000_000,
+}
+_AMOUNT = re.compile(
+    r"^(?P<number>[0-9][0-9 ]*(?:[.,][0-9]+)?)\s*"
+    r"(?:(?P<multiplier>[^\W\d_]+)\.?\s*)?"
+    r"(?:₽|руб(?:лей|ля|ль)?\.?|р\.?|rub|\$|€|usd|eur)?$"
+)
+
+
 def parse_amount(value: Any) -> Decimal | None:
+    """An amount as people type it: «150000», «150 000,50», «450 тыс», «1,5 млн», «450k»,
+    «450 000 ₽», «450000 руб.»; InvalidInput for anything else."""
     if value is None or value == "":
         return None
+    text = str(value).replace("\u00a0", " ").replace("\u202f", " ").strip().casefold()
+    match = _AMOUNT.match(text)
+    word = match.group("multiplier") if match else None
+    if word in ("руб", "рублей", "рубля", "рубль", "р", "rub", "usd", "eur"):
+        word = None  # a currency written as a word, not a multiplier
+    multiplier = _MULTIPLIERS.get(word) if word else 1
+    if match is None or multiplier is None:
+        raise InvalidInput(f"amount {value!r} is not a number", field="amount")
     try:
-        amount = Decimal(str(value).replace(" ", "").replace(",", "."))
+        amount = Decimal(match.group("number").replace(" ", "").replace(",", ".")) * multiplier
     except InvalidOperation as exc:
         raise InvalidInput(f"amount {value!r} is not a number", field="amount") from exc
     if not amount.is_finite() or amount < 0 or amount > Decimal("1e13"):
