@@ -8,7 +8,16 @@ from aiogram.types import InlineKeyboardButton as Button
 
 from bot.callbacks import ActivityCb, ContactCb, PlanCb
 from bot.i18n import Texts
-from bot.views.format import Screen, button_text, clip, esc, local_time, markup, phone_link
+from bot.views.format import (
+    Screen,
+    button_text,
+    clip,
+    day_and_time,
+    esc,
+    local_time,
+    markup,
+    phone_link,
+)
 from core.models.contacts import Contact
 from core.models.work import Activity
 
@@ -124,4 +133,6 @@ def plan_prompt(t: Texts, contact: Contact | None) -> Screen:
 
 
 def planned(t: Texts, activity: Activity, timezone: str) -> str:
-    return t("plan-done", title=esc(activity.title), when=local_time(activity.due_at, timezone))
+    return t(
+        "plan-done", title=esc(activity.title), when=day_and_time(t, activity.due_at, timezone)
+    )

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.i18n import Texts
 from bot.text_split import split_html, telegram_length
 
 TEXT_LIMIT = 4096
@@ -41,6 +42,20 @@ def money(amount: Decimal, currency: str, locale: str = "ru") -> str:
 def esc(value: object) -> str:
     """User data, escaped for HTML parse mode."""
     return html.escape(str(value), quote=False)
+
+
+def day_and_time(t: Texts, value: datetime | None, timezone: str) -> str:
+    """A moment restated as people check it, with the weekday: «вт, 8 декабря, 15:00»."""
+    if value is None:
+        return "—"
+    moment = value.astimezone(ZoneInfo(timezone))
+    return t(
+        "day-and-time",
+        weekday=t(f"weekday-{moment.isoweekday()}"),
+        day=moment.day,
+        month=t(f"month-of-{moment.month}"),
+        time=f"{moment:%H:%M}",
+    )
 
 
 def local_time(value: datetime | None, timezone: str, *, with_date: bool = True) -> str:
