@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from aiogram.types import InlineKeyboardButton as Button
 
-from bot.callbacks import ContactCb, EditCb, NewContactCb, OwnerCb, SearchCb
+from bot.callbacks import ActivityCb, CallCb, ContactCb, EditCb, NewContactCb, OwnerCb, SearchCb
 from bot.i18n import Texts
 from bot.views.format import (
     Screen,
@@ -80,14 +80,21 @@ def card(t: Texts, data: ContactCard, user: User) -> Screen:
     return Screen(card_text(t, data, user.timezone), markup(rows))
 
 
-def contact_id_of(buttons: Sequence[Sequence[Button]] | None) -> int | None:
-    """The contact a card message is about, read back from its buttons (reply-to-card)."""
+def subject_of(buttons: Sequence[Sequence[Button]] | None) -> tuple[str, int] | None:
+    """What a message about a client is about, read back from its buttons (a reply to it is
+    a note): ("contact", id) for a card or a screen pop, ("call", id) for the post-call
+    prompt, ("activity", id) for a reminder or a missed-call task."""
+    found: tuple[str, int] | None = None
     for row in buttons or ():
         for button in row:
             data = button.callback_data or ""
             if data.startswith(ContactCb.__prefix__ + ":"):
-                return ContactCb.unpack(data).id
-    return None
+                return ("contact", ContactCb.unpack(data).id)  # the client itself: best
+            if found is None and data.startswith(CallCb.__prefix__ + ":"):
+                found = ("call", CallCb.unpack(data).id)
+            if found is None and data.startswith(ActivityCb.__prefix__ + ":"):
+                found = ("activity", ActivityCb.unpack(data).id)
+    return found
 
 
 def search_results(

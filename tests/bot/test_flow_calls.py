@@ -364,3 +364,55 @@ async def test_a_colleague_who_takes_a_clients_call_can_open_the_card_and_log_it
         told[0].text or ""
     )
     assert "Ольга" in (told[0].text or "")
+
+
+async def test_a_reply_to_the_post_call_prompt_or_the_missed_call_task_is_a_note(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    tg_bot: Bot,
+    bot_deps: BotDeps,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+) -> None:
+    """Issue 21 §5: replying to «Итог?» or to a missed-call task used to run a search."""
+    await pbx(
+        sessions,
+        config,
+        clock,
+        "c7",
+        "ringing",
+        direction="in",
+        client_number="+79161234567",
+        extension="101",
+    )
+    await pbx(sessions, config, clock, "c7", "answered", extension="101")
+    clock.advance(seconds=60)
+    await pbx(sessions, config, clock, "c7", "ended")
+    prompt = sent(await deliver("post_call", tg_bot, fake_tg, bot_deps))[0]
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    assert texts_of(await user.reply(prompt, "Ждёт КП до пятницы")) == ["📝 Заметка добавлена."]
+
+    clock.advance(minutes=5)
+    await pbx(
+        sessions,
+        config,
+        clock,
+        "c8",
+        "ringing",
+        direction="in",
+        client_number="+79161234567",
+        extension="101",
+    )
+    clock.advance(seconds=20)
+    await pbx(sessions, config, clock, "c8", "ended", status="missed")
+    task = sent(await deliver("missed_call", tg_bot, fake_tg, bot_deps))[0]
+    assert texts_of(await user.reply(task, "Перезвонить после обеда")) == ["📝 Заметка добавлена."]
+    async with sessions() as session:
+        first = (await session.scalars(select(Call).where(Call.provider_call_id == "c7"))).one()
+        rows = list(await session.scalars(select(Note).order_by(Note.id)))
+    assert [(n.text, n.contact_id, n.call_id) for n in rows] == [
+        ("Ждёт КП до пятницы", first.contact_id, first.id),
+        ("Перезвонить после обеда", first.contact_id, None),
+    ]
