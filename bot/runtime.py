@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommandScopeAllPrivateChats, BotCommandScopeDefault
@@ -28,19 +35,23 @@ from aiogram.types import BotCommandScopeAllPrivateChats, BotCommandScopeDefault
 from bot.delivery import OutboxSender, Renderer
 from bot.deps import BotDeps
 from bot.dispatcher import build_dispatcher, command_menus
+from bot.telegram_session import TelegramBadAnswer, guarded_session, masked
 
 log = logging.getLogger(__name__)
 
 OFFICIAL_API_URL = "https://api.telegram.org"
 WEBHOOK_PATH = "/telegram/webhook"
 FSM_TTL = timedelta(days=7)  # a dialog abandoned for a week is forgotten
+T = TypeVar("T")
 
 
 def create_bot(*, token: str, api_url: str = OFFICIAL_API_URL) -> Bot:
-    """A Bot talking HTML to the official server, a self-hosted Bot API server or a test fake."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url.rstrip("/")))
+    """A Bot talking HTML to the official server, a self-hosted Bot API server or a test fake;
+    its failures are readable aiogram errors without the token (bot/telegram_session.py)."""
     return Bot(
-        token=token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+        token=token,
+        session=guarded_session(api_url),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
 
 
@@ -74,6 +85,7 @@ class BotOptions:
     redis_url: str | None = None
     rate: float = 25.0
     poll_interval: float = 0.1
+    retry_delays: tuple[float, float] = (1.0, 60.0)  # first and longest wait for Telegram
 
     @property
     def secret(self) -> str:
@@ -111,11 +123,24 @@ class BotRuntime:
         self.ready = asyncio.Event()  # set once getMe answered and the mode is running
         self._startup: asyncio.Task[None] | None = None
         self._polling: asyncio.Task[None] | None = None
+        self._stopped_for: str | None = None  # why the bot is not running any more
+        self._stopping = False
+
+    @property
+    def status(self) -> str:
+        """ "ok" (answering updates), "connecting" (start-up still waiting for Telegram) or
+        "stopped" (start-up gave up, e.g. a refused token, or polling ended)."""
+        if self._stopped_for is not None:
+            return "stopped"
+        if self.ready.is_set():
+            return "ok"
+        return "connecting"
 
     async def start(self) -> None:
         if self.options.mode == "webhook":
             self.options.webhook_url  # noqa: B018 - fail now, not in the background
         self._startup = asyncio.create_task(self._start_up(), name="bot-startup")
+        self._startup.add_done_callback(self._start_up_ended)
 
     async def wait_ready(self, within: float = 30.0) -> None:
         """Until started (tests, benchmarks); raises what the start-up raised."""
@@ -126,30 +151,29 @@ class BotRuntime:
                 await asyncio.sleep(0.01)
 
     async def _start_up(self) -> None:
-        delay = 1.0
-        while True:
-            try:
-                me = await self.bot.get_me()
-                break
-            except TelegramUnauthorizedError:
-                log.error("Telegram refused the bot token (401): check PEREZVON_TELEGRAM_TOKEN")
-                raise
-            except (TelegramNetworkError, TelegramServerError) as exc:
-                log.warning("Telegram unreachable at start (%s); retrying in %.0f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+        try:
+            me = await self._until_answered("getMe", self.bot.me)
+        except (TelegramUnauthorizedError, TelegramNotFound) as exc:
+            self._stopped_for = "refused token"
+            status = 401 if isinstance(exc, TelegramUnauthorizedError) else 404
+            log.error("Telegram refused the bot token (%s): check PEREZVON_TELEGRAM_TOKEN", status)
+            raise
         self.deps.bot_username = me.username
         await self.set_commands()
         allowed = self.dispatcher.resolve_used_update_types()
         if self.options.mode == "webhook":
-            await self.bot.set_webhook(
-                self.options.webhook_url,
-                secret_token=self.options.secret,
-                allowed_updates=allowed,
+            url = self.options.webhook_url
+            await self._until_answered(
+                "setWebhook",
+                lambda: self.bot.set_webhook(
+                    url, secret_token=self.options.secret, allowed_updates=allowed
+                ),
             )
-            log.info("bot @%s: webhook %s", me.username, self.options.webhook_url)
+            log.info("bot @%s: webhook %s", me.username, url)
         else:
-            await self.bot.delete_webhook(drop_pending_updates=False)
+            await self._until_answered(
+                "deleteWebhook", lambda: self.bot.delete_webhook(drop_pending_updates=False)
+            )
             self._polling = asyncio.create_task(
                 self.dispatcher.start_polling(
                     self.bot,
@@ -159,22 +183,87 @@ class BotRuntime:
                 ),
                 name="bot-polling",
             )
+            self._polling.add_done_callback(self._polling_ended)
             log.info("bot @%s: long polling %s", me.username, self.options.api_url)
         await self.sender.start()
         self.ready.set()
 
+    async def _until_answered(self, method: str, call: Callable[[], Awaitable[T]]) -> T:
+        """`call()` until Telegram answers: network errors, timeouts, 5xx, unreadable answers
+        (an HTML error page) and 429 are waited out with a log line naming the wait; any other
+        refusal is raised."""
+        first, longest = self.options.retry_delays
+        delay = first
+        while True:
+            try:
+                return await call()
+            except TelegramRetryAfter as exc:
+                wait = float(exc.retry_after)
+                why = f"Telegram asked to wait {exc.retry_after} s before {method} (429)"
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                wait, delay = delay, min(delay * 2, longest)
+                why = _why_unanswered(exc, method)
+            log.warning("%s; retrying in %s s", masked(why, self.options.token), _seconds(wait))
+            await asyncio.sleep(wait)
+
+    def _start_up_ended(self, task: asyncio.Task[None]) -> None:
+        """A start-up that failed is logged here, not swallowed with its task."""
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        if self._stopped_for is None:
+            self._stopped_for = "start-up failed"
+            text = masked(f"{type(error).__name__}: {error}", self.options.token)
+            log.error("the bot could not start and stopped: %s", text)
+
+    def _polling_ended(self, task: asyncio.Task[None]) -> None:
+        """Long polling runs until `stop()`; ending any other way stops the bot, loudly."""
+        if self._stopping:
+            return
+        self._stopped_for = "polling ended"
+        error = None if task.cancelled() else task.exception()
+        if error is None:
+            log.error("the bot stopped: long polling ended")
+        else:
+            text = masked(f"{type(error).__name__}: {error}", self.options.token)
+            log.error("the bot stopped: long polling failed: %s", text)
+
     async def set_commands(self) -> None:
-        """The command menu per language (private chats), the default language's for the rest."""
+        """The command menu per language (private chats), the default language's for the rest.
+        A menu Telegram refuses is logged and skipped: the bot works without it."""
         menus = command_menus()
-        for language, commands in menus.items():
-            await self.bot.set_my_commands(
-                commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
+        calls: list[tuple[str, Callable[[], Awaitable[bool]]]] = [
+            (
+                language,
+                functools.partial(
+                    self.bot.set_my_commands,
+                    commands,
+                    scope=BotCommandScopeAllPrivateChats(),
+                    language_code=language,
+                ),
             )
+            for language, commands in menus.items()
+        ]
         default = menus.get(self.deps.default_locale)
         if default:
-            await self.bot.set_my_commands(default, scope=BotCommandScopeDefault())
+            calls.append(
+                (
+                    "default",
+                    functools.partial(self.bot.set_my_commands, default, BotCommandScopeDefault()),
+                )
+            )
+        for language, call in calls:
+            try:
+                await self._until_answered("setMyCommands", call)
+            except TelegramAPIError as exc:
+                log.warning(
+                    "Telegram refused the %s command menu: %s",
+                    language,
+                    masked(str(exc), self.options.token),
+                )
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
         if self._startup is not None:
@@ -192,3 +281,16 @@ class BotRuntime:
             await self.storage.close()
         if self._owns[0]:
             await self.bot.session.close()
+
+
+def _why_unanswered(error: TelegramAPIError, method: str) -> str:
+    """What went wrong, in words an operator can act on."""
+    if isinstance(error, TelegramBadAnswer):
+        return str(error)  # "Telegram answered 502 (not JSON) to getMe"
+    if isinstance(error, TelegramServerError):
+        return f"Telegram answered a server error to {method} ({error.message})"
+    return f"Telegram unreachable for {method} ({error.message})"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
