@@ -31,6 +31,7 @@ from aiogram.exceptions import (
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommandScopeAllPrivateChats, BotCommandScopeDefault
+from aiogram.utils.backoff import BackoffConfig
 
 from bot.delivery import OutboxSender, Renderer
 from bot.deps import BotDeps
@@ -180,6 +181,7 @@ class BotRuntime:
                     handle_signals=False,
                     close_bot_session=False,
                     allowed_updates=allowed,
+                    backoff_config=self._polling_backoff(),
                 ),
                 name="bot-polling",
             )
@@ -187,6 +189,11 @@ class BotRuntime:
             log.info("bot @%s: long polling %s", me.username, self.options.api_url)
         await self.sender.start()
         self.ready.set()
+
+    def _polling_backoff(self) -> BackoffConfig:
+        """aiogram's polling backoff (1 s up to 5 s), scaled to the configured first wait."""
+        first = self.options.retry_delays[0]
+        return BackoffConfig(min_delay=first, max_delay=first * 5, factor=1.3, jitter=0.1)
 
     async def _until_answered(self, method: str, call: Callable[[], Awaitable[T]]) -> T:
         """`call()` until Telegram answers: network errors, timeouts, 5xx, unreadable answers

@@ -130,6 +130,7 @@ class _RawAnswer:
     body: bytes
     content_type: str
     remaining: int
+    headers: dict[str, str]
 
 
 @dataclass
@@ -242,11 +243,14 @@ class FakeTelegram:
         *,
         content_type: str = "text/html",
         times: int = 1,
+        headers: dict[str, str] | None = None,
     ) -> None:
         """Answer the next `times` calls of `method` ("*": any) with this raw body, not JSON:
-        an HTML error page by default, `b""` for an empty body, any bytes for garbage."""
+        an HTML error page by default, `b""` for an empty body, any bytes for garbage;
+        `headers` too (e.g. a `Location` that redirects)."""
         raw = body.encode() if isinstance(body, str) else body
-        self._raw_answers.append(_RawAnswer(method, status, raw, content_type, times))
+        answer = _RawAnswer(method, status, raw, content_type, times, dict(headers or {}))
+        self._raw_answers.append(answer)
 
     def clear_failures(self) -> None:
         self._failures.clear()
@@ -327,7 +331,9 @@ class FakeTelegram:
             async with self._changed:
                 self.calls.append(Call(method, params, files, raw.status, arrived))
                 self._changed.notify_all()
-            return web.Response(body=raw.body, status=raw.status, content_type=raw.content_type)
+            return web.Response(
+                body=raw.body, status=raw.status, content_type=raw.content_type, headers=raw.headers
+            )
         if request.match_info["token"] != self.token:
             status, body = 401, _error(401, "Unauthorized")
         else:
