@@ -14,7 +14,7 @@ import httpx
 import pytest
 from aiogram.fsm.storage.base import BaseStorage
 
-from app.bot_component import BotComponent
+from app.bot_component import BotComponent, bot_username
 from app.settings import Settings
 from app.wiring import Container
 from bot.deps import BotDeps
@@ -138,7 +138,27 @@ async def test_an_error_whose_text_holds_the_request_url_is_logged_without_the_t
 
     assert str(STRANGER) in await answered_after_start(fake_tg, runtime)
 
+    assert_no_token(caplog)
     assert [m for m in caplog.messages if m.startswith("Telegram unreachable for getMe")]
+
+
+async def test_a_get_me_that_times_out_is_tried_again(
+    fake_tg: FakeTelegram, bot_deps: BotDeps, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    fake_tg.delay = 1.0  # slower than the bot waits
+    runtime = BotRuntime(BotOptions(token=TOKEN, api_url=fake_tg.url, retry_delays=FAST), bot_deps)
+    runtime.bot.session.timeout = 0.3
+    timed_out = "Telegram unreachable for getMe (Request timeout error); retrying in 0.05 s"
+    await runtime.start()
+    try:
+        await until(lambda: timed_out in caplog.messages)
+        fake_tg.delay = 0.0
+        await runtime.wait_ready(within=10)
+    finally:
+        await runtime.stop()
+
+    assert runtime.deps.bot_username == fake_tg.username
     assert_no_token(caplog)
 
 
@@ -273,3 +293,16 @@ async def test_readyz_is_503_when_telegram_refused_the_token(
 
     assert answer.status_code == 503
     assert (answer.json()["bot"], answer.json()["detail"]) == ("stopped", "bot: stopped")
+
+
+async def test_the_bot_name_for_invite_links_is_unknown_while_telegram_answers_html(
+    fake_tg: FakeTelegram,
+) -> None:
+    settings = Settings(
+        telegram_token=TOKEN,  # type: ignore[arg-type]
+        telegram_api_url=fake_tg.url,
+    )
+    fake_tg.garble("getMe", 502)
+
+    assert await bot_username(settings) is None  # `users invite` prints the code without a link
+    assert await bot_username(settings) == fake_tg.username
