@@ -1,8 +1,19 @@
 """Bot runtime: the Bot on the configured API server, FSM storage, polling or webhook mode.
 
-`BotRuntime.start()` returns at once; a background task asks `getMe` (retrying while Telegram
-is unreachable), sets the command menus, then either registers the webhook or starts long
-polling, and starts the outbox sender. `stop()` undoes it in reverse.
+1. `BotRuntime.start()` returns at once; a background task asks `getMe`, sets the command
+   menus, then registers the webhook or deletes it and starts long polling, and starts the
+   outbox sender. `stop()` undoes it in reverse.
+2. Each of those calls is repeated until Telegram answers: network errors, timeouts, 5xx,
+   bodies that are not a Bot API answer (a proxy's HTML 502 page, an empty body) and 429 are
+   waited out (1 s doubling to 60 s, or the `retry_after` Telegram gives), each wait logged
+   with what it waits for: "Telegram answered 502 (not JSON) to getMe; retrying in 2 s".
+3. A token Telegram refuses (401/404 from getMe) is final: one error line naming
+   PEREZVON_TELEGRAM_TOKEN. A refused command menu is logged and skipped; any other refusal
+   (a webhook URL Telegram will not take) stops the bot with a line saying why.
+4. Long polling retries failed `getUpdates` itself (aiogram's backoff); if it ever ends, that
+   is logged. `status` says "connecting", "ok" or "stopped" (for `/readyz`).
+5. No log line holds the token: the session masks it in every error (bot/telegram_session.py)
+   and the lines written here mask it again.
 """
 
 from __future__ import annotations
@@ -129,8 +140,8 @@ class BotRuntime:
 
     @property
     def status(self) -> str:
-        """ "ok" (answering updates), "connecting" (start-up still waiting for Telegram) or
-        "stopped" (start-up gave up, e.g. a refused token, or polling ended)."""
+        """For /readyz: "ok" (updates flow), "connecting" (waiting for Telegram to answer) or
+        "stopped" (start-up gave up, e.g. on a refused token, or polling ended)."""
         if self._stopped_for is not None:
             return "stopped"
         if self.ready.is_set():

@@ -14,11 +14,16 @@
    method a handler returns is sent, not dropped. Failures are logged with the update id.
    The trade-off: once claimed, an update is handled at most once. If the process dies while
    handling it, it is lost whether the handler ran before or after the 200 (after the claim,
-   a redelivery is dropped either way); the user sees no answer and sends again. Holding the
-   answer would instead let one update that kills the process kill it again after every
-   restart. At most `MAX_RUNNING` handlers run at a time; beyond that the answer waits for a
-   free slot, which slows Telegram down instead of queueing without bound. `drain()` lets the
+   a redelivery is dropped either way); the user sees no answer and sends again. Recording
+   the update only after its handler instead would apply it twice whenever Telegram
+   redelivers while the first delivery still runs, and would feed an update that kills the
+   process to it again after every restart.
+5. At most `MAX_RUNNING` handlers run at a time; beyond that the answer waits for a free
+   slot, which slows Telegram down instead of queueing without bound. `drain()` lets the
    running ones finish at shutdown.
+
+Long polling needs no claim: `getUpdates` with an offset confirms each update once, and the
+dispatcher is also fed by tests and tools that reuse update ids.
 """
 
 from __future__ import annotations
