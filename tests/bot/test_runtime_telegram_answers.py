@@ -5,6 +5,7 @@ on, `/readyz` says "connecting" until Telegram has answered, and no log line hol
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import logging
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiogram import Bot
 from aiogram.fsm.storage.base import BaseStorage
 
 from app.bot_component import BotComponent, bot_username
@@ -19,6 +21,7 @@ from app.settings import Settings
 from app.wiring import Container
 from bot.deps import BotDeps
 from bot.runtime import BotOptions, BotRuntime
+from bot.telegram_session import TelegramDownloadError
 from tests.bot.updates import message_update, tg_user
 from tests.fakes.telegram_api import HTML_502, TOKEN, FakeTelegram
 
@@ -306,3 +309,11 @@ async def test_the_bot_name_for_invite_links_is_unknown_while_telegram_answers_h
 
     assert await bot_username(settings) is None  # `users invite` prints the code without a link
     assert await bot_username(settings) == fake_tg.username
+
+
+async def test_a_failed_download_names_the_file_and_status_not_the_url(tg_bot: Bot) -> None:
+    with pytest.raises(TelegramDownloadError) as raised:
+        await tg_bot.download_file("documents/file_9.xlsx", destination=io.BytesIO())
+
+    assert str(raised.value) == "downloading file file_9.xlsx: Telegram answered 404"
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
