@@ -81,6 +81,14 @@ search-expired = This search is old — type it again.
 btn-create-with-phone = ➕ Create contact { $phone }
 
 ## Contacts
+btn-cancel = ✖️ Cancel
+dialog-canceled = Canceled.
+dialog-nothing-to-cancel = There is nothing to cancel.
+dialog-drop-ask = You have not finished typing. Drop it?
+btn-dialog-drop = Drop it
+btn-dialog-keep = Keep typing
+dialog-dropped = Dropped — press the menu button again.
+dialog-kept = Go on: the bot is waiting for your answer.
 ask-contact-name = What is the contact's name?
 ask-contact-name-for = What is the name of the contact with { $phone }?
 ask-contact-phone = The contact's phone? (or “-” to skip)

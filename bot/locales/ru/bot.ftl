@@ -83,6 +83,14 @@ search-expired = Поиск устарел — напишите запрос з�
 btn-create-with-phone = ➕ Создать контакт { $phone }
 
 ## Contacts
+btn-cancel = ✖️ Отмена
+dialog-canceled = Отменено.
+dialog-nothing-to-cancel = Отменять нечего.
+dialog-drop-ask = Вы не закончили ввод. Бросить его?
+btn-dialog-drop = Бросить
+btn-dialog-keep = Продолжить ввод
+dialog-dropped = Ввод брошен — нажмите кнопку меню ещё раз.
+dialog-kept = Продолжайте: бот ждёт ваш ответ.
 ask-contact-name = Как зовут контакт?
 ask-contact-name-for = Как зовут контакт с номером { $phone }?
 ask-contact-phone = Телефон контакта? (или «-», чтобы пропустить)
