@@ -97,15 +97,15 @@ def router() -> Router:
         callback_answer: CallbackAnswer,
     ) -> None:
         job_id, policy = _job_id(callback_data), callback_data.policy or "skip"
+        applying = callback_data.action == "apply"
         name = None
         if job_id is not None and actor.sees_all:
-            step = import_jobs.apply_file if callback_data.action == "apply" else None
-            step = step or import_jobs.choose_policy
+            step = import_jobs.apply_file if applying else import_jobs.choose_policy
             name = await step(ctx, actor=actor, job_id=job_id, policy=policy)
         if name is None:
             callback_answer.text = t("button-stale")
             return
-        if callback_data.action == "apply":
+        if applying:
             await show(query, Screen(t("import-applying", name=esc(name))))
         else:
             text = t("import-rechecking", name=esc(name), policy=t("policy-" + policy))
