@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,12 @@ class ImportJobOptions:
     claim_seconds: int = jobs.CLAIM_SECONDS
 
 
+def _run_id() -> str:
+    """Names one step of a file's job (preview, another preview, apply) for the outbox's
+    dedupe key: each step's messages go out once, and never collide with another step's."""
+    return secrets.token_hex(8)
+
+
 def _importer(actor: Actor) -> int:
     if not actor.sees_all or actor.user_id is None:
         raise PermissionDenied("importing contacts is for managers and admins")
@@ -76,7 +83,7 @@ async def queue_file(
     user_id = _importer(actor)
     # One file waits for Apply per user: the buttons of an older preview go stale.
     await jobs.drop_data(ctx, job_id=None, user_id=user_id, from_kinds=KINDS)
-    payload = {"filename": filename[:255], "policy": "skip", "locale": locale, "run": 1}
+    payload = {"filename": filename[:255], "policy": "skip", "locale": locale, "run": _run_id()}
     job = await jobs.enqueue(
         ctx, kind=PREVIEW, payload=payload, data=data, user_id=user_id, chat_id=chat_id
     )
@@ -92,7 +99,7 @@ async def _next_step(ctx: Ctx, actor: Actor, job_id: int, kind: str, policy: str
     job = await ctx.session.get(BackgroundJob, job_id, options=[defer(BackgroundJob.data)])
     if job is None or job.user_id != user_id:
         return None
-    payload = {**job.payload, "policy": policy, "run": int(job.payload.get("run", 1)) + 1}
+    payload = {**job.payload, "policy": policy, "run": _run_id()}
     requeued = await jobs.requeue(
         ctx, job_id=job_id, user_id=user_id, from_kinds=(PREVIEW,), kind=kind, payload=payload
     )
@@ -210,7 +217,7 @@ def _rejected_document(content: bytes, report: imports.ImportReport) -> dict[str
 
 async def _tell(ctx: Ctx, job: Claimed, kind: str, payload: dict[str, Any]) -> None:
     """A message about this job to its user, in the job's commit; once per run of the job."""
-    run = int(job.payload.get("run", 1))
+    run = str(job.payload.get("run") or "")
     await outbox.enqueue(
         ctx,
         kind=kind,
