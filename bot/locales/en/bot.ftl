@@ -304,3 +304,8 @@ import-canceled = Import canceled, nothing changed.
 import-rejected-file = Rejected rows ({ $count }): the “Problem” column says what is wrong in which cell.
 export-empty = You cannot see any contacts yet.
 export-done = Contacts: { $count }
+# Imports run as background jobs (issue 15): the answer comes when the job is done.
+import-checking = ⏳ Checking “{ $name }”… I will write when it is done.
+import-rechecking = ⏳ Checking “{ $name }” again: when a contact exists — { $policy }. I will write when it is done.
+import-applying = ⏳ Importing “{ $name }”… I will write when it is done.
+import-failed = 😔 Sorry, something went wrong with “{ $name }”. Send the file again a bit later; if that fails too, tell your admin (job { $job }).

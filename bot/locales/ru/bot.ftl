@@ -308,3 +308,8 @@ import-canceled = Импорт отменён, ничего не изменен�
 import-rejected-file = Отклонённые строки ({ $count }): в столбце «Ошибка» — что не так и в какой ячейке.
 export-empty = Вам пока не видно ни одного контакта.
 export-done = Контактов: { $count }
+# Imports run as background jobs (issue 15): the answer comes when the job is done.
+import-checking = ⏳ Проверяю «{ $name }»… Напишу, когда будет готово.
+import-rechecking = ⏳ Проверяю «{ $name }» заново: если контакт уже есть — { $policy }. Напишу, когда будет готово.
+import-applying = ⏳ Импортирую «{ $name }»… Напишу, когда закончу.
+import-failed = 😔 Не получилось обработать «{ $name }» — простите. Отправьте файл ещё раз чуть позже; если не выйдет, сообщите администратору (задача { $job }).
