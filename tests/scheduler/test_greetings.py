@@ -12,7 +12,7 @@ from sqlalchemy import update
 from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.models import Contact, User
-from core.services import contacts, greetings
+from core.services import consent, contacts, greetings
 from core.services.greetings import GreetingOptions, Holiday, parse_holidays
 from tests.scheduler.helpers import SYSTEM, make_user, outbox
 
@@ -37,9 +37,10 @@ async def _client(
         owner_id=owner.id if owner else None,
         birthday=birthday,
         timezone=timezone,
-        marketing_consent=chat is not None,
-        telegram_chat_id=chat,
     )
+    if chat is not None:  # the client opts in through their own link
+        token = await consent.invite_token(ctx, actor=SYSTEM, contact_id=contact.id)
+        contact = await consent.accept(ctx, token=token, chat_id=chat)
     if timezone is None:  # no zone of its own: the greetings job falls back to the phone's
         await ctx.session.execute(
             update(Contact).where(Contact.id == contact.id).values(timezone=None)
@@ -140,10 +141,7 @@ async def test_an_opted_in_client_is_greeted_by_the_bot_until_they_stop(
     assert "Иван" in sent[0].payload["text"]
     assert _items(await outbox(ctx, "greet_today")) == [(other.id, "birthday")]
     # /stop: the consent is revoked; next year the owner greets them instead.
-    await ctx.session.execute(
-        update(Contact).where(Contact.id == fan.id).values(marketing_consent=False)
-    )
-    await ctx.session.commit()
+    assert await consent.revoke(ctx, chat_id=555) == 1
     clock.set(datetime(2028, 5, 20, 8, 0, tzinfo=UTC))
     assert await greetings.send_due(ctx, options=NO_HOLIDAYS) == 2
     assert len(await outbox(ctx, "greeting")) == 1

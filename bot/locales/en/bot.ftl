@@ -270,3 +270,10 @@ import-canceled = Import canceled, nothing changed.
 import-rejected-file = Rejected rows ({ $count }): the “Problem” column says what is wrong in which cell.
 export-empty = You cannot see any contacts yet.
 export-done = Contacts: { $count }
+
+# --- consent: a client's "stop" is final (issue 15); client replies (issue 21 §10) ---
+client-link-dead = This link no longer works. Please ask your manager for a new one.
+client-link-subscribed = You are already subscribed to our greetings. To unsubscribe: /stop
+client-stopped-final = You have unsubscribed from greetings, and we will not send them here any more. Your link no longer works; if you change your mind, ask your manager for a new one.
+client-no-messages = Thank you for your message! This bot does not take messages yet — please contact your manager directly.
+client-hello = Hello! This is the company's bot. It does not take messages yet — for anything you need, please contact your manager. Employees: open your invite link (your Telegram id: <code>{ $id }</code>).
