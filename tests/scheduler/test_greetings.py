@@ -219,3 +219,53 @@ async def test_clients_not_yet_due_elsewhere_do_not_hold_back_those_due_now(
     greeted = {contact_id for contact_id, _ in _items(await outbox(ctx, "greet_today"))}
     assert {c.id for c in moscow} <= greeted
     assert len(greeted) == 5
+
+
+async def test_only_the_clients_own_link_opens_their_chat_to_greetings(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    anna = await make_user(ctx, "Анна", tg=101)
+    bday = {"birthday": date(1990, 5, 20), "timezone": "Europe/Moscow"}
+    await _client(ctx, anna, "Свой", chat=555, **bday)
+    # Opted in, then withdrawn and re-recorded by an integration: its chat stays closed.
+    shop = Actor.api_key(1, "shop", scope="integration")
+    recorded = await _client(ctx, anna, "Магазин", chat=556, **bday)
+    for change in (
+        {"marketing_consent": False},
+        {"marketing_consent": True, "consent_source": "checkout"},
+    ):
+        await contacts.update_contact(ctx, actor=shop, contact_id=recorded.id, changes=change)
+    # Rows from before the source was kept: consent from the link had its time; the state
+    # defect 2 left (consent turned back on over a kept chat, no time) did not.
+    legacy_link = await _client(ctx, anna, "Старая ссылка", **bday)
+    legacy_reopened = await _client(ctx, anna, "Открыт заново", **bday)
+    for contact, chat, at in ((legacy_link, 557, clock.now()), (legacy_reopened, 558, None)):
+        await ctx.session.execute(
+            update(Contact)
+            .where(Contact.id == contact.id)
+            .values(marketing_consent=True, telegram_chat_id=chat, consent_at=at)
+        )
+    await ctx.session.commit()
+
+    clock.set(datetime(2027, 5, 20, 8, 0, tzinfo=UTC))
+    assert await greetings.send_due(ctx, options=NO_HOLIDAYS) == 4
+    assert sorted(n.chat_id for n in await outbox(ctx, "greeting")) == [555, 557]
+    assert sorted(_items(await outbox(ctx, "greet_today"))) == sorted(
+        [(recorded.id, "birthday"), (legacy_reopened.id, "birthday")]
+    )
+
+
+async def test_a_stop_skips_a_greeting_already_queued_for_that_chat(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    anna = await make_user(ctx, "Анна", tg=101)
+    await _client(ctx, anna, "Иван", birthday=date(1990, 5, 20), timezone="Europe/Moscow", chat=555)
+    clock.set(datetime(2027, 5, 20, 8, 0, tzinfo=UTC))
+    assert await greetings.send_due(ctx, options=NO_HOLIDAYS) == 1
+    assert [n.status for n in await outbox(ctx, "greeting")] == ["pending"]  # Telegram is down
+
+    assert await consent.revoke(ctx, chat_id=555) == 1
+    assert [n.status for n in await outbox(ctx, "greeting")] == ["skipped"]
+    clock.set(datetime(2028, 5, 20, 8, 0, tzinfo=UTC))
+    assert await greetings.send_due(ctx, options=NO_HOLIDAYS) == 1
+    assert len(await outbox(ctx, "greeting")) == 1  # next year: the owner's list, not the chat
