@@ -3,13 +3,16 @@ contact, occasion and year; opted-in clients from the bot, everyone else on the 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FakeClock
+from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.models import Contact, User
 from core.services import consent, contacts, greetings
@@ -269,3 +272,26 @@ async def test_a_stop_skips_a_greeting_already_queued_for_that_chat(
     clock.set(datetime(2028, 5, 20, 8, 0, tzinfo=UTC))
     assert await greetings.send_due(ctx, options=NO_HOLIDAYS) == 1
     assert len(await outbox(ctx, "greeting")) == 1  # next year: the owner's list, not the chat
+
+
+async def test_two_instances_greet_each_opted_in_client_once_in_their_chat(
+    ctx: Ctx,
+    clock: FakeClock,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+) -> None:
+    anna = await make_user(ctx, "Анна", tg=101)
+    bday = {"birthday": date(1990, 5, 20), "timezone": "Europe/Moscow"}
+    for n in range(12):
+        await _client(ctx, anna, f"Клиент {n}", chat=9000 + n if n % 2 else None, **bday)
+    clock.set(datetime(2027, 5, 20, 8, 0, tzinfo=UTC))
+
+    async def instance() -> int:
+        async with sessions() as session:
+            other = Ctx(session=session, config=config, clock=clock)
+            return await greetings.send_due(other, options=NO_HOLIDAYS)
+
+    assert sum(await asyncio.gather(instance(), instance())) == 12
+    chats = [n.chat_id for n in await outbox(ctx, "greeting")]
+    assert sorted(chats) == [9000 + n for n in range(1, 12, 2)]
+    assert sorted(_items(await outbox(ctx, "greet_today")))[0][1] == "birthday"
