@@ -9,7 +9,9 @@ A component has a `name` (what `--components` calls it) and:
 - `prepare(container)`: claim what must be exclusive before the server starts (the SQLite
   scheduler lock), raising `CannotRun` with one line;
 - `async start(container)` / `async stop()`: run beside the HTTP server, in its event loop,
-  inside the app's lifespan (started in registry order, stopped in reverse).
+  inside the app's lifespan (started in registry order, stopped in reverse);
+- `readiness() -> str | None`: "ok" or the state that makes `/readyz` answer 503 (the bot:
+  "connecting", "stopped"); None when it has nothing to report.
 
 The HTTP app (REST API, health, /docs) is always served. `perezvon run` with no
 `--components` runs every registered component that is configured and says which it
@@ -58,6 +60,10 @@ class Component:
         return None
 
     async def stop(self) -> None:
+        return None
+
+    def readiness(self) -> str | None:
+        """ "ok", or the state that keeps this process from being ready; None: not reported."""
         return None
 
 
@@ -136,6 +142,9 @@ class Bot(Component):
         if self._built is not None:
             await self._built.stop()
             self._built = None
+
+    def readiness(self) -> str | None:
+        return self._built.readiness() if self._built is not None else None
 
 
 REGISTRY: list[Component] = [Webhooks(), Scheduler(), Bot()]

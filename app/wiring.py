@@ -105,6 +105,6 @@ class Container:
                 await container.dispose()
 
         routers = [router for component in components for router in component.routers(self)]
-        return create_app(
-            self.web_context(), extra_routers=routers, lifespan_hooks=[run_components]
-        )
+        app = create_app(self.web_context(), extra_routers=routers, lifespan_hooks=[run_components])
+        app.state.components = list(components)  # /readyz asks each for readiness (app/health.py)
+        return app

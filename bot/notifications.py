@@ -3,7 +3,8 @@
 The delivery (bot/delivery.py) claims a notification, asks `render` for the message and sends
 it. `render` reads the current state, so a reminder for work already done, or a card for a
 user who left, renders as None: nothing to send. Kinds: incoming_call, post_call,
-missed_call, reminder, callback_overdue, callback_escalation, greet_today, greeting, and any
+missed_call, reminder, callback_overdue, callback_escalation, greet_today, greeting,
+colleague_note (a note a colleague left on the owner's client), and any
 kind whose payload carries a file ("content_b64": digest and reports) as a document.
 """
 
@@ -32,7 +33,7 @@ from core.models.calls import Call
 from core.models.contacts import Contact
 from core.models.system import Notification
 from core.models.users import User
-from core.models.work import Activity
+from core.models.work import Activity, Note
 from core.services import cards
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,25 @@ async def _callback_escalation(job: _Job) -> Screen | None:
     return Screen(job.t("callback-escalation", owner=who) + "\n" + screen.text, screen.markup)
 
 
+async def _colleague_note(job: _Job) -> Screen | None:
+    """What a colleague wrote on the owner's client: who, on whom, the text, and the card."""
+    note = await job.ctx.session.get(Note, int(job.payload.get("note_id") or 0))
+    contact = await _live_contact(job, job.payload.get("contact_id"))
+    if note is None or contact is None:
+        return None
+    author = await job.ctx.session.get(User, note.author_id) if note.author_id else None
+    text = job.t(
+        "colleague-note",
+        author=esc(author.name if author else "?"),
+        client=esc(contact.name),
+        text=esc(note.text),
+    )
+    card = InlineKeyboardButton(
+        text=job.t("btn-card"), callback_data=ContactCb(action="open", id=contact.id).pack()
+    )
+    return Screen(text, markup([[card]]))
+
+
 async def _greet_today(job: _Job) -> Screen | None:
     items = [i for i in job.payload.get("items") or [] if isinstance(i, dict)][:GREET_ITEMS]
     lines = [job.t("greet-today", count=len(items))]
@@ -224,4 +244,5 @@ RENDERERS: dict[str, Renderer] = {
     "callback_escalation": _callback_escalation,
     "greet_today": _greet_today,
     "greeting": _greeting,
+    "colleague_note": _colleague_note,
 }

@@ -116,6 +116,7 @@ class Jobs:
         done["invites_purged"] = await self._run(
             lambda ctx: housekeeping.purge_expired_invites(ctx, options=options)
         )
+        done["telegram_updates_purged"] = await self._run(housekeeping.purge_telegram_updates)
         return done
 
 

@@ -152,8 +152,11 @@ async def lookup(web: WebContext, number: str) -> LookupResult | None:
                 async with session_scope(web.sessions) as session:
                     ctx = Ctx(session=session, config=web.config, clock=web.clock)
                     owner = await contacts.lookup_phone(ctx, phone=number)
+    except TimeoutError:  # routing must never wait on us: the PBX gets "no data" in time
+        log.warning("caller look-up gave no data: no answer within %.1f s", LOOKUP_TIMEOUT_SECONDS)
+        return None
     except Exception as exc:  # routing must never fail because of us
-        log.info("lookup for a caller gave no data: %s", type(exc).__name__)
+        log.warning("caller look-up gave no data: %s: %s", type(exc).__name__, exc)
         return None
     if owner is None:
         return None

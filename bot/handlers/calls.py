@@ -58,7 +58,7 @@ def router() -> Router:
         call = await calls.get_call(ctx, actor=actor, call_id=callback_data.id)
         if call.contact_id is None:
             raise InvalidInput("this call has no contact", field="contact_id")
-        contact = await contacts.get_contact(ctx, actor=actor, contact_id=call.contact_id)
+        contact = await contacts.get_contact_for_work(ctx, actor=actor, contact_id=call.contact_id)
         if callback_data.action == "note":
             await state.set_state(Flow.note)
             await state.set_data({"contact_id": contact.id, "call_id": call.id})

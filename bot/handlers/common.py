@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Filter
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
 
@@ -65,10 +64,3 @@ def tomorrow_at(now: datetime, timezone: str, hour: int) -> datetime:
     zone = ZoneInfo(timezone)
     day = now.astimezone(zone).date() + timedelta(days=1)
     return datetime.combine(day, time(hour), tzinfo=zone).astimezone(ZoneInfo("UTC"))
-
-
-class HasText(Filter):
-    """A message with some visible text (not only whitespace)."""
-
-    async def __call__(self, message: Message) -> bool:
-        return bool(message.text and message.text.strip())

@@ -37,7 +37,7 @@ def router() -> Router:
         page = await deals.list_deals(
             ctx, actor=actor, owner_id=user.id, open_only=True, limit=MY_DEALS_SHOWN
         )
-        screen = views.my_deals(t, page.items, page.total)
+        screen = views.my_deals(t, page.items, page.total, await deals.stages(ctx))
         await message.answer(screen.text, reply_markup=screen.markup)
 
     @r.message(Flow.deal_title, FREE_TEXT)

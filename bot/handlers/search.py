@@ -26,6 +26,7 @@ from core.context import Actor, Ctx
 from core.errors import Conflict, NotFound
 from core.models.users import User
 from core.phones import search_digits, try_normalize
+from core.search_text import swap_layout
 from core.services import cards, contacts
 
 MAX_QUERY = 200
@@ -38,17 +39,34 @@ def clean_query(text: str) -> str:
     return " ".join(visible.split())
 
 
-async def search_screen(ctx: Ctx, actor: Actor, t: Texts, query: str, page: int) -> Screen:
+async def search_screen(
+    ctx: Ctx, actor: Actor, t: Texts, user: User, query: str, page: int
+) -> Screen:
+    """A page of matches; one match is its card; nothing found in one keyboard layout is
+    tried in the other («ghbdtn» finds «привет»), saying so."""
     found = await contacts.search(
         ctx, actor=actor, q=query, limit=views.SEARCH_PAGE, offset=page * views.SEARCH_PAGE
     )
+    note = ""
+    swapped = swap_layout(query) if not found.items and page == 0 else None
+    if swapped is not None:
+        retry = await contacts.search(ctx, actor=actor, q=swapped, limit=views.SEARCH_PAGE)
+        if retry.items:
+            found, query = retry, swapped
+            note = t("search-layout-swapped", query=esc(swapped[:100])) + "\n\n"
+    if found.total == 1 and len(found.items) == 1 and page == 0:
+        card = views.card(
+            t, await cards.contact_card(ctx, actor=actor, contact_id=found.items[0].id), user
+        )
+        return Screen(note + card.text, card.markup)
     phone = None
     if not found.items and search_digits(query, region=ctx.config.default_region):
         parsed = try_normalize(query, region=ctx.config.default_region)
         phone = parsed.e164 if parsed is not None else None
-    return views.search_results(
+    screen = views.search_results(
         t, query, found.items, found.total, page, phone, capped=found.total_capped
     )
+    return Screen(note + screen.text, screen.markup)
 
 
 async def open_or_create(
@@ -140,7 +158,9 @@ def router() -> Router:
         await open_or_create(message, ctx, t, actor, user, name, [phone])
 
     @r.message(StateFilter(None), FREE_TEXT)
-    async def search(message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext) -> None:
+    async def search(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
+    ) -> None:
         query = clean_query(message.text or "")
         if not query:
             await message.answer(t("search-hint"))
@@ -149,7 +169,7 @@ def router() -> Router:
             await message.answer(t("search-too-long", limit=MAX_QUERY))
             return
         await state.update_data(search_q=query)
-        screen = await search_screen(ctx, actor, t, query, 0)
+        screen = await search_screen(ctx, actor, t, user, query, 0)
         await message.answer(screen.text, reply_markup=screen.markup)
 
     @r.callback_query(SearchCb.filter())
@@ -159,6 +179,7 @@ def router() -> Router:
         ctx: Ctx,
         t: Texts,
         actor: Actor,
+        user: User,
         state: FSMContext,
         callback_answer: CallbackAnswer,
     ) -> None:
@@ -166,6 +187,7 @@ def router() -> Router:
         if not text:
             callback_answer.text = t("search-expired")
             return
-        await show(query, await search_screen(ctx, actor, t, str(text), max(callback_data.page, 0)))
+        page = max(callback_data.page, 0)
+        await show(query, await search_screen(ctx, actor, t, user, str(text), page))
 
     return r

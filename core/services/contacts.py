@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from core import access
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models.calls import Call
@@ -37,6 +38,7 @@ from core.models.contacts import Company, Contact, ContactPhone
 from core.models.users import User
 from core.models.work import Activity, Deal, Note
 from core.phones import Phone, normalize, search_digits, try_normalize
+from core.search_text import fold
 from core.services import consent
 from core.services.common import (
     Page,
@@ -102,7 +104,7 @@ def search_text_of(
     """What contact search matches: name, company, email and the phones' digits, folded."""
     parts = [name, company_name or "", email or ""]
     parts += [e164.lstrip("+") for e164 in e164s]
-    return " ".join(parts).casefold()
+    return fold(" ".join(parts))
 
 
 def _phone_row(phone: Phone, kind: str = "mobile") -> ContactPhone:
@@ -196,7 +198,7 @@ async def _resolve_owner(ctx: Ctx, actor: Actor, owner_id: int | None) -> int | 
     user = await ctx.session.get(User, owner_id)
     if user is None or not user.active:
         raise InvalidInput(f"owner {owner_id} is not an active user", field="owner_id")
-    if not actor.sees_all and owner_id != actor.user_id:
+    if not access.may_assign(actor, owner_id):
         raise PermissionDenied("only a manager can give a contact to someone else")
     return owner_id
 
@@ -326,6 +328,13 @@ async def get_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
     return ensure_visible(ctx, actor, contact, contact_id)
 
 
+async def get_contact_for_work(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
+    """A live contact to read and log work on (its card, notes, next step): one the actor may
+    see, or whose call rang at their extension lately (core.access.workable_contact)."""
+    contact = await ctx.session.get(Contact, contact_id)
+    return await access.workable_contact(ctx, actor, contact, contact_id)
+
+
 async def update_contact(
     ctx: Ctx, *, actor: Actor, contact_id: int, changes: Mapping[str, Any]
 ) -> Contact:
@@ -404,7 +413,7 @@ async def _refresh_search_text(ctx: Ctx, contact: Contact) -> None:
 async def delete_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
     """Soft delete: the contact disappears from lists; calls and history stay; phones free up."""
     contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
-    if not actor.sees_all and contact.owner_id != actor.user_id:
+    if not access.may_manage(actor, contact.owner_id):
         raise PermissionDenied("only the owner or a manager can delete a contact")
     contact.deleted_at = ctx.clock.now()
     for row in contact.phones:
@@ -420,7 +429,7 @@ async def merge_contacts(ctx: Ctx, *, actor: Actor, source_id: int, target_id: i
         raise InvalidInput("cannot merge a contact into itself", field="source_id")
     source = await get_contact(ctx, actor=actor, contact_id=source_id)
     target = await get_contact(ctx, actor=actor, contact_id=target_id)
-    if not actor.sees_all and actor.user_id not in (source.owner_id, None):
+    if not access.may_manage(actor, source.owner_id):
         raise PermissionDenied("only the owner or a manager can merge this contact")
     for row in list(source.phones):
         if row.is_live:
@@ -481,7 +490,7 @@ def search_tokens(q: str | None, *, region: str) -> list[str]:
     digits = search_digits(q, region=region)
     if digits is not None:
         return [digits]
-    return q.casefold().split()[:SEARCH_MAX_TOKENS]
+    return fold(q).split()[:SEARCH_MAX_TOKENS]
 
 
 def _fts_query(tokens: Sequence[str]) -> str:

@@ -8,6 +8,8 @@
   (not those to a user who blocked the bot).
 - Invites that expired unused are deleted after a grace period (until then the bot can
   still say "expired" instead of "not found").
+- Claims of applied Telegram updates are deleted once Telegram can no longer redeliver them
+  (`telegram_updates.RETENTION`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from core.context import Ctx
 from core.models.calls import TelephonyEvent
 from core.models.system import Notification
 from core.models.users import Invite, User
+from core.services import telegram_updates
 
 DELETE_CHUNK = 1000
 
@@ -91,3 +94,10 @@ async def purge_expired_invites(
     )
     await ctx.session.commit()
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_telegram_updates(
+    ctx: Ctx, *, retention: timedelta = telegram_updates.RETENTION
+) -> int:
+    """Delete one chunk of applied-update claims past the retention (Telegram keeps 24 h)."""
+    return await telegram_updates.prune(ctx, retention=retention)

@@ -71,6 +71,7 @@ error-unexpected = Something went wrong, try again.
 search-hint = Type a name, company, e-mail or phone to search.
 search-too-long = The query is too long (at most { $limit } characters).
 search-none = Nothing found for “{ $query }”.
+search-layout-swapped = 🔤 Looks like the wrong keyboard layout: searching for “{ $query }”.
 search-found = Found { $count ->
     [one] { $count } contact
    *[other] { $count } contacts
@@ -105,6 +106,10 @@ btn-back = ◀️ Back
 btn-create = ➕ Create contact
 ask-note = Note for { $name }:
 note-added = 📝 Note added.
+colleague-note =
+    📝 A note on your client <b>{ $client }</b>
+    By: { $author }
+    { $text }
 timeline-title = Timeline: { $count ->
     [one] { $count } entry
    *[other] { $count } entries
@@ -152,7 +157,28 @@ agenda-overdue = ⚠️ Overdue: { $count }
 agenda-planned = Planned: { $count }
 agenda-empty = Nothing planned 🎉
 plan-ask = When? Type e.g. “tomorrow 3pm”, “friday 10am”, “in 2 hours”, “25.12 14:30” — or tap a button.
-plan-unclear = I could not read the time. Examples: “tomorrow 3pm”, “friday 10am”, “in 2 hours”, “25.12 14:30”, “завтра в 15”.
+plan-unclear = I could not read the time. Examples: “tomorrow 3pm”, “friday 10am”, “monday morning”, “in 2 hours”, “25.12 14:30”. Morning is 9:00, afternoon 14:00, evening 18:00.
+day-and-time = { $weekday }, { $day } { $month }, { $time }
+weekday-1 = Mon
+weekday-2 = Tue
+weekday-3 = Wed
+weekday-4 = Thu
+weekday-5 = Fri
+weekday-6 = Sat
+weekday-7 = Sun
+month-of-1 = January
+month-of-2 = February
+month-of-3 = March
+month-of-4 = April
+month-of-5 = May
+month-of-6 = June
+month-of-7 = July
+month-of-8 = August
+month-of-9 = September
+month-of-10 = October
+month-of-11 = November
+month-of-12 = December
+plan-no-such-date = There is no “{ $written }” in the calendar. Try “25.12 14:30”, “monday morning” or “tomorrow 3pm”.
 plan-done = ⏰ Planned: { $title } — { $when }
 plan-default-title = Call: { $name }
 plan-default-task = Task

@@ -72,6 +72,7 @@ error-unexpected = Что-то пошло не так, попробуйте ещ
 search-hint = Напишите имя, компанию, e-mail или телефон для поиска.
 search-too-long = Слишком длинный запрос (не больше { $limit } символов).
 search-none = Ничего не найдено по «{ $query }».
+search-layout-swapped = 🔤 Похоже, раскладка была английской: ищу «{ $query }».
 search-found = Найдено { $count ->
     [one] { $count } контакт
     [few] { $count } контакта
@@ -107,6 +108,10 @@ btn-back = ◀️ Назад
 btn-create = ➕ Создать контакт
 ask-note = Заметка для { $name }:
 note-added = 📝 Заметка добавлена.
+colleague-note =
+    📝 Заметка по вашему клиенту <b>{ $client }</b>
+    Автор: { $author }
+    { $text }
 timeline-title = История: { $count ->
     [one] { $count } запись
     [few] { $count } записи
@@ -155,7 +160,28 @@ agenda-overdue = ⚠️ Просрочено: { $count }
 agenda-planned = Запланировано: { $count }
 agenda-empty = Дел нет 🎉
 plan-ask = Когда? Напишите, например: «завтра в 15», «в пятницу в 10», «через 2 часа», «25.12 14:30» — или нажмите кнопку.
-plan-unclear = Не понял время. Примеры: «завтра в 15», «в пятницу в 10», «через 2 часа», «25.12 14:30», «tomorrow 3pm».
+plan-unclear = Не понял время. Примеры: «завтра в 15», «в пятницу в 10», «в понедельник утром», «через 2 часа», «25.12 14:30». Утро — 9:00, день — 13:00, вечер — 18:00.
+day-and-time = { $weekday }, { $day } { $month }, { $time }
+weekday-1 = пн
+weekday-2 = вт
+weekday-3 = ср
+weekday-4 = чт
+weekday-5 = пт
+weekday-6 = сб
+weekday-7 = вс
+month-of-1 = января
+month-of-2 = февраля
+month-of-3 = марта
+month-of-4 = апреля
+month-of-5 = мая
+month-of-6 = июня
+month-of-7 = июля
+month-of-8 = августа
+month-of-9 = сентября
+month-of-10 = октября
+month-of-11 = ноября
+month-of-12 = декабря
+plan-no-such-date = Даты «{ $written }» нет в календаре. Напишите, например: «25.12 14:30», «в понедельник утром», «завтра в 15».
 plan-done = ⏰ Запланировано: { $title } — { $when }
 plan-default-title = Позвонить: { $name }
 plan-default-task = Задача
