@@ -309,3 +309,10 @@ import-checking = ⏳ Checking “{ $name }”… I will write when it is done.
 import-rechecking = ⏳ Checking “{ $name }” again: when a contact exists — { $policy }. I will write when it is done.
 import-applying = ⏳ Importing “{ $name }”… I will write when it is done.
 import-failed = 😔 Sorry, something went wrong with “{ $name }”. Send the file again a bit later; if that fails too, tell your admin (job { $job }).
+
+# --- consent: a client's "stop" is final (issue 15); client replies (issue 21 §10) ---
+client-link-dead = This link no longer works. Please ask your manager for a new one.
+client-link-subscribed = You are already subscribed to our greetings. To unsubscribe: /stop
+client-stopped-final = You have unsubscribed from greetings, and we will not send them here any more. Your link no longer works; if you change your mind, ask your manager for a new one.
+client-no-messages = Thank you for your message! This bot does not take messages yet — please contact your manager directly.
+client-hello = Hello! This is the company's bot. It does not take messages yet — for anything you need, please contact your manager. Employees: open your invite link (your Telegram id: <code>{ $id }</code>).
