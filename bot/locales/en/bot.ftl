@@ -23,7 +23,6 @@ kb-my-deals = 💼 My deals
 
 ## Access
 private-only = I only work in private chats. Message me directly.
-refused-stranger = You are not registered. Your Telegram id: <code>{ $id }</code>. Ask an admin for an invite.
 refused-inactive = Your access is switched off. Your Telegram id: <code>{ $id }</code>. Talk to an admin.
 joined = Welcome, { $name }! Your role: { $role }. Type a name, company or phone to find a contact.
 welcome-back = Welcome back, { $name }! Type a name, company or phone to search.
@@ -139,7 +138,6 @@ client-invite-link = Send this link to the client to receive greetings:
     { $link }
 client-invite-code = The bot's username is unknown. The client can send the bot: <code>{ $code }</code>
 client-welcome = Thank you! You will receive our greetings. To unsubscribe: /stop
-client-stopped = You have unsubscribed from greetings.
 client-stop-nothing = You are not subscribed.
 stop-nothing = Nothing to stop.
 
@@ -297,7 +295,6 @@ policy-fill = fill empty fields
 policy-overwrite = overwrite
 btn-import-apply = ✅ Apply
 btn-import-cancel = ✖️ Cancel
-import-running = ⏳ Importing “{ $name }”…
 import-done = ✅ “{ $name }” imported.
 import-again = “{ $name }” was already imported with this policy — nothing changed.
 import-canceled = Import canceled, nothing changed.

@@ -23,7 +23,6 @@ kb-my-deals = 💼 Мои сделки
 
 ## Access
 private-only = Я работаю только в личных сообщениях. Напишите мне в личку.
-refused-stranger = Вы не зарегистрированы. Ваш Telegram id: <code>{ $id }</code>. Попросите администратора прислать приглашение.
 refused-inactive = Доступ отключён. Ваш Telegram id: <code>{ $id }</code>. Обратитесь к администратору.
 joined = Добро пожаловать, { $name }! Ваша роль: { $role }. Напишите имя, компанию или телефон — я найду контакт.
 welcome-back = С возвращением, { $name }! Напишите имя, компанию или телефон для поиска.
@@ -142,7 +141,6 @@ client-invite-link = Отправьте клиенту эту ссылку — �
     { $link }
 client-invite-code = Имя бота неизвестно. Клиент может отправить боту: <code>{ $code }</code>
 client-welcome = Спасибо! Вы будете получать от нас поздравления. Отписаться: /stop
-client-stopped = Вы отписались от поздравлений.
 client-stop-nothing = Вы не подписаны.
 stop-nothing = Нечего отключать.
 
@@ -301,7 +299,6 @@ policy-fill = дополнить пустые поля
 policy-overwrite = перезаписать
 btn-import-apply = ✅ Применить
 btn-import-cancel = ✖️ Отмена
-import-running = ⏳ Импортирую «{ $name }»…
 import-done = ✅ Импорт «{ $name }» выполнен.
 import-again = Файл «{ $name }» уже импортирован с этим правилом — ничего не изменилось.
 import-canceled = Импорт отменён, ничего не изменено.
