@@ -193,8 +193,9 @@ def _settings(command: str) -> Settings:
         if command == "doctor":
             for line in warnings:
                 print(f"warning: {line}", file=sys.stderr)
-            for problem in exc.problems[1:]:
+            for problem in exc.problems:
                 print(f"error: {problem}", file=sys.stderr)
+            exc.said = True
         raise
     if command != "doctor":
         for line in warnings:
@@ -209,7 +210,8 @@ def _one_line(exc: Exception, settings: Settings | None) -> int:
     from core.errors import DomainError
 
     if isinstance(exc, SettingsError | CliError | CannotRun):
-        print(f"error: {exc}", file=sys.stderr)
+        if not getattr(exc, "said", False):
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     if isinstance(exc, DomainError):
         print(f"error: {exc.message}", file=sys.stderr)

@@ -281,6 +281,7 @@ class SettingsError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__(problems[0])
         self.problems = problems
+        self.said = False  # set once every problem has been printed
 
 
 def load_settings(**overrides: object) -> Settings:

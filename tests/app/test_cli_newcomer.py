@@ -434,3 +434,28 @@ def test_invite_without_telegram_prints_the_code_and_says_why_there_is_no_link(
     assert done.stderr.splitlines() == [f"no t.me link: Telegram at {api_url} {reason}"]
     assert SECRET not in done.stdout + done.stderr
     assert elapsed < 20  # the wait is bounded (3 s), whatever else the machine is doing
+
+
+def test_doctor_lists_every_bad_setting_and_what_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    for name in list(os.environ):
+        if name.upper().startswith("PEREZVON_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PEREZVON_LOCALE", "de")
+    monkeypatch.setenv("PEREZVON_TELEGRAM_TOKEN", f"bot123456:{SECRET}")
+    monkeypatch.setenv("PEREZVON_VISIBILTY", "all")
+    assert main(["doctor"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        "warning: PEREZVON_VISIBILTY (in the environment) is not a setting and is ignored; "
+        "did you mean PEREZVON_VISIBILITY?"
+    )
+    assert [line.split(":")[1].strip() for line in err[1:]] == [
+        "PEREZVON_TELEGRAM_TOKEN",
+        "PEREZVON_LOCALE",
+    ]
+    assert SECRET not in "\n".join(err)
