@@ -62,6 +62,8 @@ def run(
     if not serve_http:
         names = ", ".join(c.name for c in chosen)
         print(f"running: {names} (no HTTP server; add --http to serve the API beside it)")
+        if host or port:
+            print("note: --host/--port are not used: nothing in this process serves HTTP")
         sys.stdout.flush()
         return asyncio.run(_run_without_http(container, chosen))
     import uvicorn

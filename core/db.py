@@ -135,13 +135,13 @@ def normalize_database_url(url: str) -> str:
             "postgresql+asyncpg://user:password@host:5432/db (port a number; "
             "percent-encode @ : / ? # in the user name or password)"
         ) from None
+    if parsed.get_backend_name() != "postgresql":
+        return url  # a SQLite path may hold an @ (/home/me@corp/crm.db)
     if "@" in (parsed.host or "") or "@" in (parsed.database or ""):
         raise DatabaseUrlError(
             "the user name or password holds an unencoded '@': write it as %40 "
             "(percent-encode : / ? # too)"
         )
-    if parsed.get_backend_name() != "postgresql":
-        return url
     return _asyncpg_query(parsed, url)
 
 

@@ -78,6 +78,7 @@ def test_an_empty_token_means_no_bot() -> None:
             "postgresql+asyncpg://app@db.example/crm?ssl=prefer",
         ),
         ("sqlite:///./x.db", "sqlite+aiosqlite:///./x.db"),
+        ("sqlite+aiosqlite:////home/me@corp/crm.db", "sqlite+aiosqlite:////home/me@corp/crm.db"),
     ],
 )
 def test_libpq_forms_of_the_database_url_are_translated_for_asyncpg(
