@@ -33,9 +33,11 @@ install: $(STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/perezvon run
 
-## Install the dev tools and run the tests (SQLite; PostgreSQL too when PEREZVON_TEST_DATABASE_URL is set).
+## Install the dev tools and run the tests (SQLite; PostgreSQL too when PEREZVON_TEST_DATABASE_URL is set),
+## on TEST_WORKERS processes (pytest-xdist; each gets its own PostgreSQL database beside the configured one).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -17,8 +17,41 @@ from core.context import Actor, Ctx
 from core.db import Base, create_engine, session_factory
 from core.migrate import upgrade
 
-PG_URL = os.environ.get("PEREZVON_TEST_DATABASE_URL")
 KEEP_TABLES = {"pipeline_stages", "alembic_version"}
+
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist each worker gets a database of its own beside the configured one
+    (`<name>_gw0`, …): the fixtures TRUNCATE it between tests, so workers must not share it.
+    The variable is rewritten too, so subprocesses and modules that read it get the same."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+
+    async def create() -> None:
+        dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+        connection = await asyncpg.connect(dsn)
+        try:
+            exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+            if not exists:
+                await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    mine = base.set(database=name).render_as_string(hide_password=False)
+    os.environ["PEREZVON_TEST_DATABASE_URL"] = mine
+    return mine
+
+
+PG_URL = _worker_database(os.environ.get("PEREZVON_TEST_DATABASE_URL"))
 
 
 def _reset_postgres_schema(url: str) -> None:
