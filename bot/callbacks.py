@@ -104,3 +104,11 @@ class ImportCb(CallbackData, prefix="i"):
     action: str
     key: str
     policy: str = ""
+
+
+class EscalationCb(CallbackData, prefix="x"):
+    """A manager on an overdue callback: remind the owner, pick someone, give it to them, take."""
+
+    action: str
+    id: int
+    user_id: int = 0

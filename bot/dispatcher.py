@@ -5,14 +5,15 @@ from __future__ import annotations
 from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.types import BotCommand
 
 from bot.deps import BotDeps
 from bot.handlers import (
     calls,
     contacts,
     deals,
+    escalations,
     fallback,
+    invites,
     plan,
     reports,
     search,
@@ -20,7 +21,7 @@ from bot.handlers import (
     start,
     team,
 )
-from bot.i18n import LOCALES, texts
+from bot.menus import command_menus
 from bot.middlewares import (
     CallbackAnswerMiddleware,
     ErrorMiddleware,
@@ -28,8 +29,7 @@ from bot.middlewares import (
     UserMiddleware,
 )
 
-# Commands in the menu (setMyCommands), in order; descriptions come from the locale files.
-MENU = ("today", "week", "deals", "export", "report", "digest", "team", "invite", "lang", "help")
+__all__ = ["build_dispatcher", "command_menus"]  # the menus per role live in bot/menus.py
 
 
 def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Dispatcher:
@@ -42,10 +42,12 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
     dp.callback_query.middleware(CallbackAnswerMiddleware())
     # Text a flow waits for never matches a command or a reply-keyboard caption (FREE_TEXT),
     # so those work in any state; a reply to a card comes before flows; search and the
-    # fallback come last.
+    # fallback come last. /invite and /help (per role) come before start's own handlers.
     for factory in (
+        invites.router,
         start.router,
         team.router,
+        escalations.router,
         contacts.router,
         plan.router,
         deals.router,
@@ -57,13 +59,3 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
     ):
         dp.include_router(factory())
     return dp
-
-
-def command_menus() -> dict[str, list[BotCommand]]:
-    """The command menu per language code, for setMyCommands."""
-    return {
-        locale: [
-            BotCommand(command=name, description=texts(locale)("menu-" + name)) for name in MENU
-        ]
-        for locale in LOCALES
-    }

@@ -300,3 +300,57 @@ import-canceled = Импорт отменён, ничего не изменен�
 import-rejected-file = Отклонённые строки ({ $count }): в столбце «Ошибка» — что не так и в какой ячейке.
 export-empty = Вам пока не видно ни одного контакта.
 export-done = Контактов: { $count }
+
+## Team: roles with confirmation, the managers' view, joining, hand-overs (issue 21: 1, 8, 10)
+team-workload = открыто { $open } · просрочено { $overdue } · сегодня { $today }
+team-person-work = Дела: открыто { $open }, просрочено { $overdue }, на сегодня { $today }.
+btn-team-contacts = 👥 Контакты
+btn-team-tasks = 📋 Дела
+btn-team-deals = 💼 Сделки
+btn-activate = ✅ Включить
+btn-confirm = ✅ Да, подтверждаю
+btn-keep = ✖️ Нет, оставить
+btn-undo = ↩️ Вернуть как было
+team-confirm-role = Сменить роль? { $name }: { $from } → { $to }.
+team-confirm-role-self = Вы меняете свою роль: { $from } → { $to }. После этого вы не сможете менять роли, номера и доступ сотрудников, а вернуть вам роль сможет только другой администратор. Продолжить?
+team-confirm-off = Отключить доступ: { $name }? Бот перестанет отвечать этому человеку, новые звонки и задачи не будут ему назначаться. Включить снова можно здесь же, в /team.
+team-confirm-on = Включить доступ снова: { $name }? Роль: { $role }.
+team-role-changed = Роль изменена: { $name } — { $from } → { $to }.
+team-turned-off = Доступ отключён: { $name }. Вернуть — кнопкой ниже или в /team.
+team-turned-on = Доступ снова включён: { $name }.
+team-last-admin = Нельзя: { $name } — единственный активный администратор, без него командой некому управлять. Сначала сделайте администратором кого-то ещё.
+team-admin-only = Роли, номера и доступ сотрудников меняет только администратор.
+team-contacts-of = Контакты: { $name } — { $count }.
+team-contacts-none = Контактов нет: { $name }.
+team-tasks-of = Дела: { $name }
+team-deals-of = Открытые сделки: { $name } — { $count }.
+team-deals-none = Открытых сделок нет: { $name }.
+invite-made-until = Приглашение ({ $role }) готово, действует до { $until }.
+    Ссылка: { $link }
+    Или код: <code>/start { $code }</code>
+invite-unknown-role = Не знаю роль «{ $role }». Можно: продавец (sales), руководитель (manager), администратор (admin). Например: /invite продавец
+user-joined = 👋 В команде новый человек: { $name }, роль: { $role }.
+owner-changed-to-you = 📥 Теперь это ваш клиент: { $client }. Кто передал: { $by }.
+owner-changed-from-you = 📤 Клиент { $client } передан другому сотруднику: { $to }.
+btn-esc-remind = 🔔 Напомнить продавцу
+btn-esc-reassign = 🔀 Передать другому
+btn-esc-take = 🙋 Взять себе
+esc-reminded = Напоминание отправлено: { $name }.
+esc-pick = Кому передать перезвон?
+esc-reassigned = Перезвон передан: { $name }.
+callback-nudge = 🔔 Руководитель просит перезвонить клиенту сейчас. Кто просит: { $manager }.
+callback-assigned-to-you = 📥 Вам передан перезвон клиенту. Кто передал: { $by }.
+callback-assigned-away = 📤 Перезвон передан другому сотруднику: { $to }.
+menu-role-team = Команда: дела, клиенты и сделки каждого
+menu-role-invite = Пригласить сотрудника
+help-role-sales =
+    Напишите имя, компанию, e-mail или телефон — я найду контакт.
+    Ответьте на карточку контакта — это будет заметка.
+    Пришлите контакт из Telegram — создам или открою карточку.
+    /today — дела на сегодня, /week — на неделю, /deals — мои сделки, /lang — язык.
+    /export — мои контакты в Excel.
+help-role-manager =
+    Руководителям: /report — сводка продаж за период, /digest — сводка по расписанию;
+    пришлите файл .xlsx или .csv — импортирую контакты (сначала покажу, что изменится);
+    /team — команда: у кого сколько дел, просрочек и дел на сегодня; контакты, дела и сделки каждого.
+help-role-admin = /invite продавец | руководитель | администратор — пригласить сотрудника. В /team — роли, номера, отключение и включение доступа.
