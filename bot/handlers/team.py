@@ -37,9 +37,11 @@ TEAM_LIMIT = 100
 LIST_LIMIT = 20
 
 
-def _require_admin(actor: Actor) -> None:
+def _admin(actor: Actor, t: Texts, callback_answer: CallbackAnswer) -> bool:
+    """Admins go on; anyone else reads who may change roles, extensions and access."""
     if not actor.is_admin:
-        raise PermissionDenied("only an admin can manage the team")
+        callback_answer.text = t("team-admin-only")
+    return actor.is_admin
 
 
 async def _team(ctx: Ctx, t: Texts, actor: Actor) -> Screen:
@@ -138,9 +140,15 @@ def _admin_changes(r: Router) -> None:
 
     @r.callback_query(TeamCb.filter(F.action == "role"))
     async def ask_role(
-        query: CallbackQuery, callback_data: TeamCb, ctx: Ctx, t: Texts, actor: Actor
+        query: CallbackQuery,
+        callback_data: TeamCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        callback_answer: CallbackAnswer,
     ) -> None:
-        _require_admin(actor)
+        if not _admin(actor, t, callback_answer):
+            return
         person = await users.get_user(ctx, user_id=callback_data.user_id)
         if person.role == callback_data.role:
             return
@@ -148,9 +156,15 @@ def _admin_changes(r: Router) -> None:
 
     @r.callback_query(TeamCb.filter(F.action.in_({"off", "on"})))
     async def ask_access(
-        query: CallbackQuery, callback_data: TeamCb, ctx: Ctx, t: Texts, actor: Actor
+        query: CallbackQuery,
+        callback_data: TeamCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        callback_answer: CallbackAnswer,
     ) -> None:
-        _require_admin(actor)
+        if not _admin(actor, t, callback_answer):
+            return
         person = await users.get_user(ctx, user_id=callback_data.user_id)
         await show(query, views.confirm_access(t, person, on=callback_data.action == "on"))
 
@@ -213,9 +227,15 @@ def _admin_changes(r: Router) -> None:
 
     @r.callback_query(TeamCb.filter(F.action == "ext"))
     async def ask_extension(
-        query: CallbackQuery, callback_data: TeamCb, t: Texts, actor: Actor, state: FSMContext
+        query: CallbackQuery,
+        callback_data: TeamCb,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+        callback_answer: CallbackAnswer,
     ) -> None:
-        _require_admin(actor)
+        if not _admin(actor, t, callback_answer):
+            return
         await state.set_state(Flow.extension)
         await state.set_data({"user_id": callback_data.user_id})
         if query.bot is not None:

@@ -13,7 +13,7 @@ import pytest
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import OwnerCb
+from bot.callbacks import OwnerCb, TeamCb
 from bot.deps import BotDeps
 from bot.notifications import render
 from bot.runtime import BotOptions, BotRuntime
@@ -202,6 +202,29 @@ async def test_a_manager_sees_each_persons_work_and_opens_their_contacts_tasks_a
     assert "Позвонить вчерашнему" in tasks and "Отправить КП" in tasks and "Встреча" in tasks
     their_deals = sent(await boss.tap(team, deals_word))
     assert "Поставка труб" in str(their_deals[0].params.get("reply_markup"))
+
+
+async def test_only_an_admin_changes_roles_even_with_a_forged_button(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    await make_user(sessions, config, clock, telegram_id=MANAGER, role="manager", name="Мария")
+    seller = await make_user(sessions, config, clock, telegram_id=SELLER, name="Олег")
+    boss = TgUser(feed, fake_tg, MANAGER)
+    asked = answers(await boss.press(TeamCb(action="role", user_id=seller.id, role="admin").pack()))
+    assert asked == ["Роли, номера и доступ сотрудников меняет только администратор."]
+    forced = answers(
+        await boss.press(TeamCb(action="setrole", user_id=seller.id, role="admin").pack())
+    )
+    assert forced == ["Это действие вам недоступно."]
+    assert answers(await boss.press(TeamCb(action="setoff", user_id=seller.id).pack())) == [
+        "Это действие вам недоступно."
+    ]
+    again = await stored(sessions, User, seller.id)
+    assert (again.role, again.active) == ("sales", True)
 
 
 async def test_sales_people_cannot_open_the_team(
