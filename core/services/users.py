@@ -408,29 +408,30 @@ class Workload:
 
 
 async def workloads(ctx: Ctx, *, actor: Actor, people: Sequence[User]) -> list[Workload]:
-    """Open, overdue and today's activity counts per person (managers and admins)."""
+    """Open, overdue and today's activity counts per person (managers and admins); one
+    grouped query per time zone in the team, so /team stays one or two queries."""
     if not actor.sees_all:
         raise PermissionDenied("only a manager can see the team's work")
     now = ctx.clock.now()
-    result = []
-    for person in people:
-        start, end = _today(now, person.timezone)
-        row = (
-            await ctx.session.execute(
-                select(
-                    func.count(),
-                    func.coalesce(func.sum(case((Activity.due_at < now, 1), else_=0)), 0),
-                    func.coalesce(
-                        func.sum(
-                            case(((Activity.due_at >= start) & (Activity.due_at < end), 1), else_=0)
-                        ),
-                        0,
-                    ),
-                ).where(Activity.owner_id == person.id, Activity.status == "planned")
+    counts: dict[int, tuple[int, int, int]] = {}
+    for zone in {person.timezone for person in people}:
+        ids = [person.id for person in people if person.timezone == zone]
+        start, end = _today(now, zone)
+        today = (Activity.due_at >= start) & (Activity.due_at < end)
+        rows = await ctx.session.execute(
+            select(
+                Activity.owner_id,
+                func.count(),
+                func.sum(case((Activity.due_at < now, 1), else_=0)),
+                func.sum(case((today, 1), else_=0)),
             )
-        ).one()
-        result.append(Workload(person, int(row[0]), int(row[1]), int(row[2])))
-    return result
+            .where(Activity.owner_id.in_(ids), Activity.status == "planned")
+            .group_by(Activity.owner_id)
+        )
+        for owner_id, total, overdue, due_today in rows.tuples():
+            if owner_id is not None:
+                counts[owner_id] = (int(total), int(overdue or 0), int(due_today or 0))
+    return [Workload(p, *counts.get(p.id, (0, 0, 0))) for p in people]
 
 
 def _today(now: datetime, timezone: str) -> tuple[datetime, datetime]:

@@ -163,3 +163,21 @@ async def test_a_manager_reassigns_or_nudges_an_open_callback(ctx: Ctx, clock: F
         await escalations.reassign(
             ctx, actor=Actor.of_user(seller), activity_id=task.id, owner_id=seller.id
         )
+
+
+async def test_today_is_counted_in_each_persons_own_zone(ctx: Ctx, clock: FakeClock) -> None:
+    manager = await _user(ctx, "Мария", "manager", 1)
+    moscow = await _user(ctx, "Олег", "sales", 2)
+    far_east = await _user(ctx, "Нина", "sales", 3)
+    await users.update_profile(
+        ctx, actor=Actor.of_user(far_east), user_id=far_east.id, timezone="Asia/Vladivostok"
+    )
+    # 15:00 UTC: 18:00 in Moscow (today), 01:00 the next day in Vladivostok.
+    evening = clock.now().replace(hour=15)
+    for person in (moscow, far_east):
+        await activities.plan(ctx, actor=Actor.of_user(person), title="звонок", due_at=evening)
+    loads = await users.workloads(ctx, actor=Actor.of_user(manager), people=[moscow, far_east])
+    assert [(w.user.name, w.open, w.overdue, w.today) for w in loads] == [
+        ("Олег", 1, 0, 1),
+        ("Нина", 1, 0, 0),
+    ]
