@@ -112,3 +112,9 @@ class EscalationCb(CallbackData, prefix="x"):
     action: str
     id: int
     user_id: int = 0
+
+
+class DialogCb(CallbackData, prefix="z"):
+    """A prompt's Cancel; and, for a menu button pressed mid-dialog, drop or keep it."""
+
+    action: str  # cancel | drop | keep

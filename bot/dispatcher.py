@@ -11,6 +11,7 @@ from bot.handlers import (
     calls,
     contacts,
     deals,
+    dialogs,
     escalations,
     fallback,
     invites,
@@ -44,6 +45,7 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
     # so those work in any state; a reply to a card comes before flows; search and the
     # fallback come last. /invite and /help (per role) come before start's own handlers.
     for factory in (
+        dialogs.router,  # first: «отмена» and menu buttons mid-dialog before any flow
         invites.router,
         start.router,
         team.router,

@@ -6,8 +6,10 @@ user who left, renders as None: nothing to send. Kinds: incoming_call, post_call
 missed_call, reminder, callback_overdue, callback_escalation, greet_today, greeting,
 colleague_note (a note a colleague left on the owner's client), callback_nudge and
 callback_assigned (a manager acting on an escalation), owner_changed (a contact handed over:
-both owners), user_joined (to admins), and any
-kind whose payload carries a file ("content_b64": digest and reports) as a document.
+both owners), user_joined (to admins), the import jobs' import_preview, import_done,
+import_refused and import_failed, and any kind whose payload carries a file ("content_b64":
+digest and reports) as a document, captioned by `caption` or by a locale key (`caption_key`
+with `caption_args`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bot.i18n import Texts, texts
 from bot.text_split import CAPTION_LIMIT
 from bot.views import activities as activity_views
 from bot.views import calls as call_views
+from bot.views import reports as report_views
 from bot.views import team as team_views
 from bot.views.format import Screen, button_text, clip, esc, markup
 from core.context import Actor, Ctx
@@ -84,7 +87,7 @@ async def render(
     t = texts(user.locale if user else deps.default_locale)
     payload = dict(notification.payload or {})
     if "content_b64" in payload:
-        return _document(chat_id, payload)
+        return _document(chat_id, payload, t)
     renderer = RENDERERS.get(notification.kind)
     if renderer is None:
         log.warning("notification %s: no renderer for kind %s", notification.id, notification.kind)
@@ -96,13 +99,16 @@ async def render(
     return Rendered(chat_id=chat_id, text=clip(screen.text), reply_markup=screen.markup)
 
 
-def _document(chat_id: int, payload: dict[str, Any]) -> Rendered | None:
+def _document(chat_id: int, payload: dict[str, Any], t: Texts) -> Rendered | None:
     try:
         content = base64.b64decode(str(payload["content_b64"]), validate=True)
     except (binascii.Error, ValueError):
         log.warning("notification to %s: content_b64 is not base64", chat_id)
         return None
     caption = esc(str(payload.get("caption") or ""))
+    key, args = payload.get("caption_key"), payload.get("caption_args")
+    if isinstance(key, str) and t.has(key):  # a caption from the locale files, in theirs
+        caption = t(key, **(args if isinstance(args, dict) else {}))
     return Rendered(
         chat_id=chat_id,
         text=clip(caption, CAPTION_LIMIT),
@@ -292,6 +298,15 @@ async def _greeting(job: _Job) -> Screen | None:
     return Screen(esc(text)) if text else None
 
 
+def _import(kind: str) -> Renderer:
+    """An import job's message (core/services/import_jobs.py), rendered by its view."""
+
+    async def render_import(job: _Job) -> Screen | None:
+        return report_views.import_notice(job.t, kind, job.payload)
+
+    return render_import
+
+
 async def _activity(job: _Job) -> Activity | None:
     activity_id = job.payload.get("activity_id")
     return await job.ctx.session.get(Activity, int(activity_id)) if activity_id else None
@@ -314,6 +329,7 @@ RENDERERS: dict[str, Renderer] = {
     "greet_today": _greet_today,
     "greeting": _greeting,
     "colleague_note": _colleague_note,
+    **{kind: _import(kind) for kind in report_views.IMPORT_NOTICES},
     "callback_nudge": _callback_nudge,
     "callback_assigned": _callback_assigned,
     "owner_changed": _owner_changed,

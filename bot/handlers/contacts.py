@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import ContactCb, EditCb, OwnerCb
 from bot.deps import BotDeps
-from bot.handlers.common import FREE_TEXT, Flow, answer, show
+from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
 from bot.i18n import Texts
 from bot.views import activities as activity_views
 from bot.views import contacts as views
@@ -119,7 +119,7 @@ def router() -> Router:
         contact = await contacts.get_contact_for_work(ctx, actor=actor, contact_id=callback_data.id)
         await state.set_state(Flow.note)
         await state.set_data({"contact_id": contact.id})
-        await answer(query, Screen(t("ask-note", name=esc(contact.name))))
+        await answer(query, cancelable(t, t("ask-note", name=esc(contact.name))))
 
     @r.message(Flow.note, FREE_TEXT)
     async def got_note(
@@ -149,7 +149,7 @@ def router() -> Router:
         contact = await contacts.get_contact_for_work(ctx, actor=actor, contact_id=callback_data.id)
         await state.set_state(Flow.plan_when)
         await state.set_data({"contact_id": contact.id})
-        await answer(query, activity_views.plan_prompt(t, contact))
+        await answer(query, cancelable(t, activity_views.plan_prompt(t, contact)))
 
     @r.callback_query(ContactCb.filter(F.action == "deal"))
     async def ask_deal(
@@ -163,7 +163,7 @@ def router() -> Router:
         contact = await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
         await state.set_state(Flow.deal_title)
         await state.set_data({"contact_id": contact.id})
-        await answer(query, Screen(t("ask-deal-title", name=esc(contact.name))))
+        await answer(query, cancelable(t, t("ask-deal-title", name=esc(contact.name))))
 
     @r.callback_query(ContactCb.filter(F.action == "edit"))
     async def edit_menu(
@@ -184,7 +184,7 @@ def router() -> Router:
         await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
         await state.set_state(Flow.edit_value)
         await state.set_data({"contact_id": callback_data.id, "field": callback_data.field})
-        await answer(query, Screen(t("ask-field-" + callback_data.field)))
+        await answer(query, cancelable(t, t("ask-field-" + callback_data.field)))
 
     @r.message(Flow.edit_value, FREE_TEXT)
     async def got_value(

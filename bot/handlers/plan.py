@@ -20,7 +20,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import ActivityCb, PlanCb
 from bot.dates import NoSuchDate, parse_when
-from bot.handlers.common import FREE_TEXT, Flow, answer, show, tomorrow_at
+from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show, tomorrow_at
 from bot.i18n import Texts
 from bot.keyboards import button_texts
 from bot.views import activities as views
@@ -205,7 +205,7 @@ def router() -> Router:
             return
         await state.set_state(Flow.plan_when)
         await state.set_data({"activity_id": activity.id})
-        await answer(query, views.plan_prompt(t, None))
+        await answer(query, cancelable(t, views.plan_prompt(t, None)))
 
     return r
 

@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import NewContactCb, SearchCb
-from bot.handlers.common import FREE_TEXT, Flow, answer, show
+from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
 from bot.i18n import Texts
 from bot.keyboards import button_texts
 from bot.views import contacts as views
@@ -107,7 +107,7 @@ def router() -> Router:
     async def new_contact(message: Message, t: Texts, user: User, state: FSMContext) -> None:
         await state.set_state(Flow.new_contact_name)
         await state.set_data({})
-        await message.answer(t("ask-contact-name"))
+        await answer(message, cancelable(t, t("ask-contact-name")))
 
     @r.callback_query(NewContactCb.filter())
     async def new_with_phone(
@@ -115,7 +115,9 @@ def router() -> Router:
     ) -> None:
         await state.set_state(Flow.new_contact_name)
         await state.set_data({"phone": "+" + callback_data.phone})
-        await answer(query, Screen(t("ask-contact-name-for", phone=esc("+" + callback_data.phone))))
+        await answer(
+            query, cancelable(t, t("ask-contact-name-for", phone=esc("+" + callback_data.phone)))
+        )
 
     @r.message(Flow.new_contact_name, FREE_TEXT)
     async def got_name(
@@ -123,7 +125,7 @@ def router() -> Router:
     ) -> None:
         name = clean_query(message.text or "")
         if not name:
-            await message.answer(t("ask-contact-name"))
+            await answer(message, cancelable(t, t("ask-contact-name")))
             return
         data = await state.get_data()
         if data.get("phone"):
@@ -132,7 +134,7 @@ def router() -> Router:
             return
         await state.set_state(Flow.new_contact_phone)
         await state.update_data(name=name[:300])
-        await message.answer(t("ask-contact-phone"))
+        await answer(message, cancelable(t, t("ask-contact-phone")))
 
     @r.message(Flow.new_contact_phone, FREE_TEXT)
     async def got_phone(

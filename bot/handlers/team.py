@@ -20,16 +20,17 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import TeamCb
-from bot.handlers.common import FREE_TEXT, Flow, show
+from bot.handlers.common import FREE_TEXT, Flow, cancelable, show
 from bot.i18n import Texts
 from bot.menus import set_menu_for
+from bot.middlewares import error_text
 from bot.views import activities as activity_views
 from bot.views import contacts as contact_views
 from bot.views import deals as deal_views
 from bot.views import team as views
 from bot.views.format import Screen, esc
 from core.context import Actor, Ctx
-from core.errors import PermissionDenied
+from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.models.users import User
 from core.services import activities, contacts, deals, users
 
@@ -239,18 +240,28 @@ def _admin_changes(r: Router) -> None:
         await state.set_state(Flow.extension)
         await state.set_data({"user_id": callback_data.user_id})
         if query.bot is not None:
-            await query.bot.send_message(query.from_user.id, t("ask-extension"))
+            prompt = cancelable(t, t("ask-extension"))
+            await query.bot.send_message(
+                query.from_user.id, prompt.text, reply_markup=prompt.markup
+            )
 
     @r.message(Flow.extension, FREE_TEXT)
     async def set_extension(
         message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
     ) -> None:
         data = await state.get_data()
-        await state.clear()
         extensions = (message.text or "").replace(",", " ").split()
-        changed = await users.set_extensions(
-            ctx, actor=actor, user_id=int(data["user_id"]), extensions=extensions
-        )
+        try:
+            changed = await users.set_extensions(
+                ctx, actor=actor, user_id=int(data["user_id"]), extensions=extensions
+            )
+        except (InvalidInput, Conflict) as error:
+            # The dialog stays open: the next text is another try, not a search.
+            await ctx.session.rollback()
+            prompt = cancelable(t, error_text(t, error) + "\n" + t("ask-extension"))
+            await message.answer(prompt.text, reply_markup=prompt.markup)
+            return
+        await state.clear()
         screen = await _person(ctx, t, actor, changed.id)
         await message.answer(
             t("extension-set", name=esc(changed.name)) + "\n" + screen.text,

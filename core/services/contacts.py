@@ -8,7 +8,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import phonenumbers
@@ -39,7 +39,7 @@ from core.models.users import User
 from core.models.work import Activity, Deal, Note
 from core.phones import Phone, normalize, search_digits, try_normalize
 from core.search_text import fold
-from core.services import outbox
+from core.services import consent, outbox
 from core.services.common import (
     Page,
     audit,
@@ -73,7 +73,8 @@ EDITABLE = frozenset(
         "timezone",
         "tags",
         "marketing_consent",
-        "telegram_chat_id",
+        "consent_source",
+        "consent_at",
     }
 )
 
@@ -271,7 +272,8 @@ async def create_contact(
     tags: Sequence[str] = (),
     source: str = "manual",
     marketing_consent: bool = False,
-    telegram_chat_id: int | None = None,
+    consent_source: str | None = None,
+    consent_at: datetime | None = None,
     commit: bool = True,
     phones_seen_free: bool = False,
 ) -> Contact:
@@ -280,6 +282,8 @@ async def create_contact(
     `commit=False` lets another service (the call processor) create it inside its own unit;
     `phones_seen_free=True` says that caller has just looked the phones up in this
     transaction and found no owner (the partial unique index still guards the race).
+    Consent given elsewhere needs its source (core.services.consent, step 4); a chat is
+    bound only by the client's own link.
     """
     if source not in SOURCES:
         raise InvalidInput(f"source must be one of {', '.join(SOURCES)}", field="source")
@@ -302,11 +306,18 @@ async def create_contact(
         timezone=check_timezone(timezone) if timezone else _default_timezone(ctx, parsed),
         tags=_clean_tags(tags),
         source=source,
-        marketing_consent=marketing_consent,
-        telegram_chat_id=telegram_chat_id,
+        marketing_consent=False,
         created_at=now,
         updated_at=now,
         phones=[_phone_row(p) for p in parsed],
+    )
+    given = consent.record(
+        ctx,
+        contact,
+        actor=actor,
+        consent=marketing_consent,
+        source=consent_source,
+        at=consent_at,
     )
     contact.search_text = build_search_text(contact, company.name if company else None)
     ctx.session.add(contact)
@@ -317,7 +328,12 @@ async def create_contact(
         entity="contact",
         entity_id=contact.id,
         action="create",
-        changes={"name": clean_name, "phones": [p.e164 for p in parsed], "source": source},
+        changes={
+            "name": clean_name,
+            "phones": [p.e164 for p in parsed],
+            "source": source,
+            **given,
+        },
     )
     if commit:
         await ctx.session.commit()
@@ -345,7 +361,15 @@ async def update_contact(
     if unknown:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
     contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
-    diff: dict[str, Any] = {}
+    # Consent first: a refused one (a client's /stop) changes nothing else either.
+    diff: dict[str, Any] = consent.record(
+        ctx,
+        contact,
+        actor=actor,
+        consent=changes.get("marketing_consent"),
+        source=changes.get("consent_source"),
+        at=changes.get("consent_at"),
+    )
     if "name" in changes:
         contact.name = diff["name"] = _clean_name(changes["name"])
     if "email" in changes:
@@ -358,10 +382,6 @@ async def update_contact(
         contact.timezone = diff["timezone"] = check_timezone(tz) if tz else None
     if "tags" in changes:
         contact.tags = diff["tags"] = _clean_tags(changes["tags"])
-    if "marketing_consent" in changes:
-        contact.marketing_consent = diff["marketing_consent"] = bool(changes["marketing_consent"])
-    if "telegram_chat_id" in changes:
-        contact.telegram_chat_id = diff["telegram_chat_id"] = changes["telegram_chat_id"]
     if "owner_id" in changes:
         previous_owner = contact.owner_id
         contact.owner_id = diff["owner_id"] = await _resolve_owner(ctx, actor, changes["owner_id"])
@@ -445,12 +465,11 @@ async def merge_contacts(ctx: Ctx, *, actor: Actor, source_id: int, target_id: i
         "company_id",
         "owner_id",
         "timezone",
-        "telegram_chat_id",
     ):
         if getattr(target, field) is None and getattr(source, field) is not None:
             setattr(target, field, getattr(source, field))
     target.tags = _clean_tags([*target.tags, *source.tags])
-    target.marketing_consent = target.marketing_consent or source.marketing_consent
+    consent.merge(target, source)
     source.deleted_at = ctx.clock.now()
     source.merged_into_id = target.id
     target.updated_at = ctx.clock.now()

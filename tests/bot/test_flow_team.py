@@ -430,3 +430,27 @@ def _scope(scope: Any) -> str:
     if not isinstance(scope, dict):
         return "default"
     return str(scope.get("chat_id") or scope.get("type"))
+
+
+async def test_a_wrong_extension_is_asked_again_and_the_next_try_maps_it(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    await make_user(sessions, config, clock, telegram_id=ADMIN, role="admin", name="Анна")
+    vera = await make_user(sessions, config, clock, telegram_id=SELLER, name="Вера")
+    admin = TgUser(feed, fake_tg, ADMIN)
+    team = sent(await admin.say("/team"))[0]
+    await admin.tap(team, "Вера")
+    [prompt] = sent(await admin.tap(team, "Привязать номер"))
+    assert "Отмена" in " ".join(captions(prompt, admin))
+    [again] = texts_of(await admin.say("10 1!"))
+    assert "Пришлите внутренний номер" in again
+    assert "Номера привязаны: Вера" in texts_of(await admin.say("205"))[0]
+    async with sessions() as session:
+        stored_vera = await session.get(User, vera.id)
+        assert stored_vera is not None
+        await session.refresh(stored_vera, ["extensions"])
+        assert stored_vera.extension_list == ["205"]
