@@ -454,3 +454,26 @@ async def test_a_wrong_extension_is_asked_again_and_the_next_try_maps_it(
         assert stored_vera is not None
         await session.refresh(stored_vera, ["extensions"])
         assert stored_vera.extension_list == ["205"]
+
+
+async def test_with_a_second_admin_one_may_step_down_after_reading_what_they_lose(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    anna = await make_user(sessions, config, clock, telegram_id=ADMIN, role="admin", name="Анна")
+    await make_user(sessions, config, clock, telegram_id=OTHER, role="admin", name="Борис")
+    admin = TgUser(feed, fake_tg, ADMIN)
+    team = sent(await admin.say("/team"))[0]
+    await admin.tap(team, "Анна")
+    await admin.tap(team, "руководитель")
+    assert "Вы меняете свою роль: администратор → руководитель" in (admin.current(team).text or "")
+    calls = await admin.tap(team, "Да, подтверждаю")
+    assert (await stored(sessions, User, anna.id)).role == "manager"
+    assert captions(team, admin) == []  # no admin buttons left for a manager
+    [menu] = [c for c in calls if c.method == "setMyCommands"]
+    names = {item["command"] for item in menu.params["commands"]}
+    assert "team" in names and "invite" not in names
+    assert "Анна" in (sent(await admin.say("/team"))[0].text or "")  # managers still see /team
