@@ -106,6 +106,14 @@ class ImportCb(CallbackData, prefix="i"):
     policy: str = ""
 
 
+class EscalationCb(CallbackData, prefix="x"):
+    """A manager on an overdue callback: remind the owner, pick someone, give it to them, take."""
+
+    action: str
+    id: int
+    user_id: int = 0
+
+
 class DialogCb(CallbackData, prefix="z"):
     """A prompt's Cancel; and, for a menu button pressed mid-dialog, drop or keep it."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.types import BotCommand
 
 from bot.deps import BotDeps
 from bot.handlers import (
@@ -13,7 +12,9 @@ from bot.handlers import (
     contacts,
     deals,
     dialogs,
+    escalations,
     fallback,
+    invites,
     plan,
     reports,
     search,
@@ -21,7 +22,7 @@ from bot.handlers import (
     start,
     team,
 )
-from bot.i18n import LOCALES, texts
+from bot.menus import command_menus
 from bot.middlewares import (
     CallbackAnswerMiddleware,
     ErrorMiddleware,
@@ -29,8 +30,7 @@ from bot.middlewares import (
     UserMiddleware,
 )
 
-# Commands in the menu (setMyCommands), in order; descriptions come from the locale files.
-MENU = ("today", "week", "deals", "export", "report", "digest", "team", "invite", "lang", "help")
+__all__ = ["build_dispatcher", "command_menus"]  # the menus per role live in bot/menus.py
 
 
 def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Dispatcher:
@@ -43,11 +43,13 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
     dp.callback_query.middleware(CallbackAnswerMiddleware())
     # Text a flow waits for never matches a command or a reply-keyboard caption (FREE_TEXT),
     # so those work in any state; a reply to a card comes before flows; search and the
-    # fallback come last.
+    # fallback come last. /invite and /help (per role) come before start's own handlers.
     for factory in (
         dialogs.router,  # first: «отмена» and menu buttons mid-dialog before any flow
+        invites.router,
         start.router,
         team.router,
+        escalations.router,
         contacts.router,
         plan.router,
         deals.router,
@@ -59,13 +61,3 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
     ):
         dp.include_router(factory())
     return dp
-
-
-def command_menus() -> dict[str, list[BotCommand]]:
-    """The command menu per language code, for setMyCommands."""
-    return {
-        locale: [
-            BotCommand(command=name, description=texts(locale)("menu-" + name)) for name in MENU
-        ]
-        for locale in LOCALES
-    }

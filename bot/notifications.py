@@ -4,10 +4,12 @@ The delivery (bot/delivery.py) claims a notification, asks `render` for the mess
 it. `render` reads the current state, so a reminder for work already done, or a card for a
 user who left, renders as None: nothing to send. Kinds: incoming_call, post_call,
 missed_call, reminder, callback_overdue, callback_escalation, greet_today, greeting,
-colleague_note (a note a colleague left on the owner's client), the import jobs'
-import_preview, import_done, import_refused and import_failed, and any kind
-whose payload carries a file ("content_b64": digest and reports) as a document, captioned
-by `caption` or by a locale key (`caption_key` with `caption_args`).
+colleague_note (a note a colleague left on the owner's client), callback_nudge and
+callback_assigned (a manager acting on an escalation), owner_changed (a contact handed over:
+both owners), user_joined (to admins), the import jobs' import_preview, import_done,
+import_refused and import_failed, and any kind whose payload carries a file ("content_b64":
+digest and reports) as a document, captioned by `caption` or by a locale key (`caption_key`
+with `caption_args`).
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import ContactCb
+from bot.callbacks import ContactCb, TeamCb
 from bot.deps import BotDeps
 from bot.i18n import Texts, texts
 from bot.text_split import CAPTION_LIMIT
 from bot.views import activities as activity_views
 from bot.views import calls as call_views
 from bot.views import reports as report_views
+from bot.views import team as team_views
 from bot.views.format import Screen, button_text, clip, esc, markup
 from core.context import Actor, Ctx
 from core.errors import NotFound
@@ -162,13 +165,79 @@ async def _callback_overdue(job: _Job) -> Screen | None:
 
 
 async def _callback_escalation(job: _Job) -> Screen | None:
+    """The manager's view of an overdue callback, with the manager's own buttons (remind the
+    salesperson, give it to someone, take it), never the salesperson's snooze buttons."""
+    activity = await _activity(job)
+    if activity is None or activity.status != "planned":
+        return None
+    contact = await _live_contact(job, activity.contact_id)
+    text = activity_views.activity_text(job.t, activity, contact, job.timezone)
+    owner = await _user(job, job.payload.get("owner_id"))
+    who = esc(owner.name) if owner else job.t("card-no-owner")
+    buttons = team_views.escalation_buttons(job.t, activity.id, contact.id if contact else None)
+    if owner is None:
+        buttons = buttons[1:]  # nobody to remind
+    return Screen(job.t("callback-escalation", owner=who) + "\n" + text, markup(buttons))
+
+
+async def _callback_nudge(job: _Job) -> Screen | None:
+    """A manager asks the owner to call back now: the reminder, with who asks."""
     screen = await _reminder(job)
     if screen is None:
         return None
-    owner_id = job.payload.get("owner_id")
-    owner = await job.ctx.session.get(User, int(owner_id)) if owner_id else None
-    who = esc(owner.name) if owner else job.t("card-no-owner")
-    return Screen(job.t("callback-escalation", owner=who) + "\n" + screen.text, screen.markup)
+    manager = await _user(job, job.payload.get("by_id"))
+    who = esc(manager.name) if manager else "—"
+    return Screen(job.t("callback-nudge", manager=who) + "\n" + screen.text, screen.markup)
+
+
+async def _callback_assigned(job: _Job) -> Screen | None:
+    """A callback handed over: the new owner gets the reminder, the old one a line."""
+    activity = await _activity(job)
+    if activity is None or activity.status != "planned" or job.user is None:
+        return None
+    if job.payload.get("to_id") != job.user.id:
+        new_owner = await _user(job, job.payload.get("to_id"))
+        return Screen(job.t("callback-assigned-away", to=esc(new_owner.name if new_owner else "—")))
+    screen = await _reminder(job)
+    if screen is None:
+        return None
+    by = await _user(job, job.payload.get("by_id"))
+    head = job.t("callback-assigned-to-you", by=esc(by.name if by else "—"))
+    return Screen(head + "\n" + screen.text, screen.markup)
+
+
+async def _owner_changed(job: _Job) -> Screen | None:
+    """A contact handed over: the new owner gets the card button, the old owner a line."""
+    contact = await _live_contact(job, job.payload.get("contact_id"))
+    if contact is None or job.user is None:
+        return None
+    client = esc(contact.name)
+    if job.payload.get("to_id") == job.user.id:
+        by = await _user(job, job.payload.get("by_id"))
+        text = job.t("owner-changed-to-you", client=client, by=esc(by.name if by else "—"))
+        card = InlineKeyboardButton(
+            text=job.t("btn-card"), callback_data=ContactCb(action="open", id=contact.id).pack()
+        )
+        return Screen(text, markup([[card]]))
+    new_owner = await _user(job, job.payload.get("to_id"))
+    to = esc(new_owner.name) if new_owner else job.t("card-no-owner")
+    return Screen(job.t("owner-changed-from-you", client=client, to=to))
+
+
+async def _user_joined(job: _Job) -> Screen | None:
+    """An admin is told who joined, with which role, and can open them in /team."""
+    person = await _user(job, job.payload.get("user_id"))
+    if person is None:
+        return None
+    text = job.t("user-joined", name=esc(person.name), role=job.t("role-" + person.role))
+    open_button = InlineKeyboardButton(
+        text=button_text(person.name), callback_data=TeamCb(action="open", user_id=person.id).pack()
+    )
+    return Screen(text, markup([[open_button]]))
+
+
+async def _user(job: _Job, user_id: Any) -> User | None:
+    return await job.ctx.session.get(User, int(user_id)) if user_id else None
 
 
 async def _colleague_note(job: _Job) -> Screen | None:
@@ -261,4 +330,8 @@ RENDERERS: dict[str, Renderer] = {
     "greeting": _greeting,
     "colleague_note": _colleague_note,
     **{kind: _import(kind) for kind in report_views.IMPORT_NOTICES},
+    "callback_nudge": _callback_nudge,
+    "callback_assigned": _callback_assigned,
+    "owner_changed": _owner_changed,
+    "user_joined": _user_joined,
 }

@@ -1,8 +1,9 @@
 """Bot runtime: the Bot on the configured API server, FSM storage, polling or webhook mode.
 
 1. `BotRuntime.start()` returns at once; a background task asks `getMe`, sets the command
-   menus, then registers the webhook or deletes it and starts long polling, and starts the
-   outbox sender. `stop()` undoes it in reverse.
+   menus (the sales menu for all chats, each employee's role menu for their chat), then
+   registers the webhook or deletes it and starts long polling, and starts the outbox sender.
+   `stop()` undoes it in reverse.
 2. Each of those calls is repeated until Telegram answers: network errors, timeouts, 5xx,
    bodies that are not a Bot API answer (a proxy's HTML 502 page, an empty body) and 429 are
    waited out (1 s doubling to 60 s, or the `retry_after` Telegram gives), each wait logged
@@ -46,8 +47,11 @@ from aiogram.utils.backoff import BackoffConfig
 
 from bot.delivery import OutboxSender, Renderer
 from bot.deps import BotDeps
-from bot.dispatcher import build_dispatcher, command_menus
+from bot.dispatcher import build_dispatcher
+from bot.menus import command_menus, set_menu_for
 from bot.telegram_session import TelegramBadAnswer, guarded_session, masked
+from core.context import Ctx
+from core.services import users
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,7 @@ OFFICIAL_API_URL = "https://api.telegram.org"
 WEBHOOK_PATH = "/telegram/webhook"
 FSM_TTL = timedelta(days=7)  # a dialog abandoned for a week is forgotten
 T = TypeVar("T")
+STAFF_MENUS = 500  # chats given a role's menu at start-up (a small team's whole staff)
 
 
 def create_bot(*, token: str, api_url: str = OFFICIAL_API_URL) -> Bot:
@@ -247,9 +252,10 @@ class BotRuntime:
             log.error("the bot stopped: long polling failed: %s", text)
 
     async def set_commands(self) -> None:
-        """The command menu per language (private chats), the default language's for the rest.
+        """The sales menu per language (private chats), the default language's for the rest;
+        then each active employee's own chat gets their role's menu (bot/menus.py).
         A menu Telegram refuses is logged and skipped: the bot works without it."""
-        menus = command_menus()
+        menus = command_menus("sales")
         calls: list[tuple[str, Callable[[], Awaitable[bool]]]] = [
             (
                 language,
@@ -279,6 +285,19 @@ class BotRuntime:
                     language,
                     masked(str(exc), self.options.token),
                 )
+        await self._set_staff_menus()
+
+    async def _set_staff_menus(self) -> None:
+        """Each active employee's chat gets the menu of their role."""
+        try:
+            async with self.deps.sessions() as session:
+                ctx = Ctx(session=session, config=self.deps.config, clock=self.deps.clock)
+                staff = (await users.list_users(ctx, active_only=True, limit=STAFF_MENUS)).items
+        except Exception as exc:  # the database may be late; the default menu still works
+            log.warning("role menus not set: %s", type(exc).__name__)
+            return
+        for person in staff:
+            await set_menu_for(self.bot, person)
 
     async def stop(self) -> None:
         self._stopping = True

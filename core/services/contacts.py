@@ -39,7 +39,7 @@ from core.models.users import User
 from core.models.work import Activity, Deal, Note
 from core.phones import Phone, normalize, search_digits, try_normalize
 from core.search_text import fold
-from core.services import consent
+from core.services import consent, outbox
 from core.services.common import (
     Page,
     audit,
@@ -201,6 +201,24 @@ async def _resolve_owner(ctx: Ctx, actor: Actor, owner_id: int | None) -> int | 
     if not access.may_assign(actor, owner_id):
         raise PermissionDenied("only a manager can give a contact to someone else")
     return owner_id
+
+
+async def _tell_owners(ctx: Ctx, actor: Actor, contact: Contact, previous: int | None) -> None:
+    """A contact handed over is told to its old and its new owner (not to whoever did it)."""
+    if previous == contact.owner_id:
+        return
+    stamp = ctx.clock.now().isoformat()
+    payload = {"contact_id": contact.id, "from_id": previous, "to_id": contact.owner_id}
+    for user_id in (previous, contact.owner_id):
+        if user_id is None or user_id == actor.user_id:
+            continue
+        await outbox.enqueue(
+            ctx,
+            kind="owner_changed",
+            dedupe_key=f"owner_changed:{contact.id}:{user_id}:{stamp}",
+            user_id=user_id,
+            payload={**payload, "by_id": actor.user_id},
+        )
 
 
 async def _resolve_company(
@@ -365,7 +383,9 @@ async def update_contact(
     if "tags" in changes:
         contact.tags = diff["tags"] = _clean_tags(changes["tags"])
     if "owner_id" in changes:
+        previous_owner = contact.owner_id
         contact.owner_id = diff["owner_id"] = await _resolve_owner(ctx, actor, changes["owner_id"])
+        await _tell_owners(ctx, actor, contact, previous_owner)
     if "company_id" in changes or "company_name" in changes:
         company = await _resolve_company(
             ctx, actor, changes.get("company_id"), changes.get("company_name")

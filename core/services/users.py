@@ -1,22 +1,55 @@
-"""Employees: invites, roles, extensions, time zone, locale, deactivation."""
+"""Employees: invites, roles, extensions, time zone, locale, deactivation.
+
+1. Only an admin invites, changes roles and extensions, and switches people off and on.
+2. The team never loses its last admin: the last active admin can be neither given another
+   role nor switched off (`LastAdmin`), whoever asks (the bot, the CLI, a script).
+3. Every role change, switch-off and switch-on is audited with what it was and what it is.
+4. Someone joining by invite is told to every active admin through the outbox, in the same
+   unit of work as the join (`user_joined`), so nobody is told about a join that failed.
+5. Role names are read the way people type them: `sales`, `продавец`, `менеджер`, `админ`…
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models.users import ROLES, Invite, User, UserExtension
+from core.models.work import Activity
+from core.services import outbox
 from core.services.common import Page, audit, check_page
 
 _EXTENSION = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
 LOCALES = ("ru", "en")
+
+
+# What people type for a role, in either language (lower case, "ё" as "е").
+ROLE_NAMES = {
+    "sales": "sales",
+    "salesperson": "sales",
+    "seller": "sales",
+    "продавец": "sales",
+    "продажи": "sales",
+    "manager": "manager",
+    "менеджер": "manager",
+    "руководитель": "manager",
+    "admin": "admin",
+    "administrator": "admin",
+    "админ": "admin",
+    "администратор": "admin",
+}
+
+
+class LastAdmin(Conflict):
+    """The change would leave the team without an active admin."""
 
 
 def _require_admin(actor: Actor) -> None:
@@ -28,6 +61,31 @@ def check_role(role: str) -> str:
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
     return role
+
+
+def parse_role(text: str) -> str:
+    """A role code from what a person typed («продавец», «Admin», «manager»)."""
+    key = text.strip().lower().replace("ё", "е")
+    if key not in ROLE_NAMES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+    return ROLE_NAMES[key]
+
+
+async def _other_active_admins(ctx: Ctx, user_id: int) -> int:
+    count = await ctx.session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.active.is_(True), User.id != user_id)
+    )
+    return int(count or 0)
+
+
+async def _keep_an_admin(ctx: Ctx, user: User, *, role: str, active: bool) -> None:
+    """Refuse a change that takes away the last active admin."""
+    stays_admin = role == "admin" and active
+    losing = user.role == "admin" and user.active and not stays_admin
+    if losing and await _other_active_admins(ctx, user.id) == 0:
+        raise LastAdmin(f"{user.name} is the last active admin", existing_id=user.id)
 
 
 def check_timezone(name: str) -> str:
@@ -93,8 +151,29 @@ async def accept_invite(
     await ctx.session.flush()
     invite.used_at = now
     invite.used_by_id = user.id
+    await _tell_admins_of_join(ctx, user)
     await ctx.session.commit()
     return user
+
+
+async def _tell_admins_of_join(ctx: Ctx, user: User) -> None:
+    admins = await ctx.session.scalars(
+        select(User).where(
+            User.role == "admin",
+            User.active.is_(True),
+            User.telegram_user_id.is_not(None),
+            User.id != user.id,
+        )
+    )
+    for admin in admins:
+        await outbox.enqueue(
+            ctx,
+            kind="user_joined",
+            dedupe_key=f"user_joined:{user.id}:{admin.id}",
+            user_id=admin.id,
+            chat_id=admin.telegram_user_id,
+            payload={"user_id": user.id, "role": user.role},
+        )
 
 
 async def create_user(
@@ -215,11 +294,18 @@ async def update_profile(
         user.locale = changes["locale"] = _check_locale(locale)
     if name is not None and name.strip():
         user.name = changes["name"] = name.strip()[:200]
-    if role is not None:
-        user.role = changes["role"] = check_role(role)
+    if role is not None and check_role(role) != user.role:
+        await _keep_an_admin(ctx, user, role=role, active=user.active)
+        changes["role"] = {"from": user.role, "to": role}
+        user.role = role
     audit(ctx, actor=actor, entity="user", entity_id=user.id, action="update", changes=changes)
     await ctx.session.commit()
     return user
+
+
+async def set_role(ctx: Ctx, *, actor: Actor, user_id: int, role: str) -> User:
+    """Give a user another role (admins); the last active admin keeps theirs (LastAdmin)."""
+    return await update_profile(ctx, actor=actor, user_id=user_id, role=check_role(role))
 
 
 async def deactivate(ctx: Ctx, *, actor: Actor, user_id: int) -> User:
@@ -228,10 +314,49 @@ async def deactivate(ctx: Ctx, *, actor: Actor, user_id: int) -> User:
     user = await get_user(ctx, user_id=user_id)
     if actor.user_id == user_id:
         raise InvalidInput("you cannot deactivate yourself", field="user_id")
-    user.active = False
-    audit(ctx, actor=actor, entity="user", entity_id=user.id, action="deactivate", changes={})
+    if user.active:
+        await _keep_an_admin(ctx, user, role=user.role, active=False)
+        user.active = False
+        audit(
+            ctx,
+            actor=actor,
+            entity="user",
+            entity_id=user.id,
+            action="deactivate",
+            changes={"active": {"from": True, "to": False}},
+        )
     await ctx.session.commit()
     return user
+
+
+async def activate(ctx: Ctx, *, actor: Actor, user_id: int) -> User:
+    """Switch a user back on: the bot answers them again with the role they had."""
+    _require_admin(actor)
+    user = await get_user(ctx, user_id=user_id)
+    if not user.active:
+        user.active = True
+        audit(
+            ctx,
+            actor=actor,
+            entity="user",
+            entity_id=user.id,
+            action="activate",
+            changes={"active": {"from": False, "to": True}},
+        )
+    await ctx.session.commit()
+    return user
+
+
+async def resolve(ctx: Ctx, *, user_id: int | None, telegram_user_id: int | None) -> User:
+    """The user by Perezvon id or by Telegram id (CLI and scripts name people either way)."""
+    if telegram_user_id is not None:
+        found = await get_by_telegram_id(ctx, telegram_user_id=telegram_user_id)
+        if found is None:
+            raise NotFound(f"no user with Telegram id {telegram_user_id}")
+        return found
+    if user_id is None:
+        raise InvalidInput("name the user by id or Telegram id", field="user_id")
+    return await get_user(ctx, user_id=user_id)
 
 
 async def get_user(ctx: Ctx, *, user_id: int) -> User:
@@ -270,3 +395,52 @@ async def list_users(
     total = await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await ctx.session.scalars(query.order_by(User.id).limit(limit).offset(offset))
     return Page(items=list(rows), total=total)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One person's planned work: open, of it overdue, and due today in their own zone."""
+
+    user: User
+    open: int
+    overdue: int
+    today: int
+
+
+async def workloads(ctx: Ctx, *, actor: Actor, people: Sequence[User]) -> list[Workload]:
+    """Open, overdue and today's activity counts per person (managers and admins); one
+    grouped query per time zone in the team, so /team stays one or two queries."""
+    if not actor.sees_all:
+        raise PermissionDenied("only a manager can see the team's work")
+    now = ctx.clock.now()
+    counts: dict[int, tuple[int, int, int]] = {}
+    for zone in {person.timezone for person in people}:
+        ids = [person.id for person in people if person.timezone == zone]
+        start, end = _today(now, zone)
+        today = (Activity.due_at >= start) & (Activity.due_at < end)
+        rows = await ctx.session.execute(
+            select(
+                Activity.owner_id,
+                func.count(),
+                func.sum(case((Activity.due_at < now, 1), else_=0)),
+                func.sum(case((today, 1), else_=0)),
+            )
+            .where(Activity.owner_id.in_(ids), Activity.status == "planned")
+            .group_by(Activity.owner_id)
+        )
+        for owner_id, total, overdue, due_today in rows.tuples():
+            if owner_id is not None:
+                counts[owner_id] = (int(total), int(overdue or 0), int(due_today or 0))
+    return [Workload(p, *counts.get(p.id, (0, 0, 0))) for p in people]
+
+
+def _today(now: datetime, timezone: str) -> tuple[datetime, datetime]:
+    """Today's bounds in a zone, as aware UTC-comparable datetimes."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    day = now.astimezone(zone).date()
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)

@@ -86,6 +86,7 @@ async def test_a_deactivated_teammate_is_refused_from_the_next_update(
     person = sent(await admin.tap(team, "Лев"))
     assert not person  # edited in place
     await admin.tap(team, "Отключить")
+    await admin.tap(team, "Да, подтверждаю")  # switching someone off asks first
 
     async with sessions() as session:
         stored = await session.get(User, member.id)
@@ -107,6 +108,7 @@ async def test_admin_maps_an_extension_and_changes_a_role(
     team = sent(await admin.say("/team"))[0]
     await admin.tap(team, "Вера")
     await admin.tap(team, "руководитель")
+    await admin.tap(team, "Да, подтверждаю")  # a role change asks first
     await admin.tap(team, "Привязать номер")
     reply = texts_of(await admin.say("205 206"))
     assert "Номера привязаны: Вера" in reply[0]

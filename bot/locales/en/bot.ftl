@@ -313,3 +313,57 @@ client-link-subscribed = You are already subscribed to our greetings. To unsubsc
 client-stopped-final = You have unsubscribed from greetings, and we will not send them here any more. Your link no longer works; if you change your mind, ask your manager for a new one.
 client-no-messages = Thank you for your message! This bot does not take messages yet — please contact your manager directly.
 client-hello = Hello! This is the company's bot. It does not take messages yet — for anything you need, please contact your manager. Employees: open your invite link (your Telegram id: <code>{ $id }</code>).
+
+## Team: roles with confirmation, the managers' view, joining, hand-overs (issue 21: 1, 8, 10)
+team-workload = open { $open } · overdue { $overdue } · today { $today }
+team-person-work = Tasks: { $open } open, { $overdue } overdue, { $today } due today.
+btn-team-contacts = 👥 Contacts
+btn-team-tasks = 📋 Tasks
+btn-team-deals = 💼 Deals
+btn-activate = ✅ Reactivate
+btn-confirm = ✅ Yes, confirm
+btn-keep = ✖️ No, keep it
+btn-undo = ↩️ Undo
+team-confirm-role = Change the role? { $name }: { $from } → { $to }.
+team-confirm-role-self = You are changing your own role: { $from } → { $to }. After this you can no longer change roles, extensions or access, and only another admin can give your role back. Continue?
+team-confirm-off = Deactivate { $name }? The bot stops answering them and no new calls or tasks are routed to them. You can reactivate them here, in /team.
+team-confirm-on = Reactivate { $name }? Role: { $role }.
+team-role-changed = Role changed: { $name } — { $from } → { $to }.
+team-turned-off = Deactivated: { $name }. Undo with the button below or in /team.
+team-turned-on = Reactivated: { $name }.
+team-last-admin = Not possible: { $name } is the only active admin, and the team would have nobody to manage it. Make someone else an admin first.
+team-admin-only = Only an admin changes roles, extensions and access.
+team-contacts-of = Contacts of { $name }: { $count }.
+team-contacts-none = { $name } has no contacts.
+team-tasks-of = Tasks of { $name }
+team-deals-of = Open deals of { $name }: { $count }.
+team-deals-none = { $name } has no open deals.
+invite-made-until = Invite ({ $role }) is ready, valid until { $until }.
+    Link: { $link }
+    Or the code: <code>/start { $code }</code>
+invite-unknown-role = I don't know the role “{ $role }”. Use: sales, manager or admin. For example: /invite sales
+user-joined = 👋 New on the team: { $name }, role: { $role }.
+owner-changed-to-you = 📥 { $client } is your client now. Handed over by { $by }.
+owner-changed-from-you = 📤 { $client } was handed over to { $to }.
+btn-esc-remind = 🔔 Remind the salesperson
+btn-esc-reassign = 🔀 Give to someone else
+btn-esc-take = 🙋 Take it myself
+esc-reminded = Reminder sent to { $name }.
+esc-pick = Who should call back?
+esc-reassigned = The callback now belongs to { $name }.
+callback-nudge = 🔔 Your manager { $manager } asks you to call the client back now.
+callback-assigned-to-you = 📥 A callback was handed to you by { $by }.
+callback-assigned-away = 📤 The callback was handed over to { $to }.
+menu-role-team = Team: everyone's tasks, clients and deals
+menu-role-invite = Invite a teammate
+help-role-sales =
+    Type a name, company, e-mail or phone and I will find the contact.
+    Reply to a contact card to add a note.
+    Share a Telegram contact to create or open it.
+    /today — today's tasks, /week — this week, /deals — my deals, /lang — language.
+    /export — my contacts as an Excel file.
+help-role-manager =
+    Managers: /report — the sales digest for a period, /digest — the digest on a schedule;
+    send an .xlsx or .csv file to import contacts (you see what changes first);
+    /team — who has how many open, overdue and today's tasks; everyone's contacts, tasks and deals.
+help-role-admin = /invite sales | manager | admin — invite a teammate. In /team: roles, extensions, deactivating and reactivating.

@@ -1,0 +1,81 @@
+"""A manager's buttons on an overdue callback («<salesperson> did not call back in time»).
+
+1. [Remind the salesperson] queues a nudge to the task's owner; the manager's own
+   reminders are untouched (the old escalation carried the owner's snooze buttons, and a
+   manager's [15 min] snoozed the salesperson's reminder).
+2. [Give to someone else] lists the active team; a pick gives the task to that person.
+3. [Take it myself] gives the task to the manager. Old and new owners are told by core.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery
+from aiogram.utils.callback_answer import CallbackAnswer
+
+from bot.callbacks import EscalationCb
+from bot.handlers.common import show
+from bot.i18n import Texts
+from bot.views import activities as activity_views
+from bot.views import team as views
+from bot.views.format import Screen, esc
+from core.context import Actor, Ctx
+from core.models.contacts import Contact
+from core.models.users import User
+from core.services import escalations, users
+
+TEAM_LIMIT = 100
+
+
+def router() -> Router:
+    r = Router(name="escalations")
+
+    @r.callback_query(EscalationCb.filter(F.action == "remind"))
+    async def remind(
+        query: CallbackQuery,
+        callback_data: EscalationCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        activity = await escalations.remind_owner(ctx, actor=actor, activity_id=callback_data.id)
+        owner = await users.get_user(ctx, user_id=activity.owner_id or 0)
+        callback_answer.text = t("esc-reminded", name=owner.name)[:200]
+
+    @r.callback_query(EscalationCb.filter(F.action == "pick"))
+    async def pick(
+        query: CallbackQuery, callback_data: EscalationCb, ctx: Ctx, t: Texts, actor: Actor
+    ) -> None:
+        activity = await escalations.check_open(ctx, actor=actor, activity_id=callback_data.id)
+        people = (await users.list_users(ctx, active_only=True, limit=TEAM_LIMIT)).items
+        screen = views.pick_owner(t, activity.id, people, activity.owner_id)
+        if query.bot is not None:
+            await query.bot.send_message(
+                query.from_user.id, screen.text, reply_markup=screen.markup
+            )
+
+    @r.callback_query(EscalationCb.filter(F.action.in_({"to", "take"})))
+    async def reassign(
+        query: CallbackQuery,
+        callback_data: EscalationCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        user: User,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        owner_id = user.id if callback_data.action == "take" else callback_data.user_id
+        activity = await escalations.reassign(
+            ctx, actor=actor, activity_id=callback_data.id, owner_id=owner_id
+        )
+        owner = await users.get_user(ctx, user_id=owner_id)
+        callback_answer.text = t("esc-reassigned", name=owner.name)[:200]
+        if callback_data.action == "to":
+            await show(query, Screen(t("esc-reassigned", name=esc(owner.name))))
+            return
+        # Taken: the escalation becomes the manager's own reminder, with its own buttons.
+        contact = await ctx.session.get(Contact, activity.contact_id or 0)
+        await show(query, activity_views.reminder(t, activity, contact, user.timezone))
+
+    return r
