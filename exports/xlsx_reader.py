@@ -2,28 +2,31 @@
 
 A sheet's declared range says nothing about its content: one value in XFD1048576 declares
 17 billion cells. So nothing here is sized by a range; every count is of what streamed by.
+The limits (`SheetLimits`) come from `exports.contacts_import.Limits`.
 
-1. Open the zip: refuse more parts than `max_parts` (counted in the central directory
-   before zipfile lists them), then find the first sheet through `_rels/.rels`, the
-   workbook and its relationships; read the workbook's date system (1900 or 1904).
+1. Open the zip (the caller has counted its parts and checked its ratio), find the first
+   sheet through `_rels/.rels`, the workbook and its relationships, and read the date
+   system (1900 or 1904).
 2. Read the shared strings (at most `max_shared_strings`, `max_text` characters in all,
    each at most `MAX_CELL`) and which cell formats are dates (openpyxl's
    `is_date_format`), streaming each part.
 3. Stream the sheet's XML through expat (`xml.etree.ElementTree.XMLParser` with a target:
    no tree is built) in 64 KB chunks, and yield each row that has cells as
    `(row number, {column index: value})`: only cells present in the XML, no gaps filled.
-   A row or cell without `r` takes the next position (valid OOXML). Cells at or beyond
-   `width` are dropped as they stream (until the caller sets it: any non-blank cell past
-   `max_columns` refuses the file). Values: text, float, bool, datetime/date/time/timedelta
-   for numbers in a date or duration format, as python-calamine gave them.
-4. Refuse, with `SheetRefused` naming the limit, a sheet over `max_cells` `<c>` elements
-   in all, rows out of order or repeated, a reference past XFD1048576, a string over
-   `MAX_CELL`, nesting deeper than `MAX_DEPTH`, over `MAX_SILENT_BYTES` of XML with no
-   element in it (expat buffers a whole tag or comment), and any DOCTYPE (no entity can
-   be declared, so none can be expanded: no billion laughs, no XXE).
+   A row or cell without `r` takes the next position (valid OOXML). The first row with a
+   value is the header row: it sets `width` (its last column with a value, plus one), and
+   cells at or past `width` are dropped as they stream; in the header row itself a value
+   past `max_columns` refuses the file. Values: text, float, bool, and datetime, time or
+   timedelta for numbers in a date or duration format, as python-calamine gave them.
+4. Refuse, with `SheetRefused` naming the limit: over `max_cells` `<c>` elements in all,
+   over `max_text` characters kept from cells, rows out of order or repeated, a reference
+   past XFD1048576, a string over `MAX_CELL`, nesting deeper than `MAX_DEPTH`, over
+   `MAX_SILENT_BYTES` of XML with no element in it (expat buffers a whole tag or comment),
+   and any DOCTYPE (no entity can be declared, so none expanded: no billion laughs, no XXE).
 
-Memory is what the caller keeps plus the shared strings (bounded by `max_text`) plus one
-row (bounded by `width`) plus a 64 KB chunk: never proportional to the declared range.
+Memory is the shared strings and the text kept (each bounded by `max_text`), the rows the
+caller keeps (at most `max_cells` values), one row and a 64 KB chunk: never proportional
+to the declared range.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ _NAMESPACES = (
 _SHEET_TAGS = {
     f"{{{namespace}}}{name}": name
     for namespace in _NAMESPACES
-    for name in ("c", "v", "t", "is", "rPh", "row")
+    for name in ("c", "v", "t", "is", "rPh", "row", "si", "r")
 }
 _COLUMNS: dict[str, int] = {}
 
@@ -290,7 +293,7 @@ class _SharedStrings(_Target):
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         self.enter()
-        name = _local(tag)
+        name = _SHEET_TAGS.get(tag) or _local(tag)
         if name == "t" and not self.phonetic:
             self.in_text = True
         elif name == "si":
@@ -310,7 +313,7 @@ class _SharedStrings(_Target):
 
     def end(self, tag: str) -> None:
         self.depth -= 1
-        name = _local(tag)
+        name = _SHEET_TAGS.get(tag) or _local(tag)
         if name == "t":
             self.in_text = False
         elif name == "rPh":
@@ -350,6 +353,7 @@ class _Sheet(_Target):
         self.row: dict[int, Any] | None = None
         self.column = -1
         self.cells = 0
+        self.text = 0  # characters kept from cells that are not shared strings
         self.cell_type: str | None = None
         self.cell_style: str | None = None
         self.parts: list[str] = []
@@ -457,6 +461,12 @@ class _Sheet(_Target):
             )
         if width is None and column >= self.limits.max_columns:
             return
+        if self.cell_type != "s" and isinstance(value, str):  # shared ones are counted once
+            self.text += len(value)
+            if self.text > self.limits.max_text:
+                raise SheetRefused(
+                    f"the sheet holds over {self.limits.max_text:,} characters of text"
+                )
         row[column] = value
 
     def _value(self, text: str) -> Any:

@@ -89,7 +89,7 @@ def workbook(
         f'<sheet name="S{i}" sheetId="{i}" r:id="rId{i}"/>' for i in range(1, sheets + 1)
     )
     pr = '<workbookPr date1904="1"/>' if date1904 else ""
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         archive.writestr("[Content_Types].xml", CONTENT_TYPES)
         archive.writestr(
             "_rels/.rels",
@@ -172,9 +172,8 @@ def huge_shared_strings(count: int = 3_000_000) -> bytes:
 
 
 def long_string(size: int = 10 * 1024 * 1024) -> bytes:
-    """One cell of `size` characters of random letters (so it does not compress away)."""
-    rng = random.Random(5)
-    text = "".join(rng.choices("абвгдежзиклмнопрстуфхцчшщэюя", k=size))
+    """One cell of `size` random hex digits (so it does not compress away)."""
+    text = random.Random(5).randbytes(size // 2).hex()
     return workbook(sheet_xml([*head_rows(), row(3, [inline("A3", text)])]))
 
 
@@ -215,6 +214,34 @@ def empty_rows(count: int = 1_000_000) -> bytes:
     return workbook(sheet_xml([*head_rows(), blank]))
 
 
+def at_the_limits(rows: int = 199_999, columns: int = 25) -> bytes:
+    """Not hostile: as much as the default limits let a file hold (200k rows x 25 columns,
+    5M cells, ~4M characters of inline text), to measure the reader's memory ceiling."""
+    header = row(1, [inline(f"{column_letter(c)}1", f"Колонка {c}") for c in range(columns)])
+    header = header.replace("Колонка 0", "ФИО").replace("Колонка 1<", "Телефон<")
+    letters = [column_letter(c) for c in range(columns)]
+    body = (
+        row(n, [inline(f"{letters[c]}{n}", f"Клиент {n}") for c in range(columns)])
+        for n in range(2, rows + 2)
+    )
+    return workbook(sheet_xml([header, *body]))
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def write(builder: str, path: str) -> None:
+    """Write the file a builder of this module makes (bench/hostile_files.py calls it)."""
+    with open(path, "wb") as out:
+        out.write(globals()[builder]())
+
+
 # name -> (builder, what a correct reader does: "read" the one contact, or "refused")
 HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
     "far cell XFD1048576": (far_xfd, "read"),
@@ -229,4 +256,8 @@ HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
     "cells without r": (cells_without_references, "read"),
     "billion laughs": (billion_laughs, "refused"),
     "1M empty rows": (empty_rows, "read"),
+}
+# Measured by bench/hostile_files.py only: slow to build and to read.
+BENCH_ONLY: dict[str, tuple[Callable[[], bytes], str]] = {
+    "at the limits: 200k x 25": (at_the_limits, "read"),
 }

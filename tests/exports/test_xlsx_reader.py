@@ -164,6 +164,11 @@ def test_a_far_away_value_inside_the_header_width_is_a_row_of_its_own() -> None:
             "the shared strings hold over 1,000 characters",
         ),
         (
+            hf.workbook(sheet_xml([*hf.head_rows(), row(3, [inline("A3", "x" * 900)])])),
+            Limits(max_text=500),
+            "the sheet holds over 500 characters of text",
+        ),
+        (
             hf.workbook(sheet_xml([row(1, [inline("A1", "ФИО"), inline("ALM1", "Телефон")])])),
             Limits(),
             "the header row has a cell in column 1,001; at most 1,000 columns are read",
@@ -203,6 +208,7 @@ def test_a_far_away_value_inside_the_header_width_is_a_row_of_its_own() -> None:
         "too many cells",
         "too many shared strings",
         "too much shared text",
+        "too much text in cells",
         "header too wide",
         "not a cell address",
         "shared string out of range",
