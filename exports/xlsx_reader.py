@@ -121,6 +121,8 @@ def part_count(data: bytes) -> int | None:
 class _Target:
     """Base of the expat targets: depth and DOCTYPE guards, a counter for the silence guard."""
 
+    __slots__ = ("depth", "starts")
+
     def __init__(self) -> None:
         self.depth = 0
         self.starts = 0
@@ -334,6 +336,27 @@ class _SharedStrings(_Target):
 
 class _Sheet(_Target):
     """Cells to rows as expat reports them; finished rows wait in `done` for the reader."""
+
+    __slots__ = (
+        "cell_style",
+        "cell_type",
+        "cells",
+        "collecting",
+        "column",
+        "done",
+        "epoch",
+        "inline",
+        "kinds",
+        "limits",
+        "parts",
+        "phonetic",
+        "row",
+        "row_number",
+        "size",
+        "strings",
+        "text",
+        "width",
+    )
 
     def __init__(
         self,
