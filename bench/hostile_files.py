@@ -4,6 +4,7 @@
     python bench/hostile_files.py --cli               # also `perezvon import contacts FILE`
     python bench/hostile_files.py --before ''         # this tree only
     python bench/hostile_files.py --only far          # files whose name has "far"
+    python bench/hostile_files.py --only none --file clients.xlsx   # a file of your own
 
 Each file of tests/exports/hostile_files.py (far-away cells, a space in T1048576, a declared
 range of A1:XFD1048576, 5,000 sheets, 3M shared strings, a 10 MB string, rows out of order,
@@ -126,6 +127,9 @@ def main() -> None:
     parser.add_argument("--cli", action="store_true", help="also run `import contacts FILE`")
     parser.add_argument("--only", default="", help="files whose name contains this")
     parser.add_argument("--cap-mb", type=int, default=0, help="RLIMIT_AS of each child")
+    parser.add_argument(
+        "--file", type=Path, action="append", default=[], help="also this file (repeatable)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pz_bench_hostile_") as name:
         directory = Path(name)
@@ -137,11 +141,16 @@ def main() -> None:
             for label, tree in trees.items()
         }
         print(f"{'file':30} {'KB':>6}  {'code':6} {'how':13} {'s':>6} {'peak MB':>8}  outcome")
-        for title, (build, _) in {**hostile_files.HOSTILE, **hostile_files.BENCH_ONLY}.items():
+        builders = {**hostile_files.HOSTILE, **hostile_files.BENCH_ONLY}
+        files: list[tuple[str, str | Path]] = [
+            (title, build.__name__) for title, (build, _) in builders.items()
+        ]
+        for title, source in [*files, *((f.name, f.resolve()) for f in args.file)]:
             if args.only not in title:
                 continue
-            path = directory / "book.xlsx"
-            _build(build.__name__, path)
+            path = source if isinstance(source, Path) else directory / "book.xlsx"
+            if isinstance(source, str):
+                _build(source, path)
             size = path.stat().st_size / 1024
             for label, tree in trees.items():
                 commands = {"read_contacts": [sys.executable, "-c", READ, str(path)]}
