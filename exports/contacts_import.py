@@ -202,7 +202,7 @@ def _xlsx_rows(data: bytes, limits: Limits) -> Iterable[tuple[int, Sequence[Any]
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         unpacked = sum(info.file_size for info in archive.infolist())
-    except (*UNREADABLE, ValueError) as exc:
+    except UNREADABLE as exc:
         raise InvalidInput("the file is not a readable .xlsx workbook", field="file") from exc
     if len(archive.infolist()) > limits.max_parts:  # a zip64 directory: counted only now
         raise InvalidInput(f"the workbook has over {limits.max_parts:,} parts", field="file")

@@ -53,8 +53,18 @@ MAX_STYLES = 100_000  # Excel allows 64,000 cell formats
 CHUNK = 64 * 1024
 _DATE_IDS = frozenset((*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)))
 _DURATION_IDS = frozenset((46,))
-# What reading a damaged or unusual zip member raises (encrypted: RuntimeError).
-UNREADABLE = (zipfile.BadZipFile, ZlibError, EOFError, NotImplementedError, RuntimeError, OSError)
+# What reading a damaged or unusual zip member raises (encrypted: RuntimeError; a bad
+# offset: ValueError from a negative seek).
+UNREADABLE = (
+    zipfile.BadZipFile,
+    ZlibError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+    ValueError,
+    struct.error,
+)
 
 
 class SheetRefused(Exception):
@@ -160,6 +170,8 @@ def _chunks(stream: IO[bytes], target: _Target, part: str) -> Iterator[None]:
         parser.close()
     except ParseError as exc:
         raise SheetRefused(f"{part} is not well-formed XML ({exc})") from exc
+    except (LookupError, UnicodeError) as exc:  # an encoding expat does not know, or bad bytes
+        raise SheetRefused(f"{part} is not XML in a known encoding ({exc})") from exc
     except UNREADABLE as exc:
         raise SheetRefused(f"{part} cannot be unpacked ({exc})") from exc
     finally:

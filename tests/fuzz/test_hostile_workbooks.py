@@ -6,8 +6,9 @@ declared range of A1:XFD1048576, 5,000 sheets, 3M shared strings, a 10 MB string
 of order, cells without `r`, a billion laughs, a million empty rows) is each parsed in a
 child process capped at `MEMORY_CAP` of address space and `SECONDS` of time, as the CLI,
 the API and the bot call `read_contacts`: a reader that sizes its grid by the declared range
-aborts there (SIGABRT) or runs out, and the test fails instead of pytest dying. Hypothesis
-then builds sparse sheets anywhere in the 16,384 x 1,048,576 grid, with and without `r`
+aborts there (SIGABRT) or runs out, and the test fails instead of pytest dying. Then, once a
+capped child has shown that the reader survives a far cell (else they fail unrun), Hypothesis
+builds sparse sheets anywhere in the 16,384 x 1,048,576 grid, with and without `r`
 attributes, and damaged XML, and checks the rows against a model. Reproduce with more:
 
     PEREZVON_FUZZ_EXAMPLES=500 pytest tests/fuzz/test_hostile_workbooks.py -q
@@ -56,9 +57,8 @@ def _cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
 
-def _parse_in_a_child(path: Path) -> dict[str, Any]:
-    started = time.monotonic()
-    child = subprocess.run(
+def _run_child(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-c", CHILD, str(path)],
         capture_output=True,
         text=True,
@@ -67,6 +67,24 @@ def _parse_in_a_child(path: Path) -> dict[str, Any]:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def in_process_is_safe(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The guard for the in-process tests below: a reader that aborts the process on a far
+    cell (SIGABRT, as python-calamine did) would take pytest down with it, so check in a
+    capped child first, and fail instead of fuzzing in-process."""
+    path = tmp_path_factory.mktemp("guard") / "far.xlsx"
+    for build in (hf.far_xfd, hf.space_in_last_row):
+        path.write_bytes(build())
+        child = _run_child(path)
+        if child.returncode != 0:
+            pytest.fail(f"the reader dies on {build.__name__}: {child.stderr[-300:]}")
+
+
+def _parse_in_a_child(path: Path) -> dict[str, Any]:
+    started = time.monotonic()
+    child = _run_child(path)
     assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
     result: dict[str, Any] = json.loads(child.stdout)
     result["seconds"] = time.monotonic() - started
@@ -156,7 +174,11 @@ def _sheet(header: list[str], cells: dict[tuple[int, int], Any], *, implied: boo
     suppress_health_check=list(HealthCheck),
 )
 def test_sparse_sheets_anywhere_in_the_grid_read_as_the_model_says(
-    width: int, far: dict[tuple[int, int], Any], near: dict[tuple[int, int], Any], implied: bool
+    in_process_is_safe: None,
+    width: int,
+    far: dict[tuple[int, int], Any],
+    near: dict[tuple[int, int], Any],
+    implied: bool,
 ) -> None:
     header = ["ФИО", "Телефон", "Компания", "Email", "Теги", "Комментарий"][:width]
     cells = {**far, **near}
@@ -175,7 +197,22 @@ def test_sparse_sheets_anywhere_in_the_grid_read_as_the_model_says(
 @given(
     cut=st.integers(0, 2000),
     junk=st.binary(max_size=40)
-    | st.sampled_from([b"<", b"&", b"<!DOCTYPE x>", b'<row r="0">', b'<c r="A0">', b"\x00"]),
+    | st.sampled_from(
+        [
+            b"<",
+            b"&",
+            b"<!DOCTYPE x>",
+            b'<row r="0">',
+            b'<c r="A0">',
+            b"\x00",
+            b'<?xml version="1.0" encoding="UTF-16"?>',
+            b'<c r="C3" t="s"><v>99</v></c>',
+            b'<c r="C3" s="999"><v>1e400</v></c>',
+            b'<c r="C3" t="d"><v>not a date</v></c>',
+            b"<c><v>nan</v></c>",
+            b'<c r="C3" t="b"><v></v></c>',
+        ]
+    ),
 )
 @settings(
     max_examples=EXAMPLES * 5,
@@ -185,7 +222,7 @@ def test_sparse_sheets_anywhere_in_the_grid_read_as_the_model_says(
     suppress_health_check=list(HealthCheck),
 )
 def test_damaged_sheet_xml_is_refused_or_read_never_an_unexpected_error(
-    cut: int, junk: bytes
+    in_process_is_safe: None, cut: int, junk: bytes
 ) -> None:
     sheet = hf.sheet_xml([*hf.head_rows(), hf.row(3, [hf.number("A3", 1), hf.shared("B3", 0)])])
     at = min(cut, len(sheet))
@@ -199,3 +236,25 @@ def test_damaged_sheet_xml_is_refused_or_read_never_an_unexpected_error(
     if refusal is not None:
         assert refusal.field == "file"
         assert "\n" not in refusal.message
+
+
+@given(at=st.integers(0, 10_000), byte=st.integers(0, 255))
+@settings(
+    max_examples=EXAMPLES * 5,
+    deadline=None,
+    derandomize=not RANDOM,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_a_damaged_zip_is_refused_or_read_never_an_unexpected_error(
+    in_process_is_safe: None, at: int, byte: int
+) -> None:
+    data = bytearray(hf.workbook(hf.sheet_xml(hf.head_rows()), strings=["x"]))
+    data[at % len(data)] = byte
+    refusal = None
+    try:
+        read_contacts(bytes(data), "book.xlsx")
+    except InvalidInput as exc:
+        refusal = exc
+    if refusal is not None:
+        assert refusal.field == "file"
