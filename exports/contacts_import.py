@@ -8,7 +8,7 @@
 3. CSV: UTF-8, or UTF-16/UTF-32 with a BOM (Excel's "Unicode text"), else the encoding
    charset-normalizer finds among those Russian files come in (Windows-1251 from Russian
    Excel); a file that is none of these (binary, UTF-16 without BOM) is refused in one
-   line. `;`, `,` or tab by csv.Sniffer.
+   line. `;`, tab or `,`: whichever splits the header row into the most fields.
 4. The first row with a value is the header row; cells past its last header are ignored.
    Headers are recognised by their Russian or English names; several phone columns are fine.
 5. Parse each row; a bad cell (an unreadable date, a cell over 32,767 characters) is an
@@ -252,18 +252,29 @@ def decode(data: bytes) -> str:
 
 def _csv_rows(data: bytes, limits: Limits) -> Iterable[tuple[int, Sequence[Any]]]:
     text = decode(data).replace("\x00", "")
-    head = "\n".join(text[: 64 * 1024].splitlines()[:20])
-    first = head.partition("\n")[0]
-    try:
-        delimiter = csv.Sniffer().sniff(head, delimiters=";,\t").delimiter
-    except csv.Error:
-        delimiter = ";" if first.count(";") >= first.count(",") else ","
+    delimiter = _delimiter(text[: 64 * 1024])
     # The default limit (128 KB) refuses the whole file at one long cell; a cell is never
     # longer than the file, and one over MAX_CELL is refused on its own row (_clip).
     if csv.field_size_limit() < limits.max_bytes:
         csv.field_size_limit(limits.max_bytes)
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
     return enumerate(rows, 1)
+
+
+def _delimiter(head: str) -> str:
+    """The delimiter that splits the header row into the most fields, quotes respected (`;`
+    first on a tie, as Russian Excel writes). csv.Sniffer took a comma inside a quoted
+    header for the delimiter of a `;` file."""
+    best, most = ";", 0
+    for candidate in (";", "\t", ","):
+        try:
+            records = csv.reader(io.StringIO(head), delimiter=candidate)
+            fields = len(next((r for r in records if any(f.strip() for f in r)), []))
+        except csv.Error:
+            continue
+        if fields > most:
+            best, most = candidate, fields
+    return best
 
 
 def _table(rows: Iterable[tuple[int, Sequence[Any]]], limits: Limits) -> ContactTable:

@@ -72,3 +72,10 @@ def test_a_header_row_wider_than_the_limit_is_refused() -> None:
     data = (";".join(["ФИО", *(f"c{i}" for i in range(1500))]) + "\nИван\n").encode()
     with pytest.raises(InvalidInput, match="the header row has 1,501 columns; at most 1,000"):
         read_contacts(data, "x.csv")
+
+
+def test_a_comma_inside_a_quoted_header_does_not_make_comma_the_delimiter() -> None:
+    data = 'ФИО;Телефон;"Имя, отчество"\n\nИван;+79161112233;"Иван, Петрович"\n'.encode()
+    table = read_contacts(data, "x.csv")
+    assert table.headers == ["ФИО", "Телефон", "Имя, отчество"]
+    assert table.rows[0].cells == ("Иван", "+79161112233", "Иван, Петрович")
