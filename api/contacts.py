@@ -1,4 +1,10 @@
-"""Contacts: search, card, create, patch, soft delete, upsert by phone, merge, timeline, notes."""
+"""Contacts: search, card, create, patch, soft delete, upsert by phone, merge, timeline, notes.
+
+Consent (core.services.consent): the shape shows it with its source and time; create, patch
+and upsert may withdraw it (`marketing_consent: false`) or record consent the client gave
+elsewhere (`true` with `consent_source`, optional `consent_at`), never after the client's
+/stop (409) — any key that may write contacts may do this, and every change is audited.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +51,11 @@ PhonePath = Annotated[
 ]
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 CONFLICT: dict[int | str, dict[str, object]] = {
-    409: {"model": ErrorOut, "description": "a phone belongs to another contact (existing_id)"}
+    409: {
+        "model": ErrorOut,
+        "description": "a phone belongs to another contact (existing_id), or "
+        "`marketing_consent: true` for a client who sent /stop in the bot",
+    }
 }
 
 

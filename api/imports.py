@@ -14,7 +14,7 @@ from api.schemas import ErrorOut
 from core.context import Ctx
 from core.errors import InvalidInput
 from core.imports.dto import ContactTable
-from core.services import contact_export, imports
+from core.services import api_keys, contact_export, imports
 from exports.contacts_export import contacts_csv, contacts_xlsx, rejected_workbook
 from exports.contacts_import import Limits, read_contacts
 
@@ -50,7 +50,14 @@ async def _read(ctx: Ctx, upload: UploadFile) -> tuple[bytes, ContactTable]:
     return data, table
 
 
-@router.post("/imports", responses={422: {"model": ErrorOut, "description": "file refused"}})
+@router.post(
+    "/imports",
+    responses={
+        403: {"model": ErrorOut, "description": "applying needs an admin key"},
+        409: {"model": ErrorOut, "description": "this file is being applied now"},
+        422: {"model": ErrorOut, "description": "file refused"},
+    },
+)
 async def import_contacts(
     ctx: CtxDep,
     actor: ActorDep,
@@ -58,7 +65,12 @@ async def import_contacts(
     policy: PolicyDep = "skip",
     apply: Annotated[bool, Form(description="write the contacts (default: dry run)")] = False,
 ) -> ImportOut:
-    """Import contacts: counts of new, updated, duplicate and rejected rows; apply to write."""
+    """Import contacts: counts of new, updated, duplicate and rejected rows; apply to write.
+
+    Any key may run the dry run (it writes nothing); applying needs an admin key. Applying a
+    file that is being applied now (same content and policy) is a 409 naming the job."""
+    if apply:
+        api_keys.check_scope(actor, operation="import_contacts", changes=True)
     data, table = await _read(ctx, file)
     report = await imports.run_import(
         ctx,

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
+from annotated_types import MaxLen
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -20,6 +21,7 @@ from api.fields import (
     Email,
     ExternalId,
     Inn,
+    Line,
     Name,
     Outcome,
     Phone,
@@ -93,13 +95,42 @@ class ContactOut(_Out):
     timezone: str | None
     tags: list[str]
     source: ContactSource
-    marketing_consent: bool
+    marketing_consent: bool = Field(description="the client agreed to greetings and offers")
+    consent_source: str | None = Field(
+        None,
+        description='where consent came from: "telegram" (the client\'s own link in the bot) '
+        'or "api:<source>" (recorded by an integration)',
+    )
+    consent_at: Timestamp | None = Field(None, description="when consent was given")
+    consent_stopped_at: Timestamp | None = Field(
+        None,
+        description="the client's /stop in the bot: final; only a new link opened by the "
+        "client turns consent on again, and the API cannot",
+    )
     created_at: Timestamp
     updated_at: Timestamp
 
     @classmethod
     def of(cls, obj: object) -> Self:
         return cls.model_validate(obj).model_copy(update={"company_name": _company_name(obj)})
+
+
+CONSENT = (
+    "`false` withdraws consent; `true` records consent the client gave elsewhere and needs "
+    "`consent_source` (422 without it); 409 once the client has sent /stop in the bot"
+)
+ConsentSource = Annotated[
+    Line,
+    MaxLen(100),
+    Field(
+        description="with `marketing_consent: true`: where and how the client agreed; "
+        'stored as "api:<source>"',
+        examples=["shop checkout"],
+    ),
+]
+ConsentAt = Annotated[
+    Time, Field(description="with `marketing_consent: true`: when the client agreed (default now)")
+]
 
 
 class ContactIn(_In):
@@ -114,7 +145,9 @@ class ContactIn(_In):
     owner_id: Id | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_ITEMS)
     timezone: ZoneName | None = Field(None, description="IANA zone; default from the phone")
-    marketing_consent: bool = False
+    marketing_consent: bool = Field(False, description=CONSENT)
+    consent_source: ConsentSource | None = None
+    consent_at: ConsentAt | None = None
 
 
 class ContactPatch(_In):
@@ -129,7 +162,9 @@ class ContactPatch(_In):
     owner_id: Id | None = None
     tags: list[Tag] | None = Field(None, max_length=MAX_ITEMS)
     timezone: ZoneName | None = None
-    marketing_consent: bool = False
+    marketing_consent: bool = Field(False, description=CONSENT)
+    consent_source: ConsentSource | None = None
+    consent_at: ConsentAt | None = None
 
 
 class MergeIn(_In):

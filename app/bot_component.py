@@ -1,7 +1,9 @@
 """The Telegram bot as a component of `perezvon run` (registered in app/components.py).
 
-In webhook mode its route is mounted on the HTTP app (`routers()`); a commit that adds
-notifications anywhere in this process wakes its outbox sender (`watch_commits`).
+In webhook mode its route is mounted on the HTTP app (`routers()`) and the updates it has
+answered finish before the bot stops; `/readyz` reports `readiness()` ("connecting" until
+Telegram has answered); a commit that adds notifications anywhere in this process wakes its
+outbox sender (`watch_commits`).
 """
 
 from __future__ import annotations
@@ -44,7 +46,12 @@ class BotComponent(Component):
     name = "bot"
 
     def __init__(
-        self, container: Container, *, poll_interval: float = 0.1, **runtime_options: Any
+        self,
+        container: Container,
+        *,
+        poll_interval: float = 0.1,
+        retry_delays: tuple[float, float] = (1.0, 60.0),
+        **runtime_options: Any,
     ) -> None:
         settings = container.settings
         assert settings.telegram_token is not None
@@ -58,6 +65,7 @@ class BotComponent(Component):
             redis_url=settings.redis_url,
             rate=settings.telegram_rate,
             poll_interval=poll_interval,
+            retry_delays=retry_delays,
         )
         deps = BotDeps(
             sessions=container.sessions,
@@ -66,6 +74,15 @@ class BotComponent(Component):
             default_locale=settings.locale,
         )
         self.runtime = BotRuntime(options, deps, **runtime_options)
+        self.webhook: webhook.WebhookReceiver | None = None
+        if options.mode == "webhook":
+            runtime = self.runtime
+            self.webhook = webhook.WebhookReceiver(
+                bot=runtime.bot,
+                dispatcher=runtime.dispatcher,
+                secret=options.secret,
+                claim=webhook.claim_in(deps, bot_id=runtime.bot.id),
+            )
         self._unwatch: list[Callable[[], None]] = []
         for engine in (container.engine, container.bulk_engine):
             if engine is not None:
@@ -73,14 +90,7 @@ class BotComponent(Component):
 
     def routers(self, container: Container | None = None) -> list[APIRouter]:
         """The webhook route in webhook mode; nothing in polling mode."""
-        if self.runtime.options.mode != "webhook":
-            return []
-        runtime = self.runtime
-        return [
-            webhook.create_router(
-                bot=runtime.bot, dispatcher=runtime.dispatcher, secret=runtime.options.secret
-            )
-        ]
+        return [] if self.webhook is None else [self.webhook.router()]
 
     async def start(self, container: Container | None = None) -> None:
         """Start polling or set the webhook, and the outbox sender; on SQLite the sender's
@@ -90,9 +100,15 @@ class BotComponent(Component):
         await self.runtime.start()
 
     async def stop(self) -> None:
+        if self.webhook is not None:  # updates answered already: let their handlers finish
+            await self.webhook.drain()
         for unwatch in self._unwatch:
             unwatch()
         await self.runtime.stop()
+
+    def readiness(self) -> str:
+        """ "ok" once Telegram answered and updates flow; "connecting" or "stopped" before."""
+        return self.runtime.status
 
 
 def watch_commits(engine: AsyncEngine, wake: Callable[[], None]) -> Callable[[], None]:

@@ -3,6 +3,12 @@
 Plain argparse (standard library): it already gives subcommands, choices and `--help` on
 every option; rich-argparse would add colour only, for a dependency (rich) and its import
 time on every command, and Typer would mean rewriting every command other sessions extend.
+
+Start-up time is part of the interface: `--version` and `--help` import nothing beyond the
+standard library and the parser modules (app/cli_*.py keep their heavy imports inside the
+commands), and each command loads only what it uses: settings and SQLAlchemy for the
+database commands, FastAPI and uvicorn for `run`, openpyxl for the spreadsheets, aiogram
+never outside the bot.
 """
 
 from __future__ import annotations
@@ -13,17 +19,17 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from app import cli_admin, cli_excel, cli_lists
-from app.components import CannotRun, known_names
-from app.settings import Settings, SettingsError, load_settings
-from core.errors import DomainError
+from app.cli_output import CliError
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+__all__ = ["CliError", "build_parser", "main"]
 
 SIMULATED_PROVIDERS = ("zadarma", "novofon", "mango", "itoolabs", "twilio", "generic", "3cx")
-
-
-class CliError(Exception):
-    """A user mistake: printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--components",
         help="comma list of webhooks,bot,scheduler; each must be able to run "
-        "(default: every configured one, saying which were skipped)",
+        "(default: every configured one, saying which were skipped); bot or scheduler "
+        "alone serve no HTTP",
+    )
+    run.add_argument(
+        "--http",
+        action="store_true",
+        help="serve the HTTP app (REST API, health, /docs) beside --components bot/scheduler",
     )
     run.add_argument("--host", help="override PEREZVON_HTTP_HOST")
     run.add_argument("--port", type=int, help="override PEREZVON_HTTP_PORT")
@@ -147,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     settings: Settings | None = None
     try:
-        settings = load_settings()
+        settings = _settings(args.command)
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
@@ -155,48 +167,88 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("alembic").setLevel(logging.WARNING)
         # APScheduler logs every run of every interval job at INFO: seconds apart, no news.
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+        # httpx logs each request's URL at INFO, and a Bot API URL holds the bot's token.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         return dispatch(args, settings)
     except BrokenPipeError:
         # The reader went away (`perezvon doctor | head -3`): stop quietly, like other tools.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    except (SettingsError, CliError, CannotRun) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except DomainError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        problem = cli_admin.database_problem(exc, settings.database_url) if settings else None
-        if problem is None:
-            raise
-        print(f"error: {problem}", file=sys.stderr)
+        return _one_line(exc, settings)
+
+
+def _settings(command: str) -> Settings:
+    """The settings, after saying on stderr what in the environment is ignored; `doctor` says
+    it in its report instead, and prints every bad setting, not only the first."""
+    from app.settings import SettingsError, load_settings, setting_warnings
+
+    warnings = setting_warnings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        if command == "doctor":
+            for line in warnings:
+                print(f"warning: {line}", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"error: {problem}", file=sys.stderr)
+            exc.said = True
+        raise
+    if command != "doctor":
+        for line in warnings:
+            print(f"warning: {line}", file=sys.stderr)
+    return settings
+
+
+def _one_line(exc: Exception, settings: Settings | None) -> int:
+    """A known failure as one line on stderr and its exit code; anything else is re-raised."""
+    from app.components import CannotRun
+    from app.settings import SettingsError
+    from core.errors import DomainError
+
+    if isinstance(exc, SettingsError | CliError | CannotRun):
+        if not getattr(exc, "said", False):
+            print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(exc, DomainError):
+        print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    problem = cli_admin.database_problem(exc, settings.database_url) if settings else None
+    if problem is None:
+        raise exc
+    print(f"error: {problem}", file=sys.stderr)
+    return 1
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command in cli_admin.DATABASE_COMMANDS:
         problem = cli_admin.sqlite_folder_problem(settings.database_url)
+        if problem is None and args.command not in cli_admin.CREATING_COMMANDS:
+            problem = cli_admin.missing_database_problem(settings.database_url)
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             return 1
     if args.command == "simulate":
         # The output is the events and the server's answers: no library chatter in between.
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
-    from app import commands
-
     if args.command in cli_excel.COMMANDS:
         return cli_excel.dispatch(args, settings)
+    if args.command == "doctor":
+        from app.cli_doctor import doctor
+
+        return asyncio.run(doctor(settings))
+    from app import commands
+
     if args.command == "run":
         chosen = _components(args.components) if args.components is not None else None
-        return commands.run(settings, components=chosen, host=args.host, port=args.port)
+        return commands.run(
+            settings, components=chosen, host=args.host, port=args.port, http=args.http
+        )
     if args.command == "db":
         return commands.db_upgrade(settings)
-    if args.command == "doctor":
-        return asyncio.run(commands.doctor(settings))
     if args.command == "users":
         if args.users_command == "invite":
             return asyncio.run(commands.users_invite(settings, role=args.role, name=args.name))
@@ -242,6 +294,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 def _components(value: str) -> list[str]:
     chosen = [part.strip() for part in value.split(",") if part.strip()]
     if not chosen:
+        from app.components import known_names
+
         raise CliError(f"--components is empty; use {','.join(known_names())}")
     return chosen
 

@@ -1,20 +1,23 @@
-"""Admin CLI: `api-keys list|revoke`, `inbox failed|retry`, and database trouble in one line."""
+"""Admin CLI: `api-keys list|revoke`, `inbox failed|retry`, and database trouble in one line.
+
+Imported by every `perezvon` command for its parsers, so the services load inside the
+commands (app/cli.py: fast start-up).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from app.settings import Settings
-from app.wiring import Container
-from core.context import Actor, Ctx
-from core.services import api_keys, inbox
+if TYPE_CHECKING:
+    from app.settings import Settings
+    from core.context import Ctx
 
-SYSTEM = Actor.system("cli")
-KEY_ROLES = api_keys.ROLES
+# core.services.api_keys.ROLES, spelt out for `--help` (tests/app check they agree).
+KEY_ROLES = ("read", "integration", "admin")
 
 
 def add_api_key_parsers(key_commands: Any) -> None:
@@ -50,7 +53,15 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(api_keys_revoke(settings, key_id=args.key_id))
 
 
+def _system() -> Any:
+    from core.context import Actor
+
+    return Actor.system("cli")
+
+
 async def _run(settings: Settings, use_case: Any) -> Any:
+    from app.wiring import Container
+
     container = Container.build(settings)
     try:
         return await container.run(use_case)
@@ -63,8 +74,10 @@ def _when(value: Any) -> str:
 
 
 async def api_keys_list(settings: Settings, *, as_json: bool) -> int:
+    from core.services import api_keys
+
     async def render(ctx: Ctx) -> list[str]:
-        keys = await api_keys.list_keys(ctx, actor=SYSTEM)
+        keys = await api_keys.list_keys(ctx, actor=_system())
         if as_json:
             return [
                 json.dumps(
@@ -95,8 +108,10 @@ async def api_keys_list(settings: Settings, *, as_json: bool) -> int:
 
 
 async def api_keys_revoke(settings: Settings, *, key_id: int) -> int:
+    from core.services import api_keys
+
     async def use_case(ctx: Ctx) -> str:
-        key = await api_keys.revoke(ctx, actor=SYSTEM, key_id=key_id)
+        key = await api_keys.revoke(ctx, actor=_system(), key_id=key_id)
         return f"API key {key.id} '{key.name}' is revoked (since {_when(key.revoked_at)} UTC)"
 
     print(await _run(settings, use_case))
@@ -104,8 +119,10 @@ async def api_keys_revoke(settings: Settings, *, key_id: int) -> int:
 
 
 async def inbox_failed(settings: Settings, *, limit: int, as_json: bool) -> int:
+    from core.services import inbox
+
     async def render(ctx: Ctx) -> list[str]:
-        rows, total = await inbox.list_failed(ctx, actor=SYSTEM, limit=limit)
+        rows, total = await inbox.list_failed(ctx, actor=_system(), limit=limit)
         if as_json:
             return [
                 json.dumps(
@@ -140,14 +157,41 @@ async def inbox_failed(settings: Settings, *, limit: int, as_json: bool) -> int:
 
 
 async def inbox_retry(settings: Settings, *, ids: list[int] | None) -> int:
-    count = await _run(settings, lambda ctx: inbox.retry(ctx, actor=SYSTEM, ids=ids))
+    from core.services import inbox
+
+    count = await _run(settings, lambda ctx: inbox.retry(ctx, actor=_system(), ids=ids))
     print(f"{count} event(s) queued again; a running server applies them within seconds")
     return 0
 
 
 # --- database trouble ------------------------------------------------------------------
 
-DATABASE_COMMANDS = ("run", "db", "users", "api-keys", "inbox", "demo")
+DATABASE_COMMANDS = (
+    *("run", "db", "users", "api-keys", "inbox", "demo"),
+    *("calls", "activities", "report", "import", "export"),
+)
+# Commands that may create the SQLite file (they migrate it first); any other command finding
+# no file stops instead of leaving an empty database in whatever folder it was run from.
+CREATING_COMMANDS = ("run", "db", "demo")
+
+
+def missing_database_problem(url: str) -> str | None:
+    """A SQLite file that does not exist yet, for a command that would only create it empty."""
+    from pathlib import Path
+
+    from core.db import sqlite_file
+
+    try:
+        path = sqlite_file(url)
+    except Exception:  # not a URL we can read: the driver will say what is wrong
+        return None
+    if path is None or Path(path).expanduser().exists():
+        return None
+    where = Path(path).expanduser().resolve()
+    return (
+        f"no database at {where} (PEREZVON_DATABASE_URL is {_safe_url(url)}): run "
+        "`perezvon db upgrade` to create it there, or set PEREZVON_DATABASE_URL to yours"
+    )
 
 
 def sqlite_folder_problem(url: str) -> str | None:
@@ -221,23 +265,24 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from core.db import display_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unreadable URL: keep only what follows the credentials
-        scheme, _, rest = url.partition("://")
-        return f"{scheme}://{rest.rpartition('@')[2]}"
+    return display_url(url)
 
 
 def _without_password(text: str, url: str) -> str:
+    """The text with every password the URL holds (after the user name, `?password=`)
+    masked: a driver's message may quote it."""
     from sqlalchemy.engine import make_url
 
     try:
-        password = make_url(url).password
+        parsed = make_url(url)
     except Exception:
-        password = None
-    if password:
-        for form in {str(password), quote(str(password), safe="")}:
-            text = text.replace(form, "***")
+        return text
+    secrets = [parsed.password, *(v for k, v in parsed.query.items() if "password" in k.lower())]
+    for secret in secrets:
+        for value in (secret,) if isinstance(secret, str) or secret is None else secret:
+            if value:
+                for form in {str(value), quote(str(value), safe="")}:
+                    text = text.replace(form, "***")
     return text

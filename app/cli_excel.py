@@ -11,9 +11,10 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.settings import Settings
+from app.cli_output import CliError
 
 if TYPE_CHECKING:
+    from app.settings import Settings
     from core.context import Ctx
     from core.reports.dto import Digest
 
@@ -61,6 +62,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     """Run one of COMMANDS."""
+    output = {"report": "out", "import": "rejected", "export": "file"}[args.command]
+    if getattr(args, output, None) is not None:
+        check_output(getattr(args, output))  # before the work, not after minutes of it
     if args.command == "report":
         return asyncio.run(report_digest(settings, args))
     from app import cli_imports
@@ -70,15 +74,30 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(cli_imports.export_contacts(settings, args))
 
 
+def check_output(path: Path) -> None:
+    """CliError naming the cause when `path` cannot be written: a folder that does not exist
+    (a typo, or a command run from another folder), or a folder where a file should be."""
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        state = "is not a folder" if folder.exists() else "does not exist"
+        raise CliError(f"cannot write {path}: the folder {folder} {state}")
+    if path.is_dir():
+        raise CliError(f"cannot write {path}: it is a folder; name a file in it")
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write a file whole or not at all: a temporary file, synced, renamed into place.
 
     A new file gets the permissions of any file the user creates (0666 less the umask: set a
     umask of 077 to keep exports of personal data to yourself), not a temporary file's 0600;
     a file that is replaced keeps its own."""
+    check_output(path)
     directory = path.resolve().parent
     temporary = directory / f".{path.name}.{secrets.token_hex(4)}"
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:  # e.g. a read-only folder: the file's cause, not the database's
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with contextlib.suppress(FileNotFoundError):
             os.fchmod(handle, stat.S_IMODE(path.stat().st_mode))

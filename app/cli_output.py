@@ -10,6 +10,10 @@ from typing import Any
 IRREGULAR = {"person": "people", "company": "companies", "activity": "activities"}
 
 
+class CliError(Exception):
+    """A user mistake: printed as one line, exit code 2."""
+
+
 def plural(count: int, word: str) -> str:
     """`1 event`, `2 events`, `3 companies`, with thousands separated."""
     many = IRREGULAR.get(word, word + "s")

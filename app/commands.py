@@ -1,50 +1,75 @@
-"""What each CLI command does, over the container and the core services."""
+"""What each CLI command does, over the container and the core services.
+
+Imports are light at the top (the CLI's start-up time): migrations, FastAPI, uvicorn and the
+services load inside the commands that use them.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-
 from app import cli_output
-from app.server import uvicorn_config
 from app.settings import Settings
 from app.wiring import Container
-from core import migrate
 from core.context import Actor, Ctx
-from core.db import is_sqlite
+from core.db import display_url
 from core.errors import NotFound
-from core.services import api_keys, users
 
 if TYPE_CHECKING:
     import httpx
 
+    from app.components import Component
+
+log = logging.getLogger("perezvon")
 SYSTEM = Actor.system("cli")
 ROLE_NOUNS = {"admin": "an admin", "manager": "a manager", "sales": "a salesperson"}
 
 
 def db_upgrade(settings: Settings) -> int:
+    from core import migrate
+
     migrate.upgrade(settings.database_url)
     print(f"database is up to date: {_safe_url(settings.database_url)}")
     return 0
 
 
 def run(
-    settings: Settings, *, components: Sequence[str] | None, host: str | None, port: int | None
+    settings: Settings,
+    *,
+    components: Sequence[str] | None,
+    host: str | None,
+    port: int | None,
+    http: bool = False,
 ) -> int:
-    """Migrate, then serve the HTTP app with the chosen (or every configured) component."""
-    import uvicorn
-
+    """Migrate, then run the chosen (or every configured) components: inside the HTTP app's
+    lifespan when one of them needs HTTP or `http` asks for it, else in a plain event loop
+    (`--components bot` or `scheduler` alone bind no port)."""
     from app.components import select
+    from core import migrate
 
     chosen, skipped = select(settings, components)
+    serve_http = http or components is None or any(c.serves_http(settings) for c in chosen)
     migrate.upgrade(settings.database_url)
     container = Container.build(settings)
     for component in chosen:
         component.prepare(container)  # CannotRun: one line, exit 2
+    if not serve_http:
+        names = ", ".join(c.name for c in chosen)
+        print(f"running: {names} (no HTTP server; add --http to serve the API beside it)")
+        if host or port:
+            print("note: --host/--port are not used: nothing in this process serves HTTP")
+        sys.stdout.flush()
+        return asyncio.run(_run_without_http(container, chosen))
+    import uvicorn
+
+    from app.server import uvicorn_config
+
     bind_host = host or settings.http_host
     bind_port = port or settings.http_port
     print(f"Perezvon on http://{bind_host}:{bind_port} (API docs at /docs)")
@@ -63,7 +88,33 @@ def run(
     return 0
 
 
+async def _run_without_http(container: Container, chosen: Sequence[Component]) -> int:
+    """Start the components, wait for Ctrl+C or SIGTERM, stop them in reverse order."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stopping.set)
+    started: list[Component] = []
+    try:
+        for component in chosen:
+            await component.start(container)
+            started.append(component)
+        log.info("started: %s; Ctrl+C stops", ", ".join(c.name for c in started))
+        await stopping.wait()
+        log.info("stopping")
+    finally:
+        for component in reversed(started):
+            await component.stop()
+        await container.dispose()
+    return 0
+
+
 async def users_invite(settings: Settings, *, role: str, name: str | None) -> int:
+    """A one-time invite: the `/start <code>` a user sends, always; the t.me link when
+    Telegram names the bot within a few seconds, else one line on stderr saying why not."""
+    from app.telegram_link import bot_username
+    from core.services import users
+
     container = Container.build(settings)
     try:
         invite = await container.run(
@@ -73,16 +124,19 @@ async def users_invite(settings: Settings, *, role: str, name: str | None) -> in
         await container.dispose()
     until = f"{invite.expires_at:%Y-%m-%d %H:%M}"
     print(f"invite for {ROLE_NOUNS.get(role, role)}, valid until {until} UTC")
-    from app.bot_component import bot_username
-
-    if username := await bot_username(settings):
+    print(f"send the bot: /start {invite.code}", flush=True)
+    username, reason = await bot_username(settings)
+    if username:
         print(f"open: https://t.me/{username}?start={invite.code}")
-    print(f"send the bot: /start {invite.code}")
+    else:
+        print(f"no t.me link: {reason}", file=sys.stderr)
     print(invite.code)
     return 0
 
 
 async def users_list(settings: Settings, *, as_json: bool = False) -> int:
+    from core.services import users
+
     container = Container.build(settings)
 
     async def rows(ctx: Ctx) -> list[dict[str, Any]]:
@@ -127,6 +181,8 @@ async def users_set_extension(
     extensions: Sequence[str],
     replace: bool,
 ) -> int:
+    from core.services import users
+
     container = Container.build(settings)
 
     async def use_case(ctx: Ctx) -> str:
@@ -150,6 +206,8 @@ async def users_set_extension(
 
 
 async def api_keys_create(settings: Settings, *, name: str, role: str) -> int:
+    from core.services import api_keys
+
     container = Container.build(settings)
     try:
         key, plain = await container.run(
@@ -165,7 +223,7 @@ async def api_keys_create(settings: Settings, *, name: str, role: str) -> int:
 async def demo_seed(settings: Settings, *, contacts: int, users: int, seed: int) -> int:
     from tqdm import tqdm
 
-    from core import demo
+    from core import demo, migrate
 
     migrate.upgrade_in_thread(settings.database_url)
     container = Container.build(settings)
@@ -203,75 +261,9 @@ def _seed_summary(report: Any, seconds: float) -> str:
     return f"demo data: added {', '.join(parts)} in {seconds:.1f} s"
 
 
-async def doctor(settings: Settings) -> int:
-    """Print what is configured and what is missing; exit 1 if the database is unreachable."""
-    problems = 0
-    print(f"database      {_safe_url(settings.database_url)}")
-    container = Container.build(settings)
-    try:
-        async with container.engine.connect() as conn:
-            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-        print(f"  schema      {version} (ok)")
-    except Exception as exc:  # doctor reports every failure instead of raising
-        name = type(exc).__name__
-        hint = "run `perezvon db upgrade`" if "alembic_version" in str(exc) else str(exc)[:200]
-        print(f"  schema      NOT READY: {name}: {hint}")
-        problems += 1
-    finally:
-        await container.dispose()
-    if is_sqlite(settings.database_url):
-        print("  note        SQLite: fine for one process; use PostgreSQL for several instances")
-    print(
-        f"region/zone   {settings.default_region} / {settings.timezone}, locale {settings.locale}"
-    )
-    print(f"visibility    {settings.visibility}; callback SLA {settings.callback_sla_minutes} min")
-    print(f"own numbers   {', '.join(sorted(settings.core_config().own_numbers)) or 'none set'}")
-    token = "set" if settings.telegram_token else "PEREZVON_TELEGRAM_TOKEN not set"
-    print(f"telegram      token {token} ({settings.telegram_mode}, {settings.telegram_api_url})")
-    public = settings.public_url or "PEREZVON_PUBLIC_URL not set (needed for Twilio, bot webhook)"
-    print(f"public url    {public}")
-    for line in _provider_lines(settings.provider_secrets()):
-        print(line)
-    redis = _safe_url(settings.redis_url) if settings.redis_url else "PEREZVON_REDIS_URL not set"
-    print(f"redis         {redis}")
-    for line in _component_lines(settings):
-        print(line)
-    return 1 if problems else 0
-
-
-def _provider_lines(secrets: Mapping[str, str]) -> list[str]:
-    from telephony_webhooks.providers.registry import PROVIDERS
-
-    lines = []
-    for name, provider in PROVIDERS.items():
-        if not provider.enabled(secrets):
-            state = f"disabled (set {provider.setting_names()})"
-        else:
-            group = next(g for g in provider.secret_groups if all(secrets.get(n) for n in g))
-            state = f"enabled (by {' + '.join('PEREZVON_' + n for n in group)})"
-        lines.append(f"pbx {name:10}{state}")
-    return lines
-
-
-def _component_lines(settings: Settings) -> list[str]:
-    """What `perezvon run` (no --components) will start, and what it will skip and why."""
-    from app.components import select
-
-    chosen, skipped = select(settings, None)
-    lines = [f"run starts    {', '.join(c.name for c in chosen) or 'the HTTP app only'}"]
-    lines += [f"run skips     {name} ({reason})" for name, reason in skipped]
-    return lines
-
-
 def _safe_url(url: str) -> str:
-    """A database/redis URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # a redis URL make_url can't read: strip credentials by hand
-        scheme, _, rest = url.partition("://")
-        return f"{scheme}://{rest.split('@')[-1]}"
+    """A database/redis URL without its passwords (core.db.display_url)."""
+    return display_url(url)
 
 
 def simulate_call(

@@ -8,10 +8,17 @@ A component has a `name` (what `--components` calls it) and:
   `/telegram/webhook`), usually none;
 - `prepare(container)`: claim what must be exclusive before the server starts (the SQLite
   scheduler lock), raising `CannotRun` with one line;
+- `serves_http(settings) -> bool`: whether it needs the HTTP server (the webhooks; the bot in
+  webhook mode);
 - `async start(container)` / `async stop()`: run beside the HTTP server, in its event loop,
-  inside the app's lifespan (started in registry order, stopped in reverse).
+  inside the app's lifespan (started in registry order, stopped in reverse); without an
+  HTTP server, in a plain event loop until SIGINT/SIGTERM;
+- `readiness() -> str | None`: "ok" or the state that makes `/readyz` answer 503 (the bot:
+  "connecting", "stopped"); None when it has nothing to report.
 
-The HTTP app (REST API, health, /docs) is always served. `perezvon run` with no
+The HTTP app (REST API, health, /docs) is served when a chosen component needs it, when
+`--http` asks for it, and always without `--components`; `--components bot` or `scheduler`
+alone bind no port, so they run beside an instance that serves. `perezvon run` with no
 `--components` runs every registered component that is configured and says which it
 skipped and why; `--components a,b` runs exactly those, and a name that is not built or
 not configured stops start-up with one line (exit 2).
@@ -26,11 +33,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app.settings import Settings
-
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+    from app.settings import Settings
     from app.wiring import Container
 
 
@@ -49,6 +55,9 @@ class Component:
     def routers(self, container: Container) -> Sequence[APIRouter]:
         return ()
 
+    def serves_http(self, settings: Settings) -> bool:
+        return False
+
     def prepare(self, container: Container) -> None:
         """Claim what must be exclusive before the server starts; CannotRun (one line) if
         something else holds it."""
@@ -60,6 +69,10 @@ class Component:
     async def stop(self) -> None:
         return None
 
+    def readiness(self) -> str | None:
+        """ "ok", or the state that keeps this process from being ready; None: not reported."""
+        return None
+
 
 class Webhooks(Component):
     """PBX webhooks and the inbox processor: part of the HTTP app, always available.
@@ -68,6 +81,9 @@ class Webhooks(Component):
     """
 
     name = "webhooks"
+
+    def serves_http(self, settings: Settings) -> bool:
+        return True
 
 
 class Scheduler(Component):
@@ -119,6 +135,9 @@ class Bot(Component):
             return "PEREZVON_TELEGRAM_MODE=webhook needs PEREZVON_PUBLIC_URL"
         return None
 
+    def serves_http(self, settings: Settings) -> bool:
+        return settings.telegram_mode == "webhook"  # Telegram POSTs to /telegram/webhook
+
     def _build(self, container: Container) -> Component:
         if self._built is None:
             from app.bot_component import BotComponent
@@ -136,6 +155,9 @@ class Bot(Component):
         if self._built is not None:
             await self._built.stop()
             self._built = None
+
+    def readiness(self) -> str | None:
+        return self._built.readiness() if self._built is not None else None
 
 
 REGISTRY: list[Component] = [Webhooks(), Scheduler(), Bot()]

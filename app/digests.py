@@ -10,12 +10,11 @@ import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.text_split import CAPTION_LIMIT
 from core.context import Ctx
 from core.models import DigestSubscription, User
 from core.services import reports
 from exports.digest import build_workbook, summary_text
-
-CAPTION_LIMIT = 1024  # Telegram's limit for a document caption
 
 
 async def build_digest(

@@ -13,8 +13,19 @@ import re
 from typing import Any
 from urllib.parse import unquote_plus
 
-# Query parameters that carry a shared secret (Asterisk lookups, the 3CX template).
-SECRET_NAMES = frozenset({"token", "key", "crm_token", "api_key"})
+# Query parameters whose values are masked: the shared secrets our webhooks take (`token`,
+# the 3CX template's `crm_token`), and the names people and tools put credentials under by
+# habit (`access_token=pzv_…` for an API key, `password`, `secret`, `signature`…), because
+# an access log is read by more people than the secrets are meant for.
+SECRET_NAMES = frozenset(
+    {"token", "key", "secret", "password", "passwd", "pwd", "auth", "authorization"}
+    | {"apikey", "accesstoken", "signature", "sig", "sessionid", "jwt"}
+)
+# …and any name whose last word is one of these (access_token, api_key, client_secret,
+# X-Api-Key, accessToken), but not a word that merely ends so (`monkey`).
+SECRET_LAST_WORDS = frozenset({"token", "key", "secret", "password", "passwd", "signature"})
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_WORDS = re.compile(r"[^a-z0-9]+")
 # Any `?name=value` or `&name=value`: the name is compared after percent-decoding, because
 # a server decodes `%74oken` to `token` and so must the redaction.
 QUERY_PARAM = re.compile(r"([?&;])([^=&\s?]*)=([^&\s]*)")
@@ -27,9 +38,16 @@ def _masked(match: re.Match[str]) -> str:
         if "%" not in decoded and "+" not in decoded:
             break
         decoded = unquote_plus(decoded)
-    if decoded.strip().lower() in SECRET_NAMES:
+    if is_secret_name(decoded):
         return f"{match.group(1)}{name}=***"
     return match.group(0)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a query parameter of this (decoded) name has its value masked in logs."""
+    lowered = name.strip().lower()
+    words = [w for w in _WORDS.split(_CAMEL.sub(r"\1_\2", name.strip()).lower()) if w]
+    return lowered in SECRET_NAMES or bool(words and words[-1] in SECRET_LAST_WORDS)
 
 
 def redact(text: str) -> str:

@@ -8,11 +8,15 @@ from app.components import Component
 from app.digests import build_digest
 from app.settings import Settings
 from app.wiring import Container
+from core.config import CoreConfig
 from core.db import sqlite_file
 from core.services.digests import DigestBuilder, DigestOptions
 from core.services.greetings import GreetingOptions, parse_holidays
 from core.services.housekeeping import HousekeepingOptions
+from core.services.import_jobs import ImportCodec
 from core.services.reminders import ReminderOptions
+from exports.contacts_export import rejected_workbook
+from exports.contacts_import import Limits, read_contacts
 from scheduler.jobs import JobOptions, Jobs
 from scheduler.runner import Intervals, Scheduler, SchedulerError
 
@@ -53,6 +57,15 @@ def digest_builder(container: Container) -> DigestBuilder:
     return build_digest
 
 
+def import_codec(config: CoreConfig) -> ImportCodec:
+    """The `exports` spreadsheet codec for the import jobs, with the configured limits."""
+    limits = Limits(max_bytes=config.import_max_bytes, max_rows=config.import_max_rows)
+    return ImportCodec(
+        read=lambda data, filename: read_contacts(data, filename, limits=limits),
+        rejected_workbook=lambda table, rows, locale: rejected_workbook(table, rows, locale=locale),
+    )
+
+
 class SchedulerComponent(Component):
     """The scheduler inside `perezvon run` (registered in app/components.py).
 
@@ -76,6 +89,7 @@ class SchedulerComponent(Component):
             clock=container.clock,
             options=job_options(settings, expire_ringing=expire_ringing),
             build_digest=self.build_digest or digest_builder(container),
+            import_codec=import_codec(container.config),
         )
         return Scheduler(
             jobs, intervals=intervals(settings), sqlite_file=sqlite_file(settings.database_url)

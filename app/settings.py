@@ -1,19 +1,50 @@
-"""Application settings: PEREZVON_* variables and .env (the [contract] of DESIGN §5)."""
+"""Application settings: PEREZVON_* variables and .env (the [contract] of DESIGN §5).
+
+1. `load_settings()` reads the environment and `.env` (the environment wins) into `Settings`;
+   a value that cannot work stops with `SettingsError`: one line per bad setting, naming it,
+   never repeating a secret (a token, a password inside a URL).
+2. Values people copy in a form that cannot work are fixed where the intent is certain and
+   refused otherwise: `postgresql://` and libpq's `?sslmode=` are translated for asyncpg
+   (core/db.py); a bot token loses stray spaces around it (said by `setting_warnings`), and a
+   `bot` prefix or any other shape than `<digits>:<secret>` is refused.
+3. `setting_warnings()` names what is ignored silently otherwise: a `PEREZVON_*` variable
+   (environment or `.env`) that is no setting, with "did you mean", and a setting's name
+   written without the prefix in `.env`. `NOT_SETTINGS` lists the `PEREZVON_*` names the tests
+   and benchmarks read, which are no settings of the server.
+
+Heavy modules (SQLAlchemy, phone metadata) load only when a value that needs them is set.
+"""
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 from ipaddress import ip_network
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.config import CoreConfig
-from core.phones import try_normalize
-from core.services.greetings import parse_holidays
+
+PREFIX = "PEREZVON_"
+DEFAULT_HOLIDAYS = "01-01,02-23,03-08,05-01,05-09,06-12,11-04"
+ENV_FILE = ".env"
+# PEREZVON_* variables that are not settings of the server: read by the tests, the fuzzers
+# and the benchmarks (README, Development). Never reported as unknown.
+NOT_SETTINGS = frozenset(
+    {
+        "PEREZVON_TEST_DATABASE_URL",
+        "PEREZVON_TEST_REDIS_URL",
+        "PEREZVON_FUZZ_RANDOM",
+        "PEREZVON_FUZZ_EXAMPLES",
+        "PEREZVON_FUZZ_REPORT",
+        "PEREZVON_BENCH_PG_DSN",
+    }
+)
 
 # Settings that hold comma lists of addresses or networks (the webhook allow-lists).
 NETWORK_SETTINGS = (
@@ -70,7 +101,7 @@ class Settings(BaseSettings):
     on_duty_manager_id: int | None = None  # told about overdue callbacks; else all managers
     greetings_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
     greetings_local_hour: int = Field(default=10, ge=0, le=23)
-    greetings_holidays: str = "01-01,02-23,03-08,05-01,05-09,06-12,11-04"
+    greetings_holidays: str = DEFAULT_HOLIDAYS
     digests_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
     digests_max_attempts: int = Field(default=5, ge=1, le=50)
     housekeeping_interval_seconds: float = Field(default=600.0, gt=0, le=86400)
@@ -103,6 +134,30 @@ class Settings(BaseSettings):
     # Client opt-in links expire this many days after they are issued (reissuing rotates).
     greeting_link_days: int = Field(default=30, ge=1, le=3650)
 
+    @field_validator("telegram_token", mode="before")
+    @classmethod
+    def _token_shape(cls, value: object) -> object:
+        # aiogram refuses anything but <digits>:<secret> with a traceback when the bot starts;
+        # said here instead, naming the mistake, never the token.
+        if value is None:
+            return None
+        text = (value.get_secret_value() if isinstance(value, SecretStr) else str(value)).strip()
+        if not text:
+            return None  # empty: not set (the bot is skipped, saying which setting to set)
+        if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
+            raise ValueError("remove the quotes around the token")
+        if text[:3].lower() == "bot" and text[3:4].isdigit():
+            raise ValueError(
+                "remove the 'bot' in front: the token is <digits>:<secret> as @BotFather "
+                "gives it ('bot' belongs only in Bot API URLs)"
+            )
+        number, colon, secret = text.partition(":")
+        if any(c.isspace() for c in text) or not colon or not number.isdigit() or not secret:
+            raise ValueError(
+                "not a bot token: @BotFather gives <digits>:<secret>, e.g. 123456789:AAH…"
+            )
+        return text
+
     @field_validator("telegram_webhook_secret")
     @classmethod
     def _telegram_secret_alphabet(cls, value: SecretStr | None) -> SecretStr | None:
@@ -133,12 +188,18 @@ class Settings(BaseSettings):
     @field_validator("greetings_holidays")
     @classmethod
     def _holidays(cls, value: str) -> str:
+        if value == DEFAULT_HOLIDAYS:  # pydantic-settings checks defaults too; this one is good
+            return value
+        from core.services.greetings import parse_holidays
+
         parse_holidays(value)  # MM-DD or MM-DD=title, comma separated
         return value
 
     @field_validator("default_region")
     @classmethod
     def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
         value = value.upper()
         if value not in phonenumbers.SUPPORTED_REGIONS:
             raise ValueError(f"unknown region {value!r} (use a two-letter code like RU)")
@@ -147,13 +208,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        if value.startswith("postgresql://") or value.startswith("postgres://"):
-            return "postgresql+asyncpg://" + value.split("://", 1)[1]
-        if value.startswith("sqlite://") and not value.startswith("sqlite+aiosqlite://"):
-            return "sqlite+aiosqlite://" + value.split("://", 1)[1]
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
-        return value
+        from core.db import normalize_database_url
+
+        return normalize_database_url(value)  # DatabaseUrlError is a ValueError: one line
 
     @field_validator(*NETWORK_SETTINGS)
     @classmethod
@@ -179,6 +236,8 @@ class Settings(BaseSettings):
         return {name: tuple(items) for name, items in lists.items() if items}
 
     def core_config(self) -> CoreConfig:
+        from core.phones import try_normalize
+
         own: set[str] = set()
         for raw in self.own_numbers:
             phone = try_normalize(raw, region=self.default_region)
@@ -216,7 +275,13 @@ class Settings(BaseSettings):
 
 
 class SettingsError(Exception):
-    """Bad configuration, already phrased as one line naming the setting."""
+    """Bad configuration, already phrased as one line naming the setting (`problems`: one such
+    line per bad setting; the message is the first)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems[0])
+        self.problems = problems
+        self.said = False  # set once every problem has been printed
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -225,10 +290,69 @@ def load_settings(**overrides: object) -> Settings:
         settings = Settings(**overrides)  # type: ignore[arg-type]
         settings.core_config()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "PEREZVON_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name}: {message}") from None
+        problems = []
+        for error in exc.errors():
+            name = PREFIX + str(error["loc"][0]).upper() if error["loc"] else "settings"
+            problems.append(f"{name}: {str(error['msg']).removeprefix('Value error, ')}")
+        raise SettingsError(problems) from None
     except ValueError as exc:
-        raise SettingsError(str(exc)) from None
+        raise SettingsError([str(exc)]) from None
     return settings
+
+
+def setting_names() -> tuple[str, ...]:
+    """Every setting's full name, `PEREZVON_DATABASE_URL` …, in declaration order."""
+    return tuple(PREFIX + name.upper() for name in Settings.model_fields)
+
+
+def _env_file_values(path: Path) -> dict[str, str | None]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values  # pydantic-settings reads .env with the same parser
+
+    try:
+        return dict(dotenv_values(path, encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return {}
+
+
+def setting_warnings(
+    environ: dict[str, str] | None = None, env_file: str | Path = ENV_FILE
+) -> list[str]:
+    """One line per variable that looks meant for Perezvon but is ignored (a misspelt or
+    unknown `PEREZVON_*` name, a setting without its prefix in `.env`), and per value that
+    was tidied (spaces around the bot token). Never a value."""
+    environment = dict(os.environ if environ is None else environ)
+    from_file = _env_file_values(Path(env_file))
+    known = {name.upper() for name in Settings.model_fields}
+    lines: list[str] = []
+    sources: list[tuple[str, dict[str, Any]]] = [
+        ("the environment", environment),
+        (str(env_file), from_file),
+    ]
+    for where, variables in sources:
+        for name in sorted(variables):
+            upper = name.upper()
+            if upper.startswith(PREFIX):
+                if upper[len(PREFIX) :] in known or upper in NOT_SETTINGS:
+                    continue
+                close = difflib.get_close_matches(upper[len(PREFIX) :], known, n=1, cutoff=0.75)
+                hint = f"; did you mean {PREFIX}{close[0]}?" if close else ""
+                lines.append(f"{name} (in {where}) is not a setting and is ignored{hint}")
+            elif variables is from_file and upper in known:
+                lines.append(
+                    f"{name} (in {where}) is ignored: settings take the prefix, "
+                    f"write {PREFIX}{upper}"
+                )
+    token = _raw_value(f"{PREFIX}TELEGRAM_TOKEN", environment, from_file)
+    if token and token.strip() and token != token.strip():
+        lines.append(f"{PREFIX}TELEGRAM_TOKEN has spaces around it; they were removed")
+    return lines
+
+
+def _raw_value(name: str, *sources: dict[str, Any]) -> str | None:
+    for variables in sources:  # the environment first, as pydantic-settings reads them
+        for key, value in variables.items():
+            if key.upper() == name and value is not None:
+                return str(value)
+    return None

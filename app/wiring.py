@@ -1,17 +1,15 @@
-"""Composition root: settings -> engine, sessions, config, the HTTP app."""
+"""Composition root: settings -> engine, sessions, config, the HTTP app (built on demand: CLI
+commands use the container without loading FastAPI)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.components import Component
-from app.http import create_app
 from app.settings import Settings
 from core.clock import Clock, SystemClock
 from core.config import CoreConfig
@@ -19,6 +17,11 @@ from core.context import Ctx
 from core.db import create_bulk_engine, create_engine, session_factory, session_scope
 from core.phone_lookup import PhoneLookup, create_phone_lookup
 from telephony_webhooks.context import WebContext
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from app.components import Component
 
 T = TypeVar("T")
 
@@ -87,6 +90,8 @@ class Container:
 
     def http_app(self, components: Sequence[Component] = ()) -> FastAPI:
         """The one HTTP app; `components` (app/components.py) start and stop in its lifespan."""
+        from app.http import create_app  # FastAPI loads only for the commands that serve
+
         container = self
 
         @asynccontextmanager
@@ -105,6 +110,6 @@ class Container:
                 await container.dispose()
 
         routers = [router for component in components for router in component.routers(self)]
-        return create_app(
-            self.web_context(), extra_routers=routers, lifespan_hooks=[run_components]
-        )
+        app = create_app(self.web_context(), extra_routers=routers, lifespan_hooks=[run_components])
+        app.state.components = list(components)  # /readyz asks each for readiness (app/health.py)
+        return app

@@ -104,3 +104,9 @@ class ImportCb(CallbackData, prefix="i"):
     action: str
     key: str
     policy: str = ""
+
+
+class DialogCb(CallbackData, prefix="z"):
+    """A prompt's Cancel; and, for a menu button pressed mid-dialog, drop or keep it."""
+
+    action: str  # cancel | drop | keep

@@ -3,16 +3,23 @@
 Measured against dateparser 1.x on the phrases people type (see tests/bot/test_unit_dates.py):
 dateparser reads "завтра в 15" as 12:00, "в пятницу в 10" as the 10th of the month and
 "сегодня в 18" as now; timesense reads all of them, and splits a task title off the time.
-What it cannot read (or reads only fuzzily, like "в понедельник утром") is None: the bot
-asks again with examples instead of guessing.
+
+Before timesense, the words people use for a part of the day are read as fixed hours (the
+team's convention, shown in the bot's examples): «утром» 9:00, «днём» / «в обед» 13:00,
+«после обеда» 14:00, «к вечеру» 17:00, «вечером» 18:00 (English: morning 9:00, afternoon
+14:00, evening 18:00); «на следующей неделе» is next Monday; a day without a time is at
+10:00. A date that does not exist («31.02», «25.13») raises NoSuchDate naming it, instead of
+becoming a task titled "31.02" for today. What it still cannot read is None: the bot asks
+again with examples instead of guessing.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from timesense import EventType, TimeSenseParser
@@ -29,16 +36,90 @@ class When:
     title: str
 
 
+class NoSuchDate(ValueError):
+    """The text names a day that is not in the calendar («31.02»)."""
+
+    def __init__(self, written: str) -> None:
+        super().__init__(written)
+        self.written = written
+
+
+# Part-of-day words -> an explicit time timesense reads the same way every time.
+_PARTS_OF_DAY = [
+    (re.compile(r"\bк\s+вечеру\b", re.IGNORECASE), "в 17:00"),
+    (re.compile(r"\bпосле\s+обеда\b", re.IGNORECASE), "в 14:00"),
+    (re.compile(r"\bк\s+обеду\b", re.IGNORECASE), "в 12:00"),
+    (re.compile(r"\bв\s+обед\b", re.IGNORECASE), "в 13:00"),
+    (re.compile(r"\bутром\b", re.IGNORECASE), "в 9:00"),
+    (re.compile(r"\bдн[её]м\b", re.IGNORECASE), "в 13:00"),
+    (re.compile(r"\bвечером\b", re.IGNORECASE), "в 18:00"),
+    (
+        re.compile(r"\bна\s+следующей\s+неделе\b", re.IGNORECASE),
+        "в понедельник",
+    ),  # the coming Monday
+    (re.compile(r"\b(?:in\s+the\s+)?morning\b", re.IGNORECASE), "at 9:00"),
+    (re.compile(r"\b(?:in\s+the\s+)?afternoon\b", re.IGNORECASE), "at 14:00"),
+    (re.compile(r"\b(?:in\s+the\s+)?evening\b", re.IGNORECASE), "at 18:00"),
+    (re.compile(r"\bnext\s+week\b", re.IGNORECASE), "monday"),
+]
+DEFAULT_HOUR = "10:00"
+# A day named without a time gets DEFAULT_HOUR; anything else without a time stays unclear.
+_DAY_WORD = re.compile(
+    r"(сегодня|послезавтра|завтра|понедельник|вторник|сред[уа]|четверг|пятниц|суббот|"
+    r"воскресень|январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр|"
+    r"today|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|"
+    r"february|march|april|may|june|july|august|september|october|november|december|"
+    r"\d{1,2}[./]\d{1,2})",
+    re.IGNORECASE,
+)
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+# d.m, d/m or d.m.y written as digits; "10.30" with a minute part reads as a time instead.
+_DAY_MONTH = re.compile(r"(?<![\d.:/])(\d{1,2})[./](\d{1,2})(?:[./](\d{4}|\d{2}))?(?![\d:])")
+
+
+def _check_dates(text: str, today: date) -> None:
+    for match in _DAY_MONTH.finditer(text):
+        day, month = int(match.group(1)), int(match.group(2))
+        year_text = match.group(3)
+        if year_text is None and month > 12 and day <= 23 and month <= 59:
+            continue  # "10.30": a time written with a dot
+        year = int(year_text) if year_text else today.year
+        if year_text is not None and len(year_text) == 2:
+            year += 2000
+        try:
+            date(year, month, day)
+        except ValueError:
+            raise NoSuchDate(match.group(0)) from None
+
+
+def _normalise(text: str) -> str:
+    for pattern, replacement in _PARTS_OF_DAY:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 @functools.cache
 def _parser() -> TimeSenseParser:
     return TimeSenseParser()
 
 
 def parse_when(text: str, *, now: datetime, timezone: str) -> When | None:
-    """The future moment the text names in `timezone`, or None when it is unclear or past."""
+    """The future moment the text names in `timezone`, or None when it is unclear or past;
+    NoSuchDate when it names a day the calendar does not have."""
     text = " ".join((text or "").split())
     if not text or len(text) > MAX_LENGTH:
         return None
+    local_now = now.astimezone(ZoneInfo(timezone))
+    _check_dates(text, local_now.date())
+    text = _normalise(text)
+    found = _read(text, now, timezone)
+    if found is None and _DAY_WORD.search(text):  # «в понедельник», «8 декабря»: at 10:00
+        at = " at " if _LATIN.search(text) else " в "
+        found = _read(text + at + DEFAULT_HOUR, now, timezone)
+    return found
+
+
+def _read(text: str, now: datetime, timezone: str) -> When | None:
     try:
         result = _parser().parse(text, now=now.astimezone(ZoneInfo(timezone)), tz=timezone)
     except Exception:  # a parser bug on odd input must not cost the user their dialog

@@ -12,6 +12,7 @@ from bot.handlers import (
     calls,
     contacts,
     deals,
+    dialogs,
     fallback,
     plan,
     reports,
@@ -44,6 +45,7 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
     # so those work in any state; a reply to a card comes before flows; search and the
     # fallback come last.
     for factory in (
+        dialogs.router,  # first: «отмена» and menu buttons mid-dialog before any flow
         start.router,
         team.router,
         contacts.router,

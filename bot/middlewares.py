@@ -115,7 +115,8 @@ class UserMiddleware(BaseMiddleware):
         if text.split(maxsplit=1)[:1] and text.split(maxsplit=1)[0].split("@")[0] in OPEN_COMMANDS:
             data["stranger_inactive"] = user is not None
             return await handler(event, data)
-        key = "refused-inactive" if user is not None else "refused-stranger"
+        # Anyone not on the team may be a client: a neutral reply, never "ask an admin".
+        key = "refused-inactive" if user is not None else "client-no-messages"
         await _tell(data["bot"], event, t(key, id=str(tg_user.id)))
         return None
 

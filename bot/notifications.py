@@ -3,8 +3,11 @@
 The delivery (bot/delivery.py) claims a notification, asks `render` for the message and sends
 it. `render` reads the current state, so a reminder for work already done, or a card for a
 user who left, renders as None: nothing to send. Kinds: incoming_call, post_call,
-missed_call, reminder, callback_overdue, callback_escalation, greet_today, greeting, and any
-kind whose payload carries a file ("content_b64": digest and reports) as a document.
+missed_call, reminder, callback_overdue, callback_escalation, greet_today, greeting,
+colleague_note (a note a colleague left on the owner's client), the import jobs'
+import_preview, import_done, import_refused and import_failed, and any kind
+whose payload carries a file ("content_b64": digest and reports) as a document, captioned
+by `caption` or by a locale key (`caption_key` with `caption_args`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from bot.i18n import Texts, texts
 from bot.text_split import CAPTION_LIMIT
 from bot.views import activities as activity_views
 from bot.views import calls as call_views
+from bot.views import reports as report_views
 from bot.views.format import Screen, button_text, clip, esc, markup
 from core.context import Actor, Ctx
 from core.errors import NotFound
@@ -32,7 +36,7 @@ from core.models.calls import Call
 from core.models.contacts import Contact
 from core.models.system import Notification
 from core.models.users import User
-from core.models.work import Activity
+from core.models.work import Activity, Note
 from core.services import cards
 
 log = logging.getLogger(__name__)
@@ -80,7 +84,7 @@ async def render(
     t = texts(user.locale if user else deps.default_locale)
     payload = dict(notification.payload or {})
     if "content_b64" in payload:
-        return _document(chat_id, payload)
+        return _document(chat_id, payload, t)
     renderer = RENDERERS.get(notification.kind)
     if renderer is None:
         log.warning("notification %s: no renderer for kind %s", notification.id, notification.kind)
@@ -92,13 +96,16 @@ async def render(
     return Rendered(chat_id=chat_id, text=clip(screen.text), reply_markup=screen.markup)
 
 
-def _document(chat_id: int, payload: dict[str, Any]) -> Rendered | None:
+def _document(chat_id: int, payload: dict[str, Any], t: Texts) -> Rendered | None:
     try:
         content = base64.b64decode(str(payload["content_b64"]), validate=True)
     except (binascii.Error, ValueError):
         log.warning("notification to %s: content_b64 is not base64", chat_id)
         return None
     caption = esc(str(payload.get("caption") or ""))
+    key, args = payload.get("caption_key"), payload.get("caption_args")
+    if isinstance(key, str) and t.has(key):  # a caption from the locale files, in theirs
+        caption = t(key, **(args if isinstance(args, dict) else {}))
     return Rendered(
         chat_id=chat_id,
         text=clip(caption, CAPTION_LIMIT),
@@ -164,6 +171,25 @@ async def _callback_escalation(job: _Job) -> Screen | None:
     return Screen(job.t("callback-escalation", owner=who) + "\n" + screen.text, screen.markup)
 
 
+async def _colleague_note(job: _Job) -> Screen | None:
+    """What a colleague wrote on the owner's client: who, on whom, the text, and the card."""
+    note = await job.ctx.session.get(Note, int(job.payload.get("note_id") or 0))
+    contact = await _live_contact(job, job.payload.get("contact_id"))
+    if note is None or contact is None:
+        return None
+    author = await job.ctx.session.get(User, note.author_id) if note.author_id else None
+    text = job.t(
+        "colleague-note",
+        author=esc(author.name if author else "?"),
+        client=esc(contact.name),
+        text=esc(note.text),
+    )
+    card = InlineKeyboardButton(
+        text=job.t("btn-card"), callback_data=ContactCb(action="open", id=contact.id).pack()
+    )
+    return Screen(text, markup([[card]]))
+
+
 async def _greet_today(job: _Job) -> Screen | None:
     items = [i for i in job.payload.get("items") or [] if isinstance(i, dict)][:GREET_ITEMS]
     lines = [job.t("greet-today", count=len(items))]
@@ -203,6 +229,15 @@ async def _greeting(job: _Job) -> Screen | None:
     return Screen(esc(text)) if text else None
 
 
+def _import(kind: str) -> Renderer:
+    """An import job's message (core/services/import_jobs.py), rendered by its view."""
+
+    async def render_import(job: _Job) -> Screen | None:
+        return report_views.import_notice(job.t, kind, job.payload)
+
+    return render_import
+
+
 async def _activity(job: _Job) -> Activity | None:
     activity_id = job.payload.get("activity_id")
     return await job.ctx.session.get(Activity, int(activity_id)) if activity_id else None
@@ -224,4 +259,6 @@ RENDERERS: dict[str, Renderer] = {
     "callback_escalation": _callback_escalation,
     "greet_today": _greet_today,
     "greeting": _greeting,
+    "colleague_note": _colleague_note,
+    **{kind: _import(kind) for kind in report_views.IMPORT_NOTICES},
 }

@@ -89,6 +89,108 @@ def sqlite_file(url: str | URL) -> str | None:
     return database
 
 
+# --- database URLs as people write them -------------------------------------------------
+
+# libpq's sslmode values, which asyncpg's `ssl` takes as they are.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# Query options a postgresql+asyncpg URL may carry: asyncpg.connect's keywords that work as
+# the strings a URL holds, and the dialect's own. Anything else would reach asyncpg.connect
+# as an unexpected keyword (a traceback at the first connection), so it is refused up front.
+ASYNCPG_URL_OPTIONS = frozenset(
+    {"ssl", "target_session_attrs", "command_timeout", "passfile", "prepared_statement_cache_size"}
+    | {"user", "password", "host", "port"}
+)
+# libpq's certificate options: asyncpg reads the same files from these environment variables.
+_LIBPQ_CERT_VARIABLES = {
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "sslcrl": "PGSSLCRL",
+}
+# Query parameters whose values are never printed.
+_SECRET_QUERY_WORDS = ("password", "secret", "token")
+
+
+class DatabaseUrlError(ValueError):
+    """A database URL that cannot work, said without repeating the URL (it may hold a password)."""
+
+
+def normalize_database_url(url: str) -> str:
+    """The URL in the form the engine takes, libpq habits translated (`postgresql://`,
+    `?sslmode=`); DatabaseUrlError, never echoing the URL, for one that cannot work."""
+    url = url.strip()
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+    elif url.startswith("sqlite://"):
+        url = "sqlite+aiosqlite://" + url.split("://", 1)[1]
+    if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise DatabaseUrlError(
+            "use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user:password@host/db"
+        )
+    try:
+        parsed = make_url(url)
+    except Exception:  # SQLAlchemy's message repeats the URL, password and all
+        raise DatabaseUrlError(
+            "not a URL that can be read: the form is "
+            "postgresql+asyncpg://user:password@host:5432/db (port a number; "
+            "percent-encode @ : / ? # in the user name or password)"
+        ) from None
+    if parsed.get_backend_name() != "postgresql":
+        return url  # a SQLite path may hold an @ (/home/me@corp/crm.db)
+    if "@" in (parsed.host or "") or "@" in (parsed.database or ""):
+        raise DatabaseUrlError(
+            "the user name or password holds an unencoded '@': write it as %40 "
+            "(percent-encode : / ? # too)"
+        )
+    return _asyncpg_query(parsed, url)
+
+
+def _asyncpg_query(parsed: URL, url: str) -> str:
+    query = dict(parsed.query)
+    if "sslmode" in query:
+        if "ssl" in query:
+            raise DatabaseUrlError("give either ?ssl= or ?sslmode=, not both")
+        query["ssl"] = query.pop("sslmode")  # asyncpg takes libpq's modes under this name
+    for name, value in query.items():
+        if name in _LIBPQ_CERT_VARIABLES:
+            raise DatabaseUrlError(
+                f"?{name}= is a libpq option asyncpg does not take from the URL: remove it and "
+                f"set the {_LIBPQ_CERT_VARIABLES[name]} environment variable to the file instead"
+            )
+        if name not in ASYNCPG_URL_OPTIONS:
+            raise DatabaseUrlError(
+                f"?{name}= is not an option asyncpg takes; remove it (the URL may carry "
+                f"{', '.join(sorted(ASYNCPG_URL_OPTIONS - {'user', 'password', 'host', 'port'}))})"
+            )
+        if name == "ssl" and (not isinstance(value, str) or value not in SSL_MODES):
+            raise DatabaseUrlError(f"?ssl= (or ?sslmode=) takes one of {', '.join(SSL_MODES)}")
+    if query == dict(parsed.query):
+        return url
+    return parsed.set(query=query).render_as_string(hide_password=False)
+
+
+def display_url(url: str | None) -> str:
+    """A database or Redis URL fit to print or log: no password, neither after the user name
+    nor in the query (`?password=`), whatever the URL holds."""
+    if not url:
+        return "-"
+    try:
+        parsed = make_url(url)
+    except Exception:  # unreadable: the scheme and host part only, never what precedes an @
+        scheme, _, rest = url.partition("://")
+        host = rest.rpartition("@")[2].partition("?")[0]
+        return f"{scheme}://{host}" if rest else "(a URL that cannot be read)"
+    if "@" in (parsed.host or ""):  # an unencoded @ in the password: its tail looks like a host
+        parsed = parsed.set(host=parsed.host.rpartition("@")[2], password="***")  # type: ignore[union-attr]
+    shown = parsed.set(query={}).render_as_string(hide_password=True)
+    pairs = []
+    for name, values in parsed.query.items():
+        secret = any(word in name.lower() for word in _SECRET_QUERY_WORDS)
+        for value in (values,) if isinstance(values, str) else values:
+            pairs.append(f"{name}={'***' if secret else value}")
+    return shown + ("?" + "&".join(pairs) if pairs else "")
+
+
 # Options of SQLAlchemy's asyncpg dialect, not of asyncpg.connect.
 _DIALECT_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func", "async_fallback")
 

@@ -368,9 +368,6 @@ class _Ids:
         self._next[name] = value + 1
         return value
 
-    def peek(self, name: str) -> int:
-        return self._next[name]
-
 
 _ID_TABLES: Final[dict[str, type[Base]]] = {
     "users": User,

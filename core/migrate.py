@@ -6,7 +6,6 @@ import asyncio
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 def alembic_config(url: str) -> Config:
@@ -21,18 +20,6 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` up to `revision` (blocking; not from a running event loop)."""
     command.upgrade(alembic_config(url), revision)
-
-
-async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
-    """Migrate through an existing engine (tests, in-process start-up)."""
-    config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
-
-    def _upgrade(connection: object) -> None:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
 
 
 def upgrade_in_thread(url: str) -> None:

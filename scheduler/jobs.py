@@ -2,10 +2,15 @@
 
 Every job reads database state, so a tick that was skipped or failed loses nothing: the
 next tick sees the same due rows. Jobs return what they did, for logs and tests.
+
+Background jobs (imports sent to the bot) are heavy: one runs at a time in this process
+(a semaphore bounds the memory of the files being read), its CPU work in a thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -17,16 +22,18 @@ from core.clock import Clock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.db import session_scope
-from core.services import calls, digests, greetings, housekeeping, reminders
+from core.services import calls, digests, greetings, housekeeping, import_jobs, jobs, reminders
 from core.services.digests import DigestBuilder, DigestOptions
 from core.services.greetings import GreetingOptions
 from core.services.housekeeping import HousekeepingOptions
+from core.services.import_jobs import ImportCodec, ImportJobOptions
 from core.services.reminders import ReminderOptions
 
 T = TypeVar("T")
 # pg_try_advisory_lock key of the housekeeping job: one instance at a time runs it.
 HOUSEKEEPING_LOCK = 0x50_5A_48_4B  # "PZHK"
 MAX_REMINDER_BATCHES = 40  # per tick; a bigger backlog carries on at the next tick
+MAX_BACKGROUND_JOBS = 20  # per tick; more carry on at the next tick
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class JobOptions:
     greetings: GreetingOptions = field(default_factory=GreetingOptions)
     digests: DigestOptions = field(default_factory=DigestOptions)
     housekeeping: HousekeepingOptions = field(default_factory=HousekeepingOptions)
+    imports: ImportJobOptions = field(default_factory=ImportJobOptions)
     # False while this process's inbox processor already expires stale ringing calls.
     expire_ringing: bool = True
 
@@ -50,12 +58,15 @@ class Jobs:
         clock: Clock,
         options: JobOptions | None = None,
         build_digest: DigestBuilder | None = None,
+        import_codec: ImportCodec | None = None,
     ) -> None:
         self._sessions = sessions
         self._config = config
         self._clock = clock
         self.options = options or JobOptions()
         self._build_digest = build_digest
+        self._import_codec = import_codec
+        self._heavy = asyncio.Semaphore(1)  # one heavy job at a time in this process
 
     async def _run(self, use_case: Callable[[Ctx], Awaitable[T]]) -> T:
         async with session_scope(self._sessions) as session:
@@ -84,6 +95,28 @@ class Jobs:
         if build is None:
             return 0
         return await self._run(lambda ctx: digests.send_due(ctx, build=build, options=options))
+
+    async def background(self) -> int:
+        """Run the due background jobs one at a time; none while no codec is wired."""
+        codec, options = self._import_codec, self.options.imports
+        if codec is None:
+            return 0
+        ran = 0
+        for _ in range(MAX_BACKGROUND_JOBS):
+            async with self._heavy:
+                claimed = await self._run(
+                    lambda ctx: jobs.claim(
+                        ctx, kinds=import_jobs.KINDS, claim_seconds=options.claim_seconds
+                    )
+                )
+                if not claimed:
+                    break
+                run = functools.partial(
+                    import_jobs.run_claimed, job=claimed[0], codec=codec, options=options
+                )
+                await self._run(run)
+            ran += 1
+        return ran
 
     async def housekeeping(self) -> dict[str, int]:
         """The clean-ups, under an advisory lock on PostgreSQL (one instance at a time)."""
@@ -116,6 +149,8 @@ class Jobs:
         done["invites_purged"] = await self._run(
             lambda ctx: housekeeping.purge_expired_invites(ctx, options=options)
         )
+        done["telegram_updates_purged"] = await self._run(housekeeping.purge_telegram_updates)
+        done["jobs_purged"] = await self._run(housekeeping.purge_finished_jobs)
         return done
 
 

@@ -46,6 +46,7 @@ class Intervals:
     greetings: float = 60.0
     digests: float = 60.0
     housekeeping: float = 600.0
+    background: float = 1.0  # imports sent to the bot: the user waits for the answer
 
 
 class SingleInstanceLock:
@@ -121,6 +122,7 @@ class Scheduler:
             "greetings": (self.intervals.greetings, self.jobs.greetings),
             "digests": (self.intervals.digests, self.jobs.digests),
             "housekeeping": (self.intervals.housekeeping, self.jobs.housekeeping),
+            "background": (self.intervals.background, self.jobs.background),
         }
         for name, (seconds, job) in plan.items():
             scheduler.add_job(

@@ -23,7 +23,6 @@ class WebContext:
     public_url: str | None = None
     account_timezone: str = "Europe/Moscow"
     redirect_to_owner: bool = False
-    bot_username: str | None = None
     process_inbox: bool = True  # run the inbox processor in this process
     # Sessions for the inbox processor's bulk work (core.db.create_bulk_engine); None: `sessions`.
     processor_sessions: async_sessionmaker[AsyncSession] | None = None

@@ -152,8 +152,11 @@ async def lookup(web: WebContext, number: str) -> LookupResult | None:
                 async with session_scope(web.sessions) as session:
                     ctx = Ctx(session=session, config=web.config, clock=web.clock)
                     owner = await contacts.lookup_phone(ctx, phone=number)
+    except TimeoutError:  # routing must never wait on us: the PBX gets "no data" in time
+        log.warning("caller look-up gave no data: no answer within %.1f s", LOOKUP_TIMEOUT_SECONDS)
+        return None
     except Exception as exc:  # routing must never fail because of us
-        log.info("lookup for a caller gave no data: %s", type(exc).__name__)
+        log.warning("caller look-up gave no data: %s: %s", type(exc).__name__, exc)
         return None
     if owner is None:
         return None
@@ -409,6 +412,33 @@ def _body_docs(endpoint: Endpoint) -> dict[str, Any] | None:
     }
 
 
+# The `{rest}` path parameter of the endpoints that take one, declared for the OpenAPI
+# document (the handlers read it from the path; FastAPI sees no argument to declare it by).
+REST_PARAMETERS: dict[str, dict[str, Any]] = {
+    "mango": {
+        "name": "rest",
+        "in": "path",
+        "required": True,
+        "description": "What Mango appends to the base URL: events/call, events/summary, …",
+        "schema": {"type": "string", "examples": ["events/call"]},
+    },
+    "twilio": {
+        "name": "rest",
+        "in": "path",
+        "required": True,
+        "description": "Which callback: status, recording or dial-action",
+        "schema": {"type": "string", "enum": ["status", "recording", "dial-action"]},
+    },
+}
+
+
+def _operation_docs(endpoint: Endpoint) -> dict[str, Any] | None:
+    docs = _body_docs(endpoint)
+    if "{rest" in endpoint.path:
+        docs = {**(docs or {}), "parameters": [REST_PARAMETERS[endpoint.provider]]}
+    return docs
+
+
 def router(web: WebContext, inbox: InboxWriter) -> APIRouter:
     """The same endpoints for /docs; requests are served by `WebhookApp`, ahead of FastAPI."""
     routes = APIRouter(prefix=PREFIX, tags=["pbx webhooks"])
@@ -421,6 +451,6 @@ def router(web: WebContext, inbox: InboxWriter) -> APIRouter:
                 name=f"{endpoint.provider}_{endpoint.sub_path or 'events'}_{method.lower()}",
                 summary=endpoint.summary,
                 response_class=Response,
-                openapi_extra=_body_docs(endpoint),
+                openapi_extra=_operation_docs(endpoint),
             )
     return routes

@@ -8,11 +8,11 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import CallCb
-from bot.handlers.common import Flow, answer, show
+from bot.handlers.common import Flow, answer, cancelable, show
 from bot.i18n import Texts
 from bot.views import activities as activity_views
 from bot.views import calls as views
-from bot.views.format import Screen, esc
+from bot.views.format import esc
 from core.context import Actor, Ctx
 from core.errors import InvalidInput
 from core.models.contacts import Contact
@@ -44,7 +44,7 @@ def router() -> Router:
             # "Call back" means planning the call: ask when right away.
             await state.set_state(Flow.plan_when)
             await state.set_data({"contact_id": contact.id})
-            await answer(query, activity_views.plan_prompt(t, contact))
+            await answer(query, cancelable(t, activity_views.plan_prompt(t, contact)))
 
     @r.callback_query(CallCb.filter(F.action.in_({"note", "plan"})))
     async def follow_up(
@@ -58,14 +58,14 @@ def router() -> Router:
         call = await calls.get_call(ctx, actor=actor, call_id=callback_data.id)
         if call.contact_id is None:
             raise InvalidInput("this call has no contact", field="contact_id")
-        contact = await contacts.get_contact(ctx, actor=actor, contact_id=call.contact_id)
+        contact = await contacts.get_contact_for_work(ctx, actor=actor, contact_id=call.contact_id)
         if callback_data.action == "note":
             await state.set_state(Flow.note)
             await state.set_data({"contact_id": contact.id, "call_id": call.id})
-            await answer(query, Screen(t("ask-note", name=esc(contact.name))))
+            await answer(query, cancelable(t, t("ask-note", name=esc(contact.name))))
             return
         await state.set_state(Flow.plan_when)
         await state.set_data({"contact_id": contact.id})
-        await answer(query, activity_views.plan_prompt(t, contact))
+        await answer(query, cancelable(t, activity_views.plan_prompt(t, contact)))
 
     return r

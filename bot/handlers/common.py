@@ -7,10 +7,17 @@ from zoneinfo import ZoneInfo
 
 from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Filter
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+)
 
+from bot.callbacks import DialogCb
+from bot.i18n import Texts
 from bot.keyboards import all_captions
 from bot.views.format import Screen
 
@@ -30,6 +37,17 @@ class Flow(StatesGroup):
     deal_amount = State()  # data: deal_id
     deal_reason = State()  # data: deal_id
     extension = State()  # data: user_id
+
+
+def cancelable(t: Texts, screen: Screen | str) -> Screen:
+    """A prompt with a Cancel button under it (bot/handlers/dialogs.py ends the dialog)."""
+    if isinstance(screen, str):
+        screen = Screen(screen)
+    cancel = [
+        InlineKeyboardButton(text=t("btn-cancel"), callback_data=DialogCb(action="cancel").pack())
+    ]
+    rows = list(screen.markup.inline_keyboard) if screen.markup is not None else []
+    return Screen(screen.text, InlineKeyboardMarkup(inline_keyboard=[*rows, cancel]))
 
 
 async def show(query: CallbackQuery, screen: Screen) -> None:
@@ -65,10 +83,3 @@ def tomorrow_at(now: datetime, timezone: str, hour: int) -> datetime:
     zone = ZoneInfo(timezone)
     day = now.astimezone(zone).date() + timedelta(days=1)
     return datetime.combine(day, time(hour), tzinfo=zone).astimezone(ZoneInfo("UTC"))
-
-
-class HasText(Filter):
-    """A message with some visible text (not only whitespace)."""
-
-    async def __call__(self, message: Message) -> bool:
-        return bool(message.text and message.text.strip())

@@ -13,15 +13,15 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import ContactCb, EditCb, OwnerCb
 from bot.deps import BotDeps
-from bot.handlers.common import FREE_TEXT, Flow, answer, show
+from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
 from bot.i18n import Texts
 from bot.views import activities as activity_views
 from bot.views import contacts as views
 from bot.views.format import Screen, esc
 from core.context import Actor, Ctx
-from core.errors import PermissionDenied
+from core.errors import NotFound, PermissionDenied
 from core.models.users import User
-from core.services import calls, cards, consent, contacts, notes, users
+from core.services import activities, calls, cards, consent, contacts, notes, users
 
 CALLS_SHOWN = 10
 
@@ -30,26 +30,51 @@ async def card_screen(ctx: Ctx, actor: Actor, t: Texts, user: User, contact_id: 
     return views.card(t, await cards.contact_card(ctx, actor=actor, contact_id=contact_id), user)
 
 
-class RepliedToCard(Filter):
-    """Filter: the message replies to one of our contact cards; gives `contact_id`."""
+class RepliedToClient(Filter):
+    """Filter: the message replies to one of our messages about a client (a card, a screen
+    pop, the post-call prompt, a reminder, a missed-call task); gives `subject`."""
 
-    async def __call__(self, message: Message) -> bool | dict[str, int]:
+    async def __call__(self, message: Message) -> bool | dict[str, tuple[str, int]]:
         replied = message.reply_to_message
         if replied is None or replied.reply_markup is None:
             return False
-        contact_id = views.contact_id_of(replied.reply_markup.inline_keyboard)
-        return {"contact_id": contact_id} if contact_id is not None else False
+        subject = views.subject_of(replied.reply_markup.inline_keyboard)
+        return {"subject": subject} if subject is not None else False
+
+
+async def _note_target(ctx: Ctx, actor: Actor, subject: tuple[str, int]) -> tuple[int, int | None]:
+    """The contact (and call) a reply is about; NotFound when the actor may not log on it."""
+    kind, object_id = subject
+    if kind == "call":
+        call = await calls.get_call(ctx, actor=actor, call_id=object_id)
+        if call.contact_id is None:
+            raise NotFound(f"call {object_id} has no contact")
+        return call.contact_id, call.id
+    if kind == "activity":
+        activity = await activities.get(ctx, actor=actor, activity_id=object_id)
+        if activity.contact_id is None:
+            raise NotFound(f"activity {object_id} has no contact")
+        return activity.contact_id, activity.source_call_id
+    return object_id, None
 
 
 def router() -> Router:
     r = Router(name="contacts")
 
-    @r.message(FREE_TEXT, RepliedToCard())
+    @r.message(FREE_TEXT, RepliedToClient())
     async def note_by_reply(
-        message: Message, contact_id: int, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
+        message: Message,
+        subject: tuple[str, int],
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
     ) -> None:
         await state.clear()
-        await notes.add_note(ctx, actor=actor, contact_id=contact_id, text=message.text or "")
+        contact_id, call_id = await _note_target(ctx, actor, subject)
+        await notes.add_note(
+            ctx, actor=actor, contact_id=contact_id, text=message.text or "", call_id=call_id
+        )
         await message.reply(t("note-added"))
 
     @r.callback_query(ContactCb.filter(F.action == "open"))
@@ -76,7 +101,7 @@ def router() -> Router:
     async def calls_list(
         query: CallbackQuery, callback_data: ContactCb, ctx: Ctx, t: Texts, actor: Actor, user: User
     ) -> None:
-        await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        await contacts.get_contact_for_work(ctx, actor=actor, contact_id=callback_data.id)
         found = await calls.list_calls(
             ctx, actor=actor, contact_id=callback_data.id, limit=CALLS_SHOWN
         )
@@ -91,10 +116,10 @@ def router() -> Router:
         actor: Actor,
         state: FSMContext,
     ) -> None:
-        contact = await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        contact = await contacts.get_contact_for_work(ctx, actor=actor, contact_id=callback_data.id)
         await state.set_state(Flow.note)
         await state.set_data({"contact_id": contact.id})
-        await answer(query, Screen(t("ask-note", name=esc(contact.name))))
+        await answer(query, cancelable(t, t("ask-note", name=esc(contact.name))))
 
     @r.message(Flow.note, FREE_TEXT)
     async def got_note(
@@ -121,10 +146,10 @@ def router() -> Router:
         actor: Actor,
         state: FSMContext,
     ) -> None:
-        contact = await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+        contact = await contacts.get_contact_for_work(ctx, actor=actor, contact_id=callback_data.id)
         await state.set_state(Flow.plan_when)
         await state.set_data({"contact_id": contact.id})
-        await answer(query, activity_views.plan_prompt(t, contact))
+        await answer(query, cancelable(t, activity_views.plan_prompt(t, contact)))
 
     @r.callback_query(ContactCb.filter(F.action == "deal"))
     async def ask_deal(
@@ -138,7 +163,7 @@ def router() -> Router:
         contact = await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
         await state.set_state(Flow.deal_title)
         await state.set_data({"contact_id": contact.id})
-        await answer(query, Screen(t("ask-deal-title", name=esc(contact.name))))
+        await answer(query, cancelable(t, t("ask-deal-title", name=esc(contact.name))))
 
     @r.callback_query(ContactCb.filter(F.action == "edit"))
     async def edit_menu(
@@ -159,7 +184,7 @@ def router() -> Router:
         await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
         await state.set_state(Flow.edit_value)
         await state.set_data({"contact_id": callback_data.id, "field": callback_data.field})
-        await answer(query, Screen(t("ask-field-" + callback_data.field)))
+        await answer(query, cancelable(t, t("ask-field-" + callback_data.field)))
 
     @r.message(Flow.edit_value, FREE_TEXT)
     async def got_value(

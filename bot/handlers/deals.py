@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import DealCb
-from bot.handlers.common import FREE_TEXT, Flow, answer, show
+from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
 from bot.i18n import Texts
 from bot.keyboards import button_texts
 from bot.views import deals as views
@@ -37,7 +37,7 @@ def router() -> Router:
         page = await deals.list_deals(
             ctx, actor=actor, owner_id=user.id, open_only=True, limit=MY_DEALS_SHOWN
         )
-        screen = views.my_deals(t, page.items, page.total)
+        screen = views.my_deals(t, page.items, page.total, await deals.stages(ctx))
         await message.answer(screen.text, reply_markup=screen.markup)
 
     @r.message(Flow.deal_title, FREE_TEXT)
@@ -84,7 +84,8 @@ def router() -> Router:
         await state.set_state(Flow.deal_amount if won else Flow.deal_reason)
         await state.set_data({"deal_id": deal.id})
         await answer(
-            query, Screen(t("ask-won-amount" if won else "ask-lost-reason", title=esc(deal.title)))
+            query,
+            cancelable(t, t("ask-won-amount" if won else "ask-lost-reason", title=esc(deal.title))),
         )
 
     @r.message(Flow.deal_amount, FREE_TEXT)

@@ -19,12 +19,12 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import ActivityCb, PlanCb
-from bot.dates import parse_when
-from bot.handlers.common import FREE_TEXT, Flow, answer, show, tomorrow_at
+from bot.dates import NoSuchDate, parse_when
+from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show, tomorrow_at
 from bot.i18n import Texts
 from bot.keyboards import button_texts
 from bot.views import activities as views
-from bot.views.format import Screen, esc, local_time
+from bot.views.format import Screen, day_and_time, esc, local_time
 from core.context import Actor, Ctx
 from core.models.contacts import Contact
 from core.models.users import User
@@ -50,7 +50,9 @@ async def _plan_at(
         moved = await activities.reschedule(
             ctx, actor=actor, activity_id=int(data["activity_id"]), due_at=due
         )
-        await answer(target, Screen(t("rescheduled", when=local_time(moved.due_at, user.timezone))))
+        await answer(
+            target, Screen(t("rescheduled", when=day_and_time(t, moved.due_at, user.timezone)))
+        )
         return
     contact_id = int(data["contact_id"]) if data.get("contact_id") else None
     contact = await ctx.session.get(Contact, contact_id) if contact_id else None
@@ -109,7 +111,11 @@ def router() -> Router:
     async def plan_text(
         message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
     ) -> None:
-        when = parse_when(message.text or "", now=ctx.clock.now(), timezone=user.timezone)
+        try:
+            when = parse_when(message.text or "", now=ctx.clock.now(), timezone=user.timezone)
+        except NoSuchDate as wrong:
+            await message.answer(t("plan-no-such-date", written=esc(wrong.written)))
+            return
         if when is None:
             await message.answer(t("plan-unclear"))
             return
@@ -126,8 +132,8 @@ def router() -> Router:
         state: FSMContext,
     ) -> None:
         now = ctx.clock.now()
-        if callback_data.minutes == views.TOMORROW_10:
-            due = tomorrow_at(now, user.timezone, 10)
+        if callback_data.minutes == views.TOMORROW:
+            due = tomorrow_at(now, user.timezone, views.PLAN_HOUR)
         else:
             due = now + timedelta(minutes=min(max(callback_data.minutes, 1), 60 * 24 * 30))
         await _plan_at(query, ctx, t, actor, user, state, due, "")
@@ -173,8 +179,8 @@ def router() -> Router:
         callback_answer: CallbackAnswer,
     ) -> None:
         minutes = callback_data.minutes
-        if minutes == views.TOMORROW_9:
-            due = tomorrow_at(ctx.clock.now(), user.timezone, 9)
+        if minutes == views.TOMORROW:
+            due = tomorrow_at(ctx.clock.now(), user.timezone, views.SNOOZE_HOUR)
             minutes = max(int((due - ctx.clock.now()).total_seconds() // 60), 1)
         activity = await activities.snooze(
             ctx, actor=actor, activity_id=callback_data.id, minutes=minutes
@@ -199,7 +205,7 @@ def router() -> Router:
             return
         await state.set_state(Flow.plan_when)
         await state.set_data({"activity_id": activity.id})
-        await answer(query, views.plan_prompt(t, None))
+        await answer(query, cancelable(t, views.plan_prompt(t, None)))
 
     return r
 

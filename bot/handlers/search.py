@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import NewContactCb, SearchCb
-from bot.handlers.common import FREE_TEXT, Flow, answer, show
+from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
 from bot.i18n import Texts
 from bot.keyboards import button_texts
 from bot.views import contacts as views
@@ -26,6 +26,7 @@ from core.context import Actor, Ctx
 from core.errors import Conflict, NotFound
 from core.models.users import User
 from core.phones import search_digits, try_normalize
+from core.search_text import swap_layout
 from core.services import cards, contacts
 
 MAX_QUERY = 200
@@ -38,17 +39,34 @@ def clean_query(text: str) -> str:
     return " ".join(visible.split())
 
 
-async def search_screen(ctx: Ctx, actor: Actor, t: Texts, query: str, page: int) -> Screen:
+async def search_screen(
+    ctx: Ctx, actor: Actor, t: Texts, user: User, query: str, page: int
+) -> Screen:
+    """A page of matches; one match is its card; nothing found in one keyboard layout is
+    tried in the other («ghbdtn» finds «привет»), saying so."""
     found = await contacts.search(
         ctx, actor=actor, q=query, limit=views.SEARCH_PAGE, offset=page * views.SEARCH_PAGE
     )
+    note = ""
+    swapped = swap_layout(query) if not found.items and page == 0 else None
+    if swapped is not None:
+        retry = await contacts.search(ctx, actor=actor, q=swapped, limit=views.SEARCH_PAGE)
+        if retry.items:
+            found, query = retry, swapped
+            note = t("search-layout-swapped", query=esc(swapped[:100])) + "\n\n"
+    if found.total == 1 and len(found.items) == 1 and page == 0:
+        card = views.card(
+            t, await cards.contact_card(ctx, actor=actor, contact_id=found.items[0].id), user
+        )
+        return Screen(note + card.text, card.markup)
     phone = None
     if not found.items and search_digits(query, region=ctx.config.default_region):
         parsed = try_normalize(query, region=ctx.config.default_region)
         phone = parsed.e164 if parsed is not None else None
-    return views.search_results(
+    screen = views.search_results(
         t, query, found.items, found.total, page, phone, capped=found.total_capped
     )
+    return Screen(note + screen.text, screen.markup)
 
 
 async def open_or_create(
@@ -89,7 +107,7 @@ def router() -> Router:
     async def new_contact(message: Message, t: Texts, user: User, state: FSMContext) -> None:
         await state.set_state(Flow.new_contact_name)
         await state.set_data({})
-        await message.answer(t("ask-contact-name"))
+        await answer(message, cancelable(t, t("ask-contact-name")))
 
     @r.callback_query(NewContactCb.filter())
     async def new_with_phone(
@@ -97,7 +115,9 @@ def router() -> Router:
     ) -> None:
         await state.set_state(Flow.new_contact_name)
         await state.set_data({"phone": "+" + callback_data.phone})
-        await answer(query, Screen(t("ask-contact-name-for", phone=esc("+" + callback_data.phone))))
+        await answer(
+            query, cancelable(t, t("ask-contact-name-for", phone=esc("+" + callback_data.phone)))
+        )
 
     @r.message(Flow.new_contact_name, FREE_TEXT)
     async def got_name(
@@ -105,7 +125,7 @@ def router() -> Router:
     ) -> None:
         name = clean_query(message.text or "")
         if not name:
-            await message.answer(t("ask-contact-name"))
+            await answer(message, cancelable(t, t("ask-contact-name")))
             return
         data = await state.get_data()
         if data.get("phone"):
@@ -114,7 +134,7 @@ def router() -> Router:
             return
         await state.set_state(Flow.new_contact_phone)
         await state.update_data(name=name[:300])
-        await message.answer(t("ask-contact-phone"))
+        await answer(message, cancelable(t, t("ask-contact-phone")))
 
     @r.message(Flow.new_contact_phone, FREE_TEXT)
     async def got_phone(
@@ -140,7 +160,9 @@ def router() -> Router:
         await open_or_create(message, ctx, t, actor, user, name, [phone])
 
     @r.message(StateFilter(None), FREE_TEXT)
-    async def search(message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext) -> None:
+    async def search(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
+    ) -> None:
         query = clean_query(message.text or "")
         if not query:
             await message.answer(t("search-hint"))
@@ -149,7 +171,7 @@ def router() -> Router:
             await message.answer(t("search-too-long", limit=MAX_QUERY))
             return
         await state.update_data(search_q=query)
-        screen = await search_screen(ctx, actor, t, query, 0)
+        screen = await search_screen(ctx, actor, t, user, query, 0)
         await message.answer(screen.text, reply_markup=screen.markup)
 
     @r.callback_query(SearchCb.filter())
@@ -159,6 +181,7 @@ def router() -> Router:
         ctx: Ctx,
         t: Texts,
         actor: Actor,
+        user: User,
         state: FSMContext,
         callback_answer: CallbackAnswer,
     ) -> None:
@@ -166,6 +189,7 @@ def router() -> Router:
         if not text:
             callback_answer.text = t("search-expired")
             return
-        await show(query, await search_screen(ctx, actor, t, str(text), max(callback_data.page, 0)))
+        page = max(callback_data.page, 0)
+        await show(query, await search_screen(ctx, actor, t, user, str(text), page))
 
     return r

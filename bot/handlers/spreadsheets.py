@@ -1,40 +1,35 @@
 """Contacts in and out as spreadsheets: a sent .xlsx/.csv is imported, `/export` sends them.
 
-1. A manager sends a file: its size is checked before download (Telegram's file_size), then
-   it is read by the `exports` codec in a thread and dry-run by core: the preview shows the
-   new / updated / duplicate / rejected counts with the policy, Apply and Cancel buttons.
-2. The FSM keeps only the Telegram file id, its name and the policy; Apply downloads the
-   file again and runs the import (batched and resumable in core: a file applied twice
-   changes nothing), then reports, with the rejected rows as a workbook.
+1. A manager sends a file: its size is checked before download (Telegram's file_size), the
+   file is downloaded (I/O only) and stored as a background job, and the answer comes at
+   once: "checking, I will write". Reading and dry-running a file takes seconds to minutes
+   and must never run inside an update Telegram waits on (in webhook mode it would be
+   redelivered); the scheduler runs the job (core/services/import_jobs.py).
+2. The job's preview arrives through the outbox with the policy, Apply and Cancel buttons
+   (`key` is the job's id). A policy re-runs the preview; Apply queues the import of the
+   same stored file and its outcome (with the rejected rows as a workbook) arrives the same
+   way; Cancel forgets the file. A stale or second tap changes nothing and says so.
 3. `/export`: everyone gets the contacts they may see as .xlsx.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
-from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, Filter
-from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import ImportCb
 from bot.handlers.common import show
 from bot.i18n import Texts
-from bot.views import reports as views
 from bot.views.format import Screen, esc
 from core.context import Actor, Ctx
-from core.errors import InvalidInput
-from core.imports.dto import ContactTable
-from core.services import contact_export, imports
-from core.services.imports import ImportReport
-from exports.contacts_export import contacts_xlsx, rejected_workbook
-from exports.contacts_import import Limits, read_contacts
+from core.services import contact_export, import_jobs
+from exports.contacts_export import contacts_xlsx
 
 SPREADSHEETS = (".xlsx", ".xlsm", ".csv")
 MB = 1024 * 1024
@@ -49,52 +44,22 @@ class Spreadsheet(Filter):
         return bool(name and name.casefold().endswith(SPREADSHEETS))
 
 
-async def _load(bot: Bot, ctx: Ctx, file_id: str, filename: str) -> tuple[bytes, ContactTable]:
-    """Download the file and read its rows (CPU work, in a thread)."""
+async def _download(bot: Bot, file_id: str) -> bytes:
     buffer = await bot.download(file_id, destination=io.BytesIO())
-    data = buffer.getvalue() if isinstance(buffer, io.BytesIO) else b""
-    limits = Limits(max_bytes=ctx.config.import_max_bytes, max_rows=ctx.config.import_max_rows)
-    table = await asyncio.to_thread(read_contacts, data, filename, limits=limits)
-    return data, table
+    return buffer.getvalue() if isinstance(buffer, io.BytesIO) else b""
 
 
-async def _run(
-    bot: Bot, ctx: Ctx, actor: Actor, data: dict[str, Any], *, apply: bool
-) -> tuple[ContactTable, ImportReport]:
-    content, table = await _load(bot, ctx, str(data["import_file"]), str(data["import_name"]))
-    report = await imports.run_import(
-        ctx,
-        actor=actor,
-        table=table,
-        file_hash=imports.content_hash(content),
-        policy=str(data.get("import_policy") or "skip"),
-        apply=apply,
-        filename=str(data["import_name"]),
-        batch_size=ctx.config.import_batch_size,
-    )
-    return table, report
-
-
-def file_key(file_id: str) -> str:
-    """A short name of a sent file for the preview's buttons (a file id is too long for them)."""
-    return hashlib.sha256(file_id.encode()).hexdigest()[:12]
-
-
-async def _pending(state: FSMContext, callback_data: ImportCb) -> dict[str, Any] | None:
-    """The import these buttons belong to, or None when it is done, canceled or replaced."""
-    data = await state.get_data()
-    if "import_file" not in data or file_key(str(data["import_file"])) != callback_data.key:
-        return None
-    return data
+def _job_id(callback_data: ImportCb) -> int | None:
+    """The job a preview's buttons name, or None for a key that is not one (old or crafted)."""
+    key = callback_data.key
+    return int(key) if key.isdigit() and len(key) < 19 else None
 
 
 def router() -> Router:
     r = Router(name="spreadsheets")
 
     @r.message(Spreadsheet())
-    async def got_file(
-        message: Message, bot: Bot, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
-    ) -> None:
+    async def got_file(message: Message, bot: Bot, ctx: Ctx, t: Texts, actor: Actor) -> None:
         document = message.document
         assert document is not None
         if not actor.sees_all:  # core refuses too; this only spares the download
@@ -106,14 +71,8 @@ def router() -> Router:
             await message.answer(t("import-too-large", size=size, limit=f"{limit / MB:.0f}"))
             return
         name = document.file_name or "contacts.xlsx"
-        data = {"import_file": document.file_id, "import_name": name, "import_policy": "skip"}
         try:
-            _, report = await _run(bot, ctx, actor, data, apply=False)
-        except InvalidInput as error:
-            if error.field != "file":
-                raise
-            await message.answer(t("import-refused", name=esc(name), reason=esc(error.message)))
-            return
+            data = await _download(bot, document.file_id)
         except TelegramBadRequest as error:
             if "too big" not in str(error):
                 raise
@@ -123,73 +82,52 @@ def router() -> Router:
                 t("import-too-large", size=size, limit=f"{BOT_API_LIMIT / MB:.0f}")
             )
             return
-        await state.update_data(data)
-        screen = views.import_preview(t, name, report, "skip", file_key(document.file_id))
-        await message.answer(screen.text, reply_markup=screen.markup)
+        await import_jobs.queue_file(
+            ctx, actor=actor, data=data, filename=name, chat_id=message.chat.id, locale=t.locale
+        )
+        await message.answer(t("import-checking", name=esc(name)))
 
-    @r.callback_query(ImportCb.filter(F.action == "policy"))
-    async def policy(
+    @r.callback_query(ImportCb.filter(F.action.in_({"policy", "apply"})))
+    async def choose(
         query: CallbackQuery,
         callback_data: ImportCb,
-        bot: Bot,
         ctx: Ctx,
         t: Texts,
         actor: Actor,
-        state: FSMContext,
         callback_answer: CallbackAnswer,
     ) -> None:
-        data = await _pending(state, callback_data)
-        if data is None or callback_data.policy not in imports.POLICIES:
+        job_id, policy = _job_id(callback_data), callback_data.policy or "skip"
+        applying = callback_data.action == "apply"
+        name = None
+        if job_id is not None and actor.sees_all:
+            step = import_jobs.apply_file if applying else import_jobs.choose_policy
+            name = await step(ctx, actor=actor, job_id=job_id, policy=policy)
+        if name is None:
             callback_answer.text = t("button-stale")
             return
-        data["import_policy"] = callback_data.policy
-        _, report = await _run(bot, ctx, actor, data, apply=False)
-        await state.update_data(import_policy=callback_data.policy)
-        name, chosen = str(data["import_name"]), callback_data.policy
-        await show(query, views.import_preview(t, name, report, chosen, callback_data.key))
-
-    @r.callback_query(ImportCb.filter(F.action == "apply"))
-    async def apply(
-        query: CallbackQuery,
-        callback_data: ImportCb,
-        bot: Bot,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        state: FSMContext,
-        callback_answer: CallbackAnswer,
-    ) -> None:
-        data = await _pending(state, callback_data)
-        if data is None:
-            callback_answer.text = t("button-stale")
-            return
-        name = str(data["import_name"])
-        await _forget(state)  # first: a second tap is stale (a rerun of the file would resume)
-        await show(query, Screen(t("import-running", name=esc(name))))
-        table, report = await _run(bot, ctx, actor, data, apply=True)
-        await show(query, views.import_done(t, name, report))
-        if report.rejected_rows:
-            content = await asyncio.to_thread(
-                rejected_workbook, table, report.rejected_rows, locale=t.locale
-            )
-            await bot.send_document(
-                query.from_user.id,
-                BufferedInputFile(content, filename="rejected.xlsx"),
-                caption=t("import-rejected-file", count=report.rejected),
-            )
+        if applying:
+            await show(query, Screen(t("import-applying", name=esc(name))))
+        else:
+            text = t("import-rechecking", name=esc(name), policy=t("policy-" + policy))
+            await show(query, Screen(text))
 
     @r.callback_query(ImportCb.filter(F.action == "cancel"))
     async def cancel(
         query: CallbackQuery,
         callback_data: ImportCb,
+        ctx: Ctx,
         t: Texts,
-        state: FSMContext,
+        actor: Actor,
         callback_answer: CallbackAnswer,
     ) -> None:
-        if await _pending(state, callback_data) is None:
+        job_id = _job_id(callback_data)
+        if (
+            job_id is None
+            or not actor.sees_all
+            or not await import_jobs.cancel_file(ctx, actor=actor, job_id=job_id)
+        ):
             callback_answer.text = t("button-stale")
             return
-        await _forget(state)
         await show(query, Screen(t("import-canceled")))
 
     @r.message(Command("export"))
@@ -205,10 +143,3 @@ def router() -> Router:
         )
 
     return r
-
-
-async def _forget(state: FSMContext) -> None:
-    data = await state.get_data()
-    for key in ("import_file", "import_name", "import_policy"):
-        data.pop(key, None)
-    await state.set_data(data)

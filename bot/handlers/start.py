@@ -1,10 +1,14 @@
 """Joining and being recognised: /start <code>, client opt-in (c_<token>), /stop, /lang, /invite.
 
 1. `/start <invite code>` registers this Telegram account with the invite's role, once.
-2. `/start c_<token>` is a client opening the salesperson's greeting link: consent recorded.
-3. `/start` alone greets an employee with the reply keyboard, and shows a stranger their id.
-4. `/stop` withdraws a client's consent; `/lang` switches the language; `/invite <role>` is
-   the admin's way to make an invite link.
+2. `/start c_<token>` is a client opening the salesperson's greeting link: consent recorded
+   (core.services.consent). A dead link (spent, rotated, expired, unknown) gets one friendly
+   answer naming nobody — or "you are already subscribed" when this chat already is.
+3. `/start` alone greets an employee with the reply keyboard; anyone else gets a neutral
+   hello that tells a client nothing about invites (an employee-to-be finds their id there).
+4. `/stop` is final: consent off, the link dead, the chat unbound; the reply says how to
+   subscribe again (a new link from their manager). `/lang` switches the language;
+   `/invite <role>` is the admin's way to make an invite link.
 """
 
 from __future__ import annotations
@@ -48,9 +52,17 @@ def router() -> Router:
         tg = message.from_user
         assert tg is not None
         if payload.startswith(consent.TOKEN_PREFIX):
-            await consent.accept(
-                ctx, token=payload[len(consent.TOKEN_PREFIX) :], chat_id=message.chat.id
-            )
+            chat_id = message.chat.id
+            try:
+                await consent.accept(
+                    ctx, token=payload[len(consent.TOKEN_PREFIX) :], chat_id=chat_id
+                )
+            except consent.LinkDead:
+                subscribed = await consent.is_subscribed(ctx, chat_id=chat_id)
+                await message.answer(
+                    t("client-link-subscribed" if subscribed else "client-link-dead")
+                )
+                return
             await message.answer(t("client-welcome"))
             return
         if user is not None:
@@ -62,7 +74,7 @@ def router() -> Router:
             await message.answer(t("refused-inactive", id=str(tg.id)))
             return
         if not payload:
-            await message.answer(t("refused-stranger", id=str(tg.id)))
+            await message.answer(t("client-hello", id=str(tg.id)))
             return
         joined = await users.accept_invite(
             ctx,
@@ -82,7 +94,7 @@ def router() -> Router:
     async def stop(message: Message, ctx: Ctx, t: Texts, user: User | None = None) -> None:
         changed = await consent.revoke(ctx, chat_id=message.chat.id)
         if changed:
-            await message.answer(t("client-stopped"))
+            await message.answer(t("client-stopped-final"))
         elif user is not None:
             await message.answer(t("stop-nothing"))
         else:

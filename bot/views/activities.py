@@ -8,12 +8,24 @@ from aiogram.types import InlineKeyboardButton as Button
 
 from bot.callbacks import ActivityCb, ContactCb, PlanCb
 from bot.i18n import Texts
-from bot.views.format import Screen, button_text, clip, esc, local_time, markup, phone_link
+from bot.views.format import (
+    Screen,
+    button_text,
+    clip,
+    day_and_time,
+    esc,
+    local_time,
+    markup,
+    phone_link,
+)
 from core.models.contacts import Contact
 from core.models.work import Activity
 
-TOMORROW_9 = -1  # ActivityCb.minutes meaning "tomorrow at 9:00 in the user's zone"
-TOMORROW_10 = -1  # PlanCb.minutes meaning "tomorrow at 10:00"
+# ActivityCb.minutes / PlanCb.minutes meaning "tomorrow morning in the user's zone": a
+# snoozed reminder comes back at SNOOZE_HOUR, a planned step is due at PLAN_HOUR.
+TOMORROW = -1
+SNOOZE_HOUR = 9
+PLAN_HOUR = 10
 LIST_LIMIT = 30
 
 
@@ -58,7 +70,7 @@ def reminder(
             ),
             Button(
                 text=t("btn-snooze-tomorrow"),
-                callback_data=ActivityCb(action="snooze", id=aid, minutes=TOMORROW_9).pack(),
+                callback_data=ActivityCb(action="snooze", id=aid, minutes=TOMORROW).pack(),
             ),
         ],
         [Button(text=t("btn-reschedule"), callback_data=ActivityCb(action="move", id=aid).pack())],
@@ -114,11 +126,13 @@ def plan_prompt(t: Texts, contact: Contact | None) -> Screen:
         [
             Button(text=t("btn-plan-in-1h"), callback_data=PlanCb(minutes=60).pack()),
             Button(text=t("btn-plan-in-3h"), callback_data=PlanCb(minutes=180).pack()),
-            Button(text=t("btn-plan-tomorrow"), callback_data=PlanCb(minutes=TOMORROW_10).pack()),
+            Button(text=t("btn-plan-tomorrow"), callback_data=PlanCb(minutes=TOMORROW).pack()),
         ]
     ]
     return Screen(prefix + t("plan-ask"), markup(rows))
 
 
 def planned(t: Texts, activity: Activity, timezone: str) -> str:
-    return t("plan-done", title=esc(activity.title), when=local_time(activity.due_at, timezone))
+    return t(
+        "plan-done", title=esc(activity.title), when=day_and_time(t, activity.due_at, timezone)
+    )

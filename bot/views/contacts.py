@@ -6,9 +6,18 @@ from collections.abc import Sequence
 
 from aiogram.types import InlineKeyboardButton as Button
 
-from bot.callbacks import ContactCb, EditCb, NewContactCb, OwnerCb, SearchCb
+from bot.callbacks import ActivityCb, CallCb, ContactCb, EditCb, NewContactCb, OwnerCb, SearchCb
 from bot.i18n import Texts
-from bot.views.format import Screen, button_text, clip, esc, local_time, markup, phone_link
+from bot.views.format import (
+    Screen,
+    button_text,
+    clip,
+    esc,
+    local_time,
+    markup,
+    money,
+    phone_link,
+)
 from core.models.calls import Call
 from core.models.contacts import Contact
 from core.models.users import User
@@ -33,8 +42,9 @@ def card_text(t: Texts, card: ContactCard, timezone: str) -> str:
     lines.append(t("card-owner", owner=owner))
     lines.append(t("card-last", when=local_time(card.last_interaction, timezone)))
     for deal in card.open_deals:
-        amount = f" · {deal.amount:,.0f} {deal.currency}".replace(",", " ") if deal.amount else ""
-        lines.append(f"💼 {esc(deal.title)} ({esc(deal.stage)}){amount}")
+        amount = f" · {money(deal.amount, deal.currency, t.locale)}" if deal.amount else ""
+        stage = card.stage_names.get(deal.stage, deal.stage)
+        lines.append(f"💼 {esc(deal.title)} ({esc(stage)}){amount}")
     if card.next_activity is not None:
         activity = card.next_activity
         lines.append(
@@ -70,14 +80,21 @@ def card(t: Texts, data: ContactCard, user: User) -> Screen:
     return Screen(card_text(t, data, user.timezone), markup(rows))
 
 
-def contact_id_of(buttons: Sequence[Sequence[Button]] | None) -> int | None:
-    """The contact a card message is about, read back from its buttons (reply-to-card)."""
+def subject_of(buttons: Sequence[Sequence[Button]] | None) -> tuple[str, int] | None:
+    """What a message about a client is about, read back from its buttons (a reply to it is
+    a note): ("contact", id) for a card or a screen pop, ("call", id) for the post-call
+    prompt, ("activity", id) for a reminder or a missed-call task."""
+    found: tuple[str, int] | None = None
     for row in buttons or ():
         for button in row:
             data = button.callback_data or ""
             if data.startswith(ContactCb.__prefix__ + ":"):
-                return ContactCb.unpack(data).id
-    return None
+                return ("contact", ContactCb.unpack(data).id)  # the client itself: best
+            if found is None and data.startswith(CallCb.__prefix__ + ":"):
+                found = ("call", CallCb.unpack(data).id)
+            if found is None and data.startswith(ActivityCb.__prefix__ + ":"):
+                found = ("activity", ActivityCb.unpack(data).id)
+    return found
 
 
 def search_results(

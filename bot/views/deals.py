@@ -8,14 +8,12 @@ from aiogram.types import InlineKeyboardButton as Button
 
 from bot.callbacks import ContactCb, DealCb
 from bot.i18n import Texts
-from bot.views.format import Screen, button_text, esc, markup
+from bot.views.format import Screen, button_text, esc, markup, money
 from core.models.work import Deal, PipelineStage
 
 
-def amount_text(deal: Deal) -> str:
-    if deal.amount is None:
-        return ""
-    return f"{deal.amount:,.2f}".replace(",", " ").removesuffix(".00") + f" {deal.currency}"
+def amount_text(deal: Deal, locale: str = "ru") -> str:
+    return "" if deal.amount is None else money(deal.amount, deal.currency, locale)
 
 
 def deal_screen(t: Texts, deal: Deal, stages: Sequence[PipelineStage]) -> Screen:
@@ -25,7 +23,7 @@ def deal_screen(t: Texts, deal: Deal, stages: Sequence[PipelineStage]) -> Screen
         t("deal-stage", stage=esc(names.get(deal.stage, deal.stage))),
     ]
     if deal.amount is not None:
-        lines.append(t("deal-amount", amount=amount_text(deal)))
+        lines.append(t("deal-amount", amount=amount_text(deal, t.locale)))
     if deal.lost_reason:
         lines.append(t("deal-lost-reason", reason=esc(deal.lost_reason[:300])))
     rows: list[list[Button]] = []
@@ -59,14 +57,19 @@ def deal_screen(t: Texts, deal: Deal, stages: Sequence[PipelineStage]) -> Screen
     return Screen("\n".join(lines), markup(rows))
 
 
-def my_deals(t: Texts, deals: Sequence[Deal], total: int) -> Screen:
+def my_deals(
+    t: Texts, deals: Sequence[Deal], total: int, stages: Sequence[PipelineStage] = ()
+) -> Screen:
+    """My open deals as buttons: title, the stage by its name, the amount."""
     if not deals:
         return Screen(t("deals-none"))
+    names = {s.code: s.name for s in stages}
     rows = [
         [
             Button(
                 text=button_text(
-                    f"{d.title} · {d.stage}" + (f" · {amount_text(d)}" if d.amount else "")
+                    f"{d.title} · {names.get(d.stage, d.stage)}"
+                    + (f" · {amount_text(d, t.locale)}" if d.amount else "")
                 ),
                 callback_data=DealCb(action="open", id=d.id).pack(),
             )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.i18n import Texts
 from bot.text_split import split_html, telegram_length
 
 TEXT_LIMIT = 4096
@@ -24,9 +26,36 @@ class Screen:
     markup: InlineKeyboardMarkup | None = None
 
 
+CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "KZT": "₸", "CNY": "¥"}
+
+
+def money(amount: Decimal, currency: str, locale: str = "ru") -> str:
+    """An amount as people read it: «450 000 ₽», «150 000,50 ₽» (ru), «150,000.50 $» (en);
+    kopecks only when there are some."""
+    whole = amount == amount.to_integral_value()
+    text = f"{amount:,.0f}" if whole else f"{amount:,.2f}"
+    if locale == "ru":
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    return f"{text}\u00a0{CURRENCY_SIGNS.get(currency, currency)}"
+
+
 def esc(value: object) -> str:
     """User data, escaped for HTML parse mode."""
     return html.escape(str(value), quote=False)
+
+
+def day_and_time(t: Texts, value: datetime | None, timezone: str) -> str:
+    """A moment restated as people check it, with the weekday: «вт, 8 декабря, 15:00»."""
+    if value is None:
+        return "—"
+    moment = value.astimezone(ZoneInfo(timezone))
+    return t(
+        "day-and-time",
+        weekday=t(f"weekday-{moment.isoweekday()}"),
+        day=moment.day,
+        month=t(f"month-of-{moment.month}"),
+        time=f"{moment:%H:%M}",
+    )
 
 
 def local_time(value: datetime | None, timezone: str, *, with_date: bool = True) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiogram.types import InlineKeyboardButton as Button
 
@@ -12,9 +13,13 @@ from bot.periods import REPORT_PERIODS
 from bot.views.format import Screen, esc, markup
 from core.models.system import DigestSubscription
 from core.services.digests import PERIODS
-from core.services.imports import POLICIES, ImportReport
+from core.services.imports import POLICIES
 
 DEFAULT_HOUR = 9
+Counts = dict[str, int]
+# The import jobs' notification kinds (core/services/import_jobs.py) rendered here.
+IMPORT_NOTICES = ("import_preview", "import_done", "import_refused", "import_failed")
+COUNT_KEYS = ("total", "new", "updated", "duplicate", "rejected")
 
 
 def digests(t: Texts, subscriptions: Sequence[DigestSubscription], timezone: str) -> Screen:
@@ -54,12 +59,12 @@ def report_picker(t: Texts) -> Screen:
     return Screen(t("report-which"), markup([buttons[:1], buttons[1:3], buttons[3:]]))
 
 
-def import_preview(t: Texts, filename: str, report: ImportReport, policy: str, key: str) -> Screen:
+def _preview(t: Texts, filename: str, counts: Counts, policy: str, key: str) -> Screen:
     """What the import would do, with Apply / Cancel and the policy for existing contacts."""
     text = "\n".join(
         (
-            t("import-preview", name=esc(filename), total=report.total),
-            _counts(t, report),
+            t("import-preview", name=esc(filename), total=counts["total"]),
+            _counts(t, counts),
             t("import-policy", policy=t("policy-" + policy)),
         )
     )
@@ -72,8 +77,10 @@ def import_preview(t: Texts, filename: str, report: ImportReport, policy: str, k
             for code in POLICIES
         ],
         [
+            # Apply carries the policy shown: what the user saw is what is applied.
             Button(
-                text=t("btn-import-apply"), callback_data=ImportCb(action="apply", key=key).pack()
+                text=t("btn-import-apply"),
+                callback_data=ImportCb(action="apply", key=key, policy=policy).pack(),
             ),
             Button(
                 text=t("btn-import-cancel"),
@@ -84,17 +91,42 @@ def import_preview(t: Texts, filename: str, report: ImportReport, policy: str, k
     return Screen(text, markup(rows))
 
 
-def import_done(t: Texts, filename: str, report: ImportReport) -> Screen:
+def _done(t: Texts, filename: str, counts: Counts, *, already_done: bool) -> Screen:
     """The outcome of an applied import."""
-    head = t("import-again" if report.already_done else "import-done", name=esc(filename))
-    return Screen(head + "\n" + _counts(t, report))
+    head = t("import-again" if already_done else "import-done", name=esc(filename))
+    return Screen(head + "\n" + _counts(t, counts))
 
 
-def _counts(t: Texts, report: ImportReport) -> str:
+def import_notice(t: Texts, kind: str, payload: Mapping[str, Any]) -> Screen | None:
+    """The message of an import job's notification: preview, outcome, refusal or apology."""
+    name = str(payload.get("filename") or "")
+    counts: Counts = {key: _int(payload.get(key)) for key in COUNT_KEYS}
+    if kind == "import_preview":
+        policy = str(payload.get("policy") or "skip")
+        policy = policy if policy in POLICIES else "skip"
+        return _preview(t, name, counts, policy, str(_int(payload.get("job_id"))))
+    if kind == "import_done":
+        return _done(t, name, counts, already_done=bool(payload.get("already_done")))
+    if kind == "import_refused":
+        reason = str(payload.get("reason") or "")
+        return Screen(t("import-refused", name=esc(name), reason=esc(reason)))
+    if kind == "import_failed":
+        return Screen(t("import-failed", name=esc(name), job=_int(payload.get("job_id"))))
+    return None
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _counts(t: Texts, counts: Counts) -> str:
     return t(
         "import-counts",
-        new=report.new,
-        updated=report.updated,
-        duplicate=report.duplicate,
-        rejected=report.rejected,
+        new=counts["new"],
+        updated=counts["updated"],
+        duplicate=counts["duplicate"],
+        rejected=counts["rejected"],
     )

@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core import access
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.contacts import Contact, ContactPhone
 from core.models.users import User
 from core.models.work import ACTIVITY_KINDS, Activity, Deal
 from core.phones import normalize
-from core.services.common import Page, audit, can_see_contact, check_page
+from core.services.common import Page, audit, check_page
 
 
 def _check_kind(kind: str) -> str:
@@ -32,11 +33,7 @@ def _check_aware(value: datetime | None, field: str) -> datetime | None:
 
 async def _load(ctx: Ctx, actor: Actor, activity_id: int) -> Activity:
     activity = await ctx.session.get(Activity, activity_id)
-    if activity is None:
-        raise NotFound(f"activity {activity_id} not found")
-    if not (actor.sees_all or activity.owner_id in (None, actor.user_id)):
-        raise NotFound(f"activity {activity_id} not found")
-    return activity
+    return access.visible_activity(ctx, actor, activity, activity_id)
 
 
 def _ensure_open(activity: Activity) -> None:
@@ -64,15 +61,16 @@ async def plan(
     _check_aware(due_at, "due_at")
     _check_aware(remind_at, "remind_at")
     if contact_id is not None:
-        contact = await ctx.session.get(Contact, contact_id)
-        if (
-            contact is None
-            or contact.deleted_at is not None
-            or not can_see_contact(ctx, actor, contact)
-        ):
-            raise InvalidInput(f"contact {contact_id} not found", field="contact_id")
-    if deal_id is not None and await ctx.session.get(Deal, deal_id) is None:
-        raise InvalidInput(f"deal {deal_id} not found", field="deal_id")
+        try:
+            await access.workable_contact(
+                ctx, actor, await ctx.session.get(Contact, contact_id), contact_id
+            )
+        except NotFound as exc:
+            raise InvalidInput(exc.message, field="contact_id") from exc
+    if deal_id is not None:
+        deal = await ctx.session.get(Deal, deal_id)
+        if deal is None or not access.may_see_deal(ctx, actor, deal):
+            raise InvalidInput(f"deal {deal_id} not found", field="deal_id")
     owner = owner_id if owner_id is not None else actor.user_id
     if owner is not None and owner != actor.user_id:
         if not actor.sees_all:
@@ -276,9 +274,7 @@ async def list_activities(
             ContactPhone.e164 == e164, ContactPhone.is_live.is_(True)
         )
         where.append(or_(Activity.callback_phone == e164, Activity.contact_id.in_(owners)))
-    if not actor.sees_all:
-        # The same rule as reading one: your own and unassigned work.
-        where.append(or_(Activity.owner_id == actor.user_id, Activity.owner_id.is_(None)))
+    where.append(access.activity_clause(ctx, actor))
     if owner_id is not None:
         where.append(Activity.owner_id == owner_id)
     if contact_id is not None:

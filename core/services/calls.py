@@ -10,6 +10,7 @@ from typing import TypeVar
 import phonenumbers
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
+from core import access
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound
 from core.events import CallEvent
@@ -19,7 +20,7 @@ from core.models.users import User, UserExtension
 from core.models.work import Activity
 from core.phones import Phone, try_normalize
 from core.services import contacts as contact_service
-from core.services.common import Page, check_page, contact_visible_clause
+from core.services.common import Page, check_page
 from core.services.missed_calls import OpenCallbacks, after_transition
 from core.services.users import find_by_extension
 
@@ -419,13 +420,9 @@ async def get_call(ctx: Ctx, *, actor: Actor, call_id: int) -> Call:
     call = await ctx.session.get(Call, call_id)
     if call is None:
         raise NotFound(f"call {call_id} not found")
-    if not actor.sees_all and call.user_id != actor.user_id:
-        contact = await ctx.session.get(Contact, call.contact_id) if call.contact_id else None
-        visible = contact is not None and (
-            ctx.config.visibility == "all" or contact.owner_id in (None, actor.user_id)
-        )
-        if not visible:
-            raise NotFound(f"call {call_id} not found")
+    contact = await ctx.session.get(Contact, call.contact_id) if call.contact_id else None
+    if not access.may_see_call(ctx, actor, call, contact):
+        raise NotFound(f"call {call_id} not found")
     return call
 
 
@@ -445,9 +442,7 @@ async def list_calls(
     """Calls newest first, filtered; sales people see their own calls and their contacts'."""
     check_page(limit, offset)
     where: list[ColumnElement[bool]] = []
-    if not actor.sees_all:
-        visible_contacts = select(Contact.id).where(contact_visible_clause(ctx, actor))
-        where.append((Call.user_id == actor.user_id) | Call.contact_id.in_(visible_contacts))
+    where.append(access.call_clause(ctx, actor))
     if since is not None:
         where.append(Call.started_at >= since)
     if until is not None:

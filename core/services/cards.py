@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -11,8 +11,8 @@ from core.context import Actor, Ctx
 from core.models.calls import Call
 from core.models.contacts import Company, Contact
 from core.models.users import User
-from core.models.work import Activity, Deal, Note
-from core.services.contacts import get_contact
+from core.models.work import Activity, Deal, Note, PipelineStage
+from core.services.contacts import get_contact_for_work
 
 OPEN_DEALS_SHOWN = 3
 
@@ -25,11 +25,12 @@ class ContactCard:
     last_interaction: datetime | None
     open_deals: list[Deal]
     next_activity: Activity | None
+    stage_names: dict[str, str] = field(default_factory=dict)  # stage code -> its name
 
 
 async def contact_card(ctx: Ctx, *, actor: Actor, contact_id: int) -> ContactCard:
     """A contact the actor may see, with its owner, last touch, open deals and next step."""
-    contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
+    contact = await get_contact_for_work(ctx, actor=actor, contact_id=contact_id)
     owner = await ctx.session.get(User, contact.owner_id) if contact.owner_id else None
     # By id, not `contact.company`: a contact made in this session has no loaded relationship.
     company = await ctx.session.get(Company, contact.company_id) if contact.company_id else None
@@ -59,6 +60,11 @@ async def contact_card(ctx: Ctx, *, actor: Actor, contact_id: int) -> ContactCar
         last_interaction=_as_aware(max(touches)) if touches else None,
         open_deals=list(deals),
         next_activity=next_activity,
+        stage_names=dict(
+            (await ctx.session.execute(select(PipelineStage.code, PipelineStage.name)))
+            .tuples()
+            .all()
+        ),
     )
 
 

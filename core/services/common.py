@@ -1,15 +1,13 @@
-"""Helpers shared by services: pages, audit entries, visibility rules."""
+"""Helpers shared by services: pages and audit entries (visibility: core.access)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, or_, true
-
+from core import access
 from core.context import Actor, Ctx
-from core.errors import InvalidInput, NotFound
-from core.models.contacts import Contact
+from core.errors import InvalidInput
 from core.models.system import AuditLog
 
 T = TypeVar("T")
@@ -59,29 +57,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def contact_visible_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
-    """SQL condition: contacts this actor may see (VISIBILITY=own limits sales people)."""
-    if actor.sees_all or ctx.config.visibility == "all":
-        return true()
-    return or_(Contact.owner_id == actor.user_id, Contact.owner_id.is_(None))
-
-
-def can_see_contact(ctx: Ctx, actor: Actor, contact: Contact) -> bool:
-    if actor.sees_all or ctx.config.visibility == "all":
-        return True
-    return contact.owner_id is None or contact.owner_id == actor.user_id
-
-
-def ensure_visible(ctx: Ctx, actor: Actor, contact: Contact | None, contact_id: int) -> Contact:
-    """The contact, or NotFound when it is missing, deleted or not this actor's to see."""
-    if (
-        contact is None
-        or contact.deleted_at is not None
-        or not can_see_contact(ctx, actor, contact)
-    ):
-        raise NotFound(f"contact {contact_id} not found")
-    return contact
-
-
-def owned_by_actor_or_privileged(actor: Actor, owner_id: int | None) -> bool:
-    return actor.sees_all or owner_id is None or owner_id == actor.user_id
+# The access policy lives in core.access; these names stay for the modules that import them.
+contact_visible_clause = access.contact_clause
+can_see_contact = access.may_see_contact
+ensure_visible = access.visible_contact

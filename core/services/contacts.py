@@ -8,7 +8,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import phonenumbers
@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from core import access
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models.calls import Call
@@ -37,6 +38,8 @@ from core.models.contacts import Company, Contact, ContactPhone
 from core.models.users import User
 from core.models.work import Activity, Deal, Note
 from core.phones import Phone, normalize, search_digits, try_normalize
+from core.search_text import fold
+from core.services import consent
 from core.services.common import (
     Page,
     audit,
@@ -70,7 +73,8 @@ EDITABLE = frozenset(
         "timezone",
         "tags",
         "marketing_consent",
-        "telegram_chat_id",
+        "consent_source",
+        "consent_at",
     }
 )
 
@@ -100,7 +104,7 @@ def search_text_of(
     """What contact search matches: name, company, email and the phones' digits, folded."""
     parts = [name, company_name or "", email or ""]
     parts += [e164.lstrip("+") for e164 in e164s]
-    return " ".join(parts).casefold()
+    return fold(" ".join(parts))
 
 
 def _phone_row(phone: Phone, kind: str = "mobile") -> ContactPhone:
@@ -194,7 +198,7 @@ async def _resolve_owner(ctx: Ctx, actor: Actor, owner_id: int | None) -> int | 
     user = await ctx.session.get(User, owner_id)
     if user is None or not user.active:
         raise InvalidInput(f"owner {owner_id} is not an active user", field="owner_id")
-    if not actor.sees_all and owner_id != actor.user_id:
+    if not access.may_assign(actor, owner_id):
         raise PermissionDenied("only a manager can give a contact to someone else")
     return owner_id
 
@@ -250,7 +254,8 @@ async def create_contact(
     tags: Sequence[str] = (),
     source: str = "manual",
     marketing_consent: bool = False,
-    telegram_chat_id: int | None = None,
+    consent_source: str | None = None,
+    consent_at: datetime | None = None,
     commit: bool = True,
     phones_seen_free: bool = False,
 ) -> Contact:
@@ -259,6 +264,8 @@ async def create_contact(
     `commit=False` lets another service (the call processor) create it inside its own unit;
     `phones_seen_free=True` says that caller has just looked the phones up in this
     transaction and found no owner (the partial unique index still guards the race).
+    Consent given elsewhere needs its source (core.services.consent, step 4); a chat is
+    bound only by the client's own link.
     """
     if source not in SOURCES:
         raise InvalidInput(f"source must be one of {', '.join(SOURCES)}", field="source")
@@ -281,11 +288,18 @@ async def create_contact(
         timezone=check_timezone(timezone) if timezone else _default_timezone(ctx, parsed),
         tags=_clean_tags(tags),
         source=source,
-        marketing_consent=marketing_consent,
-        telegram_chat_id=telegram_chat_id,
+        marketing_consent=False,
         created_at=now,
         updated_at=now,
         phones=[_phone_row(p) for p in parsed],
+    )
+    given = consent.record(
+        ctx,
+        contact,
+        actor=actor,
+        consent=marketing_consent,
+        source=consent_source,
+        at=consent_at,
     )
     contact.search_text = build_search_text(contact, company.name if company else None)
     ctx.session.add(contact)
@@ -296,7 +310,12 @@ async def create_contact(
         entity="contact",
         entity_id=contact.id,
         action="create",
-        changes={"name": clean_name, "phones": [p.e164 for p in parsed], "source": source},
+        changes={
+            "name": clean_name,
+            "phones": [p.e164 for p in parsed],
+            "source": source,
+            **given,
+        },
     )
     if commit:
         await ctx.session.commit()
@@ -309,6 +328,13 @@ async def get_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
     return ensure_visible(ctx, actor, contact, contact_id)
 
 
+async def get_contact_for_work(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
+    """A live contact to read and log work on (its card, notes, next step): one the actor may
+    see, or whose call rang at their extension lately (core.access.workable_contact)."""
+    contact = await ctx.session.get(Contact, contact_id)
+    return await access.workable_contact(ctx, actor, contact, contact_id)
+
+
 async def update_contact(
     ctx: Ctx, *, actor: Actor, contact_id: int, changes: Mapping[str, Any]
 ) -> Contact:
@@ -317,7 +343,15 @@ async def update_contact(
     if unknown:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
     contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
-    diff: dict[str, Any] = {}
+    # Consent first: a refused one (a client's /stop) changes nothing else either.
+    diff: dict[str, Any] = consent.record(
+        ctx,
+        contact,
+        actor=actor,
+        consent=changes.get("marketing_consent"),
+        source=changes.get("consent_source"),
+        at=changes.get("consent_at"),
+    )
     if "name" in changes:
         contact.name = diff["name"] = _clean_name(changes["name"])
     if "email" in changes:
@@ -330,10 +364,6 @@ async def update_contact(
         contact.timezone = diff["timezone"] = check_timezone(tz) if tz else None
     if "tags" in changes:
         contact.tags = diff["tags"] = _clean_tags(changes["tags"])
-    if "marketing_consent" in changes:
-        contact.marketing_consent = diff["marketing_consent"] = bool(changes["marketing_consent"])
-    if "telegram_chat_id" in changes:
-        contact.telegram_chat_id = diff["telegram_chat_id"] = changes["telegram_chat_id"]
     if "owner_id" in changes:
         contact.owner_id = diff["owner_id"] = await _resolve_owner(ctx, actor, changes["owner_id"])
     if "company_id" in changes or "company_name" in changes:
@@ -383,7 +413,7 @@ async def _refresh_search_text(ctx: Ctx, contact: Contact) -> None:
 async def delete_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
     """Soft delete: the contact disappears from lists; calls and history stay; phones free up."""
     contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
-    if not actor.sees_all and contact.owner_id != actor.user_id:
+    if not access.may_manage(actor, contact.owner_id):
         raise PermissionDenied("only the owner or a manager can delete a contact")
     contact.deleted_at = ctx.clock.now()
     for row in contact.phones:
@@ -399,7 +429,7 @@ async def merge_contacts(ctx: Ctx, *, actor: Actor, source_id: int, target_id: i
         raise InvalidInput("cannot merge a contact into itself", field="source_id")
     source = await get_contact(ctx, actor=actor, contact_id=source_id)
     target = await get_contact(ctx, actor=actor, contact_id=target_id)
-    if not actor.sees_all and actor.user_id not in (source.owner_id, None):
+    if not access.may_manage(actor, source.owner_id):
         raise PermissionDenied("only the owner or a manager can merge this contact")
     for row in list(source.phones):
         if row.is_live:
@@ -415,12 +445,11 @@ async def merge_contacts(ctx: Ctx, *, actor: Actor, source_id: int, target_id: i
         "company_id",
         "owner_id",
         "timezone",
-        "telegram_chat_id",
     ):
         if getattr(target, field) is None and getattr(source, field) is not None:
             setattr(target, field, getattr(source, field))
     target.tags = _clean_tags([*target.tags, *source.tags])
-    target.marketing_consent = target.marketing_consent or source.marketing_consent
+    consent.merge(target, source)
     source.deleted_at = ctx.clock.now()
     source.merged_into_id = target.id
     target.updated_at = ctx.clock.now()
@@ -461,7 +490,7 @@ def search_tokens(q: str | None, *, region: str) -> list[str]:
     digits = search_digits(q, region=region)
     if digits is not None:
         return [digits]
-    return q.casefold().split()[:SEARCH_MAX_TOKENS]
+    return fold(q).split()[:SEARCH_MAX_TOKENS]
 
 
 def _fts_query(tokens: Sequence[str]) -> str:

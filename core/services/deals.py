@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -9,12 +10,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from core import access
 from core.context import Actor, Ctx
-from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.models.contacts import Company, Contact
 from core.models.users import User
 from core.models.work import Deal, DealStageChange, PipelineStage
-from core.services.common import Page, audit, can_see_contact, check_page
+from core.services.common import Page, audit, check_page
 
 CURRENCIES = ("RUB", "USD", "EUR", "KZT", "BYN", "UZS", "CNY")
 
@@ -27,22 +29,6 @@ async def stages(ctx: Ctx) -> list[PipelineStage]:
     return list(rows)
 
 
-async def add_stage(
-    ctx: Ctx, *, actor: Actor, code: str, name: str, position: int, outcome: str = "open"
-) -> PipelineStage:
-    """Add a stage to the pipeline (admin)."""
-    if not actor.is_admin:
-        raise PermissionDenied("only an admin can change the pipeline")
-    if outcome not in ("open", "won", "lost"):
-        raise InvalidInput("outcome must be open, won or lost", field="outcome")
-    if await ctx.session.scalar(select(PipelineStage).where(PipelineStage.code == code)):
-        raise Conflict(f"stage {code!r} exists")
-    stage = PipelineStage(code=code, name=name, position=position, outcome=outcome, active=True)
-    ctx.session.add(stage)
-    await ctx.session.commit()
-    return stage
-
-
 async def _stage(ctx: Ctx, code: str) -> PipelineStage:
     stage = await ctx.session.scalar(
         select(PipelineStage).where(PipelineStage.code == code, PipelineStage.active.is_(True))
@@ -53,11 +39,45 @@ async def _stage(ctx: Ctx, code: str) -> PipelineStage:
     return stage
 
 
+# What people write after a number: a multiplier («450 тыс», «1,5 млн», «450k»), and the
+# currency, which the deal already has («450 000 ₽», «450000 руб.»).
+_MULTIPLIERS = {
+    "тыс": 1000,
+    "тысяч": 1000,
+    "тысячи": 1000,
+    "тысяча": 1000,
+    "т": 1000,
+    "k": 1000,
+    "к": 1000,
+    "млн": 1_000_000,
+    "миллион": 1_000_000,
+    "миллиона": 1_000_000,
+    "миллионов": 1_000_000,
+    "m": 1_000_000,
+    "м": 1_000_000,
+}
+_AMOUNT = re.compile(
+    r"^(?P<number>[0-9][0-9 ]*(?:[.,][0-9]+)?)\s*"
+    r"(?:(?P<multiplier>[^\W\d_]+)\.?\s*)?"
+    r"(?:₽|руб(?:лей|ля|ль)?\.?|р\.?|rub|\$|€|usd|eur)?$"
+)
+
+
 def parse_amount(value: Any) -> Decimal | None:
+    """An amount as people type it: «150000», «150 000,50», «450 тыс», «1,5 млн», «450k»,
+    «450 000 ₽», «450000 руб.»; InvalidInput for anything else."""
     if value is None or value == "":
         return None
+    text = str(value).replace("\u00a0", " ").replace("\u202f", " ").strip().casefold()
+    match = _AMOUNT.match(text)
+    word = match.group("multiplier") if match else None
+    if word in ("руб", "рублей", "рубля", "рубль", "р", "rub", "usd", "eur"):
+        word = None  # a currency written as a word, not a multiplier
+    multiplier = _MULTIPLIERS.get(word) if word else 1
+    if match is None or multiplier is None:
+        raise InvalidInput(f"amount {value!r} is not a number", field="amount")
     try:
-        amount = Decimal(str(value).replace(" ", "").replace(",", "."))
+        amount = Decimal(match.group("number").replace(" ", "").replace(",", ".")) * multiplier
     except InvalidOperation as exc:
         raise InvalidInput(f"amount {value!r} is not a number", field="amount") from exc
     if not amount.is_finite() or amount < 0 or amount > Decimal("1e13"):
@@ -86,10 +106,7 @@ async def _outcome(ctx: Ctx, code: str) -> str | None:
 
 
 async def _load(ctx: Ctx, actor: Actor, deal_id: int) -> Deal:
-    deal = await ctx.session.get(Deal, deal_id)
-    if deal is None or not (actor.sees_all or deal.owner_id in (None, actor.user_id)):
-        raise NotFound(f"deal {deal_id} not found")
-    return deal
+    return access.visible_deal(ctx, actor, await ctx.session.get(Deal, deal_id), deal_id)
 
 
 async def create(
@@ -113,7 +130,7 @@ async def create(
     external_id = (external_id or "").strip() or None
     if not title.strip():
         raise InvalidInput("title must not be empty", field="title")
-    if owner_id is not None and owner_id != actor.user_id and not actor.sees_all:
+    if not access.may_assign(actor, owner_id):
         raise PermissionDenied("only a manager can give a deal to someone else")
     if currency not in CURRENCIES:
         raise InvalidInput(f"currency must be one of {', '.join(CURRENCIES)}", field="currency")
@@ -123,7 +140,7 @@ async def create(
         if (
             contact is None
             or contact.deleted_at is not None
-            or not can_see_contact(ctx, actor, contact)
+            or not access.may_see_contact(ctx, actor, contact)
         ):
             raise InvalidInput(f"contact {contact_id} not found", field="contact_id")
         company_id = company_id or contact.company_id
@@ -300,8 +317,7 @@ async def list_deals(
 ) -> Page[Deal]:
     check_page(limit, offset)
     where = []
-    if not actor.sees_all:
-        where.append(Deal.owner_id == actor.user_id)
+    where.append(access.deal_clause(ctx, actor))
     if owner_id is not None:
         where.append(Deal.owner_id == owner_id)
     if contact_id is not None:

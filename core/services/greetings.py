@@ -7,8 +7,12 @@
    else the default zone.
 3. Once: a `greeting_log` row (contact, occasion, year unique) is inserted first; only the
    rows this instance inserted are greeted, so several instances never greet twice.
-4. Channel: a client who opted in (Telegram chat + marketing consent) gets `greeting` from
-   the bot; for everyone else the owner gets one `greet_today` list with a ready text each.
+4. Channel: a client who opted in through their own link and has not stopped
+   (`consent.greets_in_chat`: consent from source "telegram", a bound chat, no /stop) gets
+   `greeting` from the bot; for everyone else — including consent recorded by the REST API,
+   which has no chat, and a client who sent /stop — the owner gets one `greet_today` list
+   with a ready text each. The chat is checked again when the row is written, so a /stop
+   committed between the read and the send keeps the greeting out of that chat.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from core.context import Ctx
 from core.models.contacts import Contact
 from core.models.system import GreetingLog
 from core.models.users import User
-from core.services import outbox
+from core.services import consent, outbox
 from core.services.greeting_texts import BIRTHDAY, DEFAULT_HOLIDAYS, greeting_text
 
 _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
@@ -134,10 +138,7 @@ def _occasions(
 def _reachable() -> ColumnElement[bool]:
     """Someone can be told: the client opted in, or the owner is on Telegram."""
     owners = select(User.id).where(User.active.is_(True), User.telegram_user_id.is_not(None))
-    return or_(
-        and_(Contact.marketing_consent.is_(True), Contact.telegram_chat_id.is_not(None)),
-        Contact.owner_id.in_(owners),
-    )
+    return or_(consent.greets_in_chat_clause(), Contact.owner_id.in_(owners))
 
 
 async def send_due(ctx: Ctx, *, options: GreetingOptions = GreetingOptions()) -> int:
@@ -221,8 +222,24 @@ def _is_due(
     return local.date() == day and local.hour >= options.local_hour
 
 
-def _opted_in(contact: Contact) -> bool:
-    return bool(contact.marketing_consent and contact.telegram_chat_id is not None)
+async def _still_in_chat(ctx: Ctx, contacts: Sequence[Contact], dialect: str) -> dict[int, int]:
+    """Contact -> chat for those greeted in their chat, read again under a row lock: a /stop
+    or a new link committed since the page was read wins (on PostgreSQL the lock waits)."""
+    wanted = [c.id for c in contacts if consent.greets_in_chat(c)]
+    if not wanted:
+        return {}
+    query = (
+        select(Contact.id, Contact.telegram_chat_id)
+        .where(Contact.id.in_(wanted), consent.greets_in_chat_clause())
+        .order_by(Contact.id)
+    )
+    if dialect == "postgresql":
+        query = query.with_for_update()
+    return {
+        contact_id: chat_id
+        for contact_id, chat_id in (await ctx.session.execute(query)).tuples()
+        if chat_id is not None
+    }
 
 
 async def _greet(
@@ -238,17 +255,18 @@ async def _greet(
         await ctx.session.commit()
         return 0
     now = ctx.clock.now()
+    dialect = ctx.session.bind.dialect.name if ctx.session.bind else "sqlite"
+    in_chat = await _still_in_chat(ctx, contacts, dialect)
     rows = [
         {
             "contact_id": c.id,
             "occasion": occasion,
             "year": year,
-            "channel": "telegram" if _opted_in(c) else "owner",
+            "channel": "telegram" if c.id in in_chat else "owner",
             "created_at": now,
         }
         for c in contacts
     ]
-    dialect = ctx.session.bind.dialect.name if ctx.session.bind else "sqlite"
     insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
     # Sorted by contact, so two instances inserting the same rows lock them in one order.
     statement = (
@@ -263,13 +281,12 @@ async def _greet(
         if contact.id not in mine:
             continue
         text = greeting_text(ctx.config.locale, occasion, name=contact.name, title=title)
-        if _opted_in(contact):
-            assert contact.telegram_chat_id is not None
+        if contact.id in in_chat:
             await outbox.enqueue(
                 ctx,
                 kind="greeting",
                 dedupe_key=f"greeting:{contact.id}:{occasion}:{year}",
-                chat_id=contact.telegram_chat_id,
+                chat_id=in_chat[contact.id],
                 payload={"text": text},
             )
         elif contact.owner_id is not None:

@@ -8,6 +8,10 @@
   (not those to a user who blocked the bot).
 - Invites that expired unused are deleted after a grace period (until then the bot can
   still say "expired" instead of "not found").
+- Claims of applied Telegram updates are deleted once Telegram can no longer redeliver them
+  (`telegram_updates.RETENTION`).
+- Background jobs are deleted a while after they finished, with any file they still hold
+  (a preview nobody applied); a job that never ran (no scheduler) goes after a week.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from sqlalchemy import delete, or_, select, update
 
 from core.context import Ctx
 from core.models.calls import TelephonyEvent
-from core.models.system import Notification
+from core.models.system import BackgroundJob, Notification
 from core.models.users import Invite, User
+from core.services import telegram_updates
 
 DELETE_CHUNK = 1000
+JOBS_RETENTION = timedelta(days=2)  # a preview's buttons work this long, then its file goes
+JOBS_NEVER_RUN = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,28 @@ async def purge_expired_invites(
     result = await ctx.session.execute(
         delete(Invite).where(
             Invite.used_at.is_(None), Invite.expires_at < ctx.clock.now() - options.invite_grace
+        )
+    )
+    await ctx.session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_telegram_updates(
+    ctx: Ctx, *, retention: timedelta = telegram_updates.RETENTION
+) -> int:
+    """Delete one chunk of applied-update claims past the retention (Telegram keeps 24 h)."""
+    return await telegram_updates.prune(ctx, retention=retention)
+
+
+async def purge_finished_jobs(ctx: Ctx, *, retention: timedelta = JOBS_RETENTION) -> int:
+    """Delete background jobs (and their stored files) finished more than `retention` ago."""
+    now = ctx.clock.now()
+    result = await ctx.session.execute(
+        delete(BackgroundJob).where(
+            or_(
+                BackgroundJob.finished_at < now - retention,
+                BackgroundJob.created_at < now - max(retention, JOBS_NEVER_RUN),
+            )
         )
     )
     await ctx.session.commit()

@@ -7,7 +7,9 @@
    by the policy, skips the contact, fills its empty fields or overwrites them.
 4. Apply: an ImportJob per file content and policy; each batch commits with the job's
    progress, so a crash loses at most the batch in flight and a rerun continues after the
-   last committed one. A finished file applied again changes nothing.
+   last committed one. A finished file applied again changes nothing. Runs of one file
+   at once share its job: each batch is written by whichever run takes its lock first (the
+   others skip it), and every run reports the job's totals.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from core.context import Actor, Ctx
@@ -84,7 +88,7 @@ async def run_import(
     if job is not None:
         report.applied, report.job_id = True, job.id
         report.already_done = job.status == "done"
-        _add_counts(report, job.counts)
+        batch_size = job.batch_size  # a rerun resumes the batches as the job cut them
     done_rows = 0
     for index, start in enumerate(range(0, len(table.rows), batch_size)):
         rows = table.rows[start : start + batch_size]
@@ -93,14 +97,15 @@ async def run_import(
             continue
         chosen = [plans[r.row] for r in rows if r.row in plans]
         counts = await _batch(ctx, actor, job, index, chosen, policy)
-        if counts is None:
-            continue  # another process applied this batch meanwhile
-        _add_counts(report, counts)
+        if job is None and counts is not None:
+            _add_counts(report, counts)
         if progress is not None:
             progress(done_rows, len(table.rows))
-    if job is not None and job.status != "done":
-        job.status, job.finished_at = "done", ctx.clock.now()
-        await ctx.session.commit()
+    if job is not None:
+        # The job's totals, whichever run applied each batch: concurrent applies of one file
+        # share its batches (each is written once) and all report the same outcome.
+        await _finish(ctx, job)
+        _add_counts(report, job.counts)
     report.rejected_rows.sort()
     return report
 
@@ -146,33 +151,53 @@ async def _job(
     table: ContactTable,
     batch_size: int,
 ) -> ImportJob:
+    """The job of this file and policy: found, or made by this run (or a concurrent one)."""
+    # End the reads first: on SQLite a read transaction cannot turn into a write one once a
+    # concurrent run has committed (its snapshot is stale); the INSERT starts a fresh one.
+    await ctx.session.commit()
+    now = ctx.clock.now()
+    values = {
+        "kind": "contacts",
+        "content_hash": file_hash,
+        "policy": policy,
+        "filename": (filename or "")[:255] or None,
+        "status": "running",
+        "total_rows": len(table.rows),
+        "batch_size": batch_size,
+        "batches_done": 0,
+        "counts": {"new": 0, "updated": 0, "duplicate": 0, "rejected_rows": []},
+        "actor_user_id": actor.user_id,
+        "actor_label": actor.label[:120],
+        "created_at": now,
+        "updated_at": now,
+    }
+    # Concurrent runs of one file meet here: the first insert wins, the others find its row.
+    insert_fn = pg_insert if ctx.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await ctx.session.execute(
+        insert_fn(ImportJob)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["kind", "content_hash", "policy"])
+    )
     job = await ctx.session.scalar(
-        select(ImportJob).where(
+        select(ImportJob)
+        .where(
             ImportJob.kind == "contacts",
             ImportJob.content_hash == file_hash,
             ImportJob.policy == policy,
         )
+        .execution_options(populate_existing=True)
     )
-    if job is None:
-        now = ctx.clock.now()
-        job = ImportJob(
-            kind="contacts",
-            content_hash=file_hash,
-            policy=policy,
-            filename=(filename or "")[:255] or None,
-            status="running",
-            total_rows=len(table.rows),
-            batch_size=batch_size,
-            batches_done=0,
-            counts={"new": 0, "updated": 0, "duplicate": 0, "rejected_rows": []},
-            actor_user_id=actor.user_id,
-            actor_label=actor.label,
-            created_at=now,
-            updated_at=now,
-        )
-        ctx.session.add(job)
-        await ctx.session.commit()
+    await ctx.session.commit()
+    assert job is not None  # inserted, or found under the unique key
     return job
+
+
+async def _finish(ctx: Ctx, job: ImportJob) -> None:
+    """Every batch is in (by this run or a concurrent one): the job is done, its totals read."""
+    await ctx.session.refresh(job)
+    if job.status != "done":
+        job.status, job.finished_at = "done", ctx.clock.now()
+    await ctx.session.commit()
 
 
 async def _users(ctx: Ctx) -> dict[str, int]:
@@ -272,14 +297,14 @@ async def _match(ctx: Ctx, actor: Actor, plans: Sequence[Plan], policy: str) -> 
         contact = contacts[matched.pop()]
         if policy == "skip" or not can_see_contact(ctx, actor, contact):
             batch.duplicate += 1
-        elif changes := changes_for(plan, contact, policy):
+        elif changes := changes_for(plan, contact, policy, region=ctx.config.default_region):
             batch.updates.append((plan, contact, changes))
         else:
             batch.duplicate += 1
     return batch
 
 
-def changes_for(plan: Plan, contact: Contact, policy: str) -> dict[str, Any]:
+def changes_for(plan: Plan, contact: Contact, policy: str, *, region: str = "RU") -> dict[str, Any]:
     """Field -> new value for a matched contact under `fill` or `overwrite`."""
     row, overwrite = plan.row, policy == "overwrite"
     wanted: dict[str, Any] = {
@@ -287,14 +312,14 @@ def changes_for(plan: Plan, contact: Contact, policy: str) -> dict[str, Any]:
         "birthday": row.birthday,
         "owner_id": plan.owner_id,
     }
-    if overwrite and row.name:
+    if row.name and (overwrite or _named_by_its_number(contact, region)):
         wanted["name"] = plan.name
     changes = {
         key: value
         for key, value in wanted.items()
         if value is not None
         and value != getattr(contact, key)
-        and (overwrite or getattr(contact, key) is None)
+        and (overwrite or key == "name" or getattr(contact, key) is None)
     }
     live = {p.e164 for p in contact.phones if p.is_live}
     if any(p.e164 not in live for p in plan.phones):
@@ -306,3 +331,13 @@ def changes_for(plan: Plan, contact: Contact, policy: str) -> dict[str, Any]:
     if row.comment:
         changes["comment"] = row.comment
     return changes
+
+
+def _named_by_its_number(contact: Contact, region: str) -> bool:
+    """The contact's name is one of its own phones, in any format: a placeholder, as a
+    contact made by a call gets ("+7 916 123-45-67"), that `fill` replaces with a real name."""
+    try:
+        phone = normalize(contact.name.strip(), region=region)
+    except InvalidInput:
+        return False
+    return phone.e164 is not None and phone.e164 in {p.e164 for p in contact.phones if p.is_live}

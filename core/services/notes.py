@@ -12,8 +12,9 @@ from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound
 from core.models.calls import Call
 from core.models.work import Activity, Deal, DealStageChange, Note
+from core.services import outbox
 from core.services.common import audit, check_page
-from core.services.contacts import get_contact
+from core.services.contacts import get_contact_for_work
 
 TimelineKind = Literal["note", "call", "activity", "deal_change"]
 
@@ -48,7 +49,7 @@ async def add_note(
         raise InvalidInput("note text must not be empty", field="text")
     if len(body) > 10_000:
         raise InvalidInput("note is longer than 10000 characters", field="text")
-    await get_contact(ctx, actor=actor, contact_id=contact_id)
+    contact = await get_contact_for_work(ctx, actor=actor, contact_id=contact_id)
     note = Note(
         contact_id=contact_id,
         author_id=actor.user_id,
@@ -68,13 +69,23 @@ async def add_note(
         action="create",
         changes={"contact_id": contact_id},
     )
+    if contact.owner_id is not None and actor.user_id not in (None, contact.owner_id):
+        # A colleague (who took the client's call, or a manager) wrote on someone else's
+        # client: the owner hears what was said, in the same unit of work.
+        await outbox.enqueue(
+            ctx,
+            kind="colleague_note",
+            dedupe_key=f"colleague-note:{note.id}",
+            payload={"note_id": note.id, "contact_id": contact_id},
+            user_id=contact.owner_id,
+        )
     await ctx.session.commit()
     return note
 
 
 async def get_note(ctx: Ctx, *, actor: Actor, contact_id: int, note_id: int) -> Note:
     """A note of a contact the actor may see, or NotFound (a note of another contact too)."""
-    await get_contact(ctx, actor=actor, contact_id=contact_id)
+    await get_contact_for_work(ctx, actor=actor, contact_id=contact_id)
     note = await ctx.session.get(Note, note_id)
     if note is None or note.contact_id != contact_id:
         raise NotFound(f"note {note_id} of contact {contact_id} not found")
@@ -86,7 +97,7 @@ async def timeline(
 ) -> Timeline:
     """Everything that happened with a contact, newest first, one page at a time."""
     check_page(limit, offset)
-    await get_contact(ctx, actor=actor, contact_id=contact_id)
+    await get_contact_for_work(ctx, actor=actor, contact_id=contact_id)
     window = limit + offset
     notes = await ctx.session.scalars(
         select(Note)

@@ -54,6 +54,8 @@ _CALL_TYPES: dict[str, tuple[Direction, EndStatus]] = {
     "notanswered": ("out", "missed"),
 }
 _COMPACT_UTC = re.compile(r"\d{14}")
+# Only what a written phone number is made of: digits, a leading +, spaces, ( ) - . /
+_PHONE_LIKE = re.compile(r"\+?[\d\s().\-/]+")
 
 
 def sign_headers(token: str) -> dict[str, str]:
@@ -107,6 +109,19 @@ def lookup_number(raw: str) -> str:
     if text.startswith("00") and text[2:3].isdigit() and text[2:3] != "0":
         return "+" + text[2:]  # Prefix="Zeros" style international numbers
     return text
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(firstName, lastName) for 3CX, which shows "FirstName LastName".
+
+    Split at the first space, which keeps the name as written (Russian "Фамилия Имя" stays
+    in that order); a name that is a phone number (a contact made by a call is named by it)
+    is never split: it goes whole into lastName, so "+7" never becomes a first name."""
+    text = " ".join(name.split())
+    if _PHONE_LIKE.fullmatch(text) and sum(c.isdigit() for c in text) >= 3:
+        return "", text
+    first, _, last = text.partition(" ")
+    return first, last
 
 
 def _call_type(fields: Mapping[str, str]) -> tuple[Direction, EndStatus]:
@@ -220,14 +235,12 @@ def _contact_url(request: RawRequest, contact_id: int) -> str | None:
 def _lookup_payload(request: RawRequest, number: str, lookup: LookupResult | None) -> Any:
     if lookup is None or lookup.contact_id is None:
         return {"found": False}
-    # 3CX shows "FirstName LastName": splitting at the first space keeps the name as written
-    # (Russian "Фамилия Имя" stays in that order).
-    first, _, last = (lookup.contact_name or "").strip().partition(" ")
+    first, last = split_name(lookup.contact_name or "")
     return {
         "found": True,
         "contactId": str(lookup.contact_id),
         "firstName": first,
-        "lastName": last.strip(),
+        "lastName": last,
         "companyName": lookup.company_name or "",
         "phone": number,
         "ownerName": lookup.owner_name or "",

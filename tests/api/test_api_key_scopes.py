@@ -117,3 +117,28 @@ async def test_listing_and_revoking_keys_is_for_admins(ctx: Ctx, system: Actor) 
         await api_keys.list_keys(ctx, actor=shop)
     with pytest.raises(PermissionDenied):
         await api_keys.revoke(ctx, actor=shop, key_id=listed[0].id)
+
+
+# The spreadsheet operations × key roles: a dry run writes nothing, so every key may run it
+# (issue 15, #11); applying writes contacts in bulk, which only an admin key may do.
+SPREADSHEET_SCOPES: list[tuple[str, str, dict[str, str], dict[str, int]]] = [
+    ("POST", "/imports", {}, {"read": 200, "integration": 200, "admin": 200}),
+    ("POST", "/imports", {"apply": "false"}, {"read": 200, "integration": 200, "admin": 200}),
+    ("POST", "/imports/rejected.xlsx", {}, {"read": 200, "integration": 200, "admin": 200}),
+    ("POST", "/imports", {"apply": "true"}, {"read": 403, "integration": 403, "admin": 200}),
+    ("GET", "/exports/contacts.csv", {}, {"read": 200, "integration": 200, "admin": 200}),
+]
+
+
+@pytest.mark.parametrize("role", ["read", "integration", "admin"])
+async def test_spreadsheet_operations_by_key_role(
+    app: FastAPI, ctx: Ctx, system: Actor, role: str
+) -> None:
+    upload = {"file": ("c.csv", "ФИО;Телефон\r\nИван;+79161234567\r\n".encode(), "text/csv")}
+    async with as_key(app, await key(ctx, system, role)) as http:
+        for method, path, form, expected in SPREADSHEET_SCOPES:
+            files = upload if method == "POST" else None
+            response = await http.request(method, path, files=files, data=form or None)
+            assert response.status_code == expected[role], (path, form, response.text)
+        contacts = (await http.get("/contacts")).json()["total"]
+    assert contacts == (1 if role == "admin" else 0)

@@ -157,6 +157,7 @@ def test_a_database_never_migrated_says_to_run_db_upgrade(
         url = _pg_url_with(db="perezvon_hardening_never_created")
         expected = "does not exist: create it, then run `perezvon db upgrade`"
     else:
+        (tmp_path / "new.db").touch()  # there but empty (no file at all: test_cli_newcomer.py)
         url = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
         expected = "is not set up: run `perezvon db upgrade`"
     monkeypatch.setenv("PEREZVON_DATABASE_URL", url)

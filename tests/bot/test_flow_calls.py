@@ -296,3 +296,123 @@ async def test_call_back_outcome_asks_when_to_call(
         call.contact_id,
         clock.now() + timedelta(hours=2),
     )
+
+
+async def test_a_colleague_who_takes_a_clients_call_can_open_the_card_and_log_it(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    tg_bot: Bot,
+    bot_deps: BotDeps,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+) -> None:
+    """VISIBILITY=own hides Пётр's client from Ольга, but the call rang at her extension:
+    the card, a note, the outcome and the next step are hers to log (issue 21 §2)."""
+    assert config.visibility == "own"
+    colleague = await make_user(
+        sessions, config, clock, telegram_id=9103, name="Ольга", extensions=("102",)
+    )
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        client = await contacts.create_contact(
+            ctx, actor=Actor.of_user(seller), name="Анна Смирнова", phones=["+79161234567"]
+        )
+        assert client.owner_id == seller.id
+    await pbx(
+        sessions,
+        config,
+        clock,
+        "c6",
+        "ringing",
+        direction="in",
+        client_number="+79161234567",
+        extension="102",
+    )
+    pops = sent(await deliver("incoming_call", tg_bot, fake_tg, bot_deps))
+    pop = next(p for p in pops if p.chat_id == colleague.telegram_user_id)
+    olga = TgUser(feed, fake_tg, 9103)
+    card = sent(await olga.tap(pop, "Карточка"))
+    assert "<b>Анна Смирнова</b>" in (card[0].text or "")
+
+    await pbx(sessions, config, clock, "c6", "answered", extension="102")
+    clock.advance(seconds=90)
+    await pbx(sessions, config, clock, "c6", "ended")
+    prompts = sent(await deliver("post_call", tg_bot, fake_tg, bot_deps))
+    prompt = next(p for p in prompts if p.chat_id == colleague.telegram_user_id)
+    await olga.tap(prompt, "Заметка")
+    assert texts_of(await olga.say("Просит счёт на 10 штук")) == ["📝 Заметка добавлена."]
+    asked = sent(await olga.tap(prompt, "Перезвонить"))
+    assert "Когда?" in (asked[0].text or "")
+    assert "Запланировано" in texts_of(await olga.say("через 30 минут"))[0]
+    async with sessions() as session:
+        note = (await session.scalars(select(Note))).one()
+        planned = (await session.scalars(select(Activity))).one()
+        call = (await session.scalars(select(Call))).one()
+    assert (note.contact_id, note.author_id, note.text) == (
+        client.id,
+        colleague.id,
+        "Просит счёт на 10 штук",
+    )
+    assert (planned.contact_id, planned.owner_id) == (client.id, colleague.id)
+    assert call.outcome == "callback"
+    # The owner hears what the colleague logged on their client.
+    told = sent(await deliver("colleague_note", tg_bot, fake_tg, bot_deps))
+    assert [m.chat_id for m in told] == [SELLER_TG]
+    assert "Анна Смирнова" in (told[0].text or "") and "Просит счёт на 10 штук" in (
+        told[0].text or ""
+    )
+    assert "Ольга" in (told[0].text or "")
+
+
+async def test_a_reply_to_the_post_call_prompt_or_the_missed_call_task_is_a_note(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    tg_bot: Bot,
+    bot_deps: BotDeps,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+) -> None:
+    """Issue 21 §5: replying to «Итог?» or to a missed-call task used to run a search."""
+    await pbx(
+        sessions,
+        config,
+        clock,
+        "c7",
+        "ringing",
+        direction="in",
+        client_number="+79161234567",
+        extension="101",
+    )
+    await pbx(sessions, config, clock, "c7", "answered", extension="101")
+    clock.advance(seconds=60)
+    await pbx(sessions, config, clock, "c7", "ended")
+    prompt = sent(await deliver("post_call", tg_bot, fake_tg, bot_deps))[0]
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    assert texts_of(await user.reply(prompt, "Ждёт КП до пятницы")) == ["📝 Заметка добавлена."]
+
+    clock.advance(minutes=5)
+    await pbx(
+        sessions,
+        config,
+        clock,
+        "c8",
+        "ringing",
+        direction="in",
+        client_number="+79161234567",
+        extension="101",
+    )
+    clock.advance(seconds=20)
+    await pbx(sessions, config, clock, "c8", "ended", status="missed")
+    task = sent(await deliver("missed_call", tg_bot, fake_tg, bot_deps))[0]
+    assert texts_of(await user.reply(task, "Перезвонить после обеда")) == ["📝 Заметка добавлена."]
+    async with sessions() as session:
+        first = (await session.scalars(select(Call).where(Call.provider_call_id == "c7"))).one()
+        rows = list(await session.scalars(select(Note).order_by(Note.id)))
+    assert [(n.text, n.contact_id, n.call_id) for n in rows] == [
+        ("Ждёт КП до пятницы", first.contact_id, first.id),
+        ("Перезвонить после обеда", first.contact_id, None),
+    ]

@@ -63,11 +63,8 @@ async def test_search_finds_a_contact_by_phone_in_any_format(
     await add_contact(sessions, config, clock, seller, "Борис", ["+79990000001"])
     user = TgUser(feed, fake_tg, SELLER_TG)
 
-    result = sent(await user.say(typed))[0]
-
-    captions = [b["text"] for b in buttons(result.params["reply_markup"])]
-    assert captions == ["Анна Смирнова · +79161234567"]
-    card = sent(await user.tap(result, "Анна"))[0]
+    # The only match opens its card at once.
+    card = sent(await user.say(typed))[0]
     assert "<b>Анна Смирнова</b>" in (card.text or "")
     assert 'href="tel:+79161234567"' in (card.text or "")
     assert "Ответственный: Пётр" in (card.text or "")
@@ -180,8 +177,7 @@ async def test_replying_to_a_card_adds_a_note(
 ) -> None:
     contact = await add_contact(sessions, config, clock, seller, "Анна", ["+79161234567"])
     user = TgUser(feed, fake_tg, SELLER_TG)
-    found = sent(await user.say("анна"))[0]
-    card = sent(await user.tap(found, "Анна"))[0]
+    card = sent(await user.say("анна"))[0]
 
     reply = texts_of(await user.reply(card, "Просила <b>скидку</b> 10% ‏مرحبا"))
     assert reply == ["📝 Заметка добавлена."]
@@ -306,3 +302,25 @@ async def test_the_timeline_pages_newest_first(
     assert "заметка 1" in second and "заметка 0" in second and "заметка 2" not in second
     await user.tap(card, "◀️")
     assert "заметка 6" in (user.current(card).text or "")
+
+
+async def test_search_folds_yo_fixes_the_keyboard_layout_and_lists_several_matches(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+) -> None:
+    await add_contact(sessions, config, clock, seller, "Фёдорова Анна", ["+79161234567"])
+    await add_contact(sessions, config, clock, seller, "Федоров Пётр", ["+79161234568"])
+    await add_contact(sessions, config, clock, seller, "Привалов Сергей", ["+79161234569"])
+    user = TgUser(feed, fake_tg, SELLER_TG)
+
+    both = sent(await user.say("федоров"))[0]
+    captions = sorted(b["text"] for b in buttons(both.params["reply_markup"]))
+    assert captions == ["Федоров Пётр · +79161234568", "Фёдорова Анна · +79161234567"]
+    one = sent(await user.say("ФЁДОРОВА"))[0]
+    assert "<b>Фёдорова Анна</b>" in (one.text or "")
+    swapped = sent(await user.say("ghbdfkjd"))[0]  # «привалов» typed on an English layout
+    assert "«привалов»" in (swapped.text or "") and "<b>Привалов Сергей</b>" in (swapped.text or "")

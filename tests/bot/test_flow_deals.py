@@ -17,7 +17,7 @@ from core.models.users import User
 from core.models.work import Deal, DealStageChange
 from core.services import contacts
 from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, answers, make_user, sent, texts_of
+from tests.bot.updates import TgUser, answers, buttons, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram
 
 SELLER_TG = 9201
@@ -55,13 +55,14 @@ async def test_a_deal_is_created_moved_and_won_with_an_amount(
 
     mine = sent(await user.say("💼 Мои сделки"))[0]
     assert "Мои открытые сделки: 1" in (mine.text or "")
+    assert [b["text"] for b in buttons(mine.params["reply_markup"])] == ["Поставка бумаги · Новая"]
 
     await user.tap(deal_msg, "Предложение")
     assert "Этап: Предложение" in (user.current(deal_msg).text or "")
     await user.tap(deal_msg, "Выиграна")
     assert texts_of(await user.say("сто")) == ["Сумма — это число, например 150000 или 99 900,50."]
     won = texts_of(await user.say("150 000,50"))
-    assert "Сделка выиграна" in won[-1] and "150 000.50 RUB" in won[-1]
+    assert "Сделка выиграна" in won[-1] and "150\u00a0000,50\u00a0₽" in won[-1]
 
     async with sessions() as session:
         deal = (await session.scalars(select(Deal))).one()
@@ -112,3 +113,33 @@ async def test_someone_elses_deal_cannot_be_moved(
     async with sessions() as session:
         stored = await session.get(Deal, deal.id)
         assert stored is not None and stored.stage == "new"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored", "shown"),
+    [
+        ("450 тыс", "450000.00", "450\u00a0000\u00a0₽"),
+        ("450 000 ₽", "450000.00", "450\u00a0000\u00a0₽"),
+        ("1,5 млн", "1500000.00", "1\u00a0500\u00a0000\u00a0₽"),
+        ("450k", "450000.00", "450\u00a0000\u00a0₽"),
+    ],
+)
+async def test_a_won_amount_is_read_as_people_type_it_and_shown_in_roubles(
+    typed: str,
+    stored: str,
+    shown: str,
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    anna: Contact,
+) -> None:
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    await user.tap(card, "Сделка")
+    deal_msg = sent(await user.say("Поставка"))[0]
+    await user.tap(deal_msg, "Выиграна")
+    won = texts_of(await user.say(typed))
+    assert "Сделка выиграна" in won[-1] and shown in won[-1]
+    async with sessions() as session:
+        deal = (await session.scalars(select(Deal))).one()
+    assert deal.amount == Decimal(stored)

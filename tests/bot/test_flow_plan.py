@@ -83,7 +83,10 @@ async def test_plan_with_a_natural_date_and_see_it_in_today(
     assert ("завтра в 15" if language == "ru" else "tomorrow 3pm") in (prompt.text or "")
 
     done = texts_of(await user.say(phrase))[0]
-    assert local_due.strftime("%d.%m %H:%M") in done
+    # Restated with the weekday, so a wrong reading is caught at a glance.
+    assert ("пт, 27 ноября, " if language == "ru" else "Fri, 27 November, ") + (
+        local_due.strftime("%H:%M")
+    ) in done
     activity = await only_activity(sessions)
     assert activity.due_at == local_due
     assert activity.contact_id == anna.id and activity.remind_at == activity.due_at
@@ -103,12 +106,17 @@ async def test_an_unreadable_time_is_asked_again_with_examples(
 ) -> None:
     user = TgUser(feed, fake_tg, SELLER_TG)
     await user.press(ContactCb(action="plan", id=anna.id).pack())
-    for unclear in ("когда-нибудь", "в понедельник утром", "15"):
+    for unclear in ("когда-нибудь", "позвонить", "15"):
         reply = texts_of(await user.say(unclear))
         assert reply == [
-            "Не понял время. Примеры: «завтра в 15», «в пятницу в 10», «через 2 часа», "
-            "«25.12 14:30», «tomorrow 3pm»."
+            "Не понял время. Примеры: «завтра в 15», «в пятницу в 10», «в понедельник утром», "
+            "«через 2 часа», «25.12 14:30». Утро — 9:00, день — 13:00, вечер — 18:00."
         ]
+    # A day the calendar does not have is named, not turned into a task titled "31.02".
+    assert texts_of(await user.say("31.02 10:00")) == [
+        "Даты «31.02» нет в календаре. Напишите, например: «25.12 14:30», "
+        "«в понедельник утром», «завтра в 15»."
+    ]
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Activity)) == 0
     assert "Запланировано" in texts_of(await user.say("через 2 часа"))[0]
@@ -279,7 +287,7 @@ async def test_reminder_reschedule_moves_the_due_time(
     message = await send_rendered(tg_bot, fake_tg, bot_deps, notification)
     user = TgUser(feed, fake_tg, SELLER_TG)
     await user.tap(message, "Перенести")
-    assert "Перенесено на 25.12 14:30" in texts_of(await user.say("25.12 14:30"))[0]
+    assert "Перенесено на пт, 25 декабря, 14:30" in texts_of(await user.say("25.12 14:30"))[0]
     async with sessions() as session:
         stored = await session.get(Activity, activity.id)
         assert stored is not None

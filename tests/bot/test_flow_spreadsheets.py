@@ -1,23 +1,36 @@
-"""Contacts in and out as spreadsheets in the bot: import with a preview, /export for everyone."""
+"""Contacts in and out as spreadsheets in the bot: import with a preview, /export for everyone.
+
+An import never runs in the update: the handler stores the file as a background job and
+answers at once; the scheduler's job reads it and the preview, the outcome and the rejected
+rows come through the outbox (issue 15, defect 1).
+"""
 
 from __future__ import annotations
 
 import io
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import pytest
+from aiogram import Bot
+from aiogram.types import BufferedInputFile
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.scheduler_component import import_codec
 from bot.callbacks import ImportCb
 from bot.deps import BotDeps
+from bot.notifications import render
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.models.contacts import Contact
+from core.models.system import BackgroundJob
 from core.models.users import User
-from core.services import contacts
+from core.services import contacts, outbox
+from scheduler.jobs import Jobs
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, button_data, make_user, sent, texts_of
 from tests.exports.files import HEADER_RU, ROWS_RU, csv_bytes, xlsx_bytes
@@ -48,24 +61,82 @@ async def _count(sessions: async_sessionmaker[AsyncSession]) -> int:
         return int(await session.scalar(select(func.count()).select_from(Contact)) or 0)
 
 
+async def _jobs(sessions: async_sessionmaker[AsyncSession]) -> list[BackgroundJob]:
+    async with sessions() as session:
+        return list(await session.scalars(select(BackgroundJob).order_by(BackgroundJob.id)))
+
+
 def documents(calls: list[Call]) -> list[Call]:
     return [c for c in calls if c.method == "sendDocument" and c.status == 200]
+
+
+def scheduler_jobs(deps: BotDeps, codec_config: CoreConfig | None = None) -> Jobs:
+    """The scheduler's jobs as `perezvon run` wires them (the exports codec for imports)."""
+    config = codec_config or deps.config
+    return Jobs(
+        sessions=deps.sessions, config=config, clock=deps.clock, import_codec=import_codec(config)
+    )
+
+
+async def deliver(bot: Bot, deps: BotDeps) -> None:
+    """Send what the outbox holds, rendered as the delivery renders it."""
+    async with deps.sessions() as session:
+        ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
+        for notification in await outbox.claim(ctx, limit=100):
+            rendered = await render(session, deps, notification)
+            assert rendered is not None, notification.kind
+            if rendered.document is not None:
+                document = BufferedInputFile(rendered.document, rendered.filename or "file")
+                await bot.send_document(rendered.chat_id, document, caption=rendered.text)
+            else:
+                await bot.send_message(
+                    rendered.chat_id, rendered.text, reply_markup=rendered.reply_markup
+                )
+            await outbox.mark_sent(ctx, notification_id=notification.id)
+
+
+Settle = Callable[..., Awaitable[list[Call]]]
+
+
+@pytest.fixture
+def settle(tg_bot: Bot, bot_deps: BotDeps, fake_tg: FakeTelegram) -> Settle:
+    """Run the due background jobs (as the scheduler's tick does), then deliver the outbox;
+    returns the calls to Telegram that made."""
+
+    async def run(jobs: Jobs | None = None) -> list[Call]:
+        before = len(fake_tg.calls)
+        await (jobs or scheduler_jobs(bot_deps)).background()
+        await deliver(tg_bot, bot_deps)
+        return fake_tg.calls[before:]
+
+    return run
 
 
 async def test_a_manager_previews_then_applies_an_xlsx_and_gets_the_rejected_rows(
     feed: Feed,
     fake_tg: FakeTelegram,
     sessions: async_sessionmaker[AsyncSession],
+    settle: Settle,
     manager: User,
 ) -> None:
     user = TgUser(feed, fake_tg, MANAGER_TG)
     document = fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU), "клиенты.xlsx")
     calls = await user.send(document=document)
+    # The update only downloads and stores the file, and answers at once.
     assert [c.method for c in calls if c.method in ("getFile", "downloadFile")] == [
         "getFile",
         "downloadFile",
     ]
-    preview = sent(calls)[0]
+    assert texts_of(calls) == ["⏳ Проверяю «клиенты.xlsx»… Напишу, когда будет готово."]
+    (job,) = await _jobs(sessions)
+    assert (job.kind, job.status, job.attempts, job.user_id) == (
+        "import_preview",
+        "queued",
+        0,
+        manager.id,
+    )
+
+    preview = sent(await settle())[0]
     text = preview.text or ""
     assert "«клиенты.xlsx»: строк 5" in text
     assert "Новых: 2 · обновится: 0 · дублей: 1 · отклонено: 2" in text
@@ -73,11 +144,17 @@ async def test_a_manager_previews_then_applies_an_xlsx_and_gets_the_rejected_row
     assert await _count(sessions) == 0  # a dry run writes nothing
     apply_button = button_data(preview, "Применить")
 
-    calls = await user.tap(preview, "Применить")
-    assert "Новых: 2 · обновится: 0 · дублей: 1 · отклонено: 2" in (
-        user.current(preview).text or ""
-    )
-    assert "выполнен" in (user.current(preview).text or "")
+    await user.tap(preview, "Применить")
+    assert user.current(preview).text == "⏳ Импортирую «клиенты.xlsx»… Напишу, когда закончу."
+    assert user.current(preview).params["reply_markup"] is None
+    # A second Apply (a double tap) before the job ran is stale and queues nothing.
+    assert answers(await user.press(apply_button)) == ["Эта кнопка устарела."]
+    assert await _count(sessions) == 0
+
+    calls = await settle()
+    assert texts_of(calls) == [
+        "✅ Импорт «клиенты.xlsx» выполнен.\nНовых: 2 · обновится: 0 · дублей: 1 · отклонено: 2"
+    ]
     (rejected,) = documents(calls)
     assert rejected.files["document"].filename == "rejected.xlsx"
     assert "Отклонённые строки (2)" in rejected.params["caption"]
@@ -87,18 +164,21 @@ async def test_a_manager_previews_then_applies_an_xlsx_and_gets_the_rejected_row
     assert len(problems) == 2 and any("E5" in p for p in problems)
     assert await _count(sessions) == 2
 
-    # The buttons are gone; a second Apply (a double tap) is stale and changes nothing.
-    assert user.current(preview).params["reply_markup"] is None
+    # The chain is over: the stored file is gone, the job done, Apply stale, nothing more runs.
+    (job,) = await _jobs(sessions)
+    assert (job.kind, job.status, job.data) == ("import_apply", "done", None)
     assert answers(await user.press(apply_button)) == ["Эта кнопка устарела."]
+    assert await settle() == []
     assert await _count(sessions) == 2
 
 
-async def test_policy_buttons_change_the_preview_and_cancel_writes_nothing(
+async def test_policy_buttons_preview_again_and_cancel_writes_nothing(
     feed: Feed,
     fake_tg: FakeTelegram,
     sessions: async_sessionmaker[AsyncSession],
     config: CoreConfig,
     clock: FakeClock,
+    settle: Settle,
     manager: User,
 ) -> None:
     async with sessions() as session:
@@ -108,36 +188,52 @@ async def test_policy_buttons_change_the_preview_and_cancel_writes_nothing(
         )
     user = TgUser(feed, fake_tg, MANAGER_TG, language_code="en")
     data = csv_bytes(HEADER_RU, ROWS_RU, delimiter=";", encoding="cp1251")
-    preview = sent(await user.send(document=fake_tg.add_file(data, "clients.csv")))[0]
+    await user.send(document=fake_tg.add_file(data, "clients.csv"))
+    preview = sent(await settle())[0]
     assert "Новых: 1 · обновится: 0 · дублей: 2" in (preview.text or "")
-    apply_button = button_data(preview, "Применить")
+    first_apply = button_data(preview, "Применить")
 
     await user.tap(preview, "перезаписать")
-    current = user.current(preview).text or ""
-    assert "Новых: 1 · обновится: 1" in current and "перезаписать" in current
-    await user.tap(preview, "Отмена")
-    assert user.current(preview).text == "Импорт отменён, ничего не изменено."
+    assert user.current(preview).text == (
+        "⏳ Проверяю «clients.csv» заново: если контакт уже есть — перезаписать. "
+        "Напишу, когда будет готово."
+    )
+    assert answers(await user.press(first_apply)) == ["Эта кнопка устарела."]  # being checked
+    again = sent(await settle())[0]
+    current = again.text or ""
+    assert "Новых: 1 · обновится: 1" in current and "✅ перезаписать" in str(
+        again.params["reply_markup"]
+    )
+    await user.tap(again, "Отмена")
+    assert user.current(again).text == "Импорт отменён, ничего не изменено."
     assert await _count(sessions) == 1
-    assert answers(await user.press(apply_button)) == ["Эта кнопка устарела."]
+    for stale in (first_apply, button_data(again, "Применить"), button_data(again, "Отмена")):
+        assert answers(await user.press(stale)) == ["Эта кнопка устарела."]
+    assert await settle() == []
     assert await _count(sessions) == 1
+    (job,) = await _jobs(sessions)
+    assert job.data is None  # canceled: the file is not kept
 
 
 async def test_only_the_latest_preview_can_be_applied(
     feed: Feed,
     fake_tg: FakeTelegram,
     sessions: async_sessionmaker[AsyncSession],
+    settle: Settle,
     manager: User,
 ) -> None:
     user = TgUser(feed, fake_tg, MANAGER_TG)
     first = fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU[:1]), "one.xlsx")
-    old = sent(await user.send(document=first))[0]
+    await user.send(document=first)
+    old = sent(await settle())[0]
     second = fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU[:2]), "two.xlsx")
-    new = sent(await user.send(document=second))[0]
+    await user.send(document=second)
+    new = sent(await settle())[0]
     assert answers(await user.tap(old, "Применить")) == ["Эта кнопка устарела."]
     assert answers(await user.tap(old, "Отмена")) == ["Эта кнопка устарела."]
     assert await _count(sessions) == 0
     await user.tap(new, "Применить")
-    assert "«two.xlsx» выполнен" in (user.current(new).text or "")
+    assert "«two.xlsx» выполнен" in texts_of(await settle())[0]
     assert await _count(sessions) == 2
 
 
@@ -145,19 +241,25 @@ async def test_an_import_with_the_fill_policy_is_applied_once(
     feed: Feed,
     fake_tg: FakeTelegram,
     sessions: async_sessionmaker[AsyncSession],
+    settle: Settle,
     manager: User,
 ) -> None:
     user = TgUser(feed, fake_tg, MANAGER_TG)
     data = xlsx_bytes(HEADER_RU, ROWS_RU)
-    preview = sent(await user.send(document=fake_tg.add_file(data, "a.xlsx")))[0]
+    await user.send(document=fake_tg.add_file(data, "a.xlsx"))
+    preview = sent(await settle())[0]
     await user.tap(preview, "дополнить")
-    await user.tap(preview, "Применить")
+    filled = sent(await settle())[0]
+    await user.tap(filled, "Применить")
+    await settle()
     assert await _count(sessions) == 2
-    again = sent(await user.send(document=fake_tg.add_file(data, "a.xlsx")))[0]
+    await user.send(document=fake_tg.add_file(data, "a.xlsx"))
+    again = sent(await settle())[0]
     assert "Новых: 0 · обновится: 0 · дублей: 3" in (again.text or "")
     await user.tap(again, "дополнить")
-    await user.tap(again, "Применить")
-    assert "уже импортирован" in (user.current(again).text or "")
+    filled = sent(await settle())[0]
+    await user.tap(filled, "Применить")
+    assert "уже импортирован" in texts_of(await settle())[0]
     assert await _count(sessions) == 2
 
 
@@ -166,6 +268,7 @@ async def test_oversized_broken_and_foreign_files_are_refused_with_a_reason(
     fake_tg: FakeTelegram,
     sessions: async_sessionmaker[AsyncSession],
     bot_deps: BotDeps,
+    settle: Settle,
     manager: User,
 ) -> None:
     user = TgUser(feed, fake_tg, MANAGER_TG)
@@ -185,15 +288,49 @@ async def test_oversized_broken_and_foreign_files_are_refused_with_a_reason(
     assert texts_of(calls) == [
         "Файл слишком большой: 21.0 МБ, можно до 20 МБ. Разбейте его на части."
     ]
+    assert await _jobs(sessions) == []
     bot_deps.config = replace(bot_deps.config, import_max_bytes=20 * 1024 * 1024)
     broken = fake_tg.add_file(b"PK\x03\x04 not really a zip", "book.xlsx")
-    reply = texts_of(await user.send(document=broken))
+    await user.send(document=broken)
+    reply = texts_of(await settle())
     assert reply == ["Не могу импортировать «book.xlsx»: the file is not a readable .xlsx workbook"]
-    empty = texts_of(await user.send(document=fake_tg.add_file(b"  ", "empty.csv")))
-    assert empty == ["Не могу импортировать «empty.csv»: the file is empty"]
+    await user.send(document=fake_tg.add_file(b"  ", "empty.csv"))
+    assert texts_of(await settle()) == ["Не могу импортировать «empty.csv»: the file is empty"]
     photo = fake_tg.add_file(b"\x89PNG", "photo.png")
     assert "Файлы и стикеры не сохраняю" in texts_of(await user.send(document=photo))[0]
     assert await _count(sessions) == 0
+    assert [(j.status, j.data) for j in await _jobs(sessions)] == [("failed", None)] * 2
+
+
+async def test_an_unexpected_error_in_the_job_apologises_and_marks_it_failed(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    bot_deps: BotDeps,
+    settle: Settle,
+    manager: User,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    jobs = scheduler_jobs(bot_deps)
+
+    def broken_reader(_data: bytes, _filename: str) -> None:
+        raise MemoryError("the reader ran out of memory")
+
+    jobs._import_codec = replace(import_codec(bot_deps.config), read=broken_reader)  # type: ignore[arg-type]
+    user = TgUser(feed, fake_tg, MANAGER_TG)
+    await user.send(document=fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU), "a.xlsx"))
+    (job,) = await _jobs(sessions)
+    with caplog.at_level(logging.ERROR):
+        calls = await settle(jobs)
+    assert texts_of(calls) == [
+        "😔 Не получилось обработать «a.xlsx» — простите. Отправьте файл ещё раз чуть позже; "
+        f"если не выйдет, сообщите администратору (задача {job.id})."
+    ]
+    assert f"background job {job.id} (import_preview) failed" in caplog.text
+    (job,) = await _jobs(sessions)
+    assert (job.status, job.data) == ("failed", None)
+    assert job.last_error == "MemoryError: the reader ran out of memory"
+    assert await settle() == []  # failed for good: not run again
 
 
 async def test_a_salesperson_cannot_import_and_is_told_why(
@@ -207,9 +344,31 @@ async def test_a_salesperson_cannot_import_and_is_told_why(
     calls = await user.send(document=document)
     assert texts_of(calls) == ["Импорт контактов из таблиц — для руководителей и администраторов."]
     assert not [c for c in calls if c.method == "getFile"]
-    crafted = ImportCb(action="apply", key="0" * 12).pack()
-    assert answers(await user.press(crafted)) == ["Эта кнопка устарела."]
+    for crafted in ("0" * 12, "1", "abc", "9" * 40):
+        data = ImportCb(action="apply", key=crafted, policy="skip").pack()
+        assert answers(await user.press(data)) == ["Эта кнопка устарела."]
     assert await _count(sessions) == 0
+
+
+async def test_another_users_buttons_are_stale_for_me(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    settle: Settle,
+    manager: User,
+) -> None:
+    await make_user(sessions, config, clock, telegram_id=9403, role="manager", name="Boris")
+    anna = TgUser(feed, fake_tg, MANAGER_TG)
+    await anna.send(document=fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU), "a.xlsx"))
+    preview = sent(await settle())[0]
+    boris = TgUser(feed, fake_tg, 9403)
+    assert answers(await boris.press(button_data(preview, "Применить"))) == ["Эта кнопка устарела."]
+    assert answers(await boris.press(button_data(preview, "Отмена"))) == ["Эта кнопка устарела."]
+    await anna.tap(preview, "Применить")
+    await settle()
+    assert await _count(sessions) == 2
 
 
 async def test_export_sends_only_the_contacts_the_user_may_see(

@@ -162,11 +162,13 @@ async def test_webhook_route_sends_the_method_a_handler_returns(fake_tg: FakeTel
                 json={"update_id": 5, **message_update(tg_user(STRANGER), "/ping")},
                 headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
             )
+        # The update is handled after the answer.
+        [reply] = await fake_tg.wait_for("sendMessage", 1, where=lambda c: c.chat_id == STRANGER)
     finally:
         await close_bot(bot)
 
     assert response.status_code == 200
-    assert [c.text for c in fake_tg.sent("sendMessage", chat_id=STRANGER)] == ["pong"]
+    assert reply.text == "pong"
 
 
 @pytest.mark.usefixtures("engine")

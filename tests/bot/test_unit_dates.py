@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.dates import parse_when
+from bot.dates import NoSuchDate, parse_when
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -62,7 +62,7 @@ def test_a_task_title_is_split_from_the_time() -> None:
 
 @pytest.mark.parametrize(
     "phrase",
-    ["абракадабра", "15", "в понедельник утром", "", "   ", "\u200f", "вчера в 10", "я" * 500],
+    ["абракадабра", "15", "позвонить", "", "   ", "\u200f", "вчера в 10", "я" * 500],
 )
 def test_unclear_fuzzy_past_or_huge_input_is_not_guessed(phrase: str) -> None:
     assert parse_when(phrase, now=NOW, timezone="Europe/Moscow") is None
@@ -78,5 +78,41 @@ def test_unclear_fuzzy_past_or_huge_input_is_not_guessed(phrase: str) -> None:
     )
 )
 def test_any_text_is_a_moment_in_the_future_or_none(text: str) -> None:
-    when = parse_when(text, now=NOW, timezone="Europe/Moscow")
+    try:
+        when = parse_when(text, now=NOW, timezone="Europe/Moscow")
+    except NoSuchDate as refused:
+        written = refused.written
+        when = None
+    else:
+        written = ""
+    assert written in text
     assert when is None or (when.at > NOW and when.at.tzinfo is UTC)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("в понедельник утром", msk(11, 30, 9)),
+        ("послезавтра после обеда", msk(11, 28, 14)),
+        ("завтра днём", msk(11, 27, 13)),
+        ("к вечеру", msk(11, 26, 17)),
+        ("вечером", msk(11, 26, 18)),
+        ("на следующей неделе", msk(11, 30, 10)),
+        ("в понедельник", msk(11, 30, 10)),
+        ("8 декабря", msk(12, 8, 10)),
+        ("tomorrow morning", msk(11, 27, 9)),
+        ("завтра в 10.30", msk(11, 27, 10, 30)),
+    ],
+)
+def test_parts_of_the_day_and_days_without_a_time_read_as_documented(
+    phrase: str, expected: datetime
+) -> None:
+    when = parse_when(phrase, now=NOW, timezone="Europe/Moscow")
+    assert when is not None and when.at == expected
+
+
+@pytest.mark.parametrize("phrase", ["31.02 10:00", "30.02", "32.12", "25.13 10:00", "29.02.2027"])
+def test_a_day_that_is_not_in_the_calendar_is_refused_by_name(phrase: str) -> None:
+    with pytest.raises(NoSuchDate) as refused:
+        parse_when(phrase, now=NOW, timezone="Europe/Moscow")
+    assert refused.value.written == phrase.split()[0]

@@ -1,4 +1,5 @@
-"""Client opt-in (token, consent with its time, /stop) and the contact card summary."""
+"""Client opt-in (a link spent once, rotated, expiring; consent with its source and time; a
+final /stop) and the contact card summary."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.events import CallEvent
 from core.services import activities, calls, cards, consent, contacts, deals, notes, users
 
@@ -21,27 +22,125 @@ async def people(ctx: Ctx) -> tuple[Actor, Actor]:
     return Actor.of_user(one), Actor.of_user(two)
 
 
-async def test_consent_is_recorded_once_with_its_time_and_revoked_by_stop(
+async def test_a_link_is_spent_by_the_chat_that_opens_it_and_stop_is_final(
     ctx: Ctx, clock: FakeClock
 ) -> None:
     seller, _ = await people(ctx)
     contact = await contacts.create_contact(ctx, actor=seller, name="Анна", phones=["+79161234567"])
     token = await consent.invite_token(ctx, actor=seller, contact_id=contact.id)
-    assert token == await consent.invite_token(ctx, actor=seller, contact_id=contact.id)
     assert len("c_" + token) <= 64
 
     accepted = await consent.accept(ctx, token=token, chat_id=4242)
     assert (accepted.telegram_chat_id, accepted.marketing_consent) == (4242, True)
-    assert accepted.consent_at == clock.now()
-    clock.advance(hours=1)
-    again = await consent.accept(ctx, token=token, chat_id=4242)
-    assert again.consent_at == clock.now() - timedelta(hours=1)
-    with pytest.raises(Conflict):
-        await consent.accept(ctx, token=token, chat_id=5555)
+    assert (accepted.consent_at, accepted.consent_source) == (clock.now(), "telegram")
+    assert consent.greets_in_chat(accepted)
+    # Spent: neither the client again nor anyone else can use it; the first binding stays.
+    for chat in (4242, 5555):
+        with pytest.raises(consent.LinkDead):
+            await consent.accept(ctx, token=token, chat_id=chat)
+    assert await consent.is_subscribed(ctx, chat_id=4242)
+    assert not await consent.is_subscribed(ctx, chat_id=5555)
 
+    clock.advance(hours=1)
     assert await consent.revoke(ctx, chat_id=4242) == 1
-    assert (contact.marketing_consent, contact.consent_at) == (False, None)
+    await ctx.session.refresh(contact)
+    assert (contact.marketing_consent, contact.telegram_chat_id) == (False, None)
+    assert (contact.consent_stopped_at, contact.greeting_token) == (clock.now(), None)
+    assert not consent.greets_in_chat(contact)
     assert await consent.revoke(ctx, chat_id=4242) == 0
+    # Only the client's own action opens it again: a NEW link, opened by them.
+    fresh = await consent.invite_token(ctx, actor=seller, contact_id=contact.id)
+    again = await consent.accept(ctx, token=fresh, chat_id=4242)
+    assert (again.marketing_consent, again.consent_stopped_at) == (True, None)
+
+
+async def test_reissuing_rotates_the_link_and_links_expire(
+    ctx: Ctx, clock: FakeClock, config: CoreConfig
+) -> None:
+    seller, _ = await people(ctx)
+    contact = await contacts.create_contact(ctx, actor=seller, name="Анна")
+    old = await consent.invite_token(ctx, actor=seller, contact_id=contact.id)
+    new = await consent.invite_token(ctx, actor=seller, contact_id=contact.id)
+    assert old != new
+    with pytest.raises(consent.LinkDead):
+        await consent.accept(ctx, token=old, chat_id=1)
+
+    clock.advance(days=config.greeting_link_days, seconds=1)
+    with pytest.raises(consent.LinkDead):
+        await consent.accept(ctx, token=new, chat_id=1)
+    newest = await consent.invite_token(ctx, actor=seller, contact_id=contact.id)
+    clock.advance(days=config.greeting_link_days)  # the last moment it lives
+    assert (await consent.accept(ctx, token=newest, chat_id=1)).telegram_chat_id == 1
+
+
+async def test_consent_recorded_elsewhere_needs_its_source_and_never_reopens_a_stop(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    seller, _ = await people(ctx)
+    contact = await contacts.create_contact(ctx, actor=seller, name="Анна")
+    bad: list[tuple[dict[str, object], str]] = [
+        ({"marketing_consent": True}, "consent_source"),
+        ({"marketing_consent": True, "consent_source": "  "}, "consent_source"),
+        ({"consent_source": "shop"}, "consent_source"),
+        ({"marketing_consent": False, "consent_at": clock.now()}, "consent_at"),
+        (
+            {
+                "marketing_consent": True,
+                "consent_source": "shop",
+                "consent_at": clock.now() + timedelta(days=1),
+            },
+            "consent_at",
+        ),
+    ]
+    for changes, field in bad:
+        with pytest.raises(InvalidInput) as refused:
+            await contacts.update_contact(ctx, actor=seller, contact_id=contact.id, changes=changes)
+        assert refused.value.field == field, changes
+        await ctx.session.rollback()
+
+    given = clock.now() - timedelta(days=3)
+    key = Actor.api_key(1, "shop", scope="integration")
+    changes = {"marketing_consent": True, "consent_source": "shop checkout", "consent_at": given}
+    recorded = await contacts.update_contact(ctx, actor=key, contact_id=contact.id, changes=changes)
+    assert (recorded.consent_source, recorded.consent_at) == ("api:shop checkout", given)
+    assert not consent.greets_in_chat(recorded)  # no chat: the owner greets them
+    # Already on: the first record stands (a nightly sync does not rewrite it).
+    clock.advance(days=1)
+    changes_again = {**changes, "consent_source": "newsletter", "consent_at": clock.now()}
+    same = await contacts.update_contact(
+        ctx, actor=key, contact_id=contact.id, changes=changes_again
+    )
+    assert (same.consent_source, same.consent_at) == ("api:shop checkout", given)
+
+    token = await consent.invite_token(ctx, actor=seller, contact_id=contact.id)
+    await consent.accept(ctx, token=token, chat_id=4242)
+    await consent.revoke(ctx, chat_id=4242)
+    with pytest.raises(Conflict, match="/stop"):
+        await contacts.update_contact(ctx, actor=key, contact_id=contact.id, changes=changes)
+    await ctx.session.rollback()
+    # Withdrawing is always allowed.
+    withdrawn = await contacts.update_contact(
+        ctx, actor=key, contact_id=contact.id, changes={"marketing_consent": False}
+    )
+    assert (withdrawn.marketing_consent, withdrawn.consent_stopped_at) == (False, clock.now())
+
+
+async def test_merging_keeps_one_consent_and_a_stop_on_either_side_holds(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    seller, _ = await people(ctx)
+    opted = await contacts.create_contact(ctx, actor=seller, name="Анна")
+    stopped = await contacts.create_contact(ctx, actor=seller, name="Анна П.")
+    for contact, chat in ((opted, 1), (stopped, 2)):
+        token = await consent.invite_token(ctx, actor=seller, contact_id=contact.id)
+        await consent.accept(ctx, token=token, chat_id=chat)
+    clock.advance(minutes=1)
+    await consent.revoke(ctx, chat_id=2)
+    merged = await contacts.merge_contacts(
+        ctx, actor=seller, source_id=stopped.id, target_id=opted.id
+    )
+    assert (merged.marketing_consent, merged.telegram_chat_id) == (False, None)
+    assert merged.consent_stopped_at == clock.now()
 
 
 async def test_a_token_is_only_for_those_who_see_the_contact_and_unknown_tokens_fail(
@@ -51,8 +150,9 @@ async def test_a_token_is_only_for_those_who_see_the_contact_and_unknown_tokens_
     contact = await contacts.create_contact(ctx, actor=seller, name="Анна")
     with pytest.raises(NotFound):
         await consent.invite_token(ctx, actor=other, contact_id=contact.id)
-    with pytest.raises(NotFound):
-        await consent.accept(ctx, token="nope", chat_id=1)
+    for token in ("nope", "", "  "):
+        with pytest.raises(consent.LinkDead):
+            await consent.accept(ctx, token=token, chat_id=1)
 
 
 async def test_the_card_sums_up_owner_last_touch_open_deals_and_next_step(

@@ -327,14 +327,13 @@ async def test_upsert_by_phone_accepts_every_editable_field_when_creating(
         fields={
             "name": "Иван",
             "company_name": "ООО Ромашка",
-            "telegram_chat_id": 123456789,
             "marketing_consent": True,
+            "consent_source": "shop checkout",
             "phones": ["+74951112233"],
         },
     )
     assert was_new
-    assert created.telegram_chat_id == 123456789
-    assert created.marketing_consent
+    assert (created.marketing_consent, created.consent_source) == (True, "test:shop checkout")
     assert sorted(p.e164 for p in created.phones) == ["+74951112233", "+79161234567"]
     with pytest.raises(InvalidInput):
         await contacts.upsert_by_phone(ctx, actor=system, phone="89160000000", fields={"x": 1})

@@ -382,3 +382,26 @@ async def test_a_number_with_another_country_code_does_not_match_by_its_last_dig
     assert await lookup("0019123456789") is None
     found = await lookup("912 345-67-89")
     assert found is not None and found.contact_id == ivan.id
+
+
+def test_the_migration_folds_yo_in_search_texts_stored_before(tmp_path: Path) -> None:
+    """Rows stored before «ё» was folded are found by «е» after `db upgrade` (SQLite + FTS)."""
+    import sqlite3
+
+    from core.migrate import upgrade
+
+    path = tmp_path / "old.db"
+    upgrade(f"sqlite+aiosqlite:///{path}", "0008")
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO contacts (id, name, marketing_consent, source, tags, search_text,"
+            " created_at, updated_at) VALUES (1, 'Фёдорова', 0, 'manual', '[]', 'фёдорова',"
+            " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    with sqlite3.connect(path) as db:
+        stored = db.execute("SELECT search_text FROM contacts").fetchone()[0]
+        found = db.execute(
+            "SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH '\"федоров\"'"
+        ).fetchall()
+    assert (stored, found) == ("федорова", [(1,)])

@@ -7,7 +7,9 @@ What it promises, in the order a request meets it:
    `attach://<name>` values are mapped back to their uploaded part (`Call.files`).
 3. Every request is recorded in `calls` (method, decoded params, files, HTTP status, time).
 4. Failures queued with `fail()` answer first, with HTTP status == `error_code` (aiogram picks its
-   exception class from the status) and `parameters.retry_after` on 429.
+   exception class from the status) and `parameters.retry_after` on 429. Before them, answers
+   queued with `garble()` are sent as given: a proxy's HTML error page, an empty body, a
+   non-JSON 200 (recorded in `calls` with their status, like any answer).
 5. Otherwise the method is served: messages get increasing ids and are kept for edits,
    `getUpdates` is a real long poll (answers at once when `push_update` adds an update), and a set
    webhook makes `push_update` POST the update to it with the secret-token header instead.
@@ -68,6 +70,11 @@ ALWAYS_TRUE = {
     "close",
     "logOut",
 }
+HTML_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
 DEFAULT_DESCRIPTIONS = {
     400: "Bad Request: message text is empty",
     401: "Unauthorized",
@@ -117,6 +124,16 @@ class _Failure:
 
 
 @dataclass
+class _RawAnswer:
+    method: str  # "*" for any method
+    status: int
+    body: bytes
+    content_type: str
+    remaining: int
+    headers: dict[str, str]
+
+
+@dataclass
 class _Message:
     chat_id: int
     text: str | None
@@ -147,6 +164,7 @@ class FakeTelegram:
         self._messages: dict[tuple[int, int], _Message] = {}
         self.files: dict[str, UploadedFile] = {}  # by file_id
         self._failures: list[_Failure] = []
+        self._raw_answers: list[_RawAnswer] = []
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -217,8 +235,26 @@ class FakeTelegram:
             )
         )
 
+    def garble(
+        self,
+        method: str,
+        status: int = 502,
+        body: bytes | str = HTML_502,
+        *,
+        content_type: str = "text/html",
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next `times` calls of `method` ("*": any) with this raw body, not JSON:
+        an HTML error page by default, `b""` for an empty body, any bytes for garbage;
+        `headers` too (e.g. a `Location` that redirects)."""
+        raw = body.encode() if isinstance(body, str) else body
+        answer = _RawAnswer(method, status, raw, content_type, times, dict(headers or {}))
+        self._raw_answers.append(answer)
+
     def clear_failures(self) -> None:
         self._failures.clear()
+        self._raw_answers.clear()
 
     async def push_update(self, update: dict[str, Any]) -> int:
         """Queue an update for getUpdates (or POST it to the webhook when one is set)."""
@@ -290,6 +326,14 @@ class FakeTelegram:
         arrived = time.monotonic()
         if self.delay:
             await asyncio.sleep(self.delay)
+        raw = self._take_raw_answer(method)
+        if raw is not None:
+            async with self._changed:
+                self.calls.append(Call(method, params, files, raw.status, arrived))
+                self._changed.notify_all()
+            return web.Response(
+                body=raw.body, status=raw.status, content_type=raw.content_type, headers=raw.headers
+            )
         if request.match_info["token"] != self.token:
             status, body = 401, _error(401, "Unauthorized")
         else:
@@ -332,6 +376,15 @@ class FakeTelegram:
         if method in ALWAYS_TRUE:
             return 200, {"ok": True, "result": True}
         return 404, _error(404, "Not Found: method not found")
+
+    def _take_raw_answer(self, method: str) -> _RawAnswer | None:
+        for raw in self._raw_answers:
+            if raw.method in (method, "*"):
+                raw.remaining -= 1
+                if raw.remaining <= 0:
+                    self._raw_answers.remove(raw)
+                return raw
+        return None
 
     def _take_failure(self, method: str, params: dict[str, Any]) -> _Failure | None:
         for failure in self._failures:

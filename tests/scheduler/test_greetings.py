@@ -3,16 +3,19 @@ contact, occasion and year; opted-in clients from the bot, everyone else on the 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FakeClock
+from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.models import Contact, User
-from core.services import contacts, greetings
+from core.services import consent, contacts, greetings
 from core.services.greetings import GreetingOptions, Holiday, parse_holidays
 from tests.scheduler.helpers import SYSTEM, make_user, outbox
 
@@ -37,9 +40,10 @@ async def _client(
         owner_id=owner.id if owner else None,
         birthday=birthday,
         timezone=timezone,
-        marketing_consent=chat is not None,
-        telegram_chat_id=chat,
     )
+    if chat is not None:  # the client opts in through their own link
+        token = await consent.invite_token(ctx, actor=SYSTEM, contact_id=contact.id)
+        contact = await consent.accept(ctx, token=token, chat_id=chat)
     if timezone is None:  # no zone of its own: the greetings job falls back to the phone's
         await ctx.session.execute(
             update(Contact).where(Contact.id == contact.id).values(timezone=None)
@@ -140,10 +144,7 @@ async def test_an_opted_in_client_is_greeted_by_the_bot_until_they_stop(
     assert "Иван" in sent[0].payload["text"]
     assert _items(await outbox(ctx, "greet_today")) == [(other.id, "birthday")]
     # /stop: the consent is revoked; next year the owner greets them instead.
-    await ctx.session.execute(
-        update(Contact).where(Contact.id == fan.id).values(marketing_consent=False)
-    )
-    await ctx.session.commit()
+    assert await consent.revoke(ctx, chat_id=555) == 1
     clock.set(datetime(2028, 5, 20, 8, 0, tzinfo=UTC))
     assert await greetings.send_due(ctx, options=NO_HOLIDAYS) == 2
     assert len(await outbox(ctx, "greeting")) == 1
@@ -221,3 +222,76 @@ async def test_clients_not_yet_due_elsewhere_do_not_hold_back_those_due_now(
     greeted = {contact_id for contact_id, _ in _items(await outbox(ctx, "greet_today"))}
     assert {c.id for c in moscow} <= greeted
     assert len(greeted) == 5
+
+
+async def test_only_the_clients_own_link_opens_their_chat_to_greetings(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    anna = await make_user(ctx, "Анна", tg=101)
+    bday = {"birthday": date(1990, 5, 20), "timezone": "Europe/Moscow"}
+    await _client(ctx, anna, "Свой", chat=555, **bday)
+    # Opted in, then withdrawn and re-recorded by an integration: its chat stays closed.
+    shop = Actor.api_key(1, "shop", scope="integration")
+    recorded = await _client(ctx, anna, "Магазин", chat=556, **bday)
+    for change in (
+        {"marketing_consent": False},
+        {"marketing_consent": True, "consent_source": "checkout"},
+    ):
+        await contacts.update_contact(ctx, actor=shop, contact_id=recorded.id, changes=change)
+    # Rows from before the source was kept: consent from the link had its time; the state
+    # defect 2 left (consent turned back on over a kept chat, no time) did not.
+    legacy_link = await _client(ctx, anna, "Старая ссылка", **bday)
+    legacy_reopened = await _client(ctx, anna, "Открыт заново", **bday)
+    for contact, chat, at in ((legacy_link, 557, clock.now()), (legacy_reopened, 558, None)):
+        await ctx.session.execute(
+            update(Contact)
+            .where(Contact.id == contact.id)
+            .values(marketing_consent=True, telegram_chat_id=chat, consent_at=at)
+        )
+    await ctx.session.commit()
+
+    clock.set(datetime(2027, 5, 20, 8, 0, tzinfo=UTC))
+    assert await greetings.send_due(ctx, options=NO_HOLIDAYS) == 4
+    assert sorted(n.chat_id for n in await outbox(ctx, "greeting")) == [555, 557]
+    assert sorted(_items(await outbox(ctx, "greet_today"))) == sorted(
+        [(recorded.id, "birthday"), (legacy_reopened.id, "birthday")]
+    )
+
+
+async def test_a_stop_skips_a_greeting_already_queued_for_that_chat(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    anna = await make_user(ctx, "Анна", tg=101)
+    await _client(ctx, anna, "Иван", birthday=date(1990, 5, 20), timezone="Europe/Moscow", chat=555)
+    clock.set(datetime(2027, 5, 20, 8, 0, tzinfo=UTC))
+    assert await greetings.send_due(ctx, options=NO_HOLIDAYS) == 1
+    assert [n.status for n in await outbox(ctx, "greeting")] == ["pending"]  # Telegram is down
+
+    assert await consent.revoke(ctx, chat_id=555) == 1
+    assert [n.status for n in await outbox(ctx, "greeting")] == ["skipped"]
+    clock.set(datetime(2028, 5, 20, 8, 0, tzinfo=UTC))
+    assert await greetings.send_due(ctx, options=NO_HOLIDAYS) == 1
+    assert len(await outbox(ctx, "greeting")) == 1  # next year: the owner's list, not the chat
+
+
+async def test_two_instances_greet_each_opted_in_client_once_in_their_chat(
+    ctx: Ctx,
+    clock: FakeClock,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+) -> None:
+    anna = await make_user(ctx, "Анна", tg=101)
+    bday = {"birthday": date(1990, 5, 20), "timezone": "Europe/Moscow"}
+    for n in range(12):
+        await _client(ctx, anna, f"Клиент {n}", chat=9000 + n if n % 2 else None, **bday)
+    clock.set(datetime(2027, 5, 20, 8, 0, tzinfo=UTC))
+
+    async def instance() -> int:
+        async with sessions() as session:
+            other = Ctx(session=session, config=config, clock=clock)
+            return await greetings.send_due(other, options=NO_HOLIDAYS)
+
+    assert sum(await asyncio.gather(instance(), instance())) == 12
+    chats = [n.chat_id for n in await outbox(ctx, "greeting")]
+    assert sorted(chats) == [9000 + n for n in range(1, 12, 2)]
+    assert sorted(_items(await outbox(ctx, "greet_today")))[0][1] == "birthday"

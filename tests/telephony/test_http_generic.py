@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -181,7 +182,11 @@ async def test_lookup_answers_json_and_text_from_the_phone_index(
 
 
 async def test_lookup_with_a_broken_database_answers_no_data(
-    pbx: Pbx, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
+    pbx: Pbx,
+    ctx: Ctx,
+    system: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
 
@@ -193,6 +198,9 @@ async def test_lookup_with_a_broken_database_answers_no_data(
     assert (response.status_code, response.json()["found"]) == (200, False)
     text = await pbx.send(generic_lookup(CLIENT, text=True), "generic")
     assert (text.status_code, text.text) == (200, "")
+    # The operator is told why, at a level that reaches the log by default.
+    warned = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("could not connect to server" in r.getMessage() for r in warned)
 
 
 async def test_wrong_or_missing_token_is_401_and_no_token_setting_is_404(pbx: Pbx) -> None:

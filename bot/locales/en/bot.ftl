@@ -23,7 +23,6 @@ kb-my-deals = 💼 My deals
 
 ## Access
 private-only = I only work in private chats. Message me directly.
-refused-stranger = You are not registered. Your Telegram id: <code>{ $id }</code>. Ask an admin for an invite.
 refused-inactive = Your access is switched off. Your Telegram id: <code>{ $id }</code>. Talk to an admin.
 joined = Welcome, { $name }! Your role: { $role }. Type a name, company or phone to find a contact.
 welcome-back = Welcome back, { $name }! Type a name, company or phone to search.
@@ -71,6 +70,7 @@ error-unexpected = Something went wrong, try again.
 search-hint = Type a name, company, e-mail or phone to search.
 search-too-long = The query is too long (at most { $limit } characters).
 search-none = Nothing found for “{ $query }”.
+search-layout-swapped = 🔤 Looks like the wrong keyboard layout: searching for “{ $query }”.
 search-found = Found { $count ->
     [one] { $count } contact
    *[other] { $count } contacts
@@ -80,6 +80,14 @@ search-expired = This search is old — type it again.
 btn-create-with-phone = ➕ Create contact { $phone }
 
 ## Contacts
+btn-cancel = ✖️ Cancel
+dialog-canceled = Canceled.
+dialog-nothing-to-cancel = There is nothing to cancel.
+dialog-drop-ask = You have not finished typing. Drop it?
+btn-dialog-drop = Drop it
+btn-dialog-keep = Keep typing
+dialog-dropped = Dropped — press the menu button again.
+dialog-kept = Go on: the bot is waiting for your answer.
 ask-contact-name = What is the contact's name?
 ask-contact-name-for = What is the name of the contact with { $phone }?
 ask-contact-phone = The contact's phone? (or “-” to skip)
@@ -105,6 +113,10 @@ btn-back = ◀️ Back
 btn-create = ➕ Create contact
 ask-note = Note for { $name }:
 note-added = 📝 Note added.
+colleague-note =
+    📝 A note on your client <b>{ $client }</b>
+    By: { $author }
+    { $text }
 timeline-title = Timeline: { $count ->
     [one] { $count } entry
    *[other] { $count } entries
@@ -126,7 +138,6 @@ client-invite-link = Send this link to the client to receive greetings:
     { $link }
 client-invite-code = The bot's username is unknown. The client can send the bot: <code>{ $code }</code>
 client-welcome = Thank you! You will receive our greetings. To unsubscribe: /stop
-client-stopped = You have unsubscribed from greetings.
 client-stop-nothing = You are not subscribed.
 stop-nothing = Nothing to stop.
 
@@ -152,7 +163,28 @@ agenda-overdue = ⚠️ Overdue: { $count }
 agenda-planned = Planned: { $count }
 agenda-empty = Nothing planned 🎉
 plan-ask = When? Type e.g. “tomorrow 3pm”, “friday 10am”, “in 2 hours”, “25.12 14:30” — or tap a button.
-plan-unclear = I could not read the time. Examples: “tomorrow 3pm”, “friday 10am”, “in 2 hours”, “25.12 14:30”, “завтра в 15”.
+plan-unclear = I could not read the time. Examples: “tomorrow 3pm”, “friday 10am”, “monday morning”, “in 2 hours”, “25.12 14:30”. Morning is 9:00, afternoon 14:00, evening 18:00.
+day-and-time = { $weekday }, { $day } { $month }, { $time }
+weekday-1 = Mon
+weekday-2 = Tue
+weekday-3 = Wed
+weekday-4 = Thu
+weekday-5 = Fri
+weekday-6 = Sat
+weekday-7 = Sun
+month-of-1 = January
+month-of-2 = February
+month-of-3 = March
+month-of-4 = April
+month-of-5 = May
+month-of-6 = June
+month-of-7 = July
+month-of-8 = August
+month-of-9 = September
+month-of-10 = October
+month-of-11 = November
+month-of-12 = December
+plan-no-such-date = There is no “{ $written }” in the calendar. Try “25.12 14:30”, “monday morning” or “tomorrow 3pm”.
 plan-done = ⏰ Planned: { $title } — { $when }
 plan-default-title = Call: { $name }
 plan-default-task = Task
@@ -263,10 +295,21 @@ policy-fill = fill empty fields
 policy-overwrite = overwrite
 btn-import-apply = ✅ Apply
 btn-import-cancel = ✖️ Cancel
-import-running = ⏳ Importing “{ $name }”…
 import-done = ✅ “{ $name }” imported.
 import-again = “{ $name }” was already imported with this policy — nothing changed.
 import-canceled = Import canceled, nothing changed.
 import-rejected-file = Rejected rows ({ $count }): the “Problem” column says what is wrong in which cell.
 export-empty = You cannot see any contacts yet.
 export-done = Contacts: { $count }
+# Imports run as background jobs (issue 15): the answer comes when the job is done.
+import-checking = ⏳ Checking “{ $name }”… I will write when it is done.
+import-rechecking = ⏳ Checking “{ $name }” again: when a contact exists — { $policy }. I will write when it is done.
+import-applying = ⏳ Importing “{ $name }”… I will write when it is done.
+import-failed = 😔 Sorry, something went wrong with “{ $name }”. Send the file again a bit later; if that fails too, tell your admin (job { $job }).
+
+# --- consent: a client's "stop" is final (issue 15); client replies (issue 21 §10) ---
+client-link-dead = This link no longer works. Please ask your manager for a new one.
+client-link-subscribed = You are already subscribed to our greetings. To unsubscribe: /stop
+client-stopped-final = You have unsubscribed from greetings, and we will not send them here any more. Your link no longer works; if you change your mind, ask your manager for a new one.
+client-no-messages = Thank you for your message! This bot does not take messages yet — please contact your manager directly.
+client-hello = Hello! This is the company's bot. It does not take messages yet — for anything you need, please contact your manager. Employees: open your invite link (your Telegram id: <code>{ $id }</code>).

@@ -23,7 +23,6 @@ kb-my-deals = 💼 Мои сделки
 
 ## Access
 private-only = Я работаю только в личных сообщениях. Напишите мне в личку.
-refused-stranger = Вы не зарегистрированы. Ваш Telegram id: <code>{ $id }</code>. Попросите администратора прислать приглашение.
 refused-inactive = Доступ отключён. Ваш Telegram id: <code>{ $id }</code>. Обратитесь к администратору.
 joined = Добро пожаловать, { $name }! Ваша роль: { $role }. Напишите имя, компанию или телефон — я найду контакт.
 welcome-back = С возвращением, { $name }! Напишите имя, компанию или телефон для поиска.
@@ -72,6 +71,7 @@ error-unexpected = Что-то пошло не так, попробуйте ещ
 search-hint = Напишите имя, компанию, e-mail или телефон для поиска.
 search-too-long = Слишком длинный запрос (не больше { $limit } символов).
 search-none = Ничего не найдено по «{ $query }».
+search-layout-swapped = 🔤 Похоже, раскладка была английской: ищу «{ $query }».
 search-found = Найдено { $count ->
     [one] { $count } контакт
     [few] { $count } контакта
@@ -82,6 +82,14 @@ search-expired = Поиск устарел — напишите запрос з�
 btn-create-with-phone = ➕ Создать контакт { $phone }
 
 ## Contacts
+btn-cancel = ✖️ Отмена
+dialog-canceled = Отменено.
+dialog-nothing-to-cancel = Отменять нечего.
+dialog-drop-ask = Вы не закончили ввод. Бросить его?
+btn-dialog-drop = Бросить
+btn-dialog-keep = Продолжить ввод
+dialog-dropped = Ввод брошен — нажмите кнопку меню ещё раз.
+dialog-kept = Продолжайте: бот ждёт ваш ответ.
 ask-contact-name = Как зовут контакт?
 ask-contact-name-for = Как зовут контакт с номером { $phone }?
 ask-contact-phone = Телефон контакта? (или «-», чтобы пропустить)
@@ -107,6 +115,10 @@ btn-back = ◀️ Назад
 btn-create = ➕ Создать контакт
 ask-note = Заметка для { $name }:
 note-added = 📝 Заметка добавлена.
+colleague-note =
+    📝 Заметка по вашему клиенту <b>{ $client }</b>
+    Автор: { $author }
+    { $text }
 timeline-title = История: { $count ->
     [one] { $count } запись
     [few] { $count } записи
@@ -129,7 +141,6 @@ client-invite-link = Отправьте клиенту эту ссылку — �
     { $link }
 client-invite-code = Имя бота неизвестно. Клиент может отправить боту: <code>{ $code }</code>
 client-welcome = Спасибо! Вы будете получать от нас поздравления. Отписаться: /stop
-client-stopped = Вы отписались от поздравлений.
 client-stop-nothing = Вы не подписаны.
 stop-nothing = Нечего отключать.
 
@@ -155,7 +166,28 @@ agenda-overdue = ⚠️ Просрочено: { $count }
 agenda-planned = Запланировано: { $count }
 agenda-empty = Дел нет 🎉
 plan-ask = Когда? Напишите, например: «завтра в 15», «в пятницу в 10», «через 2 часа», «25.12 14:30» — или нажмите кнопку.
-plan-unclear = Не понял время. Примеры: «завтра в 15», «в пятницу в 10», «через 2 часа», «25.12 14:30», «tomorrow 3pm».
+plan-unclear = Не понял время. Примеры: «завтра в 15», «в пятницу в 10», «в понедельник утром», «через 2 часа», «25.12 14:30». Утро — 9:00, день — 13:00, вечер — 18:00.
+day-and-time = { $weekday }, { $day } { $month }, { $time }
+weekday-1 = пн
+weekday-2 = вт
+weekday-3 = ср
+weekday-4 = чт
+weekday-5 = пт
+weekday-6 = сб
+weekday-7 = вс
+month-of-1 = января
+month-of-2 = февраля
+month-of-3 = марта
+month-of-4 = апреля
+month-of-5 = мая
+month-of-6 = июня
+month-of-7 = июля
+month-of-8 = августа
+month-of-9 = сентября
+month-of-10 = октября
+month-of-11 = ноября
+month-of-12 = декабря
+plan-no-such-date = Даты «{ $written }» нет в календаре. Напишите, например: «25.12 14:30», «в понедельник утром», «завтра в 15».
 plan-done = ⏰ Запланировано: { $title } — { $when }
 plan-default-title = Позвонить: { $name }
 plan-default-task = Задача
@@ -267,10 +299,21 @@ policy-fill = дополнить пустые поля
 policy-overwrite = перезаписать
 btn-import-apply = ✅ Применить
 btn-import-cancel = ✖️ Отмена
-import-running = ⏳ Импортирую «{ $name }»…
 import-done = ✅ Импорт «{ $name }» выполнен.
 import-again = Файл «{ $name }» уже импортирован с этим правилом — ничего не изменилось.
 import-canceled = Импорт отменён, ничего не изменено.
 import-rejected-file = Отклонённые строки ({ $count }): в столбце «Ошибка» — что не так и в какой ячейке.
 export-empty = Вам пока не видно ни одного контакта.
 export-done = Контактов: { $count }
+# Imports run as background jobs (issue 15): the answer comes when the job is done.
+import-checking = ⏳ Проверяю «{ $name }»… Напишу, когда будет готово.
+import-rechecking = ⏳ Проверяю «{ $name }» заново: если контакт уже есть — { $policy }. Напишу, когда будет готово.
+import-applying = ⏳ Импортирую «{ $name }»… Напишу, когда закончу.
+import-failed = 😔 Не получилось обработать «{ $name }» — простите. Отправьте файл ещё раз чуть позже; если не выйдет, сообщите администратору (задача { $job }).
+
+# --- consent: a client's "stop" is final (issue 15); client replies (issue 21 §10) ---
+client-link-dead = Эта ссылка больше не действует. Попросите у вашего менеджера новую.
+client-link-subscribed = Вы уже подписаны на наши поздравления. Отписаться: /stop
+client-stopped-final = Вы отписались от поздравлений — сюда мы их больше не пришлём. Ваша ссылка больше не действует; если передумаете, попросите у вашего менеджера новую.
+client-no-messages = Спасибо за сообщение! Этот бот пока не принимает сообщения — пожалуйста, свяжитесь с вашим менеджером напрямую.
+client-hello = Здравствуйте! Это бот компании. Сообщения здесь пока не принимаются — по любым вопросам свяжитесь с вашим менеджером. Сотрудникам: откройте ссылку-приглашение (ваш Telegram id: <code>{ $id }</code>).

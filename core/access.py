@@ -1,0 +1,163 @@
+"""Who may see and change what: the one access policy every service and adapter asks.
+
+1. Managers, admins, the system and integration keys see everything (`Actor.sees_all`).
+2. A salesperson under `VISIBILITY=all` sees everything too; under `VISIBILITY=own` they see
+   what they own and what nobody owns: contacts by the contact's owner, deals and activities
+   by their own owner (a deal of someone else's client is theirs if they own the deal).
+3. A call is seen by the person whose extension took it, and by whoever may see its contact.
+   The call belongs to whoever took it: for `CALL_TAKER_DAYS` after a call rang at their
+   extension, its taker may open the client's card, add notes and plan the next step, even
+   when VISIBILITY=own hides the client from them (`workable_contact`); editing, giving
+   away and deleting the client stay with those who see it.
+4. Seeing is enough to work on a thing (a note, an activity, a stage move); giving a thing
+   to someone else, deleting or merging a contact needs its owner or a manager (`may_manage`).
+A hidden object is reported as missing (NotFound), never as forbidden, so ids do not leak.
+Each rule has a predicate for one loaded object and an SQL condition for lists, built from
+the same switch, so a list never shows what a read would refuse (tests/core/test_access.py).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from core.context import Actor, Ctx
+from core.errors import NotFound
+from core.models.calls import Call
+from core.models.contacts import Contact
+from core.models.work import Activity, Deal
+
+# Long enough to log a call, follow up and call back; short enough that one answered call
+# does not open a colleague's client list for good.
+CALL_TAKER_DAYS = 7
+
+
+def sees_everything(ctx: Ctx, actor: Actor) -> bool:
+    """True for managers, admins and keys, and for everyone under VISIBILITY=all."""
+    return actor.sees_all or ctx.config.visibility == "all"
+
+
+def _owned(ctx: Ctx, actor: Actor, owner_id: int | None) -> bool:
+    return sees_everything(ctx, actor) or owner_id is None or owner_id == actor.user_id
+
+
+def _owned_clause(
+    ctx: Ctx, actor: Actor, column: InstrumentedAttribute[int | None]
+) -> ColumnElement[bool]:
+    if sees_everything(ctx, actor):
+        return true()
+    return or_(column == actor.user_id, column.is_(None))
+
+
+def may_see_contact(ctx: Ctx, actor: Actor, contact: Contact) -> bool:
+    """May this actor see this contact (a live one: deleted contacts are checked apart)."""
+    return _owned(ctx, actor, contact.owner_id)
+
+
+def contact_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: the contacts this actor may see."""
+    return _owned_clause(ctx, actor, Contact.owner_id)
+
+
+def may_see_deal(ctx: Ctx, actor: Actor, deal: Deal) -> bool:
+    """May this actor see (and so work on) this deal."""
+    return _owned(ctx, actor, deal.owner_id)
+
+
+def deal_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: the deals this actor may see."""
+    return _owned_clause(ctx, actor, Deal.owner_id)
+
+
+def may_see_activity(ctx: Ctx, actor: Actor, activity: Activity) -> bool:
+    """May this actor see (and so work on) this activity."""
+    return _owned(ctx, actor, activity.owner_id)
+
+
+def activity_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: the activities this actor may see."""
+    return _owned_clause(ctx, actor, Activity.owner_id)
+
+
+def may_see_call(ctx: Ctx, actor: Actor, call: Call, contact: Contact | None) -> bool:
+    """May this actor see this call: theirs by extension, or its contact is visible."""
+    if sees_everything(ctx, actor) or call.user_id == actor.user_id:
+        return True
+    return (
+        contact is not None and contact.deleted_at is None and may_see_contact(ctx, actor, contact)
+    )
+
+
+def call_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: the calls this actor may see."""
+    if sees_everything(ctx, actor):
+        return true()
+    visible = select(Contact.id).where(contact_clause(ctx, actor))
+    return or_(Call.user_id == actor.user_id, Call.contact_id.in_(visible))
+
+
+def may_manage(actor: Actor, owner_id: int | None) -> bool:
+    """May this actor give away, delete or merge a thing with this owner (owner or manager)."""
+    return actor.sees_all or (owner_id is not None and owner_id == actor.user_id)
+
+
+def may_assign(actor: Actor, owner_id: int | None) -> bool:
+    """May this actor make `owner_id` the owner of something (themselves, or a manager)."""
+    return actor.sees_all or owner_id is None or owner_id == actor.user_id
+
+
+def visible_contact(ctx: Ctx, actor: Actor, contact: Contact | None, contact_id: int) -> Contact:
+    """The contact, or NotFound when it is missing, deleted or not this actor's to see."""
+    if (
+        contact is None
+        or contact.deleted_at is not None
+        or not may_see_contact(ctx, actor, contact)
+    ):
+        raise NotFound(f"contact {contact_id} not found")
+    return contact
+
+
+def visible_deal(ctx: Ctx, actor: Actor, deal: Deal | None, deal_id: int) -> Deal:
+    """The deal, or NotFound when it is missing or not this actor's to see."""
+    if deal is None or not may_see_deal(ctx, actor, deal):
+        raise NotFound(f"deal {deal_id} not found")
+    return deal
+
+
+def visible_activity(
+    ctx: Ctx, actor: Actor, activity: Activity | None, activity_id: int
+) -> Activity:
+    """The activity, or NotFound when it is missing or not this actor's to see."""
+    if activity is None or not may_see_activity(ctx, actor, activity):
+        raise NotFound(f"activity {activity_id} not found")
+    return activity
+
+
+async def took_a_call_from(ctx: Ctx, actor: Actor, contact_id: int) -> bool:
+    """Did a call with this contact ring at the actor's extension within CALL_TAKER_DAYS."""
+    if actor.user_id is None:
+        return False
+    since = ctx.clock.now() - timedelta(days=CALL_TAKER_DAYS)
+    found = await ctx.session.scalar(
+        select(Call.id)
+        .where(
+            Call.contact_id == contact_id,
+            Call.user_id == actor.user_id,
+            Call.started_at >= since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def workable_contact(
+    ctx: Ctx, actor: Actor, contact: Contact | None, contact_id: int
+) -> Contact:
+    """The contact to read and log work on: visible, or its call lately taken by the actor."""
+    if contact is None or contact.deleted_at is not None:
+        raise NotFound(f"contact {contact_id} not found")
+    if may_see_contact(ctx, actor, contact) or await took_a_call_from(ctx, actor, contact.id):
+        return contact
+    raise NotFound(f"contact {contact_id} not found")

@@ -1,0 +1,202 @@
+"""The access matrix: role × VISIBILITY × ownership × object kind, read one and listed.
+
+Every cell is asked twice through the services (a single read and a list), so a service that
+builds its own rule instead of asking core.access shows up as a disagreeing cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import access
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.errors import InvalidInput, NotFound
+from core.models import Call
+from core.services import activities, calls, cards, contacts, deals, notes, users
+
+ROLES = ("admin", "manager", "sales", "api")
+OWNERS = ("mine", "nobody", "colleague")
+
+
+async def _world(ctx: Ctx, system: Actor) -> dict[str, object]:
+    """Me (a salesperson), a colleague, a manager and an admin; one object of each kind for
+    each ownership; and calls: mine by extension on a colleague's client, a colleague's."""
+    me = await users.create_user(ctx, actor=system, name="Я", role="sales", telegram_user_id=1)
+    colleague = await users.create_user(
+        ctx, actor=system, name="Коллега", role="sales", telegram_user_id=2
+    )
+    manager = await users.create_user(
+        ctx, actor=system, name="Руководитель", role="manager", telegram_user_id=3
+    )
+    admin = await users.create_user(
+        ctx, actor=system, name="Админ", role="admin", telegram_user_id=4
+    )
+    owner_ids = {"mine": me.id, "nobody": None, "colleague": colleague.id}
+    objects: dict[str, dict[str, int]] = {"contact": {}, "deal": {}, "activity": {}, "call": {}}
+    for index, (label, owner_id) in enumerate(owner_ids.items()):
+        contact = await contacts.create_contact(
+            ctx, actor=system, name=f"Клиент {label}", phones=[f"+7916000000{index}"]
+        )
+        contact = await contacts.update_contact(
+            ctx, actor=system, contact_id=contact.id, changes={"owner_id": owner_id}
+        )
+        objects["contact"][label] = contact.id
+        deal = await deals.create(ctx, actor=system, title=f"Сделка {label}", owner_id=owner_id)
+        objects["deal"][label] = deal.id
+        activity = await activities.plan(
+            ctx,
+            actor=system,
+            title=f"Задача {label}",
+            owner_id=owner_id,
+            due_at=ctx.clock.now() + timedelta(days=1),
+        )
+        objects["activity"][label] = activity.id
+    now = ctx.clock.now()
+    # A call I took on a colleague's client; a colleague's call on their client; a call on
+    # an unowned client that nobody took.
+    for label, user_id, contact_label in (
+        ("mine", me.id, "colleague"),
+        ("colleague", colleague.id, "colleague"),
+        ("nobody", None, "nobody"),
+    ):
+        call = Call(
+            provider="test",
+            provider_call_id=f"call-{label}",
+            direction="in",
+            status="answered",
+            client_e164="+79160000000",
+            user_id=user_id,
+            contact_id=objects["contact"][contact_label],
+            started_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        ctx.session.add(call)
+        await ctx.session.flush()
+        objects["call"][label] = call.id
+    await ctx.session.commit()
+    actors = {
+        "admin": Actor.of_user(admin),
+        "manager": Actor.of_user(manager),
+        "sales": Actor.of_user(me),
+        "api": Actor.api_key(1, "shop", scope="read"),
+    }
+    return {"objects": objects, "actors": actors}
+
+
+def expected(role: str, visibility: str, kind: str, owner: str) -> bool:
+    """The rule as a table: what the policy must answer, written without the policy."""
+    if role != "sales" or visibility == "all":
+        return True
+    if kind == "call":
+        # mine: taken by my extension (on a colleague's client); nobody: an unowned client.
+        return owner in ("mine", "nobody")
+    return owner in ("mine", "nobody")
+
+
+async def _read(ctx: Ctx, actor: Actor, kind: str, object_id: int) -> bool:
+    try:
+        if kind == "contact":
+            await contacts.get_contact(ctx, actor=actor, contact_id=object_id)
+        elif kind == "deal":
+            await deals.get(ctx, actor=actor, deal_id=object_id)
+        elif kind == "activity":
+            await activities.get(ctx, actor=actor, activity_id=object_id)
+        else:
+            await calls.get_call(ctx, actor=actor, call_id=object_id)
+    except NotFound:
+        return False
+    return True
+
+
+async def _listed(ctx: Ctx, actor: Actor, kind: str) -> set[int]:
+    if kind == "contact":
+        page = await contacts.search(ctx, actor=actor, limit=100)
+        return {c.id for c in page.items}
+    if kind == "deal":
+        return {d.id for d in (await deals.list_deals(ctx, actor=actor, limit=100)).items}
+    if kind == "activity":
+        page = await activities.list_activities(ctx, actor=actor, limit=100)
+        return {a.id for a in page.items}
+    return {c.id for c in (await calls.list_calls(ctx, actor=actor, limit=100)).items}
+
+
+@pytest.mark.parametrize("visibility", ["own", "all"])
+async def test_every_role_sees_what_the_policy_says_in_reads_and_lists(
+    session: AsyncSession, config: CoreConfig, clock: FakeClock, system: Actor, visibility: str
+) -> None:
+    setup = Ctx(session=session, config=config, clock=clock)
+    world = await _world(setup, system)
+    seen_as = replace(config, visibility="all" if visibility == "all" else "own")
+    ctx = Ctx(session=session, config=seen_as, clock=clock)
+    objects: dict[str, dict[str, int]] = world["objects"]  # type: ignore[assignment]
+    actors: dict[str, Actor] = world["actors"]  # type: ignore[assignment]
+    wrong = []
+    for role in ROLES:
+        actor = actors[role]
+        for kind, by_owner in objects.items():
+            listed = await _listed(ctx, actor, kind)
+            for owner, object_id in by_owner.items():
+                want = expected(role, visibility, kind, owner)
+                got_read = await _read(ctx, actor, kind, object_id)
+                got_list = object_id in listed
+                if (got_read, got_list) != (want, want):
+                    wrong.append((role, kind, owner, f"read={got_read} list={got_list}"))
+    assert wrong == []
+
+
+async def test_a_salesperson_cannot_plan_on_a_deal_they_may_not_see(
+    ctx: Ctx, system: Actor
+) -> None:
+    world = await _world(ctx, system)
+    objects: dict[str, dict[str, int]] = world["objects"]  # type: ignore[assignment]
+    me: Actor = world["actors"]["sales"]  # type: ignore[index]
+    with pytest.raises(InvalidInput, match="deal"):
+        await activities.plan(
+            ctx, actor=me, title="Позвонить", deal_id=objects["deal"]["colleague"]
+        )
+    planned = await activities.plan(
+        ctx, actor=me, title="Позвонить", deal_id=objects["deal"]["mine"]
+    )
+    assert planned.deal_id == objects["deal"]["mine"]
+
+
+def test_managing_needs_the_owner_or_a_manager_while_seeing_may_not() -> None:
+    sales = Actor(role="sales", user_id=7, label="sales")
+    manager = Actor(role="manager", user_id=8, label="manager")
+    assert access.may_manage(sales, 7)
+    assert not access.may_manage(sales, None)  # an unowned contact: seen, not given away
+    assert not access.may_manage(sales, 9)
+    assert access.may_manage(manager, 9)
+    assert access.may_assign(sales, 7) and access.may_assign(sales, None)
+    assert not access.may_assign(sales, 9)
+
+
+async def test_the_taker_of_a_call_may_work_on_its_client_for_a_week_but_not_edit_it(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    world = await _world(ctx, system)
+    objects: dict[str, dict[str, int]] = world["objects"]  # type: ignore[assignment]
+    me: Actor = world["actors"]["sales"]  # type: ignore[index]
+    theirs = objects["contact"]["colleague"]  # my extension took a call of this client
+    with pytest.raises(NotFound):
+        await contacts.get_contact(ctx, actor=me, contact_id=theirs)
+    card = await cards.contact_card(ctx, actor=me, contact_id=theirs)
+    assert card.contact.id == theirs
+    note = await notes.add_note(ctx, actor=me, contact_id=theirs, text="Просит счёт")
+    assert note.contact_id == theirs
+    step = await activities.plan(ctx, actor=me, title="Выслать счёт", contact_id=theirs)
+    assert (step.contact_id, step.owner_id) == (theirs, me.user_id)
+    with pytest.raises(NotFound):
+        await contacts.update_contact(
+            ctx, actor=me, contact_id=theirs, changes={"name": "Чужой клиент"}
+        )
+    clock.advance(days=access.CALL_TAKER_DAYS, seconds=1)
+    with pytest.raises(NotFound):
+        await cards.contact_card(ctx, actor=me, contact_id=theirs)
