@@ -312,8 +312,18 @@ class _SharedStrings(_Target):
             self.in_text = True
         elif name == "si":
             self.parts, self.size = [], 0
+        elif name == "sst":
+            self._declared(attrib.get("uniqueCount"))
         elif name == "rPh":
             self.phonetic += 1
+
+    def _declared(self, count: str | None) -> None:
+        """Refuse at once a table that says it is over the limit (one that lies is counted)."""
+        if count is not None and count.isdigit() and int(count) > self.limits.max_shared_strings:
+            raise SheetRefused(
+                f"the shared strings table has {int(count):,} entries; at most"
+                f" {self.limits.max_shared_strings:,} are read"
+            )
 
     def data(self, text: str) -> None:
         if self.in_text:

@@ -224,6 +224,12 @@ def test_a_hostile_workbook_is_refused_naming_the_limit(
     assert reason in _refused(data, limits)
 
 
+def test_a_shared_strings_table_declared_over_the_limit_is_refused_before_it_is_read() -> None:
+    table = f'<sst xmlns="{hf.MAIN}" uniqueCount="5000000"><si><t>ФИО</t></si></sst>'
+    data = hf.workbook(sheet_xml([row(1, [shared("A1", 0)])]), strings=table.encode())
+    assert "the shared strings table has 5,000,000 entries; at most 2,000,000" in _refused(data)
+
+
 def test_a_string_longer_than_a_cell_refuses_the_workbook() -> None:
     assert "longer than 32,767 characters" in _refused(hf.long_string(40_000))
     big_shared = hf.workbook(sheet_xml(hf.head_rows()), strings=["я" * 40_000])
