@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from exports.safety import xlsx_text
+from exports.safety import text_cell, xlsx_text
 
 DURATION = "[h]:mm:ss"
 INTEGER = "0"
@@ -88,7 +88,8 @@ def column_widths(ws: WriteOnlyWorksheet, count: int, first: int = 1) -> list[fl
 
 
 def header_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=text)
+    """A bold header cell; its text may come from a user's file, so never a formula."""
+    cell = text_cell(ws, text)
     cell.font = Font(bold=True)
     cell.fill = HEADER_FILL
     cell.alignment = Alignment(wrap_text=True, vertical="top")

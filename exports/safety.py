@@ -3,6 +3,8 @@
 A spreadsheet evaluates a cell that starts with `=`, `+`, `-`, `@` (and, via DDE tricks, a tab
 or CR in front of those). Exports never let text become a formula: in .xlsx text is written as
 a string cell with the quote prefix set; in .csv it is prefixed with an apostrophe (OWASP).
+Every cell written from user input goes through here: values (`xlsx_text`, `csv_text`) and
+headers (`text_cell`, through `exports._table.header_cell`), on every sheet.
 """
 
 from __future__ import annotations
@@ -41,7 +43,14 @@ def xlsx_text(ws: WriteOnlyWorksheet, text: str) -> str | WriteOnlyCell:
     text = clean(text)
     if not looks_like_formula(text):
         return text
+    return text_cell(ws, text)
+
+
+def text_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
+    """A cell (to style further: a header) holding text that can never become a formula."""
+    text = clean(text)
     cell = WriteOnlyCell(ws, value=text)
-    cell.data_type = "s"  # openpyxl makes "=…" a formula; this keeps it a string
-    cell.quotePrefix = True  # and Excel keeps it text when someone edits the cell
+    if looks_like_formula(text):
+        cell.data_type = "s"  # openpyxl makes "=…" a formula; this keeps it a string
+        cell.quotePrefix = True  # and Excel keeps it text when someone edits the cell
     return cell
