@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app import cli_admin, cli_excel, cli_lists
+from app import cli_admin, cli_excel, cli_lists, cli_users
 from app.cli_output import CliError
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--extension", action="append", required=True, help="extension or PBX login (repeatable)"
     )
     ext.add_argument("--replace", action="store_true", help="replace the current extensions")
+    cli_users.add_parsers(user_commands)
 
     keys = commands.add_parser("api-keys", help="integration API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
@@ -250,6 +251,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         return commands.db_upgrade(settings)
     if args.command == "users":
+        if args.users_command in cli_users.COMMANDS:
+            return cli_users.dispatch(args, settings)
         if args.users_command == "invite":
             return asyncio.run(commands.users_invite(settings, role=args.role, name=args.name))
         if args.users_command == "list":

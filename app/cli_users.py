@@ -12,16 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.settings import Settings
-from app.wiring import Container
-from core.context import Actor, Ctx
-from core.errors import DomainError
-from core.models.users import User
-from core.services import users
+if TYPE_CHECKING:  # `perezvon --help` must not load the app: everything else loads on use
+    from app.settings import Settings
+    from core.context import Ctx
+    from core.models.users import User
 
-SYSTEM = Actor.system("cli")
 COMMANDS = ("set-role", "enable", "disable")
 
 
@@ -65,10 +62,14 @@ async def set_role(
 ) -> int:
     """Give the user the role (names as people type them); prints the user as they are now."""
 
+    from core.context import Actor
+    from core.services import users
+
     async def use_case(ctx: Ctx) -> str:
         code = users.parse_role(role)
         target = await users.resolve(ctx, user_id=user_id, telegram_user_id=telegram_id)
-        return describe(await users.set_role(ctx, actor=SYSTEM, user_id=target.id, role=code))
+        cli = Actor.system("cli")
+        return describe(await users.set_role(ctx, actor=cli, user_id=target.id, role=code))
 
     return await _run(settings, use_case)
 
@@ -78,15 +79,21 @@ async def set_active(
 ) -> int:
     """Switch the user on or off; prints the user as they are now."""
 
+    from core.context import Actor
+    from core.services import users
+
     async def use_case(ctx: Ctx) -> str:
         target = await users.resolve(ctx, user_id=user_id, telegram_user_id=telegram_id)
         change = users.activate if active else users.deactivate
-        return describe(await change(ctx, actor=SYSTEM, user_id=target.id))
+        return describe(await change(ctx, actor=Actor.system("cli"), user_id=target.id))
 
     return await _run(settings, use_case)
 
 
 async def _run(settings: Settings, use_case: Any) -> int:
+    from app.wiring import Container
+    from core.errors import DomainError
+
     container = Container.build(settings)
     try:
         line = await container.run(use_case)

@@ -1,4 +1,4 @@
-"""Joining and being recognised: /start <code>, client opt-in (c_<token>), /stop, /lang, /invite.
+"""Joining and being recognised: /start <code>, client opt-in (c_<token>), /stop, /lang.
 
 1. `/start <invite code>` registers this Telegram account with the invite's role, once.
 2. `/start c_<token>` is a client opening the salesperson's greeting link: consent recorded
@@ -7,8 +7,8 @@
 3. `/start` alone greets an employee with the reply keyboard; anyone else gets a neutral
    hello that tells a client nothing about invites (an employee-to-be finds their id there).
 4. `/stop` is final: consent off, the link dead, the chat unbound; the reply says how to
-   subscribe again (a new link from their manager). `/lang` switches the language;
-   `/invite <role>` is the admin's way to make an invite link.
+   subscribe again (a new link from their manager). `/lang` switches the language (and
+   shows the help of the user's role). `/invite` and `/help` live in bot/handlers/invites.py.
 """
 
 from __future__ import annotations
@@ -20,18 +20,14 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.types import InlineKeyboardButton as Button
 
 from bot.callbacks import LangCb
-from bot.deps import BotDeps
 from bot.handlers.common import show
 from bot.i18n import LOCALES, Texts, pick_locale, texts
 from bot.keyboards import main_keyboard
+from bot.menus import help_text, set_menu_for
 from bot.views.format import Screen, esc, markup
 from core.context import Actor, Ctx
-from core.models.users import ROLES, User
+from core.models.users import User
 from core.services import consent, users
-
-
-def invite_link(deps: BotDeps, code: str) -> str | None:
-    return f"https://t.me/{deps.bot_username}?start={code}" if deps.bot_username else None
 
 
 def router() -> Router:
@@ -85,6 +81,8 @@ def router() -> Router:
             locale=pick_locale(tg.language_code),
         )
         t = texts(joined.locale)
+        if message.bot is not None:
+            await set_menu_for(message.bot, joined)  # their role's commands, at once
         await message.answer(
             t("joined", name=esc(joined.name), role=t("role-" + joined.role)),
             reply_markup=main_keyboard(t),
@@ -99,10 +97,6 @@ def router() -> Router:
             await message.answer(t("stop-nothing"))
         else:
             await message.answer(t("client-stop-nothing"))
-
-    @r.message(Command("help"))
-    async def help_(message: Message, t: Texts, user: User) -> None:
-        await message.answer(t("help"), reply_markup=main_keyboard(t))
 
     @r.message(Command("lang"))
     async def lang(message: Message, t: Texts, user: User) -> None:
@@ -124,27 +118,8 @@ def router() -> Router:
         if query.bot is not None:
             await query.bot.send_message(
                 user.telegram_user_id or query.from_user.id,
-                t("help"),
+                help_text(t, updated.role),
                 reply_markup=main_keyboard(t),
             )
-
-    @r.message(Command("invite"))
-    async def invite(
-        message: Message, command: CommandObject, ctx: Ctx, t: Texts, actor: Actor, deps: BotDeps
-    ) -> None:
-        role = (command.args or "sales").strip().lower()
-        if role not in ROLES:
-            await message.answer(t("invite-usage"))
-            return
-        created = await users.create_invite(ctx, actor=actor, role=role)
-        link = invite_link(deps, created.code)
-        await message.answer(
-            t(
-                "invite-made",
-                role=t("role-" + role),
-                code=esc(created.code),
-                link=esc(link) if link else t("invite-no-link"),
-            )
-        )
 
     return r

@@ -38,10 +38,6 @@ unknown-command = I don't know that command. /help shows what I can do.
 not-text = I understand text, contacts and buttons. Files and stickers are not saved.
 
 ## Invites
-invite-usage = Usage: /invite sales, /invite manager or /invite admin
-invite-made = Invite ({ $role }) is ready and valid for a limited time.
-    Link: { $link }
-    Or the code: <code>/start { $code }</code>
 invite-no-link = (the bot's username is unknown — send the code)
 ask-extension = Send the PBX extension (or several, separated by spaces).
 extension-set = Extensions mapped: { $name }.

@@ -38,10 +38,6 @@ unknown-command = Не знаю такую команду. /help — что я �
 not-text = Я понимаю текст, контакты и кнопки. Файлы и стикеры не сохраняю.
 
 ## Invites
-invite-usage = Использование: /invite sales, /invite manager или /invite admin
-invite-made = Приглашение ({ $role }) готово, действует ограниченное время.
-    Ссылка: { $link }
-    Или код: <code>/start { $code }</code>
 invite-no-link = (имя бота неизвестно — отправьте код)
 ask-extension = Пришлите внутренний номер (или несколько через пробел).
 extension-set = Номера привязаны: { $name }.
