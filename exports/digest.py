@@ -6,7 +6,8 @@
    percentage points, times in hours and minutes); one line per salesperson, best first,
    with the figures that rank them and the total; the definitions, in a few lines.
 2. Calls, Missed calls, Activities, Pipeline: the details, each headed by the same period,
-   zone and "as of", each table with a totals row (exports/digest_sheets.py).
+   zone and "as of", each table with a totals row (exports/digest_sheets.py and
+   exports/digest_pipeline.py).
 Times are shown in the recipient's zone; text never becomes a formula.
 """
 
@@ -23,9 +24,9 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet.page import PageMargins
 
 from core.reports.dto import Digest, Figures, PersonSummary
+from exports import digest_pipeline
 from exports import digest_sheets as sheets
 from exports._table import (
     DATETIME,
@@ -37,7 +38,6 @@ from exports._table import (
     column_widths,
     fit_header_height,
     header_cell,
-    print_setup,
 )
 from exports.digest_sheets import Sheet, bold
 from exports.safety import xlsx_text
@@ -101,7 +101,7 @@ def build_workbook(digest: Digest, *, locale: str = "ru", tz: str | None = None)
     sheets.calls_sheet(wb, digest.calls, sheet)
     sheets.missed_sheet(wb, digest.missed_calls, sheet, digest.callback_target_minutes)
     sheets.activities_sheet(wb, digest.overdue_activities, sheet)
-    sheets.pipeline_sheet(wb, digest, sheet, _stamp(_as_of(digest), convert.zone, locale))
+    digest_pipeline.pipeline_sheet(wb, digest, sheet, _stamp(_as_of(digest), convert.zone, locale))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -262,10 +262,8 @@ def _summary_sheet(
     for index, width in enumerate(SUMMARY_WIDTHS):
         ws.column_dimensions[chr(ord("A") + index)].width = width
     rows = 6 + len(KPIS) + 4 + len(digest.people) + 3 + 7
-    print_setup(ws)  # before the first row: a streamed sheet writes its properties then
-    ws.page_setup.orientation = "portrait"
-    ws.page_setup.fitToHeight = 1 if rows <= ONE_PAGE_ROWS else 0
-    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    # Before the first row: a streamed sheet writes its properties then.
+    sheets.one_page_portrait(ws, one_page=rows <= ONE_PAGE_ROWS)
     title = bold(ws, t["title"])
     title.font = Font(bold=True, size=14)
     ws.append([title])

@@ -1,4 +1,4 @@
-"""The digest's detail sheets: Calls, Missed calls, Activities, Pipeline.
+"""The digest's detail sheets: Calls, Missed calls, Activities (Pipeline: digest_pipeline.py).
 
 Each opens with what it covers (the period, the time zone, "as of" and what its words mean),
 then its table with a frozen, filterable header and a bold totals row under the last row.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from statistics import median
 from typing import Any, TypeVar
 
@@ -19,31 +18,26 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.page import PageMargins
 
 from core.reports.dto import (
     CallRow,
-    Digest,
     MissedCallRow,
     OverdueActivityRow,
-    PersonSummary,
 )
 from exports._table import (
     DURATION,
-    INTEGER,
     ORANGE_FILL,
     RED_FILL,
     SAMPLE_ROWS,
-    SHARE,
     Column,
     Converter,
     fit_header_height,
     fit_widths,
     header_cell,
-    money_format,
     print_setup,
     write_rows,
 )
-from exports.safety import xlsx_text
 
 T = TypeVar("T")
 BOLD = Font(bold=True)
@@ -67,7 +61,16 @@ def bold(ws: WriteOnlyWorksheet, value: Any, number_format: str | None = None) -
     return cell
 
 
-def _heading(ws: WriteOnlyWorksheet, title: str, sheet: Sheet, note: str) -> int:
+def one_page_portrait(ws: WriteOnlyWorksheet, *, one_page: bool = True) -> None:
+    """A4 portrait, one page wide (and tall unless `one_page` is false), narrow margins.
+    Call it before the first row, as print_setup."""
+    print_setup(ws)
+    ws.page_setup.orientation = "portrait"
+    ws.page_setup.fitToHeight = 1 if one_page else 0
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+
+
+def heading(ws: WriteOnlyWorksheet, title: str, sheet: Sheet, note: str) -> int:
     """The three lines over a table; returns the header row's number."""
     ws.append([bold(ws, f"{title} · {sheet.heading[0]}")])
     ws.append([sheet.heading[1]])
@@ -96,7 +99,7 @@ def table_sheet(
     header = 4
     ws.freeze_panes = f"A{header + 1}"
     print_setup(ws, title_rows=f"{header}:{header}")
-    _heading(ws, title, sheet, note)
+    heading(ws, title, sheet, note)
     headers = [c.header for c in columns]
     fit_header_height(ws, header, headers, widths)
     ws.append([header_cell(ws, text) for text in headers])
@@ -301,113 +304,7 @@ def activities_sheet(wb: Workbook, rows: list[OverdueActivityRow], sheet: Sheet)
     )
 
 
-def pipeline_sheet(wb: Workbook, digest: Digest, sheet: Sheet, as_of: str) -> None:
-    """Open deals by stage at the end, closed in the period, funnel, losses, by person."""
-    t = sheet.t
-    ws: WriteOnlyWorksheet = wb.create_sheet(t["sheet.pipeline"])
-    for letter, width in zip("ABCDEFGH", (30, 14, 18, 18, 14, 14, 18, 18), strict=True):
-        ws.column_dimensions[letter].width = width
-    print_setup(ws)
-    _heading(ws, t["sheet.pipeline"], sheet, t["head.pipeline"])
-    currencies = sorted({r.currency for r in digest.pipeline} | {digest.currency})
-    amount_headers = [f"{t['amount']}, {c}" for c in currencies]
-    formats = [money_format(c) for c in currencies]
-
-    def stage_rows(outcomes: set[str], caption: str, total_label: str | None) -> None:
-        ws.append([])
-        ws.append([bold(ws, caption)])
-        ws.append([header_cell(ws, h) for h in (t["stage"], t["count"], *amount_headers)])
-        rows = [r for r in digest.pipeline if r.outcome in outcomes]
-        stages = list(dict.fromkeys(r.stage for r in rows))
-        for stage in stages:
-            of_stage = [r for r in rows if r.stage == stage]
-            amounts = [
-                sum((r.amount for r in of_stage if r.currency == c), Decimal(0)) for c in currencies
-            ]
-            ws.append(
-                [xlsx_text(ws, stage), sum(r.count for r in of_stage)]
-                + [formatted(ws, a, f) for a, f in zip(amounts, formats, strict=True)]
-            )
-        if total_label is not None:
-            sums = [
-                sum((r.amount for r in rows if r.currency == c), Decimal(0)) for c in currencies
-            ]
-            ws.append(
-                [bold(ws, total_label), bold(ws, sum(r.count for r in rows), INTEGER)]
-                + [bold(ws, a, f) for a, f in zip(sums, formats, strict=True)]
-            )
-
-    stage_rows({"open"}, t["pipeline.open"].format(as_of=as_of), t["pipeline.total_open"])
-    stage_rows({"won", "lost"}, t["pipeline.closed"], t["total"])
-    ws.append([])
-    ws.append([bold(ws, t["funnel"])])
-    ws.append([header_cell(ws, h) for h in (t["stage"], t["reached"], t["conversion"])])
-    for step in digest.funnel:
-        ws.append([xlsx_text(ws, step.stage), step.reached, formatted(ws, step.conversion, SHARE)])
-    _losses(ws, digest, t)
-    _by_person(ws, digest, t)
-
-
 def formatted(ws: WriteOnlyWorksheet, value: Any, number_format: str) -> WriteOnlyCell:
     cell = WriteOnlyCell(ws, value=value)
     cell.number_format = number_format
     return cell
-
-
-def _losses(ws: WriteOnlyWorksheet, digest: Digest, t: dict[str, str]) -> None:
-    money = money_format(digest.currency)
-    ws.append([])
-    ws.append([bold(ws, t["losses"])])
-    ws.append(
-        [
-            header_cell(ws, h)
-            for h in (t["loss_reason"], t["count"], f"{t['amount']}, {digest.currency}")
-        ]
-    )
-    for loss in digest.loss_reasons:
-        ws.append(
-            [
-                xlsx_text(ws, loss.reason or t["no_reason"]),
-                loss.count,
-                formatted(ws, loss.amount, money),
-            ]
-        )
-    ws.append(
-        [
-            bold(ws, t["total"]),
-            bold(ws, sum(r.count for r in digest.loss_reasons), INTEGER),
-            bold(ws, sum((r.amount for r in digest.loss_reasons), Decimal(0)), money),
-        ]
-    )
-
-
-def _by_person(ws: WriteOnlyWorksheet, digest: Digest, t: dict[str, str]) -> None:
-    money = money_format(digest.currency)
-    ws.append([])
-    ws.append([bold(ws, t["by_person"])])
-    headers = (
-        t["salesperson"],
-        t["people.won"],
-        t["people.amount_won"],
-        t["people.average"],
-        t["people.lost"],
-        t["people.open"],
-        t["people.open_amount"],
-    )
-    ws.append([header_cell(ws, h) for h in headers])
-
-    def values(person: PersonSummary) -> list[Any]:
-        f = person.current
-        return [f.deals_won, f.amount_won, f.average_won, f.deals_lost, f.open_deals, f.open_amount]
-
-    number_formats = (INTEGER, money, money, INTEGER, INTEGER, money)
-    for person in digest.people:
-        name = person.name if person.user_id is not None else t["unassigned"]
-        ws.append(
-            [xlsx_text(ws, name)]
-            + [formatted(ws, v, f) for v, f in zip(values(person), number_formats, strict=True)]
-        )
-    ws.append(
-        [bold(ws, t["total"])]
-        + [bold(ws, v, f) for v, f in zip(values(digest.total), number_formats, strict=True)]
-    )

@@ -66,6 +66,13 @@ async def test_summary_prints_on_one_a4_portrait_page_nine_columns_wide(digest: 
     assert ws.max_column == 9
     widths = sum(ws.column_dimensions[c].width for c in "ABCDEFGHI")
     assert widths <= 135  # printed at about 80 %: 9 pt type, not the 4 pt of 31 columns
+    wb = _open(build_workbook(digest, locale="ru"))
+    pipeline = wb["Воронка"].page_setup
+    assert (pipeline.orientation, pipeline.fitToWidth, pipeline.fitToHeight) == ("portrait", 1, 1)
+    for table in ("Звонки", "Пропущенные", "Дела"):  # long tables: one page wide, header repeated
+        setup = wb[table].page_setup
+        assert (setup.orientation, setup.paperSize, setup.fitToWidth) == ("landscape", 9, 1)
+        assert (setup.fitToHeight, wb[table].print_title_rows) == (0, "$4:$4")
 
 
 async def test_every_sheet_names_its_period_time_zone_and_as_of(digest: Digest) -> None:
