@@ -138,7 +138,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "head.calls": "«Пропущен» — входящий без ответа, как в Сводке; исходящий без ответа — "
         "«не дозвонились».",
         "head.missed": "Перезвонили — наш отвеченный исходящий на этот номер; вовремя — в "
-        "пределах {target} мин от конца звонка.",
+        "пределах {target} мин от конца звонка. Отвеченный звонок самого клиента перезвоном не "
+        "считается: «клиент дозвонился сам».",
         "head.overdue": "Просрочено — не сделано к концу периода, срок прошёл; с опозданием — "
         "сделано в периоде позже срока.",
         "head.pipeline": "Этапы сделок на конец периода, по истории смены этапов.",
@@ -283,7 +284,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "head.calls": "'missed' is an inbound call not answered, as on the Summary; an outbound "
         "one not answered is 'not reached'.",
         "head.missed": "Called back: our answered outbound call to that number; in time: within "
-        "{target} min of the call's end.",
+        "{target} min of the call's end. An answered call from the client is not a callback: "
+        "'client got through'.",
         "head.overdue": "Overdue: not done by the period's end and past due; done late: done in "
         "the period after it was due.",
         "head.pipeline": "Deal stages at the period's end, from the stage history.",

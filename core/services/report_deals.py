@@ -15,63 +15,70 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from core.context import Ctx
 from core.models.work import Deal, DealStageChange, PipelineStage
 from core.reports.dto import Figures, FunnelStep, LossReason, PipelineRow
-from core.services.report_rows import _aware
+from core.services.report_rows import _aware, stream
 
 
 @dataclass(slots=True)
 class _Deal:
     owner_id: int | None
-    current: str
+    current: str  # its stage today
     amount_minor: int
     currency: str
     created_at: datetime
     closed_at: datetime | None
     lost_reason: str | None
-    changes: list[tuple[datetime, str | None, str]] = field(default_factory=list)
+    stage: str = ""  # at the cut-off (the last change before it)
+    left: str | None = None  # the stage its first change after the cut-off left
+    furthest: int = -1  # the furthest open stage (its index) reached by the cut-off
 
 
 @dataclass(slots=True)
 class DealsAt:
-    """What the deals looked like at a cut-off: stage of each, and the stages it reached."""
+    """What the deals that matter to a period looked like at its cut-off."""
 
     stages: list[PipelineStage]
     deals: dict[int, _Deal]
-    stage_at: dict[int, str]
-    reached: dict[int, set[str]]
+    outcomes: dict[str, str]
 
     def outcome(self, code: str) -> str:
-        return next((s.outcome for s in self.stages if s.code == code), "open")
+        return self.outcomes.get(code, "open")
 
 
-async def deals_at(ctx: Ctx, *, as_of: datetime) -> DealsAt:
-    """Every deal created before `as_of` with its stage then (see the module doc)."""
+async def deals_at(ctx: Ctx, *, start: datetime, as_of: datetime) -> DealsAt:
+    """The deals created before `as_of` and not closed before `start`, each with its stage at
+    `as_of` (see the module doc); read in batches, one small record per deal."""
     stages = list(await ctx.session.scalars(select(PipelineStage).order_by(PipelineStage.position)))
-    first_open = next((s.code for s in stages if s.outcome == "open"), "")
+    codes = {s.code: s.code for s in stages}  # one string per stage, not one per row
+    position = {s.code: index for index, s in enumerate(s for s in stages if s.outcome == "open")}
+    first_open = next(iter(position), "")
+    relevant = and_(Deal.created_at < as_of, or_(Deal.closed_at.is_(None), Deal.closed_at >= start))
     deals: dict[int, _Deal] = {}
-    rows = await ctx.session.execute(
-        select(
-            Deal.id,
-            Deal.owner_id,
-            Deal.stage,
-            Deal.amount_minor,
-            Deal.currency,
-            Deal.created_at,
-            Deal.closed_at,
-            Deal.lost_reason,
-        ).where(Deal.created_at < as_of)
-    )
-    for deal_id, owner, stage, amount, currency, created, closed, reason in rows.tuples():
-        deals[deal_id] = _Deal(owner, stage, amount or 0, currency, created, closed, reason)
-    changes = await ctx.session.execute(
+    query = select(
+        Deal.id,
+        Deal.owner_id,
+        Deal.stage,
+        Deal.amount_minor,
+        Deal.currency,
+        Deal.created_at,
+        Deal.closed_at,
+        Deal.lost_reason,
+    ).where(relevant)
+    async for deal_id, owner, stage, amount, currency, created, closed, reason in stream(
+        ctx, query
+    ):
+        deals[deal_id] = _Deal(
+            owner, codes.get(stage, stage), amount or 0, currency, created, closed, reason
+        )
+    changes = (
         select(
             DealStageChange.deal_id,
             DealStageChange.changed_at,
@@ -79,27 +86,29 @@ async def deals_at(ctx: Ctx, *, as_of: datetime) -> DealsAt:
             DealStageChange.to_stage,
         )
         .join(Deal, Deal.id == DealStageChange.deal_id)
-        .where(Deal.created_at < as_of)
+        .where(relevant)
         .order_by(DealStageChange.deal_id, DealStageChange.changed_at, DealStageChange.id)
     )
-    for deal_id, changed_at, before, after in changes.tuples():
-        deals[deal_id].changes.append((_aware(changed_at) or as_of, before, after))
-    stage_at: dict[int, str] = {}
-    reached: dict[int, set[str]] = {}
-    for deal_id, deal in deals.items():
-        past = [after for changed_at, _, after in deal.changes if changed_at < as_of]
-        later = [before for changed_at, before, _ in deal.changes if changed_at >= as_of]
-        if past:
-            stage = past[-1]
-        elif later and later[0]:
-            stage = later[0]
-        elif deal.closed_at is None or _aware(deal.closed_at) < as_of:  # type: ignore[operator]
-            stage = deal.current
-        else:
-            stage = first_open
-        stage_at[deal_id] = stage
-        reached[deal_id] = {*past, stage}
-    return DealsAt(stages, deals, stage_at, reached)
+    seen_later: set[int] = set()
+    async for deal_id, changed_at, before, after in stream(ctx, changes):
+        deal = deals[deal_id]
+        if (_aware(changed_at) or as_of) < as_of:
+            deal.stage = codes.get(after, after)
+            deal.furthest = max(deal.furthest, position.get(after, -1))
+        elif deal_id not in seen_later:
+            seen_later.add(deal_id)
+            deal.left = codes.get(before, before) if before else None
+    for deal in deals.values():
+        if not deal.stage:
+            closed = _aware(deal.closed_at)
+            if deal.left:
+                deal.stage = deal.left
+            elif closed is None or closed < as_of:
+                deal.stage = deal.current
+            else:
+                deal.stage = first_open
+        deal.furthest = max(deal.furthest, position.get(deal.stage, -1))
+    return DealsAt(stages, deals, {s.code: s.outcome for s in stages})
 
 
 def add_figures(
@@ -111,12 +120,12 @@ def add_figures(
     of: Callable[[int | None], Figures],
 ) -> None:
     """Deals created, won, lost in [start, as_of) and open at `as_of`, per owner."""
-    for deal_id, deal in state.deals.items():
+    for deal in state.deals.values():
         figures = of(deal.owner_id)
         amount = Decimal(deal.amount_minor) / 100 if deal.currency == currency else Decimal(0)
         if _aware(deal.created_at) >= start:  # type: ignore[operator]
             figures.deals_created += 1
-        outcome = state.outcome(state.stage_at[deal_id])
+        outcome = state.outcome(deal.stage)
         if outcome == "open":
             figures.open_deals += 1
             figures.open_amount += amount
@@ -137,8 +146,8 @@ def _closed_in(deal: _Deal, start: datetime, as_of: datetime) -> bool:
 def pipeline(state: DealsAt, *, start: datetime, as_of: datetime) -> list[PipelineRow]:
     """Open stages at `as_of`, then won and lost in [start, as_of), by stage and currency."""
     totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for deal_id, deal in state.deals.items():
-        stage = state.stage_at[deal_id]
+    for deal in state.deals.values():
+        stage = deal.stage
         if state.outcome(stage) == "open" or _closed_in(deal, start, as_of):
             total = totals[(stage, deal.currency)]
             total[0] += 1
@@ -156,18 +165,17 @@ def pipeline(state: DealsAt, *, start: datetime, as_of: datetime) -> list[Pipeli
 def funnel(state: DealsAt, *, start: datetime, as_of: datetime) -> list[FunnelStep]:
     """Stage-to-stage conversion of the deals worked in the period (see the module doc)."""
     open_stages = [s for s in state.stages if s.outcome == "open"]
-    position = {s.code: index for index, s in enumerate(open_stages)}
     furthest: list[int] = []
     won = 0
-    for deal_id, deal in state.deals.items():
-        outcome = state.outcome(state.stage_at[deal_id])
+    for deal in state.deals.values():
+        outcome = state.outcome(deal.stage)
         if outcome != "open" and not _closed_in(deal, start, as_of):
             continue
         if outcome == "won":
             won += 1
             furthest.append(len(open_stages) - 1)
         else:
-            furthest.append(max((position.get(c, 0) for c in state.reached[deal_id]), default=0))
+            furthest.append(max(deal.furthest, 0))  # a deal lost at once entered the first
     steps: list[FunnelStep] = []
     previous: int | None = None
     names = [s.name for s in open_stages]
@@ -185,8 +193,8 @@ def loss_reasons(
 ) -> list[LossReason]:
     """Deals lost in [start, as_of) by their reason, the most frequent first."""
     counts: dict[str, list[Decimal]] = defaultdict(list)
-    for deal_id, deal in state.deals.items():
-        if state.outcome(state.stage_at[deal_id]) == "lost" and _closed_in(deal, start, as_of):
+    for deal in state.deals.values():
+        if state.outcome(deal.stage) == "lost" and _closed_in(deal, start, as_of):
             amount = deal.amount_minor if deal.currency == currency else 0
             counts[(deal.lost_reason or "").strip()].append(Decimal(amount) / 100)
     return sorted(

@@ -86,7 +86,7 @@ async def call_rows(
         .where(calls_clause(start, as_of))
         .order_by(Call.started_at, Call.id)
     )
-    async for row in _stream(ctx, query):
+    async for row in stream(ctx, query):
         started, direction, status, uid, phone, contact, ring, talk, outcome, summary = row
         yield CallRow(
             started_at=started,
@@ -102,7 +102,7 @@ async def call_rows(
         )
 
 
-async def _stream(ctx: Ctx, query: Select[Any]) -> AsyncIterator[Any]:
+async def stream(ctx: Ctx, query: Select[Any]) -> AsyncIterator[Any]:
     result = await ctx.session.stream(query.execution_options(yield_per=BATCH))
     async for partition in result.partitions(BATCH):
         for row in partition:
@@ -165,7 +165,7 @@ async def missed_call_rows(
         )
         .order_by(Call.started_at, Call.id)
     )
-    async for started, ended, uid, phone, contact, ours_at, theirs_at in _stream(ctx, query):
+    async for started, ended, uid, phone, contact, ours_at, theirs_at in stream(ctx, query):
         ours, theirs = _aware(ours_at), _aware(theirs_at)
         seconds: int | None = None
         client_at: datetime | None = None

@@ -40,7 +40,7 @@ from core.models.calls import Call
 from core.models.contacts import Contact
 from core.models.users import User
 from core.models.work import Activity, Deal
-from core.reports.dto import Digest, Figures, PersonSummary
+from core.reports.dto import Digest, Figures, MissedCallRow, PersonSummary
 from core.reports.periods import compare
 from core.services import report_deals
 from core.services.report_rows import (
@@ -86,33 +86,25 @@ async def digest_for(ctx: Ctx, *, actor: Actor, start: datetime, end: datetime, 
         )
     )
     currency = await _main_currency(ctx, plan.as_of)
-    missed = [
-        m
-        async for m in missed_call_rows(
-            ctx,
-            start=start,
-            as_of=plan.as_of,
-            cutoff=min(plan.as_of + target, max(now, plan.as_of)),
-            target=target,
-            names=names,
-        )
-    ]
-    deals_now = await report_deals.deals_at(ctx, as_of=plan.as_of)
-    current = await _figures(ctx, start, plan.as_of, currency, missed, deals_now)
-    previous_missed = [
-        m
-        async for m in missed_call_rows(
-            ctx,
-            start=plan.previous_start,
-            as_of=plan.previous_as_of,
-            cutoff=plan.previous_as_of + target,
-            target=target,
-            names=None,
-        )
-    ]
-    deals_before = await report_deals.deals_at(ctx, as_of=plan.previous_as_of)
-    previous = await _figures(
-        ctx, plan.previous_start, plan.previous_as_of, currency, previous_missed, deals_before
+    # Calls back are looked for up to the target past the cut-off (no further than now), and
+    # as far past the previous period's, so both are measured alike.
+    grace = min(plan.as_of + target, max(now, plan.as_of)) - plan.as_of
+    # The previous period first: only its figures are kept, its rows are let go.
+    previous, _, _ = await _period_figures(
+        ctx,
+        start=plan.previous_start,
+        as_of=plan.previous_as_of,
+        cutoff=plan.previous_as_of + grace,
+        currency=currency,
+        names=None,
+    )
+    current, missed, deals_now = await _period_figures(
+        ctx,
+        start=start,
+        as_of=plan.as_of,
+        cutoff=plan.as_of + grace,
+        currency=currency,
+        names=names,
     )
     people, total = _people(names, active_sales, current, previous)
     return Digest(
@@ -130,7 +122,7 @@ async def digest_for(ctx: Ctx, *, actor: Actor, start: datetime, end: datetime, 
         people=people,
         total=total,
         calls=[row async for row in call_rows(ctx, start=start, as_of=plan.as_of, names=names)],
-        missed_calls=[m.row for m in missed],
+        missed_calls=missed,
         overdue_activities=await activity_rows(ctx, start=start, as_of=plan.as_of, names=names),
         pipeline=report_deals.pipeline(deals_now, start=start, as_of=plan.as_of),
         funnel=report_deals.funnel(deals_now, start=start, as_of=plan.as_of),
@@ -229,23 +221,38 @@ async def _main_currency(ctx: Ctx, as_of: datetime) -> str:
     return str(first[0]) if first else "RUB"
 
 
-async def _figures(
+async def _period_figures(
     ctx: Ctx,
+    *,
     start: datetime,
     as_of: datetime,
+    cutoff: datetime,
     currency: str,
-    missed: list[Missed],
-    deals: report_deals.DealsAt,
-) -> dict[int | None, Figures]:
+    names: dict[int, str] | None,
+) -> tuple[dict[int | None, Figures], list[MissedCallRow], report_deals.DealsAt]:
+    """A period's figures per person, with its missed-call rows and its deals at `as_of`."""
     result: dict[int | None, Figures] = {}
 
     def of(uid: int | None) -> Figures:
         return result.setdefault(uid, Figures())
 
     await _call_figures(ctx, start, as_of, of)
-    for item in missed:
+    missed: list[MissedCallRow] = []
+    target = timedelta(minutes=ctx.config.callback_sla_minutes)
+    async for item in missed_call_rows(
+        ctx, start=start, as_of=as_of, cutoff=cutoff, target=target, names=names
+    ):
         _add_missed(of(item.user_id), item)
+        if names is not None:
+            missed.append(item.row)
     await _activity_figures(ctx, start, as_of, of)
+    await _contact_figures(ctx, start, as_of, of)
+    deals = await report_deals.deals_at(ctx, start=start, as_of=as_of)
+    report_deals.add_figures(deals, start=start, as_of=as_of, currency=currency, of=of)
+    return result, missed, deals
+
+
+async def _contact_figures(ctx: Ctx, start: datetime, as_of: datetime, of: Of) -> None:
     contacts = await ctx.session.execute(
         select(Contact.owner_id, func.count())
         .where(
@@ -257,8 +264,6 @@ async def _figures(
     )
     for uid, count in contacts.tuples():
         of(uid).new_contacts = int(count)
-    report_deals.add_figures(deals, start=start, as_of=as_of, currency=currency, of=of)
-    return result
 
 
 def _add_missed(figures: Figures, item: Missed) -> None:
