@@ -82,9 +82,16 @@ def pipeline_sheet(wb: Workbook, digest: Digest, sheet: Sheet, as_of: str) -> No
     stage_rows({"won", "lost"}, t["pipeline.closed"], t["total"])
     out.append([])
     out.append([bold(ws, t["funnel"])])
-    out.header((t["stage"], t["reached"], t["conversion"]))
+    out.header((t["stage"], t["reached"], t["conversion"], t["days_in_stage"]))
     for step in digest.funnel:
-        out.append([xlsx_text(ws, step.stage), step.reached, formatted(ws, step.conversion, SHARE)])
+        out.append(
+            [
+                xlsx_text(ws, step.stage),
+                step.reached,
+                formatted(ws, step.conversion, SHARE),
+                formatted(ws, step.days_in_stage, "0.0"),
+            ]
+        )
     _losses(out, digest, t)
     _by_person(out, digest, t)
 

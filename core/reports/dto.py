@@ -143,6 +143,7 @@ class FunnelStep:
     stage: str
     reached: int
     conversion: float | None  # None for the first stage, or when none reached the one before
+    days_in_stage: float | None = None  # on average, of the deals that left it in the period
 
 
 @dataclass(slots=True, frozen=True)

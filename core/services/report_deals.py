@@ -8,7 +8,8 @@
 3. Won and lost are terminal, so a deal closed in the period is won or lost by its current
    stage; its amount, currency, owner and loss reason are today's (no history is kept).
 4. The funnel counts the deals open at the cut-off or closed in the period; a deal reached
-   every stage up to the furthest it has been in (a won deal reached them all).
+   every stage up to the furthest it has been in (a won deal reached them all). Time in a
+   stage is averaged over the deals that left it in the period (entered by the history).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class _Deal:
     stage: str = ""  # at the cut-off (the last change before it)
     left: str | None = None  # the stage its first change after the cut-off left
     furthest: int = -1  # the furthest open stage (its index) reached by the cut-off
+    entered: datetime | None = None  # when it entered `stage`
 
 
 @dataclass(slots=True)
@@ -48,6 +50,8 @@ class DealsAt:
     stages: list[PipelineStage]
     deals: dict[int, _Deal]
     outcomes: dict[str, str]
+    # Seconds each deal that left a stage in [start, as_of) had spent in it, by stage.
+    time_in_stage: dict[str, list[float]]
 
     def outcome(self, code: str) -> str:
         return self.outcomes.get(code, "open")
@@ -90,10 +94,14 @@ async def deals_at(ctx: Ctx, *, start: datetime, as_of: datetime) -> DealsAt:
         .order_by(DealStageChange.deal_id, DealStageChange.changed_at, DealStageChange.id)
     )
     seen_later: set[int] = set()
+    time_in_stage: dict[str, list[float]] = defaultdict(list)
     async for deal_id, changed_at, before, after in stream(ctx, changes):
         deal = deals[deal_id]
-        if (_aware(changed_at) or as_of) < as_of:
-            deal.stage = codes.get(after, after)
+        moment = _aware(changed_at) or as_of
+        if moment < as_of:
+            if deal.entered is not None and moment >= start:
+                time_in_stage[deal.stage].append((moment - deal.entered).total_seconds())
+            deal.stage, deal.entered = codes.get(after, after), moment
             deal.furthest = max(deal.furthest, position.get(after, -1))
         elif deal_id not in seen_later:
             seen_later.add(deal_id)
@@ -108,7 +116,7 @@ async def deals_at(ctx: Ctx, *, start: datetime, as_of: datetime) -> DealsAt:
             else:
                 deal.stage = first_open
         deal.furthest = max(deal.furthest, position.get(deal.stage, -1))
-    return DealsAt(stages, deals, {s.code: s.outcome for s in stages})
+    return DealsAt(stages, deals, {s.code: s.outcome for s in stages}, time_in_stage)
 
 
 def add_figures(
@@ -181,11 +189,16 @@ def funnel(state: DealsAt, *, start: datetime, as_of: datetime) -> list[FunnelSt
     names = [s.name for s in open_stages]
     won_name = next((s.name for s in state.stages if s.outcome == "won"), "won")
     counts = [sum(1 for f in furthest if f >= index) for index in range(len(open_stages))]
-    for name, count in [*zip(names, counts, strict=True), (won_name, won)]:
+    days = [_average_days(state.time_in_stage.get(s.code, [])) for s in open_stages]
+    for name, count, in_stage in [*zip(names, counts, days, strict=True), (won_name, won, None)]:
         conversion = count / previous if previous else None
-        steps.append(FunnelStep(name, count, conversion))
+        steps.append(FunnelStep(name, count, conversion, in_stage))
         previous = count
     return steps
+
+
+def _average_days(seconds: list[float]) -> float | None:
+    return round(sum(seconds) / len(seconds) / 86400, 1) if seconds else None
 
 
 def loss_reasons(

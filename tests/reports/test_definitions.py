@@ -223,6 +223,8 @@ async def test_the_pipeline_is_the_state_at_the_period_end_from_stage_history(
         ("Переговоры", 1, 1.0),
         ("Успешно", 1, 1.0),
     ]
+    # Days in a stage, of the deals that left it in November: new 5, 1 and 18; proposal 13.
+    assert [s.days_in_stage for s in digest.funnel] == [8.0, None, 13.0, None, None]
     assert [(r.reason, r.count) for r in digest.loss_reasons] == [("Дорого", 1)]
     again = await build(ctx, clock, NOV, DEC, moment(12, 28))
     assert again.pipeline == digest.pipeline
