@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.formatting.rule import FormulaRule
+from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -308,3 +308,32 @@ def formatted(ws: WriteOnlyWorksheet, value: Any, number_format: str) -> WriteOn
     cell = WriteOnlyCell(ws, value=value)
     cell.number_format = number_format
     return cell
+
+
+def missed_by_hour_sheet(wb: Workbook, rows: list[MissedCallRow], sheet: Sheet) -> None:
+    """Missed calls by local hour of day and weekday, the busiest cells the reddest."""
+    t, convert = sheet.t, sheet.convert
+    ws: WriteOnlyWorksheet = wb.create_sheet(t["sheet.by_hour"])
+    days = t["weekdays"].split()
+    ws.column_dimensions["A"].width = 10
+    for index in range(2, 10):
+        ws.column_dimensions[get_column_letter(index)].width = 8
+    one_page_portrait(ws)
+    header = heading(ws, t["sheet.by_hour"], sheet, t["head.by_hour"])
+    grid = [[0] * 7 for _ in range(24)]
+    for missed in rows:
+        local = convert.local(missed.started_at)
+        if local is not None:
+            grid[local.hour][local.weekday()] += 1
+    ws.append([header_cell(ws, text) for text in (t["hour"], *days, t["total"])])
+    for hour, counts in enumerate(grid):
+        ws.append([f"{hour:02d}:00", *counts, bold(ws, sum(counts))])
+    ws.append(
+        [bold(ws, t["total"])]
+        + [bold(ws, sum(counts[day] for counts in grid)) for day in range(7)]
+        + [bold(ws, len(rows))]
+    )
+    ws.conditional_formatting.add(
+        f"B{header + 1}:H{header + 24}",
+        ColorScaleRule(start_type="min", start_color="FFFFFF", end_type="max", end_color="F8696B"),
+    )

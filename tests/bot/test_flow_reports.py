@@ -134,7 +134,14 @@ async def test_report_for_yesterday_sends_the_digest_workbook_with_its_summary(
     assert "звонков 6 (вх. 4, исх. 2), пропущено 3, перезвонили за 15 мин 1 (33%)" in caption
     assert "5 000,50 RUB" in caption
     wb = load_workbook(io.BytesIO(upload.content))
-    assert wb.sheetnames == ["Сводка", "Звонки", "Пропущенные", "Дела", "Воронка"]
+    assert wb.sheetnames == [
+        "Сводка",
+        "Звонки",
+        "Пропущенные",
+        "Пропущенные по часам",
+        "Дела",
+        "Воронка",
+    ]
     assert wb.properties.title == "Дайджест продаж 23.11.2026"
 
 

@@ -45,15 +45,29 @@ def _kpis(ws: Worksheet) -> dict[str, tuple[Any, ...]]:
     return rows
 
 
-async def test_workbook_has_five_sheets_in_russian_with_period_in_properties(
+async def test_workbook_has_six_sheets_in_russian_with_period_in_properties(
     digest: Digest,
 ) -> None:
     wb = _open(build_workbook(digest, locale="ru"))
-    assert wb.sheetnames == ["Сводка", "Звонки", "Пропущенные", "Дела", "Воронка"]
+    assert wb.sheetnames == [
+        "Сводка",
+        "Звонки",
+        "Пропущенные",
+        "Пропущенные по часам",
+        "Дела",
+        "Воронка",
+    ]
     assert wb.properties.title == "Дайджест продаж 23.11.2026"
     assert "Сравнение с: 22.11.2026" in wb.properties.description
     en = _open(build_workbook(digest, locale="en"))
-    assert en.sheetnames == ["Summary", "Calls", "Missed calls", "Activities", "Pipeline"]
+    assert en.sheetnames == [
+        "Summary",
+        "Calls",
+        "Missed calls",
+        "Missed by hour",
+        "Activities",
+        "Pipeline",
+    ]
     assert en.properties.title == "Sales digest 2026-11-23"
 
 
@@ -69,7 +83,7 @@ async def test_summary_prints_on_one_a4_portrait_page_nine_columns_wide(digest: 
     wb = _open(build_workbook(digest, locale="ru"))
     pipeline = wb["Воронка"].page_setup
     assert (pipeline.orientation, pipeline.fitToWidth, pipeline.fitToHeight) == ("portrait", 1, 1)
-    for table in ("Звонки", "Пропущенные", "Дела"):  # long tables: one page wide, header repeated
+    for table in ("Звонки", "Пропущенные", "Дела"):  # long: one page wide, header repeated
         setup = wb[table].page_setup
         assert (setup.orientation, setup.paperSize, setup.fitToWidth) == ("landscape", 9, 1)
         assert (setup.fitToHeight, wb[table].print_title_rows) == (0, "$4:$4")
@@ -211,6 +225,31 @@ async def test_missed_sheet_says_how_each_call_was_followed_up(digest: Digest) -
         ws.cell(HEADER + 4, 5).value
         == "1 in time, 0 later, 0 client got through, 2 not called back"
     )
+
+
+async def test_missed_calls_by_local_hour_and_weekday(digest: Digest) -> None:
+    ws = _open(build_workbook(digest, locale="ru"))["Пропущенные по часам"]
+    assert [c.value for c in ws[HEADER]] == [
+        "Час",
+        "Пн",
+        "Вт",
+        "Ср",
+        "Чт",
+        "Пт",
+        "Сб",
+        "Вс",
+        "Итого",
+    ]
+    monday = {
+        ws.cell(HEADER + 1 + hour, 1).value: ws.cell(HEADER + 1 + hour, 2).value
+        for hour in range(24)
+    }
+    # Monday 23 Nov, 12:00, 13:00 and 14:00 in Moscow (9, 10 and 11 UTC).
+    assert {hour for hour, count in monday.items() if count} == {"12:00", "13:00", "14:00"}
+    total = [c.value for c in ws[HEADER + 25]]
+    assert (total[0], total[1], total[8]) == ("Итого", 3, 3)
+    (rule,) = [r for cf in ws.conditional_formatting for r in cf.rules]
+    assert rule.type == "colorScale"
 
 
 async def test_activities_sheet_lists_overdue_then_done_late_colouring_only_overdue(
