@@ -47,7 +47,8 @@ def pipeline_sheet(wb: Workbook, digest: Digest, sheet: Sheet, as_of: str) -> No
     ws: WriteOnlyWorksheet = wb.create_sheet(t["sheet.pipeline"])
     for letter, width in zip("ABCDEFG", (30, 12, 17, 17, 12, 12, 17), strict=True):
         ws.column_dimensions[letter].width = width
-    rows = 20 + len(digest.pipeline) + len(digest.funnel) + len(digest.loss_reasons)
+    rows = 24 + len(digest.pipeline) + len(digest.funnel) + len(digest.loss_reasons)
+    rows += len(digest.sources)
     one_page_portrait(ws, one_page=rows + len(digest.people) <= 70)
     out = _Rows(ws, heading(ws, t["sheet.pipeline"], sheet, t["head.pipeline"]) - 1)
     currencies = sorted({r.currency for r in digest.pipeline} | {digest.currency})
@@ -93,6 +94,7 @@ def pipeline_sheet(wb: Workbook, digest: Digest, sheet: Sheet, as_of: str) -> No
             ]
         )
     _losses(out, digest, t)
+    _sources(out, digest, t)
     _by_person(out, digest, t)
 
 
@@ -115,6 +117,28 @@ def _losses(out: _Rows, digest: Digest, t: dict[str, str]) -> None:
             bold(ws, t["total"]),
             bold(ws, sum(r.count for r in digest.loss_reasons), INTEGER),
             bold(ws, sum((r.amount for r in digest.loss_reasons), Decimal(0)), money),
+        ]
+    )
+
+
+def _sources(out: _Rows, digest: Digest, t: dict[str, str]) -> None:
+    ws = out.ws
+    money = money_format(digest.currency)
+    out.append([])
+    out.append([bold(ws, t["sources"])])
+    amount = f"{t['people.amount_won']}, {digest.currency}"
+    out.header((t["source"], t["created"], t["people.won"], amount))
+    for row in digest.sources:
+        label = t.get(f"src.{row.source}", row.source)
+        out.append(
+            [xlsx_text(ws, label), row.created, row.won, formatted(ws, row.amount_won, money)]
+        )
+    out.append(
+        [
+            bold(ws, t["total"]),
+            bold(ws, sum(r.created for r in digest.sources), INTEGER),
+            bold(ws, sum(r.won for r in digest.sources), INTEGER),
+            bold(ws, sum((r.amount_won for r in digest.sources), Decimal(0)), money),
         ]
     )
 

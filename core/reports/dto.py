@@ -153,6 +153,16 @@ class LossReason:
     amount: Decimal  # the main currency
 
 
+@dataclass(slots=True, frozen=True)
+class SourceRow:
+    """Deals by where their client came from (the contact's source)."""
+
+    source: str  # call, bot, import, api, manual; "" without a contact
+    created: int
+    won: int
+    amount_won: Decimal  # the main currency
+
+
 @dataclass(slots=True)
 class Digest:
     """Everything the digest workbook shows; times are aware UTC, rendered in the reader's zone."""
@@ -176,6 +186,7 @@ class Digest:
     callback_target_minutes: int = 15
     funnel: list[FunnelStep] = field(default_factory=list)
     loss_reasons: list[LossReason] = field(default_factory=list)
+    sources: list[SourceRow] = field(default_factory=list)
 
     @property
     def running(self) -> bool:

@@ -19,12 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 
 from core.context import Ctx
+from core.models.contacts import Contact
 from core.models.work import Deal, DealStageChange, PipelineStage
-from core.reports.dto import Figures, FunnelStep, LossReason, PipelineRow
+from core.reports.dto import Figures, FunnelStep, LossReason, PipelineRow, SourceRow
 from core.services.report_rows import _aware, stream
 
 
@@ -37,6 +39,7 @@ class _Deal:
     created_at: datetime
     closed_at: datetime | None
     lost_reason: str | None
+    source: str | None
     stage: str = ""  # at the cut-off (the last change before it)
     left: str | None = None  # the stage its first change after the cut-off left
     furthest: int = -1  # the furthest open stage (its index) reached by the cut-off
@@ -66,21 +69,34 @@ async def deals_at(ctx: Ctx, *, start: datetime, as_of: datetime) -> DealsAt:
     first_open = next(iter(position), "")
     relevant = and_(Deal.created_at < as_of, or_(Deal.closed_at.is_(None), Deal.closed_at >= start))
     deals: dict[int, _Deal] = {}
-    query = select(
-        Deal.id,
-        Deal.owner_id,
-        Deal.stage,
-        Deal.amount_minor,
-        Deal.currency,
-        Deal.created_at,
-        Deal.closed_at,
-        Deal.lost_reason,
-    ).where(relevant)
-    async for deal_id, owner, stage, amount, currency, created, closed, reason in stream(
+    query = (
+        select(
+            Deal.id,
+            Deal.owner_id,
+            Deal.stage,
+            Deal.amount_minor,
+            Deal.currency,
+            Deal.created_at,
+            Deal.closed_at,
+            Deal.lost_reason,
+            Contact.source,
+        )
+        .outerjoin(Contact, Contact.id == Deal.contact_id)
+        .where(relevant)
+    )
+    sources: dict[str, str] = {}
+    async for deal_id, owner, stage, amount, currency, created, closed, reason, source in stream(
         ctx, query
     ):
         deals[deal_id] = _Deal(
-            owner, codes.get(stage, stage), amount or 0, currency, created, closed, reason
+            owner,
+            codes.get(stage, stage),
+            amount or 0,
+            currency,
+            created,
+            closed,
+            reason,
+            sources.setdefault(source, source) if source else None,
         )
     changes = (
         select(
@@ -217,3 +233,23 @@ def loss_reasons(
         ),
         key=lambda r: (-r.count, r.reason),
     )
+
+
+def by_source(
+    state: DealsAt, *, start: datetime, as_of: datetime, currency: str
+) -> list[SourceRow]:
+    """Deals created and won in [start, as_of) by their client's source, the most won first."""
+    rows: dict[str, list[Any]] = defaultdict(lambda: [0, 0, Decimal(0)])
+    for deal in state.deals.values():
+        row = rows[deal.source or ""]
+        created = _aware(deal.created_at)
+        if created is not None and created >= start:
+            row[0] += 1
+        if state.outcome(deal.stage) == "won" and _closed_in(deal, start, as_of):
+            row[1] += 1
+            if deal.currency == currency:
+                row[2] += Decimal(deal.amount_minor) / 100
+    found = [
+        SourceRow(source, *values) for source, values in rows.items() if values[0] or values[1]
+    ]
+    return sorted(found, key=lambda r: (-r.amount_won, -r.won, -r.created, r.source))

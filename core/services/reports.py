@@ -129,6 +129,7 @@ async def digest_for(ctx: Ctx, *, actor: Actor, start: datetime, end: datetime, 
         loss_reasons=report_deals.loss_reasons(
             deals_now, start=start, as_of=plan.as_of, currency=currency
         ),
+        sources=report_deals.by_source(deals_now, start=start, as_of=plan.as_of, currency=currency),
     )
 
 

@@ -283,6 +283,10 @@ async def test_pipeline_sheet_is_as_of_the_end_with_totals_conversion_and_losses
     assert rows[funnel + 6][:3] == ("Успешно", 1, 1)  # a won deal went through every stage
     losses = text.index("Loss reasons")
     assert rows[losses + 2][:2] == ("not given", 1)
+    sources = text.index("Deals by the client's source")
+    assert rows[sources + 1][:4] == ("Source", "Created", "Won", "Amount won, RUB")
+    assert rows[sources + 2][:4] == ("by hand", 4, 1, 5000.5)  # the scenario's contacts
+    assert rows[sources + 3][:4] == ("Total", 4, 1, 5000.5)
     people = text.index("By salesperson")
     assert rows[people + 2][:4] == ("Anna", 1, 5000.5, 5000.5)
 
