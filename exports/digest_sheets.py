@@ -7,6 +7,7 @@ Only rows that call for action are coloured.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import median
@@ -125,13 +126,13 @@ def _quoted(text: str) -> str:
     return text.replace('"', '""')
 
 
-def call_result(call: CallRow) -> str:
+def call_result(direction: str, status: str) -> str:
     """answered, missed (inbound not answered), not_reached (outbound) or ringing."""
-    if call.status == "answered":
+    if status == "answered":
         return "answered"
-    if call.status == "ringing":
+    if status == "ringing":
         return "ringing"
-    return "missed" if call.direction == "in" else "not_reached"
+    return "missed" if direction == "in" else "not_reached"
 
 
 def calls_sheet(wb: Workbook, rows: list[CallRow], sheet: Sheet) -> None:
@@ -150,12 +151,15 @@ def calls_sheet(wb: Workbook, rows: list[CallRow], sheet: Sheet) -> None:
     ]
     direction = {"in": t["dir.in"], "out": t["dir.out"]}
     result = {code: t[f"res.{code}"] for code in ("answered", "missed", "not_reached", "ringing")}
+    # One pass counts the kinds of call; each row then looks its result word up.
+    kinds = Counter((call.direction, call.status) for call in rows)
+    words = {kind: result[call_result(*kind)] for kind in kinds}
 
     def row(call: CallRow) -> tuple[Any, ...]:
         return (
             convert.local(call.started_at),
             direction.get(call.direction, call.direction),
-            result[call_result(call)],
+            words[(call.direction, call.status)],
             call.salesperson,
             call.client_phone,
             call.contact,
@@ -165,11 +169,10 @@ def calls_sheet(wb: Workbook, rows: list[CallRow], sheet: Sheet) -> None:
             call.summary,
         )
 
-    counts = {code: 0 for code in result}
-    calls_in = 0
-    for call in rows:
-        counts[call_result(call)] += 1
-        calls_in += call.direction == "in"
+    counts = dict.fromkeys(result, 0)
+    for kind, number in kinds.items():
+        counts[call_result(*kind)] += number
+    calls_in = sum(number for (way, _), number in kinds.items() if way == "in")
     totals = [
         f"{t['total']}: {len(rows)}",
         f"{t['dir.in']} {calls_in}, {t['dir.out']} {len(rows) - calls_in}",
@@ -221,7 +224,7 @@ def missed_sheet(wb: Workbook, rows: list[MissedCallRow], sheet: Sheet, target: 
             convert.local(missed.client_called_at),
         )
 
-    counts = {code: sum(1 for r in rows if r.result == code) for code in outcome}
+    counts = Counter(r.result for r in rows)
     seconds = [r.callback_seconds for r in rows if r.callback_seconds is not None]
     totals = [
         f"{t['total']}: {len(rows)}",
