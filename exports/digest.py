@@ -5,8 +5,8 @@
    with an arrow coloured green when it is better and red when worse (shares change in
    percentage points, times in hours and minutes); one line per salesperson, best first,
    with the figures that rank them and the total; the definitions, in a few lines.
-2. Calls, Missed calls, Missed by hour, Activities, Pipeline: the details, each headed by
-   the same period, zone and "as of", each table with a totals row
+2. Calls, Missed calls, Missed by hour, Activities, Pipeline, Stale deals: the details,
+   each headed by the same period, zone and "as of", each table with a totals row
    (exports/digest_sheets.py and exports/digest_pipeline.py).
 Times are shown in the recipient's zone; text never becomes a formula.
 """
@@ -103,6 +103,7 @@ def build_workbook(digest: Digest, *, locale: str = "ru", tz: str | None = None)
     sheets.missed_by_hour_sheet(wb, digest.missed_calls, sheet)
     sheets.activities_sheet(wb, digest.overdue_activities, sheet)
     digest_pipeline.pipeline_sheet(wb, digest, sheet, _stamp(_as_of(digest), convert.zone, locale))
+    sheets.stale_sheet(wb, digest, sheet)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from statistics import median
 from typing import Any, TypeVar
 
@@ -23,11 +24,14 @@ from openpyxl.worksheet.page import PageMargins
 
 from core.reports.dto import (
     CallRow,
+    Digest,
     MissedCallRow,
     OverdueActivityRow,
+    StaleDeal,
 )
 from exports._table import (
     DURATION,
+    INTEGER,
     ORANGE_FILL,
     RED_FILL,
     SAMPLE_ROWS,
@@ -339,4 +343,44 @@ def missed_by_hour_sheet(wb: Workbook, rows: list[MissedCallRow], sheet: Sheet) 
     ws.conditional_formatting.add(
         f"B{header + 1}:H{header + 24}",
         ColorScaleRule(start_type="min", start_color="FFFFFF", end_type="max", end_color="F8696B"),
+    )
+
+
+def stale_sheet(wb: Workbook, digest: Digest, sheet: Sheet) -> None:
+    """Deals open at the end with no touch for a while and nothing planned, largest first."""
+    t, convert = sheet.t, sheet.convert
+    rows = digest.stale_deals
+    as_of = digest.as_of or digest.end
+    columns = [
+        Column(t["deal"], width=40),
+        Column(t["owner"]),
+        Column(t["stage"]),
+        Column(t["amount"], "money", "#,##0.00", width=16),
+        Column(t["currency"], width=9),
+        Column(t["last_touch"], "datetime", sheet.date_format),
+        Column(t["days_idle"], "int", INTEGER, width=12),
+    ]
+
+    def row(deal: StaleDeal) -> tuple[Any, ...]:
+        idle = None if deal.last_touch is None else (as_of - deal.last_touch).days
+        return (
+            deal.title,
+            deal.owner,
+            deal.stage,
+            deal.amount,
+            deal.currency,
+            convert.local(deal.last_touch),
+            idle,
+        )
+
+    main = sum((d.amount for d in rows if d.currency == digest.currency), Decimal(0))
+    table_sheet(
+        wb,
+        sheet,
+        title=t["sheet.stale"],
+        note=t["head.stale"].format(days=digest.stale_days),
+        columns=columns,
+        items=rows,
+        convert=row,
+        totals=[f"{t['total']}: {len(rows)}", None, None, main, digest.currency, None, None],
     )

@@ -163,6 +163,18 @@ class SourceRow:
     amount_won: Decimal  # the main currency
 
 
+@dataclass(slots=True, frozen=True)
+class StaleDeal:
+    """A deal open at the period's end with no touch for a while and nothing planned."""
+
+    title: str
+    owner: str
+    stage: str
+    amount: Decimal
+    currency: str
+    last_touch: datetime | None  # the last call, note, activity or stage change before the end
+
+
 @dataclass(slots=True)
 class Digest:
     """Everything the digest workbook shows; times are aware UTC, rendered in the reader's zone."""
@@ -187,6 +199,8 @@ class Digest:
     funnel: list[FunnelStep] = field(default_factory=list)
     loss_reasons: list[LossReason] = field(default_factory=list)
     sources: list[SourceRow] = field(default_factory=list)
+    stale_deals: list[StaleDeal] = field(default_factory=list)
+    stale_days: int = 14
 
     @property
     def running(self) -> bool:

@@ -40,6 +40,8 @@ class _Deal:
     closed_at: datetime | None
     lost_reason: str | None
     source: str | None
+    contact_id: int | None
+    title: str
     stage: str = ""  # at the cut-off (the last change before it)
     left: str | None = None  # the stage its first change after the cut-off left
     furthest: int = -1  # the furthest open stage (its index) reached by the cut-off
@@ -80,14 +82,15 @@ async def deals_at(ctx: Ctx, *, start: datetime, as_of: datetime) -> DealsAt:
             Deal.closed_at,
             Deal.lost_reason,
             Contact.source,
+            Deal.contact_id,
+            Deal.title,
         )
         .outerjoin(Contact, Contact.id == Deal.contact_id)
         .where(relevant)
     )
     sources: dict[str, str] = {}
-    async for deal_id, owner, stage, amount, currency, created, closed, reason, source in stream(
-        ctx, query
-    ):
+    async for row in stream(ctx, query):
+        deal_id, owner, stage, amount, currency, created, closed, reason, source, *rest = row
         deals[deal_id] = _Deal(
             owner,
             codes.get(stage, stage),
@@ -97,6 +100,7 @@ async def deals_at(ctx: Ctx, *, start: datetime, as_of: datetime) -> DealsAt:
             closed,
             reason,
             sources.setdefault(source, source) if source else None,
+            *rest,
         )
     changes = (
         select(

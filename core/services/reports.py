@@ -42,7 +42,7 @@ from core.models.users import User
 from core.models.work import Activity, Deal
 from core.reports.dto import Digest, Figures, MissedCallRow, PersonSummary
 from core.reports.periods import compare
-from core.services import report_deals
+from core.services import report_deals, report_stale
 from core.services.report_rows import (
     Missed,
     activity_rows,
@@ -130,6 +130,8 @@ async def digest_for(ctx: Ctx, *, actor: Actor, start: datetime, end: datetime, 
             deals_now, start=start, as_of=plan.as_of, currency=currency
         ),
         sources=report_deals.by_source(deals_now, start=start, as_of=plan.as_of, currency=currency),
+        stale_deals=await report_stale.stale_deals(ctx, deals_now, as_of=plan.as_of, names=names),
+        stale_days=report_stale.STALE_DAYS,
     )
 
 

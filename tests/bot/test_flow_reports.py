@@ -141,6 +141,7 @@ async def test_report_for_yesterday_sends_the_digest_workbook_with_its_summary(
         "Пропущенные по часам",
         "Дела",
         "Воронка",
+        "Застывшие сделки",
     ]
     assert wb.properties.title == "Дайджест продаж 23.11.2026"
 

@@ -231,6 +231,52 @@ async def test_the_pipeline_is_the_state_at_the_period_end_from_stage_history(
     assert _figures(again) == _figures(digest)
 
 
+async def test_stale_deals_are_open_untouched_for_two_weeks_with_nothing_planned(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    maria = await salesperson(ctx, "Maria", "manager")
+    anna = await salesperson(ctx)
+    await ctx.session.commit()
+    actor = Actor.of_user(maria)
+    made: dict[str, Contact] = {}
+    for title, amount in (
+        ("Quiet", 500),
+        ("Called", 900),
+        ("Planned", 800),
+        ("Touched after", 300),
+    ):
+        made[title] = await client(ctx, anna)
+        clock.set(moment(10, 1))
+        await deals.create(
+            ctx,
+            actor=actor,
+            title=title,
+            amount=amount,
+            owner_id=anna.id,
+            contact_id=made[title].id,
+        )
+    clock.set(moment(11, 25))
+    fresh = await client(ctx, anna)
+    await deals.create(ctx, actor=actor, title="Fresh", owner_id=anna.id, contact_id=fresh.id)
+    ctx.session.add_all(
+        [
+            call(made["Called"], moment(11, 25), "out", "answered"),
+            call(made["Touched after"], moment(12, 3), "out", "answered"),  # after the end
+            task(anna, moment(12, 10)),  # someone else's task: no effect
+        ]
+    )
+    planned = task(anna, moment(12, 10))
+    planned.contact_id, planned.created_at = made["Planned"].id, moment(11, 2)
+    ctx.session.add(planned)
+    await ctx.session.commit()
+    digest = await build(ctx, clock, NOV, DEC, moment(12, 5))
+    assert [(d.title, d.last_touch) for d in digest.stale_deals] == [
+        ("Quiet", moment(10, 1)),
+        ("Touched after", moment(10, 1)),
+    ]
+    assert digest.stale_days == 14
+
+
 async def test_a_closed_month_rebuilt_a_month_later_gives_the_same_figures(
     ctx: Ctx, clock: FakeClock
 ) -> None:

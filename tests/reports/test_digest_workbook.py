@@ -45,7 +45,7 @@ def _kpis(ws: Worksheet) -> dict[str, tuple[Any, ...]]:
     return rows
 
 
-async def test_workbook_has_six_sheets_in_russian_with_period_in_properties(
+async def test_workbook_has_seven_sheets_in_russian_with_period_in_properties(
     digest: Digest,
 ) -> None:
     wb = _open(build_workbook(digest, locale="ru"))
@@ -56,6 +56,7 @@ async def test_workbook_has_six_sheets_in_russian_with_period_in_properties(
         "Пропущенные по часам",
         "Дела",
         "Воронка",
+        "Застывшие сделки",
     ]
     assert wb.properties.title == "Дайджест продаж 23.11.2026"
     assert "Сравнение с: 22.11.2026" in wb.properties.description
@@ -67,6 +68,7 @@ async def test_workbook_has_six_sheets_in_russian_with_period_in_properties(
         "Missed by hour",
         "Activities",
         "Pipeline",
+        "Stale deals",
     ]
     assert en.properties.title == "Sales digest 2026-11-23"
 
