@@ -23,7 +23,9 @@ Summary sheet prints too:
    whenever they were due.
 5. Deals: created, won and lost in the period; "open" is the state at the period's end,
    rebuilt from the stage history (core/services/report_deals.py), with stage-to-stage
-   conversion; amounts in the currency most deals use.
+   conversion, days in stage, loss reasons and the client's source; amounts in the currency
+   most deals use. Stale deals: open at the end, untouched for two weeks, nothing planned
+   (core/services/report_stale.py).
 """
 
 from __future__ import annotations
