@@ -43,6 +43,7 @@ from exports._table import (
     print_setup,
     write_rows,
 )
+from exports.safety import xlsx_text
 
 T = TypeVar("T")
 BOLD = Font(bold=True)
@@ -94,10 +95,12 @@ def table_sheet(
     convert: Callable[[T], Sequence[Any]],
     totals: Sequence[Any],
     fills: Sequence[tuple[str, PatternFill]] = (),
+    ws: WriteOnlyWorksheet | None = None,
 ) -> WriteOnlyWorksheet:
     """A table under its heading: one row per item, converted as it is written, then totals;
-    `fills` colour the rows whose formula (on the first data row) holds."""
-    ws: WriteOnlyWorksheet = wb.create_sheet(title)
+    `fills` colour the rows whose formula (on the first data row) holds. `ws`: the sheet, when
+    the converter needs it first (for cells of its own)."""
+    ws = ws if ws is not None else wb.create_sheet(title)
     widths = fit_widths(columns, [convert(item) for item in items[:SAMPLE_ROWS]])
     for index, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(index)].width = width
@@ -130,6 +133,19 @@ def _quoted(text: str) -> str:
     return text.replace('"', '""')
 
 
+LINK_FONT = Font(color="0563C1", underline="single")
+
+
+def recording(ws: WriteOnlyWorksheet, reference: str, label: str) -> Any:
+    """A link to a call's recording when the PBX gave a web address, else its reference."""
+    if reference.startswith(("https://", "http://")) and len(reference) <= 2000:
+        cell = WriteOnlyCell(ws, value=label)
+        cell.hyperlink = reference
+        cell.font = LINK_FONT
+        return cell
+    return xlsx_text(ws, reference)
+
+
 def call_result(direction: str, status: str) -> str:
     """answered, missed (inbound not answered), not_reached (outbound) or ringing."""
     if status == "answered":
@@ -152,8 +168,11 @@ def calls_sheet(wb: Workbook, rows: list[CallRow], sheet: Sheet) -> None:
         Column(t["talk"], "duration", DURATION),
         Column(t["outcome"]),
         Column(t["summary"], width=40),
+        Column(t["recording"], "link", width=14),
     ]
+    ws: WriteOnlyWorksheet = wb.create_sheet(t["sheet.calls"])
     direction = {"in": t["dir.in"], "out": t["dir.out"]}
+    listen = t["listen"]
     result = {code: t[f"res.{code}"] for code in ("answered", "missed", "not_reached", "ringing")}
     # One pass counts the kinds of call; each row then looks its result word up.
     kinds = Counter((call.direction, call.status) for call in rows)
@@ -171,6 +190,7 @@ def calls_sheet(wb: Workbook, rows: list[CallRow], sheet: Sheet) -> None:
             convert.duration(call.talk_seconds),
             call.outcome,
             call.summary,
+            None if call.recording is None else recording(ws, call.recording, listen),
         )
 
     counts = dict.fromkeys(result, 0)
@@ -188,6 +208,7 @@ def calls_sheet(wb: Workbook, rows: list[CallRow], sheet: Sheet) -> None:
         convert.duration(sum(c.talk_seconds or 0 for c in rows)),
         None,
         None,
+        None,
     ]
     table_sheet(
         wb,
@@ -199,6 +220,7 @@ def calls_sheet(wb: Workbook, rows: list[CallRow], sheet: Sheet) -> None:
         convert=row,
         totals=totals,
         fills=[(f'$C5="{_quoted(result["missed"])}"', RED_FILL)],
+        ws=ws,
     )
 
 

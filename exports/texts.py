@@ -30,6 +30,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "head.stale": "Открытые на конец периода, без касаний {days} дн. и больше (звонков, "
         "заметок, дел, смены этапа) и без запланированных дел.",
         "deal": "Сделка",
+        "recording": "Запись",
+        "listen": "слушать",
         "currency": "Валюта",
         "last_touch": "Последнее касание",
         "days_idle": "Дней без касаний",
@@ -197,6 +199,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "head.stale": "Open at the period's end, untouched for {days} days or more (calls, notes, "
         "activities, stage changes) and with nothing planned.",
         "deal": "Deal",
+        "recording": "Recording",
+        "listen": "listen",
         "currency": "Currency",
         "last_touch": "Last touch",
         "days_idle": "Days untouched",

@@ -98,6 +98,7 @@ class CallRow:
     talk_seconds: int | None
     outcome: str
     summary: str
+    recording: str | None = None  # the PBX's reference or link
 
 
 @dataclass(slots=True, frozen=True)

@@ -81,13 +81,14 @@ async def call_rows(
             Call.talk_seconds,
             Call.outcome,
             Call.summary,
+            Call.recording,
         )
         .outerjoin(Contact, Contact.id == Call.contact_id)
         .where(calls_clause(start, as_of))
         .order_by(Call.started_at, Call.id)
     )
     async for row in stream(ctx, query):
-        started, direction, status, uid, phone, contact, ring, talk, outcome, summary = row
+        started, direction, status, uid, phone, contact, ring, talk, outcome, summary, record = row
         yield CallRow(
             started_at=started,
             direction=direction,
@@ -99,6 +100,7 @@ async def call_rows(
             talk_seconds=talk,
             outcome=outcome or "",
             summary=summary or "",
+            recording=record or None,
         )
 
 

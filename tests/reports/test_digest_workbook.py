@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import select
 
 from core.clock import FakeClock
 from core.context import Ctx
@@ -198,7 +199,7 @@ async def test_summary_missed_is_what_the_calls_sheet_filter_on_missed_gives(
 async def test_calls_sheet_has_local_times_durations_a_filter_and_totals(digest: Digest) -> None:
     ws = _open(build_workbook(digest, locale="ru"))["Звонки"]
     assert ws.freeze_panes == "A5"
-    assert ws.auto_filter.ref == "A4:J10"
+    assert ws.auto_filter.ref == "A4:K10"
     assert ws.print_title_rows == "$4:$4"
     first = list(ws[5])
     assert first[0].value == datetime(2026, 11, 23, 11, 0)  # noqa: DTZ001 (Excel: naive, Moscow)
@@ -209,6 +210,27 @@ async def test_calls_sheet_has_local_times_durations_a_filter_and_totals(digest:
     total = list(ws[11])
     assert total[7].value == timedelta(seconds=480)
     assert total[0].font.bold
+
+
+async def test_recordings_are_linked_from_the_calls_sheet_and_other_references_stay_text(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    clock.set(NOW)
+    people = await scenario.build(ctx)
+    calls = list(await ctx.session.scalars(select(Call).order_by(Call.started_at)))
+    calls[2].recording = "https://pbx.example/rec/1.mp3"  # the 08:00 call, the first row
+    calls[3].recording = "=cmd|' /C calc'!A0"  # a reference that looks like a formula
+    await ctx.session.commit()
+    built = await reports.digest(
+        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
+    )
+    ws = _open(build_workbook(built, locale="en"))["Calls"]
+    assert ws.cell(HEADER, 11).value == "Recording"
+    link = ws.cell(HEADER + 1, 11)
+    assert (link.value, link.hyperlink.target) == ("listen", "https://pbx.example/rec/1.mp3")
+    text = ws.cell(HEADER + 2, 11)
+    assert (text.value, text.data_type, text.hyperlink) == ("=cmd|' /C calc'!A0", "s", None)
+    assert ws.cell(HEADER + 3, 11).value is None
 
 
 async def test_missed_sheet_says_how_each_call_was_followed_up(digest: Digest) -> None:
