@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -48,7 +49,7 @@ def pipeline_sheet(wb: Workbook, digest: Digest, sheet: Sheet, as_of: str) -> No
     for letter, width in zip("ABCDEFG", (30, 12, 17, 17, 12, 12, 17), strict=True):
         ws.column_dimensions[letter].width = width
     rows = 24 + len(digest.pipeline) + len(digest.funnel) + len(digest.loss_reasons)
-    rows += len(digest.sources)
+    rows += len(digest.sources) + 7
     one_page_portrait(ws, one_page=rows + len(digest.people) <= 70)
     out = _Rows(ws, heading(ws, t["sheet.pipeline"], sheet, t["head.pipeline"]) - 1)
     currencies = sorted({r.currency for r in digest.pipeline} | {digest.currency})
@@ -93,6 +94,7 @@ def pipeline_sheet(wb: Workbook, digest: Digest, sheet: Sheet, as_of: str) -> No
                 formatted(ws, step.days_in_stage, "0.0"),
             ]
         )
+    _forecast(out, digest, t, as_of)
     _losses(out, digest, t)
     _sources(out, digest, t)
     _by_person(out, digest, t)
@@ -119,6 +121,22 @@ def _losses(out: _Rows, digest: Digest, t: dict[str, str]) -> None:
             bold(ws, sum((r.amount for r in digest.loss_reasons), Decimal(0)), money),
         ]
     )
+
+
+def _forecast(out: _Rows, digest: Digest, t: dict[str, str], as_of: str) -> None:
+    forecast = digest.forecast
+    if forecast is None:
+        return
+    ws = out.ws
+    money = money_format(digest.currency)
+    until = forecast.until.astimezone(ZoneInfo(digest.timezone)).strftime("%d.%m.%Y")
+    out.append([])
+    out.append([bold(ws, t["forecast"].format(until=until))])
+    out.header((t["kpi"], t["forecast.value"]))
+    out.append([t["forecast.deals"], forecast.deals])
+    out.append([t["forecast.amount"], formatted(ws, forecast.amount, money)])
+    out.append([t["forecast.weighted"], formatted(ws, forecast.weighted, money)])
+    out.append([t["forecast.overdue"].format(as_of=as_of), forecast.overdue])
 
 
 def _sources(out: _Rows, digest: Digest, t: dict[str, str]) -> None:

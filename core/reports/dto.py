@@ -177,6 +177,17 @@ class StaleDeal:
 
 
 @dataclass(slots=True)
+class Forecast:
+    """Open deals expected to close before `until`, weighted by their stage's win rate."""
+
+    until: datetime
+    deals: int = 0
+    amount: Decimal = Decimal(0)
+    weighted: Decimal = Decimal(0)
+    overdue: int = 0  # open deals whose expected close date has passed
+
+
+@dataclass(slots=True)
 class Digest:
     """Everything the digest workbook shows; times are aware UTC, rendered in the reader's zone."""
 
@@ -202,6 +213,7 @@ class Digest:
     sources: list[SourceRow] = field(default_factory=list)
     stale_deals: list[StaleDeal] = field(default_factory=list)
     stale_days: int = 14
+    forecast: Forecast | None = None
 
     @property
     def running(self) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,14 @@ from sqlalchemy import and_, or_, select
 from core.context import Ctx
 from core.models.contacts import Contact
 from core.models.work import Deal, DealStageChange, PipelineStage
-from core.reports.dto import Figures, FunnelStep, LossReason, PipelineRow, SourceRow
+from core.reports.dto import (
+    Figures,
+    Forecast,
+    FunnelStep,
+    LossReason,
+    PipelineRow,
+    SourceRow,
+)
 from core.services.report_rows import _aware, stream
 
 
@@ -42,6 +49,7 @@ class _Deal:
     source: str | None
     contact_id: int | None
     title: str
+    expected_close: date | None
     stage: str = ""  # at the cut-off (the last change before it)
     left: str | None = None  # the stage its first change after the cut-off left
     furthest: int = -1  # the furthest open stage (its index) reached by the cut-off
@@ -84,6 +92,7 @@ async def deals_at(ctx: Ctx, *, start: datetime, as_of: datetime) -> DealsAt:
             Contact.source,
             Deal.contact_id,
             Deal.title,
+            Deal.expected_close,
         )
         .outerjoin(Contact, Contact.id == Deal.contact_id)
         .where(relevant)
@@ -257,3 +266,36 @@ def by_source(
         SourceRow(source, *values) for source, values in rows.items() if values[0] or values[1]
     ]
     return sorted(found, key=lambda r: (-r.amount_won, -r.won, -r.created, r.source))
+
+
+def forecast(
+    state: DealsAt,
+    steps: list[FunnelStep],
+    *,
+    as_of: datetime,
+    length: timedelta,
+    currency: str,
+) -> Forecast:
+    """Open deals expected to close in the next `length` after `as_of`, their amount, and that
+    amount weighted by the share of the period's deals won from their stage."""
+    open_codes = [s.code for s in state.stages if s.outcome == "open"]
+    won = steps[-1].reached if steps else 0
+    win_rate = {
+        code: (won / step.reached if step.reached else 0.0)
+        for code, step in zip(open_codes, steps, strict=False)
+    }
+    first, last = as_of.date(), (as_of + length).date()
+    result = Forecast(until=as_of + length)
+    for deal in state.deals.values():
+        if state.outcome(deal.stage) != "open" or deal.expected_close is None:
+            continue
+        if deal.expected_close < first:
+            result.overdue += 1
+        elif deal.expected_close < last:
+            amount = Decimal(deal.amount_minor) / 100 if deal.currency == currency else Decimal(0)
+            result.deals += 1
+            result.amount += amount
+            result.weighted += (amount * Decimal(str(win_rate.get(deal.stage, 0.0)))).quantize(
+                Decimal("0.01")
+            )
+    return result

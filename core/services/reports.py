@@ -109,6 +109,7 @@ async def digest_for(ctx: Ctx, *, actor: Actor, start: datetime, end: datetime, 
         names=names,
     )
     people, total = _people(names, active_sales, current, previous)
+    funnel = report_deals.funnel(deals_now, start=start, as_of=plan.as_of)
     return Digest(
         start=start,
         end=end,
@@ -127,7 +128,10 @@ async def digest_for(ctx: Ctx, *, actor: Actor, start: datetime, end: datetime, 
         missed_calls=missed,
         overdue_activities=await activity_rows(ctx, start=start, as_of=plan.as_of, names=names),
         pipeline=report_deals.pipeline(deals_now, start=start, as_of=plan.as_of),
-        funnel=report_deals.funnel(deals_now, start=start, as_of=plan.as_of),
+        funnel=funnel,
+        forecast=report_deals.forecast(
+            deals_now, funnel, as_of=plan.as_of, length=end - start, currency=currency
+        ),
         loss_reasons=report_deals.loss_reasons(
             deals_now, start=start, as_of=plan.as_of, currency=currency
         ),

@@ -9,7 +9,7 @@ running one with the same hours of the previous.
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
 import pytest
@@ -19,7 +19,7 @@ from core.context import Actor, Ctx
 from core.models.calls import Call
 from core.models.contacts import Contact
 from core.models.users import User
-from core.models.work import Activity
+from core.models.work import Activity, Deal
 from core.reports.dto import Digest, Figures
 from core.services import deals, reports
 
@@ -203,6 +203,10 @@ async def test_the_pipeline_is_the_state_at_the_period_end_from_stage_history(
     lost = await deal("Lost in November", moment(11, 7), 500)
     await move(lost, "lost", moment(11, 25), lost_reason="Дорого")
     await deal("Made in December", moment(12, 2), 9000)
+    expected = await ctx.session.get(Deal, moved)
+    assert expected is not None
+    expected.expected_close = date(2026, 12, 10)
+    await ctx.session.commit()
     digest = await build(ctx, clock, NOV, DEC, moment(12, 5))
     assert [(p.stage, p.outcome, p.count, int(p.amount)) for p in digest.pipeline] == [
         ("Квалификация", "open", 1, 1000),
@@ -226,6 +230,12 @@ async def test_the_pipeline_is_the_state_at_the_period_end_from_stage_history(
     # Days in a stage, of the deals that left it in November: new 5, 1 and 18; proposal 13.
     assert [s.days_in_stage for s in digest.funnel] == [8.0, None, 13.0, None, None]
     assert [(r.reason, r.count) for r in digest.loss_reasons] == [("Дорого", 1)]
+    # Open at the end in Квалификация, expected in the next 30 days; of the 2 deals that
+    # reached Квалификация in November 1 was won: weighted at half.
+    forecast = digest.forecast
+    assert forecast is not None
+    assert (forecast.deals, int(forecast.amount), int(forecast.weighted)) == (1, 1000, 500)
+    assert (forecast.overdue, forecast.until) == (0, DEC + timedelta(days=30))
     again = await build(ctx, clock, NOV, DEC, moment(12, 28))
     assert again.pipeline == digest.pipeline
     assert _figures(again) == _figures(digest)
