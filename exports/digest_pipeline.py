@@ -94,7 +94,7 @@ def pipeline_sheet(wb: Workbook, digest: Digest, sheet: Sheet, as_of: str) -> No
                 formatted(ws, step.days_in_stage, "0.0"),
             ]
         )
-    _forecast(out, digest, t, as_of)
+    _forecast(out, digest, t)
     _losses(out, digest, t)
     _sources(out, digest, t)
     _by_person(out, digest, t)
@@ -123,7 +123,7 @@ def _losses(out: _Rows, digest: Digest, t: dict[str, str]) -> None:
     )
 
 
-def _forecast(out: _Rows, digest: Digest, t: dict[str, str], as_of: str) -> None:
+def _forecast(out: _Rows, digest: Digest, t: dict[str, str]) -> None:
     forecast = digest.forecast
     if forecast is None:
         return
@@ -132,11 +132,12 @@ def _forecast(out: _Rows, digest: Digest, t: dict[str, str], as_of: str) -> None
     until = forecast.until.astimezone(ZoneInfo(digest.timezone)).strftime("%d.%m.%Y")
     out.append([])
     out.append([bold(ws, t["forecast"].format(until=until))])
-    out.header((t["kpi"], t["forecast.value"]))
-    out.append([t["forecast.deals"], forecast.deals])
-    out.append([t["forecast.amount"], formatted(ws, forecast.amount, money)])
-    out.append([t["forecast.weighted"], formatted(ws, forecast.weighted, money)])
-    out.append([t["forecast.overdue"].format(as_of=as_of), forecast.overdue])
+    # The value in the wide third column; the label runs over the empty second.
+    out.header((t["kpi"], "", t["forecast.value"]))
+    out.append([t["forecast.deals"], None, forecast.deals])
+    out.append([t["forecast.amount"], None, formatted(ws, forecast.amount, money)])
+    out.append([t["forecast.weighted"], None, formatted(ws, forecast.weighted, money)])
+    out.append([t["forecast.overdue"], None, forecast.overdue])
 
 
 def _sources(out: _Rows, digest: Digest, t: dict[str, str]) -> None:
