@@ -32,7 +32,10 @@ async def digest_xlsx(
     tz: Annotated[str | None, Query(description="time zone (default: the account's)")] = None,
     locale: Literal["ru", "en"] | None = None,
 ) -> Response:
-    """The sales digest of a period: figures per salesperson, calls, missed calls, pipeline."""
+    """The sales digest of a period, as of its end (or now while it runs): headline figures
+    against the previous day, week, month or period of the same length, a line per
+    salesperson, calls, missed calls and how they were called back, activities overdue or
+    done late, and the pipeline at the end with its stage-to-stage conversion."""
     zone = tz or ctx.config.timezone
     first, last = reports.period(start, end, tz=zone)
     digest = await reports.digest_for(ctx, actor=actor, start=first, end=last, tz=zone)

@@ -3,14 +3,18 @@
 1. `/digest daily|weekly|monthly [HH]` subscribes (at HH local time, 9 by default),
    `/digest off` stops them all, `/digest` alone shows them with a button per period.
 2. `/report` offers periods (yesterday, this or last week, this or last month, in the user's
-   zone); the pick sends the workbook (core's figures, the `exports` codec, built in a thread)
-   as a document with the two-line summary as its caption.
+   zone); "this week" and "this month" ask for the whole week or month, which the digest cuts
+   at now and compares with the same hours of the previous one. The pick sends the workbook
+   (core's figures, the `exports` codec, built in a thread) as a document with the two-line
+   summary as its caption.
 Salespeople get a polite "for managers" reply; core enforces the same rule on every call.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -19,13 +23,14 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from bot.callbacks import DigestCb, ReportCb
 from bot.handlers.common import answer, show
 from bot.i18n import Texts
-from bot.periods import REPORT_PERIODS, days_label, report_period
+from bot.periods import REPORT_PERIODS, ReportPeriod, days_label, report_period
 from bot.text_split import CAPTION_LIMIT
 from bot.views import reports as views
 from bot.views.format import Screen, clip, esc
 from core.context import Actor, Ctx
 from core.models.users import User
 from core.services import digests, reports
+from core.services.digests import local_bounds
 from exports.digest import build_workbook, summary_text
 
 
@@ -45,6 +50,17 @@ def parse_digest_args(args: str | None) -> tuple[str, int | None] | None:
 async def digest_screen(ctx: Ctx, t: Texts, user: User) -> Screen:
     subscriptions = await digests.list_for(ctx, actor_id=user.id)
     return views.digests(t, subscriptions, user.timezone)
+
+
+def whole_unit(code: str, period: ReportPeriod, timezone: str) -> ReportPeriod:
+    """This week or this month as a whole (the digest says it is still running)."""
+    if code == "this_week":
+        last = period.first + timedelta(days=6)
+    elif code == "this_month":
+        last = (period.first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    else:
+        return period
+    return ReportPeriod(period.first, last, *local_bounds(period.first, last, ZoneInfo(timezone)))
 
 
 def router() -> Router:
@@ -104,7 +120,11 @@ def router() -> Router:
     async def send_report(
         query: CallbackQuery, callback_data: ReportCb, ctx: Ctx, t: Texts, user: User
     ) -> None:
-        period = report_period(callback_data.period, ctx.clock.now(), user.timezone)
+        period = whole_unit(
+            callback_data.period,
+            report_period(callback_data.period, ctx.clock.now(), user.timezone),
+            user.timezone,
+        )
         digest = await reports.digest(
             ctx, actor_id=user.id, start=period.start, end=period.end, tz=user.timezone
         )

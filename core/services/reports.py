@@ -1,41 +1,67 @@
 """The sales digest: figures per salesperson against the previous period, and detail rows.
 
 Managers and admins only. Calls are counted for the person on the call (its extension), else
-the contact's owner; everything else for its owner. A missed call (inbound, not answered) is
-called back by the next answered call with the same number, in either direction, up to now.
+the contact's owner; everything else for its owner. The definitions, which the workbook's
+Summary sheet prints too:
+
+1. Period: [start, end). A day, an ISO week or a calendar month (local midnights) compares
+   with the previous day, week or month; any other period with as long a period before it.
+   A period still running is cut at now and compared with the same hours of the previous
+   one (core/reports/periods.py). Every figure is taken "as of" that cut-off: nothing that
+   happened or was created after it counts, so a closed period's digest is the same
+   whenever it is built.
+2. Calls: inbound and outbound calls with a client that started in the period (internal
+   calls left out). "Missed" is an inbound call not answered (the PBX said missed, busy or
+   failed); an outbound call not answered is "not reached", never "missed".
+3. Called back: our answered outbound call to the missed number, timed from the missed
+   call's end to the answer. Within the target (CALLBACK_SLA_MINUTES) or "later"; a call we
+   never made is "not called back" even when the client rang again and was answered, which
+   is its own column ("client called again"). Calls back are looked for up to the period's
+   end plus the target (a call missed in its last minutes keeps its full target), or now.
+4. Activities: "done" when done in the period; "done late" when done in it after their due
+   time; "overdue" when still open (not done, not canceled) past due at the period's end,
+   whenever they were due.
+5. Deals: created, won and lost in the period; "open" is the state at the period's end,
+   rebuilt from the stage history (core/services/report_deals.py), with stage-to-stage
+   conversion, days in stage, loss reasons and the client's source; amounts in the currency
+   most deals use. Stale deals: open at the end, untouched for two weeks, nothing planned
+   (core/services/report_stale.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.calls import Call
 from core.models.contacts import Contact
 from core.models.users import User
-from core.models.work import Activity, Deal, PipelineStage
-from core.reports.dto import (
-    Digest,
-    Figures,
-    PersonSummary,
-)
+from core.models.work import Activity, Deal
+from core.reports.dto import Digest, Figures, MissedCallRow, PersonSummary
+from core.reports.periods import compare
+from core.services import report_deals, report_stale
 from core.services.report_rows import (
+    Missed,
+    activity_rows,
     call_rows,
+    calls_clause,
+    done_clause,
+    done_late_clause,
     missed_call_rows,
     overdue_clause,
-    overdue_rows,
     person_of_call,
-    pipeline_rows,
 )
 from core.services.users import check_timezone
 
+__all__ = ["MAX_PERIOD", "Digest", "digest", "digest_for", "period"]
+
 MAX_PERIOD = timedelta(days=400)
+Of = Callable[[int | None], Figures]
 
 
 async def digest(ctx: Ctx, *, actor_id: int, start: datetime, end: datetime, tz: str) -> Digest:
@@ -52,46 +78,102 @@ async def digest_for(ctx: Ctx, *, actor: Actor, start: datetime, end: datetime, 
         raise PermissionDenied("the sales digest is for managers and admins")
     _check_period(start, end)
     check_timezone(tz)
-    length = end - start
-    previous_start = start - length
     now = ctx.clock.now()
+    plan = compare(start, end, now, tz)
+    target = timedelta(minutes=ctx.config.callback_sla_minutes)
     names = dict((await ctx.session.execute(select(User.id, User.name))).tuples().all())
-    active = set(await ctx.session.scalars(select(User.id).where(User.active.is_(True))))
-    currency = await _main_currency(ctx)
-    current = await _figures(ctx, start, end, now, currency)
-    previous = await _figures(ctx, previous_start, start, now, currency)
-    people_ids = sorted(
-        (active | set(current) | set(previous)) - {None},
-        key=lambda uid: names.get(uid or 0, "").casefold(),
-    )
-    if None in current or None in previous:
-        people_ids.append(None)
-    people: list[PersonSummary] = []
-    total = PersonSummary(None, "", Figures(), Figures())
-    for uid in people_ids:
-        row = PersonSummary(
-            uid,
-            names.get(uid, "") if uid is not None else "",
-            current.get(uid, Figures()),
-            previous.get(uid, Figures()),
+    active_sales = set(
+        await ctx.session.scalars(
+            select(User.id).where(User.active.is_(True), User.role == "sales")
         )
-        people.append(row)
-        total.current.add(row.current)
-        total.previous.add(row.previous)
+    )
+    currency = await _main_currency(ctx, plan.as_of)
+    # Calls back are looked for up to the target past the cut-off (no further than now), and
+    # as far past the previous period's, so both are measured alike.
+    grace = min(plan.as_of + target, max(now, plan.as_of)) - plan.as_of
+    # The previous period first: only its figures are kept, its rows are let go.
+    previous, _, _ = await _period_figures(
+        ctx,
+        start=plan.previous_start,
+        as_of=plan.previous_as_of,
+        cutoff=plan.previous_as_of + grace,
+        currency=currency,
+        names=None,
+    )
+    current, missed, deals_now = await _period_figures(
+        ctx,
+        start=start,
+        as_of=plan.as_of,
+        cutoff=plan.as_of + grace,
+        currency=currency,
+        names=names,
+    )
+    people, total = _people(names, active_sales, current, previous)
+    funnel = report_deals.funnel(deals_now, start=start, as_of=plan.as_of)
     return Digest(
         start=start,
         end=end,
-        previous_start=previous_start,
+        previous_start=plan.previous_start,
+        previous_end=plan.previous_end,
+        as_of=plan.as_of,
+        previous_as_of=plan.previous_as_of,
+        kind=plan.kind,
+        callback_target_minutes=ctx.config.callback_sla_minutes,
         generated_at=now,
         timezone=tz,
         currency=currency,
         people=people,
         total=total,
-        calls=[row async for row in call_rows(ctx, start=start, end=end, names=names)],
-        missed_calls=[r.row async for r in missed_call_rows(ctx, start, end, now, names)],
-        overdue_activities=await overdue_rows(ctx, start, end, now, names),
-        pipeline=await pipeline_rows(ctx),
+        calls=[row async for row in call_rows(ctx, start=start, as_of=plan.as_of, names=names)],
+        missed_calls=missed,
+        overdue_activities=await activity_rows(ctx, start=start, as_of=plan.as_of, names=names),
+        pipeline=report_deals.pipeline(deals_now, start=start, as_of=plan.as_of),
+        funnel=funnel,
+        forecast=report_deals.forecast(
+            deals_now, funnel, as_of=plan.as_of, length=end - start, currency=currency
+        ),
+        loss_reasons=report_deals.loss_reasons(
+            deals_now, start=start, as_of=plan.as_of, currency=currency
+        ),
+        sources=report_deals.by_source(deals_now, start=start, as_of=plan.as_of, currency=currency),
+        stale_deals=await report_stale.stale_deals(ctx, deals_now, as_of=plan.as_of, names=names),
+        stale_days=report_stale.STALE_DAYS,
     )
+
+
+def _people(
+    names: dict[int, str],
+    active_sales: set[int],
+    current: dict[int | None, Figures],
+    previous: dict[int | None, Figures],
+) -> tuple[list[PersonSummary], PersonSummary]:
+    """A row per salesperson (the active ones, and anyone with figures), best first."""
+    ids = active_sales | {u for u, f in current.items() if u is not None and f != Figures()}
+    ids |= {u for u, f in previous.items() if u is not None and f != Figures()}
+    people = [
+        PersonSummary(
+            uid, names.get(uid, ""), current.get(uid, Figures()), previous.get(uid, Figures())
+        )
+        for uid in ids
+    ]
+    # Ranked by what a sales team is paid for: money won, then deals, then calls.
+    people.sort(
+        key=lambda p: (
+            -p.current.amount_won,
+            -p.current.deals_won,
+            -p.current.calls,
+            p.name.casefold(),
+        )
+    )
+    if current.get(None, Figures()) != Figures() or previous.get(None, Figures()) != Figures():
+        people.append(
+            PersonSummary(None, "", current.get(None, Figures()), previous.get(None, Figures()))
+        )
+    total = PersonSummary(None, "", Figures(), Figures())
+    for row in people:
+        total.current.add(row.current)
+        total.previous.add(row.previous)
+    return people, total
 
 
 def period(start: str, end: str, *, tz: str) -> tuple[datetime, datetime]:
@@ -137,98 +219,113 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-async def _main_currency(ctx: Ctx) -> str:
+async def _main_currency(ctx: Ctx, as_of: datetime) -> str:
     row = await ctx.session.execute(
-        select(Deal.currency, func.count()).group_by(Deal.currency).order_by(func.count().desc())
+        select(Deal.currency, func.count())
+        .where(Deal.created_at < as_of)
+        .group_by(Deal.currency)
+        .order_by(func.count().desc(), Deal.currency)
     )
     first = row.first()
     return str(first[0]) if first else "RUB"
 
 
-async def _figures(
-    ctx: Ctx, start: datetime, end: datetime, now: datetime, currency: str
-) -> dict[int | None, Figures]:
+async def _period_figures(
+    ctx: Ctx,
+    *,
+    start: datetime,
+    as_of: datetime,
+    cutoff: datetime,
+    currency: str,
+    names: dict[int, str] | None,
+) -> tuple[dict[int | None, Figures], list[MissedCallRow], report_deals.DealsAt]:
+    """A period's figures per person, with its missed-call rows and its deals at `as_of`."""
     result: dict[int | None, Figures] = {}
 
     def of(uid: int | None) -> Figures:
         return result.setdefault(uid, Figures())
 
+    await _call_figures(ctx, start, as_of, of)
+    missed: list[MissedCallRow] = []
+    target = timedelta(minutes=ctx.config.callback_sla_minutes)
+    async for item in missed_call_rows(
+        ctx, start=start, as_of=as_of, cutoff=cutoff, target=target, names=names
+    ):
+        _add_missed(of(item.user_id), item)
+        if names is not None:
+            missed.append(item.row)
+    await _activity_figures(ctx, start, as_of, of)
+    await _contact_figures(ctx, start, as_of, of)
+    deals = await report_deals.deals_at(ctx, start=start, as_of=as_of)
+    report_deals.add_figures(deals, start=start, as_of=as_of, currency=currency, of=of)
+    return result, missed, deals
+
+
+async def _contact_figures(ctx: Ctx, start: datetime, as_of: datetime, of: Of) -> None:
+    contacts = await ctx.session.execute(
+        select(Contact.owner_id, func.count())
+        .where(
+            Contact.created_at >= start,
+            Contact.created_at < as_of,
+            or_(Contact.deleted_at.is_(None), Contact.deleted_at >= as_of),
+        )
+        .group_by(Contact.owner_id)
+    )
+    for uid, count in contacts.tuples():
+        of(uid).new_contacts = int(count)
+
+
+def _add_missed(figures: Figures, item: Missed) -> None:
+    figures.missed += 1
+    result = item.row.result
+    if result == "in_target":
+        figures.called_back_in_target += 1
+    elif result == "later":
+        figures.called_back_later += 1
+    elif result == "client":
+        figures.client_called_again += 1
+    else:
+        figures.not_called_back += 1
+    if item.row.callback_seconds is not None:
+        figures.callback_seconds.append(item.row.callback_seconds)
+
+
+async def _call_figures(ctx: Ctx, start: datetime, as_of: datetime, of: Of) -> None:
     person = person_of_call().label("person")
+    answered = Call.status == "answered"
     calls = await ctx.session.execute(
         select(
             person,
             _count(Call.direction == "in"),
             _count(Call.direction == "out"),
-            _count(Call.status == "answered"),
+            _count(and_(Call.direction == "in", answered)),
+            _count(and_(Call.direction == "out", answered)),
             func.coalesce(func.sum(Call.talk_seconds), 0),
         )
         .outerjoin(Contact, Contact.id == Call.contact_id)
-        .where(Call.started_at >= start, Call.started_at < end, Call.direction != "internal")
+        .where(calls_clause(start, as_of))
         .group_by(person)
     )
-    for uid, calls_in, calls_out, answered, talk in calls.tuples():
+    for uid, calls_in, calls_out, answered_in, answered_out, talk in calls.tuples():
         figures = of(uid)
         figures.calls_in, figures.calls_out = int(calls_in), int(calls_out)
-        figures.answered, figures.talk_seconds = int(answered), int(talk)
-    async for missed in missed_call_rows(ctx, start, end, now, None):
-        figures = of(missed.user_id)
-        figures.missed += 1
-        if missed.row.callback_seconds is not None:
-            figures.missed_called_back += 1
-            figures.callback_seconds.append(missed.row.callback_seconds)
-    done = await ctx.session.execute(
-        select(Activity.owner_id, func.count())
-        .where(Activity.status == "done", Activity.done_at >= start, Activity.done_at < end)
-        .group_by(Activity.owner_id)
-    )
-    for uid, count in done.tuples():
-        of(uid).activities_done = int(count)
-    overdue = await ctx.session.execute(
-        select(Activity.owner_id, func.count())
-        .where(overdue_clause(start, end, now))
-        .group_by(Activity.owner_id)
-    )
-    for uid, count in overdue.tuples():
-        of(uid).activities_overdue = int(count)
-    contacts = await ctx.session.execute(
-        select(Contact.owner_id, func.count())
-        .where(Contact.created_at >= start, Contact.created_at < end, Contact.deleted_at.is_(None))
-        .group_by(Contact.owner_id)
-    )
-    for uid, count in contacts.tuples():
-        of(uid).new_contacts = int(count)
-    await _deal_figures(ctx, start, end, currency, of)
-    return result
+        figures.answered_in, figures.answered_out = int(answered_in), int(answered_out)
+        figures.talk_seconds = int(talk)
 
 
-async def _deal_figures(ctx: Ctx, start: datetime, end: datetime, currency: str, of: Any) -> None:
-    created = await ctx.session.execute(
-        select(Deal.owner_id, func.count())
-        .where(Deal.created_at >= start, Deal.created_at < end)
-        .group_by(Deal.owner_id)
-    )
-    for uid, count in created.tuples():
-        of(uid).deals_created = int(count)
-    in_currency = case((Deal.currency == currency, Deal.amount_minor), else_=0)
-    closed = await ctx.session.execute(
+async def _activity_figures(ctx: Ctx, start: datetime, as_of: datetime, of: Of) -> None:
+    counts = await ctx.session.execute(
         select(
-            Deal.owner_id,
-            PipelineStage.outcome,
-            func.count(),
-            func.coalesce(func.sum(in_currency), 0),
+            Activity.owner_id,
+            _count(done_clause(start, as_of)),
+            _count(done_late_clause(start, as_of)),
+            _count(overdue_clause(as_of)),
         )
-        .join(PipelineStage, PipelineStage.code == Deal.stage)
-        .where(
-            Deal.closed_at >= start,
-            Deal.closed_at < end,
-            PipelineStage.outcome.in_(("won", "lost")),
-        )
-        .group_by(Deal.owner_id, PipelineStage.outcome)
+        .where(or_(done_clause(start, as_of), overdue_clause(as_of)))
+        .group_by(Activity.owner_id)
     )
-    for uid, outcome, count, amount in closed.tuples():
+    for uid, done, late, overdue in counts.tuples():
         figures = of(uid)
-        if outcome == "won":
-            figures.deals_won = int(count)
-            figures.amount_won = Decimal(int(amount)) / 100
-        else:
-            figures.deals_lost = int(count)
+        figures.activities_done = int(done)
+        figures.activities_done_late = int(late)
+        figures.activities_overdue = int(overdue)

@@ -131,10 +131,18 @@ async def test_report_for_yesterday_sends_the_digest_workbook_with_its_summary(
     upload = document.files["document"]
     assert upload.filename == "digest-2026-11-23.xlsx"
     caption = document.params["caption"]
-    assert "звонков 6 (вх. 4, исх. 2), пропущено 3, перезвонили 67%" in caption
+    assert "звонков 6 (вх. 4, исх. 2), пропущено 3, перезвонили за 15 мин 1 (33%)" in caption
     assert "5 000,50 RUB" in caption
     wb = load_workbook(io.BytesIO(upload.content))
-    assert wb.sheetnames == ["Сводка", "Звонки", "Пропущенные", "Просроченные дела", "Воронка"]
+    assert wb.sheetnames == [
+        "Сводка",
+        "Звонки",
+        "Пропущенные",
+        "Пропущенные по часам",
+        "Дела",
+        "Воронка",
+        "Застывшие сделки",
+    ]
     assert wb.properties.title == "Дайджест продаж 23.11.2026"
 
 
@@ -161,7 +169,7 @@ async def test_report_periods_follow_the_users_zone_and_language(
     picker = sent(await user.say("/report"))[0]
     expected = {
         "Yesterday": "digest-2026-11-29.xlsx",
-        "This week": "digest-2026-11-30.xlsx",
+        "This week": "digest-2026-11-30_2026-12-06.xlsx",  # the whole week, cut at now
         "Last week": "digest-2026-11-23_2026-11-29.xlsx",
         "This month": "digest-2026-11-01_2026-11-30.xlsx",
         "Last month": "digest-2026-10-01_2026-10-31.xlsx",

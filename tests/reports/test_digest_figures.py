@@ -35,38 +35,39 @@ async def test_calls_answered_missed_and_talk_time_per_salesperson(
 ) -> None:
     _, result = built
     anna, boris = _row(result, "Anna").current, _row(result, "Boris").current
-    assert (anna.calls_in, anna.calls_out, anna.answered, anna.missed) == (2, 1, 2, 1)
-    assert anna.talk_seconds == 180
-    assert (boris.calls_in, boris.calls_out, boris.answered, boris.missed) == (1, 1, 1, 1)
+    assert (anna.calls_in, anna.calls_out, anna.answered_in, anna.answered_out) == (2, 1, 1, 1)
+    assert (anna.missed, anna.talk_seconds) == (1, 180)
+    assert (boris.calls_in, boris.calls_out, boris.answered_in, boris.missed) == (1, 1, 0, 1)
     assert boris.talk_seconds == 300
     unassigned = result.people[-1]
     assert unassigned.user_id is None
     assert (unassigned.current.calls_in, unassigned.current.missed) == (1, 1)
     total = result.total.current
-    assert (total.calls_in, total.calls_out, total.answered, total.missed) == (4, 2, 3, 3)
+    assert (total.calls_in, total.calls_out, total.answered_in, total.missed) == (4, 2, 1, 3)
+    assert total.answered_share == pytest.approx(1 / 4)
     assert total.talk_seconds == 480
 
 
-async def test_missed_calls_called_back_share_and_median_time(
+async def test_missed_calls_called_back_within_target_or_never_by_the_period_end(
     built: tuple[scenario.Scenario, Digest],
 ) -> None:
     _, result = built
     anna, boris = _row(result, "Anna").current, _row(result, "Boris").current
-    assert anna.missed_called_back == 1
-    assert anna.median_callback_seconds == 575  # 09:10:05 answered - 09:00:30 ended
-    assert boris.missed_called_back == 0
+    assert (anna.called_back_in_target, anna.median_callback_seconds) == (1, 575)
+    assert (boris.called_back_in_target, boris.not_called_back) == (0, 1)
     assert boris.called_back_share == 0
     assert boris.median_callback_seconds is None
     total = result.total.current
-    assert total.called_back_share == pytest.approx(2 / 3)
-    assert total.median_callback_seconds == (575 + 75595) / 2
+    assert total.called_back_share == pytest.approx(1 / 3)
+    assert (total.called_back_later, total.client_called_again, total.not_called_back) == (0, 0, 2)
     missed = result.missed_calls
-    assert [m.callback_seconds for m in missed] == [
-        575,
-        None,
-        75595,
-    ]  # 24th 08:00:05 - 23rd 11:00:10
-    assert missed[2].called_back_at == at(24, 8, 0, 5)
+    # Olga's call back came the next morning, after the period's end: not this day's.
+    assert [(m.callback_seconds, m.result) for m in missed] == [
+        (575, "in_target"),
+        (None, "never"),
+        (None, "never"),
+    ]
+    assert missed[0].called_back_at == at(23, 9, 10, 5)
 
 
 async def test_activities_deals_and_contacts_figures(
@@ -74,11 +75,17 @@ async def test_activities_deals_and_contacts_figures(
 ) -> None:
     _, result = built
     anna, boris = _row(result, "Anna").current, _row(result, "Boris").current
-    assert (anna.activities_done, anna.activities_overdue) == (1, 1)
-    assert (boris.activities_done, boris.activities_overdue) == (1, 1)
+    assert (anna.activities_done, anna.activities_done_late, anna.activities_overdue) == (1, 0, 1)
+    assert (boris.activities_done, boris.activities_done_late, boris.activities_overdue) == (
+        1,
+        1,
+        0,
+    )
     assert (anna.deals_created, anna.deals_won, anna.deals_lost) == (1, 1, 0)
     assert anna.amount_won == Decimal("5000.50")
+    assert (anna.open_deals, anna.open_amount) == (1, Decimal("1000"))
     assert (boris.deals_created, boris.deals_won, boris.deals_lost) == (3, 0, 1)
+    assert (boris.open_deals, boris.open_amount) == (2, Decimal("2000"))  # the USD deal: 0 RUB
     assert (anna.new_contacts, boris.new_contacts, result.people[-1].current.new_contacts) == (
         1,
         0,
@@ -89,28 +96,32 @@ async def test_activities_deals_and_contacts_figures(
         ("Call about =SUM(A1)", True),
         ("Follow up", False),
     ]
+    assert result.overdue_activities[1].late_seconds == 3600
 
 
-async def test_previous_period_of_the_same_length_is_beside_each_figure(
+async def test_previous_day_is_beside_each_figure(
     built: tuple[scenario.Scenario, Digest],
 ) -> None:
     _, result = built
-    assert result.previous_start == START - timedelta(days=1)
+    assert result.kind == "day"
+    assert (result.previous_start, result.previous_end) == (START - timedelta(days=1), START)
+    assert (result.as_of, result.running) == (END, False)
     anna, boris = _row(result, "Anna").previous, _row(result, "Boris").previous
-    assert (anna.calls_in, anna.answered, anna.missed, anna.missed_called_back) == (2, 1, 1, 1)
-    assert anna.median_callback_seconds == (at(23, 8, 0, 5) - at(22, 11, 0, 30)).total_seconds()
-    assert (anna.talk_seconds, anna.deals_created) == (30, 1)
-    assert (boris.activities_done, boris.new_contacts) == (1, 1)
+    assert (anna.calls_in, anna.answered_in, anna.missed, anna.not_called_back) == (2, 1, 1, 1)
+    assert (anna.talk_seconds, anna.deals_created, anna.open_deals) == (30, 1, 1)
+    assert (boris.activities_done, boris.activities_done_late, boris.new_contacts) == (1, 1, 1)
 
 
-async def test_pipeline_by_stage_and_currency_and_call_details(
+async def test_pipeline_by_stage_and_currency_at_the_end_and_call_details(
     built: tuple[scenario.Scenario, Digest],
 ) -> None:
     _, result = built
-    assert [(p.stage, p.count, p.amount, p.currency) for p in result.pipeline] == [
-        ("Новая", 1, Decimal("1000"), "RUB"),
-        ("Предложение", 1, Decimal("2000"), "RUB"),
-        ("Предложение", 1, Decimal("300"), "USD"),
+    assert [(p.stage, p.outcome, p.count, p.amount, p.currency) for p in result.pipeline] == [
+        ("Новая", "open", 1, Decimal("1000"), "RUB"),
+        ("Предложение", "open", 1, Decimal("2000"), "RUB"),
+        ("Предложение", "open", 1, Decimal("300"), "USD"),
+        ("Успешно", "won", 1, Decimal("5000.50"), "RUB"),
+        ("Проиграна", "lost", 1, Decimal("0"), "RUB"),
     ]
     assert len(result.calls) == 6
     assert result.calls[0].salesperson == "Anna"
