@@ -90,6 +90,9 @@ class Limits:
 
 # Header names people use, folded (lower case, ё -> е, punctuation and spaces removed).
 HEADERS: dict[str, tuple[str, ...]] = {
+    "id": ("id", "ид", "idконтакта", "contactid"),
+    "timezone": ("часовойпояс", "timezone", "tz", "зона"),
+    "source": ("источник", "source"),
     "name": (
         "фио",
         "имяфамилия",
@@ -389,6 +392,13 @@ def _row(
     row.email = one("email")
     row.owner = one("owner")
     row.comment = one("comment")
+    row.timezone = one("timezone")
+    row.source = one("source")
+    if ident := one("id"):
+        if ident.isdigit() and 0 < int(ident) < 2**63:
+            row.id = int(ident)
+        else:
+            row.errors.append(table.error("id", number, f"{ident!r} is not a contact ID"))
     row.tags = [t.strip() for t in _TAG_SPLIT.split(one("tags")) if t.strip()]
     if "birthday" in columns:
         index = columns["birthday"][0]

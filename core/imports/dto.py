@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 # What a column can mean; several phone columns may exist, the rest are taken once.
 FIELDS = (
+    "id",
     "name",
     "first_name",
     "last_name",
@@ -18,7 +19,14 @@ FIELDS = (
     "owner",
     "tags",
     "comment",
+    "timezone",
+    "source",
 )
+
+
+# Where a contact came from (Contact.source); an export writes them localised, an import
+# reads the code or its label back.
+SOURCES = ("manual", "call", "missed_call", "bot", "api", "import")
 
 
 @dataclass(slots=True, frozen=True)
@@ -47,6 +55,9 @@ class ContactRow:
     owner: str = ""
     tags: list[str] = field(default_factory=list)
     comment: str = ""
+    id: int | None = None  # the contact's ID, as an export writes it: matched first
+    timezone: str = ""
+    source: str = ""
     errors: list[CellError] = field(default_factory=list)
 
 

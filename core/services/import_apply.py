@@ -99,8 +99,11 @@ async def apply_batch(
         await ctx.session.refresh(job)  # a rollback expires it; its progress is read next
         return False
     now = ctx.clock.now()
-    names = {p.row.company for p in batch.new}
-    names |= {str(c["company"]) for _, _, c in batch.updates if "company" in c}
+    # Companies _match found are used by ID; only names no company has are created.
+    names = {p.row.company for p in batch.new if p.company_id is None}
+    names |= {
+        str(c["company"]) for p, _, c in batch.updates if "company" in c and p.company_id is None
+    }
     companies = await _companies(ctx, actor, names)
     notes: list[tuple[int, str]] = []
     if batch.new:
@@ -143,9 +146,11 @@ async def apply_batch(
             ],
         )
     total = dict(locked.counts)
-    for key in ("new", "updated", "duplicate"):
-        total[key] = int(total.get(key, 0)) + int(counts[key])
+    for key in ("new", "updated", "duplicate", "unchanged"):
+        total[key] = int(total.get(key, 0)) + int(counts.get(key, 0))
     total["rejected_rows"] = [*total.get("rejected_rows", []), *counts["rejected_rows"]]
+    listed = [*total.get("changes", []), *counts.get("changes", [])]
+    total["changes"] = listed[:1000]  # as imports.MAX_LISTED_CHANGES
     locked.counts, locked.batches_done, locked.updated_at = total, index + 1, now
     audit(
         ctx,
@@ -170,12 +175,19 @@ def _company_of(name: str, companies: dict[str, _Company]) -> _Company | None:
     return companies.get(" ".join(name.split()).casefold()) if name.strip() else None
 
 
+def _chosen_company(plan: Plan, name: str, companies: dict[str, _Company]) -> _Company | None:
+    """The company _match chose by ID, else the one created for the name."""
+    if plan.company_id is not None:
+        return _Company(plan.company_id, " ".join(name.split()))
+    return _company_of(name, companies)
+
+
 def _new_contact(
     ctx: Ctx, plan: Plan, companies: dict[str, _Company], now: datetime
 ) -> dict[str, Any]:
     """The contacts row of a new contact, as an INSERT's parameters."""
     row = plan.row
-    company = _company_of(row.company, companies)
+    company = _chosen_company(plan, row.company, companies)
     e164s = [p.e164 for p in plan.phones if p.e164]
     return {
         "name": plan.name,
@@ -184,9 +196,9 @@ def _new_contact(
         "email": plan.email,
         "birthday": row.birthday,
         "birthday_md": row.birthday.strftime("%m-%d") if row.birthday else None,
-        "timezone": _default_timezone(ctx, plan.phones),
+        "timezone": plan.timezone or _default_timezone(ctx, plan.phones),
         "tags": plan.tags,
-        "source": "import",
+        "source": plan.source or "import",
         "marketing_consent": False,
         "search_text": search_text_of(
             plan.name, company.name if company else None, plan.email, e164s
@@ -219,9 +231,12 @@ def _update_contact(
     company = None
     for key, value in changes.items():
         if key == "phones":
-            contact.phones.extend(_phone_row(p) for p in value)
+            for row in contact.phones:  # overwrite: numbers the file no longer has go
+                if row.is_live and row.e164 in value["drop"]:
+                    row.is_live = False
+            contact.phones.extend(_phone_row(p) for p in value["add"])
         elif key == "company":
-            company = _company_of(value, companies)
+            company = _chosen_company(plan, value, companies)
             contact.company_id = company.id if company else contact.company_id
         elif key != "comment":
             setattr(contact, key, value)

@@ -18,6 +18,10 @@ class Plan:
     email: str | None
     owner_id: int | None
     tags: list[str]
+    contact_id: int | None = None  # the row's ID column: the contact it updates
+    timezone: str | None = None
+    source: str | None = None
+    company_id: int | None = None  # the company the row names, found by _match (None: new)
 
 
 @dataclass
@@ -25,4 +29,5 @@ class Batch:
     new: list[Plan] = field(default_factory=list)
     updates: list[tuple[Plan, Contact, dict[str, Any]]] = field(default_factory=list)
     duplicate: int = 0
+    unchanged: int = 0  # matched rows whose every field already holds the file's value
     rejected: list[tuple[int, str]] = field(default_factory=list)

@@ -2,10 +2,18 @@
 
 1. Check each row without the database: phones through core.phones, email, name, owner; a
    bad cell rejects its row (the message names the cell), never the file.
-2. A row sharing a phone with an earlier row of the file is a duplicate of it.
-3. Each batch (a fixed slice of the file's rows) matches phones against the database and,
-   by the policy, skips the contact, fills its empty fields or overwrites them.
-4. Apply: an ImportJob per file content and policy; each batch commits with the job's
+2. A row sharing a phone or an ID with an earlier row of the file is a duplicate of it
+   (listed, with that row's number, in `duplicate_rows`).
+3. Each batch (a fixed slice of the file's rows) finds each row's contact: by its ID column
+   first (an export's rows carry it; an ID that names no contact the actor may see rejects
+   the row), else by its phones. A phone of the row that belongs to another contact rejects
+   it. The company is the contact's own when the names agree, else the one live company of
+   that name (folded); a name shared by several companies rejects the row, never guessed.
+4. By the policy the contact is skipped, filled (empty fields only; phones added) or
+   overwritten (the file's non-empty values win; its phones replace the contact's). Values
+   are compared normalised: a row that changes nothing is `unchanged`, not `updated`, and
+   each update lists its fields in `changes`.
+5. Apply: an ImportJob per file content and policy; each batch commits with the job's
    progress, so a crash loses at most the batch in flight and a rerun continues after the
    last committed one. A finished file applied again changes nothing. Runs of one file
    at once share its job: each batch is written by whichever run takes its lock first (the
@@ -14,7 +22,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,8 +36,8 @@ from sqlalchemy.exc import IntegrityError
 
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, PermissionDenied
-from core.imports.dto import CellError, ContactRow, ContactTable
-from core.models.contacts import Contact, ContactPhone
+from core.imports.dto import SOURCES, CellError, ContactRow, ContactTable
+from core.models.contacts import Company, Contact, ContactPhone
 from core.models.imports import ImportJob
 from core.models.users import User
 from core.phones import Phone, normalize
@@ -49,6 +59,10 @@ class ImportReport:
     updated: int = 0
     duplicate: int = 0
     rejected_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, what is wrong)
+    unchanged: int = 0  # matched contacts that already hold every value of their row
+    duplicate_rows: list[tuple[int, int]] = field(default_factory=list)  # (row, earlier row)
+    # (row, contact ID, fields that change); an applied run lists the batches it wrote.
+    changes: list[tuple[int, int, list[str]]] = field(default_factory=list)
     applied: bool = False
     job_id: int | None = None
     already_done: bool = False
@@ -107,6 +121,7 @@ async def run_import(
         await _finish(ctx, job)
         _add_counts(report, job.counts)
     report.rejected_rows.sort()
+    report.changes.sort()
     return report
 
 
@@ -118,6 +133,7 @@ async def _batch(
         batch = await _match(ctx, actor, plans, policy)
         counts: dict[str, Any] = {"new": len(batch.new), "updated": len(batch.updates)}
         counts |= {"duplicate": batch.duplicate, "rejected_rows": batch.rejected}
+        counts |= {"unchanged": batch.unchanged, "changes": _changed_fields(batch)}
         if job is None:
             return counts
         try:
@@ -140,6 +156,21 @@ def _add_counts(report: ImportReport, counts: dict[str, Any]) -> None:
     report.updated += int(counts.get("updated", 0))
     report.duplicate += int(counts.get("duplicate", 0))
     report.rejected_rows += [(int(r), str(m)) for r, m in counts.get("rejected_rows", [])]
+    report.unchanged += int(counts.get("unchanged", 0))
+    listed = [(int(r), int(c), list(f)) for r, c, f in counts.get("changes", [])]
+    report.changes += listed[: max(0, MAX_LISTED_CHANGES - len(report.changes))]
+
+
+def _changed_fields(batch: Batch) -> list[tuple[int, int, list[str]]]:
+    """Row, contact and the fields each update changes (`comment` adds a note: listed too)."""
+    return [
+        (plan.row.row, contact.id, sorted(_FIELD_NAMES.get(k, k) for k in changes))
+        for plan, contact, changes in batch.updates
+    ][:MAX_LISTED_CHANGES]
+
+
+_FIELD_NAMES = {"owner_id": "owner"}
+MAX_LISTED_CHANGES = 1000  # the report lists this many updates; `updated` counts them all
 
 
 async def _job(
@@ -214,6 +245,7 @@ async def _check_rows(ctx: Ctx, table: ContactTable, report: ImportReport) -> di
     """Plans of the rows that pass the checks (by row number); rejects and duplicates counted."""
     users = await _users(ctx)
     seen: dict[str, int] = {}
+    seen_ids: dict[int, int] = {}
     plans: dict[int, Plan] = {}
     for row in table.rows:
         errors = list(row.errors)
@@ -222,12 +254,17 @@ async def _check_rows(ctx: Ctx, table: ContactTable, report: ImportReport) -> di
             report.rejected_rows.append((row.row, "; ".join(str(e) for e in errors)))
             continue
         first = next((seen[p.e164] for p in plan.phones if p.e164 in seen), None)
+        if first is None and plan.contact_id is not None:
+            first = seen_ids.get(plan.contact_id)
         if first is not None:
             report.duplicate += 1
+            report.duplicate_rows.append((row.row, first))
             continue
         for phone in plan.phones:
             assert phone.e164 is not None
             seen[phone.e164] = row.row
+        if plan.contact_id is not None:
+            seen_ids[plan.contact_id] = row.row
         plans[row.row] = plan
     return plans
 
@@ -257,6 +294,12 @@ def _plan(
         owner_id = users.get(row.owner.casefold().strip())
         if owner_id is None:
             errors.append(table.error("owner", row.row, f"no active user {row.owner!r}"))
+    zone = row.timezone.strip() or None
+    if zone is not None and not _is_zone(zone):
+        errors.append(table.error("timezone", row.row, f"{zone!r} is not a time zone"))
+    source = row.source.strip() or None
+    if source is not None and source not in SOURCES:
+        errors.append(table.error("source", row.row, f"{source!r} is not a source"))
     name = row.name or row.company or next((p.raw for p in phones.values()), "")
     if len(name) > 300:
         errors.append(table.error("name", row.row, "the name is longer than 300 characters"))
@@ -264,11 +307,37 @@ def _plan(
         errors.append(CellError("", "", "no name and no phone"))
     if errors:
         return None
-    return Plan(row, name, list(phones.values()), email, owner_id, _clean_tags(row.tags))
+    return Plan(
+        row,
+        name,
+        list(phones.values()),
+        email,
+        owner_id,
+        _clean_tags(row.tags),
+        contact_id=row.id,
+        timezone=zone,
+        source=source,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_zone(name: str) -> bool:
+    """An IANA time zone name the system knows ("Europe/Moscow")."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def fold_company(name: str) -> str:
+    """A company name as companies are matched: spaces collapsed, case folded."""
+    return " ".join(name.split()).casefold()[:300]
 
 
 async def _match(ctx: Ctx, actor: Actor, plans: Sequence[Plan], policy: str) -> Batch:
-    """Decide each plan against the database: new, an update, a duplicate or a conflict."""
+    """Decide each plan against the database: new, an update, unchanged, a duplicate or a
+    rejected row (an unknown ID, a phone of another contact, an ambiguous company)."""
     batch = Batch()
     numbers = [p.e164 for plan in plans for p in plan.phones if p.e164]
     owners: dict[str, int] = {}
@@ -279,40 +348,97 @@ async def _match(ctx: Ctx, actor: Actor, plans: Sequence[Plan], policy: str) -> 
             )
         )
         owners = dict(found.tuples().all())
+    wanted = set(owners.values()) | {p.contact_id for p in plans if p.contact_id is not None}
     contacts: dict[int, Contact] = {}
-    if owners:
+    if wanted:
         loaded = await ctx.session.scalars(
-            select(Contact).where(Contact.id.in_(set(owners.values())))
+            select(Contact).where(Contact.id.in_(wanted), Contact.deleted_at.is_(None))
         )
         contacts = {c.id: c for c in loaded}
+    companies = await _companies_named(ctx, {p.row.company for p in plans})
     for plan in plans:
         matched = {owners[p.e164] for p in plan.phones if p.e164 in owners}
-        if not matched:
-            batch.new.append(plan)
-            continue
-        if len(matched) > 1:
+        contact: Contact | None = None
+        problem = None
+        if plan.contact_id is not None:
+            contact = contacts.get(plan.contact_id)
+            if contact is None or not can_see_contact(ctx, actor, contact):
+                problem = f"no contact with ID {plan.contact_id}"
+            elif others := matched - {contact.id}:
+                taken = next(p.e164 for p in plan.phones if owners.get(p.e164 or "") in others)
+                problem = f"the phone {taken} belongs to another contact #{min(others)}"
+        elif len(matched) > 1:
             ids = ", ".join(f"#{i}" for i in sorted(matched))
-            batch.rejected.append((plan.row.row, f"the phones belong to different contacts {ids}"))
-            continue
-        contact = contacts[matched.pop()]
-        if policy == "skip" or not can_see_contact(ctx, actor, contact):
+            problem = f"the phones belong to different contacts {ids}"
+        elif matched:
+            contact = contacts.get(matched.pop())
+        if problem is None:
+            problem = _pick_company(plan, contact, companies)
+        if problem is not None:
+            batch.rejected.append((plan.row.row, problem))
+        elif contact is None:
+            batch.new.append(plan)
+        elif policy == "skip" or not can_see_contact(ctx, actor, contact):
             batch.duplicate += 1
         elif changes := changes_for(plan, contact, policy, region=ctx.config.default_region):
             batch.updates.append((plan, contact, changes))
         else:
-            batch.duplicate += 1
+            batch.unchanged += 1
     return batch
 
 
+async def _companies_named(ctx: Ctx, names: set[str]) -> dict[str, list[tuple[int, str]]]:
+    """Live companies by folded name: (id, name) of each, several for a shared name."""
+    folded = {fold_company(n) for n in names if n.strip()}
+    found: dict[str, list[tuple[int, str]]] = {}
+    if folded:
+        rows = await ctx.session.execute(
+            select(Company.name_folded, Company.id, Company.name)
+            .where(Company.name_folded.in_(folded), Company.deleted_at.is_(None))
+            .order_by(Company.id)
+        )
+        for key, cid, name in rows.tuples():
+            found.setdefault(key, []).append((cid, name))
+    return found
+
+
+def _pick_company(
+    plan: Plan, contact: Contact | None, companies: dict[str, list[tuple[int, str]]]
+) -> str | None:
+    """Set the plan's company: the contact's own when its name agrees, else the only one of
+    that name (None: to be created); a problem when the name is shared, never a guess."""
+    if not plan.row.company.strip():
+        return None
+    candidates = companies.get(fold_company(plan.row.company), [])
+    ids = [cid for cid, _ in candidates]
+    if contact is not None and contact.company_id in ids:
+        plan.company_id = contact.company_id
+    elif len(ids) == 1:
+        plan.company_id = ids[0]
+    elif len(ids) > 1:
+        listed = ", ".join(f"#{i}" for i in ids)
+        return (
+            f"{len(ids)} companies are named {plan.row.company!r} ({listed}): "
+            "give the contact's company in the CRM, or rename one of them"
+        )
+    return None
+
+
 def changes_for(plan: Plan, contact: Contact, policy: str, *, region: str = "RU") -> dict[str, Any]:
-    """Field -> new value for a matched contact under `fill` or `overwrite`."""
+    """Field -> new value for a matched contact under `fill` or `overwrite`; values that
+    already hold (compared normalised) are no change. An empty cell never clears a field.
+    Phones: `overwrite` makes the file's phones the contact's (a replaced number replaces);
+    `fill` only adds the numbers the contact lacks."""
     row, overwrite = plan.row, policy == "overwrite"
     wanted: dict[str, Any] = {
         "email": plan.email,
         "birthday": row.birthday,
         "owner_id": plan.owner_id,
+        "timezone": plan.timezone,
+        "source": plan.source,
     }
-    if row.name and (overwrite or _named_by_its_number(contact, region)):
+    renamed = row.name and " ".join(contact.name.split()) != plan.name
+    if renamed and (overwrite or _named_by_its_number(contact, region)):
         wanted["name"] = plan.name
     changes = {
         key: value
@@ -322,11 +448,14 @@ def changes_for(plan: Plan, contact: Contact, policy: str, *, region: str = "RU"
         and (overwrite or key == "name" or getattr(contact, key) is None)
     }
     live = {p.e164 for p in contact.phones if p.is_live}
-    if any(p.e164 not in live for p in plan.phones):
-        changes["phones"] = [p for p in plan.phones if p.e164 not in live]
+    added = [p for p in plan.phones if p.e164 not in live]
+    dropped = sorted(live - {p.e164 for p in plan.phones}) if overwrite and plan.phones else []
+    if added or dropped:
+        changes["phones"] = {"add": added, "drop": dropped}
     if set(plan.tags) - set(contact.tags or []):
         changes["tags"] = sorted(set(plan.tags) | set(contact.tags or []))
-    if row.company and (overwrite or contact.company_id is None):
+    other_company = plan.company_id is None or plan.company_id != contact.company_id
+    if row.company.strip() and (overwrite or contact.company_id is None) and other_company:
         changes["company"] = row.company
     if row.comment:
         changes["comment"] = row.comment
