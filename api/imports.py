@@ -29,6 +29,17 @@ class RejectedRowOut(BaseModel):
     problem: str
 
 
+class ChangeOut(BaseModel):
+    row: int
+    contact_id: int
+    fields: list[str] = Field(description="what changes: name, phones, timezone, owner, …")
+
+
+class DuplicateRowOut(BaseModel):
+    row: int
+    duplicate_of: int = Field(description="the earlier row with the same phone or ID")
+
+
 class ImportOut(BaseModel):
     total: int
     new: int
@@ -40,6 +51,11 @@ class ImportOut(BaseModel):
     already_done: bool = Field(description="this file was applied before with this policy")
     job_id: int | None
     ignored_columns: list[str]
+    unchanged: int = Field(description="contacts found that already hold every value of the row")
+    changes: list[ChangeOut] = Field(
+        description="which fields of which contacts change (the first 1,000 updates)"
+    )
+    duplicate_rows: list[DuplicateRowOut]
 
 
 async def _read(ctx: Ctx, upload: UploadFile) -> tuple[bytes, ContactTable]:
@@ -93,6 +109,9 @@ async def import_contacts(
         already_done=report.already_done,
         job_id=report.job_id,
         ignored_columns=table.ignored,
+        unchanged=report.unchanged,
+        changes=[ChangeOut(row=r, contact_id=c, fields=f) for r, c, f in report.changes],
+        duplicate_rows=[DuplicateRowOut(row=r, duplicate_of=d) for r, d in report.duplicate_rows],
     )
 
 

@@ -68,12 +68,22 @@ async def import_contacts(settings: Settings, args: argparse.Namespace) -> int:
         state = "this file was imported before with this policy; nothing changed"
     print(
         f"{state}: {report.total} rows: {report.new} new, {report.updated} updated, "
-        f"{report.duplicate} duplicate, {report.rejected} rejected"
+        f"{report.duplicate} duplicate, {report.rejected} rejected, "
+        f"{report.unchanged} unchanged"
     )
     for number, problem in report.rejected_rows[:20]:
         print(f"  row {number}: {problem}")
     if report.rejected > 20:
         print(f"  … and {report.rejected - 20} more")
+    for number, first in report.duplicate_rows[:20]:
+        print(f"  row {number}: duplicate of row {first} (a phone or the ID repeats)")
+    if len(report.duplicate_rows) > 20:
+        print(f"  … and {len(report.duplicate_rows) - 20} more duplicates")
+    verb = "changed" if report.applied else "would change"
+    for number, contact_id, fields in report.changes[:20]:
+        print(f"  row {number}: contact #{contact_id} {verb}: {', '.join(fields)}")
+    if report.updated > 20:
+        print(f"  … and {report.updated - 20} more updated")
     if args.rejected is not None and report.rejected_rows:
         write_atomically(
             args.rejected, rejected_workbook(table, report.rejected_rows, locale=locale)

@@ -19,7 +19,7 @@ DEFAULT_HOUR = 9
 Counts = dict[str, int]
 # The import jobs' notification kinds (core/services/import_jobs.py) rendered here.
 IMPORT_NOTICES = ("import_preview", "import_done", "import_refused", "import_failed")
-COUNT_KEYS = ("total", "new", "updated", "duplicate", "rejected")
+COUNT_KEYS = ("total", "new", "updated", "duplicate", "rejected", "unchanged")
 
 
 def digests(t: Texts, subscriptions: Sequence[DigestSubscription], timezone: str) -> Screen:
@@ -59,12 +59,20 @@ def report_picker(t: Texts) -> Screen:
     return Screen(t("report-which"), markup([buttons[:1], buttons[1:3], buttons[3:]]))
 
 
-def _preview(t: Texts, filename: str, counts: Counts, policy: str, key: str) -> Screen:
+def _preview(
+    t: Texts,
+    filename: str,
+    counts: Counts,
+    policy: str,
+    key: str,
+    payload_changes: Sequence[Any] = (),
+) -> Screen:
     """What the import would do, with Apply / Cancel and the policy for existing contacts."""
     text = "\n".join(
         (
             t("import-preview", name=esc(filename), total=counts["total"]),
             _counts(t, counts),
+            *_changes(t, counts, payload_changes),
             t("import-policy", policy=t("policy-" + policy)),
         )
     )
@@ -104,7 +112,9 @@ def import_notice(t: Texts, kind: str, payload: Mapping[str, Any]) -> Screen | N
     if kind == "import_preview":
         policy = str(payload.get("policy") or "skip")
         policy = policy if policy in POLICIES else "skip"
-        return _preview(t, name, counts, policy, str(_int(payload.get("job_id"))))
+        changes = payload.get("changes")
+        listed = changes if isinstance(changes, list) else []
+        return _preview(t, name, counts, policy, str(_int(payload.get("job_id"))), listed)
     if kind == "import_done":
         return _done(t, name, counts, already_done=bool(payload.get("already_done")))
     if kind == "import_refused":
@@ -120,6 +130,19 @@ def _int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+def _changes(t: Texts, counts: Counts, listed: Sequence[Any]) -> list[str]:
+    """Briefly, which contacts change and how: the first few, and how many are unchanged."""
+    lines = [t("import-unchanged", count=_int(counts.get("unchanged")))]
+    for item in listed[:10]:
+        if isinstance(item, list | tuple) and len(item) == 3 and isinstance(item[2], list):
+            fields = ", ".join(t("import-field-" + str(f)) for f in item[2])
+            lines.append(t("import-change", row=_int(item[0]), id=_int(item[1]), fields=fields))
+    more = counts["updated"] - min(len(listed), 10)
+    if more > 0:
+        lines.append(t("import-changes-more", count=more))
+    return lines
 
 
 def _counts(t: Texts, counts: Counts) -> str:

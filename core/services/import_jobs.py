@@ -203,6 +203,9 @@ def _counts(report: imports.ImportReport) -> dict[str, Any]:
         "updated": report.updated,
         "duplicate": report.duplicate,
         "rejected": report.rejected,
+        "unchanged": report.unchanged,
+        # the first updates, for the preview to name them: (row, contact ID, fields)
+        "changes": [[row, cid, fields] for row, cid, fields in report.changes[:10]],
     }
 
 

@@ -363,3 +363,18 @@ help-role-manager =
     send an .xlsx or .csv file to import contacts (you see what changes first);
     /team — who has how many open, overdue and today's tasks; everyone's contacts, tasks and deals.
 help-role-admin = /invite sales | manager | admin — invite a teammate. In /team: roles, extensions, deactivating and reactivating.
+
+## Import preview: which contacts change (roundtrip)
+import-unchanged = Unchanged (already so): { $count }
+import-change = • row { $row }, contact #{ $id }: { $fields }
+import-changes-more = • and { $count } more updated
+import-field-name = name
+import-field-phones = phones
+import-field-timezone = time zone
+import-field-owner = owner
+import-field-email = email
+import-field-birthday = birthday
+import-field-source = source
+import-field-tags = tags
+import-field-company = company
+import-field-comment = note

@@ -367,3 +367,18 @@ help-role-manager =
     пришлите файл .xlsx или .csv — импортирую контакты (сначала покажу, что изменится);
     /team — команда: у кого сколько дел, просрочек и дел на сегодня; контакты, дела и сделки каждого.
 help-role-admin = /invite продавец | руководитель | администратор — пригласить сотрудника. В /team — роли, номера, отключение и включение доступа.
+
+## Import preview: which contacts change (roundtrip)
+import-unchanged = Без изменений (всё уже так): { $count }
+import-change = • строка { $row }, контакт #{ $id }: { $fields }
+import-changes-more = • и ещё обновится: { $count }
+import-field-name = ФИО
+import-field-phones = телефоны
+import-field-timezone = часовой пояс
+import-field-owner = ответственный
+import-field-email = email
+import-field-birthday = дата рождения
+import-field-source = источник
+import-field-tags = теги
+import-field-company = компания
+import-field-comment = заметка
