@@ -125,7 +125,7 @@ async def rejected_rows(
         ctx, actor=actor, table=table, file_hash=imports.content_hash(data), policy=policy
     )
     body = await run_in_threadpool(
-        rejected_workbook, table, report.rejected_rows, locale=ctx.config.locale
+        rejected_workbook, table, report.listed_rows(), locale=ctx.config.locale
     )
     return Response(content=body, media_type=XLSX, headers=_attachment("rejected.xlsx"))
 
@@ -134,15 +134,17 @@ async def rejected_rows(
 async def export_contacts(
     ctx: CtxDep, actor: ActorDep, fmt: str, locale: Literal["ru", "en"] | None = None
 ) -> Response:
-    """The contacts this key may see, as .xlsx or .csv (UTF-8 with BOM)."""
+    """The contacts this key may see, as .xlsx or .csv (UTF-8 with BOM), in the locale's
+    language, times in the key owner's time zone (else the team's), named in the header."""
     if fmt not in ("xlsx", "csv"):
         raise InvalidInput("the format must be xlsx or csv", field="fmt")
     rows = await contact_export.export_rows(ctx, actor=actor)
+    zone = await contact_export.reader_zone(ctx, actor=actor)
     chosen = locale or ctx.config.locale
     if fmt == "xlsx":
-        body = await run_in_threadpool(contacts_xlsx, rows, locale=chosen)
+        body = await run_in_threadpool(contacts_xlsx, rows, locale=chosen, zone=zone)
         return Response(content=body, media_type=XLSX, headers=_attachment("contacts.xlsx"))
-    body = await run_in_threadpool(contacts_csv, rows, locale=chosen)
+    body = await run_in_threadpool(contacts_csv, rows, locale=chosen, zone=zone)
     return Response(
         content=body, media_type="text/csv; charset=utf-8", headers=_attachment("contacts.csv")
     )

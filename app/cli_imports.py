@@ -76,7 +76,7 @@ async def import_contacts(settings: Settings, args: argparse.Namespace) -> int:
     if report.rejected > 20:
         print(f"  … and {report.rejected - 20} more")
     for number, first in report.duplicate_rows[:20]:
-        print(f"  row {number}: duplicate of row {first} (a phone or the ID repeats)")
+        print(f"  row {number}: {imports.duplicate_reason(first)}")
     if len(report.duplicate_rows) > 20:
         print(f"  … and {len(report.duplicate_rows) - 20} more duplicates")
     verb = "changed" if report.applied else "would change"
@@ -84,9 +84,9 @@ async def import_contacts(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  row {number}: contact #{contact_id} {verb}: {', '.join(fields)}")
     if report.updated > 20:
         print(f"  … and {report.updated - 20} more updated")
-    if args.rejected is not None and report.rejected_rows:
+    if args.rejected is not None and report.listed_rows():
         write_atomically(
-            args.rejected, rejected_workbook(table, report.rejected_rows, locale=locale)
+            args.rejected, rejected_workbook(table, report.listed_rows(), locale=locale)
         )
         print(f"rejected rows written: {args.rejected}")
     return 0
@@ -99,18 +99,20 @@ async def export_contacts(settings: Settings, args: argparse.Namespace) -> int:
         raise InvalidInput(f"{args.file}: the file must end in .xlsx or .csv", field="file")
     container = Container.build(settings)
 
-    async def use_case(ctx: Ctx) -> list[ContactExportRow]:
-        return await contact_export.export_rows(ctx, actor=await _actor(ctx, args.as_user))
+    async def use_case(ctx: Ctx) -> tuple[list[ContactExportRow], str]:
+        actor = await _actor(ctx, args.as_user)
+        rows = await contact_export.export_rows(ctx, actor=actor)
+        return rows, await contact_export.reader_zone(ctx, actor=actor)
 
     try:
-        rows = await container.run(use_case)
+        rows, zone = await container.run(use_case)
     finally:
         await container.dispose()
     locale = args.locale or settings.locale
     data = (
-        contacts_xlsx(rows, locale=locale)
+        contacts_xlsx(rows, locale=locale, zone=zone)
         if suffix == ".xlsx"
-        else contacts_csv(rows, locale=locale)
+        else contacts_csv(rows, locale=locale, zone=zone)
     )
     write_atomically(args.file, data)
     print(f"{len(rows)} contacts written: {args.file}")

@@ -11,6 +11,9 @@
    line. `;`, tab or `,`: whichever splits the header row into the most fields.
 4. The first row with a value is the header row; cells past its last header are ignored.
    Headers are recognised by their Russian or English names; several phone columns are fine.
+   An export's own columns all come back: ID, time zone, source (its label in either
+   language), owner, phones (the invisible mark a CSV export puts before them stripped);
+   its creation time is read-only and not reported as an ignored column.
 5. Parse each row; a bad cell (an unreadable date, a cell over 32,767 characters) is an
    error on its row, named by cell address, never on the file.
 
@@ -35,6 +38,8 @@ from charset_normalizer import from_bytes
 
 from core.errors import InvalidInput
 from core.imports.dto import ContactRow, ContactTable
+from exports.contact_texts import source_code
+from exports.safety import WORD_JOINER
 from exports.xlsx_reader import (
     MAX_CELL,
     UNREADABLE,
@@ -161,6 +166,10 @@ _BY_NAME = {alias: name for name, aliases in HEADERS.items() for alias in aliase
 def fold(header: str) -> str:
     """A header as compared: lower case, ё as е, without spaces and punctuation."""
     return _WORD.sub("", header.casefold().replace("ё", "е")).replace("_", "")
+
+
+# Columns an export writes that are not edited back (the creation time, its zone named).
+READ_ONLY = ("создан", "created")
 
 
 def field_of(header: str) -> str | None:
@@ -325,7 +334,7 @@ def _header_table(headers: list[str]) -> ContactTable:
     for index, header in enumerate(headers):
         found = field_of(header)
         if found is None:
-            if header:
+            if header and not fold(header).startswith(READ_ONLY):
                 ignored.append(header)
             continue
         if found != "phone" and found in columns:
@@ -364,7 +373,7 @@ def _text(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M") if value.time() != time() else f"{value:%Y-%m-%d}"
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    return str(value).strip().lstrip(WORD_JOINER)  # the mark an export puts before phones
 
 
 def _cell(values: Sequence[Any], cells: tuple[str, ...], index: int) -> str:
@@ -393,7 +402,7 @@ def _row(
     row.owner = one("owner")
     row.comment = one("comment")
     row.timezone = one("timezone")
-    row.source = one("source")
+    row.source = source_code(one("source")) if one("source") else ""
     if ident := one("id"):
         if ident.isdigit() and 0 < int(ident) < 2**63:
             row.id = int(ident)

@@ -3,6 +3,13 @@
 A spreadsheet evaluates a cell that starts with `=`, `+`, `-`, `@` (and, via DDE tricks, a tab
 or CR in front of those). Exports never let text become a formula: in .xlsx text is written as
 a string cell with the quote prefix set; in .csv it is prefixed with an apostrophe (OWASP).
+A CSV phone cell is the one exception to the apostrophe, because LibreOffice shows it
+literally (`'+79160380484`) and Excel makes a bare `+79160380484` a number (79160380484):
+a cell that is only phone numbers (`+` and digits, an optional ` ext. 12`, `; ` between
+numbers: `PHONES`) gets an invisible WORD JOINER (U+2060) in front instead. The cell then
+starts with a character no spreadsheet evaluates, so it is text that reads `+79160380484`,
+and holding no letters, references or operators but the leading `+`, it could compute
+nothing even if it were evaluated. The import strips it (`exports.contacts_import`).
 Every cell written from user input goes through here: values (`xlsx_text`, `csv_text`) and
 headers (`text_cell`, through `exports._table.header_cell`), on every sheet.
 """
@@ -29,6 +36,16 @@ def looks_like_formula(text: str) -> bool:
 def csv_text(text: str) -> str:
     """Text for a CSV cell: an apostrophe in front of anything that could start a formula."""
     return "'" + text if looks_like_formula(text) else text
+
+
+WORD_JOINER = "\u2060"
+PHONES = re.compile(r"\+\d{1,15}( ext\. \d{1,10})?(; \+\d{1,15}( ext\. \d{1,10})?)*")
+
+
+def csv_phone(text: str) -> str:
+    """A CSV cell of phone numbers: read as the numbers in Excel and LibreOffice, never a
+    formula (see the module docstring); anything else is treated as `csv_text`."""
+    return WORD_JOINER + text if PHONES.fullmatch(text) else csv_text(text)
 
 
 def clean(text: str) -> str:

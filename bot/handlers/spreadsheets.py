@@ -136,7 +136,8 @@ def router() -> Router:
         if not rows:
             await message.answer(t("export-empty"))
             return
-        content = await asyncio.to_thread(contacts_xlsx, rows, locale=t.locale)
+        zone = await contact_export.reader_zone(ctx, actor=actor)
+        content = await asyncio.to_thread(contacts_xlsx, rows, locale=t.locale, zone=zone)
         await message.answer_document(
             BufferedInputFile(content, filename="contacts.xlsx"),
             caption=t("export-done", count=len(rows)),

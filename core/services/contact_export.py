@@ -50,6 +50,15 @@ async def export_rows(ctx: Ctx, *, actor: Actor) -> list[ContactExportRow]:
     return rows
 
 
+async def reader_zone(ctx: Ctx, *, actor: Actor) -> str:
+    """The time zone an export's times are shown in: the user's own, else the team's."""
+    if actor.user_id is not None:
+        zone = await ctx.session.scalar(select(User.timezone).where(User.id == actor.user_id))
+        if zone:
+            return str(zone)
+    return ctx.config.timezone
+
+
 async def _phones(ctx: Ctx, contact_ids: list[int]) -> dict[int, list[str]]:
     found = await ctx.session.execute(
         select(ContactPhone.contact_id, ContactPhone.e164, ContactPhone.extension)

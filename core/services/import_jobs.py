@@ -185,10 +185,10 @@ async def _run(ctx: Ctx, job: Claimed, codec: ImportCodec) -> str:
         await jobs.finish(ctx, job_id=job.id, result=counts, keep_data=True)
     else:
         await _tell(ctx, job, "import_done", {**counts, "already_done": report.already_done})
-        if report.rejected_rows:
+        if report.listed_rows():
             locale = str(payload.get("locale") or "ru")
             content = await asyncio.to_thread(
-                codec.rejected_workbook, table, report.rejected_rows, locale
+                codec.rejected_workbook, table, report.listed_rows(), locale
             )
             await _tell(ctx, job, "import_rejected", _rejected_document(content, report))
         await jobs.finish(ctx, job_id=job.id, result={**counts, "import_job_id": report.job_id})
@@ -214,7 +214,7 @@ def _rejected_document(content: bytes, report: imports.ImportReport) -> dict[str
         "content_b64": base64.b64encode(content).decode("ascii"),
         "filename": "rejected.xlsx",
         "caption_key": "import-rejected-file",
-        "caption_args": {"count": report.rejected},
+        "caption_args": {"count": len(report.listed_rows())},
     }
 
 

@@ -71,6 +71,17 @@ class ImportReport:
     def rejected(self) -> int:
         return len(self.rejected_rows)
 
+    def listed_rows(self) -> list[tuple[int, str]]:
+        """The rows the rejected-rows workbook lists: the rejected ones and, said so, the
+        ones skipped as a repeat of an earlier row of the file."""
+        repeats = [(row, duplicate_reason(first)) for row, first in self.duplicate_rows]
+        return sorted([*self.rejected_rows, *repeats])
+
+
+def duplicate_reason(first: int) -> str:
+    """Why a row repeating an earlier one of the file is skipped."""
+    return f"duplicate of row {first} (a phone or the ID repeats)"
+
 
 def content_hash(data: bytes) -> str:
     """The job key of a file: the SHA-256 of its bytes."""

@@ -56,10 +56,15 @@ async def test_rejected_rows_come_back_as_a_workbook_naming_the_cells(
     ws = load_workbook(io.BytesIO(response.content)).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][:3] == ("Строка", "Ошибка", "ФИО")
-    assert [r[0] for r in rows[1:]] == [5, 6]
-    assert rows[2][2] == "Кузнецов"
-    assert rows[2][3] == "+79160000001"  # the row as it was in the file
-    assert "F6 (Ответственный): no active user 'Nobody'" in rows[2][1]
+    assert ws.title == "Отклонённые"
+    assert [r[0] for r in rows[1:]] == [4, 5, 6]  # row 4 repeats row 2's phone: listed too
+    assert rows[1][1] == "повтор строки 2 (тот же телефон или ID)"
+    assert rows[3][2] == "Кузнецов"
+    assert rows[3][3] == "+79160000001"  # the row as it was in the file
+    assert rows[3][1] == (
+        "D6 (Email): 'not-an-email' — не адрес электронной почты; "
+        "F6 (Ответственный): нет активного сотрудника 'Nobody'"
+    )
 
 
 async def test_oversized_or_unreadable_upload_is_refused_with_a_reason(
@@ -92,7 +97,7 @@ async def test_export_neutralises_formulas_in_csv_and_xlsx(
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["ID", "Name", "Phones"]
     assert rows[1][1] == '\'=HYPERLINK("http://evil")'
-    assert rows[1][2] == "'+79161112233"
+    assert rows[1][2] == "\u2060+79161112233"  # a phone, marked as text, not a formula
     assert rows[1][3] == "'@SUM(1)"
     assert rows[1][7] == "'-2+3"
     xlsx = await client.get("/exports/contacts.xlsx")

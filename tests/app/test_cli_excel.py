@@ -103,16 +103,14 @@ def test_import_contacts_dry_run_then_apply_with_rejected_rows_file(
     assert "dry run (nothing written; --apply to import): 5 rows: 2 new, 0 updated, " in out
     assert "1 duplicate, 2 rejected" in out
     assert "  row 5: E5 (Дата рождения)" in out
+    assert "  row 4: duplicate of row 2 (a phone or the ID repeats)" in out
     rejected = tmp_path / "rejected.xlsx"
     assert main(["import", "contacts", str(source), "--apply", "--rejected", str(rejected)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("applied: 5 rows: 2 new")
     assert [
         r[0] for r in load_workbook(rejected).active.iter_rows(min_row=2, values_only=True)
-    ] == [
-        5,
-        6,
-    ]
+    ] == [4, 5, 6]  # row 4, a repeat of row 2's phone, is listed with the rejected ones
     assert main(["import", "contacts", str(source), "--apply"]) == 0
     assert "imported before with this policy; nothing changed" in capsys.readouterr().out
 

@@ -157,11 +157,12 @@ async def test_a_manager_previews_then_applies_an_xlsx_and_gets_the_rejected_row
     ]
     (rejected,) = documents(calls)
     assert rejected.files["document"].filename == "rejected.xlsx"
-    assert "Отклонённые строки (2)" in rejected.params["caption"]
+    assert "Отклонённые строки (3)" in rejected.params["caption"]  # 2 rejected, 1 repeat
     sheet = load_workbook(io.BytesIO(rejected.files["document"].content)).active
     assert sheet is not None
     problems = [str(row[1]) for row in sheet.iter_rows(min_row=2, values_only=True)]
-    assert len(problems) == 2 and any("E5" in p for p in problems)
+    assert len(problems) == 3 and any("E5" in p for p in problems)
+    assert "повтор строки 2 (тот же телефон или ID)" in problems
     assert await _count(sessions) == 2
 
     # The chain is over: the stored file is gone, the job done, Apply stale, nothing more runs.
