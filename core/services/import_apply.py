@@ -126,7 +126,15 @@ async def apply_batch(
             for cid, plan in zip(ids, batch.new, strict=True)
             if plan.row.comment
         ]
-    for plan, contact, changes in batch.updates:
+    loaded: dict[int, Contact] = {}
+    if batch.updates:  # only the contacts that change are loaded as ORM objects
+        ids = [current.id for _, current, _ in batch.updates]
+        found = await ctx.session.scalars(select(Contact).where(Contact.id.in_(ids)))
+        loaded = {c.id: c for c in found}
+    for plan, current, changes in batch.updates:
+        contact = loaded.get(current.id)
+        if contact is None:  # deleted since the batch was matched: nothing to update
+            continue
         comment = _update_contact(plan, contact, changes, companies, now)
         if comment:
             notes.append((contact.id, comment))

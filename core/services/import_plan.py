@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from core.imports.dto import ContactRow
-from core.models.contacts import Contact
 from core.phones import Phone
 
 
@@ -24,10 +24,28 @@ class Plan:
     company_id: int | None = None  # the company the row names, found by _match (None: new)
 
 
+@dataclass(slots=True)
+class Current:
+    """A matched contact's fields as an import compares them, read as plain columns: the
+    ORM object is loaded only for the contacts that change (a no-op import loads none)."""
+
+    id: int
+    name: str
+    email: str | None
+    birthday: date | None
+    owner_id: int | None
+    timezone: str | None
+    source: str
+    tags: list[str]
+    company_id: int | None
+    visible: bool
+    phones: set[str] = field(default_factory=set)  # its live numbers, E.164
+
+
 @dataclass
 class Batch:
     new: list[Plan] = field(default_factory=list)
-    updates: list[tuple[Plan, Contact, dict[str, Any]]] = field(default_factory=list)
+    updates: list[tuple[Plan, Current, dict[str, Any]]] = field(default_factory=list)
     duplicate: int = 0
     unchanged: int = 0  # matched rows whose every field already holds the file's value
     rejected: list[tuple[int, str]] = field(default_factory=list)

@@ -41,10 +41,10 @@ from core.models.contacts import Company, Contact, ContactPhone
 from core.models.imports import ImportJob
 from core.models.users import User
 from core.phones import Phone, normalize
-from core.services.common import can_see_contact
+from core.services.common import contact_visible_clause
 from core.services.contacts import _clean_email, _clean_tags
 from core.services.import_apply import apply_batch
-from core.services.import_plan import Batch, Plan
+from core.services.import_plan import Batch, Current, Plan
 
 POLICIES = ("skip", "fill", "overwrite")
 Progress = Callable[[int, int], None]
@@ -360,20 +360,15 @@ async def _match(ctx: Ctx, actor: Actor, plans: Sequence[Plan], policy: str) -> 
         )
         owners = dict(found.tuples().all())
     wanted = set(owners.values()) | {p.contact_id for p in plans if p.contact_id is not None}
-    contacts: dict[int, Contact] = {}
-    if wanted:
-        loaded = await ctx.session.scalars(
-            select(Contact).where(Contact.id.in_(wanted), Contact.deleted_at.is_(None))
-        )
-        contacts = {c.id: c for c in loaded}
+    contacts = await _current(ctx, actor, wanted)
     companies = await _companies_named(ctx, {p.row.company for p in plans})
     for plan in plans:
         matched = {owners[p.e164] for p in plan.phones if p.e164 in owners}
-        contact: Contact | None = None
+        contact: Current | None = None
         problem = None
         if plan.contact_id is not None:
             contact = contacts.get(plan.contact_id)
-            if contact is None or not can_see_contact(ctx, actor, contact):
+            if contact is None or not contact.visible:
                 problem = f"no contact with ID {plan.contact_id}"
             elif others := matched - {contact.id}:
                 taken = next(p.e164 for p in plan.phones if owners.get(p.e164 or "") in others)
@@ -389,13 +384,37 @@ async def _match(ctx: Ctx, actor: Actor, plans: Sequence[Plan], policy: str) -> 
             batch.rejected.append((plan.row.row, problem))
         elif contact is None:
             batch.new.append(plan)
-        elif policy == "skip" or not can_see_contact(ctx, actor, contact):
+        elif policy == "skip" or not contact.visible:
             batch.duplicate += 1
         elif changes := changes_for(plan, contact, policy, region=ctx.config.default_region):
             batch.updates.append((plan, contact, changes))
         else:
             batch.unchanged += 1
     return batch
+
+
+async def _current(ctx: Ctx, actor: Actor, ids: set[int]) -> dict[int, Current]:
+    """The live contacts of these IDs, as plain columns, with their live phones."""
+    if not ids:
+        return {}
+    found = await ctx.session.execute(
+        select(Contact.id, Contact.name, Contact.email, Contact.birthday, Contact.owner_id)
+        .add_columns(Contact.timezone, Contact.source, Contact.tags, Contact.company_id)
+        .add_columns(contact_visible_clause(ctx, actor))
+        .where(Contact.id.in_(ids), Contact.deleted_at.is_(None))
+    )
+    current = {
+        cid: Current(cid, name, email, day, owner, zone, source, list(tags or []), company, bool(v))
+        for cid, name, email, day, owner, zone, source, tags, company, v in found.tuples()
+    }
+    phones = await ctx.session.execute(
+        select(ContactPhone.contact_id, ContactPhone.e164).where(
+            ContactPhone.contact_id.in_(current), ContactPhone.is_live.is_(True)
+        )
+    )
+    for cid, e164 in phones.tuples():
+        current[cid].phones.add(e164)
+    return current
 
 
 async def _companies_named(ctx: Ctx, names: set[str]) -> dict[str, list[tuple[int, str]]]:
@@ -414,7 +433,7 @@ async def _companies_named(ctx: Ctx, names: set[str]) -> dict[str, list[tuple[in
 
 
 def _pick_company(
-    plan: Plan, contact: Contact | None, companies: dict[str, list[tuple[int, str]]]
+    plan: Plan, contact: Current | None, companies: dict[str, list[tuple[int, str]]]
 ) -> str | None:
     """Set the plan's company: the contact's own when its name agrees, else the only one of
     that name (None: to be created); a problem when the name is shared, never a guess."""
@@ -435,7 +454,7 @@ def _pick_company(
     return None
 
 
-def changes_for(plan: Plan, contact: Contact, policy: str, *, region: str = "RU") -> dict[str, Any]:
+def changes_for(plan: Plan, contact: Current, policy: str, *, region: str = "RU") -> dict[str, Any]:
     """Field -> new value for a matched contact under `fill` or `overwrite`; values that
     already hold (compared normalised) are no change. An empty cell never clears a field.
     Phones: `overwrite` makes the file's phones the contact's (a replaced number replaces);
@@ -458,7 +477,7 @@ def changes_for(plan: Plan, contact: Contact, policy: str, *, region: str = "RU"
         and value != getattr(contact, key)
         and (overwrite or key == "name" or getattr(contact, key) is None)
     }
-    live = {p.e164 for p in contact.phones if p.is_live}
+    live = contact.phones
     added = [p for p in plan.phones if p.e164 not in live]
     dropped = sorted(live - {p.e164 for p in plan.phones}) if overwrite and plan.phones else []
     if added or dropped:
@@ -473,11 +492,11 @@ def changes_for(plan: Plan, contact: Contact, policy: str, *, region: str = "RU"
     return changes
 
 
-def _named_by_its_number(contact: Contact, region: str) -> bool:
+def _named_by_its_number(contact: Current, region: str) -> bool:
     """The contact's name is one of its own phones, in any format: a placeholder, as a
     contact made by a call gets ("+7 916 123-45-67"), that `fill` replaces with a real name."""
     try:
         phone = normalize(contact.name.strip(), region=region)
     except InvalidInput:
         return False
-    return phone.e164 is not None and phone.e164 in {p.e164 for p in contact.phones if p.is_live}
+    return phone.e164 is not None and phone.e164 in contact.phones
