@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -255,12 +256,13 @@ async def _users(ctx: Ctx) -> dict[str, int]:
 async def _check_rows(ctx: Ctx, table: ContactTable, report: ImportReport) -> dict[int, Plan]:
     """Plans of the rows that pass the checks (by row number); rejects and duplicates counted."""
     users = await _users(ctx)
+    known = await _known_numbers(ctx, table)
     seen: dict[str, int] = {}
     seen_ids: dict[int, int] = {}
     plans: dict[int, Plan] = {}
     for row in table.rows:
         errors = list(row.errors)
-        plan = _plan(ctx, table, row, users, errors)
+        plan = _plan(ctx, table, row, users, errors, known)
         if errors or plan is None:
             report.rejected_rows.append((row.row, "; ".join(str(e) for e in errors)))
             continue
@@ -280,11 +282,40 @@ async def _check_rows(ctx: Ctx, table: ContactTable, report: ImportReport) -> di
     return plans
 
 
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
+async def _known_numbers(ctx: Ctx, table: ContactTable) -> frozenset[str]:
+    """The file's numbers written as E.164 that a live contact already has: checked when
+    stored, they are not parsed again (an export's phones: half the time of a re-import)."""
+    written = list({r.lstrip("'") for row in table.rows for r, _ in row.phones})
+    candidates = [r for r in written if _E164.fullmatch(r)]
+    known: set[str] = set()
+    for start in range(0, len(candidates), 1000):
+        found = await ctx.session.scalars(
+            select(ContactPhone.e164).where(
+                ContactPhone.e164.in_(candidates[start : start + 1000]),
+                ContactPhone.is_live.is_(True),
+            )
+        )
+        known.update(found)
+    return frozenset(known)
+
+
 def _plan(
-    ctx: Ctx, table: ContactTable, row: ContactRow, users: dict[str, int], errors: list[CellError]
+    ctx: Ctx,
+    table: ContactTable,
+    row: ContactRow,
+    users: dict[str, int],
+    errors: list[CellError],
+    known: frozenset[str] = frozenset(),
 ) -> Plan | None:
     phones: dict[str, Phone] = {}
     for raw, column in row.phones:
+        if raw.lstrip("'") in known:
+            text = raw.lstrip("'")
+            phones.setdefault(text, Phone(e164=text, extension=None, raw=text))
+            continue
         try:
             phone = normalize(raw.lstrip("'"), region=ctx.config.default_region)
         except InvalidInput as exc:
