@@ -71,6 +71,10 @@ _RU: list[tuple[re.Pattern[str], str]] = [
         (r"(.+) is not a source", r"\1 — не источник"),
         (r"no contact with ID (\d+)", r"нет контакта с ID \1"),
         (
+            r"(\d+) users are named (.+) \((.+)\): write #ID instead",
+            r"сотрудников с именем \2 несколько (\1: \3): напишите #ID",
+        ),
+        (
             r"the phone (\S+) belongs to another contact #(\d+)",
             r"телефон \1 принадлежит другому контакту #\2",
         ),

@@ -19,6 +19,8 @@ class Plan:
     owner_id: int | None
     tags: list[str]
     contact_id: int | None = None  # the row's ID column: the contact it updates
+    # (user ID, active) of an owner named by a name that is not sure: decided by _match
+    owner_choices: tuple[tuple[int, bool], ...] = ()
     timezone: str | None = None
     source: str | None = None
     company_id: int | None = None  # the company the row names, found by _match (None: new)

@@ -243,14 +243,30 @@ async def _finish(ctx: Ctx, job: ImportJob) -> None:
     await ctx.session.commit()
 
 
-async def _users(ctx: Ctx) -> dict[str, int]:
-    keys: dict[str, int] = {}
-    for user in await ctx.session.scalars(select(User).where(User.active.is_(True))):
-        keys.setdefault(user.name.casefold(), user.id)
-        keys[f"#{user.id}"] = keys[str(user.id)] = user.id
+@dataclass
+class _Users:
+    """Who an owner cell names: `keys` are sure (#ID, ID, @username, a name only one active
+    user has); `named` are all users of a name, with whether each is active, for a name
+    that is not sure: a contact already owned by one of them keeps its owner."""
+
+    keys: dict[str, int] = field(default_factory=dict)
+    named: dict[str, list[tuple[int, bool]]] = field(default_factory=dict)
+
+
+async def _users(ctx: Ctx) -> _Users:
+    users = _Users()
+    for user in await ctx.session.scalars(select(User).order_by(User.id)):
+        users.named.setdefault(user.name.casefold().strip(), []).append((user.id, user.active))
+        if not user.active:
+            continue
+        users.keys[f"#{user.id}"] = users.keys[str(user.id)] = user.id
         if user.telegram_username:
-            keys[f"@{user.telegram_username.casefold()}"] = user.id
-    return keys
+            users.keys[f"@{user.telegram_username.casefold()}"] = user.id
+    for name, found in users.named.items():
+        active = [uid for uid, on in found if on]
+        if len(active) == 1 and len(found) == 1:
+            users.keys.setdefault(name, active[0])
+    return users
 
 
 async def _check_rows(ctx: Ctx, table: ContactTable, report: ImportReport) -> dict[int, Plan]:
@@ -306,7 +322,7 @@ def _plan(
     ctx: Ctx,
     table: ContactTable,
     row: ContactRow,
-    users: dict[str, int],
+    users: _Users,
     errors: list[CellError],
     known: frozenset[str] = frozenset(),
 ) -> Plan | None:
@@ -331,10 +347,14 @@ def _plan(
         email = _clean_email(row.email)
     except InvalidInput as exc:
         errors.append(table.error("email", row.row, exc.message))
-    owner_id = None
+    owner_id: int | None = None
+    owner_choices: tuple[tuple[int, bool], ...] = ()
     if row.owner:
-        owner_id = users.get(row.owner.casefold().strip())
-        if owner_id is None:
+        key = row.owner.casefold().strip()
+        owner_id = users.keys.get(key)
+        if owner_id is None and key in users.named:
+            owner_choices = tuple(users.named[key])  # decided against the contact (_match)
+        elif owner_id is None:
             errors.append(table.error("owner", row.row, f"no active user {row.owner!r}"))
     zone = row.timezone.strip() or None
     if zone is not None and not _is_zone(zone):
@@ -357,6 +377,7 @@ def _plan(
         owner_id,
         _clean_tags(row.tags),
         contact_id=row.id,
+        owner_choices=owner_choices,
         timezone=zone,
         source=source,
     )
@@ -410,7 +431,7 @@ async def _match(ctx: Ctx, actor: Actor, plans: Sequence[Plan], policy: str) -> 
         elif matched:
             contact = contacts.get(matched.pop())
         if problem is None:
-            problem = _pick_company(plan, contact, companies)
+            problem = _pick_owner(plan, contact) or _pick_company(plan, contact, companies)
         if problem is not None:
             batch.rejected.append((plan.row.row, problem))
         elif contact is None:
@@ -461,6 +482,25 @@ async def _companies_named(ctx: Ctx, names: set[str]) -> dict[str, list[tuple[in
         for key, cid, name in rows.tuples():
             found.setdefault(key, []).append((cid, name))
     return found
+
+
+def _pick_owner(plan: Plan, contact: Current | None) -> str | None:
+    """An owner named by a name several users share, or an inactive user's: the contact's
+    own owner when it is one of them (nothing changes), else a problem, never a guess."""
+    if not plan.owner_choices:
+        return None
+    ids = [uid for uid, _ in plan.owner_choices]
+    if contact is not None and contact.owner_id in ids:
+        plan.owner_id = contact.owner_id
+        return None
+    active = [uid for uid, on in plan.owner_choices if on]
+    if len(active) == 1:
+        plan.owner_id = active[0]
+        return None
+    if active:
+        listed = ", ".join(f"#{i}" for i in active)
+        return f"{len(active)} users are named {plan.row.owner!r} ({listed}): write #ID instead"
+    return f"no active user {plan.row.owner!r}"
 
 
 def _pick_company(

@@ -211,3 +211,31 @@ async def test_an_id_of_no_contact_and_a_phone_of_another_contact_reject_the_row
     ]
     assert report.duplicate_rows == [(5, 4)]
     assert (report.unchanged, report.duplicate) == (1, 1)
+
+
+async def test_owners_who_left_or_share_a_name_round_trip_and_are_never_guessed(
+    ctx: Ctx, system: Actor
+) -> None:
+    now = ctx.clock.now()
+    gone = User(name="Olga", role="sales", created_at=now)
+    twins = [User(name="Ivan", role="sales", created_at=now) for _ in range(2)]
+    ctx.session.add_all([gone, *twins])
+    await ctx.session.commit()
+    ids = [gone.id, twins[0].id, twins[1].id]
+    for i, owner in enumerate(ids):
+        await contacts.create_contact(
+            ctx, actor=system, name=f"К{i}", phones=[f"+7916111000{i}"], owner_id=owner
+        )
+    gone.active = False  # Olga left; her contacts are still hers
+    await ctx.session.commit()
+    before = await _state(ctx)
+    data = await _export(ctx, system, "csv")
+    report = await _import(ctx, system, data, "owners.csv", apply=True)
+    assert (report.unchanged, report.updated, report.rejected) == (3, 0, 0)
+    assert await _state(ctx) == before  # the second Ivan's contact is still his
+    fresh = "ФИО;Телефоны;Ответственный\r\nА;+79162220001;Ivan\r\nБ;+79162220002;Olga\r\n"
+    report = await _import(ctx, system, fresh.encode(), "fresh.csv", apply=False)
+    assert report.rejected_rows == [
+        (2, f"2 users are named 'Ivan' (#{ids[1]}, #{ids[2]}): write #ID instead"),
+        (3, "no active user 'Olga'"),
+    ]
