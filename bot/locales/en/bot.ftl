@@ -414,3 +414,6 @@ err-hour-range = The hour is a number from 0 to 23.
 err-date-invalid = I cannot read the date. Example: 2026-12-01.
 err-period-order = The period must end after it starts.
 err-period-too-long = The period is too long: { $days } days at most.
+
+## Words a user types (parsed, not shown): comma-separated
+words-skip = -, —, skip, no, none

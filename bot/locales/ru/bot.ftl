@@ -418,3 +418,6 @@ err-hour-range = Час — число от 0 до 23.
 err-date-invalid = Не могу прочитать дату. Пример: 2026-12-01.
 err-period-order = Конец периода должен быть позже начала.
 err-period-too-long = Период слишком длинный: не больше { $days } дней.
+
+## Words a user types (parsed, not shown): comma-separated
+words-skip = -, —, пропустить, нет
