@@ -66,7 +66,12 @@ async def plan(
                 ctx, actor, await ctx.session.get(Contact, contact_id), contact_id
             )
         except NotFound as exc:
-            raise InvalidInput(exc.message, field="contact_id") from exc
+            raise InvalidInput(
+                exc.message,
+                field="contact_id",
+                code=exc.code or "contact-not-found",
+                args=exc.params,
+            ) from exc
     if deal_id is not None:
         deal = await ctx.session.get(Deal, deal_id)
         if deal is None or not access.may_see_deal(ctx, actor, deal):
