@@ -30,16 +30,17 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 OPEN_COMMANDS = ("/start", "/stop")
 
 
-def error_text(t: Texts, error: DomainError) -> str:
+def error_text(t: Texts, error: DomainError, *, html: bool = True) -> str:
     """A short, friendly sentence for a core error, wholly in the user's language.
 
     1. A coded error renders `err-<code>` with its parameters.
     2. Otherwise the kind decides (not found, forbidden, finished, a known field's hint).
     3. Anything else gets a generic sentence: the English `message` never reaches a user.
+    Parameters are escaped for HTML messages; a button's notice (`html=False`) is plain text.
     """
     if error.code and t.has("err-" + error.code):
         # Parameters may carry what a user typed (a company name): escaped for HTML.
-        params = {k: esc(v) if isinstance(v, str) else v for k, v in error.params.items()}
+        params = {k: esc(v) if html and isinstance(v, str) else v for k, v in error.params.items()}
         return t("err-" + error.code, **params)
     if error.code:
         log.warning("no text for error code %s", error.code)
@@ -71,7 +72,8 @@ class ErrorMiddleware(BaseMiddleware):
             return await handler(event, data)
         except DomainError as error:
             t = data.get("t") or texts(data["deps"].default_locale)
-            await _tell(data["bot"], event, error_text(t, error))
+            notice = event.callback_query is not None
+            await _tell(data["bot"], event, error_text(t, error, html=not notice))
         except Exception:
             log.exception("update %s failed", event.update_id)
             t = data.get("t") or texts(data["deps"].default_locale)
@@ -146,7 +148,7 @@ class CallbackAnswerMiddleware(BaseMiddleware):
         try:
             result = await handler(event, data)
         except DomainError as error:
-            notice.text = error_text(data["t"], error)[:200]
+            notice.text = error_text(data["t"], error, html=False)[:200]
             result = None
         if not notice.disabled:
             with contextlib.suppress(TelegramAPIError):

@@ -174,3 +174,9 @@ async def test_planning_on_a_contact_one_may_not_see_says_not_found_not_its_id(
     shown = error_text(texts(locale), caught.value)
     assert shown.startswith(expected)
     assert f"contact {anna.id}" not in shown
+
+
+def test_a_buttons_notice_is_plain_text_so_parameters_stay_unescaped() -> None:
+    error = Conflict("x", code="company-exists", args={"name": "Рога & Копыта"})
+    assert "«Рога & Копыта»" in error_text(texts("ru"), error, html=False)
+    assert "«Рога &amp; Копыта»" in error_text(texts("ru"), error)
