@@ -8,6 +8,8 @@ Two scans of the source, by AST (docstrings and comments are not text users read
 2. In bot/, no string literal with a word in it is passed to what sends text to a user:
    `answer`, `send_message`, `edit_text`, `Screen(...)`, a button's `text=`, or assigned to
    `callback_answer.text` — every such text comes from `t("key")`.
+3. bot/ never writes a moment as ISO 8601 (`.isoformat()`): times a user reads go through
+   bot.views.format in the user's time zone.
 """
 
 from __future__ import annotations
@@ -178,3 +180,15 @@ def test_the_scans_catch_what_they_are_for(tmp_path: Path) -> None:
     (tmp_path / "pkg" / "h.py").write_text(source, encoding="utf-8")
     assert len(literal_replies(("pkg",), tmp_path)) == 4
     assert len(cyrillic_literals(("pkg",), tmp_path)) == 2
+
+
+def test_the_bot_never_shows_an_iso_timestamp() -> None:
+    calls = [
+        f"{name}:{node.lineno}"
+        for name, tree in _sources(ROOT, ("bot",))
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "isoformat"
+    ]
+    assert calls == []
