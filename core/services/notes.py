@@ -46,9 +46,11 @@ async def add_note(
     """Add a note to a contact's history."""
     body = (text or "").strip()
     if not body:
-        raise InvalidInput("note text must not be empty", field="text")
+        raise InvalidInput("note text must not be empty", field="text", code="note-empty")
     if len(body) > 10_000:
-        raise InvalidInput("note is longer than 10000 characters", field="text")
+        raise InvalidInput(
+            "note is longer than 10000 characters", field="text", code="note-too-long"
+        )
     contact = await get_contact_for_work(ctx, actor=actor, contact_id=contact_id)
     note = Note(
         contact_id=contact_id,
