@@ -363,3 +363,24 @@ help-role-manager =
     send an .xlsx or .csv file to import contacts (you see what changes first);
     /team — who has how many open, overdue and today's tasks; everyone's contacts, tasks and deals.
 help-role-admin = /invite sales | manager | admin — invite a teammate. In /team: roles, extensions, deactivating and reactivating.
+btn-task-rename = ✏️ Rename
+btn-task-delete = 🗑 Delete
+btn-task-delete-yes = 🗑 Yes, delete
+task-delete-ask = Delete this task? It will not count as done.
+task-deleted = Task deleted.
+task-rename-ask = New title for “{ $title }”:
+task-renamed = ✏️ Renamed.
+snoozed-head = ⏰ Reminding at { $when }.
+next-step-ask = What next? When is the next step — e.g. “tomorrow 3pm”, “friday 10am”, “in 2 hours” — or tap a button. Not needed — “Cancel”.
+plan-ambiguous = { $early } or { $late }?
+btn-note-edit = ✏️ Edit
+btn-note-delete = 🗑 Delete
+btn-note-delete-yes = 🗑 Yes, delete
+btn-note-file = 📎 Get the file
+note-delete-ask = Delete the note?
+note-deleted = Note deleted.
+note-edit-ask = The note's new text:
+note-edited = ✏️ Note edited.
+note-followed-edit = ✏️ The note follows the edited message.
+note-voice = 🎤 Voice message
+note-photo = 🖼 Photo
