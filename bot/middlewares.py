@@ -107,8 +107,9 @@ class UserMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        if event.message is None and event.callback_query is None:
-            return None  # edits, channel posts, membership changes: nothing to do
+        edit = event.edited_message
+        if event.message is None and event.callback_query is None and edit is None:
+            return None  # channel posts, membership changes: nothing to do
         tg_user: TgUser | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         if tg_user is None or tg_user.is_bot:
@@ -118,6 +119,11 @@ class UserMiddleware(BaseMiddleware):
         user = await users.get_by_telegram_id(ctx, telegram_user_id=tg_user.id)
         locale = user.locale if user else pick_locale(tg_user.language_code, deps.default_locale)
         t = data["t"] = texts(locale)
+        if edit is not None:  # an employee's edited message (a note follows it); else silence
+            if user is None or not user.active or edit.chat.type != "private":
+                return None
+            data["user"], data["actor"] = user, Actor.of_user(user)
+            return await handler(event, data)
         if chat is not None and chat.type != "private":
             await _tell(data["bot"], event, t("private-only"))
             return None

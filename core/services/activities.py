@@ -197,11 +197,45 @@ async def complete(
     return activity
 
 
+def _check_may_change(actor: Actor, activity: Activity) -> None:
+    # Renaming and deleting change what someone else planned: the owner (or, for unowned
+    # work, whoever planned it) or a manager, never a colleague who merely sees it.
+    if access.may_manage(actor, activity.owner_id):
+        return
+    if activity.owner_id is None and activity.created_by_id == actor.user_id:
+        return
+    raise PermissionDenied("only the owner or a manager can rename or delete this")
+
+
+async def rename(ctx: Ctx, *, actor: Actor, activity_id: int, title: str) -> Activity:
+    """Give a planned activity a new title (its owner or a manager)."""
+    if not title.strip():
+        raise InvalidInput("title must not be empty", field="title")
+    activity = await _load(ctx, actor, activity_id)
+    _check_may_change(actor, activity)
+    _ensure_open(activity)
+    before = activity.title
+    activity.title = title.strip()[:500]
+    activity.updated_at = ctx.clock.now()
+    audit(
+        ctx,
+        actor=actor,
+        entity="activity",
+        entity_id=activity.id,
+        action="rename",
+        changes={"title": activity.title, "was": before},
+    )
+    await ctx.session.commit()
+    return activity
+
+
 async def cancel(
     ctx: Ctx, *, actor: Actor, activity_id: int, reason: str | None = None
 ) -> Activity:
-    """Cancel a planned activity."""
+    """Cancel (delete) a planned activity: it stays in the history as canceled and never
+    counts as work done; its owner or a manager."""
     activity = await _load(ctx, actor, activity_id)
+    _check_may_change(actor, activity)
     _ensure_open(activity)
     activity.status = "canceled"
     activity.result = reason

@@ -119,7 +119,7 @@ async def test_two_instances_deliver_each_of_500_reminders_once_to_telegram(
     assert {r.chat_id: r.activity_id for r in reminded} == expected
     shares = [len(reminders_at(fake)) for fake in fakes]
     assert all(share > 0 for share in shares), shares
-    assert all(r.actions == {"done", "snooze", "move"} for r in reminded)
+    assert all(r.actions == {"done", "snooze", "move", "ren", "del"} for r in reminded)
 
 
 async def _burst_interrupted(
