@@ -1,4 +1,4 @@
-"""Activities (planned work): list, get, plan, complete, cancel, snooze, reschedule."""
+"""Activities (planned work): list, get, plan, rename, complete, cancel, snooze, reschedule."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
 from api.common import created, created_responses
+from api.fields import Title
 from api.schemas import (
     ActivityIn,
     ActivityList,
@@ -23,6 +24,7 @@ from api.schemas import (
     SnoozeIn,
     choices,
 )
+from api.shapes import RequestModel
 from core.models.work import ACTIVITY_KINDS
 from core.services import activities
 
@@ -82,6 +84,19 @@ async def plan_activity(
 async def get_activity(ctx: CtxDep, actor: ActorDep, activity_id: Id) -> ActivityOut:
     """One activity."""
     return ActivityOut.of(await activities.get(ctx, actor=actor, activity_id=activity_id))
+
+
+class ActivityPatch(RequestModel):
+    title: Title
+
+
+@router.patch("/{activity_id}", responses=NOT_FOUND)
+async def rename_activity(
+    ctx: CtxDep, actor: ActorDep, activity_id: Id, body: ActivityPatch
+) -> ActivityOut:
+    """Rename a planned activity (its owner or a manager; audited)."""
+    activity = await activities.rename(ctx, actor=actor, activity_id=activity_id, title=body.title)
+    return ActivityOut.of(activity)
 
 
 @router.post("/{activity_id}/complete", responses=NOT_FOUND)

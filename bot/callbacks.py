@@ -40,11 +40,19 @@ class OwnerCb(CallbackData, prefix="o"):
 
 
 class ActivityCb(CallbackData, prefix="a"):
-    """Done, snooze (minutes, or -1 for tomorrow 9:00), reschedule, open."""
+    """Done, snooze (minutes, or -1 for tomorrow 9:00), reschedule (move), open, back,
+    rename (ren), delete (del asks, delok cancels the activity)."""
 
     action: str
     id: int
     minutes: int = 0
+
+
+class NoteCb(CallbackData, prefix="nt"):
+    """A note: open, edit, del (ask), delok (confirmed), file (send its voice or photo back)."""
+
+    action: str
+    id: int
 
 
 class PlanCb(CallbackData, prefix="p"):

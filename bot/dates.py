@@ -11,6 +11,10 @@ team's convention, shown in the bot's examples): «утром» 9:00, «днём
 10:00. A date that does not exist («31.02», «25.13») raises NoSuchDate naming it, instead of
 becoming a task titled "31.02" for today. What it still cannot read is None: the bot asks
 again with examples instead of guessing.
+
+A bare hour that could be morning or evening («в 9», «at 9»: 1 to 11, no minutes, no
+«утра» / «вечера» / am / pm, no day named) written after noon is Ambiguous: the bot asks
+«9:00 или 21:00?» with both moments instead of reading it as 21:00.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import functools
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from timesense import EventType, TimeSenseParser
@@ -33,6 +37,15 @@ class When:
     """A moment read from text (aware UTC) and the rest of the text as a title."""
 
     at: datetime
+    title: str
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """A bare hour after noon: the morning and the evening reading (aware UTC), the title."""
+
+    early: datetime
+    late: datetime
     title: str
 
 
@@ -77,6 +90,33 @@ _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _DAY_MONTH = re.compile(r"(?<![\d.:/])(\d{1,2})[./](\d{1,2})(?:[./](\d{4}|\d{2}))?(?![\d:])")
 
 
+# «в 9», «в 9 часов», «at 9», «at 9 o'clock»: an hour without minutes or a part of the day.
+_BARE_HOUR = re.compile(
+    r"(?:^|\s)(?:в|at)\s+(\d{1,2})(?:\s*(?:час(?:а|ов)?|o'?clock))?(?![\d:.])", re.IGNORECASE
+)
+_MERIDIEM = re.compile(
+    r"(утра|вечера|дня|ночи|\bam\b|\bpm\b|a\.m|p\.m|через|\bin\s+\d)", re.IGNORECASE
+)
+NOON = 12
+
+
+def _next_at(local_now: datetime, hour: int) -> datetime:
+    moment = local_now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if moment <= local_now:
+        moment += timedelta(days=1)
+    return moment.astimezone(UTC)
+
+
+def _ambiguous(text: str, local_now: datetime, title: str) -> Ambiguous | None:
+    if local_now.hour < NOON or _MERIDIEM.search(text) or _DAY_WORD.search(text):
+        return None
+    match = _BARE_HOUR.search(text)
+    if match is None or not 1 <= int(match.group(1)) < NOON:
+        return None
+    hour = int(match.group(1))
+    return Ambiguous(_next_at(local_now, hour), _next_at(local_now, hour + NOON), title)
+
+
 def _check_dates(text: str, today: date) -> None:
     for match in _DAY_MONTH.finditer(text):
         day, month = int(match.group(1)), int(match.group(2))
@@ -103,16 +143,21 @@ def _parser() -> TimeSenseParser:
     return TimeSenseParser()
 
 
-def parse_when(text: str, *, now: datetime, timezone: str) -> When | None:
-    """The future moment the text names in `timezone`, or None when it is unclear or past;
-    NoSuchDate when it names a day the calendar does not have."""
+def parse_when(text: str, *, now: datetime, timezone: str) -> When | Ambiguous | None:
+    """The future moment the text names in `timezone`, Ambiguous for a bare hour after noon,
+    or None when it is unclear or past; NoSuchDate when it names a day the calendar lacks."""
     text = " ".join((text or "").split())
     if not text or len(text) > MAX_LENGTH:
         return None
     local_now = now.astimezone(ZoneInfo(timezone))
     _check_dates(text, local_now.date())
+    written = text
     text = _normalise(text)
     found = _read(text, now, timezone)
+    if found is not None:
+        unsure = _ambiguous(written, local_now, found.title)
+        if unsure is not None:
+            return unsure
     if found is None and _DAY_WORD.search(text):  # «в понедельник», «8 декабря»: at 10:00
         at = " at " if _LATIN.search(text) else " в "
         found = _read(text + at + DEFAULT_HOUR, now, timezone)

@@ -20,6 +20,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.deps import BotDeps
 from bot.i18n import Texts, pick_locale, texts
+from bot.views.format import esc
 from core.context import Actor, Ctx
 from core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from core.services import users
@@ -29,8 +30,20 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 OPEN_COMMANDS = ("/start", "/stop")
 
 
-def error_text(t: Texts, error: DomainError) -> str:
-    """A short, friendly sentence for a core error."""
+def error_text(t: Texts, error: DomainError, *, html: bool = True) -> str:
+    """A short, friendly sentence for a core error, wholly in the user's language.
+
+    1. A coded error renders `err-<code>` with its parameters.
+    2. Otherwise the kind decides (not found, forbidden, finished, a known field's hint).
+    3. Anything else gets a generic sentence: the English `message` never reaches a user.
+    Parameters are escaped for HTML messages; a button's notice (`html=False`) is plain text.
+    """
+    if error.code and t.has("err-" + error.code):
+        # Parameters may carry what a user typed (a company name): escaped for HTML.
+        params = {k: esc(v) if html and isinstance(v, str) else v for k, v in error.params.items()}
+        return t("err-" + error.code, **params)
+    if error.code:
+        log.warning("no text for error code %s", error.code)
     if isinstance(error, NotFound):
         return t("error-not-found")
     if isinstance(error, PermissionDenied):
@@ -38,7 +51,7 @@ def error_text(t: Texts, error: DomainError) -> str:
     if isinstance(error, InvalidInput) and error.field == "status":
         return t("error-finished")
     if isinstance(error, Conflict):
-        return t("error-conflict", detail=error.message)
+        return t("error-conflict-generic")
     if isinstance(error, InvalidInput) and error.field:
         field = (
             error.field.split("[")[0].rstrip("s")
@@ -47,7 +60,7 @@ def error_text(t: Texts, error: DomainError) -> str:
         )
         if t.has("invalid-" + field):
             return t("invalid-" + field)
-    return t("error-invalid", detail=error.message)
+    return t("error-invalid-generic")
 
 
 class ErrorMiddleware(BaseMiddleware):
@@ -59,7 +72,8 @@ class ErrorMiddleware(BaseMiddleware):
             return await handler(event, data)
         except DomainError as error:
             t = data.get("t") or texts(data["deps"].default_locale)
-            await _tell(data["bot"], event, error_text(t, error))
+            notice = event.callback_query is not None
+            await _tell(data["bot"], event, error_text(t, error, html=not notice))
         except Exception:
             log.exception("update %s failed", event.update_id)
             t = data.get("t") or texts(data["deps"].default_locale)
@@ -93,8 +107,9 @@ class UserMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        if event.message is None and event.callback_query is None:
-            return None  # edits, channel posts, membership changes: nothing to do
+        edit = event.edited_message
+        if event.message is None and event.callback_query is None and edit is None:
+            return None  # channel posts, membership changes: nothing to do
         tg_user: TgUser | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         if tg_user is None or tg_user.is_bot:
@@ -104,6 +119,11 @@ class UserMiddleware(BaseMiddleware):
         user = await users.get_by_telegram_id(ctx, telegram_user_id=tg_user.id)
         locale = user.locale if user else pick_locale(tg_user.language_code, deps.default_locale)
         t = data["t"] = texts(locale)
+        if edit is not None:  # an employee's edited message (a note follows it); else silence
+            if user is None or not user.active or edit.chat.type != "private":
+                return None
+            data["user"], data["actor"] = user, Actor.of_user(user)
+            return await handler(event, data)
         if chat is not None and chat.type != "private":
             await _tell(data["bot"], event, t("private-only"))
             return None
@@ -134,7 +154,7 @@ class CallbackAnswerMiddleware(BaseMiddleware):
         try:
             result = await handler(event, data)
         except DomainError as error:
-            notice.text = error_text(data["t"], error)[:200]
+            notice.text = error_text(data["t"], error, html=False)[:200]
             result = None
         if not notice.disabled:
             with contextlib.suppress(TelegramAPIError):

@@ -188,7 +188,7 @@ def calls_sheet(wb: Workbook, rows: list[CallRow], sheet: Sheet) -> None:
             call.contact,
             convert.duration(call.ring_seconds),
             convert.duration(call.talk_seconds),
-            call.outcome,
+            None if call.outcome is None else t.get(f"call.outcome.{call.outcome}", call.outcome),
             call.summary,
             None if call.recording is None else recording(ws, call.recording, listen),
         )

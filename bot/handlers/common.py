@@ -37,6 +37,8 @@ class Flow(StatesGroup):
     deal_amount = State()  # data: deal_id
     deal_reason = State()  # data: deal_id
     extension = State()  # data: user_id
+    task_title = State()  # data: activity_id (rename)
+    note_edit = State()  # data: note_id
 
 
 def cancelable(t: Texts, screen: Screen | str) -> Screen:

@@ -2,6 +2,17 @@
 
 Every action names the contact by id only; core services check that the actor may see it
 (a crafted or stale id is NotFound, answered with a short notice by the error middleware).
+
+Notes:
+1. A text reply to any message about a client is a note; so is a voice note or a photo
+   sent in reply (kind voice / photo, its caption as the text). Its Telegram file_id is kept
+   in the note's audit entry (the schema has no place for files until the documents issue),
+   and the note's Get the file button sends it back by that file_id.
+2. «Заметка добавлена» carries Edit and Delete; the history lists each note of its page as
+   a button that opens it with Edit and Delete (its author or a manager; audited).
+3. Editing the text of a message that became a note edits the note: the message's
+   chat:message id is kept in the note's audit entry and looked up when Telegram sends the
+   edit (no column for it; the lookup scans the author's latest notes only).
 """
 
 from __future__ import annotations
@@ -10,16 +21,18 @@ from aiogram import F, Router
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from aiogram.types import InlineKeyboardButton as Button
+from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.callbacks import ContactCb, EditCb, OwnerCb
+from bot.callbacks import ContactCb, EditCb, NoteCb, OwnerCb
 from bot.deps import BotDeps
 from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
 from bot.i18n import Texts
 from bot.views import activities as activity_views
 from bot.views import contacts as views
-from bot.views.format import Screen, esc
+from bot.views.format import Screen, esc, markup
 from core.context import Actor, Ctx
-from core.errors import NotFound, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied
 from core.models.users import User
 from core.services import activities, calls, cards, consent, contacts, notes, users
 
@@ -58,6 +71,11 @@ async def _note_target(ctx: Ctx, actor: Actor, subject: tuple[str, int]) -> tupl
     return object_id, None
 
 
+def _ref(message: Message) -> str:
+    """The chat:message id a note remembers, so an edit of the message edits the note."""
+    return f"{message.chat.id}:{message.message_id}"
+
+
 def router() -> Router:
     r = Router(name="contacts")
 
@@ -72,10 +90,121 @@ def router() -> Router:
     ) -> None:
         await state.clear()
         contact_id, call_id = await _note_target(ctx, actor, subject)
-        await notes.add_note(
-            ctx, actor=actor, contact_id=contact_id, text=message.text or "", call_id=call_id
+        note = await notes.add_note(
+            ctx,
+            actor=actor,
+            contact_id=contact_id,
+            text=message.text or "",
+            call_id=call_id,
+            message_ref=_ref(message),
         )
-        await message.reply(t("note-added"))
+        await message.reply(t("note-added"), reply_markup=markup(views.note_buttons(t, note)))
+
+    @r.message(F.voice | F.photo, RepliedToClient())
+    async def media_by_reply(
+        message: Message,
+        subject: tuple[str, int],
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+    ) -> None:
+        await state.clear()
+        contact_id, call_id = await _note_target(ctx, actor, subject)
+        if message.voice is not None:
+            kind, file_id = "voice", message.voice.file_id
+        else:
+            kind, file_id = "photo", (message.photo or [])[-1].file_id  # the largest size
+        note = await notes.add_note(
+            ctx,
+            actor=actor,
+            contact_id=contact_id,
+            text=message.caption or "",
+            kind=kind,
+            call_id=call_id,
+            file_id=file_id,
+            message_ref=_ref(message),
+        )
+        await message.reply(t("note-added"), reply_markup=markup(views.note_buttons(t, note)))
+
+    @r.edited_message(F.text)
+    async def edited(message: Message, ctx: Ctx, t: Texts, actor: Actor) -> None:
+        note = await notes.note_of_message(ctx, actor=actor, message_ref=_ref(message))
+        if note is None or note.kind != "note":
+            return  # not a note, or a voice note / photo whose caption we do not follow
+        try:
+            await notes.edit_note(ctx, actor=actor, note_id=note.id, text=message.text or "")
+        except DomainError:
+            return  # emptied, or the client is gone: the note stays as it was, unannounced
+        await message.reply(t("note-followed-edit"))
+
+    @r.callback_query(NoteCb.filter(F.action == "open"))
+    async def open_note(
+        query: CallbackQuery, callback_data: NoteCb, ctx: Ctx, t: Texts, actor: Actor, user: User
+    ) -> None:
+        note = await notes.find_note(ctx, actor=actor, note_id=callback_data.id)
+        await show(query, views.note_screen(t, note, user.timezone))
+
+    @r.callback_query(NoteCb.filter(F.action == "edit"))
+    async def ask_note_text(
+        query: CallbackQuery,
+        callback_data: NoteCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+    ) -> None:
+        note = await notes.find_note(ctx, actor=actor, note_id=callback_data.id)
+        await state.set_state(Flow.note_edit)
+        await state.set_data({"note_id": note.id})
+        await answer(query, cancelable(t, t("note-edit-ask")))
+
+    @r.message(Flow.note_edit, FREE_TEXT)
+    async def got_note_text(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
+    ) -> None:
+        data = await state.get_data()
+        note = await notes.edit_note(
+            ctx, actor=actor, note_id=int(data["note_id"]), text=message.text or ""
+        )
+        await state.clear()
+        await answer(message, views.note_screen(t, note, user.timezone, head=t("note-edited")))
+
+    @r.callback_query(NoteCb.filter(F.action == "del"))
+    async def ask_note_delete(
+        query: CallbackQuery, callback_data: NoteCb, ctx: Ctx, t: Texts, actor: Actor, user: User
+    ) -> None:
+        note = await notes.find_note(ctx, actor=actor, note_id=callback_data.id)
+        await show(query, views.confirm_note_delete(t, note, user.timezone))
+
+    @r.callback_query(NoteCb.filter(F.action == "delok"))
+    async def delete_note(
+        query: CallbackQuery,
+        callback_data: NoteCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        contact_id = await notes.delete_note(ctx, actor=actor, note_id=callback_data.id)
+        back = Button(
+            text=t("btn-timeline"), callback_data=ContactCb(action="tl", id=contact_id).pack()
+        )
+        await show(query, Screen(t("note-deleted"), markup([[back]])))
+        callback_answer.text = t("note-deleted")
+
+    @r.callback_query(NoteCb.filter(F.action == "file"))
+    async def note_file(
+        query: CallbackQuery, callback_data: NoteCb, ctx: Ctx, t: Texts, actor: Actor
+    ) -> None:
+        note = await notes.find_note(ctx, actor=actor, note_id=callback_data.id)
+        file_id = await notes.note_file(ctx, actor=actor, note_id=note.id)
+        if file_id is None or query.bot is None:
+            raise NotFound(f"note {note.id} has no file")
+        if note.kind == "voice":
+            await query.bot.send_voice(query.from_user.id, file_id)
+        else:
+            await query.bot.send_photo(query.from_user.id, file_id)
 
     @r.callback_query(ContactCb.filter(F.action == "open"))
     async def open_card(
@@ -127,15 +256,16 @@ def router() -> Router:
     ) -> None:
         data = await state.get_data()
         call_id = data.get("call_id")
-        await notes.add_note(
+        note = await notes.add_note(
             ctx,
             actor=actor,
             contact_id=int(data["contact_id"]),
             text=message.text or "",
             call_id=int(call_id) if call_id else None,
+            message_ref=_ref(message),
         )
         await state.clear()
-        await message.answer(t("note-added"))
+        await message.answer(t("note-added"), reply_markup=markup(views.note_buttons(t, note)))
 
     @r.callback_query(ContactCb.filter(F.action == "plan"))
     async def ask_plan(

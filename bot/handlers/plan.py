@@ -4,13 +4,18 @@
    bot.dates in the user's zone ("завтра в 15", "tomorrow 3pm"), or a quick button is used.
    What cannot be read is asked again with examples; nothing is guessed.
 2. /today and /week list planned work, overdue first.
-3. Reminder buttons: Done (twice completes once: core refuses the second), Snooze 15 min /
-   1 h / tomorrow 9:00, Reschedule (asks for a new time like planning does).
+3. Reminder buttons: Done (twice completes once: core refuses the second) and then the
+   next step is asked (the plan prompt, with Cancel); Snooze 15 min / 1 h / tomorrow 9:00
+   keeps the whole reminder (client, phone, Done) under a line saying when it comes back;
+   Reschedule (asks for a new time like planning does); Rename (asks for the new title);
+   Delete (asks first; the task is canceled, audited, and never counts as work done).
+4. A bare hour after noon («в 9») is asked: «9:00 или 21:00?» with both as buttons (the
+   two moments wait in the FSM data, the title too).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -19,7 +24,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import ActivityCb, PlanCb
-from bot.dates import NoSuchDate, parse_when
+from bot.dates import Ambiguous, NoSuchDate, parse_when
 from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show, tomorrow_at
 from bot.i18n import Texts
 from bot.keyboards import button_texts
@@ -119,6 +124,14 @@ def router() -> Router:
         if when is None:
             await message.answer(t("plan-unclear"))
             return
+        if isinstance(when, Ambiguous):
+            await state.update_data(
+                early=when.early.timestamp(), late=when.late.timestamp(), title=when.title
+            )
+            early = local_time(when.early, user.timezone)[-5:]
+            late = local_time(when.late, user.timezone)[-5:]
+            await answer(message, cancelable(t, views.ambiguous(t, early, late)))
+            return
         await _plan_at(message, ctx, t, actor, user, state, when.at, when.title)
 
     @r.callback_query(Flow.plan_when, PlanCb.filter())
@@ -130,13 +143,26 @@ def router() -> Router:
         actor: Actor,
         user: User,
         state: FSMContext,
+        callback_answer: CallbackAnswer,
     ) -> None:
         now = ctx.clock.now()
-        if callback_data.minutes == views.TOMORROW:
+        title = ""
+        if callback_data.minutes in (views.AMBIGUOUS_EARLY, views.AMBIGUOUS_LATE):
+            data = await state.get_data()
+            key = "early" if callback_data.minutes == views.AMBIGUOUS_EARLY else "late"
+            if not data.get(key):
+                callback_answer.text = t("plan-expired")
+                return
+            due = datetime.fromtimestamp(float(data[key]), UTC)
+            title = str(data.get("title") or "")
+            if due <= now:  # answered too late: ask again rather than plan in the past
+                await answer(query, cancelable(t, views.plan_prompt(t, None)))
+                return
+        elif callback_data.minutes == views.TOMORROW:
             due = tomorrow_at(now, user.timezone, views.PLAN_HOUR)
         else:
             due = now + timedelta(minutes=min(max(callback_data.minutes, 1), 60 * 24 * 30))
-        await _plan_at(query, ctx, t, actor, user, state, due, "")
+        await _plan_at(query, ctx, t, actor, user, state, due, title)
 
     @r.callback_query(PlanCb.filter())
     async def plan_quick_stale(t: Texts, callback_answer: CallbackAnswer) -> None:
@@ -162,11 +188,19 @@ def router() -> Router:
         t: Texts,
         actor: Actor,
         user: User,
+        state: FSMContext,
         callback_answer: CallbackAnswer,
     ) -> None:
         activity = await activities.complete(ctx, actor=actor, activity_id=callback_data.id)
         await show(query, await _reminder_screen(ctx, t, activity, user))
         callback_answer.text = t("done-ok")
+        # The next step, while the client is in mind: the plan prompt, Cancel to skip it.
+        contact = (
+            await ctx.session.get(Contact, activity.contact_id) if activity.contact_id else None
+        )
+        await state.set_state(Flow.plan_when)
+        await state.set_data({"contact_id": contact.id} if contact else {})
+        await answer(query, cancelable(t, views.plan_prompt(t, contact, ask="next-step-ask")))
 
     @r.callback_query(ActivityCb.filter(F.action == "snooze"))
     async def snooze(
@@ -186,7 +220,11 @@ def router() -> Router:
             ctx, actor=actor, activity_id=callback_data.id, minutes=minutes
         )
         when = local_time(activity.remind_at, user.timezone)
-        await show(query, Screen(t("snoozed", title=esc(activity.title), when=when)))
+        # The reminder stays whole (client, phone, Done) under a line saying when it is back.
+        screen = await _reminder_screen(ctx, t, activity, user)
+        await show(
+            query, Screen(t("snoozed-head", when=when) + "\n\n" + screen.text, screen.markup)
+        )
         callback_answer.text = t("snoozed-short", when=when)
 
     @r.callback_query(ActivityCb.filter(F.action == "move"))
@@ -206,6 +244,81 @@ def router() -> Router:
         await state.set_state(Flow.plan_when)
         await state.set_data({"activity_id": activity.id})
         await answer(query, cancelable(t, views.plan_prompt(t, None)))
+
+    @r.callback_query(ActivityCb.filter(F.action == "ren"))
+    async def ask_rename(
+        query: CallbackQuery,
+        callback_data: ActivityCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        state: FSMContext,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        activity = await activities.get(ctx, actor=actor, activity_id=callback_data.id)
+        if activity.status != "planned":
+            callback_answer.text = t("error-finished")
+            return
+        await state.set_state(Flow.task_title)
+        await state.set_data({"activity_id": activity.id})
+        await answer(query, cancelable(t, t("task-rename-ask", title=esc(activity.title))))
+
+    @r.message(Flow.task_title, FREE_TEXT)
+    async def got_title(
+        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
+    ) -> None:
+        data = await state.get_data()
+        activity = await activities.rename(
+            ctx, actor=actor, activity_id=int(data["activity_id"]), title=message.text or ""
+        )
+        await state.clear()
+        screen = await _reminder_screen(ctx, t, activity, user)
+        await answer(message, Screen(t("task-renamed") + "\n\n" + screen.text, screen.markup))
+
+    @r.callback_query(ActivityCb.filter(F.action == "del"))
+    async def ask_delete(
+        query: CallbackQuery,
+        callback_data: ActivityCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        user: User,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        activity = await activities.get(ctx, actor=actor, activity_id=callback_data.id)
+        if activity.status != "planned":
+            callback_answer.text = t("error-finished")
+            return
+        contact = (
+            await ctx.session.get(Contact, activity.contact_id) if activity.contact_id else None
+        )
+        await show(query, views.confirm_delete(t, activity, contact, user.timezone))
+
+    @r.callback_query(ActivityCb.filter(F.action == "delok"))
+    async def delete(
+        query: CallbackQuery,
+        callback_data: ActivityCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        user: User,
+        callback_answer: CallbackAnswer,
+    ) -> None:
+        activity = await activities.cancel(ctx, actor=actor, activity_id=callback_data.id)
+        await show(query, await _reminder_screen(ctx, t, activity, user))
+        callback_answer.text = t("task-deleted")
+
+    @r.callback_query(ActivityCb.filter(F.action == "back"))
+    async def back(
+        query: CallbackQuery,
+        callback_data: ActivityCb,
+        ctx: Ctx,
+        t: Texts,
+        actor: Actor,
+        user: User,
+    ) -> None:
+        activity = await activities.get(ctx, actor=actor, activity_id=callback_data.id)
+        await show(query, await _reminder_screen(ctx, t, activity, user))
 
     return r
 

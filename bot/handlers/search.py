@@ -18,7 +18,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import NewContactCb, SearchCb
 from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
-from bot.i18n import Texts
+from bot.i18n import LOCALES, Texts, texts
 from bot.keyboards import button_texts
 from bot.views import contacts as views
 from bot.views.format import Screen, esc
@@ -30,7 +30,14 @@ from core.search_text import swap_layout
 from core.services import cards, contacts
 
 MAX_QUERY = 200
-SKIP = {"-", "—", "skip", "пропустить", "нет"}
+# "No phone" at the phone prompt: the words of every language (a Russian speaker may type
+# "skip"), from the locale files' `words-skip`, comma-separated.
+SKIP = frozenset(
+    word.strip().lower()
+    for locale in LOCALES
+    for word in texts(locale)("words-skip").split(",")
+    if word.strip()
+)
 
 
 def clean_query(text: str) -> str:

@@ -27,6 +27,9 @@ TOMORROW = -1
 SNOOZE_HOUR = 9
 PLAN_HOUR = 10
 LIST_LIMIT = 30
+# PlanCb.minutes of the two answers to «9:00 или 21:00?» (the candidates are in the FSM data).
+AMBIGUOUS_EARLY = -2
+AMBIGUOUS_LATE = -3
 
 
 def activity_text(
@@ -74,14 +77,38 @@ def reminder(
             ),
         ],
         [Button(text=t("btn-reschedule"), callback_data=ActivityCb(action="move", id=aid).pack())],
+        [
+            Button(
+                text=t("btn-task-rename"), callback_data=ActivityCb(action="ren", id=aid).pack()
+            ),
+            Button(
+                text=t("btn-task-delete"), callback_data=ActivityCb(action="del", id=aid).pack()
+            ),
+        ],
     ]
     if activity.contact_id is not None:
-        rows[-1].append(
+        rows[2].append(
             Button(
                 text=t("btn-card"),
                 callback_data=ContactCb(action="open", id=activity.contact_id).pack(),
             )
         )
+    return Screen(text, markup(rows))
+
+
+def confirm_delete(t: Texts, activity: Activity, contact: Contact | None, timezone: str) -> Screen:
+    """Deleting asks first: Delete (the task is canceled, never counted as done) or Back."""
+    text = activity_text(t, activity, contact, timezone) + "\n\n" + t("task-delete-ask")
+    aid = activity.id
+    rows = [
+        [
+            Button(
+                text=t("btn-task-delete-yes"),
+                callback_data=ActivityCb(action="delok", id=aid).pack(),
+            ),
+            Button(text=t("btn-back"), callback_data=ActivityCb(action="back", id=aid).pack()),
+        ]
+    ]
     return Screen(text, markup(rows))
 
 
@@ -119,8 +146,8 @@ def _line(activity: Activity, timezone: str) -> str:
     return f"• {local_time(activity.due_at, timezone)} {esc(activity.title)}"
 
 
-def plan_prompt(t: Texts, contact: Contact | None) -> Screen:
-    """Ask when (free text or quick buttons), with examples."""
+def plan_prompt(t: Texts, contact: Contact | None, *, ask: str = "plan-ask") -> Screen:
+    """Ask when (free text or quick buttons), with examples (`ask`: the question's key)."""
     prefix = f"👤 <b>{esc(contact.name)}</b>\n" if contact else ""
     rows = [
         [
@@ -129,7 +156,18 @@ def plan_prompt(t: Texts, contact: Contact | None) -> Screen:
             Button(text=t("btn-plan-tomorrow"), callback_data=PlanCb(minutes=TOMORROW).pack()),
         ]
     ]
-    return Screen(prefix + t("plan-ask"), markup(rows))
+    return Screen(prefix + t(ask), markup(rows))
+
+
+def ambiguous(t: Texts, early: str, late: str) -> Screen:
+    """«9:00 или 21:00?»: a bare hour after noon is asked, never guessed."""
+    rows = [
+        [
+            Button(text=early, callback_data=PlanCb(minutes=AMBIGUOUS_EARLY).pack()),
+            Button(text=late, callback_data=PlanCb(minutes=AMBIGUOUS_LATE).pack()),
+        ]
+    ]
+    return Screen(t("plan-ambiguous", early=early, late=late), markup(rows))
 
 
 def planned(t: Texts, activity: Activity, timezone: str) -> str:

@@ -6,7 +6,16 @@ from collections.abc import Sequence
 
 from aiogram.types import InlineKeyboardButton as Button
 
-from bot.callbacks import ActivityCb, CallCb, ContactCb, EditCb, NewContactCb, OwnerCb, SearchCb
+from bot.callbacks import (
+    ActivityCb,
+    CallCb,
+    ContactCb,
+    EditCb,
+    NewContactCb,
+    NoteCb,
+    OwnerCb,
+    SearchCb,
+)
 from bot.i18n import Texts
 from bot.views.format import (
     Screen,
@@ -21,6 +30,7 @@ from bot.views.format import (
 from core.models.calls import Call
 from core.models.contacts import Contact
 from core.models.users import User
+from core.models.work import Note
 from core.services.cards import ContactCard
 from core.services.notes import Timeline, TimelineEntry
 
@@ -171,14 +181,79 @@ def timeline(t: Texts, contact_id: int, data: Timeline, page: int, timezone: str
     back = [
         Button(text=t("btn-back"), callback_data=ContactCb(action="open", id=contact_id).pack())
     ]
-    return Screen(clip("\n\n".join(lines)), markup([nav, back]))
+    # Each note on the page opens on its own, to be edited or deleted.
+    opens = [
+        [
+            Button(
+                text=button_text("📝 " + note_caption(t, entry.item)),
+                callback_data=NoteCb(action="open", id=entry.item.id).pack(),
+            )
+        ]
+        for entry in data.entries
+        if entry.kind == "note" and isinstance(entry.item, Note)
+    ]
+    return Screen(clip("\n\n".join(lines)), markup([*opens, nav, back]))
+
+
+def note_caption(t: Texts, note: Note) -> str:
+    """A note as text: a voice note or a photo by its kind (and caption), else its text."""
+    if note.kind == "voice":
+        return t("note-voice") + (f" · {note.text}" if note.text else "")
+    if note.kind == "photo":
+        return t("note-photo") + (f" · {note.text}" if note.text else "")
+    return note.text
+
+
+def note_buttons(t: Texts, note: Note) -> list[list[Button]]:
+    """Edit and Delete (and Get the file for a voice note or photo)."""
+    rows = [
+        [
+            Button(text=t("btn-note-edit"), callback_data=NoteCb(action="edit", id=note.id).pack()),
+            Button(
+                text=t("btn-note-delete"), callback_data=NoteCb(action="del", id=note.id).pack()
+            ),
+        ]
+    ]
+    if note.kind in ("voice", "photo"):
+        rows.append(
+            [
+                Button(
+                    text=t("btn-note-file"), callback_data=NoteCb(action="file", id=note.id).pack()
+                )
+            ]
+        )
+    return rows
+
+
+def note_screen(t: Texts, note: Note, timezone: str, *, head: str = "") -> Screen:
+    """One note with Edit, Delete (the file for a voice note or photo) and Back to the history."""
+    lines = [head] if head else []
+    lines.append(f"📝 {local_time(note.created_at, timezone)}\n{esc(note_caption(t, note))}")
+    back = [
+        Button(text=t("btn-back"), callback_data=ContactCb(action="tl", id=note.contact_id).pack())
+    ]
+    return Screen(clip("\n\n".join(lines)), markup([*note_buttons(t, note), back]))
+
+
+def confirm_note_delete(t: Texts, note: Note, timezone: str) -> Screen:
+    text = note_screen(t, note, timezone).text + "\n\n" + t("note-delete-ask")
+    rows = [
+        [
+            Button(
+                text=t("btn-note-delete-yes"),
+                callback_data=NoteCb(action="delok", id=note.id).pack(),
+            ),
+            Button(text=t("btn-back"), callback_data=NoteCb(action="open", id=note.id).pack()),
+        ]
+    ]
+    return Screen(text, markup(rows))
 
 
 def _entry(t: Texts, entry: TimelineEntry, timezone: str) -> str:
     when = local_time(entry.at, timezone)
     item = entry.item
-    if entry.kind == "note":
-        body = getattr(item, "text", "")
+    if entry.kind == "note" and isinstance(item, Note):
+        body = note_caption(t, item)
         short = body if len(body) <= NOTE_PREVIEW else body[:NOTE_PREVIEW] + "…"
         return f"📝 {when}\n{esc(short)}"
     if entry.kind == "call" and isinstance(item, Call):

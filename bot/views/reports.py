@@ -19,6 +19,19 @@ DEFAULT_HOUR = 9
 Counts = dict[str, int]
 # The import jobs' notification kinds (core/services/import_jobs.py) rendered here.
 IMPORT_NOTICES = ("import_preview", "import_done", "import_refused", "import_failed")
+# The fields an import can change (core.services.imports lists them per contact).
+CHANGED_FIELDS = (
+    "name",
+    "phones",
+    "timezone",
+    "owner",
+    "email",
+    "birthday",
+    "source",
+    "tags",
+    "company",
+    "comment",
+)
 COUNT_KEYS = ("total", "new", "updated", "duplicate", "rejected", "unchanged")
 
 
@@ -137,7 +150,9 @@ def _changes(t: Texts, counts: Counts, listed: Sequence[Any]) -> list[str]:
     lines = [t("import-unchanged", count=_int(counts.get("unchanged")))]
     for item in listed[:10]:
         if isinstance(item, list | tuple) and len(item) == 3 and isinstance(item[2], list):
-            fields = ", ".join(t("import-field-" + str(f)) for f in item[2])
+            fields = ", ".join(
+                t("import-field-" + str(f)) if f in CHANGED_FIELDS else str(f) for f in item[2]
+            )
             lines.append(t("import-change", row=_int(item[0]), id=_int(item[1]), fields=fields))
     more = counts["updated"] - min(len(listed), 10)
     if more > 0:

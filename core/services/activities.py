@@ -56,7 +56,7 @@ async def plan(
 ) -> Activity:
     """Plan the next step; it reminds at `remind_at` (default: at `due_at`)."""
     if not title.strip():
-        raise InvalidInput("title must not be empty", field="title")
+        raise InvalidInput("title must not be empty", field="title", code="title-empty")
     _check_kind(kind)
     _check_aware(due_at, "due_at")
     _check_aware(remind_at, "remind_at")
@@ -66,17 +66,24 @@ async def plan(
                 ctx, actor, await ctx.session.get(Contact, contact_id), contact_id
             )
         except NotFound as exc:
-            raise InvalidInput(exc.message, field="contact_id") from exc
+            raise InvalidInput(
+                exc.message,
+                field="contact_id",
+                code=exc.code or "contact-not-found",
+                args=exc.params,
+            ) from exc
     if deal_id is not None:
         deal = await ctx.session.get(Deal, deal_id)
         if deal is None or not access.may_see_deal(ctx, actor, deal):
-            raise InvalidInput(f"deal {deal_id} not found", field="deal_id")
+            raise InvalidInput(f"deal {deal_id} not found", field="deal_id", code="deal-not-found")
     owner = owner_id if owner_id is not None else actor.user_id
     if owner is not None and owner != actor.user_id:
         if not actor.sees_all:
-            raise PermissionDenied("only a manager can plan work for someone else")
+            raise PermissionDenied(
+                "only a manager can plan work for someone else", code="plan-manager-only"
+            )
         if await ctx.session.get(User, owner) is None:
-            raise InvalidInput(f"user {owner} not found", field="owner_id")
+            raise InvalidInput(f"user {owner} not found", field="owner_id", code="user-not-found")
     now = ctx.clock.now()
     activity = Activity(
         kind=kind,
@@ -137,7 +144,9 @@ MAX_SNOOZE_MINUTES = 60 * 24 * 30
 async def snooze(ctx: Ctx, *, actor: Actor, activity_id: int, minutes: int) -> Activity:
     """Remind again in `minutes` (the one-tap Snooze); the due time stays."""
     if not 1 <= minutes <= MAX_SNOOZE_MINUTES:
-        raise InvalidInput("snooze must be between 1 minute and 30 days", field="minutes")
+        raise InvalidInput(
+            "snooze must be between 1 minute and 30 days", field="minutes", code="snooze-range"
+        )
     activity = await _load(ctx, actor, activity_id)
     _ensure_open(activity)
     activity.remind_at = ctx.clock.now() + timedelta(minutes=minutes)
@@ -188,11 +197,45 @@ async def complete(
     return activity
 
 
+def _check_may_change(actor: Actor, activity: Activity) -> None:
+    # Renaming and deleting change what someone else planned: the owner (or, for unowned
+    # work, whoever planned it) or a manager, never a colleague who merely sees it.
+    if access.may_manage(actor, activity.owner_id):
+        return
+    if activity.owner_id is None and activity.created_by_id == actor.user_id:
+        return
+    raise PermissionDenied("only the owner or a manager can rename or delete this")
+
+
+async def rename(ctx: Ctx, *, actor: Actor, activity_id: int, title: str) -> Activity:
+    """Give a planned activity a new title (its owner or a manager)."""
+    if not title.strip():
+        raise InvalidInput("title must not be empty", field="title")
+    activity = await _load(ctx, actor, activity_id)
+    _check_may_change(actor, activity)
+    _ensure_open(activity)
+    before = activity.title
+    activity.title = title.strip()[:500]
+    activity.updated_at = ctx.clock.now()
+    audit(
+        ctx,
+        actor=actor,
+        entity="activity",
+        entity_id=activity.id,
+        action="rename",
+        changes={"title": activity.title, "was": before},
+    )
+    await ctx.session.commit()
+    return activity
+
+
 async def cancel(
     ctx: Ctx, *, actor: Actor, activity_id: int, reason: str | None = None
 ) -> Activity:
-    """Cancel a planned activity."""
+    """Cancel (delete) a planned activity: it stays in the history as canceled and never
+    counts as work done; its owner or a manager."""
     activity = await _load(ctx, actor, activity_id)
+    _check_may_change(actor, activity)
     _ensure_open(activity)
     activity.status = "canceled"
     activity.result = reason
@@ -269,7 +312,11 @@ async def list_activities(
     if phone is not None:
         e164 = normalize(phone, region=ctx.config.default_region).e164
         if e164 is None:
-            raise InvalidInput(f"{phone!r} is an extension, not a phone number", field="phone")
+            raise InvalidInput(
+                f"{phone!r} is an extension, not a phone number",
+                field="phone",
+                code="phone-is-extension",
+            )
         owners = select(ContactPhone.contact_id).where(
             ContactPhone.e164 == e164, ContactPhone.is_live.is_(True)
         )

@@ -407,7 +407,11 @@ async def record_outcome(
     call = await get_call(ctx, actor=actor, call_id=call_id)
     if outcome is not None:
         if outcome not in OUTCOMES:
-            raise InvalidInput(f"outcome must be one of {', '.join(OUTCOMES)}", field="outcome")
+            raise InvalidInput(
+                f"outcome must be one of {', '.join(OUTCOMES)}",
+                field="outcome",
+                code="outcome-unknown",
+            )
         call.outcome = outcome
     if summary is not None:
         call.summary = summary.strip()[:5000] or None

@@ -204,7 +204,8 @@ def record(
         raise Conflict(
             "the client unsubscribed (/stop) at "
             f"{contact.consent_stopped_at.isoformat(timespec='seconds')}; only the client "
-            "can subscribe again, through a new link from the bot"
+            "can subscribe again, through a new link from the bot",
+            code="consent-stopped",
         )
     if contact.marketing_consent:
         return {}  # already on: the first record stands

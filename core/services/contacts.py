@@ -129,7 +129,9 @@ def parse_phones(ctx: Ctx, raws: Iterable[str]) -> list[Phone]:
             raise InvalidInput(exc.message, field=f"phones[{index}]") from exc
         if phone.e164 is None:
             raise InvalidInput(
-                f"{raw!r} is an internal extension, not a client's phone", field=f"phones[{index}]"
+                f"{raw!r} is an internal extension, not a client's phone",
+                field=f"phones[{index}]",
+                code="phone-is-extension",
             )
         result.setdefault(phone.e164, phone)
     return list(result.values())
@@ -151,6 +153,8 @@ async def _ensure_phones_free(ctx: Ctx, phones: Sequence[Phone], contact_id: int
         raise Conflict(
             f"phone {taken.e164} already belongs to contact {taken.contact_id}",
             existing_id=taken.contact_id,
+            code="phone-taken",
+            args={"phone": taken.e164},
         )
 
 
@@ -175,16 +179,18 @@ def _clean_email(value: str | None) -> str | None:
         return None
     value = value.strip()
     if not _EMAIL.match(value) or len(value) > 320:
-        raise InvalidInput(f"{value!r} is not an email address", field="email")
+        raise InvalidInput(
+            f"{value!r} is not an email address", field="email", code="email-invalid"
+        )
     return value
 
 
 def _clean_name(value: str | None) -> str:
     name = " ".join((value or "").split())
     if not name:
-        raise InvalidInput("name must not be empty", field="name")
+        raise InvalidInput("name must not be empty", field="name", code="name-empty")
     if len(name) > 300:
-        raise InvalidInput("name is longer than 300 characters", field="name")
+        raise InvalidInput("name is longer than 300 characters", field="name", code="name-too-long")
     return name
 
 
@@ -197,9 +203,13 @@ async def _resolve_owner(ctx: Ctx, actor: Actor, owner_id: int | None) -> int | 
         return None
     user = await ctx.session.get(User, owner_id)
     if user is None or not user.active:
-        raise InvalidInput(f"owner {owner_id} is not an active user", field="owner_id")
+        raise InvalidInput(
+            f"owner {owner_id} is not an active user", field="owner_id", code="owner-inactive"
+        )
     if not access.may_assign(actor, owner_id):
-        raise PermissionDenied("only a manager can give a contact to someone else")
+        raise PermissionDenied(
+            "only a manager can give a contact to someone else", code="assign-manager-only"
+        )
     return owner_id
 
 
@@ -227,7 +237,9 @@ async def _resolve_company(
     if company_id is not None:
         company = await ctx.session.get(Company, company_id)
         if company is None or company.deleted_at is not None:
-            raise InvalidInput(f"company {company_id} not found", field="company_id")
+            raise InvalidInput(
+                f"company {company_id} not found", field="company_id", code="company-not-found"
+            )
         return company
     if company_name and company_name.strip():
         name = " ".join(company_name.split())
@@ -434,7 +446,9 @@ async def delete_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
     """Soft delete: the contact disappears from lists; calls and history stay; phones free up."""
     contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
     if not access.may_manage(actor, contact.owner_id):
-        raise PermissionDenied("only the owner or a manager can delete a contact")
+        raise PermissionDenied(
+            "only the owner or a manager can delete a contact", code="delete-owner-only"
+        )
     contact.deleted_at = ctx.clock.now()
     for row in contact.phones:
         row.is_live = False
@@ -446,11 +460,15 @@ async def delete_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
 async def merge_contacts(ctx: Ctx, *, actor: Actor, source_id: int, target_id: int) -> Contact:
     """Merge `source` into `target`, keeping every phone, call, note, activity and deal."""
     if source_id == target_id:
-        raise InvalidInput("cannot merge a contact into itself", field="source_id")
+        raise InvalidInput(
+            "cannot merge a contact into itself", field="source_id", code="merge-self"
+        )
     source = await get_contact(ctx, actor=actor, contact_id=source_id)
     target = await get_contact(ctx, actor=actor, contact_id=target_id)
     if not access.may_manage(actor, source.owner_id):
-        raise PermissionDenied("only the owner or a manager can merge this contact")
+        raise PermissionDenied(
+            "only the owner or a manager can merge this contact", code="merge-owner-only"
+        )
     for row in list(source.phones):
         if row.is_live:
             row.contact_id = target.id
@@ -711,7 +729,7 @@ async def upsert_by_phone(
             await ctx.session.rollback()
             if last:
                 raise Conflict(
-                    f"phone {parsed.e164} is being changed concurrently; retry"
+                    f"phone {parsed.e164} is being changed concurrently; retry", code="try-again"
                 ) from None
         except _LostRace:
             await ctx.session.rollback()
@@ -747,7 +765,10 @@ async def _upsert_once(
     if existing is not None:
         if not can_see_contact(ctx, actor, existing):
             raise Conflict(
-                f"phone {e164} belongs to contact {existing.id}", existing_id=existing.id
+                f"phone {e164} belongs to contact {existing.id}",
+                existing_id=existing.id,
+                code="phone-taken",
+                args={"phone": e164},
             )
         changes = dict(fields)
         if "phones" in changes:
@@ -786,7 +807,12 @@ async def create_company(
         select(Company).where(Company.name_folded == clean.casefold(), Company.deleted_at.is_(None))
     )
     if existing is not None:
-        raise Conflict(f"company {clean!r} already exists", existing_id=existing.id)
+        raise Conflict(
+            f"company {clean!r} already exists",
+            existing_id=existing.id,
+            code="company-exists",
+            args={"name": clean},
+        )
     company = await _new_company(ctx, actor, clean, inn=inn, website=website)
     audit(
         ctx,
@@ -803,7 +829,7 @@ async def create_company(
 async def get_company(ctx: Ctx, *, company_id: int) -> Company:
     company = await ctx.session.get(Company, company_id)
     if company is None or company.deleted_at is not None:
-        raise NotFound(f"company {company_id} not found")
+        raise NotFound(f"company {company_id} not found", code="company-not-found")
     return company
 
 
@@ -825,7 +851,12 @@ async def update_company(
             )
         )
         if clash is not None:
-            raise Conflict(f"company {clean!r} already exists", existing_id=clash)
+            raise Conflict(
+                f"company {clean!r} already exists",
+                existing_id=clash,
+                code="company-exists",
+                args={"name": clean},
+            )
         company.name = clean
         company.name_folded = clean.casefold()
     for field in ("inn", "website"):

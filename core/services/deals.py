@@ -35,7 +35,9 @@ async def _stage(ctx: Ctx, code: str) -> PipelineStage:
     )
     if stage is None:
         known = ", ".join(s.code for s in await stages(ctx))
-        raise InvalidInput(f"unknown stage {code!r}; stages: {known}", field="stage")
+        raise InvalidInput(
+            f"unknown stage {code!r}; stages: {known}", field="stage", code="stage-unknown"
+        )
     return stage
 
 
@@ -75,13 +77,19 @@ def parse_amount(value: Any) -> Decimal | None:
         word = None  # a currency written as a word, not a multiplier
     multiplier = _MULTIPLIERS.get(word) if word else 1
     if match is None or multiplier is None:
-        raise InvalidInput(f"amount {value!r} is not a number", field="amount")
+        raise InvalidInput(
+            f"amount {value!r} is not a number", field="amount", code="amount-invalid"
+        )
     try:
         amount = Decimal(match.group("number").replace(" ", "").replace(",", ".")) * multiplier
     except InvalidOperation as exc:
-        raise InvalidInput(f"amount {value!r} is not a number", field="amount") from exc
+        raise InvalidInput(
+            f"amount {value!r} is not a number", field="amount", code="amount-invalid"
+        ) from exc
     if not amount.is_finite() or amount < 0 or amount > Decimal("1e13"):
-        raise InvalidInput("amount must be between 0 and 10^13", field="amount")
+        raise InvalidInput(
+            "amount must be between 0 and 10^13", field="amount", code="amount-range"
+        )
     return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
@@ -90,7 +98,7 @@ async def _check_refs(
 ) -> None:
     """Referenced rows must exist: a bad id is the caller's mistake, not a database error."""
     if owner_id is not None and await ctx.session.get(User, owner_id) is None:
-        raise InvalidInput(f"user {owner_id} not found", field="owner_id")
+        raise InvalidInput(f"user {owner_id} not found", field="owner_id", code="user-not-found")
     if company_id is not None:
         company = await ctx.session.get(Company, company_id)
         if company is None or company.deleted_at is not None:
@@ -129,9 +137,11 @@ async def create(
     An empty `external_id` means none; a known one is a Conflict naming its deal."""
     external_id = (external_id or "").strip() or None
     if not title.strip():
-        raise InvalidInput("title must not be empty", field="title")
+        raise InvalidInput("title must not be empty", field="title", code="title-empty")
     if not access.may_assign(actor, owner_id):
-        raise PermissionDenied("only a manager can give a deal to someone else")
+        raise PermissionDenied(
+            "only a manager can give a deal to someone else", code="assign-manager-only"
+        )
     if currency not in CURRENCIES:
         raise InvalidInput(f"currency must be one of {', '.join(CURRENCIES)}", field="currency")
     await _check_refs(ctx, owner_id=owner_id, company_id=company_id)
@@ -142,7 +152,9 @@ async def create(
             or contact.deleted_at is not None
             or not access.may_see_contact(ctx, actor, contact)
         ):
-            raise InvalidInput(f"contact {contact_id} not found", field="contact_id")
+            raise InvalidInput(
+                f"contact {contact_id} not found", field="contact_id", code="contact-not-found"
+            )
         company_id = company_id or contact.company_id
         if owner_id is None and actor.user_id is None:
             # Pushed by an integration: the deal belongs to whoever owns the client.
@@ -156,9 +168,11 @@ async def create(
     target = await _stage(ctx, stage) if stage else first
     parsed_amount = parse_amount(amount)
     if target.outcome == "won" and parsed_amount is None:
-        raise InvalidInput("a won deal needs an amount", field="amount")
+        raise InvalidInput("a won deal needs an amount", field="amount", code="won-needs-amount")
     if target.outcome == "lost" and not (lost_reason and lost_reason.strip()):
-        raise InvalidInput("a lost deal needs a reason", field="lost_reason")
+        raise InvalidInput(
+            "a lost deal needs a reason", field="lost_reason", code="lost-needs-reason"
+        )
     now = ctx.clock.now()
     deal = Deal(
         title=title.strip()[:300],
@@ -220,16 +234,20 @@ async def move(
     deal = await _load(ctx, actor, deal_id)
     target = await _stage(ctx, stage)
     if deal.closed_at is not None:
-        raise InvalidInput(f"deal {deal.id} is closed ({deal.stage})", field="stage")
+        raise InvalidInput(
+            f"deal {deal.id} is closed ({deal.stage})", field="stage", code="deal-closed"
+        )
     if target.code == deal.stage:
         return deal
     if amount is not None:
         deal.amount = parse_amount(amount)
     if target.outcome == "won" and deal.amount is None:
-        raise InvalidInput("a won deal needs an amount", field="amount")
+        raise InvalidInput("a won deal needs an amount", field="amount", code="won-needs-amount")
     if target.outcome == "lost":
         if not (lost_reason and lost_reason.strip()):
-            raise InvalidInput("a lost deal needs a reason", field="lost_reason")
+            raise InvalidInput(
+                "a lost deal needs a reason", field="lost_reason", code="lost-needs-reason"
+            )
         deal.lost_reason = lost_reason.strip()
     now = ctx.clock.now()
     ctx.session.add(
@@ -266,12 +284,14 @@ async def update(ctx: Ctx, *, actor: Actor, deal_id: int, changes: dict[str, Any
         raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
     if "title" in changes:
         if not str(changes["title"] or "").strip():
-            raise InvalidInput("title must not be empty", field="title")
+            raise InvalidInput("title must not be empty", field="title", code="title-empty")
         deal.title = str(changes["title"]).strip()[:300]
     if "amount" in changes:
         amount = parse_amount(changes["amount"])
         if amount is None and await _outcome(ctx, deal.stage) == "won":
-            raise InvalidInput("a won deal needs an amount", field="amount")
+            raise InvalidInput(
+                "a won deal needs an amount", field="amount", code="won-needs-amount"
+            )
         deal.amount = amount
     if "currency" in changes:
         if changes["currency"] not in CURRENCIES:
@@ -281,7 +301,9 @@ async def update(ctx: Ctx, *, actor: Actor, deal_id: int, changes: dict[str, Any
         deal.expected_close = changes["expected_close"]
     if "owner_id" in changes:
         if not actor.sees_all:
-            raise PermissionDenied("only a manager can give a deal to someone else")
+            raise PermissionDenied(
+                "only a manager can give a deal to someone else", code="assign-manager-only"
+            )
         await _check_refs(ctx, owner_id=changes["owner_id"])
         deal.owner_id = changes["owner_id"]
     deal.updated_at = ctx.clock.now()

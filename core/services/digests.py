@@ -55,7 +55,7 @@ async def _subscriber(ctx: Ctx, actor_id: int) -> User:
     if user is None or not user.active:
         raise NotFound(f"user {actor_id} not found")
     if user.role not in ("manager", "admin"):
-        raise PermissionDenied("digests are for managers and admins")
+        raise PermissionDenied("digests are for managers and admins", code="digest-manager-only")
     return user
 
 
@@ -64,7 +64,7 @@ async def subscribe(ctx: Ctx, *, actor_id: int, period: str, hour: int) -> Diges
     if period not in PERIODS:
         raise InvalidInput(f"period must be one of {', '.join(PERIODS)}", field="period")
     if not 0 <= hour <= 23:
-        raise InvalidInput("hour must be between 0 and 23", field="hour")
+        raise InvalidInput("hour must be between 0 and 23", field="hour", code="hour-range")
     await _subscriber(ctx, actor_id)
     subscription = await ctx.session.scalar(
         select(DigestSubscription).where(

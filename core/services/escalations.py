@@ -20,7 +20,7 @@ from core.services.common import audit
 
 async def _open_task(ctx: Ctx, actor: Actor, activity_id: int) -> Activity:
     if not actor.sees_all:
-        raise PermissionDenied("only a manager acts on an escalation")
+        raise PermissionDenied("only a manager acts on an escalation", code="manager-only")
     activity = await ctx.session.get(Activity, activity_id)
     if activity is None:
         raise NotFound(f"activity {activity_id} not found")
@@ -38,7 +38,9 @@ async def remind_owner(ctx: Ctx, *, actor: Actor, activity_id: int) -> Activity:
     """Nudge the task's owner now, naming the manager who asked."""
     activity = await _open_task(ctx, actor, activity_id)
     if activity.owner_id is None:
-        raise InvalidInput(f"activity {activity_id} has no owner", field="owner_id")
+        raise InvalidInput(
+            f"activity {activity_id} has no owner", field="owner_id", code="no-owner"
+        )
     now = ctx.clock.now()
     await outbox.enqueue(
         ctx,
@@ -57,7 +59,9 @@ async def reassign(ctx: Ctx, *, actor: Actor, activity_id: int, owner_id: int) -
     activity = await _open_task(ctx, actor, activity_id)
     owner = await ctx.session.get(User, owner_id)
     if owner is None or not owner.active:
-        raise InvalidInput(f"owner {owner_id} is not an active user", field="owner_id")
+        raise InvalidInput(
+            f"owner {owner_id} is not an active user", field="owner_id", code="owner-inactive"
+        )
     previous = activity.owner_id
     if previous == owner_id:
         await ctx.session.commit()

@@ -1,4 +1,13 @@
-"""Ready greeting texts for clients, by locale and occasion (a salesperson may edit them)."""
+"""Ready greeting texts for clients, by locale and occasion (a salesperson may edit them).
+
+Why here and not in bot/locales: these are words to clients, not the team's interface.
+1. core.services.greetings composes them when the scheduler runs (no bot, no Fluent: core
+   may not import the bot) and stores the finished text in the outbox row or in the draft
+   the owner edits, so the text is data by the time any adapter sees it.
+2. Both languages carry the same occasions with the same placeholders ({name}, {title});
+   tests/core/test_greeting_texts.py checks it, and tests/bot/test_unit_literals.py allows
+   this file's Cyrillic by name for this reason.
+"""
 
 from __future__ import annotations
 

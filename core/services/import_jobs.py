@@ -72,7 +72,9 @@ def _run_id() -> str:
 
 def _importer(actor: Actor) -> int:
     if not actor.sees_all or actor.user_id is None:
-        raise PermissionDenied("importing contacts is for managers and admins")
+        raise PermissionDenied(
+            "importing contacts is for managers and admins", code="import-manager-only"
+        )
     return actor.user_id
 
 

@@ -103,7 +103,9 @@ async def run_import(
 ) -> ImportReport:
     """Dry run (apply=False: counts only, nothing written) or apply an import of contacts."""
     if not actor.sees_all:
-        raise PermissionDenied("importing contacts is for managers and admins")
+        raise PermissionDenied(
+            "importing contacts is for managers and admins", code="import-manager-only"
+        )
     if policy not in POLICIES:
         raise InvalidInput(f"policy must be one of {', '.join(POLICIES)}", field="policy")
     if batch_size < 1:
@@ -158,7 +160,8 @@ async def _batch(
             if attempt:
                 raise Conflict(
                     f"rows of batch {index + 1} clash with changes made meanwhile; "
-                    "run the import again"
+                    "run the import again",
+                    code="import-clash",
                 ) from exc
     return None
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 
+from core import access
 from core.context import Actor, Ctx
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.calls import Call
+from core.models.system import AuditLog
 from core.models.work import Activity, Deal, DealStageChange, Note
 from core.services import outbox
 from core.services.common import audit, check_page
@@ -42,13 +44,18 @@ async def add_note(
     kind: str = "note",
     call_id: int | None = None,
     deal_id: int | None = None,
+    file_id: str | None = None,
+    message_ref: str | None = None,
 ) -> Note:
-    """Add a note to a contact's history."""
+    """Add a note to a contact's history; a voice note or photo keeps its Telegram `file_id`
+    and a note typed in a chat its `message_ref`, both in the note's audit entry."""
     body = (text or "").strip()
-    if not body:
-        raise InvalidInput("note text must not be empty", field="text")
+    if not body and file_id is None:
+        raise InvalidInput("note text must not be empty", field="text", code="note-empty")
     if len(body) > 10_000:
-        raise InvalidInput("note is longer than 10000 characters", field="text")
+        raise InvalidInput(
+            "note is longer than 10000 characters", field="text", code="note-too-long"
+        )
     contact = await get_contact_for_work(ctx, actor=actor, contact_id=contact_id)
     note = Note(
         contact_id=contact_id,
@@ -67,7 +74,11 @@ async def add_note(
         entity="note",
         entity_id=note.id,
         action="create",
-        changes={"contact_id": contact_id},
+        changes={
+            "contact_id": contact_id,
+            **({"file_id": file_id} if file_id else {}),
+            **({"message": message_ref} if message_ref else {}),
+        },
     )
     if contact.owner_id is not None and actor.user_id not in (None, contact.owner_id):
         # A colleague (who took the client's call, or a manager) wrote on someone else's
@@ -90,6 +101,109 @@ async def get_note(ctx: Ctx, *, actor: Actor, contact_id: int, note_id: int) -> 
     if note is None or note.contact_id != contact_id:
         raise NotFound(f"note {note_id} of contact {contact_id} not found")
     return note
+
+
+async def _own_note(ctx: Ctx, actor: Actor, note_id: int) -> Note:
+    # The note must be on a contact the actor may work on (else NotFound, ids do not leak);
+    # changing it needs its author or a manager.
+    note = await ctx.session.get(Note, note_id)
+    if note is None:
+        raise NotFound(f"note {note_id} not found")
+    await get_contact_for_work(ctx, actor=actor, contact_id=note.contact_id)
+    if not (access.may_manage(actor, note.author_id)):
+        raise PermissionDenied("only the author or a manager can change a note")
+    return note
+
+
+async def edit_note(ctx: Ctx, *, actor: Actor, note_id: int, text: str) -> Note:
+    """Replace a note's text (its author or a manager); the old text stays in the audit log."""
+    body = (text or "").strip()
+    if not body:
+        raise InvalidInput("note text must not be empty", field="text")
+    if len(body) > 10_000:
+        raise InvalidInput("note is longer than 10000 characters", field="text")
+    note = await _own_note(ctx, actor, note_id)
+    before = note.text
+    note.text = body
+    audit(
+        ctx,
+        actor=actor,
+        entity="note",
+        entity_id=note.id,
+        action="update",
+        changes={"text": body, "was": before},
+    )
+    await ctx.session.commit()
+    return note
+
+
+async def delete_note(ctx: Ctx, *, actor: Actor, note_id: int) -> int:
+    """Delete a note (its author or a manager): gone from the timeline, its text kept in the
+    audit log; returns the contact id."""
+    note = await _own_note(ctx, actor, note_id)
+    contact_id = note.contact_id
+    audit(
+        ctx,
+        actor=actor,
+        entity="note",
+        entity_id=note.id,
+        action="delete",
+        changes={"contact_id": contact_id, "text": note.text, "kind": note.kind},
+    )
+    await ctx.session.delete(note)
+    await ctx.session.commit()
+    return contact_id
+
+
+async def find_note(ctx: Ctx, *, actor: Actor, note_id: int) -> Note:
+    """A note on a contact the actor may work on, or NotFound."""
+    note = await ctx.session.get(Note, note_id)
+    if note is None:
+        raise NotFound(f"note {note_id} not found")
+    await get_contact_for_work(ctx, actor=actor, contact_id=note.contact_id)
+    return note
+
+
+# How far back a note's source message or file is looked up in the audit log: a note is
+# edited or its file fetched soon after it was written, and the scan stays cheap.
+SOURCE_LOOKBACK = 500
+
+
+async def _created_entry(ctx: Ctx, note_id: int) -> dict[str, Any]:
+    changes = await ctx.session.scalar(
+        select(AuditLog.changes)
+        .where(
+            AuditLog.entity == "note", AuditLog.entity_id == note_id, AuditLog.action == "create"
+        )
+        .order_by(AuditLog.id)
+        .limit(1)
+    )
+    return changes if isinstance(changes, dict) else {}
+
+
+async def note_file(ctx: Ctx, *, actor: Actor, note_id: int) -> str | None:
+    """The Telegram file_id of a voice note or photo the actor may see, or None."""
+    await find_note(ctx, actor=actor, note_id=note_id)
+    value = (await _created_entry(ctx, note_id)).get("file_id")
+    return str(value) if value else None
+
+
+async def note_of_message(ctx: Ctx, *, actor: Actor, message_ref: str) -> Note | None:
+    """The note the actor wrote as the chat message `message_ref` (still there), or None."""
+    rows = await ctx.session.execute(
+        select(AuditLog.entity_id, AuditLog.changes)
+        .where(
+            AuditLog.entity == "note",
+            AuditLog.action == "create",
+            AuditLog.actor_user_id == actor.user_id,
+        )
+        .order_by(AuditLog.id.desc())
+        .limit(SOURCE_LOOKBACK)
+    )
+    for note_id, changes in rows:
+        if isinstance(changes, dict) and changes.get("message") == message_ref:
+            return await ctx.session.get(Note, note_id)
+    return None
 
 
 async def timeline(

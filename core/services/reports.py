@@ -75,7 +75,9 @@ async def digest(ctx: Ctx, *, actor_id: int, start: datetime, end: datetime, tz:
 async def digest_for(ctx: Ctx, *, actor: Actor, start: datetime, end: datetime, tz: str) -> Digest:
     """The digest of [start, end) for an actor (employee or API key) who sees the whole team."""
     if not actor.sees_all:
-        raise PermissionDenied("the sales digest is for managers and admins")
+        raise PermissionDenied(
+            "the sales digest is for managers and admins", code="digest-manager-only"
+        )
     _check_period(start, end)
     check_timezone(tz)
     now = ctx.clock.now()
@@ -199,7 +201,9 @@ def _moment(text: str, zone: ZoneInfo, *, field: str, next_day: bool) -> datetim
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise InvalidInput(
-            f"{field}: {text!r} is not a date (YYYY-MM-DD) or a date and time", field=field
+            f"{field}: {text!r} is not a date (YYYY-MM-DD) or a date and time",
+            field=field,
+            code="date-invalid",
         ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
@@ -210,9 +214,14 @@ def _check_period(start: datetime, end: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInput("the period needs aware datetimes", field="from")
     if end <= start:
-        raise InvalidInput("the period must end after it starts", field="to")
+        raise InvalidInput("the period must end after it starts", field="to", code="period-order")
     if end - start > MAX_PERIOD:
-        raise InvalidInput(f"the period is longer than {MAX_PERIOD.days} days", field="to")
+        raise InvalidInput(
+            f"the period is longer than {MAX_PERIOD.days} days",
+            field="to",
+            code="period-too-long",
+            args={"days": MAX_PERIOD.days},
+        )
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:

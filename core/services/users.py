@@ -54,12 +54,14 @@ class LastAdmin(Conflict):
 
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise PermissionDenied("only an admin can manage users")
+        raise PermissionDenied("only an admin can manage users", code="admin-only")
 
 
 def check_role(role: str) -> str:
     if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+        raise InvalidInput(
+            f"role must be one of {', '.join(ROLES)}", field="role", code="role-unknown"
+        )
     return role
 
 
@@ -67,7 +69,9 @@ def parse_role(text: str) -> str:
     """A role code from what a person typed («продавец», «Admin», «manager»)."""
     key = text.strip().lower().replace("ё", "е")
     if key not in ROLE_NAMES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+        raise InvalidInput(
+            f"role must be one of {', '.join(ROLES)}", field="role", code="role-unknown"
+        )
     return ROLE_NAMES[key]
 
 
@@ -85,14 +89,24 @@ async def _keep_an_admin(ctx: Ctx, user: User, *, role: str, active: bool) -> No
     stays_admin = role == "admin" and active
     losing = user.role == "admin" and user.active and not stays_admin
     if losing and await _other_active_admins(ctx, user.id) == 0:
-        raise LastAdmin(f"{user.name} is the last active admin", existing_id=user.id)
+        raise LastAdmin(
+            f"{user.name} is the last active admin",
+            existing_id=user.id,
+            code="last-admin",
+            args={"name": user.name},
+        )
 
 
 def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(f"unknown time zone {name!r}", field="timezone") from exc
+        raise InvalidInput(
+            f"unknown time zone {name!r}",
+            field="timezone",
+            code="timezone-unknown",
+            args={"zone": str(name)},
+        ) from exc
     return name
 
 
@@ -129,14 +143,20 @@ async def accept_invite(
     invite = await ctx.session.scalar(select(Invite).where(Invite.code == code.strip()))
     now = ctx.clock.now()
     if invite is None:
-        raise NotFound("invite code not found")
+        raise NotFound("invite code not found", code="invite-not-found")
     if invite.used_at is not None:
-        raise Conflict("invite code was already used", existing_id=invite.used_by_id)
+        raise Conflict(
+            "invite code was already used", existing_id=invite.used_by_id, code="invite-used"
+        )
     if invite.expires_at <= now:
-        raise InvalidInput("invite code has expired", field="code")
+        raise InvalidInput("invite code has expired", field="code", code="invite-expired")
     existing = await get_by_telegram_id(ctx, telegram_user_id=telegram_user_id)
     if existing is not None:
-        raise Conflict("this Telegram account is already a user", existing_id=existing.id)
+        raise Conflict(
+            "this Telegram account is already a user",
+            existing_id=existing.id,
+            code="already-a-user",
+        )
     user = User(
         name=(invite.name or name or "").strip()[:200] or f"user {telegram_user_id}",
         telegram_user_id=telegram_user_id,
@@ -195,7 +215,7 @@ async def create_user(
     if telegram_user_id is not None and await get_by_telegram_id(
         ctx, telegram_user_id=telegram_user_id
     ):
-        raise Conflict("this Telegram account is already a user")
+        raise Conflict("this Telegram account is already a user", code="already-a-user")
     user = User(
         name=name.strip(),
         telegram_user_id=telegram_user_id,
@@ -232,14 +252,19 @@ async def _add_extension(ctx: Ctx, user: User, extension: str) -> None:
     extension = extension.strip()
     if not _EXTENSION.match(extension):
         raise InvalidInput(
-            f"extension {extension!r} is not a valid PBX number or login", field="extension"
+            f"extension {extension!r} is not a valid PBX number or login",
+            field="extension",
+            code="extension-invalid",
         )
     owner = await ctx.session.scalar(
         select(UserExtension).where(UserExtension.extension == extension)
     )
     if owner is not None and owner.user_id != user.id:
         raise Conflict(
-            f"extension {extension} belongs to user {owner.user_id}", existing_id=owner.user_id
+            f"extension {extension} belongs to user {owner.user_id}",
+            existing_id=owner.user_id,
+            code="extension-taken",
+            args={"extension": extension},
         )
     if owner is None:
         ctx.session.add(UserExtension(user_id=user.id, extension=extension))
@@ -313,7 +338,9 @@ async def deactivate(ctx: Ctx, *, actor: Actor, user_id: int) -> User:
     _require_admin(actor)
     user = await get_user(ctx, user_id=user_id)
     if actor.user_id == user_id:
-        raise InvalidInput("you cannot deactivate yourself", field="user_id")
+        raise InvalidInput(
+            "you cannot deactivate yourself", field="user_id", code="deactivate-self"
+        )
     if user.active:
         await _keep_an_admin(ctx, user, role=user.role, active=False)
         user.active = False
@@ -362,7 +389,7 @@ async def resolve(ctx: Ctx, *, user_id: int | None, telegram_user_id: int | None
 async def get_user(ctx: Ctx, *, user_id: int) -> User:
     user = await ctx.session.get(User, user_id)
     if user is None:
-        raise NotFound(f"user {user_id} not found")
+        raise NotFound(f"user {user_id} not found", code="user-not-found")
     return user
 
 
@@ -411,7 +438,7 @@ async def workloads(ctx: Ctx, *, actor: Actor, people: Sequence[User]) -> list[W
     """Open, overdue and today's activity counts per person (managers and admins); one
     grouped query per time zone in the team, so /team stays one or two queries."""
     if not actor.sees_all:
-        raise PermissionDenied("only a manager can see the team's work")
+        raise PermissionDenied("only a manager can see the team's work", code="manager-only")
     now = ctx.clock.now()
     counts: dict[int, tuple[int, int, int]] = {}
     for zone in {person.timezone for person in people}:

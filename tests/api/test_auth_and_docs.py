@@ -80,6 +80,7 @@ async def test_openapi_lists_every_route_with_tag_and_description(anon: httpx.As
         ("get", "/api/v1/activities"),
         ("post", "/api/v1/activities"),
         ("get", "/api/v1/activities/{activity_id}"),
+        ("patch", "/api/v1/activities/{activity_id}"),
         ("post", "/api/v1/activities/{activity_id}/complete"),
         ("post", "/api/v1/activities/{activity_id}/cancel"),
         ("post", "/api/v1/activities/{activity_id}/snooze"),

@@ -89,7 +89,7 @@ async def test_a_deal_is_lost_with_a_reason_and_then_closed_to_buttons(
         deal = (await session.scalars(select(Deal))).one()
     assert (deal.stage, deal.lost_reason) == ("lost", "Дорого")
     moved = await user.press(DealCb(action="stage", id=deal.id, stage="proposal").pack())
-    assert answers(moved) and "closed" in answers(moved)[0]
+    assert answers(moved) and "закрыта" in answers(moved)[0]
 
 
 async def test_someone_elses_deal_cannot_be_moved(

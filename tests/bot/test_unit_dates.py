@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.dates import NoSuchDate, parse_when
+from bot.dates import Ambiguous, NoSuchDate, parse_when
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -116,3 +116,40 @@ def test_a_day_that_is_not_in_the_calendar_is_refused_by_name(phrase: str) -> No
     with pytest.raises(NoSuchDate) as refused:
         parse_when(phrase, now=NOW, timezone="Europe/Moscow")
     assert refused.value.written == phrase.split()[0]
+
+
+AFTERNOON = datetime(2026, 11, 26, 11, 0, tzinfo=UTC)  # 14:00 in Moscow
+
+
+@pytest.mark.parametrize(
+    ("phrase", "title"),
+    [("в 9", ""), ("позвонить в 9", "позвонить"), ("в 9 часов", ""), ("call at 9", "call")],
+)
+def test_a_bare_hour_after_noon_is_ambiguous(phrase: str, title: str) -> None:
+    found = parse_when(phrase, now=AFTERNOON, timezone="Europe/Moscow")
+    assert found == Ambiguous(early=msk(11, 27, 9), late=msk(11, 26, 21), title=title)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("в 9 вечера", msk(11, 26, 21)),
+        ("в 9 утра", msk(11, 27, 9)),
+        ("завтра в 9", msk(11, 27, 9)),
+        ("в 9:00", msk(11, 27, 9)),
+        ("в 21", msk(11, 26, 21)),
+        ("через 2 часа", msk(11, 26, 16)),
+    ],
+)
+def test_a_told_hour_after_noon_is_read(phrase: str, expected: datetime) -> None:
+    found = parse_when(phrase, now=AFTERNOON, timezone="Europe/Moscow")
+    assert found is not None and not isinstance(found, Ambiguous)
+    assert found.at == expected
+
+
+def test_a_bare_hour_in_the_morning_is_read_as_it_comes() -> None:
+    found = parse_when(
+        "в 11", now=datetime(2026, 11, 26, 6, 0, tzinfo=UTC), timezone="Europe/Moscow"
+    )
+    assert found is not None and not isinstance(found, Ambiguous)
+    assert found.at == msk(11, 26, 11)

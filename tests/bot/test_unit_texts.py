@@ -1,8 +1,20 @@
-"""Locale files: every key the code uses exists in both languages; Russian plurals are right."""
+"""Locale files: every key the code uses exists in both languages, every key is used; plurals.
+
+The walk over the keys (issue 21, Tests):
+1. Both languages have the same keys, and every file parses without junk.
+2. Every key the code names exists: `t("key")` calls, and any string literal in bot/ or core/
+   that equals a key (`t("a" if x else "b")`, a job's `caption_key`).
+3. No key is unused: each is such a literal or belongs to a dynamic family below — keys
+   the code builds as prefix + value (`t("role-" + role)`); each family lists its values
+   from the domain's own constants, and its prefix must appear in bot/ code.
+4. Every error code a core service raises (`code="..."`) has its `err-<code>` text.
+"""
 
 from __future__ import annotations
 
+import ast as pyast
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,13 +22,21 @@ from fluent.syntax import FluentParser, ast
 
 from bot.dispatcher import command_menus
 from bot.i18n import LOCALE_DIR, LOCALES, pick_locale, texts
+from bot.menus import MENUS
+from bot.periods import REPORT_PERIODS
 from bot.views.calls import PROMPT_OUTCOMES
 from bot.views.contacts import EDITABLE_FIELDS
+from bot.views.reports import CHANGED_FIELDS
 from core.models.users import ROLES
 from core.models.work import ACTIVITY_KINDS
 from core.services.calls import OUTCOMES
+from core.services.digests import PERIODS
+from core.services.greeting_texts import BIRTHDAY, DEFAULT_HOLIDAYS
+from core.services.imports import POLICIES
 
-BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
+ROOT = Path(__file__).resolve().parents[2]
+BOT_DIR = ROOT / "bot"
+CORE_DIR = ROOT / "core"
 KEY = re.compile(r'\bt\(\s*"([a-z0-9_-]+)"')
 
 
@@ -48,12 +68,101 @@ def used_keys() -> set[str]:
     return found
 
 
+def _trees(*roots: Path) -> Iterator[pyast.AST]:
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            yield pyast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def string_literals(*roots: Path) -> set[str]:
+    """Every string constant (and f-string head) in the code under `roots`."""
+    found: set[str] = set()
+    for tree in _trees(*roots):
+        for node in pyast.walk(tree):
+            if isinstance(node, pyast.Constant) and isinstance(node.value, str):
+                found.add(node.value)
+    return found
+
+
+def error_codes() -> set[str]:
+    """The `code="..."` of every domain error raised in core."""
+    codes: set[str] = set()
+    for tree in _trees(CORE_DIR):
+        for node in pyast.walk(tree):
+            if isinstance(node, pyast.Call):
+                for keyword in node.keywords:
+                    if keyword.arg == "code" and isinstance(keyword.value, pyast.Constant):
+                        codes.add(str(keyword.value.value))
+    return codes
+
+
+def invalid_fields() -> set[str]:
+    """Fields of InvalidInput raised in core: the bot may explain each by `invalid-<field>`."""
+    fields: set[str] = set()
+    for tree in _trees(CORE_DIR):
+        for node in pyast.walk(tree):
+            if isinstance(node, pyast.Call) and getattr(node.func, "id", None) == "InvalidInput":
+                for keyword in node.keywords:
+                    if keyword.arg == "field" and isinstance(keyword.value, pyast.Constant):
+                        fields.add(str(keyword.value.value))
+    return fields | {"phone"}  # phones[<i>] is folded into "phone" by the middleware
+
+
+# Keys the code builds as prefix + value: (prefix, the values it may append).
+DYNAMIC_FAMILIES: tuple[tuple[str, tuple[object, ...]], ...] = (
+    ("role-", ROLES),
+    ("status-", ("planned", "done", "canceled")),
+    ("call-status-", ("ringing", "answered", "missed", "busy", "failed")),
+    ("outcome-", OUTCOMES),
+    ("field-", tuple(EDITABLE_FIELDS)),
+    ("ask-field-", tuple(EDITABLE_FIELDS)),
+    ("weekday-", tuple(range(1, 8))),
+    ("month-of-", tuple(range(1, 13))),
+    ("deal-", ("won", "lost")),
+    ("digest-", PERIODS),
+    ("report-", REPORT_PERIODS),
+    ("policy-", POLICIES),
+    ("import-field-", CHANGED_FIELDS),
+    ("occasion-", (BIRTHDAY, "holiday", *(code for _, code in DEFAULT_HOLIDAYS))),
+    ("menu-", tuple({name for names in MENUS.values() for name in names})),
+    ("menu-role-", tuple({name for names in MENUS.values() for name in names})),
+    ("invalid-", tuple(invalid_fields())),
+    ("err-", tuple(error_codes())),
+)
+
+
+def family_keys() -> set[str]:
+    return {f"{prefix}{value}" for prefix, values in DYNAMIC_FAMILIES for value in values}
+
+
 def test_both_languages_have_the_same_keys_and_every_used_key() -> None:
     ru, en = keys_of("ru"), keys_of("en")
     assert ru == en
     assert used_keys() - ru == set()
     assert set(PROMPT_OUTCOMES) <= set(OUTCOMES)
     assert ACTIVITY_KINDS
+
+
+def test_every_error_code_of_core_has_its_text_in_both_languages() -> None:
+    codes = error_codes()
+    assert {"invite-used", "deal-closed", "extension-taken", "phone-taken"} <= codes
+    for code in codes:
+        assert re.fullmatch(r"[a-z]+(-[a-z]+)*", code), code
+    for locale in LOCALES:
+        assert {f"err-{code}" for code in codes} - keys_of(locale) == set(), locale
+
+
+def test_no_locale_key_is_unused() -> None:
+    literals = string_literals(BOT_DIR, CORE_DIR)
+    unused = keys_of("ru") - literals - used_keys() - family_keys()
+    assert unused == set(), "unused keys (or add a family to DYNAMIC_FAMILIES)"
+
+
+def test_every_dynamic_family_is_built_somewhere_in_the_bot() -> None:
+    literals = string_literals(BOT_DIR)
+    for prefix, values in DYNAMIC_FAMILIES:
+        assert prefix in literals, f"{prefix} is not built in bot/: drop the family"
+        assert values, prefix
 
 
 @pytest.mark.parametrize(

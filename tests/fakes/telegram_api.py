@@ -569,6 +569,18 @@ def _send_document(fake: FakeTelegram, params: dict[str, Any], files: dict[str, 
     return fake._new_message(params, extra)
 
 
+def _send_media(field: str) -> Callable[[FakeTelegram, dict[str, Any], Any], Any]:
+    """sendVoice / sendPhoto by a file_id the fake was told about (a user's upload)."""
+
+    def send(fake: FakeTelegram, params: dict[str, Any], _f: Any) -> Any:
+        file_id = params.get(field)
+        if not isinstance(file_id, str) or not file_id:
+            raise _BadRequest(f"Bad Request: there is no {field} in the request")
+        return fake._new_message(params, {field: {"file_id": file_id}})
+
+    return send
+
+
 def _get_file(fake: FakeTelegram, params: dict[str, Any], _f: Any) -> Any:
     file_id = str(params.get("file_id") or "")
     upload = fake.files.get(file_id)
@@ -627,6 +639,8 @@ _HANDLERS = {
     "getMe": _guard(lambda fake, _p, _f: fake._me()),
     "sendMessage": _guard(_send_message),
     "sendDocument": _guard(_send_document),
+    "sendVoice": _guard(_send_media("voice")),
+    "sendPhoto": _guard(_send_media("photo")),
     "getFile": _guard(_get_file),
     "editMessageText": _guard(lambda fake, p, _f: fake._edit(p, text_changes=True)),
     "editMessageReplyMarkup": _guard(lambda fake, p, _f: fake._edit(p, text_changes=False)),

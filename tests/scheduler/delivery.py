@@ -118,11 +118,17 @@ def twice(reminded: list[Reminded]) -> dict[int, int]:
 
 
 async def wait_until(
-    check: Callable[[], bool], *, within: float, what: str, poll: float = 0.05
+    check: Callable[[], bool],
+    *,
+    within: float,
+    what: str | Callable[[], str],
+    poll: float = 0.05,
 ) -> None:
+    """Until `check()`; past `within` seconds fail saying `what` (called then, if callable)."""
     deadline = asyncio.get_running_loop().time() + within
     while not check():
-        assert asyncio.get_running_loop().time() < deadline, what
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(what() if callable(what) else what)
         await asyncio.sleep(poll)
 
 

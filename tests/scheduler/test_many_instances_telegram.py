@@ -77,10 +77,12 @@ async def _all_delivered(
     def arrived() -> int:
         return len({r.chat_id for fake in fakes for r in reminders_at(fake)})
 
+    # Generous: the bound includes a restarted instance's start-up (imports, migrations),
+    # which a loaded CI machine running two test workers stretches well past the 5 s burst.
     await wait_until(
         lambda: arrived() >= expected,
-        within=40,
-        what=f"{arrived()} of {expected} users got their reminder",
+        within=120,
+        what=lambda: f"{arrived()} of {expected} users got their reminder",
     )
     deadline = asyncio.get_running_loop().time() + 10
     while any(state != ("sent", False) for state in (await outbox_states(sessions)).values()):
@@ -117,7 +119,7 @@ async def test_two_instances_deliver_each_of_500_reminders_once_to_telegram(
     assert {r.chat_id: r.activity_id for r in reminded} == expected
     shares = [len(reminders_at(fake)) for fake in fakes]
     assert all(share > 0 for share in shares), shares
-    assert all(r.actions == {"done", "snooze", "move"} for r in reminded)
+    assert all(r.actions == {"done", "snooze", "move", "ren", "del"} for r in reminded)
 
 
 async def _burst_interrupted(

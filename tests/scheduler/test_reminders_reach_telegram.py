@@ -70,7 +70,7 @@ async def test_each_due_reminder_reaches_its_user_once_with_done_and_snooze_butt
     reminded = reminders_at(fake_tg)
     assert twice(reminded) == {}
     assert {r.chat_id: r.activity_id for r in reminded} == expected
-    assert all(r.actions == {"done", "snooze", "move"} for r in reminded)
+    assert all(r.actions == {"done", "snooze", "move", "ren", "del"} for r in reminded)
     assert all(r.snoozes == {15, 60, -1} for r in reminded)
     titles = {r.activity_id: r.text for r in reminded}
     assert all(f"№{n}" in titles[expected[chat]] for n, chat in enumerate(sorted(expected)))

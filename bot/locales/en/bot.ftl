@@ -58,8 +58,6 @@ btn-deactivate = ⛔ Deactivate
 error-not-found = Not found or no longer available.
 error-forbidden = You are not allowed to do that.
 error-finished = Already finished.
-error-conflict = Conflict: { $detail }
-error-invalid = Please check: { $detail }
 error-unexpected = Something went wrong, try again.
 
 ## Search
@@ -150,7 +148,6 @@ btn-snooze-60 = 1 hour
 btn-snooze-tomorrow = Tomorrow 9:00
 btn-reschedule = 📅 Reschedule
 done-ok = Done!
-snoozed = ⏰ “{ $title }” — I will remind you at { $when }.
 snoozed-short = Reminding at { $when }
 rescheduled = 📅 Moved to { $when }.
 today-title = Today
@@ -363,6 +360,83 @@ help-role-manager =
     send an .xlsx or .csv file to import contacts (you see what changes first);
     /team — who has how many open, overdue and today's tasks; everyone's contacts, tasks and deals.
 help-role-admin = /invite sales | manager | admin — invite a teammate. In /team: roles, extensions, deactivating and reactivating.
+
+## Errors by code (core.errors: code → err-<code>); no English detail ever reaches a user
+error-conflict-generic = This has changed or is taken already. Refresh the screen and try again.
+error-invalid-generic = That did not work: check what you entered and try again.
+err-admin-only = { error-forbidden }
+err-manager-only = { error-forbidden }
+err-digest-manager-only = { error-forbidden }
+err-import-manager-only = Managers and admins can import contacts.
+err-plan-manager-only = Only a manager can plan work for someone else.
+err-assign-manager-only = Only a manager can give this to someone else.
+err-delete-owner-only = Only the owner or a manager can delete a contact.
+err-merge-owner-only = Only the owner or a manager can merge this contact.
+err-role-unknown = There is no such role. Use: sales, manager, admin.
+err-last-admin = { $name } is the only admin. Make someone else an admin first.
+err-deactivate-self = You cannot disable your own access.
+err-timezone-unknown = I do not know the time zone { $zone }.
+err-invite-not-found = { error-not-found }
+err-invite-used = This invite has been used already. Ask an admin for a new one.
+err-invite-expired = This invite has expired. Ask an admin for a new one.
+err-already-a-user = This Telegram account is on the team already.
+err-extension-invalid = { invalid-extension }
+err-extension-taken = Extension { $extension } belongs to someone else.
+err-user-not-found = No such team member.
+err-owner-inactive = This person is disabled — pick someone else.
+err-no-owner = This task has nobody responsible.
+err-contact-not-found = { error-not-found }
+err-deal-not-found = { error-not-found }
+err-company-not-found = Company not found.
+err-company-exists = The company “{ $name }” exists already.
+err-name-empty = { invalid-name }
+err-name-too-long = { invalid-name }
+err-email-invalid = { invalid-email }
+err-phone-is-extension = That is a team member's extension, not a client's phone.
+err-phone-taken = The number { $phone } belongs to another contact.
+err-merge-self = A contact cannot be merged with itself.
+err-try-again = This number is being changed right now. Try again.
+err-title-empty = { invalid-title }
+err-stage-unknown = There is no such stage.
+err-amount-invalid = { invalid-amount }
+err-amount-range = The amount must be between 0 and 10 trillion.
+err-won-needs-amount = A won deal needs an amount.
+err-lost-needs-reason = A lost deal needs a reason.
+err-deal-closed = The deal is closed — its stage no longer changes.
+err-snooze-range = You can snooze for a minute up to 30 days.
+err-note-empty = { invalid-text }
+err-note-too-long = { invalid-text }
+err-outcome-unknown = There is no such call outcome.
+err-consent-stopped = The client unsubscribed. Only the client can subscribe again, through a new link from the bot.
+err-import-clash = Data changed while the import ran. Run the import again.
+err-hour-range = The hour is a number from 0 to 23.
+err-date-invalid = I cannot read the date. Example: 2026-12-01.
+err-period-order = The period must end after it starts.
+err-period-too-long = The period is too long: { $days } days at most.
+
+## Words a user types (parsed, not shown): comma-separated
+words-skip = -, —, skip, no, none
+btn-task-rename = ✏️ Rename
+btn-task-delete = 🗑 Delete
+btn-task-delete-yes = 🗑 Yes, delete
+task-delete-ask = Delete this task? It will not count as done.
+task-deleted = Task deleted.
+task-rename-ask = New title for “{ $title }”:
+task-renamed = ✏️ Renamed.
+snoozed-head = ⏰ Reminding at { $when }.
+next-step-ask = What next? When is the next step — e.g. “tomorrow 3pm”, “friday 10am”, “in 2 hours” — or tap a button. Not needed — “Cancel”.
+plan-ambiguous = { $early } or { $late }?
+btn-note-edit = ✏️ Edit
+btn-note-delete = 🗑 Delete
+btn-note-delete-yes = 🗑 Yes, delete
+btn-note-file = 📎 Get the file
+note-delete-ask = Delete the note?
+note-deleted = Note deleted.
+note-edit-ask = The note's new text:
+note-edited = ✏️ Note edited.
+note-followed-edit = ✏️ The note follows the edited message.
+note-voice = 🎤 Voice message
+note-photo = 🖼 Photo
 
 ## Import preview: which contacts change (roundtrip)
 import-unchanged = Unchanged (already so): { $count }

@@ -59,8 +59,6 @@ btn-deactivate = ⛔ Отключить
 error-not-found = Не найдено или уже недоступно.
 error-forbidden = Это действие вам недоступно.
 error-finished = Уже завершено.
-error-conflict = Конфликт: { $detail }
-error-invalid = Проверьте ввод: { $detail }
 error-unexpected = Что-то пошло не так, попробуйте ещё раз.
 
 ## Search
@@ -153,7 +151,6 @@ btn-snooze-60 = 1 час
 btn-snooze-tomorrow = Завтра 9:00
 btn-reschedule = 📅 Перенести
 done-ok = Готово!
-snoozed = ⏰ «{ $title }» — напомню { $when }.
 snoozed-short = Напомню { $when }
 rescheduled = 📅 Перенесено на { $when }.
 today-title = Сегодня
@@ -367,6 +364,83 @@ help-role-manager =
     пришлите файл .xlsx или .csv — импортирую контакты (сначала покажу, что изменится);
     /team — команда: у кого сколько дел, просрочек и дел на сегодня; контакты, дела и сделки каждого.
 help-role-admin = /invite продавец | руководитель | администратор — пригласить сотрудника. В /team — роли, номера, отключение и включение доступа.
+
+## Errors by code (core.errors: code → err-<code>); no English detail ever reaches a user
+error-conflict-generic = Это уже изменилось или занято. Обновите экран и попробуйте ещё раз.
+error-invalid-generic = Не получилось: проверьте введённое и попробуйте ещё раз.
+err-admin-only = { error-forbidden }
+err-manager-only = { error-forbidden }
+err-digest-manager-only = { error-forbidden }
+err-import-manager-only = Импортировать контакты могут руководители и администраторы.
+err-plan-manager-only = Ставить дела другим может только руководитель.
+err-assign-manager-only = Передать другому сотруднику может только руководитель.
+err-delete-owner-only = Удалить контакт может его владелец или руководитель.
+err-merge-owner-only = Объединить контакт может его владелец или руководитель.
+err-role-unknown = Такой роли нет. Можно: продавец, руководитель, администратор.
+err-last-admin = { $name } — единственный администратор. Сначала назначьте другого администратора.
+err-deactivate-self = Себе доступ отключить нельзя.
+err-timezone-unknown = Не знаю такой часовой пояс: { $zone }.
+err-invite-not-found = { error-not-found }
+err-invite-used = Это приглашение уже использовано. Попросите у администратора новое.
+err-invite-expired = Срок приглашения истёк. Попросите у администратора новое.
+err-already-a-user = Этот аккаунт Telegram уже есть в команде.
+err-extension-invalid = { invalid-extension }
+err-extension-taken = Номер { $extension } уже закреплён за другим сотрудником.
+err-user-not-found = Сотрудник не найден.
+err-owner-inactive = Этот сотрудник отключён — выберите другого.
+err-no-owner = У этого дела нет ответственного.
+err-contact-not-found = { error-not-found }
+err-deal-not-found = { error-not-found }
+err-company-not-found = Компания не найдена.
+err-company-exists = Компания «{ $name }» уже есть.
+err-name-empty = { invalid-name }
+err-name-too-long = { invalid-name }
+err-email-invalid = { invalid-email }
+err-phone-is-extension = Это внутренний номер сотрудника, а не телефон клиента.
+err-phone-taken = Номер { $phone } уже есть у другого контакта.
+err-merge-self = Контакт нельзя объединить с самим собой.
+err-try-again = Этот номер как раз меняют. Попробуйте ещё раз.
+err-title-empty = { invalid-title }
+err-stage-unknown = Такого этапа нет.
+err-amount-invalid = { invalid-amount }
+err-amount-range = Сумма должна быть от 0 до 10 триллионов.
+err-won-needs-amount = Для выигранной сделки нужна сумма.
+err-lost-needs-reason = Для проигранной сделки напишите причину.
+err-deal-closed = Сделка уже закрыта — её этап больше не меняется.
+err-snooze-range = Отложить можно на срок от минуты до 30 дней.
+err-note-empty = { invalid-text }
+err-note-too-long = { invalid-text }
+err-outcome-unknown = Такого итога звонка нет.
+err-consent-stopped = Клиент отписался от сообщений. Подписаться снова может только он сам — по новой ссылке из бота.
+err-import-clash = Пока шёл импорт, данные изменились. Запустите импорт ещё раз.
+err-hour-range = Час — число от 0 до 23.
+err-date-invalid = Не могу прочитать дату. Пример: 2026-12-01.
+err-period-order = Конец периода должен быть позже начала.
+err-period-too-long = Период слишком длинный: не больше { $days } дней.
+
+## Words a user types (parsed, not shown): comma-separated
+words-skip = -, —, пропустить, нет
+btn-task-rename = ✏️ Переименовать
+btn-task-delete = 🗑 Удалить
+btn-task-delete-yes = 🗑 Да, удалить
+task-delete-ask = Удалить это дело? Оно не будет считаться выполненным.
+task-deleted = Дело удалено.
+task-rename-ask = Новое название для «{ $title }»:
+task-renamed = ✏️ Переименовано.
+snoozed-head = ⏰ Напомню { $when }.
+next-step-ask = Что дальше? Когда следующий шаг — например, «завтра в 15», «в пятницу в 10», «через 2 часа» — или нажмите кнопку. Не нужно — «Отмена».
+plan-ambiguous = { $early } или { $late }?
+btn-note-edit = ✏️ Изменить
+btn-note-delete = 🗑 Удалить
+btn-note-delete-yes = 🗑 Да, удалить
+btn-note-file = 📎 Получить файл
+note-delete-ask = Удалить заметку?
+note-deleted = Заметка удалена.
+note-edit-ask = Новый текст заметки:
+note-edited = ✏️ Заметка изменена.
+note-followed-edit = ✏️ Заметка изменена вслед за сообщением.
+note-voice = 🎤 Голосовое сообщение
+note-photo = 🖼 Фото
 
 ## Import preview: which contacts change (roundtrip)
 import-unchanged = Без изменений (всё уже так): { $count }

@@ -1,0 +1,383 @@
+"""Tasks and notes can be changed after the fact (issue 21, defects 3, 4, 5 and 10).
+
+Through the fake Bot API: a task is renamed and deleted from its reminder or the day list (a
+deleted task is canceled, audited, and not done); a note is edited and deleted (audited, gone
+from the history), follows an edit of the message it came from; a voice note or photo sent
+in reply to a card is kept as the client's note and can be fetched back; a bare hour after
+noon is asked, not guessed; Done asks for the next step; Snooze keeps the whole reminder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import ContactCb
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.errors import PermissionDenied
+from core.models.contacts import Contact
+from core.models.system import AuditLog
+from core.models.users import User
+from core.models.work import Activity, Note
+from core.services import activities, contacts, notes
+from tests.bot.conftest import Feed
+from tests.bot.updates import TgUser, answers, buttons, make_user, message_update, sent, texts_of
+from tests.fakes.telegram_api import Call, FakeTelegram
+
+SELLER_TG = 9101
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+WORDS = {
+    "ru": {
+        "rename": "Переименовать",
+        "delete": "Удалить",
+        "yes": "Да, удалить",
+        "renamed": "Переименовано",
+        "deleted": "Дело удалено.",
+        "edit": "Изменить",
+        "note_deleted": "Заметка удалена.",
+        "timeline": "История",
+        "followed": "✏️ Заметка изменена вслед за сообщением.",
+        "next": "Что дальше?",
+        "voice": "🎤 Голосовое сообщение",
+        "file": "Получить файл",
+        "done": "Готово",
+        "snooze": "15 мин",
+        "snoozed": "⏰ Напомню",
+    },
+    "en": {
+        "rename": "Rename",
+        "delete": "Delete",
+        "yes": "Yes, delete",
+        "renamed": "Renamed",
+        "deleted": "Task deleted.",
+        "edit": "Edit",
+        "note_deleted": "Note deleted.",
+        "timeline": "Timeline",
+        "followed": "✏️ The note follows the edited message.",
+        "next": "What next?",
+        "voice": "🎤 Voice message",
+        "file": "Get the file",
+        "done": "Done",
+        "snooze": "15 min",
+        "snoozed": "⏰ Reminding at",
+    },
+}
+
+
+@pytest.fixture(params=["ru", "en"])
+def lang(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def seller(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, lang: str
+) -> User:
+    return await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр", locale=lang)
+
+
+@pytest.fixture
+async def anna(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, seller: User
+) -> Contact:
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        return await contacts.create_contact(
+            ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
+        )
+
+
+@pytest.fixture
+async def task(
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+    anna: Contact,
+) -> Activity:
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        return await activities.plan(
+            ctx,
+            actor=Actor.of_user(seller),
+            title="Позвонить Анне",
+            due_at=clock.now() + timedelta(hours=2),
+            contact_id=anna.id,
+        )
+
+
+def user_of(feed: Feed, fake: FakeTelegram, lang: str) -> TgUser:
+    return TgUser(feed, fake, SELLER_TG, language_code=lang)
+
+
+async def stored(sessions: async_sessionmaker[AsyncSession], model: Any, id_: int) -> Any:
+    async with sessions() as session:
+        return await session.get(model, id_)
+
+
+async def audit_actions(sessions: async_sessionmaker[AsyncSession], entity: str) -> list[str]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(AuditLog.action).where(AuditLog.entity == entity).order_by(AuditLog.id)
+        )
+        return list(rows)
+
+
+async def open_task_from_today(user: TgUser) -> Call:
+    today = sent(await user.say("/today"))[0]
+    return sent(await user.tap(today, "Позвонить Анне"))[0]
+
+
+async def test_a_task_is_renamed_from_its_message(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    lang: str,
+    task: Activity,
+) -> None:
+    words = WORDS[lang]
+    user = user_of(feed, fake_tg, lang)
+    reminder = await open_task_from_today(user)
+    prompt = sent(await user.tap(reminder, words["rename"]))[0]
+    assert "Позвонить Анне" in (prompt.text or "")
+    reply = sent(await user.say("Отправить КП Анне"))[0]
+    assert words["renamed"] in (reply.text or "") and "Отправить КП Анне" in (reply.text or "")
+
+    renamed = await stored(sessions, Activity, task.id)
+    assert (renamed.title, renamed.status) == ("Отправить КП Анне", "planned")
+    assert await audit_actions(sessions, "activity") == ["plan", "rename"]
+
+
+async def test_a_task_is_deleted_after_asking_and_is_not_done(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    lang: str,
+    task: Activity,
+) -> None:
+    words = WORDS[lang]
+    user = user_of(feed, fake_tg, lang)
+    reminder = await open_task_from_today(user)
+    await user.tap(reminder, words["delete"])
+    assert (await stored(sessions, Activity, task.id)).status == "planned"  # asked first
+    calls = await user.tap(reminder, words["yes"])
+    assert answers(calls) == [words["deleted"]]
+    assert buttons(user.current(reminder).params.get("reply_markup")) == []
+
+    deleted = await stored(sessions, Activity, task.id)
+    assert (deleted.status, deleted.done_at) == ("canceled", None)
+    assert await audit_actions(sessions, "activity") == ["plan", "cancel"]
+    assert "Позвонить Анне" not in (sent(await user.say("/today"))[0].text or "")
+
+
+async def test_only_the_owner_or_a_manager_renames_or_deletes(
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+    task: Activity,
+) -> None:
+    everyone = dataclasses.replace(config, visibility="all")
+    colleague = await make_user(sessions, config, clock, telegram_id=9102, name="Коллега")
+    boss = await make_user(sessions, config, clock, telegram_id=9103, name="Босс", role="manager")
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=everyone, clock=clock)
+        with pytest.raises(PermissionDenied):
+            await activities.rename(
+                ctx, actor=Actor.of_user(colleague), activity_id=task.id, title="Чужое"
+            )
+        with pytest.raises(PermissionDenied):
+            await activities.cancel(ctx, actor=Actor.of_user(colleague), activity_id=task.id)
+        renamed = await activities.rename(
+            ctx, actor=Actor.of_user(boss), activity_id=task.id, title="От руководителя"
+        )
+        assert renamed.title == "От руководителя"
+
+
+async def reply_note(user: TgUser, anna: Contact, text: str) -> tuple[Call, Call]:
+    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    added = sent(await user.reply(card, text))[0]
+    return card, added
+
+
+async def only_note(sessions: async_sessionmaker[AsyncSession]) -> Note | None:
+    async with sessions() as session:
+        return (await session.scalars(select(Note))).one_or_none()
+
+
+async def test_a_note_is_edited_and_deleted_and_leaves_the_history(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    lang: str,
+    anna: Contact,
+) -> None:
+    words = WORDS[lang]
+    user = user_of(feed, fake_tg, lang)
+    _, added = await reply_note(user, anna, "Просила КП до пятницы")
+    await user.tap(added, words["edit"])
+    edited = sent(await user.say("Просила КП до среды"))[0]
+    assert "Просила КП до среды" in (edited.text or "")
+    note = await only_note(sessions)
+    assert note is not None and note.text == "Просила КП до среды"
+
+    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    await user.tap(card, words["timeline"])  # the history replaces the card
+    history = card
+    await user.tap(history, "Просила КП до среды")  # the note opens with its buttons
+    await user.tap(history, words["delete"])
+    assert await only_note(sessions) is not None  # asked first
+    calls = await user.tap(history, words["yes"])
+    assert answers(calls) == [words["note_deleted"]]
+
+    assert await only_note(sessions) is None
+    assert await audit_actions(sessions, "note") == ["create", "update", "delete"]
+    await user.tap(history, words["timeline"])
+    assert "Просила КП" not in (user.current(history).text or "")
+
+
+async def test_only_the_author_or_a_manager_changes_a_note(
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    seller: User,
+    anna: Contact,
+) -> None:
+    everyone = dataclasses.replace(config, visibility="all")
+    colleague = await make_user(sessions, config, clock, telegram_id=9102, name="Коллега")
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=everyone, clock=clock)
+        note = await notes.add_note(
+            ctx, actor=Actor.of_user(seller), contact_id=anna.id, text="Моя заметка"
+        )
+        with pytest.raises(PermissionDenied):
+            await notes.edit_note(ctx, actor=Actor.of_user(colleague), note_id=note.id, text="x")
+        with pytest.raises(PermissionDenied):
+            await notes.delete_note(ctx, actor=Actor.of_user(colleague), note_id=note.id)
+
+
+async def test_editing_the_message_edits_its_note(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    lang: str,
+    anna: Contact,
+) -> None:
+    user = user_of(feed, fake_tg, lang)
+    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    original = message_update(
+        user.user, "Перезвонить в среду", reply_to_message=user.bot_message(card)
+    )
+    await feed(original)
+    edit = {**original["message"], "text": "Перезвонить в четверг", "edit_date": int(time.time())}
+    before = len(fake_tg.calls)
+    await feed({"edited_message": edit})
+
+    note = await only_note(sessions)
+    assert note is not None and note.text == "Перезвонить в четверг"
+    assert texts_of(fake_tg.calls[before:]) == [WORDS[lang]["followed"]]
+    # An edited message that was never a note changes nothing and says nothing.
+    stray = message_update(user.user, "просто текст")["message"]
+    before = len(fake_tg.calls)
+    await feed({"edited_message": {**stray, "edit_date": int(time.time())}})
+    assert texts_of(fake_tg.calls[before:]) == []
+
+
+async def test_a_voice_reply_to_a_card_is_the_clients_note(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    lang: str,
+    anna: Contact,
+) -> None:
+    words = WORDS[lang]
+    user = user_of(feed, fake_tg, lang)
+    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    voice = {"file_id": "VOICE-1", "file_unique_id": "uv1", "duration": 4}
+    added = sent(await user.send(voice=voice, reply_to_message=user.bot_message(card)))[0]
+    note = await only_note(sessions)
+    assert note is not None and (note.kind, note.contact_id) == ("voice", anna.id)
+
+    await user.tap(card, words["timeline"])
+    assert words["voice"] in (user.current(card).text or "")
+    calls = await user.tap(added, words["file"])
+    voices = [c for c in calls if c.method == "sendVoice" and c.status == 200]
+    assert [c.params["voice"] for c in voices] == ["VOICE-1"]
+
+    photo = [{"file_id": "PHOTO-S", "file_unique_id": "p1", "width": 90, "height": 90}]
+    photo.append({"file_id": "PHOTO-L", "file_unique_id": "p2", "width": 900, "height": 900})
+    await user.send(photo=photo, caption="Визитка", reply_to_message=user.bot_message(card))
+    async with sessions() as session:
+        kept = (await session.scalars(select(Note).where(Note.kind == "photo"))).one()
+        assert kept.text == "Визитка"
+        changes = await session.scalar(
+            select(AuditLog.changes).where(AuditLog.entity_id == kept.id, AuditLog.entity == "note")
+        )
+    assert changes is not None and changes["file_id"] == "PHOTO-L"
+
+
+async def test_a_bare_hour_after_noon_is_asked(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+    lang: str,
+    anna: Contact,
+) -> None:
+    clock.set(datetime(2026, 11, 26, 11, 0, tzinfo=UTC))  # 14:00 in Moscow
+    user = user_of(feed, fake_tg, lang)
+    await user.press(ContactCb(action="plan", id=anna.id).pack())
+    question = sent(await user.say("в 9"))[0]
+    assert question.text == ("09:00 или 21:00?" if lang == "ru" else "09:00 or 21:00?")
+    async with sessions() as session:
+        assert (await session.scalars(select(Activity))).first() is None  # nothing guessed
+    await user.tap(question, "21:00")
+    async with sessions() as session:
+        planned = (await session.scalars(select(Activity))).one()
+    assert planned.due_at == datetime(2026, 11, 26, 21, 0, tzinfo=MOSCOW)
+
+
+async def test_done_asks_for_the_next_step(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    lang: str,
+    task: Activity,
+    anna: Contact,
+) -> None:
+    words = WORDS[lang]
+    user = user_of(feed, fake_tg, lang)
+    reminder = await open_task_from_today(user)
+    asked = sent(await user.tap(reminder, words["done"]))
+    assert len(asked) == 1 and words["next"] in (asked[0].text or "")
+    await user.say("завтра в 15" if lang == "ru" else "tomorrow 3pm")
+    async with sessions() as session:
+        follow = (await session.scalars(select(Activity).where(Activity.id != task.id))).one()
+    assert follow.contact_id == anna.id
+    assert follow.due_at == datetime(2026, 11, 27, 15, 0, tzinfo=MOSCOW)
+
+
+async def test_snooze_keeps_the_whole_reminder(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    lang: str,
+    task: Activity,
+) -> None:
+    words = WORDS[lang]
+    user = user_of(feed, fake_tg, lang)
+    reminder = await open_task_from_today(user)
+    await user.tap(reminder, words["snooze"])
+    now = user.current(reminder)
+    assert words["snoozed"] in (now.text or "")
+    assert "Анна" in (now.text or "") and "+79161234567" in (now.text or "")
+    assert words["done"] in " ".join(b["text"] for b in buttons(now.params.get("reply_markup")))

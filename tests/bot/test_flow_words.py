@@ -1,0 +1,182 @@
+"""Core errors reach a user in their own words: by code, never the English detail (issue 21 §7).
+
+Through the fake Bot API: a used invite (/start), a closed deal's stage button, an extension
+that belongs to someone else (/team), each in Russian and English; and the generic fallback
+for an error without a code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import DealCb
+from bot.i18n import texts
+from bot.middlewares import error_text
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.models.users import Invite
+from core.services import activities, contacts, deals, users
+from tests.bot.updates import TgUser, answers, make_user, sent, texts_of
+from tests.fakes.telegram_api import FakeTelegram
+
+ADMIN, SELLER, NEWCOMER, LATECOMER = 7501, 7502, 7503, 7504
+# Three Latin letters in a row: an English word (or a raw code) inside a Russian reply.
+LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def russian_only(text: str) -> bool:
+    return LATIN_WORD.search(text) is None
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("ru", "уже использовано"), ("en", "has been used already")],
+)
+async def test_a_used_invite_is_refused_in_the_users_language(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    locale: str,
+    expected: str,
+) -> None:
+    admin = await make_user(sessions, config, clock, telegram_id=ADMIN, role="admin", name="Анна")
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        invite = await users.create_invite(ctx, actor=Actor.of_user(admin), role="sales")
+        code = invite.code
+    await TgUser(feed, fake_tg, NEWCOMER).say(f"/start {code}")
+    [reply] = texts_of(
+        await TgUser(feed, fake_tg, LATECOMER, language_code=locale).say(f"/start {code}")
+    )
+    assert expected in reply
+    assert "invite code" not in reply and "Конфликт" not in reply
+    if locale == "ru":
+        assert russian_only(reply), reply
+    async with sessions() as session:
+        stored = (await session.scalars(select(Invite))).one()
+        assert stored.used_at is not None
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("ru", "Сделка уже закрыта"), ("en", "The deal is closed")],
+)
+async def test_a_closed_deals_stage_button_says_why_in_the_users_language(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    locale: str,
+    expected: str,
+) -> None:
+    seller = await make_user(
+        sessions, config, clock, telegram_id=SELLER, name="Пётр", locale=locale
+    )
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        actor = Actor.of_user(seller)
+        anna = await contacts.create_contact(ctx, actor=actor, name="Анна", phones=["+79161234567"])
+        deal = await deals.create(
+            ctx, actor=actor, title="Ремонт", contact_id=anna.id, stage="lost", lost_reason="Дорого"
+        )
+        deal_id = deal.id
+    moved = await TgUser(feed, fake_tg, SELLER).press(
+        DealCb(action="stage", id=deal_id, stage="proposal").pack()
+    )
+    [notice] = answers(moved)
+    assert notice.startswith(expected)
+    if locale == "ru":
+        assert russian_only(notice), notice
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("ru", "Номер 101 уже закреплён"), ("en", "Extension 101 belongs to someone else")],
+)
+async def test_an_extension_of_someone_else_is_refused_in_words_and_asked_again(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    locale: str,
+    expected: str,
+) -> None:
+    await make_user(
+        sessions, config, clock, telegram_id=ADMIN, role="admin", name="Анна", locale=locale
+    )
+    await make_user(sessions, config, clock, telegram_id=SELLER, name="Вера", extensions=("101",))
+    await make_user(sessions, config, clock, telegram_id=NEWCOMER, name="Лев")
+    admin = TgUser(feed, fake_tg, ADMIN)
+    team = sent(await admin.say("/team"))[0]
+    await admin.tap(team, "Лев")
+    await admin.tap(team, texts(locale)("btn-extension"))
+    [again] = texts_of(await admin.say("101"))
+    assert expected in again
+    assert "belongs to user" not in again
+    if locale == "ru":
+        assert russian_only(again.split("\n")[0]), again
+
+
+@pytest.mark.parametrize("locale", ["ru", "en"])
+def test_an_error_without_a_code_never_shows_its_english_message(locale: str) -> None:
+    t = texts(locale)
+    secret = "internal detail xyz"
+    for error in (
+        Conflict(secret),
+        InvalidInput(secret, field="no_such_field"),
+        InvalidInput(secret),
+        NotFound(secret),
+        PermissionDenied(secret),
+        InvalidInput(secret, code="no-such-code"),
+    ):
+        shown = error_text(t, error)
+        assert secret not in shown and shown.strip()
+        assert not shown.startswith(("err-", "error-"))
+        if locale == "ru":
+            assert russian_only(shown), shown
+
+
+def test_a_coded_errors_parameters_are_escaped_for_html() -> None:
+    error = Conflict("x", code="company-exists", args={"name": "<b>ООО</b>"})
+    assert "&lt;b&gt;ООО&lt;/b&gt;" in error_text(texts("ru"), error)
+
+
+@pytest.mark.parametrize(("locale", "expected"), [("ru", "Не найдено"), ("en", "Not found")])
+async def test_planning_on_a_contact_one_may_not_see_says_not_found_not_its_id(
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    locale: str,
+    expected: str,
+) -> None:
+    owner = await make_user(sessions, config, clock, telegram_id=SELLER, name="Пётр")
+    other = await make_user(sessions, config, clock, telegram_id=NEWCOMER, name="Лев")
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        anna = await contacts.create_contact(
+            ctx, actor=Actor.of_user(owner), name="Анна", phones=["+79161234567"]
+        )
+        with pytest.raises(InvalidInput) as caught:
+            await activities.plan(
+                ctx, actor=Actor.of_user(other), title="Перезвонить", contact_id=anna.id
+            )
+    shown = error_text(texts(locale), caught.value)
+    assert shown.startswith(expected)
+    assert f"contact {anna.id}" not in shown
+
+
+def test_a_buttons_notice_is_plain_text_so_parameters_stay_unescaped() -> None:
+    error = Conflict("x", code="company-exists", args={"name": "Рога & Копыта"})
+    assert "«Рога & Копыта»" in error_text(texts("ru"), error, html=False)
+    assert "«Рога &amp; Копыта»" in error_text(texts("ru"), error)
