@@ -42,6 +42,7 @@ ALLOWED_CYRILLIC: dict[str, str] = {
     "core/migrations/versions/0002_search_and_stages.py": "seeded rows: the default stage names",
     "core/migrations/versions/0009_search_folds_yo.py": "SQL that folds ё into е",
     "exports/texts.py": "the spreadsheet codec's own ru/en locale table",
+    "exports/contact_texts.py": "the contacts export/import codec's own ru/en locale table",
     "exports/contacts_import.py": "parsing: column headers of imported files",
     "exports/contacts_export.py": "column headers the import reads back (a codec table)",
     "exports/_table.py": "a currency symbol (сўм)",
