@@ -236,6 +236,7 @@ class Settings(BaseSettings):
         return {name: tuple(items) for name, items in lists.items() if items}
 
     def core_config(self) -> CoreConfig:
+        from bot.i18n import texts
         from core.phones import try_normalize
 
         own: set[str] = set()
@@ -251,6 +252,7 @@ class Settings(BaseSettings):
             visibility=self.visibility,
             own_numbers=frozenset(own),
             callback_sla_minutes=self.callback_sla_minutes,
+            callback_title=texts(self.locale)("callback-task-title", name="{name}"),
             create_contacts_for_outbound=self.create_contacts_for_outbound,
             ringing_timeout_seconds=self.ringing_timeout_seconds,
             import_max_bytes=self.import_max_mb * 1024 * 1024,

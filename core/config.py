@@ -18,6 +18,9 @@ class CoreConfig:
     visibility: Visibility = "own"
     own_numbers: frozenset[str] = field(default_factory=frozenset)  # E.164
     callback_sla_minutes: int = 15
+    # The missed-call task's title, "{name}" standing for the client's name or number; the
+    # composition root fills it from the locale files in the team's language.
+    callback_title: str = "{name}"
     create_contacts_for_outbound: bool = False
     ringing_timeout_seconds: int = 600
     invite_ttl_hours: int = 72

@@ -42,6 +42,8 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The Telegram message it became (live kinds only), for editing it in place later.
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class GreetingLog(Base):

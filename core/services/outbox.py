@@ -1,8 +1,13 @@
-"""Notifications outbox: enqueue with a dedupe key, claim, mark sent, retry with backoff."""
+"""Notifications outbox: enqueue with a dedupe key, claim, mark sent, retry with backoff.
+
+Live messages: a sent notification of a kind in LIVE_KINDS keeps the Telegram message id it
+became (`mark_all_sent`); `enqueue_edit` queues a notification that edits that message in
+place (one per original and state, so a repeated event edits once).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +20,7 @@ from core.models.system import Notification
 from core.models.users import User
 from core.services.common import audit
 
+LIVE_KINDS = ("incoming_call", "missed_call")  # messages edited later: their ids are kept
 CLAIM_SECONDS = 120
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_MAX_SECONDS = 3600
@@ -100,8 +106,11 @@ async def mark_sent(ctx: Ctx, *, notification_id: int) -> None:
     await ctx.session.commit()
 
 
-async def mark_all_sent(ctx: Ctx, *, notification_ids: Sequence[int]) -> None:
-    """Delivered, several at once: never sent again."""
+async def mark_all_sent(
+    ctx: Ctx, *, notification_ids: Sequence[int], message_ids: Mapping[int, int] | None = None
+) -> None:
+    """Delivered, several at once: never sent again. `message_ids` (notification id -> the
+    Telegram message it became) are kept for the live kinds' later edits."""
     if not notification_ids:
         return
     await ctx.session.execute(
@@ -110,7 +119,50 @@ async def mark_all_sent(ctx: Ctx, *, notification_ids: Sequence[int]) -> None:
         .values(status="sent", sent_at=ctx.clock.now(), claimed_until=None, last_error=None)
         .execution_options(synchronize_session=False)
     )
+    for notification_id, message_id in (message_ids or {}).items():
+        await ctx.session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id)
+            .values(message_id=message_id)
+            .execution_options(synchronize_session=False)
+        )
     await ctx.session.commit()
+
+
+async def live_messages(
+    ctx: Ctx, *, key: str | None = None, key_prefix: str | None = None
+) -> list[Notification]:
+    """The notifications with this dedupe key (or key prefix) that went out or are going out
+    now: the ones a later edit must reach. One still waiting unclaimed needs no edit (it is
+    rendered from the current state when it goes)."""
+    now = ctx.clock.now()
+    query = select(Notification).where(
+        or_(
+            Notification.status == "sent",
+            (Notification.status == "pending") & (Notification.claimed_until > now),
+        )
+    )
+    if key is not None:
+        query = query.where(Notification.dedupe_key == key)
+    elif key_prefix is not None:
+        query = query.where(Notification.dedupe_key.startswith(key_prefix, autoescape=True))
+    else:
+        raise ValueError("live_messages needs a key or a key prefix")
+    return list(await ctx.session.scalars(query.order_by(Notification.id)))
+
+
+async def enqueue_edit(
+    ctx: Ctx, *, of: Notification, kind: str, state: str, payload: dict[str, Any]
+) -> bool:
+    """Queue an in-place edit of the message `of` became, showing `state` (once per state)."""
+    return await enqueue(
+        ctx,
+        kind=kind,
+        dedupe_key=f"edit:{of.id}:{state}",
+        user_id=of.user_id,
+        chat_id=of.chat_id,
+        payload={**payload, "of": of.id},
+    )
 
 
 def backoff(attempts: int) -> timedelta:

@@ -363,3 +363,19 @@ help-role-manager =
     send an .xlsx or .csv file to import contacts (you see what changes first);
     /team — who has how many open, overdue and today's tasks; everyone's contacts, tasks and deals.
 help-role-admin = /invite sales | manager | admin — invite a teammate. In /team: roles, extensions, deactivating and reactivating.
+
+## One live call message (issue 21, defect 6)
+callback-task-title = Call back: { $name }
+outgoing-known = 📤 <b>Outgoing call</b>
+outgoing-unknown = 📤 <b>Outgoing call</b>: number { $phone }
+call-rings-at = ☎️ Ringing at: { $name }
+call-live-answered = ✅ In progress
+call-live-answered-by = ✅ In progress: { $name }
+call-live-ended = ☑️ Call ended, { $minutes }:{ $seconds }
+call-live-missed = 📵 Missed call
+call-live-unanswered = 📵 Not answered
+call-live-failed = 📵 The call did not go through: { $status }
+missed-repeat = 🔁 Missed { $count } { $count ->
+    [one] time
+   *[other] times
+}, the last at { $time }

@@ -367,3 +367,20 @@ help-role-manager =
     пришлите файл .xlsx или .csv — импортирую контакты (сначала покажу, что изменится);
     /team — команда: у кого сколько дел, просрочек и дел на сегодня; контакты, дела и сделки каждого.
 help-role-admin = /invite продавец | руководитель | администратор — пригласить сотрудника. В /team — роли, номера, отключение и включение доступа.
+
+## One live call message (issue 21, defect 6)
+callback-task-title = Перезвонить: { $name }
+outgoing-known = 📤 <b>Исходящий звонок</b>
+outgoing-unknown = 📤 <b>Исходящий звонок</b>: номер { $phone }
+call-rings-at = ☎️ Звонок на линию: { $name }
+call-live-answered = ✅ Идёт разговор
+call-live-answered-by = ✅ Идёт разговор: { $name }
+call-live-ended = ☑️ Звонок завершён, { $minutes }:{ $seconds }
+call-live-missed = 📵 Пропущенный звонок
+call-live-unanswered = 📵 Не дозвонились
+call-live-failed = 📵 Звонок не состоялся: { $status }
+missed-repeat = 🔁 Пропущено { $count } { $count ->
+    [one] раз
+    [few] раза
+   *[many] раз
+}, последний в { $time }

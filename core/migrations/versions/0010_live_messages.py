@@ -1,0 +1,30 @@
+"""live messages: the Telegram message a notification became, so it can be edited in place
+
+Revision ID: 0010
+Revises: 0009
+
+- `notifications.message_id`: the id Telegram gave the sent message (screen pops and
+  missed-call tasks), recorded with the delivery; a later `call_update` / `task_update`
+  notification edits that message as the call is answered, missed or ends, or the task closes.
+
+Plain ADD COLUMN only (no batch "move and copy").
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column("notifications", sa.Column("message_id", sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("notifications") as batch:
+        batch.drop_column("message_id")
