@@ -24,7 +24,7 @@ from app.settings import Settings
 from app.wiring import Container
 from core.context import Actor, Ctx
 from core.models.work import Activity
-from core.services import contacts, users
+from core.services import activities, contacts, users
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 
 GENERIC = "generic-bot-token"
@@ -227,7 +227,7 @@ async def test_a_repeated_missed_call_edits_the_task_and_the_callback_takes_its_
                     "sendMessage",
                     1,
                     within=PATIENCE,
-                    where=lambda c: "Пропущенный" in (c.text or ""),
+                    where=lambda c: "Перезвонить до" in (c.text or ""),
                 )
                 task_id = message_id_of(fake_tg, task)
         counted = await edit_saying(fake_tg, ANNA_TG, task_id, "Пропущено 2 раза")
@@ -251,3 +251,29 @@ async def test_a_repeated_missed_call_edits_the_task_and_the_callback_takes_its_
     assert activity.title == "Перезвонить: Пётр Иванов"  # the team's language, from the locale
     for call in (task, counted, closed):
         russian_only(call.text)
+
+
+@pytest.mark.usefixtures("engine")
+async def test_a_task_done_elsewhere_takes_the_buttons_off_its_missed_call_message(
+    fake_tg: FakeTelegram, database_url: str
+) -> None:
+    async with perezvon(database_url, fake_tg) as pbx:
+        await post(pbx, "start", "m-3")
+        await post(pbx, "ringing", "m-3", extension="101")
+        await post(pbx, "end", "m-3", extension="101", status="missed")
+        [task] = await fake_tg.wait_for(
+            "sendMessage", 1, within=PATIENCE, where=lambda c: "Перезвонить до" in (c.text or "")
+        )
+        task_id = message_id_of(fake_tg, task)
+        assert "✅ Готово" in buttons(task.params)
+
+        async def done_by_api(ctx: Ctx) -> None:  # as REST or a reminder's Done would
+            [activity] = list(await ctx.session.scalars(select(Activity)))
+            await activities.complete(ctx, actor=Actor.system("test"), activity_id=activity.id)
+
+        await pbx.container.run(done_by_api)  # type: ignore[attr-defined]
+        closed = await edit_saying(fake_tg, ANNA_TG, task_id, "Статус: выполнено")
+
+    assert buttons(closed.params) == []
+    assert buttons(fake_tg.message(ANNA_TG, task_id)) == []
+    russian_only(closed.text)
