@@ -93,9 +93,10 @@ async def _notify_user(
     key: str,
     call: Call,
     extra: dict[str, object] | None = None,
+    live_ref: str | None = None,
 ) -> None:
     """Queue a notification for the user's Telegram; `key` is the dedupe key, `{call}` in it
-    standing for the call's id."""
+    (and in `live_ref`) standing for the call's id."""
     if user_id is None:
         return
     user = await ctx.session.get(User, user_id)
@@ -115,6 +116,7 @@ async def _notify_user(
         user_id=user.id,
         chat_id=user.telegram_user_id,
         payload={**payload, **(extra or {})},
+        live_ref=live_ref.format(call=call.id) if live_ref else None,
     )
 
 
@@ -122,16 +124,17 @@ async def _notify_ringing(ctx: Ctx, call: Call, contact: Contact | None) -> None
     """The pop to whoever's phone rings; an inbound call to a colleague pops the owner too."""
     owner = contact.owner_id if contact else None
     target = call.user_id or owner
-    await _notify_user(ctx, target, "incoming_call", f"ring:{{call}}:{target}", call)
-    if call.direction == "in" and owner is not None and owner != target:
-        await _notify_user(ctx, owner, "incoming_call", f"ring:{{call}}:{owner}", call)
+    for person in (target, owner if call.direction == "in" and owner != target else None):
+        await _notify_user(
+            ctx, person, "incoming_call", f"ring:{{call}}:{person}", call, live_ref="call:{call}"
+        )
 
 
 async def _refresh_pops(ctx: Ctx, call: Call, state: str) -> None:
     """Edit the pops already sent (or being sent) for this call to show its new `state`."""
     if call.id is None:
         return  # not stored yet: no pop can point at it
-    for pop in await outbox.live_messages(ctx, key_prefix=f"ring:{call.id}:"):
+    for pop in await outbox.live_messages(ctx, live_ref=f"call:{call.id}"):
         await outbox.enqueue_edit(
             ctx, of=pop, kind="call_update", state=state, payload={"call_id": call.id}
         )
@@ -139,9 +142,7 @@ async def _refresh_pops(ctx: Ctx, call: Call, state: str) -> None:
 
 async def _refresh_task(ctx: Ctx, task: Activity, state: str) -> None:
     """Edit the missed-call message of a callback task (sent or being sent) to its new state."""
-    if task.source_call_id is None:
-        return
-    for message in await outbox.live_messages(ctx, key=f"missed:{task.source_call_id}"):
+    for message in await outbox.live_messages(ctx, live_ref=f"task:{task.id}"):
         await outbox.enqueue_edit(
             ctx, of=message, kind="task_update", state=state, payload={"activity_id": task.id}
         )
@@ -241,7 +242,13 @@ async def _open_callback(
     await ctx.session.flush()
     callbacks[call.client_e164] = activity
     await _notify_user(
-        ctx, owner, "missed_call", "missed:{call}", call, {"activity_id": activity.id}
+        ctx,
+        owner,
+        "missed_call",
+        "missed:{call}",
+        call,
+        {"activity_id": activity.id},
+        live_ref=f"task:{activity.id}",
     )
 
 
@@ -264,7 +271,15 @@ async def _adopt_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None
         return
     task.owner_id = owner
     task.updated_at = ctx.clock.now()
-    await _notify_user(ctx, owner, "missed_call", "missed:{call}", call, {"activity_id": task.id})
+    await _notify_user(
+        ctx,
+        owner,
+        "missed_call",
+        "missed:{call}",
+        call,
+        {"activity_id": task.id},
+        live_ref=f"task:{task.id}",
+    )
 
 
 async def _close_callback(ctx: Ctx, call: Call, callbacks: OpenCallbacks) -> None:

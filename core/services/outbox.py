@@ -35,10 +35,12 @@ async def enqueue(
     user_id: int | None = None,
     chat_id: int | None = None,
     not_before: datetime | None = None,
+    live_ref: str | None = None,
 ) -> bool:
     """Add a message to the outbox in the caller's unit of work; a known dedupe key is a no-op.
 
-    Returns True when a row was added. Does not commit: the caller's service commits once.
+    `live_ref` marks a message that later edits reach (`live_messages`). Returns True when a
+    row was added. Does not commit: the caller's service commits once.
     """
     if user_id is None and chat_id is None:
         raise ValueError("a notification needs a user or a chat")
@@ -53,6 +55,7 @@ async def enqueue(
         "attempts": 0,
         "next_attempt_at": not_before or now,
         "created_at": now,
+        "live_ref": live_ref,
     }
     dialect = ctx.session.bind.dialect.name if ctx.session.bind else "sqlite"
     insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -129,25 +132,19 @@ async def mark_all_sent(
     await ctx.session.commit()
 
 
-async def live_messages(
-    ctx: Ctx, *, key: str | None = None, key_prefix: str | None = None
-) -> list[Notification]:
-    """The notifications with this dedupe key (or key prefix) that went out or are going out
-    now: the ones a later edit must reach. One still waiting unclaimed needs no edit (it is
-    rendered from the current state when it goes)."""
+async def live_messages(ctx: Ctx, *, live_ref: str) -> list[Notification]:
+    """The messages showing `live_ref` that went out or are going out now: the ones a later
+    edit must reach. One still waiting unclaimed needs no edit (it is rendered from the
+    current state when it goes)."""
     now = ctx.clock.now()
     query = select(Notification).where(
+        Notification.live_ref == live_ref,
+        Notification.kind.in_(LIVE_KINDS),
         or_(
             Notification.status == "sent",
             (Notification.status == "pending") & (Notification.claimed_until > now),
-        )
+        ),
     )
-    if key is not None:
-        query = query.where(Notification.dedupe_key == key)
-    elif key_prefix is not None:
-        query = query.where(Notification.dedupe_key.startswith(key_prefix, autoescape=True))
-    else:
-        raise ValueError("live_messages needs a key or a key prefix")
     return list(await ctx.session.scalars(query.order_by(Notification.id)))
 
 
