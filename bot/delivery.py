@@ -76,8 +76,10 @@ CHAT_PRIORITY = {
     "incoming_call": 0,
     "post_call": 1,
     "missed_call": 1,
-    "call_update": 1,
-    "task_update": 1,
+    # Edits after the messages they edit, and after the post-call prompt: a person waits for
+    # the prompt, while a pop that says "ended" a second late misleads nobody.
+    "call_update": 2,
+    "task_update": 2,
 }
 EDIT_WAIT_SECONDS = 1.0  # an edit whose original is still on its way tries again after this
 NOT_MODIFIED = "message is not modified"

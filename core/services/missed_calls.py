@@ -42,19 +42,21 @@ async def after_transition(
     *,
     was_answered: bool,
     was_ended: bool,
+    was_at: int | None = None,
     callbacks: OpenCallbacks | None = None,
 ) -> None:
     """Run what a call's change of state sets off (called by calls.apply_event).
 
     `callbacks`: the open callback tasks by phone, as a processor batch loaded them and keeps
-    them up to date; a phone missing from it is looked up.
+    them up to date; a phone missing from it is looked up. `was_at`: the user the call rang
+    at before this event (the pops already sent say so until edited).
     """
     callbacks = callbacks if callbacks is not None else {}
     if call.status == "answered" and not was_answered:
         await _close_callback(ctx, call, callbacks)
     if event.kind == "ringing" and call.ended_at is None:
         await _notify_ringing(ctx, call, contact)
-        if call.user_id is not None:
+        if call.user_id is not None and call.user_id != was_at:
             await _refresh_pops(ctx, call, f"at{call.user_id}")
     if call.ended_at is not None and not was_ended:
         await _refresh_pops(ctx, call, "ended")

@@ -145,20 +145,35 @@ async def live_messages(ctx: Ctx, *, live_ref: str) -> list[Notification]:
             (Notification.status == "pending") & (Notification.claimed_until > now),
         ),
     )
-    return list(await ctx.session.scalars(query.order_by(Notification.id)))
+    # No autoflush: the inbox processor's batch inserts its new calls together at its commit.
+    with ctx.session.no_autoflush:
+        return list(await ctx.session.scalars(query.order_by(Notification.id)))
 
 
 async def enqueue_edit(
     ctx: Ctx, *, of: Notification, kind: str, state: str, payload: dict[str, Any]
 ) -> bool:
-    """Queue an in-place edit of the message `of` became, showing `state` (once per state)."""
+    """Queue an in-place edit of the message `of` became, showing `state` (once per state).
+
+    An edit of it still waiting unclaimed is enough: it renders the state as it is when it
+    goes, so a burst of changes costs Telegram one request, not one per change."""
+    ref = f"edit:{of.id}"
+    waiting = select(Notification.id).where(
+        Notification.live_ref == ref,
+        Notification.status == "pending",
+        Notification.claimed_until.is_(None),
+    )
+    with ctx.session.no_autoflush:
+        if await ctx.session.scalar(waiting.limit(1)) is not None:
+            return False
     return await enqueue(
         ctx,
         kind=kind,
-        dedupe_key=f"edit:{of.id}:{state}",
+        dedupe_key=f"{ref}:{state}",
         user_id=of.user_id,
         chat_id=of.chat_id,
         payload={**payload, "of": of.id},
+        live_ref=ref,
     )
 
 
