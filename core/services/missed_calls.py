@@ -1,7 +1,7 @@
 """The missed-call lifecycle and the notifications a call's transitions send.
 
-1. Ringing pops the caller's card to the person whose phone rings and, for an inbound call to
-   someone else's client, to the client's owner too (the pop says at whose extension it rings).
+1. Ringing pops the caller's card to the person whose phone rings, or to the client's owner
+   while the line is not known yet (that pop then says at whose line it rings).
 2. Those pops are live: once sent, each change the pop shows (the extension it rings at,
    answered, ended with the duration, missed) queues a `call_update` that edits the message
    in place (`outbox.enqueue_edit`); a pop still waiting to go out needs none, it is rendered
@@ -123,13 +123,12 @@ async def _notify_user(
 
 
 async def _notify_ringing(ctx: Ctx, call: Call, contact: Contact | None) -> None:
-    """The pop to whoever's phone rings; an inbound call to a colleague pops the owner too."""
-    owner = contact.owner_id if contact else None
-    target = call.user_id or owner
-    for person in (target, owner if call.direction == "in" and owner != target else None):
-        await _notify_user(
-            ctx, person, "incoming_call", f"ring:{{call}}:{person}", call, live_ref="call:{call}"
-        )
+    """The pop to whoever's phone rings, else (the line not known yet) to the client's owner,
+    whose pop is edited to name the line once the PBX says where it rings."""
+    target = call.user_id or (contact.owner_id if contact else None)
+    await _notify_user(
+        ctx, target, "incoming_call", f"ring:{{call}}:{target}", call, live_ref="call:{call}"
+    )
 
 
 async def _refresh_pops(ctx: Ctx, call: Call, state: str) -> None:
