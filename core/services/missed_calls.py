@@ -133,8 +133,8 @@ async def _notify_ringing(ctx: Ctx, call: Call, contact: Contact | None) -> None
 
 async def _refresh_pops(ctx: Ctx, call: Call, state: str) -> None:
     """Edit the pops already sent (or being sent) for this call to show its new `state`."""
-    if call.id is None:
-        return  # not stored yet: no pop can point at it
+    if call.id is None or not ctx.config.live_call_messages:
+        return  # not stored yet: no pop can point at it; or live pops are switched off
     for pop in await outbox.live_messages(ctx, live_ref=f"call:{call.id}"):
         await outbox.enqueue_edit(
             ctx, of=pop, kind="call_update", state=state, payload={"call_id": call.id}

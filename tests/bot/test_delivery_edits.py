@@ -4,6 +4,7 @@ and nothing new when the original is gone (real renderer, real aiogram Bot, fake
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator
 
@@ -28,7 +29,8 @@ CLIENT = "+79161234567"
 
 @pytest.fixture
 def deps(sessions: async_sessionmaker[AsyncSession], config: CoreConfig) -> BotDeps:
-    return real_time_deps(sessions, config, ShiftedClock())
+    live = dataclasses.replace(config, live_call_messages=True)  # what these tests are about
+    return real_time_deps(sessions, live, ShiftedClock())
 
 
 @pytest.fixture

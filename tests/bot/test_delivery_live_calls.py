@@ -37,13 +37,16 @@ ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
 @asynccontextmanager
-async def perezvon(database_url: str, fake: FakeTelegram) -> AsyncIterator[httpx.AsyncClient]:
+async def perezvon(
+    database_url: str, fake: FakeTelegram, *, live: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
     """`perezvon run` in one process with Анна (owner of the client) and her colleague Борис."""
     settings = Settings(
         database_url=database_url,
         telegram_token=TOKEN,  # type: ignore[arg-type]
         telegram_api_url=fake.url,
         generic_token=GENERIC,  # type: ignore[arg-type]
+        live_call_messages=live,
     )
     container = Container.build(settings)
 
@@ -277,3 +280,20 @@ async def test_a_task_done_elsewhere_takes_the_buttons_off_its_missed_call_messa
     assert buttons(closed.params) == []
     assert buttons(fake_tg.message(ANNA_TG, task_id)) == []
     russian_only(closed.text)
+
+
+@pytest.mark.usefixtures("engine")
+async def test_with_live_call_messages_off_the_pop_is_never_edited(
+    fake_tg: FakeTelegram, database_url: str
+) -> None:
+    """The default (PEREZVON_LIVE_CALL_MESSAGES=false): the pop stays as sent and the call
+    still gets its post-call prompt; the edits would cost the next pops their speed."""
+    assert Settings(database_url=database_url).core_config().live_call_messages is False
+    async with perezvon(database_url, fake_tg, live=False) as pbx:
+        await post(pbx, "start", "c-9")
+        await post(pbx, "ringing", "c-9", extension="101")
+        await post(pbx, "answer", "c-9", extension="101")
+        await post(pbx, "end", "c-9", extension="101", billsec=60, status="answered")
+        sent = await fake_tg.wait_for("sendMessage", 2, within=PATIENCE)  # pop, prompt
+    assert "Входящий звонок" in (sent[0].text or "")
+    assert [c for c in fake_tg.calls if c.method == "editMessageText"] == []
