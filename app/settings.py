@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     telegram_rate: float = Field(default=25.0, gt=0, le=1000)
     # Client opt-in links expire this many days after they are issued (reissuing rotates).
     greeting_link_days: int = Field(default=30, ge=1, le=3650)
+    # Edit the screen pop in place as the call is answered and ends (off: see core.config).
+    live_call_messages: bool = False
 
     @field_validator("telegram_token", mode="before")
     @classmethod
@@ -236,6 +238,7 @@ class Settings(BaseSettings):
         return {name: tuple(items) for name, items in lists.items() if items}
 
     def core_config(self) -> CoreConfig:
+        from bot.i18n import texts
         from core.phones import try_normalize
 
         own: set[str] = set()
@@ -251,6 +254,8 @@ class Settings(BaseSettings):
             visibility=self.visibility,
             own_numbers=frozenset(own),
             callback_sla_minutes=self.callback_sla_minutes,
+            callback_title=texts(self.locale)("callback-task-title", name="{name}"),
+            live_call_messages=self.live_call_messages,
             create_contacts_for_outbound=self.create_contacts_for_outbound,
             ringing_timeout_seconds=self.ringing_timeout_seconds,
             import_max_bytes=self.import_max_mb * 1024 * 1024,

@@ -13,7 +13,15 @@
    second per chat and allows short bursts; a 429 is honoured anyway). Strict one-a-second
    spacing made the third card of three calls ringing one person within a second arrive
    two seconds late, after the pickup.
-4. Record: a sent row is marked sent right after Telegram's 200 by a recorder task that
+4. Edits: `call_update` and `task_update` rows edit the message their original (a screen pop,
+   a missed-call task) became, by `editMessageText`; they rank after the pop in the chat's
+   queue, so the pop goes first. The original's message id is kept in memory from Telegram's
+   answer until it is recorded, then in the row. An edit whose original has not gone out
+   yet waits a second and tries again; "not modified" counts as done; an original that is
+   gone or too old to edit settles the edit as skipped and nothing new is sent (a second
+   message about a call that is over would only be noise: the post-call prompt and the task
+   carry what is left to do).
+5. Record: a sent row is marked sent right after Telegram's 200 by a recorder task that
    commits whatever has been delivered since its last commit. The time from the 200 to that
    commit is the whole at-least-once window: a crash inside it resends those messages once the
    claim's lease expires. A timeout on a request Telegram did process is the other, rarer, way.
@@ -38,6 +46,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
+    TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramNotFound,
@@ -45,8 +54,8 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import SendDocument, SendMessage, TelegramMethod
-from aiogram.types import BufferedInputFile
+from aiogram.methods import EditMessageText, SendDocument, SendMessage, TelegramMethod
+from aiogram.types import BufferedInputFile, Message
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,9 +70,19 @@ from core.services import outbox
 
 log = logging.getLogger(__name__)
 
-URGENT_KINDS = ("incoming_call", "post_call", "missed_call")
+URGENT_KINDS = ("incoming_call", "post_call", "missed_call", "call_update", "task_update")
 # Order within a chat's queue (lower first); kinds not named here come last.
-CHAT_PRIORITY = {"incoming_call": 0, "post_call": 1, "missed_call": 1}
+CHAT_PRIORITY = {
+    "incoming_call": 0,
+    "post_call": 1,
+    "missed_call": 1,
+    # Edits after the messages they edit, and after the post-call prompt: a person waits for
+    # the prompt, while a pop that says "ended" a second late misleads nobody.
+    "call_update": 2,
+    "task_update": 2,
+}
+EDIT_WAIT_SECONDS = 1.0  # an edit whose original is still on its way tries again after this
+NOT_MODIFIED = "message is not modified"
 RETRY_IN_MEMORY_SECONDS = 10.0  # a longer 429 goes back to the database
 CHAT_BACKLOG = 5  # routine messages held in memory per chat; more wait in the database
 OUTAGE_BACKOFF = (0.5, 30.0)  # first and longest pause while Telegram is unreachable
@@ -82,6 +101,7 @@ class _Item:
     notification_id: int
     kind: str
     row: Notification
+    message_id: int | None = None  # what Telegram answered, for the live kinds
 
 
 _Queued = tuple[int, int, _Item]  # (priority, claim order, item): a chat's queue entry
@@ -126,6 +146,8 @@ class OutboxSender:
         self._paused_until = 0.0  # monotonic; claiming waits while Telegram is unreachable
         self._outage_pause = OUTAGE_BACKOFF[0]
         self._delivered: list[int] = []  # sent, not yet recorded
+        # notification id -> its Telegram message id (live kinds), until recorded in the row
+        self._message_ids: dict[int, int] = {}
         self._delivered_event = asyncio.Event()
         self._recorder: asyncio.Task[None] | None = None
         self.sent = 0
@@ -293,6 +315,15 @@ class OutboxSender:
         if rendered is None:
             return
         chat_id = rendered.chat_id
+        if rendered.edit_of is not None and rendered.edit_message_id is None:
+            rendered.edit_message_id = self._message_ids.get(rendered.edit_of)
+            if rendered.edit_message_id is None:  # the original is still on its way
+                nid = item.notification_id
+                later = self._deps.clock.now() + timedelta(seconds=EDIT_WAIT_SECONDS)
+                await self._settle(
+                    lambda ctx: outbox.defer(ctx, notification_ids=[nid], until=later)
+                )
+                return
         for method in _methods(rendered):
             while True:
                 # The chat's token is taken at the moment of the request, after the global
@@ -311,6 +342,8 @@ class OutboxSender:
                 self._chat_budget[chat_id] = (0.0, time.monotonic())
         self.sent += 1
         self._outage_pause = OUTAGE_BACKOFF[0]
+        if item.message_id is not None and item.kind in outbox.LIVE_KINDS:
+            self._message_ids[item.notification_id] = item.message_id
         self._delivered.append(item.notification_id)
         self._delivered_event.set()
 
@@ -326,7 +359,12 @@ class OutboxSender:
     async def _record_delivered(self) -> None:
         ids, self._delivered = self._delivered, []
         if ids:
-            await self._settle(lambda ctx: outbox.mark_all_sent(ctx, notification_ids=ids))
+            kept = {i: self._message_ids[i] for i in ids if i in self._message_ids}
+            await self._settle(
+                lambda ctx: outbox.mark_all_sent(ctx, notification_ids=ids, message_ids=kept)
+            )
+            for notification_id in kept:  # in the row now (or the lease resends it)
+                self._message_ids.pop(notification_id, None)
 
     def _chat_tokens(self, chat_id: int, now: float) -> float:
         tokens, at = self._chat_budget.get(chat_id, (self._per_chat_burst, now))
@@ -352,8 +390,22 @@ class OutboxSender:
         """Send one request; None when it went out, "retry", or "settled" when given back."""
         nid = item.notification_id
         try:
-            await self._bot(method)
+            result = await self._bot(method)
+            if isinstance(result, Message):
+                item.message_id = result.message_id
             return None
+        except TelegramBadRequest as exc:
+            if not isinstance(method, EditMessageText):
+                log.error("notification %s (%s) refused by Telegram: %s", nid, item.kind, exc)
+                await self._settle_failed(nid, f"{type(exc).__name__}: {exc}", permanent=True)
+            elif NOT_MODIFIED in str(exc):
+                return None  # it already says this
+            else:  # the message is gone or too old to edit: nothing new is sent
+                log.info("notification %s: message not editable (%s)", nid, exc)
+                reason = f"not editable: {exc}"
+                await self._settle(
+                    lambda ctx: outbox.mark_skipped(ctx, notification_id=nid, reason=reason)
+                )
         except TelegramRetryAfter as exc:
             log.warning("flood control on notification %s: retry in %s s", nid, exc.retry_after)
             if exc.retry_after <= RETRY_IN_MEMORY_SECONDS:
@@ -419,8 +471,18 @@ class OutboxSender:
 
 
 def _methods(rendered: Rendered) -> list[TelegramMethod[Any]]:
-    """The requests for one rendered notification: a document and/or text split to fit."""
+    """The requests for one rendered notification: an edit of an earlier message, or a
+    document and/or text split to fit."""
     chat_id, markup = rendered.chat_id, rendered.reply_markup
+    if rendered.edit_message_id is not None:
+        return [
+            EditMessageText(
+                chat_id=chat_id,
+                message_id=rendered.edit_message_id,
+                text=rendered.text,
+                reply_markup=markup,
+            )
+        ]
     if rendered.document is not None:
         upload = BufferedInputFile(rendered.document, filename=rendered.filename or "file")
         text = rendered.text or ""

@@ -5,11 +5,13 @@ it. `render` reads the current state, so a reminder for work already done, or a 
 user who left, renders as None: nothing to send. Kinds: incoming_call, post_call,
 missed_call, reminder, callback_overdue, callback_escalation, greet_today, greeting,
 colleague_note (a note a colleague left on the owner's client), callback_nudge and
-callback_assigned (a manager acting on an escalation), owner_changed (a contact handed over:
-both owners), user_joined (to admins), the import jobs' import_preview, import_done,
-import_refused and import_failed, and any kind whose payload carries a file ("content_b64":
-digest and reports) as a document, captioned by `caption` or by a locale key (`caption_key`
-with `caption_args`).
+callback_assigned (a manager acting on an escalation), call_update and task_update (an edit
+of the screen pop or of the missed-call task message, rendered from the current state as its
+original kind and sent as `editMessageText` of the message the original became),
+owner_changed (a contact handed over: both owners), user_joined (to admins), the import
+jobs' import_preview, import_done, import_refused and import_failed, and any kind whose
+payload carries a file ("content_b64": digest and reports) as a document, captioned by
+`caption` or by a locale key (`caption_key` with `caption_args`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from core.models.contacts import Contact
 from core.models.system import Notification
 from core.models.users import User
 from core.models.work import Activity, Note
-from core.services import cards
+from core.services import cards, missed_calls
 
 log = logging.getLogger(__name__)
 GREET_ITEMS = 20
@@ -55,6 +57,11 @@ class Rendered:
     reply_markup: InlineKeyboardMarkup | None = None
     document: bytes | None = None
     filename: str | None = None
+    # An edit (call_update, task_update): the notification whose message it edits, and that
+    # message's id once known; `edit_waits` while the original has not gone out yet.
+    edit_of: int | None = None
+    edit_message_id: int | None = None
+    edit_waits: bool = False
 
 
 @dataclass
@@ -88,6 +95,8 @@ async def render(
     payload = dict(notification.payload or {})
     if "content_b64" in payload:
         return _document(chat_id, payload, t)
+    if notification.kind in EDITS:
+        return await _edit(session, deps, notification, chat_id, t, user, payload)
     renderer = RENDERERS.get(notification.kind)
     if renderer is None:
         log.warning("notification %s: no renderer for kind %s", notification.id, notification.kind)
@@ -97,6 +106,38 @@ async def render(
     if screen is None:
         return None
     return Rendered(chat_id=chat_id, text=clip(screen.text), reply_markup=screen.markup)
+
+
+async def _edit(
+    session: AsyncSession,
+    deps: BotDeps,
+    notification: Notification,
+    chat_id: int,
+    t: Texts,
+    user: User | None,
+    payload: dict[str, Any],
+) -> Rendered | None:
+    """An edit of an earlier message: the original's kind rendered from today's state, aimed
+    at the message it became. None when that message never went out (failed, skipped)."""
+    original = await session.get(Notification, int(payload.get("of") or 0))
+    if original is None or original.kind != EDITS[notification.kind]:
+        return None
+    if original.message_id is None and original.status != "pending":
+        return None  # never sent, or sent before message ids were kept: nothing to edit
+    renderer = RENDERERS[original.kind]
+    ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
+    job = _Job(ctx=ctx, t=t, user=user, payload=dict(original.payload or {}))
+    screen = await renderer(job)
+    if screen is None:
+        return None
+    return Rendered(
+        chat_id=chat_id,
+        text=clip(screen.text),
+        reply_markup=screen.markup,
+        edit_of=original.id,
+        edit_message_id=original.message_id,
+        edit_waits=original.message_id is None,
+    )
 
 
 def _document(chat_id: int, payload: dict[str, Any], t: Texts) -> Rendered | None:
@@ -120,6 +161,10 @@ def _document(chat_id: int, payload: dict[str, Any], t: Texts) -> Rendered | Non
 async def _incoming_call(job: _Job) -> Screen | None:
     if job.user is None:
         return None
+    call = await job.ctx.session.get(Call, int(job.payload.get("call_id") or 0))
+    rings_at = None
+    if call is not None and call.user_id is not None and call.user_id != job.user.id:
+        rings_at = await job.ctx.session.get(User, call.user_id)
     card = None
     contact_id = job.payload.get("contact_id")
     if contact_id:
@@ -129,7 +174,7 @@ async def _incoming_call(job: _Job) -> Screen | None:
             )
         except NotFound:
             card = None
-    return call_views.incoming(job.t, job.user, job.payload.get("phone"), card)
+    return call_views.incoming(job.t, job.user, job.payload.get("phone"), card, call, rings_at)
 
 
 async def _post_call(job: _Job) -> Screen | None:
@@ -145,7 +190,11 @@ async def _missed_call(job: _Job) -> Screen | None:
     if activity is None or job.user is None:
         return None
     contact = await _live_contact(job, activity.contact_id)
-    return call_views.missed(job.t, job.user, activity, contact)
+    last = (
+        await missed_calls.last_missed_at(job.ctx, activity) if activity.missed_count > 1 else None
+    )
+    now = job.ctx.clock.now()
+    return call_views.missed(job.t, job.user, activity, contact, last, now)
 
 
 async def _reminder(job: _Job) -> Screen | None:
@@ -335,3 +384,5 @@ RENDERERS: dict[str, Renderer] = {
     "owner_changed": _owner_changed,
     "user_joined": _user_joined,
 }
+# Edit kinds and the kind of the message each edits.
+EDITS = {"call_update": "incoming_call", "task_update": "missed_call"}

@@ -1,6 +1,9 @@
-"""Screen pop (incoming call), the post-call prompt and the missed-call task."""
+"""Screen pop (a call ringing, then as it is answered, missed or ends), the post-call prompt
+and the missed-call task (with its repeats; without buttons once closed)."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from aiogram.types import InlineKeyboardButton as Button
 
@@ -17,10 +20,29 @@ from core.services.cards import ContactCard
 PROMPT_OUTCOMES = ("reached", "no_answer", "callback", "wrong_number")
 
 
-def incoming(t: Texts, user: User, phone: str | None, card: ContactCard | None) -> Screen:
-    """The caller's card while the phone rings, or "unknown number" with Create."""
+def incoming(
+    t: Texts,
+    user: User,
+    phone: str | None,
+    card: ContactCard | None,
+    call: Call | None = None,
+    rings_at: User | None = None,
+) -> Screen:
+    """The client's card while the phone rings, or "unknown number" with Create: which way
+    the call goes, at whose line it rings (`rings_at`, when not the reader's), and how it
+    stands now (answered, ended with its duration, missed)."""
+    outbound = call is not None and call.direction == "out"
+    head = [_live_state(t, user, call, rings_at)]
+    if rings_at is not None and not outbound:
+        head.append(t("call-rings-at", name=esc(rings_at.name)))
+    status = "".join("\n" + line for line in head if line)
     if card is not None:
-        text = t("incoming-known") + "\n" + card_text(t, card, user.timezone)
+        text = (
+            t("outgoing-known" if outbound else "incoming-known")
+            + status
+            + "\n"
+            + card_text(t, card, user.timezone)
+        )
         cid = card.contact.id
         rows = [
             [
@@ -40,7 +62,30 @@ def incoming(t: Texts, user: User, phone: str | None, card: ContactCard | None) 
                 )
             ]
         )
-    return Screen(t("incoming-unknown", phone=shown), markup(rows))
+    return Screen(
+        t("outgoing-unknown" if outbound else "incoming-unknown", phone=shown) + status,
+        markup(rows),
+    )
+
+
+def _live_state(t: Texts, user: User, call: Call | None, rings_at: User | None) -> str:
+    """How the call stands now; empty while it rings."""
+    if call is None:
+        return ""
+    if call.ended_at is not None:
+        if call.status == "answered":
+            talk = call.talk_seconds or 0
+            return t("call-live-ended", minutes=talk // 60, seconds=f"{talk % 60:02d}")
+        if call.direction == "out":
+            return t("call-live-unanswered")
+        if call.status == "missed":
+            return t("call-live-missed")
+        return t("call-live-failed", status=t("call-status-" + call.status))
+    if call.status == "answered":
+        if rings_at is not None:
+            return t("call-live-answered-by", name=esc(rings_at.name))
+        return t("call-live-answered")
+    return ""
 
 
 def post_call(t: Texts, call: Call, contact: Contact | None) -> Screen:
@@ -76,8 +121,16 @@ def post_call(t: Texts, call: Call, contact: Contact | None) -> Screen:
     return Screen(text, markup(rows))
 
 
-def missed(t: Texts, user: User, activity: Activity, contact: Contact | None) -> Screen:
-    """The callback task: who, the number as a tel: link, by when, and Done."""
+def missed(
+    t: Texts,
+    user: User,
+    activity: Activity,
+    contact: Contact | None,
+    last_missed: datetime | None = None,
+    now: datetime | None = None,
+) -> Screen:
+    """The callback task: who, the number as a tel: link, by when, how many times and when
+    last they called, and Done; a closed task has no buttons."""
     phone = activity.callback_phone
     who = esc(contact.name) if contact else t("unknown-caller")
     lines = [t("missed", who=who)]
@@ -85,7 +138,13 @@ def missed(t: Texts, user: User, activity: Activity, contact: Contact | None) ->
         lines.append(f"📞 {phone_link(phone)}")
     lines.append(t("missed-due", when=local_time(activity.due_at, user.timezone)))
     if activity.missed_count > 1:
-        lines.append(t("missed-times", count=activity.missed_count))
+        same_day = (
+            last_missed is not None
+            and now is not None
+            and local_time(last_missed, user.timezone)[:5] == local_time(now, user.timezone)[:5]
+        )
+        when = local_time(last_missed, user.timezone, with_date=not same_day)
+        lines.append(t("missed-repeat", count=activity.missed_count, time=when))
     if activity.status != "planned":
         lines.append(t("activity-closed", status=t("status-" + activity.status)))
         return Screen("\n".join(lines), None)

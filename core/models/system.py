@@ -27,7 +27,10 @@ class Notification(Base):
     """Outbox row: a message to a user or chat, delivered after the commit that made it."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+        Index("ix_notifications_live_ref", "live_ref"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -42,6 +45,10 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The Telegram message it became (live kinds only), for editing it in place later.
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # What a live message shows ("call:<id>", "task:<id>"): how its later edits find it.
+    live_ref: Mapped[str | None] = mapped_column(String(64))
 
 
 class GreetingLog(Base):

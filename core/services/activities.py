@@ -16,6 +16,7 @@ from core.models.contacts import Contact, ContactPhone
 from core.models.users import User
 from core.models.work import ACTIVITY_KINDS, Activity, Deal
 from core.phones import normalize
+from core.services import missed_calls
 from core.services.common import Page, audit, check_page
 
 
@@ -193,6 +194,7 @@ async def complete(
         action="complete",
         changes={"result": result},
     )
+    await missed_calls.task_closed(ctx, activity)  # its missed-call message loses its buttons
     await ctx.session.commit()
     return activity
 
@@ -248,6 +250,7 @@ async def cancel(
         action="cancel",
         changes={"reason": reason},
     )
+    await missed_calls.task_closed(ctx, activity)  # its missed-call message loses its buttons
     await ctx.session.commit()
     return activity
 

@@ -328,6 +328,7 @@ async def apply_event(
     call = await _get_or_create(ctx, event, batch)
     was_answered = call.status == "answered"
     was_ended = call.ended_at is not None
+    was_at = call.user_id
     before: Timeline = (call.started_at, call.answered_at, call.ended_at)
     _fill_identity(ctx, call, event)
     # Who answered wins over who the call rang at first.
@@ -352,6 +353,7 @@ async def apply_event(
         event,
         was_answered=was_answered,
         was_ended=was_ended,
+        was_at=was_at,
         callbacks=batch.callbacks,
     )
     if commit:

@@ -1,8 +1,13 @@
-"""Notifications outbox: enqueue with a dedupe key, claim, mark sent, retry with backoff."""
+"""Notifications outbox: enqueue with a dedupe key, claim, mark sent, retry with backoff.
+
+Live messages: a sent notification of a kind in LIVE_KINDS keeps the Telegram message id it
+became (`mark_all_sent`); `enqueue_edit` queues a notification that edits that message in
+place (one per original and state, so a repeated event edits once).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +20,7 @@ from core.models.system import Notification
 from core.models.users import User
 from core.services.common import audit
 
+LIVE_KINDS = ("incoming_call", "missed_call")  # messages edited later: their ids are kept
 CLAIM_SECONDS = 120
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_MAX_SECONDS = 3600
@@ -29,10 +35,12 @@ async def enqueue(
     user_id: int | None = None,
     chat_id: int | None = None,
     not_before: datetime | None = None,
+    live_ref: str | None = None,
 ) -> bool:
     """Add a message to the outbox in the caller's unit of work; a known dedupe key is a no-op.
 
-    Returns True when a row was added. Does not commit: the caller's service commits once.
+    `live_ref` marks a message that later edits reach (`live_messages`). Returns True when a
+    row was added. Does not commit: the caller's service commits once.
     """
     if user_id is None and chat_id is None:
         raise ValueError("a notification needs a user or a chat")
@@ -47,6 +55,7 @@ async def enqueue(
         "attempts": 0,
         "next_attempt_at": not_before or now,
         "created_at": now,
+        "live_ref": live_ref,
     }
     dialect = ctx.session.bind.dialect.name if ctx.session.bind else "sqlite"
     insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -100,8 +109,11 @@ async def mark_sent(ctx: Ctx, *, notification_id: int) -> None:
     await ctx.session.commit()
 
 
-async def mark_all_sent(ctx: Ctx, *, notification_ids: Sequence[int]) -> None:
-    """Delivered, several at once: never sent again."""
+async def mark_all_sent(
+    ctx: Ctx, *, notification_ids: Sequence[int], message_ids: Mapping[int, int] | None = None
+) -> None:
+    """Delivered, several at once: never sent again. `message_ids` (notification id -> the
+    Telegram message it became) are kept for the live kinds' later edits."""
     if not notification_ids:
         return
     await ctx.session.execute(
@@ -110,7 +122,59 @@ async def mark_all_sent(ctx: Ctx, *, notification_ids: Sequence[int]) -> None:
         .values(status="sent", sent_at=ctx.clock.now(), claimed_until=None, last_error=None)
         .execution_options(synchronize_session=False)
     )
+    for notification_id, message_id in (message_ids or {}).items():
+        await ctx.session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id)
+            .values(message_id=message_id)
+            .execution_options(synchronize_session=False)
+        )
     await ctx.session.commit()
+
+
+async def live_messages(ctx: Ctx, *, live_ref: str) -> list[Notification]:
+    """The messages showing `live_ref` that went out or are going out now: the ones a later
+    edit must reach. One still waiting unclaimed needs no edit (it is rendered from the
+    current state when it goes)."""
+    now = ctx.clock.now()
+    query = select(Notification).where(
+        Notification.live_ref == live_ref,
+        Notification.kind.in_(LIVE_KINDS),
+        or_(
+            Notification.status == "sent",
+            (Notification.status == "pending") & (Notification.claimed_until > now),
+        ),
+    )
+    # No autoflush: the inbox processor's batch inserts its new calls together at its commit.
+    with ctx.session.no_autoflush:
+        return list(await ctx.session.scalars(query.order_by(Notification.id)))
+
+
+async def enqueue_edit(
+    ctx: Ctx, *, of: Notification, kind: str, state: str, payload: dict[str, Any]
+) -> bool:
+    """Queue an in-place edit of the message `of` became, showing `state` (once per state).
+
+    An edit of it still waiting unclaimed is enough: it renders the state as it is when it
+    goes, so a burst of changes costs Telegram one request, not one per change."""
+    ref = f"edit:{of.id}"
+    waiting = select(Notification.id).where(
+        Notification.live_ref == ref,
+        Notification.status == "pending",
+        Notification.claimed_until.is_(None),
+    )
+    with ctx.session.no_autoflush:
+        if await ctx.session.scalar(waiting.limit(1)) is not None:
+            return False
+    return await enqueue(
+        ctx,
+        kind=kind,
+        dedupe_key=f"{ref}:{state}",
+        user_id=of.user_id,
+        chat_id=of.chat_id,
+        payload={**payload, "of": of.id},
+        live_ref=ref,
+    )
 
 
 def backoff(attempts: int) -> timedelta:

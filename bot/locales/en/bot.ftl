@@ -212,10 +212,6 @@ postcall-outcome = Outcome: { $outcome }
 unknown-caller = unknown number
 missed = 📵 Missed call: { $who }
 missed-due = Call back by { $when }
-missed-times = Called { $count ->
-    [one] once
-   *[other] { $count } times
-}
 
 ## Deals
 ask-deal-title = Deal title for { $name }:
@@ -452,3 +448,18 @@ import-field-source = source
 import-field-tags = tags
 import-field-company = company
 import-field-comment = note
+## One live call message (issue 21, defect 6)
+callback-task-title = Call back: { $name }
+outgoing-known = 📤 <b>Outgoing call</b>
+outgoing-unknown = 📤 <b>Outgoing call</b>: number { $phone }
+call-rings-at = ☎️ Ringing at: { $name }
+call-live-answered = ✅ In progress
+call-live-answered-by = ✅ In progress: { $name }
+call-live-ended = ☑️ Call ended, { $minutes }:{ $seconds }
+call-live-missed = 📵 Missed call
+call-live-unanswered = 📵 Not answered
+call-live-failed = 📵 The call did not go through: { $status }
+missed-repeat = 🔁 Missed { $count } { $count ->
+    [one] time
+   *[other] times
+}, the last at { $time }

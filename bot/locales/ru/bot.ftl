@@ -215,11 +215,6 @@ postcall-outcome = Итог: { $outcome }
 unknown-caller = неизвестный номер
 missed = 📵 Пропущенный звонок: { $who }
 missed-due = Перезвонить до { $when }
-missed-times = Звонил { $count ->
-    [one] { $count } раз
-    [few] { $count } раза
-   *[many] { $count } раз
-}
 
 ## Deals
 ask-deal-title = Название сделки для { $name }:
@@ -456,3 +451,19 @@ import-field-source = источник
 import-field-tags = теги
 import-field-company = компания
 import-field-comment = заметка
+## One live call message (issue 21, defect 6)
+callback-task-title = Перезвонить: { $name }
+outgoing-known = 📤 <b>Исходящий звонок</b>
+outgoing-unknown = 📤 <b>Исходящий звонок</b>: номер { $phone }
+call-rings-at = ☎️ Звонок на линию: { $name }
+call-live-answered = ✅ Идёт разговор
+call-live-answered-by = ✅ Идёт разговор: { $name }
+call-live-ended = ☑️ Звонок завершён, { $minutes }:{ $seconds }
+call-live-missed = 📵 Пропущенный звонок
+call-live-unanswered = 📵 Не дозвонились
+call-live-failed = 📵 Звонок не состоялся: { $status }
+missed-repeat = 🔁 Пропущено { $count } { $count ->
+    [one] раз
+    [few] раза
+   *[many] раз
+}, последний в { $time }
