@@ -46,6 +46,15 @@ def clean_query(text: str) -> str:
     return " ".join(visible.split())
 
 
+def split_name_and_company(text: str) -> tuple[str, str | None]:
+    """«Иван Петров, ООО Вектор» is a name and a company (the first comma splits them), as
+    people answer «Как зовут контакт?»; text without a comma is the name alone."""
+    name, comma, company = text.partition(",")
+    if not comma:
+        return text, None
+    return name.strip(), company.strip()[:300] or None
+
+
 async def search_screen(
     ctx: Ctx, actor: Actor, t: Texts, user: User, query: str, page: int
 ) -> Screen:
@@ -84,11 +93,12 @@ async def open_or_create(
     user: User,
     name: str,
     phones: list[str],
+    company: str | None = None,
 ) -> None:
     """Create the contact; a phone that is taken opens the contact that has it instead."""
     try:
         created = await contacts.create_contact(
-            ctx, actor=actor, name=name, phones=phones, source="bot"
+            ctx, actor=actor, name=name, phones=phones, source="bot", company_name=company
         )
     except Conflict as taken:
         if taken.existing_id is None:
@@ -130,17 +140,18 @@ def router() -> Router:
     async def got_name(
         message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
     ) -> None:
-        name = clean_query(message.text or "")
+        name, company = split_name_and_company(clean_query(message.text or ""))
         if not name:
             await answer(message, cancelable(t, t("ask-contact-name")))
             return
         data = await state.get_data()
         if data.get("phone"):
             await state.clear()
-            await open_or_create(message, ctx, t, actor, user, name, [str(data["phone"])])
+            phones = [str(data["phone"])]
+            await open_or_create(message, ctx, t, actor, user, name, phones, company)
             return
         await state.set_state(Flow.new_contact_phone)
-        await state.update_data(name=name[:300])
+        await state.update_data(name=name[:300], company=company)
         await answer(message, cancelable(t, t("ask-contact-phone")))
 
     @r.message(Flow.new_contact_phone, FREE_TEXT)
@@ -150,7 +161,8 @@ def router() -> Router:
         data = await state.get_data()
         text = clean_query(message.text or "")
         phones = [] if text.lower() in SKIP else [text]
-        await open_or_create(message, ctx, t, actor, user, str(data["name"]), phones)
+        company = str(data["company"]) if data.get("company") else None
+        await open_or_create(message, ctx, t, actor, user, str(data["name"]), phones, company)
         await state.clear()
 
     @r.message(F.contact)

@@ -10,7 +10,7 @@ from bot.callbacks import ContactCb, OwnerCb
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
-from core.models.contacts import Contact
+from core.models.contacts import Company, Contact
 from core.models.users import User
 from core.models.work import Note
 from core.services import contacts
@@ -121,10 +121,27 @@ async def test_new_contact_button_asks_name_then_phone(
     feed: Feed, fake_tg: FakeTelegram, sessions: async_sessionmaker[AsyncSession], seller: User
 ) -> None:
     user = TgUser(feed, fake_tg, SELLER_TG)
-    assert texts_of(await user.say("➕ Новый контакт")) == ["Как зовут контакт?"]
+    asked = texts_of(await user.say("➕ Новый контакт"))[0]
+    assert asked.startswith("Как зовут контакт?") and "через запятую" in asked
     assert "Телефон" in texts_of(await user.say("Дмитрий 🚀"))[0]
     card = sent(await user.say("+7 926 111 22 33"))[0]
     assert "Контакт создан" in (card.text or "") and "Дмитрий 🚀" in (card.text or "")
+
+
+async def test_a_company_after_a_comma_in_the_new_contacts_name_is_its_company(
+    feed: Feed, fake_tg: FakeTelegram, sessions: async_sessionmaker[AsyncSession], seller: User
+) -> None:
+    """Issue 21 §10: «<name>, ООО Вектор» was taken whole as the name."""
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    await user.say("➕ Новый контакт")
+    await user.say("Иван Петров, ООО Вектор")
+    card = sent(await user.say("+7 926 111 22 44"))[0]
+    assert "<b>Иван Петров</b>" in (card.text or "") and "ООО Вектор" in (card.text or "")
+    async with sessions() as session:
+        contact = (await session.scalars(select(Contact))).one()
+        company = await session.get(Company, contact.company_id)
+    assert contact.name == "Иван Петров"
+    assert company is not None and company.name == "ООО Вектор"
 
 
 async def test_a_duplicate_phone_opens_the_existing_contact(
