@@ -69,6 +69,17 @@ async def _plan_at(
     await answer(target, Screen(views.planned(t, created, user.timezone)))
 
 
+async def _planned(
+    ctx: Ctx, actor: Actor, t: Texts, activity_id: int, callback_answer: CallbackAnswer
+) -> Activity | None:
+    """The task a button acts on, or None (said on the button) once it is done or canceled."""
+    activity = await activities.get(ctx, actor=actor, activity_id=activity_id)
+    if activity.status != "planned":
+        callback_answer.text = t("error-finished")
+        return None
+    return activity
+
+
 async def agenda_screen(ctx: Ctx, t: Texts, actor: Actor, user: User, days: int) -> Screen:
     """Overdue first, then what is due today (days=1) or in the next `days` days."""
     now = ctx.clock.now()
@@ -237,9 +248,8 @@ def router() -> Router:
         state: FSMContext,
         callback_answer: CallbackAnswer,
     ) -> None:
-        activity = await activities.get(ctx, actor=actor, activity_id=callback_data.id)
-        if activity.status != "planned":
-            callback_answer.text = t("error-finished")
+        activity = await _planned(ctx, actor, t, callback_data.id, callback_answer)
+        if activity is None:
             return
         await state.set_state(Flow.plan_when)
         await state.set_data({"activity_id": activity.id})
@@ -255,9 +265,8 @@ def router() -> Router:
         state: FSMContext,
         callback_answer: CallbackAnswer,
     ) -> None:
-        activity = await activities.get(ctx, actor=actor, activity_id=callback_data.id)
-        if activity.status != "planned":
-            callback_answer.text = t("error-finished")
+        activity = await _planned(ctx, actor, t, callback_data.id, callback_answer)
+        if activity is None:
             return
         await state.set_state(Flow.task_title)
         await state.set_data({"activity_id": activity.id})
@@ -285,9 +294,8 @@ def router() -> Router:
         user: User,
         callback_answer: CallbackAnswer,
     ) -> None:
-        activity = await activities.get(ctx, actor=actor, activity_id=callback_data.id)
-        if activity.status != "planned":
-            callback_answer.text = t("error-finished")
+        activity = await _planned(ctx, actor, t, callback_data.id, callback_answer)
+        if activity is None:
             return
         contact = (
             await ctx.session.get(Contact, activity.contact_id) if activity.contact_id else None
