@@ -2,6 +2,14 @@
 
 from core.models.calls import Call, TelephonyEvent
 from core.models.contacts import Company, Contact, ContactPhone
+from core.models.conversations import (
+    BusinessConnection,
+    ChatMessage,
+    ClientRoutingState,
+    Conversation,
+    MessageRelay,
+)
+from core.models.documents import Document, DocumentBlob, DocumentChunk, DocumentText
 from core.models.imports import ImportJob
 from core.models.system import (
     ApiKey,
@@ -21,17 +29,26 @@ __all__ = [
     "ApiKey",
     "AuditLog",
     "BackgroundJob",
+    "BusinessConnection",
     "Call",
+    "ChatMessage",
+    "ClientRoutingState",
     "Company",
     "Contact",
     "ContactPhone",
+    "Conversation",
     "Deal",
     "DealStageChange",
     "DigestRun",
     "DigestSubscription",
+    "Document",
+    "DocumentBlob",
+    "DocumentChunk",
+    "DocumentText",
     "GreetingLog",
     "ImportJob",
     "Invite",
+    "MessageRelay",
     "Note",
     "Notification",
     "PipelineStage",

@@ -33,6 +33,7 @@ class Contact(Base):
         Index("ix_contacts_owner_live", "owner_id", "deleted_at"),
         Index("ix_contacts_birthday_md", "birthday_md"),
         Index("uq_contacts_greeting_token", "greeting_token", unique=True),
+        Index("ix_contacts_telegram_user", "telegram_user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +47,9 @@ class Contact(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     email: Mapped[str | None] = mapped_column(String(320))
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The client's Telegram user id, once they wrote to the company bot or a salesperson's
+    # Business chat (kept whether or not they opted in to greetings).
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     # Client opt-in (bot deep link `start=c_<token>`): the token and when consent was given.
     greeting_token: Mapped[str | None] = mapped_column(String(32))

@@ -64,6 +64,10 @@ class Activity(Base):
         ForeignKey("calls.id", ondelete="SET NULL")
     )
     time_to_callback_seconds: Mapped[int | None] = mapped_column(Integer)
+    # A "reply to the client" task (kind "reply"): the conversation waiting for an answer.
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -80,6 +84,11 @@ class PipelineStage(Base):
     position: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(8), default="open")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What a client sees for an order in this stage (None: the stage is not shown to clients).
+    client_name_ru: Mapped[str | None] = mapped_column(String(100))
+    client_name_en: Mapped[str | None] = mapped_column(String(100))
+    # A client with a conversation is told once when their order moves into this stage.
+    notify_client: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Deal(Base):
