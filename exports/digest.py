@@ -4,7 +4,8 @@
    "as of"); the team's headline figures, each beside the previous period's and its change,
    with an arrow coloured green when it is better and red when worse (shares change in
    percentage points, times in hours and minutes); one line per salesperson, best first,
-   with the figures that rank them and the total; the definitions, in a few lines.
+   with the figures that rank them and the total; the month's targets against the month so
+   far, when a manager set them (exports/digest_plan.py); the definitions, in a few lines.
 2. Calls, Missed calls, Missed by hour, Activities, Pipeline, Stale deals: the details,
    each headed by the same period, zone and "as of", each table with a totals row
    (exports/digest_sheets.py and exports/digest_pipeline.py).
@@ -26,7 +27,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from core.reports.dto import Digest, Figures, PersonSummary
-from exports import digest_pipeline
+from exports import digest_pipeline, digest_plan
 from exports import digest_sheets as sheets
 from exports._table import (
     DATETIME,
@@ -263,7 +264,7 @@ def _summary_sheet(
     ws: WriteOnlyWorksheet = wb.create_sheet(t["sheet.summary"])
     for index, width in enumerate(SUMMARY_WIDTHS):
         ws.column_dimensions[chr(ord("A") + index)].width = width
-    rows = 6 + len(KPIS) + 4 + len(digest.people) + 3 + 7
+    rows = 6 + len(KPIS) + 4 + len(digest.people) + 3 + 7 + digest_plan.rows_needed(digest)
     # Before the first row: a streamed sheet writes its properties then.
     sheets.one_page_portrait(ws, one_page=rows <= ONE_PAGE_ROWS)
     title = bold(ws, t["title"])
@@ -295,7 +296,16 @@ def _summary_sheet(
             ]
         )
     ws.append([])
-    _people_table(ws, digest, t, header_row=6 + len(KPIS) + 2)
+    people_header = 6 + len(KPIS) + 2
+    _people_table(ws, digest, t, header_row=people_header)
+    digest_plan.plan_table(
+        ws,
+        digest,
+        t,
+        money=_formats("money", digest.currency, t)[0],
+        header_row=people_header + len(digest.people) + 4,
+        locale=locale,
+    )
     ws.append([])
     ws.append([bold(ws, t["notes"])])
     small = Font(size=9, italic=True)
