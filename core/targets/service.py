@@ -29,6 +29,7 @@ from core.services.common import audit
 METRICS = ("won_amount", "deals_won", "calls_out")
 MONEY = "won_amount"  # kept in minor units, like deal amounts
 MAX_TARGET = Decimal(10) ** 12
+CENTS = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ def parse_value(metric: str, text: str) -> Decimal:
             code="target-value-invalid",
             args={"text": text, "metric": metric},
         )
-    return value.quantize(Decimal("0.01")) if metric == MONEY else value.to_integral_value()
+    return value.quantize(CENTS) if metric == MONEY else value.to_integral_value()
 
 
 def _stored(metric: str, value: Decimal) -> int:
@@ -87,7 +88,7 @@ def _stored(metric: str, value: Decimal) -> int:
 
 
 def _shown(metric: str, stored: int) -> Decimal:
-    return Decimal(stored) / 100 if metric == MONEY else Decimal(stored)
+    return (Decimal(stored) / 100).quantize(CENTS) if metric == MONEY else Decimal(stored)
 
 
 async def set_targets(
