@@ -165,3 +165,30 @@ async def month_targets(ctx: Ctx, *, month: date) -> dict[int, dict[str, Decimal
     for uid, metric, value in found.tuples():
         targets.setdefault(uid, {})[metric] = _shown(metric, value)
     return targets
+
+
+async def find_person(ctx: Ctx, *, text: str) -> User:
+    """An active team member as a manager names them: #ID, @username or a name only one
+    active member has; several of a name is refused, never guessed."""
+    key = text.strip()
+    if key.lstrip("#").isdigit():
+        user = await ctx.session.get(User, int(key.lstrip("#")))
+        if user is None or not user.active:
+            raise NotFound(f"no active user {key}", code="user-not-found")
+        return user
+    active = list(await ctx.session.scalars(select(User).where(User.active.is_(True))))
+    if key.startswith("@"):
+        handle = key[1:].casefold()
+        found = [u for u in active if (u.telegram_username or "").casefold() == handle]
+    else:
+        found = [u for u in active if u.name.casefold().strip() == key.casefold()]
+    if len(found) > 1:
+        raise InvalidInput(
+            f"{len(found)} users are named {key!r}: write #ID instead",
+            field="user",
+            code="user-ambiguous",
+            args={"name": key},
+        )
+    if not found:
+        raise NotFound(f"no active user {key!r}", code="user-not-found")
+    return found[0]
