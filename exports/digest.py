@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from core.reports.dto import Digest, Figures, PersonSummary
@@ -38,6 +38,7 @@ from exports._table import (
     Converter,
     column_widths,
     fit_header_height,
+    font,
     header_cell,
 )
 from exports.digest_sheets import Sheet, bold
@@ -268,7 +269,7 @@ def _summary_sheet(
     # Before the first row: a streamed sheet writes its properties then.
     sheets.one_page_portrait(ws, one_page=rows <= ONE_PAGE_ROWS)
     title = bold(ws, t["title"])
-    title.font = Font(bold=True, size=14)
+    title.font = font(bold=True, size=14)
     ws.append([title])
     for line in lines:
         ws.append([line])
@@ -285,7 +286,7 @@ def _summary_sheet(
         change = _change(current, previous, kpi, t)
         change_cell = WriteOnlyCell(ws, value=change)
         change_cell.number_format = change_format
-        change_cell.font = Font(color=_colour(change, kpi))
+        change_cell.font = font(color=_colour(change, kpi))
         change_cell.alignment = Alignment(horizontal="right")
         ws.append(
             [
@@ -308,7 +309,7 @@ def _summary_sheet(
     )
     ws.append([])
     ws.append([bold(ws, t["notes"])])
-    small = Font(size=9, italic=True)
+    small = font(size=9, italic=True)
     for key in (
         "note.missed",
         "note.callback",

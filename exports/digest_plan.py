@@ -14,11 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from core.reports.dto import Digest
-from exports._table import INTEGER, column_widths, fit_header_height, header_cell
+from exports._table import INTEGER, column_widths, fit_header_height, font, header_cell
 from exports.digest_sheets import bold
 from exports.safety import xlsx_text
 
@@ -79,7 +78,7 @@ def plan_table(
             actual[metric] = actual.get(metric, Decimal(0)) + row.actual.get(metric, Decimal(0))
     cells = _cells(ws, targets, actual, digest.plan_elapsed, money)
     for cell in cells:
-        cell.font = Font(bold=True, color=cell.font.color)
+        cell.font = font(bold=True, color=cell.font.color)
     ws.append([bold(ws, t["total"]), *cells])
 
 
@@ -106,6 +105,6 @@ def _cells(
             cell = WriteOnlyCell(ws, value=value)
             cell.number_format = number_format
             coloured = value is not None and (key == "share" or metric == "calls_out")
-            cell.font = Font(color=(BETTER if on_pace else WORSE) if coloured else None)
+            cell.font = font(color=(BETTER if on_pace else WORSE) if coloured else None)
             cells.append(cell)
     return cells
