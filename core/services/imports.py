@@ -12,9 +12,9 @@
    name shared by several companies rejects the row, never guessed, and so does an ID that
    names no company or a company other than the name cell's when both were edited.
 4. By the policy the contact is skipped, filled (empty fields only; phones added) or
-   overwritten (the file's non-empty values win; its phones and tags replace the contact's). Values
-   are compared normalised: a row that changes nothing is `unchanged`, not `updated`, and
-   each update lists its fields in `changes`.
+   overwritten (the file's non-empty values win; its phones and tags replace the
+   contact's). Values are compared normalised: a row that changes nothing is `unchanged`,
+   not `updated`, and each update lists its fields in `changes`.
 5. Apply: an ImportJob per file content and policy; each batch commits with the job's
    progress, so a crash loses at most the batch in flight and a rerun continues after the
    last committed one. A finished file applied again changes nothing. Runs of one file

@@ -194,20 +194,23 @@ async def test_tags_taken_out_and_a_company_moved_by_its_id_import_as_those_edit
             (made[0], "ID компании"): twins[1],  # the other "ООО Ромашка": only the ID tells
             (made[4], "ID компании"): twins[0],  # the name cell still says "Лютик"
             (made[5], "Компания"): "ООО Новая",  # a company the CRM does not have yet
+            (made[3], "Компания"): "лютик",  # the ID cell left as it was: the name moves it
         },
     )
-    expected = [(2, made[0], ["company"]), (3, made[1], ["tags"])]
+    lutik = before[made[4]][2]
+    expected = [(2, made[0], ["company"]), (3, made[1], ["tags"]), (5, made[3], ["company"])]
     expected += [(6, made[4], ["company"]), (7, made[5], ["company"])]
     for apply in (False, True):
         report = await _import(ctx, system, data, "edited.xlsx", apply=apply)
-        assert (report.updated, report.unchanged, report.new, report.rejected) == (4, 2, 0, 0)
+        assert (report.updated, report.unchanged, report.new, report.rejected) == (5, 1, 0, 0)
         assert report.changes == expected
     after = {row[0]: row for row in await _state(ctx)}
     assert after[made[1]][8] == ["опт"]
     assert (after[made[0]][2], after[made[4]][2]) == (twins[1], twins[0])
+    assert after[made[3]][2] == lutik
     new_company = await ctx.session.scalar(select(Company).where(Company.name == "ООО Новая"))
     assert new_company is not None and after[made[5]][2] == new_company.id
-    edited = {made[0]: {2}, made[1]: {8}, made[4]: {2}, made[5]: {2}}
+    edited = {made[0]: {2}, made[1]: {8}, made[3]: {2}, made[4]: {2}, made[5]: {2}}
     for cid, row in after.items():
         changed = {
             i for i, (old, new) in enumerate(zip(before[cid], row, strict=True)) if old != new
