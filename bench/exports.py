@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
 from core.models.calls import Call
 from core.models.contacts import Contact, ContactPhone
+from core.models.targets import SalesTarget
 from core.models.users import User
 from core.models.work import Activity, Deal
 from core.services import contact_export, imports, reports
@@ -83,6 +84,18 @@ async def seed_calls(url: str, calls: int, rng: random.Random) -> None:
             insert(User),
             [{"name": f"Sales {i}", "role": "sales", "created_at": START} for i in range(1, 9)],
         )
+        # Monthly targets for everyone: the digest's plan table and its month-so-far figures
+        # (the cut-off, 1 Nov 03:00 Moscow, falls in November) are part of what is timed.
+        await conn.execute(
+            insert(SalesTarget),
+            [
+                {"user_id": i, "month": month, "metric": metric, "target": target,
+                 "updated_at": START}
+                for i in range(1, 9)
+                for month in (date(2026, 10, 1), date(2026, 11, 1))
+                for metric, target in (("won_amount", 50_000_000), ("calls_out", calls // 20))
+            ],
+        )  # fmt: skip
         contacts = max(calls // 10, 10)
         await conn.execute(
             insert(Contact),

@@ -20,6 +20,7 @@ from bot.handlers import (
     search,
     spreadsheets,
     start,
+    targets,
     team,
 )
 from bot.menus import command_menus
@@ -55,6 +56,7 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
         deals.router,
         calls.router,
         reports.router,
+        targets.router,
         spreadsheets.router,
         search.router,
         fallback.router,

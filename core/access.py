@@ -11,6 +11,7 @@
    away and deleting the client stay with those who see it.
 4. Seeing is enough to work on a thing (a note, an activity, a stage move); giving a thing
    to someone else, deleting or merging a contact needs its owner or a manager (`may_manage`).
+5. Monthly sales targets are set by managers and admins; a salesperson reads their own.
 A hidden object is reported as missing (NotFound), never as forbidden, so ids do not leak.
 Each rule has a predicate for one loaded object and an SQL condition for lists, built from
 the same switch, so a list never shows what a read would refuse (tests/core/test_access.py).
@@ -27,6 +28,7 @@ from core.context import Actor, Ctx
 from core.errors import NotFound
 from core.models.calls import Call
 from core.models.contacts import Contact
+from core.models.targets import SalesTarget
 from core.models.work import Activity, Deal
 
 # Long enough to log a call, follow up and call back; short enough that one answered call
@@ -161,3 +163,20 @@ async def workable_contact(
     if may_see_contact(ctx, actor, contact) or await took_a_call_from(ctx, actor, contact.id):
         return contact
     raise NotFound(f"contact {contact_id} not found")
+
+
+def may_set_targets(actor: Actor) -> bool:
+    """Monthly sales targets are set by managers, admins and the system."""
+    return actor.sees_all
+
+
+def may_see_targets(actor: Actor, user_id: int) -> bool:
+    """Everyone's targets for managers; a salesperson's own for them."""
+    return actor.sees_all or user_id == actor.user_id
+
+
+def targets_clause(actor: Actor) -> ColumnElement[bool]:
+    """The targets an actor may read, as `may_see_targets` decides for one."""
+    if actor.sees_all:
+        return true()
+    return SalesTarget.user_id == actor.user_id

@@ -18,6 +18,16 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from exports.safety import text_cell, xlsx_text
 
 DURATION = "[h]:mm:ss"
+# Every styled cell names the workbook's font: a Font without a name is drawn by LibreOffice
+# in its own default (a wider serif), which turned totals and changes into "###".
+FONT_NAME = "Calibri"
+
+
+def font(*, size: float = 11, **style: object) -> Font:
+    """A cell font in the workbook's typeface (bold, italic, color, underline as keywords)."""
+    return Font(name=FONT_NAME, size=size, **style)
+
+
 INTEGER = "0"
 SHARE = "0%"
 DATETIME = {"ru": "DD.MM.YYYY HH:MM", "en": "YYYY-MM-DD HH:MM"}
@@ -90,7 +100,7 @@ def column_widths(ws: WriteOnlyWorksheet, count: int, first: int = 1) -> list[fl
 def header_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
     """A bold header cell; its text may come from a user's file, so never a formula."""
     cell = text_cell(ws, text)
-    cell.font = Font(bold=True)
+    cell.font = font(bold=True)
     cell.fill = HEADER_FILL
     cell.alignment = Alignment(wrap_text=True, vertical="top")
     return cell

@@ -83,10 +83,14 @@ _RU: list[tuple[re.Pattern[str], str]] = [
             r"телефоны принадлежат разным контактам: \1",
         ),
         (
-            r"(\d+) companies are named (.+) \((.+)\): give the contact's company in the CRM, "
-            r"or rename one of them",
-            r"компаний с названием \2 несколько (\1: \3): укажите компанию контакта в CRM "
-            r"или переименуйте одну из них",
+            r"(\d+) companies are named (.+) \((.+)\): write the company's ID in its column",
+            r"компаний с названием \2 несколько (\1: \3): напишите ID компании в её столбце",
+        ),
+        (r"(.+) is not a company ID", r"\1 — не ID компании"),
+        (r"no company with ID (\d+)", r"нет компании с ID \1"),
+        (
+            r"the company ID (\d+) is (.+), not (.+): correct one of the two cells",
+            r"компания с ID \1 — это \2, а не \3: исправьте одну из двух ячеек",
         ),
         (
             r"duplicate of row (\d+) \(a phone or the ID repeats\)",

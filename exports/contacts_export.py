@@ -5,7 +5,8 @@
 2. In the reader's zone: the creation time is a real date-time in that zone, the zone named
    in its header ("Создан (Europe/Moscow)"). In CSV dates are written as the locale's
    spreadsheet reads a date (31.12.2026 in Russian, 2026-12-31 in English).
-3. What goes out comes back: the ID column, phones as E.164, the source label, the time zone
+3. What goes out comes back: the ID column, the company's ID (a shared company name is
+   never guessed), phones as E.164, the source label, the time zone
    are all read by `exports.contacts_import`. A CSV phone reads as a phone, never a formula
    (`exports.safety.csv_phone`).
 """
@@ -32,6 +33,7 @@ HEADERS = {
         "ФИО",
         "Телефоны",
         "Компания",
+        "ID компании",
         "Email",
         "Дата рождения",
         "Ответственный",
@@ -45,6 +47,7 @@ HEADERS = {
         "Name",
         "Phones",
         "Company",
+        "Company ID",
         "Email",
         "Birthday",
         "Owner",
@@ -58,7 +61,8 @@ DATE = {"ru": "DD.MM.YYYY", "en": "YYYY-MM-DD"}
 PROBLEM = {"ru": ("Строка", "Ошибка"), "en": ("Row", "Problem")}
 
 
-CREATED = 10  # the creation time's column: its header names the zone
+BIRTHDAY = 6
+CREATED = 11  # the creation time's column: its header names the zone
 
 
 def _headers(locale: str, zone: str) -> list[str]:
@@ -73,6 +77,7 @@ def _values(row: ContactExportRow, locale: str, zone: ZoneInfo) -> tuple[Any, ..
         row.name,
         "; ".join(row.phones),
         row.company,
+        row.company_id,
         row.email,
         row.birthday,
         row.owner,
@@ -91,11 +96,11 @@ def contacts_xlsx(
     headers = _headers(locale, zone)
     tz = ZoneInfo(zone)
     date_format = DATE.get(locale, DATE["en"])
-    kinds = ["int", *["text"] * 4, "date", *["text"] * 4, "datetime"]
+    kinds = ["int", *["text"] * 3, "int", "text", "date", *["text"] * 4, "datetime"]
     formats: list[str | None] = [None] * len(headers)
-    formats[5], formats[CREATED] = date_format, f"{date_format} HH:MM"
+    formats[BIRTHDAY], formats[CREATED] = date_format, f"{date_format} HH:MM"
     columns = [
-        Column(h, kind, fmt, width=8 if kind == "int" else None)
+        Column(h, kind, fmt, width=10 if kind == "int" else None)
         for h, kind, fmt in zip(headers, kinds, formats, strict=True)
     ]
     wb = Workbook(write_only=True)

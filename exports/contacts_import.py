@@ -96,6 +96,7 @@ class Limits:
 # Header names people use, folded (lower case, ё -> е, punctuation and spaces removed).
 HEADERS: dict[str, tuple[str, ...]] = {
     "id": ("id", "ид", "idконтакта", "contactid"),
+    "company_id": ("idкомпании", "companyid", "идкомпании"),
     "timezone": ("часовойпояс", "timezone", "tz", "зона"),
     "source": ("источник", "source"),
     "name": (
@@ -408,6 +409,11 @@ def _row(
             row.id = int(ident)
         else:
             row.errors.append(table.error("id", number, f"{ident!r} is not a contact ID"))
+    if firm := one("company_id"):
+        if firm.isdigit() and 0 < int(firm) < 2**63:
+            row.company_id = int(firm)
+        else:
+            row.errors.append(table.error("company_id", number, f"{firm!r} is not a company ID"))
     row.tags = [t.strip() for t in _TAG_SPLIT.split(one("tags")) if t.strip()]
     if "birthday" in columns:
         index = columns["birthday"][0]

@@ -4,7 +4,8 @@
    "as of"); the team's headline figures, each beside the previous period's and its change,
    with an arrow coloured green when it is better and red when worse (shares change in
    percentage points, times in hours and minutes); one line per salesperson, best first,
-   with the figures that rank them and the total; the definitions, in a few lines.
+   with the figures that rank them and the total; the month's targets against the month so
+   far, when a manager set them (exports/digest_plan.py); the definitions, in a few lines.
 2. Calls, Missed calls, Missed by hour, Activities, Pipeline, Stale deals: the details,
    each headed by the same period, zone and "as of", each table with a totals row
    (exports/digest_sheets.py and exports/digest_pipeline.py).
@@ -22,11 +23,11 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from core.reports.dto import Digest, Figures, PersonSummary
-from exports import digest_pipeline
+from exports import digest_pipeline, digest_plan
 from exports import digest_sheets as sheets
 from exports._table import (
     DATETIME,
@@ -37,6 +38,7 @@ from exports._table import (
     Converter,
     column_widths,
     fit_header_height,
+    font,
     header_cell,
 )
 from exports.digest_sheets import Sheet, bold
@@ -263,11 +265,11 @@ def _summary_sheet(
     ws: WriteOnlyWorksheet = wb.create_sheet(t["sheet.summary"])
     for index, width in enumerate(SUMMARY_WIDTHS):
         ws.column_dimensions[chr(ord("A") + index)].width = width
-    rows = 6 + len(KPIS) + 4 + len(digest.people) + 3 + 7
+    rows = 6 + len(KPIS) + 4 + len(digest.people) + 3 + 7 + digest_plan.rows_needed(digest)
     # Before the first row: a streamed sheet writes its properties then.
     sheets.one_page_portrait(ws, one_page=rows <= ONE_PAGE_ROWS)
     title = bold(ws, t["title"])
-    title.font = Font(bold=True, size=14)
+    title.font = font(bold=True, size=14)
     ws.append([title])
     for line in lines:
         ws.append([line])
@@ -284,7 +286,7 @@ def _summary_sheet(
         change = _change(current, previous, kpi, t)
         change_cell = WriteOnlyCell(ws, value=change)
         change_cell.number_format = change_format
-        change_cell.font = Font(color=_colour(change, kpi))
+        change_cell.font = font(color=_colour(change, kpi))
         change_cell.alignment = Alignment(horizontal="right")
         ws.append(
             [
@@ -295,10 +297,19 @@ def _summary_sheet(
             ]
         )
     ws.append([])
-    _people_table(ws, digest, t, header_row=6 + len(KPIS) + 2)
+    people_header = 6 + len(KPIS) + 2
+    _people_table(ws, digest, t, header_row=people_header)
+    digest_plan.plan_table(
+        ws,
+        digest,
+        t,
+        money=_formats("money", digest.currency, t)[0],
+        header_row=people_header + len(digest.people) + 4,
+        locale=locale,
+    )
     ws.append([])
     ws.append([bold(ws, t["notes"])])
-    small = Font(size=9, italic=True)
+    small = font(size=9, italic=True)
     for key in (
         "note.missed",
         "note.callback",

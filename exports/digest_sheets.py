@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.page import PageMargins
@@ -39,6 +39,7 @@ from exports._table import (
     Converter,
     fit_header_height,
     fit_widths,
+    font,
     header_cell,
     print_setup,
     write_rows,
@@ -46,7 +47,7 @@ from exports._table import (
 from exports.safety import xlsx_text
 
 T = TypeVar("T")
-BOLD = Font(bold=True)
+BOLD = font(bold=True)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def _quoted(text: str) -> str:
     return text.replace('"', '""')
 
 
-LINK_FONT = Font(color="0563C1", underline="single")
+LINK_FONT = font(color="0563C1", underline="single")
 
 
 def recording(ws: WriteOnlyWorksheet, reference: str, label: str) -> Any:

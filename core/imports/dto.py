@@ -14,6 +14,7 @@ FIELDS = (
     "middle_name",
     "phone",
     "company",
+    "company_id",
     "email",
     "birthday",
     "owner",
@@ -58,6 +59,7 @@ class ContactRow:
     id: int | None = None  # the contact's ID, as an export writes it: matched first
     timezone: str = ""
     source: str = ""
+    company_id: int | None = None  # the company's ID, as an export writes it: matched first
     errors: list[CellError] = field(default_factory=list)
 
 
@@ -101,3 +103,4 @@ class ContactExportRow:
     timezone: str
     source: str
     created_at: datetime
+    company_id: int | None = None

@@ -21,6 +21,7 @@ from core.models.system import (
     Notification,
     TelegramUpdate,
 )
+from core.models.targets import SalesTarget
 from core.models.users import Invite, User, UserExtension
 from core.models.work import Activity, Deal, DealStageChange, Note, PipelineStage
 
@@ -52,6 +53,7 @@ __all__ = [
     "Note",
     "Notification",
     "PipelineStage",
+    "SalesTarget",
     "TelegramUpdate",
     "TelephonyEvent",
     "User",

@@ -7,7 +7,7 @@ workbook prints the same definitions on its Summary sheet.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from statistics import median
 from typing import Literal
@@ -187,6 +187,16 @@ class Forecast:
     overdue: int = 0  # open deals whose expected close date has passed
 
 
+@dataclass(slots=True, frozen=True)
+class PlanRow:
+    """A salesperson's monthly targets (core/targets) and what they reached by the cut-off."""
+
+    user_id: int
+    name: str
+    targets: dict[str, Decimal]  # metric -> target (won_amount in the main currency)
+    actual: dict[str, Decimal]  # metric -> the month's figure from its first day to "as of"
+
+
 @dataclass(slots=True)
 class Digest:
     """Everything the digest workbook shows; times are aware UTC, rendered in the reader's zone."""
@@ -214,6 +224,9 @@ class Digest:
     stale_deals: list[StaleDeal] = field(default_factory=list)
     stale_days: int = 14
     forecast: Forecast | None = None
+    plan_month: date | None = None  # the month whose targets `plan` shows (None: none set)
+    plan: list[PlanRow] = field(default_factory=list)
+    plan_elapsed: float = 1.0  # the share of that month gone by at the cut-off
 
     @property
     def running(self) -> bool:

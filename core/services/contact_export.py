@@ -21,7 +21,7 @@ async def export_rows(ctx: Ctx, *, actor: Actor) -> list[ContactExportRow]:
     query = (
         select(Contact.id, Contact.name, Company.name, Contact.email, Contact.birthday)
         .add_columns(Contact.owner_id, Contact.tags, Contact.timezone, Contact.source)
-        .add_columns(Contact.created_at)
+        .add_columns(Contact.created_at, Contact.company_id)
         .outerjoin(Company, Company.id == Contact.company_id)
         .where(Contact.deleted_at.is_(None), contact_visible_clause(ctx, actor))
         .order_by(Contact.id)
@@ -31,7 +31,8 @@ async def export_rows(ctx: Ctx, *, actor: Actor) -> list[ContactExportRow]:
     result = await ctx.session.stream(query)
     async for partition in result.partitions(BATCH):
         phones = await _phones(ctx, [r[0] for r in partition])
-        for cid, name, company, email, birthday, owner, tags, zone, source, created in partition:
+        for row in partition:
+            cid, name, company, email, birthday, owner, tags, zone, source, created, firm = row
             rows.append(
                 ContactExportRow(
                     id=cid,
@@ -45,6 +46,7 @@ async def export_rows(ctx: Ctx, *, actor: Actor) -> list[ContactExportRow]:
                     timezone=zone or "",
                     source=source,
                     created_at=created,
+                    company_id=firm,
                 )
             )
     return rows

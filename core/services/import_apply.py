@@ -186,7 +186,7 @@ def _company_of(name: str, companies: dict[str, _Company]) -> _Company | None:
 def _chosen_company(plan: Plan, name: str, companies: dict[str, _Company]) -> _Company | None:
     """The company _match chose by ID, else the one created for the name."""
     if plan.company_id is not None:
-        return _Company(plan.company_id, " ".join(name.split()))
+        return _Company(plan.company_id, plan.company_name or " ".join(name.split()))
     return _company_of(name, companies)
 
 

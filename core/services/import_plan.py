@@ -24,6 +24,7 @@ class Plan:
     timezone: str | None = None
     source: str | None = None
     company_id: int | None = None  # the company the row names, found by _match (None: new)
+    company_name: str | None = None  # that company's name as the CRM spells it
 
 
 @dataclass(slots=True)
@@ -42,6 +43,7 @@ class Current:
     company_id: int | None
     visible: bool
     phones: set[str] = field(default_factory=set)  # its live numbers, E.164
+    company_folded: str | None = None  # its company's name as companies are matched
 
 
 @dataclass

@@ -7,12 +7,14 @@
 3. Each batch (a fixed slice of the file's rows) finds each row's contact: by its ID column
    first (an export's rows carry it; an ID that names no contact the actor may see rejects
    the row), else by its phones. A phone of the row that belongs to another contact rejects
-   it. The company is the contact's own when the names agree, else the one live company of
-   that name (folded); a name shared by several companies rejects the row, never guessed.
+   it. The company is the one the company ID column names (an export writes it), else the
+   contact's own when the names agree, else the one live company of that name (folded); a
+   name shared by several companies rejects the row, never guessed, and so does an ID that
+   names no company or a company other than the name cell's when both were edited.
 4. By the policy the contact is skipped, filled (empty fields only; phones added) or
-   overwritten (the file's non-empty values win; its phones replace the contact's). Values
-   are compared normalised: a row that changes nothing is `unchanged`, not `updated`, and
-   each update lists its fields in `changes`.
+   overwritten (the file's non-empty values win; its phones and tags replace the
+   contact's). Values are compared normalised: a row that changes nothing is `unchanged`,
+   not `updated`, and each update lists its fields in `changes`.
 5. Apply: an ImportJob per file content and policy; each batch commits with the job's
    progress, so a crash loses at most the batch in flight and a rerun continues after the
    last committed one. A finished file applied again changes nothing. Runs of one file
@@ -417,6 +419,7 @@ async def _match(ctx: Ctx, actor: Actor, plans: Sequence[Plan], policy: str) -> 
     wanted = set(owners.values()) | {p.contact_id for p in plans if p.contact_id is not None}
     contacts = await _current(ctx, actor, wanted)
     companies = await _companies_named(ctx, {p.row.company for p in plans})
+    by_id = await _companies_by_id(ctx, {p.row.company_id for p in plans if p.row.company_id})
     for plan in plans:
         matched = {owners[p.e164] for p in plan.phones if p.e164 in owners}
         contact: Current | None = None
@@ -434,7 +437,7 @@ async def _match(ctx: Ctx, actor: Actor, plans: Sequence[Plan], policy: str) -> 
         elif matched:
             contact = contacts.get(matched.pop())
         if problem is None:
-            problem = _pick_owner(plan, contact) or _pick_company(plan, contact, companies)
+            problem = _pick_owner(plan, contact) or _pick_company(plan, contact, companies, by_id)
         if problem is not None:
             batch.rejected.append((plan.row.row, problem))
         elif contact is None:
@@ -455,13 +458,16 @@ async def _current(ctx: Ctx, actor: Actor, ids: set[int]) -> dict[int, Current]:
     found = await ctx.session.execute(
         select(Contact.id, Contact.name, Contact.email, Contact.birthday, Contact.owner_id)
         .add_columns(Contact.timezone, Contact.source, Contact.tags, Contact.company_id)
-        .add_columns(contact_visible_clause(ctx, actor))
+        .add_columns(contact_visible_clause(ctx, actor), Company.name_folded)
+        .outerjoin(Company, Company.id == Contact.company_id)
         .where(Contact.id.in_(ids), Contact.deleted_at.is_(None))
     )
-    current = {
-        cid: Current(cid, name, email, day, owner, zone, source, list(tags or []), company, bool(v))
-        for cid, name, email, day, owner, zone, source, tags, company, v in found.tuples()
-    }
+    current: dict[int, Current] = {}
+    for cid, name, email, day, owner, zone, source, tags, company, v, folded in found.tuples():
+        current[cid] = Current(
+            cid, name, email, day, owner, zone, source, list(tags or []), company, bool(v)
+        )
+        current[cid].company_folded = folded
     phones = await ctx.session.execute(
         select(ContactPhone.contact_id, ContactPhone.e164).where(
             ContactPhone.contact_id.in_(current), ContactPhone.is_live.is_(True)
@@ -506,7 +512,49 @@ def _pick_owner(plan: Plan, contact: Current | None) -> str | None:
     return f"no active user {plan.row.owner!r}"
 
 
+async def _companies_by_id(ctx: Ctx, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Live companies by ID: (name, folded name) of each."""
+    found: dict[int, tuple[str, str]] = {}
+    if ids:
+        rows = await ctx.session.execute(
+            select(Company.id, Company.name, Company.name_folded).where(
+                Company.id.in_(ids), Company.deleted_at.is_(None)
+            )
+        )
+        found = {cid: (name, folded) for cid, name, folded in rows.tuples()}
+    return found
+
+
 def _pick_company(
+    plan: Plan,
+    contact: Current | None,
+    companies: dict[str, list[tuple[int, str]]],
+    by_id: dict[int, tuple[str, str]],
+) -> str | None:
+    """Set the plan's company: the one its ID names, unless only the name cell was edited;
+    else by name (`_pick_company_named`). A problem, never a guess, when the ID names no
+    company or the ID and the name both changed to different companies."""
+    row = plan.row
+    if row.company_id is None:
+        return _pick_company_named(plan, contact, companies)
+    if row.company_id not in by_id:
+        return f"no company with ID {row.company_id}"
+    name, folded = by_id[row.company_id]
+    typed = fold_company(row.company)
+    kept_id = contact is not None and contact.company_id == row.company_id
+    kept_name = contact is not None and typed == contact.company_folded
+    if typed and typed != folded and kept_id:
+        return _pick_company_named(plan, contact, companies)  # the name cell was edited
+    if typed and typed != folded and not kept_name:
+        return (
+            f"the company ID {row.company_id} is {name!r}, not {row.company!r}: "
+            "correct one of the two cells"
+        )
+    plan.company_id, plan.company_name = row.company_id, name
+    return None
+
+
+def _pick_company_named(
     plan: Plan, contact: Current | None, companies: dict[str, list[tuple[int, str]]]
 ) -> str | None:
     """Set the plan's company: the contact's own when its name agrees, else the only one of
@@ -514,8 +562,9 @@ def _pick_company(
     if not plan.row.company.strip():
         return None
     candidates = companies.get(fold_company(plan.row.company), [])
-    ids = [cid for cid, _ in candidates]
-    if contact is not None and contact.company_id in ids:
+    names = dict(candidates)
+    ids = list(names)
+    if contact is not None and contact.company_id in names:
         plan.company_id = contact.company_id
     elif len(ids) == 1:
         plan.company_id = ids[0]
@@ -523,16 +572,18 @@ def _pick_company(
         listed = ", ".join(f"#{i}" for i in ids)
         return (
             f"{len(ids)} companies are named {plan.row.company!r} ({listed}): "
-            "give the contact's company in the CRM, or rename one of them"
+            "write the company's ID in its column"
         )
+    if plan.company_id is not None:
+        plan.company_name = names[plan.company_id]
     return None
 
 
 def changes_for(plan: Plan, contact: Current, policy: str, *, region: str = "RU") -> dict[str, Any]:
     """Field -> new value for a matched contact under `fill` or `overwrite`; values that
     already hold (compared normalised) are no change. An empty cell never clears a field.
-    Phones: `overwrite` makes the file's phones the contact's (a replaced number replaces);
-    `fill` only adds the numbers the contact lacks."""
+    Phones and tags: `overwrite` makes the file's the contact's (a replaced number replaces,
+    a removed tag goes); `fill` only adds the numbers and tags the contact lacks."""
     row, overwrite = plan.row, policy == "overwrite"
     wanted: dict[str, Any] = {
         "email": plan.email,
@@ -556,11 +607,15 @@ def changes_for(plan: Plan, contact: Current, policy: str, *, region: str = "RU"
     dropped = sorted(live - {p.e164 for p in plan.phones}) if overwrite and plan.phones else []
     if added or dropped:
         changes["phones"] = {"add": added, "drop": dropped}
-    if set(plan.tags) - set(contact.tags or []):
-        changes["tags"] = sorted(set(plan.tags) | set(contact.tags or []))
+    tags = set(contact.tags or [])
+    if overwrite and plan.tags and set(plan.tags) != tags:
+        changes["tags"] = sorted(plan.tags)  # a tag taken out of the cell goes
+    elif set(plan.tags) - tags:
+        changes["tags"] = sorted(set(plan.tags) | tags)
+    named = row.company.strip() or plan.company_id is not None
     other_company = plan.company_id is None or plan.company_id != contact.company_id
-    if row.company.strip() and (overwrite or contact.company_id is None) and other_company:
-        changes["company"] = row.company
+    if named and (overwrite or contact.company_id is None) and other_company:
+        changes["company"] = plan.company_name or row.company
     if row.comment:
         changes["comment"] = row.comment
     return changes

@@ -26,12 +26,16 @@ Summary sheet prints too:
    conversion, days in stage, loss reasons and the client's source; amounts in the currency
    most deals use. Stale deals: open at the end, untouched for two weeks, nothing planned
    (core/services/report_stale.py).
+6. Plan: the monthly targets (core/targets) of the month the cut-off falls in, against the
+   same figures counted from that month's first day to the cut-off (a daily digest shows
+   the month so far); "on pace" is at least the target times the share of the month gone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
@@ -42,8 +46,8 @@ from core.models.calls import Call
 from core.models.contacts import Contact
 from core.models.users import User
 from core.models.work import Activity, Deal
-from core.reports.dto import Digest, Figures, MissedCallRow, PersonSummary
-from core.reports.periods import compare
+from core.reports.dto import Digest, Figures, MissedCallRow, PersonSummary, PlanRow
+from core.reports.periods import Comparison, compare
 from core.services import report_deals, report_stale
 from core.services.report_rows import (
     Missed,
@@ -57,6 +61,7 @@ from core.services.report_rows import (
     person_of_call,
 )
 from core.services.users import check_timezone
+from core.targets import service as targets
 
 __all__ = ["MAX_PERIOD", "Digest", "digest", "digest_for", "period"]
 
@@ -112,6 +117,9 @@ async def digest_for(ctx: Ctx, *, actor: Actor, start: datetime, end: datetime, 
     )
     people, total = _people(names, active_sales, current, previous)
     funnel = report_deals.funnel(deals_now, start=start, as_of=plan.as_of)
+    month, plan_rows, elapsed = await _plan(
+        ctx, start=start, plan=plan, tz=tz, current=current, currency=currency, names=names
+    )
     return Digest(
         start=start,
         end=end,
@@ -140,7 +148,64 @@ async def digest_for(ctx: Ctx, *, actor: Actor, start: datetime, end: datetime, 
         sources=report_deals.by_source(deals_now, start=start, as_of=plan.as_of, currency=currency),
         stale_deals=await report_stale.stale_deals(ctx, deals_now, as_of=plan.as_of, names=names),
         stale_days=report_stale.STALE_DAYS,
+        plan_month=month,
+        plan=plan_rows,
+        plan_elapsed=elapsed,
     )
+
+
+async def _plan(
+    ctx: Ctx,
+    *,
+    start: datetime,
+    plan: Comparison,
+    tz: str,
+    current: dict[int | None, Figures],
+    currency: str,
+    names: dict[int, str],
+) -> tuple[date | None, list[PlanRow], float]:
+    """The targets of the month the cut-off falls in, each beside the month's figure so far."""
+    zone = ZoneInfo(tz)
+    last = max(plan.as_of - timedelta(microseconds=1), start).astimezone(zone)
+    month = last.date().replace(day=1)
+    wanted = await targets.month_targets(ctx, month=month)
+    if not wanted:
+        return None, [], 1.0
+    first = datetime.combine(month, time(), tzinfo=zone).astimezone(UTC)
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    end = datetime.combine(following, time(), tzinfo=zone).astimezone(UTC)
+    figures = (
+        current
+        if plan.kind == "month"
+        else await _month_figures(ctx, start=first, as_of=plan.as_of, currency=currency)
+    )
+    elapsed = min(max((plan.as_of - first) / (end - first), 0.0), 1.0)
+    rows = []
+    for uid, wanted_of in wanted.items():
+        f = figures.get(uid, Figures())
+        actual = {
+            "won_amount": f.amount_won,
+            "deals_won": Decimal(f.deals_won),
+            "calls_out": Decimal(f.calls_out),
+        }
+        rows.append(PlanRow(uid, names.get(uid, ""), wanted_of, actual))
+    rows.sort(key=lambda r: (r.name.casefold(), r.user_id))
+    return month, rows, elapsed
+
+
+async def _month_figures(
+    ctx: Ctx, *, start: datetime, as_of: datetime, currency: str
+) -> dict[int | None, Figures]:
+    """Calls and deals per person from `start` to `as_of` (the figures targets are set on)."""
+    result: dict[int | None, Figures] = {}
+
+    def of(uid: int | None) -> Figures:
+        return result.setdefault(uid, Figures())
+
+    await _call_figures(ctx, start, as_of, of)
+    deals = await report_deals.deals_at(ctx, start=start, as_of=as_of)
+    report_deals.add_figures(deals, start=start, as_of=as_of, currency=currency, of=of)
+    return result
 
 
 def _people(

@@ -33,6 +33,7 @@ from core.services.calls import OUTCOMES
 from core.services.digests import PERIODS
 from core.services.greeting_texts import BIRTHDAY, DEFAULT_HOLIDAYS
 from core.services.imports import POLICIES
+from core.targets.service import METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT_DIR = ROOT / "bot"
@@ -128,6 +129,8 @@ DYNAMIC_FAMILIES: tuple[tuple[str, tuple[object, ...]], ...] = (
     ("menu-role-", tuple({name for names in MENUS.values() for name in names})),
     ("invalid-", tuple(invalid_fields())),
     ("err-", tuple(error_codes())),
+    ("targets-", METRICS),
+    ("targets-word-", METRICS),
 )
 
 

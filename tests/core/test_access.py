@@ -7,7 +7,8 @@ builds its own rule instead of asking core.access shows up as a disagreeing cell
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,9 +17,10 @@ from core import access
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
-from core.errors import InvalidInput, NotFound
-from core.models import Call
+from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.models import Call, User
 from core.services import activities, calls, cards, contacts, deals, notes, users
+from core.targets import service as targets
 
 ROLES = ("admin", "manager", "sales", "api")
 OWNERS = ("mine", "nobody", "colleague")
@@ -87,7 +89,7 @@ async def _world(ctx: Ctx, system: Actor) -> dict[str, object]:
         "sales": Actor.of_user(me),
         "api": Actor.api_key(1, "shop", scope="read"),
     }
-    return {"objects": objects, "actors": actors}
+    return {"objects": objects, "actors": actors, "me": me, "colleague": colleague}
 
 
 def expected(role: str, visibility: str, kind: str, owner: str) -> bool:
@@ -200,3 +202,28 @@ async def test_the_taker_of_a_call_may_work_on_its_client_for_a_week_but_not_edi
     clock.advance(days=access.CALL_TAKER_DAYS, seconds=1)
     with pytest.raises(NotFound):
         await cards.contact_card(ctx, actor=me, contact_id=theirs)
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_targets_are_set_by_managers_and_read_by_their_salesperson(
+    ctx: Ctx, system: Actor, role: str
+) -> None:
+    world = await _world(ctx, system)
+    actor = world["actors"][role]  # type: ignore[index]
+    me, colleague = world["me"], world["colleague"]
+    assert isinstance(me, User) and isinstance(colleague, User)
+    month = date(2026, 12, 1)
+    for person in (me, colleague):
+        await targets.set_targets(
+            ctx, actor=system, user_id=person.id, month=month, values={"calls_out": Decimal(9)}
+        )
+    listed = {t.user_id for t in await targets.list_targets(ctx, actor=actor, month=month)}
+    assert listed == {p.id for p in (me, colleague) if access.may_see_targets(actor, p.id)}
+    assert listed == ({me.id} if role == "sales" else {me.id, colleague.id})
+    values = {"calls_out": Decimal(10)}
+    if access.may_set_targets(actor):
+        await targets.set_targets(ctx, actor=actor, user_id=me.id, month=month, values=values)
+    else:
+        with pytest.raises(PermissionDenied):
+            await targets.set_targets(ctx, actor=actor, user_id=me.id, month=month, values=values)
+    assert access.may_set_targets(actor) == (role != "sales")

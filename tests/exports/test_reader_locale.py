@@ -62,7 +62,7 @@ def test_xlsx_names_its_sheet_zone_and_sources_in_the_readers_language() -> None
     assert header[-2:] == ["Источник", "Создан (Europe/Moscow)"]
     first = [c.value for c in sheet[2]]
     assert first[-2:] == ["бот", _local(2026, 12, 7, 9, 38, 2)]  # Moscow, no microseconds
-    assert sheet.cell(2, 11).number_format == "DD.MM.YYYY HH:MM"
+    assert sheet.cell(2, 12).number_format == "DD.MM.YYYY HH:MM"
     en = load_workbook(io.BytesIO(contacts_xlsx(ROWS, locale="en", zone="Asia/Omsk"))).active
     assert en is not None and en.title == "Contacts"
     assert [c.value for c in en[1]][-1] == "Created (Asia/Omsk)"
@@ -80,6 +80,7 @@ def test_csv_dates_are_the_locales_and_phones_are_marked_text_not_quoted() -> No
         "'=1+1",  # text that could be a formula keeps the apostrophe
         "\u2060+79160380484; +74950000001 ext. 12",
         "'+1+1",
+        "",
         "",
         "01.02.1990",
         "",
@@ -165,5 +166,5 @@ def test_libreoffice_ru_opens_csv_phones_as_phones_dates_as_dates_and_runs_no_fo
     assert (phones.data_type, phones.value) == ("s", "\u2060+79160380484; +74950000001 ext. 12")
     assert (sheet.cell(3, 3).data_type, sheet.cell(3, 3).value) == ("s", "\u2060+79160380485")
     assert name.data_type == "s" and company.data_type == "s"  # no formula ran
-    assert sheet.cell(2, 6).value == _local(1990, 2, 1)  # real dates, not text
-    assert sheet.cell(2, 11).value == _local(2026, 12, 7, 9, 38)
+    assert sheet.cell(2, 7).value == _local(1990, 2, 1)  # real dates, not text
+    assert sheet.cell(2, 12).value == _local(2026, 12, 7, 9, 38)

@@ -167,6 +167,98 @@ async def test_four_edits_import_back_as_exactly_those_edits(ctx: Ctx, system: A
     assert old is not None and not old.is_live
 
 
+def _edit(data: bytes, edits: dict[tuple[int, str], Any]) -> bytes:
+    """The exported workbook with cells (contact ID, header) set to new values."""
+    book = load_workbook(io.BytesIO(data))
+    sheet = book.worksheets[0]
+    header = [c.value for c in sheet[1]]
+    rows = {sheet.cell(r, 1).value: r for r in range(2, sheet.max_row + 1)}
+    for (cid, column), value in edits.items():
+        sheet.cell(rows[cid], header.index(column) + 1).value = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_tags_taken_out_and_a_company_moved_by_its_id_import_as_those_edits(
+    ctx: Ctx, system: Actor
+) -> None:
+    world = await _world(ctx, system)
+    made = [c.id for c in world["contacts"]]
+    twins = [c.id for c in world["twins"]]
+    before = {row[0]: row for row in await _state(ctx)}
+    data = _edit(
+        await _export(ctx, system, "xlsx"),
+        {
+            (made[1], "Теги"): "опт",  # "vip" taken out
+            (made[0], "ID компании"): twins[1],  # the other "ООО Ромашка": only the ID tells
+            (made[4], "ID компании"): twins[0],  # the name cell still says "Лютик"
+            (made[5], "Компания"): "ООО Новая",  # a company the CRM does not have yet
+            (made[3], "Компания"): "лютик",  # the ID cell left as it was: the name moves it
+        },
+    )
+    lutik = before[made[4]][2]
+    expected = [(2, made[0], ["company"]), (3, made[1], ["tags"]), (5, made[3], ["company"])]
+    expected += [(6, made[4], ["company"]), (7, made[5], ["company"])]
+    for apply in (False, True):
+        report = await _import(ctx, system, data, "edited.xlsx", apply=apply)
+        assert (report.updated, report.unchanged, report.new, report.rejected) == (5, 1, 0, 0)
+        assert report.changes == expected
+    after = {row[0]: row for row in await _state(ctx)}
+    assert after[made[1]][8] == ["опт"]
+    assert (after[made[0]][2], after[made[4]][2]) == (twins[1], twins[0])
+    assert after[made[3]][2] == lutik
+    new_company = await ctx.session.scalar(select(Company).where(Company.name == "ООО Новая"))
+    assert new_company is not None and after[made[5]][2] == new_company.id
+    edited = {made[0]: {2}, made[1]: {8}, made[3]: {2}, made[4]: {2}, made[5]: {2}}
+    for cid, row in after.items():
+        changed = {
+            i for i, (old, new) in enumerate(zip(before[cid], row, strict=True)) if old != new
+        }
+        assert changed == edited.get(cid, set()), cid
+    again = await _import(ctx, system, await _export(ctx, system, "csv"), "again.csv", apply=True)
+    assert (again.updated, again.unchanged) == (0, 6)
+
+
+async def test_fill_adds_tags_and_an_empty_tags_cell_keeps_them(ctx: Ctx, system: Actor) -> None:
+    world = await _world(ctx, system)
+    vip = world["contacts"][1].id
+    exported = await _export(ctx, system, "xlsx")
+    for policy, cell in (("fill", "новый"), ("overwrite", None)):
+        data = _edit(exported, {(vip, "Теги"): cell})
+        await _import(ctx, system, data, f"{policy}.xlsx", policy=policy, apply=True)
+        after = {row[0]: row for row in await _state(ctx)}
+        assert after[vip][8] == ["vip", "новый", "опт"]  # added to; an empty cell clears nothing
+
+
+async def test_a_company_id_of_no_company_or_at_odds_with_an_edited_name_rejects_the_row(
+    ctx: Ctx, system: Actor
+) -> None:
+    world = await _world(ctx, system)
+    made = [c.id for c in world["contacts"]]
+    twins = [c.id for c in world["twins"]]
+    data = _edit(
+        await _export(ctx, system, "xlsx"),
+        {
+            (made[0], "ID компании"): 999999,
+            (made[2], "ID компании"): twins[1],  # the ID and the name both changed
+            (made[2], "Компания"): "Лютик",
+            (made[3], "ID компании"): "ромашка",
+        },
+    )
+    report = await _import(ctx, system, data, "odd.xlsx", apply=False)
+    assert report.rejected_rows == [
+        (2, "no company with ID 999999"),
+        (
+            4,
+            f"the company ID {twins[1]} is 'ООО Ромашка', not 'Лютик': "
+            "correct one of the two cells",
+        ),
+        (5, "E5 (ID компании): 'ромашка' is not a company ID"),
+    ]
+    assert (report.unchanged, report.updated) == (3, 0)
+
+
 async def test_a_company_name_shared_by_two_companies_is_rejected_not_guessed(
     ctx: Ctx, system: Actor
 ) -> None:
@@ -179,10 +271,7 @@ async def test_a_company_name_shared_by_two_companies_is_rejected_not_guessed(
     for apply in (False, True):
         report = await _import(ctx, system, data, "moved.csv", apply=apply)
         ids = f"#{twins[0]}, #{twins[1]}"
-        problem = (
-            f"2 companies are named {{name!r}} ({ids}): give the contact's company in the CRM, "
-            "or rename one of them"
-        )
+        problem = f"2 companies are named {{name!r}} ({ids}): write the company's ID in its column"
         assert report.rejected_rows == [
             (2, problem.format(name="ооо  ромашка")),
             (3, problem.format(name="ООО Ромашка")),

@@ -463,3 +463,22 @@ missed-repeat = 🔁 Missed { $count } { $count ->
     [one] time
    *[other] times
 }, the last at { $time }
+
+## Monthly targets (/targets)
+targets-usage = Monthly plan: /targets [2026-12] to read it. Managers: <code>/targets set 2026-12 #ID amount=500000 deals=5 calls=300</code> (@username or a name instead of #ID; 0 removes a target).
+targets-none = No targets for { $month }.
+targets-title = <b>Plan for { $month }</b>
+targets-person = { $name }: { $items }
+targets-won_amount = amount { $value }
+targets-deals_won = deals { $value }
+targets-calls_out = outbound calls { $value }
+targets-saved = ✅ Targets saved.
+targets-word-won_amount = amount
+targets-word-deals_won = deals
+targets-word-calls_out = calls
+err-targets-manager-only = { error-forbidden }
+err-month-invalid = I cannot read the month “{ $text }”. Example: 2026-12.
+err-target-value-invalid = “{ $text }” is not a target: a number from 0 (0 removes it).
+err-target-metric-invalid = There is no target “{ $metric }”. There are: amount, deals, calls.
+err-target-none = Give at least one target, e.g. calls=300.
+err-user-ambiguous = Several team members are named “{ $name }”: write #ID.

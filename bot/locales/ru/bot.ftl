@@ -467,3 +467,22 @@ missed-repeat = 🔁 Пропущено { $count } { $count ->
     [few] раза
    *[many] раз
 }, последний в { $time }
+
+## Monthly targets (/targets)
+targets-usage = План на месяц: /targets [2026-12] — посмотреть. Руководителю: <code>/targets set 2026-12 #ID сумма=500000 сделки=5 звонки=300</code> (вместо #ID — @username или имя; 0 убирает цель).
+targets-none = На { $month } целей нет.
+targets-title = <b>План на { $month }</b>
+targets-person = { $name }: { $items }
+targets-won_amount = сумма { $value }
+targets-deals_won = сделок { $value }
+targets-calls_out = исходящих звонков { $value }
+targets-saved = ✅ Цели сохранены.
+targets-word-won_amount = сумма
+targets-word-deals_won = сделки
+targets-word-calls_out = звонки
+err-targets-manager-only = { error-forbidden }
+err-month-invalid = Не могу прочитать месяц «{ $text }». Пример: 2026-12.
+err-target-value-invalid = «{ $text }» — не цель: нужно число от 0 (0 убирает цель).
+err-target-metric-invalid = Цели «{ $metric }» нет. Есть: сумма, сделки, звонки.
+err-target-none = Укажите хотя бы одну цель, например звонки=300.
+err-user-ambiguous = Сотрудников с именем «{ $name }» несколько — напишите #ID.

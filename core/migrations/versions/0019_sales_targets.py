@@ -1,0 +1,46 @@
+"""monthly sales targets per salesperson (issue 19)
+
+Revision ID: 0019
+Revises: 0012
+
+- `sales_targets`: one figure (won_amount in minor units, deals_won, calls_out) a
+  salesperson is to reach in a calendar month (`month`: its first day), set by a manager;
+  the digest shows plan against actual.
+
+New table only.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from core.db import UTCDateTime
+
+revision: str = '0019'
+down_revision: str | None = '0012'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'sales_targets',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('month', sa.Date(), nullable=False),
+        sa.Column('metric', sa.String(length=32), nullable=False),
+        sa.Column('target', sa.BigInteger(), nullable=False),
+        sa.Column('set_by_user_id', sa.Integer(), nullable=True),
+        sa.Column('updated_at', UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['set_by_user_id'], ['users.id'], ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('user_id', 'month', 'metric'),
+    )
+    op.create_index('ix_sales_targets_user_id', 'sales_targets', ['user_id'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_sales_targets_user_id', table_name='sales_targets')
+    op.drop_table('sales_targets')

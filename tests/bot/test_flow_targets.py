@@ -1,0 +1,102 @@
+"""Monthly targets in the bot: a manager sets and reads them, a salesperson reads their own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.models.users import User
+from tests.bot.conftest import Feed
+from tests.bot.updates import TgUser, make_user, texts_of
+from tests.fakes.telegram_api import FakeTelegram
+
+MANAGER_TG = 9401
+SELLER_TG = 9402
+
+
+@pytest.fixture
+async def team(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
+) -> dict[str, User]:
+    made = {"maria": await make_user(
+        sessions, config, clock, telegram_id=MANAGER_TG, role="manager", name="Мария"
+    )}  # fmt: skip
+    made["petr"] = await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
+    made["olga"] = await make_user(sessions, config, clock, telegram_id=9403, name="Ольга")
+    for tg in (9404, 9405):
+        made[f"ivan{tg}"] = await make_user(sessions, config, clock, telegram_id=tg, name="Иван")
+    return made
+
+
+async def test_a_manager_sets_targets_by_name_or_id_and_reads_the_month(
+    feed: Feed, fake_tg: FakeTelegram, clock: FakeClock, team: dict[str, User]
+) -> None:
+    clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+    maria = TgUser(feed, fake_tg, MANAGER_TG)
+    assert texts_of(await maria.say("/targets"))[0].startswith("На 12.2026 целей нет.")
+    reply = texts_of(await maria.say("/targets set 2026-12 пётр сумма=500000 звонки=300"))[0]
+    assert reply.splitlines()[0] == "✅ Цели сохранены."
+    assert "Пётр: сумма 500\u00a0000, исходящих звонков 300" in reply
+    olga = team["olga"].id
+    await maria.say(f"/targets set 12.2026 #{olga} deals_won=4 calls_out=0")
+    listing = texts_of(await maria.say("/targets"))[0]
+    assert listing.splitlines() == [
+        "<b>План на 12.2026</b>",
+        "Ольга: сделок 4",
+        "Пётр: сумма 500\u00a0000, исходящих звонков 300",
+    ]
+    assert texts_of(await maria.say("/targets 2027-01"))[0].startswith("На 01.2027 целей нет.")
+
+
+async def test_a_salesperson_reads_only_their_own_and_may_not_set(
+    feed: Feed, fake_tg: FakeTelegram, team: dict[str, User]
+) -> None:
+    maria = TgUser(feed, fake_tg, MANAGER_TG)
+    await maria.say("/targets set 2026-12 Пётр звонки=300")
+    await maria.say("/targets set 2026-12 Ольга звонки=200")
+    petr = TgUser(feed, fake_tg, SELLER_TG)
+    assert texts_of(await petr.say("/targets 2026-12"))[0].splitlines() == [
+        "<b>План на 12.2026</b>",
+        "Пётр: исходящих звонков 300",
+    ]
+    refused = texts_of(await petr.say("/targets set 2026-12 Пётр звонки=3000"))[0]
+    assert refused.startswith("Это для руководителей")
+
+
+@pytest.mark.parametrize(
+    ("command", "reply"),
+    [
+        ("/targets 2026-13", "Не могу прочитать месяц «2026-13». Пример: 2026-12."),
+        (
+            "/targets set 2026-12 Иван звонки=5",
+            "Сотрудников с именем «Иван» несколько — напишите #ID.",
+        ),
+        ("/targets set 2026-12 Никто звонки=5", "Сотрудник не найден."),
+        ("/targets set 2026-12 Пётр выручка=5", "Цели «выручка» нет. Есть: сумма, сделки, звонки."),
+        (
+            "/targets set 2026-12 Пётр сделки=2,5",
+            "«2,5» — не цель: нужно число от 0 (0 убирает цель).",
+        ),
+    ],
+)  # fmt: skip
+async def test_mistakes_are_answered_naming_them(
+    feed: Feed, fake_tg: FakeTelegram, team: dict[str, User], command: str, reply: str
+) -> None:
+    maria = TgUser(feed, fake_tg, MANAGER_TG)
+    assert texts_of(await maria.say(command)) == [reply]
+
+
+async def test_a_set_without_figures_shows_how(
+    feed: Feed, fake_tg: FakeTelegram, team: dict[str, User]
+) -> None:
+    maria = TgUser(feed, fake_tg, MANAGER_TG)
+    for command in (
+        "/targets set 2026-12 Пётр",
+        "/targets set 2026-12 Пётр звонки",
+        "/targets a b",
+    ):
+        assert texts_of(await maria.say(command))[0].startswith("План на месяц: /targets")

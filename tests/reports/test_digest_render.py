@@ -1,0 +1,118 @@
+"""The Summary as LibreOffice prints it: one A4 portrait page, nothing shown as "###".
+
+Skipped where LibreOffice is not installed (`apt-get install libreoffice-calc`); with the
+Calibri-metric font Carlito (`fonts-crosextra-carlito`) the page reads as Excel prints it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import shutil
+import subprocess
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from core.clock import FakeClock
+from core.context import Actor, Ctx
+from core.services import reports
+from core.targets import service as targets
+from exports._table import FONT_NAME
+from exports.digest import build_workbook
+from tests.reports.scenario import END, NOW, START
+from tests.reports.test_targets import _with_targets
+
+A4_PORTRAIT = (595.3, 841.9)  # points
+
+
+def _summary_only(data: bytes) -> bytes:
+    """The workbook with its Summary alone, as it is printed on its own."""
+    wb = load_workbook(io.BytesIO(data))
+    for sheet in wb.worksheets[1:]:
+        wb.remove(sheet)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _print(source: Path) -> tuple[bytes, str | None]:
+    """LibreOffice's PDF of the workbook, and its text when pdftotext is there."""
+    folder = source.parent
+    done = subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{folder / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(folder),
+            str(source),
+        ],
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    pdf = source.with_suffix(".pdf")
+    if not shutil.which("pdftotext"):
+        return pdf.read_bytes(), None
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"],
+        capture_output=True,
+        timeout=60,
+        check=True,
+        text=True,
+    ).stdout
+    return pdf.read_bytes(), text
+
+
+async def test_every_styled_summary_cell_names_the_workbook_font(
+    ctx: Ctx, clock: FakeClock
+) -> None:
+    clock.set(NOW)
+    people = await _with_targets(ctx)
+    digest = await reports.digest(
+        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
+    )
+    ws = load_workbook(io.BytesIO(build_workbook(digest, locale="ru")))["Сводка"]
+    # A font without a name is drawn by LibreOffice in a wider serif: totals became "###".
+    names = {cell.font.name for row in ws.iter_rows() for cell in row if cell.value is not None}
+    assert names == {FONT_NAME}
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+async def test_libreoffice_prints_the_summary_with_targets_on_one_a4_portrait_page(
+    ctx: Ctx, clock: FakeClock, tmp_path: Path
+) -> None:
+    clock.set(NOW)
+    people = await _with_targets(ctx)
+    for person, amount in ((people.anna, 6_000_000), (people.boris, 3_000_000)):
+        await targets.set_targets(  # millions in bold: what a wider fallback font shows as ###
+            ctx,
+            actor=Actor.system("test"),
+            user_id=person.id,
+            month=date(2026, 11, 1),
+            values={"won_amount": Decimal(amount)},
+        )
+    digest = await reports.digest(
+        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
+    )
+    source = tmp_path / "summary.xlsx"
+    source.write_bytes(_summary_only(build_workbook(digest, locale="ru")))
+    pdf, text = await asyncio.to_thread(_print, source)
+    pages = re.findall(rb"/Type\s*/Page(?!s)", pdf)
+    assert len(pages) == 1
+    boxes = {
+        tuple(round(float(v), 1) for v in box.split()[2:])
+        for box in re.findall(rb"/MediaBox\s*\[([^\]]+)\]", pdf)
+    }
+    assert boxes == {A4_PORTRAIT}
+    if text is not None:
+        assert "###" not in text  # every figure fits its column
+        assert "План на 11.2026" in text and "Итого" in text
