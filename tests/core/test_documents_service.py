@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core import access
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.documents import service, storage
 from core.documents.naming import MAX_NAME_BYTES, safe_name
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from core.models.documents import DocumentBlob, DocumentChunk
+from core.models.documents import Document, DocumentBlob, DocumentChunk
 from core.models.system import AuditLog, BackgroundJob
 from core.services import contacts, deals, users
 
@@ -267,3 +268,49 @@ async def test_an_empty_name_and_an_empty_file_are_kept(ctx: Ctx, system: Actor)
 async def test_unknown_source_is_refused(ctx: Ctx, system: Actor) -> None:
     with pytest.raises(InvalidInput):
         await service.store_document(ctx, actor=system, name="a", source="fax", data=b"x")
+
+
+async def test_the_sql_clause_agrees_with_the_predicate(ctx: Ctx, system: Actor) -> None:
+    people = await _people(ctx, system)
+    me, colleague = people["sales1"], people["sales2"]
+    mine = await _contact(ctx, system, me, "+79160000001")
+    theirs = await _contact(ctx, system, colleague, "+79160000002")
+    nobodys = await contacts.create_contact(
+        ctx, actor=system, name="Ничей", phones=["+79160000003"]
+    )
+    their_deal = await deals.create(
+        ctx, actor=system, title="Чужая", contact_id=mine, owner_id=colleague.user_id
+    )
+    made = [
+        await service.store_document(
+            ctx, actor=system, name="1.pdf", source="api", data=PDF, contact_id=mine
+        ),
+        await service.store_document(
+            ctx, actor=system, name="2.pdf", source="api", data=PDF, contact_id=theirs
+        ),
+        await service.store_document(
+            ctx, actor=system, name="3.pdf", source="api", data=PDF, contact_id=nobodys.id
+        ),
+        await service.store_document(
+            ctx, actor=system, name="4.png", source="api", data=PNG, deal_id=their_deal.id
+        ),
+        await service.store_document(ctx, actor=system, name="5.pdf", source="import", data=PDF),
+    ]
+    for actor in people.values():
+        listed = set(
+            await ctx.session.scalars(select(Document.id).where(access.document_clause(ctx, actor)))
+        )
+        readable = set()
+        for document in made:
+            try:
+                await service.get_document(ctx, actor=actor, document_id=document.id)
+                readable.add(document.id)
+            except NotFound:
+                pass
+        assert listed == readable, actor
+    sees = {d.id for d in made}
+    assert set(
+        await ctx.session.scalars(
+            select(Document.id).where(access.document_clause(ctx, people["sales1"]))
+        )
+    ) == sees - {made[1].id, made[4].id}
