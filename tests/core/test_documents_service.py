@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import tracemalloc
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -314,3 +315,28 @@ async def test_the_sql_clause_agrees_with_the_predicate(ctx: Ctx, system: Actor)
             select(Document.id).where(access.document_clause(ctx, people["sales1"]))
         )
     ) == sees - {made[1].id, made[4].id}
+
+
+async def test_a_file_is_never_whole_in_memory_on_its_way_in_or_out(
+    ctx: Ctx, system: Actor
+) -> None:
+    """8 MB in and out through the backend in use: the peak of new allocations stays a small
+    multiple of one chunk (256 KB), not the file."""
+    big = ctx.config.documents_max_bytes * 8
+    wide = replace(ctx, config=replace(ctx.config, documents_max_bytes=big))
+    source = io.BytesIO(b"%PDF-1.4\n" + b"\x01" * (big - 9))
+    contact_id = await _contact(ctx, system, (await _people(ctx, system))["sales1"], "+79160000001")
+    tracemalloc.start()
+    try:
+        doc = await service.store_document(
+            wide, actor=system, name="big.pdf", source="api", data=source, contact_id=contact_id
+        )
+        _, chunks = await service.open_content(wide, actor=system, document_id=doc.id)
+        read = 0
+        async for block in chunks:
+            read += len(block)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert read == big
+    assert peak < big / 4, f"peak {peak} bytes for a {big}-byte file"
