@@ -195,6 +195,13 @@ def _size(size: int) -> str:
     return f"{size / MB:.1f}"
 
 
+def size_text(t: Texts, size: int) -> str:
+    """A file's size as people read it: KB under a megabyte, else MB with one decimal."""
+    if size < MB:
+        return t("document-size-kb", size=max(1, round(size / 1024)) if size else 0)
+    return t("document-size-mb", size=_size(size))
+
+
 async def attach(
     message: Message,
     card: Card,
@@ -251,7 +258,7 @@ def _saved(t: Texts, outcome: service.StoreOutcome, title: str, count: int) -> d
             name=esc(document.file_name),
             card=esc(title),
             type=kind_label(t, document),
-            size=_size(document.size_bytes),
+            size=size_text(t, document.size_bytes),
         )
     ]
     if outcome.renamed_from is not None:
@@ -325,7 +332,7 @@ def documents_screen(
             Button(
                 text=button_text(
                     f"{d.file_name} · {local_time(d.created_at, user.timezone)} · "
-                    f"{_size(d.size_bytes)} MB"
+                    f"{size_text(t, d.size_bytes)}"
                 ),
                 callback_data=DocCb(action="get", id=d.id).pack(),
             )

@@ -96,7 +96,7 @@ async def test_a_file_sent_to_a_card_is_kept_listed_and_sent_back(
 
     contract = fake_tg.add_file(PDF, "Договор поставки.pdf")
     reply = sent(await user.send(document=contract, reply_to_message=user.bot_message(card)))[0]
-    assert reply.text == "📎 Сохранил в «Анна»: Договор поставки.pdf (PDF, 0.0 МБ)"
+    assert reply.text == "📎 Сохранил в «Анна»: Договор поставки.pdf (PDF, 1 КБ)"
     assert _labels(reply) == ["📎 Документы (1)"]
     (kept,) = await _documents(sessions)
     assert (kept.contact_id, kept.deal_id, kept.uploaded_by_id) == (anna.id, None, seller.id)
@@ -249,7 +249,7 @@ async def test_bad_files_get_a_clear_answer(
     liar = fake_tg.add_file(PNG, "../../Счёт\u202e.pdf")
     reply = sent(await user.send(document=liar, reply_to_message=to_card))[0]
     assert reply.text == (
-        "📎 Сохранил в «Анна»: Счёт.png (изображение, 0.0 МБ)\n"
+        "📎 Сохранил в «Анна»: Счёт.png (изображение, 1 КБ)\n"
         "⚠️ В имени было .pdf, а внутри изображение: сохранил как Счёт.png"
     )
 
