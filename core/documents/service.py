@@ -347,14 +347,27 @@ async def open_content(
     ctx: Ctx, *, actor: Actor, document_id: int
 ) -> tuple[Document, AsyncIterator[bytes]]:
     """The document and its bytes as a stream of chunks (keep the session open to read)."""
-    document = await get_document(ctx, actor=actor, document_id=document_id)
+    document = await _readable(ctx, actor, document_id)
     return document, storage.read(ctx, document.sha256)
 
 
 async def read_content(ctx: Ctx, *, actor: Actor, document_id: int) -> tuple[Document, bytes]:
     """The document and all its bytes (bounded by DOCUMENTS_MAX_MB: the bot's upload)."""
-    document = await get_document(ctx, actor=actor, document_id=document_id)
+    document = await _readable(ctx, actor, document_id)
     return document, await storage.read_all(ctx, document.sha256)
+
+
+async def _readable(ctx: Ctx, actor: Actor, document_id: int) -> Document:
+    """The document, checked before any byte is sent: NotFound (saying why) when its bytes
+    are not in storage (a DOCUMENTS_DIR lost, or not shared between instances)."""
+    document = await get_document(ctx, actor=actor, document_id=document_id)
+    if not await storage.present(ctx, document.sha256):
+        raise NotFound(
+            f"the file of document {document_id} is missing from storage "
+            "(DOCUMENTS_DIR lost or not shared by this instance)",
+            code="document-file-missing",
+        )
+    return document
 
 
 async def remember_telegram_file(

@@ -275,6 +275,12 @@ async def put(ctx: Ctx, spooled: Spooled) -> Stored:
     return Stored(spooled.sha256, spooled.size, created=True)
 
 
+async def present(ctx: Ctx, sha256: str) -> bool:
+    """Are the blob's bytes where its row says (a `dir` copy may be lost or not shared)."""
+    blob = await ctx.session.get(DocumentBlob, sha256)
+    return blob is not None and await backend_named(ctx, blob.storage).has(ctx, sha256)
+
+
 async def read(ctx: Ctx, sha256: str) -> AsyncIterator[bytes]:
     """The blob's bytes in chunks, from the backend that holds it."""
     blob = await ctx.session.get(DocumentBlob, sha256)

@@ -4,17 +4,19 @@ key scopes. Both storage backends."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from pathlib import Path
 from urllib.parse import unquote
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from core.config import CoreConfig
 from core.context import Actor, Ctx
-from core.models.documents import DocumentBlob
+from core.models.documents import DocumentBlob, DocumentChunk
 from core.models.system import AuditLog
 from core.services import api_keys, contacts, deals
 from tests.api.conftest import BASE
@@ -220,3 +222,23 @@ async def test_admin_deletes_audited_and_the_bytes_go(
         .where(AuditLog.entity == "document", AuditLog.action == "delete")
     )
     assert audited == 1
+
+
+async def test_a_file_missing_from_storage_is_a_404_saying_so(
+    client: httpx.AsyncClient, ctx: Ctx, system: Actor, config: CoreConfig
+) -> None:
+    contact = await contacts.create_contact(
+        ctx, actor=system, name="Вектор", phones=["+79160000001"]
+    )
+    made = (
+        await client.post(f"/contacts/{contact.id}/documents", files={"file": ("a.pdf", PDF)})
+    ).json()
+    if config.documents_storage == "dir":
+        await asyncio.to_thread(shutil.rmtree, config.documents_dir)
+    else:
+        await ctx.session.execute(delete(DocumentChunk))
+        await ctx.session.commit()
+    answer = await client.get(f"/documents/{made['id']}/content")
+    assert answer.status_code == 404
+    assert "missing from storage" in answer.json()["detail"]
+    assert (await client.get(f"/documents/{made['id']}")).status_code == 200

@@ -492,3 +492,4 @@ err-document-key-reused = This retry key was already used for another file.
 document-download-failed = Telegram did not give me the file. Please send it again.
 document-size-kb = { $size } KB
 document-size-mb = { $size } MB
+err-document-file-missing = The file is missing from storage: tell the admin (the documents folder was lost or is not shared).

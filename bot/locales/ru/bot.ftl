@@ -496,3 +496,4 @@ err-document-key-reused = Этот ключ повтора уже использ
 document-download-failed = Не получилось скачать файл у Telegram. Пришлите его ещё раз.
 document-size-kb = { $size } КБ
 document-size-mb = { $size } МБ
+err-document-file-missing = Файла нет в хранилище — скажите администратору (папка документов потеряна или не общая).
