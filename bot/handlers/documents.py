@@ -134,10 +134,10 @@ class FileForCard(Filter):
     Gives `card` (("contact"|"deal"|"call"|"activity", id))."""
 
     async def __call__(
-        self, message: Message, state: FSMContext, ctx: Ctx
+        self, message: Message, state: FSMContext, ctx: Ctx, user: User | None = None
     ) -> bool | dict[str, Card]:
-        if incoming(message) is None:
-            return False
+        if user is None or incoming(message) is None:
+            return False  # a client's file (their conversation) is not a card's
         replied = message.reply_to_message
         if replied is not None and replied.reply_markup is not None:
             rows = replied.reply_markup.inline_keyboard
@@ -156,9 +156,9 @@ class FileForCard(Filter):
 class FileWithoutCard(Filter):
     """A document or photo with no card to go on (spreadsheets go on to the import)."""
 
-    async def __call__(self, message: Message) -> bool:
+    async def __call__(self, message: Message, user: User | None = None) -> bool:
         found = incoming(message)
-        if found is None:
+        if user is None or found is None:
             return False
         return not (found.name or "").casefold().endswith(SPREADSHEETS)
 
