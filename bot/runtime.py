@@ -40,7 +40,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.base import DEFAULT_DESTINY, BaseStorage, DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommandScopeAllPrivateChats, BotCommandScopeDefault
 from aiogram.utils.backoff import BackoffConfig
@@ -72,6 +72,20 @@ def create_bot(*, token: str, api_url: str = OFFICIAL_API_URL) -> Bot:
     )
 
 
+class FsmKeys(DefaultKeyBuilder):
+    """Redis keys as before for the dialog state; another destiny (the open card of
+    bot/handlers/documents.py) gets its own key with the destiny in it."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(prefix=prefix)
+        self._with_destiny = DefaultKeyBuilder(prefix=prefix, with_destiny=True)
+
+    def build(self, key: StorageKey, part: Literal["data", "state", "lock"] | None = None) -> str:
+        if key.destiny == DEFAULT_DESTINY:
+            return super().build(key, part)
+        return self._with_destiny.build(key, part)
+
+
 def create_storage(redis_url: str | None) -> BaseStorage:
     """FSM state in Redis when configured (survives restarts, shared by instances), else memory."""
     if not redis_url:
@@ -80,7 +94,7 @@ def create_storage(redis_url: str | None) -> BaseStorage:
 
     return RedisStorage.from_url(
         redis_url,
-        key_builder=DefaultKeyBuilder(prefix="perezvon:fsm"),
+        key_builder=FsmKeys(prefix="perezvon:fsm"),
         state_ttl=FSM_TTL,
         data_ttl=FSM_TTL,
     )

@@ -28,6 +28,7 @@ from core.context import Actor, Ctx
 from core.errors import NotFound
 from core.models.calls import Call
 from core.models.contacts import Contact
+from core.models.documents import Document
 from core.models.targets import SalesTarget
 from core.models.work import Activity, Deal
 
@@ -98,6 +99,32 @@ def call_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
         return true()
     visible = select(Contact.id).where(contact_clause(ctx, actor))
     return or_(Call.user_id == actor.user_id, Call.contact_id.in_(visible))
+
+
+def may_see_document(ctx: Ctx, actor: Actor, contact: Contact | None, deal: Deal | None) -> bool:
+    """A document is seen by whoever may see its contact or its deal (a live contact); one
+    on neither (an import's "Unsorted") by managers and admins only."""
+    if actor.sees_all:
+        return True
+    if contact is None and deal is None:
+        return False
+    if sees_everything(ctx, actor):
+        return True
+    if contact is not None and contact.deleted_at is None and may_see_contact(ctx, actor, contact):
+        return True
+    return deal is not None and may_see_deal(ctx, actor, deal)
+
+
+def document_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: the documents this actor may see (the same rule as may_see_document)."""
+    if actor.sees_all:
+        return true()
+    attached = or_(Document.contact_id.is_not(None), Document.deal_id.is_not(None))
+    if sees_everything(ctx, actor):
+        return attached
+    contacts = select(Contact.id).where(Contact.deleted_at.is_(None), contact_clause(ctx, actor))
+    deals = select(Deal.id).where(deal_clause(ctx, actor))
+    return or_(Document.contact_id.in_(contacts), Document.deal_id.in_(deals))
 
 
 def may_manage(actor: Actor, owner_id: int | None) -> bool:

@@ -486,3 +486,32 @@ err-target-value-invalid = «{ $text }» — не цель: нужно числ�
 err-target-metric-invalid = Цели «{ $metric }» нет. Есть: сумма, сделки, звонки.
 err-target-none = Укажите хотя бы одну цель, например звонки=300.
 err-user-ambiguous = Сотрудников с именем «{ $name }» несколько — напишите #ID.
+## Documents on cards
+btn-documents = 📎 Документы ({ $count })
+btn-documents-back = ↩️ К карточке
+documents-title = 📎 Документы: { $card } ({ $count })
+documents-none = Пока нет. Пришлите файл или фото ответом на карточку — он сохранится здесь.
+document-saved = 📎 Сохранил в «{ $card }»: { $name } ({ $type }, { $size })
+document-renamed = ⚠️ В имени было .{ $given }, а внутри { $type }: сохранил как { $name }
+document-too-large = Файл слишком большой: { $size } МБ, можно до { $limit } МБ.
+document-too-big-for-bot-api = Файл слишком большой для бота: { $size } МБ, а Telegram даёт ботам скачивать до 20 МБ. Загрузите его через REST API или попросите администратора подключить свой сервер Bot API.
+document-no-card = Чтобы сохранить файл, отправьте его ответом на карточку клиента или сделки (или откройте карточку кнопкой и пришлите файл).
+document-caption = { $name } · { $when }
+document-kind = { $kind ->
+    [pdf] PDF
+    [docx] документ Word
+    [xlsx] таблица
+    [csv] таблица CSV
+    [odt] документ ODT
+    [text] текст
+    [email] письмо
+    [image] изображение
+   *[other] файл
+}
+err-document-too-large = Файл больше { $limit } МБ — такой не сохраняю.
+err-document-duplicate = Этот файл уже есть на карточке: { $name }.
+err-document-key-reused = Этот ключ повтора уже использован для другого файла.
+document-download-failed = Не получилось скачать файл у Telegram. Пришлите его ещё раз.
+document-size-kb = { $size } КБ
+document-size-mb = { $size } МБ
+err-document-file-missing = Файла нет в хранилище — скажите администратору (папка документов потеряна или не общая).
