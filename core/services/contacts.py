@@ -40,14 +40,7 @@ from core.models.work import Activity, Deal, Note
 from core.phones import Phone, normalize, search_digits, try_normalize
 from core.search_text import fold
 from core.services import consent, outbox
-from core.services.common import (
-    Page,
-    audit,
-    can_see_contact,
-    check_page,
-    contact_visible_clause,
-    ensure_visible,
-)
+from core.services.common import Page, audit, check_page
 from core.services.users import check_timezone
 
 # search(): `total` is counted up to this many matches (see Page.total_capped).
@@ -355,7 +348,7 @@ async def create_contact(
 async def get_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
     """A live contact the actor may see, or NotFound."""
     contact = await ctx.session.get(Contact, contact_id)
-    return ensure_visible(ctx, actor, contact, contact_id)
+    return access.visible_contact(ctx, actor, contact, contact_id)
 
 
 async def get_contact_for_work(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
@@ -555,7 +548,7 @@ async def search(
     stable for as long as the data does not change.
     """
     check_page(limit, offset)
-    conditions = [Contact.deleted_at.is_(None), contact_visible_clause(ctx, actor)]
+    conditions = [Contact.deleted_at.is_(None), access.contact_clause(ctx, actor)]
     if owner_id is not None:
         conditions.append(Contact.owner_id == owner_id)
     tokens = search_tokens(q, region=ctx.config.default_region)
@@ -763,7 +756,7 @@ async def _upsert_once(
 ) -> tuple[Contact, bool]:
     existing = await find_by_e164(ctx, e164=e164)
     if existing is not None:
-        if not can_see_contact(ctx, actor, existing):
+        if not access.may_see_contact(ctx, actor, existing):
             raise Conflict(
                 f"phone {e164} belongs to contact {existing.id}",
                 existing_id=existing.id,
