@@ -317,3 +317,34 @@ async def test_a_failed_download_names_the_file_and_status_not_the_url(tg_bot: B
 
     assert str(raised.value) == "downloading file file_9.xlsx: Telegram answered 404"
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+@pytest.mark.usefixtures("engine")
+async def test_a_webhook_telegram_refuses_stops_the_bot_with_a_logged_reason_and_readyz_says_so(
+    fake_tg: FakeTelegram, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A start-up failure other than a refused token (issue 16 §5): not swallowed with its
+    # task, not "ready" while nothing can reach the bot.
+    fake_tg.fail("setWebhook", 400, "Bad Request: bad webhook: IP address 10.0.0.1 is reserved")
+    settings = bot_settings(
+        database_url, fake_tg, telegram_mode="webhook", public_url="https://10.0.0.1"
+    )
+    container = Container.build(settings)
+    bot = BotComponent(container, retry_delays=FAST)
+    app = container.http_app([bot])
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://crm") as client,
+    ):
+        await until(lambda: bot.runtime.status == "stopped")
+        answer = await client.get("/readyz")
+
+    assert answer.status_code == 503
+    assert (answer.json()["bot"], answer.json()["detail"]) == ("stopped", "bot: stopped")
+    [logged] = [r for r in caplog.records if "could not start" in r.getMessage()]
+    assert (
+        logged.levelno == logging.ERROR and "IP address 10.0.0.1 is reserved" in logged.getMessage()
+    )
+    assert [c.method for c in fake_tg.calls].count("setWebhook") == 1  # refused: not retried
+    assert_no_token(caplog)
