@@ -676,7 +676,7 @@ async def lookup_phone(ctx: Ctx, *, phone: str) -> PhoneOwner | None:
 
     The exact E.164 number wins; failing that, for a number written without a country code,
     a live number with the same last ten digits. A number that names its country (`+1…`,
-    `00…`) never matches another country's number. (Webhooks ask core.phone_lookup, which
+    `00…`) never matches another country's number. (Webhooks ask core.drivers.phone_lookup, which
     runs the same statement without a session.)
     """
     params = lookup_params(phone, region=ctx.config.default_region)

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
+from core.drivers.phone_lookup import SessionLookup, create_phone_lookup
 from core.migrate import alembic_config, upgrade
 from core.models import Contact
-from core.phone_lookup import SessionLookup, create_phone_lookup
 from core.services import contacts, users
 from tests.conftest import PG_URL
 
@@ -310,7 +310,7 @@ Lookup = Callable[[str], Awaitable[contacts.PhoneOwner | None]]
 async def lookup(
     request: pytest.FixtureRequest, ctx: Ctx, database_url: str
 ) -> AsyncIterator[Lookup]:
-    """The same question through a session, and as webhooks ask it (core.phone_lookup)."""
+    """The same question through a session, and as webhooks ask it (core.drivers.phone_lookup)."""
     if request.param == "session":
 
         async def through_session(phone: str) -> contacts.PhoneOwner | None:

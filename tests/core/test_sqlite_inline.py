@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core import sqlite_inline
 from core.db import create_bulk_engine, session_factory, sqlite_file
+from core.drivers import sqlite_inline
 
 
 @pytest.fixture
