@@ -272,7 +272,7 @@ class InboxProcessor:
             if events is None:
                 continue
             for event in events:
-                await calls.apply_event(ctx, event=event, commit=False, batch=batch)
+                await calls.apply_to_call(ctx, event=event, batch=batch)
             applied.append(row.id)
             # On the inline SQLite driver nothing above suspends: let requests in between rows.
             await asyncio.sleep(0)

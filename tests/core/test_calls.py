@@ -291,3 +291,25 @@ async def test_a_batch_finds_its_calls_by_index_not_by_reading_every_call(
                 details = [str(row[-1]) for row in plan]
                 assert not any(d.startswith("SCAN calls") for d in details), details
                 assert any(d.startswith("SEARCH calls USING INDEX") for d in details), details
+
+
+async def test_stale_calls_are_expired_in_one_commit_with_one_task_per_number(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    await seller(ctx, system)
+    for call_id in ("x1", "x2"):
+        await calls.apply_event(
+            ctx,
+            event=ev(clock, call_id, "ringing", client_number="+79160000011", extension="101"),
+        )
+    clock.advance(seconds=ctx.config.ringing_timeout_seconds + 1)
+    commits: list[int] = []
+    event.listen(ctx.session.sync_session, "after_commit", lambda _s: commits.append(1))
+
+    assert await calls.expire_stale_ringing(ctx) == 2
+
+    # The use case commits once, itself (no job commits on its behalf), and the two missed
+    # calls from one number share one callback task inside that one transaction.
+    assert commits == [1]
+    tasks = (await ctx.session.scalars(select(Activity).where(Activity.kind == "callback"))).all()
+    assert len(tasks) == 1

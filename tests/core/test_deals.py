@@ -261,3 +261,26 @@ async def test_a_deal_pushed_by_an_integration_belongs_to_the_clients_owner(
 async def test_money_rounds_half_up(ctx: Ctx, system: Actor) -> None:
     deal = await deals.create(ctx, actor=system, title="Округление", amount="0.125")
     assert str(deal.amount) == "0.13"
+
+
+async def test_a_pushed_order_whose_edit_is_refused_does_not_move_either(
+    ctx: Ctx, sessions: async_sessionmaker[AsyncSession], system: Actor
+) -> None:
+    # The move and the edits are one use case with one commit (issue 16 §2): a refused
+    # currency leaves the deal where it was, not moved with its edits lost.
+    await deals.upsert_by_external_id(
+        ctx, actor=system, external_id="A-7", fields={"title": "Заказ"}
+    )
+    with pytest.raises(InvalidInput):
+        await deals.upsert_by_external_id(
+            ctx,
+            actor=system,
+            external_id="A-7",
+            fields={"stage": "proposal", "currency": "XXX"},
+        )
+    await ctx.session.rollback()  # the edge's session ends with the refusal
+
+    async with sessions() as fresh:
+        stored = await fresh.scalar(select(Deal).where(Deal.external_id == "A-7"))
+        assert stored is not None and stored.stage == "new"
+        assert await history_rows(fresh, stored.id) == [(None, "new")]
