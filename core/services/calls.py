@@ -435,6 +435,11 @@ async def get_call(ctx: Ctx, *, actor: Actor, call_id: int) -> Call:
     return call
 
 
+async def contact_of(ctx: Ctx, *, call: Call) -> Contact | None:
+    """The contact of a call the actor was given (deleted too: the call still names it)."""
+    return await ctx.session.get(Contact, call.contact_id) if call.contact_id else None
+
+
 async def list_calls(
     ctx: Ctx,
     *,
