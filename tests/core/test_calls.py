@@ -10,24 +10,14 @@ from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.events import CallEvent
 from core.models import Activity, Contact, Notification
-from core.services import calls, contacts, users
+from core.services import calls, contacts
+from tests.factories import call_event, make_user
 
-
-def ev(clock: FakeClock, call_id: str, kind: str, **kw: object) -> CallEvent:
-    return CallEvent(
-        provider="test",
-        provider_call_id=call_id,
-        kind=kind,  # type: ignore[arg-type]
-        occurred_at=clock.now(),
-        **kw,
-    )  # type: ignore[arg-type]
+ev = call_event
 
 
 async def seller(ctx: Ctx, system: Actor, ext: str = "101", tg: int = 5001) -> int:
-    user = await users.create_user(
-        ctx, actor=system, name="Анна", role="sales", telegram_user_id=tg, extensions=[ext]
-    )
-    return user.id
+    return (await make_user(ctx, "Анна", tg=tg, extensions=[ext])).id
 
 
 async def test_inbound_answered_call_logs_contact_employee_and_post_call_prompt(

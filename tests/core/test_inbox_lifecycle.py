@@ -13,36 +13,15 @@ from core.events import CallEvent
 from core.inbox import lifecycle
 from core.models import Call, TelephonyEvent
 from core.services import outbox
+from tests.factories import PROVIDER, call_event, make_inbox_row
 
 MAX_ATTEMPTS = 4
-
-
-async def stored(ctx: Ctx, clock: FakeClock, call_key: str, n: int) -> int:
-    row = TelephonyEvent(
-        provider="test",
-        dedupe_key=f"test:{call_key}:{n}",
-        call_key=call_key,
-        body=b"{}",
-        headers={},
-        received_at=clock.now(),
-    )
-    ctx.session.add(row)
-    await ctx.session.commit()
-    return row.id
 
 
 def ringing(clock: FakeClock) -> lifecycle.Parse:
     def parse(row: TelephonyEvent) -> Sequence[CallEvent]:
         assert row.call_key is not None
-        return [
-            CallEvent(
-                provider="test",
-                provider_call_id=row.call_key,
-                kind="ringing",
-                occurred_at=clock.now(),
-                client_number="+79160000021",
-            )
-        ]
+        return [call_event(clock, row.call_key, "ringing", client_number="+79160000021")]
 
     return parse
 
@@ -50,7 +29,7 @@ def ringing(clock: FakeClock) -> lifecycle.Parse:
 async def test_a_failing_row_backs_off_as_the_outbox_does_then_is_parked(
     ctx: Ctx, clock: FakeClock
 ) -> None:
-    row_id = await stored(ctx, clock, "c1", 1)
+    row_id = await make_inbox_row(ctx, "c1", 1)
     delays = []
     for _attempt in range(MAX_ATTEMPTS - 1):
         failure = await lifecycle.fail(
@@ -73,9 +52,9 @@ async def test_a_failing_row_backs_off_as_the_outbox_does_then_is_parked(
 async def test_a_row_waiting_to_retry_holds_back_its_calls_later_rows_only(
     ctx: Ctx, clock: FakeClock
 ) -> None:
-    first = await stored(ctx, clock, "c1", 1)
-    await stored(ctx, clock, "c1", 2)
-    await stored(ctx, clock, "c2", 1)
+    first = await make_inbox_row(ctx, "c1", 1)
+    await make_inbox_row(ctx, "c1", 2)
+    await make_inbox_row(ctx, "c2", 1)
     await lifecycle.fail(ctx, row_id=first, error=RuntimeError("boom"), max_attempts=MAX_ATTEMPTS)
 
     assert await lifecycle.apply_due(ctx, limit=10, parse=ringing(clock)) == 1
@@ -92,8 +71,8 @@ async def test_a_row_waiting_to_retry_holds_back_its_calls_later_rows_only(
 async def test_an_unreadable_row_is_settled_with_its_reason_and_the_batch_goes_on(
     ctx: Ctx, clock: FakeClock
 ) -> None:
-    bad = await stored(ctx, clock, "c1", 1)
-    await stored(ctx, clock, "c2", 1)
+    bad = await make_inbox_row(ctx, "c1", 1)
+    await make_inbox_row(ctx, "c2", 1)
 
     def parse(row: TelephonyEvent) -> Sequence[CallEvent]:
         if row.id == bad:
@@ -107,7 +86,7 @@ async def test_an_unreadable_row_is_settled_with_its_reason_and_the_batch_goes_o
 
 
 async def test_a_failed_batch_keeps_nothing_and_names_its_rows(ctx: Ctx, clock: FakeClock) -> None:
-    ids = [await stored(ctx, clock, f"c{n}", 1) for n in range(3)]
+    ids = [await make_inbox_row(ctx, f"c{n}", 1) for n in range(3)]
 
     def parse(row: TelephonyEvent) -> Sequence[CallEvent]:
         if row.id == ids[2]:
@@ -122,5 +101,5 @@ async def test_a_failed_batch_keeps_nothing_and_names_its_rows(ctx: Ctx, clock: 
     assert await lifecycle.apply_row(ctx, row_id=ids[0], parse=parse, waiting={}) == "applied"
     with pytest.raises(lifecycle.RowFailed) as row_failed:
         await lifecycle.apply_row(ctx, row_id=ids[2], parse=parse, waiting={})
-    assert row_failed.value.key == ("test", "c2")
+    assert row_failed.value.key == (PROVIDER, "c2")
     assert isinstance(row_failed.value.__cause__, RuntimeError)

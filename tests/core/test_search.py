@@ -19,17 +19,13 @@ from core.migrate import alembic_config, upgrade
 from core.models import Contact
 from core.services import contacts, users
 from tests.conftest import PG_URL
+from tests.factories import make_actor
 
 sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="the FTS5 index exists on SQLite only")
 
 
 async def ids(ctx: Ctx, actor: Actor, q: str | None, **kw: int) -> list[int]:
     return [c.id for c in (await contacts.search(ctx, actor=actor, q=q, **kw)).items]
-
-
-async def make_user(ctx: Ctx, system: Actor, name: str, role: str, tg: int) -> Actor:
-    user = await users.create_user(ctx, actor=system, name=name, role=role, telegram_user_id=tg)
-    return Actor.of_user(user)
 
 
 async def fts_consistent(session: AsyncSession) -> None:
@@ -144,9 +140,9 @@ async def test_soft_deleted_and_merged_away_are_not_found(ctx: Ctx, system: Acto
 
 
 async def test_visibility_is_respected(ctx: Ctx, system: Actor) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1)
-    boris = await make_user(ctx, system, "Борис", "sales", 2)
-    boss = await make_user(ctx, system, "Ольга", "manager", 3)
+    anna = await make_actor(ctx, "Анна", "sales", 1)
+    boris = await make_actor(ctx, "Борис", "sales", 2)
+    boss = await make_actor(ctx, "Ольга", "manager", 3)
     annas = await contacts.create_contact(ctx, actor=anna, name="Клиент Анны", phones=[])
     boriss = await contacts.create_contact(ctx, actor=boris, name="Клиент Бориса", phones=[])
     nobodys = await contacts.create_contact(ctx, actor=system, name="Клиент Ничей", phones=[])
