@@ -279,11 +279,9 @@ async def test_readyz_is_503_while_the_bot_is_connecting_and_200_once_it_answers
     assert body["schema"]
 
 
-@pytest.mark.usefixtures("engine")
-async def test_readyz_is_503_when_telegram_refused_the_token(
-    fake_tg: FakeTelegram, database_url: str
-) -> None:
-    container = Container.build(bot_settings(database_url, fake_tg, token="999:REVOKED"))
+async def assert_readyz_says_stopped(settings: Settings) -> None:
+    """Serve the app with the bot until its start-up gives up: /readyz is 503, bot stopped."""
+    container = Container.build(settings)
     bot = BotComponent(container, retry_delays=FAST)
     app = container.http_app([bot])
     transport = httpx.ASGITransport(app=app)
@@ -296,6 +294,13 @@ async def test_readyz_is_503_when_telegram_refused_the_token(
 
     assert answer.status_code == 503
     assert (answer.json()["bot"], answer.json()["detail"]) == ("stopped", "bot: stopped")
+
+
+@pytest.mark.usefixtures("engine")
+async def test_readyz_is_503_when_telegram_refused_the_token(
+    fake_tg: FakeTelegram, database_url: str
+) -> None:
+    await assert_readyz_says_stopped(bot_settings(database_url, fake_tg, token="999:REVOKED"))
 
 
 async def test_the_bot_name_for_invite_links_is_unknown_while_telegram_answers_html(
@@ -329,19 +334,7 @@ async def test_a_webhook_telegram_refuses_stops_the_bot_with_a_logged_reason_and
     settings = bot_settings(
         database_url, fake_tg, telegram_mode="webhook", public_url="https://10.0.0.1"
     )
-    container = Container.build(settings)
-    bot = BotComponent(container, retry_delays=FAST)
-    app = container.http_app([bot])
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://crm") as client,
-    ):
-        await until(lambda: bot.runtime.status == "stopped")
-        answer = await client.get("/readyz")
-
-    assert answer.status_code == 503
-    assert (answer.json()["bot"], answer.json()["detail"]) == ("stopped", "bot: stopped")
+    await assert_readyz_says_stopped(settings)
     [logged] = [r for r in caplog.records if "could not start" in r.getMessage()]
     assert (
         logged.levelno == logging.ERROR and "IP address 10.0.0.1 is reserved" in logged.getMessage()
