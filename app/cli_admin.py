@@ -119,7 +119,7 @@ async def api_keys_revoke(settings: Settings, *, key_id: int) -> int:
 
 
 async def inbox_failed(settings: Settings, *, limit: int, as_json: bool) -> int:
-    from core.services import inbox
+    from core.inbox import admin as inbox
 
     async def render(ctx: Ctx) -> list[str]:
         rows, total = await inbox.list_failed(ctx, actor=_system(), limit=limit)
@@ -157,7 +157,7 @@ async def inbox_failed(settings: Settings, *, limit: int, as_json: bool) -> int:
 
 
 async def inbox_retry(settings: Settings, *, ids: list[int] | None) -> int:
-    from core.services import inbox
+    from core.inbox import admin as inbox
 
     count = await _run(settings, lambda ctx: inbox.retry(ctx, actor=_system(), ids=ids))
     print(f"{count} event(s) queued again; a running server applies them within seconds")

@@ -223,7 +223,8 @@ async def api_keys_create(settings: Settings, *, name: str, role: str) -> int:
 async def demo_seed(settings: Settings, *, contacts: int, users: int, seed: int) -> int:
     from tqdm import tqdm
 
-    from core import demo, migrate
+    from app import demo
+    from core import migrate
 
     migrate.upgrade_in_thread(settings.database_url)
     container = Container.build(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from app.components import Component
@@ -21,6 +22,8 @@ from scheduler.jobs import JobOptions, Jobs
 from scheduler.runner import Intervals, Scheduler, SchedulerError
 
 __all__ = ["SchedulerComponent", "SchedulerError"]
+
+log = logging.getLogger(__name__)
 
 
 def job_options(settings: Settings, *, expire_ringing: bool) -> JobOptions:
@@ -103,7 +106,8 @@ class SchedulerComponent(Component):
 
     async def start(self, container: Container) -> None:
         await self.make(container).start()
-        print("Perezvon scheduler running", flush=True)
+        # A log line, not stdout: it follows LOG_LEVEL and the log format like every other.
+        log.info("Perezvon scheduler running")
 
     async def stop(self) -> None:
         if self.scheduler is not None:

@@ -15,7 +15,7 @@ from core.clock import Clock, SystemClock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.db import create_bulk_engine, create_engine, session_factory, session_scope
-from core.phone_lookup import PhoneLookup, create_phone_lookup
+from core.drivers.phone_lookup import PhoneLookup, create_phone_lookup
 from telephony_webhooks.context import WebContext
 
 if TYPE_CHECKING:

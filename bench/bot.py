@@ -4,7 +4,7 @@
     .venv/bin/python bench/bot.py --contacts 5000 --samples 50 --pop-seconds 5 --outbox 200
 
 Everything runs in this process against the fake Bot API server of tests/fakes (loopback):
-1. Seed a SQLite file (or `--database-url`) with `core.demo.seed`; the seeded employees get
+1. Seed a SQLite file (or `--database-url`) with `app.demo.seed`; the seeded employees get
    Telegram ids.
 2. Handlers: p50/p95 of a search, a contact card and /today fed through the real dispatcher
    (each includes the bot's reply to the fake), next to the bare round trip of a sendMessage
@@ -40,6 +40,7 @@ import httpx
 import uvicorn
 from sqlalchemy import select, text
 
+from app import demo
 from app.bot_component import BotComponent
 from app.settings import Settings
 from app.wiring import Container
@@ -47,7 +48,7 @@ from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from bot.dispatcher import build_dispatcher
 from bot.runtime import create_bot
-from core import demo, migrate
+from core import migrate
 from core.clock import SystemClock
 from core.context import Ctx
 from core.models import Contact, Notification, TelephonyEvent, User

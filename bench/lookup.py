@@ -4,7 +4,7 @@
     python bench/lookup.py --db both --sizes 100000,1000000 --queries 2000
 
 For each database and size: create a throwaway database, migrate it, seed it with
-`core.demo.seed`, then time, through the real services and a fresh session per operation
+`app.demo.seed`, then time, through the real services and a fresh session per operation
 (as an HTTP request or a Telegram update would have):
 
 - a bare primary-key fetch (the floor: pool checkout + one indexed row),
@@ -41,7 +41,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core import demo
+from app import demo
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
@@ -52,7 +52,7 @@ from core.services.contacts import lookup_phone, search
 LOOKUP_P99_MS = 5.0
 SEARCH_P95_MS = 100.0
 TARGET_SIZE = 1_000_000
-# Mobile codes the seeder never hands out (core.demo.MOBILE_CODES skips 930-949) but that
+# Mobile codes the seeder never hands out (app.demo.MOBILE_CODES skips 930-949) but that
 # are valid numbers: guaranteed misses that still go through the whole lookup path.
 MISS_CODES = tuple(range(931, 940))
 

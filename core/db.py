@@ -20,7 +20,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
-from core.sqlite_inline import create_inline_engine
+from core.drivers.sqlite_inline import create_inline_engine
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +210,8 @@ def asyncpg_connect_args(url: str | URL) -> dict[str, Any] | None:
 def create_bulk_engine(url: str, *, echo: bool = False) -> AsyncEngine | None:
     """An engine for background work made of many short statements (the inbox processor).
 
-    On a SQLite file: the inline driver of core/sqlite_inline.py, which spares each statement
-    four thread hand-offs. Otherwise None: use the shared engine.
+    On a SQLite file: the inline driver of core/drivers/sqlite_inline.py, which spares each
+    statement four thread hand-offs. Otherwise None: use the shared engine.
     """
     database = sqlite_file(url)
     if database is None:

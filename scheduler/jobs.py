@@ -171,7 +171,7 @@ class Jobs:
         options = self.options.housekeeping
         done: dict[str, int] = {}
         if self.options.expire_ringing:
-            done["stale_calls"] = await self._run(_expire_ringing)
+            done["stale_calls"] = await self._run(calls.expire_stale_ringing)
         done["inbox_purged"] = await self._run(
             lambda ctx: housekeeping.purge_inbox(ctx, options=options)
         )
@@ -184,9 +184,3 @@ class Jobs:
         done["telegram_updates_purged"] = await self._run(housekeeping.purge_telegram_updates)
         done["jobs_purged"] = await self._run(housekeeping.purge_finished_jobs)
         return done
-
-
-async def _expire_ringing(ctx: Ctx) -> int:
-    expired = await calls.expire_stale_ringing(ctx)
-    await ctx.session.commit()
-    return expired

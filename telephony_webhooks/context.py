@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock, SystemClock
 from core.config import CoreConfig
-from core.phone_lookup import PhoneLookup
+from core.drivers.phone_lookup import PhoneLookup
 
 
 @dataclass
@@ -26,7 +26,7 @@ class WebContext:
     process_inbox: bool = True  # run the inbox processor in this process
     # Sessions for the inbox processor's bulk work (core.db.create_bulk_engine); None: `sessions`.
     processor_sessions: async_sessionmaker[AsyncSession] | None = None
-    # Caller look-ups without a session (core.phone_lookup); None: through `sessions`.
+    # Caller look-ups without a session (core.drivers.phone_lookup); None: through `sessions`.
     phone_lookup: PhoneLookup | None = None
     # A row that fails this many times is parked with its error (PEREZVON_INBOX_MAX_ATTEMPTS).
     inbox_max_attempts: int = 5

@@ -1,5 +1,9 @@
 """Applies inbox rows to calls, in order per call, tolerant of failures and restarts.
 
+This module keeps the loop (wake-ups, bursts, the SQLite writer's turns, stale calls) and
+the parsing of stored requests by their provider; the rows' states, their SQL and the
+backoff are core's (core/inbox/lifecycle.py).
+
 Unprocessed rows are simply rows with `processed_at IS NULL`: after a crash the next
 start picks them up. A batch is applied in one transaction; if anything in it fails, the
 batch is redone row by row so that one bad row is recorded and retried with backoff while
@@ -17,17 +21,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy import exists, or_, select, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from core.context import Ctx
 from core.db import session_scope
 from core.events import CallEvent
+from core.inbox import lifecycle
 from core.models.calls import TelephonyEvent
 from core.services import calls
 from telephony_webhooks.context import WebContext
@@ -47,7 +49,6 @@ PATH_HEADER = "x-perezvon-path"
 URL_HEADER = "x-perezvon-url"
 METHOD_HEADER = "x-perezvon-method"
 BATCH = 200
-MAX_BACKOFF_SECONDS = 3600
 STALE_CHECK_SECONDS = 30.0
 YIELD_TO_REQUESTS_SECONDS = 0.25
 # While webhook requests keep waiting (a burst), batches this small: the PBXs get their 200s
@@ -56,8 +57,6 @@ BURST_BATCH = 20
 BURST_POLL_SECONDS = 0.01
 # Lost races with another instance redone at once (per batch, per row) before one counts.
 RACE_RETRIES = 3
-# unique_violation (the other instance inserted the call or contact first), deadlock, serialization
-_RACE_SQLSTATES = frozenset({"23505", "40P01", "40001"})
 
 
 def provider_options(web: WebContext) -> ProviderOptions:
@@ -200,154 +199,74 @@ class InboxProcessor:
         return self._inbox.turn() if self._inbox is not None else contextlib.nullcontext()
 
     async def _process_batch(self, limit: int, races: int = 0) -> int:
-        now = self._web.clock.now()
-        lost_race = False
-        earlier = aliased(TelephonyEvent)
         async with session_scope(self._sessions) as session:
-            query = (
-                select(TelephonyEvent)
-                .where(
-                    TelephonyEvent.processed_at.is_(None),
-                    or_(
-                        TelephonyEvent.next_attempt_at.is_(None),
-                        TelephonyEvent.next_attempt_at <= now,
-                    ),
-                    # Order within a call: nothing overtakes an earlier row that waits to retry.
-                    ~exists().where(
-                        earlier.provider == TelephonyEvent.provider,
-                        earlier.call_key == TelephonyEvent.call_key,
-                        earlier.id < TelephonyEvent.id,
-                        earlier.processed_at.is_(None),
-                        earlier.next_attempt_at > now,
-                    ),
-                )
-                .order_by(TelephonyEvent.id)
-                .limit(min(limit, self._batch_size))
-            )
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = list(await session.scalars(query))
-            if not rows:
-                return 0
-            ids = [row.id for row in rows]  # before a rollback expires the rows
-            ctx = self._ctx(session)
             try:
-                await self._apply_rows(ctx, rows)
-                await session.commit()
-                self.applied += len(rows)
-                return len(rows)
-            except Exception as exc:
-                await session.rollback()
-                lost_race = races < RACE_RETRIES and _lost_race(exc)
-                if not lost_race:
-                    log.info("inbox batch failed; applying its %d rows one by one", len(ids))
+                applied = await lifecycle.apply_due(
+                    self._ctx(session), limit=min(limit, self._batch_size), parse=self._parse
+                )
+            except lifecycle.BatchFailed as failed:
+                if races < RACE_RETRIES and lifecycle.lost_race(failed.__cause__ or failed):
+                    # The winner has committed: redo the batch now, reading its call and contact.
+                    log.info("inbox batch lost a race to another instance; redoing it")
+                    lost_race = True
+                else:
+                    log.info("inbox batch failed; applying its %d rows one by one", len(failed.ids))
+                    lost_race = False
+                ids = failed.ids
+            else:
+                self.applied += applied
+                return applied
         if lost_race:
-            # The winner has committed: redo the batch now, reading its call and contact.
-            log.info("inbox batch lost a race to another instance; redoing it")
             return await self._process_batch(limit, races + 1)
         return await self._one_by_one(ids)
 
-    def _parse(self, row: TelephonyEvent, now: datetime) -> list[CallEvent] | None:
-        """The row's events, or None after settling a row that can never be applied."""
+    def _parse(self, row: TelephonyEvent) -> list[CallEvent]:
+        """The row's events; Unreadable for a row that can never be applied."""
         provider = self._providers.get(row.provider)
         if provider is None:
-            _settle(row, now, f"unknown provider {row.provider!r}")
-            return None
+            raise lifecycle.Unreadable(f"unknown provider {row.provider!r}")
         try:
             request = rebuild_request(row)
             return parse_checked(provider.adapter, request, self._options, provider.time_fields)
         except ProviderError as exc:
             # A stored request the adapter cannot read will not improve by retrying.
-            _settle(row, now, f"unparseable: {exc.reason}"[:2000])
-            return None
-
-    async def _apply_rows(self, ctx: Ctx, rows: list[TelephonyEvent]) -> None:
-        """Apply rows in order within the caller's transaction; the caller commits."""
-        now = ctx.clock.now()
-        parsed = [(row, self._parse(row, now)) for row in rows]
-        everything = [event for _row, events in parsed if events for event in events]
-        batch = await calls.prepare_batch(ctx, everything)
-        applied: list[int] = []
-        for row, events in parsed:
-            if events is None:
-                continue
-            for event in events:
-                await calls.apply_event(ctx, event=event, commit=False, batch=batch)
-            applied.append(row.id)
-            # On the inline SQLite driver nothing above suspends: let requests in between rows.
-            await asyncio.sleep(0)
-        if applied:
-            # One statement for the batch instead of an UPDATE per row.
-            await ctx.session.execute(
-                update(TelephonyEvent)
-                .where(TelephonyEvent.id.in_(applied))
-                .values(processed_at=now, error=None, attempts=TelephonyEvent.attempts + 1)
-                .execution_options(synchronize_session=False)
-            )
+            raise lifecycle.Unreadable(f"unparseable: {exc.reason}") from None
 
     async def _one_by_one(self, ids: list[int]) -> int:
-        blocked: dict[tuple[str, str | None], datetime] = {}
+        waiting: dict[lifecycle.CallKey, datetime] = {}  # calls whose earlier row waits
         races: dict[int, int] = {}
         pending = ids[::-1]
         while pending:
             row_id = pending.pop()
             async with session_scope(self._sessions) as session:
-                query = select(TelephonyEvent).where(TelephonyEvent.id == row_id)
-                if session.bind is not None and session.bind.dialect.name == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
-                row = await session.scalar(query)
-                if row is None or row.processed_at is not None:
-                    continue  # gone, done, or another instance holds it
-                key = (row.provider, row.call_key)
-                if key in blocked and row.call_key is not None:
-                    # Keep the order within a call: wait for the earlier failed row.
-                    row.next_attempt_at = blocked[key]
-                    await session.commit()
-                    continue
                 try:
-                    await self._apply_rows(self._ctx(session), [row])
-                    await session.commit()
-                    self.applied += 1
-                except Exception as exc:
-                    await session.rollback()
-                    if races.get(row_id, 0) < RACE_RETRIES and _lost_race(exc):
+                    outcome = await lifecycle.apply_row(
+                        self._ctx(session), row_id=row_id, parse=self._parse, waiting=waiting
+                    )
+                except lifecycle.RowFailed as failed:
+                    cause = failed.__cause__ or failed
+                    if races.get(row_id, 0) < RACE_RETRIES and lifecycle.lost_race(cause):
                         races[row_id] = races.get(row_id, 0) + 1
                         pending.append(row_id)  # at once, and not counted as a failure
                         continue
-                    retry_at = await self._record_failure(row_id, exc)
+                    retry_at = await self._record_failure(row_id, cause)
                     if retry_at is not None:
-                        blocked[key] = retry_at
+                        waiting[failed.key] = retry_at
+                    continue
+            if outcome == "applied":
+                self.applied += 1
         return len(ids)
 
-    async def _record_failure(self, row_id: int, exc: Exception) -> datetime | None:
-        """Count a failed attempt: retry later (the time), or park the row (None) after
-        `inbox_max_attempts` so that the call's later rows go on without it."""
+    async def _record_failure(self, row_id: int, exc: BaseException) -> datetime | None:
+        """Count a failed attempt: retry later (the time), or park the row (None)."""
         log.warning("inbox row %s failed: %s", row_id, exc, exc_info=exc)
         async with session_scope(self._sessions) as session:
-            row = await session.get(TelephonyEvent, row_id)
-            assert row is not None
-            row.attempts += 1
-            error = f"{type(exc).__name__}: {exc}"
-            now = self._web.clock.now()
-            if row.attempts >= self._web.inbox_max_attempts:
-                row.processed_at, row.next_attempt_at = now, None
-                row.error = f"parked after {row.attempts} attempts: {error}"[:2000]
-                log.error("inbox row %s parked after %d attempts", row_id, row.attempts)
-                await session.commit()
-                return None
-            delay = min(5 * 2 ** min(row.attempts, 12), MAX_BACKOFF_SECONDS)
-            row.next_attempt_at = now + timedelta(seconds=delay)
-            row.error = error[:2000]
-            await session.commit()
-            return row.next_attempt_at
-
-
-def _lost_race(exc: BaseException) -> bool:
-    """Whether another instance's concurrent transaction made this one fail (PostgreSQL;
-    on SQLite the processor holds the write lock, so a violation there is a real error)."""
-    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RACE_SQLSTATES
-
-
-def _settle(row: TelephonyEvent, now: datetime, error: str | None) -> None:
-    row.attempts += 1
-    row.processed_at, row.error = now, error
+            failure = await lifecycle.fail(
+                self._ctx(session),
+                row_id=row_id,
+                error=exc,
+                max_attempts=self._web.inbox_max_attempts,
+            )
+        if failure.retry_at is None:
+            log.error("inbox row %s parked after %d attempts", row_id, failure.attempts)
+        return failure.retry_at

@@ -156,7 +156,10 @@ async def lookup(web: WebContext, number: str) -> LookupResult | None:
         log.warning("caller look-up gave no data: no answer within %.1f s", LOOKUP_TIMEOUT_SECONDS)
         return None
     except Exception as exc:  # routing must never fail because of us
-        log.warning("caller look-up gave no data: %s: %s", type(exc).__name__, exc)
+        # The driver's own reason: a SQLAlchemy error's text adds its SQL and parameters
+        # (the caller's number), which the log has no need of.
+        reason = getattr(exc, "orig", None) or exc
+        log.warning("caller look-up gave no data: %s: %s", type(reason).__name__, reason)
         return None
     if owner is None:
         return None

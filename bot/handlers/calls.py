@@ -15,7 +15,6 @@ from bot.views import calls as views
 from bot.views.format import esc
 from core.context import Actor, Ctx
 from core.errors import InvalidInput
-from core.models.contacts import Contact
 from core.services import calls, contacts
 
 
@@ -37,7 +36,7 @@ def router() -> Router:
         call = await calls.record_outcome(
             ctx, actor=actor, call_id=callback_data.id, outcome=callback_data.outcome
         )
-        contact = await ctx.session.get(Contact, call.contact_id) if call.contact_id else None
+        contact = await calls.contact_of(ctx, call=call)
         await show(query, views.post_call(t, call, contact))
         callback_answer.text = t("outcome-saved", outcome=t("outcome-" + callback_data.outcome))
         if callback_data.outcome == "callback" and contact is not None:

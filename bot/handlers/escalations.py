@@ -20,9 +20,8 @@ from bot.views import activities as activity_views
 from bot.views import team as views
 from bot.views.format import Screen, esc
 from core.context import Actor, Ctx
-from core.models.contacts import Contact
 from core.models.users import User
-from core.services import escalations, users
+from core.services import activities, escalations, users
 
 TEAM_LIMIT = 100
 
@@ -75,7 +74,7 @@ def router() -> Router:
             await show(query, Screen(t("esc-reassigned", name=esc(owner.name))))
             return
         # Taken: the escalation becomes the manager's own reminder, with its own buttons.
-        contact = await ctx.session.get(Contact, activity.contact_id or 0)
+        contact = await activities.contact_of(ctx, activity=activity)
         await show(query, activity_views.reminder(t, activity, contact, user.timezone))
 
     return r

@@ -31,10 +31,9 @@ from bot.keyboards import button_texts
 from bot.views import activities as views
 from bot.views.format import Screen, day_and_time, esc, local_time
 from core.context import Actor, Ctx
-from core.models.contacts import Contact
 from core.models.users import User
 from core.models.work import Activity
-from core.services import activities
+from core.services import activities, contacts
 
 WEEK_DAYS = 7
 
@@ -60,7 +59,11 @@ async def _plan_at(
         )
         return
     contact_id = int(data["contact_id"]) if data.get("contact_id") else None
-    contact = await ctx.session.get(Contact, contact_id) if contact_id else None
+    contact = (
+        await contacts.get_contact_for_work(ctx, actor=actor, contact_id=contact_id)
+        if contact_id
+        else None
+    )
     if not title:
         title = t("plan-default-title", name=contact.name) if contact else t("plan-default-task")
     created = await activities.plan(
@@ -206,9 +209,7 @@ def router() -> Router:
         await show(query, await _reminder_screen(ctx, t, activity, user))
         callback_answer.text = t("done-ok")
         # The next step, while the client is in mind: the plan prompt, Cancel to skip it.
-        contact = (
-            await ctx.session.get(Contact, activity.contact_id) if activity.contact_id else None
-        )
+        contact = await activities.contact_of(ctx, activity=activity)
         await state.set_state(Flow.plan_when)
         await state.set_data({"contact_id": contact.id} if contact else {})
         await answer(query, cancelable(t, views.plan_prompt(t, contact, ask="next-step-ask")))
@@ -297,9 +298,7 @@ def router() -> Router:
         activity = await _planned(ctx, actor, t, callback_data.id, callback_answer)
         if activity is None:
             return
-        contact = (
-            await ctx.session.get(Contact, activity.contact_id) if activity.contact_id else None
-        )
+        contact = await activities.contact_of(ctx, activity=activity)
         await show(query, views.confirm_delete(t, activity, contact, user.timezone))
 
     @r.callback_query(ActivityCb.filter(F.action == "delok"))
@@ -333,5 +332,5 @@ def router() -> Router:
 
 async def _reminder_screen(ctx: Ctx, t: Texts, activity: Activity, user: User) -> Screen:
     """The reminder message of an activity, with its contact, in the user's time zone."""
-    contact = await ctx.session.get(Contact, activity.contact_id) if activity.contact_id else None
+    contact = await activities.contact_of(ctx, activity=activity)
     return views.reminder(t, activity, contact, user.timezone)

@@ -34,6 +34,7 @@ from core.models.work import Deal
 from core.services import jobs
 from core.services.common import Page, audit, check_page
 from core.services.contacts import get_contact_for_work
+from core.use_case import use_case
 
 SOURCES = ("bot", "api", "import", "client_chat", "shop")
 # The background job that reads a stored document's text (payload {"document_id": N});
@@ -67,7 +68,6 @@ async def store_document(
     chat_message_id: int | None = None,
     idempotency_key: str | None = None,
     import_key: str | None = None,
-    commit: bool = True,
 ) -> Document:
     """Attach a file (bytes, a file object or an async stream) and queue its extraction."""
     outcome = await store(
@@ -83,12 +83,11 @@ async def store_document(
         chat_message_id=chat_message_id,
         idempotency_key=idempotency_key,
         import_key=import_key,
-        commit=commit,
     )
     return outcome.document
 
 
-async def store(
+async def add(
     ctx: Ctx,
     *,
     actor: Actor,
@@ -102,9 +101,9 @@ async def store(
     chat_message_id: int | None = None,
     idempotency_key: str | None = None,
     import_key: str | None = None,
-    commit: bool = True,
 ) -> StoreOutcome:
-    """`store_document`, saying too whether it was a repeat and whether the name changed."""
+    """`store_document` as a step of the caller's unit of work (never commits), saying too
+    whether it was a repeat and whether the name changed."""
     if source not in SOURCES:
         raise InvalidInput(f"unknown document source {source!r}", field="source")
     key = _scoped_key(actor, idempotency_key)
@@ -158,11 +157,12 @@ async def store(
             action="create",
             changes=_summary(document),
         )
-        if commit:
-            await ctx.session.commit()
         return StoreOutcome(document, renamed_from=renamed_from)
     finally:
         spooled.discard()
+
+
+store = use_case(add)  # one upload, one commit
 
 
 def _scoped_key(actor: Actor, key: str | None) -> str | None:
@@ -382,9 +382,7 @@ async def remember_telegram_file(
     await ctx.session.commit()
 
 
-async def delete_document(
-    ctx: Ctx, *, actor: Actor, document_id: int, commit: bool = True
-) -> Document:
+async def remove_document(ctx: Ctx, *, actor: Actor, document_id: int) -> Document:
     """Delete a document (admins; audited); its bytes go with the last record using them."""
     if not actor.is_admin:
         raise PermissionDenied("only an admin can delete documents", code="admin-only")
@@ -392,16 +390,15 @@ async def delete_document(
     if document is None or document.deleted_at is not None:
         raise NotFound(f"document {document_id} not found")
     await _remove(ctx, actor, document)
-    if commit:
-        await ctx.session.commit()
     return document
 
 
-async def delete_documents_of_contact(
-    ctx: Ctx, *, actor: Actor, contact_id: int, commit: bool = False
-) -> int:
+delete_document = use_case(remove_document)
+
+
+async def delete_documents_of_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> int:
     """Delete every document on a contact (its deals' included), for `contacts forget`:
-    admins; audited one by one; the caller commits unless `commit`. Returns how many."""
+    admins; audited one by one; a step of the caller's unit of work. Returns how many."""
     if not actor.is_admin:
         raise PermissionDenied("only an admin can delete documents", code="admin-only")
     found = list(
@@ -416,8 +413,6 @@ async def delete_documents_of_contact(
     ]
     for document in found:
         await _remove(ctx, actor, document)
-    if commit:
-        await ctx.session.commit()
     return len(found)
 
 

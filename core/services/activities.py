@@ -259,6 +259,11 @@ async def get(ctx: Ctx, *, actor: Actor, activity_id: int) -> Activity:
     return await _load(ctx, actor, activity_id)
 
 
+async def contact_of(ctx: Ctx, *, activity: Activity) -> Contact | None:
+    """The contact of an activity the actor was given (deleted too: the task still names it)."""
+    return await ctx.session.get(Contact, activity.contact_id) if activity.contact_id else None
+
+
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     """The UTC instants where a local calendar day starts and ends."""
     zone = ZoneInfo(timezone)

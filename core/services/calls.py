@@ -23,6 +23,7 @@ from core.services import contacts as contact_service
 from core.services.common import Page, check_page
 from core.services.missed_calls import OpenCallbacks, after_transition
 from core.services.users import find_by_extension
+from core.use_case import use_case
 
 T = TypeVar("T")
 TIMED_OUT = "timeout"  # disposition of an end we assumed because the PBX never sent one
@@ -301,14 +302,13 @@ async def _match_contact(ctx: Ctx, call: Call, batch: CallBatch) -> Contact | No
         name = phonenumbers.format_number(
             phonenumbers.parse(call.client_e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL
         )
-        contact = await contact_service.create_contact(
+        contact = await contact_service.add_contact(
             ctx,
             actor=Actor.system("pbx"),
             name=name,
             phones=[call.client_e164],
             owner_id=call.user_id,
             source="call",
-            commit=False,
             phones_seen_free=looked_up,
         )
         batch.contacts[call.client_e164] = contact
@@ -316,13 +316,12 @@ async def _match_contact(ctx: Ctx, call: Call, batch: CallBatch) -> Contact | No
     return contact
 
 
-async def apply_event(
-    ctx: Ctx, *, event: CallEvent, commit: bool = True, batch: CallBatch | None = None
-) -> Call:
+async def apply_to_call(ctx: Ctx, *, event: CallEvent, batch: CallBatch | None = None) -> Call:
     """Apply one normalized PBX event: upsert the call, match the contact, run the lifecycle.
 
-    `commit=False` with a `batch` from `prepare_batch` lets the inbox processor apply many
-    events in one transaction with a handful of queries.
+    A step in the caller's unit of work (never commits; `apply_event` commits it alone). With
+    a `batch` from `prepare_batch` the inbox applies many events in one transaction with a
+    handful of queries.
     """
     batch = batch if batch is not None else CallBatch()
     call = await _get_or_create(ctx, event, batch)
@@ -356,15 +355,16 @@ async def apply_event(
         was_at=was_at,
         callbacks=batch.callbacks,
     )
-    if commit:
-        await ctx.session.commit()
     return call
+
+
+apply_event = use_case(apply_to_call)
 
 
 async def expire_stale_ringing(ctx: Ctx) -> int:
     """Close calls whose end never came: unanswered ones after the ringing timeout (missed),
     answered ones after ANSWERED_TIMEOUT. A call with events still waiting in the inbox is
-    left alone: its end may be among them."""
+    left alone: its end may be among them. One transaction for them all."""
     now = ctx.clock.now()
     rang_out = now - timedelta(seconds=ctx.config.ringing_timeout_seconds)
     talked_out = now - ANSWERED_TIMEOUT
@@ -387,18 +387,21 @@ async def expire_stale_ringing(ctx: Ctx) -> int:
             .limit(500)
         )
     )
-    for call in stale:
-        await apply_event(
-            ctx,
-            event=CallEvent(
-                provider=call.provider,
-                provider_call_id=call.provider_call_id,
-                kind="ended",
-                occurred_at=now,
-                ended_at=call.updated_at,
-                disposition=TIMED_OUT,
-            ),
+    ends = [
+        CallEvent(
+            provider=call.provider,
+            provider_call_id=call.provider_call_id,
+            kind="ended",
+            occurred_at=now,
+            ended_at=call.updated_at,
+            disposition=TIMED_OUT,
         )
+        for call in stale
+    ]
+    batch = await prepare_batch(ctx, ends)
+    for event in ends:
+        await apply_to_call(ctx, event=event, batch=batch)
+    await ctx.session.commit()
     return len(stale)
 
 
@@ -430,6 +433,11 @@ async def get_call(ctx: Ctx, *, actor: Actor, call_id: int) -> Call:
     if not access.may_see_call(ctx, actor, call, contact):
         raise NotFound(f"call {call_id} not found")
     return call
+
+
+async def contact_of(ctx: Ctx, *, call: Call) -> Contact | None:
+    """The contact of a call the actor was given (deleted too: the call still names it)."""
+    return await ctx.session.get(Contact, call.contact_id) if call.contact_id else None
 
 
 async def list_calls(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from core import access
 from core.context import Actor, Ctx
 from core.errors import InvalidInput
 from core.models.system import AuditLog
@@ -55,9 +54,3 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
-
-
-# The access policy lives in core.access; these names stay for the modules that import them.
-contact_visible_clause = access.contact_clause
-can_see_contact = access.may_see_contact
-ensure_visible = access.visible_contact

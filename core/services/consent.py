@@ -33,11 +33,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
+from core import access
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models.contacts import Contact
 from core.models.system import Notification
-from core.services.common import audit, ensure_visible
+from core.services.common import audit
 
 TOKEN_PREFIX = "c_"
 TELEGRAM = "telegram"  # consent_source of consent given through the client's own link
@@ -51,7 +52,9 @@ class LinkDead(NotFound):
 
 async def invite_token(ctx: Ctx, *, actor: Actor, contact_id: int) -> str:
     """A new opt-in token for the contact (the previous link dies); the actor must see it."""
-    contact = ensure_visible(ctx, actor, await ctx.session.get(Contact, contact_id), contact_id)
+    contact = access.visible_contact(
+        ctx, actor, await ctx.session.get(Contact, contact_id), contact_id
+    )
     rotated = contact.greeting_token is not None
     contact.greeting_token = secrets.token_urlsafe(16)[:22]
     contact.greeting_token_at = ctx.clock.now()

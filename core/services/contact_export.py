@@ -6,11 +6,11 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
+from core import access
 from core.context import Actor, Ctx
 from core.imports.dto import ContactExportRow
 from core.models.contacts import Company, Contact, ContactPhone
 from core.models.users import User
-from core.services.common import contact_visible_clause
 
 BATCH = 2000
 
@@ -23,7 +23,7 @@ async def export_rows(ctx: Ctx, *, actor: Actor) -> list[ContactExportRow]:
         .add_columns(Contact.owner_id, Contact.tags, Contact.timezone, Contact.source)
         .add_columns(Contact.created_at, Contact.company_id)
         .outerjoin(Company, Company.id == Contact.company_id)
-        .where(Contact.deleted_at.is_(None), contact_visible_clause(ctx, actor))
+        .where(Contact.deleted_at.is_(None), access.contact_clause(ctx, actor))
         .order_by(Contact.id)
         .execution_options(yield_per=BATCH)
     )

@@ -40,15 +40,9 @@ from core.models.work import Activity, Deal, Note
 from core.phones import Phone, normalize, search_digits, try_normalize
 from core.search_text import fold
 from core.services import consent, outbox
-from core.services.common import (
-    Page,
-    audit,
-    can_see_contact,
-    check_page,
-    contact_visible_clause,
-    ensure_visible,
-)
+from core.services.common import Page, audit, check_page
 from core.services.users import check_timezone
+from core.use_case import use_case
 
 # search(): `total` is counted up to this many matches (see Page.total_capped).
 SEARCH_TOTAL_CAP = 10_000
@@ -269,7 +263,7 @@ async def _new_company(ctx: Ctx, actor: Actor, name: str, **extra: Any) -> Compa
     return company
 
 
-async def create_contact(
+async def add_contact(
     ctx: Ctx,
     *,
     actor: Actor,
@@ -286,12 +280,11 @@ async def create_contact(
     marketing_consent: bool = False,
     consent_source: str | None = None,
     consent_at: datetime | None = None,
-    commit: bool = True,
     phones_seen_free: bool = False,
 ) -> Contact:
     """Create a contact; a phone already owned by any live contact is a Conflict naming it.
 
-    `commit=False` lets another service (the call processor) create it inside its own unit;
+    A step in the caller's unit of work (never commits; `create_contact` commits it alone).
     `phones_seen_free=True` says that caller has just looked the phones up in this
     transaction and found no owner (the partial unique index still guards the race).
     Consent given elsewhere needs its source (core.services.consent, step 4); a chat is
@@ -347,15 +340,16 @@ async def create_contact(
             **given,
         },
     )
-    if commit:
-        await ctx.session.commit()
     return contact
+
+
+create_contact = use_case(add_contact)
 
 
 async def get_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
     """A live contact the actor may see, or NotFound."""
     contact = await ctx.session.get(Contact, contact_id)
-    return ensure_visible(ctx, actor, contact, contact_id)
+    return access.visible_contact(ctx, actor, contact, contact_id)
 
 
 async def get_contact_for_work(ctx: Ctx, *, actor: Actor, contact_id: int) -> Contact:
@@ -365,10 +359,11 @@ async def get_contact_for_work(ctx: Ctx, *, actor: Actor, contact_id: int) -> Co
     return await access.workable_contact(ctx, actor, contact, contact_id)
 
 
-async def update_contact(
+async def edit_contact(
     ctx: Ctx, *, actor: Actor, contact_id: int, changes: Mapping[str, Any]
 ) -> Contact:
-    """Apply the given fields (a PATCH); `phones` replaces the phone list."""
+    """Apply the given fields (a PATCH); `phones` replaces the phone list. A step in the
+    caller's unit of work (never commits; `update_contact` commits it alone)."""
     unknown = set(changes) - EDITABLE
     if unknown:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
@@ -410,17 +405,21 @@ async def update_contact(
     await _refresh_search_text(ctx, contact)
     contact.updated_at = ctx.clock.now()
     audit(ctx, actor=actor, entity="contact", entity_id=contact.id, action="update", changes=diff)
-    await ctx.session.commit()
     return contact
+
+
+update_contact = use_case(edit_contact)
 
 
 async def add_phone(ctx: Ctx, *, actor: Actor, contact_id: int, phone: str) -> Contact:
     """Add one more phone to a contact."""
     contact = await get_contact(ctx, actor=actor, contact_id=contact_id)
     current = [p.raw for p in contact.phones if p.is_live]
-    return await update_contact(
+    contact = await edit_contact(
         ctx, actor=actor, contact_id=contact.id, changes={"phones": [*current, phone]}
     )
+    await ctx.session.commit()
+    return contact
 
 
 async def _replace_phones(ctx: Ctx, contact: Contact, parsed: Sequence[Phone]) -> None:
@@ -555,7 +554,7 @@ async def search(
     stable for as long as the data does not change.
     """
     check_page(limit, offset)
-    conditions = [Contact.deleted_at.is_(None), contact_visible_clause(ctx, actor)]
+    conditions = [Contact.deleted_at.is_(None), access.contact_clause(ctx, actor)]
     if owner_id is not None:
         conditions.append(Contact.owner_id == owner_id)
     tokens = search_tokens(q, region=ctx.config.default_region)
@@ -683,7 +682,7 @@ async def lookup_phone(ctx: Ctx, *, phone: str) -> PhoneOwner | None:
 
     The exact E.164 number wins; failing that, for a number written without a country code,
     a live number with the same last ten digits. A number that names its country (`+1…`,
-    `00…`) never matches another country's number. (Webhooks ask core.phone_lookup, which
+    `00…`) never matches another country's number. (Webhooks ask core.drivers.phone_lookup, which
     runs the same statement without a session.)
     """
     params = lookup_params(phone, region=ctx.config.default_region)
@@ -724,7 +723,9 @@ async def upsert_by_phone(
     for attempt in range(UPSERT_ATTEMPTS):
         last = attempt == UPSERT_ATTEMPTS - 1
         try:
-            return await _upsert_once(ctx, actor, parsed.e164, phone, fields)
+            upserted = await _upsert_once(ctx, actor, parsed.e164, phone, fields)
+            await ctx.session.commit()
+            return upserted
         except IntegrityError:  # a unique index saw the concurrent twin first
             await ctx.session.rollback()
             if last:
@@ -763,7 +764,7 @@ async def _upsert_once(
 ) -> tuple[Contact, bool]:
     existing = await find_by_e164(ctx, e164=e164)
     if existing is not None:
-        if not can_see_contact(ctx, actor, existing):
+        if not access.may_see_contact(ctx, actor, existing):
             raise Conflict(
                 f"phone {e164} belongs to contact {existing.id}",
                 existing_id=existing.id,
@@ -773,14 +774,14 @@ async def _upsert_once(
         changes = dict(fields)
         if "phones" in changes:
             changes["phones"] = [phone, *(changes["phones"] or [])]
-        contact = await update_contact(ctx, actor=actor, contact_id=existing.id, changes=changes)
+        contact = await edit_contact(ctx, actor=actor, contact_id=existing.id, changes=changes)
         return contact, False
     extra = {k: v for k, v in fields.items() if k not in ("name", "phones")}
     unknown = set(extra) - EDITABLE
     if unknown:
         raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
     try:
-        contact = await create_contact(
+        contact = await add_contact(
             ctx,
             actor=actor,
             name=fields.get("name") or e164,

@@ -17,6 +17,7 @@ from core.models.contacts import Company, Contact
 from core.models.users import User
 from core.models.work import Deal, DealStageChange, PipelineStage
 from core.services.common import Page, audit, check_page
+from core.use_case import use_case
 
 CURRENCIES = ("RUB", "USD", "EUR", "KZT", "BYN", "UZS", "CNY")
 
@@ -117,7 +118,7 @@ async def _load(ctx: Ctx, actor: Actor, deal_id: int) -> Deal:
     return access.visible_deal(ctx, actor, await ctx.session.get(Deal, deal_id), deal_id)
 
 
-async def create(
+async def _create(
     ctx: Ctx,
     *,
     actor: Actor,
@@ -217,11 +218,13 @@ async def create(
         action="create",
         changes={"title": deal.title, "stage": deal.stage, "amount": deal.amount},
     )
-    await ctx.session.commit()
     return deal
 
 
-async def move(
+create = use_case(_create)
+
+
+async def _move(
     ctx: Ctx,
     *,
     actor: Actor,
@@ -271,11 +274,13 @@ async def move(
     deal.updated_at = now
     if target.outcome != "open":
         deal.closed_at = now
-    await ctx.session.commit()
     return deal
 
 
-async def update(ctx: Ctx, *, actor: Actor, deal_id: int, changes: dict[str, Any]) -> Deal:
+move = use_case(_move)
+
+
+async def _update(ctx: Ctx, *, actor: Actor, deal_id: int, changes: dict[str, Any]) -> Deal:
     """Edit title, amount, currency, expected close date or owner."""
     deal = await _load(ctx, actor, deal_id)
     allowed = {"title", "amount", "currency", "expected_close", "owner_id"}
@@ -308,8 +313,10 @@ async def update(ctx: Ctx, *, actor: Actor, deal_id: int, changes: dict[str, Any
         deal.owner_id = changes["owner_id"]
     deal.updated_at = ctx.clock.now()
     audit(ctx, actor=actor, entity="deal", entity_id=deal.id, action="update", changes=changes)
-    await ctx.session.commit()
     return deal
+
+
+update = use_case(_update)
 
 
 async def get(ctx: Ctx, *, actor: Actor, deal_id: int) -> Deal:
@@ -371,11 +378,15 @@ async def upsert_by_external_id(
     for attempt in range(UPSERT_ATTEMPTS):
         deal_id = await ctx.session.scalar(select(Deal.id).where(Deal.external_id == key))
         if deal_id is not None:
-            return await _update_pushed(ctx, actor, deal_id, fields), False
+            deal = await _update_pushed(ctx, actor, deal_id, fields)
+            await ctx.session.commit()  # the move and the edits: one fact
+            return deal, False
         if not str(fields.get("title") or "").strip():
             raise InvalidInput("title is needed to create a deal", field="title")
         try:
-            return await create(ctx, actor=actor, external_id=key, **fields), True
+            deal = await _create(ctx, actor=actor, external_id=key, **fields)
+            await ctx.session.commit()
+            return deal, True
         except Conflict:
             if attempt == UPSERT_ATTEMPTS - 1:
                 raise
@@ -388,7 +399,7 @@ async def _update_pushed(ctx: Ctx, actor: Actor, deal_id: int, fields: dict[str,
     deal = await _load(ctx, actor, deal_id)
     stage = fields.get("stage")
     if stage and stage != deal.stage:
-        deal = await move(
+        deal = await _move(
             ctx,
             actor=actor,
             deal_id=deal_id,
@@ -397,5 +408,5 @@ async def _update_pushed(ctx: Ctx, actor: Actor, deal_id: int, fields: dict[str,
             lost_reason=fields.get("lost_reason"),
         )
     if changes:
-        deal = await update(ctx, actor=actor, deal_id=deal_id, changes=changes)
+        deal = await _update(ctx, actor=actor, deal_id=deal_id, changes=changes)
     return deal

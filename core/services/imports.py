@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from core import access
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.imports.dto import SOURCES, CellError, ContactRow, ContactTable
@@ -44,7 +45,6 @@ from core.models.contacts import Company, Contact, ContactPhone
 from core.models.imports import ImportJob
 from core.models.users import User
 from core.phones import Phone, normalize
-from core.services.common import contact_visible_clause
 from core.services.contacts import _clean_email, _clean_tags
 from core.services.import_apply import apply_batch
 from core.services.import_plan import Batch, Current, Plan
@@ -458,7 +458,7 @@ async def _current(ctx: Ctx, actor: Actor, ids: set[int]) -> dict[int, Current]:
     found = await ctx.session.execute(
         select(Contact.id, Contact.name, Contact.email, Contact.birthday, Contact.owner_id)
         .add_columns(Contact.timezone, Contact.source, Contact.tags, Contact.company_id)
-        .add_columns(contact_visible_clause(ctx, actor), Company.name_folded)
+        .add_columns(access.contact_clause(ctx, actor), Company.name_folded)
         .outerjoin(Company, Company.id == Contact.company_id)
         .where(Contact.id.in_(ids), Contact.deleted_at.is_(None))
     )

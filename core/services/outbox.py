@@ -18,12 +18,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from core.context import Actor, Ctx
 from core.models.system import Notification
 from core.models.users import User
+from core.retry import backoff
 from core.services.common import audit
 
 LIVE_KINDS = ("incoming_call", "missed_call")  # messages edited later: their ids are kept
 CLAIM_SECONDS = 120
-BACKOFF_BASE_SECONDS = 10
-BACKOFF_MAX_SECONDS = 3600
 
 
 async def enqueue(
@@ -174,13 +173,6 @@ async def enqueue_edit(
         chat_id=of.chat_id,
         payload={**payload, "of": of.id},
         live_ref=ref,
-    )
-
-
-def backoff(attempts: int) -> timedelta:
-    """Exponential backoff: 10 s, 20 s, 40 s … capped at an hour."""
-    return timedelta(
-        seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
     )
 
 

@@ -26,6 +26,7 @@ from core.models.users import ROLES, Invite, User, UserExtension
 from core.models.work import Activity
 from core.services import outbox
 from core.services.common import Page, audit, check_page
+from core.use_case import use_case
 
 _EXTENSION = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
 LOCALES = ("ru", "en")
@@ -298,7 +299,7 @@ async def set_extensions(
     return user
 
 
-async def update_profile(
+async def change_profile(
     ctx: Ctx,
     *,
     actor: Actor,
@@ -308,7 +309,8 @@ async def update_profile(
     name: str | None = None,
     role: str | None = None,
 ) -> User:
-    """Change a user's zone, language, name (self or admin) or role (admin only)."""
+    """Change a user's zone, language, name (self or admin) or role (admin only), in the
+    caller's unit of work (never commits; `update_profile` commits it alone)."""
     if actor.user_id != user_id or role is not None:
         _require_admin(actor)
     user = await get_user(ctx, user_id=user_id)
@@ -324,13 +326,17 @@ async def update_profile(
         changes["role"] = {"from": user.role, "to": role}
         user.role = role
     audit(ctx, actor=actor, entity="user", entity_id=user.id, action="update", changes=changes)
-    await ctx.session.commit()
     return user
+
+
+update_profile = use_case(change_profile)
 
 
 async def set_role(ctx: Ctx, *, actor: Actor, user_id: int, role: str) -> User:
     """Give a user another role (admins); the last active admin keeps theirs (LastAdmin)."""
-    return await update_profile(ctx, actor=actor, user_id=user_id, role=check_role(role))
+    user = await change_profile(ctx, actor=actor, user_id=user_id, role=check_role(role))
+    await ctx.session.commit()
+    return user
 
 
 async def deactivate(ctx: Ctx, *, actor: Actor, user_id: int) -> User:

@@ -4,6 +4,7 @@ and beside the web app (its lifespan); both remind by themselves."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -91,7 +92,24 @@ async def test_perezvon_run_with_only_the_scheduler_reminds_and_stops_on_sigterm
     # The scheduler alone serves no HTTP (issue 15): it stops on SIGTERM and exits 0.
     assert first.returncode == 0, err.decode()
     assert "scheduler stopped" in err.decode() and "Uvicorn" not in err.decode()
-    assert "scheduler running" in out.decode()
+    assert "scheduler running" in err.decode() and "scheduler running" not in out.decode()
+
+
+async def test_the_scheduler_says_it_runs_in_the_log_not_on_stdout(
+    database_url: str, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    container = Container.build(load_settings(database_url=database_url))
+    component = SchedulerComponent()
+    app = container.http_app([component])
+    async with app.router.lifespan_context(app):
+        pass
+
+    said = [r for r in caplog.records if r.name == "app.scheduler_component"]
+    assert [(r.levelno, r.getMessage()) for r in said] == [
+        (logging.INFO, "Perezvon scheduler running")
+    ]
+    assert "scheduler running" not in capsys.readouterr().out
 
 
 async def test_the_scheduler_runs_for_as_long_as_the_web_app_serves(

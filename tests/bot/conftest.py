@@ -24,6 +24,9 @@ from bot.dispatcher import build_dispatcher
 from bot.runtime import create_bot
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.models import Contact, User
+from core.services import contacts
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 REDIS_URL = os.environ.get("PEREZVON_TEST_REDIS_URL")
@@ -102,3 +105,15 @@ def feed(dispatcher: Dispatcher, tg_bot: Bot) -> Feed:
         return await dispatcher.feed_raw_update(tg_bot, update)
 
     return feed_update
+
+
+@pytest.fixture
+async def anna(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, seller: User
+) -> Contact:
+    """A client of the module's `seller` (each flow module defines its seller)."""
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        return await contacts.create_contact(
+            ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
+        )

@@ -11,11 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import ContactCb, DealCb
 from core.clock import FakeClock
 from core.config import CoreConfig
-from core.context import Actor, Ctx
 from core.models.contacts import Contact
 from core.models.users import User
 from core.models.work import Deal, DealStageChange
-from core.services import contacts
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, buttons, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram
@@ -28,17 +26,6 @@ async def seller(
     sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
 ) -> User:
     return await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
-
-
-@pytest.fixture
-async def anna(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, seller: User
-) -> Contact:
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
-        return await contacts.create_contact(
-            ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
-        )
 
 
 async def test_a_deal_is_created_moved_and_won_with_an_amount(

@@ -21,7 +21,7 @@ from core.models.contacts import Contact
 from core.models.system import AuditLog, Notification
 from core.models.users import User
 from core.models.work import Activity
-from core.services import activities, contacts
+from core.services import activities
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, button_data, make_user, sent, texts_of
 from tests.fakes.telegram_api import Call, FakeTelegram
@@ -35,17 +35,6 @@ async def seller(
     sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
 ) -> User:
     return await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
-
-
-@pytest.fixture
-async def anna(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, seller: User
-) -> Contact:
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
-        return await contacts.create_contact(
-            ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
-        )
 
 
 async def only_activity(sessions: async_sessionmaker[AsyncSession]) -> Activity:

@@ -29,7 +29,7 @@ from core.models.contacts import Contact
 from core.models.system import AuditLog
 from core.models.users import User
 from core.models.work import Activity, Note
-from core.services import activities, contacts, notes
+from core.services import activities, notes
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, buttons, make_user, message_update, sent, texts_of
 from tests.fakes.telegram_api import Call, FakeTelegram
@@ -85,17 +85,6 @@ async def seller(
     sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, lang: str
 ) -> User:
     return await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр", locale=lang)
-
-
-@pytest.fixture
-async def anna(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, seller: User
-) -> Contact:
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
-        return await contacts.create_contact(
-            ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
-        )
 
 
 @pytest.fixture

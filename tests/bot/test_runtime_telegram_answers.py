@@ -279,11 +279,9 @@ async def test_readyz_is_503_while_the_bot_is_connecting_and_200_once_it_answers
     assert body["schema"]
 
 
-@pytest.mark.usefixtures("engine")
-async def test_readyz_is_503_when_telegram_refused_the_token(
-    fake_tg: FakeTelegram, database_url: str
-) -> None:
-    container = Container.build(bot_settings(database_url, fake_tg, token="999:REVOKED"))
+async def assert_readyz_says_stopped(settings: Settings) -> None:
+    """Serve the app with the bot until its start-up gives up: /readyz is 503, bot stopped."""
+    container = Container.build(settings)
     bot = BotComponent(container, retry_delays=FAST)
     app = container.http_app([bot])
     transport = httpx.ASGITransport(app=app)
@@ -296,6 +294,13 @@ async def test_readyz_is_503_when_telegram_refused_the_token(
 
     assert answer.status_code == 503
     assert (answer.json()["bot"], answer.json()["detail"]) == ("stopped", "bot: stopped")
+
+
+@pytest.mark.usefixtures("engine")
+async def test_readyz_is_503_when_telegram_refused_the_token(
+    fake_tg: FakeTelegram, database_url: str
+) -> None:
+    await assert_readyz_says_stopped(bot_settings(database_url, fake_tg, token="999:REVOKED"))
 
 
 async def test_the_bot_name_for_invite_links_is_unknown_while_telegram_answers_html(
@@ -317,3 +322,22 @@ async def test_a_failed_download_names_the_file_and_status_not_the_url(tg_bot: B
 
     assert str(raised.value) == "downloading file file_9.xlsx: Telegram answered 404"
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+@pytest.mark.usefixtures("engine")
+async def test_a_webhook_telegram_refuses_stops_the_bot_with_a_logged_reason_and_readyz_says_so(
+    fake_tg: FakeTelegram, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A start-up failure other than a refused token (issue 16 §5): not swallowed with its
+    # task, not "ready" while nothing can reach the bot.
+    fake_tg.fail("setWebhook", 400, "Bad Request: bad webhook: IP address 10.0.0.1 is reserved")
+    settings = bot_settings(
+        database_url, fake_tg, telegram_mode="webhook", public_url="https://10.0.0.1"
+    )
+    await assert_readyz_says_stopped(settings)
+    [logged] = [r for r in caplog.records if "could not start" in r.getMessage()]
+    assert (
+        logged.levelno == logging.ERROR and "IP address 10.0.0.1 is reserved" in logged.getMessage()
+    )
+    assert [c.method for c in fake_tg.calls].count("setWebhook") == 1  # refused: not retried
+    assert_no_token(caplog)

@@ -26,7 +26,8 @@ WORD = re.compile("[A-Za-zА-Яа-яЁё]{2,}")
 ALLOWED_CYRILLIC: dict[str, str] = {
     "bot/dates.py": "date phrases a user types («завтра», «к вечеру») and their readings",
     "bot/handlers/dialogs.py": "cancel words a user types («отмена»)",
-    "core/demo.py": "demo data: Russian names and companies",
+    "app/demo/data.py": "demo data: Russian names and companies",
+    "app/demo/seed.py": "demo data: legal forms, extensions and task titles of seeded rows",
     "core/phones.py": "parsing: «доб.» (an extension) in a typed number",
     "core/search_text.py": "parsing: the Russian keyboard layout and ё→е folding",
     "core/services/deals.py": "parsing: amounts typed as «450 тыс»",

@@ -11,24 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models import Activity, User
-from core.services import activities, contacts, users
+from core.models import Activity
+from core.services import activities, contacts
+from tests.factories import make_user
 
 VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")  # UTC+10, no DST
-
-
-async def make_user(
-    ctx: Ctx, system: Actor, name: str, role: str, tg: int, timezone: str | None = None
-) -> User:
-    return await users.create_user(
-        ctx, actor=system, name=name, role=role, telegram_user_id=tg, timezone=timezone
-    )
 
 
 async def test_plan_defaults_the_reminder_to_the_due_time_and_the_owner_to_the_actor(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    anna = Actor.of_user(await make_user(ctx, system, "Анна", "sales", 1))
+    anna = Actor.of_user(await make_user(ctx, "Анна", "sales", 1))
     ivan = await contacts.create_contact(ctx, actor=anna, name="Иван", phones=[])
     due = clock.now() + timedelta(hours=3)
     task = await activities.plan(
@@ -73,9 +66,9 @@ async def test_plan_refuses_naive_times_unknown_kinds_and_empty_titles(
 async def test_a_sales_person_plans_only_for_themselves_and_only_on_visible_contacts(
     ctx: Ctx, system: Actor
 ) -> None:
-    anna = Actor.of_user(await make_user(ctx, system, "Анна", "sales", 1))
-    boris = Actor.of_user(await make_user(ctx, system, "Борис", "sales", 2))
-    boss = Actor.of_user(await make_user(ctx, system, "Ольга", "manager", 3))
+    anna = Actor.of_user(await make_user(ctx, "Анна", "sales", 1))
+    boris = Actor.of_user(await make_user(ctx, "Борис", "sales", 2))
+    boss = Actor.of_user(await make_user(ctx, "Ольга", "manager", 3))
     with pytest.raises(PermissionDenied):
         await activities.plan(ctx, actor=anna, title="Тебе", owner_id=boris.user_id)
     annas = await contacts.create_contact(ctx, actor=anna, name="Клиент", phones=[])
@@ -184,7 +177,7 @@ async def test_snooze_moves_only_the_reminder(ctx: Ctx, clock: FakeClock, system
 async def test_agenda_uses_the_users_own_time_zone(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    user = await make_user(ctx, system, "Анна", "sales", 1, timezone="Asia/Vladivostok")
+    user = await make_user(ctx, "Анна", "sales", 1, timezone="Asia/Vladivostok")
     anna = Actor.of_user(user)
 
     async def at_local(hour: int, minute: int, day: int, title: str) -> Activity:
@@ -208,8 +201,8 @@ async def test_agenda_uses_the_users_own_time_zone(
 async def test_agenda_lists_only_the_users_planned_work(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    anna_user = await make_user(ctx, system, "Анна", "sales", 1)
-    boris_user = await make_user(ctx, system, "Борис", "sales", 2)
+    anna_user = await make_user(ctx, "Анна", "sales", 1)
+    boris_user = await make_user(ctx, "Борис", "sales", 2)
     anna, boris = Actor.of_user(anna_user), Actor.of_user(boris_user)
     soon = clock.now() + timedelta(hours=1)
     mine = await activities.plan(ctx, actor=anna, title="Моё", due_at=soon)
@@ -223,9 +216,9 @@ async def test_agenda_lists_only_the_users_planned_work(
 async def test_overdue_is_own_for_sales_and_everyones_for_a_manager(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    anna = Actor.of_user(await make_user(ctx, system, "Анна", "sales", 1))
-    boris = Actor.of_user(await make_user(ctx, system, "Борис", "sales", 2))
-    boss = Actor.of_user(await make_user(ctx, system, "Ольга", "manager", 3))
+    anna = Actor.of_user(await make_user(ctx, "Анна", "sales", 1))
+    boris = Actor.of_user(await make_user(ctx, "Борис", "sales", 2))
+    boss = Actor.of_user(await make_user(ctx, "Ольга", "manager", 3))
     start = clock.now()
     annas_late = await activities.plan(ctx, actor=anna, title="А", due_at=start)
     boris_late = await activities.plan(
@@ -254,8 +247,8 @@ async def test_overdue_is_own_for_sales_and_everyones_for_a_manager(
 async def test_someone_elses_activity_is_not_found_for_a_sales_person(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    anna = Actor.of_user(await make_user(ctx, system, "Анна", "sales", 1))
-    boris = Actor.of_user(await make_user(ctx, system, "Борис", "sales", 2))
+    anna = Actor.of_user(await make_user(ctx, "Анна", "sales", 1))
+    boris = Actor.of_user(await make_user(ctx, "Борис", "sales", 2))
     task = await activities.plan(ctx, actor=anna, title="Моё", due_at=clock.now())
     with pytest.raises(NotFound):
         await activities.complete(ctx, actor=boris, activity_id=task.id)

@@ -14,6 +14,7 @@ from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.models import ApiKey, AuditLog
 from core.services import activities, api_keys, contacts, deals, users
+from tests.factories import make_actor
 
 
 async def trail(session: AsyncSession, entity: str) -> list[tuple[str, int, int | None, str]]:
@@ -25,15 +26,10 @@ async def trail(session: AsyncSession, entity: str) -> list[tuple[str, int, int 
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
-async def make_sales(ctx: Ctx, system: Actor, name: str, tg: int) -> Actor:
-    user = await users.create_user(ctx, actor=system, name=name, role="sales", telegram_user_id=tg)
-    return Actor.of_user(user)
-
-
 async def test_contact_changes_leave_audit_entries_with_the_actor(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    anna = await make_sales(ctx, system, "Анна", 1)
+    anna = await make_actor(ctx, "Анна", tg=1)
     label = f"user:{anna.user_id}"
     a = await contacts.create_contact(ctx, actor=anna, name="Иван", phones=["89161234567"])
     await contacts.update_contact(ctx, actor=anna, contact_id=a.id, changes={"email": "i@x.ru"})
@@ -62,7 +58,7 @@ async def test_contact_changes_leave_audit_entries_with_the_actor(
 
 
 async def test_deal_changes_leave_audit_entries_with_the_actor(ctx: Ctx, system: Actor) -> None:
-    anna = await make_sales(ctx, system, "Анна", 1)
+    anna = await make_actor(ctx, "Анна", tg=1)
     deal = await deals.create(ctx, actor=anna, title="Поставка")
     await deals.move(ctx, actor=anna, deal_id=deal.id, stage="proposal")
     await deals.update(ctx, actor=anna, deal_id=deal.id, changes={"title": "Поставка труб"})
@@ -85,7 +81,7 @@ async def test_deal_changes_leave_audit_entries_with_the_actor(ctx: Ctx, system:
 async def test_activity_changes_leave_audit_entries_with_the_actor(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    anna = await make_sales(ctx, system, "Анна", 1)
+    anna = await make_actor(ctx, "Анна", tg=1)
     due = clock.now() + timedelta(hours=1)
     a = await activities.plan(ctx, actor=anna, title="Позвонить", due_at=due)
     await activities.reschedule(ctx, actor=anna, activity_id=a.id, due_at=due + timedelta(hours=1))
@@ -163,7 +159,7 @@ async def test_unknown_api_key_is_nobody(ctx: Ctx, system: Actor, presented: str
 
 
 async def test_only_admins_create_or_revoke_api_keys(ctx: Ctx, system: Actor) -> None:
-    anna = await make_sales(ctx, system, "Анна", 1)
+    anna = await make_actor(ctx, "Анна", tg=1)
     boss_user = await users.create_user(
         ctx, actor=system, name="Ольга", role="manager", telegram_user_id=2
     )

@@ -10,24 +10,14 @@ from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.events import CallEvent
 from core.models import Activity, Contact, Notification
-from core.services import calls, contacts, users
+from core.services import calls, contacts
+from tests.factories import call_event, make_user
 
-
-def ev(clock: FakeClock, call_id: str, kind: str, **kw: object) -> CallEvent:
-    return CallEvent(
-        provider="test",
-        provider_call_id=call_id,
-        kind=kind,  # type: ignore[arg-type]
-        occurred_at=clock.now(),
-        **kw,
-    )  # type: ignore[arg-type]
+ev = call_event
 
 
 async def seller(ctx: Ctx, system: Actor, ext: str = "101", tg: int = 5001) -> int:
-    user = await users.create_user(
-        ctx, actor=system, name="Анна", role="sales", telegram_user_id=tg, extensions=[ext]
-    )
-    return user.id
+    return (await make_user(ctx, "Анна", tg=tg, extensions=[ext])).id
 
 
 async def test_inbound_answered_call_logs_contact_employee_and_post_call_prompt(
@@ -291,3 +281,25 @@ async def test_a_batch_finds_its_calls_by_index_not_by_reading_every_call(
                 details = [str(row[-1]) for row in plan]
                 assert not any(d.startswith("SCAN calls") for d in details), details
                 assert any(d.startswith("SEARCH calls USING INDEX") for d in details), details
+
+
+async def test_stale_calls_are_expired_in_one_commit_with_one_task_per_number(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    await seller(ctx, system)
+    for call_id in ("x1", "x2"):
+        await calls.apply_event(
+            ctx,
+            event=ev(clock, call_id, "ringing", client_number="+79160000011", extension="101"),
+        )
+    clock.advance(seconds=ctx.config.ringing_timeout_seconds + 1)
+    commits: list[int] = []
+    event.listen(ctx.session.sync_session, "after_commit", lambda _s: commits.append(1))
+
+    assert await calls.expire_stale_ringing(ctx) == 2
+
+    # The use case commits once, itself (no job commits on its behalf), and the two missed
+    # calls from one number share one callback task inside that one transaction.
+    assert commits == [1]
+    tasks = (await ctx.session.scalars(select(Activity).where(Activity.kind == "callback"))).all()
+    assert len(tasks) == 1

@@ -4,12 +4,8 @@ import pytest
 
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound
-from core.services import contacts, users
-
-
-async def make_sales(ctx: Ctx, system: Actor, name: str, tg: int) -> Actor:
-    user = await users.create_user(ctx, actor=system, name=name, role="sales", telegram_user_id=tg)
-    return Actor.of_user(user)
+from core.services import contacts
+from tests.factories import make_actor
 
 
 async def test_same_phone_in_any_format_is_one_key_and_conflicts(ctx: Ctx, system: Actor) -> None:
@@ -49,8 +45,8 @@ async def test_search_is_case_insensitive_for_cyrillic_and_finds_phone_parts(
 
 
 async def test_sales_sees_own_and_unowned_only(ctx: Ctx, system: Actor) -> None:
-    anna = await make_sales(ctx, system, "Анна", 1)
-    boris = await make_sales(ctx, system, "Борис", 2)
+    anna = await make_actor(ctx, "Анна", tg=1)
+    boris = await make_actor(ctx, "Борис", tg=2)
     mine = await contacts.create_contact(
         ctx, actor=anna, name="Клиент Анны", phones=["89160000001"]
     )

@@ -14,12 +14,8 @@ from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.events import CallEvent
 from core.models import Activity, Call, Company, Contact, ContactPhone, Deal, Note
-from core.services import activities, calls, contacts, deals, notes, users
-
-
-async def make_user(ctx: Ctx, system: Actor, name: str, role: str, tg: int) -> Actor:
-    user = await users.create_user(ctx, actor=system, name=name, role=role, telegram_user_id=tg)
-    return Actor.of_user(user)
+from core.services import activities, calls, contacts, deals, notes
+from tests.factories import make_actor
 
 
 def with_visibility_all(ctx: Ctx) -> Ctx:
@@ -154,8 +150,8 @@ async def test_a_company_name_is_unique_case_insensitively(ctx: Ctx, system: Act
 async def test_visibility_all_lets_sales_see_and_edit_everyones_contacts(
     ctx: Ctx, system: Actor
 ) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1)
-    boris = await make_user(ctx, system, "Борис", "sales", 2)
+    anna = await make_actor(ctx, "Анна", "sales", 1)
+    boris = await make_actor(ctx, "Борис", "sales", 2)
     annas = await contacts.create_contact(ctx, actor=anna, name="Клиент Анны", phones=[])
     with pytest.raises(NotFound):
         await contacts.get_contact(ctx, actor=boris, contact_id=annas.id)
@@ -175,9 +171,9 @@ async def test_manager_sees_everyones_contacts_under_visibility_own(
     ctx: Ctx, system: Actor
 ) -> None:
     assert ctx.config.visibility == "own"
-    anna = await make_user(ctx, system, "Анна", "sales", 1)
-    boris = await make_user(ctx, system, "Борис", "sales", 2)
-    boss = await make_user(ctx, system, "Ольга", "manager", 3)
+    anna = await make_actor(ctx, "Анна", "sales", 1)
+    boris = await make_actor(ctx, "Борис", "sales", 2)
+    boss = await make_actor(ctx, "Ольга", "manager", 3)
     a = await contacts.create_contact(ctx, actor=anna, name="Клиент А", phones=[])
     b = await contacts.create_contact(ctx, actor=boris, name="Клиент Б", phones=[])
     page = await contacts.search(ctx, actor=boss)
@@ -188,9 +184,9 @@ async def test_manager_sees_everyones_contacts_under_visibility_own(
 
 
 async def test_a_manager_can_hand_a_contact_over(ctx: Ctx, system: Actor) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1)
-    boris = await make_user(ctx, system, "Борис", "sales", 2)
-    boss = await make_user(ctx, system, "Ольга", "manager", 3)
+    anna = await make_actor(ctx, "Анна", "sales", 1)
+    boris = await make_actor(ctx, "Борис", "sales", 2)
+    boss = await make_actor(ctx, "Ольга", "manager", 3)
     c = await contacts.create_contact(ctx, actor=anna, name="Клиент", phones=[])
     moved = await contacts.update_contact(
         ctx, actor=boss, contact_id=c.id, changes={"owner_id": boris.user_id}
@@ -203,8 +199,8 @@ async def test_a_manager_can_hand_a_contact_over(ctx: Ctx, system: Actor) -> Non
 async def test_a_sales_person_cannot_give_a_contact_to_someone_else(
     ctx: Ctx, system: Actor, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1)
-    boris = await make_user(ctx, system, "Борис", "sales", 2)
+    anna = await make_actor(ctx, "Анна", "sales", 1)
+    boris = await make_actor(ctx, "Борис", "sales", 2)
     with pytest.raises(PermissionDenied):
         await contacts.create_contact(
             ctx, actor=anna, name="Подарок", phones=["89160000001"], owner_id=boris.user_id
@@ -280,8 +276,8 @@ async def test_merge_keeps_every_call_note_activity_and_deal_of_the_source(
 
 
 async def test_a_sales_person_cannot_merge_someone_elses_contact(ctx: Ctx, system: Actor) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1)
-    boris = await make_user(ctx, system, "Борис", "sales", 2)
+    anna = await make_actor(ctx, "Анна", "sales", 1)
+    boris = await make_actor(ctx, "Борис", "sales", 2)
     annas = await contacts.create_contact(ctx, actor=anna, name="Клиент Анны", phones=[])
     boris_own = await contacts.create_contact(ctx, actor=boris, name="Клиент Бориса", phones=[])
     with pytest.raises(NotFound):
@@ -342,8 +338,8 @@ async def test_upsert_by_phone_accepts_every_editable_field_when_creating(
 async def test_upsert_by_phone_does_not_reveal_a_contact_the_actor_may_not_see(
     ctx: Ctx, system: Actor
 ) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1)
-    boris = await make_user(ctx, system, "Борис", "sales", 2)
+    anna = await make_actor(ctx, "Анна", "sales", 1)
+    boris = await make_actor(ctx, "Борис", "sales", 2)
     annas = await contacts.create_contact(ctx, actor=anna, name="Клиент", phones=["89161234567"])
     with pytest.raises(Conflict) as caught:
         await contacts.upsert_by_phone(ctx, actor=boris, phone="+79161234567", fields={"name": "X"})
@@ -400,8 +396,8 @@ async def test_failed_update_leaves_the_contact_as_it_was(
 async def test_deleted_contact_is_gone_from_search_and_only_its_owner_may_delete_it(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1)
-    boris = await make_user(ctx, system, "Борис", "sales", 2)
+    anna = await make_actor(ctx, "Анна", "sales", 1)
+    boris = await make_actor(ctx, "Борис", "sales", 2)
     unowned = await contacts.create_contact(ctx, actor=system, name="Ничей", phones=[])
     with pytest.raises(PermissionDenied):
         await contacts.delete_contact(ctx, actor=boris, contact_id=unowned.id)

@@ -13,13 +13,9 @@ from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Deal, DealStageChange
 from core.services import contacts, deals, users
+from tests.factories import make_actor
 
 DEFAULT_CODES = ["new", "qualified", "proposal", "negotiation", "won", "lost"]
-
-
-async def make_sales(ctx: Ctx, system: Actor, name: str, tg: int, role: str = "sales") -> Actor:
-    user = await users.create_user(ctx, actor=system, name=name, role=role, telegram_user_id=tg)
-    return Actor.of_user(user)
 
 
 async def history_rows(session: AsyncSession, deal_id: int) -> list[tuple[str | None, str]]:
@@ -41,7 +37,7 @@ async def test_default_pipeline_comes_from_the_migration(ctx: Ctx) -> None:
 async def test_a_new_deal_starts_at_the_first_stage_with_its_first_history_entry(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    anna = await make_sales(ctx, system, "Анна", 1)
+    anna = await make_actor(ctx, "Анна", tg=1)
     ivan = await contacts.create_contact(
         ctx, actor=anna, name="Иван", phones=[], company_name="ООО Ромашка"
     )
@@ -61,7 +57,7 @@ async def test_a_new_deal_starts_at_the_first_stage_with_its_first_history_entry
 async def test_every_stage_change_is_kept_in_order_with_who_and_when(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
-    anna = await make_sales(ctx, system, "Анна", 1)
+    anna = await make_actor(ctx, "Анна", tg=1)
     deal = await deals.create(ctx, actor=anna, title="Поставка")
     start = clock.now()
     for stage in ("qualified", "proposal", "qualified", "negotiation"):
@@ -223,9 +219,9 @@ async def test_external_id_is_unique(ctx: Ctx, system: Actor) -> None:
 async def test_sales_work_only_their_own_deals_and_cannot_hand_them_over(
     ctx: Ctx, system: Actor
 ) -> None:
-    anna = await make_sales(ctx, system, "Анна", 1)
-    boris = await make_sales(ctx, system, "Борис", 2)
-    boss = await make_sales(ctx, system, "Ольга", 3, role="manager")
+    anna = await make_actor(ctx, "Анна", tg=1)
+    boris = await make_actor(ctx, "Борис", tg=2)
+    boss = await make_actor(ctx, "Ольга", tg=3, role="manager")
     annas = await deals.create(ctx, actor=anna, title="Сделка Анны")
     annas_id = annas.id
     with pytest.raises(NotFound):
@@ -261,3 +257,26 @@ async def test_a_deal_pushed_by_an_integration_belongs_to_the_clients_owner(
 async def test_money_rounds_half_up(ctx: Ctx, system: Actor) -> None:
     deal = await deals.create(ctx, actor=system, title="Округление", amount="0.125")
     assert str(deal.amount) == "0.13"
+
+
+async def test_a_pushed_order_whose_edit_is_refused_does_not_move_either(
+    ctx: Ctx, sessions: async_sessionmaker[AsyncSession], system: Actor
+) -> None:
+    # The move and the edits are one use case with one commit (issue 16 §2): a refused
+    # currency leaves the deal where it was, not moved with its edits lost.
+    await deals.upsert_by_external_id(
+        ctx, actor=system, external_id="A-7", fields={"title": "Заказ"}
+    )
+    with pytest.raises(InvalidInput):
+        await deals.upsert_by_external_id(
+            ctx,
+            actor=system,
+            external_id="A-7",
+            fields={"stage": "proposal", "currency": "XXX"},
+        )
+    await ctx.session.rollback()  # the edge's session ends with the refusal
+
+    async with sessions() as fresh:
+        stored = await fresh.scalar(select(Deal).where(Deal.external_id == "A-7"))
+        assert stored is not None and stored.stage == "new"
+        assert await history_rows(fresh, stored.id) == [(None, "new")]

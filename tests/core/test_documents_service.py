@@ -236,9 +236,8 @@ async def test_delete_is_for_admins_audited_and_drops_unused_bytes(
         await service.delete_document(ctx, actor=me, document_id=a.id)
     await service.delete_document(ctx, actor=admin, document_id=a.id)
     assert await ctx.session.get(DocumentBlob, b.sha256) is not None  # b still uses it
-    removed = await service.delete_documents_of_contact(
-        ctx, actor=admin, contact_id=second, commit=True
-    )
+    removed = await service.delete_documents_of_contact(ctx, actor=admin, contact_id=second)
+    await ctx.session.commit()
     assert removed == 1
     assert await ctx.session.scalar(select(func.count()).select_from(DocumentBlob)) == 0
     assert await ctx.session.scalar(select(func.count()).select_from(DocumentChunk)) == 0

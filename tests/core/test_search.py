@@ -14,22 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
+from core.drivers.phone_lookup import SessionLookup, create_phone_lookup
 from core.migrate import alembic_config, upgrade
 from core.models import Contact
-from core.phone_lookup import SessionLookup, create_phone_lookup
 from core.services import contacts, users
 from tests.conftest import PG_URL
+from tests.factories import make_actor
 
 sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="the FTS5 index exists on SQLite only")
 
 
 async def ids(ctx: Ctx, actor: Actor, q: str | None, **kw: int) -> list[int]:
     return [c.id for c in (await contacts.search(ctx, actor=actor, q=q, **kw)).items]
-
-
-async def make_user(ctx: Ctx, system: Actor, name: str, role: str, tg: int) -> Actor:
-    user = await users.create_user(ctx, actor=system, name=name, role=role, telegram_user_id=tg)
-    return Actor.of_user(user)
 
 
 async def fts_consistent(session: AsyncSession) -> None:
@@ -144,9 +140,9 @@ async def test_soft_deleted_and_merged_away_are_not_found(ctx: Ctx, system: Acto
 
 
 async def test_visibility_is_respected(ctx: Ctx, system: Actor) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1)
-    boris = await make_user(ctx, system, "Борис", "sales", 2)
-    boss = await make_user(ctx, system, "Ольга", "manager", 3)
+    anna = await make_actor(ctx, "Анна", "sales", 1)
+    boris = await make_actor(ctx, "Борис", "sales", 2)
+    boss = await make_actor(ctx, "Ольга", "manager", 3)
     annas = await contacts.create_contact(ctx, actor=anna, name="Клиент Анны", phones=[])
     boriss = await contacts.create_contact(ctx, actor=boris, name="Клиент Бориса", phones=[])
     nobodys = await contacts.create_contact(ctx, actor=system, name="Клиент Ничей", phones=[])
@@ -310,7 +306,7 @@ Lookup = Callable[[str], Awaitable[contacts.PhoneOwner | None]]
 async def lookup(
     request: pytest.FixtureRequest, ctx: Ctx, database_url: str
 ) -> AsyncIterator[Lookup]:
-    """The same question through a session, and as webhooks ask it (core.phone_lookup)."""
+    """The same question through a session, and as webhooks ask it (core.drivers.phone_lookup)."""
     if request.param == "session":
 
         async def through_session(phone: str) -> contacts.PhoneOwner | None:

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core import sqlite_inline
 from core.db import create_bulk_engine, session_factory, sqlite_file
+from core.drivers import sqlite_inline
 
 
 @pytest.fixture
@@ -68,27 +68,29 @@ async def test_a_locked_database_is_waited_for_without_blocking_the_event_loop(
     holder.execute("BEGIN IMMEDIATE")
     holder.execute("INSERT INTO t (name) VALUES ('first')")
     ticks = 0
+    ran_on = asyncio.Event()  # the loop ticked ten times since the write began
 
     async def ticker() -> None:
         nonlocal ticks
         while True:
             ticks += 1
+            if ticks >= 10:
+                ran_on.set()
             await asyncio.sleep(0.005)
-
-    async def release_later() -> None:
-        await asyncio.sleep(0.2)
-        holder.execute("COMMIT")
 
     async def write() -> None:
         async with engine.begin() as connection:
             await connection.execute(text("INSERT INTO t (name) VALUES ('second')"))
 
+    writing = asyncio.create_task(write())
     ticking = asyncio.create_task(ticker())
-    await asyncio.gather(write(), release_later())
+    await ran_on.wait()  # a condition, not a fixed wait: the loop runs on …
+    assert not writing.done()  # … while the write waits for the lock
+    holder.execute("COMMIT")
+    await writing
     ticking.cancel()
     holder.close()
     assert names(path) == ["first", "second"]
-    assert ticks >= 10  # the loop ran on while the write waited for the lock (~40 ticks)
 
 
 async def test_a_lock_held_past_the_wait_limit_is_an_error(

@@ -11,18 +11,13 @@ from sqlalchemy import select
 from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, PermissionDenied
-from core.models import AuditLog, Notification, User
+from core.models import AuditLog, Notification
 from core.services import activities, contacts, escalations, users
-
-
-async def _user(ctx: Ctx, name: str, role: str, tg: int) -> User:
-    return await users.create_user(
-        ctx, actor=Actor.system("test"), name=name, role=role, telegram_user_id=tg
-    )
+from tests.factories import make_user
 
 
 async def test_the_last_active_admin_can_be_neither_demoted_nor_disabled(ctx: Ctx) -> None:
-    admin = await _user(ctx, "Анна", "admin", 1)
+    admin = await make_user(ctx, "Анна", "admin", 1)
     me, admin_id = Actor.of_user(admin), admin.id
     with pytest.raises(users.LastAdmin):
         await users.set_role(ctx, actor=me, user_id=admin_id, role="manager")
@@ -36,8 +31,8 @@ async def test_the_last_active_admin_can_be_neither_demoted_nor_disabled(ctx: Ct
 
 
 async def test_with_a_second_admin_the_first_may_step_down_and_it_is_audited(ctx: Ctx) -> None:
-    first = await _user(ctx, "Анна", "admin", 1)
-    second = await _user(ctx, "Борис", "admin", 2)
+    first = await make_user(ctx, "Анна", "admin", 1)
+    second = await make_user(ctx, "Борис", "admin", 2)
     changed = await users.set_role(ctx, actor=Actor.of_user(first), user_id=first.id, role="sales")
     assert changed.role == "sales"
     with pytest.raises(users.LastAdmin):
@@ -53,9 +48,9 @@ async def test_with_a_second_admin_the_first_may_step_down_and_it_is_audited(ctx
 async def test_a_disabled_admin_does_not_count_and_a_disabled_user_can_be_enabled(
     ctx: Ctx,
 ) -> None:
-    first = await _user(ctx, "Анна", "admin", 1)
-    second = await _user(ctx, "Борис", "admin", 2)
-    seller = await _user(ctx, "Вера", "sales", 3)
+    first = await make_user(ctx, "Анна", "admin", 1)
+    second = await make_user(ctx, "Борис", "admin", 2)
+    seller = await make_user(ctx, "Вера", "sales", 3)
     boss, first_id, second_id, seller_id = Actor.of_user(first), first.id, second.id, seller.id
     await users.deactivate(ctx, actor=boss, user_id=second_id)
     with pytest.raises(users.LastAdmin):
@@ -98,8 +93,8 @@ def test_an_unknown_role_name_lists_the_valid_ones() -> None:
 
 
 async def test_a_join_is_told_to_every_active_admin_in_the_same_unit_of_work(ctx: Ctx) -> None:
-    admin = await _user(ctx, "Анна", "admin", 1)
-    gone = await _user(ctx, "Олег", "admin", 2)
+    admin = await make_user(ctx, "Анна", "admin", 1)
+    gone = await make_user(ctx, "Олег", "admin", 2)
     await users.deactivate(ctx, actor=Actor.of_user(admin), user_id=gone.id)
     invite = await users.create_invite(ctx, actor=Actor.of_user(admin), role="sales")
     joined = await users.accept_invite(ctx, code=invite.code, telegram_user_id=77, name="Лев")
@@ -110,9 +105,9 @@ async def test_a_join_is_told_to_every_active_admin_in_the_same_unit_of_work(ctx
 
 
 async def test_handing_a_contact_over_tells_the_old_and_the_new_owner(ctx: Ctx) -> None:
-    manager = await _user(ctx, "Мария", "manager", 1)
-    old = await _user(ctx, "Олег", "sales", 2)
-    new = await _user(ctx, "Нина", "sales", 3)
+    manager = await make_user(ctx, "Мария", "manager", 1)
+    old = await make_user(ctx, "Олег", "sales", 2)
+    new = await make_user(ctx, "Нина", "sales", 3)
     client = await contacts.create_contact(
         ctx, actor=Actor.of_user(old), name="Клиент", phones=["+79161234567"]
     )
@@ -129,8 +124,8 @@ async def test_handing_a_contact_over_tells_the_old_and_the_new_owner(ctx: Ctx) 
 async def test_workloads_count_open_overdue_and_today_in_each_persons_zone(
     ctx: Ctx, clock: FakeClock
 ) -> None:
-    manager = await _user(ctx, "Мария", "manager", 1)
-    seller = await _user(ctx, "Олег", "sales", 2)
+    manager = await make_user(ctx, "Мария", "manager", 1)
+    seller = await make_user(ctx, "Олег", "sales", 2)
     me = Actor.of_user(seller)
     now = clock.now()
     for delta in (timedelta(hours=-3), timedelta(minutes=30), timedelta(days=3)):
@@ -143,9 +138,9 @@ async def test_workloads_count_open_overdue_and_today_in_each_persons_zone(
 
 
 async def test_a_manager_reassigns_or_nudges_an_open_callback(ctx: Ctx, clock: FakeClock) -> None:
-    manager = await _user(ctx, "Мария", "manager", 1)
-    seller = await _user(ctx, "Олег", "sales", 2)
-    other = await _user(ctx, "Нина", "sales", 3)
+    manager = await make_user(ctx, "Мария", "manager", 1)
+    seller = await make_user(ctx, "Олег", "sales", 2)
+    other = await make_user(ctx, "Нина", "sales", 3)
     task = await activities.plan(
         ctx, actor=Actor.of_user(seller), title="перезвонить", due_at=clock.now()
     )
@@ -166,9 +161,9 @@ async def test_a_manager_reassigns_or_nudges_an_open_callback(ctx: Ctx, clock: F
 
 
 async def test_today_is_counted_in_each_persons_own_zone(ctx: Ctx, clock: FakeClock) -> None:
-    manager = await _user(ctx, "Мария", "manager", 1)
-    moscow = await _user(ctx, "Олег", "sales", 2)
-    far_east = await _user(ctx, "Нина", "sales", 3)
+    manager = await make_user(ctx, "Мария", "manager", 1)
+    moscow = await make_user(ctx, "Олег", "sales", 2)
+    far_east = await make_user(ctx, "Нина", "sales", 3)
     await users.update_profile(
         ctx, actor=Actor.of_user(far_east), user_id=far_east.id, timezone="Asia/Vladivostok"
     )

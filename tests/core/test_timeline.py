@@ -9,28 +9,18 @@ import pytest
 from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound
-from core.events import CallEvent
 from core.models import Activity, Call, DealStageChange, Note
 from core.models.contacts import Contact
-from core.services import activities, calls, contacts, deals, notes, users
+from core.services import activities, contacts, deals, notes, users
+from tests.factories import make_call, make_contact, make_deal, make_task
 
 
 async def ring(ctx: Ctx, clock: FakeClock, call_id: str, number: str) -> Call:
-    return await calls.apply_event(
-        ctx,
-        event=CallEvent(
-            provider="test",
-            provider_call_id=call_id,
-            kind="ringing",
-            occurred_at=clock.now(),
-            direction="in",
-            client_number=number,
-        ),
-    )
+    return await make_call(ctx, clock, call_id, direction="in", client_number=number)
 
 
 async def client(ctx: Ctx, system: Actor, phone: str = "89161234567") -> Contact:
-    return await contacts.create_contact(ctx, actor=system, name="Иван", phones=[phone])
+    return await make_contact(ctx, "Иван", actor=system, phones=[phone])
 
 
 async def test_timeline_is_newest_first_across_notes_calls_activities_and_deal_changes(
@@ -42,11 +32,11 @@ async def test_timeline_is_newest_first_across_notes_calls_activities_and_deal_c
     call = await ring(ctx, clock, "c1", "+79161234567")
     assert call.contact_id == ivan.id
     clock.advance(minutes=1)
-    task = await activities.plan(
+    task = await make_task(
         ctx, actor=system, title="Отправить КП", contact_id=ivan.id, due_at=clock.now()
     )
     clock.advance(minutes=1)
-    deal = await deals.create(ctx, actor=system, title="Поставка", contact_id=ivan.id)
+    deal = await make_deal(ctx, actor=system, contact_id=ivan.id)
     clock.advance(minutes=1)
     second_note = await notes.add_note(ctx, actor=system, contact_id=ivan.id, text="Второй")
     clock.advance(minutes=1)
@@ -84,7 +74,7 @@ async def test_timeline_pages_add_up_to_the_whole_history(
         await ring(ctx, clock, f"c{i}", "89161234567")
         clock.advance(minutes=1)
     for i in range(3):
-        await activities.plan(ctx, actor=system, title=f"Задача {i}", contact_id=ivan.id)
+        await make_task(ctx, actor=system, title=f"Задача {i}", contact_id=ivan.id)
         clock.advance(minutes=1)
     whole = await notes.timeline(ctx, actor=system, contact_id=ivan.id, limit=100)
     assert whole.total == 11
@@ -109,7 +99,7 @@ async def test_timeline_shows_only_this_contacts_history(
     maria = await client(ctx, system, "89030000001")
     await notes.add_note(ctx, actor=system, contact_id=maria.id, text="Про Марию")
     await ring(ctx, clock, "m1", "89030000001")
-    await deals.create(ctx, actor=system, title="Мариина сделка", contact_id=maria.id)
+    await make_deal(ctx, actor=system, title="Мариина сделка", contact_id=maria.id)
     mine = await notes.add_note(ctx, actor=system, contact_id=ivan.id, text="Про Ивана")
     page = await notes.timeline(ctx, actor=system, contact_id=ivan.id)
     assert [(e.kind, e.item.id) for e in page.entries] == [("note", mine.id)]

@@ -13,14 +13,7 @@ from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import User, UserExtension
 from core.services import users
-
-
-async def make_user(
-    ctx: Ctx, system: Actor, name: str, role: str, tg: int, extensions: list[str] | None = None
-) -> User:
-    return await users.create_user(
-        ctx, actor=system, name=name, role=role, telegram_user_id=tg, extensions=extensions or []
-    )
+from tests.factories import make_user
 
 
 async def test_invite_becomes_a_user_with_the_invited_role_and_works_once(
@@ -68,7 +61,7 @@ async def test_unknown_invite_code_and_a_telegram_account_that_is_already_a_user
 ) -> None:
     with pytest.raises(NotFound):
         await users.accept_invite(ctx, code="nope", telegram_user_id=5, name="X")
-    existing = await make_user(ctx, system, "Анна", "sales", 5)
+    existing = await make_user(ctx, "Анна", "sales", 5)
     invite = await users.create_invite(ctx, actor=system, role="admin")
     with pytest.raises(Conflict) as caught:
         await users.accept_invite(ctx, code=invite.code, telegram_user_id=5, name="Анна")
@@ -78,7 +71,7 @@ async def test_unknown_invite_code_and_a_telegram_account_that_is_already_a_user
 
 @pytest.mark.parametrize("role", ["admin", "manager", "sales"])
 async def test_each_role_can_be_given(ctx: Ctx, system: Actor, role: str) -> None:
-    user = await make_user(ctx, system, "Кто-то", role, 10)
+    user = await make_user(ctx, "Кто-то", role, 10)
     assert user.role == role
     assert Actor.of_user(user).sees_all is (role in ("admin", "manager"))
 
@@ -89,7 +82,7 @@ async def test_unknown_role_is_refused_everywhere(ctx: Ctx, system: Actor) -> No
     assert "admin, manager, sales" in caught.value.message
     with pytest.raises(InvalidInput):
         await users.create_invite(ctx, actor=system, role="root")
-    user = await make_user(ctx, system, "Анна", "sales", 1)
+    user = await make_user(ctx, "Анна", "sales", 1)
     with pytest.raises(InvalidInput):
         await users.update_profile(ctx, actor=system, user_id=user.id, role="owner")
 
@@ -97,8 +90,8 @@ async def test_unknown_role_is_refused_everywhere(ctx: Ctx, system: Actor) -> No
 async def test_extension_resolves_to_its_user_and_is_unique_across_users(
     ctx: Ctx, system: Actor
 ) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1, ["101", "anna@pbx"])
-    boris = await make_user(ctx, system, "Борис", "sales", 2)
+    anna = await make_user(ctx, "Анна", "sales", 1, extensions=["101", "anna@pbx"])
+    boris = await make_user(ctx, "Борис", "sales", 2)
     found = await users.find_by_extension(ctx, extension=" 101 ")
     assert found is not None
     assert found.id == anna.id
@@ -115,9 +108,9 @@ async def test_extension_resolves_to_its_user_and_is_unique_across_users(
 async def test_creating_a_user_with_someone_elses_extension_conflicts_and_creates_nobody(
     ctx: Ctx, system: Actor, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1, ["101"])
+    anna = await make_user(ctx, "Анна", "sales", 1, extensions=["101"])
     with pytest.raises(Conflict) as caught:
-        await make_user(ctx, system, "Борис", "sales", 2, ["102", "101"])
+        await make_user(ctx, "Борис", "sales", 2, extensions=["102", "101"])
     assert caught.value.existing_id == anna.id
     await ctx.session.rollback()
     async with sessions() as fresh:
@@ -129,7 +122,7 @@ async def test_creating_a_user_with_someone_elses_extension_conflicts_and_create
 async def test_the_same_extension_twice_in_one_request_is_one_mapping(
     ctx: Ctx, system: Actor
 ) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1, ["101", " 101"])
+    anna = await make_user(ctx, "Анна", "sales", 1, extensions=["101", " 101"])
     assert anna.extension_list == ["101"]
     again = await users.set_extensions(
         ctx, actor=system, user_id=anna.id, extensions=["102", "102", "101"]
@@ -140,8 +133,8 @@ async def test_the_same_extension_twice_in_one_request_is_one_mapping(
 async def test_replacing_extensions_frees_the_old_ones_for_someone_else(
     ctx: Ctx, system: Actor
 ) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1, ["101", "102"])
-    boris = await make_user(ctx, system, "Борис", "sales", 2)
+    anna = await make_user(ctx, "Анна", "sales", 1, extensions=["101", "102"])
+    boris = await make_user(ctx, "Борис", "sales", 2)
     anna = await users.set_extensions(
         ctx, actor=system, user_id=anna.id, extensions=["102", "103"], replace=True
     )
@@ -155,7 +148,7 @@ async def test_replacing_extensions_frees_the_old_ones_for_someone_else(
 
 @pytest.mark.parametrize("bad", ["", "10 1", "доб101", "x" * 65])
 async def test_malformed_extension_is_invalid(ctx: Ctx, system: Actor, bad: str) -> None:
-    user = await make_user(ctx, system, "Анна", "sales", 1)
+    user = await make_user(ctx, "Анна", "sales", 1)
     with pytest.raises(InvalidInput) as caught:
         await users.set_extensions(ctx, actor=system, user_id=user.id, extensions=[bad])
     assert caught.value.field == "extension"
@@ -167,7 +160,7 @@ async def test_time_zone_and_locale_are_checked_and_a_user_may_change_their_own(
     with pytest.raises(InvalidInput) as caught:
         await users.create_user(ctx, actor=system, name="X", role="sales", timezone="Mars/Olympus")
     assert caught.value.field == "timezone"
-    user = await make_user(ctx, system, "Анна", "sales", 1)
+    user = await make_user(ctx, "Анна", "sales", 1)
     me = Actor.of_user(user)
     updated = await users.update_profile(
         ctx, actor=me, user_id=user.id, timezone="Asia/Vladivostok", locale="en"
@@ -185,7 +178,7 @@ async def test_time_zone_and_locale_are_checked_and_a_user_may_change_their_own(
 
 
 async def test_deactivated_users_extension_no_longer_resolves(ctx: Ctx, system: Actor) -> None:
-    anna = await make_user(ctx, system, "Анна", "sales", 1, ["101"])
+    anna = await make_user(ctx, "Анна", "sales", 1, extensions=["101"])
     assert await users.find_by_extension(ctx, extension="101") is not None
     await users.deactivate(ctx, actor=system, user_id=anna.id)
     assert await users.find_by_extension(ctx, extension="101") is None
@@ -194,7 +187,7 @@ async def test_deactivated_users_extension_no_longer_resolves(ctx: Ctx, system: 
 
 
 async def test_an_admin_cannot_deactivate_themselves(ctx: Ctx, system: Actor) -> None:
-    admin = await make_user(ctx, system, "Админ", "admin", 1)
+    admin = await make_user(ctx, "Админ", "admin", 1)
     with pytest.raises(InvalidInput):
         await users.deactivate(ctx, actor=Actor.of_user(admin), user_id=admin.id)
 
@@ -203,9 +196,9 @@ async def test_an_admin_cannot_deactivate_themselves(ctx: Ctx, system: Actor) ->
 async def test_only_admins_manage_users(
     ctx: Ctx, system: Actor, role: str, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    target = await make_user(ctx, system, "Цель", "sales", 1, ["101"])
+    target = await make_user(ctx, "Цель", "sales", 1, extensions=["101"])
     target_id = target.id
-    someone = Actor.of_user(await make_user(ctx, system, "Не админ", role, 2))
+    someone = Actor.of_user(await make_user(ctx, "Не админ", role, 2))
     with pytest.raises(PermissionDenied):
         await users.create_invite(ctx, actor=someone, role="sales")
     with pytest.raises(PermissionDenied):
@@ -229,8 +222,8 @@ async def test_only_admins_manage_users(
 
 
 async def test_an_admin_user_can_promote_and_rename(ctx: Ctx, system: Actor) -> None:
-    admin = Actor.of_user(await make_user(ctx, system, "Админ", "admin", 1))
-    user = await make_user(ctx, system, "Анна", "sales", 2)
+    admin = Actor.of_user(await make_user(ctx, "Админ", "admin", 1))
+    user = await make_user(ctx, "Анна", "sales", 2)
     updated = await users.update_profile(
         ctx, actor=admin, user_id=user.id, role="manager", name="  Анна Петрова "
     )

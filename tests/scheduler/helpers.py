@@ -6,19 +6,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.context import Actor, Ctx
-from core.models import Notification, User
-from core.services import users
+from core.context import Ctx
+from core.models import Notification
+from tests.factories import SYSTEM, make_user
 
-SYSTEM = Actor.system("test")
-
-
-async def make_user(
-    ctx: Ctx, name: str, role: str = "sales", tg: int | None = None, timezone: str | None = None
-) -> User:
-    return await users.create_user(
-        ctx, actor=SYSTEM, name=name, role=role, telegram_user_id=tg, timezone=timezone
-    )
+__all__ = ["SYSTEM", "make_user", "outbox", "payloads"]
 
 
 async def outbox(ctx: Ctx, kind: str | None = None) -> list[Notification]:

@@ -14,7 +14,7 @@ from app.http import create_app
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.db import create_bulk_engine, session_factory
-from core.phone_lookup import create_phone_lookup
+from core.drivers.phone_lookup import create_phone_lookup
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
 from telephony_webhooks.providers.base import RawRequest

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from core.context import Actor, Ctx
 from core.models import Call
@@ -201,6 +202,26 @@ async def test_lookup_with_a_broken_database_answers_no_data(
     # The operator is told why, at a level that reaches the log by default.
     warned = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert any("could not connect to server" in r.getMessage() for r in warned)
+
+
+async def test_a_failed_lookup_logs_the_drivers_reason_without_the_sql_or_the_number(
+    pbx: Pbx, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError(
+            "SELECT contacts.id FROM contact_phones WHERE e164 = $1",
+            (CLIENT,),
+            ConnectionResetError("connection was closed in the middle of operation"),
+        )
+
+    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
+    response = await pbx.send(generic_lookup(CLIENT), "generic")
+
+    assert (response.status_code, response.json()["found"]) == (200, False)
+    [warned] = [r for r in caplog.records if "look-up gave no data" in r.getMessage()]
+    assert warned.levelno == logging.WARNING
+    assert "ConnectionResetError: connection was closed" in warned.getMessage()
+    assert CLIENT not in caplog.text and "SELECT" not in caplog.text
 
 
 async def test_wrong_or_missing_token_is_401_and_no_token_setting_is_404(pbx: Pbx) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory, session_scope
-from core.phone_lookup import PostgresLookup, SqliteLookup
+from core.drivers.phone_lookup import PostgresLookup, SqliteLookup
 from core.services import contacts
 from telephony_webhooks.webhooks import LOOKUP_TIMEOUT_SECONDS
 from tests.conftest import PG_URL

@@ -20,6 +20,34 @@ from typing import Any, Final
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.demo.data import (
+    ACTIVITY_RESULTS,
+    ACTIVITY_TITLES,
+    CALL_SUMMARIES,
+    COMPANY_HEADS,
+    COMPANY_TAILS,
+    COMPANY_WORDS,
+    DEAL_PRODUCTS,
+    DEAL_STAGES,
+    EMAIL_DOMAINS,
+    FEMALE_FIRST,
+    LANDLINE_CODES,
+    LOST_REASONS,
+    MALE_FIRST,
+    MOBILE_TIMEZONES,
+    NOTE_TEXTS,
+    OPEN_PATH,
+    PATRONYMICS,
+    PHONE_CODES,
+    SOURCES,
+    SUBSCRIBERS,
+    SURNAMES,
+    TAGS,
+    USER_NAMES,
+    USER_TIMEZONES,
+    female_surname,
+    translit,
+)
 from core.db import Base
 from core.models.calls import Call
 from core.models.contacts import Company, Contact, ContactPhone
@@ -32,237 +60,6 @@ BATCH_CONTACTS: Final = 5000
 DEMO_PROVIDER: Final = "demo"
 # The company's own line: what `our_phone` shows on demo calls.
 OUR_PHONE: Final = "+74952231100"
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
-
-
-# --- names ---------------------------------------------------------------------------
-
-MALE_FIRST: Final = _words(
-    "Александр Алексей Андрей Антон Артём Борис Вадим Валентин Валерий Василий Виктор "
-    "Виталий Владимир Владислав Вячеслав Геннадий Георгий Григорий Даниил Денис Дмитрий "
-    "Евгений Егор Иван Игорь Илья Кирилл Константин Леонид Максим Матвей Михаил Никита "
-    "Николай Олег Павел Пётр Роман Руслан Сергей Станислав Степан Тимур Фёдор Юрий Ярослав"
-)
-FEMALE_FIRST: Final = _words(
-    "Александра Алина Алла Анастасия Ангелина Анна Валентина Валерия Вера Вероника "
-    "Виктория Галина Дарья Диана Евгения Екатерина Елена Елизавета Жанна Зоя Инна Ирина "
-    "Карина Кристина Ксения Лариса Любовь Людмила Маргарита Марина Мария Надежда Наталья "
-    "Нина Оксана Олеся Ольга Полина Светлана Софья Тамара Татьяна Ульяна Юлия Яна"
-)
-# Father's name -> (patronymic of a son, of a daughter): the suffixes are irregular
-# (Илья -> Ильич / Ильинична), so they are spelled out rather than derived.
-PATRONYMICS: Final = (
-    ("Александрович", "Александровна"),
-    ("Алексеевич", "Алексеевна"),
-    ("Андреевич", "Андреевна"),
-    ("Анатольевич", "Анатольевна"),
-    ("Борисович", "Борисовна"),
-    ("Валерьевич", "Валерьевна"),
-    ("Васильевич", "Васильевна"),
-    ("Викторович", "Викторовна"),
-    ("Владимирович", "Владимировна"),
-    ("Геннадьевич", "Геннадьевна"),
-    ("Григорьевич", "Григорьевна"),
-    ("Дмитриевич", "Дмитриевна"),
-    ("Евгеньевич", "Евгеньевна"),
-    ("Иванович", "Ивановна"),
-    ("Игоревич", "Игоревна"),
-    ("Ильич", "Ильинична"),
-    ("Константинович", "Константиновна"),
-    ("Львович", "Львовна"),
-    ("Михайлович", "Михайловна"),
-    ("Никитич", "Никитична"),
-    ("Николаевич", "Николаевна"),
-    ("Олегович", "Олеговна"),
-    ("Павлович", "Павловна"),
-    ("Петрович", "Петровна"),
-    ("Романович", "Романовна"),
-    ("Сергеевич", "Сергеевна"),
-    ("Степанович", "Степановна"),
-    ("Фёдорович", "Фёдоровна"),
-    ("Юрьевич", "Юрьевна"),
-    ("Ярославович", "Ярославовна"),
-)
-# Male forms; the female form is derived by `_female_surname` (-ов/-ин -> -ова/-ина,
-# -ский -> -ская, -ой -> -ая; Шевченко, Ким, Черных do not change).
-SURNAMES: Final = _words(
-    "Иванов Смирнов Кузнецов Попов Васильев Петров Соколов Михайлов Новиков Фёдоров "
-    "Морозов Волков Алексеев Лебедев Семёнов Егоров Павлов Козлов Степанов Николаев "
-    "Орлов Андреев Макаров Никитин Захаров Зайцев Соловьёв Борисов Яковлев Григорьев "
-    "Романов Воробьёв Сергеев Кузьмин Фролов Александров Дмитриев Королёв Гусев Киселёв "
-    "Ильин Максимов Поляков Сорокин Виноградов Ковалёв Белов Медведев Антонов Тарасов "
-    "Жуков Баранов Филиппов Комаров Давыдов Беляев Герасимов Богданов Осипов Сидоров "
-    "Матвеев Титов Марков Миронов Крылов Куликов Карпов Власов Мельников Денисов Гаврилов "
-    "Тихонов Казаков Афанасьев Данилов Савельев Тимофеев Фомин Чернов Абрамов Мартынов "
-    "Ефимов Федотов Щербаков Назаров Калинин Исаев Чернышёв Быков Маслов Родионов Коновалов "
-    "Лазарев Воронин Климов Филатов Пономарёв Голубев Кудрявцев Прохоров Наумов Потапов "
-    "Журавлёв Овчинников Трофимов Леонов Соболев Ермаков Колесников Гончаров Емельянов "
-    "Никифоров Грачёв Котов Гришин Ефремов Архипов Громов Кириллов Малышев Панов Моисеев "
-    "Руднев Аксёнов Фокин Шубин Субботин Ковальский Вишневский Островский Чайковский "
-    "Высоцкий Соколовский Покровский Троицкий Толстой Луговой Шевченко Бондаренко "
-    "Ткаченко Кравченко Коваленко Ким Пак Цой Черных Седых Белых Долгих"
-)
-
-USER_NAMES: Final = (
-    ("Ирина", "Соколова"),
-    ("Андрей", "Воронцов"),
-    ("Мария", "Лебедева"),
-    ("Дмитрий", "Орлов"),
-    ("Екатерина", "Жукова"),
-    ("Павел", "Гусев"),
-    ("Анна", "Тихонова"),
-    ("Сергей", "Кузнецов"),
-    ("Ольга", "Мельникова"),
-    ("Алексей", "Фомин"),
-    ("Наталья", "Белова"),
-    ("Максим", "Громов"),
-)
-USER_TIMEZONES: Final = (
-    ("Europe/Moscow", 8),
-    ("Asia/Yekaterinburg", 1),
-    ("Europe/Samara", 1),
-    ("Asia/Novosibirsk", 1),
-)
-
-# --- companies -----------------------------------------------------------------------
-
-COMPANY_HEADS: Final = _words(
-    "Техно Строй Агро Мед Торг Снаб Авто Энерго Пром Электро Сиб Урал Волга Нева Инвест "
-    "Гео Эко Транс Металл Хим Лес Нефте Газ Кабель Вент Тепло Аква Альфа Мега Гранд Бизнес"
-)
-COMPANY_TAILS: Final = _words(
-    "Строй Сервис Торг Снаб Пром Комплект Трейд Групп Ресурс Маш Логистик Инжиниринг "
-    "Проект Монтаж Систем Продукт Лайн Тех Холдинг Маркет Дом Мир"
-)
-COMPANY_WORDS: Final = _words(
-    "Вектор Альянс Гарант Меридиан Горизонт Партнёр Прогресс Стандарт Импульс Форвард Орион "
-    "Сфера Контур Магистраль Капитал Квадрат Монолит Фаворит Эталон Созвездие Радуга Заря "
-    "Восход Рубеж Основа Лидер Авангард Берёзка Кристалл Спектр Русь Слобода"
-)
-
-# --- what people write ---------------------------------------------------------------
-
-TAGS: Final = ("vip", "опт", "розница", "постоянный", "новый", "холодный", "тендер", "дилер")
-SOURCES: Final = (("call", 35), ("bot", 20), ("import", 35), ("api", 10))
-EMAIL_DOMAINS: Final = ("mail.ru", "yandex.ru", "gmail.com", "bk.ru", "list.ru", "inbox.ru")
-ACTIVITY_TITLES: Final = {
-    "call": (
-        "Позвонить по КП",
-        "Уточнить объём заказа",
-        "Напомнить об оплате",
-        "Созвон по договору",
-    ),
-    "meeting": ("Встреча в офисе клиента", "Презентация продукта", "Встреча: подписание договора"),
-    "task": (
-        "Отправить счёт",
-        "Подготовить КП",
-        "Уточнить реквизиты",
-        "Выслать договор на согласование",
-    ),
-}
-ACTIVITY_RESULTS: Final = (
-    "Договорились о встрече",
-    "Клиент думает, перезвонить через неделю",
-    "Счёт отправлен",
-    "Не дозвонился, написал в мессенджер",
-    "Согласовали условия",
-)
-CALL_SUMMARIES: Final = (
-    "Обсудили условия поставки",
-    "Клиент просит скидку за объём",
-    "Запросил коммерческое предложение",
-    "Уточнили сроки доставки",
-    "Интересуется рассрочкой",
-    "Жалоба на задержку отгрузки, разобрались",
-)
-NOTE_TEXTS: Final = (
-    "Предпочитает связь после 14:00",
-    "Лицо, принимающее решение — директор",
-    "Работает с конкурентом, недоволен сроками",
-    "Просил прислать прайс на почту",
-    "Бюджет согласуют в следующем квартале",
-    "Постоянный клиент, оплачивает без задержек",
-    "Нужна доставка в регион",
-)
-DEAL_PRODUCTS: Final = (
-    "Поставка оборудования",
-    "Договор на обслуживание",
-    "Оптовая партия",
-    "Внедрение CRM",
-    "Монтаж вентиляции",
-    "Годовой контракт",
-    "Пробная партия",
-)
-LOST_REASONS: Final = ("Дорого", "Выбрали конкурента", "Нет бюджета", "Пропал, не отвечает")
-# Weighted deal stages (codes seeded by migration 0002); the open path in order.
-DEAL_STAGES: Final = (
-    ("new", 20),
-    ("qualified", 20),
-    ("proposal", 18),
-    ("negotiation", 12),
-    ("won", 18),
-    ("lost", 12),
-)
-OPEN_PATH: Final = ("new", "qualified", "proposal", "negotiation")
-
-# --- phones --------------------------------------------------------------------------
-
-# DEF codes of mobile operators and area codes of big cities; every 7-digit subscriber
-# number under them is valid for libphonenumber (930-949 are not fully, so left out).
-MOBILE_CODES: Final = tuple(
-    [*range(900, 930), *range(950, 970), *range(977, 990), *range(991, 1000)]
-)
-LANDLINE_CODES: Final = {
-    495: "Europe/Moscow",
-    499: "Europe/Moscow",
-    812: "Europe/Moscow",
-    343: "Asia/Yekaterinburg",
-    383: "Asia/Novosibirsk",
-    843: "Europe/Moscow",
-    846: "Europe/Samara",
-    861: "Europe/Moscow",
-    863: "Europe/Moscow",
-}
-PHONE_CODES: Final = (*MOBILE_CODES, *LANDLINE_CODES)
-_SUBSCRIBERS: Final = 10**7
-MOBILE_TIMEZONES: Final = (
-    ("Europe/Moscow", 70),
-    ("Asia/Yekaterinburg", 8),
-    ("Europe/Samara", 5),
-    ("Asia/Novosibirsk", 6),
-    ("Asia/Krasnoyarsk", 4),
-    ("Asia/Vladivostok", 3),
-    ("Europe/Kaliningrad", 2),
-    ("Asia/Omsk", 2),
-)
-
-_TRANSLIT: Final = str.maketrans(
-    {
-        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
-        "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
-        "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
-        "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
-        "я": "ya", " ": "-", "«": "", "»": "", ".": "",
-    }
-)  # fmt: skip
-
-
-def translit(word: str) -> str:
-    """Latin spelling for e-mail logins and domains (passport-style, lower case)."""
-    return word.casefold().translate(_TRANSLIT)
-
-
-def _female_surname(male: str) -> str:
-    if male.endswith(("ов", "ев", "ёв", "ин", "ын")):
-        return male + "а"
-    if male.endswith(("ский", "цкий")):
-        return male[:-2] + "ая"
-    if male.endswith("ой"):
-        return male[:-2] + "ая"
-    return male
 
 
 @dataclass
@@ -308,7 +105,7 @@ class _PhoneSpace:
 
     def __init__(self, seed: int, start: int) -> None:
         rng = random.Random(f"perezvon-demo-phones:{seed}")
-        self.size = len(PHONE_CODES) * _SUBSCRIBERS
+        self.size = len(PHONE_CODES) * SUBSCRIBERS
         a = rng.randrange(self.size // 3, self.size) | 1
         while gcd(a, self.size) != 1:
             a += 2
@@ -320,7 +117,7 @@ class _PhoneSpace:
         """The next (code, subscriber) pair, e.g. (916, 1234567)."""
         x = (self.a * self.k + self.b) % self.size
         self.k += 1
-        return PHONE_CODES[x // _SUBSCRIBERS], x % _SUBSCRIBERS
+        return PHONE_CODES[x // SUBSCRIBERS], x % SUBSCRIBERS
 
 
 def _raw_format(rng: random.Random, code: int, sub: int) -> str:
@@ -410,7 +207,7 @@ class _Generator:
         self.source_values, self.source_cum = _weighted(SOURCES)
         self.stage_values, self.stage_cum = _weighted(DEAL_STAGES)
         self.tz_values, self.tz_cum = _weighted(MOBILE_TIMEZONES)
-        self.female_surnames = {s: _female_surname(s) for s in SURNAMES}
+        self.female_surnames = {s: female_surname(s) for s in SURNAMES}
         self.latin = {w: translit(w) for w in (*MALE_FIRST, *FEMALE_FIRST, *SURNAMES)}
 
     # -- helpers --

@@ -63,7 +63,7 @@ async def _when_unlocked(call: Callable[[], T], wait: float | None = None) -> T:
         delay = min(delay * 2, _LONGEST_RETRY_SECONDS)
 
 
-when_unlocked = _when_unlocked  # for core.phone_lookup's read-only connection
+when_unlocked = _when_unlocked  # for core.drivers.phone_lookup's read-only connection
 
 
 class InlineCursor:

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.demo.seed import SeedReport, _PhoneSpace, seed
 from core.db import create_engine
-from core.demo import SeedReport, _PhoneSpace, seed
 from core.migrate import upgrade
 from core.models.calls import Call
 from core.models.contacts import Company, Contact, ContactPhone

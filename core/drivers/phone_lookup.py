@@ -5,7 +5,7 @@ thread, the session adds its own work) for a query SQLite answers in microsecond
 
 - SQLite file: one stdlib `sqlite3` connection in autocommit, `query_only`, queried on the
   event loop's thread (an indexed probe, tens of µs; a lock is waited for with
-  `asyncio.sleep`, as in core/sqlite_inline.py).
+  `asyncio.sleep`, as in core/drivers/sqlite_inline.py).
 - PostgreSQL: a small asyncpg pool; asyncpg prepares the statement once per connection.
 - Anything else (in-memory SQLite): the session path, `contacts.lookup_phone`.
 
@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.config import CoreConfig
 from core.context import Ctx
 from core.db import asyncpg_connect_args, session_scope, sqlite_file
+from core.drivers.sqlite_inline import when_unlocked
 from core.services.contacts import (
     LOOKUP_PHONE_SQL,
     PhoneOwner,
@@ -32,7 +33,6 @@ from core.services.contacts import (
     lookup_phone,
     owner_from_row,
 )
-from core.sqlite_inline import when_unlocked
 
 
 class PhoneLookup(Protocol):
