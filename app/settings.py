@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     greeting_link_days: int = Field(default=30, ge=1, le=3650)
     # Edit the screen pop in place as the call is answered and ends (off: see core.config).
     live_call_messages: bool = False
+    # Operations (issue 20): /metrics for others than loopback and TRUSTED_PROXIES, and the
+    # shape of every line the process logs.
+    metrics_token: SecretStr | None = None
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("telegram_token", mode="before")
     @classmethod

@@ -30,6 +30,7 @@ from core.db import session_scope
 from core.events import CallEvent
 from core.models.calls import TelephonyEvent
 from core.services import calls
+from core.telemetry import log_context, pop_origins, telemetry
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.inbox import InboxWriter
 from telephony_webhooks.providers.base import (
@@ -235,6 +236,7 @@ class InboxProcessor:
                 await self._apply_rows(ctx, rows)
                 await session.commit()
                 self.applied += len(rows)
+                telemetry().inbox_applied(len(rows))
                 return len(rows)
             except Exception as exc:
                 await session.rollback()
@@ -271,8 +273,11 @@ class InboxProcessor:
         for row, events in parsed:
             if events is None:
                 continue
-            for event in events:
-                await calls.apply_event(ctx, event=event, commit=False, batch=batch)
+            with log_context(inbox_row_id=row.id):
+                for event in events:
+                    call = await calls.apply_event(ctx, event=event, commit=False, batch=batch)
+                    if event.kind == "ringing" and call.id is not None:  # its pop is timed
+                        pop_origins.remember(call.id, row.received_at)
             applied.append(row.id)
             # On the inline SQLite driver nothing above suspends: let requests in between rows.
             await asyncio.sleep(0)
@@ -308,6 +313,7 @@ class InboxProcessor:
                     await self._apply_rows(self._ctx(session), [row])
                     await session.commit()
                     self.applied += 1
+                    telemetry().inbox_applied(1)
                 except Exception as exc:
                     await session.rollback()
                     if races.get(row_id, 0) < RACE_RETRIES and _lost_race(exc):
@@ -333,6 +339,7 @@ class InboxProcessor:
                 row.processed_at, row.next_attempt_at = now, None
                 row.error = f"parked after {row.attempts} attempts: {error}"[:2000]
                 log.error("inbox row %s parked after %d attempts", row_id, row.attempts)
+                telemetry().inbox_parked()
                 await session.commit()
                 return None
             delay = min(5 * 2 ** min(row.attempts, 12), MAX_BACKOFF_SECONDS)
