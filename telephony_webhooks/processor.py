@@ -328,7 +328,8 @@ class InboxProcessor:
     async def _record_failure(self, row_id: int, exc: Exception) -> datetime | None:
         """Count a failed attempt: retry later (the time), or park the row (None) after
         `inbox_max_attempts` so that the call's later rows go on without it."""
-        log.warning("inbox row %s failed: %s", row_id, exc, exc_info=exc)
+        with log_context(inbox_row_id=row_id):
+            log.warning("inbox row %s failed: %s", row_id, exc, exc_info=exc)
         async with session_scope(self._sessions) as session:
             row = await session.get(TelephonyEvent, row_id)
             assert row is not None

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -312,3 +315,35 @@ async def test_reminder_lateness_and_scheduler_runs_and_failures_are_recorded(
     await scheduler._guarded("metrics-test", broken)
     await scheduler._guarded("metrics-test", lambda: asyncio.sleep(0))
     assert (runs._value.get() - runs_before, failures._value.get() - failures_before) == (2, 1)
+
+
+def _docs() -> tuple[str, str]:
+    """Every query of the Grafana dashboard, and the operations guide."""
+    root = Path(__file__).resolve().parents[2]
+    dashboard = json.loads((root / "docs" / "grafana-dashboard.json").read_text())
+    expressions = " ".join(
+        target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])
+    )
+    return expressions, (root / "docs" / "operations.md").read_text()
+
+
+async def test_the_dashboard_and_the_operations_guide_name_only_metrics_that_exist(
+    database_url: str,
+) -> None:
+    container = Container.build(Settings(database_url=database_url))
+    app = container.http_app([])
+    async with app.router.lifespan_context(app), client(app) as http:
+        text = (await http.get("/metrics")).text
+    exposed: set[str] = set()
+    families = set()
+    for family in text_string_to_metric_families(text):
+        families.add(family.name)
+        exposed |= {family.name + suffix for suffix in ("", "_total", "_bucket", "_count", "_sum")}
+    expressions, guide = _docs()
+
+    used = set(re.findall(r"\b(?:perezvon|process)_[a-z_]+", expressions))
+    assert used and used <= exposed, sorted(used - exposed)
+    ours = {name for name in families if name.startswith("perezvon_")}
+    named = set(re.findall(r"\bperezvon_[a-z_]+", guide))
+    assert ours - {n.removesuffix("_total") for n in named} == set()
+    assert {n for n in named if n.startswith("perezvon_")} <= exposed, sorted(named - exposed)
