@@ -196,6 +196,12 @@ class JsonLinesStream(io.TextIOBase):
             self._emitting = False
 
 
+def _log_uncaught(kind: type[BaseException], value: BaseException, traceback: Any) -> None:
+    logging.getLogger("perezvon").critical(
+        "uncaught %s", kind.__name__, exc_info=(kind, value, traceback)
+    )
+
+
 class RootHandler(logging.StreamHandler[Any]):
     """The handler `configure_logging` puts on the root logger (replaced when called again)."""
 
@@ -212,6 +218,7 @@ def configure_logging(level: str, log_format: str, *, capture_streams: bool = Fa
         handler = RootHandler(sys.__stdout__)
         sys.stdout = JsonLinesStream("perezvon", logging.INFO)
         sys.stderr = JsonLinesStream("perezvon.stderr", logging.WARNING)
+        sys.excepthook = _log_uncaught  # one line with the traceback, not one per line
     else:
         handler = RootHandler(sys.stderr)
     handler.setFormatter(formatter(log_format))

@@ -185,7 +185,7 @@ def process_telemetry() -> PrometheusTelemetry:
     """The process' sink, made and installed once (every app of the process shares it)."""
     global _process_sink
     if _process_sink is None:
-        disable_created_metrics()  # `*_created` series double the count for no use here
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # `*_created`: no use here
         _process_sink = PrometheusTelemetry()
     if telemetry.telemetry() is not _process_sink:
         telemetry.install(_process_sink)
