@@ -209,11 +209,14 @@ class RootHandler(logging.StreamHandler[Any]):
 def configure_logging(level: str, log_format: str, *, capture_streams: bool = False) -> None:
     """The root logger writes `log_format` lines (redacted) to stderr, or in JSON to the real
     stdout when `capture_streams` turns sys.stdout and sys.stderr into JSON lines too
-    (`perezvon run`); Python warnings are logged."""
+    (`perezvon run`); Python warnings are logged. Like `logging.basicConfig`, nothing is
+    changed when the root logger already has handlers of someone else's."""
     root = logging.getLogger()
     for old in list(root.handlers):
         if isinstance(old, RootHandler):
             root.removeHandler(old)
+    if root.handlers:  # configured by someone else (a test runner): left alone, as basicConfig
+        return
     if log_format == "json" and capture_streams:
         handler = RootHandler(sys.__stdout__)
         sys.stdout = JsonLinesStream("perezvon", logging.INFO)

@@ -147,8 +147,10 @@ async def test_a_line_logged_while_serving_a_request_names_the_request(
 def test_python_warnings_become_log_lines(captured: tuple[io.StringIO, logging.Handler]) -> None:
     root = logging.getLogger()
     before = list(root.handlers), root.level
-    logging.captureWarnings(False)  # an earlier `perezvon` run in this process turned it on
+    root.handlers[:] = []  # as in a fresh process (pytest's own handlers are put back below)
+    logging.captureWarnings(False)
     configure_logging("INFO", "json")
+    assert [type(h).__name__ for h in root.handlers] == ["RootHandler"]
     buffer, handler = captured
     handler.setFormatter(JsonFormatter())
     logging.getLogger("py.warnings").addHandler(handler)
