@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app import cli_admin, cli_excel, cli_lists, cli_targets, cli_users
+from app import cli_admin, cli_backup, cli_excel, cli_lists, cli_targets, cli_users
 from app.cli_output import CliError
 
 if TYPE_CHECKING:
@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_lists.add_parsers(commands)
     cli_excel.add_parsers(commands)
     cli_targets.add_parsers(commands)
+    cli_backup.add_parsers(commands)
     return parser
 
 
@@ -161,10 +162,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     settings: Settings | None = None
     try:
-        settings = _settings(args.command)
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        said_later: list[str] = []
+        settings = _settings(args.command, said_later)
+        from app.logs import configure_logging
+
+        # Under `run`, PEREZVON_LOG_FORMAT=json makes every line the process writes JSON.
+        configure_logging(
+            settings.log_level, settings.log_format, capture_streams=args.command == "run"
         )
+        for line in said_later:
+            print(f"warning: {line}", file=sys.stderr)
         # Migration chatter is for `alembic` users; the CLI says what it did in one line.
         logging.getLogger("alembic").setLevel(logging.WARNING)
         # APScheduler logs every run of every interval job at INFO: seconds apart, no news.
@@ -183,9 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _one_line(exc, settings)
 
 
-def _settings(command: str) -> Settings:
-    """The settings, after saying on stderr what in the environment is ignored; `doctor` says
-    it in its report instead, and prints every bad setting, not only the first."""
+def _settings(command: str, said_later: list[str] | None = None) -> Settings:
+    """The settings, after saying on stderr what in the environment is ignored (or adding it
+    to `said_later`, once logging is set up); `doctor` says it in its report instead, and
+    prints every bad setting, not only the first."""
     from app.settings import SettingsError, load_settings, setting_warnings
 
     warnings = setting_warnings()
@@ -199,7 +207,9 @@ def _settings(command: str) -> Settings:
                 print(f"error: {problem}", file=sys.stderr)
             exc.said = True
         raise
-    if command != "doctor":
+    if command != "doctor" and said_later is not None:
+        said_later.extend(warnings)
+    elif command != "doctor":
         for line in warnings:
             print(f"warning: {line}", file=sys.stderr)
     return settings
@@ -240,6 +250,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return cli_excel.dispatch(args, settings)
     if args.command == "targets":
         return cli_targets.dispatch(args, settings)
+    if args.command in cli_backup.COMMANDS:
+        return cli_backup.dispatch(args, settings)
     if args.command == "doctor":
         from app.cli_doctor import doctor
 

@@ -83,6 +83,7 @@ def run(
         port=bind_port,
         shutdown_seconds=settings.shutdown_timeout_seconds,
         access_log=settings.access_log,
+        log_format=settings.log_format,
     )
     uvicorn.Server(config).run()
     return 0

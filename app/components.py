@@ -116,6 +116,10 @@ class Scheduler(Component):
             await self._running.stop()
             self._running = None
 
+    def readiness(self) -> str | None:
+        """ "ok" once its jobs are scheduled, "starting" before (for /readyz)."""
+        return self._running.readiness() if self._running is not None else None
+
 
 class Bot(Component):
     """The Telegram bot and its outbox sender (app/bot_component.py)."""

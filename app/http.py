@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import contextlib
+import re
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
@@ -19,9 +21,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import api
 from api.auth import ApiContext
 from app import docs, health
+from core.telemetry import LOG_CONTEXT
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.pbx import PbxWebhooks
 
+REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 TITLE = "Perezvon"
 DESCRIPTION = "Operational CRM: PBX webhooks, caller look-ups and the REST API v1."
@@ -36,6 +40,17 @@ class PerezvonApp(FastAPI):
     fast_paths: tuple[tuple[str, ASGIApp], ...] = ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._serve(scope, receive, send)
+            return
+        # Every log line written while this request is served names it (app/logs.py).
+        token = LOG_CONTEXT.set({"request_id": request_id(scope)})
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            LOG_CONTEXT.reset(token)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.fast_paths:
             path: str = scope["path"]
             root: str = scope.get("root_path", "")
@@ -53,6 +68,14 @@ class PerezvonApp(FastAPI):
         # that sees it closes the keep-alive connection under the client's next request.
         with contextlib.suppress(Exception):
             await super().__call__(scope, receive, send)
+
+
+def request_id(scope: Scope) -> str:
+    """The client's X-Request-ID when it is a plain token (a proxy's), else a new one."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id" and REQUEST_ID.fullmatch(value):
+            return str(value.decode("ascii"))
+    return uuid.uuid4().hex[:16]
 
 
 def create_app(

@@ -113,3 +113,9 @@ class SchedulerComponent(Component):
         if self.scheduler is not None:
             await self.scheduler.stop()
             self.scheduler = None
+
+    def readiness(self) -> str:
+        """ "ok" while its jobs are scheduled; "starting" before, "stopped" after."""
+        if self.scheduler is None:
+            return "stopped"
+        return "ok" if self.scheduler.running else "starting"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.logs import uvicorn_log_config
+from app.logs import json_uvicorn_log_config, uvicorn_log_config
 
 if TYPE_CHECKING:
     import uvicorn
@@ -24,6 +24,7 @@ def uvicorn_config(
     port: int,
     shutdown_seconds: int = DEFAULT_SHUTDOWN_SECONDS,
     access_log: bool = False,
+    log_format: str = "text",
 ) -> uvicorn.Config:
     """The uvicorn config `perezvon run` serves with (also used by the server tests)."""
     import uvicorn
@@ -33,7 +34,7 @@ def uvicorn_config(
         host=host,
         port=port,
         log_level="info",
-        log_config=uvicorn_log_config(),
+        log_config=json_uvicorn_log_config() if log_format == "json" else uvicorn_log_config(),
         access_log=access_log,
         timeout_graceful_shutdown=shutdown_seconds,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,

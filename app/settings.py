@@ -143,6 +143,10 @@ class Settings(BaseSettings):
     # The largest file accepted. The cloud Bot API lets bots download 20 MB at most; a
     # self-hosted Bot API server (PEREZVON_TELEGRAM_API_URL) lifts that to 2,000 MB.
     documents_max_mb: int = Field(default=20, ge=1, le=2000)
+    # Operations (issue 20): /metrics for others than loopback and TRUSTED_PROXIES, and the
+    # shape of every line the process logs.
+    metrics_token: SecretStr | None = None
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("telegram_token", mode="before")
     @classmethod

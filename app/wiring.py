@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from app.components import Component
+    from app.metrics import MetricsEndpoint
 
 T = TypeVar("T")
 
@@ -88,6 +89,22 @@ class Container:
             trusted_proxies=tuple(settings.trusted_proxies),
         )
 
+    def metrics_endpoint(self) -> MetricsEndpoint:
+        """What `GET /metrics` shows and to whom (loopback, trusted proxies, or the token)."""
+        from app.metrics import MetricsEndpoint
+
+        token = self.settings.metrics_token
+        engines = {"main": self.engine}
+        if self.bulk_engine is not None:
+            engines["inbox"] = self.bulk_engine
+        return MetricsEndpoint(
+            sessions=self.sessions,
+            clock=self.clock,
+            engines=engines,
+            token=token.get_secret_value() if token else None,
+            trusted=tuple(self.settings.trusted_proxies),
+        )
+
     def http_app(self, components: Sequence[Component] = ()) -> FastAPI:
         """The one HTTP app; `components` (app/components.py) start and stop in its lifespan."""
         from app.http import create_app  # FastAPI loads only for the commands that serve
@@ -110,6 +127,7 @@ class Container:
                 await container.dispose()
 
         routers = [router for component in components for router in component.routers(self)]
+        routers.append(self.metrics_endpoint().router())  # GET /metrics (app/metrics.py)
         app = create_app(self.web_context(), extra_routers=routers, lifespan_hooks=[run_components])
         app.state.components = list(components)  # /readyz asks each for readiness (app/health.py)
         return app

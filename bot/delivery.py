@@ -40,7 +40,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
@@ -67,6 +67,7 @@ from core.context import Ctx
 from core.db import session_scope
 from core.models.system import Notification
 from core.services import outbox
+from core.telemetry import SendResult, pop_origins, telemetry
 
 log = logging.getLogger(__name__)
 
@@ -342,6 +343,8 @@ class OutboxSender:
                 self._chat_budget[chat_id] = (0.0, time.monotonic())
         self.sent += 1
         self._outage_pause = OUTAGE_BACKOFF[0]
+        if item.kind == "incoming_call":
+            _time_screen_pop(item.row, self._deps.clock.now())
         if item.message_id is not None and item.kind in outbox.LIVE_KINDS:
             self._message_ids[item.notification_id] = item.message_id
         self._delivered.append(item.notification_id)
@@ -390,7 +393,7 @@ class OutboxSender:
         """Send one request; None when it went out, "retry", or "settled" when given back."""
         nid = item.notification_id
         try:
-            result = await self._bot(method)
+            result = await _timed_request(self._bot, method)
             if isinstance(result, Message):
                 item.message_id = result.message_id
             return None
@@ -503,6 +506,48 @@ def _text_methods(chat_id: int, text: str, markup: Any) -> list[TelegramMethod[A
         SendMessage(chat_id=chat_id, text=part, reply_markup=markup if last else None)
         for last, part in ((i == len(parts) - 1, p) for i, p in enumerate(parts))
     ]
+
+
+async def _timed_request(bot: Bot, method: TelegramMethod[Any]) -> Any:
+    """One Bot API request, counted by result (ok, 429, 403, 4xx, 5xx, network) and timed."""
+    started = time.perf_counter()
+    result: SendResult | None = "ok"
+    try:
+        return await bot(method)
+    except asyncio.CancelledError:
+        result = None  # stopping: not an answer from Telegram
+        raise
+    except TelegramRetryAfter:
+        result = "429"
+        raise
+    except TelegramForbiddenError:
+        result = "403"
+        raise
+    except TelegramServerError:
+        result = "5xx"
+        raise
+    except TelegramNetworkError:
+        result = "network"
+        raise
+    except TelegramAPIError:
+        result = "4xx"
+        raise
+    except Exception:
+        result = "error"
+        raise
+    finally:
+        if result is not None:
+            name = getattr(method, "__api_method__", type(method).__name__)
+            telemetry().telegram_sent(name, result, time.perf_counter() - started)
+
+
+def _time_screen_pop(row: Notification, now: datetime) -> None:
+    """The pop went out: how long since its ringing webhook arrived (when this process
+    applied that webhook)."""
+    call_id = (row.payload or {}).get("call_id")
+    received = pop_origins.take(call_id) if isinstance(call_id, int) else None
+    if received is not None:
+        telemetry().screen_pop_delivered((now - received).total_seconds())
 
 
 def _drain(queue: asyncio.PriorityQueue[_Queued]) -> list[_Item]:

@@ -28,6 +28,7 @@ from bot.menus import command_menus
 from bot.middlewares import (
     CallbackAnswerMiddleware,
     ErrorMiddleware,
+    LogContextMiddleware,
     SessionMiddleware,
     UserMiddleware,
 )
@@ -39,6 +40,7 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
     """A new Dispatcher (routers are built by factories, so tests may build many)."""
     dp = Dispatcher(storage=storage or MemoryStorage())
     dp["deps"] = deps
+    dp.update.outer_middleware(LogContextMiddleware())
     dp.update.outer_middleware(ErrorMiddleware())
     dp.update.outer_middleware(SessionMiddleware())
     dp.update.outer_middleware(UserMiddleware())

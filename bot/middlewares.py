@@ -24,6 +24,7 @@ from bot.views.format import esc
 from core.context import Actor, Ctx
 from core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from core.services import users
+from core.telemetry import log_context
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -160,3 +161,12 @@ class CallbackAnswerMiddleware(BaseMiddleware):
             with contextlib.suppress(TelegramAPIError):
                 await event.answer(text=notice.text, show_alert=notice.show_alert)
         return result
+
+
+class LogContextMiddleware(BaseMiddleware):
+    """Every log line written while an update is handled names its update id."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        update_id = getattr(event, "update_id", None)
+        with log_context(update_id=update_id):
+            return await handler(event, data)

@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from typing import IO, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.telemetry import telemetry
 from scheduler.jobs import Jobs
 
 log = logging.getLogger(__name__)
@@ -147,15 +149,18 @@ class Scheduler:
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
+        started = time.monotonic()
         try:
             result = await job()
             self.runs[name] = self.runs.get(name, 0) + 1
+            telemetry().job_ran(name, failed=False, seconds=time.monotonic() - started)
             if result:
                 log.info("%s: %s", name, result)
         except asyncio.CancelledError:
             raise
         except Exception:  # logged; the next tick runs the job again
             self.failures[name] = self.failures.get(name, 0) + 1
+            telemetry().job_ran(name, failed=True, seconds=time.monotonic() - started)
             log.exception("scheduler job %s failed; it runs again at its next tick", name)
         finally:
             if task is not None:

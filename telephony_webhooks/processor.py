@@ -32,6 +32,7 @@ from core.events import CallEvent
 from core.inbox import lifecycle
 from core.models.calls import TelephonyEvent
 from core.services import calls
+from core.telemetry import log_context, telemetry
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.inbox import InboxWriter
 from telephony_webhooks.providers.base import (
@@ -215,6 +216,7 @@ class InboxProcessor:
                 ids = failed.ids
             else:
                 self.applied += applied
+                telemetry().inbox_applied(applied)
                 return applied
         if lost_race:
             return await self._process_batch(limit, races + 1)
@@ -255,11 +257,13 @@ class InboxProcessor:
                     continue
             if outcome == "applied":
                 self.applied += 1
+                telemetry().inbox_applied(1)
         return len(ids)
 
     async def _record_failure(self, row_id: int, exc: BaseException) -> datetime | None:
         """Count a failed attempt: retry later (the time), or park the row (None)."""
-        log.warning("inbox row %s failed: %s", row_id, exc, exc_info=exc)
+        with log_context(inbox_row_id=row_id):
+            log.warning("inbox row %s failed: %s", row_id, exc, exc_info=exc)
         async with session_scope(self._sessions) as session:
             failure = await lifecycle.fail(
                 self._ctx(session),
@@ -269,4 +273,5 @@ class InboxProcessor:
             )
         if failure.retry_at is None:
             log.error("inbox row %s parked after %d attempts", row_id, failure.attempts)
+            telemetry().inbox_parked()
         return failure.retry_at

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from core.context import Ctx
 from core.db import session_scope
 from core.services import contacts
+from core.telemetry import telemetry
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.inbox import InboxRow, InboxUnavailable, InboxWriter
 from telephony_webhooks.kept import STORED_HEADERS, stored_body, stored_url
@@ -144,6 +146,8 @@ def _form(body: bytes, content_type: str) -> dict[str, str]:
 
 async def lookup(web: WebContext, number: str) -> LookupResult | None:
     """Who is calling, from the phone index; any failure or slowness means "no data"."""
+    started = time.perf_counter()
+    result = "error"
     try:
         if web.phone_lookup is not None:
             owner = await web.phone_lookup.find(number, within=LOOKUP_TIMEOUT_SECONDS)
@@ -152,7 +156,9 @@ async def lookup(web: WebContext, number: str) -> LookupResult | None:
                 async with session_scope(web.sessions) as session:
                     ctx = Ctx(session=session, config=web.config, clock=web.clock)
                     owner = await contacts.lookup_phone(ctx, phone=number)
+        result = "found" if owner is not None else "unknown"
     except TimeoutError:  # routing must never wait on us: the PBX gets "no data" in time
+        result = "timeout"
         log.warning("caller look-up gave no data: no answer within %.1f s", LOOKUP_TIMEOUT_SECONDS)
         return None
     except Exception as exc:  # routing must never fail because of us
@@ -161,6 +167,8 @@ async def lookup(web: WebContext, number: str) -> LookupResult | None:
         reason = getattr(exc, "orig", None) or exc
         log.warning("caller look-up gave no data: %s: %s", type(reason).__name__, reason)
         return None
+    finally:
+        telemetry().lookup_done(result, time.perf_counter() - started)
     if owner is None:
         return None
     return LookupResult(
@@ -386,6 +394,7 @@ class WebhookApp:
                 except Exception:
                     log.exception("webhook %s failed", scope["path"])
                     answer = Answer.detail(500, "internal error; the event was not stored")
+        telemetry().webhook_answered(found[0].provider if found else "unknown", answer.status)
         await send_answer(send, answer, head=head)
 
 

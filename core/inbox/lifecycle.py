@@ -22,6 +22,7 @@ from core.events import CallEvent
 from core.models.calls import TelephonyEvent
 from core.retry import backoff
 from core.services import calls
+from core.telemetry import log_context, pop_origins
 
 CallKey = tuple[str, str | None]  # (provider, call_key): the rows of one call keep their order
 # unique_violation (the other instance inserted the call or contact first), deadlock, serialization
@@ -172,8 +173,11 @@ async def _apply(ctx: Ctx, rows: list[TelephonyEvent], parse: Parse) -> None:
     batch = await calls.prepare_batch(ctx, everything)
     applied: list[int] = []
     for row, events in parsed:
-        for event in events:
-            await calls.apply_to_call(ctx, event=event, batch=batch)
+        with log_context(inbox_row_id=row.id):
+            for event in events:
+                call = await calls.apply_to_call(ctx, event=event, batch=batch)
+                if event.kind == "ringing" and call.id is not None:  # its pop is timed
+                    pop_origins.remember(call.id, row.received_at)
         applied.append(row.id)
         # On the inline SQLite driver nothing above suspends: let requests in between rows.
         await asyncio.sleep(0)

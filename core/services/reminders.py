@@ -27,6 +27,7 @@ from core.context import Ctx
 from core.models.users import User
 from core.models.work import REMINDER_DUE, Activity
 from core.services import outbox
+from core.telemetry import telemetry
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,12 @@ async def send_due(ctx: Ctx, *, options: ReminderOptions = ReminderOptions()) ->
         return 0
     owners = await _recipients(ctx, (owner_id for _, owner_id, _ in due))
     messages: list[dict[str, Any]] = []
+    lateness: list[float] = []
     for activity_id, owner_id, remind_at in due:
         assert remind_at is not None
         owner = owners.get(owner_id) if owner_id is not None else None
         if owner is not None:
+            lateness.append((now - remind_at).total_seconds())
             late = now - remind_at > options.late_after
             messages.append(
                 {
@@ -114,6 +117,8 @@ async def send_due(ctx: Ctx, *, options: ReminderOptions = ReminderOptions()) ->
     for start in range(0, len(messages), 500):
         await outbox.enqueue_many(ctx, kind="reminder", messages=messages[start : start + 500])
     await ctx.session.commit()  # the stamps and the messages: one fact
+    for seconds in lateness:
+        telemetry().reminder_due(seconds)
     return len(due)
 
 
