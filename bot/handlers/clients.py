@@ -155,11 +155,16 @@ def incoming_of(message: Message) -> IncomingMessage | None:
     return stored
 
 
-async def welcome_client(message: Message, ctx: Ctx, t: Texts, language: str | None) -> None:
-    """The welcome in the client's language, with the share-phone button (step 2)."""
-    text = await texts.get(ctx, key=texts.WELCOME, locale=language)
+async def welcome_client(
+    message: Message, ctx: Ctx, t: Texts, language: str | None, *, show_id: bool = False
+) -> None:
+    """The welcome in the client's language, with the share-phone button (step 2); at /start
+    it ends with their Telegram id in small print (an employee-to-be finds it there)."""
+    text = esc(await texts.get(ctx, key=texts.WELCOME, locale=language))
     await ctx.session.commit()  # ends the read before Telegram is called
-    await message.answer(esc(text), reply_markup=client_keyboard(t))
+    if show_id and message.from_user is not None:
+        text += "\n\n" + t("client-start-id", id=str(message.from_user.id))
+    await message.answer(text, reply_markup=client_keyboard(t))
 
 
 PUBLIC_LINK = "hello"  # start=hello or start=hello_<source tag>

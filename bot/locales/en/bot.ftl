@@ -488,3 +488,4 @@ err-client-unreachable = The client blocked the bot; they must write first.
 err-client-blocked = An admin blocked this client.
 err-message-empty = The message is empty.
 err-text-too-long = The text is too long (at most 1000 characters).
+client-start-id = <i>Your Telegram id: <code>{ $id }</code></i>

@@ -492,3 +492,4 @@ err-client-unreachable = Клиент заблокировал бота; он д
 err-client-blocked = Администратор заблокировал этого клиента.
 err-message-empty = Сообщение пустое.
 err-text-too-long = Текст слишком длинный (не больше 1000 символов).
+client-start-id = <i>Ваш Telegram id: <code>{ $id }</code></i>
