@@ -22,7 +22,7 @@ import logging
 from datetime import datetime
 
 from aiogram import F, Router
-from aiogram.filters import Filter
+from aiogram.filters import Command, CommandObject, Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -36,7 +36,7 @@ from bot.views.format import esc
 from core.context import Actor, Ctx
 from core.conversations import clients, inbound, manage, relay, texts
 from core.conversations.clients import IncomingMessage, TelegramPerson
-from core.errors import NotFound
+from core.errors import NotFound, PermissionDenied
 from core.models.contacts import Contact
 from core.models.conversations import Conversation
 
@@ -300,6 +300,29 @@ async def toggle_block(
     callback_answer.text = t("client-blocked" if blocked else "client-unblocked")
 
 
+async def client_texts(
+    message: Message, command: CommandObject, ctx: Ctx, t: Texts, actor: Actor
+) -> None:
+    """/clienttext (admins): show the texts to clients, or set one (`key locale text`)."""
+    args = (command.args or "").split(maxsplit=2)
+    if len(args) < 2:
+        if not actor.is_admin:
+            raise PermissionDenied("only an admin edits the texts to clients", code="admin-only")
+        lines = [t("client-text-usage")]
+        for key in texts.KEYS:
+            for locale in texts.LOCALES:
+                current = esc(await texts.get(ctx, key=key, locale=locale))
+                lines.append(t("client-text-current", name=key, language=locale, text=current))
+        await ctx.session.commit()
+        await message.answer("\n\n".join(lines))
+        return
+    key, locale = args[0], args[1]
+    saved = await texts.set_text(
+        ctx, actor=actor, key=key, locale=locale, text=args[2] if len(args) > 2 else ""
+    )
+    await message.answer(t("client-text-saved", text=esc(saved)))
+
+
 def router() -> Router:
     """Client messages and replies to relays: first of all routers (before flows and notes)."""
     r = Router(name="clients")
@@ -316,4 +339,5 @@ def card_router() -> Router:
     r.callback_query.register(ask_write, ContactCb.filter(F.action == "cwrite"))
     r.callback_query.register(toggle_block, ContactCb.filter(F.action == "cblock"))
     r.message.register(write_to_client, ClientChat.write, ~F.text.startswith("/"))
+    r.message.register(client_texts, Command("clienttext"))
     return r
