@@ -17,8 +17,8 @@ from core import access
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
-from core.errors import InvalidInput, NotFound
 from core.conversations import manage
+from core.errors import InvalidInput, NotFound
 from core.models import Call, Conversation
 from core.services import activities, calls, cards, contacts, deals, notes, users
 
