@@ -28,8 +28,9 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.callbacks import ContactCb
+from bot.callbacks import ClientCb, ContactCb
 from bot.handlers.common import answer, cancelable
+from bot.handlers.contacts import card_screen
 from bot.i18n import Texts
 from bot.keyboards import client_keyboard
 from bot.views.format import esc
@@ -39,6 +40,7 @@ from core.conversations.clients import IncomingMessage, TelegramPerson
 from core.errors import NotFound, PermissionDenied
 from core.models.contacts import Contact
 from core.models.conversations import Conversation
+from core.models.users import User
 
 log = logging.getLogger(__name__)
 OPEN_COMMANDS = ("/start", "/stop")
@@ -71,6 +73,16 @@ class RepliedToRelay(Filter):
         conversation = await relay.conversation_for_reply(
             ctx, actor=actor, staff_chat_id=message.chat.id, staff_message_id=replied.message_id
         )
+        if conversation is None and replied.reply_markup is not None:
+            # The relay is not recorded yet (its send is being recorded): its button says.
+            for row in replied.reply_markup.inline_keyboard:
+                for button in row:
+                    data = button.callback_data or ""
+                    if data.startswith(ClientCb.__prefix__ + ":"):
+                        message_id = ClientCb.unpack(data).message
+                        conversation = await relay.conversation_of_message(
+                            ctx, actor=actor, message_id=message_id
+                        )
         return {"conversation": conversation} if conversation is not None else False
 
 
@@ -285,6 +297,13 @@ async def write_to_client(
     await message.answer(t("client-write-sent"))
 
 
+async def open_card(
+    query: CallbackQuery, callback_data: ClientCb, ctx: Ctx, t: Texts, actor: Actor, user: User
+) -> None:
+    """[Open card] on a relayed message."""
+    await answer(query, await card_screen(ctx, actor, t, user, callback_data.id))
+
+
 async def toggle_block(
     query: CallbackQuery,
     callback_data: ContactCb,
@@ -338,6 +357,7 @@ def card_router() -> Router:
     r = Router(name="clients-card")
     r.callback_query.register(ask_write, ContactCb.filter(F.action == "cwrite"))
     r.callback_query.register(toggle_block, ContactCb.filter(F.action == "cblock"))
+    r.callback_query.register(open_card, ClientCb.filter(F.action == "card"))
     r.message.register(write_to_client, ClientChat.write, ~F.text.startswith("/"))
     r.message.register(client_texts, Command("clienttext"))
     return r

@@ -405,3 +405,42 @@ async def test_write_to_client_from_the_card_and_an_admin_blocks_the_client(
     assert not [c for c in fake_tg.calls[before:] if c.chat_id == ANNA]
     refused = await staff.press(ContactCb(action="cblock", id=contact_id).pack())
     assert not any("заблокирован" in str(c.params.get("text")) for c in refused)
+
+
+async def test_a_reply_that_comes_before_the_relay_is_recorded_still_reaches_the_client(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    from bot.callbacks import ClientCb
+
+    await add_staff(sessions, config, clock, ANNA, "Анна")
+    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+    await client.say("Срочно!")  # no sender running: the relay is not even sent yet
+    async with sessions() as session:
+        message = (await session.scalars(select(ChatMessage))).one()
+    button = {
+        "text": "👤 Карточка",
+        "callback_data": ClientCb(action="card", id=message.contact_id, message=message.id).pack(),
+    }
+    replied = {
+        "message_id": 424242,
+        "date": 0,
+        "chat": {"id": ANNA, "type": "private", "first_name": "Анна"},
+        "from": {"id": fake_tg.bot_id, "is_bot": True, "first_name": "Bot"},
+        "text": "💬 Иван: Срочно!",
+        "reply_markup": {"inline_keyboard": [[button]]},
+    }
+    answered = await staff._run(message_update(staff.user, "Уже звоню", reply_to_message=replied))
+    assert not [c for c in answered if c.method == "sendMessage"]  # not a note, no error
+    async with sessions() as session:
+        out = (
+            await session.scalars(select(ChatMessage).where(ChatMessage.direction == "out"))
+        ).one()
+        queued = (
+            await session.scalars(select(Notification).where(Notification.kind == "client_message"))
+        ).one()
+    assert out.conversation_id == message.conversation_id and queued.chat_id == CLIENT
