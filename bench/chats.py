@@ -101,7 +101,9 @@ def client_update(client: int, message_id: int, body: str) -> dict[str, Any]:
     return {"update_id": next(_update_ids), "message": message}
 
 
-def reply_update(staff: int, message_id: int, to: int, body: str) -> dict[str, Any]:
+def reply_update(
+    staff: int, message_id: int, to: int, body: str, markup: Any = None
+) -> dict[str, Any]:
     user = {"id": staff, "is_bot": False, "first_name": "Sales", "language_code": "ru"}
     replied = {
         "message_id": to,
@@ -110,6 +112,8 @@ def reply_update(staff: int, message_id: int, to: int, body: str) -> dict[str, A
         "from": {"id": 123456, "is_bot": True, "first_name": "Bot"},
         "text": "relay",
     }
+    if isinstance(markup, dict):  # Telegram includes the replied message's buttons
+        replied["reply_markup"] = markup
     message = {
         "message_id": message_id,
         "date": int(time.time()),
@@ -174,7 +178,9 @@ async def watch(
                     own = STAFF_BASE * 10 + next(staff_ids)
                     run.staff_messages[(int(chat), own)] = n
                     run.replied[n] = time.monotonic()
-                    await fake.push_update(reply_update(int(chat), own, to, f"r{n} ответ"))
+                    markup = call.params.get("reply_markup")
+                    update = reply_update(int(chat), own, to, f"r{n} ответ", markup)
+                    await fake.push_update(update)
             elif call.method == "copyMessage" and chat not in staff:
                 key = (int(call.params.get("from_chat_id") or 0), int(call.params["message_id"]))
                 n = run.staff_messages.get(key, -1)
@@ -269,10 +275,11 @@ async def main(args: argparse.Namespace) -> None:
         await component.runtime.wait_ready()
         run.restart = (began, time.monotonic())
 
-    stop = asyncio.Event()
+    stop, load_done = asyncio.Event(), asyncio.Event()
     watcher = asyncio.create_task(watch(fake, run, args, stop))
-    ringing = asyncio.create_task(pops(container, run, args, stop))
+    ringing = asyncio.create_task(pops(container, run, args, load_done))
     await load(fake, run, args, restart)
+    load_done.set()  # no pop after the load: each one queued has time to go out
     stop_pops = time.monotonic()
     deadline = stop_pops + args.drain
     while time.monotonic() < deadline:
