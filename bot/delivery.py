@@ -1,7 +1,8 @@
 """Outbox delivery: claimed notifications rendered and sent to Telegram within its rate limits.
 
 1. Claim: due rows are claimed in the database (a lease; `SKIP LOCKED` on PostgreSQL), urgent
-   kinds (the screen pop, the post-call prompt) first, and queued per chat; the claim loop runs
+   kinds (the screen pop, the post-call prompt) first — even when the batch is full — then
+   client chats (relays and answers), then the rest, and queued per chat; the claim loop runs
    every `poll_interval` and at once when `wake()` says a commit added notifications.
 2. Render: each chat's worker renders its rows (`bot.notifications.render`; None settles the
    row as skipped), so a slow card never holds up another chat. Within a chat the screen pop
@@ -91,6 +92,7 @@ EDIT_WAIT_SECONDS = 1.0  # an edit whose original is still on its way tries agai
 NOT_MODIFIED = "message is not modified"
 RETRY_IN_MEMORY_SECONDS = 10.0  # a longer 429 goes back to the database
 CHAT_BACKLOG = 5  # routine messages held in memory per chat; more wait in the database
+URGENT_ROOM = 10  # call messages claimed even when the batch is full
 OUTAGE_BACKOFF = (0.5, 30.0)  # first and longest pause while Telegram is unreachable
 UNREACHABLE = (
     TelegramNetworkError,
@@ -247,11 +249,14 @@ class OutboxSender:
         worker renders and sends, so one slow card never holds up another chat."""
         self._forget_quiet_chats()
         room = self._batch - len(self._inflight)
-        if room <= 0:
-            return 0
-        urgent = await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room, kinds=URGENT_KINDS))
+        # Call messages are claimed even when the batch is full of messages waiting for their
+        # chat's budget (a busy client chat): a screen pop never waits behind them.
+        urgent = await self._with_ctx(
+            lambda ctx: outbox.claim(ctx, limit=max(room, URGENT_ROOM), kinds=URGENT_KINDS)
+        )
         await self._enqueue(urgent)  # the screen pops start before the rest is claimed
         chats: list[Notification] = []
+        room = max(room, len(urgent))
         if len(urgent) < room and not self._stopping:
             chats = await self._with_ctx(
                 lambda ctx: outbox.claim(ctx, limit=room - len(urgent), kinds=CLIENT_KINDS)
