@@ -147,6 +147,19 @@ class Settings(BaseSettings):
     # shape of every line the process logs.
     metrics_token: SecretStr | None = None
     log_format: Literal["text", "json"] = "text"
+    # Client chats in the company bot (issue 17).
+    chat_sla_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    working_hours: str = ""  # e.g. "mon-fri 09:00-18:00; sat 10:00-14:00" in TIMEZONE
+    client_routing: Literal["on-duty", "round-robin"] = "on-duty"
+    client_rate_per_minute: int = Field(default=20, ge=1, le=600)
+
+    @field_validator("working_hours")
+    @classmethod
+    def _working_hours(cls, value: str) -> str:
+        from core.conversations import hours
+
+        hours.parse(value)  # a ValueError names the segment
+        return value.strip()
 
     @field_validator("telegram_token", mode="before")
     @classmethod
@@ -277,6 +290,11 @@ class Settings(BaseSettings):
             documents_dir=self.resolved_documents_dir(),
             documents_storage=self.documents_storage,
             documents_max_bytes=self.documents_max_mb * 1024 * 1024,
+            chat_sla_minutes=self.chat_sla_minutes,
+            working_hours=self.working_hours,
+            client_routing=self.client_routing,
+            client_rate_per_minute=self.client_rate_per_minute,
+            reply_title=texts(self.locale)("reply-task-title", name="{name}"),
         )
 
     def resolved_documents_dir(self) -> str:

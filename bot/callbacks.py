@@ -136,3 +136,12 @@ class DocCb(CallbackData, prefix="dc"):
     id: int
     kind: str = "c"
     page: int = 0
+
+
+class ClientCb(CallbackData, prefix="cc"):
+    """A relayed client message's button: open the card (id: the contact; message: the
+    relayed chat message, so a reply to it finds the client before the relay is recorded)."""
+
+    action: str
+    id: int
+    message: int

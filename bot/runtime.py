@@ -129,6 +129,9 @@ class BotOptions:
         return self.public_url.rstrip("/") + WEBHOOK_PATH
 
 
+POLLING_CONCURRENCY = 8  # updates handled at once in polling mode
+
+
 class BotRuntime:
     """The bot, its dispatcher and its outbox sender, in polling or webhook mode."""
 
@@ -212,6 +215,9 @@ class BotRuntime:
                     close_bot_session=False,
                     allowed_updates=allowed,
                     backoff_config=self._polling_backoff(),
+                    # Bounded: a burst of updates (clients writing) must not exhaust the
+                    # database pool; the rest wait in Telegram's queue.
+                    tasks_concurrency_limit=POLLING_CONCURRENCY,
                 ),
                 name="bot-polling",
             )

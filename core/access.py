@@ -28,6 +28,7 @@ from core.context import Actor, Ctx
 from core.errors import NotFound
 from core.models.calls import Call
 from core.models.contacts import Contact
+from core.models.conversations import Conversation
 from core.models.documents import Document
 from core.models.targets import SalesTarget
 from core.models.work import Activity, Deal
@@ -207,3 +208,14 @@ def targets_clause(actor: Actor) -> ColumnElement[bool]:
     if actor.sees_all:
         return true()
     return SalesTarget.user_id == actor.user_id
+
+
+def may_see_conversation(ctx: Ctx, actor: Actor, contact: Contact) -> bool:
+    """May this actor see a client conversation (and its messages): iff its contact."""
+    return contact.deleted_at is None and may_see_contact(ctx, actor, contact)
+
+
+def conversation_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: the conversations this actor may see (by their contact)."""
+    visible = select(Contact.id).where(contact_clause(ctx, actor), Contact.deleted_at.is_(None))
+    return Conversation.contact_id.in_(visible)

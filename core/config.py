@@ -39,3 +39,14 @@ class CoreConfig:
     documents_dir: str = "documents"
     documents_storage: Literal["dir", "db"] = "dir"
     documents_max_bytes: int = 20 * 1024 * 1024
+    # Client chats in the company bot (issue 17): an unanswered client message becomes a
+    # "reply to the client" task after this many minutes.
+    chat_sla_minutes: int = 15
+    # When the team works, e.g. "mon-fri 09:00-18:00" in `timezone`; "" = always open.
+    working_hours: str = ""
+    # Who gets a new client: "on-duty" (the on-duty person, else round-robin) or "round-robin".
+    client_routing: str = "on-duty"
+    # Messages a minute one client may send before they are slowed down (one notice).
+    client_rate_per_minute: int = 20
+    # The reply task's stored title, "{name}" standing for the client (locale files).
+    reply_title: str = "{name}"

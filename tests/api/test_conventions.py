@@ -162,6 +162,7 @@ async def test_openapi_names_lists_and_enums_and_versions_the_changes(
         "meeting",
         "task",
         "callback",
+        "reply",  # issue 17: the "reply to the client" task
     ]
     assert schemas["ActivityOut"]["properties"]["status"]["enum"] == ["planned", "done", "canceled"]
     assert schemas["UserOut"]["properties"]["role"]["enum"] == ["admin", "manager", "sales"]

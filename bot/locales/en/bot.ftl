@@ -300,8 +300,7 @@ import-failed = 😔 Sorry, something went wrong with “{ $name }”. Send the 
 client-link-dead = This link no longer works. Please ask your manager for a new one.
 client-link-subscribed = You are already subscribed to our greetings. To unsubscribe: /stop
 client-stopped-final = You have unsubscribed from greetings, and we will not send them here any more. Your link no longer works; if you change your mind, ask your manager for a new one.
-client-no-messages = Thank you for your message! This bot does not take messages yet — please contact your manager directly.
-client-hello = Hello! This is the company's bot. It does not take messages yet — for anything you need, please contact your manager. Employees: open your invite link (your Telegram id: <code>{ $id }</code>).
+client-no-messages = This button is not available here. Write your question as a message — a manager will answer.
 
 ## Team: roles with confirmation, the managers' view, joining, hand-overs (issue 21: 1, 8, 10)
 team-workload = open { $open } · overdue { $overdue } · today { $today }
@@ -355,7 +354,7 @@ help-role-manager =
     Managers: /report — the sales digest for a period, /digest — the digest on a schedule;
     send an .xlsx or .csv file to import contacts (you see what changes first);
     /team — who has how many open, overdue and today's tasks; everyone's contacts, tasks and deals.
-help-role-admin = /invite sales | manager | admin — invite a teammate. In /team: roles, extensions, deactivating and reactivating.
+help-role-admin = /invite sales | manager | admin — invite a teammate. In /team: roles, extensions, deactivating and reactivating. /clienttext — what the bot says to clients (welcome, out-of-hours reply, flood notice).
 
 ## Errors by code (core.errors: code → err-<code>); no English detail ever reaches a user
 error-conflict-generic = This has changed or is taken already. Refresh the screen and try again.
@@ -511,3 +510,32 @@ document-download-failed = Telegram did not give me the file. Please send it aga
 document-size-kb = { $size } KB
 document-size-mb = { $size } MB
 err-document-file-missing = The file is missing from storage: tell the admin (the documents folder was lost or is not shared).
+## Client chats in the company bot (issue 17)
+client-share-phone = 📱 Share my phone number
+client-phone-thanks = Thank you! We have your number.
+client-relay-header = 💬 <b>{ $name }</b>:
+client-kind-album = (album)
+client-kind-video_note = (video message)
+client-kind-sticker = (sticker)
+client-kind-location = (location)
+client-kind-contact = (contact)
+client-kind-other = (message)
+client-forwarded = (forwarded)
+client-blocked-bot = { $name } blocked the bot: your messages no longer reach them. When they write again, the chat opens again.
+client-reply-unsupported = This kind of message cannot be sent to the client.
+client-write-prompt = Write the message for { $name } (text, photo, file, voice…):
+client-write-sent = Sent to the client.
+client-blocked = The client is blocked: their messages are no longer accepted.
+client-unblocked = The client can write again.
+btn-write-client = ✉️ Write to client
+btn-block-client = 🚫 Block / unblock
+reply-task-title = Reply to the client: { $name }
+err-client-not-in-bot = This client has not written to the bot yet.
+err-client-unreachable = The client blocked the bot; they must write first.
+err-client-blocked = An admin blocked this client.
+err-message-empty = The message is empty.
+err-text-too-long = The text is too long (at most 1000 characters).
+client-start-id = <i>Your Telegram id: <code>{ $id }</code></i>
+client-text-usage = Texts the bot sends to clients. To change one: <code>/clienttext welcome|auto_reply|flood ru|en new text</code>; without a text it goes back to the built-in one.
+client-text-current = <b>{ $name } ({ $language })</b>: { $text }
+client-text-saved = Saved. Clients will now read: { $text }

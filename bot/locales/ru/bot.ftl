@@ -303,8 +303,7 @@ import-failed = 😔 Не получилось обработать «{ $name }�
 client-link-dead = Эта ссылка больше не действует. Попросите у вашего менеджера новую.
 client-link-subscribed = Вы уже подписаны на наши поздравления. Отписаться: /stop
 client-stopped-final = Вы отписались от поздравлений — сюда мы их больше не пришлём. Ваша ссылка больше не действует; если передумаете, попросите у вашего менеджера новую.
-client-no-messages = Спасибо за сообщение! Этот бот пока не принимает сообщения — пожалуйста, свяжитесь с вашим менеджером напрямую.
-client-hello = Здравствуйте! Это бот компании. Сообщения здесь пока не принимаются — по любым вопросам свяжитесь с вашим менеджером. Сотрудникам: откройте ссылку-приглашение (ваш Telegram id: <code>{ $id }</code>).
+client-no-messages = Эта кнопка здесь недоступна. Напишите вопрос сообщением — менеджер ответит.
 
 ## Team: roles with confirmation, the managers' view, joining, hand-overs (issue 21: 1, 8, 10)
 team-workload = открыто { $open } · просрочено { $overdue } · сегодня { $today }
@@ -358,7 +357,7 @@ help-role-manager =
     Руководителям: /report — сводка продаж за период, /digest — сводка по расписанию;
     пришлите файл .xlsx или .csv — импортирую контакты (сначала покажу, что изменится);
     /team — команда: у кого сколько дел, просрочек и дел на сегодня; контакты, дела и сделки каждого.
-help-role-admin = /invite продавец | руководитель | администратор — пригласить сотрудника. В /team — роли, номера, отключение и включение доступа.
+help-role-admin = /invite продавец | руководитель | администратор — пригласить сотрудника. В /team — роли, номера, отключение и включение доступа. /clienttext — что бот пишет клиентам (приветствие, ответ в нерабочее время, просьба не торопиться).
 
 ## Errors by code (core.errors: code → err-<code>); no English detail ever reaches a user
 error-conflict-generic = Это уже изменилось или занято. Обновите экран и попробуйте ещё раз.
@@ -515,3 +514,32 @@ document-download-failed = Не получилось скачать файл у 
 document-size-kb = { $size } КБ
 document-size-mb = { $size } МБ
 err-document-file-missing = Файла нет в хранилище — скажите администратору (папка документов потеряна или не общая).
+## Client chats in the company bot (issue 17)
+client-share-phone = 📱 Поделиться номером телефона
+client-phone-thanks = Спасибо! Ваш номер у нас есть.
+client-relay-header = 💬 <b>{ $name }</b>:
+client-kind-album = (альбом)
+client-kind-video_note = (видеосообщение)
+client-kind-sticker = (стикер)
+client-kind-location = (геопозиция)
+client-kind-contact = (контакт)
+client-kind-other = (сообщение)
+client-forwarded = (переслано)
+client-blocked-bot = { $name } заблокировал(а) бота: ваши сообщения больше не доходят. Когда клиент напишет снова, чат откроется.
+client-reply-unsupported = Такое сообщение нельзя отправить клиенту.
+client-write-prompt = Напишите сообщение для { $name } (текст, фото, файл, голосовое…):
+client-write-sent = Отправлено клиенту.
+client-blocked = Клиент заблокирован: его сообщения больше не принимаются.
+client-unblocked = Клиент снова может писать.
+btn-write-client = ✉️ Написать клиенту
+btn-block-client = 🚫 Заблокировать / разблокировать
+reply-task-title = Ответить клиенту: { $name }
+err-client-not-in-bot = Этот клиент ещё не писал боту.
+err-client-unreachable = Клиент заблокировал бота; он должен написать первым.
+err-client-blocked = Администратор заблокировал этого клиента.
+err-message-empty = Сообщение пустое.
+err-text-too-long = Текст слишком длинный (не больше 1000 символов).
+client-start-id = <i>Ваш Telegram id: <code>{ $id }</code></i>
+client-text-usage = Тексты, которые бот отправляет клиентам. Чтобы изменить: <code>/clienttext welcome|auto_reply|flood ru|en новый текст</code>; без текста вернётся встроенный.
+client-text-current = <b>{ $name } ({ $language })</b>: { $text }
+client-text-saved = Сохранено. Теперь клиенты прочитают: { $text }

@@ -1,7 +1,7 @@
 """monthly sales targets per salesperson (issue 19)
 
 Revision ID: 0019
-Revises: 0012
+Revises: 0014
 
 - `sales_targets`: one figure (won_amount in minor units, deals_won, calls_out) a
   salesperson is to reach in a calendar month (`month`: its first day), set by a manager;
@@ -18,7 +18,7 @@ from alembic import op
 from core.db import UTCDateTime
 
 revision: str = '0019'
-down_revision: str | None = '0012'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
