@@ -13,6 +13,7 @@ from api import (
     deals,
     errors,
     imports,
+    messages,
     reports,
     users,
 )
@@ -38,7 +39,17 @@ def router() -> APIRouter:
             },
         },
     )
-    for module in (contacts, companies, calls, activities, deals, users, reports, imports):
+    for module in (
+        contacts,
+        companies,
+        calls,
+        activities,
+        deals,
+        users,
+        reports,
+        imports,
+        messages,
+    ):
         api.include_router(module.router)
     return api
 

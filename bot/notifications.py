@@ -39,6 +39,7 @@ from core.context import Actor, Ctx
 from core.errors import NotFound
 from core.models.calls import Call
 from core.models.contacts import Contact
+from core.models.conversations import ChatMessage
 from core.models.system import Notification
 from core.models.users import User
 from core.models.work import Activity, Note
@@ -347,6 +348,32 @@ async def _greeting(job: _Job) -> Screen | None:
     return Screen(esc(text)) if text else None
 
 
+async def _client_message(job: _Job) -> Screen | None:
+    """A message to a client (core.conversations.client_messages): its text as recorded, so
+    a message erased before it went (`contacts forget`) is not sent."""
+    message = await job.ctx.session.get(ChatMessage, int(job.payload.get("message_id") or 0))
+    if message is None or message.deleted_at is not None or not (message.text or "").strip():
+        return None
+    return Screen(esc(message.text or ""))
+
+
+async def _client_request(job: _Job) -> Screen | None:
+    """A client's request from the bot (core.conversations.orders.leave_request): who, the
+    text, the phone they left, and the card."""
+    contact = await _live_contact(job, job.payload.get("contact_id"))
+    if contact is None:
+        return None
+    lines = [
+        job.t("client-request", client=esc(contact.name), text=esc(job.payload.get("text") or ""))
+    ]
+    if job.payload.get("phone"):
+        lines.append(job.t("client-request-phone", phone=esc(str(job.payload["phone"]))))
+    card = InlineKeyboardButton(
+        text=job.t("btn-card"), callback_data=ContactCb(action="open", id=contact.id).pack()
+    )
+    return Screen("\n".join(lines), markup([[card]]))
+
+
 def _import(kind: str) -> Renderer:
     """An import job's message (core/services/import_jobs.py), rendered by its view."""
 
@@ -383,6 +410,8 @@ RENDERERS: dict[str, Renderer] = {
     "callback_assigned": _callback_assigned,
     "owner_changed": _owner_changed,
     "user_joined": _user_joined,
+    "client_message": _client_message,
+    "client_request": _client_request,
 }
 # Edit kinds and the kind of the message each edits.
 EDITS = {"call_update": "incoming_call", "task_update": "missed_call"}

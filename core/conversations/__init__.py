@@ -1,0 +1,1 @@
+"""Conversations with clients: the company bot and Business chats, orders, the timeline."""

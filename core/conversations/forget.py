@@ -1,0 +1,228 @@
+"""Forgetting a client (`perezvon contacts forget ID`, admins): their personal data erased.
+
+What goes, in one transaction:
+1. the contact itself with its phones, e-mail, birthday, Telegram ids, consent and greetings;
+2. every chat message (both channels) and conversation with them, staff copies of those
+   messages, and notifications still queued to their chat or about them;
+3. the notes on their card, and the text of the audit entries of those notes, of the
+   contact and of their messages (kept as lines saying that something happened, emptied);
+4. the documents on their card and their deals, and the stored bytes that no other document shares
+   (blobs in the database go with their chunks; files in a directory are listed for the
+   caller to unlink after the commit: the database never says "gone" for a file that stays).
+What stays, unlinked from them: calls (the team's call statistics; their summaries are
+emptied), deals and tasks (the team's work and the shop's orders). One audit line records
+that the contact was forgotten, by whom and how much went, and nothing personal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, or_, select, update
+
+from core.context import Actor, Ctx
+from core.errors import NotFound, PermissionDenied
+from core.models.calls import Call
+from core.models.contacts import Contact, ContactPhone
+from core.models.conversations import ChatMessage, Conversation, MessageRelay
+from core.models.documents import Document, DocumentBlob, DocumentChunk, DocumentText
+from core.models.system import AuditLog, GreetingLog, Notification
+from core.models.work import Activity, Deal, Note
+from core.services.common import audit
+
+# Queued notifications that carry a contact's words or name in their payload.
+CONTACT_PAYLOAD_KINDS = ("colleague_note", "client_request", "greet_today", "greeting")
+ERASED = {"erased": True}
+
+
+@dataclass
+class Forgotten:
+    """What `forget_contact` erased (counts only), and the directory blobs to unlink."""
+
+    contact_id: int
+    messages: int = 0
+    conversations: int = 0
+    notes: int = 0
+    documents: int = 0
+    blobs: int = 0
+    notifications: int = 0
+    dir_blobs: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "messages": self.messages,
+            "conversations": self.conversations,
+            "notes": self.notes,
+            "documents": self.documents,
+            "blobs": self.blobs,
+            "notifications": self.notifications,
+        }
+
+
+async def _ids(ctx: Ctx, column: object, *where: object) -> list[int]:
+    return list(await ctx.session.scalars(select(column).where(*where)))  # type: ignore[call-overload]
+
+
+async def _scrub_audit(ctx: Ctx, entity: str, ids: list[int]) -> None:
+    if ids:
+        await ctx.session.execute(
+            update(AuditLog)
+            .where(AuditLog.entity == entity, AuditLog.entity_id.in_(ids))
+            .values(changes=ERASED)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def _forget_messages(ctx: Ctx, contact_id: int, result: Forgotten) -> None:
+    conversations = await ctx.session.execute(
+        select(Conversation.id, Conversation.chat_id).where(Conversation.contact_id == contact_id)
+    )
+    conversation_ids, chat_ids = [], []
+    for conversation_id, chat_id in conversations:
+        conversation_ids.append(conversation_id)
+        chat_ids.append(chat_id)
+    message_ids = await _ids(ctx, ChatMessage.id, ChatMessage.contact_id == contact_id)
+    await _scrub_audit(ctx, "chat_message", message_ids)
+    if message_ids:
+        await ctx.session.execute(
+            update(Document)
+            .where(Document.chat_message_id.in_(message_ids))
+            .values(chat_message_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        await ctx.session.execute(
+            delete(MessageRelay).where(MessageRelay.message_id.in_(message_ids))
+        )
+        await ctx.session.execute(delete(ChatMessage).where(ChatMessage.id.in_(message_ids)))
+    if conversation_ids:
+        await ctx.session.execute(
+            update(Activity)
+            .where(Activity.conversation_id.in_(conversation_ids))
+            .values(conversation_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        await ctx.session.execute(
+            delete(MessageRelay).where(MessageRelay.conversation_id.in_(conversation_ids))
+        )
+        await ctx.session.execute(delete(Conversation).where(Conversation.id.in_(conversation_ids)))
+    result.messages, result.conversations = len(message_ids), len(conversation_ids)
+    await _forget_notifications(ctx, contact_id, chat_ids, result)
+
+
+async def _forget_notifications(
+    ctx: Ctx, contact_id: int, chat_ids: list[int], result: Forgotten
+) -> None:
+    """Unsent (and sent) outbox rows to the client's chats or about them carry their words."""
+    doomed = set(await _ids(ctx, Notification.id, Notification.chat_id.in_(chat_ids)))
+    rows = await ctx.session.execute(
+        select(Notification.id, Notification.payload).where(
+            Notification.kind.in_(CONTACT_PAYLOAD_KINDS)
+        )
+    )
+    for notification_id, payload in rows:
+        if not isinstance(payload, dict):
+            continue
+        items = payload.get("items") if isinstance(payload.get("items"), list) else []
+        about = [
+            payload.get("contact_id"),
+            *(i.get("contact_id") for i in items if isinstance(i, dict)),
+        ]
+        if contact_id in about:
+            doomed.add(notification_id)
+    if doomed:
+        await ctx.session.execute(delete(Notification).where(Notification.id.in_(doomed)))
+    result.notifications = len(doomed)
+
+
+async def _forget_documents(ctx: Ctx, contact_id: int, result: Forgotten) -> None:
+    deal_ids = select(Deal.id).where(Deal.contact_id == contact_id)
+    documents = await ctx.session.execute(
+        select(Document.id, Document.sha256).where(
+            or_(
+                Document.contact_id == contact_id,
+                Document.deal_id.in_(deal_ids) & Document.contact_id.is_(None),
+            )
+        )
+    )
+    document_ids, hashes = [], set()
+    for document_id, sha256 in documents:
+        document_ids.append(document_id)
+        hashes.add(sha256)
+    if not document_ids:
+        return
+    await _scrub_audit(ctx, "document", document_ids)
+    await ctx.session.execute(
+        delete(DocumentText).where(DocumentText.document_id.in_(document_ids))
+    )
+    await ctx.session.execute(delete(Document).where(Document.id.in_(document_ids)))
+    shared = set(
+        await ctx.session.scalars(select(Document.sha256).where(Document.sha256.in_(hashes)))
+    )
+    orphans = sorted(hashes - shared)
+    if orphans:
+        blobs = await ctx.session.execute(
+            select(DocumentBlob.sha256, DocumentBlob.storage).where(
+                DocumentBlob.sha256.in_(orphans)
+            )
+        )
+        result.dir_blobs = [sha for sha, storage in blobs if storage != "db"]
+        await ctx.session.execute(delete(DocumentChunk).where(DocumentChunk.sha256.in_(orphans)))
+        await ctx.session.execute(delete(DocumentBlob).where(DocumentBlob.sha256.in_(orphans)))
+    result.documents, result.blobs = len(document_ids), len(orphans)
+
+
+async def forget_contact(
+    ctx: Ctx, *, actor: Actor, contact_id: int, dry_run: bool = False
+) -> Forgotten:
+    """Erase a contact's personal data (admins; deleted contacts too) and commit; `dry_run`
+    counts what would go and rolls back."""
+    if not actor.is_admin:
+        raise PermissionDenied("only an admin can forget a contact", code="admin-only")
+    contact = await ctx.session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound(f"contact {contact_id} not found")
+    result = Forgotten(contact_id=contact_id)
+    await _forget_messages(ctx, contact_id, result)
+    await _forget_documents(ctx, contact_id, result)
+    note_ids = await _ids(ctx, Note.id, Note.contact_id == contact_id)
+    await _scrub_audit(ctx, "note", note_ids)
+    await ctx.session.execute(delete(Note).where(Note.contact_id == contact_id))
+    result.notes = len(note_ids)
+    await ctx.session.execute(
+        update(Call)
+        .where(Call.contact_id == contact_id)
+        .values(contact_id=None, summary=None)
+        .execution_options(synchronize_session=False)
+    )
+    for model in (Deal, Activity):
+        await ctx.session.execute(
+            update(model)
+            .where(model.contact_id == contact_id)
+            .values(contact_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    await ctx.session.execute(
+        update(Contact)
+        .where(Contact.merged_into_id == contact_id)
+        .values(merged_into_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    await _scrub_audit(ctx, "contact", [contact_id])
+    await ctx.session.execute(delete(GreetingLog).where(GreetingLog.contact_id == contact_id))
+    await ctx.session.execute(delete(ContactPhone).where(ContactPhone.contact_id == contact_id))
+    ctx.session.expunge(contact)
+    await ctx.session.execute(delete(Contact).where(Contact.id == contact_id))
+    audit(
+        ctx,
+        actor=actor,
+        entity="contact",
+        entity_id=contact_id,
+        action="forget",
+        changes=result.counts(),
+    )
+    if dry_run:
+        await ctx.session.rollback()
+        result.dir_blobs = []
+    else:
+        await ctx.session.commit()
+    return result
