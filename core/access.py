@@ -27,6 +27,7 @@ from core.context import Actor, Ctx
 from core.errors import NotFound
 from core.models.calls import Call
 from core.models.contacts import Contact
+from core.models.conversations import Conversation
 from core.models.work import Activity, Deal
 
 # Long enough to log a call, follow up and call back; short enough that one answered call
@@ -161,3 +162,14 @@ async def workable_contact(
     if may_see_contact(ctx, actor, contact) or await took_a_call_from(ctx, actor, contact.id):
         return contact
     raise NotFound(f"contact {contact_id} not found")
+
+
+def may_see_conversation(ctx: Ctx, actor: Actor, contact: Contact) -> bool:
+    """May this actor see a client conversation (and its messages): iff its contact."""
+    return contact.deleted_at is None and may_see_contact(ctx, actor, contact)
+
+
+def conversation_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: the conversations this actor may see (by their contact)."""
+    visible = select(Contact.id).where(contact_clause(ctx, actor), Contact.deleted_at.is_(None))
+    return Conversation.contact_id.in_(visible)
