@@ -351,7 +351,7 @@ async def _greeting(job: _Job) -> Screen | None:
 async def _client_message(job: _Job) -> Screen | None:
     """A message to a client (core.conversations.client_messages): its text as recorded, so
     a message erased before it went (`contacts forget`) is not sent."""
-    message = await job.ctx.session.get(ChatMessage, int(job.payload.get("message_id") or 0))
+    message = await job.ctx.session.get(ChatMessage, int(job.payload.get("chat_message_id") or 0))
     if message is None or message.deleted_at is not None or not (message.text or "").strip():
         return None
     return Screen(esc(message.text or ""))

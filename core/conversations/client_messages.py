@@ -1,11 +1,11 @@
 """Messages from the company to a client who has a conversation (REST, order-status notices).
 
 1. A client can be written to only through a conversation they opened with the company bot
-   (a bot can never start a chat): `open_conversation` finds it; without one, a Conflict
+   (a bot can never start a chat): `reachable_conversation` finds it; without one, a Conflict
    says why (REST answers 409 with that reason).
 2. `send_to_contact` records the outgoing `ChatMessage` (status pending) and queues its
-   delivery in the outbox, in the caller's unit of work: the message is on the timeline and
-   goes out after the commit, or neither.
+   delivery in the outbox (core.conversations.outgoing.send_to_client), in the caller's
+   unit of work: the message is on the timeline and goes out after the commit, or neither.
 3. An idempotency key makes a retry harmless: a known key returns the message it made and
    queues nothing (the unique index settles two retries racing each other).
 """
@@ -16,18 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from core.context import Actor, Ctx
+from core.conversations.outgoing import send_to_client
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models.contacts import Contact
 from core.models.conversations import ChatMessage, Conversation
-from core.services import outbox
 from core.services.contacts import get_contact_for_work
 
 TEXT_LIMIT = 4096  # Telegram's limit for one message
 IDEMPOTENCY_KEY_LIMIT = 200
-CLIENT_MESSAGE_KIND = "client_message"
 
 
-async def open_conversation(ctx: Ctx, *, contact_id: int) -> Conversation | None:
+async def reachable_conversation(ctx: Ctx, *, contact_id: int) -> Conversation | None:
     """The client's open conversation with the company bot (the latest one), or None."""
     conversation: Conversation | None = await ctx.session.scalar(
         select(Conversation)
@@ -92,39 +91,20 @@ async def send_to_contact(
     contact = await ctx.session.get(Contact, contact_id)
     if contact is None or contact.deleted_at is not None:
         raise NotFound(f"contact {contact_id} not found")
-    conversation = await open_conversation(ctx, contact_id=contact_id)
+    conversation = await reachable_conversation(ctx, contact_id=contact_id)
     if conversation is None:
         raise Conflict(
             f"contact {contact_id} has no open conversation: the client has not written to "
             "the company bot, or has blocked it, so there is no chat to send to",
             code="client-no-conversation",
         )
-    now = ctx.clock.now()
-    message = ChatMessage(
-        conversation_id=conversation.id,
-        contact_id=contact_id,
-        channel=conversation.channel,
-        direction="out",
+    message = await send_to_client(
+        ctx,
+        conversation=conversation,
+        text=body,
         author_user_id=actor.user_id,
         author_label=author_label or (None if actor.user_id else actor.label),
-        kind="text",
-        text=body,
-        status="pending",
         idempotency_key=key,
-        sent_at=now,
-        created_at=now,
-        extra={},
-        history=[],
-    )
-    ctx.session.add(message)
-    await ctx.session.flush()
-    conversation.last_out_at = now
-    await outbox.enqueue(
-        ctx,
-        kind=CLIENT_MESSAGE_KIND,
-        dedupe_key=f"client-message:{message.id}",
-        payload={"message_id": message.id},
-        chat_id=conversation.chat_id,
     )
     return message, True
 

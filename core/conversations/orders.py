@@ -22,7 +22,7 @@ from sqlalchemy import or_, select
 
 from core.context import Actor, Ctx
 from core.conversations import order_texts
-from core.conversations.client_messages import open_conversation, send_to_contact
+from core.conversations.client_messages import reachable_conversation, send_to_contact
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.contacts import Contact
 from core.models.users import User
@@ -154,7 +154,7 @@ async def stage_changed(ctx: Ctx, *, deal: Deal, change: DealStageChange) -> boo
     )
     if stage is None or not stage.notify_client:
         return False
-    conversation = await open_conversation(ctx, contact_id=deal.contact_id)
+    conversation = await reachable_conversation(ctx, contact_id=deal.contact_id)
     status = client_stage_name(stage, conversation.language if conversation else None)
     if conversation is None or status is None:
         return False
