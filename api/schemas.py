@@ -443,7 +443,9 @@ class MessageOut(_Out):
     deleted_at: Timestamp | None = None
 
     @classmethod
-    def of(cls, message: ChatMessage, *, author: str | None = None) -> Self:
+    def of(cls, obj: object, *, author: str | None = None) -> Self:
+        assert isinstance(obj, ChatMessage)
+        message = obj
         has_file = message.file_id is not None or message.file_name is not None
         return cls.model_validate(message).model_copy(
             update={

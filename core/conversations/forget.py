@@ -122,7 +122,8 @@ async def _forget_notifications(
     for notification_id, payload in rows:
         if not isinstance(payload, dict):
             continue
-        items = payload.get("items") if isinstance(payload.get("items"), list) else []
+        listed = payload.get("items")
+        items = listed if isinstance(listed, list) else []
         about = [
             payload.get("contact_id"),
             *(i.get("contact_id") for i in items if isinstance(i, dict)),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from core.context import Actor, Ctx
 from core.conversations import order_texts
@@ -53,7 +53,7 @@ def client_stage_name(stage: PipelineStage, locale: str | None) -> str | None:
     return (en or ru) if (locale or "ru")[:2] == "en" else (ru or en)
 
 
-def _client_visible() -> object:
+def _client_visible() -> ColumnElement[bool]:
     return or_(PipelineStage.client_name_ru.is_not(None), PipelineStage.client_name_en.is_not(None))
 
 

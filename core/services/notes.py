@@ -215,9 +215,8 @@ async def note_of_message(ctx: Ctx, *, actor: Actor, message_ref: str) -> Note |
 async def _message_entries(ctx: Ctx, messages: list[ChatMessage]) -> list[TimelineEntry]:
     """Chat messages as timeline entries, each with its author's name (one query for all)."""
     ids = {m.author_user_id for m in messages if m.author_user_id is not None}
-    names = dict(
-        (await ctx.session.execute(select(User.id, User.name).where(User.id.in_(ids)))).all()
-    )
+    rows = await ctx.session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+    names: dict[int, str] = {user_id: name for user_id, name in rows}
     return [
         TimelineEntry(
             "message",

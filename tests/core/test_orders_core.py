@@ -39,7 +39,7 @@ async def test_orders_are_the_open_deals_in_stages_clients_see_with_their_names(
         sessions, config, clock, name="Олег", phone="+79160000002", telegram_id=880002
     )
     hidden = await deals.create(ctx, actor=system, title="Черновик", contact_id=maria.id)
-    accepted = await deals.create(
+    await deals.create(
         ctx, actor=system, title="Заказ 1", contact_id=maria.id, stage="qualified", amount="1500"
     )
     clock.advance(minutes=1)
