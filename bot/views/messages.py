@@ -7,6 +7,20 @@ from bot.views.format import esc
 from core.models.conversations import ChatMessage
 
 MESSAGE_PREVIEW = 300
+# Message kinds with a name of their own on the timeline (others show as they are stored).
+MESSAGE_KINDS = (
+    "photo",
+    "document",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "animation",
+    "sticker",
+    "location",
+    "contact",
+    "other",
+)
 
 
 def timeline_line(t: Texts, message: ChatMessage, author: str | None, when: str) -> str:
@@ -19,7 +33,7 @@ def timeline_line(t: Texts, message: ChatMessage, author: str | None, when: str)
     head = f"💬 {when} · {channel} · {who}"
     body = (message.text or "").strip()
     if message.kind != "text":
-        kind = t("tl-kind-" + message.kind) if t.has("tl-kind-" + message.kind) else message.kind
+        kind = t("tl-kind-" + message.kind) if message.kind in MESSAGE_KINDS else message.kind
         file = f" {message.file_name}" if message.file_name else ""
         body = f"[{kind}{file}]" + (f" {body}" if body else "")
     short = body if len(body) <= MESSAGE_PREVIEW else body[:MESSAGE_PREVIEW] + "…"

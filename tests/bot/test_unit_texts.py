@@ -26,6 +26,7 @@ from bot.menus import MENUS
 from bot.periods import REPORT_PERIODS
 from bot.views.calls import PROMPT_OUTCOMES
 from bot.views.contacts import EDITABLE_FIELDS
+from bot.views.messages import MESSAGE_KINDS
 from bot.views.reports import CHANGED_FIELDS
 from core.models.users import ROLES
 from core.models.work import ACTIVITY_KINDS
@@ -128,6 +129,8 @@ DYNAMIC_FAMILIES: tuple[tuple[str, tuple[object, ...]], ...] = (
     ("menu-role-", tuple({name for names in MENUS.values() for name in names})),
     ("invalid-", tuple(invalid_fields())),
     ("err-", tuple(error_codes())),
+    ("tl-channel-", ("bot", "business")),
+    ("tl-kind-", MESSAGE_KINDS),
 )
 
 
