@@ -136,11 +136,16 @@ async def set_stage_view(
     return stage
 
 
-def _money(amount: Decimal, currency: str, locale: str | None) -> str:
-    text = f"{amount:,.2f}".replace(",", "\u00a0")
+CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "KZT": "₸", "CNY": "¥"}
+
+
+def money(amount: Decimal, currency: str, locale: str | None) -> str:
+    """An amount as clients read it: «4 500 ₽», «4 500,50 ₽» (ru), «4,500.50 $» (en)."""
+    whole = amount == amount.to_integral_value()
+    text = f"{amount:,.0f}" if whole else f"{amount:,.2f}"
     if (locale or "ru")[:2] != "en":
-        text = text.replace(".", ",")
-    return f"{text}\u00a0{currency}"
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    return f"{text}\u00a0{CURRENCY_SIGNS.get(currency, currency)}"
 
 
 async def stage_changed(ctx: Ctx, *, deal: Deal, change: DealStageChange) -> bool:
@@ -162,7 +167,7 @@ async def stage_changed(ctx: Ctx, *, deal: Deal, change: DealStageChange) -> boo
     values = {"title": deal.title, "status": status}
     key = "status_changed"
     if deal.amount is not None:
-        values["amount"] = _money(deal.amount, deal.currency, locale)
+        values["amount"] = money(deal.amount, deal.currency, locale)
         key = "status_changed_amount"
     _message, queued = await send_to_contact(
         ctx,

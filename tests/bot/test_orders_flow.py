@@ -72,7 +72,7 @@ async def test_a_stage_change_tells_the_client_once_per_change(
     assert (await shop.put("/deals/by-external-id/A-17", json=moved)).status_code == 200
     await deliver(bot_deps, tg_bot)
     await deliver(bot_deps, tg_bot)
-    assert to_client(fake_tg) == ["Заказ «Заказ A-17» на 4\u00a0500,00\u00a0RUB: Отправлен."]
+    assert to_client(fake_tg) == ["Заказ «Заказ A-17» на 4\u00a0500\u00a0₽: Отправлен."]
 
     # Moved back and forth by a salesperson: a new change into a notifying stage tells again.
     deal_id = created.json()["id"]

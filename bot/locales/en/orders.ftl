@@ -32,3 +32,14 @@ err-message-empty = { invalid-text }
 err-message-too-long = The message is longer than 4096 characters.
 err-request-empty = Write what you need in one message.
 err-request-too-long = Too long: { $limit } characters at most.
+
+client-btn-orders = 📦 My orders
+client-btn-request = ✍️ Leave a request
+client-cancel = Cancel
+client-orders-title = Your orders ({ $count }):
+client-order-line = 📦 <b>{ $title }</b> — { $status }
+client-orders-none = You have no open orders right now.
+client-orders-unknown = We do not know who you are yet. Share your phone number with the button below and your orders will show here.
+client-request-ask = Write what you need in one message; you may add a phone to call you back. Changed your mind? Write “Cancel”.
+client-request-taken = Thank you! Your request is in — a manager will get in touch.
+client-request-canceled = All right, no request sent.

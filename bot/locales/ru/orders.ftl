@@ -32,3 +32,14 @@ err-message-empty = { invalid-text }
 err-message-too-long = Сообщение длиннее 4096 символов.
 err-request-empty = Напишите, что вам нужно, одним сообщением.
 err-request-too-long = Слишком длинно: не больше { $limit } символов.
+
+client-btn-orders = 📦 Мои заказы
+client-btn-request = ✍️ Оставить заявку
+client-cancel = Отмена
+client-orders-title = Ваши заказы ({ $count }):
+client-order-line = 📦 <b>{ $title }</b> — { $status }
+client-orders-none = Открытых заказов сейчас нет.
+client-orders-unknown = Мы пока не знаем, кто вы. Поделитесь номером телефона кнопкой ниже — и заказы будут видны здесь.
+client-request-ask = Напишите одним сообщением, что вам нужно; можно добавить телефон для связи. Передумали — напишите «Отмена».
+client-request-taken = Спасибо! Заявка принята — менеджер свяжется с вами.
+client-request-canceled = Хорошо, заявку не отправляем.
