@@ -168,3 +168,22 @@ async def test_rest_send_to_a_client_without_a_conversation_is_409_with_the_reas
     async with sessions() as session:
         count = await session.scalar(select(func.count()).select_from(ChatMessage))
     assert count == 1
+
+
+async def test_a_read_only_key_may_not_write_to_clients(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
+) -> None:
+    maria = await make_client(sessions, config, clock, telegram_id=CLIENT_TG)
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        _key, plain = await api_keys.create(ctx, actor=Actor.system("t"), name="bi", role="read")
+    app = create_app(WebContext(sessions=sessions, config=config, clock=clock))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test/api/v1",
+        headers={"Authorization": f"Bearer {plain}"},
+    ) as http:
+        refused = await http.post(f"/contacts/{maria.id}/messages", json={"text": "Привет"})
+    assert refused.status_code == 403 and "send_message" in refused.json()["detail"]
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ChatMessage)) == 0
