@@ -8,7 +8,8 @@ colleague_note (a note a colleague left on the owner's client), callback_nudge a
 callback_assigned (a manager acting on an escalation), call_update and task_update (an edit
 of the screen pop or of the missed-call task message, rendered from the current state as its
 original kind and sent as `editMessageText` of the message the original became),
-owner_changed (a contact handed over: both owners), user_joined (to admins), the import
+owner_changed (a contact handed over: both owners), user_joined (to admins), client_request
+(a client's request from the company bot, to their owner), the import
 jobs' import_preview, import_done, import_refused and import_failed, and any kind whose
 payload carries a file ("content_b64": digest and reports) as a document, captioned by
 `caption` or by a locale key (`caption_key` with `caption_args`).
