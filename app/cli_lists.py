@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from core.models.work import Activity
 
 # The choices of core.models (spelt out so `--help` loads no models; tests/app check them).
-ACTIVITY_KINDS = ("call", "meeting", "task", "callback")
+ACTIVITY_KINDS = ("call", "meeting", "task", "callback", "reply")
 CALL_STATUSES = ("ringing", "answered", "missed", "busy", "failed")
 ACTIVITY_STATUSES = ("planned", "done", "canceled")
 # The table columns: (header, key of the JSON row).

@@ -135,6 +135,19 @@ class Settings(BaseSettings):
     greeting_link_days: int = Field(default=30, ge=1, le=3650)
     # Edit the screen pop in place as the call is answered and ends (off: see core.config).
     live_call_messages: bool = False
+    # Client chats in the company bot (issue 17).
+    chat_sla_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    working_hours: str = ""  # e.g. "mon-fri 09:00-18:00; sat 10:00-14:00" in TIMEZONE
+    client_routing: Literal["on-duty", "round-robin"] = "on-duty"
+    client_rate_per_minute: int = Field(default=20, ge=1, le=600)
+
+    @field_validator("working_hours")
+    @classmethod
+    def _working_hours(cls, value: str) -> str:
+        from core.conversations import hours
+
+        hours.parse(value)  # a ValueError names the segment
+        return value.strip()
 
     @field_validator("telegram_token", mode="before")
     @classmethod
@@ -262,6 +275,11 @@ class Settings(BaseSettings):
             import_max_rows=self.import_max_rows,
             import_batch_size=self.import_batch_size,
             greeting_link_days=self.greeting_link_days,
+            chat_sla_minutes=self.chat_sla_minutes,
+            working_hours=self.working_hours,
+            client_routing=self.client_routing,
+            client_rate_per_minute=self.client_rate_per_minute,
+            reply_title=texts(self.locale)("reply-task-title", name="{name}"),
         )
 
     def provider_secrets(self) -> dict[str, str]:

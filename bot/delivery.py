@@ -39,7 +39,7 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -55,7 +55,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import EditMessageText, SendDocument, SendMessage, TelegramMethod
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import BufferedInputFile, Message, MessageId
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,6 +64,7 @@ from bot.deps import BotDeps
 from bot.notifications import Rendered
 from bot.text_split import CAPTION_LIMIT, split_html, telegram_length
 from core.context import Ctx
+from core.conversations import delivery as client_delivery
 from core.db import session_scope
 from core.models.system import Notification
 from core.services import outbox
@@ -71,6 +72,9 @@ from core.services import outbox
 log = logging.getLogger(__name__)
 
 URGENT_KINDS = ("incoming_call", "post_call", "missed_call", "call_update", "task_update")
+# Client chats (issue 17): claimed after the urgent kinds and before the routine ones, and
+# ranked after them in a chat's queue, so screen pops still go first.
+CLIENT_KINDS = client_delivery.CLIENT_KINDS
 # Order within a chat's queue (lower first); kinds not named here come last.
 CHAT_PRIORITY = {
     "incoming_call": 0,
@@ -80,6 +84,8 @@ CHAT_PRIORITY = {
     # the prompt, while a pop that says "ended" a second late misleads nobody.
     "call_update": 2,
     "task_update": 2,
+    "client_relay": 3,
+    "client_message": 3,
 }
 EDIT_WAIT_SECONDS = 1.0  # an edit whose original is still on its way tries again after this
 NOT_MODIFIED = "message is not modified"
@@ -102,6 +108,7 @@ class _Item:
     kind: str
     row: Notification
     message_id: int | None = None  # what Telegram answered, for the live kinds
+    message_ids: list[int] = field(default_factory=list)  # every message it became
 
 
 _Queued = tuple[int, int, _Item]  # (priority, claim order, item): a chat's queue entry
@@ -148,6 +155,8 @@ class OutboxSender:
         self._delivered: list[int] = []  # sent, not yet recorded
         # notification id -> its Telegram message id (live kinds), until recorded in the row
         self._message_ids: dict[int, int] = {}
+        # notification id -> the messages a client kind became, until recorded
+        self._client_sent: dict[int, list[int]] = {}
         self._delivered_event = asyncio.Event()
         self._recorder: asyncio.Task[None] | None = None
         self.sent = 0
@@ -242,11 +251,18 @@ class OutboxSender:
             return 0
         urgent = await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room, kinds=URGENT_KINDS))
         await self._enqueue(urgent)  # the screen pops start before the rest is claimed
-        rest: list[Notification] = []
+        chats: list[Notification] = []
         if len(urgent) < room and not self._stopping:
-            rest = await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room - len(urgent)))
+            chats = await self._with_ctx(
+                lambda ctx: outbox.claim(ctx, limit=room - len(urgent), kinds=CLIENT_KINDS)
+            )
+            await self._enqueue(chats)
+        rest: list[Notification] = []
+        taken = len(urgent) + len(chats)
+        if taken < room and not self._stopping:
+            rest = await self._with_ctx(lambda ctx: outbox.claim(ctx, limit=room - taken))
             await self._enqueue(rest)
-        return len(urgent) + len(rest)
+        return taken + len(rest)
 
     async def _enqueue(self, rows: list[Notification]) -> None:
         """Queue claimed rows per chat; a chat already holding CHAT_BACKLOG gets them later."""
@@ -254,7 +270,7 @@ class OutboxSender:
         for row in rows:
             key = row.chat_id if row.chat_id is not None else -(row.user_id or 0)
             queue = self._queue(key)
-            if queue.qsize() >= CHAT_BACKLOG and row.kind not in URGENT_KINDS:
+            if queue.qsize() >= CHAT_BACKLOG and row.kind not in URGENT_KINDS + CLIENT_KINDS:
                 # Memory is bounded by deferring the routine ones; a call message is never
                 # pushed back behind them (they are few: a person's calls).
                 deferred.append(row.id)
@@ -344,6 +360,8 @@ class OutboxSender:
         self._outage_pause = OUTAGE_BACKOFF[0]
         if item.message_id is not None and item.kind in outbox.LIVE_KINDS:
             self._message_ids[item.notification_id] = item.message_id
+        if item.kind in CLIENT_KINDS:
+            self._client_sent[item.notification_id] = list(item.message_ids)
         self._delivered.append(item.notification_id)
         self._delivered_event.set()
 
@@ -360,11 +378,18 @@ class OutboxSender:
         ids, self._delivered = self._delivered, []
         if ids:
             kept = {i: self._message_ids[i] for i in ids if i in self._message_ids}
-            await self._settle(
-                lambda ctx: outbox.mark_all_sent(ctx, notification_ids=ids, message_ids=kept)
-            )
+            chats = {i: self._client_sent[i] for i in ids if i in self._client_sent}
+
+            async def record(ctx: Ctx) -> None:
+                # What client messages and relays became, in the commit that marks them sent.
+                await client_delivery.record_sent(ctx, sent=chats)
+                await outbox.mark_all_sent(ctx, notification_ids=ids, message_ids=kept)
+
+            await self._settle(record)
             for notification_id in kept:  # in the row now (or the lease resends it)
                 self._message_ids.pop(notification_id, None)
+            for notification_id in chats:
+                self._client_sent.pop(notification_id, None)
 
     def _chat_tokens(self, chat_id: int, now: float) -> float:
         tokens, at = self._chat_budget.get(chat_id, (self._per_chat_burst, now))
@@ -391,13 +416,17 @@ class OutboxSender:
         nid = item.notification_id
         try:
             result = await self._bot(method)
-            if isinstance(result, Message):
+            if isinstance(result, Message | MessageId):
                 item.message_id = result.message_id
+                item.message_ids.append(result.message_id)
+            elif isinstance(result, list):  # copyMessages: an album
+                item.message_ids += [m.message_id for m in result if isinstance(m, MessageId)]
             return None
         except TelegramBadRequest as exc:
             if not isinstance(method, EditMessageText):
                 log.error("notification %s (%s) refused by Telegram: %s", nid, item.kind, exc)
                 await self._settle_failed(nid, f"{type(exc).__name__}: {exc}", permanent=True)
+                await self._client_failed(item, blocked=False)
             elif NOT_MODIFIED in str(exc):
                 return None  # it already says this
             else:  # the message is gone or too old to edit: nothing new is sent
@@ -418,6 +447,7 @@ class OutboxSender:
             await self._settle(
                 lambda ctx: outbox.mark_blocked(ctx, notification_id=nid, error=error)
             )
+            await self._client_failed(item, blocked=True)
         except UNREACHABLE as exc:
             now = time.monotonic()
             if now >= self._paused_until:  # a new round: requests failing together count once
@@ -433,6 +463,15 @@ class OutboxSender:
             log.exception("notification %s (%s): unexpected send error", nid, item.kind)
             await self._settle_failed(nid, f"{type(exc).__name__}: {exc}")
         return "settled"
+
+    async def _client_failed(self, item: _Item, *, blocked: bool) -> None:
+        """A message to a client refused for good: failed on the timeline; a client who
+        blocked the bot closes the conversation (core.conversations.delivery)."""
+        if item.kind in CLIENT_KINDS:
+            nid = item.notification_id
+            await self._settle(
+                lambda ctx: client_delivery.record_failed(ctx, notification_id=nid, blocked=blocked)
+            )
 
     async def _give_back(self, nid: int, error: str, delay: float) -> None:
         await self._settle(
@@ -474,6 +513,8 @@ def _methods(rendered: Rendered) -> list[TelegramMethod[Any]]:
     """The requests for one rendered notification: an edit of an earlier message, or a
     document and/or text split to fit."""
     chat_id, markup = rendered.chat_id, rendered.reply_markup
+    if rendered.methods:  # built by the renderer (client chats: copies of messages, media)
+        return list(rendered.methods)
     if rendered.edit_message_id is not None:
         return [
             EditMessageText(

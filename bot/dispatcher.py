@@ -9,6 +9,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from bot.deps import BotDeps
 from bot.handlers import (
     calls,
+    clients,
     contacts,
     deals,
     dialogs,
@@ -45,7 +46,9 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
     # so those work in any state; a reply to a card comes before flows; search and the
     # fallback come last. /invite and /help (per role) come before start's own handlers.
     for factory in (
-        dialogs.router,  # first: «отмена» and menu buttons mid-dialog before any flow
+        clients.router,  # first: clients' messages, and staff replies to relayed ones
+        dialogs.router,  # «отмена» and menu buttons mid-dialog before any flow
+        clients.card_router,  # Write to client: after dialogs, so «отмена» ends it
         invites.router,
         start.router,
         team.router,

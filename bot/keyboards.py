@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
+from aiogram.types import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 from bot.i18n import LOCALES, Texts, texts
 
@@ -18,6 +18,18 @@ def main_keyboard(t: Texts) -> ReplyKeyboardMarkup:
         resize_keyboard=True,
         is_persistent=True,
     )
+
+
+def client_keyboard(t: Texts, *, phone: bool = True) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
+    """A client's reply keyboard in the company bot: share their phone (until they did).
+
+    The one place for a client's buttons: other features add theirs here."""
+    rows: list[list[KeyboardButton]] = []
+    if phone:
+        rows.append([KeyboardButton(text=t("client-share-phone"), request_contact=True)])
+    if not rows:
+        return ReplyKeyboardRemove()
+    return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True)
 
 
 def button_texts(key: str) -> set[str]:

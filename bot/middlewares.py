@@ -1,8 +1,9 @@
 """Per-update middlewares: errors → friendly replies, one DB session, the current user.
 
-Order (outermost first, after aiogram's own): errors, session, user. Strangers and
-deactivated accounts only reach `/start` and `/stop` (joining, client opt-in); everything
-else gets a refusal that shows their Telegram id. Group chats get "private chats only".
+Order (outermost first, after aiogram's own): errors, session, user. Anyone not on the team
+is a client: their messages go on with `client=True` (bot/handlers/clients.py takes them);
+their buttons get a neutral refusal. Deactivated accounts only reach `/start` and `/stop`;
+everything else gets a refusal that shows their Telegram id. Group chats get "private chats only".
 """
 
 from __future__ import annotations
@@ -120,6 +121,9 @@ class UserMiddleware(BaseMiddleware):
         locale = user.locale if user else pick_locale(tg_user.language_code, deps.default_locale)
         t = data["t"] = texts(locale)
         if edit is not None:  # an employee's edited message (a note follows it); else silence
+            if user is None and edit.chat.type == "private":
+                data["client"] = True  # a client edited a message (bot/handlers/clients.py)
+                return await handler(event, data)
             if user is None or not user.active or edit.chat.type != "private":
                 return None
             data["user"], data["actor"] = user, Actor.of_user(user)
@@ -134,6 +138,11 @@ class UserMiddleware(BaseMiddleware):
         text = (event.message.text or "") if event.message else ""
         if text.split(maxsplit=1)[:1] and text.split(maxsplit=1)[0].split("@")[0] in OPEN_COMMANDS:
             data["stranger_inactive"] = user is not None
+            data["client"] = user is None
+            return await handler(event, data)
+        if user is None and event.message is not None:
+            # Anyone not on the team who writes is a client (bot/handlers/clients.py).
+            data["client"] = True
             return await handler(event, data)
         # Anyone not on the team may be a client: a neutral reply, never "ask an admin".
         key = "refused-inactive" if user is not None else "client-no-messages"

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aiogram.methods import TelegramMethod
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,6 +65,8 @@ class Rendered:
     edit_of: int | None = None
     edit_message_id: int | None = None
     edit_waits: bool = False
+    # The requests themselves, when the renderer builds them (client chats: copyMessage, media).
+    methods: list[TelegramMethod[Any]] | None = None
 
 
 @dataclass
@@ -99,6 +102,12 @@ async def render(
         return _document(chat_id, payload, t)
     if notification.kind in EDITS:
         return await _edit(session, deps, notification, chat_id, t, user, payload)
+    from bot import client_chats  # it builds on Rendered, defined here
+
+    chat_renderer = client_chats.RENDERERS.get(notification.kind)
+    if chat_renderer is not None:
+        chat_ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
+        return await chat_renderer(chat_ctx, t, user, chat_id, payload)
     renderer = RENDERERS.get(notification.kind)
     if renderer is None:
         log.warning("notification %s: no renderer for kind %s", notification.id, notification.kind)

@@ -173,6 +173,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "kind.meeting": "встреча",
         "kind.task": "задача",
         "kind.callback": "перезвонить",
+        "kind.reply": "ответить клиенту",
         "head.calls": "«Пропущен» — входящий без ответа, как в Сводке; исходящий без ответа — "
         "«не дозвонились».",
         "head.missed": "Перезвонили — наш отвеченный исходящий на этот номер; вовремя — в "
@@ -357,6 +358,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "kind.meeting": "meeting",
         "kind.task": "task",
         "kind.callback": "callback",
+        "kind.reply": "reply to client",
         "head.calls": "'missed' is an inbound call not answered, as on the Summary; an outbound "
         "one not answered is 'not reached'.",
         "head.missed": "Called back: our answered outbound call to that number; in time: within "

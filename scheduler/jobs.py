@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import Clock
 from core.config import CoreConfig
 from core.context import Ctx
+from core.conversations import sla
 from core.db import session_scope
 from core.services import calls, digests, greetings, housekeeping, import_jobs, jobs, reminders
 from core.services.digests import DigestBuilder, DigestOptions
@@ -73,8 +74,10 @@ class Jobs:
             return await use_case(Ctx(session=session, config=self._config, clock=self._clock))
 
     async def reminders(self) -> int:
-        """Send every due reminder (in batches), then escalate overdue callbacks."""
+        """Open the due "reply to the client" tasks, send every due reminder (in batches),
+        then escalate overdue callbacks and reply tasks."""
         options = self.options.reminders
+        await self._run(lambda ctx: sla.open_due_reply_tasks(ctx))
         total = 0
         for _ in range(MAX_REMINDER_BATCHES):
             claimed = await self._run(lambda ctx: reminders.send_due(ctx, options=options))
@@ -82,6 +85,9 @@ class Jobs:
             if claimed < options.batch_size:
                 break
         await self._run(lambda ctx: reminders.escalate_overdue_callbacks(ctx, options=options))
+        await self._run(
+            lambda ctx: reminders.escalate_overdue_callbacks(ctx, options=options, kind=sla.REPLY)
+        )
         return total
 
     async def greetings(self) -> int:

@@ -4,11 +4,16 @@
 2. `/start c_<token>` is a client opening the salesperson's greeting link: consent recorded
    (core.services.consent). A dead link (spent, rotated, expired, unknown) gets one friendly
    answer naming nobody — or "you are already subscribed" when this chat already is.
-3. `/start` alone greets an employee with the reply keyboard; anyone else gets a neutral
-   hello that tells a client nothing about invites (an employee-to-be finds their id there).
-4. `/stop` is final: consent off, the link dead, the chat unbound; the reply says how to
-   subscribe again (a new link from their manager). `/lang` switches the language (and
-   shows the help of the user's role). `/invite` and `/help` live in bot/handlers/invites.py.
+3. `/start` alone greets an employee with the reply keyboard; anyone else is a client: their
+   conversation with the company opens and they get the welcome with the share-phone button
+   (bot/handlers/clients.py). So does the public link `start=hello` or `start=hello_<tag>`
+   (a website, a QR code), the tag kept as the conversation's source; an opted-in client
+   (`c_<token>`) gets the same conversation, source "greeting".
+4. `/stop` is final for greetings: consent off, the link dead, the chat unbound; the reply
+   says how to subscribe again (a new link from their manager). It does not close the
+   client's conversation: they can still write to the company, and be answered.
+   `/lang` switches the language (and shows the help of the user's role). `/invite` and
+   `/help` live in bot/handlers/invites.py.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.types import InlineKeyboardButton as Button
 
 from bot.callbacks import LangCb
+from bot.handlers import clients
 from bot.handlers.common import show
 from bot.i18n import LOCALES, Texts, pick_locale, texts
-from bot.keyboards import main_keyboard
+from bot.keyboards import client_keyboard, main_keyboard
 from bot.menus import help_text, set_menu_for
 from bot.views.format import Screen, esc, markup
 from core.context import Actor, Ctx
@@ -50,7 +56,7 @@ def router() -> Router:
         if payload.startswith(consent.TOKEN_PREFIX):
             chat_id = message.chat.id
             try:
-                await consent.accept(
+                accepted = await consent.accept(
                     ctx, token=payload[len(consent.TOKEN_PREFIX) :], chat_id=chat_id
                 )
             except consent.LinkDead:
@@ -59,7 +65,9 @@ def router() -> Router:
                     t("client-link-subscribed" if subscribed else "client-link-dead")
                 )
                 return
-            await message.answer(t("client-welcome"))
+            if user is None and not stranger_inactive:  # a client: their chat with the company
+                await clients.start_client(message, ctx, t, source="greeting", contact=accepted)
+            await message.answer(t("client-welcome"), reply_markup=client_keyboard(t))
             return
         if user is not None:
             await message.answer(
@@ -69,8 +77,10 @@ def router() -> Router:
         if stranger_inactive:
             await message.answer(t("refused-inactive", id=str(tg.id)))
             return
-        if not payload:
-            await message.answer(t("client-hello", id=str(tg.id)))
+        source = clients.public_source(payload)
+        if not payload or source is not None:  # a client: /start, or the public link
+            outcome = await clients.start_client(message, ctx, t, source=source)
+            await clients.welcome_client(message, ctx, t, outcome.conversation.language)
             return
         joined = await users.accept_invite(
             ctx,

@@ -89,6 +89,20 @@ def card(t: Texts, data: ContactCard, user: User) -> Screen:
         rows[-1].append(
             Button(text=t("btn-owner"), callback_data=ContactCb(action="own", id=cid).pack())
         )
+    if data.contact.telegram_user_id is not None:  # the client wrote to the company bot
+        chat = [
+            Button(
+                text=t("btn-write-client"), callback_data=ContactCb(action="cwrite", id=cid).pack()
+            )
+        ]
+        if user.role == "admin":
+            chat.append(
+                Button(
+                    text=t("btn-block-client"),
+                    callback_data=ContactCb(action="cblock", id=cid).pack(),
+                )
+            )
+        rows.append(chat)
     return Screen(card_text(t, data, user.timezone), markup(rows))
 
 

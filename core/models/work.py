@@ -11,9 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
 
-ActivityKind = Literal["call", "meeting", "task", "callback"]
+ActivityKind = Literal["call", "meeting", "task", "callback", "reply"]
 ActivityStatus = Literal["planned", "done", "canceled"]
-ACTIVITY_KINDS: tuple[ActivityKind, ...] = ("call", "meeting", "task", "callback")
+ACTIVITY_KINDS: tuple[ActivityKind, ...] = ("call", "meeting", "task", "callback", "reply")
 # A reminder is due again whenever remind_at moves past the time it was last sent.
 REMINDER_DUE = "status = 'planned' AND (reminded_at IS NULL OR reminded_at < remind_at)"
 

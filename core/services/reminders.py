@@ -141,15 +141,19 @@ async def _managers(ctx: Ctx, options: ReminderOptions) -> list[User]:
 
 
 async def escalate_overdue_callbacks(
-    ctx: Ctx, *, options: ReminderOptions = ReminderOptions()
+    ctx: Ctx, *, options: ReminderOptions = ReminderOptions(), kind: str = "callback"
 ) -> int:
-    """Callbacks still open one SLA past due: remind the owner, tell the manager; once each."""
+    """Callbacks still open one SLA past due: remind the owner, tell the manager; once each.
+
+    `kind="reply"`: the same for "reply to the client" tasks, with the chat SLA
+    (core.conversations.sla)."""
     now = ctx.clock.now()
-    cutoff = now - timedelta(minutes=ctx.config.callback_sla_minutes)
+    sla = ctx.config.chat_sla_minutes if kind == "reply" else ctx.config.callback_sla_minutes
+    cutoff = now - timedelta(minutes=sla)
     picked = (
         select(Activity.id)
         .where(
-            Activity.kind == "callback",
+            Activity.kind == kind,
             Activity.status == "planned",
             Activity.escalated_at.is_(None),
             Activity.due_at <= cutoff,

@@ -35,6 +35,10 @@ ALLOWED_CYRILLIC: dict[str, str] = {
         "greetings sent to clients, not to the team: core owns them (the scheduler sends "
         "them without the bot), as a ru/en table with a test that both languages match"
     ),
+    "core/conversations/texts.py": (
+        "the company bot's words to clients (welcome, auto-reply, flood notice): data an "
+        "admin rewrites, composed by core, as greeting_texts.py"
+    ),
     "core/migrations/versions/0002_search_and_stages.py": "seeded rows: the default stage names",
     "core/migrations/versions/0009_search_folds_yo.py": "SQL that folds ё into е",
     "exports/texts.py": "the spreadsheet codec's own ru/en locale table",

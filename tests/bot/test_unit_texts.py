@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from fluent.syntax import FluentParser, ast
 
+from bot import client_chats
 from bot.dispatcher import command_menus
 from bot.i18n import LOCALE_DIR, LOCALES, pick_locale, texts
 from bot.menus import MENUS
@@ -112,6 +113,7 @@ def invalid_fields() -> set[str]:
 # Keys the code builds as prefix + value: (prefix, the values it may append).
 DYNAMIC_FAMILIES: tuple[tuple[str, tuple[object, ...]], ...] = (
     ("role-", ROLES),
+    ("client-kind-", client_chats.KIND_LABELS),
     ("status-", ("planned", "done", "canceled")),
     ("call-status-", ("ringing", "answered", "missed", "busy", "failed")),
     ("outcome-", OUTCOMES),

@@ -14,6 +14,8 @@ What it promises, in the order a request meets it:
    `getUpdates` is a real long poll (answers at once when `push_update` adds an update), and a set
    webhook makes `push_update` POST the update to it with the secret-token header instead.
 `go_offline()` / `go_online()` close and reopen the listening socket (connection refused).
+`copyMessage`/`copyMessages` make new messages that remember what they copy (`copy_of`);
+a (chat, message) put in `uncopyable` is refused like protected content.
 Files: `add_file()` stores what a user uploads (its `document` goes in the update); `getFile`
 and `GET /file/bot<token>/<path>` serve it, and documents the bot sent, back as Telegram does.
 """
@@ -43,6 +45,7 @@ JSON_FIELDS = {
     "media",
     "results",
     "menu_button",
+    "message_ids",
 }
 INT_FIELDS = {
     "chat_id",
@@ -163,6 +166,7 @@ class FakeTelegram:
         self._next_message_id = 1
         self._messages: dict[tuple[int, int], _Message] = {}
         self.files: dict[str, UploadedFile] = {}  # by file_id
+        self.uncopyable: set[tuple[int, int]] = set()  # (chat, message) copyMessage refuses
         self._failures: list[_Failure] = []
         self._raw_answers: list[_RawAnswer] = []
         self._changed = asyncio.Condition()
@@ -581,6 +585,35 @@ def _send_media(field: str) -> Callable[[FakeTelegram, dict[str, Any], Any], Any
     return send
 
 
+def _copy_one(fake: FakeTelegram, params: dict[str, Any], message_id: Any) -> dict[str, Any]:
+    """copyMessage: a new message in `chat_id`, remembering what it copies (`copy_of`)."""
+    from_chat = params.get("from_chat_id")
+    if not isinstance(from_chat, int) or not isinstance(message_id, int):
+        raise _BadRequest("Bad Request: message to copy not found")
+    if (from_chat, message_id) in fake.uncopyable:
+        raise _BadRequest("Bad Request: message can't be copied")
+    extra: dict[str, Any] = {"copy_of": [from_chat, message_id]}
+    caption = params.get("caption")
+    if isinstance(caption, str):
+        if len(caption) > 1024:
+            raise _BadRequest("Bad Request: message caption is too long")
+        extra["caption"] = caption
+    target = {"chat_id": params.get("chat_id"), "reply_markup": params.get("reply_markup")}
+    return {"message_id": fake._new_message(target, extra)["message_id"]}
+
+
+def _copy_message(fake: FakeTelegram, params: dict[str, Any], _f: Any) -> Any:
+    return _copy_one(fake, params, params.get("message_id"))
+
+
+def _copy_messages(fake: FakeTelegram, params: dict[str, Any], _f: Any) -> Any:
+    ids = params.get("message_ids")
+    if not isinstance(ids, list) or not ids:
+        raise _BadRequest("Bad Request: message identifiers are not specified")
+    plain = {k: v for k, v in params.items() if k not in ("caption", "reply_markup")}
+    return [_copy_one(fake, plain, message_id) for message_id in ids]
+
+
 def _get_file(fake: FakeTelegram, params: dict[str, Any], _f: Any) -> Any:
     file_id = str(params.get("file_id") or "")
     upload = fake.files.get(file_id)
@@ -641,6 +674,12 @@ _HANDLERS = {
     "sendDocument": _guard(_send_document),
     "sendVoice": _guard(_send_media("voice")),
     "sendPhoto": _guard(_send_media("photo")),
+    "sendVideo": _guard(_send_media("video")),
+    "sendAudio": _guard(_send_media("audio")),
+    "sendAnimation": _guard(_send_media("animation")),
+    "sendVideoNote": _guard(_send_media("video_note")),
+    "copyMessage": _guard(_copy_message),
+    "copyMessages": _guard(_copy_messages),
     "getFile": _guard(_get_file),
     "editMessageText": _guard(lambda fake, p, _f: fake._edit(p, text_changes=True)),
     "editMessageReplyMarkup": _guard(lambda fake, p, _f: fake._edit(p, text_changes=False)),

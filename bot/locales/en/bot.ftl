@@ -300,8 +300,7 @@ import-failed = 😔 Sorry, something went wrong with “{ $name }”. Send the 
 client-link-dead = This link no longer works. Please ask your manager for a new one.
 client-link-subscribed = You are already subscribed to our greetings. To unsubscribe: /stop
 client-stopped-final = You have unsubscribed from greetings, and we will not send them here any more. Your link no longer works; if you change your mind, ask your manager for a new one.
-client-no-messages = Thank you for your message! This bot does not take messages yet — please contact your manager directly.
-client-hello = Hello! This is the company's bot. It does not take messages yet — for anything you need, please contact your manager. Employees: open your invite link (your Telegram id: <code>{ $id }</code>).
+client-no-messages = This button is not available here. Write your question as a message — a manager will answer.
 
 ## Team: roles with confirmation, the managers' view, joining, hand-overs (issue 21: 1, 8, 10)
 team-workload = open { $open } · overdue { $overdue } · today { $today }
@@ -463,3 +462,29 @@ missed-repeat = 🔁 Missed { $count } { $count ->
     [one] time
    *[other] times
 }, the last at { $time }
+
+## Client chats in the company bot (issue 17)
+client-share-phone = 📱 Share my phone number
+client-phone-thanks = Thank you! We have your number.
+client-relay-header = 💬 <b>{ $name }</b>:
+client-kind-album = (album)
+client-kind-video_note = (video message)
+client-kind-sticker = (sticker)
+client-kind-location = (location)
+client-kind-contact = (contact)
+client-kind-other = (message)
+client-forwarded = (forwarded)
+client-blocked-bot = { $name } blocked the bot: your messages no longer reach them. When they write again, the chat opens again.
+client-reply-unsupported = This kind of message cannot be sent to the client.
+client-write-prompt = Write the message for { $name } (text, photo, file, voice…):
+client-write-sent = Sent to the client.
+client-blocked = The client is blocked: their messages are no longer accepted.
+client-unblocked = The client can write again.
+btn-write-client = ✉️ Write to client
+btn-block-client = 🚫 Block / unblock
+reply-task-title = Reply to the client: { $name }
+err-client-not-in-bot = This client has not written to the bot yet.
+err-client-unreachable = The client blocked the bot; they must write first.
+err-client-blocked = An admin blocked this client.
+err-message-empty = The message is empty.
+err-text-too-long = The text is too long (at most 1000 characters).

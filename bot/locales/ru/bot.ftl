@@ -303,8 +303,7 @@ import-failed = 😔 Не получилось обработать «{ $name }�
 client-link-dead = Эта ссылка больше не действует. Попросите у вашего менеджера новую.
 client-link-subscribed = Вы уже подписаны на наши поздравления. Отписаться: /stop
 client-stopped-final = Вы отписались от поздравлений — сюда мы их больше не пришлём. Ваша ссылка больше не действует; если передумаете, попросите у вашего менеджера новую.
-client-no-messages = Спасибо за сообщение! Этот бот пока не принимает сообщения — пожалуйста, свяжитесь с вашим менеджером напрямую.
-client-hello = Здравствуйте! Это бот компании. Сообщения здесь пока не принимаются — по любым вопросам свяжитесь с вашим менеджером. Сотрудникам: откройте ссылку-приглашение (ваш Telegram id: <code>{ $id }</code>).
+client-no-messages = Эта кнопка здесь недоступна. Напишите вопрос сообщением — менеджер ответит.
 
 ## Team: roles with confirmation, the managers' view, joining, hand-overs (issue 21: 1, 8, 10)
 team-workload = открыто { $open } · просрочено { $overdue } · сегодня { $today }
@@ -467,3 +466,29 @@ missed-repeat = 🔁 Пропущено { $count } { $count ->
     [few] раза
    *[many] раз
 }, последний в { $time }
+
+## Client chats in the company bot (issue 17)
+client-share-phone = 📱 Поделиться номером телефона
+client-phone-thanks = Спасибо! Ваш номер у нас есть.
+client-relay-header = 💬 <b>{ $name }</b>:
+client-kind-album = (альбом)
+client-kind-video_note = (видеосообщение)
+client-kind-sticker = (стикер)
+client-kind-location = (геопозиция)
+client-kind-contact = (контакт)
+client-kind-other = (сообщение)
+client-forwarded = (переслано)
+client-blocked-bot = { $name } заблокировал(а) бота: ваши сообщения больше не доходят. Когда клиент напишет снова, чат откроется.
+client-reply-unsupported = Такое сообщение нельзя отправить клиенту.
+client-write-prompt = Напишите сообщение для { $name } (текст, фото, файл, голосовое…):
+client-write-sent = Отправлено клиенту.
+client-blocked = Клиент заблокирован: его сообщения больше не принимаются.
+client-unblocked = Клиент снова может писать.
+btn-write-client = ✉️ Написать клиенту
+btn-block-client = 🚫 Заблокировать / разблокировать
+reply-task-title = Ответить клиенту: { $name }
+err-client-not-in-bot = Этот клиент ещё не писал боту.
+err-client-unreachable = Клиент заблокировал бота; он должен написать первым.
+err-client-blocked = Администратор заблокировал этого клиента.
+err-message-empty = Сообщение пустое.
+err-text-too-long = Текст слишком длинный (не больше 1000 символов).

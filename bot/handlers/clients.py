@@ -1,0 +1,314 @@
+"""The company bot as a client channel (issue 17 §1): clients write, salespeople answer.
+
+1. Anyone not on the team who writes to the bot is a client (the user middleware marks them
+   `client`; staff join only by invite, and a deactivated employee is still refused). Their
+   message — text, photo, document, voice, video, video note, location, a shared contact,
+   albums as one entry — goes to core.conversations.inbound: kept on the contact's
+   timeline, relayed to the owner, slowed down when flooding, auto-answered out of hours.
+   Service messages and what carries nothing (an empty update) are ignored with a log line.
+2. A new client gets the welcome (their language, an admin's text if set) with a button to
+   share their phone (`request_contact`); their own shared phone matches a known contact.
+3. A staff member answers by replying to a relayed message, with text or any media: the
+   client gets a copy from the bot. "Write to client" on the card does the same without a
+   relayed message; an admin blocks a client from the card (a second press lets them back).
+4. A client's edited message keeps its earlier text in the history; a staff member's reply is
+   never taken for a note (this router comes before the card's).
+`/start` and `/stop` stay with bot/handlers/start.py (`welcome_client` is used there).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from aiogram import F, Router
+from aiogram.filters import Filter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+
+from bot.callbacks import ContactCb
+from bot.handlers.common import answer, cancelable
+from bot.i18n import Texts
+from bot.keyboards import client_keyboard
+from bot.views.format import esc
+from core.context import Actor, Ctx
+from core.conversations import clients, inbound, manage, relay, texts
+from core.conversations.clients import IncomingMessage, TelegramPerson
+from core.errors import NotFound
+from core.models.contacts import Contact
+from core.models.conversations import Conversation
+
+log = logging.getLogger(__name__)
+OPEN_COMMANDS = ("/start", "/stop")
+
+
+class ClientChat(StatesGroup):
+    write = State()  # data: conversation_id
+
+
+class IsClient(Filter):
+    """The sender is not on the team (the user middleware says so), and it is no /start or
+    /stop (joining, greetings opt-in and opt-out stay with the start router)."""
+
+    async def __call__(self, message: Message, client: bool = False) -> bool:
+        if not client:
+            return False
+        first = (message.text or "").split(maxsplit=1)[:1]
+        return not (first and first[0].split("@")[0] in OPEN_COMMANDS)
+
+
+class RepliedToRelay(Filter):
+    """A staff member's reply to a relayed client message; gives `conversation`."""
+
+    async def __call__(
+        self, message: Message, ctx: Ctx, actor: Actor | None = None
+    ) -> bool | dict[str, Conversation]:
+        replied = message.reply_to_message
+        if replied is None or actor is None:
+            return False
+        conversation = await relay.conversation_for_reply(
+            ctx, actor=actor, staff_chat_id=message.chat.id, staff_message_id=replied.message_id
+        )
+        return {"conversation": conversation} if conversation is not None else False
+
+
+def person_of(message: Message) -> TelegramPerson:
+    tg = message.from_user
+    assert tg is not None
+    return TelegramPerson(
+        user_id=tg.id,
+        first_name=tg.first_name,
+        last_name=tg.last_name,
+        username=tg.username,
+        language_code=tg.language_code,
+    )
+
+
+def _file(message: Message) -> tuple[str, object] | None:
+    """The message's media kind and object (the largest photo size)."""
+    if message.photo:
+        return "photo", message.photo[-1]
+    for kind in ("document", "video", "voice", "video_note", "audio", "animation", "sticker"):
+        value = getattr(message, kind, None)
+        if value is not None:
+            return kind, value
+    return None
+
+
+def _extra(message: Message) -> dict[str, object]:
+    extra: dict[str, object] = {}
+    if message.forward_origin is not None:
+        extra["forwarded"] = message.forward_origin.type
+    if message.has_protected_content:
+        extra["protected"] = True
+    return extra
+
+
+def incoming_of(message: Message) -> IncomingMessage | None:
+    """The message as core keeps it; None for a service message (nothing a person wrote)."""
+    stored = IncomingMessage(
+        telegram_message_id=message.message_id,
+        sent_at=message.date,
+        media_group_id=message.media_group_id,
+        extra=_extra(message),
+    )
+    media = _file(message)
+    if message.text is not None:
+        stored.text = message.text
+    elif media is not None:
+        kind, item = media
+        stored.kind = kind
+        stored.text = message.caption or (
+            getattr(item, "emoji", None) if kind == "sticker" else None
+        )
+        stored.file_id = getattr(item, "file_id", None)
+        stored.file_unique_id = getattr(item, "file_unique_id", None)
+        stored.file_name = getattr(item, "file_name", None)
+        stored.mime_type = getattr(item, "mime_type", None)
+        stored.file_size = getattr(item, "file_size", None)
+    elif message.contact is not None:
+        card = message.contact
+        stored.kind, stored.text = (
+            "contact",
+            " ".join(p for p in (card.first_name, card.last_name or "", card.phone_number) if p),
+        )
+        stored.extra.update(phone=card.phone_number, user_id=card.user_id)
+    elif message.venue is not None:
+        venue = message.venue
+        stored.kind, stored.text = "location", f"{venue.title}, {venue.address}"
+        stored.extra.update(latitude=venue.location.latitude, longitude=venue.location.longitude)
+    elif message.location is not None:
+        stored.kind = "location"
+        stored.extra.update(
+            latitude=message.location.latitude, longitude=message.location.longitude
+        )
+    elif message.poll is not None:
+        stored.kind, stored.text = "other", message.poll.question
+        stored.extra["type"] = "poll"
+    elif message.dice is not None:
+        stored.kind, stored.text = "other", message.dice.emoji
+        stored.extra.update(type="dice", value=message.dice.value)
+    else:
+        return None
+    return stored
+
+
+async def welcome_client(message: Message, ctx: Ctx, t: Texts, language: str | None) -> None:
+    """The welcome in the client's language, with the share-phone button (step 2)."""
+    text = await texts.get(ctx, key=texts.WELCOME, locale=language)
+    await ctx.session.commit()  # ends the read before Telegram is called
+    await message.answer(esc(text), reply_markup=client_keyboard(t))
+
+
+PUBLIC_LINK = "hello"  # start=hello or start=hello_<source tag>
+SOURCE_MAX = 64
+
+
+def public_source(payload: str) -> str | None:
+    """The source tag of a public link's payload ("hello" alone: "hello"); None otherwise."""
+    if payload == PUBLIC_LINK:
+        return PUBLIC_LINK
+    if payload.startswith(PUBLIC_LINK + "_") and len(payload) > len(PUBLIC_LINK) + 1:
+        return payload[len(PUBLIC_LINK) + 1 :][:SOURCE_MAX]
+    return None
+
+
+async def start_client(
+    message: Message,
+    ctx: Ctx,
+    t: Texts,
+    *,
+    source: str | None,
+    contact: Contact | None = None,
+) -> inbound.Outcome:
+    """A client's /start: their conversation opens (or is found), with where they came from."""
+    return await inbound.start(
+        ctx, person=person_of(message), chat_id=message.chat.id, source=source, contact=contact
+    )
+
+
+async def client_message(message: Message, ctx: Ctx, t: Texts) -> None:
+    """Step 1."""
+    stored = incoming_of(message)
+    if stored is None:
+        log.info("client chat %s: service message %s ignored", message.chat.id, message.message_id)
+        return
+    person = person_of(message)
+    outcome = await inbound.receive(ctx, person=person, chat_id=message.chat.id, message=stored)
+    if outcome.new_conversation:
+        await welcome_client(message, ctx, t, person.language)
+    elif stored.kind == "contact" and stored.extra.get("user_id") == person.user_id:
+        await message.answer(t("client-phone-thanks"), reply_markup=client_keyboard(t, phone=False))
+
+
+async def client_edited(message: Message, ctx: Ctx) -> None:
+    """Step 4: the client edited a message (its earlier text kept)."""
+    conversation = await clients.find_conversation(ctx, chat_id=message.chat.id)
+    if conversation is None or conversation.status == "blocked":
+        return
+    await clients.log_edit(
+        ctx,
+        conversation=conversation,
+        telegram_message_id=message.message_id,
+        text_value=message.text if message.text is not None else message.caption,
+        edited_at=edited if isinstance(edited := message.edit_date, datetime) else ctx.clock.now(),
+    )
+    await ctx.session.commit()
+
+
+async def _write(message: Message, ctx: Ctx, actor: Actor, conversation: Conversation) -> bool:
+    stored = incoming_of(message)
+    if stored is None:
+        return False
+    await manage.write(
+        ctx,
+        actor=actor,
+        conversation=conversation,
+        copy_of=(message.chat.id, message.message_id),
+        kind=stored.kind,
+        text=stored.text,
+        file_id=stored.file_id,
+        file_unique_id=stored.file_unique_id,
+        file_name=stored.file_name,
+        mime_type=stored.mime_type,
+        file_size=stored.file_size,
+    )
+    return True
+
+
+async def answer_by_reply(
+    message: Message, conversation: Conversation, ctx: Ctx, actor: Actor, t: Texts
+) -> None:
+    """Step 3: the reply goes to the client (silence means it is on its way)."""
+    if not await _write(message, ctx, actor, conversation):
+        await message.reply(t("client-reply-unsupported"))
+
+
+async def ask_write(
+    query: CallbackQuery,
+    callback_data: ContactCb,
+    ctx: Ctx,
+    t: Texts,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    """ "Write to client" on the card: the next message goes to the client."""
+    conversation = await manage.conversation_of_contact(
+        ctx, actor=actor, contact_id=callback_data.id
+    )
+    contact = await ctx.session.get(Contact, conversation.contact_id)
+    await state.set_state(ClientChat.write)
+    await state.update_data(conversation_id=conversation.id)
+    name = esc(contact.name if contact else "")
+    await answer(query, cancelable(t, t("client-write-prompt", name=name)))
+
+
+async def write_to_client(
+    message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
+) -> None:
+    data = await state.get_data()
+    conversation = await ctx.session.get(Conversation, data.get("conversation_id"))
+    if conversation is None:
+        await state.clear()
+        raise NotFound("the conversation is gone")
+    if not await _write(message, ctx, actor, conversation):
+        await message.reply(t("client-reply-unsupported"))
+        return
+    await state.clear()
+    await message.answer(t("client-write-sent"))
+
+
+async def toggle_block(
+    query: CallbackQuery,
+    callback_data: ContactCb,
+    ctx: Ctx,
+    t: Texts,
+    actor: Actor,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """An admin blocks the client from the card, or lets them write again."""
+    current = await manage.conversation_of_contact(ctx, actor=actor, contact_id=callback_data.id)
+    blocked = current.status != "blocked"
+    await manage.set_blocked(ctx, actor=actor, contact_id=callback_data.id, blocked=blocked)
+    callback_answer.text = t("client-blocked" if blocked else "client-unblocked")
+
+
+def router() -> Router:
+    """Client messages and replies to relays: first of all routers (before flows and notes)."""
+    r = Router(name="clients")
+    r.message.register(client_message, IsClient())
+    r.edited_message.register(client_edited, IsClient())
+    r.message.register(answer_by_reply, RepliedToRelay())
+    return r
+
+
+def card_router() -> Router:
+    """The card's Write-to-client and Block buttons, and the message written to the client
+    (after the dialogs router, so «cancel» ends it instead of reaching the client)."""
+    r = Router(name="clients-card")
+    r.callback_query.register(ask_write, ContactCb.filter(F.action == "cwrite"))
+    r.callback_query.register(toggle_block, ContactCb.filter(F.action == "cblock"))
+    r.message.register(write_to_client, ClientChat.write, ~F.text.startswith("/"))
+    return r
