@@ -41,7 +41,6 @@ from core.context import Actor, Ctx
 from core.errors import NotFound
 from core.models.calls import Call
 from core.models.contacts import Contact
-from core.models.conversations import ChatMessage
 from core.models.system import Notification
 from core.models.users import User
 from core.models.work import Activity, Note
@@ -358,15 +357,6 @@ async def _greeting(job: _Job) -> Screen | None:
     return Screen(esc(text)) if text else None
 
 
-async def _client_message(job: _Job) -> Screen | None:
-    """A message to a client (core.conversations.client_messages): its text as recorded, so
-    a message erased before it went (`contacts forget`) is not sent."""
-    message = await job.ctx.session.get(ChatMessage, int(job.payload.get("chat_message_id") or 0))
-    if message is None or message.deleted_at is not None or not (message.text or "").strip():
-        return None
-    return Screen(esc(message.text or ""))
-
-
 async def _client_request(job: _Job) -> Screen | None:
     """A client's request from the bot (core.conversations.orders.leave_request): who, the
     text, the phone they left, and the card."""
@@ -420,7 +410,6 @@ RENDERERS: dict[str, Renderer] = {
     "callback_assigned": _callback_assigned,
     "owner_changed": _owner_changed,
     "user_joined": _user_joined,
-    "client_message": _client_message,
     "client_request": _client_request,
 }
 # Edit kinds and the kind of the message each edits.

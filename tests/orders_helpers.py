@@ -105,7 +105,11 @@ async def deliver(deps: BotDeps, bot: Bot) -> int:
         ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
         for row in await outbox.claim(ctx, limit=100):
             message = await render(session, deps, row)
-            if message is not None:
+            if message is not None and message.methods:
+                for method in message.methods:  # client chats: the renderer built the requests
+                    await bot(method)
+                sent += 1
+            elif message is not None:
                 await bot.send_message(
                     message.chat_id, message.text, reply_markup=message.reply_markup
                 )
