@@ -10,7 +10,8 @@ What goes, in one transaction:
    (blobs in the database go with their chunks; files in a directory are listed for the
    caller to unlink after the commit: the database never says "gone" for a file that stays).
 What stays, unlinked from them: calls (the team's call statistics; their summaries are
-emptied), deals and tasks (the team's work and the shop's orders). One audit line records
+emptied), deals and tasks (the team's work and the shop's orders; a deal the client opened
+with a request loses its title, their words, for "#<id>"). One audit line records
 that the contact was forgotten, by whom and how much went, and nothing personal.
 """
 
@@ -30,8 +31,12 @@ from core.models.system import AuditLog, GreetingLog, Notification
 from core.models.work import Activity, Deal, Note
 from core.services.common import audit
 
-# Queued notifications that carry a contact's words or name in their payload.
-CONTACT_PAYLOAD_KINDS = ("colleague_note", "client_request", "greet_today", "greeting")
+# Notifications whose payload names the contact, their messages or conversations (some carry
+# their words: a request, a greeting, a colleague's note).
+CONTACT_PAYLOAD_KINDS = (
+    *("colleague_note", "client_request", "greet_today", "greeting"),
+    *("client_message", "client_relay", "client_blocked"),
+)
 ERASED = {"erased": True}
 
 
@@ -106,13 +111,18 @@ async def _forget_messages(ctx: Ctx, contact_id: int, result: Forgotten) -> None
         )
         await ctx.session.execute(delete(Conversation).where(Conversation.id.in_(conversation_ids)))
     result.messages, result.conversations = len(message_ids), len(conversation_ids)
-    await _forget_notifications(ctx, contact_id, chat_ids, result)
+    await _forget_notifications(ctx, contact_id, chat_ids, message_ids, conversation_ids, result)
 
 
 async def _forget_notifications(
-    ctx: Ctx, contact_id: int, chat_ids: list[int], result: Forgotten
+    ctx: Ctx,
+    contact_id: int,
+    chat_ids: list[int],
+    message_ids: list[int],
+    conversation_ids: list[int],
+    result: Forgotten,
 ) -> None:
-    """Unsent (and sent) outbox rows to the client's chats or about them carry their words."""
+    """Outbox rows (sent or not) to the client's chats or about them."""
     doomed = set(await _ids(ctx, Notification.id, Notification.chat_id.in_(chat_ids)))
     rows = await ctx.session.execute(
         select(Notification.id, Notification.payload).where(
@@ -128,7 +138,11 @@ async def _forget_notifications(
             payload.get("contact_id"),
             *(i.get("contact_id") for i in items if isinstance(i, dict)),
         ]
-        if contact_id in about:
+        if (
+            contact_id in about
+            or payload.get("chat_message_id") in message_ids
+            or payload.get("conversation_id") in conversation_ids
+        ):
             doomed.add(notification_id)
     if doomed:
         await ctx.session.execute(delete(Notification).where(Notification.id.in_(doomed)))
@@ -185,6 +199,18 @@ async def forget_contact(
     result = Forgotten(contact_id=contact_id)
     await _forget_messages(ctx, contact_id, result)
     await _forget_documents(ctx, contact_id, result)
+    # A deal the client opened with a request is titled with their words: renamed by its id.
+    requested = await _ids(
+        ctx, Note.deal_id, Note.contact_id == contact_id, Note.kind == "client_request"
+    )
+    for deal_id in {d for d in requested if d is not None}:
+        await ctx.session.execute(
+            update(Deal)
+            .where(Deal.id == deal_id)
+            .values(title=f"#{deal_id}")
+            .execution_options(synchronize_session=False)
+        )
+    await _scrub_audit(ctx, "deal", [d for d in requested if d is not None])
     note_ids = await _ids(ctx, Note.id, Note.contact_id == contact_id)
     await _scrub_audit(ctx, "note", note_ids)
     await ctx.session.execute(delete(Note).where(Note.contact_id == contact_id))
