@@ -150,6 +150,9 @@ async def _forget_notifications(
 
 
 async def _forget_documents(ctx: Ctx, contact_id: int, result: Forgotten) -> None:
+    # Model-level, as core/documents (the storage backends) is not on this branch: with it,
+    # core.documents.service.delete_documents_of_contact also unlinks `dir` bytes at once
+    # (then a dry run must only count); the audit scrub below still has to follow it.
     deal_ids = select(Deal.id).where(Deal.contact_id == contact_id)
     documents = await ctx.session.execute(
         select(Document.id, Document.sha256).where(
