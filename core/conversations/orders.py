@@ -159,6 +159,9 @@ async def stage_changed(ctx: Ctx, *, deal: Deal, change: DealStageChange) -> boo
     )
     if stage is None or not stage.notify_client:
         return False
+    contact = await ctx.session.get(Contact, deal.contact_id)
+    if contact is None or contact.deleted_at is not None:
+        return False  # a deleted client is not written to; the move itself goes on
     conversation = await reachable_conversation(ctx, contact_id=deal.contact_id)
     status = client_stage_name(stage, conversation.language if conversation else None)
     if conversation is None or status is None:

@@ -16,7 +16,7 @@ from core.conversations import order_texts, orders
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.system import Notification
 from core.models.work import Deal, Note
-from core.services import deals, users
+from core.services import contacts, deals, users
 from tests.orders_helpers import client_stages, make_client, reset_stages
 
 
@@ -153,3 +153,21 @@ def test_order_texts_have_the_same_keys_and_placeholders_in_both_languages() -> 
         values = {"title": "T", "status": "S", "amount": "A"}
         assert ru[key].format(**values) != ru[key] and en[key].format(**values) != en[key]
     assert order_texts.text("de", "status_changed", title="T", status="S") == "Заказ «T»: S."
+
+
+async def test_a_deleted_clients_order_moves_without_a_notice(
+    stages_shown: None,
+    ctx: Ctx,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    system: Actor,
+) -> None:
+    maria = await make_client(sessions, config, clock)
+    deal = await deals.create(
+        ctx, actor=system, title="A-1", contact_id=maria.id, stage="qualified"
+    )
+    await contacts.delete_contact(ctx, actor=system, contact_id=maria.id)
+    moved = await deals.move(ctx, actor=system, deal_id=deal.id, stage="negotiation")
+    assert moved.stage == "negotiation"
+    assert list(await ctx.session.scalars(select(Notification))) == []
