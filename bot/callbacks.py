@@ -126,3 +126,12 @@ class DialogCb(CallbackData, prefix="z"):
     """A prompt's Cancel; and, for a menu button pressed mid-dialog, drop or keep it."""
 
     action: str  # cancel | drop | keep
+
+
+class ClientCb(CallbackData, prefix="cc"):
+    """A relayed client message's button: open the card (id: the contact; message: the
+    relayed chat message, so a reply to it finds the client before the relay is recorded)."""
+
+    action: str
+    id: int
+    message: int

@@ -36,7 +36,7 @@ from aiogram.methods import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import ContactCb
+from bot.callbacks import ClientCb, ContactCb
 from bot.i18n import Texts
 from bot.notifications import Rendered
 from bot.text_split import CAPTION_LIMIT, MESSAGE_LIMIT, split_html, telegram_length
@@ -65,10 +65,14 @@ SENDERS: dict[str, Callable[..., TelegramMethod[Any]]] = {
 }
 
 
-def _card_button(t: Texts, contact_id: int) -> InlineKeyboardMarkup:
-    button = InlineKeyboardButton(
-        text=t("btn-card"), callback_data=ContactCb(action="open", id=contact_id).pack()
+def _card_button(t: Texts, contact_id: int, message_id: int | None = None) -> InlineKeyboardMarkup:
+    """[Open card]; on a relay it also names the relayed message (ClientCb)."""
+    data = (
+        ClientCb(action="card", id=contact_id, message=message_id).pack()
+        if message_id is not None
+        else ContactCb(action="open", id=contact_id).pack()
     )
+    button = InlineKeyboardButton(text=t("btn-card"), callback_data=data)
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
@@ -88,7 +92,7 @@ def relay_methods(
     t: Texts, chat_id: int, client_chat_id: int, contact: Contact, message: ChatMessage
 ) -> list[TelegramMethod[Any]]:
     """The requests that show a client's message to a staff member (step 1)."""
-    card = _card_button(t, contact.id)
+    card = _card_button(t, contact.id, message.id)
     top = header(t, contact, message)
     body = esc(message.text) if message.text else ""
     full = f"{top}\n{body}" if body else top

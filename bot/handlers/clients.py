@@ -22,23 +22,25 @@ import logging
 from datetime import datetime
 
 from aiogram import F, Router
-from aiogram.filters import Filter
+from aiogram.filters import Command, CommandObject, Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.callbacks import ContactCb
+from bot.callbacks import ClientCb, ContactCb
 from bot.handlers.common import answer, cancelable
+from bot.handlers.contacts import card_screen
 from bot.i18n import Texts
 from bot.keyboards import client_keyboard
 from bot.views.format import esc
 from core.context import Actor, Ctx
 from core.conversations import clients, inbound, manage, relay, texts
 from core.conversations.clients import IncomingMessage, TelegramPerson
-from core.errors import NotFound
+from core.errors import NotFound, PermissionDenied
 from core.models.contacts import Contact
 from core.models.conversations import Conversation
+from core.models.users import User
 
 log = logging.getLogger(__name__)
 OPEN_COMMANDS = ("/start", "/stop")
@@ -71,6 +73,16 @@ class RepliedToRelay(Filter):
         conversation = await relay.conversation_for_reply(
             ctx, actor=actor, staff_chat_id=message.chat.id, staff_message_id=replied.message_id
         )
+        if conversation is None and replied.reply_markup is not None:
+            # The relay is not recorded yet (its send is being recorded): its button says.
+            for row in replied.reply_markup.inline_keyboard:
+                for button in row:
+                    data = button.callback_data or ""
+                    if data.startswith(ClientCb.__prefix__ + ":"):
+                        message_id = ClientCb.unpack(data).message
+                        conversation = await relay.conversation_of_message(
+                            ctx, actor=actor, message_id=message_id
+                        )
         return {"conversation": conversation} if conversation is not None else False
 
 
@@ -155,11 +167,16 @@ def incoming_of(message: Message) -> IncomingMessage | None:
     return stored
 
 
-async def welcome_client(message: Message, ctx: Ctx, t: Texts, language: str | None) -> None:
-    """The welcome in the client's language, with the share-phone button (step 2)."""
-    text = await texts.get(ctx, key=texts.WELCOME, locale=language)
+async def welcome_client(
+    message: Message, ctx: Ctx, t: Texts, language: str | None, *, show_id: bool = False
+) -> None:
+    """The welcome in the client's language, with the share-phone button (step 2); at /start
+    it ends with their Telegram id in small print (an employee-to-be finds it there)."""
+    text = esc(await texts.get(ctx, key=texts.WELCOME, locale=language))
     await ctx.session.commit()  # ends the read before Telegram is called
-    await message.answer(esc(text), reply_markup=client_keyboard(t))
+    if show_id and message.from_user is not None:
+        text += "\n\n" + t("client-start-id", id=str(message.from_user.id))
+    await message.answer(text, reply_markup=client_keyboard(t))
 
 
 PUBLIC_LINK = "hello"  # start=hello or start=hello_<source tag>
@@ -280,6 +297,13 @@ async def write_to_client(
     await message.answer(t("client-write-sent"))
 
 
+async def open_card(
+    query: CallbackQuery, callback_data: ClientCb, ctx: Ctx, t: Texts, actor: Actor, user: User
+) -> None:
+    """[Open card] on a relayed message."""
+    await answer(query, await card_screen(ctx, actor, t, user, callback_data.id))
+
+
 async def toggle_block(
     query: CallbackQuery,
     callback_data: ContactCb,
@@ -293,6 +317,29 @@ async def toggle_block(
     blocked = current.status != "blocked"
     await manage.set_blocked(ctx, actor=actor, contact_id=callback_data.id, blocked=blocked)
     callback_answer.text = t("client-blocked" if blocked else "client-unblocked")
+
+
+async def client_texts(
+    message: Message, command: CommandObject, ctx: Ctx, t: Texts, actor: Actor
+) -> None:
+    """/clienttext (admins): show the texts to clients, or set one (`key locale text`)."""
+    args = (command.args or "").split(maxsplit=2)
+    if len(args) < 2:
+        if not actor.is_admin:
+            raise PermissionDenied("only an admin edits the texts to clients", code="admin-only")
+        lines = [t("client-text-usage")]
+        for key in texts.KEYS:
+            for locale in texts.LOCALES:
+                current = esc(await texts.get(ctx, key=key, locale=locale))
+                lines.append(t("client-text-current", name=key, language=locale, text=current))
+        await ctx.session.commit()
+        await message.answer("\n\n".join(lines))
+        return
+    key, locale = args[0], args[1]
+    saved = await texts.set_text(
+        ctx, actor=actor, key=key, locale=locale, text=args[2] if len(args) > 2 else ""
+    )
+    await message.answer(t("client-text-saved", text=esc(saved)))
 
 
 def router() -> Router:
@@ -310,5 +357,7 @@ def card_router() -> Router:
     r = Router(name="clients-card")
     r.callback_query.register(ask_write, ContactCb.filter(F.action == "cwrite"))
     r.callback_query.register(toggle_block, ContactCb.filter(F.action == "cblock"))
+    r.callback_query.register(open_card, ClientCb.filter(F.action == "card"))
     r.message.register(write_to_client, ClientChat.write, ~F.text.startswith("/"))
+    r.message.register(client_texts, Command("clienttext"))
     return r

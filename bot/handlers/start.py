@@ -80,7 +80,9 @@ def router() -> Router:
         source = clients.public_source(payload)
         if not payload or source is not None:  # a client: /start, or the public link
             outcome = await clients.start_client(message, ctx, t, source=source)
-            await clients.welcome_client(message, ctx, t, outcome.conversation.language)
+            await clients.welcome_client(
+                message, ctx, t, outcome.conversation.language, show_id=not payload
+            )
             return
         joined = await users.accept_invite(
             ctx,

@@ -320,8 +320,8 @@ async def log_incoming(ctx: Ctx, *, conversation: Conversation, message: Incomin
         return Logged(twin, new_entry=False, duplicate=True)
     stored = await ctx.session.get(ChatMessage, new_id)
     assert stored is not None
-    if conversation.last_in_at is None or conversation.last_in_at < message.sent_at:
-        conversation.last_in_at = message.sent_at
+    # When we got it (our clock), not Telegram's date: the SLA counts from our side.
+    conversation.last_in_at = now
     conversation.updated_at = now
     return Logged(stored, new_entry=True)
 

@@ -24,7 +24,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from core.context import Ctx
-from core.conversations import clients, hours, outgoing, relay, texts
+from core.conversations import clients, hours, outgoing, relay, retry, texts
 from core.conversations.clients import IncomingMessage, TelegramPerson
 from core.models.contacts import Contact
 from core.models.conversations import ChatMessage, Conversation
@@ -97,6 +97,19 @@ async def start(
     contact: Contact | None = None,
 ) -> Outcome:
     """The client opened the chat (/start); `contact`: the one their opt-in link named."""
+    return await retry.on_sqlite_lock(
+        ctx, lambda: _start(ctx, person, chat_id, source=source, contact=contact)
+    )
+
+
+async def _start(
+    ctx: Ctx,
+    person: TelegramPerson,
+    chat_id: int,
+    *,
+    source: str | None,
+    contact: Contact | None,
+) -> Outcome:
     conversation, found, created = await _conversation(
         ctx, person, chat_id, source=source, contact_hint=contact
     )
@@ -172,6 +185,12 @@ async def receive(
     ctx: Ctx, *, person: TelegramPerson, chat_id: int, message: IncomingMessage
 ) -> Outcome:
     """A client's message to the company bot (steps 1-7); commits once."""
+    return await retry.on_sqlite_lock(ctx, lambda: _receive(ctx, person, chat_id, message))
+
+
+async def _receive(
+    ctx: Ctx, person: TelegramPerson, chat_id: int, message: IncomingMessage
+) -> Outcome:
     conversation, contact, created = await _conversation(
         ctx, person, chat_id, source=None, contact_hint=None
     )

@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from core import access
 from core.context import Actor, Ctx
-from core.conversations import outgoing
+from core.conversations import outgoing, retry
 from core.errors import Conflict, NotFound, PermissionDenied
 from core.models.contacts import Contact
 from core.models.conversations import ChatMessage, Conversation
@@ -53,6 +55,30 @@ async def write(
     file_size: int | None = None,
 ) -> ChatMessage:
     """A staff member's answer to the client (step 2); commits."""
+    fields = {
+        "kind": kind,
+        "text": text,
+        "file_id": file_id,
+        "file_unique_id": file_unique_id,
+        "file_name": file_name,
+        "mime_type": mime_type,
+        "file_size": file_size,
+    }
+    return await retry.on_sqlite_lock(
+        ctx, lambda: _write(ctx, actor, conversation.id, copy_of, fields)
+    )
+
+
+async def _write(
+    ctx: Ctx,
+    actor: Actor,
+    conversation_id: int,
+    copy_of: tuple[int, int],
+    fields: dict[str, Any],
+) -> ChatMessage:
+    conversation = await ctx.session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound("the conversation is gone")
     contact = await ctx.session.get(Contact, conversation.contact_id)
     if contact is None or not access.may_see_conversation(ctx, actor, contact):
         raise NotFound("this client is not yours to answer")
@@ -61,13 +87,7 @@ async def write(
     message = await outgoing.send_to_client(
         ctx,
         conversation=conversation,
-        text=text,
-        kind=kind,
-        file_id=file_id,
-        file_unique_id=file_unique_id,
-        file_name=file_name,
-        mime_type=mime_type,
-        file_size=file_size,
+        **fields,
         copy_of=copy_of,
         author_user_id=actor.user_id,
         author_label=actor.label,

@@ -10,7 +10,8 @@
    staff message it became is recorded (`MessageRelay`, core.conversations.delivery), so a
    reply to any of them answers the client.
 3. `conversation_for_reply`: the conversation a staff message replied to, if the replier may
-   see its contact (else NotFound, as for any hidden object).
+   see its contact (else NotFound, as for any hidden object). A reply that comes before the
+   relay is recorded finds it by the message its button names (`conversation_of_message`).
 """
 
 from __future__ import annotations
@@ -107,7 +108,20 @@ async def conversation_for_reply(
     )
     if found is None:
         return None
-    conversation = await ctx.session.get(Conversation, found)
+    return await _visible(ctx, actor, found)
+
+
+async def conversation_of_message(ctx: Ctx, *, actor: Actor, message_id: int) -> Conversation:
+    """The conversation of a relayed client message (its relay's button names it: a reply
+    that comes before the relay is recorded); NotFound when hidden or unknown."""
+    message = await ctx.session.get(ChatMessage, message_id)
+    if message is None:
+        raise NotFound("this client is not yours to answer")
+    return await _visible(ctx, actor, message.conversation_id)
+
+
+async def _visible(ctx: Ctx, actor: Actor, conversation_id: int) -> Conversation:
+    conversation = await ctx.session.get(Conversation, conversation_id)
     contact = await ctx.session.get(Contact, conversation.contact_id) if conversation else None
     if (
         conversation is None

@@ -13,6 +13,8 @@ managers see it).
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.context import Ctx
 from core.models.conversations import ClientRoutingState
@@ -51,14 +53,19 @@ async def _candidates(ctx: Ctx) -> list[int]:
 
 
 async def _state(ctx: Ctx) -> ClientRoutingState:
+    """The pointer row, created once (a concurrent twin's insert is a no-op), then claimed."""
+    dialect = ctx.session.bind.dialect.name if ctx.session.bind is not None else "sqlite"
+    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    await ctx.session.execute(
+        insert_fn(ClientRoutingState)
+        .values(id=STATE_ID, last_user_id=None, updated_at=ctx.clock.now())
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
     query = select(ClientRoutingState).where(ClientRoutingState.id == STATE_ID)
-    if ctx.session.bind is not None and ctx.session.bind.dialect.name == "postgresql":
+    if dialect == "postgresql":
         query = query.with_for_update()
-    state = await ctx.session.scalar(query)
-    if state is None:
-        state = ClientRoutingState(id=STATE_ID, last_user_id=None, updated_at=ctx.clock.now())
-        ctx.session.add(state)
-        await ctx.session.flush()
+    state = await ctx.session.scalar(query.execution_options(populate_existing=True))
+    assert state is not None
     return state
 
 
@@ -76,6 +83,7 @@ async def round_robin(ctx: Ctx) -> int | None:
     chosen = later[0] if later else candidates[0]
     state.last_user_id = chosen
     state.updated_at = ctx.clock.now()
+    await ctx.session.flush()  # the next pick in this unit of work reads it back
     return chosen
 
 

@@ -44,16 +44,15 @@ async def test_admin_invites_and_the_new_teammate_joins_once(
     assert "already" in again[0] or "уже" in again[0]
 
 
-async def test_a_stranger_is_refused_and_finds_their_telegram_id_at_start(
+async def test_a_stranger_is_a_client_and_finds_their_telegram_id_at_start(
     feed: Feed, fake_tg: FakeTelegram
 ) -> None:
     stranger = TgUser(feed, fake_tg, 7777)
 
-    # Anyone not on the team may be a client: a neutral reply (issue 21 §10).
-    for text in ("привет", "/today"):
-        reply = texts_of(await stranger.say(text))
-        assert len(reply) == 1
-        assert "не принимает сообщения" in reply[0]
+    # Anyone not on the team is a client (issue 17): welcomed once, then heard silently.
+    reply = texts_of(await stranger.say("привет"))
+    assert len(reply) == 1 and "менеджер ответит" in reply[0]
+    assert texts_of(await stranger.say("/today")) == []
     reply = texts_of(await stranger.say("/start"))
     assert len(reply) == 1
     assert "7777" in reply[0]

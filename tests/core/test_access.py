@@ -10,14 +10,16 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import access
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
+from core.conversations import manage
 from core.errors import InvalidInput, NotFound
-from core.models import Call
+from core.models import Call, Conversation
 from core.services import activities, calls, cards, contacts, deals, notes, users
 
 ROLES = ("admin", "manager", "sales", "api")
@@ -38,7 +40,13 @@ async def _world(ctx: Ctx, system: Actor) -> dict[str, object]:
         ctx, actor=system, name="Админ", role="admin", telegram_user_id=4
     )
     owner_ids = {"mine": me.id, "nobody": None, "colleague": colleague.id}
-    objects: dict[str, dict[str, int]] = {"contact": {}, "deal": {}, "activity": {}, "call": {}}
+    objects: dict[str, dict[str, int]] = {
+        "contact": {},
+        "deal": {},
+        "activity": {},
+        "call": {},
+        "conversation": {},
+    }
     for index, (label, owner_id) in enumerate(owner_ids.items()):
         contact = await contacts.create_contact(
             ctx, actor=system, name=f"Клиент {label}", phones=[f"+7916000000{index}"]
@@ -47,6 +55,17 @@ async def _world(ctx: Ctx, system: Actor) -> dict[str, object]:
             ctx, actor=system, contact_id=contact.id, changes={"owner_id": owner_id}
         )
         objects["contact"][label] = contact.id
+        conversation = Conversation(
+            contact_id=contact.id,
+            channel="bot",
+            business_connection_id="",
+            chat_id=9000 + index,
+            created_at=ctx.clock.now(),
+            updated_at=ctx.clock.now(),
+        )
+        ctx.session.add(conversation)
+        await ctx.session.flush()
+        objects["conversation"][label] = conversation.id
         deal = await deals.create(ctx, actor=system, title=f"Сделка {label}", owner_id=owner_id)
         objects["deal"][label] = deal.id
         activity = await activities.plan(
@@ -108,6 +127,10 @@ async def _read(ctx: Ctx, actor: Actor, kind: str, object_id: int) -> bool:
             await deals.get(ctx, actor=actor, deal_id=object_id)
         elif kind == "activity":
             await activities.get(ctx, actor=actor, activity_id=object_id)
+        elif kind == "conversation":
+            stored = await ctx.session.get(Conversation, object_id)
+            assert stored is not None
+            await manage.conversation_of_contact(ctx, actor=actor, contact_id=stored.contact_id)
         else:
             await calls.get_call(ctx, actor=actor, call_id=object_id)
     except NotFound:
@@ -124,6 +147,9 @@ async def _listed(ctx: Ctx, actor: Actor, kind: str) -> set[int]:
     if kind == "activity":
         page = await activities.list_activities(ctx, actor=actor, limit=100)
         return {a.id for a in page.items}
+    if kind == "conversation":
+        query = select(Conversation.id).where(access.conversation_clause(ctx, actor))
+        return set(await ctx.session.scalars(query))
     return {c.id for c in (await calls.list_calls(ctx, actor=actor, limit=100)).items}
 
 

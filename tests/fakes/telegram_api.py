@@ -105,6 +105,7 @@ class Call:
     files: dict[str, UploadedFile]
     status: int
     at: float  # time.monotonic() when the request arrived
+    result: Any = None  # what a successful call answered (the message it became, …)
 
     @property
     def chat_id(self) -> Any:
@@ -342,8 +343,9 @@ class FakeTelegram:
             status, body = 401, _error(401, "Unauthorized")
         else:
             status, body = await self._answer(method, params, files)
+        result = body.get("result") if status == 200 and isinstance(body, dict) else None
         async with self._changed:
-            self.calls.append(Call(method, params, files, status, arrived))
+            self.calls.append(Call(method, params, files, status, arrived, result))
             self._changed.notify_all()
         return web.json_response(body, status=status)
 

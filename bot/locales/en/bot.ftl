@@ -354,7 +354,7 @@ help-role-manager =
     Managers: /report — the sales digest for a period, /digest — the digest on a schedule;
     send an .xlsx or .csv file to import contacts (you see what changes first);
     /team — who has how many open, overdue and today's tasks; everyone's contacts, tasks and deals.
-help-role-admin = /invite sales | manager | admin — invite a teammate. In /team: roles, extensions, deactivating and reactivating.
+help-role-admin = /invite sales | manager | admin — invite a teammate. In /team: roles, extensions, deactivating and reactivating. /clienttext — what the bot says to clients (welcome, out-of-hours reply, flood notice).
 
 ## Errors by code (core.errors: code → err-<code>); no English detail ever reaches a user
 error-conflict-generic = This has changed or is taken already. Refresh the screen and try again.
@@ -488,3 +488,7 @@ err-client-unreachable = The client blocked the bot; they must write first.
 err-client-blocked = An admin blocked this client.
 err-message-empty = The message is empty.
 err-text-too-long = The text is too long (at most 1000 characters).
+client-start-id = <i>Your Telegram id: <code>{ $id }</code></i>
+client-text-usage = Texts the bot sends to clients. To change one: <code>/clienttext welcome|auto_reply|flood ru|en new text</code>; without a text it goes back to the built-in one.
+client-text-current = <b>{ $name } ({ $language })</b>: { $text }
+client-text-saved = Saved. Clients will now read: { $text }

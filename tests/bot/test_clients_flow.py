@@ -1,0 +1,446 @@
+"""The company bot as a client channel, end to end through the fake Bot API (issue 17 §1).
+
+Clients and staff talk to the real dispatcher; the real outbox sender delivers the relays and
+the answers; the fake records what Telegram was asked to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.delivery import OutboxSender
+from bot.deps import BotDeps
+from bot.dispatcher import build_dispatcher
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.conversations import sla
+from core.models import (
+    Activity,
+    ChatMessage,
+    Contact,
+    Conversation,
+    MessageRelay,
+    Notification,
+    User,
+)
+from core.services import contacts, reminders
+from tests.bot.updates import TgUser, make_user, message_update
+from tests.fakes.telegram_api import Call, FakeTelegram
+
+CLIENT = 7001
+ANNA, BORIS = 5001, 5002
+
+
+@pytest.fixture
+async def sender(tg_bot: Bot, bot_deps: BotDeps) -> AsyncIterator[OutboxSender]:
+    running = OutboxSender(tg_bot, bot_deps, poll_interval=0.02, per_chat_burst=50)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def add_staff(
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    tg: int,
+    name: str,
+    *,
+    on_duty: bool = False,
+    role: str = "sales",
+) -> User:
+    user = await make_user(sessions, config, clock, telegram_id=tg, name=name, role=role)
+    if on_duty:
+        async with sessions() as session:
+            stored = await session.get(User, user.id)
+            assert stored is not None
+            stored.on_duty = True
+            await session.commit()
+    return user
+
+
+async def relays_to(sessions: async_sessionmaker[AsyncSession], chat: int) -> list[MessageRelay]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(MessageRelay).where(MessageRelay.staff_chat_id == chat).order_by(MessageRelay.id)
+        )
+        return list(rows)
+
+
+async def until(check: Callable[[], Any], within: float = 5.0) -> Any:
+    """Wait for an async condition (the outbox delivers after the commit)."""
+    async with asyncio.timeout(within):
+        while True:
+            result = await check()
+            if result:
+                return result
+            await asyncio.sleep(0.02)
+
+
+async def reply_to_relay(
+    staff: TgUser, sessions: async_sessionmaker[AsyncSession], **content: Any
+) -> list[Call]:
+    """The staff member replies to the latest message the client's relay became."""
+    relays = await until(lambda: relays_to(sessions, staff.id))
+    replied = {
+        "message_id": relays[-1].staff_message_id,
+        "date": 0,
+        "chat": {"id": staff.id, "type": "private", "first_name": staff.first_name},
+        "from": {"id": staff.fake.bot_id, "is_bot": True, "first_name": "Bot"},
+        "text": "relay",
+    }
+    update = message_update(
+        staff.user, content.pop("text", None), reply_to_message=replied, **content
+    )
+    return await staff._run(update)
+
+
+def to_chat(fake: FakeTelegram, chat: int, method: str | None = None) -> list[Call]:
+    return [
+        c
+        for c in fake.calls
+        if c.chat_id == chat and c.status == 200 and (method is None or c.method == method)
+    ]
+
+
+async def test_a_new_client_is_welcomed_routed_on_duty_and_matched_by_a_shared_phone(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    sender: OutboxSender,
+) -> None:
+    anna = await add_staff(sessions, config, clock, ANNA, "Анна")
+    await add_staff(sessions, config, clock, BORIS, "Борис", on_duty=True)
+    async with sessions() as session:
+        known = await contacts.create_contact(
+            Ctx(session=session, config=config, clock=clock),
+            actor=Actor.system("test"),
+            name="Иван Петров (Вектор)",
+            phones=["+79161234567"],
+            owner_id=anna.id,
+        )
+    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+
+    welcome = await client.say("Здравствуйте, есть вопрос")
+    assert len(welcome) == 1 and "менеджер ответит" in (welcome[0].text or "")
+    keyboard = welcome[0].params["reply_markup"]["keyboard"]
+    assert keyboard[0][0]["request_contact"] is True
+    relayed = await fake_tg.wait_for(where=lambda c: c.chat_id == BORIS)
+    assert "Иван" in (relayed[0].text or "") and "есть вопрос" in (relayed[0].text or "")
+    assert relayed[0].params["reply_markup"]["inline_keyboard"][0][0]["text"] == "👤 Карточка"
+
+    contact_card = {"phone_number": "+7 916 123-45-67", "first_name": "Иван", "user_id": CLIENT}
+    thanks = await client.send(contact=contact_card)
+    assert "номер у нас есть" in (thanks[0].text or "")
+    copied = await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == ANNA)
+    assert copied[0].params["from_chat_id"] == CLIENT
+    async with sessions() as session:
+        conversation = (await session.scalars(select(Conversation))).one()
+        matched = await session.get(Contact, known.id)
+        assert conversation.contact_id == known.id
+        assert matched is not None and matched.telegram_user_id == CLIENT
+        owners = {m.contact_id for m in await session.scalars(select(ChatMessage))}
+        assert owners == {known.id}
+    assert not to_chat(fake_tg, BORIS, "copyMessage")  # the contact card went to its owner only
+
+
+async def test_relay_and_answer_by_reply_with_text_and_photo_both_ways(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    sender: OutboxSender,
+) -> None:
+    anna = await add_staff(sessions, config, clock, ANNA, "Анна")
+    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+
+    await client.say("Сколько стоит доставка?")
+    await fake_tg.wait_for(where=lambda c: c.chat_id == ANNA)
+    answer = await reply_to_relay(staff, sessions, text="500 ₽, завтра")
+    assert not [c for c in answer if c.method == "sendMessage"]  # not taken for a note
+    delivered = await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
+    assert delivered[0].params["from_chat_id"] == ANNA
+
+    photo = [
+        {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
+        {"file_id": "big", "file_unique_id": "b", "width": 900, "height": 900, "file_size": 4096},
+    ]
+    await client.send(photo=photo, caption="вот такой")
+    shown = await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == ANNA)
+    assert "Иван" in shown[0].params["caption"] and "вот такой" in shown[0].params["caption"]
+    assert shown[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await until(lambda: _count_relays(sessions, ANNA, 2))
+    await reply_to_relay(staff, sessions, photo=photo, caption="наш вариант")
+    await fake_tg.wait_for("copyMessage", 2, where=lambda c: c.chat_id == CLIENT)
+
+    async def all_sent() -> list[ChatMessage] | None:
+        async with sessions() as session:
+            rows = list(await session.scalars(select(ChatMessage).order_by(ChatMessage.id)))
+        return rows if all(r.status in ("sent", "received") for r in rows) else None
+
+    rows = await until(all_sent)
+    assert [(r.direction, r.kind) for r in rows] == [
+        ("in", "text"),
+        ("out", "text"),
+        ("in", "photo"),
+        ("out", "photo"),
+    ]
+    assert rows[2].file_id == "big" and rows[2].file_size == 4096
+    assert rows[3].author_user_id == anna.id and rows[3].file_id == "big"
+    assert rows[1].telegram_message_id is not None
+
+
+async def _count_relays(sessions: async_sessionmaker[AsyncSession], chat: int, n: int) -> bool:
+    return len(await relays_to(sessions, chat)) >= n
+
+
+async def test_the_reply_task_opens_after_the_sla_is_escalated_and_closed_by_the_answer(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    sender: OutboxSender,
+) -> None:
+    anna = await add_staff(sessions, config, clock, ANNA, "Анна")
+    await add_staff(sessions, config, clock, 5009, "Мария", role="manager")
+    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+    await client.say("Алло?")
+    await fake_tg.wait_for(where=lambda c: c.chat_id == ANNA)
+
+    async def run(use_case: Callable[[Ctx], Any]) -> Any:
+        async with sessions() as session:
+            return await use_case(Ctx(session=session, config=config, clock=clock))
+
+    clock.advance(minutes=config.chat_sla_minutes - 1)
+    assert await run(sla.open_due_reply_tasks) == 0
+    clock.advance(minutes=2)
+    assert await run(sla.open_due_reply_tasks) == 1
+    assert await run(sla.open_due_reply_tasks) == 0  # one task per conversation
+    assert await run(reminders.send_due) == 1  # the owner is told at once
+    clock.advance(minutes=config.chat_sla_minutes + 1)
+    escalated = await run(lambda ctx: reminders.escalate_overdue_callbacks(ctx, kind="reply"))
+    assert escalated == 1
+    assert await run(lambda ctx: reminders.escalate_overdue_callbacks(ctx, kind="reply")) == 0
+    async with sessions() as session:
+        kinds = sorted((await session.scalars(select(Notification.kind))).all())
+        task = (await session.scalars(select(Activity))).one()
+    assert "callback_escalation" in kinds and "reminder" in kinds
+    assert (task.kind, task.status, task.owner_id) == ("reply", "planned", anna.id)
+
+    await reply_to_relay(staff, sessions, text="Да, слушаю")
+    async with sessions() as session:
+        done = await session.get(Activity, task.id)
+        assert done is not None and done.status == "done" and done.result == "answered"
+
+
+async def test_out_of_hours_the_client_gets_the_auto_reply_once(
+    fake_tg: FakeTelegram,
+    tg_bot: Bot,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    # The fake clock stands at Thu 2026-11-26 12:00 Moscow: closed on Thursdays.
+    closed = replace(config, working_hours="mon-wed 09:00-18:00; fri 09:00-18:00")
+    deps = BotDeps(sessions=sessions, config=closed, clock=clock, bot_username=fake_tg.username)
+    dp = build_dispatcher(deps)
+    await add_staff(sessions, config, clock, ANNA, "Анна")
+
+    async def feed(update: dict[str, Any]) -> Any:
+        return await dp.feed_raw_update(tg_bot, {"update_id": len(fake_tg.calls) + 1, **update})
+
+    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван", language_code="en")
+    await client.say("Hello?")
+    await client.say("Anyone?")
+    async with sessions() as session:
+        auto = list(
+            await session.scalars(
+                select(ChatMessage).where(ChatMessage.author_label == "auto_reply")
+            )
+        )
+        queued = list(
+            await session.scalars(select(Notification).where(Notification.kind == "client_message"))
+        )
+    assert len(auto) == 1 and "We are closed now" in (auto[0].text or "")
+    assert len(queued) == 1 and queued[0].chat_id == CLIENT
+    sender = OutboxSender(tg_bot, deps, poll_interval=0.02)
+    await sender.start()
+    try:
+        got = await fake_tg.wait_for(
+            where=lambda c: c.chat_id == CLIENT and "closed" in (c.text or "")
+        )
+    finally:
+        await sender.stop()
+    assert len(got) == 1
+
+
+async def test_a_flooding_client_is_slowed_with_one_notice_and_not_relayed_each_time(
+    fake_tg: FakeTelegram,
+    tg_bot: Bot,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    strict = replace(config, client_rate_per_minute=3)
+    deps = BotDeps(sessions=sessions, config=strict, clock=clock, bot_username=fake_tg.username)
+    dp = build_dispatcher(deps)
+    await add_staff(sessions, config, clock, ANNA, "Анна")
+
+    async def feed(update: dict[str, Any]) -> Any:
+        return await dp.feed_raw_update(tg_bot, {"update_id": len(fake_tg.calls) + 1, **update})
+
+    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    for index in range(8):
+        await client.say(f"сообщение {index}")
+    sender = OutboxSender(tg_bot, deps, poll_interval=0.02, per_chat_burst=50)
+    await sender.start()
+    try:
+        await fake_tg.wait_for(
+            where=lambda c: c.chat_id == CLIENT and "подождите" in (c.text or "")
+        )
+        await fake_tg.wait_for(count=3, where=lambda c: c.chat_id == ANNA)
+        await asyncio.sleep(0.3)  # anything more would have gone by now
+    finally:
+        await sender.stop()
+    assert len(to_chat(fake_tg, ANNA)) == 3
+    notices = [c for c in to_chat(fake_tg, CLIENT) if "подождите" in (c.text or "")]
+    assert len(notices) == 1
+    async with sessions() as session:
+        kept = (
+            await session.scalars(select(ChatMessage).where(ChatMessage.direction == "in"))
+        ).all()
+    assert len(kept) == 8  # slowed, not lost
+
+
+async def test_a_client_who_blocked_the_bot_closes_the_chat_and_the_salesperson_is_told_once(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    sender: OutboxSender,
+) -> None:
+    await add_staff(sessions, config, clock, ANNA, "Анна")
+    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+    await client.say("Вопрос")
+    await fake_tg.wait_for(where=lambda c: c.chat_id == ANNA)
+    fake_tg.fail("copyMessage", 403, chat_id=CLIENT, times=5)
+    await reply_to_relay(staff, sessions, text="Ответ")
+    told = await fake_tg.wait_for(
+        where=lambda c: c.chat_id == ANNA and "заблокировал" in (c.text or "")
+    )
+    assert len(told) == 1
+    async with sessions() as session:
+        conversation = (await session.scalars(select(Conversation))).one()
+        answer = (
+            await session.scalars(select(ChatMessage).where(ChatMessage.direction == "out"))
+        ).one()
+        staff_user = (
+            await session.scalars(select(User).where(User.telegram_user_id == ANNA))
+        ).one()
+    assert (conversation.status, conversation.closed_reason) == ("closed", "bot_blocked")
+    assert answer.status == "failed" and staff_user.active  # the salesperson is not blocked
+    refused = await reply_to_relay(staff, sessions, text="Ещё раз")
+    assert "заблокировал бота" in (refused[-1].text or "")
+
+    await client.say("Я снова здесь")  # writing again opens the chat again
+    async with sessions() as session:
+        reopened = (await session.scalars(select(Conversation))).one()
+    assert reopened.status == "open"
+
+
+async def test_write_to_client_from_the_card_and_an_admin_blocks_the_client(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    sender: OutboxSender,
+) -> None:
+    await add_staff(sessions, config, clock, ANNA, "Анна")
+    await add_staff(sessions, config, clock, 5010, "Админ", role="admin")
+    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+    admin = TgUser(feed, fake_tg, 5010, first_name="Админ")
+    await client.say("Жду звонка")
+    relayed = await fake_tg.wait_for(where=lambda c: c.chat_id == ANNA)
+
+    card = [c for c in await staff.tap(relayed[0], "Карточка") if c.method == "sendMessage"]
+    prompt = [c for c in await staff.tap(card[0], "Написать клиенту") if c.method == "sendMessage"]
+    assert "Иван" in (prompt[0].text or "")
+    done = await staff.say("Позвоню в 15:00")
+    assert "Отправлено клиенту" in (done[-1].text or "")
+    await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
+    assert not [c for c in await staff.say("а это уже поиск") if c.chat_id == CLIENT]
+
+    async with sessions() as session:
+        contact_id = (await session.scalars(select(Conversation.contact_id))).one()
+    sales_card = [c for c in await staff.say("Иван") if c.method == "sendMessage"]
+    assert sales_card  # (search answers) the sales card has no Block button:
+    assert "Заблокировать" not in str(sales_card[-1].params.get("reply_markup"))
+    from bot.callbacks import ContactCb
+
+    notice = await admin.press(ContactCb(action="cblock", id=contact_id).pack())
+    assert any("заблокирован" in str(c.params.get("text")) for c in notice)
+    before = len(fake_tg.calls)
+    quiet = await client.say("Ау?")
+    assert quiet == []
+    await asyncio.sleep(0.2)
+    assert not [c for c in fake_tg.calls[before:] if c.chat_id == ANNA]
+    refused = await staff.press(ContactCb(action="cblock", id=contact_id).pack())
+    assert not any("заблокирован" in str(c.params.get("text")) for c in refused)
+
+
+async def test_a_reply_that_comes_before_the_relay_is_recorded_still_reaches_the_client(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    from bot.callbacks import ClientCb
+
+    await add_staff(sessions, config, clock, ANNA, "Анна")
+    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+    await client.say("Срочно!")  # no sender running: the relay is not even sent yet
+    async with sessions() as session:
+        message = (await session.scalars(select(ChatMessage))).one()
+    button = {
+        "text": "👤 Карточка",
+        "callback_data": ClientCb(action="card", id=message.contact_id, message=message.id).pack(),
+    }
+    replied = {
+        "message_id": 424242,
+        "date": 0,
+        "chat": {"id": ANNA, "type": "private", "first_name": "Анна"},
+        "from": {"id": fake_tg.bot_id, "is_bot": True, "first_name": "Bot"},
+        "text": "💬 Иван: Срочно!",
+        "reply_markup": {"inline_keyboard": [[button]]},
+    }
+    answered = await staff._run(message_update(staff.user, "Уже звоню", reply_to_message=replied))
+    assert not [c for c in answered if c.method == "sendMessage"]  # not a note, no error
+    async with sessions() as session:
+        out = (
+            await session.scalars(select(ChatMessage).where(ChatMessage.direction == "out"))
+        ).one()
+        queued = (
+            await session.scalars(select(Notification).where(Notification.kind == "client_message"))
+        ).one()
+    assert out.conversation_id == message.conversation_id and queued.chat_id == CLIENT
