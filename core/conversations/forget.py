@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Select, delete, or_, select, update
 
 from core.context import Actor, Ctx
 from core.errors import NotFound, PermissionDenied
@@ -38,6 +38,7 @@ CONTACT_PAYLOAD_KINDS = (
     *("client_message", "client_relay", "client_blocked"),
 )
 ERASED = {"erased": True}
+ID_BATCH = 5000  # ids per statement (PostgreSQL takes at most 32,767 parameters)
 
 
 @dataclass
@@ -68,14 +69,15 @@ async def _ids(ctx: Ctx, column: object, *where: object) -> list[int]:
     return list(await ctx.session.scalars(select(column).where(*where)))  # type: ignore[call-overload]
 
 
-async def _scrub_audit(ctx: Ctx, entity: str, ids: list[int]) -> None:
-    if ids:
-        await ctx.session.execute(
-            update(AuditLog)
-            .where(AuditLog.entity == entity, AuditLog.entity_id.in_(ids))
-            .values(changes=ERASED)
-            .execution_options(synchronize_session=False)
-        )
+async def _scrub_audit(ctx: Ctx, entity: str, ids: Select[tuple[int]]) -> None:
+    """Empty the audit entries of these rows (`ids` is a query: no list of parameters, so a
+    client with 100,000 messages fits PostgreSQL's 32,767 as well as one with ten)."""
+    await ctx.session.execute(
+        update(AuditLog)
+        .where(AuditLog.entity == entity, AuditLog.entity_id.in_(ids))
+        .values(changes=ERASED)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def _forget_messages(ctx: Ctx, contact_id: int, result: Forgotten) -> None:
@@ -87,29 +89,25 @@ async def _forget_messages(ctx: Ctx, contact_id: int, result: Forgotten) -> None
         conversation_ids.append(conversation_id)
         chat_ids.append(chat_id)
     message_ids = await _ids(ctx, ChatMessage.id, ChatMessage.contact_id == contact_id)
-    await _scrub_audit(ctx, "chat_message", message_ids)
-    if message_ids:
-        await ctx.session.execute(
-            update(Document)
-            .where(Document.chat_message_id.in_(message_ids))
-            .values(chat_message_id=None)
-            .execution_options(synchronize_session=False)
-        )
-        await ctx.session.execute(
-            delete(MessageRelay).where(MessageRelay.message_id.in_(message_ids))
-        )
-        await ctx.session.execute(delete(ChatMessage).where(ChatMessage.id.in_(message_ids)))
-    if conversation_ids:
-        await ctx.session.execute(
-            update(Activity)
-            .where(Activity.conversation_id.in_(conversation_ids))
-            .values(conversation_id=None)
-            .execution_options(synchronize_session=False)
-        )
-        await ctx.session.execute(
-            delete(MessageRelay).where(MessageRelay.conversation_id.in_(conversation_ids))
-        )
-        await ctx.session.execute(delete(Conversation).where(Conversation.id.in_(conversation_ids)))
+    theirs = select(ChatMessage.id).where(ChatMessage.contact_id == contact_id)
+    chats = select(Conversation.id).where(Conversation.contact_id == contact_id)
+    await _scrub_audit(ctx, "chat_message", theirs)
+    await ctx.session.execute(
+        update(Document)
+        .where(Document.chat_message_id.in_(theirs))
+        .values(chat_message_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    await ctx.session.execute(delete(MessageRelay).where(MessageRelay.message_id.in_(theirs)))
+    await ctx.session.execute(delete(MessageRelay).where(MessageRelay.conversation_id.in_(chats)))
+    await ctx.session.execute(delete(ChatMessage).where(ChatMessage.contact_id == contact_id))
+    await ctx.session.execute(
+        update(Activity)
+        .where(Activity.conversation_id.in_(chats))
+        .values(conversation_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    await ctx.session.execute(delete(Conversation).where(Conversation.contact_id == contact_id))
     result.messages, result.conversations = len(message_ids), len(conversation_ids)
     await _forget_notifications(ctx, contact_id, chat_ids, message_ids, conversation_ids, result)
 
@@ -123,7 +121,14 @@ async def _forget_notifications(
     result: Forgotten,
 ) -> None:
     """Outbox rows (sent or not) to the client's chats or about them."""
-    doomed = set(await _ids(ctx, Notification.id, Notification.chat_id.in_(chat_ids)))
+    doomed: set[int] = set()
+    chat_rows = 0
+    if chat_ids:  # a client has a conversation or two: a short list
+        deleted = await ctx.session.execute(
+            delete(Notification).where(Notification.chat_id.in_(chat_ids))
+        )
+        chat_rows = int(getattr(deleted, "rowcount", 0) or 0)
+    messages, conversations = set(message_ids), set(conversation_ids)
     rows = await ctx.session.execute(
         select(Notification.id, Notification.payload).where(
             Notification.kind.in_(CONTACT_PAYLOAD_KINDS)
@@ -140,13 +145,15 @@ async def _forget_notifications(
         ]
         if (
             contact_id in about
-            or payload.get("chat_message_id") in message_ids
-            or payload.get("conversation_id") in conversation_ids
+            or payload.get("chat_message_id") in messages
+            or payload.get("conversation_id") in conversations
         ):
             doomed.add(notification_id)
-    if doomed:
-        await ctx.session.execute(delete(Notification).where(Notification.id.in_(doomed)))
-    result.notifications = len(doomed)
+    ordered = sorted(doomed)
+    for start in range(0, len(ordered), ID_BATCH):
+        batch = ordered[start : start + ID_BATCH]
+        await ctx.session.execute(delete(Notification).where(Notification.id.in_(batch)))
+    result.notifications = len(doomed) + chat_rows
 
 
 async def _forget_documents(ctx: Ctx, contact_id: int, result: Forgotten) -> None:
@@ -154,39 +161,32 @@ async def _forget_documents(ctx: Ctx, contact_id: int, result: Forgotten) -> Non
     # core.documents.service.delete_documents_of_contact also unlinks `dir` bytes at once
     # (then a dry run must only count); the audit scrub below still has to follow it.
     deal_ids = select(Deal.id).where(Deal.contact_id == contact_id)
-    documents = await ctx.session.execute(
-        select(Document.id, Document.sha256).where(
-            or_(
-                Document.contact_id == contact_id,
-                Document.deal_id.in_(deal_ids) & Document.contact_id.is_(None),
-            )
+    theirs = select(Document.id).where(
+        or_(
+            Document.contact_id == contact_id,
+            Document.deal_id.in_(deal_ids) & Document.contact_id.is_(None),
         )
     )
-    document_ids, hashes = [], set()
-    for document_id, sha256 in documents:
-        document_ids.append(document_id)
-        hashes.add(sha256)
-    if not document_ids:
+    hashes = set(await ctx.session.scalars(select(Document.sha256).where(Document.id.in_(theirs))))
+    if not hashes:
         return
-    await _scrub_audit(ctx, "document", document_ids)
-    await ctx.session.execute(
-        delete(DocumentText).where(DocumentText.document_id.in_(document_ids))
-    )
-    await ctx.session.execute(delete(Document).where(Document.id.in_(document_ids)))
-    shared = set(
-        await ctx.session.scalars(select(Document.sha256).where(Document.sha256.in_(hashes)))
-    )
-    orphans = sorted(hashes - shared)
-    if orphans:
-        blobs = await ctx.session.execute(
-            select(DocumentBlob.sha256, DocumentBlob.storage).where(
-                DocumentBlob.sha256.in_(orphans)
-            )
+    await _scrub_audit(ctx, "document", theirs)
+    await ctx.session.execute(delete(DocumentText).where(DocumentText.document_id.in_(theirs)))
+    deleted = await ctx.session.execute(delete(Document).where(Document.id.in_(theirs)))
+    result.documents = int(getattr(deleted, "rowcount", 0) or 0)
+    for sha256 in sorted(hashes):  # one file at a time: a blob no document uses any more goes
+        if await ctx.session.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1)):
+            continue
+        storage = await ctx.session.scalar(
+            select(DocumentBlob.storage).where(DocumentBlob.sha256 == sha256)
         )
-        result.dir_blobs = [sha for sha, storage in blobs if storage != "db"]
-        await ctx.session.execute(delete(DocumentChunk).where(DocumentChunk.sha256.in_(orphans)))
-        await ctx.session.execute(delete(DocumentBlob).where(DocumentBlob.sha256.in_(orphans)))
-    result.documents, result.blobs = len(document_ids), len(orphans)
+        if storage is None:
+            continue
+        if storage != "db":
+            result.dir_blobs.append(sha256)
+        await ctx.session.execute(delete(DocumentChunk).where(DocumentChunk.sha256 == sha256))
+        await ctx.session.execute(delete(DocumentBlob).where(DocumentBlob.sha256 == sha256))
+        result.blobs += 1
 
 
 async def forget_contact(
@@ -213,11 +213,10 @@ async def forget_contact(
             .values(title=f"#{deal_id}")
             .execution_options(synchronize_session=False)
         )
-    await _scrub_audit(ctx, "deal", [d for d in requested if d is not None])
-    note_ids = await _ids(ctx, Note.id, Note.contact_id == contact_id)
-    await _scrub_audit(ctx, "note", note_ids)
-    await ctx.session.execute(delete(Note).where(Note.contact_id == contact_id))
-    result.notes = len(note_ids)
+        await _scrub_audit(ctx, "deal", select(Deal.id).where(Deal.id == deal_id))
+    await _scrub_audit(ctx, "note", select(Note.id).where(Note.contact_id == contact_id))
+    deleted = await ctx.session.execute(delete(Note).where(Note.contact_id == contact_id))
+    result.notes = int(getattr(deleted, "rowcount", 0) or 0)
     await ctx.session.execute(
         update(Call)
         .where(Call.contact_id == contact_id)
@@ -237,7 +236,7 @@ async def forget_contact(
         .values(merged_into_id=None)
         .execution_options(synchronize_session=False)
     )
-    await _scrub_audit(ctx, "contact", [contact_id])
+    await _scrub_audit(ctx, "contact", select(Contact.id).where(Contact.id == contact_id))
     await ctx.session.execute(delete(GreetingLog).where(GreetingLog.contact_id == contact_id))
     await ctx.session.execute(delete(ContactPhone).where(ContactPhone.contact_id == contact_id))
     ctx.session.expunge(contact)
