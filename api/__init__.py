@@ -14,6 +14,7 @@ from api import (
     documents,
     errors,
     imports,
+    messages,
     reports,
     users,
 )
@@ -39,7 +40,17 @@ def router() -> APIRouter:
             },
         },
     )
-    for module in (contacts, companies, calls, activities, deals, users, reports, imports):
+    for module in (
+        contacts,
+        companies,
+        calls,
+        activities,
+        deals,
+        users,
+        reports,
+        imports,
+        messages,
+    ):
         api.include_router(module.router)
     api.include_router(documents.router)
     return api

@@ -49,6 +49,7 @@ from api.shapes import Timestamp as Timestamp
 from api.shapes import choices as choices
 from core.models.calls import Call, CallStatus, Direction
 from core.models.contacts import Company, Contact, ContactSource
+from core.models.conversations import ChatMessage
 from core.models.users import Role
 from core.models.work import Activity, ActivityKind, ActivityStatus, Note
 from core.phones import try_normalize
@@ -397,21 +398,89 @@ class StageOut(_Out):
     name: str
     position: int
     outcome: Literal["open", "won", "lost"]
+    client_name_ru: str | None = Field(
+        None, description="what clients see for an order here (null: not shown to clients)"
+    )
+    client_name_en: str | None = None
+    notify_client: bool = Field(
+        False, description="a client with a conversation is told when their order moves here"
+    )
 
 
 # --- timeline ----------------------------------------------------------------------------
 
 
+class MessageFileOut(BaseModel):
+    """What Telegram told about a message's file (the bytes stay with Telegram)."""
+
+    file_name: str | None
+    mime_type: str | None
+    file_size: int | None
+
+
+class MessageOut(_Out):
+    """A message in a client conversation: the company bot or a salesperson's Business chat."""
+
+    id: int
+    conversation_id: int
+    contact_id: int
+    channel: Literal["bot", "business"]
+    direction: Literal["in", "out"] = Field(description="in: from the client; out: to them")
+    author_user_id: int | None = Field(description="the salesperson who wrote an outgoing one")
+    author: str | None = Field(
+        None,
+        description="who wrote it: the salesperson's name, or the sender's label "
+        '("api:<key name>", "order_status", …); null for the client',
+    )
+    kind: str = Field(description="text, photo, document, voice, video, sticker, location, …")
+    text: str | None = Field(description="the text or the caption")
+    file: MessageFileOut | None = None
+    status: str = Field(description="received (from the client); pending, sent or failed (to)")
+    sent_at: Timestamp
+    edited: bool = False
+    edited_at: Timestamp | None = None
+    deleted: bool = False
+    deleted_at: Timestamp | None = None
+
+    @classmethod
+    def of(cls, obj: object, *, author: str | None = None) -> Self:
+        assert isinstance(obj, ChatMessage)
+        message = obj
+        has_file = message.file_id is not None or message.file_name is not None
+        return cls.model_validate(message).model_copy(
+            update={
+                "author": author,
+                "file": MessageFileOut(
+                    file_name=message.file_name,
+                    mime_type=message.mime_type,
+                    file_size=message.file_size,
+                )
+                if has_file
+                else None,
+                "edited": message.edited_at is not None,
+                "deleted": message.deleted_at is not None,
+            }
+        )
+
+
+class MessageIn(_In):
+    text: Annotated[str, Field(min_length=1, max_length=4096, examples=["Ваш заказ отправлен"])] = (
+        Field(description="the message to the client, as plain text (1–4096 characters)")
+    )
+
+
 class TimelineEntryOut(BaseModel):
-    kind: Literal["note", "call", "activity", "deal_change"]
+    kind: Literal["note", "call", "activity", "deal_change", "message"]
     at: Timestamp
-    item: NoteOut | CallOut | ActivityOut | StageChangeOut
+    item: NoteOut | CallOut | ActivityOut | StageChangeOut | MessageOut
     deal_title: str | None = None
 
     @classmethod
     def of(cls, entry: TimelineEntry) -> TimelineEntryOut:
-        item: NoteOut | CallOut | ActivityOut | StageChangeOut
-        if isinstance(entry.item, Note):
+        item: NoteOut | CallOut | ActivityOut | StageChangeOut | MessageOut
+        if isinstance(entry.item, ChatMessage):
+            item = MessageOut.of(entry.item, author=entry.author)
+        elif isinstance(entry.item, Note):
             item = NoteOut.of(entry.item)
         elif isinstance(entry.item, Call):
             item = CallOut.of(entry.item)

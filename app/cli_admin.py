@@ -170,6 +170,7 @@ DATABASE_COMMANDS = (
     *("run", "db", "users", "api-keys", "inbox", "demo"),
     *("calls", "activities", "report", "import", "export"),
     "targets",
+    *("contacts", "stages"),
 )
 # Commands that may create the SQLite file (they migrate it first); any other command finding
 # no file stops instead of leaving an empty database in whatever folder it was run from.

@@ -17,6 +17,7 @@ from bot.handlers import (
     escalations,
     fallback,
     invites,
+    orders,
     plan,
     reports,
     search,
@@ -50,7 +51,8 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
     # so those work in any state; a reply to a card comes before flows; search and the
     # fallback come last. /invite and /help (per role) come before start's own handlers.
     for factory in (
-        clients.router,  # first: clients' messages, and staff replies to relayed ones
+        orders.router,  # first: a client's My orders / Leave a request, not a chat message
+        clients.router,  # clients' messages, and staff replies to relayed ones
         dialogs.router,  # «отмена» and menu buttons mid-dialog before any flow
         clients.card_router,  # Write to client: after dialogs, so «отмена» ends it
         documents.router,  # files to a card before the import, photo notes and the fallback

@@ -27,6 +27,10 @@ def client_keyboard(t: Texts, *, phone: bool = True) -> ReplyKeyboardMarkup | Re
     rows: list[list[KeyboardButton]] = []
     if phone:
         rows.append([KeyboardButton(text=t("client-share-phone"), request_contact=True)])
+    # Orders (bot/handlers/orders.py): the client's open orders, and a request to the team.
+    rows.append(
+        [KeyboardButton(text=t("client-btn-orders")), KeyboardButton(text=t("client-btn-request"))]
+    )
     if not rows:
         return ReplyKeyboardRemove()
     return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True)

@@ -8,7 +8,8 @@ colleague_note (a note a colleague left on the owner's client), callback_nudge a
 callback_assigned (a manager acting on an escalation), call_update and task_update (an edit
 of the screen pop or of the missed-call task message, rendered from the current state as its
 original kind and sent as `editMessageText` of the message the original became),
-owner_changed (a contact handed over: both owners), user_joined (to admins), the import
+owner_changed (a contact handed over: both owners), user_joined (to admins), client_request
+(a client's request from the company bot, to their owner), the import
 jobs' import_preview, import_done, import_refused and import_failed, and any kind whose
 payload carries a file ("content_b64": digest and reports) as a document, captioned by
 `caption` or by a locale key (`caption_key` with `caption_args`).
@@ -356,6 +357,23 @@ async def _greeting(job: _Job) -> Screen | None:
     return Screen(esc(text)) if text else None
 
 
+async def _client_request(job: _Job) -> Screen | None:
+    """A client's request from the bot (core.conversations.orders.leave_request): who, the
+    text, the phone they left, and the card."""
+    contact = await _live_contact(job, job.payload.get("contact_id"))
+    if contact is None:
+        return None
+    lines = [
+        job.t("client-request", client=esc(contact.name), text=esc(job.payload.get("text") or ""))
+    ]
+    if job.payload.get("phone"):
+        lines.append(job.t("client-request-phone", phone=esc(str(job.payload["phone"]))))
+    card = InlineKeyboardButton(
+        text=job.t("btn-card"), callback_data=ContactCb(action="open", id=contact.id).pack()
+    )
+    return Screen("\n".join(lines), markup([[card]]))
+
+
 def _import(kind: str) -> Renderer:
     """An import job's message (core/services/import_jobs.py), rendered by its view."""
 
@@ -392,6 +410,7 @@ RENDERERS: dict[str, Renderer] = {
     "callback_assigned": _callback_assigned,
     "owner_changed": _owner_changed,
     "user_joined": _user_joined,
+    "client_request": _client_request,
 }
 # Edit kinds and the kind of the message each edits.
 EDITS = {"call_update": "incoming_call", "task_update": "missed_call"}

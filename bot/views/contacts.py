@@ -18,6 +18,7 @@ from bot.callbacks import (
     SearchCb,
 )
 from bot.i18n import Texts
+from bot.views import messages as message_views
 from bot.views.format import (
     Screen,
     button_text,
@@ -30,6 +31,7 @@ from bot.views.format import (
 )
 from core.models.calls import Call
 from core.models.contacts import Contact
+from core.models.conversations import ChatMessage
 from core.models.users import User
 from core.models.work import Note
 from core.services.cards import ContactCard
@@ -281,6 +283,8 @@ def _entry(t: Texts, entry: TimelineEntry, timezone: str) -> str:
         return f"📝 {when}\n{esc(short)}"
     if entry.kind == "call" and isinstance(item, Call):
         return f"📞 {when} · {call_summary(t, item)}"
+    if entry.kind == "message" and isinstance(item, ChatMessage):
+        return message_views.timeline_line(t, item, entry.author, when)
     if entry.kind == "activity":
         title = esc(getattr(item, "title", ""))
         return f"📌 {when} · {title} ({t('status-' + getattr(item, 'status', 'planned'))})"

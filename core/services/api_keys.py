@@ -2,8 +2,8 @@
 
 A key's role is its scope:
 - `read`: reads everything, changes nothing (reports, a BI tool);
-- `integration`: reads, and upserts contacts, companies and deals (the online shop,
-  the accounting system);
+- `integration`: reads, and upserts contacts, companies and deals, and writes to clients
+  who have a conversation (the online shop, the accounting system);
 - `admin`: everything the REST API offers.
 """
 
@@ -39,6 +39,7 @@ INTEGRATION_WRITES = frozenset(
         "upload_contact_document",
         "upload_deal_document",
         "upload_deal_document_by_external_id",
+        "send_message",
     }
 )
 # last_used_at is a hint, not an audit trail: one write a minute per key at most.

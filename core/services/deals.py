@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import access
 from core.context import Actor, Ctx
+from core.conversations import orders
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.models.contacts import Company, Contact
 from core.models.users import User
@@ -253,15 +254,14 @@ async def _move(
             )
         deal.lost_reason = lost_reason.strip()
     now = ctx.clock.now()
-    ctx.session.add(
-        DealStageChange(
-            deal_id=deal.id,
-            from_stage=deal.stage,
-            to_stage=target.code,
-            changed_by_id=actor.user_id,
-            changed_at=now,
-        )
+    change = DealStageChange(
+        deal_id=deal.id,
+        from_stage=deal.stage,
+        to_stage=target.code,
+        changed_by_id=actor.user_id,
+        changed_at=now,
     )
+    ctx.session.add(change)
     audit(
         ctx,
         actor=actor,
@@ -274,6 +274,9 @@ async def _move(
     deal.updated_at = now
     if target.outcome != "open":
         deal.closed_at = now
+    await ctx.session.flush()
+    # A client with a conversation hears of a move into a stage marked to notify, once.
+    await orders.stage_changed(ctx, deal=deal, change=change)
     return deal
 
 

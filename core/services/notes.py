@@ -1,4 +1,5 @@
-"""Notes and the contact timeline (notes, calls, activities, deal changes; newest first)."""
+"""Notes and the contact timeline (notes, calls, activities, deal changes, chat messages of
+both channels; newest first)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,26 @@ from core import access
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.calls import Call
+from core.models.conversations import ChatMessage
 from core.models.system import AuditLog
+from core.models.users import User
 from core.models.work import Activity, Deal, DealStageChange, Note
 from core.services import outbox
 from core.services.common import audit, check_page
 from core.services.contacts import get_contact_for_work
 
-TimelineKind = Literal["note", "call", "activity", "deal_change"]
+TimelineKind = Literal["note", "call", "activity", "deal_change", "message"]
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
     kind: TimelineKind
     at: datetime
-    item: Note | Call | Activity | DealStageChange
+    item: Note | Call | Activity | DealStageChange | ChatMessage
     deal_title: str | None = None
+    # A message's author as people know them: the salesperson's name, or the label of the
+    # integration or robot that sent it ("api:shop", "order_status"); None for the client.
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,22 @@ async def note_of_message(ctx: Ctx, *, actor: Actor, message_ref: str) -> Note |
     return None
 
 
+async def _message_entries(ctx: Ctx, messages: list[ChatMessage]) -> list[TimelineEntry]:
+    """Chat messages as timeline entries, each with its author's name (one query for all)."""
+    ids = {m.author_user_id for m in messages if m.author_user_id is not None}
+    rows = await ctx.session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+    names: dict[int, str] = {user_id: name for user_id, name in rows}
+    return [
+        TimelineEntry(
+            "message",
+            m.sent_at,
+            m,
+            author=names.get(m.author_user_id) if m.author_user_id else m.author_label,
+        )
+        for m in messages
+    ]
+
+
 async def timeline(
     ctx: Ctx, *, actor: Actor, contact_id: int, limit: int = 20, offset: int = 0
 ) -> Timeline:
@@ -238,7 +260,14 @@ async def timeline(
         .order_by(DealStageChange.changed_at.desc(), DealStageChange.id.desc())
         .limit(window)
     )
+    messages = await ctx.session.scalars(
+        select(ChatMessage)
+        .where(ChatMessage.contact_id == contact_id)
+        .order_by(ChatMessage.sent_at.desc(), ChatMessage.id.desc())
+        .limit(window)
+    )
     entries = [TimelineEntry("note", n.created_at, n) for n in notes]
+    entries += await _message_entries(ctx, list(messages))
     entries += [TimelineEntry("call", c.started_at, c) for c in calls]
     entries += [TimelineEntry("activity", a.done_at or a.created_at, a) for a in activities]
     entries += [TimelineEntry("deal_change", ch.changed_at, ch, title) for ch, title in changes]
@@ -252,6 +281,7 @@ async def timeline(
         .select_from(DealStageChange)
         .join(Deal, Deal.id == DealStageChange.deal_id)
         .where(Deal.contact_id == contact_id),
+        select(func.count()).select_from(ChatMessage).where(ChatMessage.contact_id == contact_id),
     ):
         total += await ctx.session.scalar(query) or 0
     return Timeline(entries=entries[offset : offset + limit], total=total)

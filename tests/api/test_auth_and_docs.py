@@ -70,6 +70,7 @@ async def test_openapi_lists_every_route_with_tag_and_description(anon: httpx.As
         ("get", "/api/v1/contacts/{contact_id}/timeline"),
         ("post", "/api/v1/contacts/{contact_id}/notes"),
         ("get", "/api/v1/contacts/{contact_id}/notes/{note_id}"),
+        ("post", "/api/v1/contacts/{contact_id}/messages"),
         ("get", "/api/v1/companies"),
         ("post", "/api/v1/companies"),
         ("get", "/api/v1/companies/{company_id}"),

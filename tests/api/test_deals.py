@@ -42,7 +42,15 @@ async def test_pipeline_stages(client: httpx.AsyncClient) -> None:
         "won",
         "lost",
     ]
-    assert body["items"][4] == {"code": "won", "name": "Успешно", "position": 90, "outcome": "won"}
+    assert body["items"][4] == {
+        "code": "won",
+        "name": "Успешно",
+        "position": 90,
+        "outcome": "won",
+        "client_name_ru": None,
+        "client_name_en": None,
+        "notify_client": False,
+    }
 
 
 async def test_create_get_patch(client: httpx.AsyncClient) -> None:

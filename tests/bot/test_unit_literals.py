@@ -47,6 +47,10 @@ ALLOWED_CYRILLIC: dict[str, str] = {
     "exports/contacts_import.py": "parsing: column headers of imported files",
     "exports/contacts_export.py": "column headers the import reads back (a codec table)",
     "exports/_table.py": "a currency symbol (сўм)",
+    "core/conversations/order_texts.py": (
+        "order-status notices to clients, composed by core and stored as the message's text "
+        "(a ru/en table with a test that both languages match)"
+    ),
     "api/schemas.py": "OpenAPI examples (Иван Петров), not a reply",
     "api/contacts.py": "parsing: a phone-number pattern",
     "app/cli_users.py": "CLI help naming the Russian role words it accepts",

@@ -27,6 +27,7 @@ from bot.menus import MENUS
 from bot.periods import REPORT_PERIODS
 from bot.views.calls import PROMPT_OUTCOMES
 from bot.views.contacts import EDITABLE_FIELDS
+from bot.views.messages import MESSAGE_KINDS
 from bot.views.reports import CHANGED_FIELDS
 from core.models.users import ROLES
 from core.models.work import ACTIVITY_KINDS
@@ -133,6 +134,8 @@ DYNAMIC_FAMILIES: tuple[tuple[str, tuple[object, ...]], ...] = (
     ("err-", tuple(error_codes())),
     ("targets-", METRICS),
     ("targets-word-", METRICS),
+    ("tl-channel-", ("bot", "business")),
+    ("tl-kind-", MESSAGE_KINDS),
 )
 
 

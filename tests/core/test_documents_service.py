@@ -339,3 +339,40 @@ async def test_a_file_is_never_whole_in_memory_on_its_way_in_or_out(
         tracemalloc.stop()
     assert read == big
     assert peak < big / 4, f"peak {peak} bytes for a {big}-byte file"
+
+
+async def test_forgetting_a_contact_removes_the_files_only_they_used(
+    ctx: Ctx, system: Actor, storage_kind: str
+) -> None:
+    """`contacts forget` erases a client's files: their bytes go from the folder (or the
+    database) after the commit; a file another card still uses stays; a dry run removes
+    nothing."""
+    from core.conversations.forget import forget_contact
+
+    people = await _people(ctx, system)
+    admin = people["admin4"]
+    mine = await _contact(ctx, system, people["sales1"], "+79160000101")
+    other = await _contact(ctx, system, people["sales1"], "+79160000102")
+    only = await service.store_document(
+        ctx, actor=admin, name="passport.pdf", source="api", data=PDF, contact_id=mine
+    )
+    shared = await service.store_document(
+        ctx, actor=admin, name="price.txt", source="api", data=b"price list", contact_id=mine
+    )
+    await service.store_document(
+        ctx, actor=admin, name="price.txt", source="api", data=b"price list", contact_id=other
+    )
+    only_sha, shared_sha = only.sha256, shared.sha256
+    folder = storage.backend_named(ctx, "dir")
+    await forget_contact(ctx, actor=admin, contact_id=mine, dry_run=True)
+    assert await storage.read_all(ctx, only_sha) == PDF
+    if storage_kind == "dir":
+        assert folder.path(only_sha).exists()
+
+    forgotten = await forget_contact(ctx, actor=admin, contact_id=mine)
+
+    assert forgotten.documents == 2 and forgotten.blobs == 1
+    assert await ctx.session.get(DocumentBlob, only_sha) is None
+    assert await storage.read_all(ctx, shared_sha) == b"price list"
+    if storage_kind == "dir":
+        assert not folder.path(only_sha).exists()

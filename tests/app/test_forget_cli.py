@@ -1,0 +1,212 @@
+"""`perezvon contacts forget ID`: a client's messages, notes, files and the contact itself are
+erased; the team's calls and deals stay unlinked; one audit line without personal data."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app import cli_contacts
+from app.settings import load_settings
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.conversations.client_messages import send_to_contact
+from core.models.calls import Call
+from core.models.contacts import Contact, ContactPhone
+from core.models.conversations import ChatMessage, Conversation, MessageRelay
+from core.models.documents import Document, DocumentBlob, DocumentChunk
+from core.models.system import AuditLog, Notification
+from core.models.work import Deal, Note
+from core.services import deals, notes, users
+from tests.orders_helpers import make_client
+
+SECRET = "паспорт 4510 123456"
+
+
+@pytest.fixture
+def cli_db(
+    database_url: str, engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    monkeypatch.chdir(tmp_path)  # no .env from the repository
+    monkeypatch.setenv("PEREZVON_DATABASE_URL", database_url)
+    return database_url
+
+
+def run(*argv: str) -> int:
+    """Parse as `perezvon …` would (the parsers cli_contacts adds) and run it."""
+    parser = argparse.ArgumentParser(prog="perezvon")
+    cli_contacts.add_parsers(parser.add_subparsers(dest="command", required=True))
+    return cli_contacts.dispatch(parser.parse_args(list(argv)), load_settings())
+
+
+async def in_thread(*argv: str) -> int:
+    return await asyncio.get_running_loop().run_in_executor(None, run, *argv)
+
+
+def blob(session: AsyncSession, sha: str, clock: FakeClock) -> None:
+    session.add(DocumentBlob(sha256=sha, size_bytes=3, storage="db", created_at=clock.now()))
+    session.add(DocumentChunk(sha256=sha, seq=0, data=b"abc"))
+
+
+def document(contact_id: int, sha: str, clock: FakeClock, name: str) -> Document:
+    now = clock.now()
+    return Document(
+        contact_id=contact_id,
+        source="bot",
+        file_name=name,
+        mime_type="application/pdf",
+        kind="pdf",
+        size_bytes=3,
+        sha256=sha,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def a_client_with_history(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
+) -> tuple[int, int]:
+    """Мария (messages, notes, files, a call, a deal) and Олег, who shares one file with her."""
+    maria = await make_client(sessions, config, clock, owner_id=None)
+    oleg = await make_client(
+        sessions, config, clock, name="Олег", phone="+79160000002", telegram_id=880002
+    )
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        system = Actor.system("test")
+        seller = await users.create_user(
+            ctx, actor=system, name="Анна", role="sales", telegram_user_id=5001
+        )
+        note = await notes.add_note(ctx, actor=system, contact_id=maria.id, text=SECRET)
+        await notes.edit_note(ctx, actor=system, note_id=note.id, text=SECRET + " (уточнено)")
+        conversation = await session.scalar(
+            select(Conversation).where(Conversation.contact_id == maria.id)
+        )
+        assert conversation is not None
+        session.add(
+            ChatMessage(
+                conversation_id=conversation.id,
+                contact_id=maria.id,
+                channel="bot",
+                direction="in",
+                text="Мой " + SECRET,
+                status="received",
+                sent_at=clock.now(),
+                created_at=clock.now(),
+                extra={},
+                history=[],
+            )
+        )
+        message, _new = await send_to_contact(
+            ctx, actor=system, contact_id=maria.id, text="Спасибо, Мария", idempotency_key="k1"
+        )
+        session.add(
+            MessageRelay(
+                message_id=message.id,
+                conversation_id=conversation.id,
+                user_id=seller.id,
+                staff_chat_id=5001,
+                staff_message_id=77,
+                created_at=clock.now(),
+            )
+        )
+        blob(session, "a" * 64, clock)
+        blob(session, "b" * 64, clock)
+        await session.flush()
+        session.add_all(
+            [
+                document(maria.id, "a" * 64, clock, "pasport.pdf"),
+                document(maria.id, "b" * 64, clock, "dogovor.pdf"),
+                document(oleg.id, "b" * 64, clock, "dogovor-kopiya.pdf"),
+            ]
+        )
+        session.add(
+            Call(
+                provider="generic",
+                provider_call_id="c1",
+                direction="in",
+                status="answered",
+                client_e164="+79161112233",
+                contact_id=maria.id,
+                summary="Мария просила " + SECRET,
+                started_at=clock.now(),
+                created_at=clock.now(),
+                updated_at=clock.now(),
+            )
+        )
+        await session.commit()
+        await deals.create(ctx, actor=system, title="Заказ 9", contact_id=maria.id)
+    return maria.id, oleg.id
+
+
+async def count(session: AsyncSession, model: type, *where: object) -> int:
+    return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0  # type: ignore[arg-type]
+
+
+async def test_forget_erases_messages_notes_files_and_the_contact_and_keeps_an_audit_line(
+    cli_db: str,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    maria_id, oleg_id = await a_client_with_history(sessions, config, clock)
+
+    assert await in_thread("contacts", "forget", str(maria_id)) == 0
+    preview = capsys.readouterr().out.strip()
+    assert preview == (
+        f"contact {maria_id} would be erased with 2 messages, 1 conversation, 1 note, "
+        "2 documents, 1 blob, 1 notification; run again with --yes to erase it"
+    )
+    async with sessions() as session:
+        assert await count(session, ChatMessage, ChatMessage.contact_id == maria_id) == 2
+
+    assert await in_thread("contacts", "forget", str(maria_id), "--yes") == 0
+    assert capsys.readouterr().out.strip().startswith(f"contact {maria_id} erased with 2 messages")
+
+    async with sessions() as session:
+        assert await session.get(Contact, maria_id) is None
+        assert await count(session, ContactPhone, ContactPhone.contact_id == maria_id) == 0
+        assert await count(session, ChatMessage) == 0
+        assert await count(session, MessageRelay) == 0
+        assert await count(session, Conversation, Conversation.contact_id == maria_id) == 0
+        assert await count(session, Note) == 0
+        assert await count(session, Notification, Notification.chat_id == 880001) == 0
+        # Her files go; the bytes she shared with Олег stay for him.
+        files = list(await session.scalars(select(Document.file_name)))
+        assert files == ["dogovor-kopiya.pdf"]
+        assert list(await session.scalars(select(DocumentBlob.sha256))) == ["b" * 64]
+        assert await count(session, DocumentChunk) == 1
+        # The team's call and deal stay, unlinked, with no words of hers.
+        call = (await session.scalars(select(Call))).one()
+        assert (call.contact_id, call.summary) == (None, None)
+        deal = (await session.scalars(select(Deal))).one()
+        assert deal.contact_id is None and deal.title == "Заказ 9"
+        assert await session.get(Contact, oleg_id) is not None
+        audit = list(await session.scalars(select(AuditLog).order_by(AuditLog.id)))
+    everything = json.dumps([a.changes for a in audit], ensure_ascii=False)
+    assert "паспорт" not in everything and "Соколова" not in everything
+    forgotten = [a for a in audit if a.action == "forget"]
+    assert len(forgotten) == 1
+    assert (forgotten[0].entity, forgotten[0].entity_id, forgotten[0].actor_label) == (
+        "contact",
+        maria_id,
+        "cli",
+    )
+    assert forgotten[0].changes["messages"] == 2 and forgotten[0].changes["documents"] == 2
+
+
+async def test_forget_names_an_unknown_contact_in_one_line(
+    cli_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await in_thread("contacts", "forget", "424242", "--yes") == 1
+    assert capsys.readouterr().err.strip() == "error: contact 424242 not found"
+    with pytest.raises(SystemExit):
+        await in_thread("contacts", "forget", "Мария")

@@ -1,0 +1,164 @@
+"""One timeline: calls, notes, deal changes and client messages of both channels (bot and
+Business chat, in and out, who wrote, files, edits, deletions) in one order, in the bot's
+history and in `GET /api/v1/contacts/{id}/timeline`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.http import create_app
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.models.contacts import Contact
+from core.models.conversations import ChatMessage, Conversation
+from core.services import api_keys, deals, notes
+from telephony_webhooks.context import WebContext
+from tests.bot.conftest import Feed
+from tests.bot.updates import TgUser, make_user, sent
+from tests.fakes.telegram_api import FakeTelegram
+from tests.orders_helpers import make_client
+
+SELLER_TG = 7301
+
+
+def chat_message(
+    conversation: Conversation, at: datetime, direction: str, text: str | None, **more: object
+) -> ChatMessage:
+    return ChatMessage(
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+        channel=conversation.channel,
+        direction=direction,
+        text=text,
+        status="received" if direction == "in" else "sent",
+        sent_at=at,
+        created_at=at,
+        extra={},
+        history=[],
+        **more,
+    )
+
+
+async def history_of(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, seller_id: int
+) -> Contact:
+    """Мария: a bot chat and a Business chat with Анна, a note and a deal, minutes apart."""
+    maria = await make_client(sessions, config, clock, owner_id=seller_id)
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        bot_chat = await session.scalar(select(Conversation))
+        assert bot_chat is not None
+        now = clock.now()
+        business = Conversation(
+            contact_id=maria.id,
+            channel="business",
+            business_connection_id="bc-1",
+            chat_id=880001,
+            telegram_user_id=880001,
+            user_id=seller_id,
+            status="open",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(business)
+        await session.flush()
+        session.add_all(
+            [
+                chat_message(bot_chat, now + timedelta(minutes=1), "in", "Где мой заказ?"),
+                chat_message(
+                    business,
+                    now + timedelta(minutes=3),
+                    "out",
+                    "Отправили сегодня",
+                    author_user_id=seller_id,
+                    edited_at=now + timedelta(minutes=4),
+                ),
+                chat_message(
+                    business,
+                    now + timedelta(minutes=5),
+                    "in",
+                    "Вот реквизиты",
+                    kind="document",
+                    file_id="F1",
+                    file_name="rekvizity.pdf",
+                    mime_type="application/pdf",
+                    file_size=12345,
+                ),
+                chat_message(
+                    bot_chat,
+                    now + timedelta(minutes=6),
+                    "in",
+                    "ошибся чатом",
+                    deleted_at=now + timedelta(minutes=7),
+                ),
+            ]
+        )
+        await session.commit()
+        clock.advance(minutes=2)
+        await notes.add_note(ctx, actor=Actor.system("test"), contact_id=maria.id, text="Звонила")
+        clock.advance(minutes=6)
+        await deals.create(ctx, actor=Actor.system("test"), title="Заказ 5", contact_id=maria.id)
+    return maria
+
+
+async def test_the_rest_timeline_has_messages_of_both_channels_in_order(
+    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
+) -> None:
+    seller = await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Анна")
+    maria = await history_of(sessions, config, clock, seller.id)
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        _key, plain = await api_keys.create(ctx, actor=Actor.system("t"), name="bi", role="read")
+    app = create_app(WebContext(sessions=sessions, config=config, clock=clock))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test/api/v1",
+        headers={"Authorization": f"Bearer {plain}"},
+    ) as http:
+        page = (await http.get(f"/contacts/{maria.id}/timeline")).json()
+        second = (await http.get(f"/contacts/{maria.id}/timeline?limit=2&offset=2")).json()
+    assert page["total"] == 6
+    kinds = [entry["kind"] for entry in page["items"]]
+    assert kinds == ["deal_change", "message", "message", "message", "note", "message"]
+    assert [e["kind"] for e in second["items"]] == kinds[2:4]
+    deleted, document, edited, first = (e["item"] for e in page["items"] if e["kind"] == "message")
+    assert (first["channel"], first["direction"], first["author"]) == ("bot", "in", None)
+    assert first["text"] == "Где мой заказ?" and first["file"] is None
+    assert (edited["channel"], edited["direction"]) == ("business", "out")
+    assert edited["author"] == "Анна" and edited["author_user_id"] == seller.id
+    assert edited["edited"] is True and edited["deleted"] is False
+    assert document["kind"] == "document"
+    assert document["file"] == {
+        "file_name": "rekvizity.pdf",
+        "mime_type": "application/pdf",
+        "file_size": 12345,
+    }
+    assert deleted["deleted"] is True and deleted["text"] == "ошибся чатом"
+
+
+async def test_the_bots_history_shows_who_wrote_on_which_channel(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    seller = await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Анна")
+    await history_of(sessions, config, clock, seller.id)
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    card = sent(await user.say("Мария"))[0]
+    await user.tap(card, "История")
+    text = user.current(card).text or ""
+    lines = [line for line in text.split("\n") if line.startswith(("💬", "📝", "💼"))]
+    assert [line[0] for line in lines] == ["💼", "💬", "💬", "💬", "📝"]  # a page of five
+    assert "бот · от клиента (удалено)" in text and "ошибся чатом" in text
+    assert "чат · от клиента" in text and "[файл rekvizity.pdf] Вот реквизиты" in text
+    assert "чат · клиенту (Анна) (изменено)" in text and "Отправили сегодня" in text
+    await user.tap(card, "▶️")
+    text = user.current(card).text or ""
+    assert "бот · от клиента\nГде мой заказ?" in text
