@@ -126,3 +126,12 @@ class DialogCb(CallbackData, prefix="z"):
     """A prompt's Cancel; and, for a menu button pressed mid-dialog, drop or keep it."""
 
     action: str  # cancel | drop | keep
+
+
+class BusinessCb(CallbackData, prefix="b"):
+    """A Telegram Business chat: off (stop logging it) or on; `view` is where the button is:
+    n (the new-chat notice) or l (the /business list)."""
+
+    action: str
+    id: int
+    view: str = "n"

@@ -8,6 +8,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.deps import BotDeps
 from bot.handlers import (
+    business,
     calls,
     contacts,
     deals,
@@ -49,6 +50,7 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
         invites.router,
         start.router,
         team.router,
+        business.router,  # Business chats logged (no user); /business and its toggles
         escalations.router,
         contacts.router,
         plan.router,

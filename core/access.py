@@ -27,6 +27,7 @@ from core.context import Actor, Ctx
 from core.errors import NotFound
 from core.models.calls import Call
 from core.models.contacts import Contact
+from core.models.conversations import Conversation
 from core.models.work import Activity, Deal
 
 # Long enough to log a call, follow up and call back; short enough that one answered call
@@ -161,3 +162,25 @@ async def workable_contact(
     if may_see_contact(ctx, actor, contact) or await took_a_call_from(ctx, actor, contact.id):
         return contact
     raise NotFound(f"contact {contact_id} not found")
+
+
+def may_see_conversation(
+    ctx: Ctx, actor: Actor, conversation: Conversation, contact: Contact | None
+) -> bool:
+    """May this actor read a client conversation: as for calls, the salesperson whose
+    Business chat it is, or whoever may see its contact."""
+    if sees_everything(ctx, actor) or (
+        conversation.user_id is not None and conversation.user_id == actor.user_id
+    ):
+        return True
+    return (
+        contact is not None and contact.deleted_at is None and may_see_contact(ctx, actor, contact)
+    )
+
+
+def conversation_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: the conversations this actor may read (join Conversation)."""
+    if sees_everything(ctx, actor):
+        return true()
+    visible = select(Contact.id).where(contact_clause(ctx, actor))
+    return or_(Conversation.user_id == actor.user_id, Conversation.contact_id.in_(visible))

@@ -1,0 +1,1 @@
+"""Conversations with clients in Telegram (the company bot, salespeople's Business chats)."""
