@@ -131,6 +131,15 @@ class BusinessChat:
 async def record_connection(ctx: Ctx, *, connection: ConnectionIn) -> ConnectionOutcome:
     """Store a connection: active for an active staff member, refused for anyone else, disabled
     when Telegram says it is off; the salesperson is told when theirs starts or stops."""
+    try:
+        return await _record_once(ctx, connection)
+    except IntegrityError:
+        # The same new connection recorded at once by its update and by a message's fetch.
+        await ctx.session.rollback()
+        return await _record_once(ctx, connection)
+
+
+async def _record_once(ctx: Ctx, connection: ConnectionIn) -> ConnectionOutcome:
     row = await ctx.session.get(BusinessConnection, connection.id)
     if row is not None and row.telegram_user_id != connection.telegram_user_id:
         log.warning("business connection update ignored: the connection belongs to another account")
