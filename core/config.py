@@ -35,3 +35,14 @@ class CoreConfig:
     import_batch_size: int = 500
     # Client opt-in links (start=c_<token>) expire this many days after they are issued.
     greeting_link_days: int = 30
+    # Client chats in the company bot (issue 17): an unanswered client message becomes a
+    # "reply to the client" task after this many minutes.
+    chat_sla_minutes: int = 15
+    # When the team works, e.g. "mon-fri 09:00-18:00" in `timezone`; "" = always open.
+    working_hours: str = ""
+    # Who gets a new client: "on-duty" (the on-duty person, else round-robin) or "round-robin".
+    client_routing: str = "on-duty"
+    # Messages a minute one client may send before they are slowed down (one notice).
+    client_rate_per_minute: int = 20
+    # The reply task's stored title, "{name}" standing for the client (locale files).
+    reply_title: str = "{name}"

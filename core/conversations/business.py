@@ -29,24 +29,22 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from core import access
 from core.context import Actor, Ctx
+from core.conversations import clients
 from core.errors import NotFound
 from core.models.contacts import Contact
 from core.models.conversations import BusinessConnection, ChatMessage, Conversation
 from core.models.users import User
 from core.services import outbox
 from core.services.common import audit
-from core.services.contacts import build_search_text
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "business"
-MAX_TEXT = 16_000  # characters kept of a text (Telegram sends at most 4,096; more is crafted)
+MAX_TEXT = clients.TEXT_LIMIT  # characters kept (Telegram sends at most 4,096)
 NAME_LIMIT = 300
 MESSAGE_KINDS = (
     "text",
@@ -205,18 +203,15 @@ async def log_message(ctx: Ctx, *, connection_id: str, message: MessageIn) -> Lo
     "unknown_connection" asks the adapter to fetch the connection from Telegram first; a
     redelivered message is a "duplicate"; anything not to be kept is "ignored" (with a line).
     """
-    for attempt in (1, 2):
-        try:
-            return await _log_once(ctx, connection_id, message)
-        except IntegrityError:
-            # Two updates of a new chat at once: the other one created the conversation.
-            await ctx.session.rollback()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    for _ in range(3):
+        outcome = await _log_once(ctx, connection_id, message)
+        if outcome is not None:
+            return outcome
+    raise RuntimeError("a new business chat kept racing with its twin")
 
 
-async def _log_once(ctx: Ctx, connection_id: str, message: MessageIn) -> Logged:
+async def _log_once(ctx: Ctx, connection_id: str, message: MessageIn) -> Logged | None:
+    """One try; None when a concurrent update opened the same new chat first (try again)."""
     connection = await ctx.session.get(BusinessConnection, connection_id)
     if connection is None:
         return "unknown_connection"
@@ -231,14 +226,12 @@ async def _log_once(ctx: Ctx, connection_id: str, message: MessageIn) -> Logged:
     first = conversation is None
     if conversation is None:
         conversation = await _open_conversation(ctx, connection, message.chat)
-    logged = await _insert_message(ctx, conversation, connection, direction, message)
-    if not logged:
+        if conversation is None:
+            await ctx.session.rollback()  # drops the contact made for nothing
+            return None
+    if not await _keep(ctx, conversation, connection, direction, message):
         await ctx.session.rollback()
         return "duplicate"
-    if direction == "in":
-        conversation.last_in_at = _later(conversation.last_in_at, message.sent_at)
-    else:
-        conversation.last_out_at = _later(conversation.last_out_at, message.sent_at)
     conversation.updated_at = ctx.clock.now()
     if first and connection.user_id is not None:
         await outbox.enqueue(
@@ -270,126 +263,80 @@ def _direction(connection: BusinessConnection, message: MessageIn) -> str | None
 
 
 async def _conversation(ctx: Ctx, connection_id: str, chat_id: int) -> Conversation | None:
-    found: Conversation | None = await ctx.session.scalar(
-        select(Conversation).where(
-            Conversation.channel == CHANNEL,
-            Conversation.business_connection_id == connection_id,
-            Conversation.chat_id == chat_id,
-        )
+    return await clients.find_conversation(
+        ctx, chat_id=chat_id, channel=CHANNEL, business_connection_id=connection_id
     )
-    return found
 
 
 async def _open_conversation(
     ctx: Ctx, connection: BusinessConnection, chat: ChatIn
-) -> Conversation:
-    """The conversation of a chat seen for the first time, and its client's contact."""
-    assert connection.user_id is not None
-    contact = await _client_contact(ctx, connection.user_id, chat)
-    now = ctx.clock.now()
-    conversation = Conversation(
-        contact_id=contact.id,
-        channel=CHANNEL,
-        business_connection_id=connection.id,
+) -> Conversation | None:
+    """The conversation of a chat seen for the first time, and its client's contact (matched
+    by Telegram user id, else new and owned by the salesperson). None when a concurrent update
+    opened it first while a contact was made here: the caller rolls back and tries again."""
+    person = clients.TelegramPerson(
+        user_id=chat.id,
+        first_name=chat.first_name or "",
+        last_name=chat.last_name,
+        username=chat.username,
+    )
+    contact, contact_created = await clients.contact_for_telegram_user(
+        ctx, person=person, owner_id=connection.user_id
+    )
+    conversation, created = await clients.open_conversation(
+        ctx,
+        contact=contact,
         chat_id=chat.id,
         telegram_user_id=chat.id,
+        channel=CHANNEL,
+        business_connection_id=connection.id,
         user_id=connection.user_id,
-        status="open",
-        excluded=False,
-        created_at=now,
-        updated_at=now,
     )
-    ctx.session.add(conversation)
-    await ctx.session.flush()
+    if contact_created and not created:
+        return None
     return conversation
 
 
-async def _client_contact(ctx: Ctx, salesperson_id: int, chat: ChatIn) -> Contact:
-    """The live contact with this Telegram user id, else a new one owned by the salesperson."""
-    found: Contact | None = await ctx.session.scalar(
-        select(Contact)
-        .where(Contact.telegram_user_id == chat.id, Contact.deleted_at.is_(None))
-        .order_by(Contact.id)
-        .limit(1)
-    )
-    if found is not None:
-        return found
-    now = ctx.clock.now()
-    contact = Contact(
-        name=_client_name(chat),
-        owner_id=salesperson_id,
-        telegram_user_id=chat.id,
-        source="bot",  # Telegram: the same source as the company bot's clients
-        tags=[],
-        marketing_consent=False,
-        created_at=now,
-        updated_at=now,
-    )
-    contact.search_text = build_search_text(contact, None)
-    ctx.session.add(contact)
-    await ctx.session.flush()
-    audit(
-        ctx,
-        actor=Actor.system("telegram-business"),
-        entity="contact",
-        entity_id=contact.id,
-        action="create",
-        changes={"name": contact.name, "source": "bot", "owner_id": salesperson_id},
-    )
-    return contact
-
-
-def _client_name(chat: ChatIn) -> str:
-    parts = [p.strip() for p in (chat.first_name, chat.last_name) if p and p.strip()]
-    name = " ".join(parts) or (f"@{chat.username}" if chat.username else f"Telegram {chat.id}")
-    return name[:NAME_LIMIT]
-
-
-async def _insert_message(
+async def _keep(
     ctx: Ctx,
     conversation: Conversation,
     connection: BusinessConnection,
     direction: str,
     message: MessageIn,
 ) -> bool:
-    """Insert the message unless this chat already has it; True when it was new."""
-    text, extra = message.text, dict(message.extra)
-    if text is not None and len(text) > MAX_TEXT:
-        text, extra["clipped_from"] = text[:MAX_TEXT], len(text)
-    values = {
-        "conversation_id": conversation.id,
-        "contact_id": conversation.contact_id,
-        "channel": CHANNEL,
-        "direction": direction,
-        "author_user_id": connection.user_id if direction == "out" else None,
-        "telegram_message_id": message.message_id,
-        "media_group_id": message.media_group_id,
-        "kind": message.kind if message.kind in MESSAGE_KINDS else "other",
-        "text": text,
-        "file_id": message.file_id,
-        "file_unique_id": message.file_unique_id,
-        "file_name": (message.file_name or "")[:255] or None,
-        "mime_type": (message.mime_type or "")[:128] or None,
-        "file_size": message.file_size,
-        "extra": extra,
-        "history": [],
-        "status": "received" if direction == "in" else "sent",
-        "sent_at": message.sent_at,
-        "edited_at": message.edited_at,
-        "created_at": ctx.clock.now(),
-    }
-    dialect = ctx.session.get_bind().dialect.name
-    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert_fn(ChatMessage)
-        .values(**values)
-        .on_conflict_do_nothing(
-            index_elements=["conversation_id", "telegram_message_id"],
-            index_where=ChatMessage.telegram_message_id.is_not(None),
-        )
+    """Put the message on the timeline; False when this chat already has it."""
+    extra = dict(message.extra)
+    if message.text is not None and len(message.text) > MAX_TEXT:
+        extra["clipped_from"] = len(message.text)
+    last_in = conversation.last_in_at
+    logged = await clients.log_incoming(
+        ctx,
+        conversation=conversation,
+        message=clients.IncomingMessage(
+            telegram_message_id=message.message_id,
+            sent_at=message.sent_at,
+            kind=message.kind if message.kind in MESSAGE_KINDS else "other",
+            text=message.text,
+            file_id=message.file_id,
+            file_unique_id=message.file_unique_id,
+            file_name=message.file_name,
+            mime_type=message.mime_type,
+            file_size=message.file_size,
+            media_group_id=message.media_group_id,
+            extra=extra,
+        ),
     )
-    result = await ctx.session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    if logged.duplicate:
+        return False
+    if logged.new_entry and message.edited_at is not None:
+        logged.message.edited_at = message.edited_at
+    if direction == "out" and logged.new_entry:
+        # The same record as a client's message, written by the salesperson.
+        entry = logged.message
+        entry.direction, entry.status, entry.author_user_id = "out", "sent", connection.user_id
+        conversation.last_in_at = last_in
+        conversation.last_out_at = _later(conversation.last_out_at, message.sent_at)
+    return True
 
 
 def _later(current: datetime | None, candidate: datetime) -> datetime:
@@ -405,27 +352,19 @@ async def log_edit(ctx: Ctx, *, connection_id: str, message: MessageIn) -> Logge
     if _direction(connection, message) is None:
         return "ignored"
     conversation = await _conversation(ctx, connection_id, message.chat.id)
-    if conversation is None or conversation.excluded:
-        if conversation is not None:
-            return "ignored"
-        return await log_message(ctx, connection_id=connection_id, message=message)
-    entry = await ctx.session.scalar(
-        select(ChatMessage).where(
-            ChatMessage.conversation_id == conversation.id,
-            ChatMessage.telegram_message_id == message.message_id,
+    if conversation is not None and conversation.excluded:
+        return "ignored"
+    stored = None
+    if conversation is not None:
+        stored = await clients.log_edit(
+            ctx,
+            conversation=conversation,
+            telegram_message_id=message.message_id,
+            text_value=message.text,
+            edited_at=message.edited_at or ctx.clock.now(),
         )
-    )
-    if entry is None:
+    if stored is None:
         return await log_message(ctx, connection_id=connection_id, message=message)
-    text = message.text[:MAX_TEXT] if message.text is not None else None
-    if text == entry.text:
-        await ctx.session.rollback()
-        return "duplicate"
-    edited_at = message.edited_at or ctx.clock.now()
-    earlier = entry.edited_at or entry.sent_at
-    entry.history = [*entry.history, {"text": entry.text, "edited_at": earlier.isoformat()}]
-    entry.text = text
-    entry.edited_at = edited_at
     await ctx.session.commit()
     return "logged"
 

@@ -1,6 +1,7 @@
 """All ORM models; importing this module registers every table on Base.metadata."""
 
 from core.models.calls import Call, TelephonyEvent
+from core.models.client_texts import ClientText
 from core.models.contacts import Company, Contact, ContactPhone
 from core.models.conversations import (
     BusinessConnection,
@@ -33,6 +34,7 @@ __all__ = [
     "Call",
     "ChatMessage",
     "ClientRoutingState",
+    "ClientText",
     "Company",
     "Contact",
     "ContactPhone",

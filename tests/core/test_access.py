@@ -233,7 +233,7 @@ async def test_a_business_chat_is_read_as_a_call_is_predicate_and_list_agree(
         listed = await ctx.session.scalars(
             select(Conversation.id).where(access.conversation_clause(ctx, actor))
         )
-        assert access.may_see_conversation(ctx, actor, chat, client) is expected
+        assert access.may_see_conversation(ctx, actor, client, chat) is expected
         assert (chat.id in set(listed)) is expected
     stranger = await users.create_user(
         ctx, actor=system, name="Ч", role="sales", telegram_user_id=14
@@ -245,5 +245,5 @@ async def test_a_business_chat_is_read_as_a_call_is_predicate_and_list_agree(
         )
     )
     hidden = visibility == "own"
-    assert access.may_see_conversation(ctx, actor, chat, client) is not hidden
+    assert access.may_see_conversation(ctx, actor, client, chat) is not hidden
     assert (chat.id in listed) is not hidden

@@ -1,0 +1,88 @@
+"""Who gets a new client (setting CLIENT_ROUTING).
+
+1. `on-duty`: the active person marked on duty (`users.on_duty`, the lowest id when several);
+   nobody on duty: round-robin.
+2. `round-robin`: the active salespeople with a Telegram account in id order, each new client
+   to the one after the last one chosen (`client_routing_state`, one row, claimed with
+   FOR UPDATE on PostgreSQL so two new clients at once go to two people); no salespeople:
+   the managers, then the admins.
+Returns None when the team has nobody to give a client to (the contact stays unowned, and
+managers see it).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.context import Ctx
+from core.models.conversations import ClientRoutingState
+from core.models.users import User
+
+ROUTING_MODES = ("on-duty", "round-robin")
+STATE_ID = 1
+
+
+async def _on_duty(ctx: Ctx) -> int | None:
+    found: int | None = await ctx.session.scalar(
+        select(User.id)
+        .where(User.on_duty.is_(True), User.active.is_(True), User.telegram_user_id.is_not(None))
+        .order_by(User.id)
+        .limit(1)
+    )
+    return found
+
+
+async def _candidates(ctx: Ctx) -> list[int]:
+    for role in ("sales", "manager", "admin"):
+        ids = list(
+            await ctx.session.scalars(
+                select(User.id)
+                .where(
+                    User.role == role,
+                    User.active.is_(True),
+                    User.telegram_user_id.is_not(None),
+                )
+                .order_by(User.id)
+            )
+        )
+        if ids:
+            return ids
+    return []
+
+
+async def _state(ctx: Ctx) -> ClientRoutingState:
+    query = select(ClientRoutingState).where(ClientRoutingState.id == STATE_ID)
+    if ctx.session.bind is not None and ctx.session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    state = await ctx.session.scalar(query)
+    if state is None:
+        state = ClientRoutingState(id=STATE_ID, last_user_id=None, updated_at=ctx.clock.now())
+        ctx.session.add(state)
+        await ctx.session.flush()
+    return state
+
+
+async def round_robin(ctx: Ctx) -> int | None:
+    """The next salesperson after the last one chosen (step 2); moves the pointer."""
+    candidates = await _candidates(ctx)
+    if not candidates:
+        return None
+    state = await _state(ctx)
+    later = [
+        user_id
+        for user_id in candidates
+        if state.last_user_id is None or user_id > state.last_user_id
+    ]
+    chosen = later[0] if later else candidates[0]
+    state.last_user_id = chosen
+    state.updated_at = ctx.clock.now()
+    return chosen
+
+
+async def pick_owner(ctx: Ctx) -> int | None:
+    """The person a new client goes to under the configured routing; does not commit."""
+    if ctx.config.client_routing != "round-robin":
+        on_duty = await _on_duty(ctx)
+        if on_duty is not None:
+            return on_duty
+    return await round_robin(ctx)
