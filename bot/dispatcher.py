@@ -30,6 +30,7 @@ from bot.middlewares import (
     SessionMiddleware,
     UserMiddleware,
 )
+from core.conversations.business_writer import BusinessLogWriter
 
 __all__ = ["build_dispatcher", "command_menus"]  # the menus per role live in bot/menus.py
 
@@ -38,6 +39,8 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
     """A new Dispatcher (routers are built by factories, so tests may build many)."""
     dp = Dispatcher(storage=storage or MemoryStorage())
     dp["deps"] = deps
+    writes = deps.bulk_sessions or deps.sessions
+    dp["business_log"] = BusinessLogWriter(writes, deps.config, deps.clock)  # group commit
     dp.update.outer_middleware(ErrorMiddleware())
     dp.update.outer_middleware(SessionMiddleware())
     dp.update.outer_middleware(UserMiddleware())

@@ -33,50 +33,53 @@ from bot.views.format import Screen
 from core.context import Actor, Ctx
 from core.conversations import business
 from core.conversations.business import Logged, MessageIn
+from core.conversations.business_writer import BusinessLogWriter
 
 log = logging.getLogger(__name__)
 CHATS_LIMIT = 20
 
-LogFn = Callable[..., Awaitable[Logged]]
+Unit = Callable[[Ctx, str, MessageIn], Awaitable[Logged]]
 
 
 async def connection_changed(business_connection: BusinessConnection, ctx: Ctx) -> None:
     await business.record_connection(ctx, connection=connection_in(business_connection))
 
 
-async def new_message(message: Message, ctx: Ctx, bot: Bot) -> None:
-    await _log(ctx, bot, message, business.log_message)
+async def new_message(
+    message: Message, ctx: Ctx, bot: Bot, business_log: BusinessLogWriter
+) -> None:
+    await _log(ctx, bot, business_log, message, business.message_unit)
 
 
-async def edited_message(message: Message, ctx: Ctx, bot: Bot) -> None:
-    await _log(ctx, bot, message, business.log_edit)
+async def edited_message(
+    message: Message, ctx: Ctx, bot: Bot, business_log: BusinessLogWriter
+) -> None:
+    await _log(ctx, bot, business_log, message, business.edit_unit)
 
 
-async def deleted_messages(deleted: BusinessMessagesDeleted, ctx: Ctx) -> None:
-    await business.log_deletion(
-        ctx,
-        connection_id=deleted.business_connection_id,
-        chat=chat_in(deleted.chat),
-        message_ids=list(deleted.message_ids),
-    )
+async def deleted_messages(
+    deleted: BusinessMessagesDeleted, business_log: BusinessLogWriter
+) -> None:
+    connection_id, chat = deleted.business_connection_id, chat_in(deleted.chat)
+    ids = list(deleted.message_ids)
+    await business_log.apply(lambda c: business.deletion_unit(c, connection_id, chat, ids))
 
 
-async def _log(ctx: Ctx, bot: Bot, message: Message, log_fn: LogFn) -> None:
+async def _log(
+    ctx: Ctx, bot: Bot, business_log: BusinessLogWriter, message: Message, unit: Unit
+) -> None:
+    """Log the message through the process' group commit; a connection never seen is asked
+    of Telegram once, then the message is logged again."""
     connection_id = message.business_connection_id
     incoming = message_in(message)
     if not connection_id or incoming is None:
         log.info("business message %s ignored: nothing a person wrote", message.message_id)
         return
-    outcome = await _logged(ctx, log_fn, connection_id, incoming)
+    outcome = await business_log.apply(lambda c: unit(c, connection_id, incoming))
     if outcome == "unknown_connection" and await _fetch_connection(ctx, bot, connection_id):
-        outcome = await _logged(ctx, log_fn, connection_id, incoming)
+        outcome = await business_log.apply(lambda c: unit(c, connection_id, incoming))
     if outcome == "unknown_connection":
         log.info("business message ignored: its connection is not ours")
-
-
-async def _logged(ctx: Ctx, log_fn: LogFn, connection_id: str, incoming: MessageIn) -> Logged:
-    result: Logged = await log_fn(ctx, connection_id=connection_id, message=incoming)
-    return result
 
 
 async def _fetch_connection(ctx: Ctx, bot: Bot, connection_id: str) -> bool:

@@ -24,9 +24,10 @@ Each function is one unit of work: it commits at its end.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -63,6 +64,12 @@ MESSAGE_KINDS = (
 
 Logged = Literal["logged", "duplicate", "ignored", "unknown_connection"]
 ConnectionState = Literal["active", "refused", "disabled"]
+T = TypeVar("T")
+# Session.info keys: what this session found or added (a group commit's batch asks again and
+# again; the identity map keeps objects only while someone holds them).
+SEEN_CHATS = "business_chats"
+PENDING = "business_pending"
+CONNECTIONS = "business_connections"
 
 
 @dataclass(frozen=True)
@@ -203,34 +210,78 @@ async def log_message(ctx: Ctx, *, connection_id: str, message: MessageIn) -> Lo
     "unknown_connection" asks the adapter to fetch the connection from Telegram first; a
     redelivered message is a "duplicate"; anything not to be kept is "ignored" (with a line).
     """
+    return await in_own_unit(ctx, lambda: message_unit(ctx, connection_id, message))
+
+
+async def log_edit(ctx: Ctx, *, connection_id: str, message: MessageIn) -> Logged:
+    """An edited message: the entry takes the new text and keeps the earlier one in
+    `history`; an edit of a message never logged is logged as it reads now."""
+    return await in_own_unit(ctx, lambda: edit_unit(ctx, connection_id, message))
+
+
+async def log_deletion(
+    ctx: Ctx, *, connection_id: str, chat: ChatIn, message_ids: list[int]
+) -> int:
+    """Messages the salesperson or the client deleted are marked deleted (text kept);
+    returns how many entries were marked."""
+    return await in_own_unit(ctx, lambda: deletion_unit(ctx, connection_id, chat, message_ids))
+
+
+class ChatRace(Exception):
+    """A concurrent update opened the same new chat while this one made a contact for it:
+    roll back (dropping that contact) and apply the update again."""
+
+
+async def in_own_unit(ctx: Ctx, unit: Callable[[], Awaitable[T]]) -> T:
+    """Run one of the units below and commit it (a lost race is rolled back and run again)."""
     for _ in range(3):
-        outcome = await _log_once(ctx, connection_id, message)
-        if outcome is not None:
-            return outcome
+        try:
+            result = await unit()
+            await ctx.session.commit()
+        except (ChatRace, IntegrityError):  # another instance logged the same thing first
+            await ctx.session.rollback()
+            for key in (SEEN_CHATS, PENDING, CONNECTIONS):  # may hold what was rolled back
+                ctx.session.info.pop(key, None)
+            continue
+        return result
     raise RuntimeError("a new business chat kept racing with its twin")
+
+
+async def message_unit(ctx: Ctx, connection_id: str, message: MessageIn) -> Logged:
+    """`log_message` without the commit: several can share one transaction (group commit)."""
+    outcome = await _log_once(ctx, connection_id, message)
+    if outcome is None:
+        raise ChatRace
+    return outcome
+
+
+async def _connection(ctx: Ctx, connection_id: str) -> BusinessConnection | None:
+    known: dict[str, BusinessConnection] = ctx.session.info.setdefault(CONNECTIONS, {})
+    found = known.get(connection_id)
+    if found is None:
+        found = await ctx.session.get(BusinessConnection, connection_id)
+        if found is not None:
+            known[connection_id] = found
+    return found
 
 
 async def _log_once(ctx: Ctx, connection_id: str, message: MessageIn) -> Logged | None:
     """One try; None when a concurrent update opened the same new chat first (try again)."""
-    connection = await ctx.session.get(BusinessConnection, connection_id)
+    connection = await _connection(ctx, connection_id)
     if connection is None:
         return "unknown_connection"
     direction = _direction(connection, message)
     if direction is None:
-        await ctx.session.rollback()
         return "ignored"
     conversation = await _conversation(ctx, connection_id, message.chat.id)
     if conversation is not None and conversation.excluded:
-        await ctx.session.rollback()
         return "ignored"
     first = conversation is None
     if conversation is None:
         conversation = await _open_conversation(ctx, connection, message.chat)
         if conversation is None:
-            await ctx.session.rollback()  # drops the contact made for nothing
-            return None
+            return None  # the caller rolls back the contact made for nothing
     if not await _keep(ctx, conversation, connection, direction, message):
-        await ctx.session.rollback()
         return "duplicate"
     conversation.updated_at = ctx.clock.now()
     if first and connection.user_id is not None:
@@ -241,7 +292,6 @@ async def _log_once(ctx: Ctx, connection_id: str, message: MessageIn) -> Logged 
             payload={"conversation_id": conversation.id},
             user_id=connection.user_id,
         )
-    await ctx.session.commit()
     return "logged"
 
 
@@ -263,9 +313,17 @@ def _direction(connection: BusinessConnection, message: MessageIn) -> str | None
 
 
 async def _conversation(ctx: Ctx, connection_id: str, chat_id: int) -> Conversation | None:
-    return await clients.find_conversation(
-        ctx, chat_id=chat_id, channel=CHANNEL, business_connection_id=connection_id
-    )
+    """The chat's conversation; remembered for the rest of the session (a group commit's
+    batch asks for the same few chats again and again)."""
+    known: dict[tuple[str, int], Conversation] = ctx.session.info.setdefault(SEEN_CHATS, {})
+    found = known.get((connection_id, chat_id))
+    if found is None:
+        found = await clients.find_conversation(
+            ctx, chat_id=chat_id, channel=CHANNEL, business_connection_id=connection_id
+        )
+        if found is not None:
+            known[(connection_id, chat_id)] = found
+    return found
 
 
 async def _open_conversation(
@@ -294,6 +352,7 @@ async def _open_conversation(
     )
     if contact_created and not created:
         return None
+    ctx.session.info.setdefault(SEEN_CHATS, {})[(connection.id, chat.id)] = conversation
     return conversation
 
 
@@ -308,6 +367,10 @@ async def _keep(
     extra = dict(message.extra)
     if message.text is not None and len(message.text) > MAX_TEXT:
         extra["clipped_from"] = len(message.text)
+    if message.media_group_id is None:
+        return await _insert(ctx, conversation, connection, direction, message, extra)
+    # An album: its items join one entry (clients.log_incoming), then the entry is turned
+    # round when the salesperson sent it.
     last_in = conversation.last_in_at
     logged = await clients.log_incoming(
         ctx,
@@ -339,14 +402,70 @@ async def _keep(
     return True
 
 
+async def _insert(
+    ctx: Ctx,
+    conversation: Conversation,
+    connection: BusinessConnection,
+    direction: str,
+    message: MessageIn,
+    extra: dict[str, Any],
+) -> bool:
+    """One message, one statement: inserted unless the chat has it already (a redelivery)."""
+    pending: set[tuple[int, int]] = ctx.session.info.setdefault(PENDING, set())
+    key = (conversation.id, message.message_id)
+    if key in pending or await _logged_before(ctx, conversation.id, message.message_id):
+        return False
+    text = message.text[:MAX_TEXT] if message.text is not None else None
+    # Added, not inserted: a group commit's batch writes its messages in one statement.
+    ctx.session.add(
+        ChatMessage(
+            conversation_id=conversation.id,
+            contact_id=conversation.contact_id,
+            channel=CHANNEL,
+            direction=direction,
+            author_user_id=connection.user_id if direction == "out" else None,
+            telegram_message_id=message.message_id,
+            kind=message.kind if message.kind in MESSAGE_KINDS else "other",
+            text=text,
+            file_id=message.file_id,
+            file_unique_id=message.file_unique_id,
+            file_name=message.file_name[:255] if message.file_name else None,
+            mime_type=message.mime_type[:128] if message.mime_type else None,
+            file_size=message.file_size,
+            extra=extra,
+            history=[],
+            status="received" if direction == "in" else "sent",
+            sent_at=message.sent_at,
+            edited_at=message.edited_at,
+            created_at=ctx.clock.now(),
+        )
+    )
+    pending.add(key)
+    if direction == "in":
+        conversation.last_in_at = _later(conversation.last_in_at, message.sent_at)
+    else:
+        conversation.last_out_at = _later(conversation.last_out_at, message.sent_at)
+    return True
+
+
+async def _logged_before(ctx: Ctx, conversation_id: int, message_id: int) -> bool:
+    found = await ctx.session.scalar(
+        select(ChatMessage.id).where(
+            ChatMessage.conversation_id == conversation_id,
+            ChatMessage.telegram_message_id == message_id,
+        )
+    )
+    return found is not None
+
+
 def _later(current: datetime | None, candidate: datetime) -> datetime:
     return candidate if current is None or candidate > current else current
 
 
-async def log_edit(ctx: Ctx, *, connection_id: str, message: MessageIn) -> Logged:
-    """An edited message: the entry takes the new text and keeps the earlier one in
-    `history`; an edit of a message never logged is logged as it reads now."""
-    connection = await ctx.session.get(BusinessConnection, connection_id)
+async def edit_unit(ctx: Ctx, connection_id: str, message: MessageIn) -> Logged:
+    """`log_edit` without the commit."""
+    await ctx.session.flush()  # the message may be waiting in this batch
+    connection = await _connection(ctx, connection_id)
     if connection is None:
         return "unknown_connection"
     if _direction(connection, message) is None:
@@ -364,17 +483,14 @@ async def log_edit(ctx: Ctx, *, connection_id: str, message: MessageIn) -> Logge
             edited_at=message.edited_at or ctx.clock.now(),
         )
     if stored is None:
-        return await log_message(ctx, connection_id=connection_id, message=message)
-    await ctx.session.commit()
+        return await message_unit(ctx, connection_id, message)
     return "logged"
 
 
-async def log_deletion(
-    ctx: Ctx, *, connection_id: str, chat: ChatIn, message_ids: list[int]
-) -> int:
-    """Messages the salesperson or the client deleted are marked deleted (text kept);
-    returns how many entries were marked."""
-    connection = await ctx.session.get(BusinessConnection, connection_id)
+async def deletion_unit(ctx: Ctx, connection_id: str, chat: ChatIn, message_ids: list[int]) -> int:
+    """`log_deletion` without the commit."""
+    await ctx.session.flush()  # the messages may be waiting in this batch
+    connection = await _connection(ctx, connection_id)
     if connection is None or connection.status != "active" or not message_ids:
         if connection is None:
             log.info("deleted business messages ignored: unknown connection")
@@ -391,7 +507,6 @@ async def log_deletion(
         )
         .values(deleted_at=ctx.clock.now())
     )
-    await ctx.session.commit()
     return int(getattr(result, "rowcount", 0) or 0)
 
 
