@@ -13,7 +13,8 @@ from typing import Any
 
 from aiogram.types import BusinessConnection, Chat, Message
 
-from core.conversations.business import ChatIn, ConnectionIn, MessageIn
+from core.conversations.business import ChatIn, MessageIn
+from core.conversations.business_connections import ConnectionIn
 
 # (attribute of the message, kind stored): checked in this order (an animation also carries
 # a document, so it comes first).

@@ -37,7 +37,7 @@ from bot.views import reports as report_views
 from bot.views import team as team_views
 from bot.views.format import Screen, button_text, clip, esc, markup
 from core.context import Actor, Ctx
-from core.conversations import business
+from core.conversations import business_chats
 from core.errors import NotFound
 from core.models.calls import Call
 from core.models.contacts import Contact
@@ -391,7 +391,7 @@ RENDERERS: dict[str, Renderer] = {
 
 async def _business_new_chat(job: _Job) -> Screen | None:
     """A Business chat logged for the first time: the client and [Don't log this chat]."""
-    found = await business.conversation_for_notice(
+    found = await business_chats.conversation_for_notice(
         job.ctx, conversation_id=int(job.payload.get("conversation_id") or 0)
     )
     return business_views.new_chat(job.t, *found) if found else None

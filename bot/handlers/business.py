@@ -11,6 +11,8 @@
    one Telegram does not know (a crafted id) leaves the update ignored.
 4. `/business` lists the salesperson's chats with a toggle each; the notice of a new chat has
    the same toggle. Excluding a chat deletes what was logged from it.
+5. Messages, edits and deletions go through the process' group commit (`business_log`,
+   core/conversations/business_writer.py): a burst of them shares a few commits.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from bot.i18n import Texts
 from bot.views import business as views
 from bot.views.format import Screen
 from core.context import Actor, Ctx
-from core.conversations import business
+from core.conversations import business, business_chats, business_connections
 from core.conversations.business import Logged, MessageIn
 from core.conversations.business_writer import BusinessLogWriter
 
@@ -42,7 +44,7 @@ Unit = Callable[[Ctx, str, MessageIn], Awaitable[Logged]]
 
 
 async def connection_changed(business_connection: BusinessConnection, ctx: Ctx) -> None:
-    await business.record_connection(ctx, connection=connection_in(business_connection))
+    await business_connections.record_connection(ctx, connection=connection_in(business_connection))
 
 
 async def new_message(
@@ -91,7 +93,7 @@ async def _fetch_connection(ctx: Ctx, bot: Bot, connection_id: str) -> bool:
         return False
     if connection.id != connection_id:
         return False
-    await business.record_connection(ctx, connection=connection_in(connection))
+    await business_connections.record_connection(ctx, connection=connection_in(connection))
     return True
 
 
@@ -105,7 +107,7 @@ async def toggle_chat(
     query: CallbackQuery, callback_data: BusinessCb, ctx: Ctx, actor: Actor, t: Texts, deps: BotDeps
 ) -> None:
     """[Don't log this chat] / [Log this chat]: on the notice, or in the /business list."""
-    chat = await business.set_excluded(
+    chat = await business_chats.set_excluded(
         ctx, actor=actor, conversation_id=callback_data.id, excluded=callback_data.action == "off"
     )
     if callback_data.view == "l":
@@ -116,8 +118,8 @@ async def toggle_chat(
 
 async def _chats_screen(ctx: Ctx, actor: Actor, t: Texts, deps: BotDeps) -> Screen:
     assert actor.user_id is not None
-    connection = await business.connection_of(ctx, user_id=actor.user_id)
-    chats = await business.my_chats(ctx, actor=actor, limit=CHATS_LIMIT)
+    connection = await business_connections.connection_of(ctx, user_id=actor.user_id)
+    chats = await business_chats.my_chats(ctx, actor=actor, limit=CHATS_LIMIT)
     bot = f"@{deps.bot_username}" if deps.bot_username else "—"
     return views.chats(t, connection, chats, bot)
 

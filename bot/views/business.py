@@ -7,7 +7,7 @@ from aiogram.types import InlineKeyboardButton
 from bot.callbacks import BusinessCb, ContactCb
 from bot.i18n import Texts
 from bot.views.format import Screen, button_text, esc, markup
-from core.conversations.business import BusinessChat
+from core.conversations.business_chats import BusinessChat
 from core.models.contacts import Contact
 from core.models.conversations import BusinessConnection, Conversation
 

@@ -4,21 +4,18 @@ A salesperson with Telegram Business connects the company bot to their account; 
 shows the bot every message of the chats they chose, both ways. Nothing is ever sent on their
 behalf: this module only records.
 
-1. Connection: `record_connection` stores Telegram's `business_connection`. An account that
-   belongs to an active staff member (by Telegram user id) is `active`; any other account is
-   `refused` (user_id NULL) and logged; `is_enabled=false` makes it `disabled`. A connection id
-   is bound to the account it was first seen with: an update that gives a known id to another
-   account is ignored.
-2. Messages: `log_message` keeps a message of an `active` connection's private chat. Who wrote
-   is `from.id == the account's id` (out) or the chat's own id (in); any other sender is a
-   crafted update and ignored. The client is matched by Telegram user id; someone new becomes
-   a contact owned by the salesperson, and the salesperson is asked (through the outbox)
-   whether to keep logging that chat. A redelivered message is logged once.
-3. Edits keep the earlier text in `history`; deletions stamp `deleted_at`. Messages of a
-   refused, disabled or unknown connection, or of an excluded chat, are never stored.
-4. Exclusion: the salesperson excludes one of their chats (`set_excluded`); what was logged
-   from it is deleted, and nothing more is kept until they include it again.
-Each function is one unit of work: it commits at its end.
+1. Messages: `log_message` keeps a message of an `active` connection's private chat
+   (business_connections.py says which are). Who wrote is `from.id == the account's id` (out)
+   or the chat's own id (in); any other sender is a crafted update and ignored. The client is
+   matched by Telegram user id (core.conversations.clients); someone new becomes a contact
+   owned by the salesperson, who is asked (through the outbox) whether to keep logging that
+   chat. A redelivered message is logged once.
+2. Edits keep the earlier text in `history`; deletions stamp `deleted_at`. Messages of a
+   refused, disabled or unknown connection, or of an excluded chat (business_chats.py), are
+   never stored.
+3. `log_message`, `log_edit` and `log_deletion` commit at their end; `message_unit`,
+   `edit_unit` and `deletion_unit` are the same work without the commit, for the group commit
+   of core/conversations/business_writer.py.
 """
 
 from __future__ import annotations
@@ -29,18 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import access
-from core.context import Actor, Ctx
+from core.context import Ctx
 from core.conversations import clients
-from core.errors import NotFound
-from core.models.contacts import Contact
 from core.models.conversations import BusinessConnection, ChatMessage, Conversation
-from core.models.users import User
 from core.services import outbox
-from core.services.common import audit
 
 log = logging.getLogger(__name__)
 
@@ -63,31 +55,12 @@ MESSAGE_KINDS = (
 )
 
 Logged = Literal["logged", "duplicate", "ignored", "unknown_connection"]
-ConnectionState = Literal["active", "refused", "disabled"]
 T = TypeVar("T")
 # Session.info keys: what this session found or added (a group commit's batch asks again and
 # again; the identity map keeps objects only while someone holds them).
 SEEN_CHATS = "business_chats"
 PENDING = "business_pending"
 CONNECTIONS = "business_connections"
-
-
-@dataclass(frozen=True)
-class ConnectionIn:
-    """Telegram's `business_connection`, as the adapter read it."""
-
-    id: str
-    telegram_user_id: int
-    user_chat_id: int
-    is_enabled: bool
-    rights: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ConnectionOutcome:
-    status: ConnectionState | Literal["ignored"]
-    changed: bool  # the status differs from what was recorded before
-    user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -120,85 +93,6 @@ class MessageIn:
     mime_type: str | None = None
     file_size: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class BusinessChat:
-    """One of a salesperson's logged chats, for the list of chats and its toggles."""
-
-    conversation: Conversation
-    contact: Contact
-
-
-# -- connections -------------------------------------------------------------------------------
-
-
-async def record_connection(ctx: Ctx, *, connection: ConnectionIn) -> ConnectionOutcome:
-    """Store a connection: active for an active staff member, refused for anyone else, disabled
-    when Telegram says it is off; the salesperson is told when theirs starts or stops."""
-    try:
-        return await _record_once(ctx, connection)
-    except IntegrityError:
-        # The same new connection recorded at once by its update and by a message's fetch.
-        await ctx.session.rollback()
-        return await _record_once(ctx, connection)
-
-
-async def _record_once(ctx: Ctx, connection: ConnectionIn) -> ConnectionOutcome:
-    row = await ctx.session.get(BusinessConnection, connection.id)
-    if row is not None and row.telegram_user_id != connection.telegram_user_id:
-        log.warning("business connection update ignored: the connection belongs to another account")
-        return ConnectionOutcome("ignored", changed=False, user_id=row.user_id)
-    staff = await ctx.session.scalar(
-        select(User).where(User.telegram_user_id == connection.telegram_user_id)
-    )
-    owner = staff if staff is not None and staff.active else None
-    status: ConnectionState = (
-        "refused" if owner is None else "active" if connection.is_enabled else "disabled"
-    )
-    now = ctx.clock.now()
-    before = row.status if row is not None else None
-    if row is None:
-        row = BusinessConnection(id=connection.id, connected_at=now)
-        ctx.session.add(row)
-    row.user_id = owner.id if owner else None
-    row.telegram_user_id = connection.telegram_user_id
-    row.user_chat_id = connection.user_chat_id
-    row.is_enabled = connection.is_enabled
-    row.rights = dict(connection.rights)
-    row.status = status
-    row.updated_at = now
-    changed = before != status
-    if status == "refused" and changed:
-        why = "a deactivated staff member" if staff is not None else "not on the team"
-        log.warning(
-            "Telegram Business connection refused: Telegram user %s is %s; none of its "
-            "messages are kept",
-            connection.telegram_user_id,
-            why,
-        )
-    if owner is not None and changed and (status == "active" or before == "active"):
-        kind = "business_connected" if status == "active" else "business_disconnected"
-        await outbox.enqueue(
-            ctx,
-            kind=kind,
-            dedupe_key=f"{kind}:{connection.id}:{now.isoformat()}",
-            payload={"connection_id": connection.id},
-            user_id=owner.id,
-        )
-    await ctx.session.commit()
-    return ConnectionOutcome(status, changed=changed, user_id=row.user_id)
-
-
-async def connection_of(ctx: Ctx, *, user_id: int) -> BusinessConnection | None:
-    """The salesperson's latest Business connection (any status), or None."""
-    row: BusinessConnection | None = await ctx.session.scalar(
-        select(BusinessConnection)
-        .where(BusinessConnection.user_id == user_id)
-        .order_by(BusinessConnection.updated_at.desc())
-        .limit(1)
-    )
-    return row
 
 
 # -- messages ----------------------------------------------------------------------------------
@@ -508,88 +402,3 @@ async def deletion_unit(ctx: Ctx, connection_id: str, chat: ChatIn, message_ids:
         .values(deleted_at=ctx.clock.now())
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-# -- the salesperson's choices -------------------------------------------------------------------
-
-
-async def set_excluded(
-    ctx: Ctx, *, actor: Actor, conversation_id: int, excluded: bool
-) -> BusinessChat:
-    """Exclude one of the actor's own Business chats from logging (what was logged from it is
-    deleted) or include it again. Someone else's chat is NotFound."""
-    conversation = await ctx.session.get(Conversation, conversation_id)
-    if (
-        conversation is None
-        or conversation.channel != CHANNEL
-        or conversation.user_id is None
-        or conversation.user_id != actor.user_id
-    ):
-        raise NotFound("business chat not found", code="business-chat-not-found")
-    contact = await ctx.session.get(Contact, conversation.contact_id)
-    if contact is None:
-        raise NotFound("business chat not found", code="business-chat-not-found")
-    if conversation.excluded != excluded:
-        conversation.excluded = excluded
-        conversation.updated_at = ctx.clock.now()
-        if excluded:
-            await ctx.session.execute(
-                delete(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
-            )
-        audit(
-            ctx,
-            actor=actor,
-            entity="conversation",
-            entity_id=conversation.id,
-            action="exclude" if excluded else "include",
-            changes={"contact_id": contact.id},
-        )
-        await ctx.session.commit()
-    return BusinessChat(conversation, contact)
-
-
-async def my_chats(ctx: Ctx, *, actor: Actor, limit: int = 20) -> list[BusinessChat]:
-    """The actor's own Business chats, the most recent first."""
-    rows = await ctx.session.execute(
-        select(Conversation, Contact)
-        .join(Contact, Contact.id == Conversation.contact_id)
-        .where(Conversation.channel == CHANNEL, Conversation.user_id == actor.user_id)
-        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
-        .limit(limit)
-    )
-    return [BusinessChat(conversation, contact) for conversation, contact in rows.tuples()]
-
-
-async def chat_log(
-    ctx: Ctx, *, actor: Actor, contact_id: int, limit: int = 20
-) -> list[ChatMessage]:
-    """A contact's Business messages, newest first, for whoever may see those conversations
-    (as for calls: the salesperson whose chat it is, or whoever sees the contact)."""
-    contact = await ctx.session.get(Contact, contact_id)
-    if contact is None or contact.deleted_at is not None:
-        raise NotFound("contact not found")
-    entries = await ctx.session.scalars(
-        select(ChatMessage)
-        .join(Conversation, Conversation.id == ChatMessage.conversation_id)
-        .where(
-            ChatMessage.contact_id == contact_id,
-            ChatMessage.channel == CHANNEL,
-            access.conversation_clause(ctx, actor),
-        )
-        .order_by(ChatMessage.sent_at.desc(), ChatMessage.id.desc())
-        .limit(limit)
-    )
-    return list(entries)
-
-
-async def conversation_for_notice(
-    ctx: Ctx, *, conversation_id: int
-) -> tuple[Conversation, Contact] | None:
-    """A chat and its client for the "new chat logged" notice; None once excluded or gone."""
-    conversation = await ctx.session.get(Conversation, conversation_id)
-    if conversation is None or conversation.excluded:
-        return None
-    contact = await ctx.session.get(Contact, conversation.contact_id)
-    if contact is None or contact.deleted_at is not None:
-        return None
-    return conversation, contact

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
-from core.conversations import business
-from core.conversations.business import ChatIn, ConnectionIn, MessageIn
+from core.conversations import business, business_chats
+from core.conversations.business import ChatIn, MessageIn
+from core.conversations.business_connections import ConnectionIn, record_connection
 from core.errors import NotFound
 from core.models.contacts import Contact
 from core.models.conversations import ChatMessage, Conversation
@@ -46,7 +47,7 @@ async def _team(ctx: Ctx, system: Actor) -> tuple[User, User, User]:
     manager = await users.create_user(
         ctx, actor=system, name="Руководитель", role="manager", telegram_user_id=MANAGER_TG
     )
-    await business.record_connection(
+    await record_connection(
         ctx, connection=ConnectionIn("bc-1", SELLER_TG, SELLER_TG, is_enabled=True)
     )
     return seller, colleague, manager
@@ -61,7 +62,9 @@ async def test_the_log_is_seen_as_calls_are_by_the_salesperson_and_those_who_see
     assert contact is not None and contact.owner_id == seller.id
 
     async def texts(person: User, context: Ctx = ctx) -> list[str | None]:
-        log = await business.chat_log(context, actor=Actor.of_user(person), contact_id=contact.id)
+        log = await business_chats.chat_log(
+            context, actor=Actor.of_user(person), contact_id=contact.id
+        )
         return [m.text for m in log]
 
     assert await texts(seller) == ["hi"]
@@ -88,7 +91,7 @@ async def test_a_known_client_is_matched_by_telegram_id_and_the_chat_stays_the_s
     [conversation] = list(await ctx.session.scalars(select(Conversation)))
     assert (conversation.contact_id, conversation.user_id) == (theirs.id, seller.id)
     # The seller sees their own chat with a client they may not see otherwise (as for calls).
-    log = await business.chat_log(ctx, actor=Actor.of_user(seller), contact_id=theirs.id)
+    log = await business_chats.chat_log(ctx, actor=Actor.of_user(seller), contact_id=theirs.id)
     assert [(m.direction, m.text) for m in log] == [("out", "answer"), ("in", "hello")]
 
 
@@ -125,10 +128,10 @@ async def test_only_the_salesperson_excludes_their_chat_and_its_log_is_deleted(
 
     for someone in (colleague, manager):
         with pytest.raises(NotFound):
-            await business.set_excluded(
+            await business_chats.set_excluded(
                 ctx, actor=Actor.of_user(someone), conversation_id=conversation.id, excluded=True
             )
-    await business.set_excluded(
+    await business_chats.set_excluded(
         ctx, actor=Actor.of_user(seller), conversation_id=conversation.id, excluded=True
     )
 

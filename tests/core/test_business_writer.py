@@ -14,7 +14,8 @@ from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.conversations import business
-from core.conversations.business import ChatIn, ConnectionIn, MessageIn
+from core.conversations.business import ChatIn, MessageIn
+from core.conversations.business_connections import ConnectionIn, record_connection
 from core.conversations.business_writer import BusinessLogWriter
 from core.models.conversations import ChatMessage
 from core.services import users
@@ -42,9 +43,7 @@ async def writer(
         await users.create_user(
             ctx, actor=Actor.system("test"), name="П", role="sales", telegram_user_id=SELLER
         )
-        await business.record_connection(
-            ctx, connection=ConnectionIn("bc", SELLER, SELLER, is_enabled=True)
-        )
+        await record_connection(ctx, connection=ConnectionIn("bc", SELLER, SELLER, is_enabled=True))
     return BusinessLogWriter(sessions, config, clock, max_batch=50)
 
 
