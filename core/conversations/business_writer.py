@@ -33,7 +33,9 @@ from core.context import Ctx
 from core.conversations.business import ChatRace, in_own_unit
 
 log = logging.getLogger(__name__)
-MAX_BATCH = 200
+# A batch holds SQLite's write lock while it runs: small enough that other writers (the update
+# claims, the outbox) wait well under their busy timeout even on a slow machine.
+MAX_BATCH = 50
 
 Unit = Callable[[Ctx], Awaitable[Any]]
 
