@@ -22,6 +22,7 @@ from app.wiring import Container
 from bot import webhook
 from bot.deps import BotDeps
 from bot.runtime import BotOptions, BotRuntime, create_bot
+from core.db import session_factory
 
 
 async def bot_username(settings: Settings) -> str | None:
@@ -72,6 +73,7 @@ class BotComponent(Component):
             config=container.config,
             clock=container.clock,
             default_locale=settings.locale,
+            bulk_sessions=session_factory(container.bulk_engine) if container.bulk_engine else None,
         )
         self.runtime = BotRuntime(options, deps, **runtime_options)
         self.webhook: webhook.WebhookReceiver | None = None

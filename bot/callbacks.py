@@ -145,3 +145,12 @@ class ClientCb(CallbackData, prefix="cc"):
     action: str
     id: int
     message: int
+
+
+class BusinessCb(CallbackData, prefix="b"):
+    """A Telegram Business chat: off (stop logging it) or on; `view` is where the button is:
+    n (the new-chat notice) or l (the /business list)."""
+
+    action: str
+    id: int
+    view: str = "n"

@@ -19,3 +19,6 @@ class BotDeps:
     clock: Clock
     bot_username: str | None = None
     default_locale: str = "ru"
+    # Sessions for many short writes (core.db.create_bulk_engine: SQLite on the event loop's
+    # thread), used by the Business chats' group commit; None: `sessions`.
+    bulk_sessions: async_sessionmaker[AsyncSession] | None = None

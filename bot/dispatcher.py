@@ -8,6 +8,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.deps import BotDeps
 from bot.handlers import (
+    business,
     calls,
     clients,
     contacts,
@@ -34,6 +35,7 @@ from bot.middlewares import (
     SessionMiddleware,
     UserMiddleware,
 )
+from core.conversations.business_writer import BusinessLogWriter
 
 __all__ = ["build_dispatcher", "command_menus"]  # the menus per role live in bot/menus.py
 
@@ -43,6 +45,8 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
     dp = Dispatcher(storage=storage or MemoryStorage())
     dp["deps"] = deps
     dp.update.outer_middleware(LogContextMiddleware())
+    writes = deps.bulk_sessions or deps.sessions
+    dp["business_log"] = BusinessLogWriter(writes, deps.config, deps.clock)  # group commit
     dp.update.outer_middleware(ErrorMiddleware())
     dp.update.outer_middleware(SessionMiddleware())
     dp.update.outer_middleware(UserMiddleware())
@@ -59,6 +63,7 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
         invites.router,
         start.router,
         team.router,
+        business.router,  # Business chats logged (no user); /business and its toggles
         escalations.router,
         contacts.router,
         plan.router,

@@ -109,6 +109,8 @@ class UserMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
+        if _is_business(event):  # a salesperson's own chat: core checks the connection
+            return await handler(event, data)
         edit = event.edited_message
         if event.message is None and event.callback_query is None and edit is None:
             return None  # channel posts, membership changes: nothing to do
@@ -149,6 +151,16 @@ class UserMiddleware(BaseMiddleware):
         key = "refused-inactive" if user is not None else "client-no-messages"
         await _tell(data["bot"], event, t(key, id=str(tg_user.id)))
         return None
+
+
+def _is_business(update: Update) -> bool:
+    """A Telegram Business update (bot/handlers/business.py): no staff member writes to the bot."""
+    return (
+        update.business_connection is not None
+        or update.business_message is not None
+        or update.edited_business_message is not None
+        or update.deleted_business_messages is not None
+    )
 
 
 class CallbackAnswerMiddleware(BaseMiddleware):

@@ -33,14 +33,17 @@ from bot.deps import BotDeps
 from bot.i18n import Texts, texts
 from bot.text_split import CAPTION_LIMIT
 from bot.views import activities as activity_views
+from bot.views import business as business_views
 from bot.views import calls as call_views
 from bot.views import reports as report_views
 from bot.views import team as team_views
 from bot.views.format import Screen, button_text, clip, esc, markup
 from core.context import Actor, Ctx
+from core.conversations import business_chats
 from core.errors import NotFound
 from core.models.calls import Call
 from core.models.contacts import Contact
+from core.models.conversations import BusinessConnection
 from core.models.system import Notification
 from core.models.users import User
 from core.models.work import Activity, Note
@@ -412,5 +415,32 @@ RENDERERS: dict[str, Renderer] = {
     "user_joined": _user_joined,
     "client_request": _client_request,
 }
+
+
+async def _business_new_chat(job: _Job) -> Screen | None:
+    """A Business chat logged for the first time: the client and [Don't log this chat]."""
+    found = await business_chats.conversation_for_notice(
+        job.ctx, conversation_id=int(job.payload.get("conversation_id") or 0)
+    )
+    return business_views.new_chat(job.t, *found) if found else None
+
+
+async def _business_connection(job: _Job) -> Screen | None:
+    """The salesperson's Telegram Business connection started or stopped logging."""
+    row = await job.ctx.session.get(BusinessConnection, str(job.payload.get("connection_id")))
+    if row is None:
+        return None
+    return Screen(
+        job.t("business-connected" if row.status == "active" else "business-disconnected")
+    )
+
+
+RENDERERS.update(
+    {
+        "business_new_chat": _business_new_chat,
+        "business_connected": _business_connection,
+        "business_disconnected": _business_connection,
+    }
+)
 # Edit kinds and the kind of the message each edits.
 EDITS = {"call_update": "incoming_call", "task_update": "missed_call"}

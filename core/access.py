@@ -210,12 +210,25 @@ def targets_clause(actor: Actor) -> ColumnElement[bool]:
     return SalesTarget.user_id == actor.user_id
 
 
-def may_see_conversation(ctx: Ctx, actor: Actor, contact: Contact) -> bool:
-    """May this actor see a client conversation (and its messages): iff its contact."""
+def may_see_conversation(
+    ctx: Ctx, actor: Actor, contact: Contact, conversation: Conversation | None = None
+) -> bool:
+    """May this actor see a client conversation (and its messages): whoever sees its contact;
+    and, as for calls, the salesperson whose own Business chat it is."""
+    if (
+        conversation is not None
+        and conversation.user_id is not None
+        and conversation.user_id == actor.user_id
+    ):
+        return True
     return contact.deleted_at is None and may_see_contact(ctx, actor, contact)
 
 
 def conversation_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
-    """SQL condition: the conversations this actor may see (by their contact)."""
+    """SQL condition: the conversations this actor may see (by their contact, or their own
+    Business chats)."""
     visible = select(Contact.id).where(contact_clause(ctx, actor), Contact.deleted_at.is_(None))
-    return Conversation.contact_id.in_(visible)
+    by_contact = Conversation.contact_id.in_(visible)
+    if actor.user_id is None:
+        return by_contact
+    return or_(Conversation.user_id == actor.user_id, by_contact)

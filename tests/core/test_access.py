@@ -253,3 +253,50 @@ async def test_targets_are_set_by_managers_and_read_by_their_salesperson(
         with pytest.raises(PermissionDenied):
             await targets.set_targets(ctx, actor=actor, user_id=me.id, month=month, values=values)
     assert access.may_set_targets(actor) == (role != "sales")
+
+
+@pytest.mark.parametrize("visibility", ["own", "all"])
+async def test_a_business_chat_is_read_as_a_call_is_predicate_and_list_agree(
+    ctx: Ctx, system: Actor, visibility: str
+) -> None:
+    from sqlalchemy import select
+
+    from core.models.conversations import Conversation
+
+    ctx = replace(ctx, config=replace(ctx.config, visibility=visibility))
+    seller = await users.create_user(ctx, actor=system, name="П", role="sales", telegram_user_id=11)
+    other = await users.create_user(ctx, actor=system, name="К", role="sales", telegram_user_id=12)
+    boss = await users.create_user(ctx, actor=system, name="Р", role="manager", telegram_user_id=13)
+    client = await contacts.create_contact(ctx, actor=Actor.of_user(other), name="Клиент")
+    now = ctx.clock.now()
+    chat = Conversation(
+        contact_id=client.id,
+        channel="business",
+        business_connection_id="bc",
+        chat_id=77,
+        user_id=seller.id,
+        created_at=now,
+        updated_at=now,
+    )
+    ctx.session.add(chat)
+    await ctx.session.commit()
+
+    for person, expected in ((seller, True), (other, True), (boss, True)):
+        actor = Actor.of_user(person)
+        listed = await ctx.session.scalars(
+            select(Conversation.id).where(access.conversation_clause(ctx, actor))
+        )
+        assert access.may_see_conversation(ctx, actor, client, chat) is expected
+        assert (chat.id in set(listed)) is expected
+    stranger = await users.create_user(
+        ctx, actor=system, name="Ч", role="sales", telegram_user_id=14
+    )
+    actor = Actor.of_user(stranger)
+    listed = set(
+        await ctx.session.scalars(
+            select(Conversation.id).where(access.conversation_clause(ctx, actor))
+        )
+    )
+    hidden = visibility == "own"
+    assert access.may_see_conversation(ctx, actor, client, chat) is not hidden
+    assert (chat.id in listed) is not hidden

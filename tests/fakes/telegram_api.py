@@ -168,6 +168,8 @@ class FakeTelegram:
         self._messages: dict[tuple[int, int], _Message] = {}
         self.files: dict[str, UploadedFile] = {}  # by file_id
         self.uncopyable: set[tuple[int, int]] = set()  # (chat, message) copyMessage refuses
+        # Telegram Business connections getBusinessConnection answers with, by id.
+        self.business_connections: dict[str, dict[str, Any]] = {}
         self._failures: list[_Failure] = []
         self._raw_answers: list[_RawAnswer] = []
         self._changed = asyncio.Condition()
@@ -680,6 +682,13 @@ def _webhook_info(fake: FakeTelegram, _p: dict[str, Any], _f: Any) -> Any:
     return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
 
 
+def _get_business_connection(fake: FakeTelegram, params: dict[str, Any], _f: Any) -> Any:
+    connection = fake.business_connections.get(str(params.get("business_connection_id") or ""))
+    if connection is None:
+        raise _BadRequest("Bad Request: BUSINESS_CONNECTION_INVALID")
+    return connection
+
+
 _HANDLERS = {
     "getMe": _guard(lambda fake, _p, _f: fake._me()),
     "sendMessage": _guard(_send_message),
@@ -702,6 +711,7 @@ _HANDLERS = {
     "deleteWebhook": _guard(_delete_webhook),
     "getWebhookInfo": _guard(_webhook_info),
     "getChat": _guard(lambda _fake, p, _f: {"id": p.get("chat_id"), "type": "private"}),
+    "getBusinessConnection": _guard(_get_business_connection),
 }
 
 

@@ -1,0 +1,118 @@
+"""Business updates reach the bot in both modes: long polling asks for them in `allowed_updates`
+and so does `setWebhook`; the updates Telegram then sends are logged."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+from aiogram.fsm.storage.base import BaseStorage
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.deps import BotDeps
+from bot.runtime import BotOptions, BotRuntime
+from core.clock import FakeClock
+from core.db import create_engine, session_factory
+from core.models.conversations import ChatMessage
+from tests.bot.test_runtime_modes import SECRET, running_app, webhook_settings
+from tests.bot.updates import make_user
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.fakes.telegram_business import BusinessAccount, person
+
+SELLER = 8100
+CLIENT = person(9001, "Анна")
+BUSINESS_UPDATES = {
+    "business_connection",
+    "business_message",
+    "edited_business_message",
+    "deleted_business_messages",
+}
+
+
+async def until(condition: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    """Wait for a condition the bot reaches in the background (handled after the answer)."""
+    async with asyncio.timeout(within):
+        while True:
+            if await condition():
+                return
+            await asyncio.sleep(0.02)
+
+
+def texts_logged(sessions: async_sessionmaker) -> Callable[[], Awaitable[list[str | None]]]:  # type: ignore[type-arg]
+    async def read() -> list[str | None]:
+        async with sessions() as session:
+            found = await session.scalars(select(ChatMessage.text).order_by(ChatMessage.id))
+            return list(found)
+
+    return read
+
+
+async def test_polling_asks_for_business_updates_and_logs_them(
+    fake_tg: FakeTelegram, bot_deps: BotDeps, fsm_storage: BaseStorage
+) -> None:
+    await make_user(bot_deps.sessions, bot_deps.config, bot_deps.clock, telegram_id=SELLER)
+    account = BusinessAccount(SELLER)
+    # Polling handles updates as concurrent tasks too: the message may come first (see below).
+    fake_tg.business_connections[account.connection_id] = account.connection_object()
+    runtime = BotRuntime(
+        BotOptions(token=TOKEN, api_url=fake_tg.url), bot_deps, storage=fsm_storage
+    )
+    read = texts_logged(bot_deps.sessions)
+    await runtime.start()
+    try:
+        await runtime.wait_ready(within=5)
+        await asyncio.wait_for(fake_tg.polled.wait(), 5)
+        await fake_tg.push_update(account.connection())
+        await fake_tg.push_update(account.hears(CLIENT, "hello over polling"))
+
+        async def logged() -> bool:
+            return await read() == ["hello over polling"]
+
+        await until(logged)
+    finally:
+        await runtime.stop()
+
+    polls = [c for c in fake_tg.calls if c.method == "getUpdates"]
+    assert set(polls[0].params["allowed_updates"]) >= BUSINESS_UPDATES
+
+
+@pytest.mark.usefixtures("engine")  # a clean database (PostgreSQL is shared by the tests)
+async def test_webhook_mode_asks_for_business_updates_and_logs_them(
+    fake_tg: FakeTelegram, database_url: str, clock: FakeClock
+) -> None:
+    settings = webhook_settings(database_url, fake_tg, "https://crm.example.com/")
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    await make_user(sessions, settings.core_config(), clock, telegram_id=SELLER)
+    account = BusinessAccount(SELLER)
+    # Telegram handles webhook updates concurrently: the message may be handled before its
+    # connection, and then the bot asks Telegram about the connection.
+    fake_tg.business_connections[account.connection_id] = account.connection_object()
+    read = texts_logged(sessions)
+    try:
+        async with running_app(settings) as (app, _bot):
+            transport = httpx.ASGITransport(app=app)
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+                for update_id, update in enumerate(
+                    (account.connection(), account.hears(CLIENT, "hello over the webhook")), 1
+                ):
+                    answer = await client.post(
+                        "/telegram/webhook",
+                        json={"update_id": update_id, **update},
+                        headers=headers,
+                    )
+                    assert answer.status_code == 200
+
+                async def logged() -> bool:
+                    return await read() == ["hello over the webhook"]
+
+                await until(logged)
+    finally:
+        await engine.dispose()
+
+    [registered] = [c for c in fake_tg.calls if c.method == "setWebhook"]
+    assert set(registered.params["allowed_updates"]) >= BUSINESS_UPDATES
