@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from core.context import Actor, Ctx
 from core.errors import NotFound
 from core.models.calls import Call
 from core.models.contacts import Contact
+from core.models.documents import Document
 from core.models.work import Activity, Deal
 
 # Long enough to log a call, follow up and call back; short enough that one answered call
@@ -96,6 +97,37 @@ def call_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
         return true()
     visible = select(Contact.id).where(contact_clause(ctx, actor))
     return or_(Call.user_id == actor.user_id, Call.contact_id.in_(visible))
+
+
+def may_see_document(
+    ctx: Ctx, actor: Actor, document: Document, contact: Contact | None, deal: Deal | None
+) -> bool:
+    """A document is seen by whoever sees its contact or its deal; one on neither (the
+    import's "Unsorted") by whoever put it there and by those who see everything."""
+    if sees_everything(ctx, actor):
+        return True
+    if document.contact_id is None and document.deal_id is None:
+        return document.uploaded_by_id is not None and document.uploaded_by_id == actor.user_id
+    return (contact is not None and may_see_contact(ctx, actor, contact)) or (
+        deal is not None and may_see_deal(ctx, actor, deal)
+    )
+
+
+def document_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: the documents this actor may see (as `may_see_document`)."""
+    if sees_everything(ctx, actor):
+        return true()
+    contacts = select(Contact.id).where(contact_clause(ctx, actor))
+    deals = select(Deal.id).where(deal_clause(ctx, actor))
+    return or_(
+        Document.contact_id.in_(contacts),
+        Document.deal_id.in_(deals),
+        and_(
+            Document.contact_id.is_(None),
+            Document.deal_id.is_(None),
+            Document.uploaded_by_id == actor.user_id,
+        ),
+    )
 
 
 def may_manage(actor: Actor, owner_id: int | None) -> bool:
