@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from core.context import Actor, Ctx
@@ -99,37 +99,6 @@ def call_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
     return or_(Call.user_id == actor.user_id, Call.contact_id.in_(visible))
 
 
-def may_see_document(
-    ctx: Ctx, actor: Actor, document: Document, contact: Contact | None, deal: Deal | None
-) -> bool:
-    """A document is seen by whoever sees its contact or its deal; one on neither (the
-    import's "Unsorted") by whoever put it there and by those who see everything."""
-    if sees_everything(ctx, actor):
-        return True
-    if document.contact_id is None and document.deal_id is None:
-        return document.uploaded_by_id is not None and document.uploaded_by_id == actor.user_id
-    return (contact is not None and may_see_contact(ctx, actor, contact)) or (
-        deal is not None and may_see_deal(ctx, actor, deal)
-    )
-
-
-def document_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
-    """SQL condition: the documents this actor may see (as `may_see_document`)."""
-    if sees_everything(ctx, actor):
-        return true()
-    contacts = select(Contact.id).where(contact_clause(ctx, actor))
-    deals = select(Deal.id).where(deal_clause(ctx, actor))
-    return or_(
-        Document.contact_id.in_(contacts),
-        Document.deal_id.in_(deals),
-        and_(
-            Document.contact_id.is_(None),
-            Document.deal_id.is_(None),
-            Document.uploaded_by_id == actor.user_id,
-        ),
-    )
-
-
 def may_manage(actor: Actor, owner_id: int | None) -> bool:
     """May this actor give away, delete or merge a thing with this owner (owner or manager)."""
     return actor.sees_all or (owner_id is not None and owner_id == actor.user_id)
@@ -193,3 +162,29 @@ async def workable_contact(
     if may_see_contact(ctx, actor, contact) or await took_a_call_from(ctx, actor, contact.id):
         return contact
     raise NotFound(f"contact {contact_id} not found")
+
+
+def may_see_document(ctx: Ctx, actor: Actor, contact: Contact | None, deal: Deal | None) -> bool:
+    """A document is seen by whoever may see its contact or its deal (a live contact); one
+    on neither (an import's "Unsorted") by managers and admins only."""
+    if actor.sees_all:
+        return True
+    if contact is None and deal is None:
+        return False
+    if sees_everything(ctx, actor):
+        return True
+    if contact is not None and contact.deleted_at is None and may_see_contact(ctx, actor, contact):
+        return True
+    return deal is not None and may_see_deal(ctx, actor, deal)
+
+
+def document_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
+    """SQL condition: the documents this actor may see (the same rule as may_see_document)."""
+    if actor.sees_all:
+        return true()
+    attached = or_(Document.contact_id.is_not(None), Document.deal_id.is_not(None))
+    if sees_everything(ctx, actor):
+        return attached
+    contacts = select(Contact.id).where(Contact.deleted_at.is_(None), contact_clause(ctx, actor))
+    deals = select(Deal.id).where(deal_clause(ctx, actor))
+    return or_(Document.contact_id.in_(contacts), Document.deal_id.in_(deals))

@@ -35,3 +35,7 @@ class CoreConfig:
     import_batch_size: int = 500
     # Client opt-in links (start=c_<token>) expire this many days after they are issued.
     greeting_link_days: int = 30
+    # Documents on cards (issue 18): where the bytes live and the largest file accepted.
+    documents_dir: str = "documents"
+    documents_storage: Literal["dir", "db"] = "dir"
+    documents_max_bytes: int = 20 * 1024 * 1024

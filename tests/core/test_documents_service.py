@@ -1,0 +1,269 @@
+"""Documents in core: storage once per hash (dir and db), detection, names, access, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.documents import service, storage
+from core.documents.naming import MAX_NAME_BYTES, safe_name
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.models.documents import DocumentBlob, DocumentChunk
+from core.models.system import AuditLog, BackgroundJob
+from core.services import contacts, deals, users
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture(params=["dir", "db"])
+def storage_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def config(tmp_path: Path, storage_kind: str) -> CoreConfig:
+    return CoreConfig(
+        documents_dir=str(tmp_path / "documents"),
+        documents_storage=storage_kind,  # type: ignore[arg-type]
+        documents_max_bytes=1024 * 1024,
+    )
+
+
+async def _people(ctx: Ctx, system: Actor) -> dict[str, Actor]:
+    made = {}
+    for index, role in enumerate(("sales", "sales", "manager", "admin"), start=1):
+        user = await users.create_user(
+            ctx, actor=system, name=f"U{index}", role=role, telegram_user_id=index
+        )
+        made[f"{role}{index}"] = Actor.of_user(user)
+    return made
+
+
+async def _contact(ctx: Ctx, system: Actor, owner: Actor, phone: str) -> int:
+    contact = await contacts.create_contact(ctx, actor=system, name="Клиент", phones=[phone])
+    await contacts.update_contact(
+        ctx, actor=system, contact_id=contact.id, changes={"owner_id": owner.user_id}
+    )
+    return contact.id
+
+
+async def test_same_bytes_on_two_cards_are_kept_once_and_read_back(
+    ctx: Ctx, system: Actor, storage_kind: str
+) -> None:
+    people = await _people(ctx, system)
+    me = people["sales1"]
+    first = await _contact(ctx, system, me, "+79160000001")
+    second = await _contact(ctx, system, me, "+79160000002")
+    big = PDF + b"x" * (storage.CHUNK_SIZE * 2 + 17)  # three chunks in the database
+    a = await service.store_document(
+        ctx, actor=me, name="Договор.pdf", source="bot", data=big, contact_id=first
+    )
+    b = await service.store_document(
+        ctx, actor=me, name="copy.pdf", source="api", data=io.BytesIO(big), contact_id=second
+    )
+    assert a.sha256 == b.sha256 and a.id != b.id
+    assert (a.kind, a.mime_type, a.size_bytes) == ("pdf", "application/pdf", len(big))
+    assert await ctx.session.scalar(select(func.count()).select_from(DocumentBlob)) == 1
+    blob = await ctx.session.get(DocumentBlob, a.sha256)
+    assert blob is not None and blob.storage == storage_kind
+    chunks = await ctx.session.scalar(select(func.count()).select_from(DocumentChunk))
+    assert chunks == (3 if storage_kind == "db" else 0)
+    _, body = await service.read_content(ctx, actor=me, document_id=b.id)
+    assert body == big
+    queued = list(await ctx.session.scalars(select(BackgroundJob.payload)))
+    assert {"document_id": a.id} in queued and {"document_id": b.id} in queued
+
+
+async def test_the_same_file_twice_on_one_card_names_the_first(ctx: Ctx, system: Actor) -> None:
+    me = (await _people(ctx, system))["sales1"]
+    contact_id = await _contact(ctx, system, me, "+79160000001")
+    first = await service.store_document(
+        ctx, actor=me, name="a.pdf", source="bot", data=PDF, contact_id=contact_id
+    )
+    with pytest.raises(Conflict) as caught:
+        await service.store_document(
+            ctx, actor=me, name="b.pdf", source="bot", data=PDF, contact_id=contact_id
+        )
+    assert caught.value.existing_id == first.id and caught.value.code == "document-duplicate"
+
+
+async def test_idempotency_key_replays_and_refuses_another_file(ctx: Ctx, system: Actor) -> None:
+    me = (await _people(ctx, system))["sales1"]
+    contact_id = await _contact(ctx, system, me, "+79160000001")
+    first = await service.store(
+        ctx,
+        actor=me,
+        name="a.pdf",
+        source="api",
+        data=PDF,
+        contact_id=contact_id,
+        idempotency_key="k1",
+    )
+    again = await service.store(
+        ctx,
+        actor=me,
+        name="a.pdf",
+        source="api",
+        data=PDF,
+        contact_id=contact_id,
+        idempotency_key="k1",
+    )
+    assert again.replayed and again.document.id == first.document.id
+    with pytest.raises(Conflict):
+        await service.store(
+            ctx,
+            actor=me,
+            name="b.png",
+            source="api",
+            data=PNG,
+            contact_id=contact_id,
+            idempotency_key="k1",
+        )
+
+
+async def test_too_large_is_refused_and_nothing_is_kept(ctx: Ctx, system: Actor) -> None:
+    me = (await _people(ctx, system))["sales1"]
+    contact_id = await _contact(ctx, system, me, "+79160000001")
+    small = replace(ctx, config=replace(ctx.config, documents_max_bytes=100))
+    with pytest.raises(storage.TooLarge) as caught:
+        await service.store_document(
+            small, actor=me, name="big.pdf", source="api", data=PDF * 10, contact_id=contact_id
+        )
+    assert caught.value.code == "document-too-large"
+    assert await ctx.session.scalar(select(func.count()).select_from(DocumentBlob)) == 0
+
+
+async def test_a_lying_extension_is_corrected_from_the_content(ctx: Ctx, system: Actor) -> None:
+    me = (await _people(ctx, system))["sales1"]
+    contact_id = await _contact(ctx, system, me, "+79160000001")
+    outcome = await service.store(
+        ctx, actor=me, name="scan.pdf", source="api", data=PNG, contact_id=contact_id
+    )
+    doc = outcome.document
+    assert (doc.file_name, doc.kind, doc.mime_type) == ("scan.png", "image", "image/png")
+    assert outcome.renamed_from == "pdf" and doc.original_name == "scan.pdf"
+    docx = io.BytesIO()
+    with zipfile.ZipFile(docx, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    doc = await service.store_document(
+        ctx, actor=me, name="договор.txt", source="api", data=docx.getvalue(), contact_id=contact_id
+    )
+    assert (doc.file_name, doc.kind) == ("договор.docx", "docx")
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\scans\\акт.pdf", "акт.pdf"),
+        ("evil\u202efdp.exe", "evilfdp.exe"),
+        ("a\x00b\x07c\n.pdf", "abc.pdf"),
+        ("", "document"),
+        ("...", "document"),
+        ("  отчёт   за   май .xlsx", "отчёт за май.xlsx"),
+    ],
+)
+def test_safe_names(given: str, expected: str) -> None:
+    assert safe_name(given) == expected
+
+
+def test_a_300_character_name_is_cut_keeping_the_extension() -> None:
+    name = safe_name("Я" * 300 + ".pdf")
+    assert name.endswith(".pdf") and len(name.encode()) <= MAX_NAME_BYTES
+
+
+async def test_visibility_follows_the_card(ctx: Ctx, system: Actor) -> None:
+    people = await _people(ctx, system)
+    me, colleague, manager = people["sales1"], people["sales2"], people["manager3"]
+    mine = await _contact(ctx, system, me, "+79160000001")
+    theirs = await _contact(ctx, system, colleague, "+79160000002")
+    doc = await service.store_document(
+        ctx, actor=colleague, name="a.pdf", source="bot", data=PDF, contact_id=theirs
+    )
+    with pytest.raises(NotFound):
+        await service.get_document(ctx, actor=me, document_id=doc.id)
+    with pytest.raises(NotFound):
+        await service.list_documents(ctx, actor=me, contact_id=theirs)
+    with pytest.raises(NotFound):
+        await service.store_document(
+            ctx, actor=me, name="x.pdf", source="bot", data=PNG, contact_id=theirs
+        )
+    assert (await service.get_document(ctx, actor=manager, document_id=doc.id)).id == doc.id
+    deal = await deals.create(
+        ctx, actor=system, title="Поставка", contact_id=mine, owner_id=me.user_id
+    )
+    on_deal = await service.store_document(
+        ctx, actor=me, name="счёт.pdf", source="shop", data=PNG, deal_id=deal.id
+    )
+    assert on_deal.contact_id == mine  # a deal's document is on its client's card too
+    page = await service.list_documents(ctx, actor=me, contact_id=mine)
+    assert [d.id for d in page.items] == [on_deal.id] and page.total == 1
+    loose = await service.store_document(
+        ctx, actor=manager, name="unsorted.pdf", source="import", data=b"%PDF-1.7 x"
+    )
+    with pytest.raises(NotFound):
+        await service.get_document(ctx, actor=me, document_id=loose.id)
+    with pytest.raises(PermissionDenied):
+        await service.store_document(ctx, actor=me, name="x.pdf", source="bot", data=b"%PDF-1.5")
+
+
+async def test_delete_is_for_admins_audited_and_drops_unused_bytes(
+    ctx: Ctx, system: Actor, storage_kind: str
+) -> None:
+    people = await _people(ctx, system)
+    me, admin = people["sales1"], people["admin4"]
+    first = await _contact(ctx, system, me, "+79160000001")
+    second = await _contact(ctx, system, me, "+79160000002")
+    a = await service.store_document(
+        ctx, actor=me, name="a.pdf", source="bot", data=PDF, contact_id=first
+    )
+    b = await service.store_document(
+        ctx, actor=me, name="a.pdf", source="bot", data=PDF, contact_id=second
+    )
+    with pytest.raises(PermissionDenied):
+        await service.delete_document(ctx, actor=me, document_id=a.id)
+    await service.delete_document(ctx, actor=admin, document_id=a.id)
+    assert await ctx.session.get(DocumentBlob, b.sha256) is not None  # b still uses it
+    removed = await service.delete_documents_of_contact(
+        ctx, actor=admin, contact_id=second, commit=True
+    )
+    assert removed == 1
+    assert await ctx.session.scalar(select(func.count()).select_from(DocumentBlob)) == 0
+    assert await ctx.session.scalar(select(func.count()).select_from(DocumentChunk)) == 0
+    if storage_kind == "dir":
+        left = await asyncio.to_thread(lambda: list(Path(ctx.config.documents_dir).rglob("*")))
+        assert not [path for path in left if path.is_file()]
+    actions = list(
+        await ctx.session.scalars(
+            select(AuditLog.action).where(AuditLog.entity == "document").order_by(AuditLog.id)
+        )
+    )
+    assert actions == ["create", "create", "delete", "delete"]
+    with pytest.raises(NotFound):
+        await service.get_document(ctx, actor=admin, document_id=a.id)
+
+
+async def test_an_empty_name_and_an_empty_file_are_kept(ctx: Ctx, system: Actor) -> None:
+    me = (await _people(ctx, system))["sales1"]
+    contact_id = await _contact(ctx, system, me, "+79160000001")
+    doc = await service.store_document(
+        ctx, actor=me, name=None, source="api", data=b"", contact_id=contact_id
+    )
+    assert (doc.file_name, doc.size_bytes, doc.kind) == ("document.txt", 0, "text")
+    _, body = await service.read_content(ctx, actor=me, document_id=doc.id)
+    assert body == b""
+
+
+async def test_unknown_source_is_refused(ctx: Ctx, system: Actor) -> None:
+    with pytest.raises(InvalidInput):
+        await service.store_document(ctx, actor=system, name="a", source="fax", data=b"x")
