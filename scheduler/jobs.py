@@ -22,6 +22,8 @@ from core.clock import Clock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.db import session_scope
+from core.documents import worker as document_worker
+from core.documents.extract_process import ExtractorProcess
 from core.services import calls, digests, greetings, housekeeping, import_jobs, jobs, reminders
 from core.services.digests import DigestBuilder, DigestOptions
 from core.services.greetings import GreetingOptions
@@ -47,6 +49,9 @@ class JobOptions:
     imports: ImportJobOptions = field(default_factory=ImportJobOptions)
     # False while this process's inbox processor already expires stale ringing calls.
     expire_ringing: bool = True
+    documents: document_worker.ExtractOptions = field(
+        default_factory=document_worker.ExtractOptions
+    )
 
 
 class Jobs:
@@ -67,6 +72,7 @@ class Jobs:
         self._build_digest = build_digest
         self._import_codec = import_codec
         self._heavy = asyncio.Semaphore(1)  # one heavy job at a time in this process
+        self._extractor: ExtractorProcess | None = None  # started at the first document
 
     async def _run(self, use_case: Callable[[Ctx], Awaitable[T]]) -> T:
         async with session_scope(self._sessions) as session:
@@ -117,6 +123,34 @@ class Jobs:
                 await self._run(run)
             ran += 1
         return ran
+
+    async def documents(self) -> int:
+        """Read and index the text of stored documents, one at a time, each in the
+        extraction child (time and memory limits per file)."""
+        options = self.options.documents
+        ran = 0
+        for _ in range(MAX_BACKGROUND_JOBS):
+            async with self._heavy:
+                claimed = await self._run(lambda ctx: document_worker.claim(ctx, options))
+                if claimed is None:
+                    break
+                if self._extractor is None:
+                    self._extractor = ExtractorProcess(options.limits)
+                run = functools.partial(
+                    document_worker.run_claimed,
+                    job=claimed,
+                    extractor=self._extractor,
+                    options=options,
+                )
+                await self._run(run)
+            ran += 1
+        return ran
+
+    async def close(self) -> None:
+        """Stop the extraction child, if one was started."""
+        extractor, self._extractor = self._extractor, None
+        if extractor is not None:
+            await extractor.close()
 
     async def housekeeping(self) -> dict[str, int]:
         """The clean-ups, under an advisory lock on PostgreSQL (one instance at a time)."""

@@ -171,8 +171,8 @@ def docx(paragraphs: list[str]) -> bytes:
 
 
 def docx_bomb(inflated: int = 8 * 1024 * 1024) -> bytes:
-    """A DOCX whose document.xml inflates from a few KB to `inflated` bytes of spaces."""
-    xml = docx_xml(["x"]).replace("<w:body>", "<w:body>" + " " * inflated)
+    """A DOCX whose document.xml inflates from a few KB to one `inflated`-letter word."""
+    xml = docx_xml(["x" * inflated])
     return _zip({"[Content_Types].xml": _CT, "_rels/.rels": _RELS, "word/document.xml": xml})
 
 
