@@ -11,6 +11,7 @@ from api import (
     companies,
     contacts,
     deals,
+    documents,
     errors,
     imports,
     reports,
@@ -40,6 +41,7 @@ def router() -> APIRouter:
     )
     for module in (contacts, companies, calls, activities, deals, users, reports, imports):
         api.include_router(module.router)
+    api.include_router(documents.router)
     return api
 
 

@@ -49,6 +49,7 @@ async def doctor(settings: Settings) -> int:
     print(f"public url    {public}")
     for line in _provider_lines(settings.provider_secrets()):
         print(line)
+    print(_documents_line(settings))
     redis = _safe_url(settings.redis_url) if settings.redis_url else "PEREZVON_REDIS_URL not set"
     print(f"redis         {redis}")
     for line in _component_lines(settings):
@@ -77,6 +78,19 @@ async def _doctor_schema(url: str) -> int:
         return 1
     finally:
         await engine.dispose()
+
+
+def _documents_line(settings: Settings) -> str:
+    """Where document files go and the largest accepted (the Bot API's own limit too)."""
+    if settings.documents_storage == "db":
+        where = "in the database (document_chunks; every instance serves every file)"
+    else:
+        where = f"directory {settings.resolved_documents_dir()}"
+        if not is_sqlite(settings.database_url):
+            where += " (several instances: share it, or set PEREZVON_DOCUMENTS_STORAGE=db)"
+    cloud = "api.telegram.org" in settings.telegram_api_url
+    bot_limit = "the cloud Bot API downloads 20 MB at most" if cloud else "self-hosted Bot API"
+    return f"documents     {where}; up to {settings.documents_max_mb} MB a file ({bot_limit})"
 
 
 def _provider_lines(secrets: Mapping[str, str]) -> list[str]:

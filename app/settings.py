@@ -135,6 +135,14 @@ class Settings(BaseSettings):
     greeting_link_days: int = Field(default=30, ge=1, le=3650)
     # Edit the screen pop in place as the call is answered and ends (off: see core.config).
     live_call_messages: bool = False
+    # Documents on cards (issue 18): `dir` keeps files under DOCUMENTS_DIR (default: a
+    # `documents` directory beside the SQLite file, else ./documents); `db` keeps them in the
+    # database (chunks), so every instance sharing PostgreSQL serves every file.
+    documents_dir: str | None = None
+    documents_storage: Literal["dir", "db"] = "dir"
+    # The largest file accepted. The cloud Bot API lets bots download 20 MB at most; a
+    # self-hosted Bot API server (PEREZVON_TELEGRAM_API_URL) lifts that to 2,000 MB.
+    documents_max_mb: int = Field(default=20, ge=1, le=2000)
 
     @field_validator("telegram_token", mode="before")
     @classmethod
@@ -262,7 +270,21 @@ class Settings(BaseSettings):
             import_max_rows=self.import_max_rows,
             import_batch_size=self.import_batch_size,
             greeting_link_days=self.greeting_link_days,
+            documents_dir=self.resolved_documents_dir(),
+            documents_storage=self.documents_storage,
+            documents_max_bytes=self.documents_max_mb * 1024 * 1024,
         )
+
+    def resolved_documents_dir(self) -> str:
+        """DOCUMENTS_DIR, or `documents` beside the SQLite file, or ./documents."""
+        if self.documents_dir:
+            return self.documents_dir
+        from core.db import sqlite_file
+
+        database = sqlite_file(self.database_url)
+        if database is not None:
+            return str(Path(database).parent / "documents")
+        return "documents"
 
     def provider_secrets(self) -> dict[str, str]:
         """Configured provider secrets by setting name (only the ones that are set)."""

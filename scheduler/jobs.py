@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,6 +32,15 @@ from core.services.import_jobs import ImportCodec, ImportJobOptions
 from core.services.reminders import ReminderOptions
 
 T = TypeVar("T")
+
+
+# A background job kind's runner: takes the claimed job and finishes, fails or postpones it
+# (core.services.jobs) and commits. Registered by kind in `Jobs(job_handlers=...)`, e.g.
+# core.documents.service.EXTRACT_JOB ("document_extract", payload {"document_id": N}).
+class JobHandler(Protocol):
+    def __call__(self, ctx: Ctx, *, job: jobs.Claimed) -> Awaitable[object]: ...
+
+
 # pg_try_advisory_lock key of the housekeeping job: one instance at a time runs it.
 HOUSEKEEPING_LOCK = 0x50_5A_48_4B  # "PZHK"
 MAX_REMINDER_BATCHES = 40  # per tick; a bigger backlog carries on at the next tick
@@ -64,6 +73,7 @@ class Jobs:
         options: JobOptions | None = None,
         build_digest: DigestBuilder | None = None,
         import_codec: ImportCodec | None = None,
+        job_handlers: Mapping[str, JobHandler] | None = None,
     ) -> None:
         self._sessions = sessions
         self._config = config
@@ -71,6 +81,7 @@ class Jobs:
         self.options = options or JobOptions()
         self._build_digest = build_digest
         self._import_codec = import_codec
+        self._job_handlers = dict(job_handlers or {})
         self._heavy = asyncio.Semaphore(1)  # one heavy job at a time in this process
         self._extractor: ExtractorProcess | None = None  # started at the first document
 
@@ -103,7 +114,28 @@ class Jobs:
         return await self._run(lambda ctx: digests.send_due(ctx, build=build, options=options))
 
     async def background(self) -> int:
-        """Run the due background jobs one at a time; none while no codec is wired."""
+        """Run the due background jobs one at a time: imports (when a codec is wired), then
+        the kinds of `job_handlers`."""
+        return await self._imports() + await self._handled()
+
+    async def _handled(self) -> int:
+        """Due jobs of the registered kinds (e.g. document extraction), one at a time."""
+        if not self._job_handlers:
+            return 0
+        kinds = sorted(self._job_handlers)
+        ran = 0
+        for _ in range(MAX_BACKGROUND_JOBS):
+            async with self._heavy:
+                claimed = await self._run(lambda ctx: jobs.claim(ctx, kinds=kinds))
+                if not claimed:
+                    break
+                await self._run(
+                    functools.partial(self._job_handlers[claimed[0].kind], job=claimed[0])
+                )
+            ran += 1
+        return ran
+
+    async def _imports(self) -> int:
         codec, options = self._import_codec, self.options.imports
         if codec is None:
             return 0

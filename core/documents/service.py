@@ -317,6 +317,17 @@ async def _card_condition(
     return Document.contact_id == contact_id
 
 
+async def deal_by_external_id(ctx: Ctx, *, actor: Actor, external_id: str) -> Deal:
+    """The deal the shop pushed with this order id (NotFound when none or hidden)."""
+    key = external_id.strip()
+    deal: Deal | None = None
+    if key:
+        deal = await ctx.session.scalar(select(Deal).where(Deal.external_id == key))
+    if deal is None or not access.may_see_deal(ctx, actor, deal):
+        raise NotFound(f"no deal with external id {key!r}")
+    return deal
+
+
 async def get_document(ctx: Ctx, *, actor: Actor, document_id: int) -> Document:
     """The document, or NotFound when it is missing or its card is hidden from the actor."""
     document = await ctx.session.get(Document, document_id)

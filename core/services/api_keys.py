@@ -36,6 +36,9 @@ INTEGRATION_WRITES = frozenset(
         "patch_deal",
         "move_deal",
         "upsert_deal_by_external_id",
+        "upload_contact_document",
+        "upload_deal_document",
+        "upload_deal_document_by_external_id",
     }
 )
 # last_used_at is a hint, not an audit trail: one write a minute per key at most.
