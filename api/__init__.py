@@ -11,6 +11,7 @@ from api import (
     companies,
     contacts,
     deals,
+    document_search,
     documents,
     errors,
     imports,
@@ -42,6 +43,7 @@ def router() -> APIRouter:
     for module in (contacts, companies, calls, activities, deals, users, reports, imports):
         api.include_router(module.router)
     api.include_router(documents.router)
+    api.include_router(document_search.router)
     return api
 
 
