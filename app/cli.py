@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app import cli_admin, cli_excel, cli_lists, cli_users
+from app import cli_admin, cli_docs, cli_excel, cli_lists, cli_users
 from app.cli_output import CliError
 
 if TYPE_CHECKING:
@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("doctor", help="check settings and the database")
     cli_lists.add_parsers(commands)
     cli_excel.add_parsers(commands)
+    cli_docs.add_parsers(commands)
     return parser
 
 
@@ -237,6 +238,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
     if args.command in cli_excel.COMMANDS:
         return cli_excel.dispatch(args, settings)
+    if args.command == cli_docs.COMMAND:
+        return cli_docs.dispatch(args, settings)
     if args.command == "doctor":
         from app.cli_doctor import doctor
 

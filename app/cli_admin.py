@@ -169,6 +169,7 @@ async def inbox_retry(settings: Settings, *, ids: list[int] | None) -> int:
 DATABASE_COMMANDS = (
     *("run", "db", "users", "api-keys", "inbox", "demo"),
     *("calls", "activities", "report", "import", "export"),
+    "docs",
 )
 # Commands that may create the SQLite file (they migrate it first); any other command finding
 # no file stops instead of leaving an empty database in whatever folder it was run from.
