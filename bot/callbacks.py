@@ -126,3 +126,13 @@ class DialogCb(CallbackData, prefix="z"):
     """A prompt's Cancel; and, for a menu button pressed mid-dialog, drop or keep it."""
 
     action: str  # cancel | drop | keep
+
+
+class DocCb(CallbackData, prefix="dc"):
+    """Documents: a card's list (`kind` c: contact, d: deal; `id` the card; `page`), or one
+    document sent back (`get`, `id` the document)."""
+
+    action: str  # list | get
+    id: int
+    kind: str = "c"
+    page: int = 0

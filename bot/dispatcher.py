@@ -12,6 +12,7 @@ from bot.handlers import (
     contacts,
     deals,
     dialogs,
+    documents,
     escalations,
     fallback,
     invites,
@@ -46,6 +47,7 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
     # fallback come last. /invite and /help (per role) come before start's own handlers.
     for factory in (
         dialogs.router,  # first: «отмена» and menu buttons mid-dialog before any flow
+        documents.router,  # files to a card before the import, photo notes and the fallback
         invites.router,
         start.router,
         team.router,

@@ -14,7 +14,9 @@ from bot.keyboards import button_texts
 from bot.views import deals as views
 from bot.views.format import Screen, esc
 from core.context import Actor, Ctx
+from core.documents import service as documents
 from core.models.users import User
+from core.models.work import Deal
 from core.services import deals
 
 MY_DEALS_SHOWN = 20
@@ -22,7 +24,13 @@ MY_DEALS_SHOWN = 20
 
 async def deal_screen(ctx: Ctx, t: Texts, actor: Actor, deal_id: int) -> Screen:
     deal = await deals.get(ctx, actor=actor, deal_id=deal_id)
-    return views.deal_screen(t, deal, await deals.stages(ctx))
+    return await deal_view(ctx, t, deal)
+
+
+async def deal_view(ctx: Ctx, t: Texts, deal: Deal) -> Screen:
+    """The deal's screen with its stages and how many documents it has."""
+    count = await documents.count_documents(ctx, deal_id=deal.id)
+    return views.deal_screen(t, deal, await deals.stages(ctx), count)
 
 
 def router() -> Router:
@@ -49,7 +57,7 @@ def router() -> Router:
             ctx, actor=actor, title=message.text or "", contact_id=int(data["contact_id"])
         )
         await state.clear()
-        screen = views.deal_screen(t, deal, await deals.stages(ctx))
+        screen = await deal_view(ctx, t, deal)
         await message.answer(t("deal-created") + "\n\n" + screen.text, reply_markup=screen.markup)
 
     @r.callback_query(DealCb.filter(F.action == "open"))
@@ -65,7 +73,7 @@ def router() -> Router:
         deal = await deals.move(
             ctx, actor=actor, deal_id=callback_data.id, stage=callback_data.stage
         )
-        await show(query, views.deal_screen(t, deal, await deals.stages(ctx)))
+        await show(query, await deal_view(ctx, t, deal))
 
     @r.callback_query(DealCb.filter(F.action.in_({"won", "lost"})))
     async def ask_close(
@@ -78,7 +86,7 @@ def router() -> Router:
     ) -> None:
         deal = await deals.get(ctx, actor=actor, deal_id=callback_data.id)
         if deal.closed_at is not None:
-            await show(query, views.deal_screen(t, deal, await deals.stages(ctx)))
+            await show(query, await deal_view(ctx, t, deal))
             return
         won = callback_data.action == "won"
         await state.set_state(Flow.deal_amount if won else Flow.deal_reason)
@@ -124,5 +132,5 @@ async def _close_deal(
     stage = await _outcome_stage(ctx, outcome)
     deal = await deals.move(ctx, actor=actor, deal_id=int(data["deal_id"]), stage=stage, **fields)
     await state.clear()
-    screen = views.deal_screen(t, deal, await deals.stages(ctx))
+    screen = await deal_view(ctx, t, deal)
     await message.answer(t(f"deal-{outcome}") + "\n\n" + screen.text, reply_markup=screen.markup)

@@ -10,6 +10,7 @@ from bot.callbacks import (
     ActivityCb,
     CallCb,
     ContactCb,
+    DocCb,
     EditCb,
     NewContactCb,
     NoteCb,
@@ -87,6 +88,14 @@ def card(t: Texts, data: ContactCard, user: User) -> Screen:
         rows[-1].append(
             Button(text=t("btn-owner"), callback_data=ContactCb(action="own", id=cid).pack())
         )
+    rows.append(
+        [
+            Button(
+                text=t("btn-documents", count=data.documents),
+                callback_data=DocCb(action="list", kind="c", id=cid).pack(),
+            )
+        ]
+    )
     return Screen(card_text(t, data, user.timezone), markup(rows))
 
 

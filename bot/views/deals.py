@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from aiogram.types import InlineKeyboardButton as Button
 
-from bot.callbacks import ContactCb, DealCb
+from bot.callbacks import ContactCb, DealCb, DocCb
 from bot.i18n import Texts
 from bot.views.format import Screen, button_text, esc, markup, money
 from core.models.work import Deal, PipelineStage
@@ -16,7 +16,9 @@ def amount_text(deal: Deal, locale: str = "ru") -> str:
     return "" if deal.amount is None else money(deal.amount, deal.currency, locale)
 
 
-def deal_screen(t: Texts, deal: Deal, stages: Sequence[PipelineStage]) -> Screen:
+def deal_screen(
+    t: Texts, deal: Deal, stages: Sequence[PipelineStage], documents: int = 0
+) -> Screen:
     names = {s.code: s.name for s in stages}
     lines = [
         f"💼 <b>{esc(deal.title)}</b>",
@@ -54,6 +56,14 @@ def deal_screen(t: Texts, deal: Deal, stages: Sequence[PipelineStage]) -> Screen
                 )
             ]
         )
+    rows.append(
+        [
+            Button(
+                text=t("btn-documents", count=documents),
+                callback_data=DocCb(action="list", kind="d", id=deal.id).pack(),
+            )
+        ]
+    )
     return Screen("\n".join(lines), markup(rows))
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from core.context import Actor, Ctx
+from core.documents.service import count_documents
 from core.models.calls import Call
 from core.models.contacts import Company, Contact
 from core.models.users import User
@@ -26,6 +27,7 @@ class ContactCard:
     open_deals: list[Deal]
     next_activity: Activity | None
     stage_names: dict[str, str] = field(default_factory=dict)  # stage code -> its name
+    documents: int = 0  # files on the card (its deals' included)
 
 
 async def contact_card(ctx: Ctx, *, actor: Actor, contact_id: int) -> ContactCard:
@@ -65,6 +67,7 @@ async def contact_card(ctx: Ctx, *, actor: Actor, contact_id: int) -> ContactCar
             .tuples()
             .all()
         ),
+        documents=await count_documents(ctx, contact_id=contact.id),
     )
 
 

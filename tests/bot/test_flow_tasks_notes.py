@@ -2,8 +2,9 @@
 
 Through the fake Bot API: a task is renamed and deleted from its reminder or the day list (a
 deleted task is canceled, audited, and not done); a note is edited and deleted (audited, gone
-from the history), follows an edit of the message it came from; a voice note or photo sent
-in reply to a card is kept as the client's note and can be fetched back; a bare hour after
+from the history), follows an edit of the message it came from; a voice note sent in reply
+to a card is kept as the client's note and can be fetched back (a photo is a document on the
+card: tests/bot/test_flow_documents.py); a bare hour after
 noon is asked, not guessed; Done asks for the next step; Snooze keeps the whole reminder.
 """
 
@@ -313,17 +314,6 @@ async def test_a_voice_reply_to_a_card_is_the_clients_note(
     calls = await user.tap(added, words["file"])
     voices = [c for c in calls if c.method == "sendVoice" and c.status == 200]
     assert [c.params["voice"] for c in voices] == ["VOICE-1"]
-
-    photo = [{"file_id": "PHOTO-S", "file_unique_id": "p1", "width": 90, "height": 90}]
-    photo.append({"file_id": "PHOTO-L", "file_unique_id": "p2", "width": 900, "height": 900})
-    await user.send(photo=photo, caption="Визитка", reply_to_message=user.bot_message(card))
-    async with sessions() as session:
-        kept = (await session.scalars(select(Note).where(Note.kind == "photo"))).one()
-        assert kept.text == "Визитка"
-        changes = await session.scalar(
-            select(AuditLog.changes).where(AuditLog.entity_id == kept.id, AuditLog.entity == "note")
-        )
-    assert changes is not None and changes["file_id"] == "PHOTO-L"
 
 
 async def test_a_bare_hour_after_noon_is_asked(

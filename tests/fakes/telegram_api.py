@@ -551,6 +551,14 @@ def _send_message(fake: FakeTelegram, params: dict[str, Any], _f: Any) -> Any:
 
 def _send_document(fake: FakeTelegram, params: dict[str, Any], files: dict[str, Any]) -> Any:
     upload = files.get("document")
+    reference = params.get("document")
+    if upload is None and isinstance(reference, str) and reference:
+        # By a file_id, as Telegram allows: one it knows is sent again, anything else refused
+        # (expired, another bot's); FakeTelegram.files is what it knows.
+        known = fake.files.get(reference)
+        if known is None:
+            raise _BadRequest("Bad Request: wrong file identifier/HTTP URL specified")
+        upload = known
     if upload is None:
         raise _BadRequest("Bad Request: there is no document in the request")
     caption = params.get("caption")
@@ -562,6 +570,8 @@ def _send_document(fake: FakeTelegram, params: dict[str, Any], files: dict[str, 
         "file_name": upload.filename,
         "file_size": len(upload.content),
     }
+    if isinstance(reference, str) and reference in fake.files:
+        document["file_id"] = reference
     fake.files[document["file_id"]] = upload
     extra: dict[str, Any] = {"document": document}
     if caption:

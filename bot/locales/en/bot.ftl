@@ -463,3 +463,30 @@ missed-repeat = 🔁 Missed { $count } { $count ->
     [one] time
    *[other] times
 }, the last at { $time }
+
+## Documents on cards
+btn-documents = 📎 Documents ({ $count })
+btn-documents-back = ↩️ Back to the card
+documents-title = 📎 Documents: { $card } ({ $count })
+documents-none = None yet. Send a file or a photo in reply to the card and it is kept here.
+document-saved = 📎 Saved to «{ $card }»: { $name } ({ $type }, { $size } MB)
+document-renamed = ⚠️ The name said .{ $given } but it is { $type }: saved as { $name }
+document-too-large = The file is too large: { $size } MB, the limit is { $limit } MB.
+document-too-big-for-bot-api = The file is too large for the bot: { $size } MB, and Telegram lets bots download 20 MB at most. Upload it through the REST API, or ask the admin to run a Bot API server of their own.
+document-no-card = To keep a file, send it in reply to a client's or a deal's card (or open the card with a button, then send the file).
+document-caption = { $name } · { $when }
+document-kind = { $kind ->
+    [pdf] PDF
+    [docx] a Word document
+    [xlsx] a spreadsheet
+    [csv] a CSV table
+    [odt] an ODT document
+    [text] text
+    [email] an e-mail
+    [image] an image
+   *[other] a file
+}
+err-document-too-large = The file is larger than { $limit } MB; it was not kept.
+err-document-duplicate = This file is already on the card: { $name }.
+err-document-key-reused = This retry key was already used for another file.
+document-download-failed = Telegram did not give me the file. Please send it again.

@@ -467,3 +467,30 @@ missed-repeat = 🔁 Пропущено { $count } { $count ->
     [few] раза
    *[many] раз
 }, последний в { $time }
+
+## Documents on cards
+btn-documents = 📎 Документы ({ $count })
+btn-documents-back = ↩️ К карточке
+documents-title = 📎 Документы: { $card } ({ $count })
+documents-none = Пока нет. Пришлите файл или фото ответом на карточку — он сохранится здесь.
+document-saved = 📎 Сохранил в «{ $card }»: { $name } ({ $type }, { $size } МБ)
+document-renamed = ⚠️ В имени было .{ $given }, а внутри { $type }: сохранил как { $name }
+document-too-large = Файл слишком большой: { $size } МБ, можно до { $limit } МБ.
+document-too-big-for-bot-api = Файл слишком большой для бота: { $size } МБ, а Telegram даёт ботам скачивать до 20 МБ. Загрузите его через REST API или попросите администратора подключить свой сервер Bot API.
+document-no-card = Чтобы сохранить файл, отправьте его ответом на карточку клиента или сделки (или откройте карточку кнопкой и пришлите файл).
+document-caption = { $name } · { $when }
+document-kind = { $kind ->
+    [pdf] PDF
+    [docx] документ Word
+    [xlsx] таблица
+    [csv] таблица CSV
+    [odt] документ ODT
+    [text] текст
+    [email] письмо
+    [image] изображение
+   *[other] файл
+}
+err-document-too-large = Файл больше { $limit } МБ — такой не сохраняю.
+err-document-duplicate = Этот файл уже есть на карточке: { $name }.
+err-document-key-reused = Этот ключ повтора уже использован для другого файла.
+document-download-failed = Не получилось скачать файл у Telegram. Пришлите его ещё раз.
