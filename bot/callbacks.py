@@ -136,3 +136,9 @@ class DocCb(CallbackData, prefix="dc"):
     id: int
     kind: str = "c"
     page: int = 0
+
+
+class FindCb(CallbackData, prefix="fd"):
+    """A page of /find results (the query is kept in the FSM data)."""
+
+    page: int

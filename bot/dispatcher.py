@@ -15,6 +15,7 @@ from bot.handlers import (
     documents,
     escalations,
     fallback,
+    find,
     invites,
     plan,
     reports,
@@ -58,6 +59,7 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
         calls.router,
         reports.router,
         spreadsheets.router,
+        find.router,  # /find: documents by content
         search.router,
         fallback.router,
     ):

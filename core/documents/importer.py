@@ -26,14 +26,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from core.context import Actor, Ctx
-from core.documents import service
+from core.documents import service, words
 from core.errors import DomainError
 from core.models.contacts import Company, Contact, ContactPhone
 from core.phones import try_normalize
 
 SKIPPED_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 _PHONE = re.compile(r"(?<![\d])(?:\+?\d[\d ()\-]{8,18}\d)(?![\d])")
-_WORD = re.compile(r"[^\W_]+")
 LEGAL_FORMS = frozenset(
     {"ооо", "оао", "зао", "пао", "ао", "ип", "нко", "ано", "llc", "ltd", "inc", "gmbh", "ooo"}
 )
@@ -41,8 +40,7 @@ LEGAL_FORMS = frozenset(
 
 def name_key(text: str) -> frozenset[str]:
     """A name as a set of words: case, ё, punctuation, order and legal forms ignored."""
-    words = _WORD.findall(text.lower().replace("ё", "е"))
-    return frozenset(w for w in words if w not in LEGAL_FORMS)
+    return frozenset(w for w in words.tokens(text) if w not in LEGAL_FORMS)
 
 
 def phones_in(text: str) -> list[str]:
@@ -229,15 +227,13 @@ async def _store_one(
     ctx: Ctx, actor: Actor, root: Path, item: PlannedFile, progress: Progress, limit: int
 ) -> None:
     path = root / item.path
+    if item.size > limit:
+        progress.refused.append((str(item.path), f"larger than DOCUMENTS_MAX_MB ({_size(limit)})"))
+        return
     try:
-        if item.size > limit:
-            raise DomainError(f"larger than DOCUMENTS_MAX_MB ({_size(limit)})", code="too-large")
         data = await asyncio.to_thread(path.read_bytes)
     except OSError as error:
         progress.refused.append((str(item.path), f"cannot read: {error.strerror}"))
-        return
-    except DomainError as error:
-        progress.refused.append((str(item.path), str(error)))
         return
     progress.bytes_read += len(data)
     key = import_key(item.path, hashlib.sha256(data).hexdigest())

@@ -106,7 +106,7 @@ def parse(q: str) -> Terms:
     rest = _PHRASE.sub(" ", q).replace('"', " ")
     single = tuple(dict.fromkeys(words.lemmas(rest)))
     if len(single) + len(phrases) > MAX_TERMS:
-        raise InvalidInput(f"at most {MAX_TERMS} words", field="q", code="search-too-long")
+        raise InvalidInput(f"at most {MAX_TERMS} words", field="q", code="search-too-many-words")
     return Terms(single, tuple(phrases))
 
 

@@ -31,6 +31,11 @@ def _morph() -> Any:
     return pymorphy3.MorphAnalyzer(lang="ru")
 
 
+def warm_up() -> None:
+    """Load the dictionaries now (a child process does, before its first file)."""
+    _morph()
+
+
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def lemma(word: str) -> str:
     """The normal form of one lower-cased token (ё already read as е)."""

@@ -490,3 +490,19 @@ err-document-too-large = The file is larger than { $limit } MB; it was not kept.
 err-document-duplicate = This file is already on the card: { $name }.
 err-document-key-reused = This retry key was already used for another file.
 document-download-failed = Telegram did not give me the file. Please send it again.
+
+## Find documents by content (/find)
+menu-find = Find a document by its content
+find-hint = Type words of a document or its name after /find, e.g. /find supply contract. Any word form works; put an exact phrase in quotes.
+find-too-long = The query is too long: at most { $limit } characters.
+find-nothing = No documents with «{ $query }».
+find-title = 🔎 Documents for «{ $query }»: { $count }
+find-item = { $number }. { $icon } <b>{ $name }</b> · { $contact } · { $date }
+find-no-contact = no client
+find-expired = This search has expired — run /find again.
+err-search-too-many-words = Too many words in the query: keep the important ones.
+err-bad-kind = There is no such document type.
+err-bad-limit = { error-not-found }
+err-bad-offset = { error-not-found }
+err-bad-range = The period must start before it ends.
+err-import-not-a-folder = This is not a folder.

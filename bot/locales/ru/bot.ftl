@@ -494,3 +494,19 @@ err-document-too-large = Файл больше { $limit } МБ — такой н
 err-document-duplicate = Этот файл уже есть на карточке: { $name }.
 err-document-key-reused = Этот ключ повтора уже использован для другого файла.
 document-download-failed = Не получилось скачать файл у Telegram. Пришлите его ещё раз.
+
+## Find documents by content (/find)
+menu-find = Найти документ по содержимому
+find-hint = Напишите после /find слова из документа или его названия, например: /find договор поставки. Подойдёт любая форма слова; точную фразу возьмите в кавычки.
+find-too-long = Слишком длинный запрос: не больше { $limit } символов.
+find-nothing = Документов со словами «{ $query }» не нашёл.
+find-title = 🔎 Документы по запросу «{ $query }»: { $count }
+find-item = { $number }. { $icon } <b>{ $name }</b> · { $contact } · { $date }
+find-no-contact = без клиента
+find-expired = Поиск устарел — повторите /find.
+err-search-too-many-words = В запросе слишком много слов — оставьте самые важные.
+err-bad-kind = Такого типа документа нет.
+err-bad-limit = { error-not-found }
+err-bad-offset = { error-not-found }
+err-bad-range = Начало периода должно быть раньше конца.
+err-import-not-a-folder = Это не папка.
