@@ -83,3 +83,22 @@ def ocr(image: bytes, limits: Limits) -> str:
         reason = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
         raise Refused("broken", f"Tesseract could not read the image ({reason[0][:200]})")
     return done.stdout.decode("utf-8", "replace").strip()
+
+
+def status() -> tuple[str | None, list[str]]:
+    """Tesseract's version line and its languages, or (None, []) when it is not installed."""
+    program = tesseract()
+    if program is None:
+        return None, []
+    try:
+        version = subprocess.run(
+            [program, "--version"], capture_output=True, timeout=10, check=False
+        )
+        langs = subprocess.run(
+            [program, "--list-langs"], capture_output=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None, []
+    first = (version.stdout or version.stderr).decode("utf-8", "replace").splitlines()[:1]
+    listed = langs.stdout.decode("utf-8", "replace").splitlines()[1:]
+    return (first[0].strip() if first else "tesseract"), [x.strip() for x in listed if x.strip()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -117,3 +118,23 @@ async def test_search_prints_hits_and_json(
     assert capsys.readouterr().out.strip() == "nothing found"
     assert await cli(["docs", "search", "x", "--limit", "0"]) != 0
     assert "limit" in capsys.readouterr().err
+
+
+def test_doctor_says_whether_scans_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PEREZVON_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("core.documents.extract_ocr.tesseract", lambda: None)
+    assert main(["doctor"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("ocr"))
+    assert "Tesseract not installed: scans and photos are kept, not searched" in line
+    if shutil.which("tesseract") is not None:
+        monkeypatch.undo()
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("PEREZVON_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+        assert main(["doctor"]) == 0
+        line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("ocr"))
+        assert line.startswith("ocr           tesseract ") and "(rus, eng)" in line
