@@ -298,7 +298,8 @@ async def test_oversized_broken_and_foreign_files_are_refused_with_a_reason(
     await user.send(document=fake_tg.add_file(b"  ", "empty.csv"))
     assert texts_of(await settle()) == ["Не могу импортировать «empty.csv»: the file is empty"]
     photo = fake_tg.add_file(b"\x89PNG", "photo.png")
-    assert "Файлы и стикеры не сохраняю" in texts_of(await user.send(document=photo))[0]
+    # Not a spreadsheet, and no card open: it is told how to keep it on a card.
+    assert "ответом на карточку" in texts_of(await user.send(document=photo))[0]
     assert await _count(sessions) == 0
     assert [(j.status, j.data) for j in await _jobs(sessions)] == [("failed", None)] * 2
 

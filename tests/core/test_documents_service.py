@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import tracemalloc
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -11,12 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core import access
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.documents import service, storage
 from core.documents.naming import MAX_NAME_BYTES, safe_name
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from core.models.documents import DocumentBlob, DocumentChunk
+from core.models.documents import Document, DocumentBlob, DocumentChunk
 from core.models.system import AuditLog, BackgroundJob
 from core.services import contacts, deals, users
 
@@ -267,3 +269,74 @@ async def test_an_empty_name_and_an_empty_file_are_kept(ctx: Ctx, system: Actor)
 async def test_unknown_source_is_refused(ctx: Ctx, system: Actor) -> None:
     with pytest.raises(InvalidInput):
         await service.store_document(ctx, actor=system, name="a", source="fax", data=b"x")
+
+
+async def test_the_sql_clause_agrees_with_the_predicate(ctx: Ctx, system: Actor) -> None:
+    people = await _people(ctx, system)
+    me, colleague = people["sales1"], people["sales2"]
+    mine = await _contact(ctx, system, me, "+79160000001")
+    theirs = await _contact(ctx, system, colleague, "+79160000002")
+    nobodys = await contacts.create_contact(
+        ctx, actor=system, name="Ничей", phones=["+79160000003"]
+    )
+    their_deal = await deals.create(
+        ctx, actor=system, title="Чужая", contact_id=mine, owner_id=colleague.user_id
+    )
+    made = [
+        await service.store_document(
+            ctx, actor=system, name="1.pdf", source="api", data=PDF, contact_id=mine
+        ),
+        await service.store_document(
+            ctx, actor=system, name="2.pdf", source="api", data=PDF, contact_id=theirs
+        ),
+        await service.store_document(
+            ctx, actor=system, name="3.pdf", source="api", data=PDF, contact_id=nobodys.id
+        ),
+        await service.store_document(
+            ctx, actor=system, name="4.png", source="api", data=PNG, deal_id=their_deal.id
+        ),
+        await service.store_document(ctx, actor=system, name="5.pdf", source="import", data=PDF),
+    ]
+    for actor in people.values():
+        listed = set(
+            await ctx.session.scalars(select(Document.id).where(access.document_clause(ctx, actor)))
+        )
+        readable = set()
+        for document in made:
+            try:
+                await service.get_document(ctx, actor=actor, document_id=document.id)
+                readable.add(document.id)
+            except NotFound:
+                pass
+        assert listed == readable, actor
+    sees = {d.id for d in made}
+    assert set(
+        await ctx.session.scalars(
+            select(Document.id).where(access.document_clause(ctx, people["sales1"]))
+        )
+    ) == sees - {made[1].id, made[4].id}
+
+
+async def test_a_file_is_never_whole_in_memory_on_its_way_in_or_out(
+    ctx: Ctx, system: Actor
+) -> None:
+    """8 MB in and out through the backend in use: the peak of new allocations stays a small
+    multiple of one chunk (256 KB), not the file."""
+    big = ctx.config.documents_max_bytes * 8
+    wide = replace(ctx, config=replace(ctx.config, documents_max_bytes=big))
+    source = io.BytesIO(b"%PDF-1.4\n" + b"\x01" * (big - 9))
+    contact_id = await _contact(ctx, system, (await _people(ctx, system))["sales1"], "+79160000001")
+    tracemalloc.start()
+    try:
+        doc = await service.store_document(
+            wide, actor=system, name="big.pdf", source="api", data=source, contact_id=contact_id
+        )
+        _, chunks = await service.open_content(wide, actor=system, document_id=doc.id)
+        read = 0
+        async for block in chunks:
+            read += len(block)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert read == big
+    assert peak < big / 4, f"peak {peak} bytes for a {big}-byte file"
