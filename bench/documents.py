@@ -288,16 +288,19 @@ async def run_database(
         started = time.perf_counter()
         try:
             while True:
-                job = await run(lambda ctx: worker.claim(ctx, options))
-                if job is None:
-                    break
-                t0 = time.perf_counter()
-                await run(
-                    functools.partial(
-                        worker.run_claimed, job=job, extractor=extractor, options=options
-                    )
+                claimed = await run(
+                    functools.partial(worker.claim_batch, options=options, limit=options.batch)
                 )
-                times[int(job.payload["document_id"])] = time.perf_counter() - t0
+                if not claimed:
+                    break
+                for job in claimed:
+                    t0 = time.perf_counter()
+                    await run(
+                        functools.partial(
+                            worker.run_claimed, job=job, extractor=extractor, options=options
+                        )
+                    )
+                    times[int(job.payload["document_id"])] = time.perf_counter() - t0
         finally:
             await extractor.close()
         pipeline_s = time.perf_counter() - started

@@ -158,24 +158,28 @@ class Jobs:
 
     async def documents(self) -> int:
         """Read and index the text of stored documents, one at a time, each in the
-        extraction child (time and memory limits per file)."""
+        extraction child (time and memory limits per file); jobs are leased a few at once."""
         options = self.options.documents
         ran = 0
-        for _ in range(MAX_BACKGROUND_JOBS):
+        while ran < MAX_BACKGROUND_JOBS:
             async with self._heavy:
-                claimed = await self._run(lambda ctx: document_worker.claim(ctx, options))
-                if claimed is None:
+                limit = min(options.batch, MAX_BACKGROUND_JOBS - ran)
+                claimed = await self._run(
+                    functools.partial(document_worker.claim_batch, options=options, limit=limit)
+                )
+                if not claimed:
                     break
                 if self._extractor is None:
                     self._extractor = ExtractorProcess(options.limits)
-                run = functools.partial(
-                    document_worker.run_claimed,
-                    job=claimed,
-                    extractor=self._extractor,
-                    options=options,
-                )
-                await self._run(run)
-            ran += 1
+                for job in claimed:
+                    run = functools.partial(
+                        document_worker.run_claimed,
+                        job=job,
+                        extractor=self._extractor,
+                        options=options,
+                    )
+                    await self._run(run)
+                    ran += 1
         return ran
 
     async def close(self) -> None:

@@ -34,13 +34,20 @@ KINDS = (EXTRACT_JOB,)
 @dataclass(frozen=True)
 class ExtractOptions:
     max_attempts: int = jobs.MAX_ATTEMPTS
-    claim_seconds: int = 300  # longer than one file's time limit
+    claim_seconds: int = 300  # at least one file's time limit a claimed file, plus slack
     limits: Limits = field(default_factory=Limits)
+    batch: int = 8  # jobs leased in one commit (each is still finished in its own)
 
 
 async def claim(ctx: Ctx, options: ExtractOptions) -> Claimed | None:
-    claimed = await jobs.claim(ctx, kinds=KINDS, claim_seconds=options.claim_seconds)
+    claimed = await claim_batch(ctx, options, 1)
     return claimed[0] if claimed else None
+
+
+async def claim_batch(ctx: Ctx, options: ExtractOptions, limit: int) -> list[Claimed]:
+    """Lease up to `limit` due jobs at once, for long enough to read them all."""
+    seconds = max(options.claim_seconds, int(limit * options.limits.seconds) + 60)
+    return await jobs.claim(ctx, kinds=KINDS, limit=limit, claim_seconds=seconds)
 
 
 async def run_claimed(
