@@ -1,9 +1,10 @@
 """The full-text index of documents: what extraction read, stored where search finds it.
 
 `document_texts.words` (the lemmas of the name and the text, core.documents.words) is the
-input of both databases' indexes (migration 0013): PostgreSQL's GIN over
-`to_tsvector('simple', words)`, SQLite's FTS5 table kept in step by triggers. Writing the
-row is all it takes to index a document; deleting it (or the document) unindexes it.
+input of both databases' indexes (migration 0013): PostgreSQL's GIN over the stored
+`words_tsv = to_tsvector('simple', words)`, SQLite's FTS5 table kept in step by triggers.
+Writing the row is all it takes to index a document; deleting it (or the document)
+unindexes it.
 """
 
 from __future__ import annotations

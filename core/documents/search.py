@@ -3,7 +3,7 @@
 The query is lemmatised like the documents' words (core.documents.words), so "договоры
 поставок" finds "Договор поставки". Words are all required; a part in double quotes is a
 phrase (its lemmas adjacent, in order). The database's own full-text index answers
-(PostgreSQL GIN over `to_tsvector('simple', words)`, SQLite FTS5, migration 0013); the
+(PostgreSQL GIN over a stored `to_tsvector('simple', words)`, SQLite FTS5, 0013); the
 filters, the access rule (core.access.document_clause) and the order (newest first) are
 one SQL query, and a second counts the matches. A hit carries its contact's name, the
 date and a snippet of the text around the first matching word, the words marked.
@@ -33,7 +33,7 @@ SNIPPET_CHARS = 160
 SNIPPET_SCAN = 100_000  # characters of the text read for a snippet
 _PHRASE = re.compile(r'"([^"]*)"')
 _fts = table("document_texts_fts", column("rowid", Integer))
-_TSVECTOR = "to_tsvector('simple'::regconfig, document_texts.words)"
+_TSVECTOR = "document_texts.words_tsv"  # to_tsvector('simple', words), stored (0013)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,13 @@ Revises: 0012
 "поставка", by pymorphy3 in core.documents.words), so both databases index them with
 plain tokenisers and no stemming of their own:
 
-- PostgreSQL: a GIN index on `to_tsvector('simple', words)` (an expression index: no
-  column to keep in step). Not `russian`: its Snowball stemmer would cut the lemmas again
-  ("поставка" → "поставк") and map Latin words to English stems, while the query side is
-  lemmatised the same way as the text already; `simple` only lower-cases.
+- PostgreSQL: a stored generated column `words_tsv = to_tsvector('simple', words)` (kept
+  in step by the database itself) with a GIN index. Stored, not an expression index: a
+  phrase match rechecks rows and a plan that filters rows one by one reads the stored
+  vector instead of parsing `words` again (measured: 0.2 ms a row otherwise). Not
+  `russian`: its Snowball stemmer would cut the lemmas again ("поставка" → "поставк") and
+  map Latin words to English stems, while the query side is lemmatised the same way as
+  the text already; `simple` only lower-cases.
 - SQLite: an FTS5 table `document_texts_fts` with external content (`document_texts`,
   rowid = document_id), kept in step by triggers, tokenizer `unicode61` without
   diacritics folding (й stays й; ё was already read as е).
@@ -52,9 +55,10 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         op.execute(
-            "CREATE INDEX ix_document_texts_words ON document_texts "
-            "USING gin (to_tsvector('simple'::regconfig, words))"
+            "ALTER TABLE document_texts ADD COLUMN words_tsv tsvector "
+            "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, words)) STORED"
         )
+        op.execute("CREATE INDEX ix_document_texts_words ON document_texts USING gin (words_tsv)")
     elif dialect == "sqlite":
         op.execute(
             "CREATE VIRTUAL TABLE document_texts_fts USING fts5(words, "
@@ -70,6 +74,7 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_document_texts_words")
+        op.execute("ALTER TABLE document_texts DROP COLUMN IF EXISTS words_tsv")
     elif dialect == "sqlite":
         for name in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS document_texts_fts_{name}")
