@@ -171,15 +171,14 @@ class Jobs:
                     break
                 if self._extractor is None:
                     self._extractor = ExtractorProcess(options.limits)
-                for job in claimed:
-                    run = functools.partial(
-                        document_worker.run_claimed,
-                        job=job,
-                        extractor=self._extractor,
-                        options=options,
-                    )
-                    await self._run(run)
-                    ran += 1
+                run = functools.partial(
+                    document_worker.run_batch,
+                    claimed=claimed,
+                    extractor=self._extractor,
+                    options=options,
+                )
+                await self._run(run)
+                ran += len(claimed)
         return ran
 
     async def close(self) -> None:
