@@ -14,7 +14,6 @@ The name's extension is never trusted: a ".pdf" that is a zip is read as what it
 
 from __future__ import annotations
 
-import shutil
 import zipfile
 from dataclasses import asdict, dataclass, field
 from io import BytesIO
@@ -67,11 +66,6 @@ class Refused(Exception):
         super().__init__(f"{code}: {reason}")
         self.code = code
         self.reason = reason
-
-
-def tesseract_path() -> str | None:
-    """Where the `tesseract` program is, or None (OCR is then skipped with a reason)."""
-    return shutil.which("tesseract")
 
 
 _IMAGE_MAGIC = (
