@@ -11,6 +11,7 @@ from api import (
     companies,
     contacts,
     deals,
+    document_search,
     documents,
     errors,
     imports,
@@ -53,6 +54,7 @@ def router() -> APIRouter:
     ):
         api.include_router(module.router)
     api.include_router(documents.router)
+    api.include_router(document_search.router)
     return api
 
 

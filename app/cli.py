@@ -21,7 +21,16 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app import cli_admin, cli_backup, cli_contacts, cli_excel, cli_lists, cli_targets, cli_users
+from app import (
+    cli_admin,
+    cli_backup,
+    cli_contacts,
+    cli_docs,
+    cli_excel,
+    cli_lists,
+    cli_targets,
+    cli_users,
+)
 from app.cli_output import CliError
 
 if TYPE_CHECKING:
@@ -142,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_targets.add_parsers(commands)
     cli_backup.add_parsers(commands)
     cli_contacts.add_parsers(commands)
+    cli_docs.add_parsers(commands)
     return parser
 
 
@@ -255,6 +265,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return cli_backup.dispatch(args, settings)
     if args.command in cli_contacts.COMMANDS:
         return cli_contacts.dispatch(args, settings)
+    if args.command == cli_docs.COMMAND:
+        return cli_docs.dispatch(args, settings)
     if args.command == "doctor":
         from app.cli_doctor import doctor
 

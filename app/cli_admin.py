@@ -171,6 +171,7 @@ DATABASE_COMMANDS = (
     *("calls", "activities", "report", "import", "export"),
     "targets",
     *("contacts", "stages"),
+    "docs",
 )
 # Commands that may create the SQLite file (they migrate it first); any other command finding
 # no file stops instead of leaving an empty database in whatever folder it was run from.

@@ -50,6 +50,7 @@ async def doctor(settings: Settings) -> int:
     for line in _provider_lines(settings.provider_secrets()):
         print(line)
     print(_documents_line(settings))
+    print(_ocr_line())
     redis = _safe_url(settings.redis_url) if settings.redis_url else "PEREZVON_REDIS_URL not set"
     print(f"redis         {redis}")
     for line in _component_lines(settings):
@@ -91,6 +92,22 @@ def _documents_line(settings: Settings) -> str:
     cloud = "api.telegram.org" in settings.telegram_api_url
     bot_limit = "the cloud Bot API downloads 20 MB at most" if cloud else "self-hosted Bot API"
     return f"documents     {where}; up to {settings.documents_max_mb} MB a file ({bot_limit})"
+
+
+def _ocr_line() -> str:
+    """Whether scans and photos are read (Tesseract with Russian and English) or only kept."""
+    from core.documents.extract_ocr import status
+
+    version, languages = status()
+    if version is None:
+        return (
+            "ocr           Tesseract not installed: scans and photos are kept, not searched "
+            "(apt-get install tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng)"
+        )
+    missing = [lang for lang in ("rus", "eng") if lang not in languages]
+    if missing:
+        return f"ocr           {version}; language data missing: {', '.join(missing)}"
+    return f"ocr           {version} (rus, eng): scans and photos are searched"
 
 
 def _provider_lines(secrets: Mapping[str, str]) -> list[str]:

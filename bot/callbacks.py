@@ -154,3 +154,9 @@ class BusinessCb(CallbackData, prefix="b"):
     action: str
     id: int
     view: str = "n"
+
+
+class FindCb(CallbackData, prefix="fd"):
+    """A page of /find results (the query is kept in the FSM data)."""
+
+    page: int

@@ -17,6 +17,7 @@ from bot.handlers import (
     documents,
     escalations,
     fallback,
+    find,
     invites,
     orders,
     plan,
@@ -72,6 +73,7 @@ def build_dispatcher(deps: BotDeps, *, storage: BaseStorage | None = None) -> Di
         reports.router,
         targets.router,
         spreadsheets.router,
+        find.router,  # /find: documents by content
         search.router,
         fallback.router,
     ):

@@ -23,6 +23,8 @@ from core.config import CoreConfig
 from core.context import Ctx
 from core.conversations import sla
 from core.db import session_scope
+from core.documents import worker as document_worker
+from core.documents.extract_process import ExtractorProcess
 from core.services import calls, digests, greetings, housekeeping, import_jobs, jobs, reminders
 from core.services.digests import DigestBuilder, DigestOptions
 from core.services.greetings import GreetingOptions
@@ -57,6 +59,9 @@ class JobOptions:
     imports: ImportJobOptions = field(default_factory=ImportJobOptions)
     # False while this process's inbox processor already expires stale ringing calls.
     expire_ringing: bool = True
+    documents: document_worker.ExtractOptions = field(
+        default_factory=document_worker.ExtractOptions
+    )
 
 
 class Jobs:
@@ -79,6 +84,7 @@ class Jobs:
         self._import_codec = import_codec
         self._job_handlers = dict(job_handlers or {})
         self._heavy = asyncio.Semaphore(1)  # one heavy job at a time in this process
+        self._extractor: ExtractorProcess | None = None  # started at the first document
 
     async def _run(self, use_case: Callable[[Ctx], Awaitable[T]]) -> T:
         async with session_scope(self._sessions) as session:
@@ -155,6 +161,37 @@ class Jobs:
                 await self._run(run)
             ran += 1
         return ran
+
+    async def documents(self) -> int:
+        """Read and index the text of stored documents, one at a time, each in the
+        extraction child (time and memory limits per file); jobs are leased a few at once."""
+        options = self.options.documents
+        ran = 0
+        while ran < MAX_BACKGROUND_JOBS:
+            async with self._heavy:
+                limit = min(options.batch, MAX_BACKGROUND_JOBS - ran)
+                claimed = await self._run(
+                    functools.partial(document_worker.claim_batch, options=options, limit=limit)
+                )
+                if not claimed:
+                    break
+                if self._extractor is None:
+                    self._extractor = ExtractorProcess(options.limits)
+                run = functools.partial(
+                    document_worker.run_batch,
+                    claimed=claimed,
+                    extractor=self._extractor,
+                    options=options,
+                )
+                await self._run(run)
+                ran += len(claimed)
+        return ran
+
+    async def close(self) -> None:
+        """Stop the extraction child, if one was started."""
+        extractor, self._extractor = self._extractor, None
+        if extractor is not None:
+            await extractor.close()
 
     async def housekeeping(self) -> dict[str, int]:
         """The clean-ups, under an advisory lock on PostgreSQL (one instance at a time)."""

@@ -49,6 +49,7 @@ class Intervals:
     digests: float = 60.0
     housekeeping: float = 600.0
     background: float = 1.0  # imports sent to the bot: the user waits for the answer
+    documents: float = 2.0  # text extraction of stored documents (search finds them after)
 
 
 class SingleInstanceLock:
@@ -125,6 +126,7 @@ class Scheduler:
             "digests": (self.intervals.digests, self.jobs.digests),
             "housekeeping": (self.intervals.housekeeping, self.jobs.housekeeping),
             "background": (self.intervals.background, self.jobs.background),
+            "documents": (self.intervals.documents, self.jobs.documents),
         }
         for name, (seconds, job) in plan.items():
             scheduler.add_job(
@@ -183,6 +185,7 @@ class Scheduler:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         scheduler.shutdown(wait=False)
+        await self.jobs.close()  # the document extraction child, if any
         if self._lock is not None:
             self._lock.release()
         log.info("scheduler stopped")

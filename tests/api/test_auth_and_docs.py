@@ -99,6 +99,7 @@ async def test_openapi_lists_every_route_with_tag_and_description(anon: httpx.As
         ("post", "/api/v1/imports"),
         ("post", "/api/v1/imports/rejected.xlsx"),
         ("get", "/api/v1/exports/contacts.{fmt}"),
+        ("get", "/api/v1/documents"),
         ("post", "/api/v1/contacts/{contact_id}/documents"),
         ("get", "/api/v1/contacts/{contact_id}/documents"),
         ("post", "/api/v1/deals/{deal_id}/documents"),

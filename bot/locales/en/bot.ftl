@@ -539,3 +539,19 @@ client-start-id = <i>Your Telegram id: <code>{ $id }</code></i>
 client-text-usage = Texts the bot sends to clients. To change one: <code>/clienttext welcome|auto_reply|flood ru|en new text</code>; without a text it goes back to the built-in one.
 client-text-current = <b>{ $name } ({ $language })</b>: { $text }
 client-text-saved = Saved. Clients will now read: { $text }
+
+## Find documents by content (/find)
+menu-find = Find a document by its content
+find-hint = Type words of a document or its name after /find, e.g. /find supply contract. Any word form works; put an exact phrase in quotes.
+find-too-long = The query is too long: at most { $limit } characters.
+find-nothing = No documents with «{ $query }».
+find-title = 🔎 Documents for «{ $query }»: { $count }
+find-item = { $number }. { $icon } <b>{ $name }</b> · { $contact } · { $date }
+find-no-contact = no client
+find-expired = This search has expired — run /find again.
+err-search-too-many-words = Too many words in the query: keep the important ones.
+err-bad-kind = There is no such document type.
+err-bad-limit = { error-not-found }
+err-bad-offset = { error-not-found }
+err-bad-range = The period must start before it ends.
+err-import-not-a-folder = This is not a folder.

@@ -543,3 +543,19 @@ client-start-id = <i>Ваш Telegram id: <code>{ $id }</code></i>
 client-text-usage = Тексты, которые бот отправляет клиентам. Чтобы изменить: <code>/clienttext welcome|auto_reply|flood ru|en новый текст</code>; без текста вернётся встроенный.
 client-text-current = <b>{ $name } ({ $language })</b>: { $text }
 client-text-saved = Сохранено. Теперь клиенты прочитают: { $text }
+
+## Find documents by content (/find)
+menu-find = Найти документ по содержимому
+find-hint = Напишите после /find слова из документа или его названия, например: /find договор поставки. Подойдёт любая форма слова; точную фразу возьмите в кавычки.
+find-too-long = Слишком длинный запрос: не больше { $limit } символов.
+find-nothing = Документов со словами «{ $query }» не нашёл.
+find-title = 🔎 Документы по запросу «{ $query }»: { $count }
+find-item = { $number }. { $icon } <b>{ $name }</b> · { $contact } · { $date }
+find-no-contact = без клиента
+find-expired = Поиск устарел — повторите /find.
+err-search-too-many-words = В запросе слишком много слов — оставьте самые важные.
+err-bad-kind = Такого типа документа нет.
+err-bad-limit = { error-not-found }
+err-bad-offset = { error-not-found }
+err-bad-range = Начало периода должно быть раньше конца.
+err-import-not-a-folder = Это не папка.

@@ -1,7 +1,7 @@
 """client_texts: the company bot's words to clients as an admin rewrote them (issue 17)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 
 One new table; nothing stored changes meaning. A key without a row uses the built-in text
 (core/conversations/texts.py).
@@ -15,7 +15,7 @@ from alembic import op
 from core.db import UTCDateTime
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,146 @@
+"""/find through the fake Bot API: a word form finds the document, the result shows the
+contact, the date and a snippet, its button sends the file; paging; what a seller may not
+see stays hidden; an empty or hopeless query gets a hint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import FindCb
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.documents import index, service
+from core.documents.extract import extract_bytes
+from core.models.users import User
+from core.services import contacts
+from tests.bot.conftest import Feed
+from tests.bot.updates import TgUser, buttons, make_user, sent, texts_of
+from tests.fakes import documents as fx
+from tests.fakes.telegram_api import FakeTelegram
+
+SELLER_TG = 9401
+OTHER_TG = 9402
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> CoreConfig:
+    return CoreConfig(
+        own_numbers=frozenset({"+74950000000"}), documents_dir=str(tmp_path / "documents")
+    )
+
+
+async def stored(
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    owner: User,
+    client: str,
+    files: list[tuple[str, bytes]],
+) -> list[int]:
+    """A contact of `owner` with these files, stored and indexed as the worker leaves them."""
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        actor = Actor.of_user(owner)
+        contact = await contacts.create_contact(ctx, actor=actor, name=client)
+        await contacts.update_contact(
+            ctx, actor=Actor.system(), contact_id=contact.id, changes={"owner_id": owner.id}
+        )
+        ids = []
+        for name, data in files:
+            document = await service.store_document(
+                ctx, actor=actor, name=name, source="api", data=data, contact_id=contact.id
+            )
+            await index.store(ctx, document, extract_bytes(data, name))
+            await session.commit()
+            ids.append(document.id)
+        return ids
+
+
+async def test_find_a_word_form_and_get_the_file(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    seller = await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
+    clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    contract = fx.pdf(["Договор поставки № 17", "между ООО Вектор и ООО Ромашка"])
+    await stored(
+        sessions,
+        config,
+        clock,
+        seller,
+        "ООО Вектор",
+        [("Договор.pdf", contract), ("Прайс.xlsx", fx.xlsx([["Гвозди", "100"]]))],
+    )
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    (reply,) = sent(await user.say("/find договоры поставок"))
+    assert reply.text == (
+        "🔎 Документы по запросу «договоры поставок»: 1\n\n"
+        "1. 📄 <b>Договор.pdf</b> · ООО Вектор · 20.11.2026\n"
+        "<b>Договор</b> <b>поставки</b> № 17 между ООО Вектор и ООО Ромашка"
+    )
+    assert [b["text"] for b in buttons(reply.params["reply_markup"])] == ["1. Договор.pdf"]
+
+    back = await user.tap(reply, "1. Договор.pdf")
+    uploads = [c for c in back if c.method == "sendDocument" and c.status == 200]
+    assert len(uploads) == 1
+    assert uploads[0].files["document"].content == contract
+    assert uploads[0].files["document"].filename == "Договор.pdf"
+
+
+async def test_pages_hidden_documents_and_hints(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    seller = await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
+    other = await make_user(sessions, config, clock, telegram_id=OTHER_TG, name="Ольга")
+    files = [(f"счёт {i}.docx", fx.docx([f"Счёт на оплату № {i}"])) for i in range(7)]
+    await stored(sessions, config, clock, seller, "ИП Сидоров", files)
+    await stored(sessions, config, clock, other, "ООО Чужой", [("чужой.docx", fx.docx(["Счёт"]))])
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    (first,) = sent(await user.say("/find счета"))
+    assert (first.text or "").startswith(
+        "🔎 Документы по запросу «счета»: 7\n\n1. 📝 <b>счёт 6.docx"
+    )
+    assert "чужой" not in (first.text or "")
+    labels = [b["text"] for b in buttons(first.params["reply_markup"])]
+    assert labels == [
+        "1. счёт 6.docx",
+        "2. счёт 5.docx",
+        "3. счёт 4.docx",
+        "4. счёт 3.docx",
+        "5. счёт 2.docx",
+        "▶",
+    ]
+    await user.tap(first, "▶")
+    second = user.current(first)
+    assert "6. 📝 <b>счёт 1.docx</b>" in (second.text or "")
+    assert [b["text"] for b in buttons(second.params["reply_markup"])][-1] == "◀"
+
+    other_user = TgUser(feed, fake_tg, OTHER_TG)
+    (theirs,) = sent(await other_user.say("/find счёт"))
+    assert "«счёт»: 1" in (theirs.text or "") and "чужой.docx" in (theirs.text or "")
+
+    assert texts_of(await user.say("/find"))[0].startswith("Напишите после /find слова")
+    assert texts_of(await user.say("/find аренда склада")) == [
+        "Документов со словами «аренда склада» не нашёл."
+    ]
+    assert texts_of(await user.say("/find " + " ".join(f"слово{i}" for i in range(20)))) == [
+        "В запросе слишком много слов — оставьте самые важные."
+    ]
+    # A page button when the query is no longer remembered says so.
+    await make_user(sessions, config, clock, telegram_id=9403, name="Новый")
+    fresh = TgUser(feed, fake_tg, 9403)
+    assert texts_of(await fresh.press(FindCb(page=1).pack())) == [
+        "Поиск устарел — повторите /find."
+    ]
