@@ -59,6 +59,31 @@ async def test_a_stranger_is_refused_and_finds_their_telegram_id_at_start(
     assert "7777" in reply[0]
 
 
+async def test_the_very_first_user_is_told_how_the_first_admin_is_made(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    # Nobody works here yet: there is no administrator to ask (issue 21 §10).
+    first = texts_of(await TgUser(feed, fake_tg, 7001).say("/start"))
+    assert len(first) == 1
+    assert "perezvon users invite --role admin" in first[0]
+    assert "<code>7001</code>" in first[0]
+    assert "администратор" in first[0]
+    english = texts_of(await TgUser(feed, fake_tg, 7002, language_code="en").say("/start"))
+    assert "the first admin is made on the server" in english[0]
+    assert "perezvon users invite --role admin" in english[0]
+
+    # Once someone works here, a stranger's /start is the neutral client hello again.
+    await make_user(sessions, config, clock, telegram_id=ADMIN_TG, role="admin", name="Админ")
+    later = texts_of(await TgUser(feed, fake_tg, 7003).say("/start"))
+    assert len(later) == 1
+    assert "perezvon users" not in later[0]
+    assert "свяжитесь с вашим менеджером" in later[0]
+
+
 async def test_a_wrong_invite_code_gets_a_friendly_answer(
     feed: Feed, fake_tg: FakeTelegram
 ) -> None:

@@ -482,3 +482,4 @@ err-target-value-invalid = “{ $text }” is not a target: a number from 0 (0 r
 err-target-metric-invalid = There is no target “{ $metric }”. There are: amount, deals, calls.
 err-target-none = Give at least one target, e.g. calls=300.
 err-user-ambiguous = Several team members are named “{ $name }”: write #ID.
+first-admin-how = Hello! Nobody works in Perezvon yet, so the first admin is made on the server: run <code>perezvon users invite --role admin</code> there and open the link it prints (or send <code>/start code</code> here). Then you invite everyone else with /invite. Your Telegram id: <code>{ $id }</code>.

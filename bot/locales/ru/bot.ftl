@@ -486,3 +486,4 @@ err-target-value-invalid = «{ $text }» — не цель: нужно числ�
 err-target-metric-invalid = Цели «{ $metric }» нет. Есть: сумма, сделки, звонки.
 err-target-none = Укажите хотя бы одну цель, например звонки=300.
 err-user-ambiguous = Сотрудников с именем «{ $name }» несколько — напишите #ID.
+first-admin-how = Здравствуйте! В Perezvon ещё нет ни одного сотрудника, поэтому первого администратора создают на сервере: выполните там <code>perezvon users invite --role admin</code> и откройте ссылку из ответа (или пришлите сюда <code>/start код</code>). Потом вы сами пригласите остальных командой /invite. Ваш Telegram id: <code>{ $id }</code>.
