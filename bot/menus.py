@@ -22,8 +22,19 @@ from core.models.users import User
 
 log = logging.getLogger(__name__)
 
-_SALES = ("today", "week", "deals", "export", "lang", "help")
-_MANAGER = ("today", "week", "deals", "export", "report", "digest", "team", "lang", "help")
+_SALES = ("today", "week", "deals", "targets", "export", "lang", "help")
+_MANAGER = (
+    "today",
+    "week",
+    "deals",
+    "targets",
+    "export",
+    "report",
+    "digest",
+    "team",
+    "lang",
+    "help",
+)
 MENUS = {
     "sales": _SALES,
     "manager": _MANAGER,

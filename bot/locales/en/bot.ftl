@@ -13,6 +13,7 @@ menu-report = Sales digest (managers)
 menu-digest = Digest subscription (managers)
 menu-team = Team (admin)
 menu-invite = Invite a teammate (admin)
+menu-targets = Monthly sales targets
 menu-lang = Language
 menu-help = Help
 
@@ -351,10 +352,12 @@ help-role-sales =
     Share a Telegram contact to create or open it.
     /today — today's tasks, /week — this week, /deals — my deals, /lang — language.
     /export — my contacts as an Excel file.
+    /targets — my plan for the month.
 help-role-manager =
     Managers: /report — the sales digest for a period, /digest — the digest on a schedule;
     send an .xlsx or .csv file to import contacts (you see what changes first);
     /team — who has how many open, overdue and today's tasks; everyone's contacts, tasks and deals.
+    /targets — the team's monthly plans, <code>/targets set 2026-12 #ID won_amount=500000 deals_won=5 calls_out=300</code> — set targets.
 help-role-admin = /invite sales | manager | admin — invite a teammate. In /team: roles, extensions, deactivating and reactivating.
 
 ## Errors by code (core.errors: code → err-<code>); no English detail ever reaches a user
