@@ -62,6 +62,14 @@ def router() -> Router:
                 return
             await message.answer(t("client-welcome"))
             return
+        if user is not None and payload:
+            # An invite opened by someone already on the team changes nothing: say so and
+            # how a role is changed, instead of a welcome that hides it.
+            await message.answer(
+                t("invite-already-member", name=esc(user.name), role=t("role-" + user.role)),
+                reply_markup=main_keyboard(t),
+            )
+            return
         if user is not None:
             await message.answer(
                 t("welcome-back", name=esc(user.name)), reply_markup=main_keyboard(t)

@@ -84,6 +84,33 @@ async def test_the_very_first_user_is_told_how_the_first_admin_is_made(
     assert "свяжитесь с вашим менеджером" in later[0]
 
 
+async def test_an_invite_opened_by_a_teammate_says_it_changed_nothing(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    # Issue 21 §1: a new admin invite opened by a demoted admin only said «С возвращением».
+    await make_user(sessions, config, clock, telegram_id=ADMIN_TG, role="admin", name="Админ")
+    await make_user(sessions, config, clock, telegram_id=NEW_TG, role="manager", name="Вера")
+    await TgUser(feed, fake_tg, ADMIN_TG).say("/invite admin")
+    async with sessions() as session:
+        code = (await session.scalars(select(Invite.code))).one()
+
+    reply = texts_of(await TgUser(feed, fake_tg, NEW_TG).say(f"/start {code}"))
+    assert len(reply) == 1
+    assert "Вера, вы уже в команде (роль: руководитель)" in reply[0]
+    assert "perezvon users set-role" in reply[0] and "/team" in reply[0]
+    async with sessions() as session:
+        vera = (await session.scalars(select(User).where(User.telegram_user_id == NEW_TG))).one()
+        invite = (await session.scalars(select(Invite))).one()
+    assert vera.role == "manager"
+    assert invite.used_at is None  # still good for the person it was meant for
+    hello = texts_of(await TgUser(feed, fake_tg, NEW_TG).say("/start"))
+    assert hello == ["С возвращением, Вера! Напишите имя, компанию или телефон для поиска."]
+
+
 async def test_a_wrong_invite_code_gets_a_friendly_answer(
     feed: Feed, fake_tg: FakeTelegram
 ) -> None:

@@ -486,3 +486,4 @@ err-target-metric-invalid = There is no target “{ $metric }”. There are: amo
 err-target-none = Give at least one target, e.g. calls=300.
 err-user-ambiguous = Several team members are named “{ $name }”: write #ID.
 first-admin-how = Hello! Nobody works in Perezvon yet, so the first admin is made on the server: run <code>perezvon users invite --role admin</code> there and open the link it prints (or send <code>/start code</code> here). Then you invite everyone else with /invite. Your Telegram id: <code>{ $id }</code>.
+invite-already-member = { $name }, you are on the team already (role: { $role }), so the invite changed nothing. An admin changes roles in /team, or on the server: <code>perezvon users set-role --telegram-id ID --role admin</code>.

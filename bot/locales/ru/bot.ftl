@@ -490,3 +490,4 @@ err-target-metric-invalid = Цели «{ $metric }» нет. Есть: сумм�
 err-target-none = Укажите хотя бы одну цель, например звонки=300.
 err-user-ambiguous = Сотрудников с именем «{ $name }» несколько — напишите #ID.
 first-admin-how = Здравствуйте! В Perezvon ещё нет ни одного сотрудника, поэтому первого администратора создают на сервере: выполните там <code>perezvon users invite --role admin</code> и откройте ссылку из ответа (или пришлите сюда <code>/start код</code>). Потом вы сами пригласите остальных командой /invite. Ваш Telegram id: <code>{ $id }</code>.
+invite-already-member = { $name }, вы уже в команде (роль: { $role }), поэтому приглашение ничего не изменило. Роль меняет администратор в /team или на сервере: <code>perezvon users set-role --telegram-id ID --role admin</code>.
