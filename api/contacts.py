@@ -26,6 +26,7 @@ from api.schemas import (
     Limit,
     MergeIn,
     NoteIn,
+    NoteList,
     NoteOut,
     NotePatch,
     Offset,
@@ -166,6 +167,17 @@ async def contact_timeline(
     return TimelineList(
         items=[TimelineEntryOut.of(e) for e in timeline.entries], total=timeline.total
     )
+
+
+@router.get("/{contact_id}/notes", responses=NOT_FOUND)
+async def list_notes(
+    ctx: CtxDep, actor: ActorDep, contact_id: Id, limit: Limit = 50, offset: Offset = 0
+) -> NoteList:
+    """The contact's notes, newest first (the timeline has calls and tasks too)."""
+    page = await notes.list_notes(
+        ctx, actor=actor, contact_id=contact_id, limit=limit, offset=offset
+    )
+    return NoteList(items=[NoteOut.of(n) for n in page.items], total=page.total)
 
 
 @router.post(

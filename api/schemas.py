@@ -487,5 +487,9 @@ class TimelineList(ListOut[TimelineEntryOut]):
     pass
 
 
+class NoteList(ListOut[NoteOut]):
+    pass
+
+
 class UserList(ListOut[UserOut]):
     pass

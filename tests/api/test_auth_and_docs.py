@@ -69,6 +69,7 @@ async def test_openapi_lists_every_route_with_tag_and_description(anon: httpx.As
         ("post", "/api/v1/contacts/{contact_id}/merge"),
         ("get", "/api/v1/contacts/{contact_id}/timeline"),
         ("post", "/api/v1/contacts/{contact_id}/notes"),
+        ("get", "/api/v1/contacts/{contact_id}/notes"),
         ("get", "/api/v1/contacts/{contact_id}/notes/{note_id}"),
         ("patch", "/api/v1/contacts/{contact_id}/notes/{note_id}"),
         ("delete", "/api/v1/contacts/{contact_id}/notes/{note_id}"),

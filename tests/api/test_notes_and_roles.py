@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.models.system import AuditLog
 from core.services import users
@@ -65,6 +66,28 @@ async def test_a_note_is_edited_and_deleted_and_the_old_text_is_audited(
         ("update", {"text": "Просил счёт на 450 000 ₽", "was": "Просил счёт"}),
         ("delete", {"contact_id": contact, "text": "Просил счёт на 450 000 ₽", "kind": "note"}),
     ]
+
+
+async def test_a_contacts_notes_are_listed_newest_first_one_page_at_a_time(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    contact, first = await _contact_with_note(client, "Иван", "Первая")
+    clock.advance(minutes=1)
+    second = (await client.post(f"/contacts/{contact}/notes", json={"text": "Вторая"})).json()
+    await client.post("/activities", json={"title": "Позвонить", "contact_id": contact})
+    await _contact_with_note(client, "Пётр", "Чужая")  # another contact's note stays out
+
+    listed = (await client.get(f"/contacts/{contact}/notes")).json()
+    assert listed["total"] == 2
+    assert [(n["id"], n["text"]) for n in listed["items"]] == [
+        (second["id"], "Вторая"),
+        (first, "Первая"),
+    ]
+    page = (await client.get(f"/contacts/{contact}/notes", params={"limit": 1, "offset": 1})).json()
+    assert ([n["id"] for n in page["items"]], page["total"]) == ([first], 2)
+    assert (await client.get("/contacts/999/notes")).status_code == 404
+    bad = await client.get(f"/contacts/{contact}/notes", params={"limit": 0})
+    assert (bad.status_code, bad.json()["field"]) == (422, "limit")
 
 
 async def test_a_note_is_reached_only_through_its_own_contact(client: httpx.AsyncClient) -> None:
