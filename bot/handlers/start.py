@@ -5,8 +5,7 @@
    (core.services.consent). A dead link (spent, rotated, expired, unknown) gets one friendly
    answer naming nobody — or "you are already subscribed" when this chat already is.
 3. `/start` alone greets an employee with the reply keyboard; anyone else gets a neutral
-   hello that tells a client nothing about invites (an employee-to-be finds their id there);
-   while nobody works here yet, /start says how the first admin is made on the server.
+   hello that tells a client nothing about invites (an employee-to-be finds their id there).
 4. `/stop` is final: consent off, the link dead, the chat unbound; the reply says how to
    subscribe again (a new link from their manager). `/lang` switches the language (and
    shows the help of the user's role). `/invite` and `/help` live in bot/handlers/invites.py.
@@ -75,13 +74,15 @@ def router() -> Router:
                 t("welcome-back", name=esc(user.name)), reply_markup=main_keyboard(t)
             )
             return
+        if not payload and not await users.has_staff(ctx):
+            # Nobody works here yet, so there is no admin to ask: say how the first is made.
+            await message.answer(t("first-admin-how", id=str(tg.id)))
+            return
         if stranger_inactive:
             await message.answer(t("refused-inactive", id=str(tg.id)))
             return
         if not payload:
-            # Before anyone works here there is no admin to ask: say how the first is made.
-            first = not await users.has_staff(ctx)
-            await message.answer(t("first-admin-how" if first else "client-hello", id=str(tg.id)))
+            await message.answer(t("client-hello", id=str(tg.id)))
             return
         joined = await users.accept_invite(
             ctx,
