@@ -25,6 +25,8 @@ kb-my-deals = 💼 Мои сделки
 ## Access
 private-only = Я работаю только в личных сообщениях. Напишите мне в личку.
 refused-inactive = Доступ отключён. Ваш Telegram id: <code>{ $id }</code>. Обратитесь к администратору.
+first-admin-how = Здравствуйте! В Perezvon ещё нет ни одного сотрудника, поэтому первого администратора создают на сервере: выполните там <code>perezvon users invite --role admin</code> и откройте ссылку из ответа (или пришлите сюда <code>/start код</code>). Потом вы сами пригласите остальных командой /invite. Ваш Telegram id: <code>{ $id }</code>.
+invite-already-member = { $name }, вы уже в команде (роль: { $role }), поэтому приглашение ничего не изменило. Роль меняет администратор в /team или на сервере: <code>perezvon users set-role --telegram-id ID --role admin</code>.
 joined = Добро пожаловать, { $name }! Ваша роль: { $role }. Напишите имя, компанию или телефон — я найду контакт.
 welcome-back = С возвращением, { $name }! Напишите имя, компанию или телефон для поиска.
 help =
@@ -359,8 +361,8 @@ help-role-sales =
 help-role-manager =
     Руководителям: /report — сводка продаж за период, /digest — сводка по расписанию;
     пришлите файл .xlsx или .csv — импортирую контакты (сначала покажу, что изменится);
-    /team — команда: у кого сколько дел, просрочек и дел на сегодня; контакты, дела и сделки каждого.
     /targets — планы команды на месяц, <code>/targets set 2026-12 #ID сумма=500000 сделки=5 звонки=300</code> — задать цели.
+    /team — команда: у кого сколько дел, просрочек и дел на сегодня; контакты, дела и сделки каждого.
 help-role-admin = /invite продавец | руководитель | администратор — пригласить сотрудника. В /team — роли, номера, отключение и включение доступа.
 
 ## Errors by code (core.errors: code → err-<code>); no English detail ever reaches a user
@@ -489,5 +491,3 @@ err-target-value-invalid = «{ $text }» — не цель: нужно числ�
 err-target-metric-invalid = Цели «{ $metric }» нет. Есть: сумма, сделки, звонки.
 err-target-none = Укажите хотя бы одну цель, например звонки=300.
 err-user-ambiguous = Сотрудников с именем «{ $name }» несколько — напишите #ID.
-first-admin-how = Здравствуйте! В Perezvon ещё нет ни одного сотрудника, поэтому первого администратора создают на сервере: выполните там <code>perezvon users invite --role admin</code> и откройте ссылку из ответа (или пришлите сюда <code>/start код</code>). Потом вы сами пригласите остальных командой /invite. Ваш Telegram id: <code>{ $id }</code>.
-invite-already-member = { $name }, вы уже в команде (роль: { $role }), поэтому приглашение ничего не изменило. Роль меняет администратор в /team или на сервере: <code>perezvon users set-role --telegram-id ID --role admin</code>.
