@@ -1,4 +1,5 @@
-"""Contacts: search, card, create, patch, soft delete, upsert by phone, merge, timeline, notes.
+"""Contacts: search, card, create, patch, soft delete, upsert by phone, merge, timeline, notes
+(add, read, edit, delete).
 
 Consent (core.services.consent): the shape shows it with its source and time; create, patch
 and upsert may withdraw it (`marketing_consent: false`) or record consent the client gave
@@ -25,7 +26,9 @@ from api.schemas import (
     Limit,
     MergeIn,
     NoteIn,
+    NoteList,
     NoteOut,
+    NotePatch,
     Offset,
     TimelineEntryOut,
     TimelineList,
@@ -166,6 +169,17 @@ async def contact_timeline(
     )
 
 
+@router.get("/{contact_id}/notes", responses=NOT_FOUND)
+async def list_notes(
+    ctx: CtxDep, actor: ActorDep, contact_id: Id, limit: Limit = 50, offset: Offset = 0
+) -> NoteList:
+    """The contact's notes, newest first (the timeline has calls and tasks too)."""
+    page = await notes.list_notes(
+        ctx, actor=actor, contact_id=contact_id, limit=limit, offset=offset
+    )
+    return NoteList(items=[NoteOut.of(n) for n in page.items], total=page.total)
+
+
 @router.post(
     "/{contact_id}/notes",
     status_code=status.HTTP_201_CREATED,
@@ -191,3 +205,21 @@ async def get_note(ctx: CtxDep, actor: ActorDep, contact_id: Id, note_id: Id) ->
     return NoteOut.of(
         await notes.get_note(ctx, actor=actor, contact_id=contact_id, note_id=note_id)
     )
+
+
+@router.patch("/{contact_id}/notes/{note_id}", responses=NOT_FOUND)
+async def edit_note(
+    ctx: CtxDep, actor: ActorDep, contact_id: Id, note_id: Id, body: NotePatch
+) -> NoteOut:
+    """Replace a note's text (admin keys); the old text stays in the audit log."""
+    await notes.get_note(ctx, actor=actor, contact_id=contact_id, note_id=note_id)
+    return NoteOut.of(await notes.edit_note(ctx, actor=actor, note_id=note_id, text=body.text))
+
+
+@router.delete(
+    "/{contact_id}/notes/{note_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND
+)
+async def delete_note(ctx: CtxDep, actor: ActorDep, contact_id: Id, note_id: Id) -> None:
+    """Delete a note (admin keys): gone from the timeline, its text kept in the audit log."""
+    await notes.get_note(ctx, actor=actor, contact_id=contact_id, note_id=note_id)
+    await notes.delete_note(ctx, actor=actor, note_id=note_id)

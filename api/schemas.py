@@ -176,6 +176,10 @@ class NoteIn(_In):
     text: Text = Field(min_length=1)
 
 
+class NotePatch(_In):
+    text: Text = Field(min_length=1)
+
+
 class NoteOut(_Out):
     id: int
     contact_id: int
@@ -509,6 +513,14 @@ class UserOut(_Out):
     active: bool
 
 
+class UserPatch(_In):
+    """Only the fields present are changed (an admin key): the last active admin can be
+    neither given another role nor switched off (409)."""
+
+    role: Role | None = None
+    active: bool | None = None
+
+
 # --- lists: one named schema each (ContactList, not ListOut_ContactOut_) -----------------
 
 
@@ -541,6 +553,10 @@ class StageList(ListOut[StageOut]):
 
 
 class TimelineList(ListOut[TimelineEntryOut]):
+    pass
+
+
+class NoteList(ListOut[NoteOut]):
     pass
 
 

@@ -1,11 +1,14 @@
-"""Users (employees), read only."""
+"""Users (employees): read; an admin key changes a role or switches someone off and on.
+
+The last active admin can be neither given another role nor switched off: 409 naming them
+(core.services.users decides, for the bot, the CLI and this API alike)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from api.auth import ActorDep, CtxDep
-from api.schemas import ErrorOut, Id, Limit, Offset, UserList, UserOut
+from api.schemas import ErrorOut, Id, Limit, Offset, UserList, UserOut, UserPatch
 from core.services import users
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -24,3 +27,23 @@ async def list_users(
 async def get_user(ctx: CtxDep, _actor: ActorDep, user_id: Id) -> UserOut:
     """One employee."""
     return UserOut.of(await users.get_user(ctx, user_id=user_id))
+
+
+@router.patch(
+    "/{user_id}",
+    responses={
+        404: {"model": ErrorOut},
+        409: {
+            "model": ErrorOut,
+            "description": "the user is the last active admin (existing_id): make someone "
+            "else an admin first",
+        },
+    },
+)
+async def patch_user(ctx: CtxDep, actor: ActorDep, user_id: Id, body: UserPatch) -> UserOut:
+    """Change a role (`admin`, `manager`, `sales`) or switch a user off (`active: false`,
+    the bot refuses them) and on again; admin keys only, audited."""
+    user = await users.set_access(
+        ctx, actor=actor, user_id=user_id, role=body.role, active=body.active
+    )
+    return UserOut.of(user)

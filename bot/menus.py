@@ -22,8 +22,20 @@ from core.models.users import User
 
 log = logging.getLogger(__name__)
 
-_SALES = ("today", "week", "deals", "find", "export", "lang", "help")
-_MANAGER = ("today", "week", "deals", "find", "export", "report", "digest", "team", "lang", "help")
+_SALES = ("today", "week", "deals", "find", "targets", "export", "lang", "help")
+_MANAGER = (
+    "today",
+    "week",
+    "deals",
+    "find",
+    "targets",
+    "export",
+    "report",
+    "digest",
+    "team",
+    "lang",
+    "help",
+)
 MENUS = {
     "sales": _SALES,
     "manager": _MANAGER,

@@ -69,10 +69,22 @@ def router() -> Router:
                 await clients.start_client(message, ctx, t, source="greeting", contact=accepted)
             await message.answer(t("client-welcome"), reply_markup=client_keyboard(t))
             return
+        if user is not None and payload:
+            # An invite opened by someone already on the team changes nothing: say so and
+            # how a role is changed, instead of a welcome that hides it.
+            await message.answer(
+                t("invite-already-member", name=esc(user.name), role=t("role-" + user.role)),
+                reply_markup=main_keyboard(t),
+            )
+            return
         if user is not None:
             await message.answer(
                 t("welcome-back", name=esc(user.name)), reply_markup=main_keyboard(t)
             )
+            return
+        if not payload and not await users.has_staff(ctx):
+            # Nobody works here yet, so there is no admin to ask: say how the first is made.
+            await message.answer(t("first-admin-how", id=str(tg.id)))
             return
         if stranger_inactive:
             await message.answer(t("refused-inactive", id=str(tg.id)))

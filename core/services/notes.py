@@ -18,7 +18,7 @@ from core.models.system import AuditLog
 from core.models.users import User
 from core.models.work import Activity, Deal, DealStageChange, Note
 from core.services import outbox
-from core.services.common import audit, check_page
+from core.services.common import Page, audit, check_page
 from core.services.contacts import get_contact_for_work
 
 TimelineKind = Literal["note", "call", "activity", "deal_change", "message"]
@@ -107,6 +107,25 @@ async def get_note(ctx: Ctx, *, actor: Actor, contact_id: int, note_id: int) -> 
     if note is None or note.contact_id != contact_id:
         raise NotFound(f"note {note_id} of contact {contact_id} not found")
     return note
+
+
+async def list_notes(
+    ctx: Ctx, *, actor: Actor, contact_id: int, limit: int = 50, offset: int = 0
+) -> Page[Note]:
+    """The notes of a contact the actor may see, newest first, one page at a time."""
+    check_page(limit, offset)
+    await get_contact_for_work(ctx, actor=actor, contact_id=contact_id)
+    items = await ctx.session.scalars(
+        select(Note)
+        .where(Note.contact_id == contact_id)
+        .order_by(Note.created_at.desc(), Note.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    total = await ctx.session.scalar(
+        select(func.count()).select_from(Note).where(Note.contact_id == contact_id)
+    )
+    return Page(items=list(items), total=int(total or 0))
 
 
 async def _own_note(ctx: Ctx, actor: Actor, note_id: int) -> Note:

@@ -477,3 +477,31 @@ def _today(now: datetime, timezone: str) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time.min, tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+async def set_access(
+    ctx: Ctx, *, actor: Actor, user_id: int, role: str | None = None, active: bool | None = None
+) -> User:
+    """Change a user's role and/or switch them on or off (admins), all or nothing.
+
+    The order keeps a refused request from changing half: switching off goes first (the
+    last active admin is refused before the role moves), switching on goes last (a role
+    given to a switched-off user never meets the last-admin rule)."""
+    _require_admin(actor)
+    if role is not None:
+        check_role(role)
+    user = await get_user(ctx, user_id=user_id)
+    if active is False:
+        user = await deactivate(ctx, actor=actor, user_id=user_id)
+    if role is not None and role != user.role:
+        user = await set_role(ctx, actor=actor, user_id=user_id, role=role)
+    if active is True:
+        user = await activate(ctx, actor=actor, user_id=user_id)
+    await ctx.session.refresh(user, ["extensions"])
+    return user
+
+
+async def has_staff(ctx: Ctx) -> bool:
+    """Whether anyone works here yet (an employee, active or not): before the first admin
+    is made, nobody can be asked for an invite."""
+    return await ctx.session.scalar(select(User.id).limit(1)) is not None

@@ -58,6 +58,58 @@ async def test_a_stranger_is_a_client_and_finds_their_telegram_id_at_start(
     assert "7777" in reply[0]
 
 
+async def test_the_very_first_user_is_told_how_the_first_admin_is_made(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    # Nobody works here yet: there is no administrator to ask (issue 21 §10).
+    first = texts_of(await TgUser(feed, fake_tg, 7001).say("/start"))
+    assert len(first) == 1
+    assert "perezvon users invite --role admin" in first[0]
+    assert "<code>7001</code>" in first[0]
+    assert "администратор" in first[0]
+    english = texts_of(await TgUser(feed, fake_tg, 7002, language_code="en").say("/start"))
+    assert "the first admin is made on the server" in english[0]
+    assert "perezvon users invite --role admin" in english[0]
+
+    # Once someone works here, a stranger's /start is the neutral client hello again.
+    await make_user(sessions, config, clock, telegram_id=ADMIN_TG, role="admin", name="Админ")
+    later = texts_of(await TgUser(feed, fake_tg, 7003).say("/start"))
+    assert len(later) == 1
+    assert "perezvon users" not in later[0]
+    assert "Напишите ваш вопрос" in later[0]  # the client welcome (issue 17)
+
+
+async def test_an_invite_opened_by_a_teammate_says_it_changed_nothing(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    # Issue 21 §1: a new admin invite opened by a demoted admin only said «С возвращением».
+    await make_user(sessions, config, clock, telegram_id=ADMIN_TG, role="admin", name="Админ")
+    await make_user(sessions, config, clock, telegram_id=NEW_TG, role="manager", name="Вера")
+    await TgUser(feed, fake_tg, ADMIN_TG).say("/invite admin")
+    async with sessions() as session:
+        code = (await session.scalars(select(Invite.code))).one()
+
+    reply = texts_of(await TgUser(feed, fake_tg, NEW_TG).say(f"/start {code}"))
+    assert len(reply) == 1
+    assert "Вера, вы уже в команде (роль: руководитель)" in reply[0]
+    assert "perezvon users set-role" in reply[0] and "/team" in reply[0]
+    async with sessions() as session:
+        vera = (await session.scalars(select(User).where(User.telegram_user_id == NEW_TG))).one()
+        invite = (await session.scalars(select(Invite))).one()
+    assert vera.role == "manager"
+    assert invite.used_at is None  # still good for the person it was meant for
+    hello = texts_of(await TgUser(feed, fake_tg, NEW_TG).say("/start"))
+    assert hello == ["С возвращением, Вера! Напишите имя, компанию или телефон для поиска."]
+
+
 async def test_a_wrong_invite_code_gets_a_friendly_answer(
     feed: Feed, fake_tg: FakeTelegram
 ) -> None:

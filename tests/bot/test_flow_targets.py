@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.deps import BotDeps
+from bot.runtime import BotOptions, BotRuntime
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.models.users import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, make_user, texts_of
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 MANAGER_TG = 9401
 SELLER_TG = 9402
@@ -100,3 +105,42 @@ async def test_a_set_without_figures_shows_how(
         "/targets a b",
     ):
         assert texts_of(await maria.say(command))[0].startswith("План на месяц: /targets")
+
+
+async def test_targets_are_in_the_menus_and_help_of_managers_and_salespeople(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    tg_bot: Bot,
+    bot_deps: BotDeps,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    team: dict[str, User],
+) -> None:
+    await make_user(sessions, config, clock, telegram_id=9400, role="admin", name="Анна")
+    runtime = BotRuntime(BotOptions(token=TOKEN, api_url=fake_tg.url), bot_deps, bot=tg_bot)
+    await runtime.set_commands()
+    menus = {
+        (_chat(c.params.get("scope")), c.params.get("language_code")): {
+            item["command"]: item["description"] for item in c.params["commands"]
+        }
+        for c in fake_tg.sent("setMyCommands")
+    }
+    for chat in (MANAGER_TG, SELLER_TG, 9400):
+        assert menus[(str(chat), None)]["targets"] == "План продаж на месяц", chat
+    assert menus[("all_private_chats", "en")]["targets"] == "Monthly sales targets"
+
+    seller_help = texts_of(await TgUser(feed, fake_tg, SELLER_TG).say("/help"))[0]
+    assert "/targets — мой план на месяц." in seller_help
+    assert "/targets set" not in seller_help
+    manager_help = texts_of(await TgUser(feed, fake_tg, MANAGER_TG).say("/help"))[0]
+    assert "/targets — планы команды на месяц" in manager_help
+    assert "/targets set 2026-12 #ID сумма=500000" in manager_help
+
+
+def _chat(scope: Any) -> str:
+    if isinstance(scope, str):
+        scope = json.loads(scope)
+    if not isinstance(scope, dict):
+        return "default"
+    return str(scope.get("chat_id") or scope.get("type"))

@@ -13,6 +13,7 @@ menu-report = Sales digest (managers)
 menu-digest = Digest subscription (managers)
 menu-team = Team (admin)
 menu-invite = Invite a teammate (admin)
+menu-targets = Monthly sales targets
 menu-lang = Language
 menu-help = Help
 
@@ -24,6 +25,8 @@ kb-my-deals = 💼 My deals
 ## Access
 private-only = I only work in private chats. Message me directly.
 refused-inactive = Your access is switched off. Your Telegram id: <code>{ $id }</code>. Talk to an admin.
+first-admin-how = Hello! Nobody works in Perezvon yet, so the first admin is made on the server: run <code>perezvon users invite --role admin</code> there and open the link it prints (or send <code>/start code</code> here). Then you invite everyone else with /invite. Your Telegram id: <code>{ $id }</code>.
+invite-already-member = { $name }, you are on the team already (role: { $role }), so the invite changed nothing. An admin changes roles in /team, or on the server: <code>perezvon users set-role --telegram-id ID --role admin</code>.
 joined = Welcome, { $name }! Your role: { $role }. Type a name, company or phone to find a contact.
 welcome-back = Welcome back, { $name }! Type a name, company or phone to search.
 help =
@@ -350,9 +353,11 @@ help-role-sales =
     Share a Telegram contact to create or open it.
     /today — today's tasks, /week — this week, /deals — my deals, /lang — language.
     /export — my contacts as an Excel file.
+    /targets — my plan for the month.
 help-role-manager =
     Managers: /report — the sales digest for a period, /digest — the digest on a schedule;
     send an .xlsx or .csv file to import contacts (you see what changes first);
+    /targets — the team's monthly plans, <code>/targets set 2026-12 #ID won_amount=500000 deals_won=5 calls_out=300</code> — set targets.
     /team — who has how many open, overdue and today's tasks; everyone's contacts, tasks and deals.
 help-role-admin = /invite sales | manager | admin — invite a teammate. In /team: roles, extensions, deactivating and reactivating. /clienttext — what the bot says to clients (welcome, out-of-hours reply, flood notice).
 
