@@ -3,6 +3,10 @@
     .venv/bin/python bench/chats.py                       # 200 clients, 20 msg/s, 60 s
     .venv/bin/python bench/chats.py --seconds 10          # a short check
     .venv/bin/python bench/chats.py --database-url postgresql+asyncpg://…/db
+    .venv/bin/python bench/chats.py business --db both   # Business messages logged a second
+
+`business` runs bench/chats_business.py with the arguments after it (its own --help): the
+Telegram Business logging rate on SQLite and PostgreSQL, as `perezvon run` serves it.
 
 Everything runs in this process against the fake Bot API server of tests/fakes (loopback):
 1. A fresh SQLite file (or `--database-url`, migrated) with `--salespeople` active
@@ -359,6 +363,12 @@ def report(run: Run, args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["business"]:  # the Business logging rate: bench/chats_business.py
+        import runpy
+
+        sys.argv = [str(Path(__file__).with_name("chats_business.py")), *sys.argv[2:]]
+        runpy.run_path(sys.argv[0], run_name="__main__")
+        raise SystemExit(0)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--rate", type=float, default=20.0, help="client messages a second")
