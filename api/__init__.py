@@ -21,7 +21,7 @@ from api import (
 )
 from api.schemas import ErrorOut
 
-VERSION = "0.4.0"  # the OpenAPI document's info.version; CHANGELOG.md says what changed
+VERSION = "0.5.0"  # the OpenAPI document's info.version; CHANGELOG.md says what changed
 
 # Declares the scheme in OpenAPI (the "Authorize" button of /docs); the check itself is
 # ActorDep on every route, which answers 401 with a reason.

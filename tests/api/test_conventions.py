@@ -146,7 +146,7 @@ async def test_openapi_names_lists_and_enums_and_versions_the_changes(
 ) -> None:
     spec = (await anon.get("/openapi.json")).json()
     schemas = _schemas(spec)
-    assert spec["info"]["version"] == "0.4.0"
+    assert spec["info"]["version"] == "0.5.0"
     assert {"ContactList", "CallList", "ActivityList", "UserList", "TimelineList"} <= set(schemas)
     assert not [name for name in schemas if name.startswith("ListOut")]
     assert schemas["CallOut"]["properties"]["status"]["enum"] == [
