@@ -5,7 +5,8 @@
 extension: Борис sees the card, logs a note and «перезвонить через 30 минут» on it and Анна is
 told. Анна plans a call («31.02 10:00» is asked again, «в понедельник утром» is read back with
 its weekday), leaves a note dialog with «отмена», answers a missed-call task by a reply (a
-note); Мария opens /team; Ольга, the only admin, cannot demote herself.
+note); Мария opens /team; Ольга, the only admin, cannot demote herself; at last Иван writes
+to the company bot, his message reaches Анна and her reply reaches him.
 
 Every step is collected as (who, what they sent, what the bot answered); with
 PEREZVON_TRANSCRIPT naming a file the day is written there as Markdown
@@ -14,6 +15,7 @@ PEREZVON_TRANSCRIPT naming a file the day is written there as Markdown
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from dataclasses import dataclass, field
@@ -25,20 +27,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import ContactCb
+from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from bot.notifications import render
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.events import CallEvent
-from core.models import Activity, Call, Note, User
+from core.models import Activity, Call, Contact, MessageRelay, Note, User
 from core.services import calls, contacts, outbox
-from tests.bot.updates import TgUser, answers, make_user, sent, texts_of
+from tests.bot.updates import TgUser, answers, make_user, message_update, sent, texts_of
 from tests.fakes.telegram_api import Call as ApiCall
 from tests.fakes.telegram_api import FakeTelegram
 
-ADMIN, MANAGER, ANNA, BORIS = 7501, 7502, 7503, 7504
-NAMES = {ADMIN: "Ольга", MANAGER: "Мария", ANNA: "Анна", BORIS: "Борис"}
+ADMIN, MANAGER, ANNA, BORIS, CLIENT = 7501, 7502, 7503, 7504, 7601
 
 
 def plain(text: str) -> str:
@@ -77,7 +79,8 @@ class Transcript:
             "Сгенерировано тестом `tests/bot/test_day_transcript.py` "
             "(`PEREZVON_TRANSCRIPT=docs/day-transcript.md pytest "
             "tests/bot/test_day_transcript.py`): что каждый сделал и что ответил бот. "
-            "Ольга — администратор, Мария — руководитель, Анна и Борис — продавцы; "
+            "Ольга — администратор, Мария — руководитель, Анна и Борис — продавцы, "
+            "Иван Петров (Ромашка) — клиент Анны; "
             "время — четверг, 26 ноября 2026, 12:00 по Москве.",
             "",
             "| # | Кто | Что сделал | Что ответил бот |",
@@ -298,5 +301,67 @@ async def test_a_short_working_day_of_the_team(
         admins = list(await session.scalars(select(User).where(User.role == "admin")))
     assert [a.name for a in admins] == ["Ольга"]
 
+    # 13. Иван writes to the company bot: it reaches Анна, his owner, who answers by reply.
+    async with sessions() as session:
+        stored = await session.get(Contact, client.id)
+        assert stored is not None
+        stored.telegram_user_id = CLIENT
+        await session.commit()
+    ivan = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    running = OutboxSender(tg_bot, bot_deps, poll_interval=0.02, per_chat_burst=50)
+    await running.start()
+    try:
+        before = len(fake_tg.calls)
+        day.add(
+            "Иван (клиент)",
+            "«Счёт получил, когда доставка?»",
+            await ivan.say("Счёт получил, когда доставка?"),
+        )
+        relayed = await fake_tg.wait_for(
+            where=lambda c: c.chat_id == ANNA and fake_tg.calls.index(c) >= before
+        )
+        said = day.add("Анна", "(получает)", relayed)
+        assert "Иван" in said and "когда доставка?" in said
+        answer = await reply_to_relay(anna, sessions, "Завтра до 12:00")
+        assert not sent(answer)  # an answer to the client, not a note
+        copied = await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
+        assert copied[0].params["from_chat_id"] == ANNA
+        day.rows.append(("Анна", "отвечает на него: «Завтра до 12:00»", "— (ответ ушёл клиенту)"))
+        day.rows.append(("Иван (клиент)", "(получает)", "Завтра до 12:00"))
+    finally:
+        await running.stop()
+
     assert len(day.rows) >= 12
     write_transcript(day)
+
+
+async def reply_to_relay(
+    staff: TgUser, sessions: async_sessionmaker[AsyncSession], text: str
+) -> list[ApiCall]:
+    """The staff member replies to the latest message a client's relay became (the sender
+    records the relay just after Telegram took the message: awaited, not slept on)."""
+
+    async def latest() -> MessageRelay | None:
+        async with sessions() as session:
+            return (
+                await session.scalars(
+                    select(MessageRelay)
+                    .where(MessageRelay.staff_chat_id == staff.id)
+                    .order_by(MessageRelay.id.desc())
+                )
+            ).first()
+
+    async with asyncio.timeout(5):
+        while True:
+            relay = await latest()
+            if relay is not None:
+                break
+            await asyncio.sleep(0.02)
+    replied = {
+        "message_id": relay.staff_message_id,
+        "date": 0,
+        "chat": {"id": staff.id, "type": "private", "first_name": staff.first_name},
+        "from": {"id": staff.fake.bot_id, "is_bot": True, "first_name": "Bot"},
+        "text": "relay",
+    }
+    return await staff._run(message_update(staff.user, text, reply_to_message=replied))
