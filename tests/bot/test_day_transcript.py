@@ -1,0 +1,367 @@
+"""A short working day of a Russian-speaking team, end to end through the fake Bot API
+(issue 21 asks for "a short transcript of the fixed day").
+
+Ольга is the admin, Мария the manager, Анна and Борис sell. A client of Анна's rings Борис's
+extension: Борис sees the card, logs a note and «перезвонить через 30 минут» on it and Анна is
+told. Анна plans a call («31.02 10:00» is asked again, «в понедельник утром» is read back with
+its weekday), leaves a note dialog with «отмена», answers a missed-call task by a reply (a
+note); Мария opens /team; Ольга, the only admin, cannot demote herself; at last Иван writes
+to the company bot, his message reaches Анна and her reply reaches him.
+
+Every step is collected as (who, what they sent, what the bot answered); with
+PEREZVON_TRANSCRIPT naming a file the day is written there as Markdown
+(docs/day-transcript.md is made so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import ContactCb
+from bot.delivery import OutboxSender
+from bot.deps import BotDeps
+from bot.notifications import render
+from core.clock import FakeClock
+from core.config import CoreConfig
+from core.context import Actor, Ctx
+from core.events import CallEvent
+from core.models import Activity, Call, Contact, MessageRelay, Note, User
+from core.services import calls, contacts, outbox
+from tests.bot.updates import TgUser, answers, make_user, message_update, sent, texts_of
+from tests.fakes.telegram_api import Call as ApiCall
+from tests.fakes.telegram_api import FakeTelegram
+
+ADMIN, MANAGER, ANNA, BORIS, CLIENT = 7501, 7502, 7503, 7504, 7601
+
+
+def plain(text: str) -> str:
+    """A bot message as a reader sees it: tags dropped, entities unescaped, one line."""
+    text = re.sub(r"<[^>]+>", "", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+@dataclass
+class Transcript:
+    """What each person did and what the bot answered, in order."""
+
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def bot_said(self, made: list[ApiCall], chat: int | None = None) -> str:
+        parts: list[str] = []
+        for call in made:
+            if call.status != 200 or (chat is not None and call.chat_id != chat):
+                continue
+            if call.method in ("sendMessage", "editMessageText") and call.text:
+                parts.append(plain(call.text))
+            elif call.method == "answerCallbackQuery" and call.params.get("text"):
+                parts.append(f"(всплывает) {call.params['text']}")
+        return " ⏎ ".join(parts) or "—"
+
+    def add(self, who: str, did: str, made: list[ApiCall], chat: int | None = None) -> str:
+        said = self.bot_said(made, chat)
+        self.rows.append((who, did, said))
+        return said
+
+    def markdown(self) -> str:
+        lines = [
+            "# Один рабочий день (транскрипт)",
+            "",
+            "Сгенерировано тестом `tests/bot/test_day_transcript.py` "
+            "(`PEREZVON_TRANSCRIPT=docs/day-transcript.md pytest "
+            "tests/bot/test_day_transcript.py`): что каждый сделал и что ответил бот. "
+            "Ольга — администратор, Мария — руководитель, Анна и Борис — продавцы, "
+            "Иван Петров (Ромашка) — клиент Анны; "
+            "время — четверг, 26 ноября 2026, 12:00 по Москве.",
+            "",
+            "| # | Кто | Что сделал | Что ответил бот |",
+            "|---|-----|------------|-----------------|",
+        ]
+        for n, (who, did, said) in enumerate(self.rows, 1):
+            cells = [c.replace("|", "\\|") for c in (who, did, said)]
+            lines.append(f"| {n} | {cells[0]} | {cells[1]} | {cells[2]} |")
+        return "\n".join(lines) + "\n"
+
+
+def write_transcript(day: Transcript) -> None:
+    """Write the day as Markdown to the file PEREZVON_TRANSCRIPT names (if it names one)."""
+    target = os.environ.get("PEREZVON_TRANSCRIPT")
+    if target:
+        Path(target).write_text(day.markdown(), encoding="utf-8")
+
+
+async def pbx(
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+    call_id: str,
+    kind: str,
+    **fields: Any,
+) -> None:
+    """What the inbox processor does with one normalized PBX event."""
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        event = CallEvent(
+            provider="test",
+            provider_call_id=call_id,
+            kind=kind,  # type: ignore[arg-type]
+            occurred_at=clock.now(),
+            **fields,
+        )
+        await calls.apply_event(ctx, event=event)
+
+
+async def deliver(deps: BotDeps, bot: Bot, fake: FakeTelegram) -> list[ApiCall]:
+    """Send what the outbox holds, rendered by bot.notifications, as the sender would."""
+    before = len(fake.calls)
+    async with deps.sessions() as session:
+        ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
+        for row in await outbox.claim(ctx, limit=100):
+            message = await render(session, deps, row)
+            if message is not None:
+                await bot.send_message(
+                    message.chat_id, message.text, reply_markup=message.reply_markup
+                )
+            await outbox.mark_sent(ctx, notification_id=row.id)
+    return fake.calls[before:]
+
+
+def to(made: list[ApiCall], chat: int) -> ApiCall:
+    [message] = [c for c in sent(made) if c.chat_id == chat]
+    return message
+
+
+async def test_a_short_working_day_of_the_team(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    tg_bot: Bot,
+    bot_deps: BotDeps,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    assert config.visibility == "own"
+    await make_user(sessions, config, clock, telegram_id=ADMIN, role="admin", name="Ольга")
+    await make_user(sessions, config, clock, telegram_id=MANAGER, role="manager", name="Мария")
+    anna_user = await make_user(
+        sessions, config, clock, telegram_id=ANNA, name="Анна", extensions=("101",)
+    )
+    boris_user = await make_user(
+        sessions, config, clock, telegram_id=BORIS, name="Борис", extensions=("102",)
+    )
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        client = await contacts.create_contact(
+            ctx,
+            actor=Actor.of_user(anna_user),
+            name="Иван Петров",
+            phones=["+79161234567"],
+            company_name="Ромашка",
+        )
+    assert client.owner_id == anna_user.id
+    admin, boss = TgUser(feed, fake_tg, ADMIN), TgUser(feed, fake_tg, MANAGER)
+    anna, boris = TgUser(feed, fake_tg, ANNA), TgUser(feed, fake_tg, BORIS)
+    day = Transcript()
+
+    # 1. Анна's client rings Борис's extension: the card pops up at Борис's.
+    await pbx(
+        sessions,
+        config,
+        clock,
+        "d1",
+        "ringing",
+        direction="in",
+        client_number="8 916 123-45-67",
+        extension="102",
+    )
+    pop = to(await deliver(bot_deps, tg_bot, fake_tg), BORIS)
+    said = day.add("АТС", "звонок +7 916 123-45-67 на внутренний 102 (Борис)", [pop])
+    assert "Входящий звонок" in said and "Иван Петров" in said and "Ромашка" in said
+
+    # 2. Борис opens the card of a client who is not his.
+    said = day.add("Борис", "жмёт «Карточка»", await boris.tap(pop, "Карточка"))
+    assert "Иван Петров" in said
+
+    # 3. The call ends: Борис, who took it, is asked for the outcome.
+    await pbx(sessions, config, clock, "d1", "answered", extension="102")
+    clock.advance(seconds=90)
+    await pbx(sessions, config, clock, "d1", "ended")
+    prompt = to(await deliver(bot_deps, tg_bot, fake_tg), BORIS)
+    said = day.add("АТС", "звонок завершён через 1:30", [prompt])
+    assert "завершён (1:30)" in said
+
+    # 4. Борис logs a note on Анна's client.
+    day.add("Борис", "жмёт «Заметка»", await boris.tap(prompt, "Заметка"))
+    made = await boris.say("Просит счёт на 10 штук")
+    day.add("Борис", "«Просит счёт на 10 штук»", made)
+    assert texts_of(made) == ["📝 Заметка добавлена."]
+
+    # 5. … and the outcome «перезвонить через 30 минут»: the call-back is his.
+    asked = await boris.tap(prompt, "Перезвонить")
+    assert "Когда?" in day.add("Борис", "жмёт «Перезвонить»", asked)
+    made = await boris.say("через 30 минут")
+    assert "Запланировано" in day.add("Борис", "«через 30 минут»", made)
+    async with sessions() as session:
+        call = (await session.scalars(select(Call))).one()
+        note = (await session.scalars(select(Note))).one()
+        planned = (await session.scalars(select(Activity))).one()
+    assert call.outcome == "callback"
+    assert (note.contact_id, note.author_id) == (client.id, boris_user.id)
+    assert (planned.contact_id, planned.owner_id) == (client.id, boris_user.id)
+
+    # 6. Анна, the owner, hears what Борис logged on her client.
+    told = to(await deliver(bot_deps, tg_bot, fake_tg), ANNA)
+    said = day.add("Анна", "(получает)", [told])
+    assert "Иван Петров" in said and "Просит счёт на 10 штук" in said and "Борис" in said
+
+    # 7. Анна plans a call on the card: a day not in the calendar is asked again.
+    card = sent(await anna.press(ContactCb(action="open", id=client.id).pack()))[0]
+    day.add("Анна", "открывает карточку «Иван Петров»", [card])
+    day.add("Анна", "жмёт «⏰»", await anna.tap(card, "⏰"))
+    made = await anna.say("31.02 10:00")
+    day.add("Анна", "«31.02 10:00»", made)
+    assert texts_of(made) == [
+        "Даты «31.02» нет в календаре. Напишите, например: «25.12 14:30», "
+        "«в понедельник утром», «завтра в 15»."
+    ]
+
+    # 8. «в понедельник утром» is read back with its weekday.
+    made = await anna.say("в понедельник утром")
+    said = day.add("Анна", "«в понедельник утром»", made)
+    assert "Запланировано" in said and "пн, 30 ноября, 09:00" in said
+
+    # 9. «отмена» ends a note dialog and saves nothing.
+    day.add(
+        "Анна",
+        "жмёт «Заметка» на карточке",
+        await anna.press(ContactCb(action="note", id=client.id).pack()),
+    )
+    made = await anna.say("отмена")
+    day.add("Анна", "«отмена»", made)
+    assert texts_of(made) == ["Отменено."]
+    async with sessions() as session:
+        assert len(list(await session.scalars(select(Note)))) == 1
+
+    # 10. A missed call at Анна's extension; her reply to the task is a note.
+    clock.advance(minutes=20)
+    await pbx(
+        sessions,
+        config,
+        clock,
+        "d2",
+        "ringing",
+        direction="in",
+        client_number="+79161234567",
+        extension="101",
+    )
+    clock.advance(seconds=20)
+    await pbx(sessions, config, clock, "d2", "ended", status="missed")
+    delivered = await deliver(bot_deps, tg_bot, fake_tg)
+    task = next(
+        c for c in sent(delivered) if c.chat_id == ANNA and "Перезвонить до" in (c.text or "")
+    )
+    said = day.add("АТС", "пропущенный звонок на внутренний 101 (Анна)", [task])
+    assert "Пропущенный звонок" in said and "Перезвонить до" in said
+    made = await anna.reply(task, "Перезвонить после обеда")
+    day.add("Анна", "отвечает на задачу: «Перезвонить после обеда»", made)
+    assert texts_of(made) == ["📝 Заметка добавлена."]
+    async with sessions() as session:
+        notes = list(await session.scalars(select(Note).order_by(Note.id)))
+    assert [(n.text, n.contact_id, n.author_id) for n in notes][1:] == [
+        ("Перезвонить после обеда", client.id, anna_user.id)
+    ]
+
+    # 11. Мария, the manager, opens /team and sees each person's counts.
+    made = await boss.say("/team")
+    said = day.add("Мария", "/team", made)
+    # Анна: Monday's call and the missed call's call-back; Борис: his call-back.
+    assert "Анна · продавец · 101 / открыто 2 · просрочено 0 · сегодня 1" in said
+    assert "Борис · продавец · 102 / открыто 1 · просрочено 0 · сегодня 1" in said
+
+    # 12. Ольга, the only admin, tries to make herself a manager and is refused.
+    team = sent(await admin.say("/team"))[0]
+    day.add("Ольга", "/team", [team])
+    day.add("Ольга", "жмёт «Ольга»", await admin.tap(team, "Ольга"))
+    made = await admin.tap(team, "руководитель")
+    said = day.add("Ольга", "жмёт «руководитель»", made)
+    assert "не сможете менять роли" in (admin.current(team).text or "")
+    made = await admin.tap(team, "Да, подтверждаю")
+    said = day.add("Ольга", "жмёт «Да, подтверждаю»", made)
+    assert any("единственный активный администратор" in a for a in answers(made))
+    async with sessions() as session:
+        admins = list(await session.scalars(select(User).where(User.role == "admin")))
+    assert [a.name for a in admins] == ["Ольга"]
+
+    # 13. Иван writes to the company bot: it reaches Анна, his owner, who answers by reply.
+    async with sessions() as session:
+        stored = await session.get(Contact, client.id)
+        assert stored is not None
+        stored.telegram_user_id = CLIENT
+        await session.commit()
+    ivan = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    running = OutboxSender(tg_bot, bot_deps, poll_interval=0.02, per_chat_burst=50)
+    await running.start()
+    try:
+        before = len(fake_tg.calls)
+        day.add(
+            "Иван (клиент)",
+            "«Счёт получил, когда доставка?»",
+            await ivan.say("Счёт получил, когда доставка?"),
+        )
+        relayed = await fake_tg.wait_for(
+            where=lambda c: c.chat_id == ANNA and fake_tg.calls.index(c) >= before
+        )
+        said = day.add("Анна", "(получает)", relayed)
+        assert "Иван" in said and "когда доставка?" in said
+        answer = await reply_to_relay(anna, sessions, "Завтра до 12:00")
+        assert not sent(answer)  # an answer to the client, not a note
+        copied = await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
+        assert copied[0].params["from_chat_id"] == ANNA
+        day.rows.append(("Анна", "отвечает на него: «Завтра до 12:00»", "— (ответ ушёл клиенту)"))
+        day.rows.append(("Иван (клиент)", "(получает)", "Завтра до 12:00"))
+    finally:
+        await running.stop()
+
+    assert len(day.rows) >= 12
+    write_transcript(day)
+
+
+async def reply_to_relay(
+    staff: TgUser, sessions: async_sessionmaker[AsyncSession], text: str
+) -> list[ApiCall]:
+    """The staff member replies to the latest message a client's relay became (the sender
+    records the relay just after Telegram took the message: awaited, not slept on)."""
+
+    async def latest() -> MessageRelay | None:
+        async with sessions() as session:
+            return (
+                await session.scalars(
+                    select(MessageRelay)
+                    .where(MessageRelay.staff_chat_id == staff.id)
+                    .order_by(MessageRelay.id.desc())
+                )
+            ).first()
+
+    async with asyncio.timeout(5):
+        while True:
+            relay = await latest()
+            if relay is not None:
+                break
+            await asyncio.sleep(0.02)
+    replied = {
+        "message_id": relay.staff_message_id,
+        "date": 0,
+        "chat": {"id": staff.id, "type": "private", "first_name": staff.first_name},
+        "from": {"id": staff.fake.bot_id, "is_bot": True, "first_name": "Bot"},
+        "text": "relay",
+    }
+    return await staff._run(message_update(staff.user, text, reply_to_message=replied))
