@@ -108,7 +108,7 @@ btn-invite-client = 💌 Invite client
 btn-card = 👤 Card
 btn-back = ◀️ Back
 btn-create = ➕ Create contact
-ask-note = Note for { $name }:
+ask-note = 📝 { $name }: write the note.
 note-added = 📝 Note added.
 colleague-note =
     📝 A note on your client <b>{ $client }</b>
@@ -210,7 +210,7 @@ outcome-other = Other
 outcome-saved = Outcome: { $outcome }
 incoming-known = 📲 <b>Incoming call</b>
 incoming-unknown = 📲 <b>Incoming call</b>: unknown number { $phone }
-postcall = Call with { $who } ended ({ $minutes }:{ $seconds }). Outcome?
+postcall = Call ended ({ $minutes }:{ $seconds }): { $who }. Outcome?
 postcall-outcome = Outcome: { $outcome }
 unknown-caller = unknown number
 missed = 📵 Missed call: { $who }

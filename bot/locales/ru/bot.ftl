@@ -110,10 +110,10 @@ btn-invite-client = 💌 Пригласить клиента
 btn-card = 👤 Карточка
 btn-back = ◀️ Назад
 btn-create = ➕ Создать контакт
-ask-note = Заметка для { $name }:
+ask-note = 📝 { $name }: напишите заметку.
 note-added = 📝 Заметка добавлена.
 colleague-note =
-    📝 Заметка по вашему клиенту <b>{ $client }</b>
+    📝 Заметка по вашему клиенту: <b>{ $client }</b>
     Автор: { $author }
     { $text }
 timeline-title = История: { $count ->
@@ -213,14 +213,14 @@ outcome-other = Другое
 outcome-saved = Итог: { $outcome }
 incoming-known = 📲 <b>Входящий звонок</b>
 incoming-unknown = 📲 <b>Входящий звонок</b>: неизвестный номер { $phone }
-postcall = Звонок с { $who } завершён ({ $minutes }:{ $seconds }). Итог?
+postcall = Звонок завершён ({ $minutes }:{ $seconds }): { $who }. Итог?
 postcall-outcome = Итог: { $outcome }
 unknown-caller = неизвестный номер
 missed = 📵 Пропущенный звонок: { $who }
 missed-due = Перезвонить до { $when }
 
 ## Deals
-ask-deal-title = Название сделки для { $name }:
+ask-deal-title = { $name }: как назвать сделку?
 deal-created = 💼 Сделка создана.
 deal-stage = Этап: { $stage }
 deal-amount = Сумма: { $amount }
@@ -532,7 +532,7 @@ client-kind-other = (сообщение)
 client-forwarded = (переслано)
 client-blocked-bot = { $name } заблокировал(а) бота: ваши сообщения больше не доходят. Когда клиент напишет снова, чат откроется.
 client-reply-unsupported = Такое сообщение нельзя отправить клиенту.
-client-write-prompt = Напишите сообщение для { $name } (текст, фото, файл, голосовое…):
+client-write-prompt = { $name }: напишите сообщение клиенту (текст, фото, файл, голосовое…):
 client-write-sent = Отправлено клиенту.
 client-blocked = Клиент заблокирован: его сообщения больше не принимаются.
 client-unblocked = Клиент снова может писать.
