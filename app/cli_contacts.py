@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from typing import TYPE_CHECKING, Any
+
+from app.cli_output import run_use_case
 
 if TYPE_CHECKING:  # `perezvon --help` must not load the app: everything else loads on use
     from app.settings import Settings
@@ -95,7 +96,7 @@ async def forget(settings: Settings, *, contact_id: int, really: bool) -> int:
             )
         return f"contact {contact_id} erased with {_erased(result.counts())}"
 
-    return await _run(settings, use_case)
+    return await run_use_case(settings, use_case)
 
 
 async def stages_list(settings: Settings, *, as_json: bool) -> int:
@@ -133,7 +134,7 @@ async def stages_list(settings: Settings, *, as_json: bool) -> int:
         ]
         return table(columns, cells)
 
-    return await _run(settings, use_case)
+    return await run_use_case(settings, use_case)
 
 
 async def stages_set(
@@ -166,20 +167,4 @@ async def stages_set(
         told = "notifies clients" if stage.notify_client else "does not notify"
         return f"stage {stage.code}: {shown}, {told}"
 
-    return await _run(settings, use_case)
-
-
-async def _run(settings: Settings, use_case: Any) -> int:
-    from app.wiring import Container
-    from core.errors import DomainError
-
-    container = Container.build(settings)
-    try:
-        line = await container.run(use_case)
-    except DomainError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        await container.dispose()
-    print(line)
-    return 0
+    return await run_use_case(settings, use_case)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 IRREGULAR = {"person": "people", "company": "companies", "activity": "activities"}
 
@@ -60,3 +63,23 @@ def as_json(items: Sequence[Mapping[str, Any]], **extra: Any) -> str:
     """`{"items": [...], **extra}` with ISO dates, UTF-8 as is."""
     payload = {"items": [{k: _jsonable(v) for k, v in item.items()} for item in items], **extra}
     return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+async def run_use_case(settings: Settings, use_case: Any) -> int:
+    """Run one use case in a fresh container and print its line; a domain error is one
+    `error: …` line on stderr and exit status 1."""
+    import sys
+
+    from app.wiring import Container
+    from core.errors import DomainError
+
+    container = Container.build(settings)
+    try:
+        line = await container.run(use_case)
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await container.dispose()
+    print(line)
+    return 0

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from typing import TYPE_CHECKING, Any
+
+from app.cli_output import run_use_case
 
 if TYPE_CHECKING:  # `perezvon --help` must not load the app: everything else loads on use
     from app.settings import Settings
@@ -71,7 +72,7 @@ async def set_role(
         cli = Actor.system("cli")
         return describe(await users.set_role(ctx, actor=cli, user_id=target.id, role=code))
 
-    return await _run(settings, use_case)
+    return await run_use_case(settings, use_case)
 
 
 async def set_active(
@@ -87,20 +88,4 @@ async def set_active(
         change = users.activate if active else users.deactivate
         return describe(await change(ctx, actor=Actor.system("cli"), user_id=target.id))
 
-    return await _run(settings, use_case)
-
-
-async def _run(settings: Settings, use_case: Any) -> int:
-    from app.wiring import Container
-    from core.errors import DomainError
-
-    container = Container.build(settings)
-    try:
-        line = await container.run(use_case)
-    except DomainError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        await container.dispose()
-    print(line)
-    return 0
+    return await run_use_case(settings, use_case)
