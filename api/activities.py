@@ -25,8 +25,8 @@ from api.schemas import (
     choices,
 )
 from api.shapes import RequestModel
+from core.activities import service as activities
 from core.models.work import ACTIVITY_KINDS
-from core.services import activities
 
 router = APIRouter(prefix="/activities", tags=["activities"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}

@@ -13,7 +13,7 @@ from core.clock import Clock, SystemClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import session_scope
-from core.services import api_keys
+from core.users import api_keys
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from api.schemas import (
     QueryTime,
     choices,
 )
-from core.services import calls
+from core.calls import service as calls
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}

@@ -17,7 +17,7 @@ from api.schemas import (
     Limit,
     Offset,
 )
-from core.services import contacts
+from core.contacts import service as contacts
 
 router = APIRouter(prefix="/companies", tags=["companies"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}

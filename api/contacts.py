@@ -1,7 +1,7 @@
 """Contacts: search, card, create, patch, soft delete, upsert by phone, merge, timeline, notes
 (add, read, edit, delete).
 
-Consent (core.services.consent): the shape shows it with its source and time; create, patch
+Consent (core.contacts.consent): the shape shows it with its source and time; create, patch
 and upsert may withdraw it (`marketing_consent: false`) or record consent the client gave
 elsewhere (`true` with `consent_source`, optional `consent_at`), never after the client's
 /stop (409) — any key that may write contacts may do this, and every change is audited.
@@ -33,7 +33,8 @@ from api.schemas import (
     TimelineEntryOut,
     TimelineList,
 )
-from core.services import contacts, notes
+from core.contacts import service as contacts
+from core.notes import service as notes
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 # What core.phones accepts: digits and ()+-./ and spaces, then maybe an extension

@@ -25,7 +25,7 @@ from api.schemas import (
     StageList,
     StageOut,
 )
-from core.services import deals
+from core.deals import service as deals
 
 router = APIRouter(tags=["deals"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}

@@ -11,10 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import ActorDep, CtxDep
 from api.reports import XLSX
 from api.schemas import ErrorOut
+from core.contacts import export as contact_export
 from core.context import Ctx
 from core.errors import InvalidInput
+from core.imports import service as imports
 from core.imports.dto import ContactTable
-from core.services import api_keys, contact_export, imports
+from core.users import api_keys
 from exports.contacts_export import contacts_csv, contacts_xlsx, rejected_workbook
 from exports.contacts_import import Limits, read_contacts
 

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import ActorDep, CtxDep
 from api.schemas import ErrorOut
-from core.services import reports
+from core.reports import service as reports
 from exports.digest import build_workbook
 
 router = APIRouter(tags=["reports"])

@@ -20,8 +20,8 @@ from pydantic import (
     field_validator,
 )
 
+from core.common import MAX_LIMIT
 from core.errors import InvalidInput
-from core.services.common import MAX_LIMIT
 
 T = TypeVar("T")
 

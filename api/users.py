@@ -1,7 +1,7 @@
 """Users (employees): read; an admin key changes a role or switches someone off and on.
 
 The last active admin can be neither given another role nor switched off: 409 naming them
-(core.services.users decides, for the bot, the CLI and this API alike)."""
+(core.users.service decides, for the bot, the CLI and this API alike)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from api.auth import ActorDep, CtxDep
 from api.schemas import ErrorOut, Id, Limit, Offset, UserList, UserOut, UserPatch
-from core.services import users
+from core.users import service as users
 
 router = APIRouter(prefix="/users", tags=["users"])
 

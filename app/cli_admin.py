@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from app.settings import Settings
     from core.context import Ctx
 
-# core.services.api_keys.ROLES, spelt out for `--help` (tests/app check they agree).
+# core.users.api_keys.ROLES, spelt out for `--help` (tests/app check they agree).
 KEY_ROLES = ("read", "integration", "admin")
 
 
@@ -74,7 +74,7 @@ def _when(value: Any) -> str:
 
 
 async def api_keys_list(settings: Settings, *, as_json: bool) -> int:
-    from core.services import api_keys
+    from core.users import api_keys
 
     async def render(ctx: Ctx) -> list[str]:
         keys = await api_keys.list_keys(ctx, actor=_system())
@@ -108,7 +108,7 @@ async def api_keys_list(settings: Settings, *, as_json: bool) -> int:
 
 
 async def api_keys_revoke(settings: Settings, *, key_id: int) -> int:
-    from core.services import api_keys
+    from core.users import api_keys
 
     async def use_case(ctx: Ctx) -> str:
         key = await api_keys.revoke(ctx, actor=_system(), key_id=key_id)

@@ -115,7 +115,8 @@ async def report_digest(settings: Settings, args: argparse.Namespace) -> int:
     """`perezvon report digest`: build the workbook and write it to --out."""
     from app.wiring import Container
     from core.context import Actor
-    from core.services import reports, users
+    from core.reports import service as reports
+    from core.users import service as users
     from exports.digest import build_workbook, summary_text
 
     container = Container.build(settings)

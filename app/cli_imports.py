@@ -7,10 +7,12 @@ import argparse
 from app.cli_excel import write_atomically
 from app.settings import Settings
 from app.wiring import Container
+from core.contacts import export as contact_export
 from core.context import Actor, Ctx
 from core.errors import InvalidInput
+from core.imports import service as imports
 from core.imports.dto import ContactExportRow
-from core.services import contact_export, imports, users
+from core.users import service as users
 from exports.contacts_export import contacts_csv, contacts_xlsx, rejected_workbook
 from exports.contacts_import import Limits, read_contacts
 

@@ -103,7 +103,7 @@ def _container(settings: Settings) -> Container:
 
 async def calls_list(settings: Settings, args: argparse.Namespace) -> int:
     from app.commands import SYSTEM
-    from core.services import calls
+    from core.calls import service as calls
 
     container = _container(settings)
 
@@ -136,7 +136,7 @@ def _activity_row(activity: Activity) -> dict[str, Any]:
 
 async def activities_list(settings: Settings, args: argparse.Namespace) -> int:
     from app.commands import SYSTEM
-    from core.services import activities
+    from core.activities import service as activities
 
     container = _container(settings)
 

@@ -1,7 +1,7 @@
 """`perezvon users set-role|enable|disable`: roles and access from the shell.
 
 1. The user is named by `--telegram-id N` or `--user-id N` (from `users list`).
-2. Core decides (core.services.users): the last active admin can be neither given another
+2. Core decides (core.users.service): the last active admin can be neither given another
    role nor disabled, whoever asks; every change is audited as done by the CLI.
 3. One line out: what the user is now; or one `error: …` line on stderr naming the cause,
    exit code 1 (2 for a usage mistake, from argparse).
@@ -64,7 +64,7 @@ async def set_role(
     """Give the user the role (names as people type them); prints the user as they are now."""
 
     from core.context import Actor
-    from core.services import users
+    from core.users import service as users
 
     async def use_case(ctx: Ctx) -> str:
         code = users.parse_role(role)
@@ -81,7 +81,7 @@ async def set_active(
     """Switch the user on or off; prints the user as they are now."""
 
     from core.context import Actor
-    from core.services import users
+    from core.users import service as users
 
     async def use_case(ctx: Ctx) -> str:
         target = await users.resolve(ctx, user_id=user_id, telegram_user_id=telegram_id)

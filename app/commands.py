@@ -114,7 +114,7 @@ async def users_invite(settings: Settings, *, role: str, name: str | None) -> in
     """A one-time invite: the `/start <code>` a user sends, always; the t.me link when
     Telegram names the bot within a few seconds, else one line on stderr saying why not."""
     from app.telegram_link import bot_username
-    from core.services import users
+    from core.users import service as users
 
     container = Container.build(settings)
     try:
@@ -136,7 +136,7 @@ async def users_invite(settings: Settings, *, role: str, name: str | None) -> in
 
 
 async def users_list(settings: Settings, *, as_json: bool = False) -> int:
-    from core.services import users
+    from core.users import service as users
 
     container = Container.build(settings)
 
@@ -182,7 +182,7 @@ async def users_set_extension(
     extensions: Sequence[str],
     replace: bool,
 ) -> int:
-    from core.services import users
+    from core.users import service as users
 
     container = Container.build(settings)
 
@@ -207,7 +207,7 @@ async def users_set_extension(
 
 
 async def api_keys_create(settings: Settings, *, name: str, role: str) -> int:
-    from core.services import api_keys
+    from core.users import api_keys
 
     container = Container.build(settings)
     try:

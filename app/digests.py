@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.text_split import CAPTION_LIMIT
 from core.context import Ctx
 from core.models import DigestSubscription, User
-from core.services import reports
+from core.reports import service as reports
 from exports.digest import build_workbook, summary_text
 
 

@@ -9,13 +9,13 @@ from app.components import Component
 from app.digests import build_digest
 from app.settings import Settings
 from app.wiring import Container
+from core.activities.reminders import ReminderOptions
 from core.config import CoreConfig
 from core.db import sqlite_file
-from core.services.digests import DigestBuilder, DigestOptions
-from core.services.greetings import GreetingOptions, parse_holidays
-from core.services.housekeeping import HousekeepingOptions
-from core.services.import_jobs import ImportCodec
-from core.services.reminders import ReminderOptions
+from core.greetings.service import GreetingOptions, parse_holidays
+from core.housekeeping import HousekeepingOptions
+from core.imports.jobs import ImportCodec
+from core.reports.digests import DigestBuilder, DigestOptions
 from exports.contacts_export import rejected_workbook
 from exports.contacts_import import Limits, read_contacts
 from scheduler.jobs import JobOptions, Jobs

@@ -217,7 +217,7 @@ class Settings(BaseSettings):
     def _holidays(cls, value: str) -> str:
         if value == DEFAULT_HOLIDAYS:  # pydantic-settings checks defaults too; this one is good
             return value
-        from core.services.greetings import parse_holidays
+        from core.greetings.service import parse_holidays
 
         parse_holidays(value)  # MM-DD or MM-DD=title, comma separated
         return value

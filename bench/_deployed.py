@@ -184,9 +184,10 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
 
 async def seed_callers(database_url: str) -> None:
     """Every caller of the scripts is a contact owned by a salesperson with an extension."""
+    from core.contacts import service as contacts
     from core.context import Actor, Ctx
     from core.db import create_engine, session_factory, session_scope
-    from core.services import contacts, users
+    from core.users import service as users
 
     engine = create_engine(database_url)
     system = Actor.system("bench")

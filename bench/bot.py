@@ -52,7 +52,7 @@ from core import migrate
 from core.clock import SystemClock
 from core.context import Ctx
 from core.models import Contact, Notification, TelephonyEvent, User
-from core.services import outbox
+from core.outbox import service as outbox
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 TG_BASE = 500_000_000

@@ -18,7 +18,7 @@ Everything runs in this process against the fake Bot API server of tests/fakes (
    schedule, pushed into the fake as updates. Each salesperson answers by replying to
    `--reply-share` of the relays they get, as soon as a relay arrives.
 4. Meanwhile a call rings the salesperson with the extension every `1/--pops` s (through
-   core.services.calls, as the PBX inbox does): its screen pop must still go first.
+   core.calls.service, as the PBX inbox does): its screen pop must still go first.
 5. Half-way the bot is stopped (gracefully, as on SIGTERM) and a new one started.
 6. Figures: client message pushed -> relayed message at the fake, and reply pushed -> copy at
    the client (p50/p99, also without the seconds around the restart); screen pop committed ->
@@ -48,11 +48,12 @@ from app.bot_component import BotComponent
 from app.settings import Settings
 from app.wiring import Container
 from core import migrate
+from core.calls import service as calls
 from core.clock import SystemClock
 from core.context import Actor, Ctx
 from core.events import CallEvent
 from core.models import ChatMessage, Notification
-from core.services import calls, users
+from core.users import service as users
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 STAFF_BASE = 600_000_000

@@ -150,7 +150,7 @@ async def run_one(args: argparse.Namespace, label: str, url: str) -> None:
     from app.wiring import Container
     from core import migrate
     from core.context import Actor, Ctx
-    from core.services import users
+    from core.users import service as users
     from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
     migrate.upgrade_in_thread(url)

@@ -48,6 +48,7 @@ from sqlalchemy import select, text
 from core import migrate
 from core.clock import SystemClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
 from core.documents import importer, index, worker
@@ -56,7 +57,6 @@ from core.documents.extract import Limits, extract_bytes
 from core.documents.extract_process import ExtractorProcess
 from core.documents.search import DocumentQuery
 from core.models.documents import Document, DocumentText
-from core.services import contacts
 from tests.fakes import documents as fx
 
 T = TypeVar("T")

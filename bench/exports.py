@@ -6,7 +6,7 @@
 Digest: a throwaway SQLite database gets `--calls` calls in one month (a fifth of them
 missed, most called back), activities and deals; then, in this one process:
 
-- `core.services.reports.digest_for` (the queries) and `exports.digest.build_workbook`
+- `core.reports.service.digest_for` (the queries) and `exports.digest.build_workbook`
   (the workbook), timed apart;
 - a bare openpyxl write-only dump of the same detail rows (no styles, no conversion), the
   floor the workbook is compared with (target: workbook <= 1.3x the bare dump);
@@ -14,7 +14,7 @@ missed, most called back), activities and deals; then, in this one process:
 
 Import: a `--rows` contacts .xlsx (5% duplicate phones, 1% bad rows, some cells with two
 numbers) read with `exports.contacts_import.read_contacts` and applied with
-`core.services.imports.run_import` into an empty database (target <= 60 s), next to a bare
+`core.imports.service.run_import` into an empty database (target <= 60 s), next to a bare
 read of the same file with the streaming reader (`exports.xlsx_reader.SheetReader`, what
 read_contacts uses) and with openpyxl read-only.
 
@@ -48,14 +48,16 @@ from sqlalchemy import insert
 from core import migrate
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import export as contact_export
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
+from core.imports import service as imports
 from core.models.calls import Call
 from core.models.contacts import Contact, ContactPhone
 from core.models.targets import SalesTarget
 from core.models.users import User
 from core.models.work import Activity, Deal
-from core.services import contact_export, imports, reports
+from core.reports import service as reports
 from exports.contacts_export import contacts_xlsx
 from exports.contacts_import import Limits, read_contacts
 from exports.digest import build_workbook

@@ -8,9 +8,9 @@ For each database and size: create a throwaway database, migrate it, seed it wit
 (as an HTTP request or a Telegram update would have):
 
 - a bare primary-key fetch (the floor: pool checkout + one indexed row),
-- `core.services.contacts.lookup_phone` with numbers written the ways PBXs and people
+- `core.contacts.service.lookup_phone` with numbers written the ways PBXs and people
   write them, hits and misses mixed,
-- `core.services.contacts.search` with what salespeople type: part of a surname, a
+- `core.contacts.service.search` with what salespeople type: part of a surname, a
   company word, part of a phone, part of an e-mail.
 
 With `--reuse`, the database is kept between runs instead: created if missing, migrated
@@ -43,11 +43,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import demo
 from core.config import CoreConfig
+from core.contacts.service import lookup_phone, search
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
 from core.migrate import upgrade
 from core.models.contacts import Contact, ContactPhone
-from core.services.contacts import lookup_phone, search
 
 LOOKUP_P99_MS = 5.0
 SEARCH_P95_MS = 100.0

@@ -45,12 +45,12 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.activities.reminders import ReminderOptions
 from core.clock import SystemClock
 from core.config import CoreConfig
 from core.db import create_engine, session_factory, sqlite_file
 from core.migrate import upgrade
 from core.models import Activity, Notification, User
-from core.services.reminders import ReminderOptions
 from scheduler.jobs import JobOptions, Jobs
 from scheduler.runner import Intervals, Scheduler
 

@@ -19,13 +19,14 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from core.clock import FakeClock
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.conversations.forget import forget_contact
 from core.db import create_engine, session_factory
 from core.migrate import upgrade
 from core.models.conversations import ChatMessage, Conversation
 from core.models.work import Note
-from core.services import contacts, notes
+from core.notes import service as notes
 
 PAGES = 20
 

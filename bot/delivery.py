@@ -68,7 +68,7 @@ from core.context import Ctx
 from core.conversations import delivery as client_delivery
 from core.db import session_scope
 from core.models.system import Notification
-from core.services import outbox
+from core.outbox import service as outbox
 from core.telemetry import SendResult, pop_origins, telemetry
 
 log = logging.getLogger(__name__)

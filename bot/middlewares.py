@@ -24,8 +24,8 @@ from bot.i18n import Texts, pick_locale, texts
 from bot.views.format import esc
 from core.context import Actor, Ctx
 from core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
-from core.services import users
 from core.telemetry import log_context
+from core.users import service as users
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

@@ -38,6 +38,8 @@ from bot.views import calls as call_views
 from bot.views import reports as report_views
 from bot.views import team as team_views
 from bot.views.format import Screen, button_text, clip, esc, markup
+from core.calls import missed as missed_calls
+from core.contacts import cards
 from core.context import Actor, Ctx
 from core.conversations import business_chats
 from core.errors import NotFound
@@ -47,7 +49,6 @@ from core.models.conversations import BusinessConnection
 from core.models.system import Notification
 from core.models.users import User
 from core.models.work import Activity, Note
-from core.services import cards, missed_calls
 
 log = logging.getLogger(__name__)
 GREET_ITEMS = 20
@@ -378,7 +379,7 @@ async def _client_request(job: _Job) -> Screen | None:
 
 
 def _import(kind: str) -> Renderer:
-    """An import job's message (core/services/import_jobs.py), rendered by its view."""
+    """An import job's message (core/imports/jobs.py), rendered by its view."""
 
     async def render_import(job: _Job) -> Screen | None:
         return report_views.import_notice(job.t, kind, job.payload)

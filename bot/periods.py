@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from core.services.digests import current_period_start, local_bounds, previous_period
+from core.reports.digests import current_period_start, local_bounds, previous_period
 
 REPORT_PERIODS = ("yesterday", "this_week", "last_week", "this_month", "last_month")
 

@@ -51,7 +51,7 @@ from bot.dispatcher import build_dispatcher
 from bot.menus import command_menus, set_menu_for
 from bot.telegram_session import TelegramBadAnswer, guarded_session, masked
 from core.context import Ctx
-from core.services import users
+from core.users import service as users
 
 log = logging.getLogger(__name__)
 

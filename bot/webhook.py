@@ -5,7 +5,7 @@
 2. Parse: at most `MAX_BODY` bytes (413 beyond: a real update is a few kilobytes, a message
    with its replied-to message and entities stays far below), one Update object, else 400 with
    the reason, whatever the body holds (nesting too deep for the JSON parser included).
-3. Claim: the update id is recorded (`core.services.telegram_updates.claim`) before anything
+3. Claim: the update id is recorded (`core.telegram.updates.claim`) before anything
    else; one claimed before is answered 200 and not handled again: Telegram redelivers an
    update it thinks was lost, and it must not make a second note. A database that cannot take
    the claim gets 503, so Telegram delivers the update again later.
@@ -46,7 +46,7 @@ from pydantic import ValidationError
 from bot.deps import BotDeps
 from bot.runtime import WEBHOOK_PATH
 from core.context import Ctx
-from core.services import telegram_updates
+from core.telegram import updates as telegram_updates
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "x-telegram-bot-api-secret-token"

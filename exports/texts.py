@@ -157,7 +157,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "outcome.won": "выиграна",
         "outcome.lost": "проиграна",
         "outcome.open": "в работе",
-        # A call's outcome as the bot names it (core.services.calls.OUTCOMES).
+        # A call's outcome as the bot names it (core.calls.service.OUTCOMES).
         "call.outcome.reached": "дозвонились",
         "call.outcome.interested": "интересно",
         "call.outcome.not_interested": "не интересно",
@@ -351,7 +351,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "outcome.won": "won",
         "outcome.lost": "lost",
         "outcome.open": "open",
-        # A call's outcome as the bot names it (core.services.calls.OUTCOMES).
+        # A call's outcome as the bot names it (core.calls.service.OUTCOMES).
         "call.outcome.reached": "reached",
         "call.outcome.interested": "interested",
         "call.outcome.not_interested": "not interested",

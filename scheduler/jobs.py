@@ -18,6 +18,10 @@ from typing import Protocol, TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core import housekeeping
+from core.activities import reminders
+from core.activities.reminders import ReminderOptions
+from core.calls import service as calls
 from core.clock import Clock
 from core.config import CoreConfig
 from core.context import Ctx
@@ -25,18 +29,20 @@ from core.conversations import sla
 from core.db import session_scope
 from core.documents import worker as document_worker
 from core.documents.extract_process import ExtractorProcess
-from core.services import calls, digests, greetings, housekeeping, import_jobs, jobs, reminders
-from core.services.digests import DigestBuilder, DigestOptions
-from core.services.greetings import GreetingOptions
-from core.services.housekeeping import HousekeepingOptions
-from core.services.import_jobs import ImportCodec, ImportJobOptions
-from core.services.reminders import ReminderOptions
+from core.greetings import service as greetings
+from core.greetings.service import GreetingOptions
+from core.housekeeping import HousekeepingOptions
+from core.imports import jobs as import_jobs
+from core.imports.jobs import ImportCodec, ImportJobOptions
+from core.jobs import service as jobs
+from core.reports import digests
+from core.reports.digests import DigestBuilder, DigestOptions
 
 T = TypeVar("T")
 
 
 # A background job kind's runner: takes the claimed job and finishes, fails or postpones it
-# (core.services.jobs) and commits. Registered by kind in `Jobs(job_handlers=...)`, e.g.
+# (core.jobs.service) and commits. Registered by kind in `Jobs(job_handlers=...)`, e.g.
 # core.documents.service.EXTRACT_JOB ("document_extract", payload {"document_id": N}).
 class JobHandler(Protocol):
     def __call__(self, ctx: Ctx, *, job: jobs.Claimed) -> Awaitable[object]: ...

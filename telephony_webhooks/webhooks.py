@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, Response
 from starlette.types import Receive, Scope, Send
 
+from core.contacts import service as contacts
 from core.context import Ctx
 from core.db import session_scope
-from core.services import contacts
 from core.telemetry import telemetry
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.inbox import InboxRow, InboxUnavailable, InboxWriter

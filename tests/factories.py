@@ -8,11 +8,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from core.activities import service as activities
+from core.calls import service as calls
 from core.clock import FakeClock
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.events import CallEvent
 from core.models import Activity, Call, Contact, Deal, TelephonyEvent, User
-from core.services import activities, calls, contacts, deals, users
+from core.users import service as users
 
 SYSTEM = Actor.system("test")
 PROVIDER = "test"  # the provider of the calls made here

@@ -14,11 +14,12 @@ from bot.deps import BotDeps
 from bot.notifications import render
 from core.clock import Clock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models.contacts import Contact
 from core.models.conversations import Conversation
 from core.models.work import PipelineStage
-from core.services import contacts, outbox
+from core.outbox import service as outbox
 
 # What the tests show clients: (ru, en, notify) per stage code.
 CLIENT_STAGES = {

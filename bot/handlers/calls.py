@@ -13,9 +13,10 @@ from bot.i18n import Texts
 from bot.views import activities as activity_views
 from bot.views import calls as views
 from bot.views.format import esc
+from core.calls import service as calls
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.errors import InvalidInput
-from core.services import calls, contacts
 
 
 def router() -> Router:

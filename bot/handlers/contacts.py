@@ -31,10 +31,15 @@ from bot.i18n import Texts
 from bot.views import activities as activity_views
 from bot.views import contacts as views
 from bot.views.format import Screen, esc, markup
+from core.activities import service as activities
+from core.calls import service as calls
+from core.contacts import cards, consent
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.models.users import User
-from core.services import activities, calls, cards, consent, contacts, notes, users
+from core.notes import service as notes
+from core.users import service as users
 
 CALLS_SHOWN = 10
 

@@ -14,10 +14,10 @@ from bot.keyboards import button_texts
 from bot.views import deals as views
 from bot.views.format import Screen, esc
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.documents import service as documents
 from core.models.users import User
 from core.models.work import Deal
-from core.services import deals
 
 MY_DEALS_SHOWN = 20
 

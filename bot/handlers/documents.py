@@ -35,12 +35,15 @@ from bot.handlers.common import show
 from bot.i18n import Texts
 from bot.views import contacts as contact_views
 from bot.views.format import Screen, button_text, esc, local_time, markup
+from core.activities import service as activities
+from core.calls import service as calls
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.documents import service
 from core.errors import NotFound
 from core.models.documents import Document
 from core.models.users import User
-from core.services import activities, calls, contacts, deals
 
 CARD_OPEN_MINUTES = 30
 PAGE = 8

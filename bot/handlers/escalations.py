@@ -19,9 +19,11 @@ from bot.i18n import Texts
 from bot.views import activities as activity_views
 from bot.views import team as views
 from bot.views.format import Screen, esc
+from core.activities import service as activities
+from core.calls import escalations
 from core.context import Actor, Ctx
 from core.models.users import User
-from core.services import activities, escalations, users
+from core.users import service as users
 
 TEAM_LIMIT = 100
 

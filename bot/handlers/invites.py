@@ -21,7 +21,7 @@ from bot.views.format import day_and_time, esc
 from core.context import Actor, Ctx
 from core.errors import InvalidInput
 from core.models.users import User
-from core.services import users
+from core.users import service as users
 
 
 def _link(deps: BotDeps, code: str) -> str | None:

@@ -30,10 +30,11 @@ from bot.i18n import Texts
 from bot.keyboards import button_texts
 from bot.views import activities as views
 from bot.views.format import Screen, day_and_time, esc, local_time
+from core.activities import service as activities
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models.users import User
 from core.models.work import Activity
-from core.services import activities, contacts
 
 WEEK_DAYS = 7
 

@@ -29,8 +29,9 @@ from bot.views import reports as views
 from bot.views.format import Screen, clip, esc
 from core.context import Actor, Ctx
 from core.models.users import User
-from core.services import digests, reports
-from core.services.digests import local_bounds
+from core.reports import digests
+from core.reports import service as reports
+from core.reports.digests import local_bounds
 from exports.digest import build_workbook, summary_text
 
 

@@ -1,6 +1,6 @@
 """Find anything by typing; create a contact (button, unknown number, shared Telegram contact).
 
-Plain text that is not a command searches contacts through core.services.contacts.search with
+Plain text that is not a command searches contacts through core.contacts.service.search with
 the actor's visibility; results are a paged list of buttons (the query is kept in the FSM
 data, so a page button carries only its number). A phone that matches nothing offers to
 create the contact. A number that already belongs to a contact opens that contact.
@@ -22,12 +22,13 @@ from bot.i18n import LOCALES, Texts, texts
 from bot.keyboards import button_texts
 from bot.views import contacts as views
 from bot.views.format import Screen, esc
+from core.contacts import cards
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.errors import Conflict, NotFound
 from core.models.users import User
 from core.phones import search_digits, try_normalize
 from core.search_text import swap_layout
-from core.services import cards, contacts
 
 MAX_QUERY = 200
 # "No phone" at the phone prompt: the words of every language (a Russian speaker may type

@@ -29,13 +29,13 @@ from bot.views.format import (
     money,
     phone_link,
 )
+from core.contacts.cards import ContactCard
 from core.models.calls import Call
 from core.models.contacts import Contact
 from core.models.conversations import ChatMessage
 from core.models.users import User
 from core.models.work import Note
-from core.services.cards import ContactCard
-from core.services.notes import Timeline, TimelineEntry
+from core.notes.service import Timeline, TimelineEntry
 
 SEARCH_PAGE = 8
 TIMELINE_PAGE = 5

@@ -11,15 +11,15 @@ from bot.callbacks import DigestCb, ImportCb, ReportCb
 from bot.i18n import Texts
 from bot.periods import REPORT_PERIODS
 from bot.views.format import Screen, esc, markup
+from core.imports.service import POLICIES
 from core.models.system import DigestSubscription
-from core.services.digests import PERIODS
-from core.services.imports import POLICIES
+from core.reports.digests import PERIODS
 
 DEFAULT_HOUR = 9
 Counts = dict[str, int]
-# The import jobs' notification kinds (core/services/import_jobs.py) rendered here.
+# The import jobs' notification kinds (core/imports/jobs.py) rendered here.
 IMPORT_NOTICES = ("import_preview", "import_done", "import_refused", "import_failed")
-# The fields an import can change (core.services.imports lists them per contact).
+# The fields an import can change (core.imports.service lists them per contact).
 CHANGED_FIELDS = (
     "name",
     "phones",

@@ -10,7 +10,7 @@ from bot.callbacks import ContactCb, EscalationCb, TeamCb
 from bot.i18n import Texts
 from bot.views.format import Screen, button_text, clip, esc, markup
 from core.models.users import ROLES, User
-from core.services.users import Workload
+from core.users.service import Workload
 
 
 def _line(t: Texts, person: User) -> str:

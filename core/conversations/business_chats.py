@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 
 from core import access
+from core.common import audit
 from core.context import Actor, Ctx
 from core.conversations.business import CHANNEL
 from core.errors import NotFound
 from core.models.contacts import Contact
 from core.models.conversations import ChatMessage, Conversation
-from core.services.common import audit
 
 
 @dataclass(frozen=True)

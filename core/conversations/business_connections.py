@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from core.context import Ctx
 from core.models.conversations import BusinessConnection
 from core.models.users import User
-from core.services import outbox
+from core.outbox import service as outbox
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ locked" when a reader must become a writer). So each process logs them through o
    rolled back and its units run again one by one, each committed alone, so one bad update
    fails alone. A caller's result (or error) is set only after its commit.
 4. A flusher cancelled at shutdown fails what it had not committed: those updates were
-   claimed, and claimed updates are handled at most once (core/services/telegram_updates.py).
+   claimed, and claimed updates are handled at most once (core/telegram/updates.py).
 """
 
 from __future__ import annotations

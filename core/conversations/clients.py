@@ -28,13 +28,13 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.common import audit
+from core.contacts import service as contact_service
 from core.context import Actor, Ctx
 from core.models.contacts import Contact
 from core.models.conversations import ChatMessage, Conversation
 from core.models.work import Activity
 from core.phones import try_normalize
-from core.services import contacts as contact_service
-from core.services.common import audit
 
 TEXT_LIMIT = 20_000  # longer client texts are cut (Telegram allows 4,096; a safety net)
 MERGE_HOPS = 5

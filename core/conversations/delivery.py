@@ -25,7 +25,7 @@ from core.models.contacts import Contact
 from core.models.conversations import ChatMessage, Conversation, MessageRelay
 from core.models.system import Notification
 from core.models.users import User
-from core.services import outbox
+from core.outbox import service as outbox
 
 CLIENT_KINDS = (CLIENT_MESSAGE, CLIENT_RELAY)
 CLIENT_BLOCKED = "client_blocked"  # outbox kind: the salesperson is told the client left

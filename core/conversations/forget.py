@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Select, delete, or_, select, update
 
+from core.common import audit
 from core.context import Actor, Ctx
 from core.documents import storage
 from core.errors import NotFound, PermissionDenied
@@ -30,7 +31,6 @@ from core.models.conversations import ChatMessage, Conversation, MessageRelay
 from core.models.documents import Document, DocumentBlob, DocumentChunk, DocumentText
 from core.models.system import AuditLog, GreetingLog, Notification
 from core.models.work import Activity, Deal, Note
-from core.services.common import audit
 
 # Notifications whose payload names the contact, their messages or conversations (some carry
 # their words: a request, a greeting, a colleague's note).

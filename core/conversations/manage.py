@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import select
 
 from core import access
+from core.common import audit
 from core.context import Actor, Ctx
 from core.conversations import outgoing, retry
 from core.errors import Conflict, NotFound, PermissionDenied
 from core.models.contacts import Contact
 from core.models.conversations import ChatMessage, Conversation
-from core.services.common import audit
 
 
 async def conversation_of_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Conversation:

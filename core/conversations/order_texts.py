@@ -1,6 +1,6 @@
 """Words to clients about their orders, by locale (core composes them; the bot only sends).
 
-Why here and not in bot/locales: like core/services/greeting_texts.py, these are words to
+Why here and not in bot/locales: like core/greetings/texts.py, these are words to
 clients that core stores as finished text in the chat message and the outbox row, so the
 text is data (and on the contact's timeline) before any adapter sees it. Both languages
 carry the same keys and placeholders; tests/core/test_orders_core.py checks it.

@@ -5,7 +5,7 @@
    (`set_stage_view`, the CLI `perezvon stages set`).
 2. A client's open orders are the deals of their contact that are not closed and sit in a
    stage with a client-facing name (`client_orders`): other deals are the team's business.
-3. When a deal moves (core.services.deals.move, the shop's upsert too) into a stage marked
+3. When a deal moves (core.deals.service.move, the shop's upsert too) into a stage marked
    to notify, `stage_changed` sends the client one message through the outbox, keyed by the
    DealStageChange's id: the same change never tells twice, a later move back and forth does.
 4. "Leave a request" (`leave_request`) opens a deal at the first stage for the contact's
@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from sqlalchemy import ColumnElement, or_, select
 
+from core.common import audit
 from core.context import Actor, Ctx
 from core.conversations import order_texts
 from core.conversations.client_messages import reachable_conversation, send_to_contact
@@ -27,8 +28,7 @@ from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.contacts import Contact
 from core.models.users import User
 from core.models.work import Deal, DealStageChange, Note, PipelineStage
-from core.services import outbox
-from core.services.common import audit
+from core.outbox import service as outbox
 
 MAX_ORDERS = 20  # a client's list in one message
 REQUEST_MAX_CHARS = 2000

@@ -24,7 +24,7 @@ from core.context import Ctx
 from core.conversations import sla
 from core.errors import Conflict
 from core.models.conversations import ChatMessage, Conversation
-from core.services import outbox
+from core.outbox import service as outbox
 
 CLIENT_MESSAGE = "client_message"  # outbox kind: one message to a client
 MEDIA_KINDS = ("photo", "document", "voice", "video", "audio", "animation", "video_note")

@@ -21,14 +21,14 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from core import access
+from core.common import audit
 from core.context import Actor, Ctx
 from core.conversations import routing
 from core.errors import NotFound
 from core.models.contacts import Contact
 from core.models.conversations import ChatMessage, Conversation, MessageRelay
 from core.models.users import User
-from core.services import outbox
-from core.services.common import audit
+from core.outbox import service as outbox
 
 CLIENT_RELAY = "client_relay"  # outbox kind: a client's message shown to a staff member
 ALBUM_WAIT = timedelta(seconds=1)

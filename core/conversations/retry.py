@@ -2,7 +2,7 @@
 
 The bot handles updates concurrently. On SQLite a transaction that read before writing
 cannot wait for another connection's commit (SQLITE_BUSY / BUSY_SNAPSHOT): it is rolled
-back and run again from the start, a few times, as core.services.contacts.upsert_by_phone
+back and run again from the start, a few times, as core.contacts.service.upsert_by_phone
 does. Safe because each use case commits once and its writes are idempotent (a message is
 logged once by its Telegram id, a reply once by its idempotency key). PostgreSQL waits on
 its own: nothing to retry there.
@@ -16,8 +16,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import OperationalError
 
+from core.contacts.service import _sqlite_lock
 from core.context import Ctx
-from core.services.contacts import _sqlite_lock
 
 T = TypeVar("T")
 ATTEMPTS = 10

@@ -10,7 +10,7 @@
    time to answer.
 3. Still open one more SLA after it was due, it is escalated once, exactly like an overdue
    callback: the owner is reminded and the on-duty manager told
-   (core.services.reminders.escalate_overdue_callbacks with kind "reply").
+   (core.activities.reminders.escalate_overdue_callbacks with kind "reply").
 4. Blocked and closed conversations open no task; a task already open stays until answered
    or closed by a person.
 """

@@ -1,6 +1,6 @@
 """Words the company bot says to clients, in ru and en; an admin may rewrite each one.
 
-Why here and not in bot/locales (as core/services/greeting_texts.py): these are words to
+Why here and not in bot/locales (as core/greetings/texts.py): these are words to
 clients, data an admin edits (`client_texts` table), and core composes the auto-reply and
 the flood notice itself. The team's own interface stays in the locale files.
 1. `get` returns the admin's text for the key and language if there is one, else the
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
+from core.common import audit
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, PermissionDenied
 from core.models.client_texts import ClientText
-from core.services.common import audit
 
 WELCOME = "welcome"
 AUTO_REPLY = "auto_reply"

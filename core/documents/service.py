@@ -23,17 +23,17 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from core import access
+from core.common import Page, audit, check_page
+from core.contacts.service import get_contact_for_work
 from core.context import Actor, Ctx
 from core.documents import storage
 from core.documents.detect import Detected, detect
 from core.documents.naming import safe_name, split_extension
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.jobs import service as jobs
 from core.models.contacts import Contact
 from core.models.documents import Document, DocumentText
 from core.models.work import Deal
-from core.services import jobs
-from core.services.common import Page, audit, check_page
-from core.services.contacts import get_contact_for_work
 from core.use_case import use_case
 
 SOURCES = ("bot", "api", "import", "client_chat", "shop")

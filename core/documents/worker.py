@@ -1,6 +1,6 @@
 """The `document_extract` background job: read a stored file's text and index it.
 
-1. Claim: due extraction jobs are leased a few at a time (`batch`, core.services.jobs).
+1. Claim: due extraction jobs are leased a few at a time (`batch`, core.jobs.service).
 2. Read: the bytes come through storage; the session's transaction ends before extraction,
    so a slow file holds no lock or snapshot.
 3. Extract in the child process (core.documents.extract_process): time and memory limits
@@ -23,9 +23,9 @@ from core.documents import index, storage
 from core.documents.extract import FAILED, Extracted, Limits
 from core.documents.extract_process import ExtractorProcess
 from core.documents.service import EXTRACT_JOB
+from core.jobs import service as jobs
+from core.jobs.service import Claimed
 from core.models.documents import Document
-from core.services import jobs
-from core.services.jobs import Claimed
 
 log = logging.getLogger(__name__)
 

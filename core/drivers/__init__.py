@@ -5,5 +5,5 @@
 - `phone_lookup`: the caller look-up statement on a dedicated connection (webhooks).
 
 They know SQL and drivers (sqlite3, asyncpg); what they ask comes from the services
-(`core.services.contacts.LOOKUP_PHONE_SQL`), so the rules stay in one place.
+(`core.contacts.service.LOOKUP_PHONE_SQL`), so the rules stay in one place.
 """

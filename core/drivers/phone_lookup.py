@@ -23,16 +23,16 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import CoreConfig
-from core.context import Ctx
-from core.db import asyncpg_connect_args, session_scope, sqlite_file
-from core.drivers.sqlite_inline import when_unlocked
-from core.services.contacts import (
+from core.contacts.service import (
     LOOKUP_PHONE_SQL,
     PhoneOwner,
     lookup_params,
     lookup_phone,
     owner_from_row,
 )
+from core.context import Ctx
+from core.db import asyncpg_connect_args, session_scope, sqlite_file
+from core.drivers.sqlite_inline import when_unlocked
 
 
 class PhoneLookup(Protocol):

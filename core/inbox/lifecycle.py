@@ -17,11 +17,11 @@ from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
+from core.calls import service as calls
 from core.context import Ctx
 from core.events import CallEvent
 from core.models.calls import TelephonyEvent
 from core.retry import backoff
-from core.services import calls
 from core.telemetry import log_context, pop_origins
 
 CallKey = tuple[str, str | None]  # (provider, call_key): the rows of one call keep their order

@@ -1,6 +1,6 @@
 """The sales digest as plain data: figures per salesperson and the detail rows behind them.
 
-What each figure means is written once, in `core/services/reports.py`'s docstring, and the
+What each figure means is written once, in `core/reports/service.py`'s docstring, and the
 workbook prints the same definitions on its Summary sheet.
 """
 
@@ -13,7 +13,7 @@ from statistics import median
 from typing import Literal
 
 PeriodKind = Literal["day", "week", "month", "custom"]
-# How a missed call ended, as of the report's cut-off (see core/services/reports.py).
+# How a missed call ended, as of the report's cut-off (see core/reports/service.py).
 CallbackOutcome = Literal["in_target", "later", "client", "never"]
 
 

@@ -2,7 +2,7 @@
 
 1. A target is one figure a salesperson is to reach in a calendar month: the amount of
    deals won (in the digest's main currency), the number of deals won, or outbound calls.
-   The figures are the digest's own (core/services/reports.py), so plan and actual agree.
+   The figures are the digest's own (core/reports/service.py), so plan and actual agree.
 2. Managers, admins and the system set them (`core.access.may_set_targets`); a salesperson
    reads their own. Setting a figure replaces that month's figure; 0 removes it.
 3. Each change is audited and committed once; the answer is the person's month as it is now.
@@ -19,11 +19,11 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 
 from core import access
+from core.common import audit
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.targets import SalesTarget
 from core.models.users import User
-from core.services.common import audit
 
 # The order the digest, the CLI and the bot show them in.
 METRICS = ("won_amount", "deals_won", "calls_out")

@@ -12,13 +12,15 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.http import create_app
+from core.calls import service as calls
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.events import CallEvent, Direction
 from core.models.calls import Call
 from core.models.users import User
-from core.services import api_keys, calls, users
+from core.users import api_keys
+from core.users import service as users
 from telephony_webhooks.context import WebContext
 
 BASE = "http://test"

@@ -14,7 +14,7 @@ from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.errors import PermissionDenied
 from core.models import ApiKey
-from core.services import api_keys
+from core.users import api_keys
 from tests.api.conftest import BASE
 
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from core.context import Actor, Ctx
-from core.services import api_keys
+from core.users import api_keys
 
 API_PATHS = [
     "/api/v1/contacts",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from core.context import Actor, Ctx
-from core.services import users
+from core.users import service as users
 from tests.api.conftest import make_user
 
 

@@ -355,7 +355,7 @@ async def test_notes_and_timeline(client: httpx.AsyncClient, ctx: Ctx, clock: Fa
 async def test_a_search_past_the_count_cap_says_its_total_is_a_lower_bound(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core.services import contacts
+    from core.contacts import service as contacts
 
     for i in range(3):
         await create(client, f"Смирнов {i}", f"8916555000{i}")

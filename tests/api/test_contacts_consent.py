@@ -12,10 +12,12 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from core.clock import FakeClock
+from core.contacts import consent
 from core.context import Actor, Ctx
+from core.greetings import service as greetings
+from core.greetings.service import GreetingOptions
 from core.models import Notification
-from core.services import api_keys, consent, greetings
-from core.services.greetings import GreetingOptions
+from core.users import api_keys
 from tests.api.conftest import BASE, make_user
 
 PHONE = "+79161234567"

@@ -8,10 +8,11 @@ from typing import Any
 
 import httpx
 
+from core.activities import service as activities
+from core.calls import service as calls
 from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.events import CallEvent
-from core.services import activities, calls
 from tests.api.conftest import make_user
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")

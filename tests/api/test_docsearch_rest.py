@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.services import contacts
 from tests.fakes import documents as fx
 
 

@@ -15,10 +15,12 @@ from fastapi import FastAPI
 from sqlalchemy import delete, func, select
 
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.models.documents import DocumentBlob, DocumentChunk
 from core.models.system import AuditLog
-from core.services import api_keys, contacts, deals
+from core.users import api_keys
 from tests.api.conftest import BASE
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"x" * 300_000

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models.users import User
-from core.services import contacts
 from tests.exports.files import HEADER_RU, ROWS_RU, csv_bytes
 
 RU_CSV = csv_bytes(HEADER_RU, ROWS_RU, delimiter=";", encoding="cp1251")

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from core.context import Actor, Ctx
 from core.models.contacts import Contact
 from core.models.imports import ImportJob
-from core.services import api_keys
+from core.users import api_keys
 from tests.api.test_api_key_scopes import as_key
 from tests.exports.files import HEADER_RU, csv_bytes
 

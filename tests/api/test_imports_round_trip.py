@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.services import contacts
 
 
 async def test_export_imports_back_unchanged_and_an_edit_is_listed_by_field(

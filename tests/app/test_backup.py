@@ -31,7 +31,7 @@ from core.models.calls import Call, TelephonyEvent
 from core.models.contacts import Contact
 from core.models.system import Notification
 from core.models.work import Deal
-from core.services import outbox
+from core.outbox import service as outbox
 from tests.conftest import PG_URL
 
 GENERIC = "backup-generic-token"

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from app.digests import build_digest
 from core.clock import FakeClock
 from core.context import Ctx
-from core.services import digests
+from core.reports import digests
 from tests.scheduler.helpers import make_user, outbox
 
 

@@ -18,13 +18,15 @@ from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.conversations.client_messages import send_to_contact
+from core.deals import service as deals
 from core.models.calls import Call
 from core.models.contacts import Contact, ContactPhone
 from core.models.conversations import ChatMessage, Conversation, MessageRelay
 from core.models.documents import Document, DocumentBlob, DocumentChunk
 from core.models.system import AuditLog, Notification
 from core.models.work import Deal, Note
-from core.services import deals, notes, users
+from core.notes import service as notes
+from core.users import service as users
 from tests.orders_helpers import make_client
 
 SECRET = "паспорт 4510 123456"

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.scheduler_component import SchedulerComponent
 from app.settings import load_settings
 from app.wiring import Container
+from core.activities import service as activities
 from core.context import Actor, Ctx
 from core.models import Notification
-from core.services import activities
 from tests.conftest import PG_URL
 from tests.ports import free_port
 from tests.scheduler.helpers import make_user

@@ -24,9 +24,9 @@ from bot.dispatcher import build_dispatcher
 from bot.runtime import create_bot
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models import Contact, User
-from core.services import contacts
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 REDIS_URL = os.environ.get("PEREZVON_TEST_REDIS_URL")

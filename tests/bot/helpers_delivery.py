@@ -17,7 +17,7 @@ from bot.notifications import Rendered
 from core.config import CoreConfig
 from core.context import Ctx
 from core.models import Notification
-from core.services import outbox
+from core.outbox import service as outbox
 from tests.fakes.telegram_api import Call
 
 

@@ -18,7 +18,8 @@ from core.context import Actor, Ctx
 from core.conversations import business
 from core.models.contacts import Contact
 from core.models.conversations import BusinessConnection, ChatMessage, Conversation
-from core.services import outbox, users
+from core.outbox import service as outbox
+from core.users import service as users
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, buttons, make_user
 from tests.fakes.telegram_api import FakeTelegram

@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from bot.dispatcher import build_dispatcher
+from core.activities import reminders
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.conversations import sla
 from core.models import (
@@ -32,7 +34,6 @@ from core.models import (
     Notification,
     User,
 )
-from core.services import contacts, reminders
 from tests.bot.updates import TgUser, make_user, message_update
 from tests.fakes.telegram_api import Call, FakeTelegram
 

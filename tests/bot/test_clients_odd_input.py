@@ -15,9 +15,10 @@ from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import consent
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models import ChatMessage, Contact, Conversation, Notification
-from core.services import consent, contacts
 from tests.bot.test_clients_flow import (
     ANNA,
     BORIS,

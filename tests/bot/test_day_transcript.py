@@ -30,12 +30,14 @@ from bot.callbacks import ContactCb
 from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from bot.notifications import render
+from core.calls import service as calls
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.events import CallEvent
 from core.models import Activity, Call, Contact, MessageRelay, Note, User
-from core.services import calls, contacts, outbox
+from core.outbox import service as outbox
 from tests.bot.updates import TgUser, answers, make_user, message_update, sent, texts_of
 from tests.fakes.telegram_api import Call as ApiCall
 from tests.fakes.telegram_api import FakeTelegram

@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import OutboxSender
 from bot.deps import BotDeps
+from core.calls import service as calls
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.events import CallEvent
 from core.models import Notification
-from core.services import calls, outbox, users
+from core.outbox import service as outbox
+from core.users import service as users
 from tests.bot.helpers_delivery import ShiftedClock, real_time_deps, settled, stored, until_sent
 from tests.fakes.telegram_api import FakeTelegram
 

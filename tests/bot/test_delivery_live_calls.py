@@ -22,9 +22,11 @@ from sqlalchemy import select
 from app.bot_component import BotComponent
 from app.settings import Settings
 from app.wiring import Container
+from core.activities import service as activities
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models.work import Activity
-from core.services import activities, contacts, users
+from core.users import service as users
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 
 GENERIC = "generic-bot-token"

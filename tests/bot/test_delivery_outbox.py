@@ -16,7 +16,7 @@ from bot.deps import BotDeps
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.models import User
-from core.services import users
+from core.users import service as users
 from tests.bot.helpers_delivery import (
     ShiftedClock,
     gaps,

@@ -13,8 +13,9 @@ import pytest
 from app.bot_component import BotComponent
 from app.settings import Settings
 from app.wiring import Container
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.services import contacts, users
+from core.users import service as users
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 GENERIC = "generic-bot-token"

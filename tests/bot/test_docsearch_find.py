@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import FindCb
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.documents import index, service
 from core.documents.extract import extract_bytes
 from core.models.users import User
-from core.services import contacts
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, buttons, make_user, sent, texts_of
 from tests.fakes import documents as fx

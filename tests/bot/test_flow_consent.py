@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import ContactCb
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.greetings import service as greetings
+from core.greetings.service import GreetingOptions
 from core.models.contacts import Contact
 from core.models.system import Notification
 from core.models.users import User
-from core.services import contacts, greetings
-from core.services.greetings import GreetingOptions
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram

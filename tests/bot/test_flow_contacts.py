@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import ContactCb, OwnerCb
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models.contacts import Company, Contact
 from core.models.users import User
 from core.models.work import Note
-from core.services import contacts
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, buttons, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram
@@ -298,7 +298,7 @@ async def test_the_timeline_pages_newest_first(
     clock: FakeClock,
     seller: User,
 ) -> None:
-    from core.services import notes
+    from core.notes import service as notes
 
     contact = await add_contact(sessions, config, clock, seller, "Анна", ["+79161234567"])
     async with sessions() as session:

@@ -17,12 +17,13 @@ from bot.callbacks import ContactCb, DealCb, DocCb
 from bot.deps import BotDeps
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.models.contacts import Contact
 from core.models.documents import Document
 from core.models.system import BackgroundJob
 from core.models.users import User
-from core.services import contacts, deals
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, buttons, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram

@@ -16,9 +16,9 @@ from bot.deps import BotDeps
 from bot.dispatcher import build_dispatcher
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models.work import Activity
-from core.services import contacts
 from tests.bot.updates import TgUser, make_user, texts_of
 from tests.fakes.telegram_api import FakeTelegram
 

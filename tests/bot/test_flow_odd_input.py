@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import ContactCb
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.models.users import User
-from core.services import contacts
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, make_user, message_update, texts_of
 from tests.fakes.telegram_api import FakeTelegram
@@ -151,7 +151,7 @@ async def test_an_unexpected_error_behind_a_button_answers_the_button(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from core.services import cards
+    from core.contacts import cards
 
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("card exploded")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import ActivityCb, ContactCb
 from bot.deps import BotDeps
 from bot.notifications import render
+from core.activities import service as activities
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
@@ -21,7 +22,6 @@ from core.models.contacts import Contact
 from core.models.system import AuditLog, Notification
 from core.models.users import User
 from core.models.work import Activity
-from core.services import activities
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, button_data, make_user, sent, texts_of
 from tests.fakes.telegram_api import Call, FakeTelegram

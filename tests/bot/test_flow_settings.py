@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import ContactCb
+from core.calls import service as calls
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.events import CallEvent
 from core.models.contacts import Contact
 from core.models.users import User
-from core.services import calls, contacts
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, button_data, buttons, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import ContactCb
+from core.activities import service as activities
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
@@ -29,7 +30,7 @@ from core.models.contacts import Contact
 from core.models.system import AuditLog
 from core.models.users import User
 from core.models.work import Activity, Note
-from core.services import activities, notes
+from core.notes import service as notes
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, buttons, make_user, message_update, sent, texts_of
 from tests.fakes.telegram_api import Call, FakeTelegram

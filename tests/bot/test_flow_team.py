@@ -17,11 +17,15 @@ from bot.callbacks import OwnerCb, TeamCb
 from bot.deps import BotDeps
 from bot.notifications import render
 from bot.runtime import BotOptions, BotRuntime
+from core.activities import reminders
+from core.activities import service as activities
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.models import Activity, Contact, User
-from core.services import activities, contacts, deals, outbox, reminders
+from core.outbox import service as outbox
 from tests.bot.updates import TgUser, answers, buttons, make_user, sent, texts_of
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 

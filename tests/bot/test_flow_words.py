@@ -17,12 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import DealCb
 from bot.i18n import texts
 from bot.middlewares import error_text
+from core.activities import service as activities
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models.users import Invite
-from core.services import activities, contacts, deals, users
+from core.users import service as users
 from tests.bot.updates import TgUser, answers, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram
 

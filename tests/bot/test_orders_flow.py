@@ -17,7 +17,7 @@ from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.models.conversations import ChatMessage
-from core.services import api_keys
+from core.users import api_keys
 from telephony_webhooks.context import WebContext
 from tests.fakes.telegram_api import FakeTelegram
 from tests.orders_helpers import client_stages, deliver, make_client

@@ -25,12 +25,14 @@ from app.wiring import Container
 from bot import webhook
 from bot.callbacks import ContactCb
 from bot.runtime import create_bot
+from core import housekeeping
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models import Note
 from core.models.system import TelegramUpdate
-from core.services import contacts, housekeeping, telegram_updates
+from core.telegram import updates as telegram_updates
 from tests.bot.conftest import close_bot
 from tests.bot.updates import make_user, message_update, tg_user
 from tests.fakes.telegram_api import TOKEN, FakeTelegram

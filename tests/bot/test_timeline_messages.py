@@ -14,9 +14,11 @@ from app.http import create_app
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.models.contacts import Contact
 from core.models.conversations import ChatMessage, Conversation
-from core.services import api_keys, deals, notes
+from core.notes import service as notes
+from core.users import api_keys
 from telephony_webhooks.context import WebContext
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, make_user, sent

@@ -30,9 +30,9 @@ ALLOWED_CYRILLIC: dict[str, str] = {
     "app/demo/seed.py": "demo data: legal forms, extensions and task titles of seeded rows",
     "core/phones.py": "parsing: «доб.» (an extension) in a typed number",
     "core/search_text.py": "parsing: the Russian keyboard layout and ё→е folding",
-    "core/services/deals.py": "parsing: amounts typed as «450 тыс»",
-    "core/services/users.py": "parsing: role names typed in Russian (/invite продавец)",
-    "core/services/greeting_texts.py": (
+    "core/deals/service.py": "parsing: amounts typed as «450 тыс»",
+    "core/users/service.py": "parsing: role names typed in Russian (/invite продавец)",
+    "core/greetings/texts.py": (
         "greetings sent to clients, not to the team: core owns them (the scheduler sends "
         "them without the bot), as a ru/en table with a test that both languages match"
     ),

@@ -11,13 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deps import BotDeps
 from bot.notifications import Rendered, render
+from core.activities import service as activities
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.greetings import service as greetings
 from core.models.contacts import Contact
 from core.models.system import Notification
 from core.models.users import User
-from core.services import activities, contacts, greetings, users
+from core.users import service as users
 
 TG = 9401
 

@@ -19,7 +19,7 @@ from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.models.users import User
-from core.services import users
+from core.users import service as users
 from tests.fakes.telegram_api import Call, FakeTelegram
 
 Feed = Callable[[dict[str, Any]], Awaitable[Any]]

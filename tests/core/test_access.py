@@ -15,14 +15,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import access
+from core.activities import service as activities
+from core.calls import service as calls
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import cards
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.conversations import manage
+from core.deals import service as deals
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models import Call, Conversation, User
-from core.services import activities, calls, cards, contacts, deals, notes, users
+from core.notes import service as notes
 from core.targets import service as targets
+from core.users import service as users
 
 ROLES = ("admin", "manager", "sales", "api")
 OWNERS = ("mine", "nobody", "colleague")

@@ -9,11 +9,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.activities import service as activities
 from core.clock import FakeClock
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.models import ApiKey, AuditLog
-from core.services import activities, api_keys, contacts, deals, users
+from core.users import api_keys
+from core.users import service as users
 from tests.factories import make_actor
 
 

@@ -1,4 +1,4 @@
-"""Background jobs (core/services/jobs.py): claimed once, retried after a crash a bounded
+"""Background jobs (core/jobs/service.py): claimed once, retried after a crash a bounded
 number of times, requeued once per tap, and pruned after they finished."""
 
 from __future__ import annotations
@@ -9,14 +9,17 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core import housekeeping
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
+from core.imports import jobs as import_jobs
+from core.imports.jobs import ImportCodec, ImportJobOptions
+from core.jobs import service as jobs
+from core.jobs.service import Claimed
 from core.models.system import BackgroundJob, Notification
 from core.models.users import User
-from core.services import housekeeping, import_jobs, jobs, users
-from core.services.import_jobs import ImportCodec, ImportJobOptions
-from core.services.jobs import Claimed
+from core.users import service as users
 
 
 async def _manager(ctx: Ctx) -> tuple[User, int]:

@@ -18,7 +18,7 @@ from core.conversations.business import ChatIn, MessageIn
 from core.conversations.business_connections import ConnectionIn, record_connection
 from core.conversations.business_writer import BusinessLogWriter
 from core.models.conversations import ChatMessage
-from core.services import users
+from core.users import service as users
 
 SELLER = 101
 

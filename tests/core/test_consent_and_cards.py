@@ -7,12 +7,18 @@ from datetime import timedelta
 
 import pytest
 
+from core.activities import service as activities
+from core.calls import service as calls
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import cards, consent
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.errors import Conflict, InvalidInput, NotFound
 from core.events import CallEvent
-from core.services import activities, calls, cards, consent, contacts, deals, notes, users
+from core.notes import service as notes
+from core.users import service as users
 
 
 async def people(ctx: Ctx) -> tuple[Actor, Actor]:

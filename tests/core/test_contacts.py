@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound
-from core.services import contacts
 from tests.factories import make_actor
 
 

@@ -8,13 +8,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.activities import service as activities
+from core.calls import service as calls
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.events import CallEvent
 from core.models import Activity, Call, Company, Contact, ContactPhone, Deal, Note
-from core.services import activities, calls, contacts, deals, notes
+from core.notes import service as notes
 from tests.factories import make_actor
 
 

@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FakeClock
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Deal, DealStageChange
-from core.services import contacts, deals, users
+from core.users import service as users
 from tests.factories import make_actor
 
 DEFAULT_CODES = ["new", "qualified", "proposal", "negotiation", "won", "lost"]

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.documents import importer
 from core.models.documents import Document
 from core.models.system import BackgroundJob
-from core.services import contacts
 from tests.fakes import documents as fx
 
 

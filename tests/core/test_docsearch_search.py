@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import text
 
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.documents import search as docsearch
 from core.documents.search import DocumentQuery
 from core.errors import InvalidInput
-from core.services import contacts, users
+from core.users import service as users
 from tests.fakes import documents as fx
 
 

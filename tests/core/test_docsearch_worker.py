@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.documents import search as docsearch
 from core.documents import service
@@ -20,7 +21,6 @@ from core.documents.search import DocumentQuery
 from core.documents.worker import ExtractOptions
 from core.models.documents import Document, DocumentText
 from core.models.system import BackgroundJob
-from core.services import contacts
 from scheduler.jobs import JobOptions, Jobs
 from tests.fakes import documents as fx
 

@@ -14,13 +14,15 @@ from sqlalchemy import func, select
 
 from core import access
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.documents import service, storage
 from core.documents.naming import MAX_NAME_BYTES, safe_name
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models.documents import Document, DocumentBlob, DocumentChunk
 from core.models.system import AuditLog, BackgroundJob
-from core.services import contacts, deals, users
+from core.users import service as users
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from core.services.greeting_texts import BIRTHDAY, DEFAULT_HOLIDAYS, TEXTS, greeting_text
+from core.greetings.texts import BIRTHDAY, DEFAULT_HOLIDAYS, TEXTS, greeting_text
 
 OCCASIONS = {BIRTHDAY, "holiday", "holiday_untitled", *(code for _, code in DEFAULT_HOLIDAYS)}
 

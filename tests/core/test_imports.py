@@ -8,14 +8,16 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.errors import PermissionDenied
+from core.imports import apply as import_apply
+from core.imports import service as imports
 from core.models.contacts import Company, Contact, ContactPhone
 from core.models.imports import ImportJob
 from core.models.system import AuditLog
 from core.models.users import User
 from core.models.work import Note
-from core.services import contacts, import_apply, imports
 from exports.contacts_import import read_contacts
 from tests.exports.files import HEADER_RU, ROWS_RU, csv_bytes, xlsx_bytes
 

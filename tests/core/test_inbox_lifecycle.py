@@ -12,7 +12,7 @@ from core.context import Ctx
 from core.events import CallEvent
 from core.inbox import lifecycle
 from core.models import Call, TelephonyEvent
-from core.services import outbox
+from core.outbox import service as outbox
 from tests.factories import PROVIDER, call_event, make_inbox_row
 
 MAX_ATTEMPTS = 4

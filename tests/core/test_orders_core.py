@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.conversations import order_texts, orders
+from core.deals import service as deals
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.system import Notification
 from core.models.work import Deal, Note
-from core.services import contacts, deals, users
+from core.users import service as users
 from tests.orders_helpers import client_stages, make_client, reset_stages
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.models import Notification
-from core.services import outbox, users
+from core.outbox import service as outbox
+from core.users import service as users
 
 
 async def put(ctx: Ctx, key: str, **kw: object) -> bool:

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.models import AuditLog, Notification, User
-from core.services import outbox, users
+from core.outbox import service as outbox
+from core.users import service as users
 
 
 async def put(ctx: Ctx, key: str, kind: str = "reminder", **kw: object) -> int:

@@ -12,12 +12,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
 from core.drivers.phone_lookup import SessionLookup, create_phone_lookup
 from core.migrate import alembic_config, upgrade
 from core.models import Contact
-from core.services import contacts, users
+from core.users import service as users
 from tests.conftest import PG_URL
 from tests.factories import make_actor
 

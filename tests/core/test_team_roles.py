@@ -8,11 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from core.activities import service as activities
+from core.calls import escalations
 from core.clock import FakeClock
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, PermissionDenied
 from core.models import AuditLog, Notification
-from core.services import activities, contacts, escalations, users
+from core.users import service as users
 from tests.factories import make_user
 
 

@@ -6,12 +6,16 @@ from datetime import timedelta
 
 import pytest
 
+from core.activities import service as activities
 from core.clock import FakeClock
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.errors import InvalidInput, NotFound
 from core.models import Activity, Call, DealStageChange, Note
 from core.models.contacts import Contact
-from core.services import activities, contacts, deals, notes, users
+from core.notes import service as notes
+from core.users import service as users
 from tests.factories import make_call, make_contact, make_deal, make_task
 
 

@@ -12,7 +12,7 @@ from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import User, UserExtension
-from core.services import users
+from core.users import service as users
 from tests.factories import make_user
 
 

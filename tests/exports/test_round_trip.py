@@ -13,10 +13,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from core.contacts import export as contact_export
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.imports import service as imports
 from core.models.contacts import Company, Contact, ContactPhone
 from core.models.users import User
-from core.services import contact_export, contacts, imports
 from exports.contacts_export import contacts_csv, contacts_xlsx
 from exports.contacts_import import read_contacts
 

@@ -21,11 +21,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.http import PerezvonApp, create_app
+from core.activities import service as activities
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.db import Base, create_bulk_engine, create_engine, session_factory, session_scope
-from core.services import activities, api_keys, contacts, deals, users
+from core.deals import service as deals
+from core.users import api_keys
+from core.users import service as users
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
 from tests.conftest import KEEP_TABLES, PG_URL

@@ -16,12 +16,13 @@ import pytest
 
 from core.clock import FakeClock
 from core.context import Actor, Ctx
+from core.deals import service as deals
 from core.models.calls import Call
 from core.models.contacts import Contact
 from core.models.users import User
 from core.models.work import Activity, Deal
+from core.reports import service as reports
 from core.reports.dto import Digest, Figures
-from core.services import deals, reports
 
 UTC_ZONE = "UTC"
 NOV = datetime(2026, 11, 1, tzinfo=UTC)

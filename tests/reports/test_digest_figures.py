@@ -10,8 +10,8 @@ import pytest
 from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.reports import service as reports
 from core.reports.dto import Digest, PersonSummary
-from core.services import reports
 from tests.reports import scenario
 from tests.reports.scenario import END, NOW, START, at
 

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 
 from core.clock import FakeClock
 from core.context import Actor, Ctx
-from core.services import reports
+from core.reports import service as reports
 from core.targets import service as targets
 from exports._table import FONT_NAME
 from exports.digest import build_workbook

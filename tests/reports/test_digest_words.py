@@ -13,13 +13,13 @@ import re
 import pytest
 from openpyxl import load_workbook
 
+from core.calls.service import OUTCOMES
 from core.clock import FakeClock
+from core.contacts.service import SOURCES
 from core.context import Ctx
 from core.models.work import ACTIVITY_KINDS
+from core.reports import service as reports
 from core.reports.dto import Digest
-from core.services import reports
-from core.services.calls import OUTCOMES
-from core.services.contacts import SOURCES
 from exports.digest import build_workbook
 from exports.texts import texts
 from tests.reports import scenario

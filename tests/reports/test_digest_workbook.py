@@ -16,8 +16,8 @@ from sqlalchemy import select
 from core.clock import FakeClock
 from core.context import Ctx
 from core.models.calls import Call
+from core.reports import service as reports
 from core.reports.dto import Digest
-from core.services import reports
 from exports.digest import build_workbook, summary_text
 from tests.reports import scenario
 from tests.reports.scenario import END, NOW, START, at

@@ -14,7 +14,7 @@ from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models.users import User
-from core.services import reports
+from core.reports import service as reports
 from core.targets import service as targets
 from exports.digest import build_workbook
 from tests.reports import scenario

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.activities import reminders
 from core.models import Activity
-from core.services import reminders
 from scheduler.jobs import Jobs
 
 

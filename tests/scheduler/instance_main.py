@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from core.activities.reminders import ReminderOptions
 from core.clock import SystemClock
 from core.config import CoreConfig
 from core.db import create_engine, session_factory, sqlite_file
-from core.services.reminders import ReminderOptions
 from scheduler.jobs import JobOptions
 from scheduler.runner import Intervals, Scheduler
 from tests.scheduler.concurrency import CountingJobs

@@ -13,8 +13,8 @@ from app.wiring import Container
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
+from core.imports import jobs as import_jobs
 from core.imports.dto import ContactTable
-from core.services import import_jobs
 from scheduler.jobs import Jobs
 from scheduler.runner import Intervals, Scheduler
 from tests.exports.files import HEADER_RU, ROWS_RU, xlsx_bytes

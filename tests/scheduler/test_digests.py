@@ -16,8 +16,8 @@ from core.clock import FakeClock
 from core.context import Ctx
 from core.errors import InvalidInput, PermissionDenied
 from core.models import DigestRun, DigestSubscription
-from core.services import digests
-from core.services.digests import (
+from core.reports import digests
+from core.reports.digests import (
     DigestOptions,
     current_period_start,
     local_bounds,

@@ -13,8 +13,8 @@ from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.documents import service
+from core.jobs import service as jobs
 from core.models.system import BackgroundJob
-from core.services import jobs
 from scheduler.jobs import Jobs
 
 

@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts import consent
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.greetings import service as greetings
+from core.greetings.service import GreetingOptions, Holiday, parse_holidays
 from core.models import Contact, User
-from core.services import consent, contacts, greetings
-from core.services.greetings import GreetingOptions, Holiday, parse_holidays
 from tests.scheduler.helpers import SYSTEM, make_user, outbox
 
 NO_HOLIDAYS = GreetingOptions(holidays=())

@@ -8,12 +8,14 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core import housekeeping
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Ctx
+from core.housekeeping import HousekeepingOptions
 from core.models import Call, Invite, Notification, TelephonyEvent
-from core.services import housekeeping, outbox, users
-from core.services.housekeeping import HousekeepingOptions
+from core.outbox import service as outbox
+from core.users import service as users
 from scheduler.jobs import JobOptions, Jobs
 from tests.scheduler.helpers import SYSTEM, make_user
 

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.activities.reminders import ReminderOptions
 from core.clock import SystemClock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.db import create_engine, session_factory, sqlite_file
 from core.models import Activity, Notification
-from core.services.reminders import ReminderOptions
 from scheduler.jobs import JobOptions
 from scheduler.runner import Intervals, Scheduler
 from tests.conftest import PG_URL

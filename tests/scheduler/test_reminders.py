@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from core.activities import reminders
+from core.activities import service as activities
+from core.activities.reminders import ReminderOptions
 from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.models import Activity
-from core.services import activities, reminders
-from core.services.reminders import ReminderOptions
 from tests.scheduler.helpers import make_user, outbox, payloads
 
 

@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.activities import service as activities
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import sqlite_file
-from core.services import activities
 from scheduler.jobs import Jobs
 from scheduler.runner import Intervals, Scheduler, SchedulerError
 from tests.conftest import PG_URL

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.models import Activity, Call, Notification, TelephonyEvent, User
-from core.services import users
+from core.users import service as users
 from telephony_webhooks.providers.base import RawRequest
 from tests.telephony.conftest import Pbx
 

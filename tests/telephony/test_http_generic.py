@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models import Call
-from core.services import contacts
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes.twilio_signer import GENERIC_TOKEN, generic_event, generic_lookup
 from tests.telephony.conftest import Pbx

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models import Call
-from core.services import contacts
 from tests.fakes.twilio_signer import THREECX_TOKEN, threecx_journal, threecx_lookup
 from tests.telephony.conftest import Pbx
 from tests.telephony.helpers import (

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory, session_scope
 from core.drivers.phone_lookup import PostgresLookup, SqliteLookup
-from core.services import contacts
 from telephony_webhooks.webhooks import LOOKUP_TIMEOUT_SECONDS
 from tests.conftest import PG_URL
 from tests.fakes.pbx_signers import zadarma_inbound

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.calls import service as calls
 from core.context import Ctx
 from core.events import CallEvent
 from core.models import Call, ContactPhone, TelephonyEvent
-from core.services import calls
 from telephony_webhooks.processor import InboxProcessor
 from telephony_webhooks.providers.registry import PROVIDERS, Provider
 from tests.fakes.twilio_signer import generic_event

@@ -10,7 +10,7 @@ import pytest
 
 from core.context import Actor, Ctx
 from core.models import Contact
-from core.services import api_keys
+from core.users import api_keys
 from telephony_webhooks.providers.threecx import split_name
 from tests.exports.files import HEADER_RU, csv_bytes
 from tests.fakes.twilio_signer import threecx_journal, threecx_lookup

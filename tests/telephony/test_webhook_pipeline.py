@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models import Activity, Call, Contact, TelephonyEvent
-from core.services import contacts, users
+from core.users import service as users
 from tests.fakes.pbx_signers import zadarma_echo, zadarma_inbound, zadarma_request
 from tests.telephony.conftest import Pbx
 

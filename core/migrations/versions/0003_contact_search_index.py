@@ -6,7 +6,7 @@ Revises: 0002
 SQLite has no trigram index for `LIKE '%…%'`, so contact search scanned the whole table.
 This adds an FTS5 table with the `trigram` tokenizer (SQLite >= 3.34) as external content
 over `contacts.search_text` (the text itself is stored once, in `contacts`), kept in sync
-by triggers, and fills it from the existing rows. `core.services.contacts.search` matches
+by triggers, and fills it from the existing rows. `core.contacts.service.search` matches
 tokens of three or more characters through it. PostgreSQL keeps its pg_trgm GIN index
 from 0002; nothing changes there.
 
@@ -29,7 +29,7 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The same check as core.services.contacts.SQLITE_FTS: the trigram tokenizer is 3.34+.
+# The same check as core.contacts.service.SQLITE_FTS: the trigram tokenizer is 3.34+.
 FTS_AVAILABLE = sqlite3.sqlite_version_info >= (3, 34, 0)
 
 TRIGGERS = (

@@ -1,0 +1,1 @@
+"""Activities (tasks, callbacks, meetings) and their reminders."""

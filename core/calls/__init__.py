@@ -1,0 +1,1 @@
+"""Calls: PBX events applied to calls, missed calls turned into callback tasks, escalations."""

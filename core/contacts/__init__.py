@@ -1,0 +1,1 @@
+"""Contacts and companies: the card, search, the PBX look-up, upserts, consent, export."""

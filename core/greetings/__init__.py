@@ -1,0 +1,1 @@
+"""Birthday and holiday greetings and their texts."""

@@ -1,0 +1,1 @@
+"""Background jobs: a jobs table claimed by workers, with retries."""

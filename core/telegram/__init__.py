@@ -1,0 +1,1 @@
+"""Telegram updates: each update claimed once, whichever instance receives it."""

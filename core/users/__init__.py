@@ -1,0 +1,1 @@
+"""Users (the team), invites, roles and API keys."""
