@@ -20,12 +20,12 @@ The HTTP app (REST API, health, /docs) is served when a chosen component needs i
 `--http` asks for it, and always without `--components`; `--components bot` or `scheduler`
 alone bind no port, so they run beside an instance that serves. `perezvon run` with no
 `--components` runs every registered component that is configured and says which it
-skipped and why; `--components a,b` runs exactly those, and a name that is not built or
+skipped and why; `--components a,b` runs exactly those, and a name that is unknown or
 not configured stops start-up with one line (exit 2).
 
 To add one (the bot, the scheduler): write a class with these members (subclass `Component`
-for no-op defaults), append an instance to `REGISTRY` below and drop its name from
-`PLANNED`. Only app/ wires adapters together, so the class lives in app/.
+for no-op defaults), append an instance to `REGISTRY` below. Only app/ wires adapters
+together, so the class lives in app/.
 """
 
 from __future__ import annotations
@@ -165,16 +165,10 @@ class Bot(Component):
 
 
 REGISTRY: list[Component] = [Webhooks(), Scheduler(), Bot()]
-# Named in DESIGN's `--components` contract but not built in this version.
-PLANNED: tuple[str, ...] = ()
 
 
 def known_names() -> tuple[str, ...]:
-    return tuple(c.name for c in REGISTRY) + tuple(n for n in PLANNED if n not in _names())
-
-
-def _names() -> set[str]:
-    return {c.name for c in REGISTRY}
+    return tuple(c.name for c in REGISTRY)
 
 
 def select(
@@ -191,14 +185,11 @@ def select(
                 chosen.append(component)
             else:
                 skipped.append((component.name, reason))
-        skipped += [(name, "not built in this version") for name in PLANNED if name not in by_name]
         return chosen, skipped
     chosen = []
     for name in dict.fromkeys(requested):
         found = by_name.get(name)
         if found is None:
-            if name in PLANNED:
-                raise CannotRun(f"component {name} is not built in this version")
             raise CannotRun(f"unknown component {name!r}; use {','.join(known_names())}")
         reason = found.configured(settings)
         if reason is not None:

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiogram import Bot
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.bot_component import watch_commits
 from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from core.config import CoreConfig
@@ -80,16 +82,37 @@ async def test_due_notifications_are_sent_once_and_marked_sent(
 
 
 async def test_a_commit_wakes_the_sender_before_its_next_poll(
-    fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender
+    fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender, engine: AsyncEngine
 ) -> None:
+    """The process's own wiring (app.bot_component.watch_commits) wakes the sender when a
+    commit that inserted notifications completes; nothing here calls `wake()` by hand."""
     sender = make_sender(poll_interval=30.0)
-    await sender.start()
-    await asyncio.sleep(0.1)  # the first (empty) claim is done; the next poll is 30 s away
+    unwatch = watch_commits(engine, sender.wake)
+    try:
+        await sender.start()
+        await asyncio.sleep(0.1)  # the first (empty) claim is done; the next poll is 30 s away
 
-    await queue(deps, ["ring"], chat_id=CHAT)
-    sender.wake()
+        await queue(deps, ["ring"], chat_id=CHAT)
 
-    await fake_tg.wait_for("sendMessage", 1, within=2.0)
+        await fake_tg.wait_for("sendMessage", 1, within=2.0)
+    finally:
+        unwatch()
+
+
+async def test_a_commit_without_notifications_does_not_wake_the_sender(
+    fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender, engine: AsyncEngine
+) -> None:
+    woken: list[int] = []
+    unwatch = watch_commits(engine, lambda: woken.append(1))
+    try:
+        async with deps.sessions() as session:
+            await session.execute(select(User.id).limit(1))
+            await session.commit()
+        assert woken == []
+        await queue(deps, ["ring"], chat_id=CHAT)
+        assert woken == [1]
+    finally:
+        unwatch()
 
 
 async def test_nothing_is_lost_while_telegram_refuses_connections(
