@@ -26,7 +26,7 @@ from api.schemas import (
 )
 from api.shapes import RequestModel
 from core.activities import service as activities
-from core.models.work import ACTIVITY_KINDS
+from core.activities.models import ACTIVITY_KINDS
 
 router = APIRouter(prefix="/activities", tags=["activities"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}

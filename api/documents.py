@@ -23,7 +23,7 @@ from api.schemas import ErrorOut, Id, Limit, ListOut, Offset, Timestamp
 from api.shapes import ResponseModel
 from core.context import Actor, Ctx
 from core.documents import service, storage
-from core.models.documents import Document
+from core.documents.models import Document
 
 router = APIRouter(tags=["documents"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}

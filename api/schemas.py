@@ -47,14 +47,15 @@ from api.shapes import RequestModel as _In
 from api.shapes import ResponseModel as _Out
 from api.shapes import Timestamp as Timestamp
 from api.shapes import choices as choices
+from core.activities.models import Activity, ActivityKind, ActivityStatus
 from core.activities.service import MAX_SNOOZE_MINUTES
-from core.models.calls import Call, CallStatus, Direction
-from core.models.contacts import Company, Contact, ContactSource
-from core.models.conversations import ChatMessage
-from core.models.users import Role
-from core.models.work import Activity, ActivityKind, ActivityStatus, Note
+from core.calls.models import Call, CallStatus, Direction
+from core.contacts.models import Company, Contact, ContactSource
+from core.conversations.models import ChatMessage
+from core.notes.models import Note
 from core.notes.service import TimelineEntry
 from core.phones import try_normalize
+from core.users.models import Role
 
 # Only to read a stored `our_phone` written without '+' (any region parses "+7…").
 _REGION = "RU"

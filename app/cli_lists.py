@@ -11,9 +11,9 @@ from app.cli_output import as_json, plural, table
 if TYPE_CHECKING:
     from app.settings import Settings
     from app.wiring import Container
+    from core.activities.models import Activity
+    from core.calls.models import Call
     from core.context import Ctx
-    from core.models.calls import Call
-    from core.models.work import Activity
 
 # The choices of core.models (spelt out so `--help` loads no models; tests/app check them).
 ACTIVITY_KINDS = ("call", "meeting", "task", "callback", "reply")

@@ -18,7 +18,7 @@ from app.cli_output import run_use_case
 if TYPE_CHECKING:  # `perezvon --help` must not load the app: everything else loads on use
     from app.settings import Settings
     from core.context import Ctx
-    from core.models.users import User
+    from core.users.models import User
 
 COMMANDS = ("set-role", "enable", "disable")
 

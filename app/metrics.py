@@ -43,9 +43,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core import telemetry
+from core.calls.models import TelephonyEvent
 from core.clock import Clock
-from core.models.calls import TelephonyEvent
-from core.models.system import Notification
+from core.outbox.models import Notification
 from core.telemetry import SendResult, Telemetry
 
 log = logging.getLogger(__name__)

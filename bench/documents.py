@@ -55,8 +55,8 @@ from core.documents import importer, index, worker
 from core.documents import search as docsearch
 from core.documents.extract import Limits, extract_bytes
 from core.documents.extract_process import ExtractorProcess
+from core.documents.models import Document, DocumentText
 from core.documents.search import DocumentQuery
-from core.models.documents import Document, DocumentText
 from tests.fakes import documents as fx
 
 T = TypeVar("T")

@@ -46,18 +46,19 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import insert
 
 from core import migrate
+from core.activities.models import Activity
+from core.calls.models import Call
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import export as contact_export
+from core.contacts.models import Contact, ContactPhone
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
+from core.deals.models import Deal
 from core.imports import service as imports
-from core.models.calls import Call
-from core.models.contacts import Contact, ContactPhone
-from core.models.targets import SalesTarget
-from core.models.users import User
-from core.models.work import Activity, Deal
 from core.reports import service as reports
+from core.targets.models import SalesTarget
+from core.users.models import User
 from exports.contacts_export import contacts_xlsx
 from exports.contacts_import import Limits, read_contacts
 from exports.digest import build_workbook

@@ -43,11 +43,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import demo
 from core.config import CoreConfig
+from core.contacts.models import Contact, ContactPhone
 from core.contacts.service import lookup_phone, search
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
 from core.migrate import upgrade
-from core.models.contacts import Contact, ContactPhone
 
 LOOKUP_P99_MS = 5.0
 SEARCH_P95_MS = 100.0

@@ -22,11 +22,11 @@ from core.clock import FakeClock
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.conversations.forget import forget_contact
+from core.conversations.models import ChatMessage, Conversation
 from core.db import create_engine, session_factory
 from core.migrate import upgrade
-from core.models.conversations import ChatMessage, Conversation
-from core.models.work import Note
 from core.notes import service as notes
+from core.notes.models import Note
 
 PAGES = 20
 

@@ -42,10 +42,10 @@ from bot.notifications import Rendered
 from bot.text_split import CAPTION_LIMIT, MESSAGE_LIMIT, split_html, telegram_length
 from bot.views.format import esc
 from core import access
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
-from core.models.contacts import Contact
-from core.models.conversations import ChatMessage, Conversation
-from core.models.users import User
+from core.conversations.models import ChatMessage, Conversation
+from core.users.models import User
 
 log = logging.getLogger(__name__)
 KIND_LABELS = ("album", "video_note", "sticker", "location", "contact", "other")

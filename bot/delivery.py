@@ -67,8 +67,8 @@ from bot.text_split import CAPTION_LIMIT, split_html, telegram_length
 from core.context import Ctx
 from core.conversations import delivery as client_delivery
 from core.db import session_scope
-from core.models.system import Notification
 from core.outbox import service as outbox
+from core.outbox.models import Notification
 from core.telemetry import SendResult, pop_origins, telemetry
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeChat
 
 from bot.i18n import LOCALES, Texts, texts
-from core.models.users import User
+from core.users.models import User
 
 log = logging.getLogger(__name__)
 

@@ -38,17 +38,18 @@ from bot.views import calls as call_views
 from bot.views import reports as report_views
 from bot.views import team as team_views
 from bot.views.format import Screen, button_text, clip, esc, markup
+from core.activities.models import Activity
 from core.calls import missed as missed_calls
+from core.calls.models import Call
 from core.contacts import cards
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.conversations import business_chats
+from core.conversations.models import BusinessConnection
 from core.errors import NotFound
-from core.models.calls import Call
-from core.models.contacts import Contact
-from core.models.conversations import BusinessConnection
-from core.models.system import Notification
-from core.models.users import User
-from core.models.work import Activity, Note
+from core.notes.models import Note
+from core.outbox.models import Notification
+from core.users.models import User
 
 log = logging.getLogger(__name__)
 GREET_ITEMS = 20

@@ -14,13 +14,14 @@ edge (`Ctx`); the outermost use case owns its transaction and commits once at it
 - Side effects that leave the process (Telegram, PBX) go through the outbox and happen
   after the commit; a commit that adds notifications wakes the sender.
 
-Layout: a package per domain, each holding its service (`service.py`) and the modules that
-belong to it: `contacts/` (cards, search, the PBX look-up, consent, export), `calls/` (events,
-missed calls, escalations), `deals/`, `notes/`, `activities/` (tasks and reminders),
-`conversations/` (clients in the chat, Telegram Business, orders), `documents/`, `users/`
-(roles, invites, API keys), `greetings/`, `reports/`, `targets/`, `imports/`, `inbox/` (the
-telephony inbox's lifecycle), `outbox/`, `jobs/`, `telegram/` (update claims). Beside them:
-`access.py` (who may see what), `use_case.py` (the one commit), `common.py` (pages, audit),
-`errors.py` (domain errors with codes), `models/` (the tables, one module per area, imported
-together for Alembic), `drivers/` (database drivers of the hot paths), `migrations/` (Alembic).
+Layout: a package per domain, each holding its tables (`models.py`), its service
+(`service.py`) and the modules that belong to it: `contacts/` (cards, search, the PBX look-up,
+consent, export), `calls/` (events, missed calls, escalations), `deals/`, `notes/`,
+`activities/` (tasks and reminders), `conversations/` (clients in the chat, Telegram Business,
+orders), `documents/`, `users/` (roles, invites, API keys), `greetings/`, `reports/`,
+`targets/`, `imports/`, `inbox/` (the telephony inbox's lifecycle), `outbox/`, `jobs/`,
+`telegram/` (update claims). Beside them: `access.py` (who may see what), `use_case.py` (the
+one commit), `common.py` (pages, audit), `errors.py` (domain errors with codes), `models/`
+(imports every domain's tables for Alembic and holds the audit log), `drivers/` (database
+drivers of the hot paths), `migrations/` (Alembic).
 """

@@ -24,14 +24,15 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
+from core.activities.models import Activity
+from core.calls.models import Call
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
+from core.conversations.models import Conversation
+from core.deals.models import Deal
+from core.documents.models import Document
 from core.errors import NotFound
-from core.models.calls import Call
-from core.models.contacts import Contact
-from core.models.conversations import Conversation
-from core.models.documents import Document
-from core.models.targets import SalesTarget
-from core.models.work import Activity, Deal
+from core.targets.models import SalesTarget
 
 # Long enough to log a call, follow up and call back; short enough that one answered call
 # does not open a colleague's client list for good.

@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput
-from core.models.system import AuditLog
+from core.models.audit import AuditLog
 
 T = TypeVar("T")
 MAX_LIMIT = 500

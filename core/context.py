@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock, SystemClock
 from core.config import CoreConfig
-from core.models.users import User
+from core.users.models import User
 
 
 @dataclass

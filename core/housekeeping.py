@@ -21,11 +21,12 @@ from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
 
+from core.calls.models import TelephonyEvent
 from core.context import Ctx
-from core.models.calls import TelephonyEvent
-from core.models.system import BackgroundJob, Notification
-from core.models.users import Invite, User
+from core.jobs.models import BackgroundJob
+from core.outbox.models import Notification
 from core.telegram import updates as telegram_updates
+from core.users.models import Invite, User
 
 DELETE_CHUNK = 1000
 JOBS_RETENTION = timedelta(days=2)  # a preview's buttons work this long, then its file goes

@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.calls.models import TelephonyEvent
 from core.db import asyncpg_connect_args, sqlite_file, sqlite_pragmas
-from core.models.calls import TelephonyEvent
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500

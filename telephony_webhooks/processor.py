@@ -27,11 +27,11 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.calls import service as calls
+from core.calls.models import TelephonyEvent
 from core.context import Ctx
 from core.db import session_scope
 from core.events import CallEvent
 from core.inbox import lifecycle
-from core.models.calls import TelephonyEvent
 from core.telemetry import log_context, telemetry
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.inbox import InboxWriter

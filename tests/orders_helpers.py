@@ -15,10 +15,10 @@ from bot.notifications import render
 from core.clock import Clock
 from core.config import CoreConfig
 from core.contacts import service as contacts
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
-from core.models.contacts import Contact
-from core.models.conversations import Conversation
-from core.models.work import PipelineStage
+from core.conversations.models import Conversation
+from core.deals.models import PipelineStage
 from core.outbox import service as outbox
 
 # What the tests show clients: (ru, en, notify) per stage code.

@@ -48,11 +48,13 @@ from app.demo.data import (
     female_surname,
     translit,
 )
+from core.activities.models import Activity
+from core.calls.models import Call
+from core.contacts.models import Company, Contact, ContactPhone
 from core.db import Base
-from core.models.calls import Call
-from core.models.contacts import Company, Contact, ContactPhone
-from core.models.users import User, UserExtension
-from core.models.work import Activity, Deal, DealStageChange, Note
+from core.deals.models import Deal, DealStageChange
+from core.notes.models import Note
+from core.users.models import User, UserExtension
 
 Row = dict[str, Any]
 

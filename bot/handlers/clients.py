@@ -34,13 +34,13 @@ from bot.handlers.contacts import card_screen
 from bot.i18n import Texts
 from bot.keyboards import client_keyboard
 from bot.views.format import esc
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.conversations import clients, inbound, manage, relay, texts
 from core.conversations.clients import IncomingMessage, TelegramPerson
+from core.conversations.models import Conversation
 from core.errors import NotFound, PermissionDenied
-from core.models.contacts import Contact
-from core.models.conversations import Conversation
-from core.models.users import User
+from core.users.models import User
 
 log = logging.getLogger(__name__)
 OPEN_COMMANDS = ("/start", "/stop")

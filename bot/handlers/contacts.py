@@ -37,9 +37,9 @@ from core.contacts import cards, consent
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.errors import DomainError, NotFound, PermissionDenied
-from core.models.users import User
 from core.notes import service as notes
 from core.users import service as users
+from core.users.models import User
 
 CALLS_SHOWN = 10
 

@@ -15,9 +15,9 @@ from bot.views import deals as views
 from bot.views.format import Screen, esc
 from core.context import Actor, Ctx
 from core.deals import service as deals
+from core.deals.models import Deal
 from core.documents import service as documents
-from core.models.users import User
-from core.models.work import Deal
+from core.users.models import User
 
 MY_DEALS_SHOWN = 20
 

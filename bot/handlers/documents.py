@@ -41,9 +41,9 @@ from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.deals import service as deals
 from core.documents import service
+from core.documents.models import Document
 from core.errors import NotFound
-from core.models.documents import Document
-from core.models.users import User
+from core.users.models import User
 
 CARD_OPEN_MINUTES = 30
 PAGE = 8

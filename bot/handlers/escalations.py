@@ -22,8 +22,8 @@ from bot.views.format import Screen, esc
 from core.activities import service as activities
 from core.calls import escalations
 from core.context import Actor, Ctx
-from core.models.users import User
 from core.users import service as users
+from core.users.models import User
 
 TEAM_LIMIT = 100
 

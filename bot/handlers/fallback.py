@@ -7,7 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.i18n import Texts
-from core.models.users import User
+from core.users.models import User
 
 
 def router() -> Router:

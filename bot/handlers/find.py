@@ -25,7 +25,7 @@ from bot.views.format import Screen, button_text, esc, markup
 from core.context import Actor, Ctx
 from core.documents import search as docsearch
 from core.documents.search import DocumentHit, DocumentQuery
-from core.models.users import User
+from core.users.models import User
 
 PAGE = 5
 MAX_QUERY = 200

@@ -20,8 +20,8 @@ from bot.menus import help_text, set_menu_for
 from bot.views.format import day_and_time, esc
 from core.context import Actor, Ctx
 from core.errors import InvalidInput
-from core.models.users import User
 from core.users import service as users
+from core.users.models import User
 
 
 def _link(deps: BotDeps, code: str) -> str | None:

@@ -24,9 +24,9 @@ from aiogram.types import Message
 from bot.i18n import Texts
 from bot.keyboards import button_texts, client_keyboard
 from bot.views import orders as views
+from core.contacts.models import Contact
 from core.context import Ctx
 from core.conversations import clients, orders
-from core.models.contacts import Contact
 
 # A phone as people write it inside a sentence: +7 916 123-45-67, 8(916)1234567, …
 PHONE_IN_TEXT = re.compile(r"\+?\d[\d\s()\-]{8,16}\d")

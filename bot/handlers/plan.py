@@ -31,10 +31,10 @@ from bot.keyboards import button_texts
 from bot.views import activities as views
 from bot.views.format import Screen, day_and_time, esc, local_time
 from core.activities import service as activities
+from core.activities.models import Activity
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models.users import User
-from core.models.work import Activity
+from core.users.models import User
 
 WEEK_DAYS = 7
 

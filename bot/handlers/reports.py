@@ -28,10 +28,10 @@ from bot.text_split import CAPTION_LIMIT
 from bot.views import reports as views
 from bot.views.format import Screen, clip, esc
 from core.context import Actor, Ctx
-from core.models.users import User
 from core.reports import digests
 from core.reports import service as reports
 from core.reports.digests import local_bounds
+from core.users.models import User
 from exports.digest import build_workbook, summary_text
 
 

@@ -26,9 +26,9 @@ from core.contacts import cards
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.errors import Conflict, NotFound
-from core.models.users import User
 from core.phones import search_digits, try_normalize
 from core.search_text import swap_layout
+from core.users.models import User
 
 MAX_QUERY = 200
 # "No phone" at the phone prompt: the words of every language (a Russian speaker may type

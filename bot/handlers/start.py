@@ -33,8 +33,8 @@ from bot.menus import help_text, set_menu_for
 from bot.views.format import Screen, esc, markup
 from core.contacts import consent
 from core.context import Actor, Ctx
-from core.models.users import User
 from core.users import service as users
+from core.users.models import User
 
 
 def router() -> Router:

@@ -21,8 +21,8 @@ from aiogram.types import Message
 from bot.i18n import Texts
 from bot.views import targets as views
 from core.context import Actor, Ctx
-from core.models.users import User
 from core.targets import service as targets
+from core.users.models import User
 
 
 def this_month(ctx: Ctx, user: User) -> date:

@@ -34,8 +34,8 @@ from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.deals import service as deals
 from core.errors import Conflict, InvalidInput, PermissionDenied
-from core.models.users import User
 from core.users import service as users
+from core.users.models import User
 
 TEAM_LIMIT = 100
 LIST_LIMIT = 20

@@ -18,8 +18,8 @@ from bot.views.format import (
     markup,
     phone_link,
 )
-from core.models.contacts import Contact
-from core.models.work import Activity
+from core.activities.models import Activity
+from core.contacts.models import Contact
 
 # ActivityCb.minutes / PlanCb.minutes meaning "tomorrow morning in the user's zone": a
 # snoozed reminder comes back at SNOOZE_HOUR, a planned step is due at PLAN_HOUR.

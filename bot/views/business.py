@@ -7,9 +7,9 @@ from aiogram.types import InlineKeyboardButton
 from bot.callbacks import BusinessCb, ContactCb
 from bot.i18n import Texts
 from bot.views.format import Screen, button_text, esc, markup
+from core.contacts.models import Contact
 from core.conversations.business_chats import BusinessChat
-from core.models.contacts import Contact
-from core.models.conversations import BusinessConnection, Conversation
+from core.conversations.models import BusinessConnection, Conversation
 
 STATUS_KEYS = {
     "active": "business-status-active",

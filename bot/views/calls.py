@@ -11,11 +11,11 @@ from bot.callbacks import ActivityCb, CallCb, ContactCb, NewContactCb
 from bot.i18n import Texts
 from bot.views.contacts import card_text
 from bot.views.format import Screen, esc, local_time, markup, phone_link
+from core.activities.models import Activity
+from core.calls.models import Call
 from core.contacts.cards import ContactCard
-from core.models.calls import Call
-from core.models.contacts import Contact
-from core.models.users import User
-from core.models.work import Activity
+from core.contacts.models import Contact
+from core.users.models import User
 
 PROMPT_OUTCOMES = ("reached", "no_answer", "callback", "wrong_number")
 

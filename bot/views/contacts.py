@@ -29,13 +29,13 @@ from bot.views.format import (
     money,
     phone_link,
 )
+from core.calls.models import Call
 from core.contacts.cards import ContactCard
-from core.models.calls import Call
-from core.models.contacts import Contact
-from core.models.conversations import ChatMessage
-from core.models.users import User
-from core.models.work import Note
+from core.contacts.models import Contact
+from core.conversations.models import ChatMessage
+from core.notes.models import Note
 from core.notes.service import Timeline, TimelineEntry
+from core.users.models import User
 
 SEARCH_PAGE = 8
 TIMELINE_PAGE = 5

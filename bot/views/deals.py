@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardButton as Button
 from bot.callbacks import ContactCb, DealCb, DocCb
 from bot.i18n import Texts
 from bot.views.format import Screen, button_text, esc, markup, money
-from core.models.work import Deal, PipelineStage
+from core.deals.models import Deal, PipelineStage
 
 
 def amount_text(deal: Deal, locale: str = "ru") -> str:

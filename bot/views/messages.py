@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import Texts
 from bot.views.format import esc
-from core.models.conversations import ChatMessage
+from core.conversations.models import ChatMessage
 
 MESSAGE_PREVIEW = 300
 # Message kinds with a name of their own on the timeline (others show as they are stored).

@@ -12,8 +12,8 @@ from bot.i18n import Texts
 from bot.periods import REPORT_PERIODS
 from bot.views.format import Screen, esc, markup
 from core.imports.service import POLICIES
-from core.models.system import DigestSubscription
 from core.reports.digests import PERIODS
+from core.reports.models import DigestSubscription
 
 DEFAULT_HOUR = 9
 Counts = dict[str, int]

@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardButton as Button
 from bot.callbacks import ContactCb, EscalationCb, TeamCb
 from bot.i18n import Texts
 from bot.views.format import Screen, button_text, clip, esc, markup
-from core.models.users import ROLES, User
+from core.users.models import ROLES, User
 from core.users.service import Workload
 
 

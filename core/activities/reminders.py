@@ -23,11 +23,11 @@ from typing import Any
 from sqlalchemy import Select, select, text, update
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from core.activities.models import REMINDER_DUE, Activity
 from core.context import Ctx
-from core.models.users import User
-from core.models.work import REMINDER_DUE, Activity
 from core.outbox import service as outbox
 from core.telemetry import telemetry
+from core.users.models import User
 
 
 @dataclass(frozen=True)

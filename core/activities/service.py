@@ -10,14 +10,15 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import access
+from core.activities.models import ACTIVITY_KINDS, Activity
 from core.calls import missed as missed_calls
 from core.common import Page, audit, check_page
+from core.contacts.models import Contact, ContactPhone
 from core.context import Actor, Ctx
+from core.deals.models import Deal
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models.contacts import Contact, ContactPhone
-from core.models.users import User
-from core.models.work import ACTIVITY_KINDS, Activity, Deal
 from core.phones import normalize
+from core.users.models import User
 
 
 def _check_kind(kind: str) -> str:

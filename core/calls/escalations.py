@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
+from core.activities.models import Activity
 from core.common import audit
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models.users import User
-from core.models.work import Activity
 from core.outbox import service as outbox
+from core.users.models import User
 
 
 async def _open_task(ctx: Ctx, actor: Actor, activity_id: int) -> Activity:

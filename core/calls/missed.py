@@ -23,13 +23,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from core.activities.models import Activity
+from core.calls.models import Call
+from core.contacts.models import Contact
 from core.context import Ctx
 from core.events import CallEvent
-from core.models.calls import Call
-from core.models.contacts import Contact
-from core.models.users import User
-from core.models.work import Activity
 from core.outbox import service as outbox
+from core.users.models import User
 
 OpenCallbacks = dict[str, Activity | None]  # phone (E.164) -> its planned callback task
 

@@ -11,18 +11,18 @@ import phonenumbers
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
 from core import access
+from core.activities.models import Activity
 from core.calls.missed import OpenCallbacks, after_transition
+from core.calls.models import Call, TelephonyEvent
 from core.common import Page, check_page
 from core.contacts import service as contact_service
+from core.contacts.models import Contact, ContactPhone
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound
 from core.events import CallEvent
-from core.models.calls import Call, TelephonyEvent
-from core.models.contacts import Contact, ContactPhone
-from core.models.users import User, UserExtension
-from core.models.work import Activity
 from core.phones import Phone, try_normalize
 from core.use_case import use_case
+from core.users.models import User, UserExtension
 from core.users.service import find_by_extension
 
 T = TypeVar("T")

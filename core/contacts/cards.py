@@ -7,13 +7,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from core.activities.models import Activity
+from core.calls.models import Call
+from core.contacts.models import Company, Contact
 from core.contacts.service import get_contact_for_work
 from core.context import Actor, Ctx
+from core.deals.models import Deal, PipelineStage
 from core.documents.service import count_documents
-from core.models.calls import Call
-from core.models.contacts import Company, Contact
-from core.models.users import User
-from core.models.work import Activity, Deal, Note, PipelineStage
+from core.notes.models import Note
+from core.users.models import User
 
 OPEN_DEALS_SHOWN = 3
 

@@ -35,10 +35,10 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from core import access
 from core.common import audit
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound
-from core.models.contacts import Contact
-from core.models.system import Notification
+from core.outbox.models import Notification
 
 TOKEN_PREFIX = "c_"
 TELEGRAM = "telegram"  # consent_source of consent given through the client's own link

@@ -7,10 +7,10 @@ from collections import defaultdict
 from sqlalchemy import select
 
 from core import access
+from core.contacts.models import Company, Contact, ContactPhone
 from core.context import Actor, Ctx
 from core.imports.dto import ContactExportRow
-from core.models.contacts import Company, Contact, ContactPhone
-from core.models.users import User
+from core.users.models import User
 
 BATCH = 2000
 

@@ -31,18 +31,20 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core import access
+from core.activities.models import Activity
+from core.calls.models import Call
 from core.common import Page, audit, check_page
 from core.contacts import consent
+from core.contacts.models import Company, Contact, ContactPhone
 from core.context import Actor, Ctx
+from core.deals.models import Deal
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from core.models.calls import Call
-from core.models.contacts import Company, Contact, ContactPhone
-from core.models.users import User
-from core.models.work import Activity, Deal, Note
+from core.notes.models import Note
 from core.outbox import service as outbox
 from core.phones import Phone, normalize, search_digits, try_normalize
 from core.search_text import fold
 from core.use_case import use_case
+from core.users.models import User
 from core.users.service import check_timezone
 
 # search(): `total` is counted up to this many matches (see Page.total_capped).

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.context import Ctx
 from core.conversations import clients
-from core.models.conversations import BusinessConnection, ChatMessage, Conversation
+from core.conversations.models import BusinessConnection, ChatMessage, Conversation
 from core.outbox import service as outbox
 
 log = logging.getLogger(__name__)

@@ -14,11 +14,11 @@ from sqlalchemy import delete, select
 
 from core import access
 from core.common import audit
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.conversations.business import CHANNEL
+from core.conversations.models import ChatMessage, Conversation
 from core.errors import NotFound
-from core.models.contacts import Contact
-from core.models.conversations import ChatMessage, Conversation
 
 
 @dataclass(frozen=True)

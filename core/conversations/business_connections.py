@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.context import Ctx
-from core.models.conversations import BusinessConnection
-from core.models.users import User
+from core.conversations.models import BusinessConnection
 from core.outbox import service as outbox
+from core.users.models import User
 
 log = logging.getLogger(__name__)
 

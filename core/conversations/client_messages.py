@@ -15,12 +15,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from core.contacts.models import Contact
 from core.contacts.service import get_contact_for_work
 from core.context import Actor, Ctx
+from core.conversations.models import ChatMessage, Conversation
 from core.conversations.outgoing import send_to_client
 from core.errors import Conflict, InvalidInput, NotFound
-from core.models.contacts import Contact
-from core.models.conversations import ChatMessage, Conversation
 
 TEXT_LIMIT = 4096  # Telegram's limit for one message
 IDEMPOTENCY_KEY_LIMIT = 200

@@ -28,12 +28,12 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.activities.models import Activity
 from core.common import audit
 from core.contacts import service as contact_service
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
-from core.models.contacts import Contact
-from core.models.conversations import ChatMessage, Conversation
-from core.models.work import Activity
+from core.conversations.models import ChatMessage, Conversation
 from core.phones import try_normalize
 
 TEXT_LIMIT = 20_000  # longer client texts are cut (Telegram allows 4,096; a safety net)

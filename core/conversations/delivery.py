@@ -18,14 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.contacts.models import Contact
 from core.context import Ctx
+from core.conversations.models import ChatMessage, Conversation, MessageRelay
 from core.conversations.outgoing import CLIENT_MESSAGE
 from core.conversations.relay import CLIENT_RELAY
-from core.models.contacts import Contact
-from core.models.conversations import ChatMessage, Conversation, MessageRelay
-from core.models.system import Notification
-from core.models.users import User
 from core.outbox import service as outbox
+from core.outbox.models import Notification
+from core.users.models import User
 
 CLIENT_KINDS = (CLIENT_MESSAGE, CLIENT_RELAY)
 CLIENT_BLOCKED = "client_blocked"  # outbox kind: the salesperson is told the client left

@@ -21,16 +21,20 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Select, delete, or_, select, update
 
+from core.activities.models import Activity
+from core.calls.models import Call
 from core.common import audit
+from core.contacts.models import Contact, ContactPhone
 from core.context import Actor, Ctx
+from core.conversations.models import ChatMessage, Conversation, MessageRelay
+from core.deals.models import Deal
 from core.documents import storage
+from core.documents.models import Document, DocumentBlob, DocumentChunk, DocumentText
 from core.errors import NotFound, PermissionDenied
-from core.models.calls import Call
-from core.models.contacts import Contact, ContactPhone
-from core.models.conversations import ChatMessage, Conversation, MessageRelay
-from core.models.documents import Document, DocumentBlob, DocumentChunk, DocumentText
-from core.models.system import AuditLog, GreetingLog, Notification
-from core.models.work import Activity, Deal, Note
+from core.greetings.models import GreetingLog
+from core.models.audit import AuditLog
+from core.notes.models import Note
+from core.outbox.models import Notification
 
 # Notifications whose payload names the contact, their messages or conversations (some carry
 # their words: a request, a greeting, a colleague's note).

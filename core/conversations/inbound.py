@@ -23,11 +23,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from core.contacts.models import Contact
 from core.context import Ctx
 from core.conversations import clients, hours, outgoing, relay, retry, texts
 from core.conversations.clients import IncomingMessage, TelegramPerson
-from core.models.contacts import Contact
-from core.models.conversations import ChatMessage, Conversation
+from core.conversations.models import ChatMessage, Conversation
 from core.phones import try_normalize
 
 log = logging.getLogger(__name__)

@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from core import access
 from core.common import audit
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.conversations import outgoing, retry
+from core.conversations.models import ChatMessage, Conversation
 from core.errors import Conflict, NotFound, PermissionDenied
-from core.models.contacts import Contact
-from core.models.conversations import ChatMessage, Conversation
 
 
 async def conversation_of_contact(ctx: Ctx, *, actor: Actor, contact_id: int) -> Conversation:

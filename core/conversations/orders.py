@@ -21,14 +21,15 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, or_, select
 
 from core.common import audit
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.conversations import order_texts
 from core.conversations.client_messages import reachable_conversation, send_to_contact
+from core.deals.models import Deal, DealStageChange, PipelineStage
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models.contacts import Contact
-from core.models.users import User
-from core.models.work import Deal, DealStageChange, Note, PipelineStage
+from core.notes.models import Note
 from core.outbox import service as outbox
+from core.users.models import User
 
 MAX_ORDERS = 20  # a client's list in one message
 REQUEST_MAX_CHARS = 2000

@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from core.context import Ctx
 from core.conversations import sla
+from core.conversations.models import ChatMessage, Conversation
 from core.errors import Conflict
-from core.models.conversations import ChatMessage, Conversation
 from core.outbox import service as outbox
 
 CLIENT_MESSAGE = "client_message"  # outbox kind: one message to a client

@@ -22,13 +22,13 @@ from sqlalchemy import select
 
 from core import access
 from core.common import audit
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.conversations import routing
+from core.conversations.models import ChatMessage, Conversation, MessageRelay
 from core.errors import NotFound
-from core.models.contacts import Contact
-from core.models.conversations import ChatMessage, Conversation, MessageRelay
-from core.models.users import User
 from core.outbox import service as outbox
+from core.users.models import User
 
 CLIENT_RELAY = "client_relay"  # outbox kind: a client's message shown to a staff member
 ALBUM_WAIT = timedelta(seconds=1)

@@ -17,8 +17,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.context import Ctx
-from core.models.conversations import ClientRoutingState
-from core.models.users import User
+from core.conversations.models import ClientRoutingState
+from core.users.models import User
 
 ROUTING_MODES = ("on-duty", "round-robin")
 STATE_ID = 1

@@ -21,11 +21,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import exists, or_, select
 
+from core.activities.models import Activity
+from core.contacts.models import Contact
 from core.context import Ctx
-from core.models.contacts import Contact
-from core.models.conversations import Conversation
-from core.models.users import User
-from core.models.work import Activity
+from core.conversations.models import Conversation
+from core.users.models import User
 
 REPLY = "reply"  # the activity kind
 BATCH = 200

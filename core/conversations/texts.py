@@ -14,8 +14,8 @@ from sqlalchemy import delete, select
 
 from core.common import audit
 from core.context import Actor, Ctx
+from core.conversations.models import ClientText
 from core.errors import InvalidInput, PermissionDenied
-from core.models.client_texts import ClientText
 
 WELCOME = "welcome"
 AUTO_REPLY = "auto_reply"

@@ -12,13 +12,13 @@ from sqlalchemy.exc import IntegrityError
 
 from core import access
 from core.common import Page, audit, check_page
+from core.contacts.models import Company, Contact
 from core.context import Actor, Ctx
 from core.conversations import orders
+from core.deals.models import Deal, DealStageChange, PipelineStage
 from core.errors import Conflict, InvalidInput, PermissionDenied
-from core.models.contacts import Company, Contact
-from core.models.users import User
-from core.models.work import Deal, DealStageChange, PipelineStage
 from core.use_case import use_case
+from core.users.models import User
 
 CURRENCIES = ("RUB", "USD", "EUR", "KZT", "BYN", "UZS", "CNY")
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.contacts.models import Company, Contact, ContactPhone
 from core.context import Actor, Ctx
 from core.documents import service, words
 from core.errors import DomainError
-from core.models.contacts import Company, Contact, ContactPhone
 from core.phones import try_normalize
 
 SKIPPED_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})

@@ -14,7 +14,7 @@ from sqlalchemy import text, update
 from core.context import Ctx
 from core.documents import words
 from core.documents.extract import Extracted
-from core.models.documents import Document, DocumentText
+from core.documents.models import Document, DocumentText
 
 MAX_WORDS_CHARS = 500_000  # a tsvector holds at most 1 MB of distinct lexemes
 MAX_ERROR = 500

@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, column, func, literal_column, select, table
 
 from core.access import document_clause
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.documents import words
+from core.documents.models import DOCUMENT_KINDS, Document, DocumentText
 from core.errors import InvalidInput
-from core.models.contacts import Contact
-from core.models.documents import DOCUMENT_KINDS, Document, DocumentText
 
 MAX_LIMIT = 100
 MAX_TERMS = 16

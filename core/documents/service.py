@@ -24,16 +24,16 @@ from sqlalchemy.exc import IntegrityError
 
 from core import access
 from core.common import Page, audit, check_page
+from core.contacts.models import Contact
 from core.contacts.service import get_contact_for_work
 from core.context import Actor, Ctx
+from core.deals.models import Deal
 from core.documents import storage
 from core.documents.detect import Detected, detect
+from core.documents.models import Document, DocumentText
 from core.documents.naming import safe_name, split_extension
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.jobs import service as jobs
-from core.models.contacts import Contact
-from core.models.documents import Document, DocumentText
-from core.models.work import Deal
 from core.use_case import use_case
 
 SOURCES = ("bot", "api", "import", "client_chat", "shop")

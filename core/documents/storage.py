@@ -33,8 +33,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.context import Ctx
+from core.documents.models import Document, DocumentBlob, DocumentChunk
 from core.errors import InvalidInput
-from core.models.documents import Document, DocumentBlob, DocumentChunk
 
 CHUNK_SIZE = 256 * 1024  # one database row / one read; small enough for any instance
 HEAD_SIZE = 64 * 1024  # the first bytes, kept for type detection

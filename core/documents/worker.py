@@ -22,10 +22,10 @@ from core.context import Ctx
 from core.documents import index, storage
 from core.documents.extract import FAILED, Extracted, Limits
 from core.documents.extract_process import ExtractorProcess
+from core.documents.models import Document
 from core.documents.service import EXTRACT_JOB
 from core.jobs import service as jobs
 from core.jobs.service import Claimed
-from core.models.documents import Document
 
 log = logging.getLogger(__name__)
 

@@ -32,12 +32,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.contacts import consent
+from core.contacts.models import Contact
 from core.context import Ctx
+from core.greetings.models import GreetingLog
 from core.greetings.texts import BIRTHDAY, DEFAULT_HOLIDAYS, greeting_text
-from core.models.contacts import Contact
-from core.models.system import GreetingLog
-from core.models.users import User
 from core.outbox import service as outbox
+from core.users.models import User
 
 _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 

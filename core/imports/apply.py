@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Table, insert, select, text, update
 
 from core.common import audit
+from core.contacts.models import Company, Contact, ContactPhone
 from core.contacts.service import (
     _default_timezone,
     _phone_row,
@@ -17,10 +18,9 @@ from core.contacts.service import (
 )
 from core.context import Actor, Ctx
 from core.db import Base
+from core.imports.models import ImportJob
 from core.imports.plan import Batch, Plan
-from core.models.contacts import Company, Contact, ContactPhone
-from core.models.imports import ImportJob
-from core.models.work import Note
+from core.notes.models import Note
 from core.phones import Phone
 
 

@@ -34,10 +34,10 @@ from core.errors import DomainError, PermissionDenied
 from core.imports import service as imports
 from core.imports.dto import ContactTable
 from core.jobs import service as jobs
+from core.jobs.models import BackgroundJob
 from core.jobs.service import Claimed
-from core.models.system import BackgroundJob
-from core.models.users import User
 from core.outbox import service as outbox
+from core.users.models import User
 
 log = logging.getLogger(__name__)
 

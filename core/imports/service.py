@@ -38,16 +38,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from core import access
+from core.contacts.models import Company, Contact, ContactPhone
 from core.contacts.service import _clean_email, _clean_tags
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.imports.apply import apply_batch
 from core.imports.dto import SOURCES, CellError, ContactRow, ContactTable
+from core.imports.models import ImportJob
 from core.imports.plan import Batch, Current, Plan
-from core.models.contacts import Company, Contact, ContactPhone
-from core.models.imports import ImportJob
-from core.models.users import User
 from core.phones import Phone, normalize
+from core.users.models import User
 
 POLICIES = ("skip", "fill", "overwrite")
 Progress = Callable[[int, int], None]

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, func, select, update
 
+from core.calls.models import TelephonyEvent
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models.calls import TelephonyEvent
 
 
 def _failed() -> list[ColumnElement[bool]]:

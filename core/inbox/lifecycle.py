@@ -18,9 +18,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from core.calls import service as calls
+from core.calls.models import TelephonyEvent
 from core.context import Ctx
 from core.events import CallEvent
-from core.models.calls import TelephonyEvent
 from core.retry import backoff
 from core.telemetry import log_context, pop_origins
 

@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import defer
 
 from core.context import Ctx
-from core.models.system import BackgroundJob
+from core.jobs.models import BackgroundJob
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,28 @@
 """All ORM models; importing this module registers every table on Base.metadata."""
 
-from core.models.calls import Call, TelephonyEvent
-from core.models.client_texts import ClientText
-from core.models.contacts import Company, Contact, ContactPhone
-from core.models.conversations import (
+from core.activities.models import Activity
+from core.calls.models import Call, TelephonyEvent
+from core.contacts.models import Company, Contact, ContactPhone
+from core.conversations.models import (
     BusinessConnection,
     ChatMessage,
     ClientRoutingState,
+    ClientText,
     Conversation,
     MessageRelay,
 )
-from core.models.documents import Document, DocumentBlob, DocumentChunk, DocumentText
-from core.models.imports import ImportJob
-from core.models.system import (
-    ApiKey,
-    AuditLog,
-    BackgroundJob,
-    DigestRun,
-    DigestSubscription,
-    GreetingLog,
-    Notification,
-    TelegramUpdate,
-)
-from core.models.targets import SalesTarget
-from core.models.users import Invite, User, UserExtension
-from core.models.work import Activity, Deal, DealStageChange, Note, PipelineStage
+from core.deals.models import Deal, DealStageChange, PipelineStage
+from core.documents.models import Document, DocumentBlob, DocumentChunk, DocumentText
+from core.greetings.models import GreetingLog
+from core.imports.models import ImportJob
+from core.jobs.models import BackgroundJob
+from core.models.audit import AuditLog
+from core.notes.models import Note
+from core.outbox.models import Notification
+from core.reports.models import DigestRun, DigestSubscription
+from core.targets.models import SalesTarget
+from core.telegram.models import TelegramUpdate
+from core.users.models import ApiKey, Invite, User, UserExtension
 
 __all__ = [
     "Activity",

@@ -10,16 +10,18 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 
 from core import access
+from core.activities.models import Activity
+from core.calls.models import Call
 from core.common import Page, audit, check_page
 from core.contacts.service import get_contact_for_work
 from core.context import Actor, Ctx
+from core.conversations.models import ChatMessage
+from core.deals.models import Deal, DealStageChange
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models.calls import Call
-from core.models.conversations import ChatMessage
-from core.models.system import AuditLog
-from core.models.users import User
-from core.models.work import Activity, Deal, DealStageChange, Note
+from core.models.audit import AuditLog
+from core.notes.models import Note
 from core.outbox import service as outbox
+from core.users.models import User
 
 TimelineKind = Literal["note", "call", "activity", "deal_change", "message"]
 

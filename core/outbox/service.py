@@ -17,9 +17,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.common import audit
 from core.context import Actor, Ctx
-from core.models.system import Notification
-from core.models.users import User
+from core.outbox.models import Notification
 from core.retry import backoff
+from core.users.models import User
 
 LIVE_KINDS = ("incoming_call", "missed_call")  # messages edited later: their ids are kept
 CLAIM_SECONDS = 120

@@ -23,9 +23,9 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
+from core.contacts.models import Contact
 from core.context import Ctx
-from core.models.contacts import Contact
-from core.models.work import Deal, DealStageChange, PipelineStage
+from core.deals.models import Deal, DealStageChange, PipelineStage
 from core.reports.dto import (
     Figures,
     Forecast,

@@ -27,9 +27,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.context import Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models.system import DigestRun, DigestSubscription
-from core.models.users import User
 from core.outbox import service as outbox
+from core.reports.models import DigestRun, DigestSubscription
+from core.users.models import User
 
 log = logging.getLogger(__name__)
 

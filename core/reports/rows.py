@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
+from core.activities.models import Activity
+from core.calls.models import Call
+from core.contacts.models import Contact
 from core.context import Ctx
-from core.models.calls import Call
-from core.models.contacts import Contact
-from core.models.work import Activity
 from core.reports.dto import CallRow, MissedCallRow, OverdueActivityRow
 
 MISSED_STATUSES = ("missed", "busy", "failed")

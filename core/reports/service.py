@@ -40,12 +40,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
+from core.activities.models import Activity
+from core.calls.models import Call
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
+from core.deals.models import Deal
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models.calls import Call
-from core.models.contacts import Contact
-from core.models.users import User
-from core.models.work import Activity, Deal
 from core.reports import deals as report_deals
 from core.reports import stale as report_stale
 from core.reports.dto import Digest, Figures, MissedCallRow, PersonSummary, PlanRow
@@ -62,6 +62,7 @@ from core.reports.rows import (
     person_of_call,
 )
 from core.targets import service as targets
+from core.users.models import User
 from core.users.service import check_timezone
 
 __all__ = ["MAX_PERIOD", "Digest", "digest", "digest_for", "period"]

@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import and_, func, not_, or_, select
 
+from core.activities.models import Activity
+from core.calls.models import Call
 from core.context import Ctx
-from core.models.calls import Call
-from core.models.work import Activity, Note
+from core.notes.models import Note
 from core.reports.deals import DealsAt
 from core.reports.dto import StaleDeal
 from core.reports.rows import _aware, done_at

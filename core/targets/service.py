@@ -22,8 +22,8 @@ from core import access
 from core.common import audit
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models.targets import SalesTarget
-from core.models.users import User
+from core.targets.models import SalesTarget
+from core.users.models import User
 
 # The order the digest, the CLI and the bot show them in.
 METRICS = ("won_amount", "deals_won", "calls_out")

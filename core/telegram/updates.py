@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.context import Ctx
-from core.models.system import TelegramUpdate
+from core.telegram.models import TelegramUpdate
 
 RETENTION = timedelta(days=3)  # Telegram gives up on an update after 24 h
 DELETE_CHUNK = 5000

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models.system import ApiKey
+from core.users.models import ApiKey
 
 PREFIX = "pzv_"
 ROLES = ("read", "integration", "admin")

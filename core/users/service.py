@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import case, func, select
 
+from core.activities.models import Activity
 from core.common import Page, audit, check_page
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from core.models.users import ROLES, Invite, User, UserExtension
-from core.models.work import Activity
 from core.outbox import service as outbox
 from core.use_case import use_case
+from core.users.models import ROLES, Invite, User, UserExtension
 
 _EXTENSION = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
 LOCALES = ("ru", "en")

@@ -13,14 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.http import create_app
 from core.calls import service as calls
+from core.calls.models import Call
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.events import CallEvent, Direction
-from core.models.calls import Call
-from core.models.users import User
 from core.users import api_keys
 from core.users import service as users
+from core.users.models import User
 from telephony_webhooks.context import WebContext
 
 BASE = "http://test"

@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy import select
 
 from core.context import Actor, Ctx
-from core.models.system import AuditLog
+from core.models.audit import AuditLog
 
 
 async def test_a_planned_activity_is_renamed_and_audited(

@@ -18,8 +18,8 @@ from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.deals import service as deals
-from core.models.documents import DocumentBlob, DocumentChunk
-from core.models.system import AuditLog
+from core.documents.models import DocumentBlob, DocumentChunk
+from core.models.audit import AuditLog
 from core.users import api_keys
 from tests.api.conftest import BASE
 

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models.users import User
+from core.users.models import User
 from tests.exports.files import HEADER_RU, ROWS_RU, csv_bytes
 
 RU_CSV = csv_bytes(HEADER_RU, ROWS_RU, delimiter=";", encoding="cp1251")

@@ -13,9 +13,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
-from core.models.contacts import Contact
-from core.models.imports import ImportJob
+from core.imports.models import ImportJob
 from core.users import api_keys
 from tests.api.test_api_key_scopes import as_key
 from tests.exports.files import HEADER_RU, csv_bytes

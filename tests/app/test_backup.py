@@ -25,13 +25,13 @@ from app.cli_output import CliError
 from app.demo.seed import seed as demo_seed
 from app.settings import Settings
 from app.wiring import Container
+from core.calls.models import Call, TelephonyEvent
+from core.contacts.models import Contact
 from core.context import Ctx
 from core.db import create_engine
-from core.models.calls import Call, TelephonyEvent
-from core.models.contacts import Contact
-from core.models.system import Notification
-from core.models.work import Deal
+from core.deals.models import Deal
 from core.outbox import service as outbox
+from core.outbox.models import Notification
 from tests.conftest import PG_URL
 
 GENERIC = "backup-generic-token"

@@ -15,13 +15,14 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.demo.seed import SeedReport, _PhoneSpace, seed
+from core.activities.models import Activity
+from core.calls.models import Call
+from core.contacts.models import Company, Contact, ContactPhone
 from core.db import create_engine
+from core.deals.models import Deal, PipelineStage
 from core.migrate import upgrade
-from core.models.calls import Call
-from core.models.contacts import Company, Contact, ContactPhone
-from core.models.users import User, UserExtension
-from core.models.work import Activity, Deal, PipelineStage
 from core.phones import normalize
+from core.users.models import User, UserExtension
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 N = 300

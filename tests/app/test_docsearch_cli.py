@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.cli import main
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models.documents import Document
+from core.documents.models import Document
 from tests.fakes import documents as fx
 
 REPO = Path(__file__).resolve().parents[2]

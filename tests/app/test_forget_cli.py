@@ -14,18 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import cli_contacts
 from app.settings import load_settings
+from core.calls.models import Call
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts.models import Contact, ContactPhone
 from core.context import Actor, Ctx
 from core.conversations.client_messages import send_to_contact
+from core.conversations.models import ChatMessage, Conversation, MessageRelay
 from core.deals import service as deals
-from core.models.calls import Call
-from core.models.contacts import Contact, ContactPhone
-from core.models.conversations import ChatMessage, Conversation, MessageRelay
-from core.models.documents import Document, DocumentBlob, DocumentChunk
-from core.models.system import AuditLog, Notification
-from core.models.work import Deal, Note
+from core.deals.models import Deal
+from core.documents.models import Document, DocumentBlob, DocumentChunk
+from core.models.audit import AuditLog
 from core.notes import service as notes
+from core.notes.models import Note
+from core.outbox.models import Notification
 from core.users import service as users
 from tests.orders_helpers import make_client
 

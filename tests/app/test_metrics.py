@@ -25,13 +25,13 @@ from app.wiring import Container
 from bot.delivery import _timed_request
 from bot.runtime import create_bot
 from core.activities import reminders
+from core.activities.models import Activity
 from core.activities.reminders import ReminderOptions
 from core.clock import FakeClock, SystemClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory
-from core.models.work import Activity
 from core.outbox import service as outbox
 from core.users import service as users
 from scheduler.jobs import Jobs

@@ -207,7 +207,7 @@ def test_the_env_example_names_every_setting_and_nothing_else() -> None:
 
 
 def test_the_parsers_choices_agree_with_the_core() -> None:
-    from core.models.work import ACTIVITY_KINDS
+    from core.activities.models import ACTIVITY_KINDS
     from core.users.api_keys import ROLES
 
     assert cli_admin.KEY_ROLES == ROLES

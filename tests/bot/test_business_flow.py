@@ -14,10 +14,10 @@ from bot.deps import BotDeps
 from bot.notifications import render
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.conversations import business
-from core.models.contacts import Contact
-from core.models.conversations import BusinessConnection, ChatMessage, Conversation
+from core.conversations.models import BusinessConnection, ChatMessage, Conversation
 from core.outbox import service as outbox
 from core.users import service as users
 from tests.bot.conftest import Feed

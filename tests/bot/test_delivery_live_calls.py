@@ -23,9 +23,9 @@ from app.bot_component import BotComponent
 from app.settings import Settings
 from app.wiring import Container
 from core.activities import service as activities
+from core.activities.models import Activity
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models.work import Activity
 from core.users import service as users
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 

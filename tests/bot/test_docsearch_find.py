@@ -17,7 +17,7 @@ from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.documents import index, service
 from core.documents.extract import extract_bytes
-from core.models.users import User
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, buttons, make_user, sent, texts_of
 from tests.fakes import documents as fx

@@ -13,17 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import CallCb
 from bot.deps import BotDeps
 from bot.notifications import render
+from core.activities.models import Activity
 from core.calls import service as calls
+from core.calls.models import Call
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.events import CallEvent
-from core.models.calls import Call
-from core.models.contacts import Contact
-from core.models.system import Notification
-from core.models.users import User
-from core.models.work import Activity, Note
+from core.notes.models import Note
+from core.outbox.models import Notification
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, make_user, sent, texts_of
 from tests.fakes.telegram_api import Call as ApiCall

@@ -17,12 +17,12 @@ from bot.callbacks import ContactCb
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.greetings import service as greetings
 from core.greetings.service import GreetingOptions
-from core.models.contacts import Contact
-from core.models.system import Notification
-from core.models.users import User
+from core.outbox.models import Notification
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram

@@ -10,10 +10,10 @@ from bot.callbacks import ContactCb, OwnerCb
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
+from core.contacts.models import Company, Contact
 from core.context import Actor, Ctx
-from core.models.contacts import Company, Contact
-from core.models.users import User
-from core.models.work import Note
+from core.notes.models import Note
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, buttons, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram

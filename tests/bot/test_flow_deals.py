@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import ContactCb, DealCb
 from core.clock import FakeClock
 from core.config import CoreConfig
-from core.models.contacts import Contact
-from core.models.users import User
-from core.models.work import Deal, DealStageChange
+from core.contacts.models import Contact
+from core.deals.models import Deal, DealStageChange
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, buttons, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram

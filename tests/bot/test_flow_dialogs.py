@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import ContactCb
 from core.clock import FakeClock
 from core.config import CoreConfig
-from core.models.contacts import Contact
-from core.models.users import User
-from core.models.work import Note
+from core.contacts.models import Contact
+from core.notes.models import Note
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, buttons, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram

@@ -18,12 +18,12 @@ from bot.deps import BotDeps
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.deals import service as deals
-from core.models.contacts import Contact
-from core.models.documents import Document
-from core.models.system import BackgroundJob
-from core.models.users import User
+from core.documents.models import Document
+from core.jobs.models import BackgroundJob
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, buttons, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import ContactCb
 from bot.deps import BotDeps
 from bot.dispatcher import build_dispatcher
+from core.activities.models import Activity
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models.work import Activity
 from tests.bot.updates import TgUser, make_user, texts_of
 from tests.fakes.telegram_api import FakeTelegram
 

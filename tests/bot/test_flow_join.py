@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FakeClock
 from core.config import CoreConfig
-from core.models.users import Invite, User
+from core.users.models import Invite, User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram

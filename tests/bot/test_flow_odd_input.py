@@ -11,7 +11,7 @@ from bot.callbacks import ContactCb
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
-from core.models.users import User
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, make_user, message_update, texts_of
 from tests.fakes.telegram_api import FakeTelegram

@@ -15,13 +15,14 @@ from bot.callbacks import ActivityCb, ContactCb
 from bot.deps import BotDeps
 from bot.notifications import render
 from core.activities import service as activities
+from core.activities.models import Activity
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
-from core.models.contacts import Contact
-from core.models.system import AuditLog, Notification
-from core.models.users import User
-from core.models.work import Activity
+from core.models.audit import AuditLog
+from core.outbox.models import Notification
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, button_data, make_user, sent, texts_of
 from tests.fakes.telegram_api import Call, FakeTelegram

@@ -15,8 +15,8 @@ from bot.dispatcher import command_menus
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Ctx
-from core.models.system import DigestSubscription
-from core.models.users import User
+from core.reports.models import DigestSubscription
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram

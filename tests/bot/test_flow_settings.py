@@ -9,10 +9,10 @@ from core.calls import service as calls
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.events import CallEvent
-from core.models.contacts import Contact
-from core.models.users import User
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, button_data, buttons, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram

@@ -26,11 +26,11 @@ from bot.notifications import render
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
-from core.models.contacts import Contact
-from core.models.system import BackgroundJob
-from core.models.users import User
+from core.jobs.models import BackgroundJob
 from core.outbox import service as outbox
+from core.users.models import User
 from scheduler.jobs import Jobs
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, button_data, make_user, sent, texts_of

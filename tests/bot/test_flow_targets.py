@@ -14,7 +14,7 @@ from bot.deps import BotDeps
 from bot.runtime import BotOptions, BotRuntime
 from core.clock import FakeClock
 from core.config import CoreConfig
-from core.models.users import User
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, make_user, texts_of
 from tests.fakes.telegram_api import TOKEN, FakeTelegram

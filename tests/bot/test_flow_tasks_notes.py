@@ -22,15 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import ContactCb
 from core.activities import service as activities
+from core.activities.models import Activity
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.errors import PermissionDenied
-from core.models.contacts import Contact
-from core.models.system import AuditLog
-from core.models.users import User
-from core.models.work import Activity, Note
+from core.models.audit import AuditLog
 from core.notes import service as notes
+from core.notes.models import Note
+from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, buttons, make_user, message_update, sent, texts_of
 from tests.fakes.telegram_api import Call, FakeTelegram

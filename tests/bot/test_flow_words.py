@@ -24,8 +24,8 @@ from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.deals import service as deals
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from core.models.users import Invite
 from core.users import service as users
+from core.users.models import Invite
 from tests.bot.updates import TgUser, answers, make_user, sent, texts_of
 from tests.fakes.telegram_api import FakeTelegram
 

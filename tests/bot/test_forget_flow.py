@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.deps import BotDeps
 from core.clock import FakeClock
 from core.config import CoreConfig
-from core.models.contacts import Contact
-from core.models.conversations import ChatMessage, Conversation
-from core.models.system import Notification
-from core.models.users import User
-from core.models.work import Deal, Note
+from core.contacts.models import Contact
+from core.conversations.models import ChatMessage, Conversation
+from core.deals.models import Deal
+from core.notes.models import Note
+from core.outbox.models import Notification
+from core.users.models import User
 from tests.app.test_forget_cli import cli_db as cli_db  # the CLI's database set-up
 from tests.app.test_forget_cli import in_thread
 from tests.bot.conftest import Feed

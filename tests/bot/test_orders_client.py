@@ -12,7 +12,7 @@ from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.deals import service as deals
-from core.models.work import Deal
+from core.deals.models import Deal
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, buttons, make_user, texts_of
 from tests.fakes.telegram_api import FakeTelegram

@@ -16,7 +16,7 @@ from bot.deps import BotDeps
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
-from core.models.conversations import ChatMessage
+from core.conversations.models import ChatMessage
 from core.users import api_keys
 from telephony_webhooks.context import WebContext
 from tests.fakes.telegram_api import FakeTelegram

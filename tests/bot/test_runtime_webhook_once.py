@@ -31,8 +31,8 @@ from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models import Note
-from core.models.system import TelegramUpdate
 from core.telegram import updates as telegram_updates
+from core.telegram.models import TelegramUpdate
 from tests.bot.conftest import close_bot
 from tests.bot.updates import make_user, message_update, tg_user
 from tests.fakes.telegram_api import TOKEN, FakeTelegram

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.http import create_app
 from core.clock import FakeClock
 from core.config import CoreConfig
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
+from core.conversations.models import ChatMessage, Conversation
 from core.deals import service as deals
-from core.models.contacts import Contact
-from core.models.conversations import ChatMessage, Conversation
 from core.notes import service as notes
 from core.users import api_keys
 from telephony_webhooks.context import WebContext

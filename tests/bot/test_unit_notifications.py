@@ -15,12 +15,12 @@ from core.activities import service as activities
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.greetings import service as greetings
-from core.models.contacts import Contact
-from core.models.system import Notification
-from core.models.users import User
+from core.outbox.models import Notification
 from core.users import service as users
+from core.users.models import User
 
 TG = 9401
 

@@ -29,13 +29,13 @@ from bot.views.calls import PROMPT_OUTCOMES
 from bot.views.contacts import EDITABLE_FIELDS
 from bot.views.messages import MESSAGE_KINDS
 from bot.views.reports import CHANGED_FIELDS
+from core.activities.models import ACTIVITY_KINDS
 from core.calls.service import OUTCOMES
 from core.greetings.texts import BIRTHDAY, DEFAULT_HOLIDAYS
 from core.imports.service import POLICIES
-from core.models.users import ROLES
-from core.models.work import ACTIVITY_KINDS
 from core.reports.digests import PERIODS
 from core.targets.service import METRICS
+from core.users.models import ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT_DIR = ROOT / "bot"

@@ -73,7 +73,7 @@ def test_callback_data_fits_64_bytes_with_the_largest_ids() -> None:
 def test_search_results_say_when_the_count_is_capped() -> None:
     from bot.i18n import texts
     from bot.views.contacts import search_results
-    from core.models.contacts import Contact
+    from core.contacts.models import Contact
 
     contact = Contact(id=1, name="Анна", phones=[])
     screen = search_results(texts("ru"), "ан", [contact], 10_000, 0, None, capped=True)

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
-from core.models.users import User
 from core.users import service as users
+from core.users.models import User
 from tests.fakes.telegram_api import Call, FakeTelegram
 
 Feed = Callable[[dict[str, Any]], Awaitable[Any]]

@@ -267,7 +267,7 @@ async def test_a_business_chat_is_read_as_a_call_is_predicate_and_list_agree(
 ) -> None:
     from sqlalchemy import select
 
-    from core.models.conversations import Conversation
+    from core.conversations.models import Conversation
 
     ctx = replace(ctx, config=replace(ctx.config, visibility=visibility))
     seller = await users.create_user(ctx, actor=system, name="П", role="sales", telegram_user_id=11)

@@ -16,10 +16,11 @@ from core.context import Actor, Ctx
 from core.imports import jobs as import_jobs
 from core.imports.jobs import ImportCodec, ImportJobOptions
 from core.jobs import service as jobs
+from core.jobs.models import BackgroundJob
 from core.jobs.service import Claimed
-from core.models.system import BackgroundJob, Notification
-from core.models.users import User
+from core.outbox.models import Notification
 from core.users import service as users
+from core.users.models import User
 
 
 async def _manager(ctx: Ctx) -> tuple[User, int]:

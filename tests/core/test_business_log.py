@@ -14,15 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.conversations import business, business_chats
 from core.conversations.business import ChatIn, MessageIn
 from core.conversations.business_connections import ConnectionIn, record_connection
+from core.conversations.models import ChatMessage, Conversation
 from core.errors import NotFound
-from core.models.contacts import Contact
-from core.models.conversations import ChatMessage, Conversation
-from core.models.users import User
 from core.users import service as users
+from core.users.models import User
 
 SELLER_TG, COLLEAGUE_TG, MANAGER_TG = 101, 102, 103
 CLIENT = ChatIn(id=9001, first_name="Анна")

@@ -17,7 +17,7 @@ from core.conversations import business
 from core.conversations.business import ChatIn, MessageIn
 from core.conversations.business_connections import ConnectionIn, record_connection
 from core.conversations.business_writer import BusinessLogWriter
-from core.models.conversations import ChatMessage
+from core.conversations.models import ChatMessage
 from core.users import service as users
 
 SELLER = 101

@@ -12,8 +12,8 @@ from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.documents import importer
-from core.models.documents import Document
-from core.models.system import BackgroundJob
+from core.documents.models import Document
+from core.jobs.models import BackgroundJob
 from tests.fakes import documents as fx
 
 

@@ -170,7 +170,7 @@ async def test_deleted_documents_are_not_found(
 async def test_reextraction_replaces_the_index(ctx: Ctx, system: Actor) -> None:
     from core.documents import index
     from core.documents.extract import extract_bytes
-    from core.models.documents import Document
+    from core.documents.models import Document
 
     doc_id = await fx.add_document(ctx, fx.docx(["старый текст"]), "x.docx")
     document = await ctx.session.get(Document, doc_id)

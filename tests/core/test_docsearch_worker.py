@@ -17,10 +17,10 @@ from core.context import Actor, Ctx
 from core.documents import search as docsearch
 from core.documents import service
 from core.documents.extract import Limits
+from core.documents.models import Document, DocumentText
 from core.documents.search import DocumentQuery
 from core.documents.worker import ExtractOptions
-from core.models.documents import Document, DocumentText
-from core.models.system import BackgroundJob
+from core.jobs.models import BackgroundJob
 from scheduler.jobs import JobOptions, Jobs
 from tests.fakes import documents as fx
 

@@ -18,10 +18,11 @@ from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.deals import service as deals
 from core.documents import service, storage
+from core.documents.models import Document, DocumentBlob, DocumentChunk
 from core.documents.naming import MAX_NAME_BYTES, safe_name
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from core.models.documents import Document, DocumentBlob, DocumentChunk
-from core.models.system import AuditLog, BackgroundJob
+from core.jobs.models import BackgroundJob
+from core.models.audit import AuditLog
 from core.users import service as users
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

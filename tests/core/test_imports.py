@@ -9,15 +9,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.contacts import service as contacts
+from core.contacts.models import Company, Contact, ContactPhone
 from core.context import Actor, Ctx
 from core.errors import PermissionDenied
 from core.imports import apply as import_apply
 from core.imports import service as imports
-from core.models.contacts import Company, Contact, ContactPhone
-from core.models.imports import ImportJob
-from core.models.system import AuditLog
-from core.models.users import User
-from core.models.work import Note
+from core.imports.models import ImportJob
+from core.models.audit import AuditLog
+from core.notes.models import Note
+from core.users.models import User
 from exports.contacts_import import read_contacts
 from tests.exports.files import HEADER_RU, ROWS_RU, csv_bytes, xlsx_bytes
 

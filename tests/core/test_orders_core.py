@@ -15,9 +15,10 @@ from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.conversations import order_texts, orders
 from core.deals import service as deals
+from core.deals.models import Deal
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models.system import Notification
-from core.models.work import Deal, Note
+from core.notes.models import Note
+from core.outbox.models import Notification
 from core.users import service as users
 from tests.orders_helpers import client_stages, make_client, reset_stages
 

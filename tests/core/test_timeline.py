@@ -9,11 +9,11 @@ import pytest
 from core.activities import service as activities
 from core.clock import FakeClock
 from core.contacts import service as contacts
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.deals import service as deals
 from core.errors import InvalidInput, NotFound
 from core.models import Activity, Call, DealStageChange, Note
-from core.models.contacts import Contact
 from core.notes import service as notes
 from core.users import service as users
 from tests.factories import make_call, make_contact, make_deal, make_task

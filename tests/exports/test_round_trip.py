@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from core.contacts import export as contact_export
 from core.contacts import service as contacts
+from core.contacts.models import Company, Contact, ContactPhone
 from core.context import Actor, Ctx
 from core.imports import service as imports
-from core.models.contacts import Company, Contact, ContactPhone
-from core.models.users import User
+from core.users.models import User
 from exports.contacts_export import contacts_csv, contacts_xlsx
 from exports.contacts_import import read_contacts
 

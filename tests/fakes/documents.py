@@ -269,7 +269,7 @@ async def add_document(
     from core.context import Ctx
     from core.documents import index
     from core.documents.extract import detect, extract_bytes
-    from core.models.documents import Document, DocumentBlob
+    from core.documents.models import Document, DocumentBlob
 
     assert isinstance(ctx, Ctx)
     sha = hashlib.sha256(data).hexdigest()

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from core.activities.models import Activity
+from core.calls.models import Call
+from core.contacts.models import Contact
 from core.context import Ctx
-from core.models.calls import Call
-from core.models.contacts import Contact
-from core.models.users import User
-from core.models.work import Activity, Deal
+from core.deals.models import Deal
+from core.users.models import User
 
 # The period: 23 Nov 2026, a Moscow day; the previous period is 22 Nov.
 START = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)

@@ -14,15 +14,16 @@ from itertools import count
 
 import pytest
 
+from core.activities.models import Activity
+from core.calls.models import Call
 from core.clock import FakeClock
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.deals import service as deals
-from core.models.calls import Call
-from core.models.contacts import Contact
-from core.models.users import User
-from core.models.work import Activity, Deal
+from core.deals.models import Deal
 from core.reports import service as reports
 from core.reports.dto import Digest, Figures
+from core.users.models import User
 
 UTC_ZONE = "UTC"
 NOV = datetime(2026, 11, 1, tzinfo=UTC)

@@ -13,11 +13,11 @@ import re
 import pytest
 from openpyxl import load_workbook
 
+from core.activities.models import ACTIVITY_KINDS
 from core.calls.service import OUTCOMES
 from core.clock import FakeClock
 from core.contacts.service import SOURCES
 from core.context import Ctx
-from core.models.work import ACTIVITY_KINDS
 from core.reports import service as reports
 from core.reports.dto import Digest
 from exports.digest import build_workbook

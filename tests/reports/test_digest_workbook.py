@@ -13,9 +13,9 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 
+from core.calls.models import Call
 from core.clock import FakeClock
 from core.context import Ctx
-from core.models.calls import Call
 from core.reports import service as reports
 from core.reports.dto import Digest
 from exports.digest import build_workbook, summary_text

@@ -14,7 +14,7 @@ from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.documents import service
 from core.jobs import service as jobs
-from core.models.system import BackgroundJob
+from core.jobs.models import BackgroundJob
 from scheduler.jobs import Jobs
 
 

@@ -176,3 +176,15 @@ __all__ = [
     "Conversation",
     "MessageRelay",
 ]
+
+
+class ClientText(Base):
+    """An admin's text for one key (welcome, auto_reply, …) in one language."""
+
+    __tablename__ = "client_texts"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(8), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
