@@ -85,6 +85,10 @@ class PopOrigins:
         """When the call's ringing webhook arrived (once: a second pop is not timed)."""
         return self._received.pop(call_id, None)
 
+    def clear(self) -> None:
+        """Forget every call (a fresh database reuses call ids: tests, a restore)."""
+        self._received.clear()
+
 
 pop_origins = PopOrigins()
 
