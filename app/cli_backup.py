@@ -280,11 +280,11 @@ def restore(settings: Settings, source: Path) -> Done:
     ):
         if kind == "sqlite":
             target = _empty_sqlite_target(settings)
-            archive.extract(SQLITE_MEMBER, work, filter="data")
+            _extract(archive, [archive.getmember(SQLITE_MEMBER)], Path(work))
             _sqlite_restore(Path(work) / SQLITE_MEMBER, target)
         else:
             _empty_pg_target(settings.database_url)
-            archive.extract(POSTGRES_MEMBER, work, filter="data")
+            _extract(archive, [archive.getmember(POSTGRES_MEMBER)], Path(work))
             _pg_restore(Path(work) / POSTGRES_MEMBER, settings.database_url)
         count = _restore_documents(archive, documents, Path(work)) if documents else 0
     return Done("restored from", source, manifest, count)
@@ -418,11 +418,29 @@ def _documents_target(settings: Settings) -> Path:
     return target
 
 
+def _extract(archive: tarfile.TarFile, members: list[tarfile.TarInfo], work: Path) -> None:
+    """Extract `members` under `work`, refusing links, devices and paths that leave it.
+
+    Python 3.11.4 added tarfile's `filter="data"`, which does exactly that; Debian 12's own
+    Python is 3.11.2, so without it the same rules are checked here first."""
+    if hasattr(tarfile, "data_filter"):
+        try:
+            archive.extractall(work, members=members, filter="data")
+        except tarfile.FilterError as exc:
+            raise CliError(f"{exc.tarinfo.name}: not a Perezvon backup (an unsafe entry)") from exc
+        return
+    for member in members:
+        path = PurePosixPath(member.name)
+        if path.is_absolute() or ".." in path.parts or not (member.isfile() or member.isdir()):
+            raise CliError(f"{member.name}: not a Perezvon backup (an unsafe entry)")
+    archive.extractall(work, members=members)
+
+
 def _restore_documents(archive: tarfile.TarFile, target: Path, work: Path) -> int:
     members = [
         m for m in archive.getmembers() if PurePosixPath(m.name).parts[:1] == (DOCUMENTS_MEMBER,)
     ]
-    archive.extractall(work, members=members, filter="data")
+    _extract(archive, members, work)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         target.rmdir()  # empty (checked before anything was written)

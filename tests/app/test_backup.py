@@ -4,6 +4,7 @@ everything acknowledged before the backup started comes back; anything else is r
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import tarfile
@@ -248,3 +249,42 @@ def test_pg_tools_get_the_password_in_their_environment_not_on_the_command_line(
     )
     assert (env["PGHOST"], env["PGPORT"], env["PGUSER"]) == ("db.example", "6543", "crm")
     assert (env["PGPASSWORD"], env["PGDATABASE"], env["PGSSLMODE"]) == ("pa@ss", "crm", "require")
+
+
+@pytest.mark.parametrize("with_data_filter", [True, False], ids=["python>=3.11.4", "python3.11.2"])
+def test_restore_extracts_safely_with_and_without_tarfiles_data_filter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_data_filter: bool
+) -> None:
+    """Debian 12's Python 3.11.2 has no `filter="data"`: restore still extracts, and still
+    refuses entries that leave the folder or are links."""
+    if not with_data_filter:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    good = tmp_path / "good.tar"
+    payload = tmp_path / "payload.txt"
+    payload.write_text("kept")
+    with tarfile.open(good, "w") as archive:
+        archive.add(payload, arcname="documents/ab/payload.txt")
+    with tarfile.open(good) as archive:
+        cli_backup._extract(archive, archive.getmembers(), tmp_path / "out")
+    assert (tmp_path / "out/documents/ab/payload.txt").read_text() == "kept"
+
+    for name, entry in {
+        "up.tar": tarfile.TarInfo("documents/../../evil.txt"),
+        "link.tar": _symlink("documents/link", "/etc/passwd"),
+    }.items():
+        bad = tmp_path / name
+        with tarfile.open(bad, "w") as archive:
+            if entry.isfile():
+                entry.size = 4
+                archive.addfile(entry, io.BytesIO(b"evil"))
+            else:
+                archive.addfile(entry)
+        with tarfile.open(bad) as archive, pytest.raises(CliError, match="an unsafe entry"):
+            cli_backup._extract(archive, archive.getmembers(), tmp_path / f"out-{name}")
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def _symlink(name: str, target: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = tarfile.SYMTYPE, target
+    return info
