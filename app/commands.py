@@ -34,8 +34,13 @@ ROLE_NOUNS = {"admin": "an admin", "manager": "a manager", "sales": "a salespers
 def db_upgrade(settings: Settings) -> int:
     from core import migrate
 
-    migrate.upgrade(settings.database_url)
-    print(f"database is up to date: {_safe_url(settings.database_url)}")
+    applied = migrate.upgrade(settings.database_url)
+    where = _safe_url(settings.database_url)
+    if applied:
+        count = "1 migration" if len(applied) == 1 else f"{len(applied)} migrations"
+        print(f"database upgraded to schema {applied[-1]} ({count} applied): {where}")
+    else:
+        print(f"database is up to date (schema {migrate.head()}): {where}")
     return 0
 
 

@@ -17,9 +17,22 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at `url` up to `revision` (blocking; not from a running event loop)."""
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head") -> list[str]:
+    """Bring the database at `url` up to `revision` (blocking; not from a running event loop);
+    returns the revisions applied, oldest first (empty when it was up to date)."""
+    config = alembic_config(url)
+    applied: list[str] = []
+    config.attributes["applied"] = applied
+    command.upgrade(config, revision)
+    return applied
+
+
+def head() -> str:
+    """The newest migration this version knows."""
+    from alembic.script import ScriptDirectory
+
+    found = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    return found or "none"
 
 
 def upgrade_in_thread(url: str) -> None:

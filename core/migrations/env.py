@@ -14,12 +14,20 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _record(*, step: object, **_kw: object) -> None:
+    """Note each migration applied, for `perezvon db upgrade` to say what it did."""
+    applied = config.attributes.get("applied")
+    if applied is not None:
+        applied.append(getattr(step, "up_revision_id", None))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        on_version_apply=_record,
     )
     with context.begin_transaction():
         context.run_migrations()
