@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from alembic import context
+from alembic.runtime.migration import MigrationContext, MigrationInfo
 from sqlalchemy.engine import Connection
 
 import core.models  # noqa: F401  (registers the tables)
@@ -14,11 +17,13 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _record(*, step: object, **_kw: object) -> None:
+def _record(
+    ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any], run_args: Mapping[str, Any]
+) -> None:
     """Note each migration applied, for `perezvon db upgrade` to say what it did."""
     applied = config.attributes.get("applied")
-    if applied is not None:
-        applied.append(getattr(step, "up_revision_id", None))
+    if applied is not None and step.up_revision_id is not None:
+        applied.append(step.up_revision_id)
 
 
 def _run(connection: Connection) -> None:
