@@ -1,9 +1,11 @@
 """Per-update middlewares: errors → friendly replies, one DB session, the current user.
 
-Order (outermost first, after aiogram's own): errors, session, user. Anyone not on the team
-is a client: their messages go on with `client=True` (bot/handlers/clients.py takes them);
-their buttons get a neutral refusal. Deactivated accounts only reach `/start` and `/stop`;
-everything else gets a refusal that shows their Telegram id. Group chats get "private chats only".
+Order (outermost first, after aiogram's own): errors, session, user. A team member's update
+carries a `request` (bot/request.py): the session, texts, user and actor in one object.
+Anyone not on the team is a client: their messages go on with `client=True`
+(bot/handlers/clients.py takes them); their buttons get a neutral refusal. Deactivated
+accounts only reach `/start` and `/stop`; everything else gets a refusal that shows their
+Telegram id. Group chats get "private chats only".
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.deps import BotDeps
 from bot.i18n import Texts, pick_locale, texts
+from bot.request import Request
 from bot.views.format import esc
 from core.context import Actor, Ctx
 from core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from core.telemetry import log_context
 from core.users import service as users
+from core.users.models import User
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -129,14 +133,13 @@ class UserMiddleware(BaseMiddleware):
                 return await handler(event, data)
             if user is None or not user.active or edit.chat.type != "private":
                 return None
-            data["user"], data["actor"] = user, Actor.of_user(user)
+            _identify(data, user, t)
             return await handler(event, data)
         if chat is not None and chat.type != "private":
             await _tell(data["bot"], event, t("private-only"))
             return None
         if user is not None and user.active:
-            data["user"] = user
-            data["actor"] = Actor.of_user(user)
+            _identify(data, user, t)
             return await handler(event, data)
         text = (event.message.text or "") if event.message else ""
         if text.split(maxsplit=1)[:1] and text.split(maxsplit=1)[0].split("@")[0] in OPEN_COMMANDS:
@@ -151,6 +154,14 @@ class UserMiddleware(BaseMiddleware):
         key = "refused-inactive" if user is not None else "client-no-messages"
         await _tell(data["bot"], event, t(key, id=str(tg_user.id)))
         return None
+
+
+def _identify(data: dict[str, Any], user: User, t: Texts) -> None:
+    """A team member: their request object (bot/request.py), and its parts one by one for the
+    handlers that still take them."""
+    actor = Actor.of_user(user)
+    data["user"], data["actor"] = user, actor
+    data["request"] = Request(ctx=data["ctx"], t=t, user=user, actor=actor, deps=data["deps"])
 
 
 def _is_business(update: Update) -> bool:
