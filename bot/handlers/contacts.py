@@ -25,9 +25,9 @@ from aiogram.types import InlineKeyboardButton as Button
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import ContactCb, EditCb, NoteCb, OwnerCb
-from bot.deps import BotDeps
 from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
 from bot.i18n import Texts
+from bot.request import Request
 from bot.views import activities as activity_views
 from bot.views import contacts as views
 from bot.views.format import Screen, esc, markup
@@ -46,6 +46,10 @@ CALLS_SHOWN = 10
 
 async def card_screen(ctx: Ctx, actor: Actor, t: Texts, user: User, contact_id: int) -> Screen:
     return views.card(t, await cards.contact_card(ctx, actor=actor, contact_id=contact_id), user)
+
+
+async def _card(request: Request, contact_id: int) -> Screen:
+    return await card_screen(request.ctx, request.actor, request.t, request.user, contact_id)
 
 
 class RepliedToClient(Filter):
@@ -81,305 +85,281 @@ def _ref(message: Message) -> str:
     return f"{message.chat.id}:{message.message_id}"
 
 
+async def note_by_reply(
+    message: Message, subject: tuple[str, int], request: Request, state: FSMContext
+) -> None:
+    """A text reply to a message about a client: a note on that client (and call)."""
+    ctx, t, actor = request.ctx, request.t, request.actor
+    await state.clear()
+    contact_id, call_id = await _note_target(ctx, actor, subject)
+    note = await notes.add_note(
+        ctx,
+        actor=actor,
+        contact_id=contact_id,
+        text=message.text or "",
+        call_id=call_id,
+        message_ref=_ref(message),
+    )
+    await message.reply(t("note-added"), reply_markup=markup(views.note_buttons(t, note)))
+
+
+async def media_by_reply(
+    message: Message, subject: tuple[str, int], request: Request, state: FSMContext
+) -> None:
+    """A voice note or a photo in reply: a note of that kind, its caption as the text."""
+    ctx, t, actor = request.ctx, request.t, request.actor
+    await state.clear()
+    contact_id, call_id = await _note_target(ctx, actor, subject)
+    if message.voice is not None:
+        kind, file_id = "voice", message.voice.file_id
+    else:
+        kind, file_id = "photo", (message.photo or [])[-1].file_id  # the largest size
+    note = await notes.add_note(
+        ctx,
+        actor=actor,
+        contact_id=contact_id,
+        text=message.caption or "",
+        kind=kind,
+        call_id=call_id,
+        file_id=file_id,
+        message_ref=_ref(message),
+    )
+    await message.reply(t("note-added"), reply_markup=markup(views.note_buttons(t, note)))
+
+
+async def edited(message: Message, request: Request) -> None:
+    """An edited message that became a note edits the note."""
+    ctx, actor = request.ctx, request.actor
+    note = await notes.note_of_message(ctx, actor=actor, message_ref=_ref(message))
+    if note is None or note.kind != "note":
+        return  # not a note, or a voice note / photo whose caption we do not follow
+    try:
+        await notes.edit_note(ctx, actor=actor, note_id=note.id, text=message.text or "")
+    except DomainError:
+        return  # emptied, or the client is gone: the note stays as it was, unannounced
+    await message.reply(request.t("note-followed-edit"))
+
+
+async def open_note(query: CallbackQuery, callback_data: NoteCb, request: Request) -> None:
+    note = await notes.find_note(request.ctx, actor=request.actor, note_id=callback_data.id)
+    await show(query, views.note_screen(request.t, note, request.timezone))
+
+
+async def ask_note_text(
+    query: CallbackQuery, callback_data: NoteCb, request: Request, state: FSMContext
+) -> None:
+    note = await notes.find_note(request.ctx, actor=request.actor, note_id=callback_data.id)
+    await state.set_state(Flow.note_edit)
+    await state.set_data({"note_id": note.id})
+    await answer(query, cancelable(request.t, request.t("note-edit-ask")))
+
+
+async def got_note_text(message: Message, request: Request, state: FSMContext) -> None:
+    t = request.t
+    data = await state.get_data()
+    note = await notes.edit_note(
+        request.ctx, actor=request.actor, note_id=int(data["note_id"]), text=message.text or ""
+    )
+    await state.clear()
+    await answer(message, views.note_screen(t, note, request.timezone, head=t("note-edited")))
+
+
+async def ask_note_delete(query: CallbackQuery, callback_data: NoteCb, request: Request) -> None:
+    note = await notes.find_note(request.ctx, actor=request.actor, note_id=callback_data.id)
+    await show(query, views.confirm_note_delete(request.t, note, request.timezone))
+
+
+async def delete_note(
+    query: CallbackQuery,
+    callback_data: NoteCb,
+    request: Request,
+    callback_answer: CallbackAnswer,
+) -> None:
+    t = request.t
+    contact_id = await notes.delete_note(request.ctx, actor=request.actor, note_id=callback_data.id)
+    back = Button(
+        text=t("btn-timeline"), callback_data=ContactCb(action="tl", id=contact_id).pack()
+    )
+    await show(query, Screen(t("note-deleted"), markup([[back]])))
+    callback_answer.text = t("note-deleted")
+
+
+async def note_file(query: CallbackQuery, callback_data: NoteCb, request: Request) -> None:
+    """Get the file: the voice note or photo of a note, sent back by its file_id."""
+    ctx, actor = request.ctx, request.actor
+    note = await notes.find_note(ctx, actor=actor, note_id=callback_data.id)
+    file_id = await notes.note_file(ctx, actor=actor, note_id=note.id)
+    if file_id is None or query.bot is None:
+        raise NotFound(f"note {note.id} has no file")
+    if note.kind == "voice":
+        await query.bot.send_voice(query.from_user.id, file_id)
+    else:
+        await query.bot.send_photo(query.from_user.id, file_id)
+
+
+async def open_card(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
+    await answer(query, await _card(request, callback_data.id))
+
+
+async def timeline(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
+    page = max(callback_data.page, 0)
+    data = await notes.timeline(
+        request.ctx,
+        actor=request.actor,
+        contact_id=callback_data.id,
+        limit=views.TIMELINE_PAGE,
+        offset=page * views.TIMELINE_PAGE,
+    )
+    await show(query, views.timeline(request.t, callback_data.id, data, page, request.timezone))
+
+
+async def calls_list(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
+    ctx, actor = request.ctx, request.actor
+    await contacts.get_contact_for_work(ctx, actor=actor, contact_id=callback_data.id)
+    found = await calls.list_calls(ctx, actor=actor, contact_id=callback_data.id, limit=CALLS_SHOWN)
+    await show(query, views.calls_list(request.t, callback_data.id, found.items, request.timezone))
+
+
+async def ask_note(
+    query: CallbackQuery, callback_data: ContactCb, request: Request, state: FSMContext
+) -> None:
+    t = request.t
+    contact = await contacts.get_contact_for_work(
+        request.ctx, actor=request.actor, contact_id=callback_data.id
+    )
+    await state.set_state(Flow.note)
+    await state.set_data({"contact_id": contact.id})
+    await answer(query, cancelable(t, t("ask-note", name=esc(contact.name))))
+
+
+async def got_note(message: Message, request: Request, state: FSMContext) -> None:
+    t = request.t
+    data = await state.get_data()
+    call_id = data.get("call_id")
+    note = await notes.add_note(
+        request.ctx,
+        actor=request.actor,
+        contact_id=int(data["contact_id"]),
+        text=message.text or "",
+        call_id=int(call_id) if call_id else None,
+        message_ref=_ref(message),
+    )
+    await state.clear()
+    await message.answer(t("note-added"), reply_markup=markup(views.note_buttons(t, note)))
+
+
+async def ask_plan(
+    query: CallbackQuery, callback_data: ContactCb, request: Request, state: FSMContext
+) -> None:
+    t = request.t
+    contact = await contacts.get_contact_for_work(
+        request.ctx, actor=request.actor, contact_id=callback_data.id
+    )
+    await state.set_state(Flow.plan_when)
+    await state.set_data({"contact_id": contact.id})
+    await answer(query, cancelable(t, activity_views.plan_prompt(t, contact)))
+
+
+async def ask_deal(
+    query: CallbackQuery, callback_data: ContactCb, request: Request, state: FSMContext
+) -> None:
+    t = request.t
+    contact = await contacts.get_contact(
+        request.ctx, actor=request.actor, contact_id=callback_data.id
+    )
+    await state.set_state(Flow.deal_title)
+    await state.set_data({"contact_id": contact.id})
+    await answer(query, cancelable(t, t("ask-deal-title", name=esc(contact.name))))
+
+
+async def edit_menu(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
+    await contacts.get_contact(request.ctx, actor=request.actor, contact_id=callback_data.id)
+    await show(query, views.edit_menu(request.t, callback_data.id))
+
+
+async def ask_value(
+    query: CallbackQuery, callback_data: EditCb, request: Request, state: FSMContext
+) -> None:
+    t = request.t
+    await contacts.get_contact(request.ctx, actor=request.actor, contact_id=callback_data.id)
+    await state.set_state(Flow.edit_value)
+    await state.set_data({"contact_id": callback_data.id, "field": callback_data.field})
+    await answer(query, cancelable(t, t("ask-field-" + callback_data.field)))
+
+
+async def got_value(message: Message, request: Request, state: FSMContext) -> None:
+    """The new value of the field being edited (a phone is added); the card again."""
+    ctx, actor = request.ctx, request.actor
+    data = await state.get_data()
+    contact_id, field = int(data["contact_id"]), str(data["field"])
+    value = (message.text or "").strip()
+    if field == "phone":
+        await contacts.add_phone(ctx, actor=actor, contact_id=contact_id, phone=value)
+    else:
+        key = {"company": "company_name"}.get(field, field)
+        await contacts.update_contact(ctx, actor=actor, contact_id=contact_id, changes={key: value})
+    await state.clear()
+    screen = await _card(request, contact_id)
+    await message.answer(
+        request.t("contact-updated") + "\n\n" + screen.text, reply_markup=screen.markup
+    )
+
+
+async def owner_menu(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
+    ctx, actor = request.ctx, request.actor
+    if not actor.sees_all:
+        raise PermissionDenied("only a manager can give a contact to someone else")
+    await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
+    people = await users.list_users(ctx, active_only=True, limit=50)
+    await show(query, views.owner_menu(request.t, callback_data.id, people.items))
+
+
+async def set_owner(query: CallbackQuery, callback_data: OwnerCb, request: Request) -> None:
+    await contacts.update_contact(
+        request.ctx,
+        actor=request.actor,
+        contact_id=callback_data.id,
+        changes={"owner_id": callback_data.user_id},
+    )
+    await show(query, await _card(request, callback_data.id))
+
+
+async def invite_client(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
+    """The client's link (or /start code) to the bot, to opt in to greetings."""
+    t, bot_username = request.t, request.deps.bot_username
+    token = await consent.invite_token(
+        request.ctx, actor=request.actor, contact_id=callback_data.id
+    )
+    start = consent.TOKEN_PREFIX + token
+    if bot_username:
+        text = t("client-invite-link", link=esc(f"https://t.me/{bot_username}?start={start}"))
+    else:
+        text = t("client-invite-code", code=esc(f"/start {start}"))
+    await answer(query, Screen(text))
+
+
 def router() -> Router:
     r = Router(name="contacts")
-
-    @r.message(FREE_TEXT, RepliedToClient())
-    async def note_by_reply(
-        message: Message,
-        subject: tuple[str, int],
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        await state.clear()
-        contact_id, call_id = await _note_target(ctx, actor, subject)
-        note = await notes.add_note(
-            ctx,
-            actor=actor,
-            contact_id=contact_id,
-            text=message.text or "",
-            call_id=call_id,
-            message_ref=_ref(message),
-        )
-        await message.reply(t("note-added"), reply_markup=markup(views.note_buttons(t, note)))
-
-    @r.message(F.voice | F.photo, RepliedToClient())
-    async def media_by_reply(
-        message: Message,
-        subject: tuple[str, int],
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        await state.clear()
-        contact_id, call_id = await _note_target(ctx, actor, subject)
-        if message.voice is not None:
-            kind, file_id = "voice", message.voice.file_id
-        else:
-            kind, file_id = "photo", (message.photo or [])[-1].file_id  # the largest size
-        note = await notes.add_note(
-            ctx,
-            actor=actor,
-            contact_id=contact_id,
-            text=message.caption or "",
-            kind=kind,
-            call_id=call_id,
-            file_id=file_id,
-            message_ref=_ref(message),
-        )
-        await message.reply(t("note-added"), reply_markup=markup(views.note_buttons(t, note)))
-
-    @r.edited_message(F.text)
-    async def edited(message: Message, ctx: Ctx, t: Texts, actor: Actor) -> None:
-        note = await notes.note_of_message(ctx, actor=actor, message_ref=_ref(message))
-        if note is None or note.kind != "note":
-            return  # not a note, or a voice note / photo whose caption we do not follow
-        try:
-            await notes.edit_note(ctx, actor=actor, note_id=note.id, text=message.text or "")
-        except DomainError:
-            return  # emptied, or the client is gone: the note stays as it was, unannounced
-        await message.reply(t("note-followed-edit"))
-
-    @r.callback_query(NoteCb.filter(F.action == "open"))
-    async def open_note(
-        query: CallbackQuery, callback_data: NoteCb, ctx: Ctx, t: Texts, actor: Actor, user: User
-    ) -> None:
-        note = await notes.find_note(ctx, actor=actor, note_id=callback_data.id)
-        await show(query, views.note_screen(t, note, user.timezone))
-
-    @r.callback_query(NoteCb.filter(F.action == "edit"))
-    async def ask_note_text(
-        query: CallbackQuery,
-        callback_data: NoteCb,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        note = await notes.find_note(ctx, actor=actor, note_id=callback_data.id)
-        await state.set_state(Flow.note_edit)
-        await state.set_data({"note_id": note.id})
-        await answer(query, cancelable(t, t("note-edit-ask")))
-
-    @r.message(Flow.note_edit, FREE_TEXT)
-    async def got_note_text(
-        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
-    ) -> None:
-        data = await state.get_data()
-        note = await notes.edit_note(
-            ctx, actor=actor, note_id=int(data["note_id"]), text=message.text or ""
-        )
-        await state.clear()
-        await answer(message, views.note_screen(t, note, user.timezone, head=t("note-edited")))
-
-    @r.callback_query(NoteCb.filter(F.action == "del"))
-    async def ask_note_delete(
-        query: CallbackQuery, callback_data: NoteCb, ctx: Ctx, t: Texts, actor: Actor, user: User
-    ) -> None:
-        note = await notes.find_note(ctx, actor=actor, note_id=callback_data.id)
-        await show(query, views.confirm_note_delete(t, note, user.timezone))
-
-    @r.callback_query(NoteCb.filter(F.action == "delok"))
-    async def delete_note(
-        query: CallbackQuery,
-        callback_data: NoteCb,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        callback_answer: CallbackAnswer,
-    ) -> None:
-        contact_id = await notes.delete_note(ctx, actor=actor, note_id=callback_data.id)
-        back = Button(
-            text=t("btn-timeline"), callback_data=ContactCb(action="tl", id=contact_id).pack()
-        )
-        await show(query, Screen(t("note-deleted"), markup([[back]])))
-        callback_answer.text = t("note-deleted")
-
-    @r.callback_query(NoteCb.filter(F.action == "file"))
-    async def note_file(
-        query: CallbackQuery, callback_data: NoteCb, ctx: Ctx, t: Texts, actor: Actor
-    ) -> None:
-        note = await notes.find_note(ctx, actor=actor, note_id=callback_data.id)
-        file_id = await notes.note_file(ctx, actor=actor, note_id=note.id)
-        if file_id is None or query.bot is None:
-            raise NotFound(f"note {note.id} has no file")
-        if note.kind == "voice":
-            await query.bot.send_voice(query.from_user.id, file_id)
-        else:
-            await query.bot.send_photo(query.from_user.id, file_id)
-
-    @r.callback_query(ContactCb.filter(F.action == "open"))
-    async def open_card(
-        query: CallbackQuery, callback_data: ContactCb, ctx: Ctx, t: Texts, actor: Actor, user: User
-    ) -> None:
-        await answer(query, await card_screen(ctx, actor, t, user, callback_data.id))
-
-    @r.callback_query(ContactCb.filter(F.action == "tl"))
-    async def timeline(
-        query: CallbackQuery, callback_data: ContactCb, ctx: Ctx, t: Texts, actor: Actor, user: User
-    ) -> None:
-        page = max(callback_data.page, 0)
-        data = await notes.timeline(
-            ctx,
-            actor=actor,
-            contact_id=callback_data.id,
-            limit=views.TIMELINE_PAGE,
-            offset=page * views.TIMELINE_PAGE,
-        )
-        await show(query, views.timeline(t, callback_data.id, data, page, user.timezone))
-
-    @r.callback_query(ContactCb.filter(F.action == "calls"))
-    async def calls_list(
-        query: CallbackQuery, callback_data: ContactCb, ctx: Ctx, t: Texts, actor: Actor, user: User
-    ) -> None:
-        await contacts.get_contact_for_work(ctx, actor=actor, contact_id=callback_data.id)
-        found = await calls.list_calls(
-            ctx, actor=actor, contact_id=callback_data.id, limit=CALLS_SHOWN
-        )
-        await show(query, views.calls_list(t, callback_data.id, found.items, user.timezone))
-
-    @r.callback_query(ContactCb.filter(F.action == "note"))
-    async def ask_note(
-        query: CallbackQuery,
-        callback_data: ContactCb,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        contact = await contacts.get_contact_for_work(ctx, actor=actor, contact_id=callback_data.id)
-        await state.set_state(Flow.note)
-        await state.set_data({"contact_id": contact.id})
-        await answer(query, cancelable(t, t("ask-note", name=esc(contact.name))))
-
-    @r.message(Flow.note, FREE_TEXT)
-    async def got_note(
-        message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
-    ) -> None:
-        data = await state.get_data()
-        call_id = data.get("call_id")
-        note = await notes.add_note(
-            ctx,
-            actor=actor,
-            contact_id=int(data["contact_id"]),
-            text=message.text or "",
-            call_id=int(call_id) if call_id else None,
-            message_ref=_ref(message),
-        )
-        await state.clear()
-        await message.answer(t("note-added"), reply_markup=markup(views.note_buttons(t, note)))
-
-    @r.callback_query(ContactCb.filter(F.action == "plan"))
-    async def ask_plan(
-        query: CallbackQuery,
-        callback_data: ContactCb,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        contact = await contacts.get_contact_for_work(ctx, actor=actor, contact_id=callback_data.id)
-        await state.set_state(Flow.plan_when)
-        await state.set_data({"contact_id": contact.id})
-        await answer(query, cancelable(t, activity_views.plan_prompt(t, contact)))
-
-    @r.callback_query(ContactCb.filter(F.action == "deal"))
-    async def ask_deal(
-        query: CallbackQuery,
-        callback_data: ContactCb,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        contact = await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
-        await state.set_state(Flow.deal_title)
-        await state.set_data({"contact_id": contact.id})
-        await answer(query, cancelable(t, t("ask-deal-title", name=esc(contact.name))))
-
-    @r.callback_query(ContactCb.filter(F.action == "edit"))
-    async def edit_menu(
-        query: CallbackQuery, callback_data: ContactCb, ctx: Ctx, t: Texts, actor: Actor
-    ) -> None:
-        await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
-        await show(query, views.edit_menu(t, callback_data.id))
-
-    @r.callback_query(EditCb.filter(F.field.in_(views.EDITABLE_FIELDS)))
-    async def ask_value(
-        query: CallbackQuery,
-        callback_data: EditCb,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
-        await state.set_state(Flow.edit_value)
-        await state.set_data({"contact_id": callback_data.id, "field": callback_data.field})
-        await answer(query, cancelable(t, t("ask-field-" + callback_data.field)))
-
-    @r.message(Flow.edit_value, FREE_TEXT)
-    async def got_value(
-        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
-    ) -> None:
-        data = await state.get_data()
-        contact_id, field = int(data["contact_id"]), str(data["field"])
-        value = (message.text or "").strip()
-        if field == "phone":
-            await contacts.add_phone(ctx, actor=actor, contact_id=contact_id, phone=value)
-        else:
-            key = {"company": "company_name"}.get(field, field)
-            await contacts.update_contact(
-                ctx, actor=actor, contact_id=contact_id, changes={key: value}
-            )
-        await state.clear()
-        screen = await card_screen(ctx, actor, t, user, contact_id)
-        await message.answer(
-            t("contact-updated") + "\n\n" + screen.text, reply_markup=screen.markup
-        )
-
-    @r.callback_query(ContactCb.filter(F.action == "own"))
-    async def owner_menu(
-        query: CallbackQuery, callback_data: ContactCb, ctx: Ctx, t: Texts, actor: Actor
-    ) -> None:
-        if not actor.sees_all:
-            raise PermissionDenied("only a manager can give a contact to someone else")
-        await contacts.get_contact(ctx, actor=actor, contact_id=callback_data.id)
-        people = await users.list_users(ctx, active_only=True, limit=50)
-        await show(query, views.owner_menu(t, callback_data.id, people.items))
-
-    @r.callback_query(OwnerCb.filter())
-    async def set_owner(
-        query: CallbackQuery, callback_data: OwnerCb, ctx: Ctx, t: Texts, actor: Actor, user: User
-    ) -> None:
-        await contacts.update_contact(
-            ctx,
-            actor=actor,
-            contact_id=callback_data.id,
-            changes={"owner_id": callback_data.user_id},
-        )
-        await show(query, await card_screen(ctx, actor, t, user, callback_data.id))
-
-    @r.callback_query(ContactCb.filter(F.action == "inv"))
-    async def invite_client(
-        query: CallbackQuery,
-        callback_data: ContactCb,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        deps: BotDeps,
-    ) -> None:
-        token = await consent.invite_token(ctx, actor=actor, contact_id=callback_data.id)
-        start = consent.TOKEN_PREFIX + token
-        if deps.bot_username:
-            text = t(
-                "client-invite-link", link=esc(f"https://t.me/{deps.bot_username}?start={start}")
-            )
-        else:
-            text = t("client-invite-code", code=esc(f"/start {start}"))
-        await answer(query, Screen(text))
-
+    r.message.register(note_by_reply, FREE_TEXT, RepliedToClient())
+    r.message.register(media_by_reply, F.voice | F.photo, RepliedToClient())
+    r.edited_message.register(edited, F.text)
+    r.callback_query.register(open_note, NoteCb.filter(F.action == "open"))
+    r.callback_query.register(ask_note_text, NoteCb.filter(F.action == "edit"))
+    r.message.register(got_note_text, Flow.note_edit, FREE_TEXT)
+    r.callback_query.register(ask_note_delete, NoteCb.filter(F.action == "del"))
+    r.callback_query.register(delete_note, NoteCb.filter(F.action == "delok"))
+    r.callback_query.register(note_file, NoteCb.filter(F.action == "file"))
+    r.callback_query.register(open_card, ContactCb.filter(F.action == "open"))
+    r.callback_query.register(timeline, ContactCb.filter(F.action == "tl"))
+    r.callback_query.register(calls_list, ContactCb.filter(F.action == "calls"))
+    r.callback_query.register(ask_note, ContactCb.filter(F.action == "note"))
+    r.message.register(got_note, Flow.note, FREE_TEXT)
+    r.callback_query.register(ask_plan, ContactCb.filter(F.action == "plan"))
+    r.callback_query.register(ask_deal, ContactCb.filter(F.action == "deal"))
+    r.callback_query.register(edit_menu, ContactCb.filter(F.action == "edit"))
+    r.callback_query.register(ask_value, EditCb.filter(F.field.in_(views.EDITABLE_FIELDS)))
+    r.message.register(got_value, Flow.edit_value, FREE_TEXT)
+    r.callback_query.register(owner_menu, ContactCb.filter(F.action == "own"))
+    r.callback_query.register(set_owner, OwnerCb.filter())
+    r.callback_query.register(invite_client, ContactCb.filter(F.action == "inv"))
     return r
