@@ -1,6 +1,6 @@
 """Find anything by typing; create a contact (button, unknown number, shared Telegram contact).
 
-Plain text that is not a command searches contacts through core.contacts.service.search with
+Plain text that is not a command searches contacts through core.services.contacts.search with
 the actor's visibility; results are a paged list of buttons (the query is kept in the FSM
 data, so a page button carries only its number). A phone that matches nothing offers to
 create the contact. A number that already belongs to a contact opens that contact.
@@ -18,17 +18,16 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import NewContactCb, SearchCb
 from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
-from bot.i18n import LOCALES, Texts, texts
+from bot.i18n import LOCALES, texts
 from bot.keyboards import button_texts
+from bot.request import Request
 from bot.views import contacts as views
 from bot.views.format import Screen, esc
 from core.contacts import cards
 from core.contacts import service as contacts
-from core.context import Actor, Ctx
 from core.errors import Conflict, NotFound
 from core.phones import search_digits, try_normalize
 from core.search_text import swap_layout
-from core.users.models import User
 
 MAX_QUERY = 200
 # "No phone" at the phone prompt: the words of every language (a Russian speaker may type
@@ -56,11 +55,10 @@ def split_name_and_company(text: str) -> tuple[str, str | None]:
     return name.strip(), company.strip()[:300] or None
 
 
-async def search_screen(
-    ctx: Ctx, actor: Actor, t: Texts, user: User, query: str, page: int
-) -> Screen:
+async def search_screen(request: Request, query: str, page: int) -> Screen:
     """A page of matches; one match is its card; nothing found in one keyboard layout is
     tried in the other («ghbdtn» finds «привет»), saying so."""
+    ctx, t, actor = request.ctx, request.t, request.actor
     found = await contacts.search(
         ctx, actor=actor, q=query, limit=views.SEARCH_PAGE, offset=page * views.SEARCH_PAGE
     )
@@ -73,7 +71,9 @@ async def search_screen(
             note = t("search-layout-swapped", query=esc(swapped[:100])) + "\n\n"
     if found.total == 1 and len(found.items) == 1 and page == 0:
         card = views.card(
-            t, await cards.contact_card(ctx, actor=actor, contact_id=found.items[0].id), user
+            t,
+            await cards.contact_card(ctx, actor=actor, contact_id=found.items[0].id),
+            request.user,
         )
         return Screen(note + card.text, card.markup)
     phone = None
@@ -88,15 +88,13 @@ async def search_screen(
 
 async def open_or_create(
     target: Message | CallbackQuery,
-    ctx: Ctx,
-    t: Texts,
-    actor: Actor,
-    user: User,
+    request: Request,
     name: str,
     phones: list[str],
     company: str | None = None,
 ) -> None:
     """Create the contact; a phone that is taken opens the contact that has it instead."""
+    ctx, t, actor, user = request.ctx, request.t, request.actor, request.user
     try:
         created = await contacts.create_contact(
             ctx, actor=actor, name=name, phones=phones, source="bot", company_name=company
@@ -118,98 +116,102 @@ async def open_or_create(
     await answer(target, Screen(t("contact-created") + "\n\n" + screen.text, screen.markup))
 
 
+async def new_contact(message: Message, request: Request, state: FSMContext) -> None:
+    """The New contact button: asks for the name."""
+    await state.set_state(Flow.new_contact_name)
+    await state.set_data({})
+    await answer(message, cancelable(request.t, request.t("ask-contact-name")))
+
+
+async def new_with_phone(
+    query: CallbackQuery, callback_data: NewContactCb, request: Request, state: FSMContext
+) -> None:
+    """Create a contact with the number that matched nothing: asks for the name."""
+    t = request.t
+    await state.set_state(Flow.new_contact_name)
+    await state.set_data({"phone": "+" + callback_data.phone})
+    await answer(
+        query, cancelable(t, t("ask-contact-name-for", phone=esc("+" + callback_data.phone)))
+    )
+
+
+async def got_name(message: Message, request: Request, state: FSMContext) -> None:
+    """The name (and company after a comma); then the phone, unless it is known already."""
+    t = request.t
+    name, company = split_name_and_company(clean_query(message.text or ""))
+    if not name:
+        await answer(message, cancelable(t, t("ask-contact-name")))
+        return
+    data = await state.get_data()
+    if data.get("phone"):
+        await state.clear()
+        await open_or_create(message, request, name, [str(data["phone"])], company)
+        return
+    await state.set_state(Flow.new_contact_phone)
+    await state.update_data(name=name[:300], company=company)
+    await answer(message, cancelable(t, t("ask-contact-phone")))
+
+
+async def got_phone(message: Message, request: Request, state: FSMContext) -> None:
+    """The phone (or a skip word): the contact is created, or the one with it opened."""
+    data = await state.get_data()
+    text = clean_query(message.text or "")
+    phones = [] if text.lower() in SKIP else [text]
+    company = str(data["company"]) if data.get("company") else None
+    await open_or_create(message, request, str(data["name"]), phones, company)
+    await state.clear()
+
+
+async def shared_contact(message: Message, request: Request, state: FSMContext) -> None:
+    """A Telegram contact shared with the bot: created, or the one with its phone opened."""
+    shared = message.contact
+    assert shared is not None
+    await state.clear()
+    phone = shared.phone_number.strip()
+    if not phone.startswith("+"):
+        phone = "+" + phone
+    name = " ".join(p for p in (shared.first_name, shared.last_name) if p) or phone
+    await open_or_create(message, request, name, [phone])
+
+
+async def search(message: Message, request: Request, state: FSMContext) -> None:
+    """Free text with no dialog open: a search, remembered for its page buttons."""
+    t = request.t
+    query = clean_query(message.text or "")
+    if not query:
+        await message.answer(t("search-hint"))
+        return
+    if len(query) > MAX_QUERY:
+        await message.answer(t("search-too-long", limit=MAX_QUERY))
+        return
+    await state.update_data(search_q=query)
+    screen = await search_screen(request, query, 0)
+    await message.answer(screen.text, reply_markup=screen.markup)
+
+
+async def page(
+    query: CallbackQuery,
+    callback_data: SearchCb,
+    request: Request,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """A page button of the last search."""
+    text = (await state.get_data()).get("search_q")
+    if not text:
+        callback_answer.text = request.t("search-expired")
+        return
+    number = max(callback_data.page, 0)
+    await show(query, await search_screen(request, str(text), number))
+
+
 def router() -> Router:
     r = Router(name="search")
-
-    @r.message(F.text.in_(button_texts("kb-new-contact")))
-    async def new_contact(message: Message, t: Texts, user: User, state: FSMContext) -> None:
-        await state.set_state(Flow.new_contact_name)
-        await state.set_data({})
-        await answer(message, cancelable(t, t("ask-contact-name")))
-
-    @r.callback_query(NewContactCb.filter())
-    async def new_with_phone(
-        query: CallbackQuery, callback_data: NewContactCb, t: Texts, user: User, state: FSMContext
-    ) -> None:
-        await state.set_state(Flow.new_contact_name)
-        await state.set_data({"phone": "+" + callback_data.phone})
-        await answer(
-            query, cancelable(t, t("ask-contact-name-for", phone=esc("+" + callback_data.phone)))
-        )
-
-    @r.message(Flow.new_contact_name, FREE_TEXT)
-    async def got_name(
-        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
-    ) -> None:
-        name, company = split_name_and_company(clean_query(message.text or ""))
-        if not name:
-            await answer(message, cancelable(t, t("ask-contact-name")))
-            return
-        data = await state.get_data()
-        if data.get("phone"):
-            await state.clear()
-            phones = [str(data["phone"])]
-            await open_or_create(message, ctx, t, actor, user, name, phones, company)
-            return
-        await state.set_state(Flow.new_contact_phone)
-        await state.update_data(name=name[:300], company=company)
-        await answer(message, cancelable(t, t("ask-contact-phone")))
-
-    @r.message(Flow.new_contact_phone, FREE_TEXT)
-    async def got_phone(
-        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
-    ) -> None:
-        data = await state.get_data()
-        text = clean_query(message.text or "")
-        phones = [] if text.lower() in SKIP else [text]
-        company = str(data["company"]) if data.get("company") else None
-        await open_or_create(message, ctx, t, actor, user, str(data["name"]), phones, company)
-        await state.clear()
-
-    @r.message(F.contact)
-    async def shared_contact(
-        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
-    ) -> None:
-        shared = message.contact
-        assert shared is not None
-        await state.clear()
-        phone = shared.phone_number.strip()
-        if not phone.startswith("+"):
-            phone = "+" + phone
-        name = " ".join(p for p in (shared.first_name, shared.last_name) if p) or phone
-        await open_or_create(message, ctx, t, actor, user, name, [phone])
-
-    @r.message(StateFilter(None), FREE_TEXT)
-    async def search(
-        message: Message, ctx: Ctx, t: Texts, actor: Actor, user: User, state: FSMContext
-    ) -> None:
-        query = clean_query(message.text or "")
-        if not query:
-            await message.answer(t("search-hint"))
-            return
-        if len(query) > MAX_QUERY:
-            await message.answer(t("search-too-long", limit=MAX_QUERY))
-            return
-        await state.update_data(search_q=query)
-        screen = await search_screen(ctx, actor, t, user, query, 0)
-        await message.answer(screen.text, reply_markup=screen.markup)
-
-    @r.callback_query(SearchCb.filter())
-    async def page(
-        query: CallbackQuery,
-        callback_data: SearchCb,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        user: User,
-        state: FSMContext,
-        callback_answer: CallbackAnswer,
-    ) -> None:
-        text = (await state.get_data()).get("search_q")
-        if not text:
-            callback_answer.text = t("search-expired")
-            return
-        page = max(callback_data.page, 0)
-        await show(query, await search_screen(ctx, actor, t, user, str(text), page))
-
+    r.message.register(new_contact, F.text.in_(button_texts("kb-new-contact")))
+    r.callback_query.register(new_with_phone, NewContactCb.filter())
+    r.message.register(got_name, Flow.new_contact_name, FREE_TEXT)
+    r.message.register(got_phone, Flow.new_contact_phone, FREE_TEXT)
+    r.message.register(shared_contact, F.contact)
+    r.message.register(search, StateFilter(None), FREE_TEXT)
+    r.callback_query.register(page, SearchCb.filter())
     return r
