@@ -2,7 +2,7 @@
 
 1. Managers and admins see everyone with open, overdue and today's tasks (each in their own
    zone) and open one person's contacts, tasks and deals; sales people are refused by core.
-2. Only an admin changes a role, an extension or access (core.users.service says so too).
+2. Only an admin changes a role, an extension or access (core.services.users says so too).
 3. A role change, a switch-off and a switch-on only ask first; the change happens on
    [Yes]. Changing one's own admin role says what one loses before asking.
 4. The last active admin keeps their role and access: core refuses (`LastAdmin`) and the
@@ -21,9 +21,9 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import TeamCb
 from bot.handlers.common import FREE_TEXT, Flow, cancelable, show
-from bot.i18n import Texts
 from bot.menus import set_menu_for
 from bot.middlewares import error_text
+from bot.request import Request
 from bot.views import activities as activity_views
 from bot.views import contacts as contact_views
 from bot.views import deals as deal_views
@@ -31,7 +31,6 @@ from bot.views import team as views
 from bot.views.format import Screen, esc
 from core.activities import service as activities
 from core.contacts import service as contacts
-from core.context import Actor, Ctx
 from core.deals import service as deals
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.users import service as users
@@ -41,96 +40,34 @@ TEAM_LIMIT = 100
 LIST_LIMIT = 20
 
 
-def _admin(actor: Actor, t: Texts, callback_answer: CallbackAnswer) -> bool:
+def _admin(request: Request, callback_answer: CallbackAnswer) -> bool:
     """Admins go on; anyone else reads who may change roles, extensions and access."""
-    if not actor.is_admin:
-        callback_answer.text = t("team-admin-only")
-    return actor.is_admin
+    if not request.actor.is_admin:
+        callback_answer.text = request.t("team-admin-only")
+    return request.actor.is_admin
 
 
-async def _team(ctx: Ctx, t: Texts, actor: Actor) -> Screen:
+async def _team(request: Request) -> Screen:
+    ctx = request.ctx
     page = await users.list_users(ctx, limit=TEAM_LIMIT)
     people = sorted(page.items, key=lambda p: (not p.active, p.id))
-    return views.team(t, await users.workloads(ctx, actor=actor, people=people))
+    return views.team(request.t, await users.workloads(ctx, actor=request.actor, people=people))
 
 
-async def _person(ctx: Ctx, t: Texts, actor: Actor, user_id: int, notice: str = "") -> Screen:
+async def _person(request: Request, user_id: int, notice: str = "") -> Screen:
+    ctx, actor = request.ctx, request.actor
     person = await users.get_user(ctx, user_id=user_id)
     [load] = await users.workloads(ctx, actor=actor, people=[person])
-    return views.person(t, person, load, admin=actor.is_admin, me=actor.user_id or 0, notice=notice)
+    return views.person(
+        request.t, person, load, admin=actor.is_admin, me=actor.user_id or 0, notice=notice
+    )
 
 
-def router() -> Router:
-    r = Router(name="team")
-
-    @r.message(Command("team"))
-    async def team(message: Message, ctx: Ctx, t: Texts, actor: Actor) -> None:
-        screen = await _team(ctx, t, actor)
-        await message.answer(screen.text, reply_markup=screen.markup)
-
-    @r.callback_query(TeamCb.filter(F.action == "list"))
-    async def back(query: CallbackQuery, ctx: Ctx, t: Texts, actor: Actor) -> None:
-        await show(query, await _team(ctx, t, actor))
-
-    @r.callback_query(TeamCb.filter(F.action == "open"))
-    async def person(
-        query: CallbackQuery, callback_data: TeamCb, ctx: Ctx, t: Texts, actor: Actor
-    ) -> None:
-        await show(query, await _person(ctx, t, actor, callback_data.user_id))
-
-    @r.callback_query(TeamCb.filter(F.action == "contacts"))
-    async def their_contacts(
-        query: CallbackQuery, callback_data: TeamCb, ctx: Ctx, t: Texts, actor: Actor
-    ) -> None:
-        person = await _seen(ctx, actor, callback_data.user_id)
-        page = await contacts.search(ctx, actor=actor, owner_id=person.id, limit=LIST_LIMIT)
-        name = esc(person.name)
-        if not page.items:
-            await _send(query, Screen(t("team-contacts-none", name=name)))
-            return
-        screen = contact_views.search_results(t, "", page.items, len(page.items), 0, None)
-        await _send(
-            query, Screen(t("team-contacts-of", name=name, count=page.total), screen.markup)
-        )
-
-    @r.callback_query(TeamCb.filter(F.action == "tasks"))
-    async def their_tasks(
-        query: CallbackQuery, callback_data: TeamCb, ctx: Ctx, t: Texts, actor: Actor, user: User
-    ) -> None:
-        person = await _seen(ctx, actor, callback_data.user_id)
-        page = await activities.list_activities(
-            ctx, actor=actor, owner_id=person.id, statuses=["planned"], limit=LIST_LIMIT * 3
-        )
-        now = ctx.clock.now()
-        late = [a for a in page.items if a.due_at is not None and a.due_at < now]
-        coming = [a for a in page.items if a not in late]
-        title = t("team-tasks-of", name=person.name)
-        await _send(query, activity_views.agenda(t, title, late, coming, user.timezone))
-
-    @r.callback_query(TeamCb.filter(F.action == "deals"))
-    async def their_deals(
-        query: CallbackQuery, callback_data: TeamCb, ctx: Ctx, t: Texts, actor: Actor
-    ) -> None:
-        person = await _seen(ctx, actor, callback_data.user_id)
-        page = await deals.list_deals(
-            ctx, actor=actor, owner_id=person.id, open_only=True, limit=LIST_LIMIT
-        )
-        name = esc(person.name)
-        if not page.items:
-            await _send(query, Screen(t("team-deals-none", name=name)))
-            return
-        screen = deal_views.my_deals(t, page.items, page.total, await deals.stages(ctx))
-        await _send(query, Screen(t("team-deals-of", name=name, count=page.total), screen.markup))
-
-    _admin_changes(r)
-    return r
-
-
-async def _seen(ctx: Ctx, actor: Actor, user_id: int) -> User:
+async def _seen(request: Request, user_id: int) -> User:
     """The person whose work a manager looks at (sales people may not look at others)."""
-    if not actor.sees_all:
+    if not request.actor.sees_all:
         raise PermissionDenied("only a manager can see the team's work")
-    return await users.get_user(ctx, user_id=user_id)
+    return await users.get_user(request.ctx, user_id=user_id)
 
 
 async def _send(query: CallbackQuery, screen: Screen) -> None:
@@ -139,151 +76,217 @@ async def _send(query: CallbackQuery, screen: Screen) -> None:
         await query.bot.send_message(query.from_user.id, screen.text, reply_markup=screen.markup)
 
 
-def _admin_changes(r: Router) -> None:
-    """Role, access and extension: asked, confirmed, undoable; admins only."""
+async def team(message: Message, request: Request) -> None:
+    """/team: everyone with their open, overdue and today's tasks."""
+    screen = await _team(request)
+    await message.answer(screen.text, reply_markup=screen.markup)
 
-    @r.callback_query(TeamCb.filter(F.action == "role"))
-    async def ask_role(
-        query: CallbackQuery,
-        callback_data: TeamCb,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        callback_answer: CallbackAnswer,
-    ) -> None:
-        if not _admin(actor, t, callback_answer):
-            return
-        person = await users.get_user(ctx, user_id=callback_data.user_id)
-        if person.role == callback_data.role:
-            return
-        await show(query, views.confirm_role(t, person, callback_data.role, me=actor.user_id or 0))
 
-    @r.callback_query(TeamCb.filter(F.action.in_({"off", "on"})))
-    async def ask_access(
-        query: CallbackQuery,
-        callback_data: TeamCb,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        callback_answer: CallbackAnswer,
-    ) -> None:
-        if not _admin(actor, t, callback_answer):
-            return
-        person = await users.get_user(ctx, user_id=callback_data.user_id)
-        await show(query, views.confirm_access(t, person, on=callback_data.action == "on"))
+async def back(query: CallbackQuery, request: Request) -> None:
+    await show(query, await _team(request))
 
-    @r.callback_query(TeamCb.filter(F.action == "setrole"))
-    async def set_role(
-        query: CallbackQuery,
-        callback_data: TeamCb,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        callback_answer: CallbackAnswer,
-    ) -> None:
-        person = await users.get_user(ctx, user_id=callback_data.user_id)
-        before, name = person.role, person.name
-        try:
-            changed = await users.set_role(
-                ctx, actor=actor, user_id=person.id, role=callback_data.role
-            )
-        except users.LastAdmin:
-            await _refuse_last_admin(query, ctx, t, actor, callback_answer, name, person.id)
-            return
-        if query.bot is not None:
-            await set_menu_for(query.bot, changed)
-        notice = t(
-            "team-role-changed",
-            name=esc(name),
-            **{"from": t("role-" + before), "to": t("role-" + changed.role)},
+
+async def person(query: CallbackQuery, callback_data: TeamCb, request: Request) -> None:
+    await show(query, await _person(request, callback_data.user_id))
+
+
+async def their_contacts(query: CallbackQuery, callback_data: TeamCb, request: Request) -> None:
+    t = request.t
+    seen = await _seen(request, callback_data.user_id)
+    page = await contacts.search(
+        request.ctx, actor=request.actor, owner_id=seen.id, limit=LIST_LIMIT
+    )
+    name = esc(seen.name)
+    if not page.items:
+        await _send(query, Screen(t("team-contacts-none", name=name)))
+        return
+    screen = contact_views.search_results(t, "", page.items, len(page.items), 0, None)
+    await _send(query, Screen(t("team-contacts-of", name=name, count=page.total), screen.markup))
+
+
+async def their_tasks(query: CallbackQuery, callback_data: TeamCb, request: Request) -> None:
+    t = request.t
+    seen = await _seen(request, callback_data.user_id)
+    page = await activities.list_activities(
+        request.ctx,
+        actor=request.actor,
+        owner_id=seen.id,
+        statuses=["planned"],
+        limit=LIST_LIMIT * 3,
+    )
+    now = request.now()
+    late = [a for a in page.items if a.due_at is not None and a.due_at < now]
+    coming = [a for a in page.items if a not in late]
+    title = t("team-tasks-of", name=seen.name)
+    await _send(query, activity_views.agenda(t, title, late, coming, request.timezone))
+
+
+async def their_deals(query: CallbackQuery, callback_data: TeamCb, request: Request) -> None:
+    ctx, t = request.ctx, request.t
+    seen = await _seen(request, callback_data.user_id)
+    page = await deals.list_deals(
+        ctx, actor=request.actor, owner_id=seen.id, open_only=True, limit=LIST_LIMIT
+    )
+    name = esc(seen.name)
+    if not page.items:
+        await _send(query, Screen(t("team-deals-none", name=name)))
+        return
+    screen = deal_views.my_deals(t, page.items, page.total, await deals.stages(ctx))
+    await _send(query, Screen(t("team-deals-of", name=name, count=page.total), screen.markup))
+
+
+# Role, access and extension: asked, confirmed, undoable; admins only.
+
+
+async def ask_role(
+    query: CallbackQuery,
+    callback_data: TeamCb,
+    request: Request,
+    callback_answer: CallbackAnswer,
+) -> None:
+    if not _admin(request, callback_answer):
+        return
+    target = await users.get_user(request.ctx, user_id=callback_data.user_id)
+    if target.role == callback_data.role:
+        return
+    me = request.actor.user_id or 0
+    await show(query, views.confirm_role(request.t, target, callback_data.role, me=me))
+
+
+async def ask_access(
+    query: CallbackQuery,
+    callback_data: TeamCb,
+    request: Request,
+    callback_answer: CallbackAnswer,
+) -> None:
+    if not _admin(request, callback_answer):
+        return
+    target = await users.get_user(request.ctx, user_id=callback_data.user_id)
+    await show(query, views.confirm_access(request.t, target, on=callback_data.action == "on"))
+
+
+async def set_role(
+    query: CallbackQuery,
+    callback_data: TeamCb,
+    request: Request,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """[Yes] on a role change: changed (the last admin stays), with [Undo]."""
+    ctx, t, actor = request.ctx, request.t, request.actor
+    target = await users.get_user(ctx, user_id=callback_data.user_id)
+    before, name = target.role, target.name
+    try:
+        changed = await users.set_role(ctx, actor=actor, user_id=target.id, role=callback_data.role)
+    except users.LastAdmin:
+        await _refuse_last_admin(query, request, callback_answer, name, target.id)
+        return
+    if query.bot is not None:
+        await set_menu_for(query.bot, changed)
+    notice = t(
+        "team-role-changed",
+        name=esc(name),
+        **{"from": t("role-" + before), "to": t("role-" + changed.role)},
+    )
+    if changed.id == actor.user_id and changed.role != "admin":
+        await show(query, Screen(notice))  # no admin buttons for who is no longer an admin
+        return
+    screen = await _person(request, changed.id, notice)
+    await show(query, views.undo_row(t, screen, "role", changed.id, before))
+
+
+async def set_access(
+    query: CallbackQuery,
+    callback_data: TeamCb,
+    request: Request,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """[Yes] on a switch-off or a switch-on: done (the last admin stays), with [Undo]."""
+    ctx, t, actor = request.ctx, request.t, request.actor
+    target = await users.get_user(ctx, user_id=callback_data.user_id)
+    name, on = target.name, callback_data.action == "seton"
+    try:
+        if on:
+            changed = await users.activate(ctx, actor=actor, user_id=target.id)
+        else:
+            changed = await users.deactivate(ctx, actor=actor, user_id=target.id)
+    except users.LastAdmin:
+        await _refuse_last_admin(query, request, callback_answer, name, target.id)
+        return
+    if on and query.bot is not None:
+        await set_menu_for(query.bot, changed)
+    notice = t("team-turned-on" if on else "team-turned-off", name=esc(name))
+    screen = await _person(request, changed.id, notice)
+    undo = "off" if on else "on"
+    await show(query, views.undo_row(t, screen, undo, changed.id))
+
+
+async def ask_extension(
+    query: CallbackQuery,
+    callback_data: TeamCb,
+    request: Request,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    t = request.t
+    if not _admin(request, callback_answer):
+        return
+    await state.set_state(Flow.extension)
+    await state.set_data({"user_id": callback_data.user_id})
+    if query.bot is not None:
+        prompt = cancelable(t, t("ask-extension"))
+        await query.bot.send_message(query.from_user.id, prompt.text, reply_markup=prompt.markup)
+
+
+async def set_extension(message: Message, request: Request, state: FSMContext) -> None:
+    """The typed extensions: saved, or the mistake said and asked again."""
+    ctx, t = request.ctx, request.t
+    data = await state.get_data()
+    extensions = (message.text or "").replace(",", " ").split()
+    try:
+        changed = await users.set_extensions(
+            ctx, actor=request.actor, user_id=int(data["user_id"]), extensions=extensions
         )
-        if changed.id == actor.user_id and changed.role != "admin":
-            await show(query, Screen(notice))  # no admin buttons for who is no longer an admin
-            return
-        screen = await _person(ctx, t, actor, changed.id, notice)
-        await show(query, views.undo_row(t, screen, "role", changed.id, before))
-
-    @r.callback_query(TeamCb.filter(F.action.in_({"setoff", "seton"})))
-    async def set_access(
-        query: CallbackQuery,
-        callback_data: TeamCb,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        callback_answer: CallbackAnswer,
-    ) -> None:
-        person = await users.get_user(ctx, user_id=callback_data.user_id)
-        name, on = person.name, callback_data.action == "seton"
-        try:
-            if on:
-                changed = await users.activate(ctx, actor=actor, user_id=person.id)
-            else:
-                changed = await users.deactivate(ctx, actor=actor, user_id=person.id)
-        except users.LastAdmin:
-            await _refuse_last_admin(query, ctx, t, actor, callback_answer, name, person.id)
-            return
-        if on and query.bot is not None:
-            await set_menu_for(query.bot, changed)
-        notice = t("team-turned-on" if on else "team-turned-off", name=esc(name))
-        screen = await _person(ctx, t, actor, changed.id, notice)
-        undo = "off" if on else "on"
-        await show(query, views.undo_row(t, screen, undo, changed.id))
-
-    @r.callback_query(TeamCb.filter(F.action == "ext"))
-    async def ask_extension(
-        query: CallbackQuery,
-        callback_data: TeamCb,
-        t: Texts,
-        actor: Actor,
-        state: FSMContext,
-        callback_answer: CallbackAnswer,
-    ) -> None:
-        if not _admin(actor, t, callback_answer):
-            return
-        await state.set_state(Flow.extension)
-        await state.set_data({"user_id": callback_data.user_id})
-        if query.bot is not None:
-            prompt = cancelable(t, t("ask-extension"))
-            await query.bot.send_message(
-                query.from_user.id, prompt.text, reply_markup=prompt.markup
-            )
-
-    @r.message(Flow.extension, FREE_TEXT)
-    async def set_extension(
-        message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
-    ) -> None:
-        data = await state.get_data()
-        extensions = (message.text or "").replace(",", " ").split()
-        try:
-            changed = await users.set_extensions(
-                ctx, actor=actor, user_id=int(data["user_id"]), extensions=extensions
-            )
-        except (InvalidInput, Conflict) as error:
-            # The dialog stays open: the next text is another try, not a search.
-            await ctx.session.rollback()
-            prompt = cancelable(t, error_text(t, error) + "\n" + t("ask-extension"))
-            await message.answer(prompt.text, reply_markup=prompt.markup)
-            return
-        await state.clear()
-        screen = await _person(ctx, t, actor, changed.id)
-        await message.answer(
-            t("extension-set", name=esc(changed.name)) + "\n" + screen.text,
-            reply_markup=screen.markup,
-        )
+    except (InvalidInput, Conflict) as error:
+        # The dialog stays open: the next text is another try, not a search.
+        await ctx.session.rollback()
+        prompt = cancelable(t, error_text(t, error) + "\n" + t("ask-extension"))
+        await message.answer(prompt.text, reply_markup=prompt.markup)
+        return
+    await state.clear()
+    screen = await _person(request, changed.id)
+    await message.answer(
+        t("extension-set", name=esc(changed.name)) + "\n" + screen.text,
+        reply_markup=screen.markup,
+    )
 
 
 async def _refuse_last_admin(
     query: CallbackQuery,
-    ctx: Ctx,
-    t: Texts,
-    actor: Actor,
+    request: Request,
     callback_answer: CallbackAnswer,
     name: str,
     user_id: int,
 ) -> None:
     """Say why, on the button and on the screen, and show the person unchanged."""
-    await ctx.session.rollback()
-    text = t("team-last-admin", name=esc(name))
+    await request.ctx.session.rollback()
+    text = request.t("team-last-admin", name=esc(name))
     callback_answer.text = text[:200]
     callback_answer.show_alert = True
-    await show(query, await _person(ctx, t, actor, user_id, text))
+    await show(query, await _person(request, user_id, text))
+
+
+def router() -> Router:
+    r = Router(name="team")
+    r.message.register(team, Command("team"))
+    r.callback_query.register(back, TeamCb.filter(F.action == "list"))
+    r.callback_query.register(person, TeamCb.filter(F.action == "open"))
+    r.callback_query.register(their_contacts, TeamCb.filter(F.action == "contacts"))
+    r.callback_query.register(their_tasks, TeamCb.filter(F.action == "tasks"))
+    r.callback_query.register(their_deals, TeamCb.filter(F.action == "deals"))
+    r.callback_query.register(ask_role, TeamCb.filter(F.action == "role"))
+    r.callback_query.register(ask_access, TeamCb.filter(F.action.in_({"off", "on"})))
+    r.callback_query.register(set_role, TeamCb.filter(F.action == "setrole"))
+    r.callback_query.register(set_access, TeamCb.filter(F.action.in_({"setoff", "seton"})))
+    r.callback_query.register(ask_extension, TeamCb.filter(F.action == "ext"))
+    r.message.register(set_extension, Flow.extension, FREE_TEXT)
+    return r
