@@ -1,4 +1,8 @@
-"""Whatever no feature took: stickers, files, photos, voice, unknown commands and buttons."""
+"""Whatever no feature took: stickers, files, photos, voice, unknown commands and buttons.
+
+Only a team member's updates reach these handlers (they take the request object); a
+client's messages are taken by bot/handlers/clients.py long before.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +10,31 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.i18n import Texts
-from core.users.models import User
+from bot.request import Request
+
+
+async def unknown_command(message: Message, request: Request) -> None:
+    await message.answer(request.t("unknown-command"))
+
+
+async def text_in_flow(message: Message, request: Request) -> None:
+    await message.answer(request.t("search-hint"))
+
+
+async def not_text(message: Message, request: Request) -> None:
+    await message.answer(request.t("not-text"))
+
+
+async def unknown_button(
+    query: CallbackQuery, request: Request, callback_answer: CallbackAnswer
+) -> None:
+    callback_answer.text = request.t("button-stale")
 
 
 def router() -> Router:
     r = Router(name="fallback")
-
-    @r.message(F.text.startswith("/"))
-    async def unknown_command(message: Message, t: Texts, user: User) -> None:
-        await message.answer(t("unknown-command"))
-
-    @r.message(F.text)
-    async def text_in_flow(message: Message, t: Texts, user: User) -> None:
-        await message.answer(t("search-hint"))
-
-    @r.message()
-    async def not_text(message: Message, t: Texts, user: User) -> None:
-        await message.answer(t("not-text"))
-
-    @r.callback_query()
-    async def unknown_button(
-        query: CallbackQuery, t: Texts, user: User, callback_answer: CallbackAnswer
-    ) -> None:
-        callback_answer.text = t("button-stale")
-
+    r.message.register(unknown_command, F.text.startswith("/"))
+    r.message.register(text_in_flow, F.text)
+    r.message.register(not_text)
+    r.callback_query.register(unknown_button)
     return r
