@@ -14,55 +14,51 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.deps import BotDeps
-from bot.i18n import Texts
 from bot.keyboards import main_keyboard
 from bot.menus import help_text, set_menu_for
+from bot.request import Request
 from bot.views.format import day_and_time, esc
-from core.context import Actor, Ctx
 from core.errors import InvalidInput
 from core.users import service as users
-from core.users.models import User
 
 
 def _link(deps: BotDeps, code: str) -> str | None:
     return f"https://t.me/{deps.bot_username}?start={code}" if deps.bot_username else None
 
 
+async def invite(message: Message, command: CommandObject, request: Request) -> None:
+    """/invite [role]: a one-time code and link, with when it stops working."""
+    t = request.t
+    typed = (command.args or "").strip()
+    try:
+        role = users.parse_role(typed) if typed else "sales"
+    except InvalidInput:
+        await message.answer(t("invite-unknown-role", role=esc(typed[:40])))
+        return
+    created = await users.create_invite(request.ctx, actor=request.actor, role=role)
+    link = _link(request.deps, created.code)
+    await message.answer(
+        t(
+            "invite-made-until",
+            role=t("role-" + role),
+            until=day_and_time(t, created.expires_at, request.timezone),
+            code=esc(created.code),
+            link=esc(link) if link else t("invite-no-link"),
+        )
+    )
+
+
+async def help_(message: Message, request: Request) -> None:
+    """/help: what the user's role can do; the chat's command menu refreshed for it."""
+    await message.answer(
+        help_text(request.t, request.user.role), reply_markup=main_keyboard(request.t)
+    )
+    if message.bot is not None:
+        await set_menu_for(message.bot, request.user)
+
+
 def router() -> Router:
     r = Router(name="invites")
-
-    @r.message(Command("invite"))
-    async def invite(
-        message: Message,
-        command: CommandObject,
-        ctx: Ctx,
-        t: Texts,
-        actor: Actor,
-        user: User,
-        deps: BotDeps,
-    ) -> None:
-        typed = (command.args or "").strip()
-        try:
-            role = users.parse_role(typed) if typed else "sales"
-        except InvalidInput:
-            await message.answer(t("invite-unknown-role", role=esc(typed[:40])))
-            return
-        created = await users.create_invite(ctx, actor=actor, role=role)
-        link = _link(deps, created.code)
-        await message.answer(
-            t(
-                "invite-made-until",
-                role=t("role-" + role),
-                until=day_and_time(t, created.expires_at, user.timezone),
-                code=esc(created.code),
-                link=esc(link) if link else t("invite-no-link"),
-            )
-        )
-
-    @r.message(Command("help"))
-    async def help_(message: Message, t: Texts, user: User) -> None:
-        await message.answer(help_text(t, user.role), reply_markup=main_keyboard(t))
-        if message.bot is not None:
-            await set_menu_for(message.bot, user)
-
+    r.message.register(invite, Command("invite"))
+    r.message.register(help_, Command("help"))
     return r
