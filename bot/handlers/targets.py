@@ -19,15 +19,14 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.i18n import Texts
+from bot.request import Request
 from bot.views import targets as views
-from core.context import Actor, Ctx
 from core.targets import service as targets
-from core.users.models import User
 
 
-def this_month(ctx: Ctx, user: User) -> date:
-    zone = ZoneInfo(user.timezone or ctx.config.timezone)
-    return ctx.clock.now().astimezone(zone).date().replace(day=1)
+def this_month(request: Request) -> date:
+    zone = ZoneInfo(request.timezone or request.ctx.config.timezone)
+    return request.now().astimezone(zone).date().replace(day=1)
 
 
 def metric_of(t: Texts, word: str) -> str:
@@ -38,22 +37,23 @@ def metric_of(t: Texts, word: str) -> str:
     return words.get(word, word)
 
 
-async def show_targets(
-    message: Message, command: CommandObject, ctx: Ctx, t: Texts, actor: Actor, user: User
-) -> None:
+async def show_targets(message: Message, command: CommandObject, request: Request) -> None:
+    """/targets [month]: the month's targets; `/targets set …` for managers."""
+    t = request.t
     words = (command.args or "").split()
     if words and words[0].casefold() == "set":
-        await set_targets(message, words[1:], ctx, t, actor)
+        await set_targets(message, words[1:], request)
         return
     if len(words) > 1:
         await message.answer(t("targets-usage"))
         return
-    month = targets.parse_month(words[0]) if words else this_month(ctx, user)
-    found = await targets.list_targets(ctx, actor=actor, month=month)
+    month = targets.parse_month(words[0]) if words else this_month(request)
+    found = await targets.list_targets(request.ctx, actor=request.actor, month=month)
     await message.answer(views.targets(t, month, found))
 
 
-async def set_targets(message: Message, words: list[str], ctx: Ctx, t: Texts, actor: Actor) -> None:
+async def set_targets(message: Message, words: list[str], request: Request) -> None:
+    ctx, t, actor = request.ctx, request.t, request.actor
     if not actor.sees_all:
         await message.answer(t("managers-only"))
         return
