@@ -1,6 +1,6 @@
 """Find anything by typing; create a contact (button, unknown number, shared Telegram contact).
 
-Plain text that is not a command searches contacts through core.services.contacts.search with
+Plain text that is not a command searches contacts through core.contacts.service.search with
 the actor's visibility; results are a paged list of buttons (the query is kept in the FSM
 data, so a page button carries only its number). A phone that matches nothing offers to
 create the contact. A number that already belongs to a contact opens that contact.

@@ -4,7 +4,7 @@
    file is downloaded (I/O only) and stored as a background job, and the answer comes at
    once: "checking, I will write". Reading and dry-running a file takes seconds to minutes
    and must never run inside an update Telegram waits on (in webhook mode it would be
-   redelivered); the scheduler runs the job (core/services/import_jobs.py).
+   redelivered); the scheduler runs the job (core/imports/jobs.py).
 2. The job's preview arrives through the outbox with the policy, Apply and Cancel buttons
    (`key` is the job's id). A policy re-runs the preview; Apply queues the import of the
    same stored file and its outcome (with the rejected rows as a workbook) arrives the same

@@ -2,7 +2,7 @@
 
 1. `/start <invite code>` registers this Telegram account with the invite's role, once.
 2. `/start c_<token>` is a client opening the salesperson's greeting link: consent recorded
-   (core.services.consent). A dead link (spent, rotated, expired, unknown) gets one friendly
+   (core.contacts.consent). A dead link (spent, rotated, expired, unknown) gets one friendly
    answer naming nobody — or "you are already subscribed" when this chat already is.
 3. `/start` alone greets an employee with the reply keyboard; anyone else is a client: their
    conversation with the company opens and they get the welcome with the share-phone button

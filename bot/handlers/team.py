@@ -2,7 +2,7 @@
 
 1. Managers and admins see everyone with open, overdue and today's tasks (each in their own
    zone) and open one person's contacts, tasks and deals; sales people are refused by core.
-2. Only an admin changes a role, an extension or access (core.services.users says so too).
+2. Only an admin changes a role, an extension or access (core.users.service says so too).
 3. A role change, a switch-off and a switch-on only ask first; the change happens on
    [Yes]. Changing one's own admin role says what one loses before asking.
 4. The last active admin keeps their role and access: core refuses (`LastAdmin`) and the
