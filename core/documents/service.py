@@ -7,7 +7,8 @@
 2. The same request twice (`idempotency_key`, `import_key`) answers the first record; the
    same bytes again on the same card are refused with the existing record's id
    (`Conflict`, code `document-duplicate`); the same bytes on another card share the blob.
-3. Who sees a document: whoever may see its contact or its deal (`access.may_see_document`);
+3. Who sees a document: whoever may see its contact or its deal, and for a week whoever
+   took its contact's call (`access.may_read_document`; lists: `access.document_clause`);
    one on neither by managers and admins. Hidden is reported as missing.
 4. Delete is for admins and audited; the record goes, and the bytes with the last record
    that refers to them (`delete_documents_of_contact` does the same for `contacts forget`).
@@ -335,10 +336,7 @@ async def get_document(ctx: Ctx, *, actor: Actor, document_id: int) -> Document:
         raise NotFound(f"document {document_id} not found")
     contact = await ctx.session.get(Contact, document.contact_id) if document.contact_id else None
     deal = await ctx.session.get(Deal, document.deal_id) if document.deal_id else None
-    # The call-taker's days (core.access, rule 3) open the card's documents as its notes.
-    if not access.may_see_document(ctx, actor, contact, deal) and (
-        contact is None or not await access.took_a_call_from(ctx, actor, contact.id)
-    ):
+    if not await access.may_read_document(ctx, actor, contact, deal):
         raise NotFound(f"document {document_id} not found")
     return document
 
