@@ -2,8 +2,9 @@
 
 1. Store (`store_document`): the bytes are spooled under the size limit (DOCUMENTS_MAX_MB),
    their type read from the content (`detect`), their name made safe (`naming`), kept once
-   per hash (`storage`); the record says who attached it, from where and when, and an
-   extraction job (`EXTRACT_JOB`) is queued in the same commit.
+   per hash (`storage`); the record says who attached it, from where and when, its name is
+   indexed (found by /find at once, before its text is read), and an extraction job
+   (`EXTRACT_JOB`) is queued in the same commit.
 2. The same request twice (`idempotency_key`, `import_key`) answers the first record; the
    same bytes again on the same card are refused with the existing record's id
    (`Conflict`, code `document-duplicate`); the same bytes on another card share the blob.
@@ -25,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import access
 from core.context import Actor, Ctx
-from core.documents import storage
+from core.documents import index, storage, words
 from core.documents.detect import Detected, detect
 from core.documents.naming import safe_name, split_extension
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -149,6 +150,15 @@ async def add(
             if repeat is None:
                 raise
             return StoreOutcome(repeat, replayed=True)
+        # Found by its name at once; extraction adds the text (core.documents.index).
+        ctx.session.add(
+            DocumentText(
+                document_id=document.id,
+                text="",
+                words=index.cap_words(words.normalise([file_name])),
+                extracted_at=now,
+            )
+        )
         await jobs.enqueue(ctx, kind=EXTRACT_JOB, payload={"document_id": document.id})
         audit(
             ctx,
