@@ -7,8 +7,9 @@
 3. A call is seen by the person whose extension took it, and by whoever may see its contact.
    The call belongs to whoever took it: for `CALL_TAKER_DAYS` after a call rang at their
    extension, its taker may open the client's card, add notes and plan the next step, even
-   when VISIBILITY=own hides the client from them (`workable_contact`); editing, giving
-   away and deleting the client stay with those who see it.
+   when VISIBILITY=own hides the client from them (`workable_contact`), and its documents
+   (`may_read_document`, `document_clause`); editing, giving away and deleting the client
+   stay with those who see it.
 4. Seeing is enough to work on a thing (a note, an activity, a stage move); giving a thing
    to someone else, deleting or merging a contact needs its owner or a manager (`may_manage`).
 5. Monthly sales targets are set by managers and admins; a salesperson reads their own.
@@ -117,8 +118,22 @@ def may_see_document(ctx: Ctx, actor: Actor, contact: Contact | None, deal: Deal
     return deal is not None and may_see_deal(ctx, actor, deal)
 
 
+async def may_read_document(
+    ctx: Ctx, actor: Actor, contact: Contact | None, deal: Deal | None
+) -> bool:
+    """`may_see_document`, and the call-taker's days (rule 3): a colleague whose extension
+    took the contact's call lately may open the card and so its documents."""
+    if may_see_document(ctx, actor, contact, deal):
+        return True
+    return (
+        contact is not None
+        and contact.deleted_at is None
+        and await took_a_call_from(ctx, actor, contact.id)
+    )
+
+
 def document_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
-    """SQL condition: the documents this actor may see (the same rule as may_see_document)."""
+    """SQL condition: the documents this actor may see (the same rule as may_read_document)."""
     if actor.sees_all:
         return true()
     attached = or_(Document.contact_id.is_not(None), Document.deal_id.is_not(None))
@@ -126,7 +141,12 @@ def document_clause(ctx: Ctx, actor: Actor) -> ColumnElement[bool]:
         return attached
     contacts = select(Contact.id).where(Contact.deleted_at.is_(None), contact_clause(ctx, actor))
     deals = select(Deal.id).where(deal_clause(ctx, actor))
-    return or_(Document.contact_id.in_(contacts), Document.deal_id.in_(deals))
+    visible = [Document.contact_id.in_(contacts), Document.deal_id.in_(deals)]
+    if actor.user_id is not None:
+        taken = select(Call.contact_id).where(*_taken_by(ctx, actor))
+        live = select(Contact.id).where(Contact.deleted_at.is_(None), Contact.id.in_(taken))
+        visible.append(Document.contact_id.in_(live))
+    return or_(*visible)
 
 
 def may_manage(actor: Actor, owner_id: int | None) -> bool:
@@ -170,17 +190,16 @@ async def took_a_call_from(ctx: Ctx, actor: Actor, contact_id: int) -> bool:
     """Did a call with this contact ring at the actor's extension within CALL_TAKER_DAYS."""
     if actor.user_id is None:
         return False
-    since = ctx.clock.now() - timedelta(days=CALL_TAKER_DAYS)
     found = await ctx.session.scalar(
-        select(Call.id)
-        .where(
-            Call.contact_id == contact_id,
-            Call.user_id == actor.user_id,
-            Call.started_at >= since,
-        )
-        .limit(1)
+        select(Call.id).where(Call.contact_id == contact_id, *_taken_by(ctx, actor)).limit(1)
     )
     return found is not None
+
+
+def _taken_by(ctx: Ctx, actor: Actor) -> tuple[ColumnElement[bool], ...]:
+    """The calls that rang at the actor's extension within CALL_TAKER_DAYS."""
+    since = ctx.clock.now() - timedelta(days=CALL_TAKER_DAYS)
+    return (Call.user_id == actor.user_id, Call.started_at >= since)
 
 
 async def workable_contact(

@@ -3,17 +3,18 @@
 Every job reads database state, so a tick that was skipped or failed loses nothing: the
 next tick sees the same due rows. Jobs return what they did, for logs and tests.
 
-Background jobs (imports sent to the bot) are heavy: one runs at a time in this process
-(a semaphore bounds the memory of the files being read), its CPU work in a thread.
+Heavy jobs (imports sent to the bot: `background`; document extraction: `documents`,
+core.documents.worker) run one at a time in this process (a semaphore bounds the memory
+of the files being read); the imports' CPU work in a thread, extraction's in its child.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,13 +40,6 @@ from core.reports import digests
 from core.reports.digests import DigestBuilder, DigestOptions
 
 T = TypeVar("T")
-
-
-# A background job kind's runner: takes the claimed job and finishes, fails or postpones it
-# (core.jobs.service) and commits. Registered by kind in `Jobs(job_handlers=...)`, e.g.
-# core.documents.service.EXTRACT_JOB ("document_extract", payload {"document_id": N}).
-class JobHandler(Protocol):
-    def __call__(self, ctx: Ctx, *, job: jobs.Claimed) -> Awaitable[object]: ...
 
 
 # pg_try_advisory_lock key of the housekeeping job: one instance at a time runs it.
@@ -80,7 +74,6 @@ class Jobs:
         options: JobOptions | None = None,
         build_digest: DigestBuilder | None = None,
         import_codec: ImportCodec | None = None,
-        job_handlers: Mapping[str, JobHandler] | None = None,
     ) -> None:
         self._sessions = sessions
         self._config = config
@@ -88,7 +81,6 @@ class Jobs:
         self.options = options or JobOptions()
         self._build_digest = build_digest
         self._import_codec = import_codec
-        self._job_handlers = dict(job_handlers or {})
         self._heavy = asyncio.Semaphore(1)  # one heavy job at a time in this process
         self._extractor: ExtractorProcess | None = None  # started at the first document
 
@@ -126,28 +118,8 @@ class Jobs:
         return await self._run(lambda ctx: digests.send_due(ctx, build=build, options=options))
 
     async def background(self) -> int:
-        """Run the due background jobs one at a time: imports (when a codec is wired), then
-        the kinds of `job_handlers`."""
-        return await self._imports() + await self._handled()
-
-    async def _handled(self) -> int:
-        """Due jobs of the registered kinds (e.g. document extraction), one at a time."""
-        if not self._job_handlers:
-            return 0
-        kinds = sorted(self._job_handlers)
-        ran = 0
-        for _ in range(MAX_BACKGROUND_JOBS):
-            async with self._heavy:
-                claimed = await self._run(lambda ctx: jobs.claim(ctx, kinds=kinds))
-                if not claimed:
-                    break
-                await self._run(
-                    functools.partial(self._job_handlers[claimed[0].kind], job=claimed[0])
-                )
-            ran += 1
-        return ran
-
-    async def _imports(self) -> int:
+        """Run the due imports sent to the bot (when a codec is wired), one at a time.
+        Document extraction has its own job (`documents`)."""
         codec, options = self._import_codec, self.options.imports
         if codec is None:
             return 0

@@ -9,20 +9,21 @@ What each type gives: PDF its text layer (pypdfium2), page by page, and when a P
 text layer and Tesseract is installed, OCR of its first pages; DOCX, ODT and XLSX their
 XML text read from the zip after checking the declared sizes; CSV and plain text decoded
 (UTF-8, else the detected charset); e-mail its headers and text parts; an image OCR.
-The name's extension is never trusted: a ".pdf" that is a zip is read as what it is.
+The type is read from the bytes by the same detector as at upload (core.documents.detect);
+the name's extension is never trusted: a ".pdf" that is a zip is read as what it is.
 """
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import asdict, dataclass, field
-from io import BytesIO
 from typing import Any
 
 from core.documents import words
+from core.documents.detect import detect
 
 # done: text read | failed: the reason is kept | unsupported: nothing to read in it
 DONE, FAILED, UNSUPPORTED = "done", "failed", "unsupported"
+HEAD_BYTES = 64 * 1024  # what the type is read from, as at upload (storage.HEAD_SIZE)
 
 
 @dataclass(frozen=True)
@@ -68,100 +69,11 @@ class Refused(Exception):
         self.reason = reason
 
 
-_IMAGE_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"BM", "image/bmp"),
-)
-_EMAIL_HEADERS = (
-    b"from:",
-    b"to:",
-    b"subject:",
-    b"date:",
-    b"received:",
-    b"return-path:",
-    b"mime-version:",
-    b"message-id:",
-    b"delivered-to:",
-    b"x-",
-)
-
-
-def _zip_kind(data: bytes) -> tuple[str, str]:
-    try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
-            names = set(archive.namelist()[:10_000])
-            if "mimetype" in names:
-                info = archive.getinfo("mimetype")
-                if info.file_size < 200:
-                    mimetype = archive.read("mimetype").decode("ascii", "replace").strip()
-                    if mimetype == "application/vnd.oasis.opendocument.text":
-                        return "odt", mimetype
-    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError):
-        return "other", "application/zip"
-    if "word/document.xml" in names:
-        return "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    if "xl/workbook.xml" in names:
-        return "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return "other", "application/zip"
-
-
-def _looks_like_email(head: bytes) -> bool:
-    lines = [line.strip().lower() for line in head.split(b"\n")[:20] if line.strip()]
-    headers = [line for line in lines if any(line.startswith(h) for h in _EMAIL_HEADERS)]
-    return len(headers) >= 2 and any(
-        line.startswith((b"from:", b"subject:", b"received:")) for line in headers
-    )
-
-
-def _looks_like_text(head: bytes) -> bool:
-    if b"\x00" in head:
-        return False
-    try:
-        head.decode("utf-8")
-        return True
-    except UnicodeDecodeError as error:
-        if error.start >= len(head) - 4:  # a character cut at the end of the sample
-            return True
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(head).best()
-    return best is not None and best.encoding is not None
-
-
-def detect(data: bytes, name: str = "") -> tuple[str, str]:
-    """(kind, mime type) read from the bytes; the name only tells CSV from other text."""
-    head = data[:8192]
-    stripped = head.lstrip()
-    if head.startswith(b"%PDF-") or b"%PDF-" in head[:1024]:
-        return "pdf", "application/pdf"
-    if head.startswith(b"PK\x03\x04"):
-        return _zip_kind(data)
-    for magic, mime in _IMAGE_MAGIC:
-        if head.startswith(magic):
-            return "image", mime
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image", "image/webp"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):  # old .doc/.xls: OLE2, not read
-        return "other", "application/x-ole-storage"
-    if _looks_like_email(stripped):
-        return "email", "message/rfc822"
-    if _looks_like_text(head):
-        if name.lower().endswith((".csv", ".tsv")):
-            return "csv", "text/csv"
-        return "text", "text/plain"
-    return "other", "application/octet-stream"
-
-
 def extract_bytes(data: bytes, name: str = "", limits: Limits | None = None) -> Extracted:
     """Read a file's text within `limits` (in the calling process: use the child for
     untrusted files). Never raises for a bad file: the reason is in the result."""
     limits = limits or Limits()
-    kind, _mime = detect(data, name)
+    kind = detect(data[:HEAD_BYTES], name).kind
     try:
         if len(data) > limits.max_bytes:
             raise Refused("too-large", f"the file is larger than {limits.max_bytes} bytes")

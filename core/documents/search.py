@@ -3,10 +3,12 @@
 The query is lemmatised like the documents' words (core.documents.words), so "договоры
 поставок" finds "Договор поставки". Words are all required; a part in double quotes is a
 phrase (its lemmas adjacent, in order). The database's own full-text index answers
-(PostgreSQL GIN over a stored `to_tsvector('simple', words)`, SQLite FTS5, 0013); the
-filters, the access rule (core.access.document_clause) and the order (newest first) are
-one SQL query, and a second counts the matches. A hit carries its contact's name, the
-date and a snippet of the text around the first matching word, the words marked.
+(PostgreSQL GIN over a stored `to_tsvector('simple', words)` kept in the row so a phrase's
+adjacency check reads no TOAST, 0013 and 0018; SQLite FTS5, 0013); the
+filters, the access rule (core.access.document_clause), the order (newest first) and the
+count of all matches are one SQL query (the count a window over the same rows). A hit
+carries its contact's name, the date and a snippet of the text around the first matching
+word, the words marked.
 """
 
 from __future__ import annotations
@@ -171,10 +173,12 @@ async def search(ctx: Ctx, actor: Actor, query: DocumentQuery) -> DocumentResult
         base = base.join(DocumentText, DocumentText.document_id == Document.id)
         where.append(_match(ctx, terms))
     base = base.where(*where)
-    total = int(await ctx.session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    # One pass: the page and the count of all matches (a window over the same rows), so
+    # each candidate's words are matched once, not once for the count and again for the
+    # page; a page past the end has no row to carry it, and is counted apart.
     rows = (
         await ctx.session.execute(
-            select(Document, Contact.name)
+            select(Document, Contact.name, func.count().over())
             .outerjoin(Contact, Contact.id == Document.contact_id)
             .where(*where)
             .join(DocumentText, DocumentText.document_id == Document.id, isouter=not terms)
@@ -183,6 +187,13 @@ async def search(ctx: Ctx, actor: Actor, query: DocumentQuery) -> DocumentResult
             .offset(query.offset)
         )
     ).all()
+    if rows:
+        total = int(rows[0][2])
+    elif query.offset:
+        count = select(func.count()).select_from(base.subquery())
+        total = int(await ctx.session.scalar(count) or 0)
+    else:
+        total = 0
     texts = await _texts(ctx, [row[0].id for row in rows])
     lemmas = terms.lemmas
     items = [
@@ -192,7 +203,7 @@ async def search(ctx: Ctx, actor: Actor, query: DocumentQuery) -> DocumentResult
             snippet=snippet(texts.get(document.id, ""), lemmas),
             date=document.created_at,
         )
-        for document, contact_name in rows
+        for document, contact_name, _total in rows
     ]
     return DocumentResults(items, total)
 

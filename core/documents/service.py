@@ -2,12 +2,14 @@
 
 1. Store (`store_document`): the bytes are spooled under the size limit (DOCUMENTS_MAX_MB),
    their type read from the content (`detect`), their name made safe (`naming`), kept once
-   per hash (`storage`); the record says who attached it, from where and when, and an
-   extraction job (`EXTRACT_JOB`) is queued in the same commit.
+   per hash (`storage`); the record says who attached it, from where and when, its name is
+   indexed (found by /find at once, before its text is read), and an extraction job
+   (`EXTRACT_JOB`) is queued in the same commit.
 2. The same request twice (`idempotency_key`, `import_key`) answers the first record; the
    same bytes again on the same card are refused with the existing record's id
    (`Conflict`, code `document-duplicate`); the same bytes on another card share the blob.
-3. Who sees a document: whoever may see its contact or its deal (`access.may_see_document`);
+3. Who sees a document: whoever may see its contact or its deal, and for a week whoever
+   took its contact's call (`access.may_read_document`; lists: `access.document_clause`);
    one on neither by managers and admins. Hidden is reported as missing.
 4. Delete is for admins and audited; the record goes, and the bytes with the last record
    that refers to them (`delete_documents_of_contact` does the same for `contacts forget`).
@@ -28,7 +30,7 @@ from core.contacts.models import Contact
 from core.contacts.service import get_contact_for_work
 from core.context import Actor, Ctx
 from core.deals.models import Deal
-from core.documents import storage
+from core.documents import index, storage, words
 from core.documents.detect import Detected, detect
 from core.documents.models import Document, DocumentText
 from core.documents.naming import safe_name, split_extension
@@ -148,6 +150,15 @@ async def add(
             if repeat is None:
                 raise
             return StoreOutcome(repeat, replayed=True)
+        # Found by its name at once; extraction adds the text (core.documents.index).
+        ctx.session.add(
+            DocumentText(
+                document_id=document.id,
+                text="",
+                words=index.cap_words(words.normalise([file_name])),
+                extracted_at=now,
+            )
+        )
         await jobs.enqueue(ctx, kind=EXTRACT_JOB, payload={"document_id": document.id})
         audit(
             ctx,
@@ -335,10 +346,7 @@ async def get_document(ctx: Ctx, *, actor: Actor, document_id: int) -> Document:
         raise NotFound(f"document {document_id} not found")
     contact = await ctx.session.get(Contact, document.contact_id) if document.contact_id else None
     deal = await ctx.session.get(Deal, document.deal_id) if document.deal_id else None
-    # The call-taker's days (core.access, rule 3) open the card's documents as its notes.
-    if not access.may_see_document(ctx, actor, contact, deal) and (
-        contact is None or not await access.took_a_call_from(ctx, actor, contact.id)
-    ):
+    if not await access.may_read_document(ctx, actor, contact, deal):
         raise NotFound(f"document {document_id} not found")
     return document
 

@@ -92,6 +92,24 @@ async def test_upload_list_read_and_download_a_contact_document(
     assert download.headers["x-content-type-options"] == "nosniff"
 
 
+async def test_a_new_file_is_found_by_its_name_before_its_text_is_read(
+    client: httpx.AsyncClient, ctx: Ctx, system: Actor
+) -> None:
+    contact = await contacts.create_contact(ctx, actor=system, name="Вектор")
+    answer = await client.post(
+        f"/contacts/{contact.id}/documents",
+        files={"file": ("Договор поставки.pdf", PDF, "application/octet-stream")},
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["extract_status"] == "pending"
+    found = (await client.get("/documents", params={"q": "договоры поставок"})).json()
+    assert [i["document"]["id"] for i in found["items"]] == [answer.json()["id"]]
+    assert found["total"] == 1 and found["items"][0]["snippet"] == ""
+    phrase = (await client.get("/documents", params={"q": '"договор поставки"'})).json()
+    assert phrase["total"] == 1
+    assert (await client.get("/documents", params={"q": "счёт"})).json()["total"] == 0
+
+
 async def test_idempotency_key_answers_the_first_upload(
     client: httpx.AsyncClient, ctx: Ctx, system: Actor
 ) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import FindCb
+from bot.callbacks import ContactCb, FindCb
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
@@ -93,6 +93,33 @@ async def test_find_a_word_form_and_get_the_file(
     assert len(uploads) == 1
     assert uploads[0].files["document"].content == contract
     assert uploads[0].files["document"].filename == "Договор.pdf"
+
+
+async def test_a_file_sent_to_a_card_is_found_by_its_name_at_once(
+    feed: Feed,
+    fake_tg: FakeTelegram,
+    sessions: async_sessionmaker[AsyncSession],
+    config: CoreConfig,
+    clock: FakeClock,
+) -> None:
+    """Before the scheduler reads its text: the name is indexed when the file is stored."""
+    seller = await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
+    clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    async with sessions() as session:
+        ctx = Ctx(session=session, config=config, clock=clock)
+        contact = await contacts.create_contact(ctx, actor=Actor.of_user(seller), name="ООО Вектор")
+    user = TgUser(feed, fake_tg, SELLER_TG)
+    card = sent(await user.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    scan = fake_tg.add_file(fx.pdf(["Текст прочитают позже"]), "Акт сверки взаиморасчётов.pdf")
+    sent(await user.send(document=scan, reply_to_message=user.bot_message(card)))
+    (reply,) = sent(await user.say("/find акты сверки"))
+    assert reply.text == (
+        "🔎 Документы по запросу «акты сверки»: 1\n\n"
+        "1. 📄 <b>Акт сверки взаиморасчётов.pdf</b> · ООО Вектор · 20.11.2026"
+    )
+    assert texts_of(await user.say("/find прочитают")) == [
+        "Документов со словами «прочитают» не нашёл."
+    ]
 
 
 async def test_pages_hidden_documents_and_hints(

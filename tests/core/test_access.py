@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +25,8 @@ from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.conversations import manage
 from core.deals import service as deals
+from core.documents import search as docsearch
+from core.documents import service as documents
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models import Call, Conversation, User
 from core.notes import service as notes
@@ -36,7 +39,9 @@ OWNERS = ("mine", "nobody", "colleague")
 
 async def _world(ctx: Ctx, system: Actor) -> dict[str, object]:
     """Me (a salesperson), a colleague, a manager and an admin; one object of each kind for
-    each ownership; and calls: mine by extension on a colleague's client, a colleague's."""
+    each ownership; and calls: mine by extension on a colleague's client, a colleague's.
+    Documents: on my client, on the unowned client, on a colleague's deal, and on the
+    colleague's client whose call my extension took ("call taken")."""
     me = await users.create_user(ctx, actor=system, name="Я", role="sales", telegram_user_id=1)
     colleague = await users.create_user(
         ctx, actor=system, name="Коллега", role="sales", telegram_user_id=2
@@ -54,6 +59,7 @@ async def _world(ctx: Ctx, system: Actor) -> dict[str, object]:
         "activity": {},
         "call": {},
         "conversation": {},
+        "document": {},
     }
     for index, (label, owner_id) in enumerate(owner_ids.items()):
         contact = await contacts.create_contact(
@@ -107,6 +113,16 @@ async def _world(ctx: Ctx, system: Actor) -> dict[str, object]:
         ctx.session.add(call)
         await ctx.session.flush()
         objects["call"][label] = call.id
+    for label, card in (
+        ("mine", {"contact_id": objects["contact"]["mine"]}),
+        ("nobody", {"contact_id": objects["contact"]["nobody"]}),
+        ("colleague", {"deal_id": objects["deal"]["colleague"]}),
+        ("call taken", {"contact_id": objects["contact"]["colleague"]}),
+    ):
+        document = await documents.add(
+            ctx, actor=system, name=f"{label}.txt", source="api", data=label.encode(), **card
+        )
+        objects["document"][label] = document.document.id
     await ctx.session.commit()
     actors = {
         "admin": Actor.of_user(admin),
@@ -117,6 +133,13 @@ async def _world(ctx: Ctx, system: Actor) -> dict[str, object]:
     return {"objects": objects, "actors": actors, "me": me, "colleague": colleague}
 
 
+@pytest.fixture
+def config(tmp_path: Path) -> CoreConfig:
+    return CoreConfig(
+        own_numbers=frozenset({"+74950000000"}), documents_dir=str(tmp_path / "documents")
+    )
+
+
 def expected(role: str, visibility: str, kind: str, owner: str) -> bool:
     """The rule as a table: what the policy must answer, written without the policy."""
     if role != "sales" or visibility == "all":
@@ -124,6 +147,9 @@ def expected(role: str, visibility: str, kind: str, owner: str) -> bool:
     if kind == "call":
         # mine: taken by my extension (on a colleague's client); nobody: an unowned client.
         return owner in ("mine", "nobody")
+    if kind == "document":
+        # call taken: a colleague's client whose call my extension took (CALL_TAKER_DAYS).
+        return owner in ("mine", "nobody", "call taken")
     return owner in ("mine", "nobody")
 
 
@@ -139,6 +165,8 @@ async def _read(ctx: Ctx, actor: Actor, kind: str, object_id: int) -> bool:
             stored = await ctx.session.get(Conversation, object_id)
             assert stored is not None
             await manage.conversation_of_contact(ctx, actor=actor, contact_id=stored.contact_id)
+        elif kind == "document":
+            await documents.get_document(ctx, actor=actor, document_id=object_id)
         else:
             await calls.get_call(ctx, actor=actor, call_id=object_id)
     except NotFound:
@@ -158,6 +186,9 @@ async def _listed(ctx: Ctx, actor: Actor, kind: str) -> set[int]:
     if kind == "conversation":
         query = select(Conversation.id).where(access.conversation_clause(ctx, actor))
         return set(await ctx.session.scalars(query))
+    if kind == "document":
+        found = await docsearch.search(ctx, actor, docsearch.DocumentQuery(limit=100))
+        return {hit.document.id for hit in found.items}
     return {c.id for c in (await calls.list_calls(ctx, actor=actor, limit=100)).items}
 
 
@@ -231,9 +262,17 @@ async def test_the_taker_of_a_call_may_work_on_its_client_for_a_week_but_not_edi
         await contacts.update_contact(
             ctx, actor=me, contact_id=theirs, changes={"name": "Чужой клиент"}
         )
+    document_id = objects["document"]["call taken"]
+    await documents.get_document(ctx, actor=me, document_id=document_id)
+    listed = await docsearch.search(ctx, me, docsearch.DocumentQuery(limit=100))
+    assert document_id in {hit.document.id for hit in listed.items}
     clock.advance(days=access.CALL_TAKER_DAYS, seconds=1)
     with pytest.raises(NotFound):
         await cards.contact_card(ctx, actor=me, contact_id=theirs)
+    with pytest.raises(NotFound):
+        await documents.get_document(ctx, actor=me, document_id=document_id)
+    listed = await docsearch.search(ctx, me, docsearch.DocumentQuery(limit=100))
+    assert document_id not in {hit.document.id for hit in listed.items}
 
 
 @pytest.mark.parametrize("role", ROLES)

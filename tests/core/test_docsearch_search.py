@@ -108,6 +108,10 @@ async def test_filters(ctx: Ctx, system: Actor, archive: dict[str, int]) -> None
     ]
     page = await docsearch.search(ctx, system, DocumentQuery(q="", limit=1, offset=1))
     assert page.total == 3 and [h.document.id for h in page.items] == [archive["invoice"]]
+    past = await docsearch.search(ctx, system, DocumentQuery(q="гвоздь", offset=10))
+    assert (past.items, past.total) == ([], 2)  # past the end: still the count
+    none = await docsearch.search(ctx, system, DocumentQuery(q="аренда"))
+    assert (none.items, none.total) == ([], 0)
 
 
 @pytest.mark.parametrize(

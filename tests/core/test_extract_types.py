@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from core.documents.extract import Limits, detect, extract_bytes
+from core.documents.detect import detect
+from core.documents.extract import Limits, extract_bytes
 from core.documents.extract_ocr import image_size
 from tests.fakes import documents as fx
 
@@ -70,11 +71,15 @@ def test_email_headers_body_and_attachment_names() -> None:
 
 
 def test_the_extension_does_not_decide_the_type() -> None:
-    assert detect(fx.docx(["x"]), "scan.pdf")[0] == "docx"
-    assert detect(fx.pdf(["x"]), "contract.docx")[0] == "pdf"
-    assert detect(fx.xlsx([["x"]]), "notes.txt")[0] == "xlsx"
-    assert detect(b"\x89PNG\r\n\x1a\n" + bytes(30), "report.docx")[0] == "image"
-    assert detect(b"MZ\x90\x00\x03" + bytes(100), "invoice.pdf")[0] == "other"
+    assert detect(fx.docx(["x"]), "scan.pdf").kind == "docx"
+    assert detect(fx.pdf(["x"]), "contract.docx").kind == "pdf"
+    assert detect(b"junk\r\n" + fx.pdf(["x"]), "contract").kind == "pdf"  # %PDF- after junk
+    assert detect(fx.xlsx([["x"]]), "notes.txt").kind == "xlsx"
+    assert detect(b"\x89PNG\r\n\x1a\n" + bytes(30), "report.docx").kind == "image"
+    assert detect(b"MZ\x90\x00\x03" + bytes(100), "invoice.pdf").kind == "other"
+    assert detect(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "old.xls").kind == "other"
+    mail = b"X-Mailer: x\r\nReceived: by mx\r\nFrom: a@b\r\nSubject: s\r\n\r\nbody"
+    assert detect(mail, "письмо").kind == "email"
     result = extract_bytes(fx.xlsx([["Прайс"]]), "invoice.pdf", NO_OCR)
     assert (result.kind, result.text) == ("xlsx", "Прайс")
 

@@ -268,7 +268,8 @@ async def add_document(
 
     from core.context import Ctx
     from core.documents import index
-    from core.documents.extract import detect, extract_bytes
+    from core.documents.detect import detect
+    from core.documents.extract import extract_bytes
     from core.documents.models import Document, DocumentBlob
 
     assert isinstance(ctx, Ctx)
@@ -279,15 +280,15 @@ async def add_document(
             DocumentBlob(sha256=sha, size_bytes=len(data), storage="dir", created_at=now)
         )
         await ctx.session.flush()
-    kind, mime = detect(data, name)
+    detected = detect(data, name)
     document = Document(
         contact_id=contact_id,
         deal_id=deal_id,
         uploaded_by_id=uploaded_by_id,
         source="api",
         file_name=name,
-        mime_type=mime,
-        kind=kind,
+        mime_type=detected.mime_type,
+        kind=detected.kind,
         size_bytes=len(data),
         sha256=sha,
         extract_status="pending",

@@ -1,5 +1,5 @@
-"""A stored document queues `document_extract`; the scheduler's background job hands it to
-the handler registered for that kind (the extraction package registers the real one)."""
+"""A stored document queues `document_extract`; the scheduler's `documents` job (the one
+core.documents.worker runs in production) reads it, and nothing else claims it."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.documents import service
-from core.jobs import service as jobs
+from core.documents.extract import Limits
+from core.documents.models import Document
+from core.documents.worker import ExtractOptions
 from core.jobs.models import BackgroundJob
-from scheduler.jobs import Jobs
+from scheduler.jobs import JobOptions, Jobs
 
 
 @pytest.fixture
@@ -23,43 +25,24 @@ def config(tmp_path: Path) -> CoreConfig:
     return CoreConfig(documents_dir=str(tmp_path / "documents"))
 
 
-async def test_the_extraction_job_reaches_its_registered_handler(
+async def test_the_extraction_job_is_run_by_the_documents_job(
     sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
 ) -> None:
     async with sessions() as session:
         ctx = Ctx(session=session, config=config, clock=clock)
         document = await service.store_document(
-            ctx, actor=Actor.system(), name="a.pdf", source="import", data=b"%PDF-1.4 x"
+            ctx, actor=Actor.system(), name="заметки.txt", source="import", data=b"hello"
         )
-    seen: list[int] = []
-
-    async def extract(ctx: Ctx, *, job: jobs.Claimed) -> None:
-        seen.append(int(job.payload["document_id"]))
-        await jobs.finish(ctx, job_id=job.id, result={"read": True})
-        await ctx.session.commit()
-
-    runner = Jobs(
-        sessions=sessions,
-        config=config,
-        clock=clock,
-        job_handlers={service.EXTRACT_JOB: extract},
-    )
-    assert await runner.background() == 1
-    assert seen == [document.id]
-    assert await runner.background() == 0  # done: not claimed again
+    options = JobOptions(documents=ExtractOptions(limits=Limits(seconds=30)))
+    runner = Jobs(sessions=sessions, config=config, clock=clock, options=options)
+    try:
+        assert await runner.background() == 0  # the imports' job leaves it alone
+        assert await runner.documents() == 1
+        assert await runner.documents() == 0  # done: not claimed again
+    finally:
+        await runner.close()
     async with sessions() as session:
-        status = await session.scalar(select(BackgroundJob.status))
-    assert status == "done"
-
-
-async def test_without_a_handler_the_job_waits(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> None:
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
-        await service.store_document(
-            ctx, actor=Actor.system(), name="a.pdf", source="import", data=b"%PDF-1.4 x"
-        )
-    assert await Jobs(sessions=sessions, config=config, clock=clock).background() == 0
-    async with sessions() as session:
-        assert await session.scalar(select(BackgroundJob.status)) == "queued"
+        job = (await session.execute(select(BackgroundJob.kind, BackgroundJob.status))).one()
+        stored = await session.get(Document, document.id)
+    assert tuple(job) == (service.EXTRACT_JOB, "done")
+    assert stored is not None and stored.extract_status == "done"
