@@ -1,14 +1,18 @@
-"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when configured), clock, ctx."""
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when configured), clock, ctx, and
+`db`: the sessions, config and clock as one object, for tests that open sessions of their own."""
 
 from __future__ import annotations
 
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.clock import FakeClock
@@ -132,3 +136,38 @@ def ctx(session: AsyncSession, config: CoreConfig, clock: FakeClock) -> Ctx:
 @pytest.fixture
 def system() -> Actor:
     return Actor.system("test")
+
+
+@dataclass(frozen=True)
+class Db:
+    """The sessions, config and clock a test shares with the code under test, passed as one."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    config: CoreConfig
+    clock: FakeClock
+
+    @asynccontextmanager
+    async def ctx(self) -> AsyncIterator[Ctx]:
+        """A fresh session as the core services take it (the caller commits, or they do)."""
+        async with self.sessions() as session:
+            yield Ctx(session=session, config=self.config, clock=self.clock)
+
+    async def rows(self, model: type[Any], *where: Any) -> list[Any]:
+        """Fresh rows of `model` (a new session), oldest first."""
+        async with self.sessions() as session:
+            return list(await session.scalars(select(model).where(*where).order_by(model.id)))
+
+    async def one(self, model: type[Any], *where: Any) -> Any:
+        """The one row of `model` that matches (fails if there are none or more)."""
+        async with self.sessions() as session:
+            return (await session.scalars(select(model).where(*where))).one()
+
+    async def count(self, model: type[Any], *where: Any) -> int:
+        async with self.sessions() as session:
+            query = select(func.count()).select_from(model).where(*where)
+            return int(await session.scalar(query) or 0)
+
+
+@pytest.fixture
+def db(sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock) -> Db:
+    return Db(sessions=sessions, config=config, clock=clock)
