@@ -20,26 +20,18 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from aiogram import Bot
 from sqlalchemy import select
 
 from bot.callbacks import ContactCb
 from bot.delivery import OutboxSender
-from bot.deps import BotDeps
-from bot.notifications import render
-from core.calls import service as calls
 from core.contacts import service as contacts
-from core.context import Actor, Ctx
-from core.events import CallEvent
+from core.context import Actor
 from core.models import Activity, Call, Contact, MessageRelay, Note, User
-from core.outbox import service as outbox
 from tests.bot.conftest import Tg
 from tests.bot.updates import TgUser, answers, message_update, sent, texts_of
 from tests.conftest import Db
 from tests.fakes.telegram_api import Call as ApiCall
-from tests.fakes.telegram_api import FakeTelegram
 
 ADMIN, MANAGER, ANNA, BORIS, CLIENT = 7501, 7502, 7503, 7504, 7601
 
@@ -100,39 +92,6 @@ def write_transcript(day: Transcript) -> None:
         Path(target).write_text(day.markdown(), encoding="utf-8")
 
 
-async def pbx(
-    db: Db,
-    call_id: str,
-    kind: str,
-    **fields: Any,
-) -> None:
-    """What the inbox processor does with one normalized PBX event."""
-    async with db.ctx() as ctx:
-        event = CallEvent(
-            provider="test",
-            provider_call_id=call_id,
-            kind=kind,  # type: ignore[arg-type]
-            occurred_at=db.clock.now(),
-            **fields,
-        )
-        await calls.apply_event(ctx, event=event)
-
-
-async def deliver(deps: BotDeps, bot: Bot, fake: FakeTelegram) -> list[ApiCall]:
-    """Send what the outbox holds, rendered by bot.notifications, as the sender would."""
-    before = len(fake.calls)
-    async with deps.sessions() as session:
-        ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
-        for row in await outbox.claim(ctx, limit=100):
-            message = await render(session, deps, row)
-            if message is not None:
-                await bot.send_message(
-                    message.chat_id, message.text, reply_markup=message.reply_markup
-                )
-            await outbox.mark_sent(ctx, notification_id=row.id)
-    return fake.calls[before:]
-
-
 def to(made: list[ApiCall], chat: int) -> ApiCall:
     [message] = [c for c in sent(made) if c.chat_id == chat]
     return message
@@ -159,7 +118,7 @@ async def test_a_short_working_day_of_the_team(tg: Tg) -> None:
 
     # 1. Анна's client rings Борис's extension: the card pops up at Борис's.
     await tg.pbx("d1", "ringing", direction="in", client_number="8 916 123-45-67", extension="102")
-    pop = to(await deliver(tg.deps, tg.bot, tg.fake), BORIS)
+    pop = to(await tg.deliver(), BORIS)
     said = day.add("АТС", "звонок +7 916 123-45-67 на внутренний 102 (Борис)", [pop])
     assert "Входящий звонок" in said and "Иван Петров" in said and "Ромашка" in said
 
@@ -171,7 +130,7 @@ async def test_a_short_working_day_of_the_team(tg: Tg) -> None:
     await tg.pbx("d1", "answered", extension="102")
     tg.db.clock.advance(seconds=90)
     await tg.pbx("d1", "ended")
-    prompt = to(await deliver(tg.deps, tg.bot, tg.fake), BORIS)
+    prompt = to(await tg.deliver(), BORIS)
     said = day.add("АТС", "звонок завершён через 1:30", [prompt])
     assert "завершён (1:30)" in said
 
@@ -195,7 +154,7 @@ async def test_a_short_working_day_of_the_team(tg: Tg) -> None:
     assert (planned.contact_id, planned.owner_id) == (client.id, boris_user.id)
 
     # 6. Анна, the owner, hears what Борис logged on her client.
-    told = to(await deliver(tg.deps, tg.bot, tg.fake), ANNA)
+    told = to(await tg.deliver(), ANNA)
     said = day.add("Анна", "(получает)", [told])
     assert "Иван Петров" in said and "Просит счёт на 10 штук" in said and "Борис" in said
 
@@ -232,7 +191,7 @@ async def test_a_short_working_day_of_the_team(tg: Tg) -> None:
     await tg.pbx("d2", "ringing", direction="in", client_number="+79161234567", extension="101")
     tg.db.clock.advance(seconds=20)
     await tg.pbx("d2", "ended", status="missed")
-    delivered = await deliver(tg.deps, tg.bot, tg.fake)
+    delivered = await tg.deliver()
     task = next(
         c for c in sent(delivered) if c.chat_id == ANNA and "Перезвонить до" in (c.text or "")
     )

@@ -10,11 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiogram import Bot
 
 from bot.callbacks import OwnerCb, TeamCb
-from bot.deps import BotDeps
-from bot.notifications import render
 from bot.runtime import BotOptions, BotRuntime
 from core.activities import reminders
 from core.activities import service as activities
@@ -22,7 +19,6 @@ from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.deals import service as deals
 from core.models import Activity, Contact, User
-from core.outbox import service as outbox
 from tests.bot.conftest import Tg
 from tests.bot.updates import TgUser, answers, buttons, sent, texts_of
 from tests.conftest import Db
@@ -30,19 +26,6 @@ from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 
 ADMIN, MANAGER, SELLER, OTHER = 7100, 7200, 7300, 7400
 CONFIRM = {"ru": "Да, подтверждаю", "en": "Yes, confirm"}
-
-
-async def deliver(deps: BotDeps, bot: Bot) -> None:
-    """Send what the outbox holds, rendered by bot.notifications, as the sender would."""
-    async with deps.sessions() as session:
-        ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
-        for row in await outbox.claim(ctx, limit=100):
-            message = await render(session, deps, row)
-            if message is not None:
-                await bot.send_message(
-                    message.chat_id, message.text, reply_markup=message.reply_markup
-                )
-            await outbox.mark_sent(ctx, notification_id=row.id)
 
 
 def to(fake: FakeTelegram, chat_id: int) -> list[Call]:
@@ -209,7 +192,7 @@ async def test_the_escalation_has_the_managers_buttons_not_the_salespersons_snoo
             contact_id=client.id,
         )
         await reminders.escalate_overdue_callbacks(ctx)
-    await deliver(tg.deps, tg.bot)
+    await tg.deliver()
     [escalation] = to(tg.fake, MANAGER)
     assert "Олег не перезвонил(а) клиенту вовремя" in (escalation.text or "")
     boss = tg.user(MANAGER)
@@ -218,7 +201,7 @@ async def test_the_escalation_has_the_managers_buttons_not_the_salespersons_snoo
 
     notice = answers(await boss.tap(escalation, "Напомнить продавцу"))
     assert notice == ["Напоминание отправлено: Олег."]
-    await deliver(tg.deps, tg.bot)
+    await tg.deliver()
     nudge = to(tg.fake, SELLER)[-1]
     assert "Руководитель просит перезвонить клиенту сейчас. Кто просит: Мария." in (
         nudge.text or ""
@@ -228,7 +211,7 @@ async def test_the_escalation_has_the_managers_buttons_not_the_salespersons_snoo
     picked = sent(await boss.tap(escalation, "Передать другому"))[0]
     await boss.tap(picked, "Нина")
     assert (await stored(tg.db, Activity, task.id)).owner_id == nina.id
-    await deliver(tg.deps, tg.bot)
+    await tg.deliver()
     assert "Вам передан перезвон клиенту. Кто передал: Мария." in (
         to(tg.fake, OTHER)[-1].text or ""
     )
@@ -257,7 +240,7 @@ async def test_handing_a_contact_over_tells_the_old_and_the_new_owner(
         await contacts_locale(ctx, seller.id, locale)
     boss = tg.user(MANAGER)
     await boss.press(OwnerCb(id=client.id, user_id=nina.id).pack())
-    await deliver(tg.deps, tg.bot)
+    await tg.deliver()
     assert to_new in (to(tg.fake, OTHER)[-1].text or "")
     told_old = to(tg.fake, SELLER)[-1].text or ""
     assert to_old in told_old and "Нина" in told_old
@@ -295,7 +278,7 @@ async def test_an_invite_by_role_name_says_until_when_and_admins_are_told_who_jo
     code = invite.split("/start ")[1].split("<")[0].strip()
     newcomer = tg.user(SELLER, first_name="Лев", language_code=locale)
     await newcomer.say(f"/start {code}")
-    await deliver(tg.deps, tg.bot)
+    await tg.deliver()
     assert joined in (to(tg.fake, ADMIN)[-1].text or "")
 
 
