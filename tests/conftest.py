@@ -20,6 +20,7 @@ from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import Base, create_engine, session_factory
 from core.migrate import upgrade
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 KEEP_TABLES = {"pipeline_stages", "alembic_version"}
 
@@ -131,6 +132,15 @@ def config() -> CoreConfig:
 @pytest.fixture
 def ctx(session: AsyncSession, config: CoreConfig, clock: FakeClock) -> Ctx:
     return Ctx(session=session, config=config, clock=clock)
+
+
+@pytest.fixture
+async def fake_tg() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API server, listening on a free local port."""
+    fake = FakeTelegram(token=TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()
 
 
 @pytest.fixture

@@ -44,14 +44,6 @@ REDIS_URL = os.environ.get("PEREZVON_TEST_REDIS_URL")
 Feed = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-@pytest.fixture
-async def fake_tg() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram(token=TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
 async def close_bot(bot: Bot) -> None:
     """Close the bot's HTTP session without AiohttpSession.close()'s 0.25 s TLS grace sleep."""
     session = bot.session
