@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,8 @@ from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import Base, create_engine, session_factory
 from core.migrate import upgrade
+from core.models import User
+from core.users import service as users
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 KEEP_TABLES = {"pipeline_stages", "alembic_version"}
@@ -161,6 +163,27 @@ class Db:
         """A fresh session as the core services take it (the caller commits, or they do)."""
         async with self.sessions() as session:
             yield Ctx(session=session, config=self.config, clock=self.clock)
+
+    async def user(
+        self,
+        *,
+        telegram_id: int | None,
+        role: str = "sales",
+        name: str = "Пётр",
+        extensions: Sequence[str] = (),
+        locale: str = "ru",
+    ) -> User:
+        """An employee (with Telegram, unless `telegram_id` is None), committed."""
+        async with self.ctx() as ctx:
+            return await users.create_user(
+                ctx,
+                actor=Actor.system("test"),
+                name=name,
+                role=role,
+                telegram_user_id=telegram_id,
+                extensions=list(extensions),
+                locale=locale,
+            )
 
     async def rows(self, model: type[Any], *where: Any) -> list[Any]:
         """Fresh rows of `model` (a new session), oldest first."""

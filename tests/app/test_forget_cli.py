@@ -3,17 +3,13 @@ erased; the team's calls and deals stay unlinked; one audit line without persona
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import cli_contacts
-from app.settings import load_settings
 from core.clock import FakeClock
 from core.context import Actor
 from core.conversations.client_messages import send_to_contact
@@ -26,30 +22,15 @@ from core.models.system import AuditLog, Notification
 from core.models.work import Deal, Note
 from core.notes import service as notes
 from core.users import service as users
+from tests.app.conftest import cli, threaded
 from tests.conftest import Db
 from tests.orders_helpers import make_client
 
 SECRET = "паспорт 4510 123456"
 
 
-@pytest.fixture
-def cli_db(
-    database_url: str, engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> str:
-    monkeypatch.chdir(tmp_path)  # no .env from the repository
-    monkeypatch.setenv("PEREZVON_DATABASE_URL", database_url)
-    return database_url
-
-
-def run(*argv: str) -> int:
-    """Parse as `perezvon …` would (the parsers cli_contacts adds) and run it."""
-    parser = argparse.ArgumentParser(prog="perezvon")
-    cli_contacts.add_parsers(parser.add_subparsers(dest="command", required=True))
-    return cli_contacts.dispatch(parser.parse_args(list(argv)), load_settings())
-
-
-async def in_thread(*argv: str) -> int:
-    return await asyncio.get_running_loop().run_in_executor(None, run, *argv)
+run = cli(cli_contacts)
+in_thread = threaded(run)
 
 
 def blob(session: AsyncSession, sha: str, clock: FakeClock) -> None:

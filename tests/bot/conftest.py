@@ -34,7 +34,7 @@ from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models import Contact, Notification, User
 from core.outbox import service as outbox
-from tests.bot.updates import TgUser, make_user
+from tests.bot.updates import TgUser
 from tests.conftest import Db
 from tests.factories import call_event
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
@@ -137,8 +137,7 @@ class Tg:
 
     async def employee(self, telegram_id: int, **person: Any) -> User:
         """An employee with that Telegram id (`role`, `name`, … as `make_user` takes)."""
-        db = self.db
-        return await make_user(db.sessions, db.config, db.clock, telegram_id=telegram_id, **person)
+        return await self.db.user(telegram_id=telegram_id, **person)
 
     async def pbx(self, call_id: str, kind: str, **fields: Any) -> None:
         """What the inbox processor does with one normalized PBX event."""
