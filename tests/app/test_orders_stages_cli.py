@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.app.test_forget_cli import cli_db as cli_db  # the same database set-up
 from tests.app.test_forget_cli import in_thread
 from tests.conftest import Db
 from tests.orders_helpers import reset_stages, stage_of

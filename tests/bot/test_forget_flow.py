@@ -10,7 +10,7 @@ from core.models.conversations import ChatMessage, Conversation
 from core.models.system import Notification
 from core.models.users import User
 from core.models.work import Deal, Note
-from tests.app.test_forget_cli import cli_db as cli_db  # the CLI's database set-up
+from tests.app.conftest import cli_db as cli_db  # the CLI's database set-up
 from tests.app.test_forget_cli import in_thread
 from tests.bot.conftest import Tg
 from tests.orders_helpers import deliver
