@@ -1,14 +1,18 @@
-"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when configured), clock, ctx."""
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when configured), clock, ctx, and
+`db`: the sessions, config and clock as one object, for tests that open sessions of their own."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.clock import FakeClock
@@ -16,6 +20,9 @@ from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import Base, create_engine, session_factory
 from core.migrate import upgrade
+from core.models import User
+from core.users import service as users
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 KEEP_TABLES = {"pipeline_stages", "alembic_version"}
 
@@ -130,5 +137,70 @@ def ctx(session: AsyncSession, config: CoreConfig, clock: FakeClock) -> Ctx:
 
 
 @pytest.fixture
+async def fake_tg() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API server, listening on a free local port."""
+    fake = FakeTelegram(token=TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
 def system() -> Actor:
     return Actor.system("test")
+
+
+@dataclass(frozen=True)
+class Db:
+    """The sessions, config and clock a test shares with the code under test, passed as one."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    config: CoreConfig
+    clock: FakeClock
+
+    @asynccontextmanager
+    async def ctx(self) -> AsyncIterator[Ctx]:
+        """A fresh session as the core services take it (the caller commits, or they do)."""
+        async with self.sessions() as session:
+            yield Ctx(session=session, config=self.config, clock=self.clock)
+
+    async def user(
+        self,
+        *,
+        telegram_id: int | None,
+        role: str = "sales",
+        name: str = "Пётр",
+        extensions: Sequence[str] = (),
+        locale: str = "ru",
+    ) -> User:
+        """An employee (with Telegram, unless `telegram_id` is None), committed."""
+        async with self.ctx() as ctx:
+            return await users.create_user(
+                ctx,
+                actor=Actor.system("test"),
+                name=name,
+                role=role,
+                telegram_user_id=telegram_id,
+                extensions=list(extensions),
+                locale=locale,
+            )
+
+    async def rows(self, model: type[Any], *where: Any) -> list[Any]:
+        """Fresh rows of `model` (a new session), oldest first."""
+        async with self.sessions() as session:
+            return list(await session.scalars(select(model).where(*where).order_by(model.id)))
+
+    async def one(self, model: type[Any], *where: Any) -> Any:
+        """The one row of `model` that matches (fails if there are none or more)."""
+        async with self.sessions() as session:
+            return (await session.scalars(select(model).where(*where))).one()
+
+    async def count(self, model: type[Any], *where: Any) -> int:
+        async with self.sessions() as session:
+            query = select(func.count()).select_from(model).where(*where)
+            return int(await session.scalar(query) or 0)
+
+
+@pytest.fixture
+def db(sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock) -> Db:
+    return Db(sessions=sessions, config=config, clock=clock)

@@ -12,14 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deps import BotDeps
 from bot.notifications import render
-from core.clock import Clock
-from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.conversations.models import Conversation
 from core.deals.models import PipelineStage
 from core.outbox import service as outbox
+from tests.conftest import Db
 
 # What the tests show clients: (ru, en, notify) per stage code.
 CLIENT_STAGES = {
@@ -60,9 +59,7 @@ async def reset_stages(sessions: async_sessionmaker[AsyncSession]) -> None:
 
 
 async def make_client(
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: Clock,
+    db: Db,
     *,
     name: str = "Мария Соколова",
     phone: str = "+79161112233",
@@ -71,13 +68,13 @@ async def make_client(
     owner_id: int | None = None,
 ) -> Contact:
     """A contact; with `telegram_id`, one who wrote to the company bot (an open conversation)."""
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    async with db.ctx() as ctx:
+        session = ctx.session
         contact = await contacts.create_contact(
             ctx, actor=Actor.system("test"), name=name, phones=[phone], owner_id=owner_id
         )
         if telegram_id is not None:
-            now = clock.now()
+            now = db.clock.now()
             await session.execute(
                 update(Contact).where(Contact.id == contact.id).values(telegram_user_id=telegram_id)
             )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.parser import BytesParser
@@ -177,6 +177,15 @@ def bounded_call_key(raw: str) -> str:
     if len(raw) <= CALL_KEY_LIMIT:
         return raw
     return "sha1:" + hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def known_path(request: RawRequest, paths: Collection[str], what: str) -> str:
+    """The request's path below the provider's route if it is one of `paths`, else a 404
+    naming it as `what` (e.g. "twilio callback")."""
+    path = request.path.strip("/")
+    if path not in paths:
+        raise ProviderError(404, f"unknown {what} {path[:40]!r}")
+    return path
 
 
 def received_at(request: RawRequest) -> datetime | None:

@@ -255,7 +255,8 @@ def verify(request: RawRequest, secrets: Mapping[str, str]) -> None:
     check_token(request, secrets.get(SECRET_NAME), query_names=query_names)
 
 
-def _fields(request: RawRequest) -> dict[str, str]:
+def request_fields(request: RawRequest) -> dict[str, str]:
+    """The fields of a request: its parsed form, or a JSON or form body as flat text fields."""
     if request.form:
         return dict(request.form)
     body = request.body.strip()
@@ -305,7 +306,7 @@ def accept(request: RawRequest) -> Accepted:
             store=False,
             lookup_number=phone[:64],
         )
-    fields = _fields(request)
+    fields = request_fields(request)
     event = _event_name(fields)
     call_key = _call_id(fields)
     discriminator = (
@@ -351,7 +352,7 @@ def _numbers(
 
 def parse(request: RawRequest, options: ProviderOptions) -> list[CallEvent]:
     """One CallEvent per generic event; see the module docstring for the fields."""
-    fields = _fields(request)
+    fields = request_fields(request)
     event = _event_name(fields)
     kind = _EVENT_KINDS[event]
     local = zone(options)

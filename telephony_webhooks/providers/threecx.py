@@ -29,15 +29,14 @@ from telephony_webhooks.providers.base import (
     RawRequest,
     Reply,
     bounded_key,
-    decode_form,
-    decode_json,
+    known_path,
 )
 from telephony_webhooks.providers.generic import (
     TOKEN_HEADER,
     check_token,
     clip,
     parse_time,
-    scalar_fields,
+    request_fields,
     seconds,
 )
 
@@ -76,18 +75,7 @@ def verify(request: RawRequest, secrets: Mapping[str, str]) -> None:
 
 
 def _path(request: RawRequest) -> str:
-    path = request.path.strip("/")
-    if path not in PATHS:
-        raise ProviderError(404, f"unknown 3cx endpoint {path[:40]!r}")
-    return path
-
-
-def _fields(request: RawRequest) -> dict[str, str]:
-    if request.form:
-        return dict(request.form)
-    if "json" in request.content_type.lower() or request.body.strip()[:1] in (b"{", b"["):
-        return scalar_fields(decode_json(request.body))
-    return decode_form(request.body, "application/x-www-form-urlencoded")
+    return known_path(request, PATHS, "3cx endpoint")
 
 
 def utc_time(value: str | None) -> datetime | None:
@@ -165,7 +153,7 @@ def accept(request: RawRequest) -> Accepted:
             store=False,
             lookup_number=number,
         )
-    fields = _fields(request)
+    fields = request_fields(request)
     _call_type(fields)
     call_key = _call_key(fields)
     # Refuse badly formatted times now, while 3CX can log the error, not at processing time.
@@ -182,7 +170,7 @@ def parse(request: RawRequest, options: ProviderOptions) -> list[CallEvent]:
     """One `final` event per journal entry, plus a `recording` event when 3CX sends its URL."""
     if _path(request) == "lookup":
         return []
-    fields = _fields(request)
+    fields = request_fields(request)
     direction, status = _call_type(fields)
     started = _start(fields)
     established = utc_time(fields.get("CallEstablishedTimeUTC")) if status == "answered" else None

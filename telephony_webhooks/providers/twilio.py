@@ -28,6 +28,7 @@ from telephony_webhooks.providers.base import (
     Reply,
     bounded_call_key,
     bounded_key,
+    known_path,
     received_at,
     same_secret,
 )
@@ -136,10 +137,7 @@ def verify(request: RawRequest, secrets: Mapping[str, str]) -> None:
 
 
 def _kind_of(request: RawRequest) -> str:
-    path = request.path.strip("/")
-    if path not in PATHS:
-        raise ProviderError(404, f"unknown twilio callback {path[:40]!r}")
-    return path
+    return known_path(request, PATHS, "twilio callback")
 
 
 def _params(request: RawRequest) -> dict[str, str]:

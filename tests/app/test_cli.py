@@ -9,15 +9,6 @@ import pytest
 from app.cli import main
 
 
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.chdir(tmp_path)  # no .env from the repository
-    monkeypatch.setenv("PEREZVON_DATABASE_URL", url)
-    assert main(["db", "upgrade"]) == 0
-    return url
-
-
 def test_api_key_is_printed_once_alone_on_the_last_line(
     database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cli import main
 from core import migrate
@@ -17,16 +17,6 @@ from core.models import TelephonyEvent
 from tests.conftest import PG_URL
 
 PASSWORD = "S3cretPW!"
-
-
-@pytest.fixture
-def cli_db(
-    database_url: str, engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> str:
-    """The test database (SQLite or PostgreSQL), emptied, as PEREZVON_DATABASE_URL."""
-    monkeypatch.chdir(tmp_path)  # no .env from the repository
-    monkeypatch.setenv("PEREZVON_DATABASE_URL", database_url)
-    return database_url
 
 
 def _last_line(capsys: pytest.CaptureFixture[str]) -> str:

@@ -27,15 +27,6 @@ REPO = Path(__file__).resolve().parents[2]
 DIGEST = ["report", "digest", "--from", "2026-11-23", "--to", "2026-11-23"]
 
 
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.chdir(tmp_path)  # no .env from the repository
-    monkeypatch.setenv("PEREZVON_DATABASE_URL", url)
-    assert main(["db", "upgrade"]) == 0
-    return url
-
-
 def _seed(url: str) -> scenario.Scenario:
     async def seed() -> scenario.Scenario:
         engine = create_engine(url)

@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from tests.app.test_cli_excel import _seed, database
-
-__all__ = ["database"]
+from tests.app.test_cli_excel import _seed
 
 
 def test_export_then_import_unchanged_then_one_edit_is_listed(

@@ -2,49 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
-from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import cli_targets
-from app.settings import load_settings
-from core.clock import FakeClock
-from core.config import CoreConfig
-from tests.bot.updates import make_user
+from tests.app.conftest import cli, threaded
+from tests.conftest import Db
 
-
-@pytest.fixture
-def cli_db(
-    database_url: str, engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> str:
-    monkeypatch.chdir(tmp_path)  # no .env from the repository
-    monkeypatch.setenv("PEREZVON_DATABASE_URL", database_url)
-    return database_url
-
-
-def run(*argv: str) -> int:
-    """Parse as `perezvon …` would (the parser cli_targets adds) and run it."""
-    parser = argparse.ArgumentParser(prog="perezvon")
-    cli_targets.add_parsers(parser.add_subparsers(dest="command", required=True))
-    return cli_targets.dispatch(parser.parse_args(["targets", *argv]), load_settings())
-
-
-async def in_thread(*argv: str) -> int:
-    return await asyncio.get_running_loop().run_in_executor(None, run, *argv)
+run = cli(cli_targets, "targets")
+in_thread = threaded(run)
 
 
 async def test_set_then_list_as_a_table_and_as_json(
-    cli_db: str,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    capsys: pytest.CaptureFixture[str],
+    db: Db, cli_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    anna = await make_user(sessions, config, clock, telegram_id=601, name="Анна")
+    anna = await db.user(telegram_id=601, name="Анна")
     uid = str(anna.id)
     assert await in_thread("set", "--user-id", uid, "--month", "2026-12", "--won-amount",
                            "500 000", "--calls-out", "300") == 0  # fmt: skip
@@ -75,13 +48,9 @@ async def test_set_then_list_as_a_table_and_as_json(
 
 
 async def test_bad_input_is_one_error_line(
-    cli_db: str,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    capsys: pytest.CaptureFixture[str],
+    db: Db, cli_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    anna = await make_user(sessions, config, clock, telegram_id=602, name="Анна")
+    anna = await db.user(telegram_id=602, name="Анна")
     uid = str(anna.id)
     cases = [
         (("set", "--user-id", uid, "--month", "2026-13", "--calls-out", "5"), 1, "not a month"),

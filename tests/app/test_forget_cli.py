@@ -3,22 +3,17 @@ erased; the team's calls and deals stay unlinked; one audit line without persona
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import cli_contacts
-from app.settings import load_settings
 from core.calls.models import Call
 from core.clock import FakeClock
-from core.config import CoreConfig
 from core.contacts.models import Contact, ContactPhone
-from core.context import Actor, Ctx
+from core.context import Actor
 from core.conversations.client_messages import send_to_contact
 from core.conversations.models import ChatMessage, Conversation, MessageRelay
 from core.deals import service as deals
@@ -29,29 +24,15 @@ from core.notes import service as notes
 from core.notes.models import Note
 from core.outbox.models import Notification
 from core.users import service as users
+from tests.app.conftest import cli, threaded
+from tests.conftest import Db
 from tests.orders_helpers import make_client
 
 SECRET = "паспорт 4510 123456"
 
 
-@pytest.fixture
-def cli_db(
-    database_url: str, engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> str:
-    monkeypatch.chdir(tmp_path)  # no .env from the repository
-    monkeypatch.setenv("PEREZVON_DATABASE_URL", database_url)
-    return database_url
-
-
-def run(*argv: str) -> int:
-    """Parse as `perezvon …` would (the parsers cli_contacts adds) and run it."""
-    parser = argparse.ArgumentParser(prog="perezvon")
-    cli_contacts.add_parsers(parser.add_subparsers(dest="command", required=True))
-    return cli_contacts.dispatch(parser.parse_args(list(argv)), load_settings())
-
-
-async def in_thread(*argv: str) -> int:
-    return await asyncio.get_running_loop().run_in_executor(None, run, *argv)
+run = cli(cli_contacts)
+in_thread = threaded(run)
 
 
 def blob(session: AsyncSession, sha: str, clock: FakeClock) -> None:
@@ -74,27 +55,22 @@ def document(contact_id: int, sha: str, clock: FakeClock, name: str) -> Document
     )
 
 
-async def a_client_with_history(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> tuple[int, int]:
+async def a_client_with_history(db: Db) -> tuple[int, int]:
     """Мария (messages, notes, files, a call, a deal) and Олег, who shares one file with her."""
-    maria = await make_client(sessions, config, clock, owner_id=None)
-    oleg = await make_client(
-        sessions, config, clock, name="Олег", phone="+79160000002", telegram_id=880002
-    )
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    maria = await make_client(db, owner_id=None)
+    oleg = await make_client(db, name="Олег", phone="+79160000002", telegram_id=880002)
+    async with db.ctx() as ctx:
         system = Actor.system("test")
         seller = await users.create_user(
             ctx, actor=system, name="Анна", role="sales", telegram_user_id=5001
         )
         note = await notes.add_note(ctx, actor=system, contact_id=maria.id, text=SECRET)
         await notes.edit_note(ctx, actor=system, note_id=note.id, text=SECRET + " (уточнено)")
-        conversation = await session.scalar(
+        conversation = await ctx.session.scalar(
             select(Conversation).where(Conversation.contact_id == maria.id)
         )
         assert conversation is not None
-        session.add(
+        ctx.session.add(
             ChatMessage(
                 conversation_id=conversation.id,
                 contact_id=maria.id,
@@ -102,8 +78,8 @@ async def a_client_with_history(
                 direction="in",
                 text="Мой " + SECRET,
                 status="received",
-                sent_at=clock.now(),
-                created_at=clock.now(),
+                sent_at=db.clock.now(),
+                created_at=db.clock.now(),
                 extra={},
                 history=[],
             )
@@ -111,27 +87,27 @@ async def a_client_with_history(
         message, _new = await send_to_contact(
             ctx, actor=system, contact_id=maria.id, text="Спасибо, Мария", idempotency_key="k1"
         )
-        session.add(
+        ctx.session.add(
             MessageRelay(
                 message_id=message.id,
                 conversation_id=conversation.id,
                 user_id=seller.id,
                 staff_chat_id=5001,
                 staff_message_id=77,
-                created_at=clock.now(),
+                created_at=db.clock.now(),
             )
         )
-        blob(session, "a" * 64, clock)
-        blob(session, "b" * 64, clock)
-        await session.flush()
-        session.add_all(
+        blob(ctx.session, "a" * 64, db.clock)
+        blob(ctx.session, "b" * 64, db.clock)
+        await ctx.session.flush()
+        ctx.session.add_all(
             [
-                document(maria.id, "a" * 64, clock, "pasport.pdf"),
-                document(maria.id, "b" * 64, clock, "dogovor.pdf"),
-                document(oleg.id, "b" * 64, clock, "dogovor-kopiya.pdf"),
+                document(maria.id, "a" * 64, db.clock, "pasport.pdf"),
+                document(maria.id, "b" * 64, db.clock, "dogovor.pdf"),
+                document(oleg.id, "b" * 64, db.clock, "dogovor-kopiya.pdf"),
             ]
         )
-        session.add(
+        ctx.session.add(
             Call(
                 provider="generic",
                 provider_call_id="c1",
@@ -140,12 +116,12 @@ async def a_client_with_history(
                 client_e164="+79161112233",
                 contact_id=maria.id,
                 summary="Мария просила " + SECRET,
-                started_at=clock.now(),
-                created_at=clock.now(),
-                updated_at=clock.now(),
+                started_at=db.clock.now(),
+                created_at=db.clock.now(),
+                updated_at=db.clock.now(),
             )
         )
-        await session.commit()
+        await ctx.session.commit()
         await deals.create(ctx, actor=system, title="Заказ 9", contact_id=maria.id)
     return maria.id, oleg.id
 
@@ -155,13 +131,9 @@ async def count(session: AsyncSession, model: type, *where: object) -> int:
 
 
 async def test_forget_erases_messages_notes_files_and_the_contact_and_keeps_an_audit_line(
-    cli_db: str,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    capsys: pytest.CaptureFixture[str],
+    db: Db, cli_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    maria_id, oleg_id = await a_client_with_history(sessions, config, clock)
+    maria_id, oleg_id = await a_client_with_history(db)
 
     assert await in_thread("contacts", "forget", str(maria_id)) == 0
     preview = capsys.readouterr().out.strip()
@@ -169,13 +141,13 @@ async def test_forget_erases_messages_notes_files_and_the_contact_and_keeps_an_a
         f"contact {maria_id} would be erased with 2 messages, 1 conversation, 1 note, "
         "2 documents, 1 blob, 1 notification; run again with --yes to erase it"
     )
-    async with sessions() as session:
+    async with db.sessions() as session:
         assert await count(session, ChatMessage, ChatMessage.contact_id == maria_id) == 2
 
     assert await in_thread("contacts", "forget", str(maria_id), "--yes") == 0
     assert capsys.readouterr().out.strip().startswith(f"contact {maria_id} erased with 2 messages")
 
-    async with sessions() as session:
+    async with db.sessions() as session:
         assert await session.get(Contact, maria_id) is None
         assert await count(session, ContactPhone, ContactPhone.contact_id == maria_id) == 0
         assert await count(session, ChatMessage) == 0

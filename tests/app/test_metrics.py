@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,8 +36,8 @@ from core.telemetry import pop_origins
 from core.users import service as users
 from scheduler.jobs import Jobs
 from scheduler.runner import Scheduler
-from tests.bot.test_runtime_telegram_answers import until
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.waits import wait_until
 
 GENERIC = "generic-metrics-token"
 PATIENCE = 30.0
@@ -58,14 +57,6 @@ def samples(text: str) -> Samples:
 
 def value(found: Samples, name: str, **labels: str) -> float:
     return found.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-@pytest.fixture
-async def fake_tg() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram(token=TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def client(app: Any, *, peer: str = "127.0.0.1") -> httpx.AsyncClient:
@@ -245,7 +236,8 @@ async def test_a_screen_pop_is_timed_from_its_webhook_to_telegram(
         for body in (ringing("start", "p-1"), ringing("ringing", "p-1", extension="101")):
             assert (await http.post("/webhooks/generic", json=body, headers=headers)).is_success
         await fake_tg.wait_for("sendMessage", 1, within=PATIENCE)
-        await until(lambda: bot.runtime.sender.sent >= 1)  # counted right after the 200
+        # counted right after the 200
+        await wait_until(lambda: bot.runtime.sender.sent >= 1, within=10, what="nothing sent")
         after = samples((await http.get("/metrics")).text)
 
     def grew(name: str, **labels: str) -> float:

@@ -6,25 +6,20 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.app.test_forget_cli import cli_db as cli_db  # the same database set-up
 from tests.app.test_forget_cli import in_thread
+from tests.conftest import Db
 from tests.orders_helpers import reset_stages, stage_of
 
 
 @pytest.fixture
-async def stages_reset(
-    cli_db: str, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[None]:
+async def stages_reset(db: Db, cli_db: str) -> AsyncIterator[None]:
     yield
-    await reset_stages(sessions)
+    await reset_stages(db.sessions)
 
 
 async def test_an_admin_names_a_stage_for_clients_and_marks_it_to_notify(
-    stages_reset: None,
-    sessions: async_sessionmaker[AsyncSession],
-    capsys: pytest.CaptureFixture[str],
+    db: Db, stages_reset: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = await in_thread(
         "stages",
@@ -40,7 +35,7 @@ async def test_an_admin_names_a_stage_for_clients_and_marks_it_to_notify(
     assert capsys.readouterr().out.strip() == (
         "stage negotiation: clients see 'Отправлен' / 'Shipped', notifies clients"
     )
-    async with sessions() as session:
+    async with db.sessions() as session:
         stage = await stage_of(session, "negotiation")
     assert (stage.client_name_ru, stage.client_name_en, stage.notify_client) == (
         "Отправлен",

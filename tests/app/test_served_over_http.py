@@ -25,6 +25,7 @@ from telephony_webhooks.context import WebContext
 from tests.fakes.twilio_signer import GENERIC_TOKEN
 from tests.ports import free_port
 from tests.telephony.conftest import SECRETS
+from tests.waits import wait_until
 
 SHUTDOWN_SECONDS = 1
 
@@ -77,9 +78,8 @@ async def served(
         )
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "uvicorn did not start"
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: server.started or task.done(), within=30)
+    assert server.started, "uvicorn did not start"
     running = Served("127.0.0.1", port, server, task)
     yield running
     if not task.done():

@@ -1,4 +1,6 @@
-"""Bot fixtures: the fake Bot API server, the real aiogram Bot pointed at it, deps, dispatcher.
+"""Bot fixtures: the fake Bot API server, the real aiogram Bot pointed at it, deps, dispatcher;
+`tg` bundles them with `db` for a test that drives the bot, and `employee(...)` makes a module's
+people fixtures (`seller = employee(SELLER_TG)`).
 
 FSM state lives in memory, or in Redis when PEREZVON_TEST_REDIS_URL is set (each test gets its
 own key prefix and removes its keys).
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
@@ -17,29 +20,28 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deps import BotDeps
 from bot.dispatcher import build_dispatcher
+from bot.notifications import render
 from bot.runtime import create_bot
+from core.calls import service as calls
 from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models import Contact, User
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from core.models import Contact, Notification, User
+from core.outbox import service as outbox
+from tests.bot.updates import TgUser
+from tests.conftest import Db
+from tests.factories import call_event
+from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 
 REDIS_URL = os.environ.get("PEREZVON_TEST_REDIS_URL")
 
 Feed = Callable[[dict[str, Any]], Awaitable[Any]]
-
-
-@pytest.fixture
-async def fake_tg() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram(token=TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def close_bot(bot: Bot) -> None:
@@ -117,3 +119,64 @@ async def anna(
         return await contacts.create_contact(
             ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
         )
+
+
+@dataclass(frozen=True)
+class Tg:
+    """The bot as a flow test drives it: people who talk to it, the PBX, and the outbox sent."""
+
+    db: Db
+    feed: Feed
+    fake: FakeTelegram
+    bot: Bot
+    deps: BotDeps
+
+    def user(self, telegram_id: int, first_name: str = "Иван", language_code: str = "ru") -> TgUser:
+        """A person in Telegram (the employee or client with that Telegram id)."""
+        return TgUser(self.feed, self.fake, telegram_id, first_name, language_code)
+
+    async def employee(self, telegram_id: int, **person: Any) -> User:
+        """An employee with that Telegram id (`role`, `name`, … as `make_user` takes)."""
+        return await self.db.user(telegram_id=telegram_id, **person)
+
+    async def pbx(self, call_id: str, kind: str, **fields: Any) -> None:
+        """What the inbox processor does with one normalized PBX event."""
+        async with self.db.ctx() as ctx:
+            await calls.apply_event(ctx, event=call_event(self.db.clock, call_id, kind, **fields))
+
+    async def deliver(self, kind: str | None = None) -> list[Call]:
+        """Send what the outbox holds (of one `kind`, or all that are due), rendered by
+        bot.notifications, as the sender would; the Bot API calls that made."""
+        before = len(self.fake.calls)
+        async with self.db.ctx() as ctx:
+            if kind is None:
+                rows = await outbox.claim(ctx, limit=100)
+            else:
+                query = select(Notification).where(Notification.kind == kind)
+                rows = list(await ctx.session.scalars(query.order_by(Notification.id)))
+            for row in rows:
+                message = await render(ctx.session, self.deps, row)
+                assert message is not None or kind is None, row
+                if message is not None:
+                    await self.bot.send_message(
+                        message.chat_id, message.text, reply_markup=message.reply_markup
+                    )
+                if kind is None:
+                    await outbox.mark_sent(ctx, notification_id=row.id)
+        return self.fake.calls[before:]
+
+
+@pytest.fixture
+def tg(db: Db, feed: Feed, fake_tg: FakeTelegram, tg_bot: Bot, bot_deps: BotDeps) -> Tg:
+    return Tg(db=db, feed=feed, fake=fake_tg, bot=tg_bot, deps=bot_deps)
+
+
+def employee(telegram_id: int, **person: Any) -> Any:
+    """A module's fixture for an employee in Telegram, named as it is assigned:
+    `seller = employee(SELLER_TG)`, `manager = employee(MANAGER_TG, role="manager")`."""
+
+    @pytest.fixture
+    async def person_fixture(tg: Tg) -> User:
+        return await tg.employee(telegram_id, **person)
+
+    return person_fixture

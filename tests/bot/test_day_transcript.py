@@ -20,27 +20,18 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from aiogram import Bot
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import ContactCb
 from bot.delivery import OutboxSender
-from bot.deps import BotDeps
-from bot.notifications import render
-from core.calls import service as calls
-from core.clock import FakeClock
-from core.config import CoreConfig
 from core.contacts import service as contacts
-from core.context import Actor, Ctx
-from core.events import CallEvent
+from core.context import Actor
 from core.models import Activity, Call, Contact, MessageRelay, Note, User
-from core.outbox import service as outbox
-from tests.bot.updates import TgUser, answers, make_user, message_update, sent, texts_of
+from tests.bot.conftest import Tg
+from tests.bot.updates import TgUser, answers, message_update, sent, texts_of
+from tests.conftest import Db
 from tests.fakes.telegram_api import Call as ApiCall
-from tests.fakes.telegram_api import FakeTelegram
 
 ADMIN, MANAGER, ANNA, BORIS, CLIENT = 7501, 7502, 7503, 7504, 7601
 
@@ -101,67 +92,18 @@ def write_transcript(day: Transcript) -> None:
         Path(target).write_text(day.markdown(), encoding="utf-8")
 
 
-async def pbx(
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    call_id: str,
-    kind: str,
-    **fields: Any,
-) -> None:
-    """What the inbox processor does with one normalized PBX event."""
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
-        event = CallEvent(
-            provider="test",
-            provider_call_id=call_id,
-            kind=kind,  # type: ignore[arg-type]
-            occurred_at=clock.now(),
-            **fields,
-        )
-        await calls.apply_event(ctx, event=event)
-
-
-async def deliver(deps: BotDeps, bot: Bot, fake: FakeTelegram) -> list[ApiCall]:
-    """Send what the outbox holds, rendered by bot.notifications, as the sender would."""
-    before = len(fake.calls)
-    async with deps.sessions() as session:
-        ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
-        for row in await outbox.claim(ctx, limit=100):
-            message = await render(session, deps, row)
-            if message is not None:
-                await bot.send_message(
-                    message.chat_id, message.text, reply_markup=message.reply_markup
-                )
-            await outbox.mark_sent(ctx, notification_id=row.id)
-    return fake.calls[before:]
-
-
 def to(made: list[ApiCall], chat: int) -> ApiCall:
     [message] = [c for c in sent(made) if c.chat_id == chat]
     return message
 
 
-async def test_a_short_working_day_of_the_team(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    tg_bot: Bot,
-    bot_deps: BotDeps,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
-    assert config.visibility == "own"
-    await make_user(sessions, config, clock, telegram_id=ADMIN, role="admin", name="Ольга")
-    await make_user(sessions, config, clock, telegram_id=MANAGER, role="manager", name="Мария")
-    anna_user = await make_user(
-        sessions, config, clock, telegram_id=ANNA, name="Анна", extensions=("101",)
-    )
-    boris_user = await make_user(
-        sessions, config, clock, telegram_id=BORIS, name="Борис", extensions=("102",)
-    )
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+async def test_a_short_working_day_of_the_team(tg: Tg) -> None:
+    assert tg.db.config.visibility == "own"
+    await tg.employee(ADMIN, role="admin", name="Ольга")
+    await tg.employee(MANAGER, role="manager", name="Мария")
+    anna_user = await tg.employee(ANNA, name="Анна", extensions=("101",))
+    boris_user = await tg.employee(BORIS, name="Борис", extensions=("102",))
+    async with tg.db.ctx() as ctx:
         client = await contacts.create_contact(
             ctx,
             actor=Actor.of_user(anna_user),
@@ -170,22 +112,13 @@ async def test_a_short_working_day_of_the_team(
             company_name="Ромашка",
         )
     assert client.owner_id == anna_user.id
-    admin, boss = TgUser(feed, fake_tg, ADMIN), TgUser(feed, fake_tg, MANAGER)
-    anna, boris = TgUser(feed, fake_tg, ANNA), TgUser(feed, fake_tg, BORIS)
+    admin, boss = tg.user(ADMIN), tg.user(MANAGER)
+    anna, boris = tg.user(ANNA), tg.user(BORIS)
     day = Transcript()
 
     # 1. Анна's client rings Борис's extension: the card pops up at Борис's.
-    await pbx(
-        sessions,
-        config,
-        clock,
-        "d1",
-        "ringing",
-        direction="in",
-        client_number="8 916 123-45-67",
-        extension="102",
-    )
-    pop = to(await deliver(bot_deps, tg_bot, fake_tg), BORIS)
+    await tg.pbx("d1", "ringing", direction="in", client_number="8 916 123-45-67", extension="102")
+    pop = to(await tg.deliver(), BORIS)
     said = day.add("АТС", "звонок +7 916 123-45-67 на внутренний 102 (Борис)", [pop])
     assert "Входящий звонок" in said and "Иван Петров" in said and "Ромашка" in said
 
@@ -194,10 +127,10 @@ async def test_a_short_working_day_of_the_team(
     assert "Иван Петров" in said
 
     # 3. The call ends: Борис, who took it, is asked for the outcome.
-    await pbx(sessions, config, clock, "d1", "answered", extension="102")
-    clock.advance(seconds=90)
-    await pbx(sessions, config, clock, "d1", "ended")
-    prompt = to(await deliver(bot_deps, tg_bot, fake_tg), BORIS)
+    await tg.pbx("d1", "answered", extension="102")
+    tg.db.clock.advance(seconds=90)
+    await tg.pbx("d1", "ended")
+    prompt = to(await tg.deliver(), BORIS)
     said = day.add("АТС", "звонок завершён через 1:30", [prompt])
     assert "завершён (1:30)" in said
 
@@ -212,7 +145,7 @@ async def test_a_short_working_day_of_the_team(
     assert "Когда?" in day.add("Борис", "жмёт «Перезвонить»", asked)
     made = await boris.say("через 30 минут")
     assert "Запланировано" in day.add("Борис", "«через 30 минут»", made)
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         call = (await session.scalars(select(Call))).one()
         note = (await session.scalars(select(Note))).one()
         planned = (await session.scalars(select(Activity))).one()
@@ -221,7 +154,7 @@ async def test_a_short_working_day_of_the_team(
     assert (planned.contact_id, planned.owner_id) == (client.id, boris_user.id)
 
     # 6. Анна, the owner, hears what Борис logged on her client.
-    told = to(await deliver(bot_deps, tg_bot, fake_tg), ANNA)
+    told = to(await tg.deliver(), ANNA)
     said = day.add("Анна", "(получает)", [told])
     assert "Иван Петров" in said and "Просит счёт на 10 штук" in said and "Борис" in said
 
@@ -250,24 +183,15 @@ async def test_a_short_working_day_of_the_team(
     made = await anna.say("отмена")
     day.add("Анна", "«отмена»", made)
     assert texts_of(made) == ["Отменено."]
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         assert len(list(await session.scalars(select(Note)))) == 1
 
     # 10. A missed call at Анна's extension; her reply to the task is a note.
-    clock.advance(minutes=20)
-    await pbx(
-        sessions,
-        config,
-        clock,
-        "d2",
-        "ringing",
-        direction="in",
-        client_number="+79161234567",
-        extension="101",
-    )
-    clock.advance(seconds=20)
-    await pbx(sessions, config, clock, "d2", "ended", status="missed")
-    delivered = await deliver(bot_deps, tg_bot, fake_tg)
+    tg.db.clock.advance(minutes=20)
+    await tg.pbx("d2", "ringing", direction="in", client_number="+79161234567", extension="101")
+    tg.db.clock.advance(seconds=20)
+    await tg.pbx("d2", "ended", status="missed")
+    delivered = await tg.deliver()
     task = next(
         c for c in sent(delivered) if c.chat_id == ANNA and "Перезвонить до" in (c.text or "")
     )
@@ -276,7 +200,7 @@ async def test_a_short_working_day_of_the_team(
     made = await anna.reply(task, "Перезвонить после обеда")
     day.add("Анна", "отвечает на задачу: «Перезвонить после обеда»", made)
     assert texts_of(made) == ["📝 Заметка добавлена."]
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         notes = list(await session.scalars(select(Note).order_by(Note.id)))
     assert [(n.text, n.contact_id, n.author_id) for n in notes][1:] == [
         ("Перезвонить после обеда", client.id, anna_user.id)
@@ -299,34 +223,34 @@ async def test_a_short_working_day_of_the_team(
     made = await admin.tap(team, "Да, подтверждаю")
     said = day.add("Ольга", "жмёт «Да, подтверждаю»", made)
     assert any("единственный активный администратор" in a for a in answers(made))
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         admins = list(await session.scalars(select(User).where(User.role == "admin")))
     assert [a.name for a in admins] == ["Ольга"]
 
     # 13. Иван writes to the company bot: it reaches Анна, his owner, who answers by reply.
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         stored = await session.get(Contact, client.id)
         assert stored is not None
         stored.telegram_user_id = CLIENT
         await session.commit()
-    ivan = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
-    running = OutboxSender(tg_bot, bot_deps, poll_interval=0.02, per_chat_burst=50)
+    ivan = tg.user(CLIENT, first_name="Иван")
+    running = OutboxSender(tg.bot, tg.deps, poll_interval=0.02, per_chat_burst=50)
     await running.start()
     try:
-        before = len(fake_tg.calls)
+        before = len(tg.fake.calls)
         day.add(
             "Иван (клиент)",
             "«Счёт получил, когда доставка?»",
             await ivan.say("Счёт получил, когда доставка?"),
         )
-        relayed = await fake_tg.wait_for(
-            where=lambda c: c.chat_id == ANNA and fake_tg.calls.index(c) >= before
+        relayed = await tg.fake.wait_for(
+            where=lambda c: c.chat_id == ANNA and tg.fake.calls.index(c) >= before
         )
         said = day.add("Анна", "(получает)", relayed)
         assert "Иван" in said and "когда доставка?" in said
-        answer = await reply_to_relay(anna, sessions, "Завтра до 12:00")
+        answer = await reply_to_relay(anna, tg.db, "Завтра до 12:00")
         assert not sent(answer)  # an answer to the client, not a note
-        copied = await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
+        copied = await tg.fake.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
         assert copied[0].params["from_chat_id"] == ANNA
         day.rows.append(("Анна", "отвечает на него: «Завтра до 12:00»", "— (ответ ушёл клиенту)"))
         day.rows.append(("Иван (клиент)", "(получает)", "Завтра до 12:00"))
@@ -337,14 +261,12 @@ async def test_a_short_working_day_of_the_team(
     write_transcript(day)
 
 
-async def reply_to_relay(
-    staff: TgUser, sessions: async_sessionmaker[AsyncSession], text: str
-) -> list[ApiCall]:
+async def reply_to_relay(staff: TgUser, db: Db, text: str) -> list[ApiCall]:
     """The staff member replies to the latest message a client's relay became (the sender
     records the relay just after Telegram took the message: awaited, not slept on)."""
 
     async def latest() -> MessageRelay | None:
-        async with sessions() as session:
+        async with db.sessions() as session:
             return (
                 await session.scalars(
                     select(MessageRelay)

@@ -11,41 +11,29 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import ContactCb
-from core.clock import FakeClock
-from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.contacts.models import Contact
-from core.context import Actor, Ctx
+from core.context import Actor
 from core.greetings import service as greetings
 from core.greetings.service import GreetingOptions
 from core.outbox.models import Notification
 from core.users.models import User
-from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, make_user, sent, texts_of
-from tests.fakes.telegram_api import FakeTelegram
+from tests.bot.conftest import Tg, employee
+from tests.bot.updates import sent, texts_of
+from tests.conftest import Db
 
 SELLER_TG = 8101
 CLIENT_A = 4242  # the client (or whoever first got the link)
 CLIENT_B = 5353  # a stranger holding the same link later
 NAME = "Ксения Полякова"
+seller = employee(SELLER_TG)
 
 
 @pytest.fixture
-async def seller(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> User:
-    return await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
-
-
-@pytest.fixture
-async def client_contact(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, seller: User
-) -> Contact:
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+async def client_contact(db: Db, seller: User) -> Contact:
+    async with db.ctx() as ctx:
         return await contacts.create_contact(
             ctx,
             actor=Actor.of_user(seller),
@@ -56,104 +44,86 @@ async def client_contact(
         )
 
 
-async def invite(feed: Feed, fake_tg: FakeTelegram, contact: Contact) -> str:
+async def invite(tg: Tg, contact: Contact) -> str:
     """The salesperson opens the card and taps "invite the client": the `/start` payload."""
-    seller = TgUser(feed, fake_tg, SELLER_TG)
+    seller = tg.user(SELLER_TG)
     card = sent(await seller.press(ContactCb(action="open", id=contact.id).pack()))[0]
     link_text = texts_of(await seller.tap(card, "Пригласить клиента"))[0]
     return link_text.split("start=")[1].split()[0]
 
 
-async def stored(sessions: async_sessionmaker[AsyncSession], contact_id: int) -> Contact:
-    async with sessions() as session:
+async def stored(db: Db, contact_id: int) -> Contact:
+    async with db.sessions() as session:
         contact = await session.get(Contact, contact_id)
         assert contact is not None
         return contact
 
 
 async def test_a_stranger_with_the_link_after_a_stop_is_not_subscribed_nor_greeted(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    client_contact: Contact,
+    tg: Tg, client_contact: Contact
 ) -> None:
-    payload = await invite(feed, fake_tg, client_contact)
-    first = TgUser(feed, fake_tg, CLIENT_A, first_name="Аня")
+    payload = await invite(tg, client_contact)
+    first = tg.user(CLIENT_A, first_name="Аня")
     assert "Спасибо" in texts_of(await first.say(f"/start {payload}"))[0]
 
     stop = texts_of(await first.say("/stop"))
     assert len(stop) == 1 and "отписались" in stop[0] and "новую" in stop[0]
-    contact = await stored(sessions, client_contact.id)
+    contact = await stored(tg.db, client_contact.id)
     assert (contact.marketing_consent, contact.telegram_chat_id) == (False, None)
-    assert contact.consent_stopped_at == clock.now()
+    assert contact.consent_stopped_at == tg.db.clock.now()
 
-    stranger = TgUser(feed, fake_tg, CLIENT_B, first_name="Борис")
+    stranger = tg.user(CLIENT_B, first_name="Борис")
     reply = texts_of(await stranger.say(f"/start {payload}"))
     assert reply == ["Эта ссылка больше не действует. Попросите у вашего менеджера новую."]
     assert NAME.split()[0] not in reply[0]
-    contact = await stored(sessions, client_contact.id)
+    contact = await stored(tg.db, client_contact.id)
     assert (contact.marketing_consent, contact.telegram_chat_id) == (False, None)
 
     # The birthday: nothing goes to either chat; the owner is reminded instead.
-    clock.set(datetime(2027, 5, 20, 8, 0, tzinfo=UTC))
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    tg.db.clock.set(datetime(2027, 5, 20, 8, 0, tzinfo=UTC))
+    async with tg.db.ctx() as ctx:
         assert await greetings.send_due(ctx, options=GreetingOptions(holidays=())) == 1
-        queued = list(await session.scalars(select(Notification)))
+        queued = list(await ctx.session.scalars(select(Notification)))
     assert [(n.kind, n.chat_id) for n in queued] == [("greet_today", SELLER_TG)]
 
 
 async def test_a_link_is_used_once_and_a_new_one_opens_a_stop_again(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    clock: FakeClock,
-    client_contact: Contact,
+    tg: Tg, client_contact: Contact
 ) -> None:
-    payload = await invite(feed, fake_tg, client_contact)
-    client = TgUser(feed, fake_tg, CLIENT_A)
+    payload = await invite(tg, client_contact)
+    client = tg.user(CLIENT_A)
     assert "Спасибо" in texts_of(await client.say(f"/start {payload}"))[0]
     # The client taps it again: told they are subscribed; a stranger cannot take it over.
     assert texts_of(await client.say(f"/start {payload}")) == [
         "Вы уже подписаны на наши поздравления. Отписаться: /stop"
     ]
-    assert (
-        "не действует"
-        in texts_of(await TgUser(feed, fake_tg, CLIENT_B).say(f"/start {payload}"))[0]
-    )
-    assert (await stored(sessions, client_contact.id)).telegram_chat_id == CLIENT_A
+    assert "не действует" in texts_of(await tg.user(CLIENT_B).say(f"/start {payload}"))[0]
+    assert (await stored(tg.db, client_contact.id)).telegram_chat_id == CLIENT_A
 
     await client.say("/stop")
     assert "не действует" in texts_of(await client.say(f"/start {payload}"))[0]
     assert texts_of(await client.say("/stop")) == ["Вы не подписаны."]
     # Only the client's own action through a NEW link subscribes them again.
-    fresh = await invite(feed, fake_tg, client_contact)
+    fresh = await invite(tg, client_contact)
     assert "Спасибо" in texts_of(await client.say(f"/start {fresh}"))[0]
-    contact = await stored(sessions, client_contact.id)
+    contact = await stored(tg.db, client_contact.id)
     assert (contact.marketing_consent, contact.telegram_chat_id) == (True, CLIENT_A)
     assert (contact.consent_source, contact.consent_stopped_at) == ("telegram", None)
 
 
 async def test_reissuing_kills_the_old_link_and_links_expire(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    client_contact: Contact,
+    tg: Tg, client_contact: Contact
 ) -> None:
-    old = await invite(feed, fake_tg, client_contact)
-    new = await invite(feed, fake_tg, client_contact)
+    old = await invite(tg, client_contact)
+    new = await invite(tg, client_contact)
     assert old != new
-    client = TgUser(feed, fake_tg, CLIENT_A)
+    client = tg.user(CLIENT_A)
     assert "не действует" in texts_of(await client.say(f"/start {old}"))[0]
 
-    clock.advance(days=config.greeting_link_days, minutes=1)
+    tg.db.clock.advance(days=tg.db.config.greeting_link_days, minutes=1)
     assert "не действует" in texts_of(await client.say(f"/start {new}"))[0]
-    assert (await stored(sessions, client_contact.id)).marketing_consent is False
-    newest = await invite(feed, fake_tg, client_contact)
+    assert (await stored(tg.db, client_contact.id)).marketing_consent is False
+    newest = await invite(tg, client_contact)
     assert "Спасибо" in texts_of(await client.say(f"/start {newest}"))[0]
 
 
@@ -165,16 +135,12 @@ async def test_reissuing_kills_the_old_link_and_links_expire(
     ],
 )
 async def test_a_client_who_writes_to_the_bot_is_never_told_to_ask_for_an_invite(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    client_contact: Contact,
-    language: str,
-    expected: str,
+    tg: Tg, client_contact: Contact, language: str, expected: str
 ) -> None:
-    payload = await invite(feed, fake_tg, client_contact)
-    client = TgUser(feed, fake_tg, CLIENT_A, language_code=language)
+    payload = await invite(tg, client_contact)
+    client = tg.user(CLIENT_A, language_code=language)
     await client.say(f"/start {payload}")
-    someone = TgUser(feed, fake_tg, CLIENT_B, language_code=language)
+    someone = tg.user(CLIENT_B, language_code=language)
     # Anyone not on the team is a client (issue 17): a new one is welcomed, then every
     # message goes to their manager without a reply from the bot.
     for person, first in ((client, []), (someone, [expected])):

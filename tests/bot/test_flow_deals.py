@@ -6,35 +6,19 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import ContactCb, DealCb
-from core.clock import FakeClock
-from core.config import CoreConfig
 from core.contacts.models import Contact
 from core.deals.models import Deal, DealStageChange
-from core.users.models import User
-from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, answers, buttons, make_user, sent, texts_of
-from tests.fakes.telegram_api import FakeTelegram
+from tests.bot.conftest import Tg, employee
+from tests.bot.updates import answers, buttons, sent, texts_of
 
 SELLER_TG = 9201
+seller = employee(SELLER_TG)
 
 
-@pytest.fixture
-async def seller(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> User:
-    return await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
-
-
-async def test_a_deal_is_created_moved_and_won_with_an_amount(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    anna: Contact,
-) -> None:
-    user = TgUser(feed, fake_tg, SELLER_TG)
+async def test_a_deal_is_created_moved_and_won_with_an_amount(tg: Tg, anna: Contact) -> None:
+    user = tg.user(SELLER_TG)
     card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
     await user.tap(card, "Сделка")
     deal_msg = sent(await user.say("Поставка бумаги"))[0]
@@ -51,7 +35,7 @@ async def test_a_deal_is_created_moved_and_won_with_an_amount(
     won = texts_of(await user.say("150 000,50"))
     assert "Сделка выиграна" in won[-1] and "150\u00a0000,50\u00a0₽" in won[-1]
 
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         deal = (await session.scalars(select(Deal))).one()
         stages = [c.to_stage for c in await session.scalars(select(DealStageChange))]
     assert (deal.stage, deal.amount, deal.contact_id) == ("won", Decimal("150000.50"), anna.id)
@@ -61,43 +45,33 @@ async def test_a_deal_is_created_moved_and_won_with_an_amount(
 
 
 async def test_a_deal_is_lost_with_a_reason_and_then_closed_to_buttons(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    anna: Contact,
+    tg: Tg, anna: Contact
 ) -> None:
-    user = TgUser(feed, fake_tg, SELLER_TG)
+    user = tg.user(SELLER_TG)
     await user.press(ContactCb(action="deal", id=anna.id).pack())
     deal_msg = sent(await user.say("Ремонт"))[0]
     await user.tap(deal_msg, "Проиграна")
     lost = texts_of(await user.say("Дорого"))
     assert "проигранная" in lost[-1] and "Причина: Дорого" in lost[-1]
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         deal = (await session.scalars(select(Deal))).one()
     assert (deal.stage, deal.lost_reason) == ("lost", "Дорого")
     moved = await user.press(DealCb(action="stage", id=deal.id, stage="proposal").pack())
     assert answers(moved) and "закрыта" in answers(moved)[0]
 
 
-async def test_someone_elses_deal_cannot_be_moved(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    anna: Contact,
-) -> None:
-    user = TgUser(feed, fake_tg, SELLER_TG)
+async def test_someone_elses_deal_cannot_be_moved(tg: Tg, anna: Contact) -> None:
+    user = tg.user(SELLER_TG)
     await user.press(ContactCb(action="deal", id=anna.id).pack())
     await user.say("Моя сделка")
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         deal = (await session.scalars(select(Deal))).one()
-    await make_user(sessions, config, clock, telegram_id=9202, name="Чужой")
-    intruder = TgUser(feed, fake_tg, 9202)
+    await tg.employee(9202, name="Чужой")
+    intruder = tg.user(9202)
     for action in ("open", "stage", "won"):
         data = DealCb(action=action, id=deal.id, stage="proposal").pack()
         assert answers(await intruder.press(data)) == ["Не найдено или уже недоступно."]
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         stored = await session.get(Deal, deal.id)
         assert stored is not None and stored.stage == "new"
 
@@ -112,21 +86,15 @@ async def test_someone_elses_deal_cannot_be_moved(
     ],
 )
 async def test_a_won_amount_is_read_as_people_type_it_and_shown_in_roubles(
-    typed: str,
-    stored: str,
-    shown: str,
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    anna: Contact,
+    tg: Tg, typed: str, stored: str, shown: str, anna: Contact
 ) -> None:
-    user = TgUser(feed, fake_tg, SELLER_TG)
+    user = tg.user(SELLER_TG)
     card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
     await user.tap(card, "Сделка")
     deal_msg = sent(await user.say("Поставка"))[0]
     await user.tap(deal_msg, "Выиграна")
     won = texts_of(await user.say(typed))
     assert "Сделка выиграна" in won[-1] and shown in won[-1]
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         deal = (await session.scalars(select(Deal))).one()
     assert deal.amount == Decimal(stored)

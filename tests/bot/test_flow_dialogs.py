@@ -5,58 +5,39 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import ContactCb
-from core.clock import FakeClock
-from core.config import CoreConfig
 from core.contacts.models import Contact
 from core.notes.models import Note
-from core.users.models import User
-from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, buttons, make_user, sent, texts_of
-from tests.fakes.telegram_api import FakeTelegram
+from tests.bot.conftest import Tg, employee
+from tests.bot.updates import buttons, sent, texts_of
+from tests.conftest import Db
 
 SELLER_TG = 9301
+seller = employee(SELLER_TG)
 
 
-@pytest.fixture
-async def seller(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> User:
-    return await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
-
-
-async def notes_count(sessions: async_sessionmaker[AsyncSession]) -> int:
-    async with sessions() as session:
+async def notes_count(db: Db) -> int:
+    async with db.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(Note)) or 0)
 
 
 @pytest.mark.parametrize("way_out", ["отмена", "Отмена!", "/cancel", "cancel"])
 async def test_a_word_or_command_ends_the_note_dialog_without_saving_it(
-    way_out: str,
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    anna: Contact,
+    tg: Tg, way_out: str, anna: Contact
 ) -> None:
-    user = TgUser(feed, fake_tg, SELLER_TG)
+    user = tg.user(SELLER_TG)
     await user.press(ContactCb(action="note", id=anna.id).pack())
     assert texts_of(await user.say(way_out)) == ["Отменено."]
-    assert await notes_count(sessions) == 0
+    assert await notes_count(tg.db) == 0
     # The dialog is over: the next text searches instead of becoming a note.
     assert "Анна" in texts_of(await user.say("анна"))[0]
-    assert await notes_count(sessions) == 0
+    assert await notes_count(tg.db) == 0
     assert texts_of(await user.say("/cancel")) == ["Отменять нечего."]
 
 
-async def test_every_prompt_has_a_cancel_button_that_ends_its_dialog(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    anna: Contact,
-) -> None:
-    user = TgUser(feed, fake_tg, SELLER_TG)
+async def test_every_prompt_has_a_cancel_button_that_ends_its_dialog(tg: Tg, anna: Contact) -> None:
+    user = tg.user(SELLER_TG)
     for action in ("note", "plan", "deal"):
         prompt = sent(await user.press(ContactCb(action=action, id=anna.id).pack()))[0]
         assert "✖️ Отмена" in [b["text"] for b in buttons(prompt.params["reply_markup"])]
@@ -65,26 +46,23 @@ async def test_every_prompt_has_a_cancel_button_that_ends_its_dialog(
     name_prompt = sent(await user.say("➕ Новый контакт"))[0]
     await user.tap(name_prompt, "Отмена")
     assert "Анна" in texts_of(await user.say("анна"))[0]  # a search, not a new contact's name
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Contact)) == 1
 
 
 async def test_a_menu_button_mid_dialog_asks_before_dropping_the_note(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    anna: Contact,
+    tg: Tg, anna: Contact
 ) -> None:
-    user = TgUser(feed, fake_tg, SELLER_TG)
+    user = tg.user(SELLER_TG)
     await user.press(ContactCb(action="note", id=anna.id).pack())
     asked = sent(await user.say("📅 Сегодня"))[0]
     assert asked.text == "Вы не закончили ввод. Бросить его?"
     await user.tap(asked, "Продолжить")
     assert texts_of(await user.say("Просила скидку")) == ["📝 Заметка добавлена."]
-    assert await notes_count(sessions) == 1
+    assert await notes_count(tg.db) == 1
 
     await user.press(ContactCb(action="note", id=anna.id).pack())
     asked = sent(await user.say("📅 Сегодня"))[0]
     await user.tap(asked, "Бросить")
     assert "Сегодня" in (texts_of(await user.say("📅 Сегодня"))[0])
-    assert await notes_count(sessions) == 1
+    assert await notes_count(tg.db) == 1

@@ -9,37 +9,29 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiogram import Bot
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import ActivityCb, ContactCb
 from bot.deps import BotDeps
 from bot.notifications import render
 from core.activities import service as activities
 from core.activities.models import Activity
-from core.clock import FakeClock
-from core.config import CoreConfig
 from core.contacts.models import Contact
-from core.context import Actor, Ctx
+from core.context import Actor
 from core.models.audit import AuditLog
 from core.outbox.models import Notification
 from core.users.models import User
-from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, answers, button_data, make_user, sent, texts_of
+from tests.bot.conftest import Tg, employee
+from tests.bot.updates import answers, button_data, sent, texts_of
+from tests.conftest import Db
 from tests.fakes.telegram_api import Call, FakeTelegram
 
 SELLER_TG = 9001
 MOSCOW = ZoneInfo("Europe/Moscow")
+seller = employee(SELLER_TG)
 
 
-@pytest.fixture
-async def seller(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> User:
-    return await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
-
-
-async def only_activity(sessions: async_sessionmaker[AsyncSession]) -> Activity:
-    async with sessions() as session:
+async def only_activity(db: Db) -> Activity:
+    async with db.sessions() as session:
         return (await session.scalars(select(Activity))).one()
 
 
@@ -52,22 +44,14 @@ async def only_activity(sessions: async_sessionmaker[AsyncSession]) -> Activity:
     ],
 )
 async def test_plan_with_a_natural_date_and_see_it_in_today(
-    language: str,
-    phrase: str,
-    local_due: datetime,
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    anna: Contact,
+    tg: Tg, language: str, phrase: str, local_due: datetime, anna: Contact
 ) -> None:
     if language == "en":
-        async with sessions() as session:
+        async with tg.db.sessions() as session:
             seller = (await session.scalars(select(User))).one()
             seller.locale = "en"
             await session.commit()
-    user = TgUser(feed, fake_tg, SELLER_TG)
+    user = tg.user(SELLER_TG)
     card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
     prompt = sent(await user.tap(card, "⏰"))[0]
     assert ("завтра в 15" if language == "ru" else "tomorrow 3pm") in (prompt.text or "")
@@ -77,24 +61,19 @@ async def test_plan_with_a_natural_date_and_see_it_in_today(
     assert ("пт, 27 ноября, " if language == "ru" else "Fri, 27 November, ") + (
         local_due.strftime("%H:%M")
     ) in done
-    activity = await only_activity(sessions)
+    activity = await only_activity(tg.db)
     assert activity.due_at == local_due
     assert activity.contact_id == anna.id and activity.remind_at == activity.due_at
 
     assert "Дел нет" in texts_of(await user.say("/today"))[0] or language == "en"
-    clock.set(datetime(2026, 11, 27, 6, 0, tzinfo=UTC))  # 9:00 in Moscow, the next day
+    tg.db.clock.set(datetime(2026, 11, 27, 6, 0, tzinfo=UTC))  # 9:00 in Moscow, the next day
     today = sent(await user.say("/today"))[0]
     assert local_due.strftime("%d.%m %H:%M") in (today.text or "")
     assert "Анна" in (today.text or "")
 
 
-async def test_an_unreadable_time_is_asked_again_with_examples(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    anna: Contact,
-) -> None:
-    user = TgUser(feed, fake_tg, SELLER_TG)
+async def test_an_unreadable_time_is_asked_again_with_examples(tg: Tg, anna: Contact) -> None:
+    user = tg.user(SELLER_TG)
     await user.press(ContactCb(action="plan", id=anna.id).pack())
     for unclear in ("когда-нибудь", "позвонить", "15"):
         reply = texts_of(await user.say(unclear))
@@ -107,37 +86,24 @@ async def test_an_unreadable_time_is_asked_again_with_examples(
         "Даты «31.02» нет в календаре. Напишите, например: «25.12 14:30», "
         "«в понедельник утром», «завтра в 15»."
     ]
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Activity)) == 0
     assert "Запланировано" in texts_of(await user.say("через 2 часа"))[0]
 
 
-async def test_quick_button_plans_tomorrow_at_ten(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    anna: Contact,
-) -> None:
-    user = TgUser(feed, fake_tg, SELLER_TG)
+async def test_quick_button_plans_tomorrow_at_ten(tg: Tg, anna: Contact) -> None:
+    user = tg.user(SELLER_TG)
     prompt = sent(await user.press(ContactCb(action="plan", id=anna.id).pack()))[0]
     await user.tap(prompt, "Завтра 10:00")
-    activity = await only_activity(sessions)
+    activity = await only_activity(tg.db)
     assert activity.due_at == datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
     assert activity.title == "Позвонить: Анна"
 
 
-async def test_today_lists_overdue_first_and_week_shows_later_days(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    seller: User,
-) -> None:
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+async def test_today_lists_overdue_first_and_week_shows_later_days(tg: Tg, seller: User) -> None:
+    async with tg.db.ctx() as ctx:
         actor = Actor.of_user(seller)
-        now = clock.now()
+        now = tg.db.clock.now()
         await activities.plan(
             ctx, actor=actor, title="Сегодня позже", due_at=now + timedelta(hours=2)
         )
@@ -145,7 +111,7 @@ async def test_today_lists_overdue_first_and_week_shows_later_days(
         await activities.plan(
             ctx, actor=actor, title="Через три дня", due_at=now + timedelta(days=3)
         )
-    user = TgUser(feed, fake_tg, SELLER_TG)
+    user = tg.user(SELLER_TG)
 
     today = sent(await user.say("📅 Сегодня"))[0].text or ""
     assert today.index("Просрочено") < today.index("Сегодня позже")
@@ -166,19 +132,16 @@ async def send_rendered(
 
 
 async def reminder_for(
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    db: Db,
     seller: User,
     contact: Contact,
 ) -> tuple[Activity, Notification]:
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    async with db.ctx() as ctx:
         activity = await activities.plan(
             ctx,
             actor=Actor.of_user(seller),
             title="Позвонить Анне <срочно>",
-            due_at=clock.now() + timedelta(minutes=5),
+            due_at=db.clock.now() + timedelta(minutes=5),
             contact_id=contact.id,
         )
     notification = Notification(
@@ -192,22 +155,12 @@ async def reminder_for(
     return activity, notification
 
 
-async def test_reminder_done_twice_completes_once(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    tg_bot: Bot,
-    bot_deps: BotDeps,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    seller: User,
-    anna: Contact,
-) -> None:
-    activity, notification = await reminder_for(sessions, config, clock, seller, anna)
-    message = await send_rendered(tg_bot, fake_tg, bot_deps, notification)
+async def test_reminder_done_twice_completes_once(tg: Tg, seller: User, anna: Contact) -> None:
+    activity, notification = await reminder_for(tg.db, seller, anna)
+    message = await send_rendered(tg.bot, tg.fake, tg.deps, notification)
     assert "Позвонить Анне &lt;срочно&gt;" in (message.text or "")
     assert 'href="tel:+79161234567"' in (message.text or "")
-    user = TgUser(feed, fake_tg, SELLER_TG)
+    user = tg.user(SELLER_TG)
 
     first = await user.tap(message, "Готово")
     assert answers(first) == ["Готово!"]
@@ -215,15 +168,17 @@ async def test_reminder_done_twice_completes_once(
     second = await user.press(button_data(message, "Готово"), message)
     assert answers(second) == ["Уже завершено."]
 
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         stored = await session.get(Activity, activity.id)
-        assert stored is not None and stored.status == "done" and stored.done_at == clock.now()
+        assert (
+            stored is not None and stored.status == "done" and stored.done_at == tg.db.clock.now()
+        )
         completions = await session.scalar(
             select(func.count()).select_from(AuditLog).where(AuditLog.action == "complete")
         )
     assert completions == 1
-    async with sessions() as session:
-        assert await render(session, bot_deps, notification) is None  # done: nothing to remind
+    async with tg.db.sessions() as session:
+        assert await render(session, tg.deps, notification) is None  # done: nothing to remind
 
 
 @pytest.mark.parametrize(
@@ -235,96 +190,64 @@ async def test_reminder_done_twice_completes_once(
     ],
 )
 async def test_reminder_snooze(
-    label: str,
-    remind_at: datetime,
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    tg_bot: Bot,
-    bot_deps: BotDeps,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    seller: User,
-    anna: Contact,
+    tg: Tg, label: str, remind_at: datetime, seller: User, anna: Contact
 ) -> None:
-    activity, notification = await reminder_for(sessions, config, clock, seller, anna)
-    message = await send_rendered(tg_bot, fake_tg, bot_deps, notification)
-    user = TgUser(feed, fake_tg, SELLER_TG)
+    activity, notification = await reminder_for(tg.db, seller, anna)
+    message = await send_rendered(tg.bot, tg.fake, tg.deps, notification)
+    user = tg.user(SELLER_TG)
 
     calls = await user.tap(message, label)
     assert answers(calls) == [
         f"Напомню {remind_at.astimezone(UTC) + timedelta(hours=3):%d.%m %H:%M}"
     ]
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         stored = await session.get(Activity, activity.id)
         assert stored is not None
         assert (stored.status, stored.remind_at, stored.snooze_count) == ("planned", remind_at, 1)
         assert stored.due_at == activity.due_at
 
 
-async def test_reminder_reschedule_moves_the_due_time(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    tg_bot: Bot,
-    bot_deps: BotDeps,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    seller: User,
-    anna: Contact,
-) -> None:
-    activity, notification = await reminder_for(sessions, config, clock, seller, anna)
-    message = await send_rendered(tg_bot, fake_tg, bot_deps, notification)
-    user = TgUser(feed, fake_tg, SELLER_TG)
+async def test_reminder_reschedule_moves_the_due_time(tg: Tg, seller: User, anna: Contact) -> None:
+    activity, notification = await reminder_for(tg.db, seller, anna)
+    message = await send_rendered(tg.bot, tg.fake, tg.deps, notification)
+    user = tg.user(SELLER_TG)
     await user.tap(message, "Перенести")
     assert "Перенесено на пт, 25 декабря, 14:30" in texts_of(await user.say("25.12 14:30"))[0]
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         stored = await session.get(Activity, activity.id)
         assert stored is not None
         assert stored.due_at == datetime(2026, 12, 25, 11, 30, tzinfo=UTC)
 
 
 async def test_someone_elses_reminder_buttons_are_refused(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    seller: User,
-    anna: Contact,
+    tg: Tg, seller: User, anna: Contact
 ) -> None:
-    activity, _ = await reminder_for(sessions, config, clock, seller, anna)
-    await make_user(sessions, config, clock, telegram_id=9002, name="Чужой")
-    intruder = TgUser(feed, fake_tg, 9002)
+    activity, _ = await reminder_for(tg.db, seller, anna)
+    await tg.employee(9002, name="Чужой")
+    intruder = tg.user(9002)
 
     for action in ("done", "snooze", "open", "move"):
         data = ActivityCb(action=action, id=activity.id, minutes=15).pack()
         assert answers(await intruder.press(data)) == ["Не найдено или уже недоступно."]
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         stored = await session.get(Activity, activity.id)
         assert stored is not None and (stored.status, stored.snooze_count) == ("planned", 0)
 
 
 async def test_two_simultaneous_done_taps_complete_once(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    seller: User,
-    anna: Contact,
+    tg: Tg, seller: User, anna: Contact
 ) -> None:
-    activity, _ = await reminder_for(sessions, config, clock, seller, anna)
-    user = TgUser(feed, fake_tg, SELLER_TG)
+    activity, _ = await reminder_for(tg.db, seller, anna)
+    user = tg.user(SELLER_TG)
     data = ActivityCb(action="done", id=activity.id).pack()
 
     await asyncio.gather(user.press(data), user.press(data))
 
     notices = sorted(
-        str(c.params.get("text")) for c in fake_tg.calls if c.method == "answerCallbackQuery"
+        str(c.params.get("text")) for c in tg.fake.calls if c.method == "answerCallbackQuery"
     )
     assert notices == ["Готово!", "Уже завершено."]
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         completions = await session.scalar(
             select(func.count()).select_from(AuditLog).where(AuditLog.action == "complete")
         )

@@ -5,64 +5,42 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import DigestCb, ReportCb
 from bot.dispatcher import command_menus
-from core.clock import FakeClock
-from core.config import CoreConfig
-from core.context import Ctx
 from core.reports.models import DigestSubscription
 from core.users.models import User
-from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, answers, make_user, sent, texts_of
-from tests.fakes.telegram_api import FakeTelegram
+from tests.bot.conftest import Tg, employee
+from tests.bot.updates import answers, sent, texts_of
+from tests.conftest import Db
 from tests.reports import scenario
 from tests.reports.scenario import NOW
 
 MANAGER_TG = 9301
 SELLER_TG = 9302
+manager = employee(MANAGER_TG, role="manager", name="Мария")
+seller = employee(SELLER_TG)
 
 
-@pytest.fixture
-async def manager(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> User:
-    return await make_user(
-        sessions, config, clock, telegram_id=MANAGER_TG, role="manager", name="Мария"
-    )
-
-
-@pytest.fixture
-async def seller(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> User:
-    return await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
-
-
-async def _subscriptions(sessions: async_sessionmaker[AsyncSession]) -> set[tuple[str, int, bool]]:
-    async with sessions() as session:
+async def _subscriptions(db: Db) -> set[tuple[str, int, bool]]:
+    async with db.sessions() as session:
         rows = await session.scalars(select(DigestSubscription))
         return {(s.period, s.local_hour, s.active) for s in rows}
 
 
 async def test_a_manager_subscribes_changes_the_hour_lists_and_stops_digests(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    manager: User,
+    tg: Tg, manager: User
 ) -> None:
-    user = TgUser(feed, fake_tg, MANAGER_TG)
+    user = tg.user(MANAGER_TG)
     assert "не подписаны" in texts_of(await user.say("/digest"))[0]
 
     reply = texts_of(await user.say("/digest weekly 8"))[0]
     assert "Еженедельно в 08:00" in reply
     await user.say("/digest daily")
     await user.say("/digest weekly 07")
-    assert await _subscriptions(sessions) == {("weekly", 7, True), ("daily", 9, True)}
+    assert await _subscriptions(tg.db) == {("weekly", 7, True), ("daily", 9, True)}
 
     listing = sent(await user.say("/digest"))[0]
     assert "Ежедневно в 09:00" in (listing.text or "")
@@ -70,33 +48,25 @@ async def test_a_manager_subscribes_changes_the_hour_lists_and_stops_digests(
     assert "Europe/Moscow" in (listing.text or "")
     await user.tap(listing, "Ежемесячно")
     assert "Ежемесячно в 09:00" in (user.current(listing).text or "")
-    assert ("monthly", 9, True) in await _subscriptions(sessions)
+    assert ("monthly", 9, True) in await _subscriptions(tg.db)
 
     await user.tap(listing, "Отписаться")
     assert "не подписаны" in (user.current(listing).text or "")
-    assert {active for *_, active in await _subscriptions(sessions)} == {False}
+    assert {active for *_, active in await _subscriptions(tg.db)} == {False}
     assert texts_of(await user.say("/digest off")) == ["Подписок не было."]
 
 
-async def test_digest_arguments_that_cannot_be_read_get_the_usage(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    manager: User,
-) -> None:
-    user = TgUser(feed, fake_tg, MANAGER_TG)
+async def test_digest_arguments_that_cannot_be_read_get_the_usage(tg: Tg, manager: User) -> None:
+    user = tg.user(MANAGER_TG)
     for text in ("/digest yearly", "/digest daily 25", "/digest daily nine", "/digest off now"):
         assert "/digest daily|weekly|monthly" in texts_of(await user.say(text))[0], text
-    assert await _subscriptions(sessions) == set()
+    assert await _subscriptions(tg.db) == set()
 
 
 async def test_sales_are_refused_digests_and_reports_even_with_crafted_buttons(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    seller: User,
+    tg: Tg, seller: User
 ) -> None:
-    user = TgUser(feed, fake_tg, SELLER_TG, language_code="en")
+    user = tg.user(SELLER_TG, language_code="en")
     for command in ("/digest", "/digest daily 9", "/report"):
         assert "для руководителей" in texts_of(await user.say(command))[0]
     crafted = DigestCb(action="sub", period="daily", hour=9).pack()
@@ -104,24 +74,18 @@ async def test_sales_are_refused_digests_and_reports_even_with_crafted_buttons(
     calls = await user.press(ReportCb(period="yesterday").pack())
     assert answers(calls) == ["Это действие вам недоступно."]
     assert not [c for c in calls if c.method == "sendDocument"]
-    assert await _subscriptions(sessions) == set()
+    assert await _subscriptions(tg.db) == set()
 
 
-async def test_report_for_yesterday_sends_the_digest_workbook_with_its_summary(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
-    clock.set(NOW)  # 24 Nov, 12:00 in Moscow: yesterday is the scenario's day
-    async with sessions() as session:
-        people = await scenario.build(Ctx(session=session, config=config, clock=clock))
-        await session.execute(
+async def test_report_for_yesterday_sends_the_digest_workbook_with_its_summary(tg: Tg) -> None:
+    tg.db.clock.set(NOW)  # 24 Nov, 12:00 in Moscow: yesterday is the scenario's day
+    async with tg.db.ctx() as ctx:
+        people = await scenario.build(ctx)
+        await ctx.session.execute(
             update(User).where(User.id == people.maria.id).values(telegram_user_id=MANAGER_TG)
         )
-        await session.commit()
-    user = TgUser(feed, fake_tg, MANAGER_TG)
+        await ctx.session.commit()
+    user = tg.user(MANAGER_TG)
     picker = sent(await user.say("/report"))[0]
     assert "за какой период" in (picker.text or "")
 
@@ -146,26 +110,18 @@ async def test_report_for_yesterday_sends_the_digest_workbook_with_its_summary(
     assert wb.properties.title == "Дайджест продаж 23.11.2026"
 
 
-async def test_report_periods_follow_the_users_zone_and_language(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
+async def test_report_periods_follow_the_users_zone_and_language(tg: Tg) -> None:
     # Monday 30 Nov 2026, 01:30 in Vladivostok (still Sunday 29 Nov in UTC).
-    clock.set(datetime.fromisoformat("2026-11-29T15:30:00+00:00"))
-    await make_user(
-        sessions, config, clock, telegram_id=MANAGER_TG, role="admin", name="Admin", locale="en"
-    )
-    async with sessions() as session:
+    tg.db.clock.set(datetime.fromisoformat("2026-11-29T15:30:00+00:00"))
+    await tg.employee(MANAGER_TG, role="admin", name="Admin", locale="en")
+    async with tg.db.sessions() as session:
         await session.execute(
             update(User)
             .where(User.telegram_user_id == MANAGER_TG)
             .values(timezone="Asia/Vladivostok")
         )
         await session.commit()
-    user = TgUser(feed, fake_tg, MANAGER_TG, language_code="en")
+    user = tg.user(MANAGER_TG, language_code="en")
     picker = sent(await user.say("/report"))[0]
     expected = {
         "Yesterday": "digest-2026-11-29.xlsx",

@@ -2,66 +2,46 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.callbacks import ContactCb
 from core.calls import service as calls
-from core.clock import FakeClock
-from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.contacts.models import Contact
-from core.context import Actor, Ctx
+from core.context import Actor
 from core.events import CallEvent
 from core.users.models import User
-from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, button_data, buttons, make_user, sent, texts_of
-from tests.fakes.telegram_api import FakeTelegram
+from tests.bot.conftest import Tg
+from tests.bot.updates import button_data, buttons, sent, texts_of
 
 
-async def test_lang_switches_texts_and_the_reply_keyboard(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
-    member = await make_user(sessions, config, clock, telegram_id=9601)
-    user = TgUser(feed, fake_tg, 9601)
+async def test_lang_switches_texts_and_the_reply_keyboard(tg: Tg) -> None:
+    member = await tg.employee(9601)
+    user = tg.user(9601)
     menu = sent(await user.say("/lang"))[0]
     switched = sent(await user.tap(menu, "English"))
     assert switched[0].params["reply_markup"]["keyboard"][0][0]["text"] == "📅 Today"
     assert user.current(menu).text == "Language: English."
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         stored = await session.get(User, member.id)
         assert stored is not None and stored.locale == "en"
     assert texts_of(await user.say("📅 Today"))[0].startswith("<b>Today</b>")
     assert texts_of(await user.say("📅 Сегодня"))[0].startswith("<b>Today</b>")
 
 
-async def test_a_manager_gives_a_contact_to_a_colleague_and_sales_cannot(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
-    manager = await make_user(
-        sessions, config, clock, telegram_id=9602, role="manager", name="Мария"
-    )
-    seller = await make_user(sessions, config, clock, telegram_id=9603, name="Пётр")
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+async def test_a_manager_gives_a_contact_to_a_colleague_and_sales_cannot(tg: Tg) -> None:
+    manager = await tg.employee(9602, role="manager", name="Мария")
+    seller = await tg.employee(9603)
+    async with tg.db.ctx() as ctx:
         contact = await contacts.create_contact(ctx, actor=Actor.of_user(manager), name="Анна")
-    boss = TgUser(feed, fake_tg, 9602)
+    boss = tg.user(9602)
     card = sent(await boss.press(ContactCb(action="open", id=contact.id).pack()))[0]
     await boss.tap(card, "Ответственный")
     await boss.tap(card, "Пётр")
     assert "Ответственный: Пётр" in (boss.current(card).text or "")
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         stored = await session.get(Contact, contact.id)
         assert stored is not None and stored.owner_id == seller.id
 
-    sales = TgUser(feed, fake_tg, 9603)
+    sales = tg.user(9603)
     own_card = sent(await sales.press(ContactCb(action="open", id=contact.id).pack()))[0]
     assert all("Ответственный" not in b["text"] for b in buttons(own_card.params["reply_markup"]))
     refused = await sales.press(ContactCb(action="own", id=contact.id).pack())
@@ -70,34 +50,27 @@ async def test_a_manager_gives_a_contact_to_a_colleague_and_sales_cannot(
     ]
 
 
-async def test_the_cards_calls_button_lists_calls_with_outcomes(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
-    seller = await make_user(sessions, config, clock, telegram_id=9604, extensions=("101",))
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+async def test_the_cards_calls_button_lists_calls_with_outcomes(tg: Tg) -> None:
+    seller = await tg.employee(9604, extensions=("101",))
+    async with tg.db.ctx() as ctx:
         contact = await contacts.create_contact(
             ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
         )
         for kind in ("ringing", "answered", "ended"):
-            clock.advance(seconds=30)
+            tg.db.clock.advance(seconds=30)
             await calls.apply_event(
                 ctx,
                 event=CallEvent(
                     provider="t",
                     provider_call_id="c1",
                     kind=kind,  # type: ignore[arg-type]
-                    occurred_at=clock.now(),
+                    occurred_at=tg.db.clock.now(),
                     direction="in",
                     client_number="+79161234567",
                     extension="101",
                 ),
             )
-    user = TgUser(feed, fake_tg, 9604)
+    user = tg.user(9604)
     card = sent(await user.press(ContactCb(action="open", id=contact.id).pack()))[0]
     await user.press(button_data(card, "Звонки"), card)
     listed = user.current(card).text or ""

@@ -17,13 +17,11 @@ from aiogram import Bot
 from aiogram.types import BufferedInputFile
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.scheduler_component import import_codec
 from bot.callbacks import ImportCb
 from bot.deps import BotDeps
 from bot.notifications import render
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.contacts.models import Contact
@@ -32,38 +30,25 @@ from core.jobs.models import BackgroundJob
 from core.outbox import service as outbox
 from core.users.models import User
 from scheduler.jobs import Jobs
-from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, answers, button_data, make_user, sent, texts_of
+from tests.bot.conftest import Tg, employee
+from tests.bot.updates import answers, button_data, sent, texts_of
+from tests.conftest import Db
 from tests.exports.files import HEADER_RU, ROWS_RU, csv_bytes, xlsx_bytes
-from tests.fakes.telegram_api import Call, FakeTelegram
+from tests.fakes.telegram_api import Call
 
 MANAGER_TG = 9401
 SELLER_TG = 9402
+manager = employee(MANAGER_TG, role="manager", name="Anna")
+seller = employee(SELLER_TG)
 
 
-@pytest.fixture
-async def manager(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> User:
-    return await make_user(
-        sessions, config, clock, telegram_id=MANAGER_TG, role="manager", name="Anna"
-    )
-
-
-@pytest.fixture
-async def seller(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> User:
-    return await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
-
-
-async def _count(sessions: async_sessionmaker[AsyncSession]) -> int:
-    async with sessions() as session:
+async def _count(db: Db) -> int:
+    async with db.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(Contact)) or 0)
 
 
-async def _jobs(sessions: async_sessionmaker[AsyncSession]) -> list[BackgroundJob]:
-    async with sessions() as session:
+async def _jobs(db: Db) -> list[BackgroundJob]:
+    async with db.sessions() as session:
         return list(await session.scalars(select(BackgroundJob).order_by(BackgroundJob.id)))
 
 
@@ -100,28 +85,24 @@ Settle = Callable[..., Awaitable[list[Call]]]
 
 
 @pytest.fixture
-def settle(tg_bot: Bot, bot_deps: BotDeps, fake_tg: FakeTelegram) -> Settle:
+def settle(tg: Tg) -> Settle:
     """Run the due background jobs (as the scheduler's tick does), then deliver the outbox;
     returns the calls to Telegram that made."""
 
     async def run(jobs: Jobs | None = None) -> list[Call]:
-        before = len(fake_tg.calls)
-        await (jobs or scheduler_jobs(bot_deps)).background()
-        await deliver(tg_bot, bot_deps)
-        return fake_tg.calls[before:]
+        before = len(tg.fake.calls)
+        await (jobs or scheduler_jobs(tg.deps)).background()
+        await deliver(tg.bot, tg.deps)
+        return tg.fake.calls[before:]
 
     return run
 
 
 async def test_a_manager_previews_then_applies_an_xlsx_and_gets_the_rejected_rows(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    settle: Settle,
-    manager: User,
+    tg: Tg, settle: Settle, manager: User
 ) -> None:
-    user = TgUser(feed, fake_tg, MANAGER_TG)
-    document = fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU), "клиенты.xlsx")
+    user = tg.user(MANAGER_TG)
+    document = tg.fake.add_file(xlsx_bytes(HEADER_RU, ROWS_RU), "клиенты.xlsx")
     calls = await user.send(document=document)
     # The update only downloads and stores the file, and answers at once.
     assert [c.method for c in calls if c.method in ("getFile", "downloadFile")] == [
@@ -129,7 +110,7 @@ async def test_a_manager_previews_then_applies_an_xlsx_and_gets_the_rejected_row
         "downloadFile",
     ]
     assert texts_of(calls) == ["⏳ Проверяю «клиенты.xlsx»… Напишу, когда будет готово."]
-    (job,) = await _jobs(sessions)
+    (job,) = await _jobs(tg.db)
     assert (job.kind, job.status, job.attempts, job.user_id) == (
         "import_preview",
         "queued",
@@ -142,7 +123,7 @@ async def test_a_manager_previews_then_applies_an_xlsx_and_gets_the_rejected_row
     assert "«клиенты.xlsx»: строк 5" in text
     assert "Новых: 2 · обновится: 0 · дублей: 1 · отклонено: 2" in text
     assert "Если контакт уже есть: пропустить" in text
-    assert await _count(sessions) == 0  # a dry run writes nothing
+    assert await _count(tg.db) == 0  # a dry run writes nothing
     apply_button = button_data(preview, "Применить")
 
     await user.tap(preview, "Применить")
@@ -150,7 +131,7 @@ async def test_a_manager_previews_then_applies_an_xlsx_and_gets_the_rejected_row
     assert user.current(preview).params["reply_markup"] is None
     # A second Apply (a double tap) before the job ran is stale and queues nothing.
     assert answers(await user.press(apply_button)) == ["Эта кнопка устарела."]
-    assert await _count(sessions) == 0
+    assert await _count(tg.db) == 0
 
     calls = await settle()
     assert texts_of(calls) == [
@@ -164,33 +145,26 @@ async def test_a_manager_previews_then_applies_an_xlsx_and_gets_the_rejected_row
     problems = [str(row[1]) for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert len(problems) == 3 and any("E5" in p for p in problems)
     assert "повтор строки 2 (тот же телефон или ID)" in problems
-    assert await _count(sessions) == 2
+    assert await _count(tg.db) == 2
 
     # The chain is over: the stored file is gone, the job done, Apply stale, nothing more runs.
-    (job,) = await _jobs(sessions)
+    (job,) = await _jobs(tg.db)
     assert (job.kind, job.status, job.data) == ("import_apply", "done", None)
     assert answers(await user.press(apply_button)) == ["Эта кнопка устарела."]
     assert await settle() == []
-    assert await _count(sessions) == 2
+    assert await _count(tg.db) == 2
 
 
 async def test_policy_buttons_preview_again_and_cancel_writes_nothing(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    settle: Settle,
-    manager: User,
+    tg: Tg, settle: Settle, manager: User
 ) -> None:
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    async with tg.db.ctx() as ctx:
         await contacts.create_contact(
             ctx, actor=Actor.of_user(manager), name="Иван", phones=["+79161112233"]
         )
-    user = TgUser(feed, fake_tg, MANAGER_TG, language_code="en")
+    user = tg.user(MANAGER_TG, language_code="en")
     data = csv_bytes(HEADER_RU, ROWS_RU, delimiter=";", encoding="cp1251")
-    await user.send(document=fake_tg.add_file(data, "clients.csv"))
+    await user.send(document=tg.fake.add_file(data, "clients.csv"))
     preview = sent(await settle())[0]
     assert "Новых: 1 · обновится: 0 · дублей: 2" in (preview.text or "")
     first_apply = button_data(preview, "Применить")
@@ -208,74 +182,61 @@ async def test_policy_buttons_preview_again_and_cancel_writes_nothing(
     )
     await user.tap(again, "Отмена")
     assert user.current(again).text == "Импорт отменён, ничего не изменено."
-    assert await _count(sessions) == 1
+    assert await _count(tg.db) == 1
     for stale in (first_apply, button_data(again, "Применить"), button_data(again, "Отмена")):
         assert answers(await user.press(stale)) == ["Эта кнопка устарела."]
     assert await settle() == []
-    assert await _count(sessions) == 1
-    (job,) = await _jobs(sessions)
+    assert await _count(tg.db) == 1
+    (job,) = await _jobs(tg.db)
     assert job.data is None  # canceled: the file is not kept
 
 
 async def test_only_the_latest_preview_can_be_applied(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    settle: Settle,
-    manager: User,
+    tg: Tg, settle: Settle, manager: User
 ) -> None:
-    user = TgUser(feed, fake_tg, MANAGER_TG)
-    first = fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU[:1]), "one.xlsx")
+    user = tg.user(MANAGER_TG)
+    first = tg.fake.add_file(xlsx_bytes(HEADER_RU, ROWS_RU[:1]), "one.xlsx")
     await user.send(document=first)
     old = sent(await settle())[0]
-    second = fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU[:2]), "two.xlsx")
+    second = tg.fake.add_file(xlsx_bytes(HEADER_RU, ROWS_RU[:2]), "two.xlsx")
     await user.send(document=second)
     new = sent(await settle())[0]
     assert answers(await user.tap(old, "Применить")) == ["Эта кнопка устарела."]
     assert answers(await user.tap(old, "Отмена")) == ["Эта кнопка устарела."]
-    assert await _count(sessions) == 0
+    assert await _count(tg.db) == 0
     await user.tap(new, "Применить")
     assert "«two.xlsx» выполнен" in texts_of(await settle())[0]
-    assert await _count(sessions) == 2
+    assert await _count(tg.db) == 2
 
 
 async def test_an_import_with_the_fill_policy_is_applied_once(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    settle: Settle,
-    manager: User,
+    tg: Tg, settle: Settle, manager: User
 ) -> None:
-    user = TgUser(feed, fake_tg, MANAGER_TG)
+    user = tg.user(MANAGER_TG)
     data = xlsx_bytes(HEADER_RU, ROWS_RU)
-    await user.send(document=fake_tg.add_file(data, "a.xlsx"))
+    await user.send(document=tg.fake.add_file(data, "a.xlsx"))
     preview = sent(await settle())[0]
     await user.tap(preview, "дополнить")
     filled = sent(await settle())[0]
     await user.tap(filled, "Применить")
     await settle()
-    assert await _count(sessions) == 2
-    await user.send(document=fake_tg.add_file(data, "a.xlsx"))
+    assert await _count(tg.db) == 2
+    await user.send(document=tg.fake.add_file(data, "a.xlsx"))
     again = sent(await settle())[0]
     assert "Новых: 0 · обновится: 0 · дублей: 3" in (again.text or "")
     await user.tap(again, "дополнить")
     filled = sent(await settle())[0]
     await user.tap(filled, "Применить")
     assert "уже импортирован" in texts_of(await settle())[0]
-    assert await _count(sessions) == 2
+    assert await _count(tg.db) == 2
 
 
 async def test_oversized_broken_and_foreign_files_are_refused_with_a_reason(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    bot_deps: BotDeps,
-    settle: Settle,
-    manager: User,
+    tg: Tg, settle: Settle, manager: User
 ) -> None:
-    user = TgUser(feed, fake_tg, MANAGER_TG)
-    bot_deps.config = replace(bot_deps.config, import_max_bytes=1024 * 1024)
-    big = fake_tg.add_file(b"x" * 2_000_000, "big.csv")
+    user = tg.user(MANAGER_TG)
+    tg.deps.config = replace(tg.deps.config, import_max_bytes=1024 * 1024)
+    big = tg.fake.add_file(b"x" * 2_000_000, "big.csv")
     calls = await user.send(document=big)
     assert texts_of(calls) == [
         "Файл слишком большой: 1.9 МБ, можно до 1 МБ. Разбейте его на части."
@@ -283,46 +244,40 @@ async def test_oversized_broken_and_foreign_files_are_refused_with_a_reason(
     assert not [c for c in calls if c.method == "getFile"]  # refused before downloading
 
     # Our limit above Telegram's 20 MB (a self-hosted server allows more): Telegram refuses.
-    bot_deps.config = replace(bot_deps.config, import_max_bytes=50 * 1024 * 1024)
-    huge = fake_tg.add_file(b"x" * (21 * 1024 * 1024), "huge.csv")
+    tg.deps.config = replace(tg.deps.config, import_max_bytes=50 * 1024 * 1024)
+    huge = tg.fake.add_file(b"x" * (21 * 1024 * 1024), "huge.csv")
     calls = await user.send(document=huge)
     assert [c.status for c in calls if c.method == "getFile"] == [400]
     assert texts_of(calls) == [
         "Файл слишком большой: 21.0 МБ, можно до 20 МБ. Разбейте его на части."
     ]
-    assert await _jobs(sessions) == []
-    bot_deps.config = replace(bot_deps.config, import_max_bytes=20 * 1024 * 1024)
-    broken = fake_tg.add_file(b"PK\x03\x04 not really a zip", "book.xlsx")
+    assert await _jobs(tg.db) == []
+    tg.deps.config = replace(tg.deps.config, import_max_bytes=20 * 1024 * 1024)
+    broken = tg.fake.add_file(b"PK\x03\x04 not really a zip", "book.xlsx")
     await user.send(document=broken)
     reply = texts_of(await settle())
     assert reply == ["Не могу импортировать «book.xlsx»: the file is not a readable .xlsx workbook"]
-    await user.send(document=fake_tg.add_file(b"  ", "empty.csv"))
+    await user.send(document=tg.fake.add_file(b"  ", "empty.csv"))
     assert texts_of(await settle()) == ["Не могу импортировать «empty.csv»: the file is empty"]
-    photo = fake_tg.add_file(b"\x89PNG", "photo.png")
+    photo = tg.fake.add_file(b"\x89PNG", "photo.png")
     # Not a spreadsheet, and no card open: it is told how to keep it on a card.
     assert "ответом на карточку" in texts_of(await user.send(document=photo))[0]
-    assert await _count(sessions) == 0
-    assert [(j.status, j.data) for j in await _jobs(sessions)] == [("failed", None)] * 2
+    assert await _count(tg.db) == 0
+    assert [(j.status, j.data) for j in await _jobs(tg.db)] == [("failed", None)] * 2
 
 
 async def test_an_unexpected_error_in_the_job_apologises_and_marks_it_failed(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    bot_deps: BotDeps,
-    settle: Settle,
-    manager: User,
-    caplog: pytest.LogCaptureFixture,
+    tg: Tg, settle: Settle, manager: User, caplog: pytest.LogCaptureFixture
 ) -> None:
-    jobs = scheduler_jobs(bot_deps)
+    jobs = scheduler_jobs(tg.deps)
 
     def broken_reader(_data: bytes, _filename: str) -> None:
         raise MemoryError("the reader ran out of memory")
 
-    jobs._import_codec = replace(import_codec(bot_deps.config), read=broken_reader)  # type: ignore[arg-type]
-    user = TgUser(feed, fake_tg, MANAGER_TG)
-    await user.send(document=fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU), "a.xlsx"))
-    (job,) = await _jobs(sessions)
+    jobs._import_codec = replace(import_codec(tg.deps.config), read=broken_reader)  # type: ignore[arg-type]
+    user = tg.user(MANAGER_TG)
+    await user.send(document=tg.fake.add_file(xlsx_bytes(HEADER_RU, ROWS_RU), "a.xlsx"))
+    (job,) = await _jobs(tg.db)
     with caplog.at_level(logging.ERROR):
         calls = await settle(jobs)
     assert texts_of(calls) == [
@@ -330,68 +285,50 @@ async def test_an_unexpected_error_in_the_job_apologises_and_marks_it_failed(
         f"если не выйдет, сообщите администратору (задача {job.id})."
     ]
     assert f"background job {job.id} (import_preview) failed" in caplog.text
-    (job,) = await _jobs(sessions)
+    (job,) = await _jobs(tg.db)
     assert (job.status, job.data) == ("failed", None)
     assert job.last_error == "MemoryError: the reader ran out of memory"
     assert await settle() == []  # failed for good: not run again
 
 
-async def test_a_salesperson_cannot_import_and_is_told_why(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    seller: User,
-) -> None:
-    user = TgUser(feed, fake_tg, SELLER_TG)
-    document = fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU), "clients.xlsx")
+async def test_a_salesperson_cannot_import_and_is_told_why(tg: Tg, seller: User) -> None:
+    user = tg.user(SELLER_TG)
+    document = tg.fake.add_file(xlsx_bytes(HEADER_RU, ROWS_RU), "clients.xlsx")
     calls = await user.send(document=document)
     assert texts_of(calls) == ["Импорт контактов из таблиц — для руководителей и администраторов."]
     assert not [c for c in calls if c.method == "getFile"]
     for crafted in ("0" * 12, "1", "abc", "9" * 40):
         data = ImportCb(action="apply", key=crafted, policy="skip").pack()
         assert answers(await user.press(data)) == ["Эта кнопка устарела."]
-    assert await _count(sessions) == 0
+    assert await _count(tg.db) == 0
 
 
 async def test_another_users_buttons_are_stale_for_me(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    settle: Settle,
-    manager: User,
+    tg: Tg, settle: Settle, manager: User
 ) -> None:
-    await make_user(sessions, config, clock, telegram_id=9403, role="manager", name="Boris")
-    anna = TgUser(feed, fake_tg, MANAGER_TG)
-    await anna.send(document=fake_tg.add_file(xlsx_bytes(HEADER_RU, ROWS_RU), "a.xlsx"))
+    await tg.employee(9403, role="manager", name="Boris")
+    anna = tg.user(MANAGER_TG)
+    await anna.send(document=tg.fake.add_file(xlsx_bytes(HEADER_RU, ROWS_RU), "a.xlsx"))
     preview = sent(await settle())[0]
-    boris = TgUser(feed, fake_tg, 9403)
+    boris = tg.user(9403)
     assert answers(await boris.press(button_data(preview, "Применить"))) == ["Эта кнопка устарела."]
     assert answers(await boris.press(button_data(preview, "Отмена"))) == ["Эта кнопка устарела."]
     await anna.tap(preview, "Применить")
     await settle()
-    assert await _count(sessions) == 2
+    assert await _count(tg.db) == 2
 
 
 async def test_export_sends_only_the_contacts_the_user_may_see(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    manager: User,
-    seller: User,
+    tg: Tg, manager: User, seller: User
 ) -> None:
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    async with tg.db.ctx() as ctx:
         await contacts.create_contact(
             ctx, actor=Actor.of_user(seller), name="=HYPERLINK(1)", phones=["+79161234567"]
         )
         await contacts.create_contact(
             ctx, actor=Actor.of_user(manager), name="Чужой клиент", phones=["+79167654321"]
         )
-    seller_chat = TgUser(feed, fake_tg, SELLER_TG)
+    seller_chat = tg.user(SELLER_TG)
     (document,) = documents(await seller_chat.say("/export"))
     assert document.files["document"].filename == "contacts.xlsx"
     assert document.params["caption"] == "Контактов: 1"
@@ -404,13 +341,11 @@ async def test_export_sends_only_the_contacts_the_user_may_see(
     assert name.data_type == "s" and name.quotePrefix  # text, not a formula
     assert "+79161234567" in str(rows[0][2].value)
 
-    manager_chat = TgUser(feed, fake_tg, MANAGER_TG)
+    manager_chat = tg.user(MANAGER_TG)
     (everything,) = documents(await manager_chat.say("/export"))
     assert everything.params["caption"] == "Контактов: 2"
 
 
-async def test_export_with_nothing_visible_says_so(
-    feed: Feed, fake_tg: FakeTelegram, seller: User
-) -> None:
-    user = TgUser(feed, fake_tg, SELLER_TG)
+async def test_export_with_nothing_visible_says_so(tg: Tg, seller: User) -> None:
+    user = tg.user(SELLER_TG)
     assert texts_of(await user.say("/export")) == ["Вам пока не видно ни одного контакта."]

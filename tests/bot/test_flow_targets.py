@@ -7,41 +7,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiogram import Bot
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.deps import BotDeps
 from bot.runtime import BotOptions, BotRuntime
-from core.clock import FakeClock
-from core.config import CoreConfig
 from core.users.models import User
-from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, make_user, texts_of
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.bot.conftest import Tg
+from tests.bot.updates import texts_of
+from tests.fakes.telegram_api import TOKEN
 
 MANAGER_TG = 9401
 SELLER_TG = 9402
 
 
 @pytest.fixture
-async def team(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> dict[str, User]:
-    made = {"maria": await make_user(
-        sessions, config, clock, telegram_id=MANAGER_TG, role="manager", name="Мария"
-    )}  # fmt: skip
-    made["petr"] = await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
-    made["olga"] = await make_user(sessions, config, clock, telegram_id=9403, name="Ольга")
-    for tg in (9404, 9405):
-        made[f"ivan{tg}"] = await make_user(sessions, config, clock, telegram_id=tg, name="Иван")
+async def team(tg: Tg) -> dict[str, User]:
+    made = {"maria": await tg.employee(MANAGER_TG, role="manager", name="Мария")}
+    made["petr"] = await tg.employee(SELLER_TG)
+    made["olga"] = await tg.employee(9403, name="Ольга")
+    for telegram_id in (9404, 9405):
+        made[f"ivan{telegram_id}"] = await tg.employee(telegram_id, name="Иван")
     return made
 
 
 async def test_a_manager_sets_targets_by_name_or_id_and_reads_the_month(
-    feed: Feed, fake_tg: FakeTelegram, clock: FakeClock, team: dict[str, User]
+    tg: Tg, team: dict[str, User]
 ) -> None:
-    clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
-    maria = TgUser(feed, fake_tg, MANAGER_TG)
+    tg.db.clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+    maria = tg.user(MANAGER_TG)
     assert texts_of(await maria.say("/targets"))[0].startswith("На 12.2026 целей нет.")
     reply = texts_of(await maria.say("/targets set 2026-12 пётр сумма=500000 звонки=300"))[0]
     assert reply.splitlines()[0] == "✅ Цели сохранены."
@@ -58,12 +49,12 @@ async def test_a_manager_sets_targets_by_name_or_id_and_reads_the_month(
 
 
 async def test_a_salesperson_reads_only_their_own_and_may_not_set(
-    feed: Feed, fake_tg: FakeTelegram, team: dict[str, User]
+    tg: Tg, team: dict[str, User]
 ) -> None:
-    maria = TgUser(feed, fake_tg, MANAGER_TG)
+    maria = tg.user(MANAGER_TG)
     await maria.say("/targets set 2026-12 Пётр звонки=300")
     await maria.say("/targets set 2026-12 Ольга звонки=200")
-    petr = TgUser(feed, fake_tg, SELLER_TG)
+    petr = tg.user(SELLER_TG)
     assert texts_of(await petr.say("/targets 2026-12"))[0].splitlines() == [
         "<b>План на 12.2026</b>",
         "Пётр: исходящих звонков 300",
@@ -89,16 +80,14 @@ async def test_a_salesperson_reads_only_their_own_and_may_not_set(
     ],
 )  # fmt: skip
 async def test_mistakes_are_answered_naming_them(
-    feed: Feed, fake_tg: FakeTelegram, team: dict[str, User], command: str, reply: str
+    tg: Tg, team: dict[str, User], command: str, reply: str
 ) -> None:
-    maria = TgUser(feed, fake_tg, MANAGER_TG)
+    maria = tg.user(MANAGER_TG)
     assert texts_of(await maria.say(command)) == [reply]
 
 
-async def test_a_set_without_figures_shows_how(
-    feed: Feed, fake_tg: FakeTelegram, team: dict[str, User]
-) -> None:
-    maria = TgUser(feed, fake_tg, MANAGER_TG)
+async def test_a_set_without_figures_shows_how(tg: Tg, team: dict[str, User]) -> None:
+    maria = tg.user(MANAGER_TG)
     for command in (
         "/targets set 2026-12 Пётр",
         "/targets set 2026-12 Пётр звонки",
@@ -108,32 +97,25 @@ async def test_a_set_without_figures_shows_how(
 
 
 async def test_targets_are_in_the_menus_and_help_of_managers_and_salespeople(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    tg_bot: Bot,
-    bot_deps: BotDeps,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    team: dict[str, User],
+    tg: Tg, team: dict[str, User]
 ) -> None:
-    await make_user(sessions, config, clock, telegram_id=9400, role="admin", name="Анна")
-    runtime = BotRuntime(BotOptions(token=TOKEN, api_url=fake_tg.url), bot_deps, bot=tg_bot)
+    await tg.employee(9400, role="admin", name="Анна")
+    runtime = BotRuntime(BotOptions(token=TOKEN, api_url=tg.fake.url), tg.deps, bot=tg.bot)
     await runtime.set_commands()
     menus = {
         (_chat(c.params.get("scope")), c.params.get("language_code")): {
             item["command"]: item["description"] for item in c.params["commands"]
         }
-        for c in fake_tg.sent("setMyCommands")
+        for c in tg.fake.sent("setMyCommands")
     }
     for chat in (MANAGER_TG, SELLER_TG, 9400):
         assert menus[(str(chat), None)]["targets"] == "План продаж на месяц", chat
     assert menus[("all_private_chats", "en")]["targets"] == "Monthly sales targets"
 
-    seller_help = texts_of(await TgUser(feed, fake_tg, SELLER_TG).say("/help"))[0]
+    seller_help = texts_of(await tg.user(SELLER_TG).say("/help"))[0]
     assert "/targets — мой план на месяц." in seller_help
     assert "/targets set" not in seller_help
-    manager_help = texts_of(await TgUser(feed, fake_tg, MANAGER_TG).say("/help"))[0]
+    manager_help = texts_of(await tg.user(MANAGER_TG).say("/help"))[0]
     assert "/targets — планы команды на месяц" in manager_help
     assert "/targets set 2026-12 #ID сумма=500000" in manager_help
 

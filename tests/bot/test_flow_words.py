@@ -8,26 +8,22 @@ for an error without a code.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import DealCb
 from bot.i18n import texts
 from bot.middlewares import error_text
 from core.activities import service as activities
-from core.clock import FakeClock
-from core.config import CoreConfig
 from core.contacts import service as contacts
-from core.context import Actor, Ctx
+from core.context import Actor
 from core.deals import service as deals
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.users import service as users
 from core.users.models import Invite
-from tests.bot.updates import TgUser, answers, make_user, sent, texts_of
-from tests.fakes.telegram_api import FakeTelegram
+from tests.bot.conftest import Tg
+from tests.bot.updates import answers, sent, texts_of
 
 ADMIN, SELLER, NEWCOMER, LATECOMER = 7501, 7502, 7503, 7504
 # Three Latin letters in a row: an English word (or a raw code) inside a Russian reply.
@@ -43,28 +39,19 @@ def russian_only(text: str) -> bool:
     [("ru", "уже использовано"), ("en", "has been used already")],
 )
 async def test_a_used_invite_is_refused_in_the_users_language(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    locale: str,
-    expected: str,
+    tg: Tg, locale: str, expected: str
 ) -> None:
-    admin = await make_user(sessions, config, clock, telegram_id=ADMIN, role="admin", name="Анна")
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    admin = await tg.employee(ADMIN, role="admin", name="Анна")
+    async with tg.db.ctx() as ctx:
         invite = await users.create_invite(ctx, actor=Actor.of_user(admin), role="sales")
         code = invite.code
-    await TgUser(feed, fake_tg, NEWCOMER).say(f"/start {code}")
-    [reply] = texts_of(
-        await TgUser(feed, fake_tg, LATECOMER, language_code=locale).say(f"/start {code}")
-    )
+    await tg.user(NEWCOMER).say(f"/start {code}")
+    [reply] = texts_of(await tg.user(LATECOMER, language_code=locale).say(f"/start {code}"))
     assert expected in reply
     assert "invite code" not in reply and "Конфликт" not in reply
     if locale == "ru":
         assert russian_only(reply), reply
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         stored = (await session.scalars(select(Invite))).one()
         assert stored.used_at is not None
 
@@ -74,28 +61,17 @@ async def test_a_used_invite_is_refused_in_the_users_language(
     [("ru", "Сделка уже закрыта"), ("en", "The deal is closed")],
 )
 async def test_a_closed_deals_stage_button_says_why_in_the_users_language(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    locale: str,
-    expected: str,
+    tg: Tg, locale: str, expected: str
 ) -> None:
-    seller = await make_user(
-        sessions, config, clock, telegram_id=SELLER, name="Пётр", locale=locale
-    )
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    seller = await tg.employee(SELLER, name="Пётр", locale=locale)
+    async with tg.db.ctx() as ctx:
         actor = Actor.of_user(seller)
         anna = await contacts.create_contact(ctx, actor=actor, name="Анна", phones=["+79161234567"])
         deal = await deals.create(
             ctx, actor=actor, title="Ремонт", contact_id=anna.id, stage="lost", lost_reason="Дорого"
         )
         deal_id = deal.id
-    moved = await TgUser(feed, fake_tg, SELLER).press(
-        DealCb(action="stage", id=deal_id, stage="proposal").pack()
-    )
+    moved = await tg.user(SELLER).press(DealCb(action="stage", id=deal_id, stage="proposal").pack())
     [notice] = answers(moved)
     assert notice.startswith(expected)
     if locale == "ru":
@@ -107,20 +83,12 @@ async def test_a_closed_deals_stage_button_says_why_in_the_users_language(
     [("ru", "Номер 101 уже закреплён"), ("en", "Extension 101 belongs to someone else")],
 )
 async def test_an_extension_of_someone_else_is_refused_in_words_and_asked_again(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    locale: str,
-    expected: str,
+    tg: Tg, locale: str, expected: str
 ) -> None:
-    await make_user(
-        sessions, config, clock, telegram_id=ADMIN, role="admin", name="Анна", locale=locale
-    )
-    await make_user(sessions, config, clock, telegram_id=SELLER, name="Вера", extensions=("101",))
-    await make_user(sessions, config, clock, telegram_id=NEWCOMER, name="Лев")
-    admin = TgUser(feed, fake_tg, ADMIN)
+    await tg.employee(ADMIN, role="admin", name="Анна", locale=locale)
+    await tg.employee(SELLER, name="Вера", extensions=("101",))
+    await tg.employee(NEWCOMER, name="Лев")
+    admin = tg.user(ADMIN)
     team = sent(await admin.say("/team"))[0]
     await admin.tap(team, "Лев")
     await admin.tap(team, texts(locale)("btn-extension"))
@@ -157,16 +125,11 @@ def test_a_coded_errors_parameters_are_escaped_for_html() -> None:
 
 @pytest.mark.parametrize(("locale", "expected"), [("ru", "Не найдено"), ("en", "Not found")])
 async def test_planning_on_a_contact_one_may_not_see_says_not_found_not_its_id(
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    locale: str,
-    expected: str,
+    tg: Tg, locale: str, expected: str
 ) -> None:
-    owner = await make_user(sessions, config, clock, telegram_id=SELLER, name="Пётр")
-    other = await make_user(sessions, config, clock, telegram_id=NEWCOMER, name="Лев")
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    owner = await tg.employee(SELLER)
+    other = await tg.employee(NEWCOMER, name="Лев")
+    async with tg.db.ctx() as ctx:
         anna = await contacts.create_contact(
             ctx, actor=Actor.of_user(owner), name="Анна", phones=["+79161234567"]
         )

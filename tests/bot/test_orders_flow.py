@@ -7,18 +7,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from aiogram import Bot
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.http import create_app
-from bot.deps import BotDeps
-from core.clock import FakeClock
-from core.config import CoreConfig
-from core.context import Actor, Ctx
+from core.context import Actor
 from core.conversations.models import ChatMessage
 from core.users import api_keys
 from telephony_webhooks.context import WebContext
+from tests.bot.conftest import Tg
+from tests.conftest import Db
 from tests.fakes.telegram_api import FakeTelegram
 from tests.orders_helpers import client_stages, deliver, make_client
 
@@ -26,18 +23,15 @@ CLIENT_TG = 880001
 
 
 @pytest.fixture
-async def shop(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> AsyncIterator[httpx.AsyncClient]:
+async def shop(db: Db) -> AsyncIterator[httpx.AsyncClient]:
     """The shop's REST client (an integration-scoped key), with client-facing stages set."""
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    async with db.ctx() as ctx:
         _key, plain = await api_keys.create(
             ctx, actor=Actor.system("test"), name="shop", role="integration"
         )
-    app = create_app(WebContext(sessions=sessions, config=config, clock=clock))
+    app = create_app(WebContext(sessions=db.sessions, config=db.config, clock=db.clock))
     async with (
-        client_stages(sessions),
+        client_stages(db.sessions),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
             base_url="http://test/api/v1",
@@ -52,34 +46,28 @@ def to_client(fake: FakeTelegram) -> list[str]:
 
 
 async def test_a_stage_change_tells_the_client_once_per_change(
-    shop: httpx.AsyncClient,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    bot_deps: BotDeps,
-    tg_bot: Bot,
-    fake_tg: FakeTelegram,
+    tg: Tg, shop: httpx.AsyncClient
 ) -> None:
-    maria = await make_client(sessions, config, clock, telegram_id=CLIENT_TG)
+    maria = await make_client(tg.db, telegram_id=CLIENT_TG)
     order = {"title": "Заказ A-17", "contact_id": maria.id, "stage": "qualified", "amount": "4500"}
     created = await shop.put("/deals/by-external-id/A-17", json=order)
     assert created.status_code == 201
-    assert await deliver(bot_deps, tg_bot) == 0  # a new order at a quiet stage: nothing
+    assert await deliver(tg.deps, tg.bot) == 0  # a new order at a quiet stage: nothing
 
     moved = {"stage": "negotiation"}
     assert (await shop.put("/deals/by-external-id/A-17", json=moved)).status_code == 200
     # The shop pushes the same state again (a retry): no new change, no new message.
     assert (await shop.put("/deals/by-external-id/A-17", json=moved)).status_code == 200
-    await deliver(bot_deps, tg_bot)
-    await deliver(bot_deps, tg_bot)
-    assert to_client(fake_tg) == ["Заказ «Заказ A-17» на 4\u00a0500\u00a0₽: Отправлен."]
+    await deliver(tg.deps, tg.bot)
+    await deliver(tg.deps, tg.bot)
+    assert to_client(tg.fake) == ["Заказ «Заказ A-17» на 4\u00a0500\u00a0₽: Отправлен."]
 
     # Moved back and forth by a salesperson: a new change into a notifying stage tells again.
     deal_id = created.json()["id"]
     assert (await shop.post(f"/deals/{deal_id}/stage", json={"stage": "proposal"})).is_success
     assert (await shop.post(f"/deals/{deal_id}/stage", json={"stage": "negotiation"})).is_success
-    assert await deliver(bot_deps, tg_bot) == 1
-    assert len(to_client(fake_tg)) == 2
+    assert await deliver(tg.deps, tg.bot) == 1
+    assert len(to_client(tg.fake)) == 2
 
     timeline = (await shop.get(f"/contacts/{maria.id}/timeline")).json()
     notices = [e["item"] for e in timeline["items"] if e["kind"] == "message"]
@@ -90,33 +78,21 @@ async def test_a_stage_change_tells_the_client_once_per_change(
 
 
 async def test_a_client_without_a_conversation_is_not_told_and_nothing_fails(
-    shop: httpx.AsyncClient,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    bot_deps: BotDeps,
-    tg_bot: Bot,
-    fake_tg: FakeTelegram,
+    tg: Tg, shop: httpx.AsyncClient
 ) -> None:
-    silent = await make_client(sessions, config, clock, telegram_id=None)
+    silent = await make_client(tg.db, telegram_id=None)
     order = {"title": "Заказ B-2", "contact_id": silent.id, "stage": "proposal"}
     assert (await shop.put("/deals/by-external-id/B-2", json=order)).status_code == 201
     moved = await shop.put("/deals/by-external-id/B-2", json={"stage": "negotiation"})
     assert moved.status_code == 200 and moved.json()["stage"] == "negotiation"
-    assert await deliver(bot_deps, tg_bot) == 0
-    assert fake_tg.sent("sendMessage") == []
+    assert await deliver(tg.deps, tg.bot) == 0
+    assert tg.fake.sent("sendMessage") == []
 
 
 async def test_rest_send_with_a_repeated_idempotency_key_sends_once(
-    shop: httpx.AsyncClient,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    bot_deps: BotDeps,
-    tg_bot: Bot,
-    fake_tg: FakeTelegram,
+    tg: Tg, shop: httpx.AsyncClient
 ) -> None:
-    maria = await make_client(sessions, config, clock, telegram_id=CLIENT_TG)
+    maria = await make_client(tg.db, telegram_id=CLIENT_TG)
     body = {"text": "Ваш заказ A-17 отправлен, трек 8000 1234"}
     headers = {"Idempotency-Key": "A-17:shipped"}
     first = await shop.post(f"/contacts/{maria.id}/messages", json=body, headers=headers)
@@ -125,32 +101,27 @@ async def test_rest_send_with_a_repeated_idempotency_key_sends_once(
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     assert first.json()["status"] == "pending" and first.json()["author"] == "api:shop"
-    await deliver(bot_deps, tg_bot)
+    await deliver(tg.deps, tg.bot)
     again = await shop.post(f"/contacts/{maria.id}/messages", json=body, headers=headers)
     assert again.status_code == 200
-    await deliver(bot_deps, tg_bot)
-    assert to_client(fake_tg) == [body["text"]]
+    await deliver(tg.deps, tg.bot)
+    assert to_client(tg.fake) == [body["text"]]
 
     # Without a key every request is a new message.
     plain = await shop.post(f"/contacts/{maria.id}/messages", json={"text": "Спасибо!"})
     assert plain.status_code == 201
-    await deliver(bot_deps, tg_bot)
-    assert to_client(fake_tg) == [body["text"], "Спасибо!"]
-    async with sessions() as session:
+    await deliver(tg.deps, tg.bot)
+    assert to_client(tg.fake) == [body["text"], "Спасибо!"]
+    async with tg.db.sessions() as session:
         count = await session.scalar(select(func.count()).select_from(ChatMessage))
     assert count == 2
 
 
 async def test_rest_send_to_a_client_without_a_conversation_is_409_with_the_reason(
-    shop: httpx.AsyncClient,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    db: Db, shop: httpx.AsyncClient
 ) -> None:
-    silent = await make_client(sessions, config, clock, telegram_id=None)
-    maria = await make_client(
-        sessions, config, clock, name="Мария", phone="+79160000001", telegram_id=CLIENT_TG
-    )
+    silent = await make_client(db, telegram_id=None)
+    maria = await make_client(db, name="Мария", phone="+79160000001", telegram_id=CLIENT_TG)
     answer = await shop.post(f"/contacts/{silent.id}/messages", json={"text": "Привет"})
     assert answer.status_code == 409
     assert "no open conversation" in answer.json()["detail"]
@@ -165,19 +136,16 @@ async def test_rest_send_to_a_client_without_a_conversation_is_409_with_the_reas
     ).status_code == 201
     other = await shop.post(f"/contacts/{silent.id}/messages", json={"text": "a"}, headers=key)
     assert other.status_code == 409 and "another contact" in other.json()["detail"]
-    async with sessions() as session:
+    async with db.sessions() as session:
         count = await session.scalar(select(func.count()).select_from(ChatMessage))
     assert count == 1
 
 
-async def test_a_read_only_key_may_not_write_to_clients(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> None:
-    maria = await make_client(sessions, config, clock, telegram_id=CLIENT_TG)
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+async def test_a_read_only_key_may_not_write_to_clients(db: Db) -> None:
+    maria = await make_client(db, telegram_id=CLIENT_TG)
+    async with db.ctx() as ctx:
         _key, plain = await api_keys.create(ctx, actor=Actor.system("t"), name="bi", role="read")
-    app = create_app(WebContext(sessions=sessions, config=config, clock=clock))
+    app = create_app(WebContext(sessions=db.sessions, config=db.config, clock=db.clock))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://test/api/v1",
@@ -185,5 +153,5 @@ async def test_a_read_only_key_may_not_write_to_clients(
     ) as http:
         refused = await http.post(f"/contacts/{maria.id}/messages", json={"text": "Привет"})
     assert refused.status_code == 403 and "send_message" in refused.json()["detail"]
-    async with sessions() as session:
+    async with db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ChatMessage)) == 0

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import itertools
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -24,6 +22,7 @@ from bot.runtime import BotOptions, BotRuntime
 from bot.telegram_session import TelegramDownloadError
 from tests.bot.updates import message_update, tg_user
 from tests.fakes.telegram_api import HTML_502, TOKEN, FakeTelegram
+from tests.waits import wait_until
 
 STRANGER = 515151
 FAST = (0.05, 0.5)  # first and longest wait between tries, so tests wait little
@@ -31,15 +30,6 @@ FAST = (0.05, 0.5)  # first and longest wait between tries, so tests wait little
 
 def stranger_start() -> dict[str, Any]:
     return message_update(tg_user(STRANGER), "/start")
-
-
-async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    """Until `condition()` holds (checked every 10 ms), or TimeoutError."""
-    async with asyncio.timeout(within):
-        for _ in itertools.count():
-            if condition():
-                return
-            await asyncio.sleep(0.01)
 
 
 def assert_no_token(caplog: pytest.LogCaptureFixture) -> None:
@@ -155,7 +145,7 @@ async def test_a_get_me_that_times_out_is_tried_again(
     timed_out = "Telegram unreachable for getMe (Request timeout error); retrying in 0.05 s"
     await runtime.start()
     try:
-        await until(lambda: timed_out in caplog.messages)
+        await wait_until(lambda: timed_out in caplog.messages, within=10, what="no time-out logged")
         fake_tg.delay = 0.0
         await runtime.wait_ready(within=10)
     finally:
@@ -189,7 +179,9 @@ async def test_a_refused_token_is_logged_once_and_not_retried(
     )
     await runtime.start()
     try:
-        await until(lambda: runtime.status == "stopped")
+        await wait_until(
+            lambda: runtime.status == "stopped", within=10, what="the bot never stopped"
+        )
     finally:
         await runtime.stop()
 
@@ -261,7 +253,8 @@ async def test_readyz_is_503_while_the_bot_is_connecting_and_200_once_it_answers
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://crm") as client,
     ):
-        await until(lambda: len(fake_tg.calls) >= 2)  # getMe answered badly, and again
+        # getMe answered badly, and again
+        await wait_until(lambda: len(fake_tg.calls) >= 2, within=10, what="getMe was not retried")
         connecting = await client.get("/readyz")
         connecting_head = await client.head("/readyz")
         fake_tg.clear_failures()
@@ -289,7 +282,7 @@ async def assert_readyz_says_stopped(settings: Settings) -> None:
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://crm") as client,
     ):
-        await until(lambda: bot.runtime.status == "stopped")
+        await wait_until(lambda: bot.runtime.status == "stopped", within=10, what="never stopped")
         answer = await client.get("/readyz")
 
     assert answer.status_code == 503

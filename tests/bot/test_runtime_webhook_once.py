@@ -4,9 +4,8 @@ any body gets a 4xx with a reason, and the answer does not wait for the handler.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -36,19 +35,11 @@ from core.telegram.models import TelegramUpdate
 from tests.bot.conftest import close_bot
 from tests.bot.updates import make_user, message_update, tg_user
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.waits import wait_until
 
 SELLER = 8101
 SECRET = "s3cret-Token_1"
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-
-
-async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
-    """Until `condition()` holds (checked every 10 ms), or TimeoutError."""
-    async with asyncio.timeout(within):
-        for _ in itertools.count():
-            if condition():
-                return
-            await asyncio.sleep(0.01)
 
 
 def card_message(contact_id: int, fake: FakeTelegram) -> dict[str, Any]:
@@ -254,6 +245,9 @@ async def test_a_failing_handler_is_logged_with_the_update_id(
     update = {"update_id": 11, **message_update(tg_user(SELLER), "/ping")}
     async with bare_webhook(fake_tg) as client:
         answer = await client.post("/telegram/webhook", json=update, headers=HEADERS)
-        await until(lambda: "update 11: Telegram refused the reply" in caplog.text)
+        refused = "update 11: Telegram refused the reply"
+        await wait_until(
+            lambda: refused in caplog.text, within=5, what="the refusal was not logged"
+        )
 
     assert answer.status_code == 200

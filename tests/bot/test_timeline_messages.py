@@ -8,21 +8,18 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.http import create_app
-from core.clock import FakeClock
-from core.config import CoreConfig
 from core.contacts.models import Contact
-from core.context import Actor, Ctx
+from core.context import Actor
 from core.conversations.models import ChatMessage, Conversation
 from core.deals import service as deals
 from core.notes import service as notes
 from core.users import api_keys
 from telephony_webhooks.context import WebContext
-from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, make_user, sent
-from tests.fakes.telegram_api import FakeTelegram
+from tests.bot.conftest import Tg
+from tests.bot.updates import make_user, sent
+from tests.conftest import Db
 from tests.orders_helpers import make_client
 
 SELLER_TG = 7301
@@ -46,16 +43,13 @@ def chat_message(
     )
 
 
-async def history_of(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, seller_id: int
-) -> Contact:
+async def history_of(db: Db, seller_id: int) -> Contact:
     """Мария: a bot chat and a Business chat with Анна, a note and a deal, minutes apart."""
-    maria = await make_client(sessions, config, clock, owner_id=seller_id)
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
-        bot_chat = await session.scalar(select(Conversation))
+    maria = await make_client(db, owner_id=seller_id)
+    async with db.ctx() as ctx:
+        bot_chat = await ctx.session.scalar(select(Conversation))
         assert bot_chat is not None
-        now = clock.now()
+        now = db.clock.now()
         business = Conversation(
             contact_id=maria.id,
             channel="business",
@@ -67,9 +61,9 @@ async def history_of(
             created_at=now,
             updated_at=now,
         )
-        session.add(business)
-        await session.flush()
-        session.add_all(
+        ctx.session.add(business)
+        await ctx.session.flush()
+        ctx.session.add_all(
             [
                 chat_message(bot_chat, now + timedelta(minutes=1), "in", "Где мой заказ?"),
                 chat_message(
@@ -100,23 +94,20 @@ async def history_of(
                 ),
             ]
         )
-        await session.commit()
-        clock.advance(minutes=2)
+        await ctx.session.commit()
+        db.clock.advance(minutes=2)
         await notes.add_note(ctx, actor=Actor.system("test"), contact_id=maria.id, text="Звонила")
-        clock.advance(minutes=6)
+        db.clock.advance(minutes=6)
         await deals.create(ctx, actor=Actor.system("test"), title="Заказ 5", contact_id=maria.id)
     return maria
 
 
-async def test_the_rest_timeline_has_messages_of_both_channels_in_order(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock
-) -> None:
-    seller = await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Анна")
-    maria = await history_of(sessions, config, clock, seller.id)
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+async def test_the_rest_timeline_has_messages_of_both_channels_in_order(db: Db) -> None:
+    seller = await make_user(db.sessions, db.config, db.clock, telegram_id=SELLER_TG, name="Анна")
+    maria = await history_of(db, seller.id)
+    async with db.ctx() as ctx:
         _key, plain = await api_keys.create(ctx, actor=Actor.system("t"), name="bi", role="read")
-    app = create_app(WebContext(sessions=sessions, config=config, clock=clock))
+    app = create_app(WebContext(sessions=db.sessions, config=db.config, clock=db.clock))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://test/api/v1",
@@ -143,16 +134,10 @@ async def test_the_rest_timeline_has_messages_of_both_channels_in_order(
     assert deleted["deleted"] is True and deleted["text"] == "ошибся чатом"
 
 
-async def test_the_bots_history_shows_who_wrote_on_which_channel(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
-    seller = await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Анна")
-    await history_of(sessions, config, clock, seller.id)
-    user = TgUser(feed, fake_tg, SELLER_TG)
+async def test_the_bots_history_shows_who_wrote_on_which_channel(tg: Tg) -> None:
+    seller = await tg.employee(SELLER_TG, name="Анна")
+    await history_of(tg.db, seller.id)
+    user = tg.user(SELLER_TG)
     card = sent(await user.say("Мария"))[0]
     await user.tap(card, "История")
     text = user.current(card).text or ""

@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FakeClock
 from core.config import CoreConfig
-from core.context import Actor, Ctx
-from core.users import service as users
 from core.users.models import User
+from tests.conftest import Db
 from tests.fakes.telegram_api import Call, FakeTelegram
 
 Feed = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -186,19 +185,7 @@ async def make_user(
     clock: FakeClock,
     *,
     telegram_id: int,
-    role: str = "sales",
-    name: str = "Пётр",
-    extensions: tuple[str, ...] = (),
-    locale: str = "ru",
+    **person: Any,
 ) -> User:
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
-        return await users.create_user(
-            ctx,
-            actor=Actor.system("test"),
-            name=name,
-            role=role,
-            telegram_user_id=telegram_id,
-            extensions=extensions,
-            locale=locale,
-        )
+    """An employee with Telegram (`role`, `name`, `extensions`, `locale` as `Db.user`)."""
+    return await Db(sessions, config, clock).user(telegram_id=telegram_id, **person)

@@ -7,10 +7,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.clock import FakeClock
-from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.conversations import order_texts, orders
@@ -20,32 +17,26 @@ from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.notes.models import Note
 from core.outbox.models import Notification
 from core.users import service as users
+from tests.conftest import Db
 from tests.orders_helpers import client_stages, make_client, reset_stages
 
 
 @pytest.fixture
-async def stages_shown(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
-    async with client_stages(sessions):
+async def stages_shown(db: Db) -> AsyncIterator[None]:
+    async with client_stages(db.sessions):
         yield
 
 
 async def test_orders_are_the_open_deals_in_stages_clients_see_with_their_names(
-    stages_shown: None,
-    ctx: Ctx,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    system: Actor,
+    db: Db, stages_shown: None, ctx: Ctx, system: Actor
 ) -> None:
-    maria = await make_client(sessions, config, clock)
-    other = await make_client(
-        sessions, config, clock, name="Олег", phone="+79160000002", telegram_id=880002
-    )
+    maria = await make_client(db)
+    other = await make_client(db, name="Олег", phone="+79160000002", telegram_id=880002)
     hidden = await deals.create(ctx, actor=system, title="Черновик", contact_id=maria.id)
     await deals.create(
         ctx, actor=system, title="Заказ 1", contact_id=maria.id, stage="qualified", amount="1500"
     )
-    clock.advance(minutes=1)
+    db.clock.advance(minutes=1)
     shipped = await deals.create(
         ctx, actor=system, title="Заказ 2", contact_id=maria.id, stage="negotiation"
     )
@@ -66,7 +57,7 @@ async def test_orders_are_the_open_deals_in_stages_clients_see_with_their_names(
 
 
 async def test_an_admin_sets_what_clients_see_and_nobody_else_can(
-    ctx: Ctx, sessions: async_sessionmaker[AsyncSession], system: Actor
+    db: Db, ctx: Ctx, system: Actor
 ) -> None:
     try:
         stage = await orders.set_stage_view(
@@ -100,20 +91,16 @@ async def test_an_admin_sets_what_clients_see_and_nobody_else_can(
         )
         assert hidden.client_name_ru is None and not hidden.notify_client
     finally:
-        await reset_stages(sessions)
+        await reset_stages(db.sessions)
 
 
 async def test_a_request_is_a_deal_at_the_first_stage_for_the_owner_who_is_told(
-    ctx: Ctx,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    system: Actor,
+    db: Db, ctx: Ctx, system: Actor
 ) -> None:
     owner = await users.create_user(
         ctx, actor=system, name="Анна", role="sales", telegram_user_id=6001
     )
-    maria = await make_client(sessions, config, clock, owner_id=owner.id)
+    maria = await make_client(db, owner_id=owner.id)
     deal = await orders.leave_request(
         ctx, contact_id=maria.id, text="  Нужен счёт\nна 10 коробок ", phone="+7 916 111-22-33"
     )
@@ -132,18 +119,14 @@ async def test_a_request_is_a_deal_at_the_first_stage_for_the_owner_who_is_told(
 
 
 async def test_a_request_of_a_client_nobody_owns_goes_to_the_on_duty_person(
-    ctx: Ctx,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    system: Actor,
+    db: Db, ctx: Ctx, system: Actor
 ) -> None:
     duty = await users.create_user(
         ctx, actor=system, name="Дежурный", role="sales", telegram_user_id=6002
     )
     duty.on_duty = True
     await ctx.session.commit()
-    maria = await make_client(sessions, config, clock)
+    maria = await make_client(db)
     deal = await orders.leave_request(ctx, contact_id=maria.id, text="Перезвоните")
     assert deal.owner_id == duty.id
     assert (await ctx.session.get(Deal, deal.id)) is not None
@@ -159,14 +142,9 @@ def test_order_texts_have_the_same_keys_and_placeholders_in_both_languages() -> 
 
 
 async def test_a_deleted_clients_order_moves_without_a_notice(
-    stages_shown: None,
-    ctx: Ctx,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    system: Actor,
+    db: Db, stages_shown: None, ctx: Ctx, system: Actor
 ) -> None:
-    maria = await make_client(sessions, config, clock)
+    maria = await make_client(db)
     deal = await deals.create(
         ctx, actor=system, title="A-1", contact_id=maria.id, stage="qualified"
     )

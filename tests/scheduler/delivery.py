@@ -10,7 +10,6 @@ import asyncio
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +22,9 @@ from bot.callbacks import ActivityCb
 from core.models import Activity, Notification, User
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 from tests.ports import free_port
+from tests.waits import wait_until
+
+__all__ = ["wait_until"]  # the scheduler tests import it from here too
 
 ROOT = Path(__file__).resolve().parents[2]
 TG_BASE = 700_000_000
@@ -115,21 +117,6 @@ def _reminded(call: Call) -> Reminded | None:
 def twice(reminded: list[Reminded]) -> dict[int, int]:
     """Chat ids that got more than one reminder, with how many."""
     return {chat: n for chat, n in Counter(r.chat_id for r in reminded).items() if n > 1}
-
-
-async def wait_until(
-    check: Callable[[], bool],
-    *,
-    within: float,
-    what: str | Callable[[], str],
-    poll: float = 0.05,
-) -> None:
-    """Until `check()`; past `within` seconds fail saying `what` (called then, if callable)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        if asyncio.get_running_loop().time() >= deadline:
-            raise AssertionError(what() if callable(what) else what)
-        await asyncio.sleep(poll)
 
 
 async def outbox_states(sessions: async_sessionmaker[AsyncSession]) -> dict[int, tuple[str, bool]]:

@@ -4,10 +4,8 @@ wired as `perezvon run` wires them, deliver each due reminder once to the fake B
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.bot_component import BotComponent
@@ -24,14 +22,6 @@ from tests.scheduler.delivery import (
 )
 
 COUNT = 100
-
-
-@pytest.fixture
-async def fake_tg() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram(token=TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def test_each_due_reminder_reaches_its_user_once_with_done_and_snooze_buttons(

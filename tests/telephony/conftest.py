@@ -1,13 +1,16 @@
-"""The FastAPI app with the webhook pipeline, driven over HTTP through ASGITransport."""
+"""The FastAPI app with the webhook pipeline, driven over HTTP through ASGITransport: `pbx`
+sends what a PBX would, runs the inbox processor, and reads the end state back."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.http import create_app
@@ -15,6 +18,7 @@ from core.clock import FakeClock
 from core.config import CoreConfig
 from core.db import create_bulk_engine, session_factory
 from core.drivers.phone_lookup import create_phone_lookup
+from core.models import Activity, Call, Notification, TelephonyEvent
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
 from telephony_webhooks.providers.base import RawRequest
@@ -44,6 +48,60 @@ class Pbx:
             },
             params=dict(request.query) or None,
         )
+
+    async def deliver(
+        self,
+        requests: Iterable[RawRequest],
+        provider: str,
+        *,
+        clock: FakeClock | None = None,
+        step_seconds: float = 0,
+    ) -> list[httpx.Response]:
+        """POST each request as the PBX would; every one must be acknowledged with 200."""
+        responses = []
+        for request in requests:
+            response = await self.send(request, provider)
+            assert response.status_code == 200, (request.body[:200], response.text)
+            responses.append(response)
+            if clock is not None and step_seconds:
+                clock.advance(seconds=step_seconds)
+        return responses
+
+    async def process(self) -> int:
+        """Run the inbox processor until nothing is due; every stored row must be applied."""
+        applied = await self.processor.drain()
+        unapplied = (TelephonyEvent.processed_at.is_(None)) | (TelephonyEvent.error.is_not(None))
+        failed = await self.load(TelephonyEvent, unapplied)
+        assert not failed, [(row.event_type, row.error) for row in failed]
+        return applied
+
+    async def load(self, model: type[Any], *where: Any) -> list[Any]:
+        """Fresh rows (a new session, so nothing cached from before the processor ran)."""
+        async with self.web.sessions() as session:
+            return list(await session.scalars(select(model).where(*where).order_by(model.id)))
+
+    async def only_call(self, provider: str, *where: Any) -> Call:
+        """The one call of `provider` (that matches `where`)."""
+        calls = await self.load(Call, Call.provider == provider, *where)
+        assert len(calls) == 1, [(c.provider_call_id, c.status) for c in calls]
+        call: Call = calls[0]
+        return call
+
+    async def call_by_id(self, provider: str, provider_call_id: str) -> Call:
+        return await self.only_call(provider, Call.provider_call_id == provider_call_id)
+
+    async def inbox_count(self) -> int:
+        async with self.web.sessions() as session:
+            return await session.scalar(select(func.count()).select_from(TelephonyEvent)) or 0
+
+    async def callbacks(self, phone: str | None = None) -> list[Activity]:
+        where = [Activity.kind == "callback"]
+        if phone is not None:
+            where.append(Activity.callback_phone == phone)
+        return await self.load(Activity, *where)
+
+    async def notifications(self, kind: str | None = None) -> list[Notification]:
+        return await self.load(Notification, *([Notification.kind == kind] if kind else []))
 
 
 @pytest.fixture

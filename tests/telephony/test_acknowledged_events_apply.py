@@ -26,7 +26,6 @@ from tests.fakes.twilio_signer import (
     threecx_journal,
 )
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import deliver, inbox_count, load, only_call, process
 from tests.telephony.test_processor_failures import Flaky, event, processor_with
 
 CLIENT = "+79161234567"
@@ -87,23 +86,22 @@ async def test_an_event_time_outside_the_sane_window_is_refused_naming_it(
     detail = response.json()["detail"]
     assert detail.startswith("field '") and field in detail.split(":")[0], detail
     assert "outside the accepted window" in detail
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_a_refused_far_future_end_does_not_block_the_call(pbx: Pbx) -> None:
     response = await pbx.send(_generic_end("9999-12-31T23:59:00Z"), "generic")
     assert response.status_code == 400
     assert response.json()["detail"].startswith("field 'timestamp': time 9999-12-31T23:59:00")
-    await deliver(
-        pbx,
+    await pbx.deliver(
         [
             generic_event({"event": "start", "call_id": "c-1", "from": CLIENT, "timestamp": T0}),
             _generic_end(str(T0 + 30)),
         ],
         "generic",
     )
-    await process(pbx)
-    call = await only_call(pbx, "generic")
+    await pbx.process()
+    call = await pbx.only_call("generic")
     assert call.status == "missed" and call.ended_at is not None
 
 
@@ -114,9 +112,9 @@ async def test_a_nul_in_a_webhook_field_is_stripped_the_same_on_every_database(
     fields = {"event": "start", "call_id": "c-1", "from": CLIENT, "to": "101", "timestamp": T0}
     fields["extension"] = "101"
     fields[field] = f"{fields[field]}\x00\x07"
-    await deliver(pbx, [generic_event(fields)], "generic")
-    await process(pbx)
-    call = await only_call(pbx, "generic")
+    await pbx.deliver([generic_event(fields)], "generic")
+    await pbx.process()
+    call = await pbx.only_call("generic")
     assert call.provider_call_id == "c-1"
     assert call.client_e164 == CLIENT
     assert call.extension == "101"
@@ -124,9 +122,9 @@ async def test_a_nul_in_a_webhook_field_is_stripped_the_same_on_every_database(
 
 async def test_a_nul_in_a_form_field_is_stripped_too(pbx: Pbx) -> None:
     fields = {"event": "start", "call_id": "c\x00-2", "from": CLIENT, "extension": "1\x0001"}
-    await deliver(pbx, [generic_event({**fields, "timestamp": T0}, as_json=False)], "generic")
-    await process(pbx)
-    call = await only_call(pbx, "generic")
+    await pbx.deliver([generic_event({**fields, "timestamp": T0}, as_json=False)], "generic")
+    await pbx.process()
+    call = await pbx.only_call("generic")
     assert (call.provider_call_id, call.extension) == ("c-2", "101")
 
 
@@ -169,8 +167,7 @@ async def test_out_of_order_generic_events_keep_the_earliest_times(pbx: Pbx) -> 
         return f"2026-11-26T{hms}Z"
 
     base = {"call_id": "c-1", "from": CLIENT, "extension": "101"}
-    await deliver(
-        pbx,
+    await pbx.deliver(
         [
             generic_event(
                 {**base, "event": "end", "status": "answered", "timestamp": at("10:01:40")}
@@ -180,8 +177,8 @@ async def test_out_of_order_generic_events_keep_the_earliest_times(pbx: Pbx) -> 
         ],
         "generic",
     )
-    await process(pbx)
-    call = await only_call(pbx, "generic")
+    await pbx.process()
+    call = await pbx.only_call("generic")
     assert call.started_at == datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
     assert call.answered_at == datetime(2026, 11, 26, 10, 0, 50, tzinfo=UTC)
     assert call.ended_at == datetime(2026, 11, 26, 10, 1, 40, tzinfo=UTC)
@@ -203,13 +200,13 @@ async def test_a_row_failing_max_attempts_times_is_parked_and_its_call_goes_on(p
     for _ in range(5):  # each round is past the previous backoff
         await processor.drain()
         clock.advance(hours=2)  # type: ignore[attr-defined]
-    rows = await load(pbx, TelephonyEvent)
+    rows = await pbx.load(TelephonyEvent)
     assert all(row.processed_at is not None for row in rows)
     (parked,) = [row for row in rows if row.error]
     assert parked.event_type == "answer" and parked.attempts == 3
     assert parked.error is not None and parked.error.startswith("parked after 3 attempts")
     assert "hiccuped" in parked.error
-    calls = {c.provider_call_id: c for c in await load(pbx, Call)}
+    calls = {c.provider_call_id: c for c in await pbx.load(Call)}
     assert calls["c-1"].ended_at is not None and calls["c-2"].status == "missed"
 
 
@@ -243,14 +240,14 @@ async def test_stored_bodies_carry_no_shared_secret(pbx: Pbx) -> None:
         "/webhooks/itoolabs", content=json_body, headers={"content-type": "application/json"}
     )
     assert response.status_code == 200, response.text
-    rows = await load(pbx, TelephonyEvent)
+    rows = await pbx.load(TelephonyEvent)
     assert len(rows) == 3
     for row in rows:
         stored = row.body + json.dumps(row.headers).encode()
         assert b"itoolabs-test-token" not in stored and b"mango-test-key" not in stored
         assert b"crm_token" not in stored and b"vpbx_api_key" not in stored
-    await process(pbx)
-    assert {c.provider for c in await load(pbx, Call)} == {"itoolabs", "mango"}
+    await pbx.process()
+    assert {c.provider for c in await pbx.load(Call)} == {"itoolabs", "mango"}
 
 
 async def test_a_percent_encoded_secret_field_is_not_stored(pbx: Pbx) -> None:
@@ -267,7 +264,7 @@ async def test_a_percent_encoded_secret_field_is_not_stored(pbx: Pbx) -> None:
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 200, response.text
-    (row,) = await load(pbx, TelephonyEvent)
+    (row,) = await pbx.load(TelephonyEvent)
     assert token.encode() not in row.body
 
 
@@ -283,5 +280,5 @@ async def test_a_json_escaped_secret_name_is_not_stored(pbx: Pbx) -> None:
         "/webhooks/itoolabs", content=body.encode(), headers={"content-type": "application/json"}
     )
     assert response.status_code == 200, response.text
-    (row,) = await load(pbx, TelephonyEvent)
+    (row,) = await pbx.load(TelephonyEvent)
     assert token.encode() not in row.body

@@ -16,7 +16,6 @@ from telephony_webhooks.providers.base import RawRequest
 from tests.fakes import pbx_signers as pbx_fake
 from tests.fakes import twilio_signer as other_fake
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import load
 
 EXAMPLES = 70
 
@@ -216,9 +215,8 @@ async def test_no_request_makes_the_app_answer_5xx_or_the_processor_fail(
     event(f"HTTP {status}")  # --hypothesis-show-statistics shows how deep the fuzz got
     assert status < 500
     await pbx.processor.drain()
-    rows = await load(pbx, TelephonyEvent, TelephonyEvent.processed_at.is_(None))
-    failed = await load(
-        pbx,
+    rows = await pbx.load(TelephonyEvent, TelephonyEvent.processed_at.is_(None))
+    failed = await pbx.load(
         TelephonyEvent,
         TelephonyEvent.error.is_not(None),
         TelephonyEvent.error.not_like("unparseable:%"),

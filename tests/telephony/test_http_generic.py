@@ -15,18 +15,7 @@ from core.models import Call
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes.twilio_signer import GENERIC_TOKEN, generic_event, generic_lookup
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import (
-    callbacks,
-    deliver,
-    employee,
-    end_state,
-    inbox_count,
-    load,
-    notifications,
-    only_call,
-    process,
-    shuffled,
-)
+from tests.telephony.helpers import employee, end_state, shuffled
 
 CLIENT = "+79161234567"
 T0 = 1795683600  # 2026-11-26 09:00:00 UTC
@@ -68,36 +57,36 @@ async def test_inbound_answered_call_with_durations_and_recording(
     pbx: Pbx, ctx: Ctx, system: Actor
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
-    await deliver(pbx, inbound(), "generic")
-    await process(pbx)
-    call = await only_call(pbx, "generic")
+    await pbx.deliver(inbound(), "generic")
+    await pbx.process()
+    call = await pbx.only_call("generic")
     assert (call.direction, call.status, call.client_e164) == ("in", "answered", CLIENT)
     assert (call.extension, call.user_id, call.our_phone) == ("101", anna.id, "74951234567")
     assert (call.ring_seconds, call.talk_seconds) == (6, 95)
     assert (call.started_at, call.answered_at, call.ended_at) == (at(0), at(6), at(101))
     assert call.recording == "rec-1795683600.1.wav"
-    assert [n.user_id for n in await notifications(pbx, "incoming_call")] == [anna.id]
-    assert [n.user_id for n in await notifications(pbx, "post_call")] == [anna.id]
+    assert [n.user_id for n in await pbx.notifications("incoming_call")] == [anna.id]
+    assert [n.user_id for n in await pbx.notifications("post_call")] == [anna.id]
 
 
 async def test_missed_calls_share_a_task_closed_by_the_next_answered_call(
     pbx: Pbx, ctx: Ctx, system: Actor
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
-    await deliver(pbx, inbound("m1", answered=False), "generic")
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
+    await pbx.deliver(inbound("m1", answered=False), "generic")
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
     assert (task.owner_id, task.missed_count, task.created_at) == (anna.id, 1, at(20))
-    assert [n.user_id for n in await notifications(pbx, "missed_call")] == [anna.id]
-    await deliver(pbx, inbound("m2", answered=False, t=300), "generic")
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
+    assert [n.user_id for n in await pbx.notifications("missed_call")] == [anna.id]
+    await pbx.deliver(inbound("m2", answered=False, t=300), "generic")
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
     assert (task.status, task.missed_count) == ("planned", 2)
 
-    await deliver(pbx, inbound("a3", t=900), "generic")
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
-    [answered] = await load(pbx, Call, Call.provider_call_id == "a3")
+    await pbx.deliver(inbound("a3", t=900), "generic")
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
+    [answered] = await pbx.load(Call, Call.provider_call_id == "a3")
     assert (task.status, task.closed_by_call_id) == ("done", answered.id)
     assert task.time_to_callback_seconds == 906 - 20
 
@@ -107,19 +96,18 @@ async def test_outbound_call_belongs_to_the_extension_that_dialled(
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
     base = {"call_id": "o1", "direction": "out", "from": "101", "to": "89037654321"}
-    await deliver(
-        pbx,
+    await pbx.deliver(
         [
             generic_event(base | {"event": "start", "timestamp": T0}),
             generic_event(base | {"event": "end", "timestamp": T0 + 50} | {"billsec": 42}),
         ],
         "generic",
     )
-    await process(pbx)
-    call = await only_call(pbx, "generic")
+    await pbx.process()
+    call = await pbx.only_call("generic")
     assert (call.direction, call.status, call.talk_seconds) == ("out", "answered", 42)
     assert (call.client_e164, call.extension, call.user_id) == ("+79037654321", "101", anna.id)
-    assert await callbacks(pbx) == []
+    assert await pbx.callbacks() == []
 
 
 async def test_duplicates_stored_once_and_any_order_gives_the_same_call(
@@ -128,30 +116,30 @@ async def test_duplicates_stored_once_and_any_order_gives_the_same_call(
     await employee(ctx, system, "Анна", 7001, "101")
     for answered in (True, False):
         ordered_requests = inbound(f"ord-{answered}", answered=answered)
-        await deliver(pbx, ordered_requests + ordered_requests, "generic")
-        await process(pbx)
-        [ordered] = await load(pbx, Call, Call.provider_call_id == f"ord-{answered}")
+        await pbx.deliver(ordered_requests + ordered_requests, "generic")
+        await pbx.process()
+        [ordered] = await pbx.load(Call, Call.provider_call_id == f"ord-{answered}")
         for seed in range(1, 4):
             call_id = f"mix-{answered}-{seed}"
             for request in shuffled(inbound(call_id, answered=answered), seed):
-                await deliver(pbx, [request], "generic")
-                await process(pbx)
-            [call] = await load(pbx, Call, Call.provider_call_id == call_id)
+                await pbx.deliver([request], "generic")
+                await pbx.process()
+            [call] = await pbx.load(Call, Call.provider_call_id == call_id)
             got, want = end_state(call), end_state(ordered)
             assert (got.pop("recording") is None) == (want.pop("recording") is None)
             assert got == want, call_id
-    assert await inbox_count(pbx) == 4 * (len(inbound()) + len(inbound(answered=False)))
-    [task] = await callbacks(pbx)
+    assert await pbx.inbox_count() == 4 * (len(inbound()) + len(inbound(answered=False)))
+    [task] = await pbx.callbacks()
     assert task.missed_count == 4
 
 
 @pytest.mark.parametrize("caller", ["abc", "+", "' OR 1=1 --", "номер", "5" * 40, "sip:x@y"])
 async def test_malformed_numbers_are_kept_raw(pbx: Pbx, caller: str) -> None:
-    await deliver(pbx, inbound(caller=caller, answered=False), "generic")
-    await process(pbx)
-    call = await only_call(pbx, "generic")
+    await pbx.deliver(inbound(caller=caller, answered=False), "generic")
+    await pbx.process()
+    call = await pbx.only_call("generic")
     assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
-    assert call.contact_id is None and await callbacks(pbx) == []
+    assert call.contact_id is None and await pbx.callbacks() == []
     lookup = await pbx.send(generic_lookup(caller), "generic")
     assert lookup.status_code == 200 and lookup.json()["found"] is False
 
@@ -179,7 +167,7 @@ async def test_lookup_answers_json_and_text_from_the_phone_index(
     assert by_query_token.json()["found"] is True
     unknown = await pbx.send(generic_lookup("+79990000000", text=True), "generic")
     assert (unknown.status_code, unknown.text) == (200, "")
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_lookup_with_a_broken_database_answers_no_data(
@@ -235,7 +223,7 @@ async def test_wrong_or_missing_token_is_401_and_no_token_setting_is_404(pbx: Pb
     pbx.web.provider_secrets = {"ZADARMA_SECRET": "z"}
     disabled = await pbx.send(event, "generic")
     assert disabled.status_code == 404 and "PEREZVON_GENERIC_TOKEN" in disabled.json()["detail"]
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 @pytest.mark.parametrize(
@@ -254,10 +242,10 @@ async def test_unreadable_event_is_400_with_a_reason_and_nothing_stored(
 ) -> None:
     response = await pbx.client.post("/webhooks/generic", content=body, headers=TOKEN)
     assert response.status_code == 400 and reason in response.json()["detail"]
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_body_over_64_kib_is_413(pbx: Pbx) -> None:
     big = generic_event({"event": "start", "call_id": "x", "pad": "y" * 70_000})
     response = await pbx.send(big, "generic")
-    assert response.status_code == 413 and await inbox_count(pbx) == 0
+    assert response.status_code == 413 and await pbx.inbox_count() == 0

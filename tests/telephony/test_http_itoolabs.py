@@ -19,18 +19,7 @@ from tests.fakes.pbx_signers import (
     itoolabs_request,
 )
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import (
-    callbacks,
-    deliver,
-    employee,
-    end_state,
-    inbox_count,
-    load,
-    notifications,
-    only_call,
-    process,
-    shuffled,
-)
+from tests.telephony.helpers import employee, end_state, shuffled
 
 CLIENT = "+79161234567"
 T0 = "20261126T090000Z"  # the fake clock's start
@@ -47,11 +36,11 @@ async def answered_call(pbx: Pbx, clock: FakeClock, callid: str = "c7b3e1f0a2d94
     """Rings 101 and 102 at t0, 101 picks up at t0+8, hangs up at t0+103; then history."""
     lookup, stored = pushes(callid=callid)
     incoming, accepted_cancelled, rest = stored[:2], stored[2:4], stored[4:]
-    await deliver(pbx, [lookup, *incoming], "itoolabs")
+    await pbx.deliver([lookup, *incoming], "itoolabs")
     clock.advance(seconds=8)
-    await deliver(pbx, accepted_cancelled, "itoolabs")
+    await pbx.deliver(accepted_cancelled, "itoolabs")
     clock.advance(seconds=95)
-    await deliver(pbx, rest, "itoolabs")
+    await pbx.deliver(rest, "itoolabs")
 
 
 async def test_inbound_answered_call_is_logged_with_the_employee_durations_and_recording(
@@ -60,19 +49,19 @@ async def test_inbound_answered_call_is_logged_with_the_employee_durations_and_r
     anna = await employee(ctx, system, "Анна", 7001, "101")
     t0 = clock.now()
     await answered_call(pbx, clock)
-    assert await inbox_count(pbx) == 6  # the look-up is answered, not stored
-    await process(pbx)
+    assert await pbx.inbox_count() == 6  # the look-up is answered, not stored
+    await pbx.process()
 
-    call = await only_call(pbx, "itoolabs")
+    call = await pbx.only_call("itoolabs")
     assert (call.direction, call.status, call.client_e164) == ("in", "answered", CLIENT)
     assert (call.extension, call.user_id, call.our_phone) == ("101", anna.id, "74951234567")
     assert (call.ring_seconds, call.talk_seconds, call.recording) == (8, 95, LINK)
     assert (call.started_at, call.answered_at) == (t0, t0 + timedelta(seconds=8))
-    [contact] = await load(pbx, Contact)
+    [contact] = await pbx.load(Contact)
     assert contact.owner_id == anna.id and call.contact_id == contact.id
-    assert [n.user_id for n in await notifications(pbx, "incoming_call")] == [anna.id]
-    assert [n.user_id for n in await notifications(pbx, "post_call")] == [anna.id]
-    assert await callbacks(pbx) == []
+    assert [n.user_id for n in await pbx.notifications("incoming_call")] == [anna.id]
+    assert [n.user_id for n in await pbx.notifications("post_call")] == [anna.id]
+    assert await pbx.callbacks() == []
 
 
 async def test_history_with_the_recording_arriving_after_the_hang_up_completes_the_call(
@@ -81,20 +70,20 @@ async def test_history_with_the_recording_arriving_after_the_hang_up_completes_t
     anna = await employee(ctx, system, "Анна", 7001, "101")
     _lookup, stored = pushes()
     *events, history = stored
-    await deliver(pbx, events[:2], "itoolabs")
+    await pbx.deliver(events[:2], "itoolabs")
     clock.advance(seconds=8)
-    await deliver(pbx, events[2:], "itoolabs")
-    await process(pbx)
-    ended = await only_call(pbx, "itoolabs")
+    await pbx.deliver(events[2:], "itoolabs")
+    await pbx.process()
+    ended = await pbx.only_call("itoolabs")
     assert (ended.status, ended.recording, ended.user_id) == ("answered", None, anna.id)
     assert ended.ended_at is not None
 
     clock.advance(minutes=2)
-    await deliver(pbx, [history], "itoolabs")
-    await process(pbx)
-    call = await only_call(pbx, "itoolabs")
+    await pbx.deliver([history], "itoolabs")
+    await pbx.process()
+    call = await pbx.only_call("itoolabs")
     assert (call.status, call.recording, call.talk_seconds) == ("answered", LINK, 95)
-    assert len(await notifications(pbx, "post_call")) == 1
+    assert len(await pbx.notifications("post_call")) == 1
 
 
 async def test_missed_calls_share_a_task_and_an_outbound_call_back_closes_it(
@@ -102,26 +91,26 @@ async def test_missed_calls_share_a_task_and_an_outbound_call_back_closes_it(
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
     _lookup, first = pushes(callid="miss-1", answered_by=None)
-    await deliver(pbx, first, "itoolabs")
-    await process(pbx)
-    missed = await only_call(pbx, "itoolabs")
+    await pbx.deliver(first, "itoolabs")
+    await pbx.process()
+    missed = await pbx.only_call("itoolabs")
     assert (missed.status, missed.ring_seconds, missed.talk_seconds) == ("missed", 25, 0)
-    [task] = await callbacks(pbx, CLIENT)
+    [task] = await pbx.callbacks(CLIENT)
     assert (task.owner_id, task.missed_count) == (anna.id, 1)
-    assert [n.user_id for n in await notifications(pbx, "missed_call")] == [anna.id]
+    assert [n.user_id for n in await pbx.notifications("missed_call")] == [anna.id]
 
     clock.advance(minutes=5)
     _lookup, second = pushes(callid="miss-2", answered_by=None, start="20261126T090500Z")
-    await deliver(pbx, second, "itoolabs")
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
+    await pbx.deliver(second, "itoolabs")
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
     assert (task.status, task.missed_count) == ("planned", 2)
 
     clock.advance(minutes=5)
-    await deliver(pbx, itoolabs_outbound(phone="89161234567", start="20261126T091000Z"), "itoolabs")
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
-    [back] = await load(pbx, Call, Call.direction == "out")
+    await pbx.deliver(itoolabs_outbound(phone="89161234567", start="20261126T091000Z"), "itoolabs")
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
+    [back] = await pbx.load(Call, Call.direction == "out")
     assert (task.status, task.result, task.closed_by_call_id) == ("done", "called back", back.id)
     assert task.time_to_callback_seconds == 10 * 60 - 25
     assert back.callback_of_id == missed.id
@@ -135,12 +124,12 @@ async def test_outbound_call_is_logged_for_the_employee_who_dialled(
     pbx: Pbx, ctx: Ctx, system: Actor, status: str, expected: str, talk: int
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
-    await deliver(pbx, itoolabs_outbound(status=status), "itoolabs")
-    await process(pbx)
-    call = await only_call(pbx, "itoolabs")
+    await pbx.deliver(itoolabs_outbound(status=status), "itoolabs")
+    await pbx.process()
+    call = await pbx.only_call("itoolabs")
     assert (call.direction, call.status, call.talk_seconds) == ("out", expected, talk)
     assert (call.client_e164, call.user_id) == ("+79037654321", anna.id)
-    assert await callbacks(pbx) == []
+    assert await pbx.callbacks() == []
 
 
 async def test_duplicates_are_stored_once_and_answered_200(
@@ -148,10 +137,10 @@ async def test_duplicates_are_stored_once_and_answered_200(
 ) -> None:
     await employee(ctx, system, "Анна", 7001, "101")
     _lookup, stored = pushes(answered_by=None)
-    await deliver(pbx, stored + stored, "itoolabs")
-    assert await inbox_count(pbx) == len(stored)
-    await process(pbx)
-    [task] = await callbacks(pbx)
+    await pbx.deliver(stored + stored, "itoolabs")
+    assert await pbx.inbox_count() == len(stored)
+    await pbx.process()
+    [task] = await pbx.callbacks()
     assert task.missed_count == 1
 
 
@@ -159,16 +148,16 @@ async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, syste
     await employee(ctx, system, "Анна", 7001, "101")
     for answered_by in ("ivanov", None):
         _lookup, ordered_pushes = pushes(callid=f"ordered-{answered_by}", answered_by=answered_by)
-        await deliver(pbx, ordered_pushes, "itoolabs")
-        await process(pbx)
-        [ordered] = await load(pbx, Call, Call.provider_call_id == f"ordered-{answered_by}")
+        await pbx.deliver(ordered_pushes, "itoolabs")
+        await pbx.process()
+        [ordered] = await pbx.load(Call, Call.provider_call_id == f"ordered-{answered_by}")
         for seed in range(1, 4):
             callid = f"mixed-{answered_by}-{seed}"
             _lookup, mixed = pushes(callid=callid, answered_by=answered_by)
             for request in shuffled(mixed, seed):
-                await deliver(pbx, [request], "itoolabs")
-                await process(pbx)
-            [call] = await load(pbx, Call, Call.provider_call_id == callid)
+                await pbx.deliver([request], "itoolabs")
+                await pbx.process()
+            [call] = await pbx.load(Call, Call.provider_call_id == callid)
             assert end_state(call) == end_state(ordered), callid
 
 
@@ -177,11 +166,11 @@ async def test_malformed_numbers_are_kept_raw(pbx: Pbx, phone: str) -> None:
     lookup, stored = pushes(phone=phone, answered_by=None)
     response = await pbx.send(lookup, "itoolabs")
     assert response.status_code == 200 and response.json() == {}
-    await deliver(pbx, stored, "itoolabs")
-    await process(pbx)
-    call = await only_call(pbx, "itoolabs")
+    await pbx.deliver(stored, "itoolabs")
+    await pbx.process()
+    call = await pbx.only_call("itoolabs")
     assert (call.client_raw, call.client_e164, call.status) == (phone, None, "missed")
-    assert call.contact_id is None and await callbacks(pbx) == []
+    assert call.contact_id is None and await pbx.callbacks() == []
 
 
 async def test_contact_lookup_names_the_caller_and_the_responsible_when_redirecting(
@@ -202,7 +191,7 @@ async def test_contact_lookup_names_the_caller_and_the_responsible_when_redirect
     pbx.web.redirect_to_owner = True
     response = await pbx.send(lookup, "itoolabs")
     assert response.json() == {"contact_name": "Иван Петров (Ромашка)", "responsible": "101"}
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_contact_lookup_with_a_broken_database_answers_no_data(
@@ -225,7 +214,7 @@ async def test_wrong_or_missing_token_is_401_with_a_reason(pbx: Pbx) -> None:
     assert (wrong.status_code, wrong.json()["detail"]) == (401, "crm_token does not match")
     bare = await pbx.client.post("/webhooks/itoolabs", data=fields)
     assert (bare.status_code, bare.json()["detail"]) == (401, "missing crm_token")
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_without_a_token_setting_itoolabs_is_disabled(pbx: Pbx) -> None:
@@ -237,7 +226,7 @@ async def test_without_a_token_setting_itoolabs_is_disabled(pbx: Pbx) -> None:
 async def test_body_over_64_kib_is_413(pbx: Pbx) -> None:
     fields = {"cmd": "event", "type": "INCOMING", "callid": "x", "pad": "y" * 70_000}
     response = await pbx.send(itoolabs_request(fields), "itoolabs")
-    assert response.status_code == 413 and await inbox_count(pbx) == 0
+    assert response.status_code == 413 and await pbx.inbox_count() == 0
 
 
 @pytest.mark.parametrize(
@@ -256,14 +245,14 @@ async def test_unreadable_push_is_400_with_a_reason_and_nothing_stored(
         "/webhooks/itoolabs", content=body, headers={"content-type": content_type}
     )
     assert response.status_code == 400 and response.json()["detail"].startswith(reason)
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_json_pushes_work_like_forms(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
     _lookup, stored = pushes()
     as_json = [itoolabs_request(dict(r.form), as_json=True) for r in stored]
-    await deliver(pbx, as_json, "itoolabs")
-    await process(pbx)
-    call = await only_call(pbx, "itoolabs")
+    await pbx.deliver(as_json, "itoolabs")
+    await pbx.process()
+    call = await pbx.only_call("itoolabs")
     assert (call.status, call.user_id, call.talk_seconds) == ("answered", anna.id, 95)

@@ -23,18 +23,7 @@ from tests.fakes.pbx_signers import (
     mango_summary,
 )
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import (
-    callbacks,
-    deliver,
-    employee,
-    end_state,
-    inbox_count,
-    load,
-    notifications,
-    only_call,
-    process,
-    shuffled,
-)
+from tests.telephony.helpers import employee, end_state, shuffled
 
 CLIENT = "+79161234567"
 T0 = 1709638200  # 2024-03-05 11:30:00 UTC
@@ -91,10 +80,10 @@ async def test_inbound_answered_call_through_ivr_is_logged_with_talk_ring_and_re
     pbx: Pbx, ctx: Ctx, system: Actor
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
-    await deliver(pbx, mango_inbound_answered(), "mango")
-    await process(pbx)
+    await pbx.deliver(mango_inbound_answered(), "mango")
+    await pbx.process()
 
-    call = await only_call(pbx, "mango")
+    call = await pbx.only_call("mango")
     assert (call.direction, call.status, call.client_e164) == ("in", "answered", CLIENT)
     assert (call.extension, call.user_id, call.our_phone) == ("101", anna.id, "74951234567")
     assert (call.ring_seconds, call.talk_seconds, call.recording) == (7, 95, "REC-77")
@@ -103,11 +92,11 @@ async def test_inbound_answered_call_through_ivr_is_logged_with_talk_ring_and_re
         at(T0 + 12),
         at(T0 + 107),
     )
-    [contact] = await load(pbx, Contact)
+    [contact] = await pbx.load(Contact)
     assert call.contact_id == contact.id and contact.owner_id == anna.id
-    assert [n.user_id for n in await notifications(pbx, "incoming_call")] == [anna.id]
-    assert [n.user_id for n in await notifications(pbx, "post_call")] == [anna.id]
-    assert await callbacks(pbx) == []
+    assert [n.user_id for n in await pbx.notifications("incoming_call")] == [anna.id]
+    assert [n.user_id for n in await pbx.notifications("post_call")] == [anna.id]
+    assert await pbx.callbacks() == []
 
 
 async def test_recording_after_the_summary_attaches_to_the_finished_call(
@@ -115,14 +104,14 @@ async def test_recording_after_the_summary_attaches_to_the_finished_call(
 ) -> None:
     await employee(ctx, system, "Анна", 7001, "101")
     *call_events, recording, record_added = mango_inbound_answered()
-    await deliver(pbx, call_events, "mango")
-    await process(pbx)
-    before = end_state(await only_call(pbx, "mango"))
+    await pbx.deliver(call_events, "mango")
+    await pbx.process()
+    before = end_state(await pbx.only_call("mango"))
     assert before.pop("recording") is None
 
-    await deliver(pbx, [record_added, recording], "mango")
-    await process(pbx)
-    after = end_state(await only_call(pbx, "mango"))
+    await pbx.deliver([record_added, recording], "mango")
+    await pbx.process()
+    after = end_state(await pbx.only_call("mango"))
     assert after.pop("recording") == "REC-77"
     assert after == before
 
@@ -131,24 +120,24 @@ async def test_missed_calls_open_one_task_and_the_answered_call_closes_it(
     pbx: Pbx, ctx: Ctx, system: Actor
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
-    await deliver(pbx, missed("MISS-1", T0 - 3600), "mango")
-    await process(pbx)
-    first = await only_call(pbx, "mango")
+    await pbx.deliver(missed("MISS-1", T0 - 3600), "mango")
+    await pbx.process()
+    first = await pbx.only_call("mango")
     assert (first.status, first.ring_seconds, first.talk_seconds) == ("missed", 25, 0)
-    [task] = await callbacks(pbx, CLIENT)
+    [task] = await pbx.callbacks(CLIENT)
     assert (task.owner_id, task.missed_count, task.created_at) == (anna.id, 1, at(T0 - 3575))
-    [alert] = await notifications(pbx, "missed_call")
+    [alert] = await pbx.notifications("missed_call")
     assert alert.user_id == anna.id and alert.payload["activity_id"] == task.id
 
-    await deliver(pbx, missed("MISS-2", T0 - 1800), "mango")
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
+    await pbx.deliver(missed("MISS-2", T0 - 1800), "mango")
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
     assert (task.status, task.missed_count) == ("planned", 2)
 
-    await deliver(pbx, mango_inbound_answered(), "mango")
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
-    [answered] = await load(pbx, Call, Call.provider_call_id == "MTAxMjM0NTY3ODk6MTAx")
+    await pbx.deliver(mango_inbound_answered(), "mango")
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
+    [answered] = await pbx.load(Call, Call.provider_call_id == "MTAxMjM0NTY3ODk6MTAx")
     assert (task.status, task.closed_by_call_id, task.done_at) == ("done", answered.id, at(T0 + 12))
     assert task.time_to_callback_seconds == 3575 + 12
     assert answered.callback_of_id == first.id
@@ -161,13 +150,13 @@ async def test_outbound_call_belongs_to_the_extension_that_dialled(
     pbx: Pbx, ctx: Ctx, system: Actor, talk: bool, status: str, seconds: int
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
-    await deliver(pbx, outbound(talk=talk), "mango")
-    await process(pbx)
-    call = await only_call(pbx, "mango")
+    await pbx.deliver(outbound(talk=talk), "mango")
+    await pbx.process()
+    call = await pbx.only_call("mango")
     assert (call.direction, call.status, call.talk_seconds) == ("out", status, seconds)
     assert (call.client_e164, call.extension, call.user_id) == ("+79037654321", "101", anna.id)
     assert call.ring_seconds == (10 if talk else 52)
-    assert await callbacks(pbx) == []
+    assert await pbx.callbacks() == []
 
 
 async def test_duplicates_are_stored_once_and_change_nothing(
@@ -175,23 +164,23 @@ async def test_duplicates_are_stored_once_and_change_nothing(
 ) -> None:
     await employee(ctx, system, "Анна", 7001, "101")
     sequence = mango_inbound_answered()
-    await deliver(pbx, sequence + sequence[::-1], "mango")
-    assert await inbox_count(pbx) == len(sequence)
-    await process(pbx)
-    once = end_state(await only_call(pbx, "mango"))
-    await deliver(pbx, sequence, "mango")
-    assert await process(pbx) == 0
-    assert end_state(await only_call(pbx, "mango")) == once
-    assert len(await notifications(pbx, "post_call")) == 1
+    await pbx.deliver(sequence + sequence[::-1], "mango")
+    assert await pbx.inbox_count() == len(sequence)
+    await pbx.process()
+    once = end_state(await pbx.only_call("mango"))
+    await pbx.deliver(sequence, "mango")
+    assert await pbx.process() == 0
+    assert end_state(await pbx.only_call("mango")) == once
+    assert len(await pbx.notifications("post_call")) == 1
 
 
 async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
     await employee(ctx, system, "Анна", 7001, "101")
-    await deliver(pbx, answered("ORDERED"), "mango")
-    await deliver(pbx, missed("MISSED-ORDERED", T0 + 600), "mango")
-    await process(pbx)
-    [ordered] = await load(pbx, Call, Call.provider_call_id == "ORDERED")
-    [missed_call] = await load(pbx, Call, Call.provider_call_id == "MISSED-ORDERED")
+    await pbx.deliver(answered("ORDERED"), "mango")
+    await pbx.deliver(missed("MISSED-ORDERED", T0 + 600), "mango")
+    await pbx.process()
+    [ordered] = await pbx.load(Call, Call.provider_call_id == "ORDERED")
+    [missed_call] = await pbx.load(Call, Call.provider_call_id == "MISSED-ORDERED")
     assert ordered.recording == "REC-ORDERED"
     for seed in range(1, 4):
         for entry, template, expected in (
@@ -199,9 +188,9 @@ async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, syste
             (f"M{seed}", missed(f"M{seed}", T0 + 600), missed_call),
         ):
             for request in shuffled(template, seed):
-                await deliver(pbx, [request], "mango")
-                await process(pbx)
-            [call] = await load(pbx, Call, Call.provider_call_id == entry)
+                await pbx.deliver([request], "mango")
+                await pbx.process()
+            [call] = await pbx.load(Call, Call.provider_call_id == entry)
             got, want = end_state(call), end_state(expected)
             assert got.pop("recording") == (f"REC-{entry}" if want.pop("recording") else None)
             assert got == want, entry
@@ -209,11 +198,11 @@ async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, syste
 
 @pytest.mark.parametrize("caller", ["abc", "+", "' OR 1=1 --", "номер", "9" * 40, "sip:x@y"])
 async def test_malformed_caller_numbers_are_kept_raw(pbx: Pbx, caller: str) -> None:
-    await deliver(pbx, missed("ODD", T0, caller=caller), "mango")
-    await process(pbx)
-    call = await only_call(pbx, "mango")
+    await pbx.deliver(missed("ODD", T0, caller=caller), "mango")
+    await pbx.process()
+    call = await pbx.only_call("mango")
     assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
-    assert call.contact_id is None and await callbacks(pbx) == []
+    assert call.contact_id is None and await pbx.callbacks() == []
 
 
 async def test_bad_sign_or_foreign_key_is_401_with_a_reason(pbx: Pbx) -> None:
@@ -228,7 +217,7 @@ async def test_bad_sign_or_foreign_key_is_401_with_a_reason(pbx: Pbx) -> None:
     ):
         response = await pbx.send(form_request("mango", fields, path="events/summary"), "mango")
         assert (response.status_code, response.json()["detail"]) == (401, reason)
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_without_key_and_salt_mango_is_disabled(pbx: Pbx) -> None:
@@ -242,7 +231,7 @@ async def test_without_key_and_salt_mango_is_disabled(pbx: Pbx) -> None:
 async def test_body_over_64_kib_is_413(pbx: Pbx) -> None:
     big = mango_request("events/summary", {**mango_summary(), "padding": "x" * 70_000})
     response = await pbx.send(big, "mango")
-    assert response.status_code == 413 and await inbox_count(pbx) == 0
+    assert response.status_code == 413 and await pbx.inbox_count() == 0
 
 
 @pytest.mark.parametrize(
@@ -264,11 +253,11 @@ async def test_signed_but_unreadable_json_is_400_with_a_reason_and_nothing_store
     }
     response = await pbx.send(form_request("mango", fields, path=path), "mango")
     assert response.status_code == 400 and response.json()["detail"].startswith(reason)
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_connection_check_without_json_is_200_and_stores_nothing(pbx: Pbx) -> None:
     response = await pbx.client.post(
         "/webhooks/mango/ping", content=b"", headers={"content-type": FORM}
     )
-    assert response.status_code == 200 and await inbox_count(pbx) == 0
+    assert response.status_code == 200 and await pbx.inbox_count() == 0

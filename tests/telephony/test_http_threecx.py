@@ -11,16 +11,7 @@ from core.context import Actor, Ctx
 from core.models import Call
 from tests.fakes.twilio_signer import THREECX_TOKEN, threecx_journal, threecx_lookup
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import (
-    callbacks,
-    deliver,
-    employee,
-    inbox_count,
-    load,
-    notifications,
-    only_call,
-    process,
-)
+from tests.telephony.helpers import employee
 
 CLIENT = "+79161234567"
 
@@ -48,16 +39,16 @@ async def test_inbound_answered_call_is_logged_with_durations_and_recording(
         DurationSeconds="95",
         RecordingUrl="https://pbx.example.com/rec/1.wav",
     )
-    [response] = await deliver(pbx, [threecx_journal(entry)], "3cx")
-    await process(pbx)
-    call = await only_call(pbx, "3cx")
+    [response] = await pbx.deliver([threecx_journal(entry)], "3cx")
+    await pbx.process()
+    call = await pbx.only_call("3cx")
     assert response.json() == {"ok": True, "call_id": call.provider_call_id}
     assert (call.direction, call.status, call.client_e164) == ("in", "answered", CLIENT)
     assert (call.extension, call.user_id) == ("101", anna.id)
     assert (call.ring_seconds, call.talk_seconds) == (6, 95)
     assert (call.answered_at, call.ended_at) == (at("090006"), at("090141"))
     assert call.recording == "https://pbx.example.com/rec/1.wav"
-    assert [n.user_id for n in await notifications(pbx, "post_call")] == [anna.id]
+    assert [n.user_id for n in await pbx.notifications("post_call")] == [anna.id]
 
 
 async def test_missed_calls_share_a_task_and_calling_back_closes_it(
@@ -66,11 +57,11 @@ async def test_missed_calls_share_a_task_and_calling_back_closes_it(
     anna = await employee(ctx, system, "Анна", 7001, "101")
     first = journal("Missed", "090000", CallEndTimeUTC="20261126090020")
     second = journal("Missed", "091000", CallEndTimeUTC="20261126091015")
-    await deliver(pbx, [threecx_journal(first), threecx_journal(second, as_json=False)], "3cx")
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
+    await pbx.deliver([threecx_journal(first), threecx_journal(second, as_json=False)], "3cx")
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
     assert (task.owner_id, task.missed_count, task.created_at) == (anna.id, 2, at("090020"))
-    assert [n.user_id for n in await notifications(pbx, "missed_call")] == [anna.id]
+    assert [n.user_id for n in await pbx.notifications("missed_call")] == [anna.id]
 
     back = journal(
         "Outbound",
@@ -78,10 +69,10 @@ async def test_missed_calls_share_a_task_and_calling_back_closes_it(
         CallEstablishedTimeUTC="20261126093010",
         CallEndTimeUTC="20261126093100",
     )
-    await deliver(pbx, [threecx_journal(back)], "3cx")
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
-    [outbound] = await load(pbx, Call, Call.direction == "out")
+    await pbx.deliver([threecx_journal(back)], "3cx")
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
+    [outbound] = await pbx.load(Call, Call.direction == "out")
     assert (task.status, task.closed_by_call_id) == ("done", outbound.id)
     assert task.time_to_callback_seconds == 30 * 60 + 10 - 20
     assert (outbound.status, outbound.talk_seconds, outbound.ring_seconds) == ("answered", 50, 10)
@@ -89,30 +80,30 @@ async def test_missed_calls_share_a_task_and_calling_back_closes_it(
 
 async def test_unanswered_outbound_call_opens_no_task(pbx: Pbx) -> None:
     entry = journal("Notanswered", "090000", CallEndTimeUTC="20261126090030")
-    await deliver(pbx, [threecx_journal(entry)], "3cx")
-    await process(pbx)
-    call = await only_call(pbx, "3cx")
+    await pbx.deliver([threecx_journal(entry)], "3cx")
+    await pbx.process()
+    call = await pbx.only_call("3cx")
     assert (call.direction, call.status, call.ring_seconds) == ("out", "missed", 30)
-    assert await callbacks(pbx) == []
+    assert await pbx.callbacks() == []
 
 
 async def test_the_same_journal_entry_twice_is_one_call(pbx: Pbx) -> None:
     entry = threecx_journal(journal("Missed", "090000", CallEndTimeUTC="20261126090020"))
-    await deliver(pbx, [entry, entry], "3cx")
-    assert await inbox_count(pbx) == 1
-    await process(pbx)
-    [task] = await callbacks(pbx)
+    await pbx.deliver([entry, entry], "3cx")
+    assert await pbx.inbox_count() == 1
+    await pbx.process()
+    [task] = await pbx.callbacks()
     assert task.missed_count == 1
 
 
 @pytest.mark.parametrize("number", ["abc", "+", "' OR 1=1 --", "номер", "4" * 40, "Anonymous"])
 async def test_malformed_numbers_are_kept_raw(pbx: Pbx, number: str) -> None:
     entry = journal("Missed", "090000", number=number, CallEndTimeUTC="20261126090020")
-    await deliver(pbx, [threecx_journal(entry)], "3cx")
-    await process(pbx)
-    call = await only_call(pbx, "3cx")
+    await pbx.deliver([threecx_journal(entry)], "3cx")
+    await pbx.process()
+    call = await pbx.only_call("3cx")
     assert (call.client_raw, call.client_e164, call.status) == (number, None, "missed")
-    assert call.contact_id is None and await callbacks(pbx) == []
+    assert call.contact_id is None and await pbx.callbacks() == []
     lookup = await pbx.send(threecx_lookup(number), "3cx")
     assert (lookup.status_code, lookup.json()) == (200, {"found": False})
 
@@ -135,7 +126,7 @@ async def test_lookup_answers_from_the_phone_index(pbx: Pbx, ctx: Ctx, system: A
         "ownerExtension": "101",
         "contactUrl": f"https://crm.example.com/api/v1/contacts/{contact.id}",
     }
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_lookup_with_a_broken_database_answers_not_found(
@@ -160,7 +151,7 @@ async def test_wrong_or_missing_key_is_401_and_no_key_setting_is_404(pbx: Pbx) -
     pbx.web.provider_secrets = {"ZADARMA_SECRET": "z"}
     disabled = await pbx.send(threecx_lookup(CLIENT), "3cx")
     assert disabled.status_code == 404 and "PEREZVON_THREECX_TOKEN" in disabled.json()["detail"]
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 @pytest.mark.parametrize(
@@ -184,10 +175,10 @@ async def test_unreadable_journal_entry_is_400_with_a_reason_and_nothing_stored(
         headers={"x-perezvon-token": THREECX_TOKEN, "content-type": "application/json"},
     )
     assert broken_json.status_code == 400 and broken_json.json()["detail"]
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_body_over_64_kib_is_413(pbx: Pbx) -> None:
     big = threecx_journal(journal("Missed", "090000", Notes="z" * 70_000))
     response = await pbx.send(big, "3cx")
-    assert response.status_code == 413 and await inbox_count(pbx) == 0
+    assert response.status_code == 413 and await pbx.inbox_count() == 0

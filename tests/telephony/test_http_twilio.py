@@ -13,18 +13,7 @@ from telephony_webhooks.providers import twilio
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes.twilio_signer import FORM, TWILIO_AUTH_TOKEN, twilio_request
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import (
-    callbacks,
-    deliver,
-    employee,
-    end_state,
-    inbox_count,
-    load,
-    notifications,
-    only_call,
-    process,
-    shuffled,
-)
+from tests.telephony.helpers import employee, end_state, shuffled
 
 CLIENT = "+79161234567"
 OURS = "+74951234567"
@@ -93,18 +82,18 @@ async def test_inbound_answered_call_is_logged_with_agent_durations_and_recordin
     pbx: Pbx, ctx: Ctx, system: Actor
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
-    await deliver(pbx, inbound(), "twilio")
-    await process(pbx)
+    await pbx.deliver(inbound(), "twilio")
+    await pbx.process()
 
-    call = await only_call(pbx, "twilio")
+    call = await pbx.only_call("twilio")
     assert (call.direction, call.status, call.client_e164) == ("in", "answered", CLIENT)
     assert (call.extension, call.user_id, call.our_phone) == ("101", anna.id, OURS)
     assert (call.ring_seconds, call.talk_seconds, call.recording) == (7, 95, REC)
     assert (call.started_at, call.answered_at) == (T0, T0 + timedelta(seconds=7))
     assert call.ended_at == T0 + timedelta(seconds=102)
-    assert [n.user_id for n in await notifications(pbx, "incoming_call")] == [anna.id]
-    assert [n.user_id for n in await notifications(pbx, "post_call")] == [anna.id]
-    assert await callbacks(pbx) == []
+    assert [n.user_id for n in await pbx.notifications("incoming_call")] == [anna.id]
+    assert [n.user_id for n in await pbx.notifications("post_call")] == [anna.id]
+    assert await pbx.callbacks() == []
 
 
 async def test_recording_callback_after_the_call_attaches_only_the_recording(
@@ -112,13 +101,13 @@ async def test_recording_callback_after_the_call_attaches_only_the_recording(
 ) -> None:
     await employee(ctx, system, "Анна", 7001, "101")
     *call_events, recording = inbound()
-    await deliver(pbx, call_events, "twilio")
-    await process(pbx)
-    before = end_state(await only_call(pbx, "twilio"))
+    await pbx.deliver(call_events, "twilio")
+    await pbx.process()
+    before = end_state(await pbx.only_call("twilio"))
     assert before.pop("recording") is None
-    await deliver(pbx, [recording], "twilio")
-    await process(pbx)
-    after = end_state(await only_call(pbx, "twilio"))
+    await pbx.deliver([recording], "twilio")
+    await pbx.process()
+    after = end_state(await pbx.only_call("twilio"))
     assert after.pop("recording") == REC and after == before
 
 
@@ -126,27 +115,27 @@ async def test_missed_calls_share_a_task_that_the_next_answered_call_closes(
     pbx: Pbx, ctx: Ctx, system: Actor
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
-    await deliver(pbx, inbound("CA-M1", answered=False), "twilio")
-    await process(pbx)
-    missed = await only_call(pbx, "twilio")
+    await pbx.deliver(inbound("CA-M1", answered=False), "twilio")
+    await pbx.process()
+    missed = await pbx.only_call("twilio")
     assert (missed.status, missed.talk_seconds, missed.user_id) == ("missed", 0, anna.id)
-    [task] = await callbacks(pbx, CLIENT)
+    [task] = await pbx.callbacks(CLIENT)
     assert (task.owner_id, task.missed_count, task.created_at) == (
         anna.id,
         1,
         T0 + timedelta(seconds=25),
     )
-    assert [n.user_id for n in await notifications(pbx, "missed_call")] == [anna.id]
+    assert [n.user_id for n in await pbx.notifications("missed_call")] == [anna.id]
 
-    await deliver(pbx, inbound("CA-M2", answered=False, offset=600), "twilio")
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
+    await pbx.deliver(inbound("CA-M2", answered=False, offset=600), "twilio")
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
     assert (task.status, task.missed_count) == ("planned", 2)
 
-    await deliver(pbx, inbound("CA-A3", offset=1800), "twilio")
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
-    [answered] = await load(pbx, Call, Call.provider_call_id == "CA-A3")
+    await pbx.deliver(inbound("CA-A3", offset=1800), "twilio")
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
+    [answered] = await pbx.load(Call, Call.provider_call_id == "CA-A3")
     assert (task.status, task.closed_by_call_id) == ("done", answered.id)
     assert task.done_at == answered.answered_at == T0 + timedelta(seconds=1807)
     assert task.time_to_callback_seconds == 1807 - 25
@@ -158,17 +147,17 @@ async def test_the_same_story_applied_in_one_processor_batch(
 ) -> None:
     """The batch keeps its open-task map current: missed, missed again, answered — one batch."""
     anna = await employee(ctx, system, "Анна", 7001, "101")
-    await deliver(pbx, inbound("CA-M1", answered=False), "twilio")
-    await deliver(pbx, inbound("CA-M2", answered=False, offset=600), "twilio")
-    await deliver(pbx, inbound("CA-A3", offset=1800), "twilio")
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
-    [first] = await load(pbx, Call, Call.provider_call_id == "CA-M1")
-    [answered] = await load(pbx, Call, Call.provider_call_id == "CA-A3")
+    await pbx.deliver(inbound("CA-M1", answered=False), "twilio")
+    await pbx.deliver(inbound("CA-M2", answered=False, offset=600), "twilio")
+    await pbx.deliver(inbound("CA-A3", offset=1800), "twilio")
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
+    [first] = await pbx.load(Call, Call.provider_call_id == "CA-M1")
+    [answered] = await pbx.load(Call, Call.provider_call_id == "CA-A3")
     assert (task.owner_id, task.missed_count, task.source_call_id) == (anna.id, 2, first.id)
     assert (task.status, task.closed_by_call_id) == ("done", answered.id)
     assert answered.callback_of_id == first.id
-    [note] = await notifications(pbx, "missed_call")
+    [note] = await pbx.notifications("missed_call")
     assert (note.user_id, note.dedupe_key) == (anna.id, f"missed:{first.id}")
     assert (note.payload["call_id"], note.payload["activity_id"]) == (first.id, task.id)
 
@@ -180,35 +169,35 @@ async def test_the_same_story_applied_in_one_processor_batch(
 async def test_outbound_api_call_is_logged_without_a_callback_task(
     pbx: Pbx, result: str, status: str, talk: int
 ) -> None:
-    await deliver(pbx, outbound_api(result=result), "twilio")
-    await process(pbx)
-    call = await only_call(pbx, "twilio")
+    await pbx.deliver(outbound_api(result=result), "twilio")
+    await pbx.process()
+    call = await pbx.only_call("twilio")
     assert (call.direction, call.status, call.talk_seconds) == ("out", status, talk)
     assert (call.client_e164, call.our_phone) == ("+79037654321", OURS)
-    assert await callbacks(pbx) == []
+    assert await pbx.callbacks() == []
 
 
 async def test_duplicates_are_stored_once_and_answered_200(pbx: Pbx) -> None:
     sequence = inbound(answered=False)
-    await deliver(pbx, sequence + sequence, "twilio")
-    assert await inbox_count(pbx) == len(sequence)
-    await process(pbx)
-    [task] = await callbacks(pbx)
+    await pbx.deliver(sequence + sequence, "twilio")
+    assert await pbx.inbox_count() == len(sequence)
+    await pbx.process()
+    [task] = await pbx.callbacks()
     assert task.missed_count == 1
 
 
 async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
     await employee(ctx, system, "Анна", 7001, "101")
     for answered in (True, False):
-        await deliver(pbx, inbound(f"ORD-{answered}", answered=answered), "twilio")
-        await process(pbx)
-        [ordered] = await load(pbx, Call, Call.provider_call_id == f"ORD-{answered}")
+        await pbx.deliver(inbound(f"ORD-{answered}", answered=answered), "twilio")
+        await pbx.process()
+        [ordered] = await pbx.load(Call, Call.provider_call_id == f"ORD-{answered}")
         for seed in range(1, 4):
             sid = f"MIX-{answered}-{seed}"
             for request in shuffled(inbound(sid, answered=answered, rec=f"RE-{sid}"), seed):
-                await deliver(pbx, [request], "twilio")
-                await process(pbx)
-            [call] = await load(pbx, Call, Call.provider_call_id == sid)
+                await pbx.deliver([request], "twilio")
+                await pbx.process()
+            [call] = await pbx.load(Call, Call.provider_call_id == sid)
             got, want = end_state(call), end_state(ordered)
             assert (got.pop("recording") is None) == (want.pop("recording") is None)
             assert got == want, sid
@@ -216,11 +205,11 @@ async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, syste
 
 @pytest.mark.parametrize("caller", ["anonymous", "abc", "+", "' OR 1=1 --", "266696687", "1" * 40])
 async def test_odd_caller_ids_are_kept_raw(pbx: Pbx, caller: str) -> None:
-    await deliver(pbx, inbound(caller=caller, answered=False), "twilio")
-    await process(pbx)
-    call = await only_call(pbx, "twilio")
+    await pbx.deliver(inbound(caller=caller, answered=False), "twilio")
+    await pbx.process()
+    call = await pbx.only_call("twilio")
     assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
-    assert call.contact_id is None and await callbacks(pbx) == []
+    assert call.contact_id is None and await pbx.callbacks() == []
 
 
 async def test_forged_or_missing_signature_is_401_with_a_reason(pbx: Pbx) -> None:
@@ -237,7 +226,7 @@ async def test_forged_or_missing_signature_is_401_with_a_reason(pbx: Pbx) -> Non
     assert tampered.status_code == 401
     bare = await pbx.client.post("/webhooks/twilio/status", data=dict(good.form))
     assert (bare.status_code, bare.json()["detail"]) == (401, "X-Twilio-Signature is missing")
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_without_an_auth_token_twilio_is_disabled(pbx: Pbx) -> None:
@@ -250,7 +239,7 @@ async def test_without_an_auth_token_twilio_is_disabled(pbx: Pbx) -> None:
 async def test_body_over_64_kib_is_413(pbx: Pbx) -> None:
     big = twilio_request("status", {"CallSid": "CA1", "CallStatus": "ringing", "x": "y" * 70_000})
     response = await pbx.send(big, "twilio")
-    assert response.status_code == 413 and await inbox_count(pbx) == 0
+    assert response.status_code == 413 and await pbx.inbox_count() == 0
 
 
 async def test_signed_callback_without_call_sid_is_400_and_unknown_path_404(pbx: Pbx) -> None:
@@ -268,7 +257,7 @@ async def test_signed_callback_without_call_sid_is_400_and_unknown_path_404(pbx:
         headers={"content-type": FORM, twilio.SIGNATURE_HEADER: signature},
     )
     assert (not_utf8.status_code, not_utf8.json()["detail"]) == (400, "body is not UTF-8")
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_dial_action_is_answered_with_empty_twiml(pbx: Pbx) -> None:

@@ -17,18 +17,7 @@ from tests.fakes.pbx_signers import (
     zadarma_request,
 )
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import (
-    callbacks,
-    deliver,
-    employee,
-    end_state,
-    inbox_count,
-    load,
-    notifications,
-    only_call,
-    process,
-    shuffled,
-)
+from tests.telephony.helpers import employee, end_state, shuffled
 
 PROVIDERS = ("zadarma", "novofon")
 CLIENT = "+79161234567"
@@ -54,11 +43,11 @@ async def inbound_answered(pbx: Pbx, clock: FakeClock, provider: str, **kw: obje
         recording=None,
         **kw,  # type: ignore[arg-type]
     )
-    await deliver(pbx, [start, internal1, internal2], provider)
+    await pbx.deliver([start, internal1, internal2], provider)
     clock.advance(seconds=6)
-    await deliver(pbx, [answer], provider)
+    await pbx.deliver([answer], provider)
     clock.advance(seconds=95)
-    await deliver(pbx, [end], provider)
+    await pbx.deliver([end], provider)
 
 
 async def test_inbound_answered_call_is_logged_with_employee_durations_and_prompts(
@@ -67,28 +56,28 @@ async def test_inbound_answered_call_is_logged_with_employee_durations_and_promp
     anna = await employee(ctx, system, "Анна", 7001, "101")
     t0 = clock.now()
     await inbound_answered(pbx, clock, provider)
-    await process(pbx)
+    await pbx.process()
 
-    call = await only_call(pbx, provider)
+    call = await pbx.only_call(provider)
     assert (call.direction, call.status) == ("in", "answered")
     assert call.client_e164 == CLIENT and call.our_phone == "74951234567"
     assert (call.extension, call.user_id) == ("101", anna.id)
     assert (call.ring_seconds, call.talk_seconds) == (6, 95)
     assert call.started_at == t0 and call.answered_at == t0 + timedelta(seconds=6)
     assert call.ended_at == t0 + timedelta(seconds=101)
-    [contact] = await load(pbx, Contact)
+    [contact] = await pbx.load(Contact)
     assert call.contact_id == contact.id and contact.owner_id == anna.id
-    assert await callbacks(pbx) == []
+    assert await pbx.callbacks() == []
 
-    ringing = await notifications(pbx, "incoming_call")
+    ringing = await pbx.notifications("incoming_call")
     assert [(n.user_id, n.chat_id, n.payload["call_id"]) for n in ringing] == [
         (anna.id, 7001, call.id)
     ]
     assert [n.dedupe_key for n in ringing] == [f"ring:{call.id}:{anna.id}"]
-    [prompt] = await notifications(pbx, "post_call")
+    [prompt] = await pbx.notifications("post_call")
     assert (prompt.user_id, prompt.payload["phone"]) == (anna.id, CLIENT)
     assert (prompt.payload["call_id"], prompt.dedupe_key) == (call.id, f"postcall:{call.id}")
-    assert await notifications(pbx, "missed_call") == []
+    assert await pbx.notifications("missed_call") == []
 
 
 @ZADARMA_ONLY
@@ -97,25 +86,24 @@ async def test_recording_arriving_after_the_end_attaches_and_changes_nothing_els
 ) -> None:
     await employee(ctx, system, "Анна", 7001, "101")
     await inbound_answered(pbx, clock, provider)
-    await process(pbx)
-    before = end_state(await only_call(pbx, provider))
+    await pbx.process()
+    before = end_state(await pbx.only_call(provider))
     assert before["recording"] is None
-    sent_before = len(await notifications(pbx))
+    sent_before = len(await pbx.notifications())
 
     clock.advance(minutes=3)
     record = {"event": "NOTIFY_RECORD", "call_id_with_rec": "1764147600.77"}
-    await deliver(
-        pbx,
+    await pbx.deliver(
         [zadarma_request(record | {"pbx_call_id": "in_5e6f7a8b9c0d1e2f"}, provider=provider)],
         provider,
     )
-    await process(pbx)
+    await pbx.process()
 
-    after = end_state(await only_call(pbx, provider))
+    after = end_state(await pbx.only_call(provider))
     assert after.pop("recording") == "1764147600.77"
     before.pop("recording")
     assert after == before
-    assert len(await notifications(pbx)) == sent_before
+    assert len(await pbx.notifications()) == sent_before
 
 
 async def test_missed_calls_share_one_callback_task_until_the_next_answered_call_closes_it(
@@ -124,35 +112,35 @@ async def test_missed_calls_share_one_callback_task_until_the_next_answered_call
     anna = await employee(ctx, system, "Анна", 7001, "101")
     t0 = clock.now()
     first = zadarma_inbound(provider=provider, call_id="in_m1", start=START, answered_by=None)
-    await deliver(pbx, first[:-1], provider)
+    await pbx.deliver(first[:-1], provider)
     clock.advance(seconds=20)
-    await deliver(pbx, first[-1:], provider)
-    await process(pbx)
+    await pbx.deliver(first[-1:], provider)
+    await pbx.process()
 
-    [task] = await callbacks(pbx, CLIENT)
-    missed = await only_call(pbx, provider)
+    [task] = await pbx.callbacks(CLIENT)
+    missed = await pbx.only_call(provider)
     assert (missed.status, missed.talk_seconds, missed.ring_seconds) == ("missed", 0, 20)
     assert (task.status, task.owner_id, task.missed_count) == ("planned", anna.id, 1)
     assert task.source_call_id == missed.id and task.contact_id == missed.contact_id
     assert task.due_at == t0 + timedelta(seconds=20, minutes=15)
-    [alert] = await notifications(pbx, "missed_call")
+    [alert] = await pbx.notifications("missed_call")
     assert (alert.user_id, alert.payload["activity_id"]) == (anna.id, task.id)
 
     clock.advance(minutes=10)
     again = zadarma_inbound(
         provider=provider, call_id="in_m2", start="2026-11-26 12:10:20", answered_by=None
     )
-    await deliver(pbx, again, provider)
-    await process(pbx)
-    [task] = await callbacks(pbx, CLIENT)
+    await pbx.deliver(again, provider)
+    await pbx.process()
+    [task] = await pbx.callbacks(CLIENT)
     assert (task.status, task.missed_count) == ("planned", 2)
 
     clock.set(t0 + timedelta(minutes=30))
     await inbound_answered(pbx, clock, provider, call_id="in_a3")
-    await process(pbx)
+    await pbx.process()
 
-    [task] = await callbacks(pbx, CLIENT)
-    [answered] = await load(pbx, Call, Call.provider_call_id == "in_a3")
+    [task] = await pbx.callbacks(CLIENT)
+    [answered] = await pbx.load(Call, Call.provider_call_id == "in_a3")
     assert (task.status, task.closed_by_call_id) == ("done", answered.id)
     assert task.done_at == answered.answered_at == t0 + timedelta(minutes=30, seconds=6)
     assert task.time_to_callback_seconds == 30 * 60 + 6 - 20
@@ -164,15 +152,15 @@ async def test_calling_the_client_back_closes_the_task(
     pbx: Pbx, provider: str, clock: FakeClock, ctx: Ctx, system: Actor
 ) -> None:
     await employee(ctx, system, "Анна", 7001, "101")
-    await deliver(pbx, zadarma_inbound(provider=provider, start=START, answered_by=None), provider)
-    await process(pbx)
+    await pbx.deliver(zadarma_inbound(provider=provider, start=START, answered_by=None), provider)
+    await pbx.process()
     clock.advance(minutes=7)
     out = zadarma_outbound(provider=provider, destination=CLIENT, start="2026-11-26 12:07:00")
-    await deliver(pbx, out, provider)
-    await process(pbx)
+    await pbx.deliver(out, provider)
+    await pbx.process()
 
-    [task] = await callbacks(pbx, CLIENT)
-    [back] = await load(pbx, Call, Call.direction == "out")
+    [task] = await pbx.callbacks(CLIENT)
+    [back] = await pbx.load(Call, Call.direction == "out")
     assert (task.status, task.result, task.closed_by_call_id) == ("done", "called back", back.id)
     assert task.time_to_callback_seconds == 7 * 60
 
@@ -194,16 +182,16 @@ async def test_outbound_call_is_logged_for_the_caller_without_a_callback_task(
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
     out = zadarma_outbound(provider=provider, disposition=disposition, duration=duration)
-    await deliver(pbx, out, provider)
-    await process(pbx)
+    await pbx.deliver(out, provider)
+    await pbx.process()
 
-    call = await only_call(pbx, provider)
+    call = await pbx.only_call(provider)
     assert (call.direction, call.status, call.talk_seconds) == ("out", status, talk)
     assert (call.client_e164, call.user_id, call.extension) == ("+79037654321", anna.id, "101")
     assert call.our_phone == "74951234567"
-    assert await callbacks(pbx) == []
-    assert await notifications(pbx, "missed_call") == []
-    assert len(await notifications(pbx, "post_call")) == (1 if status == "answered" else 0)
+    assert await pbx.callbacks() == []
+    assert await pbx.notifications("missed_call") == []
+    assert len(await pbx.notifications("post_call")) == (1 if status == "answered" else 0)
 
 
 @ZADARMA_ONLY
@@ -212,18 +200,18 @@ async def test_redelivered_events_are_stored_once_and_applied_once(
 ) -> None:
     await employee(ctx, system, "Анна", 7001, "101")
     sequence = zadarma_inbound(provider=provider, start=START, answered_by=None)
-    await deliver(pbx, sequence, provider)
-    await deliver(pbx, sequence, provider)  # the PBX retried everything
-    assert await inbox_count(pbx) == len(sequence)
-    await process(pbx)
-    await deliver(pbx, sequence[-1:], provider)  # and once more after processing
-    assert await process(pbx) == 0
+    await pbx.deliver(sequence, provider)
+    await pbx.deliver(sequence, provider)  # the PBX retried everything
+    assert await pbx.inbox_count() == len(sequence)
+    await pbx.process()
+    await pbx.deliver(sequence[-1:], provider)  # and once more after processing
+    assert await pbx.process() == 0
 
-    call = await only_call(pbx, provider)
+    call = await pbx.only_call(provider)
     assert call.status == "missed"
-    [task] = await callbacks(pbx)
+    [task] = await pbx.callbacks()
     assert task.missed_count == 1
-    assert len(await notifications(pbx, "missed_call")) == 1
+    assert len(await pbx.notifications("missed_call")) == 1
 
 
 @pytest.mark.parametrize("answered_by", ["101", None])
@@ -232,20 +220,20 @@ async def test_any_arrival_order_ends_in_the_same_call(
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
     in_order = zadarma_inbound(provider=provider, call_id="in_ordered", answered_by=answered_by)
-    await deliver(pbx, in_order, provider)
-    await process(pbx)
-    [ordered] = await load(pbx, Call, Call.provider_call_id == "in_ordered")
+    await pbx.deliver(in_order, provider)
+    await pbx.process()
+    [ordered] = await pbx.load(Call, Call.provider_call_id == "in_ordered")
     assert ordered.user_id == anna.id
     seeds = range(1, 5)
     for seed in seeds:
         mixed = zadarma_inbound(provider=provider, call_id=f"in_{seed}", answered_by=answered_by)
         for request in shuffled(mixed, seed):
-            await deliver(pbx, [request], provider)
-            await process(pbx)  # each one applied as it comes
-        [reordered] = await load(pbx, Call, Call.provider_call_id == f"in_{seed}")
+            await pbx.deliver([request], provider)
+            await pbx.process()  # each one applied as it comes
+        [reordered] = await pbx.load(Call, Call.provider_call_id == f"in_{seed}")
         assert end_state(reordered) == end_state(ordered), seed
     if answered_by is None:
-        [task] = await callbacks(pbx)
+        [task] = await pbx.callbacks()
         assert (task.owner_id, task.missed_count) == (anna.id, 1 + len(seeds))
 
 
@@ -255,21 +243,19 @@ async def test_any_arrival_order_ends_in_the_same_call(
     ["abc", "+", "+7 916 12", "' OR 1=1 --", "анонимный", "1" * 40, "+7916123456789012345"],
 )
 async def test_malformed_caller_numbers_are_kept_raw(pbx: Pbx, provider: str, caller: str) -> None:
-    await deliver(
-        pbx, zadarma_inbound(provider=provider, caller=caller, answered_by=None), provider
-    )
-    await process(pbx)
-    call = await only_call(pbx, provider)
+    await pbx.deliver(zadarma_inbound(provider=provider, caller=caller, answered_by=None), provider)
+    await pbx.process()
+    call = await pbx.only_call(provider)
     assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
     assert call.contact_id is None
-    assert await callbacks(pbx) == []
+    assert await pbx.callbacks() == []
 
 
 @ZADARMA_ONLY
 async def test_notify_start_reply_for_an_unknown_caller_is_empty(pbx: Pbx, provider: str) -> None:
     response = await pbx.send(zadarma_inbound(provider=provider)[0], provider)
     assert response.status_code == 200 and response.json() == {}
-    assert await inbox_count(pbx) == 1
+    assert await pbx.inbox_count() == 1
 
 
 @ZADARMA_ONLY
@@ -301,7 +287,7 @@ async def test_notify_start_with_a_broken_database_gets_no_data_and_is_still_sto
     monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
     response = await pbx.send(zadarma_inbound(provider=provider)[0], provider)
     assert response.status_code == 200 and response.json() == {}
-    assert await inbox_count(pbx) == 1
+    assert await pbx.inbox_count() == 1
 
 
 async def test_request_signed_with_another_accounts_secret_is_401(pbx: Pbx, provider: str) -> None:
@@ -315,7 +301,7 @@ async def test_request_signed_with_another_accounts_secret_is_401(pbx: Pbx, prov
         f"/webhooks/{provider}", data=fields, headers={"content-type": FORM}
     )
     assert missing.status_code == 401 and missing.json()["detail"] == "missing Signature header"
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 async def test_each_account_is_disabled_by_its_own_missing_secret(pbx: Pbx, provider: str) -> None:
@@ -340,7 +326,7 @@ async def test_body_over_64_kib_is_413_even_without_a_content_length(
     )
     assert "content-length" not in response.request.headers
     assert response.status_code == 413 and "64 KiB" in response.json()["detail"]
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 @ZADARMA_ONLY
@@ -362,7 +348,7 @@ async def test_unreadable_body_is_400_with_a_reason_and_nothing_is_stored(
         headers={"content-type": content_type, "signature": signature},
     )
     assert response.status_code == 400 and response.json()["detail"] == reason
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 @ZADARMA_ONLY
@@ -370,7 +356,7 @@ async def test_signed_event_without_its_call_id_is_400(pbx: Pbx, provider: str) 
     fields = {"event": "NOTIFY_END", "caller_id": CLIENT, "called_did": "1", "call_start": START}
     response = await pbx.send(zadarma_request(fields, provider=provider), provider)
     assert response.status_code == 400 and "pbx_call_id" in response.json()["detail"]
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
 
 
 @ZADARMA_ONLY
@@ -379,14 +365,14 @@ async def test_missed_call_whose_end_comes_first_still_gives_the_task_to_the_ext
 ) -> None:
     anna = await employee(ctx, system, "Анна", 7001, "101")
     *ringing, end = zadarma_inbound(provider=provider, extensions=("101",), answered_by=None)
-    await deliver(pbx, [end], provider)
-    await process(pbx)
-    await deliver(pbx, ringing, provider)
-    await process(pbx)
+    await pbx.deliver([end], provider)
+    await pbx.process()
+    await pbx.deliver(ringing, provider)
+    await pbx.process()
 
-    call = await only_call(pbx, provider)
-    [task] = await callbacks(pbx, CLIENT)
+    call = await pbx.only_call(provider)
+    [task] = await pbx.callbacks(CLIENT)
     assert (call.status, call.user_id) == ("missed", anna.id)
     assert task.owner_id == anna.id
-    [alert] = await notifications(pbx, "missed_call")
+    [alert] = await pbx.notifications("missed_call")
     assert alert.user_id == anna.id

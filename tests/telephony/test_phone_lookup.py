@@ -15,7 +15,7 @@ from tests.conftest import PG_URL
 from tests.fakes.pbx_signers import zadarma_inbound
 from tests.fakes.twilio_signer import generic_lookup
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import employee, inbox_count
+from tests.telephony.helpers import employee
 
 CLIENT = "+79161234567"
 
@@ -95,6 +95,6 @@ async def test_a_lookup_held_up_by_a_lock_answers_no_data_in_time(
         await holder.close()
     assert response.status_code == 200 and response.json() == {}
     assert LOOKUP_TIMEOUT_SECONDS * 0.9 <= waited < LOOKUP_TIMEOUT_SECONDS + 1.0
-    assert await inbox_count(pbx) == 1
+    assert await pbx.inbox_count() == 1
     again = await pbx.send(zadarma_inbound(caller=CLIENT, call_id="next")[0], "zadarma")
     assert again.json() == {"caller_name": "Иван"}  # the pool's connection came back usable

@@ -9,7 +9,6 @@ from app.settings import SettingsError, load_settings
 from tests.fakes.pbx_signers import zadarma_request
 from tests.fakes.twilio_signer import GENERIC_TOKEN
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import inbox_count
 
 ZADARMA_NETWORK = "185.45.152.0/24"
 START = {
@@ -38,9 +37,9 @@ async def test_a_provider_with_an_allow_list_refuses_other_addresses(pbx: Pbx) -
     pbx.web.allowed_sources = {"zadarma": (ZADARMA_NETWORK,)}
     refused = await _post_from(pbx, "203.0.113.5")
     assert refused.status_code == 403 and "address" in refused.json()["detail"]
-    assert await inbox_count(pbx) == 0
+    assert await pbx.inbox_count() == 0
     assert (await _post_from(pbx, "185.45.152.42")).status_code == 200
-    assert await inbox_count(pbx) == 1
+    assert await pbx.inbox_count() == 1
 
 
 async def test_other_providers_are_not_limited_by_zadarmas_list(pbx: Pbx) -> None:

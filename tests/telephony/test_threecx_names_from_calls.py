@@ -15,7 +15,6 @@ from telephony_webhooks.providers.threecx import split_name
 from tests.exports.files import HEADER_RU, csv_bytes
 from tests.fakes.twilio_signer import threecx_journal, threecx_lookup
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import deliver, load, process
 
 CLIENT = "+79161234567"
 
@@ -23,9 +22,9 @@ CLIENT = "+79161234567"
 async def _missed_call_from_a_stranger(pbx: Pbx) -> Contact:
     entry = {"CallType": "Missed", "Number": CLIENT, "Agent": "101"}
     entry |= {"CallStartTimeUTC": "20261126090000", "CallEndTimeUTC": "20261126090020"}
-    await deliver(pbx, [threecx_journal(entry)], "3cx")
-    await process(pbx)
-    (contact,) = await load(pbx, Contact)
+    await pbx.deliver([threecx_journal(entry)], "3cx")
+    await pbx.process()
+    (contact,) = await pbx.load(Contact)
     return contact
 
 
@@ -48,7 +47,7 @@ async def test_a_contact_named_by_a_call_is_looked_up_whole_then_renamed_by_an_i
     )
     assert response.status_code == 200, response.text
     assert (response.json()["new"], response.json()["updated"]) == (0, 1)
-    (renamed,) = await load(pbx, Contact)
+    (renamed,) = await pbx.load(Contact)
     assert (renamed.id, renamed.name, renamed.email) == (
         contact.id,
         "Петров Иван",
@@ -78,7 +77,7 @@ async def test_fill_keeps_a_real_name_and_a_number_that_is_not_the_contacts_own(
 
     await fill("Петров Иван")
     await fill("Сидоров Пётр")  # a real name is kept under `fill` (overwrite replaces it)
-    (contact,) = await load(pbx, Contact)
+    (contact,) = await pbx.load(Contact)
     assert contact.name == "Петров Иван"
 
 

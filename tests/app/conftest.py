@@ -1,0 +1,60 @@
+"""Shared set-up of the CLI tests: the test database as PEREZVON_DATABASE_URL (`cli_db`), a
+fresh migrated SQLite file for commands that make their own (`database`), and `cli(...)`, a
+command group's parser and dispatch as `perezvon` runs them, also in a worker thread."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.cli import main
+from app.settings import load_settings
+
+
+@pytest.fixture
+def cli_db(
+    database_url: str, engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The test database (SQLite or PostgreSQL), emptied, as PEREZVON_DATABASE_URL."""
+    monkeypatch.chdir(tmp_path)  # no .env from the repository
+    monkeypatch.setenv("PEREZVON_DATABASE_URL", database_url)
+    return database_url
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new SQLite file migrated by `perezvon db upgrade`, as PEREZVON_DATABASE_URL."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.chdir(tmp_path)  # no .env from the repository
+    monkeypatch.setenv("PEREZVON_DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 0
+    return url
+
+
+def cli(
+    module: Any, *prefix: str, prog: str = "perezvon", dest: str = "command"
+) -> Callable[..., int]:
+    """`run(*argv)`: parse as `perezvon <prefix> …` would (the parsers `module` adds) and run
+    it with the settings from the environment."""
+
+    def run(*argv: str) -> int:
+        parser = argparse.ArgumentParser(prog=prog)
+        module.add_parsers(parser.add_subparsers(dest=dest, required=True))
+        return int(module.dispatch(parser.parse_args([*prefix, *argv]), load_settings()))
+
+    return run
+
+
+def threaded(run: Callable[..., int]) -> Callable[..., Awaitable[int]]:
+    """`run` in a worker thread (a command runs its own event loop), awaited from a test."""
+
+    async def in_thread(*argv: str) -> int:
+        return await asyncio.get_running_loop().run_in_executor(None, run, *argv)
+
+    return in_thread
