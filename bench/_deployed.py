@@ -135,13 +135,14 @@ def run_wrk(
 
 
 @contextmanager
-def deployed(database_url: str, port: int) -> Iterator[str]:
-    """`perezvon run` exactly as a user starts it (settings from the environment, defaults)."""
+def deployed(database_url: str, port: int, root: Path = ROOT) -> Iterator[str]:
+    """`perezvon run` exactly as a user starts it (settings from the environment, defaults),
+    from the checkout at `root` (another one: `--before`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEREZVON_")}
     env |= {"PEREZVON_DATABASE_URL": database_url, "PEREZVON_ZADARMA_SECRET": SECRET}
     with tempfile.TemporaryDirectory(prefix="pz_run_") as cwd:  # no .env of the checkout
         command = [sys.executable, "-m", "app.cli", "run", "--port", str(port)]
-        env["PYTHONPATH"] = str(ROOT)
+        env["PYTHONPATH"] = str(root)
         proc = subprocess.Popen(
             command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -210,8 +211,19 @@ async def seed_callers(database_url: str) -> None:
         await engine.dispose()
 
 
-def headline(database_url: str, *, rounds: int, seconds: float, connections: int) -> dict[str, Any]:
-    """Alternating rounds of bare and deployed, per scenario; medians and their ratio."""
+def headline(
+    database_url: str,
+    *,
+    rounds: int,
+    seconds: float,
+    connections: int,
+    before: Path | None = None,
+) -> dict[str, Any]:
+    """Alternating rounds of bare and deployed, per scenario; medians and their ratio.
+
+    With `before` (another checkout, e.g. `git worktree add /tmp/before main`), each round
+    also runs `perezvon run` from there, between the bare app and this tree: before and
+    after measured interleaved in the same window, each against the same bare rounds."""
     import asyncio
 
     if shutil.which("wrk") is None:
@@ -220,17 +232,25 @@ def headline(database_url: str, *, rounds: int, seconds: float, connections: int
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="pz_wrk_") as folder:
         for scenario in ("mix", "start"):
-            runs: dict[str, list[dict[str, Any]]] = {"bare": [], "deployed": []}
+            kinds = ("bare", "before", "deployed") if before else ("bare", "deployed")
+            runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
             for round_no in range(rounds):
-                for kind in ("bare", "deployed"):
+                for kind in kinds:
                     script = Path(folder) / f"{scenario}-{kind}-{round_no}.lua"
-                    script.write_text(lua_script(scenario, f"{scenario}{round_no}{kind[0]}"))
+                    script.write_text(lua_script(scenario, f"{scenario}{round_no}{kind[:2]}"))
                     port = free_port()
-                    with bare(port) if kind == "bare" else deployed(database_url, port) as url:
+                    server = (
+                        bare(port)
+                        if kind == "bare"
+                        else deployed(database_url, port, before if kind == "before" else ROOT)
+                    )
+                    with server as url:
                         warm = Path(folder) / f"warm-{scenario}-{kind}-{round_no}.lua"
-                        warm.write_text(lua_script(scenario, f"w{scenario}{round_no}{kind[0]}"))
+                        warm.write_text(lua_script(scenario, f"w{scenario}{round_no}{kind[:2]}"))
                         run_wrk(url, warm, seconds=1, connections=connections)
                         result = run_wrk(url, script, seconds=seconds, connections=connections)
+                        if kind != "bare":  # the next server starts with an empty inbox
+                            result["settled_s"] = wait_applied(database_url)
                     runs[kind].append(result)
                     print(f"{scenario:5} {kind:8} round {round_no + 1}: {_fmt(result)}", flush=True)
             medians = {k: sorted(v, key=lambda r: r["rps"])[len(v) // 2] for k, v in runs.items()}
@@ -243,12 +263,46 @@ def headline(database_url: str, *, rounds: int, seconds: float, connections: int
                 "ratio": medians["deployed"]["rps"] / medians["bare"]["rps"],
                 "round_ratios": ratios,
             }
+            if before:
+                figures[scenario]["before"] = {
+                    "deployed": medians["before"],
+                    "ratio": medians["before"]["rps"] / medians["bare"]["rps"],
+                    "round_ratios": [
+                        d["rps"] / b["rps"]
+                        for b, d in zip(runs["bare"], runs["before"], strict=True)
+                    ],
+                }
     return figures
+
+
+def wait_applied(database_url: str, timeout: float = 120.0) -> float:
+    """Seconds until the running server's processor has applied every inbox row: a round
+    leaves no backlog for the next server to spend its round on."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from core.db import create_engine
+
+    async def waiting() -> int:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as conn:
+                sql = "SELECT count(*) FROM telephony_events WHERE processed_at IS NULL"
+                return int((await conn.execute(text(sql))).scalar_one())
+        finally:
+            await engine.dispose()
+
+    began = time.monotonic()
+    while asyncio.run(waiting()) and time.monotonic() - began < timeout:
+        time.sleep(0.5)
+    return time.monotonic() - began
 
 
 def _fmt(result: dict[str, Any]) -> str:
     extra = f" non-2xx={result['non_2xx']}" if result["non_2xx"] else ""
     extra += f" {result['socket_errors']}" if result["socket_errors"] else ""
+    extra += f"  (inbox applied {result['settled_s']:.1f} s later)" if "settled_s" in result else ""
     return (
         f"{result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms  "
         f"p99 {result['p99_ms']:6.2f} ms{extra}"

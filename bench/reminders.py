@@ -45,6 +45,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.scheduler_component import LOOK_AHEAD_SHARE
 from core.activities.reminders import ReminderOptions
 from core.clock import SystemClock
 from core.config import CoreConfig
@@ -116,7 +117,13 @@ async def run_phase(
             sessions=session_factory(own),
             config=CoreConfig(),
             clock=SystemClock(),
-            options=JobOptions(reminders=ReminderOptions(batch_size=batch), expire_ringing=False),
+            options=JobOptions(
+                reminders=ReminderOptions(
+                    batch_size=batch,
+                    look_ahead=timedelta(seconds=interval * LOOK_AHEAD_SHARE),
+                ),
+                expire_ringing=False,
+            ),
         )
         intervals = Intervals(
             reminders=interval, greetings=QUIET, digests=QUIET, housekeeping=QUIET

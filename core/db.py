@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -233,6 +233,38 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+class HoldingSession(Session):
+    """A session that keeps every object it loads until it is closed (`holding_sessions`).
+
+    SQLAlchemy's identity map holds objects weakly: an object nobody references is dropped
+    at once, and the next `session.get` of it runs its SELECT again (with its `selectin`
+    relationships: a User is two statements). A unit of work that touches the same few rows
+    for each of hundreds of items (the inbox processor's batch: the ringing client's owner,
+    once per call) loaded them hundreds of times. Held, the object stays in the identity map:
+    `get` finds it there, and what the session sees is what it would have seen (the same
+    transaction; expired attributes still load on access).
+    """
+
+
+@event.listens_for(HoldingSession, "loaded_as_persistent")
+def _hold(session: Session, instance: object) -> None:
+    held: list[object] | None = session.info.get("held")
+    if held is None:
+        session.info["held"] = held = []
+    held.append(instance)
+
+
+@event.listens_for(HoldingSession, "after_soft_rollback")
+def _let_go(session: Session, _previous: Any) -> None:
+    session.info.pop("held", None)
+
+
+def holding_sessions(factory: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """The same sessions as `factory`, keeping what they load (HoldingSession): for units of
+    work that are short but read the same rows many times, never for long-lived sessions."""
+    return async_sessionmaker(**{**factory.kw, "sync_session_class": HoldingSession})
 
 
 @asynccontextmanager

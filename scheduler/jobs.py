@@ -14,6 +14,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeVar
 
 from sqlalchemy import text
@@ -90,19 +91,49 @@ class Jobs:
 
     async def reminders(self) -> int:
         """Open the due "reply to the client" tasks, send every due reminder (in batches),
-        then escalate overdue callbacks and reply tasks."""
+        then escalate overdue callbacks and reply tasks; then send the reminders that fall
+        due within `ReminderOptions.look_ahead` as each falls due."""
         options = self.options.reminders
+        look_until = asyncio.get_running_loop().time() + options.look_ahead.total_seconds()
         await self._run(lambda ctx: sla.open_due_reply_tasks(ctx))
+        total = await self._send_due_reminders()
+        await self._run(lambda ctx: reminders.escalate_overdue_callbacks(ctx, options=options))
+        await self._run(
+            lambda ctx: reminders.escalate_overdue_callbacks(ctx, options=options, kind=sla.REPLY)
+        )
+        return total + await self._reminders_falling_due(look_until)
+
+    async def _send_due_reminders(self) -> int:
+        options = self.options.reminders
         total = 0
         for _ in range(MAX_REMINDER_BATCHES):
             claimed = await self._run(lambda ctx: reminders.send_due(ctx, options=options))
             total += claimed
             if claimed < options.batch_size:
                 break
-        await self._run(lambda ctx: reminders.escalate_overdue_callbacks(ctx, options=options))
-        await self._run(
-            lambda ctx: reminders.escalate_overdue_callbacks(ctx, options=options, kind=sla.REPLY)
-        )
+        return total
+
+    async def _reminders_falling_due(self, look_until: float) -> int:
+        """Until `look_until` (loop time), wait for the next reminder to fall due and send it
+        then: a reminder is at most a few milliseconds late instead of up to an interval.
+        The tick itself stays the safety net (another instance, a clock jump, a reminder
+        added meanwhile with an earlier time is seen at the next wait or tick)."""
+        loop = asyncio.get_running_loop()
+        total = 0
+        while (left := look_until - loop.time()) > 0:
+            until = self._clock.now() + timedelta(seconds=left)
+            due_at = await self._run(functools.partial(reminders.next_due_at, until=until))
+            if due_at is None:
+                break
+            wait = (due_at - self._clock.now()).total_seconds()
+            if wait > 0:
+                if wait >= look_until - loop.time():
+                    break
+                await asyncio.sleep(wait)
+            sent = await self._send_due_reminders()
+            total += sent
+            if sent == 0 and wait <= 0:
+                break  # due by this clock yet not claimable: leave it to the next tick
         return total
 
     async def greetings(self) -> int:

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.calls import service as calls
 from core.calls.models import TelephonyEvent
 from core.context import Ctx
-from core.db import session_scope
+from core.db import holding_sessions, session_scope
 from core.events import CallEvent
 from core.inbox import lifecycle
 from core.telemetry import log_context, telemetry
@@ -111,8 +111,10 @@ class InboxProcessor:
         self._providers = providers
         self._batch_size = batch_size
         self._options = provider_options(web)
-        # The bulk engine (SQLite inline driver) when the composition root made one.
-        self._sessions = web.processor_sessions or web.sessions
+        # The bulk engine (SQLite inline driver) when the composition root made one. A batch's
+        # session keeps what it loads: the events of a batch read the same owners and
+        # contacts again and again (core.db.HoldingSession).
+        self._sessions = holding_sessions(web.processor_sessions or web.sessions)
         self._inbox = inbox
         self._task: asyncio.Task[None] | None = None
         self._stopping = False

@@ -37,6 +37,9 @@ class ReminderOptions:
     late_after: timedelta = timedelta(minutes=2)
     batch_size: int = 500
     on_duty_manager_id: int | None = None
+    # After a tick, reminders falling due within this much go out when they fall due instead
+    # of at the next tick (scheduler.jobs.Jobs.reminders): a share of the job's interval.
+    look_ahead: timedelta = timedelta(0)
 
 
 def _claim(
@@ -120,6 +123,18 @@ async def send_due(ctx: Ctx, *, options: ReminderOptions = ReminderOptions()) ->
     for seconds in lateness:
         telemetry().reminder_due(seconds)
     return len(due)
+
+
+async def next_due_at(ctx: Ctx, *, until: datetime) -> datetime | None:
+    """When the next reminder not yet sent falls due, if no later than `until` (one probe of
+    the partial index ix_activities_reminder_due)."""
+    found: datetime | None = await ctx.session.scalar(
+        select(Activity.remind_at)
+        .where(text(REMINDER_DUE), Activity.remind_at <= until)
+        .order_by(Activity.remind_at)
+        .limit(1)
+    )
+    return found
 
 
 async def _managers(ctx: Ctx, options: ReminderOptions) -> list[User]:

@@ -145,7 +145,12 @@ async def _claim_due(ctx: Ctx, limit: int) -> list[TelephonyEvent]:
                 earlier.next_attempt_at > now,
             ),
         )
-        .order_by(TelephonyEvent.id)
+        # `processed_at, id`, not `id`: the same order (processed_at is NULL in every row
+        # here), read from ix_telephony_events_pending, so a claim reads the first `limit` due
+        # rows. Ordered by id alone, PostgreSQL walked the primary key from the oldest row
+        # ever stored, skipping every processed one, or anti-joined every pending row and
+        # sorted them (62 ms a claim with 2,700 pending under NOTIFY_START load).
+        .order_by(TelephonyEvent.processed_at, TelephonyEvent.id)
         .limit(limit)
     )
     return list(await ctx.session.scalars(_skip_locked(ctx, query)))

@@ -6,13 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.activities import reminders
 from core.activities import service as activities
 from core.activities.reminders import ReminderOptions
-from core.clock import FakeClock
+from core.clock import FakeClock, SystemClock
+from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.models import Activity
+from scheduler.jobs import JobOptions, Jobs
 from tests.scheduler.helpers import make_user, outbox, payloads
 
 
@@ -213,3 +216,32 @@ async def test_a_reminder_already_in_the_outbox_is_not_added_twice(
     assert await reminders.send_due(ctx) == 1
     # ...but the dedupe key, which carries remind_at, keeps it to one message.
     assert len(await outbox(ctx, "reminder")) == 1
+
+
+async def test_a_reminder_falling_due_before_the_next_tick_goes_out_when_it_falls_due(
+    ctx: Ctx, sessions: async_sessionmaker[AsyncSession], config: CoreConfig
+) -> None:
+    """With a look-ahead, a tick waits for the reminders falling due within it and sends each
+    at its time: not up to an interval late (issue 20: lateness p99 under a second)."""
+    real = SystemClock()
+    anna = await make_user(ctx, "Анна", tg=101)
+    task = await activities.plan(
+        ctx, actor=Actor.of_user(anna), title="Позвонить", due_at=real.now()
+    )
+    await ctx.session.execute(
+        update(Activity)
+        .where(Activity.id == task.id)
+        .values(remind_at=real.now() + timedelta(seconds=0.4))
+    )
+    await ctx.session.commit()
+    options = JobOptions(reminders=ReminderOptions(look_ahead=timedelta(seconds=0.8)))
+    jobs = Jobs(sessions=sessions, config=config, clock=real, options=options)
+    assert await jobs.reminders() == 1  # the tick: not due at its start, sent within it
+    (sent,) = await outbox(ctx, "reminder")
+    await ctx.session.refresh(task)
+    assert task.remind_at is not None and sent.created_at >= task.remind_at
+    assert sent.created_at - task.remind_at < timedelta(seconds=0.3)
+    # Nothing falls due within the next look-ahead: the tick ends at once.
+    began = real.now()
+    assert await jobs.reminders() == 0
+    assert real.now() - began < timedelta(seconds=0.5)

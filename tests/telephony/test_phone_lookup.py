@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -70,6 +71,43 @@ async def test_numbers_the_index_cannot_hold_are_no_data(pbx: Pbx) -> None:
     assert pbx.web.phone_lookup is not None
     assert await pbx.web.phone_lookup.find("not a number") is None
     assert await pbx.web.phone_lookup.find("+79990000000") is None
+
+
+async def test_lookups_asked_together_each_get_their_own_answer(
+    pbx: Pbx, ctx: Ctx, system: Actor
+) -> None:
+    """Under load, look-ups that wait for a PostgreSQL connection go in one statement: each
+    still answers what it would have answered alone (its owner, a foreign-format fallback,
+    a stranger, a number from another country, not a number)."""
+    anna = await employee(ctx, system, "Анна", 7001, "101")
+    boris = await employee(ctx, system, "Борис", 7002, "102")
+    for n in range(12):
+        await contacts.create_contact(
+            ctx,
+            actor=system,
+            name=f"Клиент {n}",
+            phones=[f"+7916555{n:04d}"],
+            owner_id=(anna, boris)[n % 2].id,
+        )
+    asked = [f"+7916555{n:04d}" for n in range(12)] + [
+        "89165550003",  # a Russian number written the Russian way: the same owner
+        "9165550004",  # without a country: the last ten digits
+        "+79165559999",  # nobody's
+        "+19165550005",  # another country's number with the same last ten: never theirs
+        "not a number",
+    ]
+    lookup = pbx.web.phone_lookup
+    assert lookup is not None
+    alone = [await contacts.lookup_phone(ctx, phone=number) for number in asked]
+    together = await asyncio.gather(*(lookup.find(number) for number in asked * 3))
+    assert together == alone * 3
+    assert [owner.owner_name if owner else None for owner in alone[12:]] == [
+        "Борис",
+        "Анна",
+        None,
+        None,
+        None,
+    ]
 
 
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL: a table lock there blocks readers")
