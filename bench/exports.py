@@ -48,7 +48,6 @@ from sqlalchemy import insert
 from core import migrate
 from core.activities.models import Activity
 from core.calls.models import Call
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import export as contact_export
 from core.contacts.models import Contact, ContactPhone
@@ -63,6 +62,7 @@ from exports.contacts_export import contacts_xlsx
 from exports.contacts_import import Limits, read_contacts
 from exports.digest import build_workbook
 from exports.xlsx_reader import SheetReader
+from tests.fakes.clock import FakeClock
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 END = datetime(2026, 11, 1, tzinfo=UTC)

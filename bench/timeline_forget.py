@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import text
 
-from core.clock import FakeClock
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.fakes
+
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.conversations.forget import forget_contact
@@ -27,6 +30,7 @@ from core.db import create_engine, session_factory
 from core.migrate import upgrade
 from core.notes import service as notes
 from core.notes.models import Note
+from tests.fakes.clock import FakeClock
 
 PAGES = 20
 

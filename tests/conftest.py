@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import Base, create_engine, session_factory
 from core.migrate import upgrade
 from core.models import User
 from core.users import service as users
+from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 KEEP_TABLES = {"pipeline_stages", "alembic_version"}

@@ -10,13 +10,13 @@ from typing import Any
 
 from core.activities import service as activities
 from core.calls import service as calls
-from core.clock import FakeClock
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.deals import service as deals
 from core.events import CallEvent
 from core.models import Activity, Call, Contact, Deal, TelephonyEvent, User
 from core.users import service as users
+from tests.fakes.clock import FakeClock
 
 SYSTEM = Actor.system("test")
 PROVIDER = "test"  # the provider of the calls made here

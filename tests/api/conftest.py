@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.http import create_app
 from core.calls import service as calls
 from core.calls.models import Call
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.events import CallEvent, Direction
@@ -22,6 +21,7 @@ from core.users import api_keys
 from core.users import service as users
 from core.users.models import User
 from telephony_webhooks.context import WebContext
+from tests.fakes.clock import FakeClock
 
 BASE = "http://test"
 

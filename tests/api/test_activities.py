@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from core.clock import FakeClock
 from core.context import Actor, Ctx
 from tests.api.conftest import make_user
+from tests.fakes.clock import FakeClock
 
 ACTIVITY_KEYS = {
     "id",

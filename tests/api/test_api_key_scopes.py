@@ -10,12 +10,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.errors import PermissionDenied
 from core.models import ApiKey
 from core.users import api_keys
 from tests.api.conftest import BASE
+from tests.fakes.clock import FakeClock
 
 
 @asynccontextmanager

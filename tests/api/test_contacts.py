@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from core.clock import FakeClock
 from core.context import Actor, Ctx
 from tests.api.conftest import make_call, make_user
+from tests.fakes.clock import FakeClock
 
 CONTACT_KEYS = {
     "id",

@@ -11,7 +11,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from core.clock import FakeClock
 from core.contacts import consent
 from core.context import Actor, Ctx
 from core.greetings import service as greetings
@@ -19,6 +18,7 @@ from core.greetings.service import GreetingOptions
 from core.models import Notification
 from core.users import api_keys
 from tests.api.conftest import BASE, make_user
+from tests.fakes.clock import FakeClock
 
 PHONE = "+79161234567"
 CHAT = 4242

@@ -10,10 +10,10 @@ import httpx
 
 from core.activities import service as activities
 from core.calls import service as calls
-from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.events import CallEvent
 from tests.api.conftest import make_user
+from tests.fakes.clock import FakeClock
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from core.clock import FakeClock
+from tests.fakes.clock import FakeClock
 
 DEAL_KEYS = {
     "id",

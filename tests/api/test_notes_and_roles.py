@@ -7,12 +7,12 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.models.audit import AuditLog
 from core.users import service as users
 from tests.api.conftest import make_user
 from tests.api.test_api_key_scopes import as_key, key
+from tests.fakes.clock import FakeClock
 
 
 async def _audit(

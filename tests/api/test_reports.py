@@ -7,8 +7,8 @@ import io
 import httpx
 from openpyxl import load_workbook
 
-from core.clock import FakeClock
 from core.context import Ctx
+from tests.fakes.clock import FakeClock
 from tests.reports import scenario
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

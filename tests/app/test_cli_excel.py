@@ -16,11 +16,11 @@ import pytest
 from openpyxl import load_workbook
 
 from app.cli import main
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.db import create_engine, session_factory
 from tests.exports.files import HEADER_RU, ROWS_RU, csv_bytes
+from tests.fakes.clock import FakeClock
 from tests.reports import scenario
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from openpyxl import load_workbook
 
 from app.digests import build_digest
-from core.clock import FakeClock
 from core.context import Ctx
 from core.reports import digests
+from tests.fakes.clock import FakeClock
 from tests.scheduler.helpers import make_user, outbox
 
 

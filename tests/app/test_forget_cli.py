@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import cli_contacts
 from core.calls.models import Call
-from core.clock import FakeClock
 from core.contacts.models import Contact, ContactPhone
 from core.context import Actor
 from core.conversations.client_messages import send_to_contact
@@ -26,6 +25,7 @@ from core.outbox.models import Notification
 from core.users import service as users
 from tests.app.conftest import cli, threaded
 from tests.conftest import Db
+from tests.fakes.clock import FakeClock
 from tests.orders_helpers import make_client
 
 SECRET = "паспорт 4510 123456"

@@ -26,7 +26,7 @@ from bot.runtime import create_bot
 from core.activities import reminders
 from core.activities.models import Activity
 from core.activities.reminders import ReminderOptions
-from core.clock import FakeClock, SystemClock
+from core.clock import SystemClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
@@ -36,6 +36,7 @@ from core.telemetry import pop_origins
 from core.users import service as users
 from scheduler.jobs import Jobs
 from scheduler.runner import Scheduler
+from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.waits import wait_until
 

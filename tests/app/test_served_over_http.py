@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.http import create_app
 from app.server import uvicorn_config
-from core.clock import FakeClock
 from core.config import CoreConfig
 from telephony_webhooks import webhooks
 from telephony_webhooks.context import WebContext
+from tests.fakes.clock import FakeClock
 from tests.fakes.twilio_signer import GENERIC_TOKEN
 from tests.ports import free_port
 from tests.telephony.conftest import SECRETS

@@ -28,7 +28,6 @@ from bot.dispatcher import build_dispatcher
 from bot.notifications import render
 from bot.runtime import create_bot
 from core.calls import service as calls
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
@@ -37,6 +36,7 @@ from core.outbox import service as outbox
 from tests.bot.updates import TgUser
 from tests.conftest import Db
 from tests.factories import call_event
+from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 
 REDIS_URL = os.environ.get("PEREZVON_TEST_REDIS_URL")

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from bot.deps import BotDeps
 from bot.notifications import render
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts.models import Contact
 from core.context import Actor, Ctx
@@ -22,6 +21,7 @@ from core.outbox import service as outbox
 from core.users import service as users
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, buttons, make_user
+from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_business import BusinessAccount, person
 

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.deps import BotDeps
 from bot.runtime import BotOptions, BotRuntime
-from core.clock import FakeClock
 from core.conversations.models import ChatMessage
 from core.db import create_engine, session_factory
 from tests.bot.test_runtime_modes import SECRET, running_app, webhook_settings
 from tests.bot.updates import make_user
+from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.telegram_business import BusinessAccount, person
 

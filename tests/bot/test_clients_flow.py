@@ -20,7 +20,6 @@ from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from bot.dispatcher import build_dispatcher
 from core.activities import reminders
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
@@ -35,6 +34,7 @@ from core.models import (
     User,
 )
 from tests.bot.updates import TgUser, make_user, message_update
+from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import Call, FakeTelegram
 
 CLIENT = 7001

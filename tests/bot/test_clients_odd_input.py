@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import OutboxSender
 from bot.deps import BotDeps
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import consent
 from core.contacts import service as contacts
@@ -29,6 +28,7 @@ from tests.bot.test_clients_flow import (
     until,
 )
 from tests.bot.updates import TgUser
+from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import FakeTelegram
 
 

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import ContactCb, FindCb
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
@@ -21,6 +20,7 @@ from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, buttons, make_user, sent, texts_of
 from tests.fakes import documents as fx
+from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import FakeTelegram
 
 SELLER_TG = 9401

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import ContactCb, DealCb, DocCb
 from bot.deps import BotDeps
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.contacts.models import Contact
@@ -26,6 +25,7 @@ from core.jobs.models import BackgroundJob
 from core.users.models import User
 from tests.bot.conftest import Feed
 from tests.bot.updates import TgUser, answers, buttons, make_user, sent, texts_of
+from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import FakeTelegram
 
 SELLER_TG = 9301

@@ -25,7 +25,6 @@ from bot import webhook
 from bot.callbacks import ContactCb
 from bot.runtime import create_bot
 from core import housekeeping
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
@@ -34,6 +33,7 @@ from core.telegram import updates as telegram_updates
 from core.telegram.models import TelegramUpdate
 from tests.bot.conftest import close_bot
 from tests.bot.updates import make_user, message_update, tg_user
+from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.waits import wait_until
 

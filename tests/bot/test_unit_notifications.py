@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.deps import BotDeps
 from bot.notifications import Rendered, render
 from core.activities import service as activities
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.contacts.models import Contact
@@ -21,6 +20,7 @@ from core.greetings import service as greetings
 from core.outbox.models import Notification
 from core.users import service as users
 from core.users.models import User
+from tests.fakes.clock import FakeClock
 
 TG = 9401
 

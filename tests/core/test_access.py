@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import access
 from core.activities import service as activities
 from core.calls import service as calls
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import cards
 from core.contacts import service as contacts
@@ -32,6 +31,7 @@ from core.models import Call, Conversation, User
 from core.notes import service as notes
 from core.targets import service as targets
 from core.users import service as users
+from tests.fakes.clock import FakeClock
 
 ROLES = ("admin", "manager", "sales", "api")
 OWNERS = ("mine", "nobody", "colleague")

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.activities import service as activities
-from core.clock import FakeClock
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models import Activity
 from tests.factories import make_user
+from tests.fakes.clock import FakeClock
 
 VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")  # UTC+10, no DST
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.activities import service as activities
-from core.clock import FakeClock
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.deals import service as deals
@@ -19,6 +18,7 @@ from core.models import ApiKey, AuditLog
 from core.users import api_keys
 from core.users import service as users
 from tests.factories import make_actor
+from tests.fakes.clock import FakeClock
 
 
 async def trail(session: AsyncSession, entity: str) -> list[tuple[str, int, int | None, str]]:

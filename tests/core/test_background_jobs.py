@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import housekeeping
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.imports import jobs as import_jobs
@@ -21,6 +20,7 @@ from core.jobs.service import Claimed
 from core.outbox.models import Notification
 from core.users import service as users
 from core.users.models import User
+from tests.fakes.clock import FakeClock
 
 
 async def _manager(ctx: Ctx) -> tuple[User, int]:

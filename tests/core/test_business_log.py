@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.contacts.models import Contact
@@ -23,6 +22,7 @@ from core.conversations.models import ChatMessage, Conversation
 from core.errors import NotFound
 from core.users import service as users
 from core.users.models import User
+from tests.fakes.clock import FakeClock
 
 SELLER_TG, COLLEAGUE_TG, MANAGER_TG = 101, 102, 103
 CLIENT = ChatIn(id=9001, first_name="Анна")

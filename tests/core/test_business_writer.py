@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.conversations import business
@@ -19,6 +18,7 @@ from core.conversations.business_connections import ConnectionIn, record_connect
 from core.conversations.business_writer import BusinessLogWriter
 from core.conversations.models import ChatMessage
 from core.users import service as users
+from tests.fakes.clock import FakeClock
 
 SELLER = 101
 

@@ -7,12 +7,12 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.calls import service as calls
-from core.clock import FakeClock
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.events import CallEvent
 from core.models import Activity, Contact, Notification
 from tests.factories import call_event, make_user
+from tests.fakes.clock import FakeClock
 
 ev = call_event
 

@@ -9,7 +9,6 @@ import pytest
 
 from core.activities import service as activities
 from core.calls import service as calls
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import cards, consent
 from core.contacts import service as contacts
@@ -19,6 +18,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.events import CallEvent
 from core.notes import service as notes
 from core.users import service as users
+from tests.fakes.clock import FakeClock
 
 
 async def people(ctx: Ctx) -> tuple[Actor, Actor]:

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.activities import service as activities
 from core.calls import service as calls
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
@@ -20,6 +19,7 @@ from core.events import CallEvent
 from core.models import Activity, Call, Company, Contact, ContactPhone, Deal, Note
 from core.notes import service as notes
 from tests.factories import make_actor
+from tests.fakes.clock import FakeClock
 
 
 def with_visibility_all(ctx: Ctx) -> Ctx:

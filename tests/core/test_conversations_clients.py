@@ -6,13 +6,13 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from core.clock import FakeClock
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.conversations import clients, inbound, outgoing, routing
 from core.conversations.clients import IncomingMessage, TelegramPerson
 from core.models import ChatMessage, Contact, Conversation, Notification
 from core.users import service as users
+from tests.fakes.clock import FakeClock
 
 CLIENT = TelegramPerson(user_id=777, first_name="Иван", last_name="Петров", language_code="ru")
 

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.clock import FakeClock
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.deals import service as deals
@@ -16,6 +15,7 @@ from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Deal, DealStageChange
 from core.users import service as users
 from tests.factories import make_actor
+from tests.fakes.clock import FakeClock
 
 DEFAULT_CODES = ["new", "qualified", "proposal", "negotiation", "won", "lost"]
 

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
@@ -23,6 +22,7 @@ from core.documents.worker import ExtractOptions
 from core.jobs.models import BackgroundJob
 from scheduler.jobs import JobOptions, Jobs
 from tests.fakes import documents as fx
+from tests.fakes.clock import FakeClock
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 import pytest
 from sqlalchemy import select
 
-from core.clock import FakeClock
 from core.context import Ctx
 from core.events import CallEvent
 from core.inbox import lifecycle
 from core.models import Call, TelephonyEvent
 from core.outbox import service as outbox
 from tests.factories import PROVIDER, call_event, make_inbox_row
+from tests.fakes.clock import FakeClock
 
 MAX_ATTEMPTS = 4
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.models import Notification
 from core.outbox import service as outbox
 from core.users import service as users
+from tests.fakes.clock import FakeClock
 
 
 async def put(ctx: Ctx, key: str, **kw: object) -> bool:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.models import AuditLog, Notification, User
 from core.outbox import service as outbox
 from core.users import service as users
+from tests.fakes.clock import FakeClock
 
 
 async def put(ctx: Ctx, key: str, kind: str = "reminder", **kw: object) -> int:

@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 from core.activities import service as activities
 from core.calls import escalations
-from core.clock import FakeClock
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, PermissionDenied
 from core.models import AuditLog, Notification
 from core.users import service as users
 from tests.factories import make_user
+from tests.fakes.clock import FakeClock
 
 
 async def test_the_last_active_admin_can_be_neither_demoted_nor_disabled(ctx: Ctx) -> None:

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 
 from core.activities import service as activities
-from core.clock import FakeClock
 from core.contacts import service as contacts
 from core.contacts.models import Contact
 from core.context import Actor, Ctx
@@ -17,6 +16,7 @@ from core.models import Activity, Call, DealStageChange, Note
 from core.notes import service as notes
 from core.users import service as users
 from tests.factories import make_call, make_contact, make_deal, make_task
+from tests.fakes.clock import FakeClock
 
 
 async def ring(ctx: Ctx, clock: FakeClock, call_id: str, number: str) -> Call:

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import User, UserExtension
 from core.users import service as users
 from tests.factories import make_user
+from tests.fakes.clock import FakeClock
 
 
 async def test_invite_becomes_a_user_with_the_invited_role_and_works_once(

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.http import PerezvonApp, create_app
 from core.activities import service as activities
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
@@ -33,6 +32,7 @@ from core.users import service as users
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
 from tests.conftest import KEEP_TABLES, PG_URL
+from tests.fakes.clock import FakeClock
 from tests.telephony.conftest import SECRETS
 
 T = TypeVar("T")

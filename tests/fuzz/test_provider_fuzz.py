@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from core.clock import FakeClock
 from core.models import TelephonyEvent
 from telephony_webhooks.providers.base import RawRequest
+from tests.fakes.clock import FakeClock
 from tests.fakes.pbx_signers import itoolabs_request, mango_request, zadarma_request
 from tests.fakes.twilio_signer import generic_event, threecx_journal, twilio_request
 from tests.fuzz.live import BASE, EXAMPLES, Live

@@ -16,7 +16,6 @@ import pytest
 
 from core.activities.models import Activity
 from core.calls.models import Call
-from core.clock import FakeClock
 from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.deals import service as deals
@@ -24,6 +23,7 @@ from core.deals.models import Deal
 from core.reports import service as reports
 from core.reports.dto import Digest, Figures
 from core.users.models import User
+from tests.fakes.clock import FakeClock
 
 UTC_ZONE = "UTC"
 NOV = datetime(2026, 11, 1, tzinfo=UTC)

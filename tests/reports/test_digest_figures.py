@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.reports import service as reports
 from core.reports.dto import Digest, PersonSummary
+from tests.fakes.clock import FakeClock
 from tests.reports import scenario
 from tests.reports.scenario import END, NOW, START, at
 

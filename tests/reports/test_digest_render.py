@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.reports import service as reports
 from core.targets import service as targets
 from exports._table import FONT_NAME
 from exports.digest import build_workbook
+from tests.fakes.clock import FakeClock
 from tests.reports.scenario import END, NOW, START
 from tests.reports.test_targets import _with_targets
 

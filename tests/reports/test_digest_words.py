@@ -15,13 +15,13 @@ from openpyxl import load_workbook
 
 from core.activities.models import ACTIVITY_KINDS
 from core.calls.service import OUTCOMES
-from core.clock import FakeClock
 from core.contacts.service import SOURCES
 from core.context import Ctx
 from core.reports import service as reports
 from core.reports.dto import Digest
 from exports.digest import build_workbook
 from exports.texts import texts
+from tests.fakes.clock import FakeClock
 from tests.reports import scenario
 from tests.reports.scenario import END, NOW, START
 

@@ -14,11 +14,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 
 from core.calls.models import Call
-from core.clock import FakeClock
 from core.context import Ctx
 from core.reports import service as reports
 from core.reports.dto import Digest
 from exports.digest import build_workbook, summary_text
+from tests.fakes.clock import FakeClock
 from tests.reports import scenario
 from tests.reports.scenario import END, NOW, START, at
 

@@ -10,13 +10,13 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from core.clock import FakeClock
 from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.reports import service as reports
 from core.targets import service as targets
 from core.users.models import User
 from exports.digest import build_workbook
+from tests.fakes.clock import FakeClock
 from tests.reports import scenario
 from tests.reports.scenario import END, NOW, START
 

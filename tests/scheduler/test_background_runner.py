@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.scheduler_component import SchedulerComponent, import_codec
 from app.settings import load_settings
 from app.wiring import Container
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.imports import jobs as import_jobs
@@ -18,6 +17,7 @@ from core.imports.dto import ContactTable
 from scheduler.jobs import Jobs
 from scheduler.runner import Intervals, Scheduler
 from tests.exports.files import HEADER_RU, ROWS_RU, xlsx_bytes
+from tests.fakes.clock import FakeClock
 from tests.scheduler.helpers import make_user, outbox
 
 SLOW = 60.0

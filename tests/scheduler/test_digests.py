@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from core.clock import FakeClock
 from core.context import Ctx
 from core.errors import InvalidInput, PermissionDenied
 from core.models import DigestRun, DigestSubscription
@@ -23,6 +22,7 @@ from core.reports.digests import (
     local_bounds,
     previous_period,
 )
+from tests.fakes.clock import FakeClock
 from tests.scheduler.helpers import make_user, outbox
 
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.documents import service
@@ -18,6 +17,7 @@ from core.documents.models import Document
 from core.documents.worker import ExtractOptions
 from core.jobs.models import BackgroundJob
 from scheduler.jobs import JobOptions, Jobs
+from tests.fakes.clock import FakeClock
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.contacts import consent
 from core.contacts import service as contacts
@@ -19,6 +18,7 @@ from core.context import Actor, Ctx
 from core.greetings import service as greetings
 from core.greetings.service import GreetingOptions, Holiday, parse_holidays
 from core.models import Contact, User
+from tests.fakes.clock import FakeClock
 from tests.scheduler.helpers import SYSTEM, make_user, outbox
 
 NO_HOLIDAYS = GreetingOptions(holidays=())

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import housekeeping
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.housekeeping import HousekeepingOptions
@@ -17,6 +16,7 @@ from core.models import Call, Invite, Notification, TelephonyEvent
 from core.outbox import service as outbox
 from core.users import service as users
 from scheduler.jobs import JobOptions, Jobs
+from tests.fakes.clock import FakeClock
 from tests.scheduler.helpers import SYSTEM, make_user
 
 

@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.activities import reminders
 from core.activities import service as activities
 from core.activities.reminders import ReminderOptions
-from core.clock import FakeClock, SystemClock
+from core.clock import SystemClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.models import Activity
 from scheduler.jobs import JobOptions, Jobs
+from tests.fakes.clock import FakeClock
 from tests.scheduler.helpers import make_user, outbox, payloads
 
 

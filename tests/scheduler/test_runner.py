@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.activities import service as activities
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.db import sqlite_file
 from scheduler.jobs import Jobs
 from scheduler.runner import Intervals, Scheduler, SchedulerError
 from tests.conftest import PG_URL
+from tests.fakes.clock import FakeClock
 from tests.scheduler.helpers import make_user, outbox
 
 FAST = Intervals(reminders=0.05, greetings=0.05, digests=0.05, housekeeping=0.05)

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.http import create_app
-from core.clock import FakeClock
 from core.config import CoreConfig
 from core.db import create_bulk_engine, session_factory
 from core.drivers.phone_lookup import create_phone_lookup
@@ -23,6 +22,7 @@ from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes import pbx_signers, twilio_signer
+from tests.fakes.clock import FakeClock
 
 # Every provider enabled, with the secrets the request builders sign with.
 SECRETS = {**pbx_signers.TEST_SECRETS, **twilio_signer.TEST_SECRETS}

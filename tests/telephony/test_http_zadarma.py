@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from core.clock import FakeClock
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.models import Call, Contact
+from tests.fakes.clock import FakeClock
 from tests.fakes.pbx_signers import (
     FORM,
     zadarma_inbound,

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.clock import FakeClock
 from core.events import CallEvent
 from core.models import Activity, Call, TelephonyEvent
 from telephony_webhooks.processor import InboxProcessor
@@ -20,6 +19,7 @@ from telephony_webhooks.providers.base import (
     Reply,
 )
 from telephony_webhooks.providers.registry import PROVIDERS, Provider
+from tests.fakes.clock import FakeClock
 from tests.fakes.twilio_signer import generic_event
 from tests.telephony.conftest import Pbx
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli import main
-from core.clock import FakeClock
 from core.models import Call, TelephonyEvent
 from telephony_webhooks.simulate import KINDS, PROVIDER_NAMES, Kind, SimulateError, build_call
+from tests.fakes.clock import FakeClock
 from tests.ports import free_port
 from tests.telephony.conftest import SECRETS, Pbx
 
