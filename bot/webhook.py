@@ -63,7 +63,10 @@ class BadUpdate(Exception):
 def claim_in(deps: BotDeps, *, bot_id: int) -> Claim:
     """Claim update ids of this bot in the database: those arriving together share one
     statement and one commit (`telegram_updates.Claims`)."""
-    return telegram_updates.Claims(deps.sessions, deps.config, deps.clock, bot_id=bot_id).claim
+    # On a SQLite file the bulk engine (BEGIN IMMEDIATE, lock waits off the event loop's
+    # busy handler), as the Business log writer's.
+    sessions = deps.bulk_sessions or deps.sessions
+    return telegram_updates.Claims(sessions, deps.config, deps.clock, bot_id=bot_id).claim
 
 
 class WebhookReceiver:
