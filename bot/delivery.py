@@ -26,7 +26,8 @@
    budget; then the other relays waiting in that queue go out with it, rendered as one message
    (bot/client_chats.py `render_relay_group`; it says which rows each request shows). Client
    messages arriving faster than Telegram's ~1 message a second per chat then wait one
-   message, not a queue that grows. If a pop came meanwhile, it goes first.
+   message, not a queue that grows. If a pop came meanwhile, it goes first; and relays leave
+   the chat one message of its burst, so a pop meets a budget relays have not used up.
 6. Record: a sent row is marked sent right after Telegram's 200 by a recorder task that
    commits whatever has been delivered since its last commit. The time from the 200 to that
    commit is the whole at-least-once window: a crash inside it resends those messages once the
@@ -154,6 +155,9 @@ class OutboxSender:
         self._batch = batch
         self._per_chat_interval = per_chat_interval
         self._per_chat_burst = max(1, per_chat_burst)
+        # Grouped relays leave a chat one message of its burst: a screen pop that comes while
+        # relays keep the chat busy goes at once, not after the next second (step 5).
+        self._reserve = 1 if self._per_chat_burst > 1 else 0
         # Bursts of at most a tenth of a second's worth: a 1-second window never sees more
         # than 1.1 x rate (Telegram's ~30/s is a limit on any second, not an average).
         self._global = AsyncLimiter(max(rate / 10, 1.0), max(rate / 10, 1.0) / rate)
@@ -339,7 +343,7 @@ class OutboxSender:
                 if item.kind in GROUPED_KINDS and self._group_render is not None:
                     if self._budget_covers(chat_id, queue, item.kind):
                         pass  # each goes on its own, now
-                    elif (delay := self._chat_wait(chat_id)) > 0:
+                    elif (delay := self._chat_wait(chat_id, 1 + self._reserve)) > 0:
                         await asyncio.sleep(delay)  # the chat's relays gather meanwhile
                         if _more_urgent(queue, rank):  # a pop came meanwhile: it goes first
                             queue.put_nowait((rank, order, item))
@@ -473,16 +477,16 @@ class OutboxSender:
     ) -> bool:
         """The chat may be sent this row and every other `kind` row waiting for it now."""
         waiting = sum(1 for entry in _peek(queue) if entry[2].kind == kind)
-        return self._chat_tokens(chat_id, time.monotonic()) >= 1 + waiting
+        return self._chat_tokens(chat_id, time.monotonic()) >= 1 + waiting + self._reserve
 
     def _chat_tokens(self, chat_id: int, now: float) -> float:
         tokens, at = self._chat_budget.get(chat_id, (self._per_chat_burst, now))
         return min(self._per_chat_burst, tokens + (now - at) / self._per_chat_interval)
 
-    def _chat_wait(self, chat_id: int) -> float:
-        """Seconds until the chat may be sent another message (0: now)."""
+    def _chat_wait(self, chat_id: int, need: float = 1.0) -> float:
+        """Seconds until the chat may be sent another message (0: now); `need` tokens."""
         tokens = self._chat_tokens(chat_id, time.monotonic())
-        return 0.0 if tokens >= 1 else (1 - tokens) * self._per_chat_interval
+        return 0.0 if tokens >= need else (need - tokens) * self._per_chat_interval
 
     def _take_chat_token(self, chat_id: int) -> None:
         now = time.monotonic()
