@@ -66,7 +66,7 @@ class IsClient(Filter):
 
 class RepliedToRelay(Filter):
     """A staff member's reply to a relayed client message; gives `targets`: the clients it
-    shows (a grouped relay may show several; core.conversations.relay step 4)."""
+    shows (a grouped relay may show several; core.conversations.relay step 3)."""
 
     async def __call__(
         self, message: Message, ctx: Ctx, actor: Actor | None = None

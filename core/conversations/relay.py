@@ -9,15 +9,14 @@
    waits `ALBUM_WAIT` so all its items have arrived and goes as a header and the album. Every
    staff message it became is recorded (`MessageRelay`, core.conversations.delivery), so a
    reply to any of them answers the client.
-3. `conversation_for_reply`: the conversation a staff message replied to, if the replier may
-   see its contact (else NotFound, as for any hidden object). A reply that comes before the
-   relay is recorded finds it by the message its button names (`conversation_of_message`).
-4. Grouped relays: when several client messages wait for one staff chat, the outbox sends
-   them as one message (bot/client_chats.py), which may show several clients. `reply_targets`
-   gives every client a relayed staff message shows (`targets_of_messages`: the same from
-   the buttons, before the relay is recorded); `choose` keeps the one a reply means: the only
-   one, else the one whose name or words the reply quotes (Telegram's reply with a quote).
-   More than one left: the bot asks the salesperson whom the reply is for.
+3. `reply_targets`: the clients a staff message replied to shows, those the replier may see
+   (NotFound when it shows only hidden ones, as for any hidden object). When several client
+   messages wait for one staff chat, the outbox sends them as one message (bot/client_chats
+   .py), which may show several clients. A reply that comes before the relay is recorded
+   finds them by the messages its buttons name (`targets_of_messages`). `choose` keeps the
+   client a reply means: the only one, else the one whose name or words the reply quotes
+   (Telegram's reply with a quote); more than one left, the bot asks the salesperson whom
+   it is for (and `conversation_of_message` finds the one they pick).
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ RECENT_FOR_QUOTE = 20  # a client's latest messages a quote is matched against (
 
 @dataclass
 class ReplyTarget:
-    """A client a relayed staff message shows (step 4)."""
+    """A client a relayed staff message shows (step 3)."""
 
     conversation: Conversation
     contact: Contact
@@ -113,22 +112,6 @@ async def relay(
     return len(people)
 
 
-async def conversation_for_reply(
-    ctx: Ctx, *, actor: Actor, staff_chat_id: int, staff_message_id: int
-) -> Conversation | None:
-    """The conversation whose relayed message this staff message is (step 3); None when it
-    is no relay; NotFound when the actor may not see the client."""
-    found = await ctx.session.scalar(
-        select(MessageRelay.conversation_id).where(
-            MessageRelay.staff_chat_id == staff_chat_id,
-            MessageRelay.staff_message_id == staff_message_id,
-        )
-    )
-    if found is None:
-        return None
-    return await _visible(ctx, actor, found)
-
-
 async def conversation_of_message(ctx: Ctx, *, actor: Actor, message_id: int) -> Conversation:
     """The conversation of a relayed client message (its relay's button names it: a reply
     that comes before the relay is recorded); NotFound when hidden or unknown."""
@@ -153,7 +136,7 @@ async def _visible(ctx: Ctx, actor: Actor, conversation_id: int) -> Conversation
 async def reply_targets(
     ctx: Ctx, *, actor: Actor, staff_chat_id: int, staff_message_id: int
 ) -> list[ReplyTarget]:
-    """Every client the relayed staff message shows, that the actor may see (step 4); empty
+    """Every client the relayed staff message shows, that the actor may see (step 3); empty
     when it is no relay; NotFound when it shows only clients hidden from the actor."""
     rows = (
         await ctx.session.execute(
@@ -219,7 +202,7 @@ def _folded(text: str) -> str:
 
 
 def choose(targets: list[ReplyTarget], quote: str | None) -> list[ReplyTarget]:
-    """The clients a reply means (step 4): the only one; else those whose name or words the
+    """The clients a reply means (step 3): the only one; else those whose name or words the
     quoted part holds, or that hold it; else all of them (the bot asks)."""
     if len(targets) <= 1 or not quote or not quote.strip():
         return targets

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,11 +22,14 @@ from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import client_chats, notifications
 from bot.delivery import OutboxSender
 from bot.deps import BotDeps
+from bot.notifications import Rendered
 from core.clock import FakeClock
 from core.config import CoreConfig
-from core.models import ChatMessage, MessageRelay
+from core.models import ChatMessage, MessageRelay, Notification
+from tests.bot.helpers_delivery import plain_render, queue
 from tests.bot.test_clients_flow import add_staff, relays_to, to_chat, until
 from tests.bot.updates import TgUser, buttons, callback_update, message_update
 from tests.fakes.telegram_api import Call, FakeTelegram
@@ -218,6 +222,47 @@ async def test_a_restart_while_relays_wait_loses_none_and_sends_none_twice(
         assert len(re.findall(rf"\bm{n} ", shown)) == 1
     assert len(relays(fake_tg)) < 7  # the waiting ones went together
     assert len(await relays_to(sessions, ANNA)) == 7
+
+
+async def test_a_screen_pop_goes_at_once_while_clients_keep_the_chat_busy(
+    feed: Any,
+    fake_tg: FakeTelegram,
+    tg_bot: Bot,
+    bot_deps: BotDeps,
+    sessions: async_sessionmaker[AsyncSession],
+    staff: TgUser,
+) -> None:
+    async def render(session: AsyncSession, deps: BotDeps, row: Notification) -> Rendered | None:
+        if row.kind == "incoming_call":  # the pop's text as queued; relays as the bot shows them
+            return await plain_render(session, deps, row)
+        return await notifications.render(session, deps, row)
+
+    # Telegram's budget for one chat: a burst of 3, then one a second.
+    sender = OutboxSender(
+        tg_bot,
+        bot_deps,
+        poll_interval=0.02,
+        per_chat_burst=3,
+        per_chat_interval=1.0,
+        render=render,
+        group_render=client_chats.render_relay_group,
+    )
+    await sender.start()
+    clients = [TgUser(feed, fake_tg, 7100 + n, first_name=f"Клиент{n}") for n in range(3)]
+    try:
+        for n in range(12):  # four messages a second into Анна's chat for three seconds
+            await clients[n % 3].say(f"m{n} вопрос")
+            await asyncio.sleep(0.25)
+        await queue(bot_deps, ["POP"], chat_id=ANNA, kind="incoming_call")
+        queued = time.monotonic()
+        pop = await fake_tg.wait_for(where=lambda c: c.text == "POP", within=5)
+        await until(lambda: _relays_recorded(sessions, 12), within=10)
+    finally:
+        await sender.stop()
+    assert pop[0].at - queued < 0.6  # not after the chat's next second
+    shown = "\n".join(c.text or "" for c in relays(fake_tg))
+    assert all(len(re.findall(rf"\bm{n} ", shown)) == 1 for n in range(12))
+    assert len(relays(fake_tg)) < 12
 
 
 async def _relays_recorded(sessions: async_sessionmaker[AsyncSession], count: int) -> bool:
