@@ -99,8 +99,11 @@ async def post_all(url: str, updates: list[dict[str, Any]], concurrency: int) ->
             nonlocal errors
             for update in queue:
                 for attempt in range(5):  # Telegram delivers again what was not answered 200
-                    answer = await http.post("/telegram/webhook", json=update, headers=headers)
-                    if answer.status_code == 200:
+                    try:
+                        answer = await http.post("/telegram/webhook", json=update, headers=headers)
+                    except httpx.TransportError:  # a dropped connection: delivered again too
+                        answer = None
+                    if answer is not None and answer.status_code == 200:
                         break
                     errors += 1
                     await asyncio.sleep(0.5 * (attempt + 1))
