@@ -92,6 +92,7 @@ class Run:
     pops_seen: dict[int, float] = field(default_factory=dict)
     restart: tuple[float, float] = (0.0, 0.0)
     queued: dict[int, float] = field(default_factory=dict)  # n -> relay queued (monotonic)
+    relay_messages: int = 0  # staff messages that showed client messages (grouped: fewer)
 
 
 def client_update(client: int, message_id: int, body: str) -> dict[str, Any]:
@@ -107,7 +108,7 @@ def client_update(client: int, message_id: int, body: str) -> dict[str, Any]:
 
 
 def reply_update(
-    staff: int, message_id: int, to: int, body: str, markup: Any = None
+    staff: int, message_id: int, to: int, body: str, markup: Any = None, quote: str | None = None
 ) -> dict[str, Any]:
     user = {"id": staff, "is_bot": False, "first_name": "Sales", "language_code": "ru"}
     replied = {
@@ -127,6 +128,8 @@ def reply_update(
         "text": body,
         "reply_to_message": replied,
     }
+    if quote is not None:  # the salesperson selected the client's words in a grouped relay
+        message["quote"] = {"text": quote, "position": 0, "is_manual": True}
     return {"update_id": next(_update_ids), "message": message}
 
 
@@ -170,22 +173,23 @@ async def watch(
                 if number is not None:  # a screen pop
                     run.pops_seen.setdefault(int(number.group(1)), call.at)
                     continue
-                found = MARK.search(text)
-                if found is None or found.group(1) != "m":
-                    continue
-                n = int(found.group(2))
-                run.relay_copies[n] = run.relay_copies.get(n, 0) + 1
-                if n in run.relayed:
-                    continue
-                run.relayed[n] = call.at
-                if n % every == 0 and isinstance(call.result, dict):
-                    to = int(call.result["message_id"])
-                    own = STAFF_BASE * 10 + next(staff_ids)
-                    run.staff_messages[(int(chat), own)] = n
-                    run.replied[n] = time.monotonic()
-                    markup = call.params.get("reply_markup")
-                    update = reply_update(int(chat), own, to, f"r{n} ответ", markup)
-                    await fake.push_update(update)
+                shown = [int(m.group(2)) for m in MARK.finditer(text) if m.group(1) == "m"]
+                if shown:
+                    run.relay_messages += 1
+                for n in shown:  # a grouped relay shows several client messages
+                    run.relay_copies[n] = run.relay_copies.get(n, 0) + 1
+                    if n in run.relayed:
+                        continue
+                    run.relayed[n] = call.at
+                    if n % every == 0 and isinstance(call.result, dict):
+                        to = int(call.result["message_id"])
+                        own = STAFF_BASE * 10 + next(staff_ids)
+                        run.staff_messages[(int(chat), own)] = n
+                        run.replied[n] = time.monotonic()
+                        markup = call.params.get("reply_markup")
+                        quote = f"m{n} вопрос" if len(shown) > 1 else None
+                        update = reply_update(int(chat), own, to, f"r{n} ответ", markup, quote)
+                        await fake.push_update(update)
             elif call.method == "copyMessage" and chat not in staff:
                 key = (int(call.params.get("from_chat_id") or 0), int(call.params["message_id"]))
                 n = run.staff_messages.get(key, -1)
@@ -300,6 +304,30 @@ async def main(args: argparse.Namespace) -> None:
     await container.dispose()
     await fake.stop()
     report(run, args)
+    limits(fake)
+
+
+def limits(fake: FakeTelegram) -> None:
+    """What the bot asked of the fake against Telegram's limits (the fake enforces none):
+    the most messages in any one second, overall and into one chat."""
+    sends = sorted(
+        (call.at, call.chat_id)
+        for call in fake.calls
+        if call.status == 200 and call.method.startswith(("send", "copy"))
+    )
+    overall, per_chat, start = 0, 0, 0
+    by_chat: dict[Any, list[float]] = {}
+    for index, (at, chat) in enumerate(sends):
+        while sends[start][0] <= at - 1.0:
+            start += 1
+        overall = max(overall, index - start + 1)
+        times = by_chat.setdefault(chat, [])
+        times.append(at)
+        per_chat = max(per_chat, sum(1 for t in times[-10:] if t > at - 1.0))
+    print(
+        f"  Telegram limits at the fake: at most {overall} messages in any second overall "
+        f"(Telegram: ~30), {per_chat} into one chat (Telegram: ~1/s, short bursts allowed)"
+    )
 
 
 async def split(container: Container, run: Run) -> None:
@@ -358,6 +386,7 @@ def report(run: Run, args: argparse.Namespace) -> None:
     lost_replies = len(run.replied) - len(run.delivered)
     twice_replies = sum(1 for c in run.reply_copies.values() if c > 1)
     print(f"  relays: {lost_relays} lost, {twice_relays} sent twice")
+    print(f"  relayed in {run.relay_messages} staff messages (grouped when they waited)")
     print(f"  replies: {lost_replies} lost, {twice_replies} sent twice")
     unseen = len(run.pops_queued) - len(run.pops_seen)
     print(f"  screen pops: {unseen} not seen of {len(run.pops_queued)}")

@@ -12,12 +12,23 @@
    plain text (no HTML: the client's words are not markup). Sent once: a message already
    marked sent renders as nothing.
 3. `client_blocked`: the salesperson is told the client blocked the bot.
+4. Grouped relays (`render_relay_group`): when several `client_relay` rows wait for one staff
+   chat (the outbox sender hands them over together once the chat's ~1 message a second
+   budget lets the next one go), their texts go as ONE message: grouped by client in the
+   order they first wrote, each client's header then their messages in order, and a card
+   button per client shown. Over Telegram's 4096 characters it is split between messages
+   (a client's header repeated where a part starts with them; one giant text cut cleanly by
+   `split_html`). Media (and anything not sent as text) is copied after it as in step 1,
+   each with its own header. Every part records which rows it shows (`GroupRendered.shows`),
+   so the relays recorded say which client each staff message shows, and a reply to it still
+   reaches the right client (core.conversations.relay `reply_targets`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram.enums import ParseMode
@@ -35,9 +46,11 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import ClientCb, ContactCb
-from bot.i18n import Texts
+from bot.deps import BotDeps
+from bot.i18n import Texts, texts
 from bot.notifications import Rendered
 from bot.text_split import CAPTION_LIMIT, MESSAGE_LIMIT, split_html, telegram_length
 from bot.views.format import esc
@@ -45,6 +58,7 @@ from core import access
 from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.conversations.models import ChatMessage, Conversation
+from core.outbox.models import Notification
 from core.users.models import User
 
 log = logging.getLogger(__name__)
@@ -88,6 +102,16 @@ def header(t: Texts, contact: Contact, message: ChatMessage) -> str:
     return line
 
 
+def as_text(message: ChatMessage) -> bool:
+    """A relay that goes as text alone (no copy of the client's message): step 1's first case."""
+    extra = message.extra or {}
+    return (
+        message.kind == "text"
+        or message.telegram_message_id is None
+        or bool(extra.get("protected"))
+    )
+
+
 def relay_methods(
     t: Texts, chat_id: int, client_chat_id: int, contact: Contact, message: ChatMessage
 ) -> list[TelegramMethod[Any]]:
@@ -99,7 +123,7 @@ def relay_methods(
     extra = message.extra or {}
     items = [i["message_id"] for i in extra.get("items") or [] if isinstance(i, dict)]
     source = message.telegram_message_id
-    if message.kind == "text" or source is None or extra.get("protected"):
+    if source is None or as_text(message):
         parts = split_html(full, MESSAGE_LIMIT)
         return [
             SendMessage(
@@ -228,3 +252,130 @@ RENDERERS: dict[str, ClientRenderer] = {
     "client_message": render_client_message,
     "client_blocked": render_blocked,
 }
+
+
+@dataclass
+class GroupRendered(Rendered):
+    """Several `client_relay` rows of one staff chat as the requests that show them (step 4)."""
+
+    shows: list[list[int]] = field(default_factory=list)  # per request: the rows it shows
+    skipped: list[int] = field(default_factory=list)  # rows with nothing left to show
+
+
+_Shown = tuple[int, ChatMessage]  # (notification id, the client message)
+BUTTON_NAME = 32  # characters of a client's name on their card button
+
+
+def _client_cards(t: Texts, cards: list[tuple[Contact, int]]) -> InlineKeyboardMarkup:
+    """One [👤 name] button per client a grouped relay shows (opens the card, step 4)."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=t("btn-client-card", name=(contact.name or "")[:BUTTON_NAME]),
+                callback_data=ClientCb(action="card", id=contact.id, message=message_id).pack(),
+            )
+        ]
+        for contact, message_id in cards
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _line(t: Texts, contact: Contact, message: ChatMessage) -> str:
+    """One client message in a grouped relay: what the header of step 1 would add, then the
+    text."""
+    label = header(t, contact, message)[len(t("client-relay-header", name=esc(contact.name))) :]
+    body = esc(message.text) if message.text else ""
+    return " ".join(p for p in (label.strip(), body) if p)
+
+
+@dataclass
+class _Part:
+    lines: list[str] = field(default_factory=list)
+    shows: list[int] = field(default_factory=list)
+    cards: list[tuple[Contact, int]] = field(default_factory=list)
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def group_parts(
+    t: Texts, sections: list[tuple[Contact, list[_Shown]]], limit: int = MESSAGE_LIMIT
+) -> list[_Part]:
+    """The grouped texts as messages of at most `limit` (step 4): sections of clients, a
+    client's header again where a part starts inside their section."""
+    parts: list[_Part] = []
+    current = _Part()
+    for contact, shown in sections:
+        head = t("client-relay-header", name=esc(contact.name))
+        for nid, message in shown:
+            line = _line(t, contact, message)
+            opens = not current.cards or current.cards[-1][0].id != contact.id
+            addition = ([""] if current.lines and opens else []) + ([head] if opens else [])
+            candidate = "\n".join([*current.lines, *addition, line])
+            if telegram_length(candidate) > limit and current.lines:
+                parts.append(current)
+                current, opens, addition = _Part(), True, [head]
+            if opens:
+                current.cards.append((contact, message.id))
+            alone = "\n".join([*current.lines, *addition, line])
+            if telegram_length(alone) > limit:  # one text longer than a message: cut it
+                pieces = split_html("\n".join([*addition, line]), limit)
+                for piece in pieces[:-1]:
+                    parts.append(_Part([piece], [nid], [(contact, message.id)]))
+                current = _Part([pieces[-1]], [nid], [(contact, message.id)])
+                continue
+            current.lines += [*addition, line]
+            current.shows.append(nid)
+    if current.lines:
+        parts.append(current)
+    return parts
+
+
+async def render_relay_group(
+    session: AsyncSession, deps: BotDeps, rows: list[Notification]
+) -> GroupRendered | None:
+    """`client_relay` rows of one staff chat, waiting together, as one message (step 4);
+    None when none of them has anything left to show."""
+    first = rows[0]
+    user = await session.get(User, first.user_id) if first.user_id is not None else None
+    if user is None or not user.active or user.telegram_user_id is None:
+        return None
+    chat_id = first.chat_id or user.telegram_user_id
+    t = texts(user.locale or deps.default_locale)
+    ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
+    actor = Actor.of_user(user)
+    sections: dict[int, tuple[Contact, list[_Shown]]] = {}
+    media: list[tuple[int, Contact, Conversation, ChatMessage]] = []
+    skipped: list[int] = []
+    for row in rows:
+        message = await session.get(ChatMessage, (row.payload or {}).get("chat_message_id"))
+        conversation = await session.get(Conversation, message.conversation_id) if message else None
+        contact = await session.get(Contact, message.contact_id) if message else None
+        if message is None or conversation is None or contact is None:
+            skipped.append(row.id)
+            continue
+        if not access.may_see_conversation(ctx, actor, contact):
+            log.info("relay of message %s: user %s may no longer see it", message.id, user.id)
+            skipped.append(row.id)
+            continue
+        if as_text(message):
+            sections.setdefault(contact.id, (contact, []))[1].append((row.id, message))
+        else:
+            media.append((row.id, contact, conversation, message))
+    rendered = GroupRendered(chat_id=chat_id, text="", methods=[], skipped=skipped)
+    assert rendered.methods is not None
+    for part in group_parts(t, list(sections.values())):
+        rendered.methods.append(
+            SendMessage(
+                chat_id=chat_id,
+                text=part.text(),
+                parse_mode=ParseMode.HTML,
+                reply_markup=_client_cards(t, part.cards),
+            )
+        )
+        rendered.shows.append(part.shows)
+    for nid, contact, conversation, message in media:
+        for method in relay_methods(t, chat_id, conversation.chat_id, contact, message):
+            rendered.methods.append(method)
+            rendered.shows.append([nid])
+    return rendered if rendered.methods else None

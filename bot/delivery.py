@@ -22,7 +22,13 @@
    gone or too old to edit settles the edit as skipped and nothing new is sent (a second
    message about a call that is over would only be noise: the post-call prompt and the task
    carry what is left to do).
-5. Record: a sent row is marked sent right after Telegram's 200 by a recorder task that
+5. Grouped relays: a `client_relay` taken from a chat's queue first waits for the chat's
+   budget; then the other relays waiting in that queue go out with it, rendered as one message
+   (bot/client_chats.py `render_relay_group`; it says which rows each request shows). Client
+   messages arriving faster than Telegram's ~1 message a second per chat then wait one
+   message, not a queue that grows. If a pop came meanwhile, it goes first; and relays leave
+   the chat one message of its burst, so a pop meets a budget relays have not used up.
+6. Record: a sent row is marked sent right after Telegram's 200 by a recorder task that
    commits whatever has been delivered since its last commit. The time from the 200 to that
    commit is the whole at-least-once window: a crash inside it resends those messages once the
    claim's lease expires. A timeout on a request Telegram did process is the other, rarer, way.
@@ -60,7 +66,7 @@ from aiogram.types import BufferedInputFile, Message, MessageId
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import notifications
+from bot import client_chats, notifications
 from bot.deps import BotDeps
 from bot.notifications import Rendered
 from bot.text_split import CAPTION_LIMIT, split_html, telegram_length
@@ -102,7 +108,11 @@ UNREACHABLE = (
     TelegramNotFound,
 )
 
+GROUPED_KINDS = ("client_relay",)  # rows of one chat that may go out as one message
+GROUP_MAX = 20  # rows in one grouped message
+
 Renderer = Callable[[AsyncSession, BotDeps, Notification], Awaitable[Rendered | None]]
+GroupRenderer = Callable[[AsyncSession, BotDeps, list[Notification]], Awaitable[Rendered | None]]
 
 
 @dataclass
@@ -112,6 +122,7 @@ class _Item:
     row: Notification
     message_id: int | None = None  # what Telegram answered, for the live kinds
     message_ids: list[int] = field(default_factory=list)  # every message it became
+    group: list[_Item] = field(default_factory=list)  # rows going out with it (step 5)
 
 
 _Queued = tuple[int, int, _Item]  # (priority, claim order, item): a chat's queue entry
@@ -131,14 +142,22 @@ class OutboxSender:
         poll_interval: float = 0.1,
         batch: int = 50,
         render: Renderer | None = None,
+        group_render: GroupRenderer | None = None,
     ) -> None:
         self._bot = bot
         self._deps = deps
         self._render = render or notifications.render
+        # Grouping goes with the real renderer (a test's own renderer sends rows one by one).
+        self._group_render = group_render or (
+            client_chats.render_relay_group if render is None else None
+        )
         self._poll_interval = poll_interval
         self._batch = batch
         self._per_chat_interval = per_chat_interval
         self._per_chat_burst = max(1, per_chat_burst)
+        # Grouped relays leave a chat one message of its burst: a screen pop that comes while
+        # relays keep the chat busy goes at once, not after the next second (step 5).
+        self._reserve = 1 if self._per_chat_burst > 1 else 0
         # Bursts of at most a tenth of a second's worth: a 1-second window never sees more
         # than 1.1 x rate (Telegram's ~30/s is a limit on any second, not an average).
         self._global = AsyncLimiter(max(rate / 10, 1.0), max(rate / 10, 1.0) / rate)
@@ -320,22 +339,36 @@ class OutboxSender:
     async def _chat_worker(self, chat_id: int, queue: asyncio.PriorityQueue[_Queued]) -> None:
         try:
             while not queue.empty() and not self._stopping:
-                _rank, _order, item = queue.get_nowait()
+                rank, order, item = queue.get_nowait()
+                if item.kind in GROUPED_KINDS and self._group_render is not None:
+                    if self._budget_covers(chat_id, queue, item.kind):
+                        pass  # each goes on its own, now
+                    elif (delay := self._chat_wait(chat_id, 1 + self._reserve)) > 0:
+                        await asyncio.sleep(delay)  # the chat's relays gather meanwhile
+                        if _more_urgent(queue, rank):  # a pop came meanwhile: it goes first
+                            queue.put_nowait((rank, order, item))
+                            continue
+                    if not self._budget_covers(chat_id, queue, item.kind):
+                        item.group = _take_kind(queue, item.kind, GROUP_MAX - 1)
                 try:
                     await self._deliver(item)
                 except Exception:  # the claim's lease brings the row back
                     log.exception("delivering notification %s failed", item.notification_id)
                 finally:
                     self._inflight.pop(item.notification_id, None)
+                    for member in item.group:
+                        self._inflight.pop(member.notification_id, None)
         finally:
             self._workers.pop(chat_id, None)
             if queue.empty():
                 self._queues.pop(chat_id, None)
 
     async def _deliver(self, item: _Item) -> None:
-        rendered = await self._render_one(item.row)
+        rendered = await (self._render_group(item) if item.group else self._render_one(item.row))
         if rendered is None:
             return
+        shows: list[list[int]] | None = getattr(rendered, "shows", None)
+        became: dict[int, list[int]] = {}  # row -> the messages that show it (grouped)
         chat_id = rendered.chat_id
         if rendered.edit_of is not None and rendered.edit_message_id is None:
             rendered.edit_message_id = self._message_ids.get(rendered.edit_of)
@@ -346,7 +379,8 @@ class OutboxSender:
                     lambda ctx: outbox.defer(ctx, notification_ids=[nid], until=later)
                 )
                 return
-        for method in _methods(rendered):
+        for index, method in enumerate(_methods(rendered)):
+            before = len(item.message_ids)
             while True:
                 # The chat's token is taken at the moment of the request, after the global
                 # wait; one taken before that wait could let requests bunch up.
@@ -358,20 +392,59 @@ class OutboxSender:
                 if outcome is None:
                     break  # this part went out
                 if outcome == "settled":
+                    await self._give_back_group(item)
                     return  # given back or failed inside _send
                 # Flood control: after its wait the chat starts again from an empty budget,
                 # not with a fresh burst that would meet the next 429.
                 self._chat_budget[chat_id] = (0.0, time.monotonic())
+            for shown in shows[index] if shows is not None and index < len(shows) else ():
+                became.setdefault(shown, []).extend(item.message_ids[before:])
         self.sent += 1
         self._outage_pause = OUTAGE_BACKOFF[0]
         if item.kind == "incoming_call":
             _time_screen_pop(item.row, self._deps.clock.now())
         if item.message_id is not None and item.kind in outbox.LIVE_KINDS:
             self._message_ids[item.notification_id] = item.message_id
-        if item.kind in CLIENT_KINDS:
-            self._client_sent[item.notification_id] = list(item.message_ids)
-        self._delivered.append(item.notification_id)
+        if item.group:
+            skipped = set(getattr(rendered, "skipped", ()))
+            for member in (item, *item.group):
+                if member.notification_id not in skipped:
+                    self._client_sent[member.notification_id] = became.get(
+                        member.notification_id, []
+                    )
+                    self._delivered.append(member.notification_id)
+        else:
+            if item.kind in CLIENT_KINDS:
+                self._client_sent[item.notification_id] = list(item.message_ids)
+            self._delivered.append(item.notification_id)
         self._delivered_event.set()
+
+    async def _render_group(self, item: _Item) -> Rendered | None:
+        """Rows going out together (step 5) as one rendering; the rows it has nothing to show
+        for are settled as skipped."""
+        rows = [item.row, *(member.row for member in item.group)]
+        ids = [row.id for row in rows]
+        assert self._group_render is not None
+        try:
+            async with session_scope(self._deps.sessions) as session:
+                rendered = await self._group_render(session, self._deps, rows)
+        except Exception as exc:
+            log.exception("rendering notifications %s (grouped) failed", ids)
+            for nid in ids:
+                await self._settle_failed(nid, f"render: {type(exc).__name__}: {exc}")
+            return None
+        skipped = ids if rendered is None else list(getattr(rendered, "skipped", ()))
+        if skipped:
+            await self._settle(lambda ctx: _skip_all(ctx, skipped))
+        return rendered
+
+    async def _give_back_group(self, item: _Item) -> None:
+        """The lead row of a group was given back or failed: the others go back to be sent."""
+        if item.group:
+            ids = [member.notification_id for member in item.group]
+            await self._settle(
+                lambda ctx: outbox.defer(ctx, notification_ids=ids, until=ctx.clock.now())
+            )
 
     async def _record_loop(self) -> None:
         """Record deliveries as they happen, several in one commit when they come together."""
@@ -399,14 +472,21 @@ class OutboxSender:
             for notification_id in chats:
                 self._client_sent.pop(notification_id, None)
 
+    def _budget_covers(
+        self, chat_id: int, queue: asyncio.PriorityQueue[_Queued], kind: str
+    ) -> bool:
+        """The chat may be sent this row and every other `kind` row waiting for it now."""
+        waiting = sum(1 for entry in _peek(queue) if entry[2].kind == kind)
+        return self._chat_tokens(chat_id, time.monotonic()) >= 1 + waiting + self._reserve
+
     def _chat_tokens(self, chat_id: int, now: float) -> float:
         tokens, at = self._chat_budget.get(chat_id, (self._per_chat_burst, now))
         return min(self._per_chat_burst, tokens + (now - at) / self._per_chat_interval)
 
-    def _chat_wait(self, chat_id: int) -> float:
-        """Seconds until the chat may be sent another message (0: now)."""
+    def _chat_wait(self, chat_id: int, need: float = 1.0) -> float:
+        """Seconds until the chat may be sent another message (0: now); `need` tokens."""
         tokens = self._chat_tokens(chat_id, time.monotonic())
-        return 0.0 if tokens >= 1 else (1 - tokens) * self._per_chat_interval
+        return 0.0 if tokens >= need else (need - tokens) * self._per_chat_interval
 
     def _take_chat_token(self, chat_id: int) -> None:
         now = time.monotonic()
@@ -594,6 +674,37 @@ def _time_screen_pop(row: Notification, now: datetime) -> None:
     received = pop_origins.take(call_id) if isinstance(call_id, int) else None
     if received is not None:
         telemetry().screen_pop_delivered((now - received).total_seconds())
+
+
+async def _skip_all(ctx: Ctx, ids: list[int]) -> None:
+    for nid in ids:
+        await outbox.mark_skipped(ctx, notification_id=nid, reason="no recipient")
+
+
+def _peek(queue: asyncio.PriorityQueue[_Queued]) -> list[_Queued]:
+    """What waits in the queue, left in it."""
+    entries = [queue.get_nowait() for _ in range(queue.qsize())]
+    for entry in entries:
+        queue.put_nowait(entry)
+    return entries
+
+
+def _more_urgent(queue: asyncio.PriorityQueue[_Queued], rank: int) -> bool:
+    """Something ranked before `rank` is waiting in the queue."""
+    return any(entry[0] < rank for entry in _peek(queue))
+
+
+def _take_kind(queue: asyncio.PriorityQueue[_Queued], kind: str, limit: int) -> list[_Item]:
+    """Up to `limit` queued rows of `kind`, in claim order; the rest stay queued."""
+    entries = [queue.get_nowait() for _ in range(queue.qsize())]
+    entries.sort(key=lambda entry: entry[:2])
+    taken: list[_Item] = []
+    for entry in entries:
+        if entry[2].kind == kind and len(taken) < limit:
+            taken.append(entry[2])
+        else:
+            queue.put_nowait(entry)
+    return taken
 
 
 def _drain(queue: asyncio.PriorityQueue[_Queued]) -> list[_Item]:

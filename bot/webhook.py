@@ -5,7 +5,7 @@
 2. Parse: at most `MAX_BODY` bytes (413 beyond: a real update is a few kilobytes, a message
    with its replied-to message and entities stays far below), one Update object, else 400 with
    the reason, whatever the body holds (nesting too deep for the JSON parser included).
-3. Claim: the update id is recorded (`core.telegram.updates.claim`) before anything
+3. Claim: the update id is recorded (`core.telegram.updates.Claims`) before anything
    else; one claimed before is answered 200 and not handled again: Telegram redelivers an
    update it thinks was lost, and it must not make a second note. A database that cannot take
    the claim gets 503, so Telegram delivers the update again later.
@@ -45,7 +45,6 @@ from pydantic import ValidationError
 
 from bot.deps import BotDeps
 from bot.runtime import WEBHOOK_PATH
-from core.context import Ctx
 from core.telegram import updates as telegram_updates
 
 log = logging.getLogger(__name__)
@@ -62,14 +61,12 @@ class BadUpdate(Exception):
 
 
 def claim_in(deps: BotDeps, *, bot_id: int) -> Claim:
-    """Claim update ids of this bot in the database (one short unit of work each)."""
-
-    async def claim(update_id: int) -> bool:
-        async with deps.sessions() as session:
-            ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
-            return await telegram_updates.claim(ctx, bot_id=bot_id, update_id=update_id)
-
-    return claim
+    """Claim update ids of this bot in the database: those arriving together share one
+    statement and one commit (`telegram_updates.Claims`)."""
+    # On a SQLite file the bulk engine (BEGIN IMMEDIATE, lock waits off the event loop's
+    # busy handler), as the Business log writer's.
+    sessions = deps.bulk_sessions or deps.sessions
+    return telegram_updates.Claims(sessions, deps.config, deps.clock, bot_id=bot_id).claim
 
 
 class WebhookReceiver:

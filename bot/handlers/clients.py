@@ -9,8 +9,11 @@
 2. A new client gets the welcome (their language, an admin's text if set) with a button to
    share their phone (`request_contact`); their own shared phone matches a known contact.
 3. A staff member answers by replying to a relayed message, with text or any media: the
-   client gets a copy from the bot. "Write to client" on the card does the same without a
-   relayed message; an admin blocks a client from the card (a second press lets them back).
+   client gets a copy from the bot. A grouped relay (several clients' messages as one, when
+   they came faster than Telegram lets the bot write to one chat) sends the reply to the
+   client it quotes, else the bot asks whom it is for (a button per client). "Write to
+   client" on the card does the same without a relayed message; an admin blocks a client
+   from the card (a second press lets them back).
 4. A client's edited message keeps its earlier text in the history; a staff member's reply is
    never taken for a note (this router comes before the card's).
 `/start` and `/stop` stay with bot/handlers/start.py (`welcome_client` is used there).
@@ -25,7 +28,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import ClientCb, ContactCb
@@ -62,28 +65,29 @@ class IsClient(Filter):
 
 
 class RepliedToRelay(Filter):
-    """A staff member's reply to a relayed client message; gives `conversation`."""
+    """A staff member's reply to a relayed client message; gives `targets`: the clients it
+    shows (a grouped relay may show several; core.conversations.relay step 3)."""
 
     async def __call__(
         self, message: Message, ctx: Ctx, actor: Actor | None = None
-    ) -> bool | dict[str, Conversation]:
+    ) -> bool | dict[str, list[relay.ReplyTarget]]:
         replied = message.reply_to_message
         if replied is None or actor is None:
             return False
-        conversation = await relay.conversation_for_reply(
+        targets = await relay.reply_targets(
             ctx, actor=actor, staff_chat_id=message.chat.id, staff_message_id=replied.message_id
         )
-        if conversation is None and replied.reply_markup is not None:
-            # The relay is not recorded yet (its send is being recorded): its button says.
-            for row in replied.reply_markup.inline_keyboard:
-                for button in row:
-                    data = button.callback_data or ""
-                    if data.startswith(ClientCb.__prefix__ + ":"):
-                        message_id = ClientCb.unpack(data).message
-                        conversation = await relay.conversation_of_message(
-                            ctx, actor=actor, message_id=message_id
-                        )
-        return {"conversation": conversation} if conversation is not None else False
+        if not targets and replied.reply_markup is not None:
+            # The relay is not recorded yet (its send is being recorded): its buttons say.
+            named = [
+                ClientCb.unpack(data).message
+                for row in replied.reply_markup.inline_keyboard
+                for button in row
+                if (data := button.callback_data or "").startswith(ClientCb.__prefix__ + ":")
+            ]
+            if named:
+                targets = await relay.targets_of_messages(ctx, actor=actor, message_ids=named)
+        return {"targets": targets} if targets else False
 
 
 def person_of(message: Message) -> TelegramPerson:
@@ -256,11 +260,53 @@ async def _write(message: Message, ctx: Ctx, actor: Actor, conversation: Convers
 
 
 async def answer_by_reply(
-    message: Message, conversation: Conversation, ctx: Ctx, actor: Actor, t: Texts
+    message: Message, targets: list[relay.ReplyTarget], ctx: Ctx, actor: Actor, t: Texts
 ) -> None:
-    """Step 3: the reply goes to the client (silence means it is on its way)."""
-    if not await _write(message, ctx, actor, conversation):
+    """Step 3: the reply goes to the client (silence means it is on its way). A grouped relay
+    showing several clients: the one the reply quotes, else the bot asks whom it is for."""
+    if incoming_of(message) is None:
         await message.reply(t("client-reply-unsupported"))
+        return
+    quote = message.quote.text if message.quote is not None else None
+    chosen = relay.choose(targets, quote)
+    if len(chosen) == 1:
+        await _write(message, ctx, actor, chosen[0].conversation)
+        return
+    await ctx.session.commit()  # ends the read before Telegram is called
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=t("btn-client-card", name=(target.contact.name or "")[:32]),
+                callback_data=ClientCb(
+                    action="to", id=target.contact.id, message=target.message_id
+                ).pack(),
+            )
+        ]
+        for target in chosen
+    ]
+    await message.reply(
+        t("client-reply-which"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+    )
+
+
+async def answer_chosen(
+    query: CallbackQuery, callback_data: ClientCb, ctx: Ctx, t: Texts, actor: Actor
+) -> None:
+    """Step 3: the salesperson said whom their reply to a grouped relay is for; the reply is
+    the message the bot's question answered (sent once: the question loses its buttons)."""
+    asked = query.message if isinstance(query.message, Message) else None
+    reply = asked.reply_to_message if asked is not None else None
+    if asked is None or reply is None:
+        raise NotFound("the answer to send is gone")
+    conversation = await relay.conversation_of_message(
+        ctx, actor=actor, message_id=callback_data.message
+    )
+    contact = await ctx.session.get(Contact, conversation.contact_id)
+    if not await _write(reply, ctx, actor, conversation):
+        await asked.edit_text(t("client-reply-unsupported"))
+        return
+    done = t("client-reply-sent-to", name=esc(contact.name if contact else ""))
+    await asked.edit_text(done, reply_markup=None)
 
 
 async def ask_write(
@@ -358,6 +404,7 @@ def card_router() -> Router:
     r.callback_query.register(ask_write, ContactCb.filter(F.action == "cwrite"))
     r.callback_query.register(toggle_block, ContactCb.filter(F.action == "cblock"))
     r.callback_query.register(open_card, ClientCb.filter(F.action == "card"))
+    r.callback_query.register(answer_chosen, ClientCb.filter(F.action == "to"))
     r.message.register(write_to_client, ClientChat.write, ~F.text.startswith("/"))
     r.message.register(client_texts, Command("clienttext"))
     return r

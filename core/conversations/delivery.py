@@ -4,7 +4,8 @@ bot/delivery.py in the unit of work that records them).
 1. `record_sent`: a `client_message` went out: the message is `sent`, with the Telegram id
    it became. A `client_relay` went out: every staff message it became is a `MessageRelay`,
    so a reply to any of them answers the client (a known one is a no-op: a resend after a
-   crash records nothing twice).
+   crash records nothing twice). Relays sent together as one message (bot/client_chats.py
+   `render_relay_group`) each record the staff messages that show them.
 2. `record_failed`: a `client_message` Telegram refused is `failed`. A client who blocked the
    bot (403) closes the conversation (`closed_reason` "bot_blocked") and the salesperson who
    wrote (else the contact's owner) is told once per closing (`client_blocked`).
@@ -70,7 +71,9 @@ async def record_sent(ctx: Ctx, *, sent: Mapping[int, Sequence[int]]) -> None:
                     staff_message_id=staff_message_id,
                     created_at=now,
                 )
-                .on_conflict_do_nothing(index_elements=["staff_chat_id", "staff_message_id"])
+                .on_conflict_do_nothing(
+                    index_elements=["staff_chat_id", "staff_message_id", "message_id"]
+                )
             )
 
 

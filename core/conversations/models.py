@@ -125,11 +125,19 @@ class ChatMessage(Base):
 
 
 class MessageRelay(Base):
-    """A staff member's copy of a client message: a reply to it answers that client."""
+    """A staff member's copy of a client message: a reply to it answers that client. A
+    grouped relay (several waiting client messages as one staff message) has one row for
+    each client message it shows."""
 
     __tablename__ = "message_relays"
     __table_args__ = (
-        Index("uq_message_relays_staff_message", "staff_chat_id", "staff_message_id", unique=True),
+        Index(
+            "uq_message_relays_staff_message",
+            "staff_chat_id",
+            "staff_message_id",
+            "message_id",
+            unique=True,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,13 +9,19 @@
    waits `ALBUM_WAIT` so all its items have arrived and goes as a header and the album. Every
    staff message it became is recorded (`MessageRelay`, core.conversations.delivery), so a
    reply to any of them answers the client.
-3. `conversation_for_reply`: the conversation a staff message replied to, if the replier may
-   see its contact (else NotFound, as for any hidden object). A reply that comes before the
-   relay is recorded finds it by the message its button names (`conversation_of_message`).
+3. `reply_targets`: the clients a staff message replied to shows, those the replier may see
+   (NotFound when it shows only hidden ones, as for any hidden object). When several client
+   messages wait for one staff chat, the outbox sends them as one message (bot/client_chats
+   .py), which may show several clients. A reply that comes before the relay is recorded
+   finds them by the messages its buttons name (`targets_of_messages`). `choose` keeps the
+   client a reply means: the only one, else the one whose name or words the reply quotes
+   (Telegram's reply with a quote); more than one left, the bot asks the salesperson whom
+   it is for (and `conversation_of_message` finds the one they pick).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -32,6 +38,17 @@ from core.users.models import User
 
 CLIENT_RELAY = "client_relay"  # outbox kind: a client's message shown to a staff member
 ALBUM_WAIT = timedelta(seconds=1)
+RECENT_FOR_QUOTE = 20  # a client's latest messages a quote is matched against (no relay yet)
+
+
+@dataclass
+class ReplyTarget:
+    """A client a relayed staff message shows (step 3)."""
+
+    conversation: Conversation
+    contact: Contact
+    message_id: int  # a client message of theirs it shows (the first)
+    texts: list[str] = field(default_factory=list)  # their words it shows, to match a quote
 
 
 async def _active(ctx: Ctx, user_id: int | None) -> User | None:
@@ -95,22 +112,6 @@ async def relay(
     return len(people)
 
 
-async def conversation_for_reply(
-    ctx: Ctx, *, actor: Actor, staff_chat_id: int, staff_message_id: int
-) -> Conversation | None:
-    """The conversation whose relayed message this staff message is (step 3); None when it
-    is no relay; NotFound when the actor may not see the client."""
-    found = await ctx.session.scalar(
-        select(MessageRelay.conversation_id).where(
-            MessageRelay.staff_chat_id == staff_chat_id,
-            MessageRelay.staff_message_id == staff_message_id,
-        )
-    )
-    if found is None:
-        return None
-    return await _visible(ctx, actor, found)
-
-
 async def conversation_of_message(ctx: Ctx, *, actor: Actor, message_id: int) -> Conversation:
     """The conversation of a relayed client message (its relay's button names it: a reply
     that comes before the relay is recorded); NotFound when hidden or unknown."""
@@ -130,3 +131,88 @@ async def _visible(ctx: Ctx, actor: Actor, conversation_id: int) -> Conversation
     ):
         raise NotFound("this client is not yours to answer")
     return conversation
+
+
+async def reply_targets(
+    ctx: Ctx, *, actor: Actor, staff_chat_id: int, staff_message_id: int
+) -> list[ReplyTarget]:
+    """Every client the relayed staff message shows, that the actor may see (step 3); empty
+    when it is no relay; NotFound when it shows only clients hidden from the actor."""
+    rows = (
+        await ctx.session.execute(
+            select(MessageRelay.conversation_id, MessageRelay.message_id)
+            .where(
+                MessageRelay.staff_chat_id == staff_chat_id,
+                MessageRelay.staff_message_id == staff_message_id,
+            )
+            .order_by(MessageRelay.id)
+        )
+    ).all()
+    if not rows:
+        return []
+    shown: dict[int, list[int]] = {}
+    for conversation_id, message_id in rows:
+        shown.setdefault(conversation_id, []).append(message_id)
+    return await _targets(ctx, actor, shown, recent=False)
+
+
+async def targets_of_messages(
+    ctx: Ctx, *, actor: Actor, message_ids: list[int]
+) -> list[ReplyTarget]:
+    """The clients of relayed client messages named by a relay's buttons (a reply that comes
+    before the relay is recorded); NotFound when none is the actor's to see."""
+    shown: dict[int, list[int]] = {}
+    for message_id in message_ids:
+        message = await ctx.session.get(ChatMessage, message_id)
+        if message is not None:
+            shown.setdefault(message.conversation_id, []).append(message.id)
+    if not shown:
+        raise NotFound("this client is not yours to answer")
+    return await _targets(ctx, actor, shown, recent=True)
+
+
+async def _targets(
+    ctx: Ctx, actor: Actor, shown: dict[int, list[int]], *, recent: bool
+) -> list[ReplyTarget]:
+    targets: list[ReplyTarget] = []
+    for conversation_id, message_ids in shown.items():
+        conversation = await ctx.session.get(Conversation, conversation_id)
+        contact = await ctx.session.get(Contact, conversation.contact_id) if conversation else None
+        if conversation is None or contact is None:
+            continue
+        if not access.may_see_conversation(ctx, actor, contact):
+            continue
+        words = select(ChatMessage.text).where(ChatMessage.text.is_not(None))
+        if recent:  # the buttons name one message per client: match their latest words
+            words = words.where(
+                ChatMessage.conversation_id == conversation_id, ChatMessage.direction == "in"
+            )
+            words = words.order_by(ChatMessage.id.desc()).limit(RECENT_FOR_QUOTE)
+        else:
+            words = words.where(ChatMessage.id.in_(message_ids))
+        texts = [text for text in await ctx.session.scalars(words) if text]
+        targets.append(ReplyTarget(conversation, contact, min(message_ids), texts))
+    if not targets:
+        raise NotFound("this client is not yours to answer")
+    return targets
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def choose(targets: list[ReplyTarget], quote: str | None) -> list[ReplyTarget]:
+    """The clients a reply means (step 3): the only one; else those whose name or words the
+    quoted part holds, or that hold it; else all of them (the bot asks)."""
+    if len(targets) <= 1 or not quote or not quote.strip():
+        return targets
+    wanted = _folded(quote)
+    matched = []
+    for target in targets:
+        words = [_folded(text) for text in target.texts]
+        name = _folded(target.contact.name or "")
+        if any(wanted in text or (text and text in wanted) for text in words) or (
+            name and name in wanted
+        ):
+            matched.append(target)
+    return matched or targets
