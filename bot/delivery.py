@@ -134,10 +134,15 @@ class _Chat:
 
     messages: asyncio.PriorityQueue[_Queued] = field(default_factory=asyncio.PriorityQueue)
     edits: dict[int, list[_Item]] = field(default_factory=dict)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a new message came
+    sending: set[int] = field(default_factory=set)  # messages with an edit at Telegram now
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a message came, an edit went
 
     def empty(self) -> bool:
-        return self.messages.empty() and not self.edits
+        return self.messages.empty() and not self.edits and not self.sending
+
+    def ready_edit(self) -> int | None:
+        """The first message with edits waiting and none of its edits at Telegram now."""
+        return next((target for target in self.edits if target not in self.sending), None)
 
     def drain(self) -> list[_Item]:
         items = _drain(self.messages)
@@ -183,6 +188,7 @@ class OutboxSender:
         self._chats: dict[int, _Chat] = {}  # by chat id (or -user id)
         self._order = itertools.count()  # claim order, within a kind's priority
         self._workers: dict[int, asyncio.Task[None]] = {}
+        self._edit_sends: set[asyncio.Task[None]] = set()  # edits at Telegram (step 4)
         self._inflight: dict[int, str] = {}  # notification id -> kind
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -224,7 +230,7 @@ class OutboxSender:
                 await self._task
             self._task = None
         unsent = [item.notification_id for c in self._chats.values() for item in c.drain()]
-        workers = list(self._workers.values())
+        workers = list(self._workers.values()) + list(self._edit_sends)
         if workers:
             _done, pending = await asyncio.wait(workers, timeout=grace)
             for task in pending:
@@ -366,22 +372,24 @@ class OutboxSender:
             while not chat.empty() and not self._stopping:
                 if not chat.messages.empty():
                     _rank, _order, item = chat.messages.get_nowait()
-                    items, delivery = [item], self._deliver(item)
-                elif await self._edit_turn(key, chat) and chat.edits:
-                    target = next(iter(chat.edits))
+                    try:
+                        await self._deliver(item)
+                    except Exception:  # the claim's lease brings the row back
+                        log.exception("delivering notification %s failed", item.notification_id)
+                    finally:
+                        self._inflight.pop(item.notification_id, None)
+                elif chat.ready_edit() is None:  # its edits are at Telegram: wait for them
+                    chat.arrived.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(1.0):
+                            await chat.arrived.wait()
+                elif await self._edit_turn(key, chat) and (target := chat.ready_edit()) is not None:
                     items = chat.edits.pop(target)
-                    delivery = self._deliver_edit(chat, target, items)
-                else:
-                    continue  # a new message came first
-                try:
-                    await delivery
-                except Exception:  # the claim's lease brings the rows back
-                    log.exception("delivering notification %s failed", items[-1].notification_id)
-                finally:
-                    held = {i.notification_id for edits in chat.edits.values() for i in edits}
-                    for done in items:
-                        if done.notification_id not in held:  # not put back for later
-                            self._inflight.pop(done.notification_id, None)
+                    try:
+                        await self._deliver_edit(key, chat, target, items)
+                    except Exception:  # the claim's lease brings the rows back
+                        log.exception("editing for notification %s failed", target)
+                        self._release(items)
         finally:
             self._workers.pop(key, None)
             if chat.empty():
@@ -410,20 +418,23 @@ class OutboxSender:
         if await self._send_all(item, rendered):
             self._sent(item)
 
-    async def _deliver_edit(self, chat: _Chat, target: int, items: list[_Item]) -> None:
+    async def _deliver_edit(self, key: int, chat: _Chat, target: int, items: list[_Item]) -> None:
         """One editMessageText for the edits of one message held here: the newest, rendered
-        from the state as it is now; the older ones are recorded with it."""
+        from the state as it is now; the older ones are recorded with it. The request goes
+        on its own, so the chat's next message does not wait for Telegram's answer to it."""
         carrier, older = items[-1], [i.notification_id for i in items[:-1]]
         carrier.covers = older
         rendered = await self._render_one(carrier.row)
         if rendered is None:  # settled as skipped: the older ones have nothing to say either
             await self._settle_covered(carrier, "nothing to edit")
+            self._release(items)
             return
         if self._stopping:  # stop() has given back what it held: these go back too
             ids = [i.notification_id for i in items]
             await self._settle(
                 lambda ctx: outbox.defer(ctx, notification_ids=ids, until=ctx.clock.now())
             )
+            self._release(items)
             return
         if not chat.messages.empty():  # one came while this rendered: it goes first
             chat.edits = {target: items + chat.edits.pop(target, []), **chat.edits}
@@ -434,13 +445,37 @@ class OutboxSender:
                 ids = [carrier.notification_id, *older]
                 later = self._deps.clock.now() + timedelta(seconds=EDIT_WAIT_SECONDS)
                 await self._settle(lambda ctx: outbox.defer(ctx, notification_ids=ids, until=later))
+                self._release(items)
                 return
-        if await self._send_all(carrier, rendered):
-            self._sent(carrier)
-        else:  # given back (the carrier goes again with the state of then) or settled for good
-            await self._settle_covered(
-                carrier, f"superseded by notification {carrier.notification_id}"
-            )
+        chat.sending.add(target)
+        send = asyncio.create_task(
+            self._send_edit(chat, target, carrier, rendered), name=f"outbox-edit-{key}"
+        )
+        self._edit_sends.add(send)
+        send.add_done_callback(self._edit_sends.discard)
+
+    async def _send_edit(
+        self, chat: _Chat, target: int, carrier: _Item, rendered: Rendered
+    ) -> None:
+        try:
+            if await self._send_all(carrier, rendered):
+                self._sent(carrier)
+            else:  # given back (the carrier goes again with the state of then) or settled
+                reason = f"superseded by notification {carrier.notification_id}"
+                await self._settle_covered(carrier, reason)
+        except Exception:  # the claim's lease brings the rows back
+            log.exception("editing for notification %s failed", carrier.notification_id)
+        finally:
+            chat.sending.discard(target)
+            self._inflight.pop(carrier.notification_id, None)
+            for nid in carrier.covers:
+                self._inflight.pop(nid, None)
+            chat.arrived.set()
+
+    def _release(self, items: list[_Item]) -> None:
+        """These rows are settled or given back: no longer held here."""
+        for item in items:
+            self._inflight.pop(item.notification_id, None)
 
     async def _send_all(self, item: _Item, rendered: Rendered) -> bool:
         """Send every request of a rendered message within the budgets; False when it was

@@ -32,6 +32,7 @@ ANNA_TG = 7201
 INTERVAL = 1.5  # seconds per message in Анна's chat: long enough for the steps between
 CLIENTS = {"c-1": "+79161234501", "c-2": "+79161234502", "c-3": "+79161234503"}
 PATIENCE = 20.0
+SLOW_ANSWER = 3.0  # seconds the fake takes to answer, where a test makes Telegram slow
 
 MakeSender = Callable[..., OutboxSender]
 
@@ -131,7 +132,8 @@ def is_prompt(call: Call) -> bool:
 async def test_pops_of_a_burst_of_calls_go_before_the_edits_waiting_for_the_chat(
     fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender
 ) -> None:
-    sender = make_sender(per_chat_burst=2, per_chat_interval=2.0)
+    # Two messages at once, then one per 3 s; an edit waits until it leaves room for one.
+    sender = make_sender(per_chat_burst=2, per_chat_interval=3.0)
     await sender.start()
     await pbx(deps, "c-1", "ringing")
     await fake_tg.wait_for("sendMessage", 1, within=PATIENCE)
@@ -140,6 +142,9 @@ async def test_pops_of_a_burst_of_calls_go_before_the_edits_waiting_for_the_chat
     await claimed_edits(deps, 1)
     await pbx(deps, "c-2", "ringing")
     sender.wake()
+    # Answered once its pop went (a pop still waiting needs no edit: it shows the state of
+    # the moment it goes).
+    await fake_tg.wait_for("sendMessage", 2, within=PATIENCE)
     await pbx(deps, "c-2", "answered")
     sender.wake()
     await claimed_edits(deps, 2)
@@ -189,6 +194,28 @@ async def test_edits_of_one_message_waiting_together_go_as_one_with_the_latest_s
     edits = [r for r in rows if r.kind == "call_update"]
     assert len(edits) == 2
     assert {r.status for r in rows} == {"sent"}
+
+
+async def test_the_next_pop_does_not_wait_for_telegrams_answer_to_an_edit(
+    fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender
+) -> None:
+    sender = make_sender()  # the default budget: an edit keeps room for the next pop
+    await sender.start()
+    await pbx(deps, "c-1", "ringing")
+    await fake_tg.wait_for("sendMessage", 1, within=PATIENCE)
+    fake_tg.delay = SLOW_ANSWER  # Telegram answers slowly from now on
+    await pbx(deps, "c-1", "answered")
+    sender.wake()
+    await claimed_edits(deps, 1)
+    await asyncio.sleep(0.3)  # the edit's request is at Telegram, waiting for its answer
+    await pbx(deps, "c-2", "ringing")
+    sender.wake()
+    [edit] = await fake_tg.wait_for("editMessageText", 1, within=PATIENCE)
+    pops = await fake_tg.wait_for("sendMessage", 2, within=PATIENCE)
+
+    # (`at` is when a request reached the fake, before its slow answer.)
+    assert pops[1].at < edit.at + SLOW_ANSWER  # it went while the edit was unanswered
+    assert phone_of(pops[1]) == "c-2" and "Идёт разговор" in (edit.text or "")
 
 
 async def test_a_sender_killed_while_edits_wait_loses_and_doubles_nothing(
