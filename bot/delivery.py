@@ -290,7 +290,9 @@ class OutboxSender:
         """Claim what fits in memory (urgent kinds first) and queue it per chat; each chat's
         worker renders and sends, so one slow card never holds up another chat."""
         self._forget_quiet_chats()
-        room = self._batch - len(self._inflight)
+        # Edits held here are few and coalesce; they do not take the room of new messages.
+        held = sum(kind not in EDIT_KINDS for kind in self._inflight.values())
+        room = self._batch - held
         # Call messages are claimed even when the batch is full of messages waiting for their
         # chat's budget (a busy client chat): a screen pop never waits behind them.
         urgent = await self._with_ctx(
