@@ -133,8 +133,8 @@ class Settings(BaseSettings):
     telegram_rate: float = Field(default=25.0, gt=0, le=1000)
     # Client opt-in links expire this many days after they are issued (reissuing rotates).
     greeting_link_days: int = Field(default=30, ge=1, le=3650)
-    # Edit the screen pop in place as the call is answered and ends (off: see core.config).
-    live_call_messages: bool = False
+    # Edit the screen pop in place as the call is answered and ends (see core.config).
+    live_call_messages: bool = True
     # Documents on cards (issue 18): `dir` keeps files under DOCUMENTS_DIR (default: a
     # `documents` directory beside the SQLite file, else ./documents); `db` keeps them in the
     # database (chunks), so every instance sharing PostgreSQL serves every file.

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 import uvicorn
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from app import demo
 from app.bot_component import BotComponent
@@ -254,6 +254,13 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
                 select(Notification).where(Notification.kind == "incoming_call")
             )
         }
+        prompts_queued = {
+            str(n.payload.get("phone")): n.created_at.timestamp()
+            for n in await session.scalars(
+                select(Notification).where(Notification.kind == "post_call")
+            )
+        }
+        edits = await session.scalar(select(func.count()).where(Notification.kind == "call_update"))
     server.should_exit = True
     await serving
     sock.close()
@@ -265,10 +272,12 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
             first_card[found.group(1)] = call.at + wall
     sending = [first_card[p] - queued[p] for p in accepted if p in queued and p in first_card]
     sent = len(fake.sent("sendMessage"))
+    edited = len(fake.sent("editMessageText"))
     print(
         f"screen pop: {calls * events_per_call} events at {args.pop_rate:.0f}/s over "
         f"{elapsed:.1f} s, {len(accepted)} calls rang a salesperson, "
-        f"{sent} messages sent (limit {args.rate:.0f}/s), {errors} non-200"
+        f"{sent} messages and {edited} edits sent ({edits} edits queued; limit "
+        f"{args.rate:.0f}/s), {errors} non-200"
     )
     ms = [x * 1000 for x in latencies]
     print(
@@ -281,6 +290,7 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
         print(f"{label}: p50 {pct(ms, 0.5):.0f} ms, p99 {pct(ms, 0.99):.0f} ms")
     # The post-call prompt: the end webhook's 200 -> the prompt (outcome buttons) at the fake.
     prompts: dict[str, float] = {}
+    prompt_at: dict[str, float] = {}
     for call in fake.sent("sendMessage"):
         if '"k:out:' not in json.dumps(call.params.get("reply_markup") or ""):
             continue
@@ -289,12 +299,23 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
         for phone, at in ended.items():
             if phone in digits and phone not in prompts:
                 prompts[phone] = call.at - at
+                prompt_at[phone] = call.at + wall
     ms = [x * 1000 for x in prompts.values()]
     print(
         f"  end webhook received -> post-call prompt at the fake: p50 {pct(ms, 0.5):.0f} ms, "
         f"p99 {pct(ms, 0.99):.0f} ms, max {max(ms or [0]):.0f} ms "
         f"({len(ms)}/{len(ended)} prompts matched)"
     )
+    # Where the prompt's time goes: the end webhook received -> the prompt committed, then
+    # committed -> at the fake.
+    matched = [p for p in prompt_at if p in prompts_queued]
+    split = (
+        ("  of which processing", [prompts_queued[p] - (ended[p] + wall) for p in matched]),
+        ("  of which sending", [prompt_at[p] - prompts_queued[p] for p in matched]),
+    )
+    for label, values in split:
+        ms = [x * 1000 for x in values]
+        print(f"{label}: p50 {pct(ms, 0.5):.0f} ms, p99 {pct(ms, 0.99):.0f} ms")
 
 
 async def pbx_load(args: argparse.Namespace) -> None:

@@ -5,9 +5,10 @@
    client chats (relays and answers), then the rest, and queued per chat; the claim loop runs
    every `poll_interval` and at once when `wake()` says a commit added notifications.
 2. Render: each chat's worker renders its rows (`bot.notifications.render`; None settles the
-   row as skipped), so a slow card never holds up another chat. Within a chat the screen pop
-   goes first, then the other call messages, then the rest, each kind in claim order: a card
-   waits for no reminder or digest queued before it.
+   row as skipped), so a slow card never holds up another chat. A chat has two lanes: new
+   messages, and below them edits (step 4). Among new messages the screen pop goes first,
+   then the other call messages, then the rest, each kind in claim order: a card waits for no
+   reminder or digest queued before it.
 3. Send: each request waits for the chat's budget, then for the global limiter (an aiolimiter
    leaky bucket, `rate` a second). A chat's budget is a token bucket: `per_chat_burst`
    messages at once, then one per `per_chat_interval` (Telegram asks for about one message a
@@ -15,19 +16,27 @@
    spacing made the third card of three calls ringing one person within a second arrive
    two seconds late, after the pickup.
 4. Edits: `call_update` and `task_update` rows edit the message their original (a screen pop,
-   a missed-call task) became, by `editMessageText`; they rank after the pop in the chat's
-   queue, so the pop goes first. The original's message id is kept in memory from Telegram's
-   answer until it is recorded, then in the row. An edit whose original has not gone out
-   yet waits a second and tries again; "not modified" counts as done; an original that is
-   gone or too old to edit settles the edit as skipped and nothing new is sent (a second
-   message about a call that is over would only be noise: the post-call prompt and the task
-   carry what is left to do).
-5. Grouped relays: a `client_relay` taken from a chat's queue first waits for the chat's
-   budget; then the other relays waiting in that queue go out with it, rendered as one message
-   (bot/client_chats.py `render_relay_group`; it says which rows each request shows). Client
-   messages arriving faster than Telegram's ~1 message a second per chat then wait one
-   message, not a queue that grows. If a pop came meanwhile, it goes first; and relays leave
-   the chat one message of its burst, so a pop meets a budget relays have not used up.
+   a missed-call task) became, by `editMessageText`. They are the chat's lower lane: an edit
+   goes only while no new message waits for the chat, and only when the chat's budget and the
+   global one keep room for one more message after it, so a pop that comes next goes at
+   once, not behind an edit (it still waits for what Telegram's per-chat rate demands). The
+   edits of one message held together coalesce: the newest is rendered from the state as it
+   is at the moment it goes (after its wait) and sent as one request; the older rows are
+   recorded with it, so no outdated state is ever sent after a newer one and a burst of
+   changes costs Telegram one request. Edits render the current state, so resending one
+   (a restart, an expired lease) is harmless. The original's message id is kept in memory
+   from Telegram's answer until it is recorded, then in the row. An edit whose original has
+   not gone out yet waits a second and tries again; "not modified" counts as done; an
+   original that is gone or too old to edit settles the edit as skipped and nothing new is
+   sent (a second message about a call that is over would only be noise: the post-call
+   prompt and the task carry what is left to do).
+5. Grouped relays: a `client_relay` taken from a chat's lane of new messages first waits for
+   the chat's budget; then the other relays waiting in that lane go out with it, rendered as
+   one message (bot/client_chats.py `render_relay_group`; it says which rows each request
+   shows). Client messages arriving faster than Telegram's ~1 message a second per chat then
+   wait one message, not a queue that grows. If a pop came meanwhile, it goes first; and
+   relays leave the chat one message of its burst, so a pop meets a budget relays have not
+   used up.
 6. Record: a sent row is marked sent right after Telegram's 200 by a recorder task that
    commits whatever has been delivered since its last commit. The time from the 200 to that
    commit is the whole at-least-once window: a crash inside it resends those messages once the
@@ -83,19 +92,20 @@ URGENT_KINDS = ("incoming_call", "post_call", "missed_call", "call_update", "tas
 # Client chats (issue 17): claimed after the urgent kinds and before the routine ones, and
 # ranked after them in a chat's queue, so screen pops still go first.
 CLIENT_KINDS = client_delivery.CLIENT_KINDS
-# Order within a chat's queue (lower first); kinds not named here come last.
+# Order within a chat's lane of new messages (lower first); kinds not named here come last.
 CHAT_PRIORITY = {
     "incoming_call": 0,
     "post_call": 1,
     "missed_call": 1,
-    # Edits after the messages they edit, and after the post-call prompt: a person waits for
-    # the prompt, while a pop that says "ended" a second late misleads nobody.
-    "call_update": 2,
-    "task_update": 2,
-    "client_relay": 3,
-    "client_message": 3,
+    "client_relay": 2,
+    "client_message": 2,
 }
+# Edits of live messages: the lower lane, after every new message for the chat (a person
+# waits for the pop and the prompt, while a pop that says "ended" a second late misleads
+# nobody), coalesced per edited message.
+EDIT_KINDS = tuple(notifications.EDITS)
 EDIT_WAIT_SECONDS = 1.0  # an edit whose original is still on its way tries again after this
+EDIT_POLL_SECONDS = 0.05  # an edit held back by the global budget looks again after this
 NOT_MODIFIED = "message is not modified"
 RETRY_IN_MEMORY_SECONDS = 10.0  # a longer 429 goes back to the database
 CHAT_BACKLOG = 5  # routine messages held in memory per chat; more wait in the database
@@ -123,9 +133,38 @@ class _Item:
     message_id: int | None = None  # what Telegram answered, for the live kinds
     message_ids: list[int] = field(default_factory=list)  # every message it became
     group: list[_Item] = field(default_factory=list)  # rows going out with it (step 5)
+    covers: list[int] = field(default_factory=list)  # older edits this one is sent for
+    # a group's rows -> the messages that show them (step 5)
+    became: dict[int, list[int]] = field(default_factory=dict)
 
 
 _Queued = tuple[int, int, _Item]  # (priority, claim order, item): a chat's queue entry
+
+
+@dataclass
+class _Chat:
+    """What a chat holds in memory: new messages by rank, and below them the edits, by the
+    notification whose message they edit (oldest first)."""
+
+    messages: asyncio.PriorityQueue[_Queued] = field(default_factory=asyncio.PriorityQueue)
+    edits: dict[int, list[_Item]] = field(default_factory=dict)
+    sending: set[int] = field(default_factory=set)  # messages with an edit at Telegram now
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a message came, an edit went
+
+    def empty(self) -> bool:
+        return self.messages.empty() and not self.edits and not self.sending
+
+    def ready_edit(self) -> int | None:
+        """The first message with edits waiting and none of its edits at Telegram now."""
+        return next((target for target in self.edits if target not in self.sending), None)
+
+    def drain(self) -> list[_Item]:
+        items = _drain(self.messages)
+        for held in self.edits.values():
+            items += held
+        self.edits.clear()
+        self.arrived.set()  # a worker waiting for an edit's turn looks again
+        return items
 
 
 class OutboxSender:
@@ -161,12 +200,17 @@ class OutboxSender:
         # Bursts of at most a tenth of a second's worth: a 1-second window never sees more
         # than 1.1 x rate (Telegram's ~30/s is a limit on any second, not an average).
         self._global = AsyncLimiter(max(rate / 10, 1.0), max(rate / 10, 1.0) / rate)
+        self._global_waiting = 0  # new messages waiting for the global limiter
+        # What an edit leaves free: a new message after it goes at once (when there is room).
+        self._edit_room = min(2.0, self._global.max_rate)
+        self._edit_reserve = 1.0 if self._per_chat_burst > 1 else 0.0
         self.rate = rate
         # chat id -> (messages it may send now, monotonic time that was counted at)
         self._chat_budget: dict[int, tuple[float, float]] = {}
-        self._queues: dict[int, asyncio.PriorityQueue[_Queued]] = {}  # by chat id (or -user id)
+        self._chats: dict[int, _Chat] = {}  # by chat id (or -user id)
         self._order = itertools.count()  # claim order, within a kind's priority
         self._workers: dict[int, asyncio.Task[None]] = {}
+        self._edit_sends: set[asyncio.Task[None]] = set()  # edits at Telegram (step 4)
         self._inflight: dict[int, str] = {}  # notification id -> kind
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -207,8 +251,8 @@ class OutboxSender:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        unsent = [item.notification_id for q in self._queues.values() for item in _drain(q)]
-        workers = list(self._workers.values())
+        unsent = [item.notification_id for c in self._chats.values() for item in c.drain()]
+        workers = list(self._workers.values()) + list(self._edit_sends)
         if workers:
             _done, pending = await asyncio.wait(workers, timeout=grace)
             for task in pending:
@@ -230,7 +274,7 @@ class OutboxSender:
                 lambda ctx: outbox.defer(ctx, notification_ids=unsent, until=ctx.clock.now())
             )
         self._workers.clear()
-        self._queues.clear()
+        self._chats.clear()
 
     def wake(self) -> None:
         """A commit added notifications: claim now (safe from any thread)."""
@@ -268,7 +312,9 @@ class OutboxSender:
         """Claim what fits in memory (urgent kinds first) and queue it per chat; each chat's
         worker renders and sends, so one slow card never holds up another chat."""
         self._forget_quiet_chats()
-        room = self._batch - len(self._inflight)
+        # Edits held here are few and coalesce; they do not take the room of new messages.
+        held = sum(kind not in EDIT_KINDS for kind in self._inflight.values())
+        room = self._batch - held
         # Call messages are claimed even when the batch is full of messages waiting for their
         # chat's budget (a busy client chat): a screen pop never waits behind them.
         urgent = await self._with_ctx(
@@ -293,8 +339,15 @@ class OutboxSender:
         """Queue claimed rows per chat; a chat already holding CHAT_BACKLOG gets them later."""
         deferred: list[int] = []
         for row in rows:
+            if row.id in self._inflight:  # its lease ran out while it waited here: still ours
+                continue
             key = row.chat_id if row.chat_id is not None else -(row.user_id or 0)
-            queue = self._queue(key)
+            chat = self._chat(key)
+            if row.kind in EDIT_KINDS:
+                self._inflight[row.id] = row.kind
+                chat.edits.setdefault(_edited(row), []).append(_Item(row.id, row.kind, row))
+                continue
+            queue = chat.messages
             if queue.qsize() >= CHAT_BACKLOG and row.kind not in URGENT_KINDS + CLIENT_KINDS:
                 # Memory is bounded by deferring the routine ones; a call message is never
                 # pushed back behind them (they are few: a person's calls).
@@ -303,6 +356,7 @@ class OutboxSender:
             self._inflight[row.id] = row.kind
             rank = CHAT_PRIORITY.get(row.kind, len(CHAT_PRIORITY))
             queue.put_nowait((rank, next(self._order), _Item(row.id, row.kind, row)))
+            chat.arrived.set()
         if deferred:
             later = self._deps.clock.now() + timedelta(seconds=CHAT_BACKLOG)
             await self._with_ctx(
@@ -324,61 +378,146 @@ class OutboxSender:
             )
         return rendered
 
-    def _queue(self, chat_id: int) -> asyncio.PriorityQueue[_Queued]:
-        queue = self._queues.get(chat_id)
-        if queue is None:
-            queue = self._queues[chat_id] = asyncio.PriorityQueue()
-        if chat_id not in self._workers:
-            self._workers[chat_id] = asyncio.create_task(
-                self._chat_worker(chat_id, queue), name=f"outbox-chat-{chat_id}"
+    def _chat(self, key: int) -> _Chat:
+        chat = self._chats.get(key)
+        if chat is None:
+            chat = self._chats[key] = _Chat()
+        if key not in self._workers:
+            self._workers[key] = asyncio.create_task(
+                self._chat_worker(key, chat), name=f"outbox-chat-{key}"
             )
-        return queue
+        return chat
 
     # -- send -----------------------------------------------------------------------------
 
-    async def _chat_worker(self, chat_id: int, queue: asyncio.PriorityQueue[_Queued]) -> None:
+    async def _chat_worker(self, key: int, chat: _Chat) -> None:
+        """Send a chat's messages, each new one before any edit, until it holds nothing."""
         try:
-            while not queue.empty() and not self._stopping:
-                rank, order, item = queue.get_nowait()
-                if item.kind in GROUPED_KINDS and self._group_render is not None:
-                    if self._budget_covers(chat_id, queue, item.kind):
-                        pass  # each goes on its own, now
-                    elif (delay := self._chat_wait(chat_id, 1 + self._reserve)) > 0:
-                        await asyncio.sleep(delay)  # the chat's relays gather meanwhile
-                        if _more_urgent(queue, rank):  # a pop came meanwhile: it goes first
-                            queue.put_nowait((rank, order, item))
-                            continue
-                    if not self._budget_covers(chat_id, queue, item.kind):
-                        item.group = _take_kind(queue, item.kind, GROUP_MAX - 1)
-                try:
-                    await self._deliver(item)
-                except Exception:  # the claim's lease brings the row back
-                    log.exception("delivering notification %s failed", item.notification_id)
-                finally:
-                    self._inflight.pop(item.notification_id, None)
-                    for member in item.group:
-                        self._inflight.pop(member.notification_id, None)
+            while not chat.empty() and not self._stopping:
+                if not chat.messages.empty():
+                    rank, order, item = chat.messages.get_nowait()
+                    if item.kind in GROUPED_KINDS and self._group_render is not None:
+                        if self._budget_covers(key, chat.messages, item.kind):
+                            pass  # each goes on its own, now
+                        elif (delay := self._chat_wait(key, reserve=self._reserve)) > 0:
+                            await asyncio.sleep(delay)  # the chat's relays gather meanwhile
+                            if _more_urgent(chat.messages, rank):  # a pop came: it goes first
+                                chat.messages.put_nowait((rank, order, item))
+                                continue
+                        if not self._budget_covers(key, chat.messages, item.kind):
+                            item.group = _take_kind(chat.messages, item.kind, GROUP_MAX - 1)
+                    try:
+                        await self._deliver(item)
+                    except Exception:  # the claim's lease brings the row back
+                        log.exception("delivering notification %s failed", item.notification_id)
+                    finally:
+                        self._inflight.pop(item.notification_id, None)
+                        for member in item.group:
+                            self._inflight.pop(member.notification_id, None)
+                elif chat.ready_edit() is None:  # its edits are at Telegram: wait for them
+                    chat.arrived.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(1.0):
+                            await chat.arrived.wait()
+                elif await self._edit_turn(key, chat) and (target := chat.ready_edit()) is not None:
+                    items = chat.edits.pop(target)
+                    try:
+                        await self._deliver_edit(key, chat, target, items)
+                    except Exception:  # the claim's lease brings the rows back
+                        log.exception("editing for notification %s failed", target)
+                        self._release(items)
         finally:
-            self._workers.pop(chat_id, None)
-            if queue.empty():
-                self._queues.pop(chat_id, None)
+            self._workers.pop(key, None)
+            if chat.empty():
+                self._chats.pop(key, None)
+
+    async def _edit_turn(self, key: int, chat: _Chat) -> bool:
+        """Wait until an edit may go and still leave room for one more message at once, in the
+        chat's budget and in the global one; False when a new message came first."""
+        while not self._stopping and chat.messages.empty():
+            wait = self._chat_wait(key, reserve=self._edit_reserve)
+            if wait <= 0:
+                if self._global_waiting == 0 and self._global.has_capacity(self._edit_room):
+                    return True
+                # New messages of other chats are taking the global budget: look again soon.
+                wait = max(1 / self.rate, EDIT_POLL_SECONDS)
+            chat.arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await chat.arrived.wait()
+        return False
 
     async def _deliver(self, item: _Item) -> None:
         rendered = await (self._render_group(item) if item.group else self._render_one(item.row))
         if rendered is None:
             return
-        shows: list[list[int]] | None = getattr(rendered, "shows", None)
-        became: dict[int, list[int]] = {}  # row -> the messages that show it (grouped)
-        chat_id = rendered.chat_id
+        if await self._send_all(item, rendered):
+            self._sent(item)
+
+    async def _deliver_edit(self, key: int, chat: _Chat, target: int, items: list[_Item]) -> None:
+        """One editMessageText for the edits of one message held here: the newest, rendered
+        from the state as it is now; the older ones are recorded with it. The request goes
+        on its own, so the chat's next message does not wait for Telegram's answer to it."""
+        carrier, older = items[-1], [i.notification_id for i in items[:-1]]
+        carrier.covers = older
+        rendered = await self._render_one(carrier.row)
+        if rendered is None:  # settled as skipped: the older ones have nothing to say either
+            await self._settle_covered(carrier, "nothing to edit")
+            self._release(items)
+            return
+        if self._stopping:  # stop() has given back what it held: these go back too
+            ids = [i.notification_id for i in items]
+            await self._settle(
+                lambda ctx: outbox.defer(ctx, notification_ids=ids, until=ctx.clock.now())
+            )
+            self._release(items)
+            return
+        if not chat.messages.empty():  # one came while this rendered: it goes first
+            chat.edits = {target: items + chat.edits.pop(target, []), **chat.edits}
+            return
         if rendered.edit_of is not None and rendered.edit_message_id is None:
             rendered.edit_message_id = self._message_ids.get(rendered.edit_of)
             if rendered.edit_message_id is None:  # the original is still on its way
-                nid = item.notification_id
+                ids = [carrier.notification_id, *older]
                 later = self._deps.clock.now() + timedelta(seconds=EDIT_WAIT_SECONDS)
-                await self._settle(
-                    lambda ctx: outbox.defer(ctx, notification_ids=[nid], until=later)
-                )
+                await self._settle(lambda ctx: outbox.defer(ctx, notification_ids=ids, until=later))
+                self._release(items)
                 return
+        chat.sending.add(target)
+        send = asyncio.create_task(
+            self._send_edit(chat, target, carrier, rendered), name=f"outbox-edit-{key}"
+        )
+        self._edit_sends.add(send)
+        send.add_done_callback(self._edit_sends.discard)
+
+    async def _send_edit(
+        self, chat: _Chat, target: int, carrier: _Item, rendered: Rendered
+    ) -> None:
+        try:
+            if await self._send_all(carrier, rendered):
+                self._sent(carrier)
+            else:  # given back (the carrier goes again with the state of then) or settled
+                reason = f"superseded by notification {carrier.notification_id}"
+                await self._settle_covered(carrier, reason)
+        except Exception:  # the claim's lease brings the rows back
+            log.exception("editing for notification %s failed", carrier.notification_id)
+        finally:
+            chat.sending.discard(target)
+            self._inflight.pop(carrier.notification_id, None)
+            for nid in carrier.covers:
+                self._inflight.pop(nid, None)
+            chat.arrived.set()
+
+    def _release(self, items: list[_Item]) -> None:
+        """These rows are settled or given back: no longer held here."""
+        for item in items:
+            self._inflight.pop(item.notification_id, None)
+
+    async def _send_all(self, item: _Item, rendered: Rendered) -> bool:
+        """Send every request of a rendered message within the budgets; False when it was
+        given back or settled on the way."""
+        chat_id = rendered.chat_id
+        shows: list[list[int]] | None = getattr(rendered, "shows", None)
         for index, method in enumerate(_methods(rendered)):
             before = len(item.message_ids)
             while True:
@@ -386,19 +525,38 @@ class OutboxSender:
                 # wait; one taken before that wait could let requests bunch up.
                 if (delay := self._chat_wait(chat_id)) > 0:
                     await asyncio.sleep(delay)
-                async with self._global:
-                    self._take_chat_token(chat_id)
-                    outcome = await self._send(item, method)
+                self._global_waiting += item.kind not in EDIT_KINDS
+                try:
+                    await self._global.acquire()
+                finally:
+                    self._global_waiting -= item.kind not in EDIT_KINDS
+                self._take_chat_token(chat_id)
+                outcome = await self._send(item, method)
                 if outcome is None:
                     break  # this part went out
                 if outcome == "settled":
                     await self._give_back_group(item)
-                    return  # given back or failed inside _send
+                    return False  # given back or failed inside _send
                 # Flood control: after its wait the chat starts again from an empty budget,
                 # not with a fresh burst that would meet the next 429.
                 self._chat_budget[chat_id] = (0.0, time.monotonic())
             for shown in shows[index] if shows is not None and index < len(shows) else ():
-                became.setdefault(shown, []).extend(item.message_ids[before:])
+                item.became.setdefault(shown, []).extend(item.message_ids[before:])
+        return True
+
+    async def _settle_covered(self, carrier: _Item, reason: str) -> None:
+        """The older edits a carrier was sent for: settled as skipped, never sent on their own."""
+        covered = list(carrier.covers)
+
+        async def skip(ctx: Ctx) -> None:
+            for nid in covered:
+                await outbox.mark_skipped(ctx, notification_id=nid, reason=reason)
+
+        if covered:
+            await self._settle(skip)
+
+    def _sent(self, item: _Item, rendered: Rendered | None = None) -> None:
+        """Bookkeeping once every request of an item went out: recorded by the recorder."""
         self.sent += 1
         self._outage_pause = OUTAGE_BACKOFF[0]
         if item.kind == "incoming_call":
@@ -409,14 +567,14 @@ class OutboxSender:
             skipped = set(getattr(rendered, "skipped", ()))
             for member in (item, *item.group):
                 if member.notification_id not in skipped:
-                    self._client_sent[member.notification_id] = became.get(
+                    self._client_sent[member.notification_id] = item.became.get(
                         member.notification_id, []
                     )
                     self._delivered.append(member.notification_id)
         else:
             if item.kind in CLIENT_KINDS:
                 self._client_sent[item.notification_id] = list(item.message_ids)
-            self._delivered.append(item.notification_id)
+            self._delivered += [item.notification_id, *item.covers]
         self._delivered_event.set()
 
     async def _render_group(self, item: _Item) -> Rendered | None:
@@ -483,8 +641,10 @@ class OutboxSender:
         tokens, at = self._chat_budget.get(chat_id, (self._per_chat_burst, now))
         return min(self._per_chat_burst, tokens + (now - at) / self._per_chat_interval)
 
-    def _chat_wait(self, chat_id: int, need: float = 1.0) -> float:
-        """Seconds until the chat may be sent another message (0: now); `need` tokens."""
+    def _chat_wait(self, chat_id: int, *, reserve: float = 0.0) -> float:
+        """Seconds until the chat may be sent another message (0: now) and still have
+        `reserve` messages' room after it."""
+        need = 1 + reserve
         tokens = self._chat_tokens(chat_id, time.monotonic())
         return 0.0 if tokens >= need else (need - tokens) * self._per_chat_interval
 
@@ -705,6 +865,12 @@ def _take_kind(queue: asyncio.PriorityQueue[_Queued], kind: str, limit: int) -> 
         else:
             queue.put_nowait(entry)
     return taken
+
+
+def _edited(row: Notification) -> int:
+    """The notification whose message an edit row edits (its own id when it does not say)."""
+    original = (row.payload or {}).get("of")
+    return int(original) if isinstance(original, int) else row.id
 
 
 def _drain(queue: asyncio.PriorityQueue[_Queued]) -> list[_Item]:

@@ -22,9 +22,9 @@ class CoreConfig:
     # composition root fills it from the locale files in the team's language.
     callback_title: str = "{name}"
     # Edit the screen pop in place as the call is answered and ends (PEREZVON_LIVE_CALL_MESSAGES).
-    # Off by default: the edits share the Telegram rate with the next calls' pops, and the pop
-    # bench (bench/bot.py) showed its p99 rise from ~0.25 s to ~2 s with them on.
-    live_call_messages: bool = False
+    # The edits are the outbox's lower lane (bot/delivery.py): they never go before a new
+    # message for the chat nor take the room the next pop needs, so they cost pops no speed.
+    live_call_messages: bool = True
     create_contacts_for_outbound: bool = False
     ringing_timeout_seconds: int = 600
     invite_ttl_hours: int = 72

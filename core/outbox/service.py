@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,6 +23,29 @@ from core.users.models import User
 
 LIVE_KINDS = ("incoming_call", "missed_call")  # messages edited later: their ids are kept
 CLAIM_SECONDS = 120
+# The look-ups every answered or ended call makes (the inbox processor's hot path), built once:
+# building these statements cost more than running them.
+_LIVE_MESSAGES = (
+    select(Notification)
+    .where(
+        Notification.live_ref == bindparam("live_ref"),
+        Notification.kind.in_(LIVE_KINDS),
+        or_(
+            Notification.status == "sent",
+            (Notification.status == "pending") & (Notification.claimed_until > bindparam("now")),
+        ),
+    )
+    .order_by(Notification.id)
+)
+_EDIT_WAITING = (
+    select(Notification.id)
+    .where(
+        Notification.live_ref == bindparam("live_ref"),
+        Notification.status == "pending",
+        Notification.claimed_until.is_(None),
+    )
+    .limit(1)
+)
 
 
 async def enqueue(
@@ -135,18 +158,10 @@ async def live_messages(ctx: Ctx, *, live_ref: str) -> list[Notification]:
     """The messages showing `live_ref` that went out or are going out now: the ones a later
     edit must reach. One still waiting unclaimed needs no edit (it is rendered from the
     current state when it goes)."""
-    now = ctx.clock.now()
-    query = select(Notification).where(
-        Notification.live_ref == live_ref,
-        Notification.kind.in_(LIVE_KINDS),
-        or_(
-            Notification.status == "sent",
-            (Notification.status == "pending") & (Notification.claimed_until > now),
-        ),
-    )
+    params = {"live_ref": live_ref, "now": ctx.clock.now()}
     # No autoflush: the inbox processor's batch inserts its new calls together at its commit.
     with ctx.session.no_autoflush:
-        return list(await ctx.session.scalars(query.order_by(Notification.id)))
+        return list(await ctx.session.scalars(_LIVE_MESSAGES, params))
 
 
 async def enqueue_edit(
@@ -157,13 +172,8 @@ async def enqueue_edit(
     An edit of it still waiting unclaimed is enough: it renders the state as it is when it
     goes, so a burst of changes costs Telegram one request, not one per change."""
     ref = f"edit:{of.id}"
-    waiting = select(Notification.id).where(
-        Notification.live_ref == ref,
-        Notification.status == "pending",
-        Notification.claimed_until.is_(None),
-    )
     with ctx.session.no_autoflush:
-        if await ctx.session.scalar(waiting.limit(1)) is not None:
+        if await ctx.session.scalar(_EDIT_WAITING, {"live_ref": ref}) is not None:
             return False
     return await enqueue(
         ctx,

@@ -288,9 +288,9 @@ async def test_a_task_done_elsewhere_takes_the_buttons_off_its_missed_call_messa
 async def test_with_live_call_messages_off_the_pop_is_never_edited(
     fake_tg: FakeTelegram, database_url: str
 ) -> None:
-    """The default (PEREZVON_LIVE_CALL_MESSAGES=false): the pop stays as sent and the call
-    still gets its post-call prompt; the edits would cost the next pops their speed."""
-    assert Settings(database_url=database_url).core_config().live_call_messages is False
+    """PEREZVON_LIVE_CALL_MESSAGES=false (on by default): the pop stays as sent and the call
+    still gets its post-call prompt."""
+    assert Settings(database_url=database_url).core_config().live_call_messages is True
     async with perezvon(database_url, fake_tg, live=False) as pbx:
         await post(pbx, "start", "c-9")
         await post(pbx, "ringing", "c-9", extension="101")
