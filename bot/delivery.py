@@ -399,11 +399,13 @@ class OutboxSender:
                     if item.kind in GROUPED_KINDS and self._group_render is not None:
                         if self._budget_covers(key, chat.messages, item.kind):
                             pass  # each goes on its own, now
-                        elif (delay := self._chat_wait(key, reserve=self._reserve)) > 0:
-                            await asyncio.sleep(delay)  # the chat's relays gather meanwhile
-                            if _more_urgent(chat.messages, rank):  # a pop came: it goes first
-                                chat.messages.put_nowait((rank, order, item))
-                                continue
+                        # The chat's relays gather while it waits for its budget; a pop that
+                        # comes goes first, at once (relays leave it the room), not after this.
+                        elif (
+                            delay := self._chat_wait(key, reserve=self._reserve)
+                        ) > 0 and await _interrupted(chat, rank, delay):
+                            chat.messages.put_nowait((rank, order, item))
+                            continue
                         if not self._budget_covers(key, chat.messages, item.kind):
                             item.group = _take_kind(chat.messages, item.kind, GROUP_MAX - 1)
                     try:
@@ -839,6 +841,17 @@ def _time_screen_pop(row: Notification, now: datetime) -> None:
 async def _skip_all(ctx: Ctx, ids: list[int]) -> None:
     for nid in ids:
         await outbox.mark_skipped(ctx, notification_id=nid, reason="no recipient")
+
+
+async def _interrupted(chat: _Chat, rank: int, delay: float) -> bool:
+    """Wait `delay` seconds unless something ranked before `rank` comes to the chat first
+    (True then)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(delay):
+            while not _more_urgent(chat.messages, rank):
+                chat.arrived.clear()
+                await chat.arrived.wait()
+    return _more_urgent(chat.messages, rank)
 
 
 def _peek(queue: asyncio.PriorityQueue[_Queued]) -> list[_Queued]:
