@@ -16,7 +16,6 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.bot_component import BotComponent
 from app.settings import Settings
@@ -25,14 +24,15 @@ from bot import webhook
 from bot.callbacks import ContactCb
 from bot.runtime import create_bot
 from core import housekeeping
-from core.config import CoreConfig
 from core.contacts import service as contacts
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.models import Note
 from core.telegram import updates as telegram_updates
 from core.telegram.models import TelegramUpdate
 from tests.bot.conftest import close_bot
-from tests.bot.updates import make_user, message_update, tg_user
+from tests.bot.updates import message_update, tg_user
+from tests.conftest import Db
 from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.waits import wait_until
@@ -78,20 +78,20 @@ async def webhook_app(
             yield client, bot
 
 
-@pytest.mark.usefixtures("engine")
-async def test_a_reply_as_note_delivered_three_times_makes_one_note(
-    fake_tg: FakeTelegram,
-    database_url: str,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
-    seller = await make_user(sessions, config, clock, telegram_id=SELLER)
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
-        contact = await contacts.create_contact(
+async def client_of_seller(db: Db) -> Contact:
+    """The salesperson SELLER and their client Анна, committed: whose card a reply quotes."""
+    seller = await db.user(telegram_id=SELLER)
+    async with db.ctx() as ctx:
+        return await contacts.create_contact(
             ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
         )
+
+
+@pytest.mark.usefixtures("engine")
+async def test_a_reply_as_note_delivered_three_times_makes_one_note(
+    fake_tg: FakeTelegram, database_url: str, db: Db
+) -> None:
+    contact = await client_of_seller(db)
     reply = message_update(
         tg_user(SELLER, "Пётр"),
         "Просила скидку 10%",
@@ -108,8 +108,7 @@ async def test_a_reply_as_note_delivered_three_times_makes_one_note(
         later = await client.post("/telegram/webhook", json=update, headers=HEADERS)
     # The lifespan has ended: every handler that was started has finished.
 
-    async with sessions() as session:
-        notes = list(await session.scalars(select(Note.text).where(Note.contact_id == contact.id)))
+    notes = [note.text for note in await db.rows(Note, Note.contact_id == contact.id)]
     assert notes == ["Просила скидку 10%"]
     answers = [r.json() for r in [*together, later]]
     assert [r.status_code for r in [*together, later]] == [200, 200, 200]

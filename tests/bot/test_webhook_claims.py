@@ -7,26 +7,26 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.config import CoreConfig
-from core.contacts import service as contacts
-from core.context import Actor, Ctx
 from core.models import Note
 from core.telegram import updates as telegram_updates
 from core.telegram.models import TelegramUpdate
-from tests.bot.test_runtime_webhook_once import HEADERS, SELLER, card_message, webhook_app
-from tests.bot.updates import make_user, message_update, tg_user
-from tests.fakes.clock import FakeClock
+from tests.bot.test_runtime_webhook_once import (
+    HEADERS,
+    SELLER,
+    card_message,
+    client_of_seller,
+    webhook_app,
+)
+from tests.bot.updates import message_update, tg_user
+from tests.conftest import Db
 from tests.fakes.telegram_api import FakeTelegram
 
 
 async def test_claims_arriving_together_share_a_commit_and_duplicates_are_new_once(
-    engine: AsyncEngine,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    engine: AsyncEngine, db: Db
 ) -> None:
     commits = 0
 
@@ -36,7 +36,7 @@ async def test_claims_arriving_together_share_a_commit_and_duplicates_are_new_on
 
     event.listen(engine.sync_engine, "commit", counted)
     try:
-        claims = telegram_updates.Claims(sessions, config, clock, bot_id=1)
+        claims = telegram_updates.Claims(db.sessions, db.config, db.clock, bot_id=1)
         ids = [*range(1, 41), 5, 17, 5]  # three deliveries again inside the same batch
         answers = await asyncio.gather(*(claims.claim(u) for u in ids))
     finally:
@@ -46,30 +46,19 @@ async def test_claims_arriving_together_share_a_commit_and_duplicates_are_new_on
     assert commits <= 3  # not one commit each
 
     # A restart: a new process claims them again (Telegram redelivers after an outage).
-    again = telegram_updates.Claims(sessions, config, clock, bot_id=1)
+    again = telegram_updates.Claims(db.sessions, db.config, db.clock, bot_id=1)
     repeated = await asyncio.gather(*(again.claim(u) for u in (3, 40, 41, 41)))
     assert repeated == [False, False, True, False]
-    other_bot = telegram_updates.Claims(sessions, config, clock, bot_id=2)
+    other_bot = telegram_updates.Claims(db.sessions, db.config, db.clock, bot_id=2)
     assert await other_bot.claim(3) is True
-    async with sessions() as session:
-        count = await session.scalar(select(func.count()).select_from(TelegramUpdate))
-    assert count == 42
+    assert await db.count(TelegramUpdate) == 42
 
 
 @pytest.mark.usefixtures("engine")
 async def test_updates_delivered_twice_in_a_burst_and_again_after_a_restart_apply_once(
-    fake_tg: FakeTelegram,
-    database_url: str,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    fake_tg: FakeTelegram, database_url: str, db: Db
 ) -> None:
-    seller = await make_user(sessions, config, clock, telegram_id=SELLER)
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
-        contact = await contacts.create_contact(
-            ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
-        )
+    contact = await client_of_seller(db)
     updates = [
         {
             "update_id": 600_000 + n,
@@ -94,6 +83,5 @@ async def test_updates_delivered_twice_in_a_burst_and_again_after_a_restart_appl
     assert all(r.status_code == 200 for r in [*burst, *redelivered])
     assert sum(1 for r in burst if r.json() == {"ok": True}) == 20
     assert all(r.json() == {"ok": True, "duplicate": True} for r in redelivered)
-    async with sessions() as session:
-        notes = list(await session.scalars(select(Note.text).where(Note.contact_id == contact.id)))
+    notes = [note.text for note in await db.rows(Note, Note.contact_id == contact.id)]
     assert sorted(notes) == sorted(f"заметка {n}" for n in range(20))
