@@ -154,6 +154,13 @@ class _Chat:
     def empty(self) -> bool:
         return self.messages.empty() and not self.edits and not self.sending
 
+    async def wait_arrival(self, within: float) -> None:
+        """Wait up to `within` seconds for a message to come or an edit to go."""
+        self.arrived.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await self.arrived.wait()
+
     def ready_edit(self) -> int | None:
         """The first message with edits waiting and none of its edits at Telegram now."""
         return next((target for target in self.edits if target not in self.sending), None)
@@ -417,10 +424,7 @@ class OutboxSender:
                         for member in item.group:
                             self._inflight.pop(member.notification_id, None)
                 elif chat.ready_edit() is None:  # its edits are at Telegram: wait for them
-                    chat.arrived.clear()
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(1.0):
-                            await chat.arrived.wait()
+                    await chat.wait_arrival(1.0)
                 elif await self._edit_turn(key, chat) and (target := chat.ready_edit()) is not None:
                     items = chat.edits.pop(target)
                     try:
@@ -443,10 +447,7 @@ class OutboxSender:
                     return True
                 # New messages of other chats are taking the global budget: look again soon.
                 wait = max(1 / self.rate, EDIT_POLL_SECONDS)
-            chat.arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await chat.arrived.wait()
+            await chat.wait_arrival(wait)
         return False
 
     async def _deliver(self, item: _Item) -> None:
@@ -846,11 +847,10 @@ async def _skip_all(ctx: Ctx, ids: list[int]) -> None:
 async def _interrupted(chat: _Chat, rank: int, delay: float) -> bool:
     """Wait `delay` seconds unless something ranked before `rank` comes to the chat first
     (True then)."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(delay):
-            while not _more_urgent(chat.messages, rank):
-                chat.arrived.clear()
-                await chat.arrived.wait()
+    loop = asyncio.get_running_loop()
+    until = loop.time() + delay
+    while not _more_urgent(chat.messages, rank) and (left := until - loop.time()) > 0:
+        await chat.wait_arrival(left)
     return _more_urgent(chat.messages, rank)
 
 
