@@ -26,7 +26,6 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import ContactCb, EditCb, NoteCb, OwnerCb
 from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
-from bot.i18n import Texts
 from bot.request import Request
 from bot.views import activities as activity_views
 from bot.views import contacts as views
@@ -39,17 +38,14 @@ from core.context import Actor, Ctx
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.notes import service as notes
 from core.users import service as users
-from core.users.models import User
 
 CALLS_SHOWN = 10
 
 
-async def card_screen(ctx: Ctx, actor: Actor, t: Texts, user: User, contact_id: int) -> Screen:
-    return views.card(t, await cards.contact_card(ctx, actor=actor, contact_id=contact_id), user)
-
-
-async def _card(request: Request, contact_id: int) -> Screen:
-    return await card_screen(request.ctx, request.actor, request.t, request.user, contact_id)
+async def card_screen(request: Request, contact_id: int) -> Screen:
+    """The contact's card as the request's user sees it."""
+    card = await cards.contact_card(request.ctx, actor=request.actor, contact_id=contact_id)
+    return views.card(request.t, card, request.user)
 
 
 class RepliedToClient(Filter):
@@ -198,7 +194,7 @@ async def note_file(query: CallbackQuery, callback_data: NoteCb, request: Reques
 
 
 async def open_card(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
-    await answer(query, await _card(request, callback_data.id))
+    await answer(query, await card_screen(request, callback_data.id))
 
 
 async def timeline(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
@@ -299,7 +295,7 @@ async def got_value(message: Message, request: Request, state: FSMContext) -> No
         key = {"company": "company_name"}.get(field, field)
         await contacts.update_contact(ctx, actor=actor, contact_id=contact_id, changes={key: value})
     await state.clear()
-    screen = await _card(request, contact_id)
+    screen = await card_screen(request, contact_id)
     await message.answer(
         request.t("contact-updated") + "\n\n" + screen.text, reply_markup=screen.markup
     )
@@ -321,7 +317,7 @@ async def set_owner(query: CallbackQuery, callback_data: OwnerCb, request: Reque
         contact_id=callback_data.id,
         changes={"owner_id": callback_data.user_id},
     )
-    await show(query, await _card(request, callback_data.id))
+    await show(query, await card_screen(request, callback_data.id))
 
 
 async def invite_client(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
