@@ -102,7 +102,6 @@ async def open_or_create(
     except Conflict as taken:
         if taken.existing_id is None:
             raise
-        await ctx.session.rollback()
         try:
             card = await cards.contact_card(ctx, actor=actor, contact_id=taken.existing_id)
         except NotFound:

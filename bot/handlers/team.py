@@ -248,7 +248,6 @@ async def set_extension(message: Message, request: Request, state: FSMContext) -
         )
     except (InvalidInput, Conflict) as error:
         # The dialog stays open: the next text is another try, not a search.
-        await ctx.session.rollback()
         prompt = cancelable(t, error_text(t, error) + "\n" + t("ask-extension"))
         await message.answer(prompt.text, reply_markup=prompt.markup)
         return
@@ -268,7 +267,6 @@ async def _refuse_last_admin(
     user_id: int,
 ) -> None:
     """Say why, on the button and on the screen, and show the person unchanged."""
-    await request.ctx.session.rollback()
     text = request.t("team-last-admin", name=esc(name))
     callback_answer.text = text[:200]
     callback_answer.show_alert = True
