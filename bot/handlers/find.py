@@ -19,7 +19,7 @@ from aiogram.types import InlineKeyboardButton as Button
 
 from bot.callbacks import DocCb, FindCb
 from bot.handlers.common import show
-from bot.handlers.search import clean_query
+from bot.handlers.search import QueryKind, run_query
 from bot.i18n import Texts
 from bot.request import Request
 from bot.views.format import Screen, button_text, esc, markup
@@ -27,7 +27,6 @@ from core.documents import search as docsearch
 from core.documents.search import DocumentHit, DocumentQuery
 
 PAGE = 5
-MAX_QUERY = 200
 ICONS = {"pdf": "📄", "docx": "📝", "odt": "📝", "xlsx": "📊", "csv": "📊", "email": "✉️"}
 
 
@@ -77,20 +76,13 @@ async def find_screen(request: Request, query: str, page: int) -> Screen:
     return Screen("\n\n".join([head, *body]), markup(rows))
 
 
+FIND = QueryKind("find-hint", "find-too-long", "find_q", find_screen)
+
+
 async def find(
     message: Message, command: CommandObject, request: Request, state: FSMContext
 ) -> None:
-    t = request.t
-    query = clean_query(command.args or "")
-    if not query:
-        await message.answer(t("find-hint"))
-        return
-    if len(query) > MAX_QUERY:
-        await message.answer(t("find-too-long", limit=MAX_QUERY))
-        return
-    await state.update_data(find_q=query)
-    screen = await find_screen(request, query, 0)
-    await message.answer(screen.text, reply_markup=screen.markup)
+    await run_query(message, request, state, command.args or "", FIND)
 
 
 async def page(
