@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 
 from aiogram import Bot
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import OutboxSender
-from core.config import CoreConfig
 from tests.bot.helpers_delivery import (
     ShiftedClock,
     most_in_any_window,
@@ -18,18 +16,16 @@ from tests.bot.helpers_delivery import (
     queue,
     real_time_deps,
 )
+from tests.conftest import Db
 from tests.fakes.telegram_api import FakeTelegram
 
 RATE = 10.0
 
 
 async def test_answers_outside_the_outbox_wait_for_the_global_budget(
-    fake_tg: FakeTelegram,
-    tg_bot: Bot,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
+    fake_tg: FakeTelegram, tg_bot: Bot, db: Db
 ) -> None:
-    deps = real_time_deps(sessions, config, ShiftedClock())
+    deps = real_time_deps(db.sessions, db.config, ShiftedClock())
     sender = OutboxSender(tg_bot, deps, rate=RATE, render=plain_render, poll_interval=0.05)
     tg_bot.session.middleware(sender.budget_middleware())
     count = 20
