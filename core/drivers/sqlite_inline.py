@@ -6,7 +6,9 @@ virtual machine a hand-off costs 0.1–0.2 ms, so a statement that SQLite runs i
 0.5–0.9 ms, and a processor batch spends most of its time waiting for wake-ups.
 
 `InlineConnection` offers the part of aiosqlite's interface that SQLAlchemy's `aiosqlite`
-dialect uses, over a stdlib `sqlite3` connection, running each call where it is awaited.
+dialect uses, over a stdlib `sqlite3` connection, running each call where it is awaited —
+except the commit, which waits for the disk (an fsync, milliseconds) and so runs in a
+worker thread while the event loop goes on.
 It never sleeps in SQLite's busy handler (that would freeze the event loop, and with it the
 transaction holding the lock): the connection has `busy_timeout=0`, and a statement that
 finds the database locked is retried after an `asyncio.sleep`, so other tasks run meanwhile.
@@ -69,6 +71,20 @@ async def _when_unlocked(call: Callable[[], T], wait: float | None = None) -> T:
 
 
 when_unlocked = _when_unlocked  # for core.drivers.phone_lookup's read-only connection
+
+
+async def _when_unlocked_in_thread(call: Callable[[], T]) -> T:
+    """`_when_unlocked`, with each try run in a worker thread (for a call that blocks)."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    delay = _FIRST_RETRY_SECONDS
+    while True:
+        try:
+            return await asyncio.to_thread(call)
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc) or time.monotonic() >= deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, _LONGEST_RETRY_SECONDS)
 
 
 class InlineCursor:
@@ -145,7 +161,9 @@ class InlineConnection:
         return await InlineCursor(self._conn.cursor()).execute(sql, parameters)
 
     async def commit(self) -> None:
-        await _when_unlocked(self._conn.commit)
+        # The one call that waits for the disk (the WAL's fsync, 3–9 ms here with
+        # synchronous=FULL): in a thread, so the event loop serves requests meanwhile.
+        await _when_unlocked_in_thread(self._conn.commit)
 
     async def rollback(self) -> None:
         self._conn.rollback()
