@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.context import Ctx
@@ -342,12 +342,17 @@ async def _insert(
     return True
 
 
+# Built once: building the expression per message (`Column == value`) was a tenth of the
+# Business log's CPU; with bound parameters the statement is made and compiled once.
+_LOGGED_BEFORE = select(ChatMessage.id).where(
+    ChatMessage.conversation_id == bindparam("conversation_id"),
+    ChatMessage.telegram_message_id == bindparam("message_id"),
+)
+
+
 async def _logged_before(ctx: Ctx, conversation_id: int, message_id: int) -> bool:
     found = await ctx.session.scalar(
-        select(ChatMessage.id).where(
-            ChatMessage.conversation_id == conversation_id,
-            ChatMessage.telegram_message_id == message_id,
-        )
+        _LOGGED_BEFORE, {"conversation_id": conversation_id, "message_id": message_id}
     )
     return found is not None
 

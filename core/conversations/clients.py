@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -159,13 +159,18 @@ async def find_conversation(
 ) -> Conversation | None:
     """The conversation of this chat on this channel, if there is one."""
     found: Conversation | None = await ctx.session.scalar(
-        select(Conversation).where(
-            Conversation.channel == channel,
-            Conversation.business_connection_id == business_connection_id,
-            Conversation.chat_id == chat_id,
-        )
+        _CONVERSATION_OF_CHAT,
+        {"channel": channel, "connection": business_connection_id, "chat_id": chat_id},
     )
     return found
+
+
+# Built once (asked for every client and Business message): see business._LOGGED_BEFORE.
+_CONVERSATION_OF_CHAT = select(Conversation).where(
+    Conversation.channel == bindparam("channel"),
+    Conversation.business_connection_id == bindparam("connection"),
+    Conversation.chat_id == bindparam("chat_id"),
+)
 
 
 async def open_conversation(
