@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
+from core.events import CallEvent
 from telephony_webhooks.providers.base import ProviderError, ProviderOptions, RawRequest
 from telephony_webhooks.providers.registry import Adapter
-from tests.fakes.pbx_signers import TEST_SECRETS
+from tests.fakes.pbx_signers import TEST_SECRETS, as_stored
 
 
 def assert_only_provider_errors(
@@ -24,3 +25,16 @@ def assert_only_provider_errors(
         ):
             with contextlib.suppress(ProviderError):
                 step(request)
+
+
+def events_of(
+    adapter: Adapter, requests: Iterable[RawRequest], options: ProviderOptions
+) -> list[CallEvent]:
+    """The events `requests` become in the pipeline: each verified and accepted as it comes
+    over HTTP, then parsed as the inbox stores it."""
+    result: list[CallEvent] = []
+    for request in requests:
+        adapter.verify(request, TEST_SECRETS)
+        adapter.accept(request)
+        result += adapter.parse(as_stored(request), options)
+    return result

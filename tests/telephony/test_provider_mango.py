@@ -26,6 +26,7 @@ from tests.fakes.pbx_signers import (
     mango_request,
     mango_summary,
 )
+from tests.telephony import adapters
 from tests.telephony.adapters import assert_only_provider_errors
 
 OPTIONS = ProviderOptions()
@@ -33,12 +34,7 @@ ENTRY = "MTAxMjM0NTY3ODk6MTAx"
 
 
 def events_of(requests: list[RawRequest]) -> list[CallEvent]:
-    result: list[CallEvent] = []
-    for request in requests:
-        MANGO.verify(request, TEST_SECRETS)
-        MANGO.accept(request)
-        result += MANGO.parse(as_stored(request), OPTIONS)
-    return result
+    return adapters.events_of(MANGO, requests, OPTIONS)
 
 
 def at(epoch: int) -> datetime:

@@ -37,6 +37,7 @@ from tests.fakes.pbx_signers import (
     zadarma_outbound,
     zadarma_request,
 )
+from tests.telephony import adapters
 from tests.telephony.adapters import assert_only_provider_errors
 
 MOSCOW = ProviderOptions(account_timezone="Europe/Moscow")
@@ -50,12 +51,7 @@ START = {
 
 
 def events_of(requests: list[RawRequest], options: ProviderOptions = MOSCOW) -> list[CallEvent]:
-    result: list[CallEvent] = []
-    for request in requests:
-        ZADARMA.verify(request, TEST_SECRETS)
-        ZADARMA.accept(request)
-        result += ZADARMA.parse(as_stored(request), options)
-    return result
+    return adapters.events_of(ZADARMA, requests, options)
 
 
 def test_signature_is_base64_of_hex_hmac_sha1_over_the_event_fields() -> None:
