@@ -26,6 +26,7 @@ from core.models import Notification
 from tests.conftest import PG_URL
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.scheduler.delivery import (
+    Reminded,
     due_for_each_user,
     outbox_states,
     perezvon_run,
@@ -150,6 +151,19 @@ async def _burst_interrupted(
     return expected, at_fake, await outbox_states(sessions)
 
 
+async def _restarted_until_all_delivered(
+    sessions: async_sessionmaker[AsyncSession], database_url: str, fake: FakeTelegram, log: Path
+) -> list[Reminded]:
+    """A new instance on the same database, run until every reminder is delivered and
+    recorded, then stopped; every reminder the fake got, the earlier instance's too."""
+    second = await perezvon_run(database_url, fake, rate=RATE, log=log)
+    try:
+        await _all_delivered(sessions, [fake], COUNT)
+    finally:
+        await _stop(second, signal.SIGTERM)
+    return reminders_at(fake)
+
+
 async def test_an_instance_stopped_mid_burst_and_restarted_delivers_each_reminder_once(
     sessions: async_sessionmaker[AsyncSession],
     database_url: str,
@@ -165,13 +179,7 @@ async def test_an_instance_stopped_mid_burst_and_restarted_delivers_each_reminde
     assert sent == {expected[chat] for chat in at_fake}
     assert not any(claimed for _, claimed in outbox.values())
 
-    second = await perezvon_run(database_url, fake, rate=RATE, log=log)
-    try:
-        await _all_delivered(sessions, [fake], COUNT)
-    finally:
-        await _stop(second, signal.SIGTERM)
-
-    reminded = reminders_at(fake)
+    reminded = await _restarted_until_all_delivered(sessions, database_url, fake, log)
     assert twice(reminded) == {}, "a reminder reached Telegram twice"
     assert {r.chat_id: r.activity_id for r in reminded} == expected
 
@@ -202,13 +210,7 @@ async def test_an_instance_killed_mid_burst_and_restarted_loses_none_and_repeats
             .values(claimed_until=datetime.now(UTC) - timedelta(seconds=1))
         )
         await session.commit()
-    second = await perezvon_run(database_url, fake, rate=RATE, log=log)
-    try:
-        await _all_delivered(sessions, [fake], COUNT)
-    finally:
-        await _stop(second, signal.SIGTERM)
-
-    reminded = reminders_at(fake)
+    reminded = await _restarted_until_all_delivered(sessions, database_url, fake, log)
     assert {r.chat_id: r.activity_id for r in reminded} == expected  # none lost
     by_activity = {expected[chat] for chat in twice(reminded)}
     assert by_activity == unrecorded, "only the unrecorded ones may reach Telegram twice"
