@@ -15,13 +15,13 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 
 from core.context import Actor, Ctx
 from core.targets import service as targets
 from exports._table import FONT_NAME
 from exports.digest import build_workbook
+from tests.helpers_libreoffice import convert, needs_libreoffice
 from tests.reports import scenario
 
 A4_PORTRAIT = (595.3, 841.9)  # points
@@ -39,24 +39,7 @@ def _summary_only(data: bytes) -> bytes:
 
 def _print(source: Path) -> tuple[bytes, str | None]:
     """LibreOffice's PDF of the workbook, and its text when pdftotext is there."""
-    folder = source.parent
-    done = subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{folder / 'profile'}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(folder),
-            str(source),
-        ],
-        capture_output=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    pdf = source.with_suffix(".pdf")
+    pdf = convert(source, "pdf", timeout=180)
     if not shutil.which("pdftotext"):
         return pdf.read_bytes(), None
     text = subprocess.run(
@@ -79,7 +62,7 @@ async def test_every_styled_summary_cell_names_the_workbook_font(
     assert names == {FONT_NAME}
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@needs_libreoffice
 async def test_libreoffice_prints_the_summary_with_targets_on_one_a4_portrait_page(
     ctx: Ctx, with_targets: scenario.Scenario, tmp_path: Path
 ) -> None:
