@@ -1,4 +1,4 @@
-"""An app on the test database, an HTTP client through ASGITransport, and an API key."""
+"""An app on the test database, an HTTP client through ASGITransport, and API keys."""
 
 from __future__ import annotations
 
@@ -33,6 +33,21 @@ def app(
     return create_app(WebContext(sessions=sessions, config=config, clock=clock))
 
 
+def as_key(app: FastAPI, plain: str) -> httpx.AsyncClient:
+    """A client of the REST API whose every request carries `Authorization: Bearer <plain>`."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url=f"{BASE}/api/v1",
+        headers={"Authorization": f"Bearer {plain}"},
+    )
+
+
+async def key(ctx: Ctx, system: Actor, role: str, *, name: str | None = None) -> str:
+    """A new API key scoped to `role` (named after it unless `name` says), in plain text."""
+    _key, plain = await api_keys.create(ctx, actor=system, name=name or role, role=role)
+    return plain
+
+
 @pytest.fixture
 async def api_key(ctx: Ctx, system: Actor) -> str:
     _key, plain = await api_keys.create(ctx, actor=system, name="shop")
@@ -49,12 +64,18 @@ async def anon(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def client(app: FastAPI, api_key: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the integration: every request carries `Authorization: Bearer <key>`."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url=f"{BASE}/api/v1",
-        headers={"Authorization": f"Bearer {api_key}"},
-    ) as http:
+    async with as_key(app, api_key) as http:
         yield http
+
+
+async def created(
+    client: httpx.AsyncClient, path: str, body: dict[str, object]
+) -> dict[str, object]:
+    """POSTs `body` to `path`, checks the answer is 201 Created, returns the new resource."""
+    response = await client.post(path, json=body)
+    assert response.status_code == 201, response.text
+    resource: dict[str, object] = response.json()
+    return resource
 
 
 async def make_user(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from core.context import Actor, Ctx
-from tests.api.conftest import make_user
+from tests.api.conftest import created, make_user
 from tests.fakes.clock import FakeClock
 
 ACTIVITY_KEYS = {
@@ -25,10 +25,7 @@ ACTIVITY_KEYS = {
 
 
 async def plan(client: httpx.AsyncClient, **fields: object) -> dict[str, object]:
-    response = await client.post("/activities", json={"title": "Позвонить", **fields})
-    assert response.status_code == 201, response.text
-    body: dict[str, object] = response.json()
-    return body
+    return await created(client, "/activities", {"title": "Позвонить", **fields})
 
 
 async def test_plan_with_an_offset_is_stored_in_utc(

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -14,23 +10,8 @@ from core.context import Actor, Ctx
 from core.errors import PermissionDenied
 from core.models import ApiKey
 from core.users import api_keys
-from tests.api.conftest import BASE
+from tests.api.conftest import as_key, key
 from tests.fakes.clock import FakeClock
-
-
-@asynccontextmanager
-async def as_key(app: FastAPI, plain: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url=f"{BASE}/api/v1",
-        headers={"Authorization": f"Bearer {plain}"},
-    ) as http:
-        yield http
-
-
-async def key(ctx: Ctx, system: Actor, role: str) -> str:
-    _key, plain = await api_keys.create(ctx, actor=system, name=role, role=role)
-    return plain
 
 
 async def test_a_read_only_key_reads_and_changes_nothing(

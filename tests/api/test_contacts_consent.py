@@ -16,8 +16,7 @@ from core.context import Actor, Ctx
 from core.greetings import service as greetings
 from core.greetings.service import GreetingOptions
 from core.models import Notification
-from core.users import api_keys
-from tests.api.conftest import BASE, make_user
+from tests.api.conftest import as_key, key, make_user
 from tests.fakes.clock import FakeClock
 
 PHONE = "+79161234567"
@@ -27,12 +26,7 @@ CHAT = 4242
 @pytest.fixture
 async def shop(app: FastAPI, ctx: Ctx, system: Actor) -> AsyncIterator[httpx.AsyncClient]:
     """The shop's integration key (the role an online shop gets)."""
-    _key, plain = await api_keys.create(ctx, actor=system, name="shop", role="integration")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url=f"{BASE}/api/v1",
-        headers={"Authorization": f"Bearer {plain}"},
-    ) as http:
+    async with as_key(app, await key(ctx, system, "integration", name="shop")) as http:
         yield http
 
 
@@ -160,12 +154,7 @@ async def test_a_read_key_reads_consent_and_cannot_write_it(
     app: FastAPI, shop: httpx.AsyncClient, ctx: Ctx, system: Actor
 ) -> None:
     contact_id = await _opted_in_then_stopped(ctx, system, shop)
-    _key, plain = await api_keys.create(ctx, actor=system, name="report", role="read")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url=f"{BASE}/api/v1",
-        headers={"Authorization": f"Bearer {plain}"},
-    ) as reader:
+    async with as_key(app, await key(ctx, system, "read", name="report")) as reader:
         card = await reader.get(f"/contacts/{contact_id}")
         assert card.status_code == 200
         assert {"marketing_consent", "consent_source", "consent_at"} <= set(card.json())

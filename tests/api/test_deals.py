@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.api.conftest import created
 from tests.fakes.clock import FakeClock
 
 DEAL_KEYS = {
@@ -20,10 +21,7 @@ DEAL_KEYS = {
 
 
 async def create(client: httpx.AsyncClient, **fields: object) -> dict[str, object]:
-    response = await client.post("/deals", json={"title": "Заказ", **fields})
-    assert response.status_code == 201, response.text
-    body: dict[str, object] = response.json()
-    return body
+    return await created(client, "/deals", {"title": "Заказ", **fields})
 
 
 async def history(client: httpx.AsyncClient, deal_id: object) -> list[tuple[str | None, str]]:

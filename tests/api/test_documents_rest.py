@@ -16,12 +16,12 @@ from sqlalchemy import delete, func, select
 
 from core.config import CoreConfig
 from core.contacts import service as contacts
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.deals import service as deals
 from core.documents.models import DocumentBlob, DocumentChunk
 from core.models.audit import AuditLog
-from core.users import api_keys
-from tests.api.conftest import BASE
+from tests.api.conftest import as_key, key
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"x" * 300_000
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -36,6 +36,11 @@ def config(request: pytest.FixtureRequest, tmp_path: Path) -> CoreConfig:
     )
 
 
+@pytest.fixture
+async def contact(ctx: Ctx, system: Actor) -> Contact:
+    return await contacts.create_contact(ctx, actor=system, name="Вектор", phones=["+79160000001"])
+
+
 def _raw_multipart(file_name: str, data: bytes) -> tuple[bytes, dict[str, str]]:
     """A multipart body with the name as raw UTF-8 (httpx would percent-encode controls)."""
     boundary = "perezvon-test-boundary"
@@ -47,21 +52,9 @@ def _raw_multipart(file_name: str, data: bytes) -> tuple[bytes, dict[str, str]]:
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
-async def _client(app: FastAPI, ctx: Ctx, system: Actor, role: str) -> httpx.AsyncClient:
-    _key, plain = await api_keys.create(ctx, actor=system, name=role, role=role)
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url=f"{BASE}/api/v1",
-        headers={"Authorization": f"Bearer {plain}"},
-    )
-
-
 async def test_upload_list_read_and_download_a_contact_document(
-    client: httpx.AsyncClient, ctx: Ctx, system: Actor
+    client: httpx.AsyncClient, contact: Contact
 ) -> None:
-    contact = await contacts.create_contact(
-        ctx, actor=system, name="Вектор", phones=["+79160000001"]
-    )
     answer = await client.post(
         f"/contacts/{contact.id}/documents",
         files={"file": ("Договор поставки.pdf", PDF, "application/octet-stream")},
@@ -111,11 +104,8 @@ async def test_a_new_file_is_found_by_its_name_before_its_text_is_read(
 
 
 async def test_idempotency_key_answers_the_first_upload(
-    client: httpx.AsyncClient, ctx: Ctx, system: Actor
+    client: httpx.AsyncClient, contact: Contact
 ) -> None:
-    contact = await contacts.create_contact(
-        ctx, actor=system, name="Вектор", phones=["+79160000001"]
-    )
     url = f"/contacts/{contact.id}/documents"
     headers = {"Idempotency-Key": "invoice-42"}
     first = await client.post(url, files={"file": ("a.pdf", PDF)}, headers=headers)
@@ -130,11 +120,8 @@ async def test_idempotency_key_answers_the_first_upload(
 
 
 async def test_the_same_file_twice_is_409_naming_the_first(
-    client: httpx.AsyncClient, ctx: Ctx, system: Actor
+    client: httpx.AsyncClient, contact: Contact
 ) -> None:
-    contact = await contacts.create_contact(
-        ctx, actor=system, name="Вектор", phones=["+79160000001"]
-    )
     url = f"/contacts/{contact.id}/documents"
     first = await client.post(url, files={"file": ("a.pdf", PDF)})
     second = await client.post(url, files={"file": ("копия.pdf", PDF)})
@@ -144,11 +131,8 @@ async def test_the_same_file_twice_is_409_naming_the_first(
 
 
 async def test_too_large_is_413_by_header_and_by_body(
-    client: httpx.AsyncClient, ctx: Ctx, system: Actor
+    client: httpx.AsyncClient, ctx: Ctx, contact: Contact
 ) -> None:
-    contact = await contacts.create_contact(
-        ctx, actor=system, name="Вектор", phones=["+79160000001"]
-    )
     url = f"/contacts/{contact.id}/documents"
     big = b"%PDF-1.4\n" + b"0" * (2 * 1024 * 1024)
     answer = await client.post(url, files={"file": ("big.pdf", big)})
@@ -161,11 +145,8 @@ async def test_too_large_is_413_by_header_and_by_body(
 
 
 async def test_a_lying_extension_and_a_hostile_name_are_stored_safely(
-    client: httpx.AsyncClient, ctx: Ctx, system: Actor
+    client: httpx.AsyncClient, contact: Contact
 ) -> None:
-    contact = await contacts.create_contact(
-        ctx, actor=system, name="Вектор", phones=["+79160000001"]
-    )
     url = f"/contacts/{contact.id}/documents"
     body, headers = _raw_multipart("../../etc/сч\u202eёт\x07.pdf", PNG)
     answer = await client.post(url, content=body, headers=headers)
@@ -181,10 +162,7 @@ async def test_a_lying_extension_and_a_hostile_name_are_stored_safely(
     assert len(answer.json()["file_name"].encode()) <= 200
 
 
-async def test_no_file_field_is_422(client: httpx.AsyncClient, ctx: Ctx, system: Actor) -> None:
-    contact = await contacts.create_contact(
-        ctx, actor=system, name="Вектор", phones=["+79160000001"]
-    )
+async def test_no_file_field_is_422(client: httpx.AsyncClient, contact: Contact) -> None:
     answer = await client.post(f"/contacts/{contact.id}/documents", data={"other": "x"})
     assert answer.status_code == 422 and answer.json()["field"] == "file"
     missing = await client.post("/contacts/999999/documents", files={"file": ("a.pdf", PDF)})
@@ -192,15 +170,12 @@ async def test_no_file_field_is_422(client: httpx.AsyncClient, ctx: Ctx, system:
 
 
 async def test_the_shop_attaches_an_invoice_by_order_id(
-    app: FastAPI, ctx: Ctx, system: Actor
+    app: FastAPI, ctx: Ctx, system: Actor, contact: Contact
 ) -> None:
-    contact = await contacts.create_contact(
-        ctx, actor=system, name="Вектор", phones=["+79160000001"]
-    )
     deal = await deals.create(
         ctx, actor=system, title="Заказ 1001", contact_id=contact.id, external_id="1001"
     )
-    async with await _client(app, ctx, system, "integration") as shop:
+    async with as_key(app, await key(ctx, system, "integration")) as shop:
         answer = await shop.post(
             "/deals/by-external-id/1001/documents", files={"file": ("invoice.pdf", PDF)}
         )
@@ -216,7 +191,7 @@ async def test_the_shop_attaches_an_invoice_by_order_id(
         assert on_deal["total"] == on_contact["total"] == 1
         refused = await shop.delete(f"/documents/{answer.json()['id']}")
         assert refused.status_code == 403
-    async with await _client(app, ctx, system, "read") as reader:
+    async with as_key(app, await key(ctx, system, "read")) as reader:
         refused = await reader.post(
             f"/deals/{deal.id}/documents", files={"file": ("other.pdf", PNG)}
         )
@@ -224,11 +199,8 @@ async def test_the_shop_attaches_an_invoice_by_order_id(
 
 
 async def test_admin_deletes_audited_and_the_bytes_go(
-    client: httpx.AsyncClient, ctx: Ctx, system: Actor
+    client: httpx.AsyncClient, ctx: Ctx, contact: Contact
 ) -> None:
-    contact = await contacts.create_contact(
-        ctx, actor=system, name="Вектор", phones=["+79160000001"]
-    )
     made = await client.post(f"/contacts/{contact.id}/documents", files={"file": ("a.pdf", PDF)})
     document_id = made.json()["id"]
     assert (await client.delete(f"/documents/{document_id}")).status_code == 204
@@ -245,11 +217,8 @@ async def test_admin_deletes_audited_and_the_bytes_go(
 
 
 async def test_a_file_missing_from_storage_is_a_404_saying_so(
-    client: httpx.AsyncClient, ctx: Ctx, system: Actor, config: CoreConfig
+    client: httpx.AsyncClient, ctx: Ctx, config: CoreConfig, contact: Contact
 ) -> None:
-    contact = await contacts.create_contact(
-        ctx, actor=system, name="Вектор", phones=["+79160000001"]
-    )
     made = (
         await client.post(f"/contacts/{contact.id}/documents", files={"file": ("a.pdf", PDF)})
     ).json()

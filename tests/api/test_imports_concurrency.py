@@ -16,8 +16,7 @@ from sqlalchemy import func, select
 from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.imports.models import ImportJob
-from core.users import api_keys
-from tests.api.test_api_key_scopes import as_key
+from tests.api.conftest import as_key, key
 from tests.exports.files import HEADER_RU, csv_bytes
 
 ROWS = [[f"Клиент {n}", f"+7916{n:07d}", "", "", "", "", "", ""] for n in range(1, 1201)]
@@ -66,9 +65,8 @@ async def test_three_identical_imports_applied_at_once_write_once_and_never_answ
 async def test_a_read_or_integration_key_may_dry_run_but_not_apply(
     app: FastAPI, ctx: Ctx, system: Actor, role: str
 ) -> None:
-    _key, plain = await api_keys.create(ctx, actor=system, name=role, role=role)
     small = BIG_CSV[:2000].rsplit(b"\n", 1)[0] + b"\n"
-    async with as_key(app, plain) as http:
+    async with as_key(app, await key(ctx, system, role)) as http:
         dry = await http.post("/imports", files=_upload(small))
         assert dry.status_code == 200, dry.text
         assert dry.json()["applied"] is False and dry.json()["new"] > 0

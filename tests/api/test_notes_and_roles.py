@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.context import Actor, Ctx
 from core.models.audit import AuditLog
 from core.users import service as users
-from tests.api.conftest import make_user
-from tests.api.test_api_key_scopes import as_key, key
+from tests.api.conftest import as_key, key, make_user
 from tests.fakes.clock import FakeClock
 
 

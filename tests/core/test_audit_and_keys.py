@@ -30,24 +30,29 @@ async def trail(session: AsyncSession, entity: str) -> list[tuple[str, int, int 
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
+def by(actor: Actor, *entries: tuple[str, int]) -> list[tuple[str, int, int | None, str]]:
+    """The trail `actor` leaves: each (action, entity id) with their user id and label."""
+    return [(action, id_, actor.user_id, f"user:{actor.user_id}") for action, id_ in entries]
+
+
 async def test_contact_changes_leave_audit_entries_with_the_actor(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
     anna = await make_actor(ctx, "Анна", tg=1)
-    label = f"user:{anna.user_id}"
     a = await contacts.create_contact(ctx, actor=anna, name="Иван", phones=["89161234567"])
     await contacts.update_contact(ctx, actor=anna, contact_id=a.id, changes={"email": "i@x.ru"})
     b = await contacts.create_contact(ctx, actor=anna, name="Иван 2", phones=["89161234568"])
     await contacts.merge_contacts(ctx, actor=anna, source_id=b.id, target_id=a.id)
     clock.advance(minutes=1)
     await contacts.delete_contact(ctx, actor=anna, contact_id=a.id)
-    assert await trail(ctx.session, "contact") == [
-        ("create", a.id, anna.user_id, label),
-        ("update", a.id, anna.user_id, label),
-        ("create", b.id, anna.user_id, label),
-        ("merge", a.id, anna.user_id, label),
-        ("delete", a.id, anna.user_id, label),
-    ]
+    assert await trail(ctx.session, "contact") == by(
+        anna,
+        ("create", a.id),
+        ("update", a.id),
+        ("create", b.id),
+        ("merge", a.id),
+        ("delete", a.id),
+    )
     update = await ctx.session.scalar(
         select(AuditLog).where(AuditLog.entity == "contact", AuditLog.action == "update")
     )
@@ -67,13 +72,9 @@ async def test_deal_changes_leave_audit_entries_with_the_actor(ctx: Ctx, system:
     await deals.move(ctx, actor=anna, deal_id=deal.id, stage="proposal")
     await deals.update(ctx, actor=anna, deal_id=deal.id, changes={"title": "Поставка труб"})
     await deals.move(ctx, actor=anna, deal_id=deal.id, stage="won", amount="1999.99")
-    label = f"user:{anna.user_id}"
-    assert await trail(ctx.session, "deal") == [
-        ("create", deal.id, anna.user_id, label),
-        ("move", deal.id, anna.user_id, label),
-        ("update", deal.id, anna.user_id, label),
-        ("move", deal.id, anna.user_id, label),
-    ]
+    assert await trail(ctx.session, "deal") == by(
+        anna, ("create", deal.id), ("move", deal.id), ("update", deal.id), ("move", deal.id)
+    )
     won = (
         await ctx.session.scalars(
             select(AuditLog).where(AuditLog.action == "move").order_by(AuditLog.id)
@@ -93,15 +94,15 @@ async def test_activity_changes_leave_audit_entries_with_the_actor(
     await activities.complete(ctx, actor=anna, activity_id=a.id, result="Дозвонился")
     b = await activities.plan(ctx, actor=anna, title="Встреча", due_at=due)
     await activities.cancel(ctx, actor=anna, activity_id=b.id, reason="Отменили")
-    label = f"user:{anna.user_id}"
-    assert await trail(ctx.session, "activity") == [
-        ("plan", a.id, anna.user_id, label),
-        ("reschedule", a.id, anna.user_id, label),
-        ("snooze", a.id, anna.user_id, label),
-        ("complete", a.id, anna.user_id, label),
-        ("plan", b.id, anna.user_id, label),
-        ("cancel", b.id, anna.user_id, label),
-    ]
+    assert await trail(ctx.session, "activity") == by(
+        anna,
+        ("plan", a.id),
+        ("reschedule", a.id),
+        ("snooze", a.id),
+        ("complete", a.id),
+        ("plan", b.id),
+        ("cancel", b.id),
+    )
 
 
 async def test_a_refused_change_leaves_no_audit_entry(

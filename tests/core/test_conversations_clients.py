@@ -34,6 +34,16 @@ def text(clock: FakeClock, message_id: int, value: str, **kw: object) -> Incomin
     )
 
 
+def contact_card(clock: FakeClock, message_id: int, phone: str, *, user_id: int) -> IncomingMessage:
+    """A contact card sent in the chat: `phone`, and the Telegram user it belongs to."""
+    return IncomingMessage(
+        telegram_message_id=message_id,
+        sent_at=clock.now(),
+        kind="contact",
+        extra={"phone": phone, "user_id": user_id},
+    )
+
+
 async def test_a_new_client_gets_a_contact_from_the_telegram_name_routed_on_duty(
     ctx: Ctx, clock: FakeClock, system: Actor
 ) -> None:
@@ -68,12 +78,7 @@ async def test_sharing_an_own_phone_matches_the_existing_contact(
     )
     first = await inbound.receive(ctx, person=CLIENT, chat_id=777, message=text(clock, 1, "Hi"))
     assert first.contact.id != known.id
-    shared = IncomingMessage(
-        telegram_message_id=2,
-        sent_at=clock.now(),
-        kind="contact",
-        extra={"phone": "8 916 123 45 67", "user_id": 777},
-    )
+    shared = contact_card(clock, 2, "8 916 123 45 67", user_id=777)
     outcome = await inbound.receive(ctx, person=CLIENT, chat_id=777, message=shared)
     assert outcome.contact.id == known.id
     conversation = await ctx.session.get(Conversation, outcome.conversation.id)
@@ -91,12 +96,7 @@ async def test_someone_elses_contact_card_is_just_a_message(
 ) -> None:
     await staff(ctx, system, "Анна", 5001)
     known = await contacts.create_contact(ctx, actor=system, name="Other", phones=["+79161234567"])
-    card = IncomingMessage(
-        telegram_message_id=2,
-        sent_at=clock.now(),
-        kind="contact",
-        extra={"phone": "+79161234567", "user_id": 999},
-    )
+    card = contact_card(clock, 2, "+79161234567", user_id=999)
     outcome = await inbound.receive(ctx, person=CLIENT, chat_id=777, message=card)
     assert outcome.contact.id != known.id and outcome.relayed == 1
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import CoreConfig
 from core.contacts import service as contacts
+from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.documents import search as docsearch
 from core.documents import service
@@ -21,8 +21,8 @@ from core.documents.search import DocumentQuery
 from core.documents.worker import ExtractOptions
 from core.jobs.models import BackgroundJob
 from scheduler.jobs import JobOptions, Jobs
+from tests.conftest import Db
 from tests.fakes import documents as fx
-from tests.fakes.clock import FakeClock
 
 
 @pytest.fixture
@@ -30,14 +30,28 @@ def config(tmp_path: Path) -> CoreConfig:
     return CoreConfig(documents_dir=str(tmp_path / "documents"))
 
 
-def make_jobs(
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    limits: Limits | None = None,
-) -> Jobs:
+@pytest.fixture
+async def contact(ctx: Ctx, system: Actor) -> Contact:
+    return await contacts.create_contact(ctx, actor=system, name="Клиент")
+
+
+@pytest.fixture
+def roomy(ctx: Ctx) -> Ctx:
+    """`ctx` that takes files of up to 50 MB, for the files built to exhaust the reader."""
+    return replace(ctx, config=replace(ctx.config, documents_max_bytes=50 * 1024 * 1024))
+
+
+async def extract(
+    db: Db, *, config: CoreConfig | None = None, limits: Limits | None = None, runs: int = 1
+) -> list[int]:
+    """Runs the scheduler's extraction job `runs` times, then closes its worker; returns how
+    many files each run read."""
     options = JobOptions(documents=ExtractOptions(limits=limits or Limits(seconds=30)))
-    return Jobs(sessions=sessions, config=config, clock=clock, options=options)
+    jobs = Jobs(sessions=db.sessions, config=config or db.config, clock=db.clock, options=options)
+    try:
+        return [await jobs.documents() for _ in range(runs)]
+    finally:
+        await jobs.close()
 
 
 async def store(ctx: Ctx, system: Actor, data: bytes, name: str, contact_id: int) -> int:
@@ -54,22 +68,11 @@ async def outcome(ctx: Ctx, document_id: int) -> tuple[str, str | None, int | No
     return document.extract_status, document.extract_error, document.pages
 
 
-async def test_stored_files_are_read_indexed_and_found(
-    ctx: Ctx,
-    system: Actor,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
+async def test_stored_files_are_read_indexed_and_found(ctx: Ctx, system: Actor, db: Db) -> None:
     contact = await contacts.create_contact(ctx, actor=system, name="ООО Вектор")
     pdf = await store(ctx, system, fx.pdf(["Договор поставки № 17"]), "d.pdf", contact.id)
     eml = await store(ctx, system, fx.eml("Счета", "Высылаем счета за март"), "m.eml", contact.id)
-    jobs = make_jobs(sessions, config, clock)
-    try:
-        assert await jobs.documents() == 2
-        assert await jobs.documents() == 0
-    finally:
-        await jobs.close()
+    assert await extract(db, runs=2) == [2, 0]
     assert await outcome(ctx, pdf) == ("done", None, 1)
     assert (await outcome(ctx, eml))[0] == "done"
     found = await docsearch.search(ctx, system, DocumentQuery(q="договоры поставок"))
@@ -81,13 +84,8 @@ async def test_stored_files_are_read_indexed_and_found(
 
 
 async def test_bad_files_get_a_reason_and_the_next_file_is_read(
-    ctx: Ctx,
-    system: Actor,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    ctx: Ctx, system: Actor, db: Db, contact: Contact
 ) -> None:
-    contact = await contacts.create_contact(ctx, actor=system, name="Клиент")
     files = {
         "encrypted": (fx.encrypted_pdf(), "secret.pdf"),
         "broken": (b"%PDF-1.7\n" + b"\x00garbage" * 50, "broken.pdf"),
@@ -99,11 +97,7 @@ async def test_bad_files_get_a_reason_and_the_next_file_is_read(
     ids = {
         key: await store(ctx, system, data, name, contact.id) for key, (data, name) in files.items()
     }
-    jobs = make_jobs(sessions, config, clock)
-    try:
-        assert await jobs.documents() == len(files)
-    finally:
-        await jobs.close()
+    assert await extract(db) == [len(files)]
     status, error, _ = await outcome(ctx, ids["encrypted"])
     assert (status, error) == ("failed", "encrypted: the PDF is password-protected")
     status, error, _ = await outcome(ctx, ids["broken"])
@@ -126,68 +120,38 @@ async def test_bad_files_get_a_reason_and_the_next_file_is_read(
 
 
 async def test_a_file_over_its_time_is_cut_off_and_the_worker_goes_on(
-    ctx: Ctx,
-    system: Actor,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    roomy: Ctx, system: Actor, db: Db, contact: Contact
 ) -> None:
-    contact = await contacts.create_contact(ctx, actor=system, name="Клиент")
-    config = replace(config, documents_max_bytes=50 * 1024 * 1024)
-    ctx = replace(ctx, config=config)
-    slow = await store(ctx, system, fx.many_pages_pdf(3000), "bomb.pdf", contact.id)
-    fine = await store(ctx, system, fx.docx(["после бомбы"]), "after.docx", contact.id)
-    jobs = make_jobs(sessions, config, clock, Limits(seconds=0.3, max_pages=100_000))
-    try:
-        assert await jobs.documents() == 2
-    finally:
-        await jobs.close()
-    status, error, _ = await outcome(ctx, slow)
+    slow = await store(roomy, system, fx.many_pages_pdf(3000), "bomb.pdf", contact.id)
+    fine = await store(roomy, system, fx.docx(["после бомбы"]), "after.docx", contact.id)
+    limits = Limits(seconds=0.3, max_pages=100_000)
+    assert await extract(db, config=roomy.config, limits=limits) == [2]
+    status, error, _ = await outcome(roomy, slow)
     assert status == "failed" and error == "timeout: reading the file took longer than 0.3 s"
-    assert (await outcome(ctx, fine))[0] == "done"
+    assert (await outcome(roomy, fine))[0] == "done"
 
 
 async def test_a_file_over_its_memory_kills_only_the_child(
-    ctx: Ctx,
-    system: Actor,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    roomy: Ctx, system: Actor, db: Db, contact: Contact
 ) -> None:
-    contact = await contacts.create_contact(ctx, actor=system, name="Клиент")
-    config = replace(config, documents_max_bytes=50 * 1024 * 1024)
-    ctx = replace(ctx, config=config)
     # 300 MB of text once inflated, allowed by the zip checks here, over the child's memory.
-    hog = await store(ctx, system, fx.docx_bomb(300 * 1024 * 1024), "hog.docx", contact.id)
-    fine = await store(ctx, system, fx.docx(["после бомбы"]), "after.docx", contact.id)
+    hog = await store(roomy, system, fx.docx_bomb(300 * 1024 * 1024), "hog.docx", contact.id)
+    fine = await store(roomy, system, fx.docx(["после бомбы"]), "after.docx", contact.id)
     limits = Limits(memory_mb=400, max_ratio=10**6, max_unzipped=10**10, seconds=60)
-    jobs = make_jobs(sessions, config, clock, limits)
-    try:
-        assert await jobs.documents() == 2
-    finally:
-        await jobs.close()
-    status, error, _ = await outcome(ctx, hog)
+    assert await extract(db, config=roomy.config, limits=limits) == [2]
+    status, error, _ = await outcome(roomy, hog)
     assert status == "failed" and error is not None and error.startswith("memory: "), error
-    assert (await outcome(ctx, fine))[0] == "done"
+    assert (await outcome(roomy, fine))[0] == "done"
 
 
 async def test_a_job_that_keeps_killing_the_worker_is_given_up(
-    ctx: Ctx,
-    system: Actor,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    ctx: Ctx, system: Actor, db: Db, contact: Contact
 ) -> None:
-    contact = await contacts.create_contact(ctx, actor=system, name="Клиент")
     doc = await store(ctx, system, fx.docx(["текст"]), "a.docx", contact.id)
     job = await ctx.session.scalar(select(BackgroundJob))
     assert job is not None
     job.attempts = 3  # three runs died on it; the next claim is the fourth
     await ctx.session.commit()
-    jobs = make_jobs(sessions, config, clock)
-    try:
-        assert await jobs.documents() == 1
-    finally:
-        await jobs.close()
+    assert await extract(db) == [1]
     status, error, _ = await outcome(ctx, doc)
     assert status == "failed" and error is not None and error.startswith("crashed: ")

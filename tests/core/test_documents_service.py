@@ -61,10 +61,26 @@ async def _contact(ctx: Ctx, system: Actor, owner: Actor, phone: str) -> int:
     return contact.id
 
 
+@pytest.fixture
+async def people(ctx: Ctx, system: Actor) -> dict[str, Actor]:
+    """Two salespeople, a manager and an admin, by role and number: `sales1`, … `admin4`."""
+    return await _people(ctx, system)
+
+
+@pytest.fixture
+def me(people: dict[str, Actor]) -> Actor:
+    return people["sales1"]
+
+
+@pytest.fixture
+async def my_contact(ctx: Ctx, system: Actor, me: Actor) -> int:
+    """The id of a contact of mine (`me`), +79160000001."""
+    return await _contact(ctx, system, me, "+79160000001")
+
+
 async def test_same_bytes_on_two_cards_are_kept_once_and_read_back(
-    ctx: Ctx, system: Actor, storage_kind: str
+    ctx: Ctx, system: Actor, storage_kind: str, people: dict[str, Actor]
 ) -> None:
-    people = await _people(ctx, system)
     me = people["sales1"]
     first = await _contact(ctx, system, me, "+79160000001")
     second = await _contact(ctx, system, me, "+79160000002")
@@ -88,70 +104,57 @@ async def test_same_bytes_on_two_cards_are_kept_once_and_read_back(
     assert {"document_id": a.id} in queued and {"document_id": b.id} in queued
 
 
-async def test_the_same_file_twice_on_one_card_names_the_first(ctx: Ctx, system: Actor) -> None:
-    me = (await _people(ctx, system))["sales1"]
-    contact_id = await _contact(ctx, system, me, "+79160000001")
+async def test_the_same_file_twice_on_one_card_names_the_first(
+    ctx: Ctx, me: Actor, my_contact: int
+) -> None:
     first = await service.store_document(
-        ctx, actor=me, name="a.pdf", source="bot", data=PDF, contact_id=contact_id
+        ctx, actor=me, name="a.pdf", source="bot", data=PDF, contact_id=my_contact
     )
     with pytest.raises(Conflict) as caught:
         await service.store_document(
-            ctx, actor=me, name="b.pdf", source="bot", data=PDF, contact_id=contact_id
+            ctx, actor=me, name="b.pdf", source="bot", data=PDF, contact_id=my_contact
         )
     assert caught.value.existing_id == first.id and caught.value.code == "document-duplicate"
 
 
-async def test_idempotency_key_replays_and_refuses_another_file(ctx: Ctx, system: Actor) -> None:
-    me = (await _people(ctx, system))["sales1"]
-    contact_id = await _contact(ctx, system, me, "+79160000001")
-    first = await service.store(
-        ctx,
-        actor=me,
-        name="a.pdf",
-        source="api",
-        data=PDF,
-        contact_id=contact_id,
-        idempotency_key="k1",
-    )
-    again = await service.store(
-        ctx,
-        actor=me,
-        name="a.pdf",
-        source="api",
-        data=PDF,
-        contact_id=contact_id,
-        idempotency_key="k1",
-    )
-    assert again.replayed and again.document.id == first.document.id
-    with pytest.raises(Conflict):
-        await service.store(
+async def test_idempotency_key_replays_and_refuses_another_file(
+    ctx: Ctx, me: Actor, my_contact: int
+) -> None:
+    async def store(name: str, data: bytes) -> service.StoreOutcome:
+        return await service.store(
             ctx,
             actor=me,
-            name="b.png",
+            name=name,
             source="api",
-            data=PNG,
-            contact_id=contact_id,
+            data=data,
+            contact_id=my_contact,
             idempotency_key="k1",
         )
 
+    first = await store("a.pdf", PDF)
+    again = await store("a.pdf", PDF)
+    assert again.replayed and again.document.id == first.document.id
+    with pytest.raises(Conflict):
+        await store("b.png", PNG)
 
-async def test_too_large_is_refused_and_nothing_is_kept(ctx: Ctx, system: Actor) -> None:
-    me = (await _people(ctx, system))["sales1"]
-    contact_id = await _contact(ctx, system, me, "+79160000001")
+
+async def test_too_large_is_refused_and_nothing_is_kept(
+    ctx: Ctx, me: Actor, my_contact: int
+) -> None:
     small = replace(ctx, config=replace(ctx.config, documents_max_bytes=100))
     with pytest.raises(storage.TooLarge) as caught:
         await service.store_document(
-            small, actor=me, name="big.pdf", source="api", data=PDF * 10, contact_id=contact_id
+            small, actor=me, name="big.pdf", source="api", data=PDF * 10, contact_id=my_contact
         )
     assert caught.value.code == "document-too-large"
     assert await ctx.session.scalar(select(func.count()).select_from(DocumentBlob)) == 0
 
 
-async def test_a_lying_extension_is_corrected_from_the_content(ctx: Ctx, system: Actor) -> None:
-    me = (await _people(ctx, system))["sales1"]
-    contact_id = await _contact(ctx, system, me, "+79160000001")
+async def test_a_lying_extension_is_corrected_from_the_content(
+    ctx: Ctx, me: Actor, my_contact: int
+) -> None:
     outcome = await service.store(
-        ctx, actor=me, name="scan.pdf", source="api", data=PNG, contact_id=contact_id
+        ctx, actor=me, name="scan.pdf", source="api", data=PNG, contact_id=my_contact
     )
     doc = outcome.document
     assert (doc.file_name, doc.kind, doc.mime_type) == ("scan.png", "image", "image/png")
@@ -161,7 +164,7 @@ async def test_a_lying_extension_is_corrected_from_the_content(ctx: Ctx, system:
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("word/document.xml", "<w:document/>")
     doc = await service.store_document(
-        ctx, actor=me, name="договор.txt", source="api", data=docx.getvalue(), contact_id=contact_id
+        ctx, actor=me, name="договор.txt", source="api", data=docx.getvalue(), contact_id=my_contact
     )
     assert (doc.file_name, doc.kind) == ("договор.docx", "docx")
 
@@ -187,8 +190,9 @@ def test_a_300_character_name_is_cut_keeping_the_extension() -> None:
     assert name.endswith(".pdf") and len(name.encode()) <= MAX_NAME_BYTES
 
 
-async def test_visibility_follows_the_card(ctx: Ctx, system: Actor) -> None:
-    people = await _people(ctx, system)
+async def test_visibility_follows_the_card(
+    ctx: Ctx, system: Actor, people: dict[str, Actor]
+) -> None:
     me, colleague, manager = people["sales1"], people["sales2"], people["manager3"]
     mine = await _contact(ctx, system, me, "+79160000001")
     theirs = await _contact(ctx, system, colleague, "+79160000002")
@@ -223,9 +227,8 @@ async def test_visibility_follows_the_card(ctx: Ctx, system: Actor) -> None:
 
 
 async def test_delete_is_for_admins_audited_and_drops_unused_bytes(
-    ctx: Ctx, system: Actor, storage_kind: str
+    ctx: Ctx, system: Actor, storage_kind: str, people: dict[str, Actor]
 ) -> None:
-    people = await _people(ctx, system)
     me, admin = people["sales1"], people["admin4"]
     first = await _contact(ctx, system, me, "+79160000001")
     second = await _contact(ctx, system, me, "+79160000002")
@@ -257,11 +260,11 @@ async def test_delete_is_for_admins_audited_and_drops_unused_bytes(
         await service.get_document(ctx, actor=admin, document_id=a.id)
 
 
-async def test_an_empty_name_and_an_empty_file_are_kept(ctx: Ctx, system: Actor) -> None:
-    me = (await _people(ctx, system))["sales1"]
-    contact_id = await _contact(ctx, system, me, "+79160000001")
+async def test_an_empty_name_and_an_empty_file_are_kept(
+    ctx: Ctx, me: Actor, my_contact: int
+) -> None:
     doc = await service.store_document(
-        ctx, actor=me, name=None, source="api", data=b"", contact_id=contact_id
+        ctx, actor=me, name=None, source="api", data=b"", contact_id=my_contact
     )
     assert (doc.file_name, doc.size_bytes, doc.kind) == ("document.txt", 0, "text")
     _, body = await service.read_content(ctx, actor=me, document_id=doc.id)
@@ -273,8 +276,9 @@ async def test_unknown_source_is_refused(ctx: Ctx, system: Actor) -> None:
         await service.store_document(ctx, actor=system, name="a", source="fax", data=b"x")
 
 
-async def test_the_sql_clause_agrees_with_the_predicate(ctx: Ctx, system: Actor) -> None:
-    people = await _people(ctx, system)
+async def test_the_sql_clause_agrees_with_the_predicate(
+    ctx: Ctx, system: Actor, people: dict[str, Actor]
+) -> None:
     me, colleague = people["sales1"], people["sales2"]
     mine = await _contact(ctx, system, me, "+79160000001")
     theirs = await _contact(ctx, system, colleague, "+79160000002")
@@ -320,18 +324,17 @@ async def test_the_sql_clause_agrees_with_the_predicate(ctx: Ctx, system: Actor)
 
 
 async def test_a_file_is_never_whole_in_memory_on_its_way_in_or_out(
-    ctx: Ctx, system: Actor
+    ctx: Ctx, system: Actor, my_contact: int
 ) -> None:
     """8 MB in and out through the backend in use: the peak of new allocations stays a small
     multiple of one chunk (256 KB), not the file."""
     big = ctx.config.documents_max_bytes * 8
     wide = replace(ctx, config=replace(ctx.config, documents_max_bytes=big))
     source = io.BytesIO(b"%PDF-1.4\n" + b"\x01" * (big - 9))
-    contact_id = await _contact(ctx, system, (await _people(ctx, system))["sales1"], "+79160000001")
     tracemalloc.start()
     try:
         doc = await service.store_document(
-            wide, actor=system, name="big.pdf", source="api", data=source, contact_id=contact_id
+            wide, actor=system, name="big.pdf", source="api", data=source, contact_id=my_contact
         )
         _, chunks = await service.open_content(wide, actor=system, document_id=doc.id)
         read = 0
@@ -345,14 +348,13 @@ async def test_a_file_is_never_whole_in_memory_on_its_way_in_or_out(
 
 
 async def test_forgetting_a_contact_removes_the_files_only_they_used(
-    ctx: Ctx, system: Actor, storage_kind: str
+    ctx: Ctx, system: Actor, storage_kind: str, people: dict[str, Actor]
 ) -> None:
     """`contacts forget` erases a client's files: their bytes go from the folder (or the
     database) after the commit; a file another card still uses stays; a dry run removes
     nothing."""
     from core.conversations.forget import forget_contact
 
-    people = await _people(ctx, system)
     admin = people["admin4"]
     mine = await _contact(ctx, system, people["sales1"], "+79160000101")
     other = await _contact(ctx, system, people["sales1"], "+79160000102")

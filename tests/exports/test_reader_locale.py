@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from exports.contact_texts import reason, source_code
 from exports.contacts_export import contacts_csv, contacts_xlsx, rejected_workbook
 from exports.contacts_import import read_contacts
 from exports.safety import csv_phone
+from tests.helpers_libreoffice import convert, needs_libreoffice
 
 
 def _local(*parts: int) -> datetime:
@@ -136,31 +135,15 @@ def test_the_rejected_workbook_is_in_the_readers_language() -> None:
     assert sheet.cell(2, 2).value == "нет ни имени, ни телефона"
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@needs_libreoffice
 def test_libreoffice_ru_opens_csv_phones_as_phones_dates_as_dates_and_runs_no_formula(
     tmp_path: Path,
 ) -> None:
     source = tmp_path / "contacts.csv"
     source.write_bytes(contacts_csv(ROWS, locale="ru", zone="Europe/Moscow"))
     # The CSV filter as a Russian user opens it: `;`, `"`, UTF-8, from row 1, ru-RU.
-    done = subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
-            "--headless",
-            "--infilter=CSV:59,34,76,1,,1049",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(tmp_path),
-            str(source),
-        ],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    sheet = load_workbook(tmp_path / "contacts.xlsx").active
+    converted = convert(source, "xlsx", timeout=120, infilter="CSV:59,34,76,1,,1049")
+    sheet = load_workbook(converted).active
     assert sheet is not None
     name, phones, company = (sheet.cell(2, i) for i in (2, 3, 4))
     assert (phones.data_type, phones.value) == ("s", "\u2060+79160380484; +74950000001 ext. 12")

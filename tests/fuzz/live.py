@@ -37,8 +37,6 @@ from tests.telephony.conftest import SECRETS
 
 T = TypeVar("T")
 BASE = "http://crm.test"
-# Bounded so that CI stays fast; PEREZVON_FUZZ_EXAMPLES raises it for a long local run.
-EXAMPLES = int(os.environ.get("PEREZVON_FUZZ_EXAMPLES", "12"))
 REPORT = os.environ.get("PEREZVON_FUZZ_REPORT")  # a file to append the tallies to (JSON lines)
 
 

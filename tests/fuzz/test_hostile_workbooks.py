@@ -26,16 +26,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import InvalidInput
 from core.imports.dto import column_letter
 from exports.contacts_import import read_contacts
 from tests.exports import hostile_files as hf
+from tests.fuzz.budget import EXAMPLES, fuzzing
 
-EXAMPLES = int(os.environ.get("PEREZVON_FUZZ_EXAMPLES", "12"))
-RANDOM = bool(os.environ.get("PEREZVON_FUZZ_RANDOM"))
 MEMORY_CAP = 1024 * 1024 * 1024  # address space of the child: far above the reader's need
 SECONDS = 60
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,6 +107,20 @@ def test_a_hostile_workbook_is_read_right_or_refused_never_a_crash(
     assert result["seconds"] < SECONDS
 
 
+def _read_or_refused_as_a_file(data: bytes) -> str | None:
+    """Reads `data` as the contacts import does: a table, or a refusal about the file and no
+    other error; returns the refusal's message, None when it was read."""
+    refusal = None
+    try:
+        read_contacts(data, "book.xlsx")
+    except InvalidInput as exc:
+        refusal = exc
+    if refusal is None:
+        return None
+    assert refusal.field == "file"
+    return refusal.message
+
+
 CELL_TEXT = st.one_of(
     st.sampled_from([" ", "  \t", "x", "Иван", "+7 916 111-22-33", "=1+1", "a<b&c"]),
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
@@ -166,13 +179,7 @@ def _sheet(header: list[str], cells: dict[tuple[int, int], Any], *, implied: boo
     near=NEAR,
     implied=st.booleans(),
 )
-@settings(
-    max_examples=EXAMPLES * 5,
-    deadline=None,
-    derandomize=not RANDOM,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzzing(EXAMPLES * 5)
 def test_sparse_sheets_anywhere_in_the_grid_read_as_the_model_says(
     in_process_is_safe: None,
     width: int,
@@ -214,47 +221,22 @@ def test_sparse_sheets_anywhere_in_the_grid_read_as_the_model_says(
         ]
     ),
 )
-@settings(
-    max_examples=EXAMPLES * 5,
-    deadline=None,
-    derandomize=not RANDOM,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzzing(EXAMPLES * 5)
 def test_damaged_sheet_xml_is_refused_or_read_never_an_unexpected_error(
     in_process_is_safe: None, cut: int, junk: bytes
 ) -> None:
     sheet = hf.sheet_xml([*hf.head_rows(), hf.row(3, [hf.number("A3", 1), hf.shared("B3", 0)])])
     at = min(cut, len(sheet))
     damaged = sheet[:at] + junk + sheet[at:]
-    data = hf.workbook(damaged, strings=["x"])
-    refusal = None
-    try:
-        read_contacts(data, "book.xlsx")
-    except InvalidInput as exc:
-        refusal = exc
-    if refusal is not None:
-        assert refusal.field == "file"
-        assert "\n" not in refusal.message
+    refusal = _read_or_refused_as_a_file(hf.workbook(damaged, strings=["x"]))
+    assert refusal is None or "\n" not in refusal
 
 
 @given(at=st.integers(0, 10_000), byte=st.integers(0, 255))
-@settings(
-    max_examples=EXAMPLES * 5,
-    deadline=None,
-    derandomize=not RANDOM,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzzing(EXAMPLES * 5)
 def test_a_damaged_zip_is_refused_or_read_never_an_unexpected_error(
     in_process_is_safe: None, at: int, byte: int
 ) -> None:
     data = bytearray(hf.workbook(hf.sheet_xml(hf.head_rows()), strings=["x"]))
     data[at % len(data)] = byte
-    refusal = None
-    try:
-        read_contacts(bytes(data), "book.xlsx")
-    except InvalidInput as exc:
-        refusal = exc
-    if refusal is not None:
-        assert refusal.field == "file"
+    _read_or_refused_as_a_file(bytes(data))

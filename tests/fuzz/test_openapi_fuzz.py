@@ -11,12 +11,11 @@ the run is derandomized, so a failure reproduces. Reproduce with figures:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
@@ -25,7 +24,8 @@ from app.http import create_app
 from core.db import create_engine, session_factory
 from telephony_webhooks.context import WebContext
 from tests.fakes.twilio_signer import GENERIC_TOKEN
-from tests.fuzz.live import BASE, EXAMPLES, Live
+from tests.fuzz.budget import EXAMPLES, fuzzing
+from tests.fuzz.live import BASE, Live
 
 
 def _schema() -> schemathesis.BaseSchema:
@@ -38,7 +38,6 @@ def _schema() -> schemathesis.BaseSchema:
 
 SCHEMA = _schema()
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations() if isinstance(result, Ok)]
-RANDOM = bool(os.environ.get("PEREZVON_FUZZ_RANDOM"))
 
 
 @pytest.fixture
@@ -61,13 +60,7 @@ def test_no_generated_request_gets_a_5xx(live: Live, operation: schemathesis.API
     )
 
     @given(case=strategy)
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        derandomize=not RANDOM,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzzing(EXAMPLES)
     def send(case: schemathesis.Case) -> None:
         response = live.request(case.as_transport_kwargs(base_url=BASE, headers=headers))
         live.count(response)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -26,8 +26,8 @@ from telephony_webhooks.providers.base import RawRequest
 from tests.fakes.clock import FakeClock
 from tests.fakes.pbx_signers import itoolabs_request, mango_request, zadarma_request
 from tests.fakes.twilio_signer import generic_event, threecx_journal, twilio_request
-from tests.fuzz.live import BASE, EXAMPLES, Live
-from tests.fuzz.test_openapi_fuzz import RANDOM
+from tests.fuzz.budget import EXAMPLES, fuzzing
+from tests.fuzz.live import BASE, Live
 
 CALL_IDS = st.sampled_from(["c-1", "c-2", "in_17", "1795683600.1", ""])
 HOSTILE = st.sampled_from(
@@ -320,13 +320,7 @@ def test_whatever_gets_a_200_is_applied_or_parked(live: Live, provider: str) -> 
     statuses: list[int] = []
 
     @given(fields=strategy)
-    @settings(
-        max_examples=EXAMPLES * 4,
-        deadline=None,
-        derandomize=not RANDOM,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzzing(EXAMPLES * 4)
     def deliver(fields: Any) -> None:
         target, request = build(fields)
         statuses.append(_send(live, target, request))

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from core.activities.models import Activity
 from core.calls.models import Call
 from core.contacts.models import Contact
-from core.context import Ctx
+from core.context import Actor, Ctx
 from core.deals.models import Deal
+from core.reports import service as reports
+from core.reports.dto import Digest
+from core.targets import service as targets
 from core.users.models import User
 
 # The period: 23 Nov 2026, a Moscow day; the previous period is 22 Nov.
 START = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)
 END = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+NOVEMBER = date(2026, 11, 1)
 
 
 def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
@@ -119,6 +123,29 @@ async def build(ctx: Ctx) -> Scenario:
 def _contact(name: str, owner_id: int | None, created: datetime) -> Contact:
     return Contact(
         name=name, owner_id=owner_id, source="manual", created_at=created, updated_at=created
+    )
+
+
+async def day_digest(ctx: Ctx, people: Scenario) -> Digest:
+    """Maria's digest of the day (START to END, Moscow), built at the clock's time."""
+    return await reports.digest(
+        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
+    )
+
+
+async def set_targets(ctx: Ctx, people: Scenario) -> None:
+    """Maria's targets for November: Anna 10,000 won in 2 deals and 4 outbound calls, Boris
+    one outbound call."""
+    maria = Actor.of_user(people.maria)
+    await targets.set_targets(
+        ctx,
+        actor=maria,
+        user_id=people.anna.id,
+        month=NOVEMBER,
+        values={"won_amount": Decimal(10000), "deals_won": Decimal(2), "calls_out": Decimal(4)},
+    )
+    await targets.set_targets(
+        ctx, actor=maria, user_id=people.boris.id, month=NOVEMBER, values={"calls_out": 1}
     )
 
 

@@ -89,6 +89,15 @@ def task(owner: User, due: datetime, *, done: datetime | None = None, status: st
     )
 
 
+@pytest.fixture
+async def maria_and_anna(ctx: Ctx) -> tuple[Actor, User]:
+    """Maria, a manager, as the one who acts, and Anna, a salesperson, committed."""
+    maria = await salesperson(ctx, "Maria", "manager")
+    anna = await salesperson(ctx)
+    await ctx.session.commit()
+    return Actor.of_user(maria), anna
+
+
 async def build(
     ctx: Ctx, clock: FakeClock, start: datetime, end: datetime, now: datetime, tz: str = UTC_ZONE
 ) -> Digest:
@@ -180,12 +189,9 @@ async def test_overdue_is_open_past_due_at_the_end_and_done_late_is_apart(
 
 
 async def test_the_pipeline_is_the_state_at_the_period_end_from_stage_history(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, maria_and_anna: tuple[Actor, User]
 ) -> None:
-    maria = await salesperson(ctx, "Maria", "manager")
-    anna = await salesperson(ctx)
-    await ctx.session.commit()
-    actor = Actor.of_user(maria)
+    actor, anna = maria_and_anna
 
     async def deal(title: str, when: datetime, amount: int) -> int:
         clock.set(when)
@@ -244,12 +250,9 @@ async def test_the_pipeline_is_the_state_at_the_period_end_from_stage_history(
 
 
 async def test_stale_deals_are_open_untouched_for_two_weeks_with_nothing_planned(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, maria_and_anna: tuple[Actor, User]
 ) -> None:
-    maria = await salesperson(ctx, "Maria", "manager")
-    anna = await salesperson(ctx)
-    await ctx.session.commit()
-    actor = Actor.of_user(maria)
+    actor, anna = maria_and_anna
     made: dict[str, Contact] = {}
     for title, amount in (
         ("Quiet", 500),

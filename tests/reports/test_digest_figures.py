@@ -11,19 +11,13 @@ from core.context import Actor, Ctx
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.reports import service as reports
 from core.reports.dto import Digest, PersonSummary
-from tests.fakes.clock import FakeClock
 from tests.reports import scenario
-from tests.reports.scenario import END, NOW, START, at
+from tests.reports.scenario import END, START, at
 
 
 @pytest.fixture
-async def built(ctx: Ctx, clock: FakeClock) -> tuple[scenario.Scenario, Digest]:
-    clock.set(NOW)
-    people = await scenario.build(ctx)
-    result = await reports.digest(
-        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
-    )
-    return people, result
+def built(people: scenario.Scenario, digest: Digest) -> tuple[scenario.Scenario, Digest]:
+    return people, digest
 
 
 def _row(result: Digest, name: str) -> PersonSummary:
@@ -129,9 +123,7 @@ async def test_pipeline_by_stage_and_currency_at_the_end_and_call_details(
     assert [c.direction for c in result.calls] == ["in", "in", "out", "out", "in", "in"]
 
 
-async def test_salespeople_may_not_build_the_digest(ctx: Ctx, clock: FakeClock) -> None:
-    clock.set(NOW)
-    people = await scenario.build(ctx)
+async def test_salespeople_may_not_build_the_digest(ctx: Ctx, people: scenario.Scenario) -> None:
     with pytest.raises(PermissionDenied):
         await reports.digest(ctx, actor_id=people.anna.id, start=START, end=END, tz="UTC")
     with pytest.raises(NotFound):

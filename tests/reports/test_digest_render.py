@@ -15,17 +15,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 
 from core.context import Actor, Ctx
-from core.reports import service as reports
 from core.targets import service as targets
 from exports._table import FONT_NAME
 from exports.digest import build_workbook
-from tests.fakes.clock import FakeClock
-from tests.reports.scenario import END, NOW, START
-from tests.reports.test_targets import _with_targets
+from tests.helpers_libreoffice import convert, needs_libreoffice
+from tests.reports import scenario
 
 A4_PORTRAIT = (595.3, 841.9)  # points
 
@@ -42,24 +39,7 @@ def _summary_only(data: bytes) -> bytes:
 
 def _print(source: Path) -> tuple[bytes, str | None]:
     """LibreOffice's PDF of the workbook, and its text when pdftotext is there."""
-    folder = source.parent
-    done = subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{folder / 'profile'}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(folder),
-            str(source),
-        ],
-        capture_output=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    pdf = source.with_suffix(".pdf")
+    pdf = convert(source, "pdf", timeout=180)
     if not shutil.which("pdftotext"):
         return pdf.read_bytes(), None
     text = subprocess.run(
@@ -73,26 +53,20 @@ def _print(source: Path) -> tuple[bytes, str | None]:
 
 
 async def test_every_styled_summary_cell_names_the_workbook_font(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, with_targets: scenario.Scenario
 ) -> None:
-    clock.set(NOW)
-    people = await _with_targets(ctx)
-    digest = await reports.digest(
-        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
-    )
+    digest = await scenario.day_digest(ctx, with_targets)
     ws = load_workbook(io.BytesIO(build_workbook(digest, locale="ru")))["Сводка"]
     # A font without a name is drawn by LibreOffice in a wider serif: totals became "###".
     names = {cell.font.name for row in ws.iter_rows() for cell in row if cell.value is not None}
     assert names == {FONT_NAME}
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@needs_libreoffice
 async def test_libreoffice_prints_the_summary_with_targets_on_one_a4_portrait_page(
-    ctx: Ctx, clock: FakeClock, tmp_path: Path
+    ctx: Ctx, with_targets: scenario.Scenario, tmp_path: Path
 ) -> None:
-    clock.set(NOW)
-    people = await _with_targets(ctx)
-    for person, amount in ((people.anna, 6_000_000), (people.boris, 3_000_000)):
+    for person, amount in ((with_targets.anna, 6_000_000), (with_targets.boris, 3_000_000)):
         await targets.set_targets(  # millions in bold: what a wider fallback font shows as ###
             ctx,
             actor=Actor.system("test"),
@@ -100,9 +74,7 @@ async def test_libreoffice_prints_the_summary_with_targets_on_one_a4_portrait_pa
             month=date(2026, 11, 1),
             values={"won_amount": Decimal(amount)},
         )
-    digest = await reports.digest(
-        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
-    )
+    digest = await scenario.day_digest(ctx, with_targets)
     source = tmp_path / "summary.xlsx"
     source.write_bytes(_summary_only(build_workbook(digest, locale="ru")))
     pdf, text = await asyncio.to_thread(_print, source)

@@ -16,25 +16,11 @@ from openpyxl import load_workbook
 from core.activities.models import ACTIVITY_KINDS
 from core.calls.service import OUTCOMES
 from core.contacts.service import SOURCES
-from core.context import Ctx
-from core.reports import service as reports
 from core.reports.dto import Digest
 from exports.digest import build_workbook
 from exports.texts import texts
-from tests.fakes.clock import FakeClock
-from tests.reports import scenario
-from tests.reports.scenario import END, NOW, START
 
 CODES = {*OUTCOMES, *SOURCES, *ACTIVITY_KINDS}
-
-
-@pytest.fixture
-async def digest(ctx: Ctx, clock: FakeClock) -> Digest:
-    clock.set(NOW)
-    people = await scenario.build(ctx)
-    return await reports.digest(
-        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
-    )
 
 
 @pytest.mark.parametrize("locale", ["ru", "en"])

@@ -20,18 +20,9 @@ from core.reports.dto import Digest
 from exports.digest import build_workbook, summary_text
 from tests.fakes.clock import FakeClock
 from tests.reports import scenario
-from tests.reports.scenario import END, NOW, START, at
+from tests.reports.scenario import END, START, at
 
 HEADER = 4  # a detail sheet's header row, under its three heading lines
-
-
-@pytest.fixture
-async def digest(ctx: Ctx, clock: FakeClock) -> Digest:
-    clock.set(NOW)
-    people = await scenario.build(ctx)
-    return await reports.digest(
-        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
-    )
 
 
 def _open(data: bytes) -> Workbook:
@@ -157,10 +148,8 @@ async def test_summary_has_a_line_per_salesperson_best_first_and_the_total(
 
 
 async def test_summary_missed_is_what_the_calls_sheet_filter_on_missed_gives(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, people: scenario.Scenario
 ) -> None:
-    clock.set(NOW)
-    people = await scenario.build(ctx)
     ctx.session.add(  # an outbound call nobody answered: "not reached", never "missed"
         Call(
             provider="generic",
@@ -176,9 +165,7 @@ async def test_summary_missed_is_what_the_calls_sheet_filter_on_missed_gives(
         )
     )
     await ctx.session.commit()
-    built = await reports.digest(
-        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
-    )
+    built = await scenario.day_digest(ctx, people)
     wb = _open(build_workbook(built, locale="ru"))
     summary_missed = _kpis(wb["Сводка"])["Пропущено входящих"][0].value
     calls = wb["Звонки"]
@@ -213,17 +200,13 @@ async def test_calls_sheet_has_local_times_durations_a_filter_and_totals(digest:
 
 
 async def test_recordings_are_linked_from_the_calls_sheet_and_other_references_stay_text(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, people: scenario.Scenario
 ) -> None:
-    clock.set(NOW)
-    people = await scenario.build(ctx)
     calls = list(await ctx.session.scalars(select(Call).order_by(Call.started_at)))
     calls[2].recording = "https://pbx.example/rec/1.mp3"  # the 08:00 call, the first row
     calls[3].recording = "=cmd|' /C calc'!A0"  # a reference that looks like a formula
     await ctx.session.commit()
-    built = await reports.digest(
-        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
-    )
+    built = await scenario.day_digest(ctx, people)
     ws = _open(build_workbook(built, locale="en"))["Calls"]
     assert ws.cell(HEADER, 11).value == "Recording"
     link = ws.cell(HEADER + 1, 11)
@@ -360,10 +343,8 @@ async def test_control_characters_and_overlong_text_still_give_a_valid_workbook(
 
 
 async def test_a_quiet_period_gives_a_workbook_of_headings_totals_and_zeros(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, people: scenario.Scenario
 ) -> None:
-    clock.set(NOW)
-    people = await scenario.build(ctx)
     quiet = await reports.digest(
         ctx,
         actor_id=people.maria.id,
@@ -384,9 +365,7 @@ async def test_a_quiet_period_gives_a_workbook_of_headings_totals_and_zeros(
 async def test_a_running_period_says_so_on_every_sheet(ctx: Ctx, clock: FakeClock) -> None:
     clock.set(at(23, 12))
     people = await scenario.build(ctx)
-    running = await reports.digest(
-        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
-    )
+    running = await scenario.day_digest(ctx, people)
     wb = _open(build_workbook(running, locale="en"))
     assert wb["Summary"]["A2"].value == "Period: 2026-11-23 (day, still running)"
     assert wb["Summary"]["A3"].value == (

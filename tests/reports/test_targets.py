@@ -18,16 +18,15 @@ from core.users.models import User
 from exports.digest import build_workbook
 from tests.fakes.clock import FakeClock
 from tests.reports import scenario
-from tests.reports.scenario import END, NOW, START
+from tests.reports.scenario import NOVEMBER, NOW
 
-NOVEMBER = date(2026, 11, 1)
 MONTH_START = datetime(2026, 10, 31, 21, 0, tzinfo=UTC)  # 1 Nov, Moscow
 MONTH_END = datetime(2026, 11, 30, 21, 0, tzinfo=UTC)
 
 
-async def test_a_manager_sets_targets_and_zero_removes_one(ctx: Ctx, clock: FakeClock) -> None:
-    clock.set(NOW)
-    people = await scenario.build(ctx)
+async def test_a_manager_sets_targets_and_zero_removes_one(
+    ctx: Ctx, people: scenario.Scenario
+) -> None:
     maria, anna = Actor.of_user(people.maria), people.anna.id
     values = {"won_amount": Decimal("10000"), "deals_won": Decimal(2), "calls_out": Decimal(4)}
     made = await targets.set_targets(ctx, actor=maria, user_id=anna, month=NOVEMBER, values=values)
@@ -51,10 +50,8 @@ async def test_a_manager_sets_targets_and_zero_removes_one(ctx: Ctx, clock: Fake
 
 
 async def test_a_salesperson_reads_only_their_own_targets_and_sets_none(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, people: scenario.Scenario
 ) -> None:
-    clock.set(NOW)
-    people = await scenario.build(ctx)
     maria = Actor.of_user(people.maria)
     for person, calls in ((people.anna, 4), (people.boris, 6)):
         await targets.set_targets(
@@ -118,30 +115,10 @@ async def test_targets_of_someone_who_left_or_never_was_are_refused(
             )
 
 
-async def _with_targets(ctx: Ctx) -> scenario.Scenario:
-    people = await scenario.build(ctx)
-    maria = Actor.of_user(people.maria)
-    await targets.set_targets(
-        ctx,
-        actor=maria,
-        user_id=people.anna.id,
-        month=NOVEMBER,
-        values={"won_amount": Decimal(10000), "deals_won": Decimal(2), "calls_out": Decimal(4)},
-    )
-    await targets.set_targets(
-        ctx, actor=maria, user_id=people.boris.id, month=NOVEMBER, values={"calls_out": 1}
-    )
-    return people
-
-
 async def test_a_day_digest_sets_the_month_so_far_against_the_targets(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, with_targets: scenario.Scenario
 ) -> None:
-    clock.set(NOW)
-    people = await _with_targets(ctx)
-    digest = await reports.digest(
-        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
-    )
+    digest = await scenario.day_digest(ctx, with_targets)
     assert digest.plan_month == NOVEMBER
     assert round(digest.plan_elapsed, 4) == round(23 / 30, 4)  # 1–23 November of 30 days
     anna, boris = digest.plan
@@ -159,7 +136,8 @@ async def test_the_month_digest_shows_the_same_plan_and_so_does_a_rebuild_a_mont
     ctx: Ctx, clock: FakeClock
 ) -> None:
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
-    people = await _with_targets(ctx)
+    people = await scenario.build(ctx)
+    await scenario.set_targets(ctx, people)
     built = []
     for now in (datetime(2026, 12, 1, 9, 0, tzinfo=UTC), datetime(2027, 1, 2, 9, 0, tzinfo=UTC)):
         clock.set(now)
@@ -174,13 +152,9 @@ async def test_the_month_digest_shows_the_same_plan_and_so_does_a_rebuild_a_mont
 
 
 async def test_the_summary_shows_plan_against_actual_on_one_a4_portrait_page(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, with_targets: scenario.Scenario
 ) -> None:
-    clock.set(NOW)
-    people = await _with_targets(ctx)
-    digest = await reports.digest(
-        ctx, actor_id=people.maria.id, start=START, end=END, tz="Europe/Moscow"
-    )
+    digest = await scenario.day_digest(ctx, with_targets)
     ws = load_workbook(io.BytesIO(build_workbook(digest, locale="en")))["Summary"]
     setup = ws.page_setup
     assert (setup.orientation, setup.paperSize, setup.fitToWidth, setup.fitToHeight) == (

@@ -47,6 +47,17 @@ class FakeBuilder:
         )
 
 
+DUE = datetime(2027, 1, 11, 6, 0, tzinfo=UTC)  # 09:00 in Moscow, the day after subscribing
+
+
+@pytest.fixture
+async def moscow_daily(ctx: Ctx, clock: FakeClock) -> DigestSubscription:
+    """A Moscow manager (chat 201) who asked on 10 January 2027 for a daily digest at 09:00."""
+    boss = await make_user(ctx, "Босс", role="manager", tg=201, timezone="Europe/Moscow")
+    clock.set(datetime(2027, 1, 10, 12, 0, tzinfo=UTC))
+    return await digests.subscribe(ctx, actor_id=boss.id, period="daily", hour=9)
+
+
 @pytest.mark.parametrize(
     ("period", "today", "first", "last"),
     [
@@ -101,17 +112,14 @@ async def test_subscribing_is_for_managers_with_a_known_period_and_hour(ctx: Ctx
 
 
 async def test_a_daily_digest_goes_out_once_at_the_local_hour_for_the_previous_day(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, moscow_daily: DigestSubscription
 ) -> None:
-    boss = await make_user(ctx, "Босс", role="manager", tg=201, timezone="Europe/Moscow")
-    clock.set(datetime(2027, 1, 10, 12, 0, tzinfo=UTC))
-    await digests.subscribe(ctx, actor_id=boss.id, period="daily", hour=9)
     build = FakeBuilder()
     # 9 January ended before the subscription began: not owed.
     assert await digests.send_due(ctx, build=build) == 0
     clock.set(datetime(2027, 1, 11, 5, 59, tzinfo=UTC))  # 08:59 in Moscow
     assert await digests.send_due(ctx, build=build) == 0
-    clock.set(datetime(2027, 1, 11, 6, 0, tzinfo=UTC))
+    clock.set(DUE)
     assert await digests.send_due(ctx, build=build) == 1
     assert await digests.send_due(ctx, build=build) == 0
     clock.set(datetime(2027, 1, 11, 20, 0, tzinfo=UTC))
@@ -119,7 +127,7 @@ async def test_a_daily_digest_goes_out_once_at_the_local_hour_for_the_previous_d
     start = datetime(2027, 1, 9, 21, 0, tzinfo=UTC)  # 10 Jan 00:00 Moscow
     assert [(s, e) for _, s, e in build.calls] == [(start, start + timedelta(days=1))]
     sent = await outbox(ctx, "digest")
-    assert [(n.user_id, n.chat_id) for n in sent] == [(boss.id, 201)]
+    assert [(n.user_id, n.chat_id) for n in sent] == [(moscow_daily.user_id, 201)]
     payload = sent[0].payload
     assert base64.b64decode(payload["content_b64"]) == b"xlsx 2027-01-09"
     assert payload["filename"] == "digest-2027-01-09.xlsx"
@@ -171,15 +179,13 @@ async def test_a_monthly_digest_covers_the_previous_month_in_a_dst_zone(
     )
 
 
+@pytest.mark.usefixtures("moscow_daily")
 async def test_a_failed_run_is_retried_with_backoff_and_sent_once(
     ctx: Ctx, clock: FakeClock
 ) -> None:
-    boss = await make_user(ctx, "Босс", role="manager", tg=201, timezone="Europe/Moscow")
-    clock.set(datetime(2027, 1, 10, 12, 0, tzinfo=UTC))
-    await digests.subscribe(ctx, actor_id=boss.id, period="daily", hour=9)
     build = FakeBuilder(failures=2)
     options = DigestOptions(retry_base_seconds=60, max_attempts=5)
-    clock.set(datetime(2027, 1, 11, 6, 0, tzinfo=UTC))
+    clock.set(DUE)
     assert await digests.send_due(ctx, build=build, options=options) == 0
     run = await ctx.session.scalar(select(DigestRun))
     assert run is not None
@@ -202,16 +208,13 @@ async def test_a_failed_run_is_retried_with_backoff_and_sent_once(
 
 
 async def test_a_run_whose_instance_died_is_retaken_after_its_claim_expires(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, moscow_daily: DigestSubscription
 ) -> None:
-    boss = await make_user(ctx, "Босс", role="manager", tg=201, timezone="Europe/Moscow")
-    clock.set(datetime(2027, 1, 10, 12, 0, tzinfo=UTC))
-    subscription = await digests.subscribe(ctx, actor_id=boss.id, period="daily", hour=9)
-    clock.set(datetime(2027, 1, 11, 6, 0, tzinfo=UTC))
+    clock.set(DUE)
     # Another instance claimed the run and died while building it.
     ctx.session.add(
         DigestRun(
-            subscription_id=subscription.id,
+            subscription_id=moscow_daily.id,
             period_start=date(2027, 1, 10),
             period_end=date(2027, 1, 10),
             status="pending",
@@ -229,15 +232,13 @@ async def test_a_run_whose_instance_died_is_retaken_after_its_claim_expires(
     assert len(await outbox(ctx, "digest")) == 1
 
 
+@pytest.mark.usefixtures("moscow_daily")
 async def test_a_run_that_keeps_failing_stops_after_the_last_attempt(
     ctx: Ctx, clock: FakeClock
 ) -> None:
-    boss = await make_user(ctx, "Босс", role="manager", tg=201, timezone="Europe/Moscow")
-    clock.set(datetime(2027, 1, 10, 12, 0, tzinfo=UTC))
-    await digests.subscribe(ctx, actor_id=boss.id, period="daily", hour=9)
     build = FakeBuilder(failures=100)
     options = DigestOptions(retry_base_seconds=1, max_attempts=3)
-    clock.set(datetime(2027, 1, 11, 6, 0, tzinfo=UTC))
+    clock.set(DUE)
     for _ in range(10):
         await digests.send_due(ctx, build=build, options=options)
         clock.advance(hours=1)

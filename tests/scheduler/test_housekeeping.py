@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -55,14 +56,20 @@ async def test_processed_inbox_rows_past_the_retention_are_deleted_and_others_ke
     assert left == {"old-failed", "old-waiting", "new-done"}
 
 
-async def test_a_failed_notification_gets_one_more_try_each_interval_for_a_day(
-    ctx: Ctx, clock: FakeClock
-) -> None:
+@pytest.fixture
+async def refused(ctx: Ctx) -> Notification:
+    """A reminder to Anna that Telegram refused for good ("Forbidden"), marked failed."""
     anna = await make_user(ctx, "Анна", tg=101)
     await outbox.enqueue(ctx, kind="reminder", dedupe_key="r1", user_id=anna.id, payload={})
     await ctx.session.commit()
     (row,) = await outbox.claim(ctx)
     await outbox.mark_failed(ctx, notification_id=row.id, error="Forbidden", permanent=True)
+    return row
+
+
+async def test_a_failed_notification_gets_one_more_try_each_interval_for_a_day(
+    ctx: Ctx, clock: FakeClock, refused: Notification
+) -> None:
     options = HousekeepingOptions(
         outbox_retry_every=timedelta(hours=1), outbox_retry_for=timedelta(days=1)
     )
@@ -71,8 +78,8 @@ async def test_a_failed_notification_gets_one_more_try_each_interval_for_a_day(
     clock.advance(minutes=1)
     assert await housekeeping.retry_failed_outbox(ctx, options=options) == 1
     (again,) = await outbox.claim(ctx)
-    assert again.id == row.id
-    failed = await outbox.mark_failed(ctx, notification_id=row.id, error="Forbidden")
+    assert again.id == refused.id
+    failed = await outbox.mark_failed(ctx, notification_id=refused.id, error="Forbidden")
     assert failed is not None
     assert failed.status == "failed"  # one attempt, not a whole new series
     clock.advance(days=1)
@@ -80,14 +87,9 @@ async def test_a_failed_notification_gets_one_more_try_each_interval_for_a_day(
 
 
 async def test_a_notification_to_someone_who_blocked_the_bot_is_not_retried(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, refused: Notification
 ) -> None:
-    anna = await make_user(ctx, "Анна", tg=101)
-    await outbox.enqueue(ctx, kind="reminder", dedupe_key="r1", user_id=anna.id, payload={})
-    await ctx.session.commit()
-    (row,) = await outbox.claim(ctx)
-    await outbox.mark_failed(ctx, notification_id=row.id, error="Forbidden", permanent=True)
-    await users.deactivate(ctx, actor=SYSTEM, user_id=anna.id)
+    await users.deactivate(ctx, actor=SYSTEM, user_id=refused.user_id)
     clock.advance(hours=2)
     assert await housekeeping.retry_failed_outbox(ctx) == 0
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from core.models import Notification
 from tests.conftest import PG_URL
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.scheduler.delivery import (
+    Reminded,
     due_for_each_user,
     outbox_states,
     perezvon_run,
@@ -122,70 +124,79 @@ async def test_two_instances_deliver_each_of_500_reminders_once_to_telegram(
     assert all(r.actions == {"done", "snooze", "move", "ren", "del"} for r in reminded)
 
 
-async def _burst_interrupted(
-    sessions: async_sessionmaker[AsyncSession],
-    database_url: str,
-    fake: FakeTelegram,
-    log: Path,
-    how: signal.Signals,
-) -> tuple[dict[int, int], set[int], dict[int, tuple[str, bool]]]:
-    """500 due reminders, an instance stopped with `how` a third of the way through.
+@dataclass
+class OneInstance:
+    """One `perezvon run` at a time on the test database, talking to `fake`, logging to `log`."""
 
-    Returns the expected {chat: activity}, the chats the fake had then, the outbox then."""
-    expected = await due_for_each_user(sessions, COUNT, datetime.now(UTC) - timedelta(seconds=1))
-    first = await perezvon_run(database_url, fake, rate=RATE, log=log)
-    try:
-        await wait_until(
-            lambda: first.returncode is not None or len(reminders_at(fake)) >= COUNT // 3,
-            within=60,
-            what="the burst did not start",
-            poll=0.01,
+    sessions: async_sessionmaker[AsyncSession]
+    database_url: str
+    fake: FakeTelegram
+    log: Path
+
+    async def burst_interrupted(
+        self, how: signal.Signals
+    ) -> tuple[dict[int, int], set[int], dict[int, tuple[str, bool]]]:
+        """500 due reminders, the instance stopped with `how` a third of the way through.
+
+        Returns the expected {chat: activity}, the chats the fake had then, the outbox then."""
+        expected = await due_for_each_user(
+            self.sessions, COUNT, datetime.now(UTC) - timedelta(seconds=1)
         )
-        assert first.returncode is None, _log_tail(log)
-    finally:
-        await _stop(first, how)
-    at_fake = {r.chat_id for r in reminders_at(fake)}
-    assert 0 < len(at_fake) < COUNT, "the stop was meant to land mid-burst"
-    assert twice(reminders_at(fake)) == {}
-    return expected, at_fake, await outbox_states(sessions)
+        first = await perezvon_run(self.database_url, self.fake, rate=RATE, log=self.log)
+        try:
+            await wait_until(
+                lambda: first.returncode is not None or len(reminders_at(self.fake)) >= COUNT // 3,
+                within=60,
+                what="the burst did not start",
+                poll=0.01,
+            )
+            assert first.returncode is None, _log_tail(self.log)
+        finally:
+            await _stop(first, how)
+        at_fake = {r.chat_id for r in reminders_at(self.fake)}
+        assert 0 < len(at_fake) < COUNT, "the stop was meant to land mid-burst"
+        assert twice(reminders_at(self.fake)) == {}
+        return expected, at_fake, await outbox_states(self.sessions)
+
+    async def restarted_until_all_delivered(self) -> list[Reminded]:
+        """A new instance on the same database, run until every reminder is delivered and
+        recorded, then stopped; every reminder the fake got, the earlier instance's too."""
+        second = await perezvon_run(self.database_url, self.fake, rate=RATE, log=self.log)
+        try:
+            await _all_delivered(self.sessions, [self.fake], COUNT)
+        finally:
+            await _stop(second, signal.SIGTERM)
+        return reminders_at(self.fake)
 
 
-async def test_an_instance_stopped_mid_burst_and_restarted_delivers_each_reminder_once(
+@pytest.fixture
+def instance(
     sessions: async_sessionmaker[AsyncSession],
     database_url: str,
     fakes: list[FakeTelegram],
     tmp_path: Path,
+) -> OneInstance:
+    return OneInstance(sessions, database_url, fakes[0], tmp_path / "run.log")
+
+
+async def test_an_instance_stopped_mid_burst_and_restarted_delivers_each_reminder_once(
+    instance: OneInstance,
 ) -> None:
-    fake, log = fakes[0], tmp_path / "run.log"
-    expected, at_fake, outbox = await _burst_interrupted(
-        sessions, database_url, fake, log, signal.SIGTERM
-    )
+    expected, at_fake, outbox = await instance.burst_interrupted(signal.SIGTERM)
     # A stop gives back what it had not sent and records what it had.
     sent = {a for a, (status, _) in outbox.items() if status == "sent"}
     assert sent == {expected[chat] for chat in at_fake}
     assert not any(claimed for _, claimed in outbox.values())
 
-    second = await perezvon_run(database_url, fake, rate=RATE, log=log)
-    try:
-        await _all_delivered(sessions, [fake], COUNT)
-    finally:
-        await _stop(second, signal.SIGTERM)
-
-    reminded = reminders_at(fake)
+    reminded = await instance.restarted_until_all_delivered()
     assert twice(reminded) == {}, "a reminder reached Telegram twice"
     assert {r.chat_id: r.activity_id for r in reminded} == expected
 
 
 async def test_an_instance_killed_mid_burst_and_restarted_loses_none_and_repeats_only_unrecorded(
-    sessions: async_sessionmaker[AsyncSession],
-    database_url: str,
-    fakes: list[FakeTelegram],
-    tmp_path: Path,
+    instance: OneInstance,
 ) -> None:
-    fake, log = fakes[0], tmp_path / "run.log"
-    expected, at_fake, outbox = await _burst_interrupted(
-        sessions, database_url, fake, log, signal.SIGKILL
-    )
+    expected, at_fake, outbox = await instance.burst_interrupted(signal.SIGKILL)
     sent = {a for a, (status, _) in outbox.items() if status == "sent"}
     in_flight = {a for a, (status, claimed) in outbox.items() if status == "pending" and claimed}
     delivered = {expected[chat] for chat in at_fake}
@@ -195,20 +206,14 @@ async def test_an_instance_killed_mid_burst_and_restarted_loses_none_and_repeats
     assert len(in_flight) <= 50  # the sender's batch: what it holds at most
 
     # The dead instance's leases (outbox.CLAIM_SECONDS) are aged as if that time had passed.
-    async with sessions() as session:
+    async with instance.sessions() as session:
         await session.execute(
             update(Notification)
             .where(Notification.claimed_until.is_not(None))
             .values(claimed_until=datetime.now(UTC) - timedelta(seconds=1))
         )
         await session.commit()
-    second = await perezvon_run(database_url, fake, rate=RATE, log=log)
-    try:
-        await _all_delivered(sessions, [fake], COUNT)
-    finally:
-        await _stop(second, signal.SIGTERM)
-
-    reminded = reminders_at(fake)
+    reminded = await instance.restarted_until_all_delivered()
     assert {r.chat_id: r.activity_id for r in reminded} == expected  # none lost
     by_activity = {expected[chat] for chat in twice(reminded)}
     assert by_activity == unrecorded, "only the unrecorded ones may reach Telegram twice"

@@ -17,7 +17,7 @@ from app.http import create_app
 from core.config import CoreConfig
 from core.db import create_bulk_engine, session_factory
 from core.drivers.phone_lookup import create_phone_lookup
-from core.models import Activity, Call, Notification, TelephonyEvent
+from core.models import Activity, Call, Notification, TelephonyEvent, User
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
 from telephony_webhooks.providers.base import RawRequest
@@ -102,6 +102,16 @@ class Pbx:
 
     async def notifications(self, kind: str | None = None) -> list[Notification]:
         return await self.load(Notification, *([Notification.kind == kind] if kind else []))
+
+    async def assert_answered_inbound(
+        self, call: Call, by: User, *, client: str, our_phone: str, extension: str = "101"
+    ) -> None:
+        """`call` came in from `client` to `our_phone` and was answered at `extension` by
+        `by`, the one shown it ringing and the one prompted after it."""
+        assert (call.direction, call.status, call.client_e164) == ("in", "answered", client)
+        assert (call.extension, call.user_id, call.our_phone) == (extension, by.id, our_phone)
+        assert [n.user_id for n in await self.notifications("incoming_call")] == [by.id]
+        assert [n.user_id for n in await self.notifications("post_call")] == [by.id]
 
 
 @pytest.fixture

@@ -60,13 +60,10 @@ async def test_inbound_answered_call_with_durations_and_recording(
     await pbx.deliver(inbound(), "generic")
     await pbx.process()
     call = await pbx.only_call("generic")
-    assert (call.direction, call.status, call.client_e164) == ("in", "answered", CLIENT)
-    assert (call.extension, call.user_id, call.our_phone) == ("101", anna.id, "74951234567")
+    await pbx.assert_answered_inbound(call, anna, client=CLIENT, our_phone="74951234567")
     assert (call.ring_seconds, call.talk_seconds) == (6, 95)
     assert (call.started_at, call.answered_at, call.ended_at) == (at(0), at(6), at(101))
     assert call.recording == "rec-1795683600.1.wav"
-    assert [n.user_id for n in await pbx.notifications("incoming_call")] == [anna.id]
-    assert [n.user_id for n in await pbx.notifications("post_call")] == [anna.id]
 
 
 async def test_missed_calls_share_a_task_closed_by_the_next_answered_call(

@@ -53,14 +53,11 @@ async def test_inbound_answered_call_is_logged_with_the_employee_durations_and_r
     await pbx.process()
 
     call = await pbx.only_call("itoolabs")
-    assert (call.direction, call.status, call.client_e164) == ("in", "answered", CLIENT)
-    assert (call.extension, call.user_id, call.our_phone) == ("101", anna.id, "74951234567")
+    await pbx.assert_answered_inbound(call, anna, client=CLIENT, our_phone="74951234567")
     assert (call.ring_seconds, call.talk_seconds, call.recording) == (8, 95, LINK)
     assert (call.started_at, call.answered_at) == (t0, t0 + timedelta(seconds=8))
     [contact] = await pbx.load(Contact)
     assert contact.owner_id == anna.id and call.contact_id == contact.id
-    assert [n.user_id for n in await pbx.notifications("incoming_call")] == [anna.id]
-    assert [n.user_id for n in await pbx.notifications("post_call")] == [anna.id]
     assert await pbx.callbacks() == []
 
 

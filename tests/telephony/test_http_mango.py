@@ -84,8 +84,7 @@ async def test_inbound_answered_call_through_ivr_is_logged_with_talk_ring_and_re
     await pbx.process()
 
     call = await pbx.only_call("mango")
-    assert (call.direction, call.status, call.client_e164) == ("in", "answered", CLIENT)
-    assert (call.extension, call.user_id, call.our_phone) == ("101", anna.id, "74951234567")
+    await pbx.assert_answered_inbound(call, anna, client=CLIENT, our_phone="74951234567")
     assert (call.ring_seconds, call.talk_seconds, call.recording) == (7, 95, "REC-77")
     assert (call.started_at, call.answered_at, call.ended_at) == (
         at(T0),
@@ -94,8 +93,6 @@ async def test_inbound_answered_call_through_ivr_is_logged_with_talk_ring_and_re
     )
     [contact] = await pbx.load(Contact)
     assert call.contact_id == contact.id and contact.owner_id == anna.id
-    assert [n.user_id for n in await pbx.notifications("incoming_call")] == [anna.id]
-    assert [n.user_id for n in await pbx.notifications("post_call")] == [anna.id]
     assert await pbx.callbacks() == []
 
 

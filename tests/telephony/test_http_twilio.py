@@ -86,13 +86,10 @@ async def test_inbound_answered_call_is_logged_with_agent_durations_and_recordin
     await pbx.process()
 
     call = await pbx.only_call("twilio")
-    assert (call.direction, call.status, call.client_e164) == ("in", "answered", CLIENT)
-    assert (call.extension, call.user_id, call.our_phone) == ("101", anna.id, OURS)
+    await pbx.assert_answered_inbound(call, anna, client=CLIENT, our_phone=OURS)
     assert (call.ring_seconds, call.talk_seconds, call.recording) == (7, 95, REC)
     assert (call.started_at, call.answered_at) == (T0, T0 + timedelta(seconds=7))
     assert call.ended_at == T0 + timedelta(seconds=102)
-    assert [n.user_id for n in await pbx.notifications("incoming_call")] == [anna.id]
-    assert [n.user_id for n in await pbx.notifications("post_call")] == [anna.id]
     assert await pbx.callbacks() == []
 
 

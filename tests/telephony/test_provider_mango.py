@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from dataclasses import replace
@@ -27,18 +26,15 @@ from tests.fakes.pbx_signers import (
     mango_request,
     mango_summary,
 )
+from tests.telephony import adapters
+from tests.telephony.adapters import assert_only_provider_errors
 
 OPTIONS = ProviderOptions()
 ENTRY = "MTAxMjM0NTY3ODk6MTAx"
 
 
 def events_of(requests: list[RawRequest]) -> list[CallEvent]:
-    result: list[CallEvent] = []
-    for request in requests:
-        MANGO.verify(request, TEST_SECRETS)
-        MANGO.accept(request)
-        result += MANGO.parse(as_stored(request), OPTIONS)
-    return result
+    return adapters.events_of(MANGO, requests, OPTIONS)
 
 
 def at(epoch: int) -> datetime:
@@ -286,11 +282,4 @@ def test_random_and_mutated_payloads_only_raise_provider_errors(
     signed = mango_request(path, payload)
     garbage = RawRequest("POST", "https://x", path, {}, {}, body, "")
     forged = replace(signed, form=form)
-    for request in (signed, as_stored(signed), garbage, forged):
-        for step in (
-            lambda r: MANGO.verify(r, TEST_SECRETS),
-            MANGO.accept,
-            lambda r: MANGO.parse(r, OPTIONS),
-        ):
-            with contextlib.suppress(ProviderError):
-                step(request)
+    assert_only_provider_errors(MANGO, [signed, as_stored(signed), garbage, forged], OPTIONS)

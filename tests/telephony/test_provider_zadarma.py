@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -38,6 +37,8 @@ from tests.fakes.pbx_signers import (
     zadarma_outbound,
     zadarma_request,
 )
+from tests.telephony import adapters
+from tests.telephony.adapters import assert_only_provider_errors
 
 MOSCOW = ProviderOptions(account_timezone="Europe/Moscow")
 START = {
@@ -50,12 +51,7 @@ START = {
 
 
 def events_of(requests: list[RawRequest], options: ProviderOptions = MOSCOW) -> list[CallEvent]:
-    result: list[CallEvent] = []
-    for request in requests:
-        ZADARMA.verify(request, TEST_SECRETS)
-        ZADARMA.accept(request)
-        result += ZADARMA.parse(as_stored(request), options)
-    return result
+    return adapters.events_of(ZADARMA, requests, options)
 
 
 def test_signature_is_base64_of_hex_hmac_sha1_over_the_event_fields() -> None:
@@ -350,11 +346,4 @@ def test_random_and_mutated_payloads_only_raise_provider_errors(
         body,
         content_type,
     )
-    for request in (signed, as_stored(signed), raw):
-        for step in (
-            lambda r: ZADARMA.verify(r, TEST_SECRETS),
-            ZADARMA.accept,
-            lambda r: ZADARMA.parse(r, MOSCOW),
-        ):
-            with contextlib.suppress(ProviderError):
-                step(request)
+    assert_only_provider_errors(ZADARMA, [signed, as_stored(signed), raw], MOSCOW)

@@ -1,0 +1,40 @@
+"""Shared steps for the provider adapter tests (tests/telephony/test_provider_*.py), which call
+an adapter's verify, accept and parse directly, without HTTP or a database."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+
+from core.events import CallEvent
+from telephony_webhooks.providers.base import ProviderError, ProviderOptions, RawRequest
+from telephony_webhooks.providers.registry import Adapter
+from tests.fakes.pbx_signers import TEST_SECRETS, as_stored
+
+
+def assert_only_provider_errors(
+    adapter: Adapter, requests: Iterable[RawRequest], options: ProviderOptions
+) -> None:
+    """Verifies, accepts and parses each request, each step on its own: a step passes or
+    refuses with a ProviderError (a 4xx); any other exception fails the test."""
+    for request in requests:
+        for step in (
+            lambda r: adapter.verify(r, TEST_SECRETS),
+            adapter.accept,
+            lambda r: adapter.parse(r, options),
+        ):
+            with contextlib.suppress(ProviderError):
+                step(request)
+
+
+def events_of(
+    adapter: Adapter, requests: Iterable[RawRequest], options: ProviderOptions
+) -> list[CallEvent]:
+    """The events `requests` become in the pipeline: each verified and accepted as it comes
+    over HTTP, then parsed as the inbox stores it."""
+    result: list[CallEvent] = []
+    for request in requests:
+        adapter.verify(request, TEST_SECRETS)
+        adapter.accept(request)
+        result += adapter.parse(as_stored(request), options)
+    return result
