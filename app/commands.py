@@ -83,7 +83,7 @@ def run(
         print(f"skipped: {name} ({reason})")
     sys.stdout.flush()
     config = uvicorn_config(
-        container.http_app(chosen),
+        container.http_app(chosen, freeze_heap=True),
         host=bind_host,
         port=bind_port,
         shutdown_seconds=settings.shutdown_timeout_seconds,
@@ -96,6 +96,8 @@ def run(
 
 async def _run_without_http(container: Container, chosen: Sequence[Component]) -> int:
     """Start the components, wait for Ctrl+C or SIGTERM, stop them in reverse order."""
+    from app.heap import freeze_startup_heap
+
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGINT, signal.SIGTERM):
@@ -105,6 +107,7 @@ async def _run_without_http(container: Container, chosen: Sequence[Component]) -
         for component in chosen:
             await component.start(container)
             started.append(component)
+        freeze_startup_heap()  # app/heap.py
         log.info("started: %s; Ctrl+C stops", ", ".join(c.name for c in started))
         await stopping.wait()
         log.info("stopping")

@@ -114,8 +114,13 @@ class Container:
             trusted=tuple(self.settings.trusted_proxies),
         )
 
-    def http_app(self, components: Sequence[Component] = ()) -> FastAPI:
-        """The one HTTP app; `components` (app/components.py) start and stop in its lifespan."""
+    def http_app(
+        self, components: Sequence[Component] = (), *, freeze_heap: bool = False
+    ) -> FastAPI:
+        """The one HTTP app; `components` (app/components.py) start and stop in its lifespan;
+        `freeze_heap`: once they have started, the start-up heap leaves the collector's walks
+        (app/heap.py; `perezvon run`)."""
+        from app.heap import freeze_startup_heap
         from app.http import create_app  # FastAPI loads only for the commands that serve
 
         container = self
@@ -129,6 +134,8 @@ class Container:
                 for component in components:
                     await component.start(container)
                     started.append(component)
+                if freeze_heap:
+                    freeze_startup_heap()
                 yield
             finally:
                 for component in reversed(started):
