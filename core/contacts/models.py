@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime, partial_index
 
 ContactSource = Literal["call", "bot", "import", "api", "manual"]
 
@@ -85,12 +85,12 @@ class ContactPhone(Base):
 
     __tablename__ = "contact_phones"
     __table_args__ = (
-        Index(
+        partial_index(
             "uq_contact_phones_live_e164",
             "e164",
+            where="is_live = 1",
+            postgresql_where="is_live",
             unique=True,
-            sqlite_where=text("is_live = 1"),
-            postgresql_where=text("is_live"),
         ),
         Index("ix_contact_phones_e164", "e164"),
         Index("ix_contact_phones_last10", "last10"),

@@ -17,10 +17,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime, partial_index
 
 ConversationChannel = Literal["bot", "business"]
 ConversationStatus = Literal["open", "closed", "blocked"]
@@ -74,21 +74,19 @@ class ChatMessage(Base):
         Index("ix_chat_messages_contact", "contact_id", "sent_at"),
         Index("ix_chat_messages_conversation", "conversation_id", "sent_at"),
         # A Telegram message is logged once (redelivered updates, restarts).
-        Index(
+        partial_index(
             "uq_chat_messages_telegram",
             "conversation_id",
             "telegram_message_id",
+            where="telegram_message_id IS NOT NULL",
             unique=True,
-            sqlite_where=text("telegram_message_id IS NOT NULL"),
-            postgresql_where=text("telegram_message_id IS NOT NULL"),
         ),
         Index("ix_chat_messages_media_group", "conversation_id", "media_group_id"),
-        Index(
+        partial_index(
             "uq_chat_messages_idempotency",
             "idempotency_key",
+            where="idempotency_key IS NOT NULL",
             unique=True,
-            sqlite_where=text("idempotency_key IS NOT NULL"),
-            postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
     )
 

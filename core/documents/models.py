@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime, partial_index
 
 # pdf|docx|xlsx|csv|odt|text|email|image|other: detected from the bytes, not the name.
 DOCUMENT_KINDS = ("pdf", "docx", "xlsx", "csv", "odt", "text", "email", "image", "other")
@@ -53,20 +53,15 @@ class Document(Base):
         Index("ix_documents_deal", "deal_id", "created_at"),
         Index("ix_documents_sha256", "sha256"),
         Index("ix_documents_extract", "extract_status"),
-        Index(
+        partial_index(
             "uq_documents_idempotency",
             "idempotency_key",
+            where="idempotency_key IS NOT NULL",
             unique=True,
-            sqlite_where=text("idempotency_key IS NOT NULL"),
-            postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
         # An archive import gives each file one key: a rerun after a kill adds no copy.
-        Index(
-            "uq_documents_import_key",
-            "import_key",
-            unique=True,
-            sqlite_where=text("import_key IS NOT NULL"),
-            postgresql_where=text("import_key IS NOT NULL"),
+        partial_index(
+            "uq_documents_import_key", "import_key", where="import_key IS NOT NULL", unique=True
         ),
     )
 
