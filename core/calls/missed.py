@@ -29,6 +29,7 @@ from core.contacts.models import Contact
 from core.context import Ctx
 from core.events import CallEvent
 from core.outbox import service as outbox
+from core.users import duty
 from core.users.models import User
 
 OpenCallbacks = dict[str, Activity | None]  # phone (E.164) -> its planned callback task
@@ -184,13 +185,7 @@ async def _responsible(ctx: Ctx, call: Call, contact: Contact | None) -> int | N
             user = await ctx.session.get(User, candidate)
             if user is not None and user.active:
                 return candidate
-    on_duty: int | None = await ctx.session.scalar(
-        select(User.id)
-        .where(User.on_duty.is_(True), User.active.is_(True))
-        .order_by(User.id)
-        .limit(1)
-    )
-    return on_duty
+    return await duty.on_duty_id(ctx)
 
 
 async def _open_task(ctx: Ctx, phone: str, callbacks: OpenCallbacks) -> Activity | None:
