@@ -237,14 +237,19 @@ async def _open_callback(
     ctx.session.add(activity)
     await ctx.session.flush()
     callbacks[call.client_e164] = activity
+    await _notify_missed(ctx, owner, call, activity)
+
+
+async def _notify_missed(ctx: Ctx, owner: int | None, call: Call, task: Activity) -> None:
+    """Tell the task's owner of the missed call; the message is the task's live message."""
     await _notify_user(
         ctx,
         owner,
         "missed_call",
         "missed:{call}",
         call,
-        {"activity_id": activity.id},
-        live_ref=f"task:{activity.id}",
+        {"activity_id": task.id},
+        live_ref=f"task:{task.id}",
     )
 
 
@@ -267,15 +272,7 @@ async def _adopt_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None
         return
     task.owner_id = owner
     task.updated_at = ctx.clock.now()
-    await _notify_user(
-        ctx,
-        owner,
-        "missed_call",
-        "missed:{call}",
-        call,
-        {"activity_id": task.id},
-        live_ref=f"task:{task.id}",
-    )
+    await _notify_missed(ctx, owner, call, task)
 
 
 async def _close_callback(ctx: Ctx, call: Call, callbacks: OpenCallbacks) -> None:
