@@ -17,9 +17,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +43,7 @@ SOURCES = ("bot", "api", "import", "client_chat", "shop")
 # its handler is registered by the extraction package (scheduler `background`).
 EXTRACT_JOB = "document_extract"
 MAX_KEY_LENGTH = 200
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -54,39 +55,6 @@ class StoreOutcome:
     # The name's extension did not match the content (`scan.pdf` holding a JPEG): the
     # extension the name had, the stored name carries the content's one.
     renamed_from: str | None = None
-
-
-async def store_document(
-    ctx: Ctx,
-    *,
-    actor: Actor,
-    name: str | None,
-    source: str,
-    data: storage.Source,
-    contact_id: int | None = None,
-    deal_id: int | None = None,
-    telegram_file_id: str | None = None,
-    telegram_file_unique_id: str | None = None,
-    chat_message_id: int | None = None,
-    idempotency_key: str | None = None,
-    import_key: str | None = None,
-) -> Document:
-    """Attach a file (bytes, a file object or an async stream) and queue its extraction."""
-    outcome = await store(
-        ctx,
-        actor=actor,
-        name=name,
-        source=source,
-        data=data,
-        contact_id=contact_id,
-        deal_id=deal_id,
-        telegram_file_id=telegram_file_id,
-        telegram_file_unique_id=telegram_file_unique_id,
-        chat_message_id=chat_message_id,
-        idempotency_key=idempotency_key,
-        import_key=import_key,
-    )
-    return outcome.document
 
 
 async def add(
@@ -174,6 +142,20 @@ async def add(
 
 
 store = use_case(add)  # one upload, one commit
+
+
+def _document_of(
+    upload: Callable[Concatenate[Ctx, P], Awaitable[StoreOutcome]],
+) -> Callable[Concatenate[Ctx, P], Coroutine[Any, Any, Document]]:
+    async def store_document(ctx: Ctx, /, *args: P.args, **kwargs: P.kwargs) -> Document:
+        """Attach a file (bytes, a file object or an async stream) and queue its extraction;
+        `store` with its arguments, answering only the document."""
+        return (await upload(ctx, *args, **kwargs)).document
+
+    return store_document
+
+
+store_document = _document_of(store)
 
 
 def _scoped_key(actor: Actor, key: str | None) -> str | None:
