@@ -7,13 +7,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import access
 from core.activities.models import ACTIVITY_KINDS, Activity
 from core.calls import missed as missed_calls
-from core.common import Page, audit, check_page
+from core.common import Page, audit, check_page, page_of
 from core.contacts.models import Contact, ContactPhone
 from core.context import Actor, Ctx
 from core.deals.models import Deal
@@ -318,12 +318,6 @@ async def list_activities(
         where.append(Activity.due_at < due_before)
     if kinds:
         where.append(Activity.kind.in_(list(kinds)))
-    total = await ctx.session.scalar(select(func.count()).select_from(Activity).where(*where)) or 0
-    rows = await ctx.session.scalars(
-        select(Activity)
-        .where(*where)
-        .order_by(Activity.due_at, Activity.id)
-        .limit(limit)
-        .offset(offset)
+    return await page_of(
+        ctx, Activity, where, order_by=(Activity.due_at, Activity.id), limit=limit, offset=offset
     )
-    return Page(items=list(rows), total=total)

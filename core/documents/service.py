@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from core import access
-from core.common import Page, audit, check_page
+from core.common import Page, audit, check_page, page_of
 from core.contacts.models import Contact
 from core.contacts.service import get_contact_for_work
 from core.context import Actor, Ctx
@@ -273,15 +273,8 @@ async def list_documents(
     check_page(limit, offset)
     condition = await _card_condition(ctx, actor, contact_id, deal_id)
     live = (condition, Document.deleted_at.is_(None))
-    total = await ctx.session.scalar(select(func.count()).select_from(Document).where(*live))
-    items = await ctx.session.scalars(
-        select(Document)
-        .where(*live)
-        .order_by(Document.created_at.desc(), Document.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return Page(items=list(items), total=int(total or 0))
+    newest_first = (Document.created_at.desc(), Document.id.desc())
+    return await page_of(ctx, Document, live, order_by=newest_first, limit=limit, offset=offset)
 
 
 async def count_documents(

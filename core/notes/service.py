@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from core import access
 from core.activities.models import Activity
 from core.calls.models import Call
-from core.common import Page, audit, check_page
+from core.common import Page, audit, check_page, page_of
 from core.contacts.service import get_contact_for_work
 from core.context import Actor, Ctx
 from core.conversations.models import ChatMessage
@@ -119,17 +119,15 @@ async def list_notes(
     """The notes of a contact the actor may see, newest first, one page at a time."""
     check_page(limit, offset)
     await get_contact_for_work(ctx, actor=actor, contact_id=contact_id)
-    items = await ctx.session.scalars(
-        select(Note)
-        .where(Note.contact_id == contact_id)
-        .order_by(Note.created_at.desc(), Note.id.desc())
-        .limit(limit)
-        .offset(offset)
+    newest_first = (Note.created_at.desc(), Note.id.desc())
+    return await page_of(
+        ctx,
+        Note,
+        (Note.contact_id == contact_id,),
+        order_by=newest_first,
+        limit=limit,
+        offset=offset,
     )
-    total = await ctx.session.scalar(
-        select(func.count()).select_from(Note).where(Note.contact_id == contact_id)
-    )
-    return Page(items=list(items), total=int(total or 0))
 
 
 async def _own_note(ctx: Ctx, actor: Actor, note_id: int) -> Note:

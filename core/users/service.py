@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import case, func, select
 
 from core.activities.models import Activity
-from core.common import Page, audit, check_page
+from core.common import Page, audit, check_page, page_of
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.outbox import service as outbox
@@ -416,12 +416,8 @@ async def list_users(
     ctx: Ctx, *, active_only: bool = False, limit: int = 100, offset: int = 0
 ) -> Page[User]:
     check_page(limit, offset)
-    query = select(User)
-    if active_only:
-        query = query.where(User.active.is_(True))
-    total = await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await ctx.session.scalars(query.order_by(User.id).limit(limit).offset(offset))
-    return Page(items=list(rows), total=total)
+    where = [User.active.is_(True)] if active_only else []
+    return await page_of(ctx, User, where, order_by=(User.id,), limit=limit, offset=offset)
 
 
 @dataclass(frozen=True)
