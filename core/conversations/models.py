@@ -25,6 +25,21 @@ from core.db import Base, UTCDateTime, partial_index
 ConversationChannel = Literal["bot", "business"]
 ConversationStatus = Literal["open", "closed", "blocked"]
 MessageDirection = Literal["in", "out"]
+# What a chat message is (`ChatMessage.kind`); Telegram's other kinds are stored as "other".
+MESSAGE_KINDS = (
+    "text",
+    "photo",
+    "document",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "animation",
+    "sticker",
+    "location",
+    "contact",
+    "other",
+)
 
 
 class Conversation(Base):
@@ -101,8 +116,7 @@ class ChatMessage(Base):
     author_label: Mapped[str | None] = mapped_column(String(120))
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     media_group_id: Mapped[str | None] = mapped_column(String(64))
-    # text|photo|document|voice|video|video_note|audio|animation|sticker|location|contact|other
-    kind: Mapped[str] = mapped_column(String(16), default="text")
+    kind: Mapped[str] = mapped_column(String(16), default="text")  # one of MESSAGE_KINDS
     text: Mapped[str | None] = mapped_column(Text)  # the text or the caption
     file_id: Mapped[str | None] = mapped_column(String(255))
     file_unique_id: Mapped[str | None] = mapped_column(String(64))
