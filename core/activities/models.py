@@ -8,7 +8,7 @@ from typing import Literal
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UTCDateTime, partial_index
+from core.db import Base, Timestamped, UTCDateTime, partial_index
 
 ActivityKind = Literal["call", "meeting", "task", "callback", "reply"]
 
@@ -23,7 +23,7 @@ ACTIVITY_KINDS: tuple[ActivityKind, ...] = ("call", "meeting", "task", "callback
 REMINDER_DUE = "status = 'planned' AND (reminded_at IS NULL OR reminded_at < remind_at)"
 
 
-class Activity(Base):
+class Activity(Timestamped, Base):
     __tablename__ = "activities"
     __table_args__ = (
         Index("ix_activities_owner_due", "owner_id", "status", "due_at"),
@@ -68,5 +68,3 @@ class Activity(Base):
         ForeignKey("conversations.id", ondelete="SET NULL")
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

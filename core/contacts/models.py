@@ -8,12 +8,12 @@ from typing import Literal
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, UTCDateTime, partial_index
+from core.db import Base, Timestamped, UTCDateTime, partial_index
 
 ContactSource = Literal["call", "bot", "import", "api", "manual"]
 
 
-class Company(Base):
+class Company(Timestamped, Base):
     __tablename__ = "companies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -22,12 +22,10 @@ class Company(Base):
     inn: Mapped[str | None] = mapped_column(String(20))
     website: Mapped[str | None] = mapped_column(String(300))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Contact(Base):
+class Contact(Timestamped, Base):
     __tablename__ = "contacts"
     __table_args__ = (
         Index("ix_contacts_owner_live", "owner_id", "deleted_at"),
@@ -64,8 +62,6 @@ class Contact(Base):
     source: Mapped[str] = mapped_column(String(16), default="manual")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     search_text: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="SET NULL")

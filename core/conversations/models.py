@@ -20,7 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UTCDateTime, partial_index
+from core.db import Base, Timestamped, UTCDateTime, partial_index
 
 ConversationChannel = Literal["bot", "business"]
 ConversationStatus = Literal["open", "closed", "blocked"]
@@ -42,7 +42,7 @@ MESSAGE_KINDS = (
 )
 
 
-class Conversation(Base):
+class Conversation(Timestamped, Base):
     __tablename__ = "conversations"
     __table_args__ = (
         # One conversation per chat and channel (business chats: per connection too).
@@ -79,8 +79,6 @@ class Conversation(Base):
     # Once per conversation: the out-of-hours auto-reply, the flood notice (per window).
     auto_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     flood_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ChatMessage(Base):

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UTCDateTime, partial_index
+from core.db import Base, Timestamped, UTCDateTime, partial_index
 
 # pdf|docx|xlsx|csv|odt|text|email|image|other: detected from the bytes, not the name.
 DOCUMENT_KINDS = ("pdf", "docx", "xlsx", "csv", "odt", "text", "email", "image", "other")
@@ -46,7 +46,7 @@ class DocumentChunk(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Document(Base):
+class Document(Timestamped, Base):
     __tablename__ = "documents"
     __table_args__ = (
         Index("ix_documents_contact", "contact_id", "created_at"),
@@ -90,8 +90,6 @@ class Document(Base):
     pages: Mapped[int | None] = mapped_column(Integer)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     import_key: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
