@@ -128,14 +128,7 @@ async def add(
             )
         )
         await jobs.enqueue(ctx, kind=EXTRACT_JOB, payload={"document_id": document.id})
-        audit(
-            ctx,
-            actor=actor,
-            entity="document",
-            entity_id=document.id,
-            action="create",
-            changes=_summary(document),
-        )
+        _audit(ctx, actor, document, "create")
         return StoreOutcome(document, renamed_from=renamed_from)
     finally:
         spooled.discard()
@@ -245,6 +238,18 @@ def _name(name: str | None, detected: Detected) -> tuple[str, str | None]:
     if detected.kind in ("text", "csv"):
         return safe_name(name), None  # any text extension reads as text
     return safe_name(name, extension=wanted), given
+
+
+def _audit(ctx: Ctx, actor: Actor, document: Document, action: str) -> None:
+    """Audit `action` on a document with what it was (its record goes on delete)."""
+    audit(
+        ctx,
+        actor=actor,
+        entity="document",
+        entity_id=document.id,
+        action=action,
+        changes=_summary(document),
+    )
 
 
 def _summary(document: Document) -> dict[str, Any]:
@@ -400,14 +405,7 @@ async def delete_documents_of_contact(ctx: Ctx, *, actor: Actor, contact_id: int
 
 
 async def _remove(ctx: Ctx, actor: Actor, document: Document) -> None:
-    audit(
-        ctx,
-        actor=actor,
-        entity="document",
-        entity_id=document.id,
-        action="delete",
-        changes=_summary(document),
-    )
+    _audit(ctx, actor, document, "delete")
     sha256 = document.sha256
     await ctx.session.execute(delete(DocumentText).where(DocumentText.document_id == document.id))
     await ctx.session.delete(document)
