@@ -14,11 +14,11 @@ edge (`Ctx`); the outermost use case owns its transaction and commits once at it
 - Side effects that leave the process (Telegram, PBX) go through the outbox and happen
   after the commit; a commit that adds notifications wakes the sender.
 
-Layout: a package per domain, each holding its tables (`models.py`), its service
-(`service.py`) and the modules that belong to it: `contacts/` (cards, search, the PBX look-up,
-consent, export), `calls/` (events, missed calls, escalations), `deals/`, `notes/`,
-`activities/` (tasks and reminders), `conversations/` (clients in the chat, Telegram Business,
-orders), `documents/`, `users/` (roles, invites, API keys), `greetings/`, `reports/`,
+Layout: a package per domain, each holding its tables (`models.py`), its service (`service.py`)
+and the modules that belong to it: `contacts/` (cards, search, the PBX look-up, consent,
+export), `calls/` (events, missed calls, escalations), `deals/`, `notes/`, `activities/` (tasks
+and reminders), `conversations/` (clients in the chat, Telegram Business, orders),
+`documents/`, `users/` (roles, invites, API keys, who is on duty), `greetings/`, `reports/`,
 `targets/`, `imports/`, `inbox/` (the telephony inbox's lifecycle), `outbox/`, `jobs/`,
 `telegram/` (update claims). Beside them: `access.py` (who may see what), `use_case.py` (the
 one commit), `common.py` (pages, audit), `errors.py` (domain errors with codes), `models/`

@@ -1,9 +1,14 @@
-"""Helpers shared by services: pages and audit entries (visibility: core.access)."""
+"""Helpers shared by services: pages, the page query and audit entries (visibility:
+core.access)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from core.context import Actor, Ctx
 from core.errors import InvalidInput
@@ -27,6 +32,25 @@ def check_page(limit: int, offset: int) -> None:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
     if offset < 0:
         raise InvalidInput("offset must not be negative", field="offset")
+
+
+async def page_of(
+    ctx: Ctx,
+    kind: type[T],
+    where: Iterable[ColumnElement[bool]],
+    *,
+    order_by: Iterable[ColumnElement[Any] | InstrumentedAttribute[Any]],
+    limit: int,
+    offset: int,
+) -> Page[T]:
+    """One page of the rows of `kind` that match `where`, in `order_by` order, and how many
+    match in all (the caller has checked the page with `check_page`)."""
+    where = list(where)
+    total = await ctx.session.scalar(select(func.count()).select_from(kind).where(*where))
+    rows = await ctx.session.scalars(
+        select(kind).where(*where).order_by(*order_by).limit(limit).offset(offset)
+    )
+    return Page(items=list(rows), total=int(total or 0))
 
 
 def audit(

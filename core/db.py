@@ -1,4 +1,5 @@
-"""Database plumbing: declarative base, column types, engine and session factories."""
+"""Database plumbing: declarative base, column types, the timestamps mixin, partial indexes,
+engine and session factories."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Index, MetaData, event, text
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -61,6 +62,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class Timestamped:
+    """When a row was created and last changed (set by the code that writes it: no default)."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def partial_index(
+    name: str, *columns: str, where: str, postgresql_where: str | None = None, unique: bool = False
+) -> Index:
+    """An index over the rows matching `where`, the same SQL on SQLite and PostgreSQL unless
+    PostgreSQL's is given apart."""
+    return Index(
+        name,
+        *columns,
+        unique=unique,
+        sqlite_where=text(where),
+        postgresql_where=text(where if postgresql_where is None else postgresql_where),
+    )
 
 
 def is_sqlite(url: str) -> bool:

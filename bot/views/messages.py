@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from bot.i18n import Texts
 from bot.views.format import esc
+from core.conversations.models import MESSAGE_KINDS as STORED_KINDS
 from core.conversations.models import ChatMessage
 
 MESSAGE_PREVIEW = 300
-# Message kinds with a name of their own on the timeline (others show as they are stored).
-MESSAGE_KINDS = (
-    "photo",
-    "document",
-    "voice",
-    "video",
-    "video_note",
-    "audio",
-    "animation",
-    "sticker",
-    "location",
-    "contact",
-    "other",
-)
+# Message kinds with a name of their own on the timeline: the stored kinds but text (another
+# kind shows as it is stored).
+MESSAGE_KINDS = tuple(kind for kind in STORED_KINDS if kind != "text")
 
 
 def timeline_line(t: Texts, message: ChatMessage, author: str | None, when: str) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UTCDateTime
+from core.db import Base, Timestamped, UTCDateTime, partial_index
 
 ActivityKind = Literal["call", "meeting", "task", "callback", "reply"]
 
@@ -23,26 +23,20 @@ ACTIVITY_KINDS: tuple[ActivityKind, ...] = ("call", "meeting", "task", "callback
 REMINDER_DUE = "status = 'planned' AND (reminded_at IS NULL OR reminded_at < remind_at)"
 
 
-class Activity(Base):
+class Activity(Timestamped, Base):
     __tablename__ = "activities"
     __table_args__ = (
         Index("ix_activities_owner_due", "owner_id", "status", "due_at"),
         Index("ix_activities_remind", "status", "remind_at"),
         Index("ix_activities_contact", "contact_id", "due_at"),
         # The reminders still to send (the scheduler's reminders job reads only these).
-        Index(
-            "ix_activities_reminder_due",
-            "remind_at",
-            sqlite_where=text(REMINDER_DUE),
-            postgresql_where=text(REMINDER_DUE),
-        ),
+        partial_index("ix_activities_reminder_due", "remind_at", where=REMINDER_DUE),
         # One open callback task per phone number (the missed-call lifecycle).
-        Index(
+        partial_index(
             "uq_activities_open_callback_phone",
             "callback_phone",
+            where="status = 'planned' AND kind = 'callback'",
             unique=True,
-            sqlite_where=text("status = 'planned' AND kind = 'callback'"),
-            postgresql_where=text("status = 'planned' AND kind = 'callback'"),
         ),
     )
 
@@ -74,5 +68,3 @@ class Activity(Base):
         ForeignKey("conversations.id", ondelete="SET NULL")
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

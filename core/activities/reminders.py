@@ -27,6 +27,7 @@ from core.activities.models import REMINDER_DUE, Activity
 from core.context import Ctx
 from core.outbox import service as outbox
 from core.telemetry import telemetry
+from core.users import duty
 from core.users.models import User
 
 
@@ -143,21 +144,7 @@ async def _managers(ctx: Ctx, options: ReminderOptions) -> list[User]:
         chosen = await _recipients(ctx, [options.on_duty_manager_id])
         if chosen:
             return list(chosen.values())
-    for role in ("manager", "admin"):
-        rows = list(
-            await ctx.session.scalars(
-                select(User)
-                .where(
-                    User.role == role,
-                    User.active.is_(True),
-                    User.telegram_user_id.is_not(None),
-                )
-                .order_by(User.id)
-            )
-        )
-        if rows:
-            return rows
-    return []
+    return await duty.first_staffed_role(ctx, ("manager", "admin"))
 
 
 async def escalate_overdue_callbacks(

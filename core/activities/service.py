@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import access
 from core.activities.models import ACTIVITY_KINDS, Activity
 from core.calls import missed as missed_calls
-from core.common import Page, audit, check_page
+from core.common import Page, audit, check_page, page_of
 from core.contacts.models import Contact, ContactPhone
 from core.context import Actor, Ctx
 from core.deals.models import Deal
@@ -41,6 +42,14 @@ async def _load(ctx: Ctx, actor: Actor, activity_id: int) -> Activity:
 def _ensure_open(activity: Activity) -> None:
     if activity.status != "planned":
         raise InvalidInput(f"activity {activity.id} is already {activity.status}", field="status")
+
+
+def _changed(ctx: Ctx, actor: Actor, activity: Activity, action: str, **changes: Any) -> None:
+    """Stamp a change to an activity and audit it (committed with the change)."""
+    activity.updated_at = ctx.clock.now()
+    audit(
+        ctx, actor=actor, entity="activity", entity_id=activity.id, action=action, changes=changes
+    )
 
 
 async def plan(
@@ -127,15 +136,7 @@ async def reschedule(
     activity.due_at = due_at
     activity.remind_at = remind_at or due_at
     activity.reminded_at = None
-    activity.updated_at = ctx.clock.now()
-    audit(
-        ctx,
-        actor=actor,
-        entity="activity",
-        entity_id=activity.id,
-        action="reschedule",
-        changes={"due_at": due_at},
-    )
+    _changed(ctx, actor, activity, "reschedule", due_at=due_at)
     await ctx.session.commit()
     return activity
 
@@ -154,15 +155,7 @@ async def snooze(ctx: Ctx, *, actor: Actor, activity_id: int, minutes: int) -> A
     activity.remind_at = ctx.clock.now() + timedelta(minutes=minutes)
     activity.reminded_at = None
     activity.snooze_count += 1
-    activity.updated_at = ctx.clock.now()
-    audit(
-        ctx,
-        actor=actor,
-        entity="activity",
-        entity_id=activity.id,
-        action="snooze",
-        changes={"minutes": minutes},
-    )
+    _changed(ctx, actor, activity, "snooze", minutes=minutes)
     await ctx.session.commit()
     return activity
 
@@ -219,15 +212,7 @@ async def rename(ctx: Ctx, *, actor: Actor, activity_id: int, title: str) -> Act
     _ensure_open(activity)
     before = activity.title
     activity.title = title.strip()[:500]
-    activity.updated_at = ctx.clock.now()
-    audit(
-        ctx,
-        actor=actor,
-        entity="activity",
-        entity_id=activity.id,
-        action="rename",
-        changes={"title": activity.title, "was": before},
-    )
+    _changed(ctx, actor, activity, "rename", title=activity.title, was=before)
     await ctx.session.commit()
     return activity
 
@@ -242,15 +227,7 @@ async def cancel(
     _ensure_open(activity)
     activity.status = "canceled"
     activity.result = reason
-    activity.updated_at = ctx.clock.now()
-    audit(
-        ctx,
-        actor=actor,
-        entity="activity",
-        entity_id=activity.id,
-        action="cancel",
-        changes={"reason": reason},
-    )
+    _changed(ctx, actor, activity, "cancel", reason=reason)
     await missed_calls.task_closed(ctx, activity)  # its missed-call message loses its buttons
     await ctx.session.commit()
     return activity
@@ -341,12 +318,6 @@ async def list_activities(
         where.append(Activity.due_at < due_before)
     if kinds:
         where.append(Activity.kind.in_(list(kinds)))
-    total = await ctx.session.scalar(select(func.count()).select_from(Activity).where(*where)) or 0
-    rows = await ctx.session.scalars(
-        select(Activity)
-        .where(*where)
-        .order_by(Activity.due_at, Activity.id)
-        .limit(limit)
-        .offset(offset)
+    return await page_of(
+        ctx, Activity, where, order_by=(Activity.due_at, Activity.id), limit=limit, offset=offset
     )
-    return Page(items=list(rows), total=total)

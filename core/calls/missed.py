@@ -29,6 +29,7 @@ from core.contacts.models import Contact
 from core.context import Ctx
 from core.events import CallEvent
 from core.outbox import service as outbox
+from core.users import duty
 from core.users.models import User
 
 OpenCallbacks = dict[str, Activity | None]  # phone (E.164) -> its planned callback task
@@ -184,13 +185,7 @@ async def _responsible(ctx: Ctx, call: Call, contact: Contact | None) -> int | N
             user = await ctx.session.get(User, candidate)
             if user is not None and user.active:
                 return candidate
-    on_duty: int | None = await ctx.session.scalar(
-        select(User.id)
-        .where(User.on_duty.is_(True), User.active.is_(True))
-        .order_by(User.id)
-        .limit(1)
-    )
-    return on_duty
+    return await duty.on_duty_id(ctx)
 
 
 async def _open_task(ctx: Ctx, phone: str, callbacks: OpenCallbacks) -> Activity | None:
@@ -242,14 +237,19 @@ async def _open_callback(
     ctx.session.add(activity)
     await ctx.session.flush()
     callbacks[call.client_e164] = activity
+    await _notify_missed(ctx, owner, call, activity)
+
+
+async def _notify_missed(ctx: Ctx, owner: int | None, call: Call, task: Activity) -> None:
+    """Tell the task's owner of the missed call; the message is the task's live message."""
     await _notify_user(
         ctx,
         owner,
         "missed_call",
         "missed:{call}",
         call,
-        {"activity_id": activity.id},
-        live_ref=f"task:{activity.id}",
+        {"activity_id": task.id},
+        live_ref=f"task:{task.id}",
     )
 
 
@@ -272,15 +272,7 @@ async def _adopt_callback(ctx: Ctx, call: Call, contact: Contact | None) -> None
         return
     task.owner_id = owner
     task.updated_at = ctx.clock.now()
-    await _notify_user(
-        ctx,
-        owner,
-        "missed_call",
-        "missed:{call}",
-        call,
-        {"activity_id": task.id},
-        live_ref=f"task:{task.id}",
-    )
+    await _notify_missed(ctx, owner, call, task)
 
 
 async def _close_callback(ctx: Ctx, call: Call, callbacks: OpenCallbacks) -> None:

@@ -8,13 +8,13 @@ from typing import Any, Literal
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UTCDateTime
+from core.db import Base, Timestamped, UTCDateTime
 
 Direction = Literal["in", "out", "internal"]
 CallStatus = Literal["ringing", "answered", "missed", "busy", "failed"]
 
 
-class Call(Base):
+class Call(Timestamped, Base):
     __tablename__ = "calls"
     __table_args__ = (
         UniqueConstraint("provider", "provider_call_id"),
@@ -46,8 +46,6 @@ class Call(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     callback_of_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
     final: Mapped[bool] = mapped_column(default=False)  # the provider's final record was applied
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TelephonyEvent(Base):

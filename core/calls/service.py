@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 import phonenumbers
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 
 from core import access
 from core.activities.models import Activity
 from core.calls.missed import OpenCallbacks, after_transition
 from core.calls.models import Call, TelephonyEvent
-from core.common import Page, check_page
+from core.common import Page, check_page, page_of
 from core.contacts import service as contact_service
 from core.contacts.models import Contact, ContactPhone
 from core.context import Actor, Ctx
@@ -469,12 +469,5 @@ async def list_calls(
         where.append(Call.status.in_(list(statuses)))
     if direction is not None:
         where.append(Call.direction == direction)
-    total = await ctx.session.scalar(select(func.count()).select_from(Call).where(*where)) or 0
-    rows = await ctx.session.scalars(
-        select(Call)
-        .where(*where)
-        .order_by(Call.started_at.desc(), Call.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return Page(items=list(rows), total=total)
+    newest_first = (Call.started_at.desc(), Call.id.desc())
+    return await page_of(ctx, Call, where, order_by=newest_first, limit=limit, offset=offset)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, UTCDateTime
+from core.db import Base, Timestamped, UTCDateTime, partial_index
 
 ContactSource = Literal["call", "bot", "import", "api", "manual"]
 
 
-class Company(Base):
+class Company(Timestamped, Base):
     __tablename__ = "companies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -22,12 +22,10 @@ class Company(Base):
     inn: Mapped[str | None] = mapped_column(String(20))
     website: Mapped[str | None] = mapped_column(String(300))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Contact(Base):
+class Contact(Timestamped, Base):
     __tablename__ = "contacts"
     __table_args__ = (
         Index("ix_contacts_owner_live", "owner_id", "deleted_at"),
@@ -64,8 +62,6 @@ class Contact(Base):
     source: Mapped[str] = mapped_column(String(16), default="manual")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     search_text: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="SET NULL")
@@ -85,12 +81,12 @@ class ContactPhone(Base):
 
     __tablename__ = "contact_phones"
     __table_args__ = (
-        Index(
+        partial_index(
             "uq_contact_phones_live_e164",
             "e164",
+            where="is_live = 1",
+            postgresql_where="is_live",
             unique=True,
-            sqlite_where=text("is_live = 1"),
-            postgresql_where=text("is_live"),
         ),
         Index("ix_contact_phones_e164", "e164"),
         Index("ix_contact_phones_last10", "last10"),

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from core import access
 from core.activities.models import Activity
 from core.calls.models import Call
-from core.common import Page, audit, check_page
+from core.common import Page, audit, check_page, page_of
 from core.contacts import consent
 from core.contacts.models import Company, Contact, ContactPhone
 from core.context import Actor, Ctx
@@ -892,8 +892,4 @@ async def list_companies(
     where: list[ColumnElement[bool]] = [Company.deleted_at.is_(None)]
     if q and q.strip():
         where.append(Company.name_folded.contains(q.strip().casefold(), autoescape=True))
-    total = await ctx.session.scalar(select(func.count()).select_from(Company).where(*where)) or 0
-    rows = await ctx.session.scalars(
-        select(Company).where(*where).order_by(Company.name).limit(limit).offset(offset)
-    )
-    return Page(items=list(rows), total=total)
+    return await page_of(ctx, Company, where, order_by=(Company.name,), limit=limit, offset=offset)

@@ -31,7 +31,12 @@ from sqlalchemy.exc import IntegrityError
 
 from core.context import Ctx
 from core.conversations import clients
-from core.conversations.models import BusinessConnection, ChatMessage, Conversation
+from core.conversations.models import (
+    MESSAGE_KINDS,
+    BusinessConnection,
+    ChatMessage,
+    Conversation,
+)
 from core.outbox import service as outbox
 
 log = logging.getLogger(__name__)
@@ -39,20 +44,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "business"
 MAX_TEXT = clients.TEXT_LIMIT  # characters kept (Telegram sends at most 4,096)
 NAME_LIMIT = 300
-MESSAGE_KINDS = (
-    "text",
-    "photo",
-    "document",
-    "voice",
-    "video",
-    "video_note",
-    "audio",
-    "animation",
-    "sticker",
-    "location",
-    "contact",
-    "other",
-)
 
 Logged = Literal["logged", "duplicate", "ignored", "unknown_connection"]
 T = TypeVar("T")

@@ -156,12 +156,7 @@ async def _flood_notice(ctx: Ctx, conversation: Conversation) -> None:
     ):
         return
     conversation.flood_notice_at = now
-    await outgoing.send_to_client(
-        ctx,
-        conversation=conversation,
-        text=await texts.get(ctx, key=texts.FLOOD, locale=conversation.language),
-        author_label="flood_notice",
-    )
+    await _send_text(ctx, conversation, texts.FLOOD, author_label="flood_notice")
 
 
 async def _auto_reply(ctx: Ctx, conversation: Conversation) -> bool:
@@ -172,13 +167,18 @@ async def _auto_reply(ctx: Ctx, conversation: Conversation) -> bool:
     if hours.is_open(ctx.config.working_hours, now, ctx.config.timezone):
         return False
     conversation.auto_reply_at = now
+    await _send_text(ctx, conversation, texts.AUTO_REPLY, author_label="auto_reply")
+    return True
+
+
+async def _send_text(ctx: Ctx, conversation: Conversation, key: str, *, author_label: str) -> None:
+    """Send the client one of the company's texts, in the conversation's language."""
     await outgoing.send_to_client(
         ctx,
         conversation=conversation,
-        text=await texts.get(ctx, key=texts.AUTO_REPLY, locale=conversation.language),
-        author_label="auto_reply",
+        text=await texts.get(ctx, key=key, locale=conversation.language),
+        author_label=author_label,
     )
-    return True
 
 
 async def receive(

@@ -17,17 +17,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UTCDateTime
+from core.db import Base, Timestamped, UTCDateTime, partial_index
 
 ConversationChannel = Literal["bot", "business"]
 ConversationStatus = Literal["open", "closed", "blocked"]
 MessageDirection = Literal["in", "out"]
+# What a chat message is (`ChatMessage.kind`); Telegram's other kinds are stored as "other".
+MESSAGE_KINDS = (
+    "text",
+    "photo",
+    "document",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "animation",
+    "sticker",
+    "location",
+    "contact",
+    "other",
+)
 
 
-class Conversation(Base):
+class Conversation(Timestamped, Base):
     __tablename__ = "conversations"
     __table_args__ = (
         # One conversation per chat and channel (business chats: per connection too).
@@ -64,8 +79,6 @@ class Conversation(Base):
     # Once per conversation: the out-of-hours auto-reply, the flood notice (per window).
     auto_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     flood_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ChatMessage(Base):
@@ -74,21 +87,19 @@ class ChatMessage(Base):
         Index("ix_chat_messages_contact", "contact_id", "sent_at"),
         Index("ix_chat_messages_conversation", "conversation_id", "sent_at"),
         # A Telegram message is logged once (redelivered updates, restarts).
-        Index(
+        partial_index(
             "uq_chat_messages_telegram",
             "conversation_id",
             "telegram_message_id",
+            where="telegram_message_id IS NOT NULL",
             unique=True,
-            sqlite_where=text("telegram_message_id IS NOT NULL"),
-            postgresql_where=text("telegram_message_id IS NOT NULL"),
         ),
         Index("ix_chat_messages_media_group", "conversation_id", "media_group_id"),
-        Index(
+        partial_index(
             "uq_chat_messages_idempotency",
             "idempotency_key",
+            where="idempotency_key IS NOT NULL",
             unique=True,
-            sqlite_where=text("idempotency_key IS NOT NULL"),
-            postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
     )
 
@@ -103,8 +114,7 @@ class ChatMessage(Base):
     author_label: Mapped[str | None] = mapped_column(String(120))
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     media_group_id: Mapped[str | None] = mapped_column(String(64))
-    # text|photo|document|voice|video|video_note|audio|animation|sticker|location|contact|other
-    kind: Mapped[str] = mapped_column(String(16), default="text")
+    kind: Mapped[str] = mapped_column(String(16), default="text")  # one of MESSAGE_KINDS
     text: Mapped[str | None] = mapped_column(Text)  # the text or the caption
     file_id: Mapped[str | None] = mapped_column(String(255))
     file_unique_id: Mapped[str | None] = mapped_column(String(64))

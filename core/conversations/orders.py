@@ -29,6 +29,7 @@ from core.deals.models import Deal, DealStageChange, PipelineStage
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.notes.models import Note
 from core.outbox import service as outbox
+from core.users import duty
 from core.users.models import User
 
 MAX_ORDERS = 20  # a client's list in one message
@@ -190,13 +191,7 @@ async def _responsible(ctx: Ctx, contact: Contact) -> int | None:
         owner = await ctx.session.get(User, contact.owner_id)
         if owner is not None and owner.active:
             return owner.id
-    on_duty: int | None = await ctx.session.scalar(
-        select(User.id)
-        .where(User.on_duty.is_(True), User.active.is_(True))
-        .order_by(User.id)
-        .limit(1)
-    )
-    return on_duty
+    return await duty.on_duty_id(ctx)
 
 
 async def leave_request(ctx: Ctx, *, contact_id: int, text: str, phone: str | None = None) -> Deal:

@@ -18,38 +18,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.context import Ctx
 from core.conversations.models import ClientRoutingState
-from core.users.models import User
+from core.users import duty
 
 ROUTING_MODES = ("on-duty", "round-robin")
 STATE_ID = 1
 
 
-async def _on_duty(ctx: Ctx) -> int | None:
-    found: int | None = await ctx.session.scalar(
-        select(User.id)
-        .where(User.on_duty.is_(True), User.active.is_(True), User.telegram_user_id.is_not(None))
-        .order_by(User.id)
-        .limit(1)
-    )
-    return found
-
-
 async def _candidates(ctx: Ctx) -> list[int]:
-    for role in ("sales", "manager", "admin"):
-        ids = list(
-            await ctx.session.scalars(
-                select(User.id)
-                .where(
-                    User.role == role,
-                    User.active.is_(True),
-                    User.telegram_user_id.is_not(None),
-                )
-                .order_by(User.id)
-            )
-        )
-        if ids:
-            return ids
-    return []
+    return [user.id for user in await duty.first_staffed_role(ctx, ("sales", "manager", "admin"))]
 
 
 async def _state(ctx: Ctx) -> ClientRoutingState:
@@ -90,7 +66,7 @@ async def round_robin(ctx: Ctx) -> int | None:
 async def pick_owner(ctx: Ctx) -> int | None:
     """The person a new client goes to under the configured routing; does not commit."""
     if ctx.config.client_routing != "round-robin":
-        on_duty = await _on_duty(ctx)
+        on_duty = await duty.on_duty_id(ctx, in_telegram=True)
         if on_duty is not None:
             return on_duty
     return await round_robin(ctx)

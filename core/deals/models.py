@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UTCDateTime
+from core.db import Base, Timestamped, UTCDateTime
 
 
 class PipelineStage(Base):
@@ -29,7 +29,7 @@ class PipelineStage(Base):
     notify_client: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class Deal(Base):
+class Deal(Timestamped, Base):
     __tablename__ = "deals"
     __table_args__ = (Index("ix_deals_owner_stage", "owner_id", "stage"),)
 
@@ -48,8 +48,6 @@ class Deal(Base):
     lost_reason: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     @property
     def amount(self) -> Decimal | None:

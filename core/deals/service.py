@@ -7,11 +7,11 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import access
-from core.common import Page, audit, check_page
+from core.common import Page, audit, check_page, page_of
 from core.contacts.models import Company, Contact
 from core.context import Actor, Ctx
 from core.conversations import orders
@@ -358,11 +358,7 @@ async def list_deals(
         where.append(Deal.stage == stage)
     if open_only:
         where.append(Deal.closed_at.is_(None))
-    total = await ctx.session.scalar(select(func.count()).select_from(Deal).where(*where)) or 0
-    rows = await ctx.session.scalars(
-        select(Deal).where(*where).order_by(Deal.id.desc()).limit(limit).offset(offset)
-    )
-    return Page(items=list(rows), total=total)
+    return await page_of(ctx, Deal, where, order_by=(Deal.id.desc(),), limit=limit, offset=offset)
 
 
 UPSERT_ATTEMPTS = 3

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UTCDateTime
+from core.db import Base, Timestamped, UTCDateTime, partial_index
 
 # pdf|docx|xlsx|csv|odt|text|email|image|other: detected from the bytes, not the name.
 DOCUMENT_KINDS = ("pdf", "docx", "xlsx", "csv", "odt", "text", "email", "image", "other")
@@ -46,27 +46,22 @@ class DocumentChunk(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Document(Base):
+class Document(Timestamped, Base):
     __tablename__ = "documents"
     __table_args__ = (
         Index("ix_documents_contact", "contact_id", "created_at"),
         Index("ix_documents_deal", "deal_id", "created_at"),
         Index("ix_documents_sha256", "sha256"),
         Index("ix_documents_extract", "extract_status"),
-        Index(
+        partial_index(
             "uq_documents_idempotency",
             "idempotency_key",
+            where="idempotency_key IS NOT NULL",
             unique=True,
-            sqlite_where=text("idempotency_key IS NOT NULL"),
-            postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
         # An archive import gives each file one key: a rerun after a kill adds no copy.
-        Index(
-            "uq_documents_import_key",
-            "import_key",
-            unique=True,
-            sqlite_where=text("import_key IS NOT NULL"),
-            postgresql_where=text("import_key IS NOT NULL"),
+        partial_index(
+            "uq_documents_import_key", "import_key", where="import_key IS NOT NULL", unique=True
         ),
     )
 
@@ -95,8 +90,6 @@ class Document(Base):
     pages: Mapped[int | None] = mapped_column(Integer)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     import_key: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -17,15 +17,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from core import access
-from core.common import Page, audit, check_page
+from core.common import Page, audit, check_page, page_of
 from core.contacts.models import Contact
 from core.contacts.service import get_contact_for_work
 from core.context import Actor, Ctx
@@ -43,6 +43,7 @@ SOURCES = ("bot", "api", "import", "client_chat", "shop")
 # its handler is registered by the extraction package (scheduler `background`).
 EXTRACT_JOB = "document_extract"
 MAX_KEY_LENGTH = 200
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -54,39 +55,6 @@ class StoreOutcome:
     # The name's extension did not match the content (`scan.pdf` holding a JPEG): the
     # extension the name had, the stored name carries the content's one.
     renamed_from: str | None = None
-
-
-async def store_document(
-    ctx: Ctx,
-    *,
-    actor: Actor,
-    name: str | None,
-    source: str,
-    data: storage.Source,
-    contact_id: int | None = None,
-    deal_id: int | None = None,
-    telegram_file_id: str | None = None,
-    telegram_file_unique_id: str | None = None,
-    chat_message_id: int | None = None,
-    idempotency_key: str | None = None,
-    import_key: str | None = None,
-) -> Document:
-    """Attach a file (bytes, a file object or an async stream) and queue its extraction."""
-    outcome = await store(
-        ctx,
-        actor=actor,
-        name=name,
-        source=source,
-        data=data,
-        contact_id=contact_id,
-        deal_id=deal_id,
-        telegram_file_id=telegram_file_id,
-        telegram_file_unique_id=telegram_file_unique_id,
-        chat_message_id=chat_message_id,
-        idempotency_key=idempotency_key,
-        import_key=import_key,
-    )
-    return outcome.document
 
 
 async def add(
@@ -160,20 +128,27 @@ async def add(
             )
         )
         await jobs.enqueue(ctx, kind=EXTRACT_JOB, payload={"document_id": document.id})
-        audit(
-            ctx,
-            actor=actor,
-            entity="document",
-            entity_id=document.id,
-            action="create",
-            changes=_summary(document),
-        )
+        _audit(ctx, actor, document, "create")
         return StoreOutcome(document, renamed_from=renamed_from)
     finally:
         spooled.discard()
 
 
 store = use_case(add)  # one upload, one commit
+
+
+def _document_of(
+    upload: Callable[Concatenate[Ctx, P], Awaitable[StoreOutcome]],
+) -> Callable[Concatenate[Ctx, P], Coroutine[Any, Any, Document]]:
+    async def store_document(ctx: Ctx, /, *args: P.args, **kwargs: P.kwargs) -> Document:
+        """Attach a file (bytes, a file object or an async stream) and queue its extraction;
+        `store` with its arguments, answering only the document."""
+        return (await upload(ctx, *args, **kwargs)).document
+
+    return store_document
+
+
+store_document = _document_of(store)
 
 
 def _scoped_key(actor: Actor, key: str | None) -> str | None:
@@ -265,6 +240,18 @@ def _name(name: str | None, detected: Detected) -> tuple[str, str | None]:
     return safe_name(name, extension=wanted), given
 
 
+def _audit(ctx: Ctx, actor: Actor, document: Document, action: str) -> None:
+    """Audit `action` on a document with what it was (its record goes on delete)."""
+    audit(
+        ctx,
+        actor=actor,
+        entity="document",
+        entity_id=document.id,
+        action=action,
+        changes=_summary(document),
+    )
+
+
 def _summary(document: Document) -> dict[str, Any]:
     return {
         "file_name": document.file_name,
@@ -291,15 +278,8 @@ async def list_documents(
     check_page(limit, offset)
     condition = await _card_condition(ctx, actor, contact_id, deal_id)
     live = (condition, Document.deleted_at.is_(None))
-    total = await ctx.session.scalar(select(func.count()).select_from(Document).where(*live))
-    items = await ctx.session.scalars(
-        select(Document)
-        .where(*live)
-        .order_by(Document.created_at.desc(), Document.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return Page(items=list(items), total=int(total or 0))
+    newest_first = (Document.created_at.desc(), Document.id.desc())
+    return await page_of(ctx, Document, live, order_by=newest_first, limit=limit, offset=offset)
 
 
 async def count_documents(
@@ -425,14 +405,7 @@ async def delete_documents_of_contact(ctx: Ctx, *, actor: Actor, contact_id: int
 
 
 async def _remove(ctx: Ctx, actor: Actor, document: Document) -> None:
-    audit(
-        ctx,
-        actor=actor,
-        entity="document",
-        entity_id=document.id,
-        action="delete",
-        changes=_summary(document),
-    )
+    _audit(ctx, actor, document, "delete")
     sha256 = document.sha256
     await ctx.session.execute(delete(DocumentText).where(DocumentText.document_id == document.id))
     await ctx.session.delete(document)

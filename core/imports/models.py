@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UTCDateTime
+from core.db import Base, Timestamped, UTCDateTime
 
 
-class ImportJob(Base):
+class ImportJob(Timestamped, Base):
     """An import being applied batch by batch; each batch commits with its progress here."""
 
     __tablename__ = "import_jobs"
@@ -30,6 +30,4 @@ class ImportJob(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_label: Mapped[str] = mapped_column(String(120))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

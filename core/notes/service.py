@@ -3,16 +3,18 @@ both channels; newest first)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from core import access
 from core.activities.models import Activity
 from core.calls.models import Call
-from core.common import Page, audit, check_page
+from core.common import Page, audit, check_page, page_of
 from core.contacts.service import get_contact_for_work
 from core.context import Actor, Ctx
 from core.conversations.models import ChatMessage
@@ -117,17 +119,15 @@ async def list_notes(
     """The notes of a contact the actor may see, newest first, one page at a time."""
     check_page(limit, offset)
     await get_contact_for_work(ctx, actor=actor, contact_id=contact_id)
-    items = await ctx.session.scalars(
-        select(Note)
-        .where(Note.contact_id == contact_id)
-        .order_by(Note.created_at.desc(), Note.id.desc())
-        .limit(limit)
-        .offset(offset)
+    newest_first = (Note.created_at.desc(), Note.id.desc())
+    return await page_of(
+        ctx,
+        Note,
+        (Note.contact_id == contact_id,),
+        order_by=newest_first,
+        limit=limit,
+        offset=offset,
     )
-    total = await ctx.session.scalar(
-        select(func.count()).select_from(Note).where(Note.contact_id == contact_id)
-    )
-    return Page(items=list(items), total=int(total or 0))
 
 
 async def _own_note(ctx: Ctx, actor: Actor, note_id: int) -> Note:
@@ -249,6 +249,23 @@ async def _message_entries(ctx: Ctx, messages: list[ChatMessage]) -> list[Timeli
     ]
 
 
+# The kinds of row that name their contact themselves (deal changes name it through the deal).
+_OnContact = TypeVar("_OnContact", Note, Call, Activity, ChatMessage)
+
+
+async def _newest(
+    ctx: Ctx, kind: type[_OnContact], at: InstrumentedAttribute[datetime], contact_id: int, n: int
+) -> Sequence[_OnContact]:
+    """The `n` newest rows of one kind on a contact, by `at` (then id)."""
+    rows = await ctx.session.scalars(
+        select(kind)
+        .where(kind.contact_id == contact_id)
+        .order_by(at.desc(), kind.id.desc())
+        .limit(n)
+    )
+    return rows.all()
+
+
 async def timeline(
     ctx: Ctx, *, actor: Actor, contact_id: int, limit: int = 20, offset: int = 0
 ) -> Timeline:
@@ -256,24 +273,9 @@ async def timeline(
     check_page(limit, offset)
     await get_contact_for_work(ctx, actor=actor, contact_id=contact_id)
     window = limit + offset
-    notes = await ctx.session.scalars(
-        select(Note)
-        .where(Note.contact_id == contact_id)
-        .order_by(Note.created_at.desc(), Note.id.desc())
-        .limit(window)
-    )
-    calls = await ctx.session.scalars(
-        select(Call)
-        .where(Call.contact_id == contact_id)
-        .order_by(Call.started_at.desc(), Call.id.desc())
-        .limit(window)
-    )
-    activities = await ctx.session.scalars(
-        select(Activity)
-        .where(Activity.contact_id == contact_id)
-        .order_by(Activity.created_at.desc(), Activity.id.desc())
-        .limit(window)
-    )
+    notes = await _newest(ctx, Note, Note.created_at, contact_id, window)
+    calls = await _newest(ctx, Call, Call.started_at, contact_id, window)
+    activities = await _newest(ctx, Activity, Activity.created_at, contact_id, window)
     changes = await ctx.session.execute(
         select(DealStageChange, Deal.title)
         .join(Deal, Deal.id == DealStageChange.deal_id)
@@ -281,12 +283,7 @@ async def timeline(
         .order_by(DealStageChange.changed_at.desc(), DealStageChange.id.desc())
         .limit(window)
     )
-    messages = await ctx.session.scalars(
-        select(ChatMessage)
-        .where(ChatMessage.contact_id == contact_id)
-        .order_by(ChatMessage.sent_at.desc(), ChatMessage.id.desc())
-        .limit(window)
-    )
+    messages = await _newest(ctx, ChatMessage, ChatMessage.sent_at, contact_id, window)
     entries = [TimelineEntry("note", n.created_at, n) for n in notes]
     entries += await _message_entries(ctx, list(messages))
     entries += [TimelineEntry("call", c.started_at, c) for c in calls]

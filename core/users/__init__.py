@@ -1,1 +1,1 @@
-"""Users (the team), invites, roles and API keys."""
+"""Users (the team), invites, roles, API keys and who is on duty."""

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import case, func, select
 
 from core.activities.models import Activity
-from core.common import Page, audit, check_page
+from core.common import Page, audit, check_page, page_of
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.outbox import service as outbox
@@ -346,40 +346,34 @@ async def set_role(ctx: Ctx, *, actor: Actor, user_id: int, role: str) -> User:
 
 async def deactivate(ctx: Ctx, *, actor: Actor, user_id: int) -> User:
     """Switch a user off: no bot access, no new calls or tasks routed to them."""
-    _require_admin(actor)
-    user = await get_user(ctx, user_id=user_id)
-    if actor.user_id == user_id:
-        raise InvalidInput(
-            "you cannot deactivate yourself", field="user_id", code="deactivate-self"
-        )
-    if user.active:
-        await _keep_an_admin(ctx, user, role=user.role, active=False)
-        user.active = False
-        audit(
-            ctx,
-            actor=actor,
-            entity="user",
-            entity_id=user.id,
-            action="deactivate",
-            changes={"active": {"from": True, "to": False}},
-        )
-    await ctx.session.commit()
-    return user
+    return await _switch(ctx, actor, user_id, active=False)
 
 
 async def activate(ctx: Ctx, *, actor: Actor, user_id: int) -> User:
     """Switch a user back on: the bot answers them again with the role they had."""
+    return await _switch(ctx, actor, user_id, active=True)
+
+
+async def _switch(ctx: Ctx, actor: Actor, user_id: int, *, active: bool) -> User:
+    """Switch a user on or off (admins; never oneself off, never the last admin); audited
+    when it changes anything, committed either way."""
     _require_admin(actor)
     user = await get_user(ctx, user_id=user_id)
-    if not user.active:
-        user.active = True
+    if not active and actor.user_id == user_id:
+        raise InvalidInput(
+            "you cannot deactivate yourself", field="user_id", code="deactivate-self"
+        )
+    if user.active != active:
+        if not active:
+            await _keep_an_admin(ctx, user, role=user.role, active=False)
+        user.active = active
         audit(
             ctx,
             actor=actor,
             entity="user",
             entity_id=user.id,
-            action="activate",
-            changes={"active": {"from": False, "to": True}},
+            action="activate" if active else "deactivate",
+            changes={"active": {"from": not active, "to": active}},
         )
     await ctx.session.commit()
     return user
@@ -427,12 +421,8 @@ async def list_users(
     ctx: Ctx, *, active_only: bool = False, limit: int = 100, offset: int = 0
 ) -> Page[User]:
     check_page(limit, offset)
-    query = select(User)
-    if active_only:
-        query = query.where(User.active.is_(True))
-    total = await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await ctx.session.scalars(query.order_by(User.id).limit(limit).offset(offset))
-    return Page(items=list(rows), total=total)
+    where = [User.active.is_(True)] if active_only else []
+    return await page_of(ctx, User, where, order_by=(User.id,), limit=limit, offset=offset)
 
 
 @dataclass(frozen=True)
