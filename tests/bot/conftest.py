@@ -1,6 +1,6 @@
 """Bot fixtures: the fake Bot API server, the real aiogram Bot pointed at it, deps, dispatcher;
-`tg` bundles them with `db` for a test that drives the bot, and `employee(...)` makes a module's
-people fixtures (`seller = employee(SELLER_TG)`).
+`tg` bundles them with `db` for a test that drives the bot, `sender` runs the real outbox sender,
+and `employee(...)` makes a module's people fixtures (`seller = employee(SELLER_TG)`).
 
 FSM state lives in memory, or in Redis when PEREZVON_TEST_REDIS_URL is set (each test gets its
 own key prefix and removes its keys).
@@ -23,6 +23,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from bot.dispatcher import build_dispatcher
 from bot.notifications import render
@@ -30,7 +31,7 @@ from bot.runtime import create_bot
 from core.calls import service as calls
 from core.config import CoreConfig
 from core.contacts import service as contacts
-from core.context import Actor, Ctx
+from core.context import Actor
 from core.models import Contact, Notification, User
 from core.outbox import service as outbox
 from tests.bot.updates import TgUser
@@ -110,12 +111,18 @@ def feed(dispatcher: Dispatcher, tg_bot: Bot) -> Feed:
 
 
 @pytest.fixture
-async def anna(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, seller: User
-) -> Contact:
+async def sender(tg_bot: Bot, bot_deps: BotDeps) -> AsyncIterator[OutboxSender]:
+    """The real outbox sender, running (a module that needs another pace defines its own)."""
+    running = OutboxSender(tg_bot, bot_deps, poll_interval=0.02, per_chat_burst=50)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def anna(db: Db, seller: User) -> Contact:
     """A client of the module's `seller` (each flow module defines its seller)."""
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    async with db.ctx() as ctx:
         return await contacts.create_contact(
             ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
         )

@@ -21,6 +21,7 @@ from tests.bot.updates import make_user
 from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.telegram_business import BusinessAccount, person
+from tests.waits import until
 
 SELLER = 8100
 CLIENT = person(9001, "Анна")
@@ -30,15 +31,6 @@ BUSINESS_UPDATES = {
     "edited_business_message",
     "deleted_business_messages",
 }
-
-
-async def until(condition: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    """Wait for a condition the bot reaches in the background (handled after the answer)."""
-    async with asyncio.timeout(within):
-        while True:
-            if await condition():
-                return
-            await asyncio.sleep(0.02)
 
 
 def texts_logged(sessions: async_sessionmaker) -> Callable[[], Awaitable[list[str | None]]]:  # type: ignore[type-arg]
