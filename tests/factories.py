@@ -10,6 +10,7 @@ from typing import Any
 
 from core.activities import service as activities
 from core.calls import service as calls
+from core.clock import Clock
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.deals import service as deals
@@ -57,7 +58,7 @@ async def make_contact(
     return await contacts.create_contact(ctx, actor=actor, name=name, **fields)
 
 
-def call_event(clock: FakeClock, call_id: str, kind: str, **fields: Any) -> CallEvent:
+def call_event(clock: Clock, call_id: str, kind: str, **fields: Any) -> CallEvent:
     """A normalized PBX event of the test provider, happening now on `clock`."""
     return CallEvent(
         provider=PROVIDER,

@@ -1,6 +1,7 @@
 """Bot fixtures: the fake Bot API server, the real aiogram Bot pointed at it, deps, dispatcher;
-`tg` bundles them with `db` for a test that drives the bot, `sender` runs the real outbox sender,
-and `employee(...)` makes a module's people fixtures (`seller = employee(SELLER_TG)`).
+`tg` bundles them with `db` for a test that drives the bot, `sender` runs the real outbox
+sender (`make_sender` makes senders over a module's own `deps`), and `employee(...)` makes a
+module's people fixtures (`seller = employee(SELLER_TG)`).
 
 FSM state lives in memory, or in Redis when PEREZVON_TEST_REDIS_URL is set (each test gets its
 own key prefix and removes its keys).
@@ -117,6 +118,34 @@ async def sender(tg_bot: Bot, bot_deps: BotDeps) -> AsyncIterator[OutboxSender]:
     await running.start()
     yield running
     await running.stop()
+
+
+MakeSender = Callable[..., OutboxSender]
+
+
+@pytest.fixture
+def sender_defaults() -> dict[str, Any]:
+    """The options each `make_sender()` sender gets unless the call says otherwise (a module
+    may override this fixture)."""
+    return {"poll_interval": 0.05}
+
+
+@pytest.fixture
+async def make_sender(
+    tg_bot: Bot, deps: BotDeps, sender_defaults: dict[str, Any]
+) -> AsyncIterator[MakeSender]:
+    """Senders over the module's `deps` fixture, stopped at the end of the test (start them
+    yourself)."""
+    made: list[OutboxSender] = []
+
+    def make(**options: Any) -> OutboxSender:
+        sender = OutboxSender(tg_bot, deps, **{**sender_defaults, **options})
+        made.append(sender)
+        return sender
+
+    yield make
+    for sender in made:
+        await sender.stop()
 
 
 @pytest.fixture

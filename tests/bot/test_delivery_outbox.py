@@ -5,20 +5,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
-from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.bot_component import watch_commits
-from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from core.config import CoreConfig
 from core.context import Actor, Ctx
 from core.models import User
 from core.users import service as users
+from tests.bot.conftest import MakeSender
 from tests.bot.helpers_delivery import (
     ShiftedClock,
     gaps,
@@ -32,8 +31,6 @@ from tests.bot.helpers_delivery import (
 from tests.fakes.telegram_api import FakeTelegram
 
 CHAT = 5001
-
-MakeSender = Callable[..., OutboxSender]
 
 
 @pytest.fixture
@@ -49,20 +46,9 @@ def deps(
 
 
 @pytest.fixture
-async def make_sender(tg_bot: Bot, deps: BotDeps) -> AsyncIterator[MakeSender]:
-    """Senders that are stopped at the end of the test (start them yourself)."""
-    made: list[OutboxSender] = []
-
-    def make(**options: object) -> OutboxSender:
-        options.setdefault("render", plain_render)
-        options.setdefault("poll_interval", 0.05)
-        sender = OutboxSender(tg_bot, deps, **options)  # type: ignore[arg-type]
-        made.append(sender)
-        return sender
-
-    yield make
-    for sender in made:
-        await sender.stop()
+def sender_defaults() -> dict[str, Any]:
+    """These senders send the payload's text (the delivery, not the notification texts)."""
+    return {"poll_interval": 0.05, "render": plain_render}
 
 
 async def test_due_notifications_are_sent_once_and_marked_sent(
