@@ -1,7 +1,8 @@
 """Bot fixtures: the fake Bot API server, the real aiogram Bot pointed at it, deps, dispatcher;
 `tg` bundles them with `db` for a test that drives the bot, `sender` runs the real outbox
-sender (`make_sender` makes senders over a module's own `deps`), and `employee(...)` makes a
-module's people fixtures (`seller = employee(SELLER_TG)`).
+sender (`make_sender` makes senders over a module's own `deps`), `read_api` is the REST API with a
+read-only key, and `employee(...)` makes a module's people fixtures
+(`seller = employee(SELLER_TG)`).
 
 FSM state lives in memory, or in Redis when PEREZVON_TEST_REDIS_URL is set (each test gets its
 own key prefix and removes its keys).
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
+import httpx
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -24,6 +26,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.http import create_app
 from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from bot.dispatcher import build_dispatcher
@@ -35,6 +38,8 @@ from core.contacts import service as contacts
 from core.context import Actor
 from core.models import Contact, Notification, User
 from core.outbox import service as outbox
+from core.users import api_keys
+from telephony_webhooks.context import WebContext
 from tests.bot.updates import TgUser
 from tests.conftest import Db
 from tests.factories import call_event
@@ -146,6 +151,20 @@ async def make_sender(
     yield make
     for sender in made:
         await sender.stop()
+
+
+@pytest.fixture
+async def read_api(db: Db) -> AsyncIterator[httpx.AsyncClient]:
+    """The REST API as an integration holding a read-only key sees it."""
+    async with db.ctx() as ctx:
+        _key, plain = await api_keys.create(ctx, actor=Actor.system("t"), name="bi", role="read")
+    app = create_app(WebContext(sessions=db.sessions, config=db.config, clock=db.clock))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test/api/v1",
+        headers={"Authorization": f"Bearer {plain}"},
+    ) as http:
+        yield http
 
 
 @pytest.fixture

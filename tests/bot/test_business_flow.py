@@ -20,7 +20,7 @@ from core.conversations.models import BusinessConnection, ChatMessage, Conversat
 from core.outbox import service as outbox
 from core.users import service as users
 from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, buttons, make_user
+from tests.bot.updates import TgUser, buttons, make_user, poll, sticker
 from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_business import BusinessAccount, person
@@ -300,36 +300,13 @@ async def test_odd_messages_are_stored_sensibly_or_ignored_never_a_crash(
         _as(
             base,
             message_id=1,
-            sticker={
-                "file_id": "st",
-                "file_unique_id": "st",
-                "type": "regular",
-                "width": 1,
-                "height": 1,
-                "is_animated": False,
-                "is_video": False,
-                "emoji": "👍",
-            },
+            sticker=sticker("st", "st", size=1, emoji="👍"),
         ),
         _as(base, message_id=2, photo=photo),
         _as(
             base,
             message_id=3,
-            poll={
-                "id": "p",
-                "question": "Which colour?",
-                "total_voter_count": 0,
-                "is_closed": False,
-                "is_anonymous": True,
-                "type": "regular",
-                "allows_multiple_answers": False,
-                "allows_revoting": False,
-                "members_only": False,
-                "options": [
-                    {"text": "blue", "voter_count": 0, "persistent_id": "o1"},
-                    {"text": "red", "voter_count": 0, "persistent_id": "o2"},
-                ],
-            },
+            poll=poll("p", "Which colour?", {"blue": "o1", "red": "o2"}),
         ),
         _as(base, message_id=4, dice={"emoji": "🎲", "value": 6}),
         _as(base, message_id=5, text="a post", forward_origin=origin),

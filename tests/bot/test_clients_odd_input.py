@@ -15,6 +15,7 @@ from core.models import ChatMessage, Contact, Conversation, Notification
 from tests.bot.conftest import Tg
 from tests.bot.helpers_clients import add_staff, reply_to_relay, to_chat
 from tests.bot.test_clients_flow import ANNA, BORIS, CLIENT
+from tests.bot.updates import poll, sticker
 from tests.conftest import Db
 from tests.waits import until
 
@@ -65,31 +66,8 @@ async def test_odd_client_input_is_kept_or_ignored_never_a_crash(
     await add_staff(tg.db, ANNA, "Анна")
     client = tg.user(CLIENT, "Иван")
     await client.say("первое")
-    sticker = {
-        "file_id": "st1",
-        "file_unique_id": "st",
-        "type": "regular",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-        "emoji": "👍",
-    }
-    await client.send(sticker=sticker)
-    options = [{"text": text, "voter_count": 0, "persistent_id": text} for text in ("red", "blue")]
-    poll = {
-        "id": "p1",
-        "question": "Какой цвет?",
-        "options": options,
-        "total_voter_count": 0,
-        "is_closed": False,
-        "is_anonymous": True,
-        "type": "regular",
-        "allows_multiple_answers": False,
-        "allows_revoting": False,
-        "members_only": False,
-    }
-    await client.send(poll=poll)
+    await client.send(sticker=sticker("st1", "st", emoji="👍"))
+    await client.send(poll=poll("p1", "Какой цвет?", {"red": "red", "blue": "blue"}))
     await client.send(dice={"emoji": "🎲", "value": 4})
     await client.say(
         "пост канала",

@@ -54,6 +54,12 @@ async def post(pbx: Running, kind: str, call_id: str, **fields: Any) -> None:
     assert response.status_code == 200, response.text
 
 
+async def ring(pbx: Running, call_id: str, extension: str, **fields: Any) -> None:
+    """A client's call starts and rings at `extension`."""
+    await post(pbx, "start", call_id, **fields)
+    await post(pbx, "ringing", call_id, extension=extension, **fields)
+
+
 def to(chat: int) -> Any:
     return lambda call: call.chat_id == chat
 
@@ -103,8 +109,7 @@ async def edit_saying(fake: FakeTelegram, chat: int, message_id: int, words: str
 async def test_the_pop_is_edited_in_place_as_the_call_is_answered_and_ends(
     pbx: Running, fake_tg: FakeTelegram
 ) -> None:
-    await post(pbx, "start", "c-1")
-    await post(pbx, "ringing", "c-1", extension="101")
+    await ring(pbx, "c-1", "101")
     [pop] = await fake_tg.wait_for("sendMessage", 1, within=PATIENCE)
     pop_id = message_id_of(fake_tg, pop)
     assert "Входящий звонок" in (pop.text or "")
@@ -145,8 +150,7 @@ async def test_an_outbound_call_is_announced_as_outgoing(
 async def test_the_owners_pop_says_at_whose_line_it_rings_and_who_answered(
     pbx: Running, fake_tg: FakeTelegram
 ) -> None:
-    await post(pbx, "start", "c-2")
-    await post(pbx, "ringing", "c-2", extension="102")
+    await ring(pbx, "c-2", "102")
     [owners] = await fake_tg.wait_for("sendMessage", 1, within=PATIENCE, where=to(ANNA_TG))
     [boris] = await fake_tg.wait_for("sendMessage", 1, within=PATIENCE, where=to(BORIS_TG))
     owners_id = message_id_of(fake_tg, owners)
@@ -171,8 +175,7 @@ async def test_a_repeated_missed_call_edits_the_task_and_the_callback_takes_its_
     first_at = int(time.time()) - 120
     again_at = first_at + 60
     for call_id, at in (("m-1", first_at), ("m-2", again_at)):
-        await post(pbx, "start", call_id, timestamp=at)
-        await post(pbx, "ringing", call_id, extension="101", timestamp=at)
+        await ring(pbx, call_id, "101", timestamp=at)
         await post(pbx, "end", call_id, extension="101", status="missed", timestamp=at + 20)
         if call_id == "m-1":  # the task's message goes out before the second call
             [task] = await fake_tg.wait_for(
@@ -208,8 +211,7 @@ async def test_a_repeated_missed_call_edits_the_task_and_the_callback_takes_its_
 async def test_a_task_done_elsewhere_takes_the_buttons_off_its_missed_call_message(
     pbx: Running, fake_tg: FakeTelegram
 ) -> None:
-    await post(pbx, "start", "m-3")
-    await post(pbx, "ringing", "m-3", extension="101")
+    await ring(pbx, "m-3", "101")
     await post(pbx, "end", "m-3", extension="101", status="missed")
     [task] = await fake_tg.wait_for(
         "sendMessage", 1, within=PATIENCE, where=lambda c: "Перезвонить до" in (c.text or "")
@@ -237,8 +239,7 @@ async def test_with_live_call_messages_off_the_pop_is_never_edited(
     still gets its post-call prompt."""
     assert Settings(database_url=database_url).core_config().live_call_messages is True
     async with perezvon(settings(database_url, fake_tg, live_call_messages=False), seed) as pbx:
-        await post(pbx, "start", "c-9")
-        await post(pbx, "ringing", "c-9", extension="101")
+        await ring(pbx, "c-9", "101")
         await post(pbx, "answer", "c-9", extension="101")
         await post(pbx, "end", "c-9", extension="101", billsec=60, status="answered")
         sent = await fake_tg.wait_for("sendMessage", 2, within=PATIENCE)  # pop, prompt

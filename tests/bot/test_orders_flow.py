@@ -141,17 +141,11 @@ async def test_rest_send_to_a_client_without_a_conversation_is_409_with_the_reas
     assert count == 1
 
 
-async def test_a_read_only_key_may_not_write_to_clients(db: Db) -> None:
+async def test_a_read_only_key_may_not_write_to_clients(
+    db: Db, read_api: httpx.AsyncClient
+) -> None:
     maria = await make_client(db, telegram_id=CLIENT_TG)
-    async with db.ctx() as ctx:
-        _key, plain = await api_keys.create(ctx, actor=Actor.system("t"), name="bi", role="read")
-    app = create_app(WebContext(sessions=db.sessions, config=db.config, clock=db.clock))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://test/api/v1",
-        headers={"Authorization": f"Bearer {plain}"},
-    ) as http:
-        refused = await http.post(f"/contacts/{maria.id}/messages", json={"text": "Привет"})
+    refused = await read_api.post(f"/contacts/{maria.id}/messages", json={"text": "Привет"})
     assert refused.status_code == 403 and "send_message" in refused.json()["detail"]
     async with db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ChatMessage)) == 0

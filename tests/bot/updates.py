@@ -1,4 +1,5 @@
-"""Builders of the updates a Telegram user sends, and a simulated user that sends them.
+"""Builders of the updates a Telegram user sends (and of the stickers and polls in them), and a
+simulated user that sends them.
 
 `TgUser.say("text")` feeds a message through the dispatcher and returns the Bot API calls the
 bot made while handling it; `TgUser.tap(call, "label")` presses a button of a message the bot
@@ -7,6 +8,7 @@ sent (read back from the fake server, so edits count); replies and shared contac
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -75,6 +77,44 @@ def callback_update(
     if message is not None:
         query["message"] = message
     return {"callback_query": query}
+
+
+def sticker(
+    file_id: str, unique_id: str, *, size: int = 512, emoji: str | None = None
+) -> dict[str, Any]:
+    """A regular (static) sticker as Telegram sends it."""
+    found: dict[str, Any] = {
+        "file_id": file_id,
+        "file_unique_id": unique_id,
+        "type": "regular",
+        "width": size,
+        "height": size,
+        "is_animated": False,
+        "is_video": False,
+    }
+    if emoji is not None:
+        found["emoji"] = emoji
+    return found
+
+
+def poll(poll_id: str, question: str, options: dict[str, str]) -> dict[str, Any]:
+    """An open anonymous single-answer poll as Telegram sends it, no votes yet (`options`:
+    each answer's text and its persistent id)."""
+    return {
+        "id": poll_id,
+        "question": question,
+        "options": [
+            {"text": text, "voter_count": 0, "persistent_id": persistent_id}
+            for text, persistent_id in options.items()
+        ],
+        "total_voter_count": 0,
+        "is_closed": False,
+        "is_anonymous": True,
+        "type": "regular",
+        "allows_multiple_answers": False,
+        "allows_revoting": False,
+        "members_only": False,
+    }
 
 
 def buttons(markup: Any) -> list[dict[str, Any]]:
@@ -164,6 +204,15 @@ class TgUser:
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup
         return message
+
+
+def scope_key(scope: Any) -> str:
+    """A command menu's scope (as setMyCommands sent it) as a key: the chat id, or its type."""
+    if isinstance(scope, str):
+        scope = json.loads(scope)
+    if not isinstance(scope, dict):
+        return "default"
+    return str(scope.get("chat_id") or scope.get("type"))
 
 
 def texts_of(calls: list[Call], method: str = "sendMessage") -> list[str]:
