@@ -1,5 +1,6 @@
 """Shared steps for the client-chat tests: staff who take client chats, the relays they got,
-and a staff member's reply to a relay as Telegram sends it."""
+a staff member's reply to a relay as Telegram sends it, and a salesperson's connected
+Telegram Business account."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from core.models import MessageRelay, User
 from tests.bot.updates import TgUser, message_update
 from tests.conftest import Db
 from tests.fakes.telegram_api import Call, FakeTelegram
+from tests.fakes.telegram_business import BusinessAccount
 from tests.waits import until
 
 
@@ -55,3 +57,12 @@ def to_chat(fake: FakeTelegram, chat: int, method: str | None = None) -> list[Ca
         for c in fake.calls
         if c.chat_id == chat and c.status == 200 and (method is None or c.method == method)
     ]
+
+
+async def connected_unannounced(db: Db, fake: FakeTelegram, telegram_id: int) -> BusinessAccount:
+    """A salesperson whose Telegram Business account Telegram knows as connected, while the
+    bot has not been told (its `business_connection` update missed or still to come)."""
+    await db.user(telegram_id=telegram_id)
+    account = BusinessAccount(telegram_id)
+    fake.business_connections[account.connection_id] = account.connection_object()
+    return account

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from bot.deps import BotDeps
 from bot.notifications import render
-from core.config import CoreConfig
 from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.conversations import business
@@ -20,8 +19,9 @@ from core.conversations.models import BusinessConnection, ChatMessage, Conversat
 from core.outbox import service as outbox
 from core.users import service as users
 from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, buttons, make_user, poll, sticker
-from tests.fakes.clock import FakeClock
+from tests.bot.helpers_clients import connected_unannounced
+from tests.bot.updates import TgUser, buttons, poll, sticker
+from tests.conftest import Db
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_business import BusinessAccount, person
 
@@ -62,10 +62,8 @@ def nothing_sent_on_their_behalf(fake: FakeTelegram) -> bool:
 
 
 @pytest.fixture
-async def seller(bot_deps: BotDeps, feed: Feed, fake_tg: FakeTelegram) -> BusinessAccount:
-    await make_user(
-        bot_deps.sessions, bot_deps.config, bot_deps.clock, telegram_id=SELLER, locale="en"
-    )
+async def seller(db: Db, feed: Feed) -> BusinessAccount:
+    await db.user(telegram_id=SELLER, locale="en")
     account = BusinessAccount(SELLER, "Peter")
     await feed(account.connection())
     return account
@@ -120,11 +118,10 @@ async def test_a_strangers_connection_is_refused_logged_and_none_of_its_messages
 
 
 async def test_a_deactivated_staff_members_connection_is_refused(
-    feed: Feed, bot_deps: BotDeps, config: CoreConfig, clock: FakeClock
+    feed: Feed, bot_deps: BotDeps, db: Db
 ) -> None:
-    person_gone = await make_user(bot_deps.sessions, config, clock, telegram_id=COLLEAGUE)
-    async with bot_deps.sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    person_gone = await db.user(telegram_id=COLLEAGUE)
+    async with db.ctx() as ctx:
         await users.deactivate(ctx, actor=Actor.system("test"), user_id=person_gone.id)
     account = BusinessAccount(COLLEAGUE)
     await feed(account.connection())
@@ -201,11 +198,9 @@ async def test_an_excluded_chat_is_forgotten_and_not_logged_until_included_again
 
 
 async def test_another_salesperson_cannot_switch_someone_elses_chat(
-    seller: BusinessAccount, feed: Feed, bot_deps: BotDeps, fake_tg: FakeTelegram
+    seller: BusinessAccount, feed: Feed, bot_deps: BotDeps, fake_tg: FakeTelegram, db: Db
 ) -> None:
-    await make_user(
-        bot_deps.sessions, bot_deps.config, bot_deps.clock, telegram_id=COLLEAGUE, locale="en"
-    )
+    await db.user(telegram_id=COLLEAGUE, locale="en")
     await feed(seller.hears(CLIENT, "hello"))
     [conversation] = await rows(bot_deps, Conversation)
     colleague = TgUser(feed, fake_tg, COLLEAGUE, "Kate", "en")
@@ -260,11 +255,9 @@ async def test_crafted_updates_for_another_connection_are_ignored(
 
 
 async def test_a_connection_missed_earlier_is_asked_of_telegram_and_then_logged(
-    feed: Feed, bot_deps: BotDeps, fake_tg: FakeTelegram
+    feed: Feed, bot_deps: BotDeps, fake_tg: FakeTelegram, db: Db
 ) -> None:
-    await make_user(bot_deps.sessions, bot_deps.config, bot_deps.clock, telegram_id=SELLER)
-    account = BusinessAccount(SELLER)
-    fake_tg.business_connections[account.connection_id] = account.connection_object()
+    account = await connected_unannounced(db, fake_tg, SELLER)
 
     await feed(account.hears(CLIENT, "first"))
     await feed(account.hears(CLIENT, "second"))
@@ -347,11 +340,9 @@ async def test_odd_messages_are_stored_sensibly_or_ignored_never_a_crash(
 
 
 async def test_the_business_list_says_how_to_connect_when_nothing_is_connected(
-    feed: Feed, bot_deps: BotDeps, fake_tg: FakeTelegram
+    feed: Feed, fake_tg: FakeTelegram, db: Db
 ) -> None:
-    await make_user(
-        bot_deps.sessions, bot_deps.config, bot_deps.clock, telegram_id=SELLER, locale="en"
-    )
+    await db.user(telegram_id=SELLER, locale="en")
     calls = await seller_chat(feed, fake_tg).say("/business")
     [shown] = [c for c in calls if c.method == "sendMessage"]
     assert "Telegram Business → Chatbots" in (shown.text or "")
