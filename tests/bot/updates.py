@@ -15,12 +15,6 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from core.config import CoreConfig
-from core.users.models import User
-from tests.conftest import Db
-from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import Call, FakeTelegram
 
 Feed = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -226,15 +220,3 @@ def sent(calls: list[Call]) -> list[Call]:
 def answers(calls: list[Call]) -> list[str]:
     """Texts of answerCallbackQuery calls (notices)."""
     return [str(c.params.get("text") or "") for c in calls if c.method == "answerCallbackQuery"]
-
-
-async def make_user(
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    *,
-    telegram_id: int,
-    **person: Any,
-) -> User:
-    """An employee with Telegram (`role`, `name`, `extensions`, `locale` as `Db.user`)."""
-    return await Db(sessions, config, clock).user(telegram_id=telegram_id, **person)
