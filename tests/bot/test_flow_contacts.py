@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.callbacks import ContactCb, OwnerCb
 from core.contacts import service as contacts
@@ -126,8 +126,7 @@ async def test_a_duplicate_phone_opens_the_existing_contact(tg: Tg, seller: User
     await user.say("Другая Анна")
     typed = sent(await user.say("8-916-123-45-67"))[0]
     assert "уже есть у контакта" in (typed.text or "")
-    async with tg.db.sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(Contact)) == 1
+    assert await tg.db.count(Contact) == 1
     assert existing.id
 
 
