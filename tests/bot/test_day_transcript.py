@@ -158,7 +158,7 @@ async def test_a_short_working_day_of_the_team(tg: Tg) -> None:
     assert "Иван Петров" in said and "Просит счёт на 10 штук" in said and "Борис" in said
 
     # 7. Анна plans a call on the card: a day not in the calendar is asked again.
-    card = sent(await anna.press(ContactCb(action="open", id=client.id).pack()))[0]
+    card = await anna.open_card(client.id)
     day.add("Анна", "открывает карточку «Иван Петров»", [card])
     day.add("Анна", "жмёт «⏰»", await anna.tap(card, "⏰"))
     made = await anna.say("31.02 10:00")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.callbacks import ContactCb, FindCb
+from bot.callbacks import FindCb
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor
@@ -85,7 +85,7 @@ async def test_a_file_sent_to_a_card_is_found_by_its_name_at_once(tg: Tg, seller
     async with tg.db.ctx() as ctx:
         contact = await contacts.create_contact(ctx, actor=Actor.of_user(seller), name="ООО Вектор")
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    card = await user.open_card(contact.id)
     scan = tg.fake.add_file(fx.pdf(["Текст прочитают позже"]), "Акт сверки взаиморасчётов.pdf")
     sent(await user.send(document=scan, reply_to_message=user.bot_message(card)))
     (reply,) = sent(await user.say("/find акты сверки"))

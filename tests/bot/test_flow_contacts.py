@@ -185,7 +185,7 @@ async def test_a_crafted_callback_for_someone_elses_contact_is_refused(
 async def test_a_button_of_a_deleted_contact_gets_a_short_notice(tg: Tg, seller: User) -> None:
     contact = await add_contact(tg.db, seller, "Анна", ["+79161234567"])
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    card = await user.open_card(contact.id)
     async with tg.db.ctx() as ctx:
         await contacts.delete_contact(ctx, actor=Actor.of_user(seller), contact_id=contact.id)
 
@@ -195,7 +195,7 @@ async def test_a_button_of_a_deleted_contact_gets_a_short_notice(tg: Tg, seller:
 async def test_editing_a_field_and_inviting_the_client_to_greetings(tg: Tg, seller: User) -> None:
     contact = await add_contact(tg.db, seller, "Анна", ["+79161234567"])
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    card = await user.open_card(contact.id)
     await user.tap(card, "Изменить")
     await user.tap(card, "Компания")
     updated = sent(await user.say("Ромашка"))[0]
@@ -230,7 +230,7 @@ async def test_the_timeline_pages_newest_first(tg: Tg, seller: User) -> None:
                 ctx, actor=Actor.of_user(seller), contact_id=contact.id, text=f"заметка {i}"
             )
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    card = await user.open_card(contact.id)
     await user.tap(card, "История")
     first = user.current(card).text or ""
     assert "История: 7 записей" in first

@@ -19,7 +19,7 @@ seller = employee(SELLER_TG)
 
 async def test_a_deal_is_created_moved_and_won_with_an_amount(tg: Tg, anna: Contact) -> None:
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     await user.tap(card, "Сделка")
     deal_msg = sent(await user.say("Поставка бумаги"))[0]
     assert "Сделка создана" in (deal_msg.text or "") and "Этап: Новая" in (deal_msg.text or "")
@@ -89,7 +89,7 @@ async def test_a_won_amount_is_read_as_people_type_it_and_shown_in_roubles(
     tg: Tg, typed: str, stored: str, shown: str, anna: Contact
 ) -> None:
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     await user.tap(card, "Сделка")
     deal_msg = sent(await user.say("Поставка"))[0]
     await user.tap(deal_msg, "Выиграна")

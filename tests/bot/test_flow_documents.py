@@ -70,7 +70,7 @@ async def test_a_file_sent_to_a_card_is_kept_listed_and_sent_back(
     anna: Contact,
 ) -> None:
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     assert "📎 Документы (0)" in _labels(card)
 
     contract = tg.fake.add_file(PDF, "Договор поставки.pdf")
@@ -88,7 +88,7 @@ async def test_a_file_sent_to_a_card_is_kept_listed_and_sent_back(
     invoice = tg.fake.add_file(PNG, "счёт.png")
     reply = sent(await user.send(document=invoice))[0]
     assert "«Анна»: счёт.png (изображение" in (reply.text or "")
-    card_again = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card_again = await user.open_card(anna.id)
     assert "📎 Документы (2)" in _labels(card_again)
 
     listing = await user.tap(reply, "📎 Документы (2)")
@@ -143,7 +143,7 @@ async def test_a_deal_card_takes_files_and_they_show_on_the_client_too(
     assert "«Поставка бумаги»: акт.pdf" in (reply.text or "")
     (kept,) = await tg.db.rows(Document)
     assert (kept.deal_id, kept.contact_id) == (deal.id, anna.id)
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     assert "📎 Документы (1)" in _labels(card)
 
 
@@ -151,7 +151,7 @@ async def test_a_photo_of_a_paper_is_kept_as_an_image_and_sent_back_as_a_photo(
     tg: Tg, anna: Contact
 ) -> None:
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     small = tg.fake.add_file(JPEG[:40], "small")
     large = tg.fake.add_file(JPEG, "large")
     photo = [
@@ -173,7 +173,7 @@ async def test_a_colleague_neither_lists_nor_gets_someone_elses_client_documents
     anna: Contact,
 ) -> None:
     owner = tg.user(SELLER_TG)
-    card = sent(await owner.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await owner.open_card(anna.id)
     await owner.send(
         document=tg.fake.add_file(PDF, "a.pdf"), reply_to_message=owner.bot_message(card)
     )
@@ -198,7 +198,7 @@ async def test_bad_files_get_a_clear_answer(
     anna: Contact,
 ) -> None:
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     to_card = user.bot_message(card)
 
     # Over DOCUMENTS_MAX_MB: refused before downloading.

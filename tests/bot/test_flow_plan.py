@@ -52,7 +52,7 @@ async def test_plan_with_a_natural_date_and_see_it_in_today(
             seller.locale = "en"
             await session.commit()
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     prompt = sent(await user.tap(card, "⏰"))[0]
     assert ("завтра в 15" if language == "ru" else "tomorrow 3pm") in (prompt.text or "")
 

@@ -3,7 +3,8 @@ simulated user that sends them.
 
 `TgUser.say("text")` feeds a message through the dispatcher and returns the Bot API calls the
 bot made while handling it; `TgUser.tap(call, "label")` presses a button of a message the bot
-sent (read back from the fake server, so edits count); replies and shared contacts too.
+sent (read back from the fake server, so edits count); `open_card(id)` opens a contact's card;
+replies and shared contacts too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
+from bot.callbacks import ContactCb
 from tests.fakes.telegram_api import Call, FakeTelegram
 
 Feed = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -162,6 +164,10 @@ class TgUser:
     async def press(self, data: str, on: Call | None = None) -> list[Call]:
         message = self.bot_message(on) if on is not None else None
         return await self._run(callback_update(self.user, data, message=message))
+
+    async def open_card(self, contact_id: int) -> Call:
+        """Open a contact's card, as its button does: the card the bot sent."""
+        return sent(await self.press(ContactCb(action="open", id=contact_id).pack()))[0]
 
     async def tap(self, on: Call, label: str) -> list[Call]:
         """Press the button captioned `label` on a message the bot sent or edited."""
