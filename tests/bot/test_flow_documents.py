@@ -65,9 +65,7 @@ def _labels(call: object) -> list[str]:
 
 
 async def test_a_file_sent_to_a_card_is_kept_listed_and_sent_back(
-    tg: Tg,
-    seller: User,
-    anna: Contact,
+    tg: Tg, seller: User, anna: Contact
 ) -> None:
     user = tg.user(SELLER_TG)
     card = await user.open_card(anna.id)
@@ -127,9 +125,7 @@ async def test_typing_closes_the_card_and_a_file_then_says_where_to_send_it(
 
 
 async def test_a_deal_card_takes_files_and_they_show_on_the_client_too(
-    tg: Tg,
-    seller: User,
-    anna: Contact,
+    tg: Tg, seller: User, anna: Contact
 ) -> None:
     async with tg.db.ctx() as ctx:
         deal = await deals.create(
@@ -168,9 +164,7 @@ async def test_a_photo_of_a_paper_is_kept_as_an_image_and_sent_back_as_a_photo(
 
 
 async def test_a_colleague_neither_lists_nor_gets_someone_elses_client_documents(
-    tg: Tg,
-    colleague: User,
-    anna: Contact,
+    tg: Tg, colleague: User, anna: Contact
 ) -> None:
     owner = tg.user(SELLER_TG)
     card = await owner.open_card(anna.id)
@@ -192,11 +186,7 @@ async def test_a_colleague_neither_lists_nor_gets_someone_elses_client_documents
     assert len(await tg.db.rows(Document)) == 1
 
 
-async def test_bad_files_get_a_clear_answer(
-    tg: Tg,
-    bot_deps: BotDeps,
-    anna: Contact,
-) -> None:
+async def test_bad_files_get_a_clear_answer(tg: Tg, bot_deps: BotDeps, anna: Contact) -> None:
     user = tg.user(SELLER_TG)
     card = await user.open_card(anna.id)
     to_card = user.bot_message(card)
