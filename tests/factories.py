@@ -31,6 +31,7 @@ async def make_user(
     *,
     extensions: Sequence[str] = (),
     timezone: str | None = None,
+    locale: str | None = None,
 ) -> User:
     """An employee (Telegram id `tg`, answering at `extensions`)."""
     return await users.create_user(
@@ -41,6 +42,7 @@ async def make_user(
         telegram_user_id=tg,
         extensions=list(extensions),
         timezone=timezone,
+        locale=locale,
     )
 
 

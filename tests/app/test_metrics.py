@@ -26,7 +26,7 @@ from core.activities.models import Activity
 from core.activities.reminders import ReminderOptions
 from core.clock import SystemClock
 from core.config import CoreConfig
-from core.context import Actor, Ctx
+from core.context import Ctx
 from core.db import create_engine, session_factory
 from core.outbox import service as outbox
 from core.telemetry import pop_origins
@@ -145,9 +145,7 @@ async def test_waiting_inbox_rows_and_outbox_messages_are_read_at_scrape_time(
     app = container.http_app([])
 
     async def queue_reminders(ctx: Ctx) -> None:
-        anna = await users.create_user(
-            ctx, actor=Actor.system("t"), name="Анна", role="sales", telegram_user_id=ANNA_TG
-        )
+        anna = await make_user(ctx, "Анна", tg=ANNA_TG)
         for n in range(2):
             await outbox.enqueue(
                 ctx, kind="reminder", dedupe_key=f"r{n}", payload={"n": n}, user_id=anna.id
@@ -268,9 +266,7 @@ async def test_reminder_lateness_and_scheduler_runs_and_failures_are_recorded(
     ctx_sessions = sessions
     async with ctx_sessions() as session:
         ctx = Ctx(session=session, config=config, clock=clock)
-        anna = await users.create_user(
-            ctx, actor=Actor.system("t"), name="Анна", role="sales", telegram_user_id=ANNA_TG
-        )
+        anna = await make_user(ctx, "Анна", tg=ANNA_TG)
         session.add(
             Activity(
                 kind="task",

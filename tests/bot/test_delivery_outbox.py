@@ -14,12 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.bot_component import watch_commits
 from bot.deps import BotDeps
 from core.config import CoreConfig
-from core.context import Actor, Ctx
 from core.models import User
-from core.users import service as users
 from tests.bot.conftest import MakeSender
 from tests.bot.helpers_delivery import (
     ShiftedClock,
+    context_of,
     gaps,
     most_in_any_window,
     plain_render,
@@ -28,6 +27,7 @@ from tests.bot.helpers_delivery import (
     settled,
     until_sent,
 )
+from tests.factories import make_user
 from tests.fakes.telegram_api import FakeTelegram
 
 CHAT = 5001
@@ -190,15 +190,9 @@ async def test_a_long_retry_after_goes_back_to_the_outbox_uncounted(
 async def test_a_user_who_blocked_the_bot_is_marked_inactive(
     fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender
 ) -> None:
-    async with deps.sessions() as session:
-        ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
-        system = Actor.system("test")
-        blocker = await users.create_user(
-            ctx, actor=system, name="Борис", role="sales", telegram_user_id=7001
-        )
-        other = await users.create_user(
-            ctx, actor=system, name="Вера", role="sales", telegram_user_id=7002
-        )
+    async with context_of(deps) as ctx:
+        blocker = await make_user(ctx, "Борис", tg=7001)
+        other = await make_user(ctx, "Вера", tg=7002)
         blocker_id, other_id = blocker.id, other.id
     fake_tg.fail("sendMessage", 403, chat_id=7001)
     await queue(deps, ["to boris"], chat_id=7001, user_id=blocker_id)
