@@ -255,8 +255,7 @@ async def test_a_client_who_blocked_the_bot_closes_the_chat_and_the_salesperson_
     assert "заблокировал бота" in (refused[-1].text or "")
 
     await client.say("Я снова здесь")  # writing again opens the chat again
-    async with tg.db.sessions() as session:
-        reopened = (await session.scalars(select(Conversation))).one()
+    reopened = await tg.db.one(Conversation)
     assert reopened.status == "open"
 
 
@@ -306,8 +305,7 @@ async def test_a_reply_that_comes_before_the_relay_is_recorded_still_reaches_the
     client = tg.user(CLIENT, "Иван")
     staff = tg.user(ANNA, "Анна")
     await client.say("Срочно!")  # no sender running: the relay is not even sent yet
-    async with tg.db.sessions() as session:
-        message = (await session.scalars(select(ChatMessage))).one()
+    message = await tg.db.one(ChatMessage)
     button = {
         "text": "👤 Карточка",
         "callback_data": ClientCb(action="card", id=message.contact_id, message=message.id).pack(),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.bot_component import watch_commits
+from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from core.config import CoreConfig
 from core.models import User
@@ -327,14 +328,23 @@ async def test_a_document_is_sent_with_its_caption(
     assert fake_tg.sent("sendMessage") == []
 
 
+async def mid_queue(
+    fake: FakeTelegram, deps: BotDeps, make_sender: MakeSender, texts: list[str]
+) -> OutboxSender:
+    """`texts` queued for one chat and a sender started on them (a message per 0.4 s), once
+    two went out."""
+    await queue(deps, texts, chat_id=CHAT)
+    sender = make_sender(per_chat_interval=0.4)
+    await sender.start()
+    await fake.wait_for("sendMessage", 2, within=3.0)
+    return sender
+
+
 async def test_a_graceful_restart_mid_queue_sends_nothing_twice(
     fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender
 ) -> None:
     texts = [f"q{i}" for i in range(6)]
-    await queue(deps, texts, chat_id=CHAT)
-    first = make_sender(per_chat_interval=0.4)
-    await first.start()
-    await fake_tg.wait_for("sendMessage", 2, within=3.0)
+    first = await mid_queue(fake_tg, deps, make_sender, texts)
     await first.stop()
 
     second = make_sender(per_chat_interval=0.4)
@@ -350,10 +360,7 @@ async def test_a_crash_mid_queue_resends_nothing_once_the_lease_expires(
     fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender, shifted_clock: ShiftedClock
 ) -> None:
     texts = [f"c{i}" for i in range(5)]
-    await queue(deps, texts, chat_id=CHAT)
-    crashed = make_sender(per_chat_interval=0.4)
-    await crashed.start()
-    await fake_tg.wait_for("sendMessage", 2, within=3.0)
+    await mid_queue(fake_tg, deps, make_sender, texts)
     await until_sent(deps, 2)
     # The process dies between two sends (the third waits for the chat's slot): its tasks stop
     # where they are and nothing is handed back. (Dying between Telegram's 200 and the commit

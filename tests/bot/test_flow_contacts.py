@@ -78,8 +78,7 @@ async def test_an_unknown_phone_offers_to_create_the_contact(tg: Tg, seller: Use
     assert "+79035551234" in asked[-1]
     created = sent(await user.say("Галина Петровна"))[0]
     assert "Контакт создан" in (created.text or "")
-    async with tg.db.sessions() as session:
-        contact = (await session.scalars(select(Contact))).one()
+    contact = await tg.db.one(Contact)
     assert contact.name == "Галина Петровна"
     assert [p.e164 for p in contact.phones] == ["+79035551234"]
     assert (contact.owner_id, contact.source) == (seller.id, "bot")
@@ -147,8 +146,7 @@ async def test_replying_to_a_card_adds_a_note(tg: Tg, seller: User) -> None:
 
     reply = texts_of(await user.reply(card, "Просила <b>скидку</b> 10% ‏مرحبا"))
     assert reply == ["📝 Заметка добавлена."]
-    async with tg.db.sessions() as session:
-        note = (await session.scalars(select(Note))).one()
+    note = await tg.db.one(Note)
     assert (note.contact_id, note.author_id) == (contact.id, seller.id)
     assert note.text == "Просила <b>скидку</b> 10% ‏مرحبا"
 

@@ -277,8 +277,7 @@ async def test_a_bare_hour_after_noon_is_asked(tg: Tg, lang: str, anna: Contact)
     async with tg.db.sessions() as session:
         assert (await session.scalars(select(Activity))).first() is None  # nothing guessed
     await user.tap(question, "21:00")
-    async with tg.db.sessions() as session:
-        planned = (await session.scalars(select(Activity))).one()
+    planned = await tg.db.one(Activity)
     assert planned.due_at == datetime(2026, 11, 26, 21, 0, tzinfo=MOSCOW)
 
 
