@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
-from api.common import created, created_responses
+from api.common import NOT_FOUND, created, created_responses
 from api.fields import Title
 from api.schemas import (
     ActivityIn,
@@ -15,7 +15,6 @@ from api.schemas import (
     ActivityOut,
     CancelIn,
     CompleteIn,
-    ErrorOut,
     Id,
     Limit,
     Offset,
@@ -29,7 +28,6 @@ from core.activities import service as activities
 from core.activities.models import ACTIVITY_KINDS
 
 router = APIRouter(prefix="/activities", tags=["activities"])
-NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 STATUSES = ("planned", "done", "canceled")
 StatusQuery = Annotated[
     list[str] | None, Query(description=f"repeat or comma-separate: {', '.join(STATUSES)}")

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.auth import ActorDep, CtxDep
+from api.common import NOT_FOUND
 from api.schemas import (
     CallList,
     CallOut,
     CallPatch,
-    ErrorOut,
     Id,
     Limit,
     Offset,
@@ -21,7 +21,6 @@ from api.schemas import (
 from core.calls import service as calls
 
 router = APIRouter(prefix="/calls", tags=["calls"])
-NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 STATUSES = ("ringing", "answered", "missed", "busy", "failed")
 StatusQuery = Annotated[
     list[str] | None, Query(description=f"repeat or comma-separate: {', '.join(STATUSES)}")

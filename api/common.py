@@ -1,10 +1,13 @@
-"""What the REST routers that create records share: 201 with the new record's Location."""
+"""What the REST routers share: the 404 they document, and 201 with a new record's Location."""
 
 from __future__ import annotations
 
 from fastapi import Request, Response
 
+from api.shapes import ErrorOut
+
 Responses = dict[int | str, dict[str, object]]
+NOT_FOUND: Responses = {404: {"model": ErrorOut}}
 CREATED_HEADERS = {
     "Location": {"description": "the new record's URL", "schema": {"type": "string"}}
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
-from api.common import created, created_responses
+from api.common import NOT_FOUND, created, created_responses
 from api.fields import SearchQuery
 from api.schemas import (
     CompanyIn,
@@ -20,7 +20,6 @@ from api.schemas import (
 from core.contacts import service as contacts
 
 router = APIRouter(prefix="/companies", tags=["companies"])
-NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 
 
 @router.get("")

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
-from api.common import CREATED_HEADERS, created, created_responses
+from api.common import CREATED_HEADERS, NOT_FOUND, created, created_responses
 from api.fields import SearchQuery
 from api.schemas import (
     ContactIn,
@@ -53,7 +53,6 @@ PhonePath = Annotated[
         examples=["+79161234567"],
     ),
 ]
-NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 CONFLICT: dict[int | str, dict[str, object]] = {
     409: {
         "model": ErrorOut,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
-from api.common import created, created_responses
+from api.common import NOT_FOUND, created, created_responses
 from api.fields import Code, ExternalId
 from api.schemas import (
     DealIn,
@@ -28,7 +28,6 @@ from api.schemas import (
 from core.deals import service as deals
 
 router = APIRouter(tags=["deals"])
-NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 
 
 @router.get("/deals")

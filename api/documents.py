@@ -9,15 +9,17 @@ The search list `GET /documents?q=` lives with the search (not here).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Header, Path, Request, Response, UploadFile, status
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.types import DecoratedCallable
 from pydantic import Field
 
 from api.auth import ActorDep, CtxDep
-from api.common import created_responses
+from api.common import NOT_FOUND, created_responses
 from api.fields import ExternalId
 from api.schemas import ErrorOut, Id, Limit, ListOut, Offset, Timestamp
 from api.shapes import ResponseModel
@@ -26,7 +28,6 @@ from core.documents import service, storage
 from core.documents.models import Document
 
 router = APIRouter(tags=["documents"])
-NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorOut}}
 # What multipart framing adds around the file (boundaries, part headers, the name).
 MULTIPART_SLACK = 64 * 1024
 IdempotencyKey = Annotated[
@@ -94,6 +95,16 @@ def _too_large(request: Request, ctx: Ctx) -> JSONResponse | None:
     return None
 
 
+def _upload_route(path: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """`POST path`: an upload, answered 201 with the document (see UPLOAD_RESPONSES)."""
+    return router.post(
+        path,
+        status_code=status.HTTP_201_CREATED,
+        response_model=DocumentOut,
+        responses=UPLOAD_RESPONSES,
+    )
+
+
 async def _upload(
     ctx: Ctx,
     actor: Actor,
@@ -130,12 +141,7 @@ async def _upload(
     )
 
 
-@router.post(
-    "/contacts/{contact_id}/documents",
-    status_code=status.HTTP_201_CREATED,
-    response_model=DocumentOut,
-    responses=UPLOAD_RESPONSES,
-)
+@_upload_route("/contacts/{contact_id}/documents")
 async def upload_contact_document(
     ctx: CtxDep,
     actor: ActorDep,
@@ -150,12 +156,7 @@ async def upload_contact_document(
     )
 
 
-@router.post(
-    "/deals/{deal_id}/documents",
-    status_code=status.HTTP_201_CREATED,
-    response_model=DocumentOut,
-    responses=UPLOAD_RESPONSES,
-)
+@_upload_route("/deals/{deal_id}/documents")
 async def upload_deal_document(
     ctx: CtxDep,
     actor: ActorDep,
@@ -170,12 +171,7 @@ async def upload_deal_document(
     )
 
 
-@router.post(
-    "/deals/by-external-id/{external_id}/documents",
-    status_code=status.HTTP_201_CREATED,
-    response_model=DocumentOut,
-    responses=UPLOAD_RESPONSES,
-)
+@_upload_route("/deals/by-external-id/{external_id}/documents")
 async def upload_deal_document_by_external_id(
     ctx: CtxDep,
     actor: ActorDep,

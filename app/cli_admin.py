@@ -62,11 +62,7 @@ def _system() -> Any:
 async def _run(settings: Settings, use_case: Any) -> Any:
     from app.wiring import Container
 
-    container = Container.build(settings)
-    try:
-        return await container.run(use_case)
-    finally:
-        await container.dispose()
+    return await Container.run_once(settings, use_case)
 
 
 def _when(value: Any) -> str:

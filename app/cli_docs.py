@@ -85,16 +85,12 @@ async def search(settings: Settings, args: argparse.Namespace) -> int:
         limit=args.limit,
         offset=args.offset,
     )
-    container = Container.build(settings)
-    try:
 
-        async def use_case(ctx: Ctx) -> tuple[list[dict[str, Any]], int]:
-            found = await docsearch.search(ctx, Actor.system("cli"), query)
-            return [_row(hit) for hit in found.items], found.total
+    async def use_case(ctx: Ctx) -> tuple[list[dict[str, Any]], int]:
+        found = await docsearch.search(ctx, Actor.system("cli"), query)
+        return [_row(hit) for hit in found.items], found.total
 
-        rows, total = await container.run(use_case)
-    finally:
-        await container.dispose()
+    rows, total = await Container.run_once(settings, use_case)
     if args.json:
         print(as_json(rows, total=total))
         return 0

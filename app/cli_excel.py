@@ -119,8 +119,6 @@ async def report_digest(settings: Settings, args: argparse.Namespace) -> int:
     from core.users import service as users
     from exports.digest import build_workbook, summary_text
 
-    container = Container.build(settings)
-
     async def use_case(ctx: Ctx) -> tuple[Digest, str]:
         zone, locale = args.tz or settings.timezone, args.locale or settings.locale
         if args.as_user is not None:
@@ -135,10 +133,7 @@ async def report_digest(settings: Settings, args: argparse.Namespace) -> int:
             )
         return found, locale
 
-    try:
-        digest, locale = await container.run(use_case)
-    finally:
-        await container.dispose()
+    digest, locale = await Container.run_once(settings, use_case)
     write_atomically(args.out, build_workbook(digest, locale=locale))
     print(summary_text(digest, locale))
     print(f"written: {args.out}")

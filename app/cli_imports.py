@@ -35,34 +35,30 @@ async def import_contacts(settings: Settings, args: argparse.Namespace) -> int:
     limits = Limits(max_bytes=config.import_max_bytes, max_rows=config.import_max_rows)
     table = read_contacts(data, args.file.name, limits=limits)
     locale = args.locale or settings.locale
-    container = Container.build(settings)
-    try:
-        with tqdm(
-            total=len(table.rows),
-            unit="rows",
-            desc="applying" if args.apply else "checking",
-            disable=None,
-        ) as bar:
+    with tqdm(
+        total=len(table.rows),
+        unit="rows",
+        desc="applying" if args.apply else "checking",
+        disable=None,
+    ) as bar:
 
-            def progress(done: int, _total: int) -> None:
-                bar.update(done - bar.n)
+        def progress(done: int, _total: int) -> None:
+            bar.update(done - bar.n)
 
-            async def use_case(ctx: Ctx) -> imports.ImportReport:
-                return await imports.run_import(
-                    ctx,
-                    actor=await _actor(ctx, args.as_user),
-                    table=table,
-                    file_hash=imports.content_hash(data),
-                    policy=args.policy,
-                    apply=args.apply,
-                    filename=args.file.name,
-                    batch_size=config.import_batch_size,
-                    progress=progress,
-                )
+        async def use_case(ctx: Ctx) -> imports.ImportReport:
+            return await imports.run_import(
+                ctx,
+                actor=await _actor(ctx, args.as_user),
+                table=table,
+                file_hash=imports.content_hash(data),
+                policy=args.policy,
+                apply=args.apply,
+                filename=args.file.name,
+                batch_size=config.import_batch_size,
+                progress=progress,
+            )
 
-            report = await container.run(use_case)
-    finally:
-        await container.dispose()
+        report = await Container.run_once(settings, use_case)
     if table.ignored:
         print(f"columns ignored: {', '.join(table.ignored)}")
     state = "applied" if report.applied else "dry run (nothing written; --apply to import)"
@@ -99,17 +95,13 @@ async def export_contacts(settings: Settings, args: argparse.Namespace) -> int:
     suffix = args.file.suffix.casefold()
     if suffix not in (".xlsx", ".csv"):
         raise InvalidInput(f"{args.file}: the file must end in .xlsx or .csv", field="file")
-    container = Container.build(settings)
 
     async def use_case(ctx: Ctx) -> tuple[list[ContactExportRow], str]:
         actor = await _actor(ctx, args.as_user)
         rows = await contact_export.export_rows(ctx, actor=actor)
         return rows, await contact_export.reader_zone(ctx, actor=actor)
 
-    try:
-        rows, zone = await container.run(use_case)
-    finally:
-        await container.dispose()
+    rows, zone = await Container.run_once(settings, use_case)
     locale = args.locale or settings.locale
     data = (
         contacts_xlsx(rows, locale=locale, zone=zone)

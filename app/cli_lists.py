@@ -10,7 +10,6 @@ from app.cli_output import as_json, plural, table
 
 if TYPE_CHECKING:
     from app.settings import Settings
-    from app.wiring import Container
     from core.activities.models import Activity
     from core.calls.models import Call
     from core.context import Ctx
@@ -95,17 +94,9 @@ def _call_row(call: Call) -> dict[str, Any]:
     }
 
 
-def _container(settings: Settings) -> Container:
-    from app.wiring import Container
-
-    return Container.build(settings)
-
-
 async def calls_list(settings: Settings, args: argparse.Namespace) -> int:
     from app.commands import SYSTEM
     from core.calls import service as calls
-
-    container = _container(settings)
 
     async def use_case(ctx: Ctx) -> tuple[list[dict[str, Any]], int]:
         page = await calls.list_calls(
@@ -117,7 +108,7 @@ async def calls_list(settings: Settings, args: argparse.Namespace) -> int:
         )
         return [_call_row(c) for c in page.items], page.total
 
-    return await _print_listing(container, use_case, args, CALL_COLUMNS, "call")
+    return await _print_listing(settings, use_case, args, CALL_COLUMNS, "call")
 
 
 def _activity_row(activity: Activity) -> dict[str, Any]:
@@ -138,8 +129,6 @@ async def activities_list(settings: Settings, args: argparse.Namespace) -> int:
     from app.commands import SYSTEM
     from core.activities import service as activities
 
-    container = _container(settings)
-
     async def use_case(ctx: Ctx) -> tuple[list[dict[str, Any]], int]:
         page = await activities.list_activities(
             ctx,
@@ -151,21 +140,20 @@ async def activities_list(settings: Settings, args: argparse.Namespace) -> int:
         )
         return [_activity_row(a) for a in page.items], page.total
 
-    return await _print_listing(container, use_case, args, ACTIVITY_COLUMNS, "activity")
+    return await _print_listing(settings, use_case, args, ACTIVITY_COLUMNS, "activity")
 
 
 async def _print_listing(
-    container: Container,
+    settings: Settings,
     use_case: Callable[[Ctx], Awaitable[tuple[list[dict[str, Any]], int]]],
     args: argparse.Namespace,
     columns: Sequence[tuple[str, str]],
     noun: str,
 ) -> int:
     """Run the listing, then print it as JSON (`--json`) or as a table of (header, key)."""
-    try:
-        rows, total = await container.run(use_case)
-    finally:
-        await container.dispose()
+    from app.wiring import Container
+
+    rows, total = await Container.run_once(settings, use_case)
     if args.json:
         print(as_json(rows, total=total))
         return 0

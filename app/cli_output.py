@@ -73,13 +73,10 @@ async def run_use_case(settings: Settings, use_case: Any) -> int:
     from app.wiring import Container
     from core.errors import DomainError
 
-    container = Container.build(settings)
     try:
-        line = await container.run(use_case)
+        line = await Container.run_once(settings, use_case)
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
-    finally:
-        await container.dispose()
     print(line)
     return 0

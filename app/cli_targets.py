@@ -117,14 +117,11 @@ async def _run(settings: Settings, use_case: Any, *, json_out: bool) -> int:
     from app.wiring import Container
     from core.errors import DomainError
 
-    container = Container.build(settings)
     try:
-        rows, month = await container.run(use_case)
+        rows, month = await Container.run_once(settings, use_case)
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
-    finally:
-        await container.dispose()
     if json_out:
         print(as_json(rows, month=month))
     else:

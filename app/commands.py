@@ -121,13 +121,9 @@ async def users_invite(settings: Settings, *, role: str, name: str | None) -> in
     from app.telegram_link import bot_username
     from core.users import service as users
 
-    container = Container.build(settings)
-    try:
-        invite = await container.run(
-            lambda ctx: users.create_invite(ctx, actor=SYSTEM, role=role, name=name)
-        )
-    finally:
-        await container.dispose()
+    invite = await Container.run_once(
+        settings, lambda ctx: users.create_invite(ctx, actor=SYSTEM, role=role, name=name)
+    )
     until = f"{invite.expires_at:%Y-%m-%d %H:%M}"
     print(f"invite for {ROLE_NOUNS.get(role, role)}, valid until {until} UTC")
     print(f"send the bot: /start {invite.code}", flush=True)
@@ -142,8 +138,6 @@ async def users_invite(settings: Settings, *, role: str, name: str | None) -> in
 
 async def users_list(settings: Settings, *, as_json: bool = False) -> int:
     from core.users import service as users
-
-    container = Container.build(settings)
 
     async def rows(ctx: Ctx) -> list[dict[str, Any]]:
         # Read inside the unit of work: its objects expire when it closes.
@@ -160,10 +154,7 @@ async def users_list(settings: Settings, *, as_json: bool = False) -> int:
             for user in page.items
         ]
 
-    try:
-        found = await container.run(rows)
-    finally:
-        await container.dispose()
+    found = await Container.run_once(settings, rows)
     if as_json:
         print(cli_output.as_json(found, total=len(found)))
         return 0
@@ -189,8 +180,6 @@ async def users_set_extension(
 ) -> int:
     from core.users import service as users
 
-    container = Container.build(settings)
-
     async def use_case(ctx: Ctx) -> str:
         target = user_id
         if telegram_id is not None:
@@ -204,23 +193,16 @@ async def users_set_extension(
         )
         return f"user {updated.id} ({updated.name}): extensions {', '.join(updated.extension_list)}"
 
-    try:
-        print(await container.run(use_case))
-    finally:
-        await container.dispose()
+    print(await Container.run_once(settings, use_case))
     return 0
 
 
 async def api_keys_create(settings: Settings, *, name: str, role: str) -> int:
     from core.users import api_keys
 
-    container = Container.build(settings)
-    try:
-        key, plain = await container.run(
-            lambda ctx: api_keys.create(ctx, actor=SYSTEM, name=name, role=role)
-        )
-    finally:
-        await container.dispose()
+    key, plain = await Container.run_once(
+        settings, lambda ctx: api_keys.create(ctx, actor=SYSTEM, name=name, role=role)
+    )
     print(f"API key {key.id} '{key.name}' ({key.role}); it is shown only now, store it safely:")
     print(plain)
     return 0

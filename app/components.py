@@ -86,13 +86,28 @@ class Webhooks(Component):
         return True
 
 
-class Scheduler(Component):
+class _BuiltOnDemand(Component):
+    """A component that builds the one doing the work when first needed (its imports load only
+    then) and hands it stop and readiness."""
+
+    def __init__(self) -> None:
+        self._built: Component | None = None
+
+    async def stop(self) -> None:
+        if self._built is not None:
+            await self._built.stop()
+            self._built = None
+
+    def readiness(self) -> str | None:
+        """The built one's (the scheduler: "ok" once its jobs are scheduled, "starting" before);
+        None before it is built."""
+        return self._built.readiness() if self._built is not None else None
+
+
+class Scheduler(_BuiltOnDemand):
     """Reminders, greetings, digests and housekeeping (app/scheduler_component.py)."""
 
     name = "scheduler"
-
-    def __init__(self) -> None:
-        self._running: Component | None = None
 
     def prepare(self, container: Container) -> None:
         """On SQLite one scheduler per database: a second one stops start-up with one line."""
@@ -103,31 +118,19 @@ class Scheduler(Component):
             running.make(container).claim_database()
         except SchedulerError as exc:
             raise CannotRun(str(exc)) from exc
-        self._running = running
+        self._built = running
 
     async def start(self, container: Container) -> None:
-        if self._running is None:
+        if self._built is None:
             self.prepare(container)
-        assert self._running is not None
-        await self._running.start(container)
-
-    async def stop(self) -> None:
-        if self._running is not None:
-            await self._running.stop()
-            self._running = None
-
-    def readiness(self) -> str | None:
-        """ "ok" once its jobs are scheduled, "starting" before (for /readyz)."""
-        return self._running.readiness() if self._running is not None else None
+        assert self._built is not None
+        await self._built.start(container)
 
 
-class Bot(Component):
+class Bot(_BuiltOnDemand):
     """The Telegram bot and its outbox sender (app/bot_component.py)."""
 
     name = "bot"
-
-    def __init__(self) -> None:
-        self._built: Component | None = None
 
     def configured(self, settings: Settings) -> str | None:
         # Settings only: `run` and `doctor` ask every component, and aiogram loads only when
@@ -154,14 +157,6 @@ class Bot(Component):
 
     async def start(self, container: Container) -> None:
         await self._build(container).start(container)
-
-    async def stop(self) -> None:
-        if self._built is not None:
-            await self._built.stop()
-            self._built = None
-
-    def readiness(self) -> str | None:
-        return self._built.readiness() if self._built is not None else None
 
 
 REGISTRY: list[Component] = [Webhooks(), Scheduler(), Bot()]

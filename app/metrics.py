@@ -24,7 +24,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from ipaddress import ip_network
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -47,6 +47,7 @@ from core.calls.models import TelephonyEvent
 from core.clock import Clock
 from core.outbox.models import Notification
 from core.telemetry import SendResult, Telemetry
+from telephony_webhooks.sources import parse_address, within
 
 log = logging.getLogger(__name__)
 DATABASE_READ_SECONDS = 2.0
@@ -353,14 +354,8 @@ class MetricsEndpoint:
         return hmac.compare_digest(given.strip().encode(), self.token.encode())
 
     def _trusted(self, text: str | None) -> bool:
-        address = _address(text)
-        if address is None:
-            return False
-        if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if address.is_loopback:
-            return True
-        return any(address.version == n.version and address in n for n in self._networks)
+        address = parse_address(text)
+        return address is not None and (address.is_loopback or within(address, self._networks))
 
     async def exposition(self) -> bytes:
         self.backlog.backlog = await read_backlog(
@@ -383,15 +378,6 @@ class MetricsEndpoint:
             return Response(content=await self.exposition(), media_type=CONTENT_TYPE_LATEST)
 
         return routes
-
-
-def _address(text: str | None) -> IPv4Address | IPv6Address | None:
-    if not text:
-        return None
-    try:
-        return ip_address(text.strip().strip("[]"))
-    except ValueError:
-        return None
 
 
 def _forwarded_for(headers: Any) -> list[str | None]:

@@ -70,6 +70,15 @@ class Container:
         async with session_scope(self.sessions) as session:
             return await use_case(Ctx(session=session, config=self.config, clock=self.clock))
 
+    @classmethod
+    async def run_once(cls, settings: Settings, use_case: Callable[[Ctx], Awaitable[T]]) -> T:
+        """Run one use case in a container of its own, then close it (a CLI command)."""
+        container = cls.build(settings)
+        try:
+            return await container.run(use_case)
+        finally:
+            await container.dispose()
+
     def web_context(self) -> WebContext:
         settings = self.settings
         return WebContext(

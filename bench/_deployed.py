@@ -147,9 +147,9 @@ def deployed(database_url: str, port: int, root: Path = ROOT) -> Iterator[str]:
             command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         try:
-            yield _wait_up(f"http://127.0.0.1:{port}", proc)
+            yield wait_up(f"http://127.0.0.1:{port}", proc)
         finally:
-            _stop(proc)
+            stop(proc)
 
 
 @contextmanager
@@ -157,12 +157,13 @@ def bare(port: int) -> Iterator[str]:
     command = [sys.executable, str(ROOT / "bench" / "_server.py"), "bare", "--port", str(port)]
     proc = subprocess.Popen(command, cwd=ROOT)
     try:
-        yield _wait_up(f"http://127.0.0.1:{port}", proc)
+        yield wait_up(f"http://127.0.0.1:{port}", proc)
     finally:
-        _stop(proc)
+        stop(proc)
 
 
-def _wait_up(url: str, proc: subprocess.Popen[Any]) -> str:
+def wait_up(url: str, proc: subprocess.Popen[Any]) -> str:
+    """The URL once the server at it answers /healthz (RuntimeError if it exits or 60 s pass)."""
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -174,7 +175,8 @@ def _wait_up(url: str, proc: subprocess.Popen[Any]) -> str:
             time.sleep(0.1)
 
 
-def _stop(proc: subprocess.Popen[Any]) -> None:
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """Terminate the server process, and kill it if it has not exited after 20 s."""
     proc.terminate()
     try:
         proc.wait(timeout=20)

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 import uvicorn
+from _stats import pct  # bench/ is on sys.path as the script's folder
 from sqlalchemy import func, select, text
 
 from app import demo
@@ -58,13 +59,6 @@ from tests.fakes.telegram_api import TOKEN, FakeTelegram
 TG_BASE = 500_000_000
 GENERIC = "bench-generic-token"
 _ids = itertools.count(1)
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def line(label: str, values: list[float], bare: float | None = None) -> str:

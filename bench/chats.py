@@ -42,6 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _stats import pct  # bench/ is on sys.path as the script's folder
 from sqlalchemy import select
 
 from app.bot_component import BotComponent
@@ -60,13 +61,6 @@ STAFF_BASE = 600_000_000
 CLIENT_BASE = 900_000_000
 MARK = re.compile(r"\b([mr])(\d+)\b")
 _update_ids = itertools.count(1)
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def figures(label: str, values: list[float]) -> str:

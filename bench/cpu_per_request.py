@@ -63,9 +63,9 @@ def accept_only(url: str, port: int, root: Path) -> Iterator[str]:
         command, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        yield d._wait_up(f"http://127.0.0.1:{port}", proc)
+        yield d.wait_up(f"http://127.0.0.1:{port}", proc)
     finally:
-        d._stop(proc)
+        d.stop(proc)
 
 
 def server(kind: str, url: str, port: int) -> AbstractContextManager[str]:

@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.scheduler_component import LOOK_AHEAD_SHARE
 from core.activities.reminders import ReminderOptions
@@ -71,25 +71,7 @@ async def prepare(engine: AsyncEngine, count: int, first: datetime, window: floa
         session.add(user)
         await session.flush()
         step = window / max(count - 1, 1)
-        rows = []
-        for n in range(count):
-            due = first + timedelta(seconds=n * step)
-            rows.append(
-                {
-                    "kind": "task",
-                    "title": f"Задача {n}",
-                    "due_at": due,
-                    "remind_at": due,
-                    "owner_id": user.id,
-                    "status": "planned",
-                    "snooze_count": 0,
-                    "missed_count": 0,
-                    "created_at": first,
-                    "updated_at": first,
-                }
-            )
-        for start in range(0, count, 2000):
-            await session.execute(insert(Activity), rows[start : start + 2000])
+        await _insert_tasks(session, [user.id] * count, first, step)
         await session.commit()
 
 
@@ -196,26 +178,33 @@ async def prepare_users(engine: AsyncEngine, count: int, first: datetime, window
                     users[start : start + 2000],
                 )
             )
-        rows = []
-        for n, user_id in enumerate(ids):
-            due = first + timedelta(seconds=n * step)
-            rows.append(
-                {
-                    "kind": "task",
-                    "title": f"Задача {n}",
-                    "due_at": due,
-                    "remind_at": due,
-                    "owner_id": user_id,
-                    "status": "planned",
-                    "snooze_count": 0,
-                    "missed_count": 0,
-                    "created_at": first,
-                    "updated_at": first,
-                }
-            )
-        for start in range(0, count, 2000):
-            await session.execute(insert(Activity), rows[start : start + 2000])
+        await _insert_tasks(session, ids, first, step)
         await session.commit()
+
+
+async def _insert_tasks(
+    session: AsyncSession, owner_ids: list[int], first: datetime, step: float
+) -> None:
+    """A planned task for each of `owner_ids` (in turn), falling due `step` seconds apart."""
+    rows = []
+    for n, owner_id in enumerate(owner_ids):
+        due = first + timedelta(seconds=n * step)
+        rows.append(
+            {
+                "kind": "task",
+                "title": f"Задача {n}",
+                "due_at": due,
+                "remind_at": due,
+                "owner_id": owner_id,
+                "status": "planned",
+                "snooze_count": 0,
+                "missed_count": 0,
+                "created_at": first,
+                "updated_at": first,
+            }
+        )
+    for start in range(0, len(rows), 2000):
+        await session.execute(insert(Activity), rows[start : start + 2000])
 
 
 async def serve_fake() -> None:

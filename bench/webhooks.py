@@ -31,12 +31,10 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import _deployed  # noqa: E402  (bench/ is on sys.path as the script's folder)
 from sqlalchemy import text  # noqa: E402
 
 TOKEN = "bench-generic-token"
@@ -53,16 +52,9 @@ TARGETS = {"ratio": 0.6, "lag_p99_s": 1.0, "drain_eps": 1000.0}
 HEADLINE_TARGETS = {"sqlite": {"mix": 0.8, "start": 0.8}, "postgres": {"mix": 0.8, "start": 0.6}}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def server(kind: str, database_url: str, *, processor: bool = True) -> Iterator[str]:
-    port = free_port()
+    port = _deployed.free_port()
     env = {
         **os.environ,
         "PEREZVON_DATABASE_URL": database_url,
@@ -73,25 +65,10 @@ def server(kind: str, database_url: str, *, processor: bool = True) -> Iterator[
     if not processor:
         command.append("--no-processor")
     proc = subprocess.Popen(command, env=env, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/healthz", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{kind} server did not start") from None
-                time.sleep(0.1)
-        yield url
+        yield _deployed.wait_up(f"http://127.0.0.1:{port}", proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _deployed.stop(proc)
 
 
 def load(url: str, prefix: str, count: int, *, concurrency: int, rate: float = 0.0) -> Any:
@@ -324,8 +301,6 @@ def summary(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
 
 def headline(db: str, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
     """`perezvon run` as deployed vs the bare app, Zadarma mix and NOTIFY_START (wrk)."""
-    import _deployed  # bench/ is on sys.path as the script's folder
-
     print(f"\n== {db}: perezvon run as deployed vs bare, wrk {args.wrk_connections} connections ==")
     figures = _deployed.headline(
         database_url,

@@ -112,6 +112,20 @@ def as_text(message: ChatMessage) -> bool:
     )
 
 
+def _texts(chat_id: int, html: str, card: InlineKeyboardMarkup) -> list[TelegramMethod[Any]]:
+    """The relay's text as messages of MESSAGE_LIMIT at most, the card button on the last."""
+    parts = split_html(html, MESSAGE_LIMIT)
+    return [
+        SendMessage(
+            chat_id=chat_id,
+            text=part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=card if last else None,
+        )
+        for last, part in ((i == len(parts) - 1, p) for i, p in enumerate(parts))
+    ]
+
+
 def relay_methods(
     t: Texts, chat_id: int, client_chat_id: int, contact: Contact, message: ChatMessage
 ) -> list[TelegramMethod[Any]]:
@@ -124,16 +138,7 @@ def relay_methods(
     items = [i["message_id"] for i in extra.get("items") or [] if isinstance(i, dict)]
     source = message.telegram_message_id
     if source is None or as_text(message):
-        parts = split_html(full, MESSAGE_LIMIT)
-        return [
-            SendMessage(
-                chat_id=chat_id,
-                text=part,
-                parse_mode=ParseMode.HTML,
-                reply_markup=card if last else None,
-            )
-            for last, part in ((i == len(parts) - 1, p) for i, p in enumerate(parts))
-        ]
+        return _texts(chat_id, full, card)
     if message.media_group_id and len(items) > 1:
         first = SendMessage(
             chat_id=chat_id, text=full, parse_mode=ParseMode.HTML, reply_markup=card
@@ -153,16 +158,7 @@ def relay_methods(
                 reply_markup=card,
             )
         ]
-    parts = split_html(full, MESSAGE_LIMIT)
-    texts_first: list[TelegramMethod[Any]] = [
-        SendMessage(
-            chat_id=chat_id,
-            text=part,
-            parse_mode=ParseMode.HTML,
-            reply_markup=card if last else None,
-        )
-        for last, part in ((i == len(parts) - 1, p) for i, p in enumerate(parts))
-    ]
+    texts_first = _texts(chat_id, full, card)
     if message.kind not in COPYABLE:
         return texts_first
     return [

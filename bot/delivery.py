@@ -41,6 +41,12 @@
    commits whatever has been delivered since its last commit. The time from the 200 to that
    commit is the whole at-least-once window: a crash inside it resends those messages once the
    claim's lease expires. A timeout on a request Telegram did process is the other, rarer, way.
+7. Messages the bot sends outside the outbox (a handler's answer, the welcome to a new client)
+   spend the same budgets: `budget_middleware()` on the Bot's session makes each such request
+   that produces or changes a message wait for the global limiter, as a new message of the
+   outbox does, and counts it against its chat's budget (it does not wait for the chat: the
+   person is talking to the bot right now). A hundred new clients writing in one second are
+   welcomed at Telegram's rate, not in one burst that meets 429s.
 Failures: 429 waits `retry_after` (in memory when short, else back in the database); network
 errors, 5xx and 401/404 from the API mean Telegram is unreachable: the row goes back uncounted
 and claiming pauses with a growing backoff, so an outage of any length loses nothing; 403 marks
@@ -51,6 +57,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import itertools
 import logging
 import time
@@ -60,6 +68,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -70,7 +82,8 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import EditMessageText, SendDocument, SendMessage, TelegramMethod
+from aiogram.methods import EditMessageText, Response, SendDocument, SendMessage, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import BufferedInputFile, Message, MessageId
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,6 +100,11 @@ from core.outbox.models import Notification
 from core.telemetry import SendResult, pop_origins, telemetry
 
 log = logging.getLogger(__name__)
+
+# Set while the sender itself talks to Telegram: its requests have waited for the budgets.
+_FROM_OUTBOX: contextvars.ContextVar[bool] = contextvars.ContextVar("from_outbox", default=False)
+# Requests that do not produce or change a message spend no budget (sendChatAction neither).
+_BUDGETED_PREFIXES = ("send", "copy", "forward", "edit")
 
 URGENT_KINDS = ("incoming_call", "post_call", "missed_call", "call_update", "task_update")
 # Client chats (issue 17): claimed after the urgent kinds and before the routine ones, and
@@ -523,6 +541,9 @@ class OutboxSender:
         shows: list[list[int]] | None = getattr(rendered, "shows", None)
         for index, method in enumerate(_methods(rendered)):
             before = len(item.message_ids)
+            # A group's later part: a failure now concerns the rows not shown yet, while the
+            # rows earlier parts showed are at the salesperson's and count as sent.
+            unshown = self._unshown(item, shows, index, rendered)
             while True:
                 # The chat's token is taken at the moment of the request, after the global
                 # wait; one taken before that wait could let requests bunch up.
@@ -534,11 +555,14 @@ class OutboxSender:
                 finally:
                     self._global_waiting -= item.kind not in EDIT_KINDS
                 self._take_chat_token(chat_id)
-                outcome = await self._send(item, method)
+                outcome = await self._send(item, method, failing=unshown)
                 if outcome is None:
                     break  # this part went out
                 if outcome == "settled":
-                    await self._give_back_group(item)
+                    if unshown is None:
+                        await self._give_back_group(item)
+                    else:
+                        self._sent(item, rendered, only_shown=True)
                     return False  # given back or failed inside _send
                 # Flood control: after its wait the chat starts again from an empty budget,
                 # not with a fresh burst that would meet the next 429.
@@ -546,6 +570,22 @@ class OutboxSender:
             for shown in shows[index] if shows is not None and index < len(shows) else ():
                 item.became.setdefault(shown, []).extend(item.message_ids[before:])
         return True
+
+    @staticmethod
+    def _unshown(
+        item: _Item, shows: list[list[int]] | None, index: int, rendered: Rendered
+    ) -> list[int] | None:
+        """The rows of a group that its parts from `index` on show (None before any part has
+        gone out, or for a single row: a failure then concerns the whole item)."""
+        if not item.group or shows is None or index == 0:
+            return None
+        skipped = set(getattr(rendered, "skipped", ()))
+        shown = {nid for part in shows[:index] for nid in part}
+        return [
+            member.notification_id
+            for member in (item, *item.group)
+            if member.notification_id not in shown and member.notification_id not in skipped
+        ]
 
     async def _settle_covered(self, carrier: _Item, reason: str) -> None:
         """The older edits a carrier was sent for: settled as skipped, never sent on their own."""
@@ -558,8 +598,11 @@ class OutboxSender:
         if covered:
             await self._settle(skip)
 
-    def _sent(self, item: _Item, rendered: Rendered | None = None) -> None:
-        """Bookkeeping once every request of an item went out: recorded by the recorder."""
+    def _sent(
+        self, item: _Item, rendered: Rendered | None = None, *, only_shown: bool = False
+    ) -> None:
+        """Bookkeeping once every request of an item went out: recorded by the recorder
+        (`only_shown`: a group's later part failed; the rows earlier parts showed went out)."""
         self.sent += 1
         self._outage_pause = OUTAGE_BACKOFF[0]
         if item.kind == "incoming_call":
@@ -569,6 +612,8 @@ class OutboxSender:
         if item.group:
             skipped = set(getattr(rendered, "skipped", ()))
             for member in (item, *item.group):
+                if only_shown and member.notification_id not in item.became:
+                    continue  # settled by the failed part
                 if member.notification_id not in skipped:
                     self._client_sent[member.notification_id] = item.became.get(
                         member.notification_id, []
@@ -651,6 +696,22 @@ class OutboxSender:
         tokens = self._chat_tokens(chat_id, time.monotonic())
         return 0.0 if tokens >= need else (need - tokens) * self._per_chat_interval
 
+    def budget_middleware(self) -> BaseRequestMiddleware:
+        """The Bot session's middleware that makes messages sent outside the outbox spend
+        the outbox's budgets (step 7)."""
+        return _OutsideOutbox(self)
+
+    async def spend(self, chat_id: Any) -> None:
+        """A message sent outside the outbox: wait for the global budget as a new message,
+        then count it against its chat's budget (step 7)."""
+        self._global_waiting += 1
+        try:
+            await self._global.acquire()
+        finally:
+            self._global_waiting -= 1
+        if isinstance(chat_id, int):
+            self._take_chat_token(chat_id)
+
     def _take_chat_token(self, chat_id: int) -> None:
         now = time.monotonic()
         self._chat_budget[chat_id] = (self._chat_tokens(chat_id, now) - 1, now)
@@ -662,9 +723,14 @@ class OutboxSender:
         for chat_id in full:
             del self._chat_budget[chat_id]
 
-    async def _send(self, item: _Item, method: TelegramMethod[Any]) -> str | None:
-        """Send one request; None when it went out, "retry", or "settled" when given back."""
+    async def _send(
+        self, item: _Item, method: TelegramMethod[Any], *, failing: list[int] | None = None
+    ) -> str | None:
+        """Send one request; None when it went out, "retry", or "settled" when given back.
+        A failure settles the item's row, or the rows `failing` names (a group's later part:
+        the rows it and the parts after it would have shown)."""
         nid = item.notification_id
+        nids = [nid] if failing is None else failing
         try:
             result = await _timed_request(self._bot, method)
             if isinstance(result, Message | MessageId):
@@ -676,8 +742,11 @@ class OutboxSender:
         except TelegramBadRequest as exc:
             if not isinstance(method, EditMessageText):
                 log.error("notification %s (%s) refused by Telegram: %s", nid, item.kind, exc)
-                await self._settle_failed(nid, f"{type(exc).__name__}: {exc}", permanent=True)
-                await self._client_failed(item, blocked=False)
+                for failed in nids:
+                    await self._settle_failed(
+                        failed, f"{type(exc).__name__}: {exc}", permanent=True
+                    )
+                await self._client_failed(item, blocked=False, nids=nids)
             elif NOT_MODIFIED in str(exc):
                 return None  # it already says this
             else:  # the message is gone or too old to edit: nothing new is sent
@@ -691,14 +760,16 @@ class OutboxSender:
             if exc.retry_after <= RETRY_IN_MEMORY_SECONDS:
                 await asyncio.sleep(exc.retry_after)
                 return "retry"
-            await self._give_back(nid, str(exc), exc.retry_after)
+            for failed in nids:
+                await self._give_back(failed, str(exc), exc.retry_after)
         except TelegramForbiddenError as exc:
             log.info("notification %s: the recipient blocked the bot", nid)
             error = str(exc)
-            await self._settle(
-                lambda ctx: outbox.mark_blocked(ctx, notification_id=nid, error=error)
-            )
-            await self._client_failed(item, blocked=True)
+            for failed in nids:
+                await self._settle(
+                    functools.partial(outbox.mark_blocked, notification_id=failed, error=error)
+                )
+            await self._client_failed(item, blocked=True, nids=nids)
         except UNREACHABLE as exc:
             now = time.monotonic()
             if now >= self._paused_until:  # a new round: requests failing together count once
@@ -706,23 +777,28 @@ class OutboxSender:
                 self._outage_pause = min(self._outage_pause * 2, OUTAGE_BACKOFF[1])
             pause = self._paused_until - now
             log.warning("Telegram unreachable (%s); retrying in %.1f s", exc, pause)
-            await self._give_back(nid, f"{type(exc).__name__}: {exc}", pause)
+            for failed in nids:
+                await self._give_back(failed, f"{type(exc).__name__}: {exc}", pause)
         except TelegramAPIError as exc:
             log.error("notification %s (%s) refused by Telegram: %s", nid, item.kind, exc)
-            await self._settle_failed(nid, f"{type(exc).__name__}: {exc}", permanent=True)
+            for failed in nids:
+                await self._settle_failed(failed, f"{type(exc).__name__}: {exc}", permanent=True)
         except Exception as exc:  # e.g. an answer aiogram cannot read: retried, attempts counted
             log.exception("notification %s (%s): unexpected send error", nid, item.kind)
-            await self._settle_failed(nid, f"{type(exc).__name__}: {exc}")
+            for failed in nids:
+                await self._settle_failed(failed, f"{type(exc).__name__}: {exc}")
         return "settled"
 
-    async def _client_failed(self, item: _Item, *, blocked: bool) -> None:
+    async def _client_failed(self, item: _Item, *, blocked: bool, nids: list[int]) -> None:
         """A message to a client refused for good: failed on the timeline; a client who
         blocked the bot closes the conversation (core.conversations.delivery)."""
         if item.kind in CLIENT_KINDS:
-            nid = item.notification_id
-            await self._settle(
-                lambda ctx: client_delivery.record_failed(ctx, notification_id=nid, blocked=blocked)
-            )
+            for nid in nids:
+                await self._settle(
+                    functools.partial(
+                        client_delivery.record_failed, notification_id=nid, blocked=blocked
+                    )
+                )
 
     async def _give_back(self, nid: int, error: str, delay: float) -> None:
         await self._settle(
@@ -758,6 +834,29 @@ class OutboxSender:
             return await use_case(
                 Ctx(session=session, config=self._deps.config, clock=self._deps.clock)
             )
+
+
+class _OutsideOutbox(BaseRequestMiddleware):
+    """Step 7: a request that produces or changes a message, made by anyone but the sender,
+    spends the sender's budgets before it goes."""
+
+    def __init__(self, sender: OutboxSender) -> None:
+        self._sender = sender
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        name = method.__api_method__
+        if (
+            not _FROM_OUTBOX.get()
+            and name.startswith(_BUDGETED_PREFIXES)
+            and name != "sendChatAction"
+        ):
+            await self._sender.spend(getattr(method, "chat_id", None))
+        return await make_request(bot, method)
 
 
 def _methods(rendered: Rendered) -> list[TelegramMethod[Any]]:
@@ -801,6 +900,7 @@ async def _timed_request(bot: Bot, method: TelegramMethod[Any]) -> Any:
     """One Bot API request, counted by result (ok, 429, 403, 4xx, 5xx, network) and timed."""
     started = time.perf_counter()
     result: SendResult | None = "ok"
+    from_outbox = _FROM_OUTBOX.set(True)
     try:
         return await bot(method)
     except asyncio.CancelledError:
@@ -825,6 +925,7 @@ async def _timed_request(bot: Bot, method: TelegramMethod[Any]) -> Any:
         result = "error"
         raise
     finally:
+        _FROM_OUTBOX.reset(from_outbox)
         if result is not None:
             name = getattr(method, "__api_method__", type(method).__name__)
             telemetry().telegram_sent(name, result, time.perf_counter() - started)

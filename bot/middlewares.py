@@ -1,11 +1,11 @@
 """Per-update middlewares: errors → friendly replies, one DB session, the current user.
 
-Order (outermost first, after aiogram's own): errors, session, user. A team member's update
-carries a `request` (bot/request.py): the session, texts, user and actor in one object.
-Anyone not on the team is a client: their messages go on with `client=True`
-(bot/handlers/clients.py takes them); their buttons get a neutral refusal. Deactivated
-accounts only reach `/start` and `/stop`; everything else gets a refusal that shows their
-Telegram id. Group chats get "private chats only".
+Order (outermost first, after aiogram's own): errors, session, user. The user middleware
+gives each update the object its handlers take (bot/request.py): a team member's `request`,
+a client's `client` (anyone not on the team who writes: bot/handlers/clients.py), a Telegram
+Business update's `business_update`. A client's buttons get a neutral refusal. Deactivated
+accounts only reach `/start` and `/stop` (with neither object); everything else gets a
+refusal that shows their Telegram id. Group chats get "private chats only".
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.deps import BotDeps
 from bot.i18n import Texts, pick_locale, texts
-from bot.request import Request
+from bot.request import BusinessUpdate, ClientRequest, Request
 from bot.views.format import esc
 from core.context import Actor, Ctx
+from core.conversations.clients import TelegramPerson
 from core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from core.telemetry import log_context
 from core.users import service as users
@@ -109,11 +110,13 @@ class SessionMiddleware(BaseMiddleware):
 
 
 class UserMiddleware(BaseMiddleware):
-    """Resolves the employee; refuses strangers, deactivated accounts and group chats."""
+    """Resolves who writes: a team member, a client or a Business update; refuses strangers'
+    buttons, deactivated accounts and group chats."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         if _is_business(event):  # a salesperson's own chat: core checks the connection
+            data["business_update"] = BusinessUpdate(ctx=data["ctx"], log=data["business_log"])
             return await handler(event, data)
         edit = event.edited_message
         if event.message is None and event.callback_query is None and edit is None:
@@ -129,7 +132,7 @@ class UserMiddleware(BaseMiddleware):
         t = data["t"] = texts(locale)
         if edit is not None:  # an employee's edited message (a note follows it); else silence
             if user is None and edit.chat.type == "private":
-                data["client"] = True  # a client edited a message (bot/handlers/clients.py)
+                _as_client(data, tg_user, t)  # a client edited a message
                 return await handler(event, data)
             if user is None or not user.active or edit.chat.type != "private":
                 return None
@@ -143,12 +146,12 @@ class UserMiddleware(BaseMiddleware):
             return await handler(event, data)
         text = (event.message.text or "") if event.message else ""
         if text.split(maxsplit=1)[:1] and text.split(maxsplit=1)[0].split("@")[0] in OPEN_COMMANDS:
-            data["stranger_inactive"] = user is not None
-            data["client"] = user is None
+            if user is None:  # else a switched-off account: neither a request nor a client
+                _as_client(data, tg_user, t)
             return await handler(event, data)
         if user is None and event.message is not None:
             # Anyone not on the team who writes is a client (bot/handlers/clients.py).
-            data["client"] = True
+            _as_client(data, tg_user, t)
             return await handler(event, data)
         # Anyone not on the team may be a client: a neutral reply, never "ask an admin".
         key = "refused-inactive" if user is not None else "client-no-messages"
@@ -157,11 +160,21 @@ class UserMiddleware(BaseMiddleware):
 
 
 def _identify(data: dict[str, Any], user: User, t: Texts) -> None:
-    """A team member: their request object (bot/request.py), and its parts one by one for the
-    handlers that still take them."""
+    """A team member: their request (bot/request.py)."""
     actor = Actor.of_user(user)
-    data["user"], data["actor"] = user, actor
     data["request"] = Request(ctx=data["ctx"], t=t, user=user, actor=actor, deps=data["deps"])
+
+
+def _as_client(data: dict[str, Any], tg_user: TgUser, t: Texts) -> None:
+    """Someone not on the team who writes: a client's request (bot/request.py)."""
+    person = TelegramPerson(
+        user_id=tg_user.id,
+        first_name=tg_user.first_name,
+        last_name=tg_user.last_name,
+        username=tg_user.username,
+        language_code=tg_user.language_code,
+    )
+    data["client"] = ClientRequest(ctx=data["ctx"], t=t, person=person, deps=data["deps"])
 
 
 def _is_business(update: Update) -> bool:

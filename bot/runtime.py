@@ -154,6 +154,8 @@ class BotRuntime:
         self.sender = OutboxSender(
             self.bot, deps, rate=options.rate, poll_interval=options.poll_interval, render=render
         )
+        # Handlers' answers spend the sender's budgets too (bot/delivery.py step 7).
+        self.bot.session.middleware(self.sender.budget_middleware())
         self.ready = asyncio.Event()  # set once getMe answered and the mode is running
         self._startup: asyncio.Task[None] | None = None
         self._polling: asyncio.Task[None] | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from core.drivers import sqlite_gate
 from core.drivers.sqlite_inline import create_inline_engine
 
 log = logging.getLogger(__name__)
@@ -225,6 +227,9 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         extra: dict[str, Any] = {"poolclass": StaticPool} if ":memory:" in url else {}
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 10}, **extra)
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
+        database = sqlite_file(url)
+        if database is not None:  # writers of this process queue in order (sqlite_gate)
+            sqlite_gate.install(engine, os.path.abspath(database))
         return engine
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True

@@ -129,7 +129,8 @@ def part_count(data: bytes) -> int | None:
 
 
 class _Target:
-    """Base of the expat targets: depth and DOCTYPE guards, a counter for the silence guard."""
+    """Base of the expat targets: depth and DOCTYPE guards, a counter for the silence guard;
+    text is ignored and an end tag only closes its level unless a target says otherwise."""
 
     __slots__ = ("depth", "starts")
 
@@ -145,6 +146,12 @@ class _Target:
         self.starts += 1
         if self.depth > MAX_DEPTH:
             raise SheetRefused(f"the workbook's XML nests deeper than {MAX_DEPTH} levels")
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+
+    def data(self, text: str) -> None:
+        return None
 
     def close(self) -> None:
         return None
@@ -217,12 +224,6 @@ class _Relationships(_Target):
         if self.wanted_id is not None and attrib.get("Id") == self.wanted_id:
             self.by_id = target
 
-    def end(self, tag: str) -> None:
-        self.depth -= 1
-
-    def data(self, text: str) -> None:
-        return None
-
 
 class _Workbook(_Target):
     """The first sheet's relationship id and the date system."""
@@ -240,12 +241,6 @@ class _Workbook(_Target):
         elif name == "sheet":
             self.sheet_id = next((v for k, v in attrib.items() if _local(k) == "id"), None)
             raise _Stop
-
-    def end(self, tag: str) -> None:
-        self.depth -= 1
-
-    def data(self, text: str) -> None:
-        return None
 
 
 class _Styles(_Target):
@@ -284,12 +279,9 @@ class _Styles(_Target):
         return "date" if is_date_format(code) else ""
 
     def end(self, tag: str) -> None:
-        self.depth -= 1
+        super().end(tag)
         if _local(tag) == "cellXfs":
             self.in_cell_xfs = False
-
-    def data(self, text: str) -> None:
-        return None
 
 
 class _SharedStrings(_Target):

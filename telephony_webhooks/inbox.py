@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.calls.models import TelephonyEvent
 from core.db import asyncpg_connect_args, sqlite_file, sqlite_pragmas
+from telephony_webhooks.loop_task import LoopTask
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
@@ -229,8 +230,7 @@ class InboxWriter:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._queue: asyncio.Queue[tuple[InboxRow, asyncio.Future[None]]] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._worker = LoopTask(self._run, "inbox-writer")
         self._writing: list[tuple[InboxRow, asyncio.Future[None]]] = []
         self.stored = asyncio.Event()  # set after each commit: wakes the processor
         # SQLite has one writer: in this process the inbox and the processor take turns
@@ -250,17 +250,10 @@ class InboxWriter:
         self.burst_seen_at = float("-inf")  # loop time of the last commit of a burst's size
 
     async def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="inbox-writer")
+        self._worker.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._stopping = True
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._worker.stop()
         # Requests whose batch was cut short get a 503: the PBX retries, the dedupe key
         # makes a row that did get committed count once.
         waiting = self._writing + [self._queue.get_nowait() for _ in range(self._queue.qsize())]
@@ -289,7 +282,7 @@ class InboxWriter:
 
     async def store(self, row: InboxRow) -> None:
         """Return once the row is committed (or was already there); raise InboxUnavailable."""
-        if self._task is None:
+        if not self._worker.running:
             raise InboxUnavailable("inbox writer is not running")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.idle.clear()
@@ -312,7 +305,7 @@ class InboxWriter:
         try:
             await self._insert([row for row, _ in batch])
         except Exception:
-            if self._stopping:  # the cancel broke the insert (and its rollback): stop here
+            if self._worker.stopping:  # the cancel broke the insert (and its rollback): stop here
                 raise asyncio.CancelledError from None
             log.exception("inbox batch of %d failed; storing one by one", len(batch))
             for index, (row, future) in enumerate(batch):

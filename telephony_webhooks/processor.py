@@ -35,6 +35,7 @@ from core.inbox import lifecycle
 from core.telemetry import log_context, telemetry
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.inbox import InboxWriter
+from telephony_webhooks.loop_task import LoopTask
 from telephony_webhooks.providers.base import (
     RECEIVED_AT_HEADER,
     ProviderError,
@@ -116,35 +117,27 @@ class InboxProcessor:
         # contacts again and again (core.db.HoldingSession).
         self._sessions = holding_sessions(web.processor_sessions or web.sessions)
         self._inbox = inbox
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._worker = LoopTask(self._run, "inbox-processor")
         self.applied = 0
 
     async def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="inbox-processor")
+        self._worker.start()
 
     async def stop(self) -> None:
-        """Cancel the loop and wait for it; the flag ends it even if a cancel got lost."""
-        if self._task is not None:
-            self._stopping = True
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Cancel the loop and wait for it (see LoopTask)."""
+        await self._worker.stop()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_stale_check = loop.time()
-        while not self._stopping:
+        while not self._worker.stopping:
             try:
                 done = await self.process_batch()
                 if loop.time() >= next_stale_check:
                     next_stale_check = loop.time() + STALE_CHECK_SECONDS
                     await self.expire_stale()
             except Exception:
-                if self._stopping:  # a failure caused by the cancel: stop, don't retry
+                if self._worker.stopping:  # a failure caused by the cancel: stop, don't retry
                     raise asyncio.CancelledError from None
                 log.exception("inbox processing failed; retrying shortly")
                 done = 0

@@ -24,18 +24,21 @@ def networks(items: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(ip_network(item.strip(), strict=False) for item in items)
 
 
-def _address(text: str | None) -> IPv4Address | IPv6Address | None:
+def parse_address(text: str | None) -> IPv4Address | IPv6Address | None:
+    """The IP address in `text` (`[…]` allowed; IPv4-mapped IPv6 as IPv4), None if none."""
     if not text:
         return None
     try:
-        return ip_address(text.strip().strip("[]"))
+        address = ip_address(text.strip().strip("[]"))
     except ValueError:
         return None
-
-
-def _within(address: IPv4Address | IPv6Address, allowed: tuple[Network, ...]) -> bool:
     if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+        return address.ipv4_mapped
+    return address
+
+
+def within(address: IPv4Address | IPv6Address, allowed: tuple[Network, ...]) -> bool:
+    """Whether the address lies in one of the networks."""
     return any(address.version == net.version and address in net for net in allowed)
 
 
@@ -44,8 +47,8 @@ def client_address(web: WebContext, peer: str | None, headers: Mapping[str, str]
     header = (web.trusted_proxy_header or "").strip().lower()
     if not header:
         return peer
-    peer_address = _address(peer)
-    if peer_address is None or not _within(peer_address, networks(web.trusted_proxies)):
+    peer_address = parse_address(peer)
+    if peer_address is None or not within(peer_address, networks(web.trusted_proxies)):
         return peer
     value = headers.get(header, "")
     # X-Forwarded-For appends: the rightmost entry is the one our proxy itself saw.
@@ -60,5 +63,5 @@ def source_allowed(
     allowed = web.allowed_sources.get(provider)
     if not allowed:
         return True
-    address = _address(client_address(web, peer, headers))
-    return address is not None and _within(address, networks(tuple(allowed)))
+    address = parse_address(client_address(web, peer, headers))
+    return address is not None and within(address, networks(tuple(allowed)))

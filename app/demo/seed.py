@@ -541,20 +541,14 @@ class _Generator:
             # Still not called back: the one open callback task for that number (the
             # partial unique index allows one per phone; each phone belongs to one contact
             # and only the contact's latest miss gets here, so there is never a second).
-            due = last_missed["ended_at"] + timedelta(minutes=15)
             out["activities"].append(
-                self._activity_row(
-                    kind="callback",
+                self._callback_row(
+                    contact_id,
+                    user,
+                    last_missed,
                     title=f"Перезвонить: {name}",
-                    due=due,
-                    owner=user,
-                    contact_id=contact_id,
                     status="planned",
-                    source="missed_call",
-                    source_call_id=last_missed["id"],
-                    callback_phone=last_missed["client_e164"],
                     missed_count=missed_run,
-                    created=last_missed["ended_at"],
                 )
             )
 
@@ -568,23 +562,43 @@ class _Generator:
         at: datetime,
         out: dict[str, list[Row]],
     ) -> None:
-        row = self._activity_row(
-            kind="callback",
+        row = self._callback_row(
+            contact_id,
+            user,
+            missed,
             title="Перезвонить по пропущенному",
-            due=missed["ended_at"] + timedelta(minutes=15),
-            owner=user,
-            contact_id=contact_id,
             status="done",
-            source="missed_call",
-            source_call_id=missed["id"],
-            callback_phone=missed["client_e164"],
             missed_count=max(missed_run, 1),
-            created=missed["ended_at"],
         )
         row["done_at"] = at
         row["closed_by_call_id"] = closed_by
         row["time_to_callback_seconds"] = int((at - missed["ended_at"]).total_seconds())
         out["activities"].append(row)
+
+    def _callback_row(
+        self,
+        contact_id: int,
+        user: _User,
+        missed: Row,
+        *,
+        title: str,
+        status: str,
+        missed_count: int,
+    ) -> Row:
+        """The callback task of a missed call, due a quarter of an hour after it ended."""
+        return self._activity_row(
+            kind="callback",
+            title=title,
+            due=missed["ended_at"] + timedelta(minutes=15),
+            owner=user,
+            contact_id=contact_id,
+            status=status,
+            source="missed_call",
+            source_call_id=missed["id"],
+            callback_phone=missed["client_e164"],
+            missed_count=missed_count,
+            created=missed["ended_at"],
+        )
 
     def _activity_row(
         self,

@@ -11,8 +11,10 @@
    one Telegram does not know (a crafted id) leaves the update ignored.
 4. `/business` lists the salesperson's chats with a toggle each; the notice of a new chat has
    the same toggle. Excluding a chat deletes what was logged from it.
-5. Messages, edits and deletions go through the process' group commit (`business_log`,
+5. Messages, edits and deletions go through the process' group commit (`BusinessUpdate.log`,
    core/conversations/business_writer.py): a burst of them shares a few commits.
+The updates of 1–3 come with no user: their handlers take a `business_update`; `/business`
+and its toggles are a team member's `request` (bot/request.py).
 """
 
 from __future__ import annotations
@@ -27,15 +29,13 @@ from aiogram.types import BusinessConnection, BusinessMessagesDeleted, CallbackQ
 
 from bot.business_read import chat_in, connection_in, message_in
 from bot.callbacks import BusinessCb
-from bot.deps import BotDeps
 from bot.handlers.common import show
-from bot.i18n import Texts
+from bot.request import BusinessUpdate, Request
 from bot.views import business as views
 from bot.views.format import Screen
-from core.context import Actor, Ctx
+from core.context import Ctx
 from core.conversations import business, business_chats, business_connections
 from core.conversations.business import Logged, MessageIn
-from core.conversations.business_writer import BusinessLogWriter
 
 log = logging.getLogger(__name__)
 CHATS_LIMIT = 20
@@ -43,33 +43,30 @@ CHATS_LIMIT = 20
 Unit = Callable[[Ctx, str, MessageIn], Awaitable[Logged]]
 
 
-async def connection_changed(business_connection: BusinessConnection, ctx: Ctx) -> None:
-    await business_connections.record_connection(ctx, connection=connection_in(business_connection))
-
-
-async def new_message(
-    message: Message, ctx: Ctx, bot: Bot, business_log: BusinessLogWriter
+async def connection_changed(
+    business_connection: BusinessConnection, business_update: BusinessUpdate
 ) -> None:
-    await _log(ctx, bot, business_log, message, business.message_unit)
+    connection = connection_in(business_connection)
+    await business_connections.record_connection(business_update.ctx, connection=connection)
 
 
-async def edited_message(
-    message: Message, ctx: Ctx, bot: Bot, business_log: BusinessLogWriter
-) -> None:
-    await _log(ctx, bot, business_log, message, business.edit_unit)
+async def new_message(message: Message, business_update: BusinessUpdate, bot: Bot) -> None:
+    await _log(business_update, bot, message, business.message_unit)
+
+
+async def edited_message(message: Message, business_update: BusinessUpdate, bot: Bot) -> None:
+    await _log(business_update, bot, message, business.edit_unit)
 
 
 async def deleted_messages(
-    deleted: BusinessMessagesDeleted, business_log: BusinessLogWriter
+    deleted: BusinessMessagesDeleted, business_update: BusinessUpdate
 ) -> None:
     connection_id, chat = deleted.business_connection_id, chat_in(deleted.chat)
     ids = list(deleted.message_ids)
-    await business_log.apply(lambda c: business.deletion_unit(c, connection_id, chat, ids))
+    await business_update.log.apply(lambda c: business.deletion_unit(c, connection_id, chat, ids))
 
 
-async def _log(
-    ctx: Ctx, bot: Bot, business_log: BusinessLogWriter, message: Message, unit: Unit
-) -> None:
+async def _log(update: BusinessUpdate, bot: Bot, message: Message, unit: Unit) -> None:
     """Log the message through the process' group commit; a connection never seen is asked
     of Telegram once, then the message is logged again."""
     connection_id = message.business_connection_id
@@ -77,9 +74,9 @@ async def _log(
     if not connection_id or incoming is None:
         log.info("business message %s ignored: nothing a person wrote", message.message_id)
         return
-    outcome = await business_log.apply(lambda c: unit(c, connection_id, incoming))
-    if outcome == "unknown_connection" and await _fetch_connection(ctx, bot, connection_id):
-        outcome = await business_log.apply(lambda c: unit(c, connection_id, incoming))
+    outcome = await update.log.apply(lambda c: unit(c, connection_id, incoming))
+    if outcome == "unknown_connection" and await _fetch_connection(update.ctx, bot, connection_id):
+        outcome = await update.log.apply(lambda c: unit(c, connection_id, incoming))
     if outcome == "unknown_connection":
         log.info("business message ignored: its connection is not ours")
 
@@ -97,31 +94,32 @@ async def _fetch_connection(ctx: Ctx, bot: Bot, connection_id: str) -> bool:
     return True
 
 
-async def my_chats(message: Message, ctx: Ctx, actor: Actor, t: Texts, deps: BotDeps) -> None:
+async def my_chats(message: Message, request: Request) -> None:
     """/business: the connection's state, or how to connect, and the chats with toggles."""
-    screen = await _chats_screen(ctx, actor, t, deps)
+    screen = await _chats_screen(request)
     await message.answer(screen.text, reply_markup=screen.markup)
 
 
-async def toggle_chat(
-    query: CallbackQuery, callback_data: BusinessCb, ctx: Ctx, actor: Actor, t: Texts, deps: BotDeps
-) -> None:
+async def toggle_chat(query: CallbackQuery, callback_data: BusinessCb, request: Request) -> None:
     """[Don't log this chat] / [Log this chat]: on the notice, or in the /business list."""
     chat = await business_chats.set_excluded(
-        ctx, actor=actor, conversation_id=callback_data.id, excluded=callback_data.action == "off"
+        request.ctx,
+        actor=request.actor,
+        conversation_id=callback_data.id,
+        excluded=callback_data.action == "off",
     )
     if callback_data.view == "l":
-        await show(query, await _chats_screen(ctx, actor, t, deps))
+        await show(query, await _chats_screen(request))
     else:
-        await show(query, views.toggled(t, chat.conversation, chat.contact))
+        await show(query, views.toggled(request.t, chat.conversation, chat.contact))
 
 
-async def _chats_screen(ctx: Ctx, actor: Actor, t: Texts, deps: BotDeps) -> Screen:
-    assert actor.user_id is not None
-    connection = await business_connections.connection_of(ctx, user_id=actor.user_id)
+async def _chats_screen(request: Request) -> Screen:
+    ctx, actor, username = request.ctx, request.actor, request.deps.bot_username
+    connection = await business_connections.connection_of(ctx, user_id=request.user.id)
     chats = await business_chats.my_chats(ctx, actor=actor, limit=CHATS_LIMIT)
-    bot = f"@{deps.bot_username}" if deps.bot_username else "—"
-    return views.chats(t, connection, chats, bot)
+    bot = f"@{username}" if username else "—"
+    return views.chats(request.t, connection, chats, bot)
 
 
 def router() -> Router:

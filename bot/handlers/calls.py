@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import CallCb
-from bot.handlers.common import Flow, answer, cancelable, show
+from bot.handlers.common import Flow, ask, show
 from bot.request import Request
 from bot.views import activities as activity_views
 from bot.views import calls as views
@@ -37,9 +37,8 @@ async def outcome(
     callback_answer.text = t("outcome-saved", outcome=t("outcome-" + callback_data.outcome))
     if callback_data.outcome == "callback" and contact is not None:
         # "Call back" means planning the call: ask when right away.
-        await state.set_state(Flow.plan_when)
-        await state.set_data({"contact_id": contact.id})
-        await answer(query, cancelable(t, activity_views.plan_prompt(t, contact)))
+        prompt = activity_views.plan_prompt(t, contact)
+        await ask(query, t, state, Flow.plan_when, {"contact_id": contact.id}, prompt)
 
 
 async def follow_up(
@@ -52,13 +51,11 @@ async def follow_up(
         raise InvalidInput("this call has no contact", field="contact_id")
     contact = await contacts.get_contact_for_work(ctx, actor=actor, contact_id=call.contact_id)
     if callback_data.action == "note":
-        await state.set_state(Flow.note)
-        await state.set_data({"contact_id": contact.id, "call_id": call.id})
-        await answer(query, cancelable(t, t("ask-note", name=esc(contact.name))))
+        data = {"contact_id": contact.id, "call_id": call.id}
+        await ask(query, t, state, Flow.note, data, t("ask-note", name=esc(contact.name)))
         return
-    await state.set_state(Flow.plan_when)
-    await state.set_data({"contact_id": contact.id})
-    await answer(query, cancelable(t, activity_views.plan_prompt(t, contact)))
+    prompt = activity_views.plan_prompt(t, contact)
+    await ask(query, t, state, Flow.plan_when, {"contact_id": contact.id}, prompt)
 
 
 def router() -> Router:

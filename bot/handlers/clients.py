@@ -1,7 +1,8 @@
 """The company bot as a client channel (issue 17 §1): clients write, salespeople answer.
 
-1. Anyone not on the team who writes to the bot is a client (the user middleware marks them
-   `client`; staff join only by invite, and a deactivated employee is still refused). Their
+1. Anyone not on the team who writes to the bot is a client (the user middleware gives their
+   update a `client` request, bot/request.py; staff join only by invite, and a deactivated
+   employee is still refused). Their
    message — text, photo, document, voice, video, video note, location, a shared contact,
    albums as one entry — goes to core.conversations.inbound: kept on the contact's
    timeline, relayed to the owner, slowed down when flooding, auto-answered out of hours.
@@ -34,16 +35,14 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from bot.callbacks import ClientCb, ContactCb
 from bot.handlers.common import answer, cancelable
 from bot.handlers.contacts import card_screen
-from bot.i18n import Texts
 from bot.keyboards import client_keyboard
+from bot.request import ClientRequest, Request
 from bot.views.format import esc
 from core.contacts.models import Contact
-from core.context import Actor, Ctx
 from core.conversations import clients, inbound, manage, relay, texts
-from core.conversations.clients import IncomingMessage, TelegramPerson
+from core.conversations.clients import IncomingMessage
 from core.conversations.models import Conversation
 from core.errors import NotFound, PermissionDenied
-from core.users.models import User
 
 log = logging.getLogger(__name__)
 OPEN_COMMANDS = ("/start", "/stop")
@@ -57,8 +56,8 @@ class IsClient(Filter):
     """The sender is not on the team (the user middleware says so), and it is no /start or
     /stop (joining, greetings opt-in and opt-out stay with the start router)."""
 
-    async def __call__(self, message: Message, client: bool = False) -> bool:
-        if not client:
+    async def __call__(self, message: Message, client: ClientRequest | None = None) -> bool:
+        if client is None:
             return False
         first = (message.text or "").split(maxsplit=1)[:1]
         return not (first and first[0].split("@")[0] in OPEN_COMMANDS)
@@ -69,11 +68,12 @@ class RepliedToRelay(Filter):
     shows (a grouped relay may show several; core.conversations.relay step 3)."""
 
     async def __call__(
-        self, message: Message, ctx: Ctx, actor: Actor | None = None
+        self, message: Message, request: Request | None = None
     ) -> bool | dict[str, list[relay.ReplyTarget]]:
         replied = message.reply_to_message
-        if replied is None or actor is None:
+        if replied is None or request is None:
             return False
+        ctx, actor = request.ctx, request.actor
         targets = await relay.reply_targets(
             ctx, actor=actor, staff_chat_id=message.chat.id, staff_message_id=replied.message_id
         )
@@ -88,18 +88,6 @@ class RepliedToRelay(Filter):
             if named:
                 targets = await relay.targets_of_messages(ctx, actor=actor, message_ids=named)
         return {"targets": targets} if targets else False
-
-
-def person_of(message: Message) -> TelegramPerson:
-    tg = message.from_user
-    assert tg is not None
-    return TelegramPerson(
-        user_id=tg.id,
-        first_name=tg.first_name,
-        last_name=tg.last_name,
-        username=tg.username,
-        language_code=tg.language_code,
-    )
 
 
 def _file(message: Message) -> tuple[str, object] | None:
@@ -172,12 +160,13 @@ def incoming_of(message: Message) -> IncomingMessage | None:
 
 
 async def welcome_client(
-    message: Message, ctx: Ctx, t: Texts, language: str | None, *, show_id: bool = False
+    message: Message, client: ClientRequest, language: str | None, *, show_id: bool = False
 ) -> None:
     """The welcome in the client's language, with the share-phone button (step 2); at /start
     it ends with their Telegram id in small print (an employee-to-be finds it there)."""
-    text = esc(await texts.get(ctx, key=texts.WELCOME, locale=language))
-    await ctx.session.commit()  # ends the read before Telegram is called
+    t = client.t
+    text = esc(await texts.get(client.ctx, key=texts.WELCOME, locale=language))
+    await client.ctx.session.commit()  # ends the read before Telegram is called
     if show_id and message.from_user is not None:
         text += "\n\n" + t("client-start-id", id=str(message.from_user.id))
     await message.answer(text, reply_markup=client_keyboard(t))
@@ -198,34 +187,40 @@ def public_source(payload: str) -> str | None:
 
 async def start_client(
     message: Message,
-    ctx: Ctx,
-    t: Texts,
+    client: ClientRequest,
     *,
     source: str | None,
     contact: Contact | None = None,
 ) -> inbound.Outcome:
     """A client's /start: their conversation opens (or is found), with where they came from."""
     return await inbound.start(
-        ctx, person=person_of(message), chat_id=message.chat.id, source=source, contact=contact
+        client.ctx,
+        person=client.person,
+        chat_id=message.chat.id,
+        source=source,
+        contact=contact,
     )
 
 
-async def client_message(message: Message, ctx: Ctx, t: Texts) -> None:
+async def client_message(message: Message, client: ClientRequest) -> None:
     """Step 1."""
     stored = incoming_of(message)
     if stored is None:
         log.info("client chat %s: service message %s ignored", message.chat.id, message.message_id)
         return
-    person = person_of(message)
-    outcome = await inbound.receive(ctx, person=person, chat_id=message.chat.id, message=stored)
+    person, t = client.person, client.t
+    outcome = await inbound.receive(
+        client.ctx, person=person, chat_id=message.chat.id, message=stored
+    )
     if outcome.new_conversation:
-        await welcome_client(message, ctx, t, person.language)
+        await welcome_client(message, client, person.language)
     elif stored.kind == "contact" and stored.extra.get("user_id") == person.user_id:
         await message.answer(t("client-phone-thanks"), reply_markup=client_keyboard(t, phone=False))
 
 
-async def client_edited(message: Message, ctx: Ctx) -> None:
+async def client_edited(message: Message, client: ClientRequest) -> None:
     """Step 4: the client edited a message (its earlier text kept)."""
+    ctx = client.ctx
     conversation = await clients.find_conversation(ctx, chat_id=message.chat.id)
     if conversation is None or conversation.status == "blocked":
         return
@@ -239,13 +234,13 @@ async def client_edited(message: Message, ctx: Ctx) -> None:
     await ctx.session.commit()
 
 
-async def _write(message: Message, ctx: Ctx, actor: Actor, conversation: Conversation) -> bool:
+async def _write(message: Message, request: Request, conversation: Conversation) -> bool:
     stored = incoming_of(message)
     if stored is None:
         return False
     await manage.write(
-        ctx,
-        actor=actor,
+        request.ctx,
+        actor=request.actor,
         conversation=conversation,
         copy_of=(message.chat.id, message.message_id),
         kind=stored.kind,
@@ -260,19 +255,20 @@ async def _write(message: Message, ctx: Ctx, actor: Actor, conversation: Convers
 
 
 async def answer_by_reply(
-    message: Message, targets: list[relay.ReplyTarget], ctx: Ctx, actor: Actor, t: Texts
+    message: Message, targets: list[relay.ReplyTarget], request: Request
 ) -> None:
     """Step 3: the reply goes to the client (silence means it is on its way). A grouped relay
     showing several clients: the one the reply quotes, else the bot asks whom it is for."""
+    t = request.t
     if incoming_of(message) is None:
         await message.reply(t("client-reply-unsupported"))
         return
     quote = message.quote.text if message.quote is not None else None
     chosen = relay.choose(targets, quote)
     if len(chosen) == 1:
-        await _write(message, ctx, actor, chosen[0].conversation)
+        await _write(message, request, chosen[0].conversation)
         return
-    await ctx.session.commit()  # ends the read before Telegram is called
+    await request.ctx.session.commit()  # ends the read before Telegram is called
     rows = [
         [
             InlineKeyboardButton(
@@ -289,20 +285,19 @@ async def answer_by_reply(
     )
 
 
-async def answer_chosen(
-    query: CallbackQuery, callback_data: ClientCb, ctx: Ctx, t: Texts, actor: Actor
-) -> None:
+async def answer_chosen(query: CallbackQuery, callback_data: ClientCb, request: Request) -> None:
     """Step 3: the salesperson said whom their reply to a grouped relay is for; the reply is
     the message the bot's question answered (sent once: the question loses its buttons)."""
     asked = query.message if isinstance(query.message, Message) else None
     reply = asked.reply_to_message if asked is not None else None
     if asked is None or reply is None:
         raise NotFound("the answer to send is gone")
+    ctx, t = request.ctx, request.t
     conversation = await relay.conversation_of_message(
-        ctx, actor=actor, message_id=callback_data.message
+        ctx, actor=request.actor, message_id=callback_data.message
     )
     contact = await ctx.session.get(Contact, conversation.contact_id)
-    if not await _write(reply, ctx, actor, conversation):
+    if not await _write(reply, request, conversation):
         await asked.edit_text(t("client-reply-unsupported"))
         return
     done = t("client-reply-sent-to", name=esc(contact.name if contact else ""))
@@ -310,16 +305,12 @@ async def answer_chosen(
 
 
 async def ask_write(
-    query: CallbackQuery,
-    callback_data: ContactCb,
-    ctx: Ctx,
-    t: Texts,
-    actor: Actor,
-    state: FSMContext,
+    query: CallbackQuery, callback_data: ContactCb, request: Request, state: FSMContext
 ) -> None:
     """ "Write to client" on the card: the next message goes to the client."""
+    ctx, t = request.ctx, request.t
     conversation = await manage.conversation_of_contact(
-        ctx, actor=actor, contact_id=callback_data.id
+        ctx, actor=request.actor, contact_id=callback_data.id
     )
     contact = await ctx.session.get(Contact, conversation.contact_id)
     await state.set_state(ClientChat.write)
@@ -328,47 +319,41 @@ async def ask_write(
     await answer(query, cancelable(t, t("client-write-prompt", name=name)))
 
 
-async def write_to_client(
-    message: Message, ctx: Ctx, t: Texts, actor: Actor, state: FSMContext
-) -> None:
+async def write_to_client(message: Message, request: Request, state: FSMContext) -> None:
     data = await state.get_data()
-    conversation = await ctx.session.get(Conversation, data.get("conversation_id"))
+    conversation = await request.ctx.session.get(Conversation, data.get("conversation_id"))
     if conversation is None:
         await state.clear()
         raise NotFound("the conversation is gone")
-    if not await _write(message, ctx, actor, conversation):
-        await message.reply(t("client-reply-unsupported"))
+    if not await _write(message, request, conversation):
+        await message.reply(request.t("client-reply-unsupported"))
         return
     await state.clear()
-    await message.answer(t("client-write-sent"))
+    await message.answer(request.t("client-write-sent"))
 
 
-async def open_card(
-    query: CallbackQuery, callback_data: ClientCb, ctx: Ctx, t: Texts, actor: Actor, user: User
-) -> None:
+async def open_card(query: CallbackQuery, callback_data: ClientCb, request: Request) -> None:
     """[Open card] on a relayed message."""
-    await answer(query, await card_screen(ctx, actor, t, user, callback_data.id))
+    await answer(query, await card_screen(request, callback_data.id))
 
 
 async def toggle_block(
     query: CallbackQuery,
     callback_data: ContactCb,
-    ctx: Ctx,
-    t: Texts,
-    actor: Actor,
+    request: Request,
     callback_answer: CallbackAnswer,
 ) -> None:
     """An admin blocks the client from the card, or lets them write again."""
+    ctx, actor = request.ctx, request.actor
     current = await manage.conversation_of_contact(ctx, actor=actor, contact_id=callback_data.id)
     blocked = current.status != "blocked"
     await manage.set_blocked(ctx, actor=actor, contact_id=callback_data.id, blocked=blocked)
-    callback_answer.text = t("client-blocked" if blocked else "client-unblocked")
+    callback_answer.text = request.t("client-blocked" if blocked else "client-unblocked")
 
 
-async def client_texts(
-    message: Message, command: CommandObject, ctx: Ctx, t: Texts, actor: Actor
-) -> None:
+async def client_texts(message: Message, command: CommandObject, request: Request) -> None:
     """/clienttext (admins): show the texts to clients, or set one (`key locale text`)."""
+    ctx, t, actor = request.ctx, request.t, request.actor
     args = (command.args or "").split(maxsplit=2)
     if len(args) < 2:
         if not actor.is_admin:

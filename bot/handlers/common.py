@@ -1,12 +1,14 @@
-"""Small helpers the feature routers share: FSM states and showing a screen."""
+"""Small helpers the feature routers share: FSM states, asking for input, showing a screen."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
@@ -50,6 +52,21 @@ def cancelable(t: Texts, screen: Screen | str) -> Screen:
     ]
     rows = list(screen.markup.inline_keyboard) if screen.markup is not None else []
     return Screen(screen.text, InlineKeyboardMarkup(inline_keyboard=[*rows, cancel]))
+
+
+async def ask(
+    target: Message | CallbackQuery,
+    t: Texts,
+    state: FSMContext,
+    step: State,
+    data: dict[str, Any],
+    prompt: Screen | str,
+) -> None:
+    """A dialog's next step: the FSM waits in `step` with `data` (ids only, replacing what it
+    held), and the prompt goes out as a new message with Cancel under it."""
+    await state.set_state(step)
+    await state.set_data(data)
+    await answer(target, cancelable(t, prompt))
 
 
 async def show(query: CallbackQuery, screen: Screen) -> None:

@@ -25,8 +25,7 @@ from aiogram.types import InlineKeyboardButton as Button
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import ContactCb, EditCb, NoteCb, OwnerCb
-from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
-from bot.i18n import Texts
+from bot.handlers.common import FREE_TEXT, Flow, answer, ask, show
 from bot.request import Request
 from bot.views import activities as activity_views
 from bot.views import contacts as views
@@ -39,17 +38,14 @@ from core.context import Actor, Ctx
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.notes import service as notes
 from core.users import service as users
-from core.users.models import User
 
 CALLS_SHOWN = 10
 
 
-async def card_screen(ctx: Ctx, actor: Actor, t: Texts, user: User, contact_id: int) -> Screen:
-    return views.card(t, await cards.contact_card(ctx, actor=actor, contact_id=contact_id), user)
-
-
-async def _card(request: Request, contact_id: int) -> Screen:
-    return await card_screen(request.ctx, request.actor, request.t, request.user, contact_id)
+async def card_screen(request: Request, contact_id: int) -> Screen:
+    """The contact's card as the request's user sees it."""
+    card = await cards.contact_card(request.ctx, actor=request.actor, contact_id=contact_id)
+    return views.card(request.t, card, request.user)
 
 
 class RepliedToClient(Filter):
@@ -85,40 +81,30 @@ def _ref(message: Message) -> str:
     return f"{message.chat.id}:{message.message_id}"
 
 
+def _note_kind(message: Message) -> tuple[str, str | None, str]:
+    """(kind, Telegram file_id, text) of a note made of the message: typed text, or a voice
+    note or a photo (the largest size) with its caption as the text."""
+    if message.voice is not None:
+        return "voice", message.voice.file_id, message.caption or ""
+    if message.photo:
+        return "photo", message.photo[-1].file_id, message.caption or ""
+    return "note", None, message.text or ""
+
+
 async def note_by_reply(
     message: Message, subject: tuple[str, int], request: Request, state: FSMContext
 ) -> None:
-    """A text reply to a message about a client: a note on that client (and call)."""
+    """A reply to a message about a client (text, a voice note or a photo): a note of that
+    kind on that client (and call)."""
     ctx, t, actor = request.ctx, request.t, request.actor
     await state.clear()
     contact_id, call_id = await _note_target(ctx, actor, subject)
+    kind, file_id, text = _note_kind(message)
     note = await notes.add_note(
         ctx,
         actor=actor,
         contact_id=contact_id,
-        text=message.text or "",
-        call_id=call_id,
-        message_ref=_ref(message),
-    )
-    await message.reply(t("note-added"), reply_markup=markup(views.note_buttons(t, note)))
-
-
-async def media_by_reply(
-    message: Message, subject: tuple[str, int], request: Request, state: FSMContext
-) -> None:
-    """A voice note or a photo in reply: a note of that kind, its caption as the text."""
-    ctx, t, actor = request.ctx, request.t, request.actor
-    await state.clear()
-    contact_id, call_id = await _note_target(ctx, actor, subject)
-    if message.voice is not None:
-        kind, file_id = "voice", message.voice.file_id
-    else:
-        kind, file_id = "photo", (message.photo or [])[-1].file_id  # the largest size
-    note = await notes.add_note(
-        ctx,
-        actor=actor,
-        contact_id=contact_id,
-        text=message.caption or "",
+        text=text,
         kind=kind,
         call_id=call_id,
         file_id=file_id,
@@ -149,9 +135,9 @@ async def ask_note_text(
     query: CallbackQuery, callback_data: NoteCb, request: Request, state: FSMContext
 ) -> None:
     note = await notes.find_note(request.ctx, actor=request.actor, note_id=callback_data.id)
-    await state.set_state(Flow.note_edit)
-    await state.set_data({"note_id": note.id})
-    await answer(query, cancelable(request.t, request.t("note-edit-ask")))
+    await ask(
+        query, request.t, state, Flow.note_edit, {"note_id": note.id}, request.t("note-edit-ask")
+    )
 
 
 async def got_note_text(message: Message, request: Request, state: FSMContext) -> None:
@@ -198,7 +184,7 @@ async def note_file(query: CallbackQuery, callback_data: NoteCb, request: Reques
 
 
 async def open_card(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
-    await answer(query, await _card(request, callback_data.id))
+    await answer(query, await card_screen(request, callback_data.id))
 
 
 async def timeline(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
@@ -220,16 +206,21 @@ async def calls_list(query: CallbackQuery, callback_data: ContactCb, request: Re
     await show(query, views.calls_list(request.t, callback_data.id, found.items, request.timezone))
 
 
-async def ask_note(
+async def ask_work(
     query: CallbackQuery, callback_data: ContactCb, request: Request, state: FSMContext
 ) -> None:
+    """Note (asks for its text) or Plan (asks when) on a card: work on the client, so also on
+    one whose call rang at the user's extension lately."""
     t = request.t
     contact = await contacts.get_contact_for_work(
         request.ctx, actor=request.actor, contact_id=callback_data.id
     )
-    await state.set_state(Flow.note)
-    await state.set_data({"contact_id": contact.id})
-    await answer(query, cancelable(t, t("ask-note", name=esc(contact.name))))
+    prompt: Screen | str
+    if callback_data.action == "note":
+        step, prompt = Flow.note, t("ask-note", name=esc(contact.name))
+    else:
+        step, prompt = Flow.plan_when, activity_views.plan_prompt(t, contact)
+    await ask(query, t, state, step, {"contact_id": contact.id}, prompt)
 
 
 async def got_note(message: Message, request: Request, state: FSMContext) -> None:
@@ -248,18 +239,6 @@ async def got_note(message: Message, request: Request, state: FSMContext) -> Non
     await message.answer(t("note-added"), reply_markup=markup(views.note_buttons(t, note)))
 
 
-async def ask_plan(
-    query: CallbackQuery, callback_data: ContactCb, request: Request, state: FSMContext
-) -> None:
-    t = request.t
-    contact = await contacts.get_contact_for_work(
-        request.ctx, actor=request.actor, contact_id=callback_data.id
-    )
-    await state.set_state(Flow.plan_when)
-    await state.set_data({"contact_id": contact.id})
-    await answer(query, cancelable(t, activity_views.plan_prompt(t, contact)))
-
-
 async def ask_deal(
     query: CallbackQuery, callback_data: ContactCb, request: Request, state: FSMContext
 ) -> None:
@@ -267,9 +246,8 @@ async def ask_deal(
     contact = await contacts.get_contact(
         request.ctx, actor=request.actor, contact_id=callback_data.id
     )
-    await state.set_state(Flow.deal_title)
-    await state.set_data({"contact_id": contact.id})
-    await answer(query, cancelable(t, t("ask-deal-title", name=esc(contact.name))))
+    prompt = t("ask-deal-title", name=esc(contact.name))
+    await ask(query, t, state, Flow.deal_title, {"contact_id": contact.id}, prompt)
 
 
 async def edit_menu(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
@@ -282,9 +260,8 @@ async def ask_value(
 ) -> None:
     t = request.t
     await contacts.get_contact(request.ctx, actor=request.actor, contact_id=callback_data.id)
-    await state.set_state(Flow.edit_value)
-    await state.set_data({"contact_id": callback_data.id, "field": callback_data.field})
-    await answer(query, cancelable(t, t("ask-field-" + callback_data.field)))
+    data = {"contact_id": callback_data.id, "field": callback_data.field}
+    await ask(query, t, state, Flow.edit_value, data, t("ask-field-" + callback_data.field))
 
 
 async def got_value(message: Message, request: Request, state: FSMContext) -> None:
@@ -299,7 +276,7 @@ async def got_value(message: Message, request: Request, state: FSMContext) -> No
         key = {"company": "company_name"}.get(field, field)
         await contacts.update_contact(ctx, actor=actor, contact_id=contact_id, changes={key: value})
     await state.clear()
-    screen = await _card(request, contact_id)
+    screen = await card_screen(request, contact_id)
     await message.answer(
         request.t("contact-updated") + "\n\n" + screen.text, reply_markup=screen.markup
     )
@@ -321,7 +298,7 @@ async def set_owner(query: CallbackQuery, callback_data: OwnerCb, request: Reque
         contact_id=callback_data.id,
         changes={"owner_id": callback_data.user_id},
     )
-    await show(query, await _card(request, callback_data.id))
+    await show(query, await card_screen(request, callback_data.id))
 
 
 async def invite_client(query: CallbackQuery, callback_data: ContactCb, request: Request) -> None:
@@ -341,7 +318,7 @@ async def invite_client(query: CallbackQuery, callback_data: ContactCb, request:
 def router() -> Router:
     r = Router(name="contacts")
     r.message.register(note_by_reply, FREE_TEXT, RepliedToClient())
-    r.message.register(media_by_reply, F.voice | F.photo, RepliedToClient())
+    r.message.register(note_by_reply, F.voice | F.photo, RepliedToClient())
     r.edited_message.register(edited, F.text)
     r.callback_query.register(open_note, NoteCb.filter(F.action == "open"))
     r.callback_query.register(ask_note_text, NoteCb.filter(F.action == "edit"))
@@ -352,9 +329,9 @@ def router() -> Router:
     r.callback_query.register(open_card, ContactCb.filter(F.action == "open"))
     r.callback_query.register(timeline, ContactCb.filter(F.action == "tl"))
     r.callback_query.register(calls_list, ContactCb.filter(F.action == "calls"))
-    r.callback_query.register(ask_note, ContactCb.filter(F.action == "note"))
+    r.callback_query.register(ask_work, ContactCb.filter(F.action == "note"))
     r.message.register(got_note, Flow.note, FREE_TEXT)
-    r.callback_query.register(ask_plan, ContactCb.filter(F.action == "plan"))
+    r.callback_query.register(ask_work, ContactCb.filter(F.action == "plan"))
     r.callback_query.register(ask_deal, ContactCb.filter(F.action == "deal"))
     r.callback_query.register(edit_menu, ContactCb.filter(F.action == "edit"))
     r.callback_query.register(ask_value, EditCb.filter(F.field.in_(views.EDITABLE_FIELDS)))

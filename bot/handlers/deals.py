@@ -8,7 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import DealCb
-from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
+from bot.handlers.common import FREE_TEXT, Flow, answer, ask, show
 from bot.i18n import Texts
 from bot.keyboards import button_texts
 from bot.request import Request
@@ -100,12 +100,10 @@ async def ask_close(
         await show(query, await deal_view(ctx, t, deal))
         return
     won = callback_data.action == "won"
-    await state.set_state(Flow.deal_amount if won else Flow.deal_reason)
-    await state.set_data({"deal_id": deal.id})
-    await answer(
-        query,
-        cancelable(t, t("ask-won-amount" if won else "ask-lost-reason", title=esc(deal.title))),
+    step, key = (
+        (Flow.deal_amount, "ask-won-amount") if won else (Flow.deal_reason, "ask-lost-reason")
     )
+    await ask(query, t, state, step, {"deal_id": deal.id}, t(key, title=esc(deal.title)))
 
 
 async def got_amount(message: Message, request: Request, state: FSMContext) -> None:

@@ -33,6 +33,7 @@ from aiogram.types import InlineKeyboardButton as Button
 from bot.callbacks import ContactCb, DealCb, DocCb
 from bot.handlers.common import show
 from bot.i18n import Texts
+from bot.request import Request
 from bot.views import contacts as contact_views
 from bot.views.format import Screen, button_text, esc, local_time, markup
 from core.activities import service as activities
@@ -43,7 +44,6 @@ from core.deals import service as deals
 from core.documents import service
 from core.documents.models import Document
 from core.errors import NotFound
-from core.users.models import User
 
 CARD_OPEN_MINUTES = 30
 PAGE = 8
@@ -121,12 +121,12 @@ class CardTaps(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         state: FSMContext | None = data.get("state")
-        ctx: Ctx | None = data.get("ctx")
-        if state is not None and ctx is not None and "user" in data:
+        request: Request | None = data.get("request")
+        if state is not None and request is not None:
             if isinstance(event, CallbackQuery):
                 card = card_of_button(event.data or "")
                 if card is not None:
-                    await remember_card(state, ctx.clock.now(), card)
+                    await remember_card(state, request.now(), card)
             elif isinstance(event, Message) and event.text:
                 await forget_card(state)
         return await handler(event, data)
@@ -137,9 +137,9 @@ class FileForCard(Filter):
     Gives `card` (("contact"|"deal"|"call"|"activity", id))."""
 
     async def __call__(
-        self, message: Message, state: FSMContext, ctx: Ctx, user: User | None = None
+        self, message: Message, state: FSMContext, request: Request | None = None
     ) -> bool | dict[str, Card]:
-        if user is None or incoming(message) is None:
+        if request is None or incoming(message) is None:
             return False  # a client's file (their conversation) is not a card's
         replied = message.reply_to_message
         if replied is not None and replied.reply_markup is not None:
@@ -152,16 +152,16 @@ class FileForCard(Filter):
             subject = contact_views.subject_of(rows)
             if subject is not None:
                 return {"card": subject}
-        card = await open_card(state, ctx.clock.now())
+        card = await open_card(state, request.now())
         return {"card": card} if card is not None else False
 
 
 class FileWithoutCard(Filter):
     """A document or photo with no card to go on (spreadsheets go on to the import)."""
 
-    async def __call__(self, message: Message, user: User | None = None) -> bool:
+    async def __call__(self, message: Message, request: Request | None = None) -> bool:
         found = incoming(message)
-        if user is None or found is None:
+        if request is None or found is None:
             return False
         return not (found.name or "").casefold().endswith(SPREADSHEETS)
 
@@ -206,16 +206,10 @@ def size_text(t: Texts, size: int) -> str:
 
 
 async def attach(
-    message: Message,
-    card: Card,
-    bot: Bot,
-    ctx: Ctx,
-    t: Texts,
-    actor: Actor,
-    user: User,
-    state: FSMContext,
+    message: Message, card: Card, bot: Bot, request: Request, state: FSMContext
 ) -> None:
     """Keep the file on the card and say where it went."""
+    ctx, t, actor = request.ctx, request.t, request.actor
     file = incoming(message)
     assert file is not None
     contact_id, deal_id, title = await _target(ctx, actor, card)
@@ -234,7 +228,7 @@ async def attach(
         return
     name = file.name
     if file.photo:  # a photo has no name: when it was taken, in the user's zone
-        stamp = ctx.clock.now().astimezone(ZoneInfo(user.timezone))
+        stamp = request.now().astimezone(ZoneInfo(request.timezone))
         name = f"photo_{stamp:%Y-%m-%d_%H-%M-%S}.jpg"
     outcome = await service.store(
         ctx,
@@ -289,16 +283,15 @@ def documents_button(t: Texts, deal_id: int | None, contact_id: int | None, coun
     )
 
 
-async def no_card(message: Message, t: Texts) -> None:
-    await message.answer(t("document-no-card"))
+async def no_card(message: Message, request: Request) -> None:
+    await message.answer(request.t("document-no-card"))
 
 
 # --- the list and sending back ----------------------------------------------------------------
 
 
-async def list_documents(
-    query: CallbackQuery, callback_data: DocCb, ctx: Ctx, t: Texts, actor: Actor, user: User
-) -> None:
+async def list_documents(query: CallbackQuery, callback_data: DocCb, request: Request) -> None:
+    ctx, actor = request.ctx, request.actor
     deal_id = callback_data.id if callback_data.kind == "d" else None
     contact_id = None if deal_id is not None else callback_data.id
     page = max(callback_data.page, 0)
@@ -314,13 +307,16 @@ async def list_documents(
         ).name
         back = ContactCb(action="open", id=callback_data.id).pack()
     await show(
-        query, documents_screen(t, user, title, found.items, found.total, callback_data, back)
+        query,
+        documents_screen(
+            request.t, request.timezone, title, found.items, found.total, callback_data, back
+        ),
     )
 
 
 def documents_screen(
     t: Texts,
-    user: User,
+    timezone: str,
     title: str,
     items: list[Document],
     total: int,
@@ -334,7 +330,7 @@ def documents_screen(
         [
             Button(
                 text=button_text(
-                    f"{d.file_name} · {local_time(d.created_at, user.timezone)} · "
+                    f"{d.file_name} · {local_time(d.created_at, timezone)} · "
                     f"{size_text(t, d.size_bytes)}"
                 ),
                 callback_data=DocCb(action="get", id=d.id).pack(),
@@ -357,21 +353,14 @@ def replace_page(shown: DocCb, page: int) -> str:
     return DocCb(action="list", kind=shown.kind, id=shown.id, page=page).pack()
 
 
-async def send_back(
-    query: CallbackQuery,
-    callback_data: DocCb,
-    bot: Bot,
-    ctx: Ctx,
-    t: Texts,
-    actor: Actor,
-    user: User,
-) -> None:
+async def send_back(query: CallbackQuery, callback_data: DocCb, bot: Bot, request: Request) -> None:
+    ctx, actor = request.ctx, request.actor
     document = await service.get_document(ctx, actor=actor, document_id=callback_data.id)
     chat_id = query.from_user.id
-    caption = t(
+    caption = request.t(
         "document-caption",
         name=esc(document.file_name),
-        when=local_time(document.created_at, user.timezone),
+        when=local_time(document.created_at, request.timezone),
     )
     if document.telegram_file_id and await _by_reference(bot, chat_id, document, caption):
         return

@@ -19,16 +19,14 @@ from aiogram.types import InlineKeyboardButton as Button
 
 from bot.callbacks import DocCb, FindCb
 from bot.handlers.common import show
-from bot.handlers.search import clean_query
+from bot.handlers.search import QueryKind, run_query
 from bot.i18n import Texts
+from bot.request import Request
 from bot.views.format import Screen, button_text, esc, markup
-from core.context import Actor, Ctx
 from core.documents import search as docsearch
 from core.documents.search import DocumentHit, DocumentQuery
-from core.users.models import User
 
 PAGE = 5
-MAX_QUERY = 200
 ICONS = {"pdf": "📄", "docx": "📝", "odt": "📝", "xlsx": "📊", "csv": "📊", "email": "✉️"}
 
 
@@ -36,7 +34,7 @@ def _day(hit: DocumentHit, timezone: str) -> str:
     return hit.date.astimezone(ZoneInfo(timezone)).strftime("%d.%m.%Y")
 
 
-def _item(t: Texts, number: int, hit: DocumentHit, user: User) -> str:
+def _item(t: Texts, number: int, hit: DocumentHit, timezone: str) -> str:
     icon = ICONS.get(hit.document.kind, "📎")
     line = t(
         "find-item",
@@ -44,23 +42,22 @@ def _item(t: Texts, number: int, hit: DocumentHit, user: User) -> str:
         icon=icon,
         name=esc(hit.document.file_name),
         contact=esc(hit.contact_name or t("find-no-contact")),
-        date=_day(hit, user.timezone),
+        date=_day(hit, timezone),
     )
     snippet = hit.snippet.html()
     return f"{line}\n{snippet}" if snippet else line
 
 
-async def find_screen(
-    ctx: Ctx, actor: Actor, t: Texts, user: User, query: str, page: int
-) -> Screen:
+async def find_screen(request: Request, query: str, page: int) -> Screen:
+    t = request.t
     found = await docsearch.search(
-        ctx, actor, DocumentQuery(q=query, limit=PAGE, offset=page * PAGE)
+        request.ctx, request.actor, DocumentQuery(q=query, limit=PAGE, offset=page * PAGE)
     )
     if not found.items:
         return Screen(t("find-nothing", query=esc(query)))
     head = t("find-title", query=esc(query), count=found.total)
     first = page * PAGE + 1
-    body = [_item(t, first + i, hit, user) for i, hit in enumerate(found.items)]
+    body = [_item(t, first + i, hit, request.timezone) for i, hit in enumerate(found.items)]
     rows = [
         [
             Button(
@@ -79,42 +76,24 @@ async def find_screen(
     return Screen("\n\n".join([head, *body]), markup(rows))
 
 
+FIND = QueryKind("find-hint", "find-too-long", "find_q", find_screen)
+
+
 async def find(
-    message: Message,
-    command: CommandObject,
-    ctx: Ctx,
-    t: Texts,
-    actor: Actor,
-    user: User,
-    state: FSMContext,
+    message: Message, command: CommandObject, request: Request, state: FSMContext
 ) -> None:
-    query = clean_query(command.args or "")
-    if not query:
-        await message.answer(t("find-hint"))
-        return
-    if len(query) > MAX_QUERY:
-        await message.answer(t("find-too-long", limit=MAX_QUERY))
-        return
-    await state.update_data(find_q=query)
-    screen = await find_screen(ctx, actor, t, user, query, 0)
-    await message.answer(screen.text, reply_markup=screen.markup)
+    await run_query(message, request, state, command.args or "", FIND)
 
 
 async def page(
-    query: CallbackQuery,
-    callback_data: FindCb,
-    ctx: Ctx,
-    t: Texts,
-    actor: Actor,
-    user: User,
-    state: FSMContext,
+    query: CallbackQuery, callback_data: FindCb, request: Request, state: FSMContext
 ) -> None:
     data = await state.get_data()
     text = data.get("find_q")
     if not text:
-        await show(query, Screen(t("find-expired")))
+        await show(query, Screen(request.t("find-expired")))
         return
-    await show(query, await find_screen(ctx, actor, t, user, str(text), max(callback_data.page, 0)))
+    await show(query, await find_screen(request, str(text), max(callback_data.page, 0)))
 
 
 def router() -> Router:

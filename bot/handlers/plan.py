@@ -25,7 +25,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import ActivityCb, PlanCb
 from bot.dates import Ambiguous, NoSuchDate, parse_when
-from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show, tomorrow_at
+from bot.handlers.common import FREE_TEXT, Flow, answer, ask, cancelable, show, tomorrow_at
 from bot.keyboards import button_texts
 from bot.request import Request
 from bot.views import activities as views
@@ -199,9 +199,10 @@ async def done(
     callback_answer.text = t("done-ok")
     # The next step, while the client is in mind: the plan prompt, Cancel to skip it.
     contact = await activities.contact_of(ctx, activity=activity)
-    await state.set_state(Flow.plan_when)
-    await state.set_data({"contact_id": contact.id} if contact else {})
-    await answer(query, cancelable(t, views.plan_prompt(t, contact, ask="next-step-ask")))
+    data = {"contact_id": contact.id} if contact else {}
+    await ask(
+        query, t, state, Flow.plan_when, data, views.plan_prompt(t, contact, ask="next-step-ask")
+    )
 
 
 async def snooze(
@@ -226,35 +227,24 @@ async def snooze(
     callback_answer.text = t("snoozed-short", when=when)
 
 
-async def ask_reschedule(
+async def ask_change(
     query: CallbackQuery,
     callback_data: ActivityCb,
     request: Request,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
-    activity = await _planned(request, callback_data.id, callback_answer)
-    if activity is None:
-        return
-    await state.set_state(Flow.plan_when)
-    await state.set_data({"activity_id": activity.id})
-    await answer(query, cancelable(request.t, views.plan_prompt(request.t, None)))
-
-
-async def ask_rename(
-    query: CallbackQuery,
-    callback_data: ActivityCb,
-    request: Request,
-    state: FSMContext,
-    callback_answer: CallbackAnswer,
-) -> None:
+    """Move (asks when) or Rename (asks the new title) on a task that is still planned."""
     t = request.t
     activity = await _planned(request, callback_data.id, callback_answer)
     if activity is None:
         return
-    await state.set_state(Flow.task_title)
-    await state.set_data({"activity_id": activity.id})
-    await answer(query, cancelable(t, t("task-rename-ask", title=esc(activity.title))))
+    prompt: Screen | str
+    if callback_data.action == "move":
+        step, prompt = Flow.plan_when, views.plan_prompt(t, None)
+    else:
+        step, prompt = Flow.task_title, t("task-rename-ask", title=esc(activity.title))
+    await ask(query, t, state, step, {"activity_id": activity.id}, prompt)
 
 
 async def got_title(message: Message, request: Request, state: FSMContext) -> None:
@@ -312,8 +302,8 @@ def router() -> Router:
     r.callback_query.register(open_activity, ActivityCb.filter(F.action == "open"))
     r.callback_query.register(done, ActivityCb.filter(F.action == "done"))
     r.callback_query.register(snooze, ActivityCb.filter(F.action == "snooze"))
-    r.callback_query.register(ask_reschedule, ActivityCb.filter(F.action == "move"))
-    r.callback_query.register(ask_rename, ActivityCb.filter(F.action == "ren"))
+    r.callback_query.register(ask_change, ActivityCb.filter(F.action == "move"))
+    r.callback_query.register(ask_change, ActivityCb.filter(F.action == "ren"))
     r.message.register(got_title, Flow.task_title, FREE_TEXT)
     r.callback_query.register(ask_delete, ActivityCb.filter(F.action == "del"))
     r.callback_query.register(delete, ActivityCb.filter(F.action == "delok"))

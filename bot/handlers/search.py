@@ -9,6 +9,8 @@ create the contact. A number that already belongs to a contact opens that contac
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
@@ -17,7 +19,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import NewContactCb, SearchCb
-from bot.handlers.common import FREE_TEXT, Flow, answer, cancelable, show
+from bot.handlers.common import FREE_TEXT, Flow, answer, ask, cancelable, show
 from bot.i18n import LOCALES, texts
 from bot.keyboards import button_texts
 from bot.request import Request
@@ -102,7 +104,6 @@ async def open_or_create(
     except Conflict as taken:
         if taken.existing_id is None:
             raise
-        await ctx.session.rollback()
         try:
             card = await cards.contact_card(ctx, actor=actor, contact_id=taken.existing_id)
         except NotFound:
@@ -118,9 +119,7 @@ async def open_or_create(
 
 async def new_contact(message: Message, request: Request, state: FSMContext) -> None:
     """The New contact button: asks for the name."""
-    await state.set_state(Flow.new_contact_name)
-    await state.set_data({})
-    await answer(message, cancelable(request.t, request.t("ask-contact-name")))
+    await ask(message, request.t, state, Flow.new_contact_name, {}, request.t("ask-contact-name"))
 
 
 async def new_with_phone(
@@ -128,11 +127,9 @@ async def new_with_phone(
 ) -> None:
     """Create a contact with the number that matched nothing: asks for the name."""
     t = request.t
-    await state.set_state(Flow.new_contact_name)
-    await state.set_data({"phone": "+" + callback_data.phone})
-    await answer(
-        query, cancelable(t, t("ask-contact-name-for", phone=esc("+" + callback_data.phone)))
-    )
+    phone = "+" + callback_data.phone
+    prompt = t("ask-contact-name-for", phone=esc(phone))
+    await ask(query, t, state, Flow.new_contact_name, {"phone": phone}, prompt)
 
 
 async def got_name(message: Message, request: Request, state: FSMContext) -> None:
@@ -174,19 +171,40 @@ async def shared_contact(message: Message, request: Request, state: FSMContext) 
     await open_or_create(message, request, name, [phone])
 
 
-async def search(message: Message, request: Request, state: FSMContext) -> None:
-    """Free text with no dialog open: a search, remembered for its page buttons."""
-    t = request.t
-    query = clean_query(message.text or "")
+@dataclass(frozen=True)
+class QueryKind:
+    """A kind of typed query (the contacts search, /find): its texts, where the FSM keeps it
+    for the page buttons, and its screen of a page."""
+
+    hint: str  # the text when nothing is typed
+    too_long: str  # the text when it is longer than MAX_QUERY
+    kept_as: str  # its key in the FSM data
+    screen: Callable[[Request, str, int], Awaitable[Screen]]
+
+
+async def run_query(
+    message: Message, request: Request, state: FSMContext, text: str, kind: QueryKind
+) -> None:
+    """A typed query: cleaned; the hint when empty, the limit when too long; else kept in the
+    FSM data (a page button carries only its number) and its first page shown."""
+    t, query = request.t, clean_query(text)
     if not query:
-        await message.answer(t("search-hint"))
+        await message.answer(t(kind.hint))
         return
     if len(query) > MAX_QUERY:
-        await message.answer(t("search-too-long", limit=MAX_QUERY))
+        await message.answer(t(kind.too_long, limit=MAX_QUERY))
         return
-    await state.update_data(search_q=query)
-    screen = await search_screen(request, query, 0)
+    await state.update_data({kind.kept_as: query})
+    screen = await kind.screen(request, query, 0)
     await message.answer(screen.text, reply_markup=screen.markup)
+
+
+SEARCH = QueryKind("search-hint", "search-too-long", "search_q", search_screen)
+
+
+async def search(message: Message, request: Request, state: FSMContext) -> None:
+    """Free text with no dialog open: a search, remembered for its page buttons."""
+    await run_query(message, request, state, message.text or "", SEARCH)
 
 
 async def page(

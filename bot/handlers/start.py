@@ -14,8 +14,9 @@
    client's conversation: they can still write to the company, and be answered.
    `/lang` switches the language (and shows the help of the user's role). `/invite` and
    `/help` live in bot/handlers/invites.py.
-5. `/start` and `/stop` also answer people who are not (or no longer) on the team, who have
-   no request object (bot/request.py): they take the session and texts one by one.
+5. `/start` and `/stop` answer everyone: a team member (their `request`), a client (their
+   `client` request) and a switched-off account, which has neither (bot/request.py); so they
+   take the session and texts one by one, and the two requests as optional.
 """
 
 from __future__ import annotations
@@ -32,12 +33,11 @@ from bot.handlers.common import show
 from bot.i18n import LOCALES, Texts, pick_locale, texts
 from bot.keyboards import client_keyboard, main_keyboard
 from bot.menus import help_text, set_menu_for
-from bot.request import Request
+from bot.request import ClientRequest, Request
 from bot.views.format import Screen, esc, markup
 from core.contacts import consent
 from core.context import Ctx
 from core.users import service as users
-from core.users.models import User
 
 
 async def start(
@@ -46,11 +46,12 @@ async def start(
     ctx: Ctx,
     t: Texts,
     state: FSMContext,
-    user: User | None = None,
-    stranger_inactive: bool = False,
+    request: Request | None = None,
+    client: ClientRequest | None = None,
 ) -> None:
     """/start: a client's opt-in link, an invite, a welcome back, or a client's welcome."""
     await state.clear()
+    user = request.user if request is not None else None
     payload = (command.args or "").strip()
     tg = message.from_user
     assert tg is not None
@@ -64,8 +65,8 @@ async def start(
             subscribed = await consent.is_subscribed(ctx, chat_id=chat_id)
             await message.answer(t("client-link-subscribed" if subscribed else "client-link-dead"))
             return
-        if user is None and not stranger_inactive:  # a client: their chat with the company
-            await clients.start_client(message, ctx, t, source="greeting", contact=accepted)
+        if client is not None:  # their chat with the company
+            await clients.start_client(message, client, source="greeting", contact=accepted)
         await message.answer(t("client-welcome"), reply_markup=client_keyboard(t))
         return
     if user is not None and payload:
@@ -83,14 +84,14 @@ async def start(
         # Nobody works here yet, so there is no admin to ask: say how the first is made.
         await message.answer(t("first-admin-how", id=str(tg.id)))
         return
-    if stranger_inactive:
+    if client is None:  # a switched-off account
         await message.answer(t("refused-inactive", id=str(tg.id)))
         return
     source = clients.public_source(payload)
     if not payload or source is not None:  # a client: /start, or the public link
-        outcome = await clients.start_client(message, ctx, t, source=source)
+        outcome = await clients.start_client(message, client, source=source)
         await clients.welcome_client(
-            message, ctx, t, outcome.conversation.language, show_id=not payload
+            message, client, outcome.conversation.language, show_id=not payload
         )
         return
     joined = await users.accept_invite(
@@ -110,12 +111,12 @@ async def start(
     )
 
 
-async def stop(message: Message, ctx: Ctx, t: Texts, user: User | None = None) -> None:
+async def stop(message: Message, ctx: Ctx, t: Texts, request: Request | None = None) -> None:
     """/stop: greetings off for good (a client's conversation stays open)."""
     changed = await consent.revoke(ctx, chat_id=message.chat.id)
     if changed:
         await message.answer(t("client-stopped-final"))
-    elif user is not None:
+    elif request is not None:
         await message.answer(t("stop-nothing"))
     else:
         await message.answer(t("client-stop-nothing"))

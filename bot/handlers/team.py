@@ -20,7 +20,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import TeamCb
-from bot.handlers.common import FREE_TEXT, Flow, cancelable, show
+from bot.handlers.common import FREE_TEXT, Flow, ask, cancelable, show
 from bot.menus import set_menu_for
 from bot.middlewares import error_text
 from bot.request import Request
@@ -138,31 +138,22 @@ async def their_deals(query: CallbackQuery, callback_data: TeamCb, request: Requ
 # Role, access and extension: asked, confirmed, undoable; admins only.
 
 
-async def ask_role(
+async def ask_confirmation(
     query: CallbackQuery,
     callback_data: TeamCb,
     request: Request,
     callback_answer: CallbackAnswer,
 ) -> None:
+    """A new role, or a switch-off or switch-on, picked: asks the admin to confirm it."""
     if not _admin(request, callback_answer):
         return
     target = await users.get_user(request.ctx, user_id=callback_data.user_id)
-    if target.role == callback_data.role:
-        return
-    me = request.actor.user_id or 0
-    await show(query, views.confirm_role(request.t, target, callback_data.role, me=me))
-
-
-async def ask_access(
-    query: CallbackQuery,
-    callback_data: TeamCb,
-    request: Request,
-    callback_answer: CallbackAnswer,
-) -> None:
-    if not _admin(request, callback_answer):
-        return
-    target = await users.get_user(request.ctx, user_id=callback_data.user_id)
-    await show(query, views.confirm_access(request.t, target, on=callback_data.action == "on"))
+    if callback_data.action != "role":
+        on = callback_data.action == "on"
+        await show(query, views.confirm_access(request.t, target, on=on))
+    elif target.role != callback_data.role:
+        me = request.actor.user_id or 0
+        await show(query, views.confirm_role(request.t, target, callback_data.role, me=me))
 
 
 async def set_role(
@@ -230,11 +221,8 @@ async def ask_extension(
     t = request.t
     if not _admin(request, callback_answer):
         return
-    await state.set_state(Flow.extension)
-    await state.set_data({"user_id": callback_data.user_id})
-    if query.bot is not None:
-        prompt = cancelable(t, t("ask-extension"))
-        await query.bot.send_message(query.from_user.id, prompt.text, reply_markup=prompt.markup)
+    data = {"user_id": callback_data.user_id}
+    await ask(query, t, state, Flow.extension, data, t("ask-extension"))
 
 
 async def set_extension(message: Message, request: Request, state: FSMContext) -> None:
@@ -248,7 +236,6 @@ async def set_extension(message: Message, request: Request, state: FSMContext) -
         )
     except (InvalidInput, Conflict) as error:
         # The dialog stays open: the next text is another try, not a search.
-        await ctx.session.rollback()
         prompt = cancelable(t, error_text(t, error) + "\n" + t("ask-extension"))
         await message.answer(prompt.text, reply_markup=prompt.markup)
         return
@@ -268,7 +255,6 @@ async def _refuse_last_admin(
     user_id: int,
 ) -> None:
     """Say why, on the button and on the screen, and show the person unchanged."""
-    await request.ctx.session.rollback()
     text = request.t("team-last-admin", name=esc(name))
     callback_answer.text = text[:200]
     callback_answer.show_alert = True
@@ -283,8 +269,8 @@ def router() -> Router:
     r.callback_query.register(their_contacts, TeamCb.filter(F.action == "contacts"))
     r.callback_query.register(their_tasks, TeamCb.filter(F.action == "tasks"))
     r.callback_query.register(their_deals, TeamCb.filter(F.action == "deals"))
-    r.callback_query.register(ask_role, TeamCb.filter(F.action == "role"))
-    r.callback_query.register(ask_access, TeamCb.filter(F.action.in_({"off", "on"})))
+    r.callback_query.register(ask_confirmation, TeamCb.filter(F.action == "role"))
+    r.callback_query.register(ask_confirmation, TeamCb.filter(F.action.in_({"off", "on"})))
     r.callback_query.register(set_role, TeamCb.filter(F.action == "setrole"))
     r.callback_query.register(set_access, TeamCb.filter(F.action.in_({"setoff", "seton"})))
     r.callback_query.register(ask_extension, TeamCb.filter(F.action == "ext"))

@@ -11,7 +11,9 @@ It never sleeps in SQLite's busy handler (that would freeze the event loop, and 
 transaction holding the lock): the connection has `busy_timeout=0`, and a statement that
 finds the database locked is retried after an `asyncio.sleep`, so other tasks run meanwhile.
 Transactions begin with `BEGIN IMMEDIATE`, which takes the write lock up front: a
-transaction that has started never meets a lock again (WAL readers never block it).
+transaction that has started never meets a lock again (WAL readers never block it). Before
+it, a transaction takes this process' write gate for the file (core/drivers/sqlite_gate.py),
+so it queues behind the app's other writers instead of polling for the lock.
 
 Meant for work made of many short, indexed statements. A long scan would hold up the event
 loop for its duration, so request handling keeps the thread-based aiosqlite engine.
@@ -20,6 +22,7 @@ loop for its duration, so request handling keeps the thread-based aiosqlite engi
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +31,8 @@ from typing import Any, TypeVar
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from core.drivers import sqlite_gate
 
 T = TypeVar("T")
 LOCK_WAIT_SECONDS = 10.0  # as long as the thread-based engine's busy_timeout
@@ -176,9 +181,13 @@ def create_inline_engine(
         cursor.execute("PRAGMA busy_timeout=0")  # waits happen in _when_unlocked instead
         cursor.close()
 
+    gated = os.path.abspath(database)
+
     def begin_immediate(connection: Connection) -> None:
+        sqlite_gate.take(connection.info, gated)  # this process' writers queue in order
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     event.listen(engine.sync_engine, "connect", on_connect)
     event.listen(engine.sync_engine, "begin", begin_immediate)
+    sqlite_gate.install(engine, gated, take_on_write=False)
     return engine

@@ -271,10 +271,11 @@ async def _add_extension(ctx: Ctx, user: User, extension: str) -> None:
         ctx.session.add(UserExtension(user_id=user.id, extension=extension))
 
 
-async def set_extensions(
+async def map_extensions(
     ctx: Ctx, *, actor: Actor, user_id: int, extensions: Sequence[str], replace: bool = False
 ) -> User:
-    """Map PBX extensions/logins to an employee (added, or replacing the current ones)."""
+    """Map PBX extensions/logins to an employee (added, or replacing the current ones), in
+    the caller's unit of work (never commits; `set_extensions` commits it alone)."""
     _require_admin(actor)
     user = await get_user(ctx, user_id=user_id)
     if replace:
@@ -294,9 +295,13 @@ async def set_extensions(
         action="set_extensions",
         changes={"extensions": list(extensions), "replace": replace},
     )
-    await ctx.session.commit()
+    await ctx.session.flush()
     await ctx.session.refresh(user, ["extensions"])
     return user
+
+
+# A refused extension (invalid, or someone else's) leaves none of the others behind.
+set_extensions = use_case(map_extensions)
 
 
 async def change_profile(

@@ -161,9 +161,10 @@ class ZadarmaProvider:
                 )
             ]
         started = _call_start(fields.get("call_start", ""), options.account_timezone)
+        call = base | {"occurred_at": received or started, "started_at": started}
         if event.startswith("NOTIFY_OUT_"):
-            return [CallEvent(**_outbound(base, fields, event, started, received))]
-        return [CallEvent(**_inbound(base, fields, event, started, received))]
+            return [CallEvent(**_outbound(call, fields, event, received))]
+        return [CallEvent(**_inbound(call, fields, event, received))]
 
     def reply(
         self,
@@ -193,18 +194,13 @@ NOVOFON = ZadarmaProvider("novofon", "NOVOFON_SECRET")
 
 
 def _inbound(
-    base: _Fields,
-    fields: Mapping[str, str],
-    event: str,
-    started: datetime,
-    received: datetime | None,
+    call: _Fields, fields: Mapping[str, str], event: str, received: datetime | None
 ) -> _Fields:
+    """An inbound notification's fields added to `call` (its id, times and kind so far)."""
     caller = fields.get("caller_id") or None
     direction: Direction = "internal" if caller and _SHORT_NUMBER.match(caller) else "in"
-    call = base | {
-        "occurred_at": received or started,
+    call = call | {
         "direction": direction,
-        "started_at": started,
         "client_number": None if direction == "internal" else caller,
         "our_number": fields.get("called_did") or fields.get("destination") or None,
     }
@@ -224,18 +220,13 @@ def _inbound(
 
 
 def _outbound(
-    base: _Fields,
-    fields: Mapping[str, str],
-    event: str,
-    started: datetime,
-    received: datetime | None,
+    call: _Fields, fields: Mapping[str, str], event: str, received: datetime | None
 ) -> _Fields:
+    """An outbound notification's fields added to `call` (its id, times and kind so far)."""
     destination = fields.get("destination") or None
     internal_call = bool(destination and _SHORT_NUMBER.match(destination))
     our_number = fields.get("caller_id", "")
-    call = base | {
-        "occurred_at": received or started,
-        "started_at": started,
+    call = call | {
         "direction": "internal" if internal_call else "out",
         "client_number": None if internal_call else destination,
         "our_number": our_number if our_number not in {"", "0"} else None,

@@ -2,8 +2,10 @@
 
 1. No handler (nor anything else) is defined inside a function in bot/handlers: a short
    `router()` registers module-level functions, so each can be imported.
-2. The team's handlers take one `request` (bot/request.py) instead of `ctx, actor, user`
-   one by one; the modules still written the old way are listed, so the list only shrinks.
+2. Handlers take the one object their update brings (bot/request.py: a team member's
+   `request`, a client's `client`, a Business update's `business_update`) instead of `ctx,
+   actor, user` one by one; only /start and /stop, which also answer a switched-off
+   account, take the session one by one.
 3. A handler runs alone: given a request on a real database and a stand-in message, it
    answers through core like it does under the dispatcher.
 """
@@ -34,9 +36,7 @@ from tests.factories import make_task, make_user
 HANDLERS = Path(__file__).resolve().parents[2] / "bot" / "handlers"
 # A handler that needs only texts (bot/handlers/dialogs.py) may take `t`: it serves anyone.
 ONE_BY_ONE = {"ctx", "actor", "user"}
-# Modules whose handlers still take ctx, t, actor, user one by one (to convert; never grow).
-NOT_YET = {"business", "clients", "documents", "find", "orders"}
-# Handlers that answer people with no request (clients, strangers, switched-off accounts).
+# Handlers that also answer a switched-off account, which has no request of either kind.
 ANYONE = {("start", "start"), ("start", "stop")}
 
 
@@ -69,8 +69,8 @@ def _registered(name: str) -> list[Any]:
     return found
 
 
-@pytest.mark.parametrize("name", [n for n in _modules() if n not in NOT_YET])
-def test_team_handlers_take_the_request_object(name: str) -> None:
+@pytest.mark.parametrize("name", _modules())
+def test_handlers_take_their_request_object(name: str) -> None:
     one_by_one = {
         callback.__name__: sorted(ONE_BY_ONE & set(inspect.signature(callback).parameters))
         for callback in _registered(name)

@@ -125,6 +125,7 @@ class _Failure:
     retry_after: int | None
     remaining: int
     chat_id: int | None
+    after: int = 0  # matching calls answered normally before the failures begin
 
 
 @dataclass
@@ -233,12 +234,20 @@ class FakeTelegram:
         retry_after: int | None = None,
         times: int = 1,
         chat_id: int | None = None,
+        after: int = 0,
     ) -> None:
-        """Answer the next `times` calls of `method` ("*": any) with this error."""
+        """Answer the next `times` calls of `method` ("*": any) with this error (once `after`
+        matching calls have been answered as usual)."""
         text = description or DEFAULT_DESCRIPTIONS.get(status, "Error")
         self._failures.append(
             _Failure(
-                method, status, text.format(retry_after=retry_after), retry_after, times, chat_id
+                method,
+                status,
+                text.format(retry_after=retry_after),
+                retry_after,
+                times,
+                chat_id,
+                after,
             )
         )
 
@@ -400,6 +409,9 @@ class FakeTelegram:
                 continue
             if failure.chat_id is not None and params.get("chat_id") != failure.chat_id:
                 continue
+            if failure.after > 0:
+                failure.after -= 1
+                return None
             failure.remaining -= 1
             if failure.remaining <= 0:
                 self._failures.remove(failure)
