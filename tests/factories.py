@@ -10,6 +10,7 @@ from typing import Any
 
 from core.activities import service as activities
 from core.calls import service as calls
+from core.clock import Clock
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.deals import service as deals
@@ -30,6 +31,7 @@ async def make_user(
     *,
     extensions: Sequence[str] = (),
     timezone: str | None = None,
+    locale: str | None = None,
 ) -> User:
     """An employee (Telegram id `tg`, answering at `extensions`)."""
     return await users.create_user(
@@ -40,6 +42,7 @@ async def make_user(
         telegram_user_id=tg,
         extensions=list(extensions),
         timezone=timezone,
+        locale=locale,
     )
 
 
@@ -57,7 +60,7 @@ async def make_contact(
     return await contacts.create_contact(ctx, actor=actor, name=name, **fields)
 
 
-def call_event(clock: FakeClock, call_id: str, kind: str, **fields: Any) -> CallEvent:
+def call_event(clock: Clock, call_id: str, kind: str, **fields: Any) -> CallEvent:
     """A normalized PBX event of the test provider, happening now on `clock`."""
     return CallEvent(
         provider=PROVIDER,

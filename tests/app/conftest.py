@@ -1,20 +1,24 @@
-"""Shared set-up of the CLI tests: the test database as PEREZVON_DATABASE_URL (`cli_db`), a
-fresh migrated SQLite file for commands that make their own (`database`), and `cli(...)`, a
-command group's parser and dispatch as `perezvon` runs them, also in a worker thread."""
+"""Shared set-up of the app tests: the test database as PEREZVON_DATABASE_URL (`cli_db`), a
+fresh migrated SQLite file for commands that make their own (`database`), `cli(...)`, a
+command group's parser and dispatch as `perezvon` runs them, also in a worker thread; and
+`client_of(app)`, `web`: the HTTP app as a client sees it."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.cli import main
+from app.http import create_app
 from app.settings import load_settings
+from telephony_webhooks.context import WebContext
 
 
 @pytest.fixture
@@ -58,3 +62,15 @@ def threaded(run: Callable[..., int]) -> Callable[..., Awaitable[int]]:
         return await asyncio.get_running_loop().run_in_executor(None, run, *argv)
 
     return in_thread
+
+
+def client_of(app: Any) -> httpx.AsyncClient:
+    """A client of the ASGI `app` (enter it; the app's lifespan is the caller's)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://crm")
+
+
+@pytest.fixture
+async def web(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP app on the test database, no components running, as a client sees it."""
+    async with client_of(create_app(WebContext(sessions=sessions))) as http:
+        yield http

@@ -19,8 +19,29 @@ from tests.conftest import PG_URL
 PASSWORD = "S3cretPW!"
 
 
+@pytest.fixture(autouse=True)
+def _in_an_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command runs where there is no .env (the repository's would be read)."""
+    monkeypatch.chdir(tmp_path)
+
+
 def _last_line(capsys: pytest.CaptureFixture[str]) -> str:
     return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def _fails_in_one_line(
+    command: str,
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[str, str]:
+    """`perezvon <command>` on the database at `url` exits 1 saying one line on stderr: that
+    line, and all the command printed."""
+    monkeypatch.setenv("PEREZVON_DATABASE_URL", url)
+    assert main(command.split()) == 1
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    return line, captured.out + captured.err
 
 
 def test_api_keys_are_listed_with_scope_and_last_use_and_can_be_revoked(
@@ -103,7 +124,6 @@ def _pg_url_with(
 def test_a_percent_in_the_database_url_works_for_migrations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     if PG_URL:
         url = _pg_url_with(PASSWORD)  # trust auth ignores it; the URL carries S3cretPW%21
         assert "%21" in url
@@ -125,20 +145,12 @@ BROKEN = ["db upgrade", "users list", "api-keys create --name shop", "run"]
 
 @pytest.mark.parametrize("command", BROKEN)
 def test_an_unreachable_database_is_one_line_without_the_password(
-    command: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv(
-        "PEREZVON_DATABASE_URL", "postgresql+asyncpg://perezvon:S3cretPW%21@127.0.0.1:1/crm"
-    )
-    assert main(command.split()) == 1
-    captured = capsys.readouterr()
-    (line,) = captured.err.strip().splitlines()
+    url = "postgresql+asyncpg://perezvon:S3cretPW%21@127.0.0.1:1/crm"
+    line, printed = _fails_in_one_line(command, url, monkeypatch, capsys)
     assert line.startswith("error: cannot reach the database at postgresql+asyncpg://perezvon:***@")
-    assert "S3cretPW" not in captured.out + captured.err
+    assert "S3cretPW" not in printed
 
 
 @pytest.mark.parametrize("command", ["users list", "api-keys create --name shop"])
@@ -148,7 +160,6 @@ def test_a_database_never_migrated_says_to_run_db_upgrade(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     if PG_URL:
         url = _pg_url_with(db="perezvon_hardening_never_created")
         expected = "does not exist: create it, then run `perezvon db upgrade`"
@@ -156,17 +167,13 @@ def test_a_database_never_migrated_says_to_run_db_upgrade(
         (tmp_path / "new.db").touch()  # there but empty (no file at all: test_cli_newcomer.py)
         url = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
         expected = "is not set up: run `perezvon db upgrade`"
-    monkeypatch.setenv("PEREZVON_DATABASE_URL", url)
-    assert main(command.split()) == 1
-    (line,) = capsys.readouterr().err.strip().splitlines()
+    line, _printed = _fails_in_one_line(command, url, monkeypatch, capsys)
     assert line.startswith("error: the database at ") and line.endswith(expected)
 
 
 def test_a_sqlite_file_in_a_missing_folder_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PEREZVON_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/no/such/x.db")
-    assert main(["db", "upgrade"]) == 1
-    (line,) = capsys.readouterr().err.strip().splitlines()
+    url = f"sqlite+aiosqlite:///{tmp_path}/no/such/x.db"
+    line, _printed = _fails_in_one_line("db upgrade", url, monkeypatch, capsys)
     assert "cannot open the SQLite file" in line and "folder does not exist" in line

@@ -39,12 +39,18 @@ def _seed(url: str) -> scenario.Scenario:
     return asyncio.run(seed())
 
 
-def test_report_digest_writes_the_workbook_and_prints_the_summary(
-    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    people = _seed(database)
-    out = tmp_path / "digest.xlsx"
+@pytest.fixture
+def people(database: str, capsys: pytest.CaptureFixture[str]) -> scenario.Scenario:
+    """The report scenario's people and clients in the CLI's database (what that printed, read)."""
+    built = _seed(database)
     capsys.readouterr()
+    return built
+
+
+def test_report_digest_writes_the_workbook_and_prints_the_summary(
+    people: scenario.Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "digest.xlsx"
     code = main([*DIGEST, "--out", str(out), "--as-user", str(people.maria.id), "--locale", "en"])
     assert code == 0
     printed = capsys.readouterr().out.splitlines()
@@ -62,11 +68,9 @@ def test_report_digest_writes_the_workbook_and_prints_the_summary(
 
 
 def test_report_digest_as_a_salesperson_is_refused_in_one_line(
-    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    people: scenario.Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    people = _seed(database)
     out = tmp_path / "digest.xlsx"
-    capsys.readouterr()
     code = main([*DIGEST, "--out", str(out), "--as-user", str(people.anna.id)])
     assert code == 1
     assert capsys.readouterr().err.strip() == "error: the sales digest is for managers and admins"
@@ -120,9 +124,9 @@ def test_import_of_a_refused_file_is_one_line(
 
 
 def test_export_contacts_shows_a_salesperson_only_what_they_see(
-    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    people: scenario.Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    people = _seed(database)  # Ivan is Anna's, Petr is Boris's, Olga is nobody's
+    # The people: Ivan is Anna's, Petr is Boris's, Olga is nobody's.
     everything, own = tmp_path / "all.xlsx", tmp_path / "anna.csv"
     assert main(["export", "contacts", str(everything)]) == 0
     names = [r[1] for r in load_workbook(everything).active.iter_rows(min_row=2, values_only=True)]

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.components import Scheduler
 from app.http import create_app
@@ -16,18 +15,15 @@ from app.settings import Settings
 from app.wiring import Container
 from core.db import create_engine, session_factory
 from telephony_webhooks.context import WebContext
+from tests.app.conftest import client_of
 
 
 async def test_head_on_healthz_and_readyz_answers_200_without_a_body(
-    sessions: async_sessionmaker[AsyncSession],
+    web: httpx.AsyncClient,
 ) -> None:
-    app = create_app(WebContext(sessions=sessions))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://crm"
-    ) as http:
-        health = await http.head("/healthz")
-        ready = await http.head("/readyz")
-        spec = (await http.get("/openapi.json")).json()
+    health = await web.head("/healthz")
+    ready = await web.head("/readyz")
+    spec = (await web.get("/openapi.json")).json()
 
     assert (health.status_code, ready.status_code) == (200, 200)
     assert (health.content, ready.content) == (b"", b"")
@@ -39,7 +35,7 @@ async def test_readyz_names_the_database_check_and_no_bot_when_none_runs(databas
     app = container.http_app([])
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://crm") as http,
+        client_of(app) as http,
     ):
         ready = await http.get("/readyz")
 
@@ -50,9 +46,7 @@ async def test_readyz_names_the_database_check_and_no_bot_when_none_runs(databas
 
 
 async def _ready(app: Any) -> httpx.Response:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://crm"
-    ) as http:
+    async with client_of(app) as http:
         return await http.get("/readyz")
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.http import create_app
 from telephony_webhooks.context import WebContext
+from tests.app.conftest import client_of
 
 # (path, method, operationId) of the OpenAPI document as it was before the move.
 RECORDED = Path(__file__).with_name("openapi_operations.json")
@@ -25,13 +26,9 @@ def operations(spec: dict[str, dict[str, dict[str, dict[str, str]]]]) -> set[tup
 
 
 async def test_every_recorded_operation_keeps_its_path_and_operation_id(
-    sessions: async_sessionmaker[AsyncSession],
+    web: httpx.AsyncClient,
 ) -> None:
-    app = create_app(WebContext(sessions=sessions))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as http:
-        spec = (await http.get("/openapi.json")).json()
+    spec = (await web.get("/openapi.json")).json()
     recorded = {tuple(row) for row in json.loads(RECORDED.read_text())}
     assert len(recorded) == 45
     assert recorded - operations(spec) == set()
@@ -49,7 +46,7 @@ async def test_extra_routers_are_served_beside_the_api_and_webhooks(
     app = create_app(WebContext(sessions=sessions), extra_routers=[extra])
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        client_of(app) as http,
     ):
         assert (await http.post("/telegram/webhook")).json() == {"ok": True}
         assert (await http.get("/healthz")).json() == {"status": "ok"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from aiogram.methods import SendMessage
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.bot_component import BotComponent
 from app.metrics import MetricsEndpoint, process_telemetry
 from app.settings import Settings
 from app.wiring import Container
@@ -28,14 +26,15 @@ from core.activities.models import Activity
 from core.activities.reminders import ReminderOptions
 from core.clock import SystemClock
 from core.config import CoreConfig
-from core.contacts import service as contacts
-from core.context import Actor, Ctx
+from core.context import Ctx
 from core.db import create_engine, session_factory
 from core.outbox import service as outbox
 from core.telemetry import pop_origins
 from core.users import service as users
 from scheduler.jobs import Jobs
 from scheduler.runner import Scheduler
+from tests.bot import helpers_process as process
+from tests.factories import SYSTEM, make_contact, make_user
 from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.waits import wait_until
@@ -73,11 +72,7 @@ def fresh_pop_origins() -> None:
 
 
 def ringing(kind: str, call_id: str, **fields: Any) -> dict[str, Any]:
-    return {"event": kind, "call_id": call_id, "direction": "in", "from": CLIENT} | {
-        "did": "74951234567",
-        "timestamp": int(time.time()),
-        **fields,
-    }
+    return process.webhook(kind, call_id, CLIENT, **fields)
 
 
 # -- who may read it --------------------------------------------------------------------------
@@ -150,9 +145,7 @@ async def test_waiting_inbox_rows_and_outbox_messages_are_read_at_scrape_time(
     app = container.http_app([])
 
     async def queue_reminders(ctx: Ctx) -> None:
-        anna = await users.create_user(
-            ctx, actor=Actor.system("t"), name="Анна", role="sales", telegram_user_id=ANNA_TG
-        )
+        anna = await make_user(ctx, "Анна", tg=ANNA_TG)
         for n in range(2):
             await outbox.enqueue(
                 ctx, kind="reminder", dedupe_key=f"r{n}", payload={"n": n}, user_id=anna.id
@@ -209,33 +202,17 @@ async def test_a_database_that_does_not_answer_leaves_the_gauges_out_not_the_scr
 async def test_a_screen_pop_is_timed_from_its_webhook_to_telegram(
     fake_tg: FakeTelegram, database_url: str
 ) -> None:
-    settings = Settings(
-        database_url=database_url,
-        telegram_token=TOKEN,  # type: ignore[arg-type]
-        telegram_api_url=fake_tg.url,
-        generic_token=GENERIC,  # type: ignore[arg-type]
-    )
-    container = Container.build(settings)
-
     async def seed(ctx: Ctx) -> None:
-        system = Actor.system("test")
-        anna = await users.create_user(
-            ctx, actor=system, name="Анна", role="sales", telegram_user_id=ANNA_TG
-        )
-        await users.set_extensions(ctx, actor=system, user_id=anna.id, extensions=["101"])
-        await contacts.create_contact(
-            ctx, actor=system, name="Пётр", phones=[CLIENT], owner_id=anna.id
-        )
+        anna = await make_user(ctx, "Анна", tg=ANNA_TG)
+        await users.set_extensions(ctx, actor=SYSTEM, user_id=anna.id, extensions=["101"])
+        await make_contact(ctx, "Пётр", phones=[CLIENT], owner_id=anna.id)
 
-    await container.run(seed)
-    bot = BotComponent(container)
-    app = container.http_app([bot])
-    async with app.router.lifespan_context(app), client(app) as http:
-        await bot.runtime.wait_ready(within=PATIENCE)
+    async with process.perezvon(process.settings(database_url, fake_tg), seed) as running:
+        http, bot = running.http, running.bot
         before = samples((await http.get("/metrics")).text)
-        headers = {"x-perezvon-token": GENERIC}
         for body in (ringing("start", "p-1"), ringing("ringing", "p-1", extension="101")):
-            assert (await http.post("/webhooks/generic", json=body, headers=headers)).is_success
+            response = await http.post("/webhooks/generic", json=body, headers=process.HEADERS)
+            assert response.is_success
         await fake_tg.wait_for("sendMessage", 1, within=PATIENCE)
         # counted right after the 200
         await wait_until(lambda: bot.runtime.sender.sent >= 1, within=10, what="nothing sent")
@@ -289,9 +266,7 @@ async def test_reminder_lateness_and_scheduler_runs_and_failures_are_recorded(
     ctx_sessions = sessions
     async with ctx_sessions() as session:
         ctx = Ctx(session=session, config=config, clock=clock)
-        anna = await users.create_user(
-            ctx, actor=Actor.system("t"), name="Анна", role="sales", telegram_user_id=ANNA_TG
-        )
+        anna = await make_user(ctx, "Анна", tg=ANNA_TG)
         session.add(
             Activity(
                 kind="task",

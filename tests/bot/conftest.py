@@ -1,6 +1,8 @@
 """Bot fixtures: the fake Bot API server, the real aiogram Bot pointed at it, deps, dispatcher;
-`tg` bundles them with `db` for a test that drives the bot, and `employee(...)` makes a module's
-people fixtures (`seller = employee(SELLER_TG)`).
+`tg` bundles them with `db` for a test that drives the bot, `sender` runs the real outbox
+sender (`make_sender` makes senders over a module's own `deps`), `read_api` is the REST API with a
+read-only key, and `employee(...)` makes a module's people fixtures
+(`seller = employee(SELLER_TG)`).
 
 FSM state lives in memory, or in Redis when PEREZVON_TEST_REDIS_URL is set (each test gets its
 own key prefix and removes its keys).
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
+import httpx
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -23,6 +26,8 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.http import create_app
+from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from bot.dispatcher import build_dispatcher
 from bot.notifications import render
@@ -30,9 +35,11 @@ from bot.runtime import create_bot
 from core.calls import service as calls
 from core.config import CoreConfig
 from core.contacts import service as contacts
-from core.context import Actor, Ctx
+from core.context import Actor
 from core.models import Contact, Notification, User
 from core.outbox import service as outbox
+from core.users import api_keys
+from telephony_webhooks.context import WebContext
 from tests.bot.updates import TgUser
 from tests.conftest import Db
 from tests.factories import call_event
@@ -110,12 +117,60 @@ def feed(dispatcher: Dispatcher, tg_bot: Bot) -> Feed:
 
 
 @pytest.fixture
-async def anna(
-    sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: FakeClock, seller: User
-) -> Contact:
+async def sender(tg_bot: Bot, bot_deps: BotDeps) -> AsyncIterator[OutboxSender]:
+    """The real outbox sender, running (a module that needs another pace defines its own)."""
+    running = OutboxSender(tg_bot, bot_deps, poll_interval=0.02, per_chat_burst=50)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+MakeSender = Callable[..., OutboxSender]
+
+
+@pytest.fixture
+def sender_defaults() -> dict[str, Any]:
+    """The options each `make_sender()` sender gets unless the call says otherwise (a module
+    may override this fixture)."""
+    return {"poll_interval": 0.05}
+
+
+@pytest.fixture
+async def make_sender(
+    tg_bot: Bot, deps: BotDeps, sender_defaults: dict[str, Any]
+) -> AsyncIterator[MakeSender]:
+    """Senders over the module's `deps` fixture, stopped at the end of the test (start them
+    yourself)."""
+    made: list[OutboxSender] = []
+
+    def make(**options: Any) -> OutboxSender:
+        sender = OutboxSender(tg_bot, deps, **{**sender_defaults, **options})
+        made.append(sender)
+        return sender
+
+    yield make
+    for sender in made:
+        await sender.stop()
+
+
+@pytest.fixture
+async def read_api(db: Db) -> AsyncIterator[httpx.AsyncClient]:
+    """The REST API as an integration holding a read-only key sees it."""
+    async with db.ctx() as ctx:
+        _key, plain = await api_keys.create(ctx, actor=Actor.system("t"), name="bi", role="read")
+    app = create_app(WebContext(sessions=db.sessions, config=db.config, clock=db.clock))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test/api/v1",
+        headers={"Authorization": f"Bearer {plain}"},
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def anna(db: Db, seller: User) -> Contact:
     """A client of the module's `seller` (each flow module defines its seller)."""
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    async with db.ctx() as ctx:
         return await contacts.create_contact(
             ctx, actor=Actor.of_user(seller), name="Анна", phones=["+79161234567"]
         )

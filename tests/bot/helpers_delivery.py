@@ -1,11 +1,13 @@
-"""Shared steps for the outbox delivery tests: a movable real clock, queueing, a plain renderer."""
+"""Shared steps for the outbox delivery tests: a movable real clock, a session on it, queueing,
+a plain renderer."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import itertools
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,6 +59,13 @@ async def plain_render(
     )
 
 
+@asynccontextmanager
+async def context_of(deps: BotDeps) -> AsyncIterator[Ctx]:
+    """A fresh session on the deps' config and clock, as the core services take it."""
+    async with deps.sessions() as session:
+        yield Ctx(session=session, config=deps.config, clock=deps.clock)
+
+
 async def queue(
     deps: BotDeps,
     texts: Sequence[str],
@@ -68,8 +77,7 @@ async def queue(
     extra: dict[str, Any] | None = None,
 ) -> None:
     """Enqueue one notification per text (to `chat_id`, or to `chats` one each) and commit."""
-    async with deps.sessions() as session:
-        ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
+    async with context_of(deps) as ctx:
         for index, text in enumerate(texts):
             await outbox.enqueue(
                 ctx,
@@ -79,7 +87,7 @@ async def queue(
                 chat_id=chats[index] if chats is not None else chat_id,
                 user_id=user_id,
             )
-        await session.commit()
+        await ctx.session.commit()
 
 
 async def stored(deps: BotDeps) -> list[Notification]:

@@ -7,21 +7,17 @@ import logging
 from typing import Any
 
 import pytest
-from aiogram import Bot
 from sqlalchemy import select
 
-from bot.deps import BotDeps
-from bot.notifications import render
-from core.config import CoreConfig
 from core.contacts.models import Contact
-from core.context import Actor, Ctx
+from core.context import Actor
 from core.conversations import business
 from core.conversations.models import BusinessConnection, ChatMessage, Conversation
-from core.outbox import service as outbox
 from core.users import service as users
-from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, buttons, make_user
-from tests.fakes.clock import FakeClock
+from tests.bot.conftest import Tg
+from tests.bot.helpers_clients import connected_unannounced
+from tests.bot.updates import TgUser, buttons, poll, sticker
+from tests.conftest import Db
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_business import BusinessAccount, person
 
@@ -30,26 +26,8 @@ CLIENT = person(9001, "Анна", "Клиентова")
 OTHER_CLIENT = person(9002, "Борис")
 
 
-async def deliver(deps: BotDeps, bot: Bot) -> None:
-    """Send what the outbox holds, rendered by bot.notifications, as the sender would."""
-    async with deps.sessions() as session:
-        ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
-        for row in await outbox.claim(ctx, limit=100):
-            message = await render(session, deps, row)
-            if message is not None:
-                await bot.send_message(
-                    message.chat_id, message.text, reply_markup=message.reply_markup
-                )
-            await outbox.mark_sent(ctx, notification_id=row.id)
-
-
-async def rows(deps: BotDeps, model: Any) -> list[Any]:
-    async with deps.sessions() as session:
-        return list(await session.scalars(select(model).order_by(model.id)))
-
-
-async def logged(deps: BotDeps) -> list[ChatMessage]:
-    async with deps.sessions() as session:
+async def logged(db: Db) -> list[ChatMessage]:
+    async with db.sessions() as session:
         found = await session.scalars(
             select(ChatMessage).order_by(ChatMessage.sent_at, ChatMessage.id)
         )
@@ -62,94 +40,84 @@ def nothing_sent_on_their_behalf(fake: FakeTelegram) -> bool:
 
 
 @pytest.fixture
-async def seller(bot_deps: BotDeps, feed: Feed, fake_tg: FakeTelegram) -> BusinessAccount:
-    await make_user(
-        bot_deps.sessions, bot_deps.config, bot_deps.clock, telegram_id=SELLER, locale="en"
-    )
+async def seller(tg: Tg) -> BusinessAccount:
+    await tg.db.user(telegram_id=SELLER, locale="en")
     account = BusinessAccount(SELLER, "Peter")
-    await feed(account.connection())
+    await tg.feed(account.connection())
     return account
 
 
-def seller_chat(feed: Feed, fake: FakeTelegram) -> TgUser:
-    return TgUser(feed, fake, SELLER, "Peter", "en")
+def seller_chat(tg: Tg) -> TgUser:
+    return tg.user(SELLER, "Peter", "en")
 
 
 async def test_a_salespersons_connection_is_recorded_with_its_rights_and_they_are_told(
-    seller: BusinessAccount, bot_deps: BotDeps, tg_bot: Bot, fake_tg: FakeTelegram
+    seller: BusinessAccount, tg: Tg
 ) -> None:
-    [connection] = await rows(bot_deps, BusinessConnection)
-    await deliver(bot_deps, tg_bot)
+    [connection] = await tg.db.rows(BusinessConnection)
+    await tg.deliver()
 
     assert connection.id == seller.connection_id
     assert (connection.status, connection.is_enabled) == ("active", True)
     assert connection.rights == {"can_reply": True, "can_read_messages": True}
-    async with bot_deps.sessions() as session:
-        ctx = Ctx(session=session, config=bot_deps.config, clock=bot_deps.clock)
+    async with tg.db.ctx() as ctx:
         me = await users.get_by_telegram_id(ctx, telegram_user_id=SELLER)
     assert me is not None and connection.user_id == me.id
-    [notice] = fake_tg.sent("sendMessage", chat_id=SELLER)
+    [notice] = tg.fake.sent("sendMessage", chat_id=SELLER)
     assert "Telegram Business is connected" in (notice.text or "")
-    assert nothing_sent_on_their_behalf(fake_tg)
+    assert nothing_sent_on_their_behalf(tg.fake)
 
 
 async def test_a_strangers_connection_is_refused_logged_and_none_of_its_messages_kept(
-    feed: Feed,
-    bot_deps: BotDeps,
-    tg_bot: Bot,
-    fake_tg: FakeTelegram,
-    caplog: pytest.LogCaptureFixture,
+    tg: Tg, caplog: pytest.LogCaptureFixture
 ) -> None:
     stranger = BusinessAccount(STRANGER, "Someone")
     with caplog.at_level(logging.INFO):
-        await feed(stranger.connection())
-        await feed(stranger.hears(CLIENT, "secret text of a stranger's client"))
-        await feed(stranger.says(CLIENT, "the stranger answers"))
-    await deliver(bot_deps, tg_bot)
+        await tg.feed(stranger.connection())
+        await tg.feed(stranger.hears(CLIENT, "secret text of a stranger's client"))
+        await tg.feed(stranger.says(CLIENT, "the stranger answers"))
+    await tg.deliver()
 
-    [connection] = await rows(bot_deps, BusinessConnection)
+    [connection] = await tg.db.rows(BusinessConnection)
     assert (connection.status, connection.user_id) == ("refused", None)
-    assert await logged(bot_deps) == []
-    assert await rows(bot_deps, Contact) == []
+    assert await logged(tg.db) == []
+    assert await tg.db.rows(Contact) == []
     refusals = [r.getMessage() for r in caplog.records if "connection refused" in r.getMessage()]
     assert len(refusals) == 1 and str(STRANGER) in refusals[0]
     assert not any("secret text" in r.getMessage() for r in caplog.records)
     assert stranger.connection_id not in caplog.text
-    assert fake_tg.sent("sendMessage") == []
-    assert "getBusinessConnection" not in [c.method for c in fake_tg.calls]
+    assert tg.fake.sent("sendMessage") == []
+    assert "getBusinessConnection" not in [c.method for c in tg.fake.calls]
 
 
-async def test_a_deactivated_staff_members_connection_is_refused(
-    feed: Feed, bot_deps: BotDeps, config: CoreConfig, clock: FakeClock
-) -> None:
-    person_gone = await make_user(bot_deps.sessions, config, clock, telegram_id=COLLEAGUE)
-    async with bot_deps.sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+async def test_a_deactivated_staff_members_connection_is_refused(tg: Tg) -> None:
+    person_gone = await tg.db.user(telegram_id=COLLEAGUE)
+    async with tg.db.ctx() as ctx:
         await users.deactivate(ctx, actor=Actor.system("test"), user_id=person_gone.id)
     account = BusinessAccount(COLLEAGUE)
-    await feed(account.connection())
-    await feed(account.hears(CLIENT, "hello"))
+    await tg.feed(account.connection())
+    await tg.feed(account.hears(CLIENT, "hello"))
 
-    [connection] = await rows(bot_deps, BusinessConnection)
+    [connection] = await tg.db.rows(BusinessConnection)
     assert (connection.status, connection.user_id) == ("refused", None)
-    assert await logged(bot_deps) == []
+    assert await logged(tg.db) == []
 
 
 async def test_messages_both_ways_an_edit_and_a_deletion_land_on_the_clients_timeline(
-    seller: BusinessAccount, feed: Feed, bot_deps: BotDeps, tg_bot: Bot, fake_tg: FakeTelegram
+    seller: BusinessAccount, tg: Tg
 ) -> None:
     question = seller.hears(CLIENT, "How much is the blue sofa?")
     answer = seller.says(CLIENT, "12 000 rubles")
-    await feed(question)
-    await feed(question)  # Telegram redelivers: logged once
-    await feed(answer)
-    await feed(seller.edits(answer, "11 500 rubles, a discount for you"))
-    await feed(seller.deletes(CLIENT, question))
-    await deliver(bot_deps, tg_bot)
+    await tg.feed(question)
+    await tg.feed(question)  # Telegram redelivers: logged once
+    await tg.feed(answer)
+    await tg.feed(seller.edits(answer, "11 500 rubles, a discount for you"))
+    await tg.feed(seller.deletes(CLIENT, question))
+    await tg.deliver()
 
-    [contact] = await rows(bot_deps, Contact)
-    [conversation] = await rows(bot_deps, Conversation)
-    first, second = await logged(bot_deps)
+    [contact] = await tg.db.rows(Contact)
+    [conversation] = await tg.db.rows(Conversation)
+    first, second = await logged(tg.db)
     assert (contact.name, contact.telegram_user_id) == ("Анна Клиентова", CLIENT["id"])
     assert contact.owner_id == conversation.user_id is not None
     assert (conversation.channel, conversation.chat_id) == ("business", CLIENT["id"])
@@ -163,28 +131,28 @@ async def test_messages_both_ways_an_edit_and_a_deletion_land_on_the_clients_tim
     assert second.author_user_id == contact.owner_id and second.edited_at is not None
     assert [h["text"] for h in second.history] == ["12 000 rubles"]
     # One notice for the new chat, with its button; nothing ever sent into the chat itself.
-    [_, notice] = fake_tg.sent("sendMessage", chat_id=SELLER)
+    [_, notice] = tg.fake.sent("sendMessage", chat_id=SELLER)
     assert "Анна Клиентова" in (notice.text or "")
     labels = [b["text"] for b in buttons(notice.params.get("reply_markup"))]
     assert "🚫 Don't log this chat" in labels
-    assert nothing_sent_on_their_behalf(fake_tg)
+    assert nothing_sent_on_their_behalf(tg.fake)
 
 
 async def test_an_excluded_chat_is_forgotten_and_not_logged_until_included_again(
-    seller: BusinessAccount, feed: Feed, bot_deps: BotDeps, tg_bot: Bot, fake_tg: FakeTelegram
+    seller: BusinessAccount, tg: Tg
 ) -> None:
-    me = seller_chat(feed, fake_tg)
-    await feed(seller.hears(CLIENT, "private matter"))
-    await feed(seller.hears(OTHER_CLIENT, "an order, please"))
-    await deliver(bot_deps, tg_bot)
+    me = seller_chat(tg)
+    await tg.feed(seller.hears(CLIENT, "private matter"))
+    await tg.feed(seller.hears(OTHER_CLIENT, "an order, please"))
+    await tg.deliver()
     notice = next(
-        c for c in fake_tg.sent("sendMessage", chat_id=SELLER) if "Анна" in (c.text or "")
+        c for c in tg.fake.sent("sendMessage", chat_id=SELLER) if "Анна" in (c.text or "")
     )
 
     await me.tap(notice, "Don't log this chat")
-    await feed(seller.says(CLIENT, "still private"))
+    await tg.feed(seller.says(CLIENT, "still private"))
 
-    texts = [m.text for m in await logged(bot_deps)]
+    texts = [m.text for m in await logged(tg.db)]
     assert texts == ["an order, please"]
     assert "not logged" in (me.current(notice).params.get("text") or "")
 
@@ -195,82 +163,76 @@ async def test_an_excluded_chat_is_forgotten_and_not_logged_until_included_again
     assert sorted(captions) == ["✅ Борис", "🚫 Анна Клиентова"]
 
     await me.tap(shown, "Анна")
-    await feed(seller.hears(CLIENT, "back to business"))
-    assert [m.text for m in await logged(bot_deps)] == ["an order, please", "back to business"]
-    assert nothing_sent_on_their_behalf(fake_tg)
+    await tg.feed(seller.hears(CLIENT, "back to business"))
+    assert [m.text for m in await logged(tg.db)] == ["an order, please", "back to business"]
+    assert nothing_sent_on_their_behalf(tg.fake)
 
 
 async def test_another_salesperson_cannot_switch_someone_elses_chat(
-    seller: BusinessAccount, feed: Feed, bot_deps: BotDeps, fake_tg: FakeTelegram
+    seller: BusinessAccount, tg: Tg
 ) -> None:
-    await make_user(
-        bot_deps.sessions, bot_deps.config, bot_deps.clock, telegram_id=COLLEAGUE, locale="en"
-    )
-    await feed(seller.hears(CLIENT, "hello"))
-    [conversation] = await rows(bot_deps, Conversation)
-    colleague = TgUser(feed, fake_tg, COLLEAGUE, "Kate", "en")
+    await tg.db.user(telegram_id=COLLEAGUE, locale="en")
+    await tg.feed(seller.hears(CLIENT, "hello"))
+    [conversation] = await tg.db.rows(Conversation)
+    colleague = tg.user(COLLEAGUE, "Kate", "en")
 
     calls = await colleague.press(f"b:off:{conversation.id}:n")
 
     [notice] = [str(c.params.get("text")) for c in calls if c.method == "answerCallbackQuery"]
     assert "not one of yours" in notice
-    assert [m.text for m in await logged(bot_deps)] == ["hello"]
+    assert [m.text for m in await logged(tg.db)] == ["hello"]
 
 
 async def test_a_disabled_connection_stops_logging_at_once_and_the_salesperson_is_told(
-    seller: BusinessAccount, feed: Feed, bot_deps: BotDeps, tg_bot: Bot, fake_tg: FakeTelegram
+    seller: BusinessAccount, tg: Tg
 ) -> None:
-    await feed(seller.hears(CLIENT, "before"))
-    await feed(seller.connection(enabled=False))
-    await feed(seller.hears(CLIENT, "after"))
-    await feed(seller.says(CLIENT, "after, mine"))
-    await deliver(bot_deps, tg_bot)
+    await tg.feed(seller.hears(CLIENT, "before"))
+    await tg.feed(seller.connection(enabled=False))
+    await tg.feed(seller.hears(CLIENT, "after"))
+    await tg.feed(seller.says(CLIENT, "after, mine"))
+    await tg.deliver()
 
-    [connection] = await rows(bot_deps, BusinessConnection)
+    [connection] = await tg.db.rows(BusinessConnection)
     assert (connection.status, connection.is_enabled) == ("disabled", False)
-    assert [m.text for m in await logged(bot_deps)] == ["before"]
-    told = [c.text or "" for c in fake_tg.sent("sendMessage", chat_id=SELLER)]
+    assert [m.text for m in await logged(tg.db)] == ["before"]
+    told = [c.text or "" for c in tg.fake.sent("sendMessage", chat_id=SELLER)]
     assert any("Telegram Business is off" in text for text in told)
 
-    await feed(seller.connection(enabled=True))
-    await feed(seller.hears(CLIENT, "on again"))
-    assert [m.text for m in await logged(bot_deps)] == ["before", "on again"]
+    await tg.feed(seller.connection(enabled=True))
+    await tg.feed(seller.hears(CLIENT, "on again"))
+    assert [m.text for m in await logged(tg.db)] == ["before", "on again"]
 
 
 async def test_crafted_updates_for_another_connection_are_ignored(
-    seller: BusinessAccount, feed: Feed, bot_deps: BotDeps, fake_tg: FakeTelegram
+    seller: BusinessAccount, tg: Tg
 ) -> None:
     # A message on the seller's connection written by a third account, not by either side.
     intruder = person(STRANGER, "Intruder")
     crafted = seller.message(CLIENT, "pretend", sender=intruder)
-    await feed({"business_message": crafted})
+    await tg.feed({"business_message": crafted})
     # The seller's connection id claimed for another account.
-    await feed(seller.connection(user_id=STRANGER, enabled=False))
+    await tg.feed(seller.connection(user_id=STRANGER, enabled=False))
     # A connection Telegram does not know.
     forged = BusinessAccount(SELLER, connection_id="forged-connection")
-    await feed(forged.hears(CLIENT, "forged"))
+    await tg.feed(forged.hears(CLIENT, "forged"))
 
-    assert await logged(bot_deps) == []
-    [connection] = await rows(bot_deps, BusinessConnection)
+    assert await logged(tg.db) == []
+    [connection] = await tg.db.rows(BusinessConnection)
     assert (connection.telegram_user_id, connection.status) == (SELLER, "active")
-    asked = [c for c in fake_tg.calls if c.method == "getBusinessConnection"]
+    asked = [c for c in tg.fake.calls if c.method == "getBusinessConnection"]
     assert [(c.params.get("business_connection_id"), c.status) for c in asked] == [
         ("forged-connection", 400)
     ]
 
 
-async def test_a_connection_missed_earlier_is_asked_of_telegram_and_then_logged(
-    feed: Feed, bot_deps: BotDeps, fake_tg: FakeTelegram
-) -> None:
-    await make_user(bot_deps.sessions, bot_deps.config, bot_deps.clock, telegram_id=SELLER)
-    account = BusinessAccount(SELLER)
-    fake_tg.business_connections[account.connection_id] = account.connection_object()
+async def test_a_connection_missed_earlier_is_asked_of_telegram_and_then_logged(tg: Tg) -> None:
+    account = await connected_unannounced(tg.db, tg.fake, SELLER)
 
-    await feed(account.hears(CLIENT, "first"))
-    await feed(account.hears(CLIENT, "second"))
+    await tg.feed(account.hears(CLIENT, "first"))
+    await tg.feed(account.hears(CLIENT, "second"))
 
-    assert [m.text for m in await logged(bot_deps)] == ["first", "second"]
-    asked = [c for c in fake_tg.calls if c.method == "getBusinessConnection"]
+    assert [m.text for m in await logged(tg.db)] == ["first", "second"]
+    asked = [c for c in tg.fake.calls if c.method == "getBusinessConnection"]
     assert len(asked) == 1
 
 
@@ -282,10 +244,7 @@ def _as(update: dict[str, Any], **fields: Any) -> dict[str, Any]:
 
 
 async def test_odd_messages_are_stored_sensibly_or_ignored_never_a_crash(
-    seller: BusinessAccount,
-    feed: Feed,
-    bot_deps: BotDeps,
-    caplog: pytest.LogCaptureFixture,
+    seller: BusinessAccount, tg: Tg, caplog: pytest.LogCaptureFixture
 ) -> None:
     base = seller.hears(CLIENT, None)
     photo = [{"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90}]
@@ -300,36 +259,13 @@ async def test_odd_messages_are_stored_sensibly_or_ignored_never_a_crash(
         _as(
             base,
             message_id=1,
-            sticker={
-                "file_id": "st",
-                "file_unique_id": "st",
-                "type": "regular",
-                "width": 1,
-                "height": 1,
-                "is_animated": False,
-                "is_video": False,
-                "emoji": "👍",
-            },
+            sticker=sticker("st", "st", size=1, emoji="👍"),
         ),
         _as(base, message_id=2, photo=photo),
         _as(
             base,
             message_id=3,
-            poll={
-                "id": "p",
-                "question": "Which colour?",
-                "total_voter_count": 0,
-                "is_closed": False,
-                "is_anonymous": True,
-                "type": "regular",
-                "allows_multiple_answers": False,
-                "allows_revoting": False,
-                "members_only": False,
-                "options": [
-                    {"text": "blue", "voter_count": 0, "persistent_id": "o1"},
-                    {"text": "red", "voter_count": 0, "persistent_id": "o2"},
-                ],
-            },
+            poll=poll("p", "Which colour?", {"blue": "o1", "red": "o2"}),
         ),
         _as(base, message_id=4, dice={"emoji": "🎲", "value": 6}),
         _as(base, message_id=5, text="a post", forward_origin=origin),
@@ -347,11 +283,11 @@ async def test_odd_messages_are_stored_sensibly_or_ignored_never_a_crash(
     ]
     with caplog.at_level(logging.INFO):
         for update in odd:
-            await feed(update)
-        await feed(seller.edits(odd[0], "edited a sticker into text"))
-        await feed({"edited_business_message": {**odd[6]["business_message"], "edit_date": 1}})
+            await tg.feed(update)
+        await tg.feed(seller.edits(odd[0], "edited a sticker into text"))
+        await tg.feed({"edited_business_message": {**odd[6]["business_message"], "edit_date": 1}})
 
-    kept = {m.telegram_message_id: m for m in await logged(bot_deps)}
+    kept = {m.telegram_message_id: m for m in await logged(tg.db)}
     assert sorted(kept) == [1, 2, 3, 4, 5, 6]
     assert (kept[1].kind, kept[2].kind, kept[2].file_id, kept[2].text) == (
         "sticker",
@@ -369,20 +305,14 @@ async def test_odd_messages_are_stored_sensibly_or_ignored_never_a_crash(
     assert any("ignored" in r.getMessage() for r in caplog.records)
 
 
-async def test_the_business_list_says_how_to_connect_when_nothing_is_connected(
-    feed: Feed, bot_deps: BotDeps, fake_tg: FakeTelegram
-) -> None:
-    await make_user(
-        bot_deps.sessions, bot_deps.config, bot_deps.clock, telegram_id=SELLER, locale="en"
-    )
-    calls = await seller_chat(feed, fake_tg).say("/business")
+async def test_the_business_list_says_how_to_connect_when_nothing_is_connected(tg: Tg) -> None:
+    await tg.db.user(telegram_id=SELLER, locale="en")
+    calls = await seller_chat(tg).say("/business")
     [shown] = [c for c in calls if c.method == "sendMessage"]
     assert "Telegram Business → Chatbots" in (shown.text or "")
-    assert f"@{fake_tg.username}" in (shown.text or "")
+    assert f"@{tg.fake.username}" in (shown.text or "")
 
 
-async def test_a_strangers_business_command_is_refused_like_any_command(
-    feed: Feed, fake_tg: FakeTelegram
-) -> None:
-    calls = await TgUser(feed, fake_tg, STRANGER).say("/business")
+async def test_a_strangers_business_command_is_refused_like_any_command(tg: Tg) -> None:
+    calls = await tg.user(STRANGER).say("/business")
     assert all("Chatbots" not in (c.text or "") for c in calls)

@@ -16,11 +16,13 @@ from bot.deps import BotDeps
 from bot.runtime import BotOptions, BotRuntime
 from core.conversations.models import ChatMessage
 from core.db import create_engine, session_factory
+from tests.bot.helpers_clients import connected_unannounced
 from tests.bot.test_runtime_modes import SECRET, running_app, webhook_settings
-from tests.bot.updates import make_user
+from tests.conftest import Db
 from tests.fakes.clock import FakeClock
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
-from tests.fakes.telegram_business import BusinessAccount, person
+from tests.fakes.telegram_business import person
+from tests.waits import until
 
 SELLER = 8100
 CLIENT = person(9001, "Анна")
@@ -30,15 +32,6 @@ BUSINESS_UPDATES = {
     "edited_business_message",
     "deleted_business_messages",
 }
-
-
-async def until(condition: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    """Wait for a condition the bot reaches in the background (handled after the answer)."""
-    async with asyncio.timeout(within):
-        while True:
-            if await condition():
-                return
-            await asyncio.sleep(0.02)
 
 
 def texts_logged(sessions: async_sessionmaker) -> Callable[[], Awaitable[list[str | None]]]:  # type: ignore[type-arg]
@@ -51,12 +44,10 @@ def texts_logged(sessions: async_sessionmaker) -> Callable[[], Awaitable[list[st
 
 
 async def test_polling_asks_for_business_updates_and_logs_them(
-    fake_tg: FakeTelegram, bot_deps: BotDeps, fsm_storage: BaseStorage
+    fake_tg: FakeTelegram, bot_deps: BotDeps, fsm_storage: BaseStorage, db: Db
 ) -> None:
-    await make_user(bot_deps.sessions, bot_deps.config, bot_deps.clock, telegram_id=SELLER)
-    account = BusinessAccount(SELLER)
     # Polling handles updates as concurrent tasks too: the message may come first (see below).
-    fake_tg.business_connections[account.connection_id] = account.connection_object()
+    account = await connected_unannounced(db, fake_tg, SELLER)
     runtime = BotRuntime(
         BotOptions(token=TOKEN, api_url=fake_tg.url), bot_deps, storage=fsm_storage
     )
@@ -86,11 +77,11 @@ async def test_webhook_mode_asks_for_business_updates_and_logs_them(
     settings = webhook_settings(database_url, fake_tg, "https://crm.example.com/")
     engine = create_engine(database_url)
     sessions = session_factory(engine)
-    await make_user(sessions, settings.core_config(), clock, telegram_id=SELLER)
-    account = BusinessAccount(SELLER)
     # Telegram handles webhook updates concurrently: the message may be handled before its
     # connection, and then the bot asks Telegram about the connection.
-    fake_tg.business_connections[account.connection_id] = account.connection_object()
+    account = await connected_unannounced(
+        Db(sessions, settings.core_config(), clock), fake_tg, SELLER
+    )
     read = texts_logged(sessions)
     try:
         async with running_app(settings) as (app, _bot):

@@ -7,20 +7,15 @@ the answers; the fake records what Telegram was asked to do.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import pytest
-from aiogram import Bot
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import OutboxSender
-from bot.deps import BotDeps
 from bot.dispatcher import build_dispatcher
 from core.activities import reminders
-from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.conversations import sla
@@ -29,150 +24,69 @@ from core.models import (
     ChatMessage,
     Contact,
     Conversation,
-    MessageRelay,
     Notification,
     User,
 )
-from tests.bot.updates import TgUser, make_user, message_update
-from tests.fakes.clock import FakeClock
-from tests.fakes.telegram_api import Call, FakeTelegram
+from tests.bot.conftest import Tg
+from tests.bot.helpers_clients import add_staff, relays_to, reply_to_relay, to_chat
+from tests.bot.updates import TgUser, message_update
+from tests.conftest import Db
+from tests.waits import until
 
 CLIENT = 7001
 ANNA, BORIS = 5001, 5002
 
 
-@pytest.fixture
-async def sender(tg_bot: Bot, bot_deps: BotDeps) -> AsyncIterator[OutboxSender]:
-    running = OutboxSender(tg_bot, bot_deps, poll_interval=0.02, per_chat_burst=50)
-    await running.start()
-    yield running
-    await running.stop()
-
-
-async def add_staff(
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    tg: int,
-    name: str,
-    *,
-    on_duty: bool = False,
-    role: str = "sales",
-) -> User:
-    user = await make_user(sessions, config, clock, telegram_id=tg, name=name, role=role)
-    if on_duty:
-        async with sessions() as session:
-            stored = await session.get(User, user.id)
-            assert stored is not None
-            stored.on_duty = True
-            await session.commit()
-    return user
-
-
-async def relays_to(sessions: async_sessionmaker[AsyncSession], chat: int) -> list[MessageRelay]:
-    async with sessions() as session:
-        rows = await session.scalars(
-            select(MessageRelay).where(MessageRelay.staff_chat_id == chat).order_by(MessageRelay.id)
-        )
-        return list(rows)
-
-
-async def until(check: Callable[[], Any], within: float = 5.0) -> Any:
-    """Wait for an async condition (the outbox delivers after the commit)."""
-    async with asyncio.timeout(within):
-        while True:
-            result = await check()
-            if result:
-                return result
-            await asyncio.sleep(0.02)
-
-
-async def reply_to_relay(
-    staff: TgUser, sessions: async_sessionmaker[AsyncSession], **content: Any
-) -> list[Call]:
-    """The staff member replies to the latest message the client's relay became."""
-    relays = await until(lambda: relays_to(sessions, staff.id))
-    replied = {
-        "message_id": relays[-1].staff_message_id,
-        "date": 0,
-        "chat": {"id": staff.id, "type": "private", "first_name": staff.first_name},
-        "from": {"id": staff.fake.bot_id, "is_bot": True, "first_name": "Bot"},
-        "text": "relay",
-    }
-    update = message_update(
-        staff.user, content.pop("text", None), reply_to_message=replied, **content
-    )
-    return await staff._run(update)
-
-
-def to_chat(fake: FakeTelegram, chat: int, method: str | None = None) -> list[Call]:
-    return [
-        c
-        for c in fake.calls
-        if c.chat_id == chat and c.status == 200 and (method is None or c.method == method)
-    ]
-
-
 async def test_a_new_client_is_welcomed_routed_on_duty_and_matched_by_a_shared_phone(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    sender: OutboxSender,
+    tg: Tg, sender: OutboxSender
 ) -> None:
-    anna = await add_staff(sessions, config, clock, ANNA, "Анна")
-    await add_staff(sessions, config, clock, BORIS, "Борис", on_duty=True)
-    async with sessions() as session:
+    anna = await add_staff(tg.db, ANNA, "Анна")
+    await add_staff(tg.db, BORIS, "Борис", on_duty=True)
+    async with tg.db.ctx() as ctx:
         known = await contacts.create_contact(
-            Ctx(session=session, config=config, clock=clock),
+            ctx,
             actor=Actor.system("test"),
             name="Иван Петров (Вектор)",
             phones=["+79161234567"],
             owner_id=anna.id,
         )
-    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    client = tg.user(CLIENT, "Иван")
 
     welcome = await client.say("Здравствуйте, есть вопрос")
     assert len(welcome) == 1 and "менеджер ответит" in (welcome[0].text or "")
     keyboard = welcome[0].params["reply_markup"]["keyboard"]
     assert keyboard[0][0]["request_contact"] is True
-    relayed = await fake_tg.wait_for(where=lambda c: c.chat_id == BORIS)
+    relayed = await tg.fake.wait_for(where=lambda c: c.chat_id == BORIS)
     assert "Иван" in (relayed[0].text or "") and "есть вопрос" in (relayed[0].text or "")
     assert relayed[0].params["reply_markup"]["inline_keyboard"][0][0]["text"] == "👤 Карточка"
 
     contact_card = {"phone_number": "+7 916 123-45-67", "first_name": "Иван", "user_id": CLIENT}
     thanks = await client.send(contact=contact_card)
     assert "номер у нас есть" in (thanks[0].text or "")
-    copied = await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == ANNA)
+    copied = await tg.fake.wait_for("copyMessage", where=lambda c: c.chat_id == ANNA)
     assert copied[0].params["from_chat_id"] == CLIENT
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         conversation = (await session.scalars(select(Conversation))).one()
         matched = await session.get(Contact, known.id)
         assert conversation.contact_id == known.id
         assert matched is not None and matched.telegram_user_id == CLIENT
         owners = {m.contact_id for m in await session.scalars(select(ChatMessage))}
         assert owners == {known.id}
-    assert not to_chat(fake_tg, BORIS, "copyMessage")  # the contact card went to its owner only
+    assert not to_chat(tg.fake, BORIS, "copyMessage")  # the contact card went to its owner only
 
 
 async def test_relay_and_answer_by_reply_with_text_and_photo_both_ways(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    sender: OutboxSender,
+    tg: Tg, sender: OutboxSender
 ) -> None:
-    anna = await add_staff(sessions, config, clock, ANNA, "Анна")
-    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
-    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+    anna = await add_staff(tg.db, ANNA, "Анна")
+    client = tg.user(CLIENT, "Иван")
+    staff = tg.user(ANNA, "Анна")
 
     await client.say("Сколько стоит доставка?")
-    await fake_tg.wait_for(where=lambda c: c.chat_id == ANNA)
-    answer = await reply_to_relay(staff, sessions, text="500 ₽, завтра")
+    await tg.fake.wait_for(where=lambda c: c.chat_id == ANNA)
+    answer = await reply_to_relay(staff, tg.db, text="500 ₽, завтра")
     assert not [c for c in answer if c.method == "sendMessage"]  # not taken for a note
-    delivered = await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
+    delivered = await tg.fake.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
     assert delivered[0].params["from_chat_id"] == ANNA
 
     photo = [
@@ -180,15 +94,15 @@ async def test_relay_and_answer_by_reply_with_text_and_photo_both_ways(
         {"file_id": "big", "file_unique_id": "b", "width": 900, "height": 900, "file_size": 4096},
     ]
     await client.send(photo=photo, caption="вот такой")
-    shown = await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == ANNA)
+    shown = await tg.fake.wait_for("copyMessage", where=lambda c: c.chat_id == ANNA)
     assert "Иван" in shown[0].params["caption"] and "вот такой" in shown[0].params["caption"]
     assert shown[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-    await until(lambda: _count_relays(sessions, ANNA, 2))
-    await reply_to_relay(staff, sessions, photo=photo, caption="наш вариант")
-    await fake_tg.wait_for("copyMessage", 2, where=lambda c: c.chat_id == CLIENT)
+    await until(lambda: _count_relays(tg.db, ANNA, 2))
+    await reply_to_relay(staff, tg.db, photo=photo, caption="наш вариант")
+    await tg.fake.wait_for("copyMessage", 2, where=lambda c: c.chat_id == CLIENT)
 
     async def all_sent() -> list[ChatMessage] | None:
-        async with sessions() as session:
+        async with tg.db.sessions() as session:
             rows = list(await session.scalars(select(ChatMessage).order_by(ChatMessage.id)))
         return rows if all(r.status in ("sent", "received") for r in rows) else None
 
@@ -204,71 +118,60 @@ async def test_relay_and_answer_by_reply_with_text_and_photo_both_ways(
     assert rows[1].telegram_message_id is not None
 
 
-async def _count_relays(sessions: async_sessionmaker[AsyncSession], chat: int, n: int) -> bool:
-    return len(await relays_to(sessions, chat)) >= n
+async def _count_relays(db: Db, chat: int, n: int) -> bool:
+    return len(await relays_to(db, chat)) >= n
 
 
 async def test_the_reply_task_opens_after_the_sla_is_escalated_and_closed_by_the_answer(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    sender: OutboxSender,
+    tg: Tg, sender: OutboxSender
 ) -> None:
-    anna = await add_staff(sessions, config, clock, ANNA, "Анна")
-    await add_staff(sessions, config, clock, 5009, "Мария", role="manager")
-    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
-    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+    anna = await add_staff(tg.db, ANNA, "Анна")
+    await add_staff(tg.db, 5009, "Мария", role="manager")
+    client = tg.user(CLIENT, "Иван")
+    staff = tg.user(ANNA, "Анна")
     await client.say("Алло?")
-    await fake_tg.wait_for(where=lambda c: c.chat_id == ANNA)
+    await tg.fake.wait_for(where=lambda c: c.chat_id == ANNA)
 
     async def run(use_case: Callable[[Ctx], Any]) -> Any:
-        async with sessions() as session:
-            return await use_case(Ctx(session=session, config=config, clock=clock))
+        async with tg.db.ctx() as ctx:
+            return await use_case(ctx)
 
-    clock.advance(minutes=config.chat_sla_minutes - 1)
+    tg.db.clock.advance(minutes=tg.db.config.chat_sla_minutes - 1)
     assert await run(sla.open_due_reply_tasks) == 0
-    clock.advance(minutes=2)
+    tg.db.clock.advance(minutes=2)
     assert await run(sla.open_due_reply_tasks) == 1
     assert await run(sla.open_due_reply_tasks) == 0  # one task per conversation
     assert await run(reminders.send_due) == 1  # the owner is told at once
-    clock.advance(minutes=config.chat_sla_minutes + 1)
+    tg.db.clock.advance(minutes=tg.db.config.chat_sla_minutes + 1)
     escalated = await run(lambda ctx: reminders.escalate_overdue_callbacks(ctx, kind="reply"))
     assert escalated == 1
     assert await run(lambda ctx: reminders.escalate_overdue_callbacks(ctx, kind="reply")) == 0
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         kinds = sorted((await session.scalars(select(Notification.kind))).all())
         task = (await session.scalars(select(Activity))).one()
     assert "callback_escalation" in kinds and "reminder" in kinds
     assert (task.kind, task.status, task.owner_id) == ("reply", "planned", anna.id)
 
-    await reply_to_relay(staff, sessions, text="Да, слушаю")
-    async with sessions() as session:
+    await reply_to_relay(staff, tg.db, text="Да, слушаю")
+    async with tg.db.sessions() as session:
         done = await session.get(Activity, task.id)
         assert done is not None and done.status == "done" and done.result == "answered"
 
 
-async def test_out_of_hours_the_client_gets_the_auto_reply_once(
-    fake_tg: FakeTelegram,
-    tg_bot: Bot,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
+async def test_out_of_hours_the_client_gets_the_auto_reply_once(tg: Tg) -> None:
     # The fake clock stands at Thu 2026-11-26 12:00 Moscow: closed on Thursdays.
-    closed = replace(config, working_hours="mon-wed 09:00-18:00; fri 09:00-18:00")
-    deps = BotDeps(sessions=sessions, config=closed, clock=clock, bot_username=fake_tg.username)
+    closed = replace(tg.db.config, working_hours="mon-wed 09:00-18:00; fri 09:00-18:00")
+    deps = replace(tg.deps, config=closed)
     dp = build_dispatcher(deps)
-    await add_staff(sessions, config, clock, ANNA, "Анна")
+    await add_staff(tg.db, ANNA, "Анна")
 
     async def feed(update: dict[str, Any]) -> Any:
-        return await dp.feed_raw_update(tg_bot, {"update_id": len(fake_tg.calls) + 1, **update})
+        return await dp.feed_raw_update(tg.bot, {"update_id": len(tg.fake.calls) + 1, **update})
 
-    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван", language_code="en")
+    client = TgUser(feed, tg.fake, CLIENT, first_name="Иван", language_code="en")
     await client.say("Hello?")
     await client.say("Anyone?")
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         auto = list(
             await session.scalars(
                 select(ChatMessage).where(ChatMessage.author_label == "auto_reply")
@@ -279,10 +182,10 @@ async def test_out_of_hours_the_client_gets_the_auto_reply_once(
         )
     assert len(auto) == 1 and "We are closed now" in (auto[0].text or "")
     assert len(queued) == 1 and queued[0].chat_id == CLIENT
-    sender = OutboxSender(tg_bot, deps, poll_interval=0.02)
+    sender = OutboxSender(tg.bot, deps, poll_interval=0.02)
     await sender.start()
     try:
-        got = await fake_tg.wait_for(
+        got = await tg.fake.wait_for(
             where=lambda c: c.chat_id == CLIENT and "closed" in (c.text or "")
         )
     finally:
@@ -291,37 +194,33 @@ async def test_out_of_hours_the_client_gets_the_auto_reply_once(
 
 
 async def test_a_flooding_client_is_slowed_with_one_notice_and_not_relayed_each_time(
-    fake_tg: FakeTelegram,
-    tg_bot: Bot,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    tg: Tg,
 ) -> None:
-    strict = replace(config, client_rate_per_minute=3)
-    deps = BotDeps(sessions=sessions, config=strict, clock=clock, bot_username=fake_tg.username)
+    strict = replace(tg.db.config, client_rate_per_minute=3)
+    deps = replace(tg.deps, config=strict)
     dp = build_dispatcher(deps)
-    await add_staff(sessions, config, clock, ANNA, "Анна")
+    await add_staff(tg.db, ANNA, "Анна")
 
     async def feed(update: dict[str, Any]) -> Any:
-        return await dp.feed_raw_update(tg_bot, {"update_id": len(fake_tg.calls) + 1, **update})
+        return await dp.feed_raw_update(tg.bot, {"update_id": len(tg.fake.calls) + 1, **update})
 
-    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    client = TgUser(feed, tg.fake, CLIENT, first_name="Иван")
     for index in range(8):
         await client.say(f"сообщение {index}")
-    sender = OutboxSender(tg_bot, deps, poll_interval=0.02, per_chat_burst=50)
+    sender = OutboxSender(tg.bot, deps, poll_interval=0.02, per_chat_burst=50)
     await sender.start()
     try:
-        await fake_tg.wait_for(
+        await tg.fake.wait_for(
             where=lambda c: c.chat_id == CLIENT and "подождите" in (c.text or "")
         )
-        await fake_tg.wait_for(count=3, where=lambda c: c.chat_id == ANNA)
+        await tg.fake.wait_for(count=3, where=lambda c: c.chat_id == ANNA)
         await asyncio.sleep(0.3)  # anything more would have gone by now
     finally:
         await sender.stop()
-    assert len(to_chat(fake_tg, ANNA)) == 3
-    notices = [c for c in to_chat(fake_tg, CLIENT) if "подождите" in (c.text or "")]
+    assert len(to_chat(tg.fake, ANNA)) == 3
+    notices = [c for c in to_chat(tg.fake, CLIENT) if "подождите" in (c.text or "")]
     assert len(notices) == 1
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         kept = (
             await session.scalars(select(ChatMessage).where(ChatMessage.direction == "in"))
         ).all()
@@ -329,25 +228,20 @@ async def test_a_flooding_client_is_slowed_with_one_notice_and_not_relayed_each_
 
 
 async def test_a_client_who_blocked_the_bot_closes_the_chat_and_the_salesperson_is_told_once(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    sender: OutboxSender,
+    tg: Tg, sender: OutboxSender
 ) -> None:
-    await add_staff(sessions, config, clock, ANNA, "Анна")
-    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
-    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+    await add_staff(tg.db, ANNA, "Анна")
+    client = tg.user(CLIENT, "Иван")
+    staff = tg.user(ANNA, "Анна")
     await client.say("Вопрос")
-    await fake_tg.wait_for(where=lambda c: c.chat_id == ANNA)
-    fake_tg.fail("copyMessage", 403, chat_id=CLIENT, times=5)
-    await reply_to_relay(staff, sessions, text="Ответ")
-    told = await fake_tg.wait_for(
+    await tg.fake.wait_for(where=lambda c: c.chat_id == ANNA)
+    tg.fake.fail("copyMessage", 403, chat_id=CLIENT, times=5)
+    await reply_to_relay(staff, tg.db, text="Ответ")
+    told = await tg.fake.wait_for(
         where=lambda c: c.chat_id == ANNA and "заблокировал" in (c.text or "")
     )
     assert len(told) == 1
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         conversation = (await session.scalars(select(Conversation))).one()
         answer = (
             await session.scalars(select(ChatMessage).where(ChatMessage.direction == "out"))
@@ -357,40 +251,34 @@ async def test_a_client_who_blocked_the_bot_closes_the_chat_and_the_salesperson_
         ).one()
     assert (conversation.status, conversation.closed_reason) == ("closed", "bot_blocked")
     assert answer.status == "failed" and staff_user.active  # the salesperson is not blocked
-    refused = await reply_to_relay(staff, sessions, text="Ещё раз")
+    refused = await reply_to_relay(staff, tg.db, text="Ещё раз")
     assert "заблокировал бота" in (refused[-1].text or "")
 
     await client.say("Я снова здесь")  # writing again opens the chat again
-    async with sessions() as session:
-        reopened = (await session.scalars(select(Conversation))).one()
+    reopened = await tg.db.one(Conversation)
     assert reopened.status == "open"
 
 
 async def test_write_to_client_from_the_card_and_an_admin_blocks_the_client(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    sender: OutboxSender,
+    tg: Tg, sender: OutboxSender
 ) -> None:
-    await add_staff(sessions, config, clock, ANNA, "Анна")
-    await add_staff(sessions, config, clock, 5010, "Админ", role="admin")
-    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
-    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
-    admin = TgUser(feed, fake_tg, 5010, first_name="Админ")
+    await add_staff(tg.db, ANNA, "Анна")
+    await add_staff(tg.db, 5010, "Админ", role="admin")
+    client = tg.user(CLIENT, "Иван")
+    staff = tg.user(ANNA, "Анна")
+    admin = tg.user(5010, "Админ")
     await client.say("Жду звонка")
-    relayed = await fake_tg.wait_for(where=lambda c: c.chat_id == ANNA)
+    relayed = await tg.fake.wait_for(where=lambda c: c.chat_id == ANNA)
 
     card = [c for c in await staff.tap(relayed[0], "Карточка") if c.method == "sendMessage"]
     prompt = [c for c in await staff.tap(card[0], "Написать клиенту") if c.method == "sendMessage"]
     assert "Иван" in (prompt[0].text or "")
     done = await staff.say("Позвоню в 15:00")
     assert "Отправлено клиенту" in (done[-1].text or "")
-    await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
+    await tg.fake.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
     assert not [c for c in await staff.say("а это уже поиск") if c.chat_id == CLIENT]
 
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         contact_id = (await session.scalars(select(Conversation.contact_id))).one()
     sales_card = [c for c in await staff.say("Иван") if c.method == "sendMessage"]
     assert sales_card  # (search answers) the sales card has no Block button:
@@ -399,30 +287,25 @@ async def test_write_to_client_from_the_card_and_an_admin_blocks_the_client(
 
     notice = await admin.press(ContactCb(action="cblock", id=contact_id).pack())
     assert any("заблокирован" in str(c.params.get("text")) for c in notice)
-    before = len(fake_tg.calls)
+    before = len(tg.fake.calls)
     quiet = await client.say("Ау?")
     assert quiet == []
     await asyncio.sleep(0.2)
-    assert not [c for c in fake_tg.calls[before:] if c.chat_id == ANNA]
+    assert not [c for c in tg.fake.calls[before:] if c.chat_id == ANNA]
     refused = await staff.press(ContactCb(action="cblock", id=contact_id).pack())
     assert not any("заблокирован" in str(c.params.get("text")) for c in refused)
 
 
 async def test_a_reply_that_comes_before_the_relay_is_recorded_still_reaches_the_client(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    tg: Tg,
 ) -> None:
     from bot.callbacks import ClientCb
 
-    await add_staff(sessions, config, clock, ANNA, "Анна")
-    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
-    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+    await add_staff(tg.db, ANNA, "Анна")
+    client = tg.user(CLIENT, "Иван")
+    staff = tg.user(ANNA, "Анна")
     await client.say("Срочно!")  # no sender running: the relay is not even sent yet
-    async with sessions() as session:
-        message = (await session.scalars(select(ChatMessage))).one()
+    message = await tg.db.one(ChatMessage)
     button = {
         "text": "👤 Карточка",
         "callback_data": ClientCb(action="card", id=message.contact_id, message=message.id).pack(),
@@ -431,13 +314,13 @@ async def test_a_reply_that_comes_before_the_relay_is_recorded_still_reaches_the
         "message_id": 424242,
         "date": 0,
         "chat": {"id": ANNA, "type": "private", "first_name": "Анна"},
-        "from": {"id": fake_tg.bot_id, "is_bot": True, "first_name": "Bot"},
+        "from": {"id": tg.fake.bot_id, "is_bot": True, "first_name": "Bot"},
         "text": "💬 Иван: Срочно!",
         "reply_markup": {"inline_keyboard": [[button]]},
     }
     answered = await staff._run(message_update(staff.user, "Уже звоню", reply_to_message=replied))
     assert not [c for c in answered if c.method == "sendMessage"]  # not a note, no error
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         out = (
             await session.scalars(select(ChatMessage).where(ChatMessage.direction == "out"))
         ).one()

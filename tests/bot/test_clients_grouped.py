@@ -20,19 +20,20 @@ from typing import Any
 import pytest
 from aiogram import Bot
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import client_chats, notifications
 from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from bot.notifications import Rendered
-from core.config import CoreConfig
 from core.models import ChatMessage, MessageRelay, Notification
+from tests.bot.conftest import Tg
+from tests.bot.helpers_clients import add_staff, relays_to, to_chat
 from tests.bot.helpers_delivery import plain_render, queue
-from tests.bot.test_clients_flow import add_staff, relays_to, to_chat, until
 from tests.bot.updates import TgUser, buttons, callback_update, message_update
-from tests.fakes.clock import FakeClock
+from tests.conftest import Db
 from tests.fakes.telegram_api import Call, FakeTelegram
+from tests.waits import until
 
 IVAN, PETR = 7001, 7002
 ANNA = 5001
@@ -46,20 +47,14 @@ def slow_sender(tg_bot: Bot, bot_deps: BotDeps) -> OutboxSender:
 
 
 @pytest.fixture
-async def staff(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> TgUser:
-    await add_staff(sessions, config, clock, ANNA, "Анна")
-    return TgUser(feed, fake_tg, ANNA, first_name="Анна")
+async def staff(tg: Tg) -> TgUser:
+    await add_staff(tg.db, ANNA, "Анна")
+    return tg.user(ANNA, "Анна")
 
 
 @pytest.fixture
-async def sender(tg_bot: Bot, bot_deps: BotDeps) -> AsyncIterator[OutboxSender]:
-    made = slow_sender(tg_bot, bot_deps)
+async def sender(tg: Tg) -> AsyncIterator[OutboxSender]:
+    made = slow_sender(tg.bot, tg.deps)
     yield made
     await made.stop()
 
@@ -91,14 +86,10 @@ def staff_message_id(call: Call) -> int:
 
 
 async def test_a_burst_from_two_clients_is_one_message_and_each_reply_reaches_its_client(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    staff: TgUser,
-    sender: OutboxSender,
+    tg: Tg, staff: TgUser, sender: OutboxSender
 ) -> None:
-    ivan = TgUser(feed, fake_tg, IVAN, first_name="Иван")
-    petr = TgUser(feed, fake_tg, PETR, first_name="Пётр")
+    ivan = tg.user(IVAN, "Иван")
+    petr = tg.user(PETR, "Пётр")
     await ivan.say("Иван раз")
     await petr.say("Пётр два")
     await ivan.say("Иван три")
@@ -106,8 +97,8 @@ async def test_a_burst_from_two_clients_is_one_message_and_each_reply_reaches_it
     await petr.send(photo=photo, caption="Пётр фото")
     await sender.start()
 
-    await until(lambda: _relays_recorded(sessions, 4))
-    shown = relays(fake_tg)
+    await until(lambda: _relays_recorded(tg.db, 4))
+    shown = relays(tg.fake)
     texts = [c for c in shown if c.method == "sendMessage"]
     assert len(texts) == 1  # three texts waiting for one chat: one message
     text = texts[0].text or ""
@@ -118,18 +109,18 @@ async def test_a_burst_from_two_clients_is_one_message_and_each_reply_reaches_it
     assert len(photos) == 1 and "Пётр фото" in photos[0].params["caption"]
     assert photos[0].params["from_chat_id"] == PETR
     grouped = staff_message_id(texts[0])
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         rows = list(await session.scalars(select(MessageRelay).order_by(MessageRelay.id)))
     assert sorted(r.staff_message_id for r in rows).count(grouped) == 3
 
     # A reply quoting Пётр's words goes to Пётр.
     quote = {"text": "Пётр два", "position": 0}
     await reply_to(staff, texts[0], grouped, "Пётр, ответ", quote=quote)
-    to_petr = await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == PETR)
+    to_petr = await tg.fake.wait_for("copyMessage", where=lambda c: c.chat_id == PETR)
     assert to_petr[0].params["from_chat_id"] == ANNA
     # A reply to the photo's copy shows one client: it goes to him without asking.
     await reply_to(staff, photos[0], staff_message_id(photos[0]), "Фото получили")
-    await fake_tg.wait_for("copyMessage", 2, where=lambda c: c.chat_id == PETR)
+    await tg.fake.wait_for("copyMessage", 2, where=lambda c: c.chat_id == PETR)
 
     # A reply without a quote: the bot asks whom it is for, and sends it once chosen.
     answer, own_reply = await reply_to(staff, texts[0], grouped, "Иван, ответ")
@@ -137,31 +128,27 @@ async def test_a_burst_from_two_clients_is_one_message_and_each_reply_reaches_it
     assert len(asked) == 1 and "Кому отправить ответ" in (asked[0].text or "")
     choices = [b["text"] for b in buttons(asked[0].params["reply_markup"])]
     assert choices == ["👤 Иван", "👤 Пётр"]
-    assert not to_chat(fake_tg, IVAN, "copyMessage")
+    assert not to_chat(tg.fake, IVAN, "copyMessage")
     question = staff.bot_message(asked[0])
     question["reply_to_message"] = own_reply  # Telegram shows what the question replied to
     data = next(
         b["callback_data"] for b in buttons(asked[0].params["reply_markup"]) if "Иван" in b["text"]
     )
     await staff._run(callback_update(staff.user, data, message=question))
-    to_ivan = await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == IVAN)
+    to_ivan = await tg.fake.wait_for("copyMessage", where=lambda c: c.chat_id == IVAN)
     assert to_ivan[0].params["message_id"] == own_reply["message_id"]
     edited = [c for c in staff.last if c.method == "editMessageText"]
     assert edited and "Ответ отправлен: Иван" in (edited[0].text or "")
     await asyncio.sleep(0.2)
-    assert len(to_chat(fake_tg, PETR, "copyMessage")) == 2  # nothing else went to Пётр
-    assert len(to_chat(fake_tg, IVAN, "copyMessage")) == 1
+    assert len(to_chat(tg.fake, PETR, "copyMessage")) == 2  # nothing else went to Пётр
+    assert len(to_chat(tg.fake, IVAN, "copyMessage")) == 1
 
 
 async def test_a_grouped_relay_longer_than_a_message_is_split_between_clients(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    staff: TgUser,
-    sender: OutboxSender,
+    tg: Tg, staff: TgUser, sender: OutboxSender
 ) -> None:
-    ivan = TgUser(feed, fake_tg, IVAN, first_name="Иван")
-    petr = TgUser(feed, fake_tg, PETR, first_name="Пётр")
+    ivan = tg.user(IVAN, "Иван")
+    petr = tg.user(PETR, "Пётр")
     words = {
         "a": "Иван " + "слово " * 500,  # ~3,000 characters each
         "b": "Пётр " + "текст " * 500,
@@ -173,8 +160,8 @@ async def test_a_grouped_relay_longer_than_a_message_is_split_between_clients(
     await ivan.say(words["c"])
     await petr.say(words["d"])
     await sender.start()
-    await until(lambda: _relays_recorded(sessions, 4))
-    parts = [c for c in relays(fake_tg) if c.method == "sendMessage"]
+    await until(lambda: _relays_recorded(tg.db, 4))
+    parts = [c for c in relays(tg.fake) if c.method == "sendMessage"]
     assert 1 < len(parts) < 4
     assert all(len((c.text or "").encode("utf-16-le")) // 2 <= 4096 for c in parts)
     joined = "\n".join(c.text or "" for c in parts)
@@ -184,7 +171,7 @@ async def test_a_grouped_relay_longer_than_a_message_is_split_between_clients(
         names = [b["text"] for b in buttons(part.params["reply_markup"])]
         for name in ("Иван", "Пётр"):
             assert (f"<b>{name}</b>" in (part.text or "")) == (f"👤 {name}" in names)
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         rows = list(await session.scalars(select(MessageRelay)))
         messages = {m.id: m.text for m in await session.scalars(select(ChatMessage))}
     by_part = {staff_message_id(c): c.text or "" for c in parts}
@@ -193,44 +180,34 @@ async def test_a_grouped_relay_longer_than_a_message_is_split_between_clients(
 
 
 async def test_a_restart_while_relays_wait_loses_none_and_sends_none_twice(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    tg_bot: Bot,
-    bot_deps: BotDeps,
-    sessions: async_sessionmaker[AsyncSession],
-    staff: TgUser,
+    tg: Tg, staff: TgUser
 ) -> None:
-    ivan = TgUser(feed, fake_tg, IVAN, first_name="Иван")
-    petr = TgUser(feed, fake_tg, PETR, first_name="Пётр")
-    first = slow_sender(tg_bot, bot_deps)
+    ivan = tg.user(IVAN, "Иван")
+    petr = tg.user(PETR, "Пётр")
+    first = slow_sender(tg.bot, tg.deps)
     await first.start()
     await ivan.say("m1 вопрос")
-    await fake_tg.wait_for(where=lambda c: c.chat_id == ANNA and "m1 " in (c.text or ""))
+    await tg.fake.wait_for(where=lambda c: c.chat_id == ANNA and "m1 " in (c.text or ""))
     for n in range(2, 8):  # these wait for the chat's next second
         await (ivan if n % 2 else petr).say(f"m{n} вопрос")
     await asyncio.sleep(0.2)
     await first.stop()  # the bot stops (SIGTERM) while they wait
-    second = slow_sender(tg_bot, bot_deps)
+    second = slow_sender(tg.bot, tg.deps)
     await second.start()
     try:
-        await until(lambda: _relays_recorded(sessions, 7), within=10)
+        await until(lambda: _relays_recorded(tg.db, 7), within=10)
         await asyncio.sleep(1.5)  # anything sent twice would show by now
     finally:
         await second.stop()
-    shown = "\n".join(c.text or "" for c in relays(fake_tg))
+    shown = "\n".join(c.text or "" for c in relays(tg.fake))
     for n in range(1, 8):
         assert len(re.findall(rf"\bm{n} ", shown)) == 1
-    assert len(relays(fake_tg)) < 7  # the waiting ones went together
-    assert len(await relays_to(sessions, ANNA)) == 7
+    assert len(relays(tg.fake)) < 7  # the waiting ones went together
+    assert len(await relays_to(tg.db, ANNA)) == 7
 
 
 async def test_a_screen_pop_goes_at_once_while_clients_keep_the_chat_busy(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    tg_bot: Bot,
-    bot_deps: BotDeps,
-    sessions: async_sessionmaker[AsyncSession],
-    staff: TgUser,
+    tg: Tg, staff: TgUser
 ) -> None:
     async def render(session: AsyncSession, deps: BotDeps, row: Notification) -> Rendered | None:
         if row.kind == "incoming_call":  # the pop's text as queued; relays as the bot shows them
@@ -239,8 +216,8 @@ async def test_a_screen_pop_goes_at_once_while_clients_keep_the_chat_busy(
 
     # Telegram's budget for one chat: a burst of 3, then one a second.
     sender = OutboxSender(
-        tg_bot,
-        bot_deps,
+        tg.bot,
+        tg.deps,
         poll_interval=0.02,
         per_chat_burst=3,
         per_chat_interval=1.0,
@@ -248,24 +225,22 @@ async def test_a_screen_pop_goes_at_once_while_clients_keep_the_chat_busy(
         group_render=client_chats.render_relay_group,
     )
     await sender.start()
-    clients = [TgUser(feed, fake_tg, 7100 + n, first_name=f"Клиент{n}") for n in range(3)]
+    clients = [tg.user(7100 + n, f"Клиент{n}") for n in range(3)]
     try:
         for n in range(12):  # four messages a second into Анна's chat for three seconds
             await clients[n % 3].say(f"m{n} вопрос")
             await asyncio.sleep(0.25)
-        await queue(bot_deps, ["POP"], chat_id=ANNA, kind="incoming_call")
+        await queue(tg.deps, ["POP"], chat_id=ANNA, kind="incoming_call")
         queued = time.monotonic()
-        pop = await fake_tg.wait_for(where=lambda c: c.text == "POP", within=5)
-        await until(lambda: _relays_recorded(sessions, 12), within=10)
+        pop = await tg.fake.wait_for(where=lambda c: c.text == "POP", within=5)
+        await until(lambda: _relays_recorded(tg.db, 12), within=10)
     finally:
         await sender.stop()
     assert pop[0].at - queued < 0.6  # not after the chat's next second
-    shown = "\n".join(c.text or "" for c in relays(fake_tg))
+    shown = "\n".join(c.text or "" for c in relays(tg.fake))
     assert all(len(re.findall(rf"\bm{n} ", shown)) == 1 for n in range(12))
-    assert len(relays(fake_tg)) < 12
+    assert len(relays(tg.fake)) < 12
 
 
-async def _relays_recorded(sessions: async_sessionmaker[AsyncSession], count: int) -> bool:
-    async with sessions() as session:
-        rows = list(await session.scalars(select(MessageRelay.message_id)))
-    return len(set(rows)) >= count
+async def _relays_recorded(db: Db, count: int) -> bool:
+    return len({row.message_id for row in await db.rows(MessageRelay)}) >= count

@@ -13,8 +13,8 @@ from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from core.models import MessageRelay, Notification
 from tests.bot.conftest import Tg, employee
-from tests.bot.test_clients_flow import until
 from tests.bot.test_clients_grouped import ANNA, IVAN, PETR, relays, slow_sender
+from tests.waits import until
 
 WORDS = {
     "a": "Иван " + "слово " * 500,  # ~3,000 characters each: the group takes several messages

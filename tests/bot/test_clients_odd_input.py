@@ -3,83 +3,57 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from aiogram import Bot
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import OutboxSender
-from bot.deps import BotDeps
-from core.config import CoreConfig
 from core.contacts import consent
 from core.contacts import service as contacts
-from core.context import Actor, Ctx
+from core.context import Actor
 from core.models import ChatMessage, Contact, Conversation, Notification
-from tests.bot.test_clients_flow import (
-    ANNA,
-    BORIS,
-    CLIENT,
-    add_staff,
-    reply_to_relay,
-    to_chat,
-    until,
-)
-from tests.bot.updates import TgUser
-from tests.fakes.clock import FakeClock
-from tests.fakes.telegram_api import FakeTelegram
+from tests.bot.conftest import Tg
+from tests.bot.helpers_clients import add_staff, reply_to_relay, to_chat
+from tests.bot.test_clients_flow import ANNA, BORIS, CLIENT
+from tests.bot.updates import poll, sticker
+from tests.conftest import Db
+from tests.waits import until
 
 
-@pytest.fixture
-async def sender(tg_bot: Bot, bot_deps: BotDeps) -> AsyncIterator[OutboxSender]:
-    running = OutboxSender(tg_bot, bot_deps, poll_interval=0.02, per_chat_burst=50)
-    await running.start()
-    yield running
-    await running.stop()
-
-
-async def messages(sessions: async_sessionmaker[AsyncSession]) -> list[ChatMessage]:
-    async with sessions() as session:
-        return list(await session.scalars(select(ChatMessage).order_by(ChatMessage.id)))
+async def messages(db: Db) -> list[ChatMessage]:
+    return await db.rows(ChatMessage)
 
 
 async def test_the_public_link_keeps_its_source_and_the_greeting_link_opens_the_same_chat(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    tg: Tg,
 ) -> None:
-    anna = await add_staff(sessions, config, clock, ANNA, "Анна")
-    visitor = TgUser(feed, fake_tg, CLIENT, first_name="Ольга", language_code="en")
+    anna = await add_staff(tg.db, ANNA, "Анна")
+    visitor = tg.user(CLIENT, "Ольга", "en")
     welcome = await visitor.say("/start hello_site-qr")
     assert "Share your phone" in (welcome[0].text or "")
     assert welcome[0].params["reply_markup"]["keyboard"][0][0]["request_contact"] is True
 
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    async with tg.db.ctx() as ctx:
         known = await contacts.create_contact(
             ctx, actor=Actor.system("test"), name="Ксения", owner_id=anna.id
         )
         token = await consent.invite_token(ctx, actor=Actor.system("test"), contact_id=known.id)
-    greeted = TgUser(feed, fake_tg, 7002, first_name="Ксения")
+    greeted = tg.user(7002, "Ксения")
     subscribed = await greeted.say(f"/start c_{token}")
     assert "greetings" in (subscribed[0].text or "") or "поздравления" in (subscribed[0].text or "")
     await greeted.say("А у вас есть скидки?")
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         chats = {c.chat_id: c for c in await session.scalars(select(Conversation))}
         opted_in = await session.get(Contact, known.id)
     assert chats[CLIENT].source == "site-qr" and chats[CLIENT].language == "en"
     assert chats[7002].contact_id == known.id and chats[7002].source == "greeting"
     assert opted_in is not None and opted_in.telegram_user_id == 7002
-    assert (await messages(sessions))[0].contact_id == known.id
+    assert (await messages(tg.db))[0].contact_id == known.id
 
     stopped = await greeted.say("/stop")
     assert stopped  # greetings stop; the client may still write and is relayed
     await greeted.say("Ещё вопрос")
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         relays = list(
             await session.scalars(select(Notification).where(Notification.kind == "client_relay"))
         )
@@ -87,42 +61,13 @@ async def test_the_public_link_keeps_its_source_and_the_greeting_link_opens_the_
 
 
 async def test_odd_client_input_is_kept_or_ignored_never_a_crash(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    sender: OutboxSender,
-    caplog: pytest.LogCaptureFixture,
+    tg: Tg, sender: OutboxSender, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await add_staff(sessions, config, clock, ANNA, "Анна")
-    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    await add_staff(tg.db, ANNA, "Анна")
+    client = tg.user(CLIENT, "Иван")
     await client.say("первое")
-    sticker = {
-        "file_id": "st1",
-        "file_unique_id": "st",
-        "type": "regular",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-        "emoji": "👍",
-    }
-    await client.send(sticker=sticker)
-    options = [{"text": text, "voter_count": 0, "persistent_id": text} for text in ("red", "blue")]
-    poll = {
-        "id": "p1",
-        "question": "Какой цвет?",
-        "options": options,
-        "total_voter_count": 0,
-        "is_closed": False,
-        "is_anonymous": True,
-        "type": "regular",
-        "allows_multiple_answers": False,
-        "allows_revoting": False,
-        "members_only": False,
-    }
-    await client.send(poll=poll)
+    await client.send(sticker=sticker("st1", "st", emoji="👍"))
+    await client.send(poll=poll("p1", "Какой цвет?", {"red": "red", "blue": "blue"}))
     await client.send(dice={"emoji": "🎲", "value": 4})
     await client.say(
         "пост канала",
@@ -151,7 +96,7 @@ async def test_odd_client_input_is_kept_or_ignored_never_a_crash(
         quiet = await client.send(write_access_allowed={"from_request": True})
     # (the sender may be relaying the earlier ones meanwhile: only the client's chat counts)
     assert not [c for c in quiet if c.chat_id == CLIENT] and "service message" in caplog.text
-    first = (await messages(sessions))[0]
+    first = (await messages(tg.db))[0]
     await client._run(
         {
             "edited_message": {
@@ -165,7 +110,7 @@ async def test_odd_client_input_is_kept_or_ignored_never_a_crash(
         }
     )
 
-    stored = await messages(sessions)
+    stored = await messages(tg.db)
     assert [m.kind for m in stored] == [
         "text",
         "sticker",
@@ -184,7 +129,7 @@ async def test_odd_client_input_is_kept_or_ignored_never_a_crash(
     assert stored[8].file_name == "счёт.pdf" and stored[8].mime_type == "application/pdf"
 
     async def everything_relayed() -> bool:
-        async with sessions() as session:
+        async with tg.db.sessions() as session:
             rows = list(
                 await session.scalars(
                     select(Notification).where(Notification.kind == "client_relay")
@@ -193,105 +138,85 @@ async def test_odd_client_input_is_kept_or_ignored_never_a_crash(
         return len(rows) == 9 and all(r.status == "sent" for r in rows)
 
     await until(everything_relayed)
-    giant = [c for c in to_chat(fake_tg, ANNA, "sendMessage") if "яяя" in (c.text or "")]
+    giant = [c for c in to_chat(tg.fake, ANNA, "sendMessage") if "яяя" in (c.text or "")]
     assert len(giant) == 2 and all(len(c.text or "") <= 4096 for c in giant)
-    assert {c.chat_id for c in fake_tg.calls if c.method in ("copyMessage", "sendMessage")} <= {
+    assert {c.chat_id for c in tg.fake.calls if c.method in ("copyMessage", "sendMessage")} <= {
         ANNA,
         CLIENT,
     }
 
 
-async def test_an_album_is_one_entry_relayed_as_one_album(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    sender: OutboxSender,
-) -> None:
-    await add_staff(sessions, config, clock, ANNA, "Анна")
-    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+async def test_an_album_is_one_entry_relayed_as_one_album(tg: Tg, sender: OutboxSender) -> None:
+    await add_staff(tg.db, ANNA, "Анна")
+    client = tg.user(CLIENT, "Иван")
     for index in range(3):
         photo = [{"file_id": f"ph{index}", "file_unique_id": f"u{index}", "width": 9, "height": 9}]
         caption = {"caption": "три фото"} if index == 0 else {}
         await client.send(photo=photo, media_group_id="album1", **caption)
-    stored = await messages(sessions)
+    stored = await messages(tg.db)
     assert len(stored) == 1 and len(stored[0].extra["items"]) == 3
-    clock.advance(seconds=2)  # the album waits a second for its last items
-    albums = await fake_tg.wait_for("copyMessages", where=lambda c: c.chat_id == ANNA)
+    tg.db.clock.advance(seconds=2)  # the album waits a second for its last items
+    albums = await tg.fake.wait_for("copyMessages", where=lambda c: c.chat_id == ANNA)
     assert len(albums[0].params["message_ids"]) == 3
-    header = to_chat(fake_tg, ANNA, "sendMessage")
+    header = to_chat(tg.fake, ANNA, "sendMessage")
     assert len(header) == 1 and "три фото" in (header[0].text or "")
-    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+    staff = tg.user(ANNA, "Анна")
 
     async def four_relays() -> bool:  # the header and the three photos: a reply to any answers
-        async with sessions() as session:
+        async with tg.db.sessions() as session:
             rows = await session.scalars(
                 select(Notification.status).where(Notification.kind == "client_relay")
             )
             return list(rows) == ["sent"]
 
     await until(four_relays)
-    await reply_to_relay(staff, sessions, text="Красиво")
-    await fake_tg.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
+    await reply_to_relay(staff, tg.db, text="Красиво")
+    await tg.fake.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
 
 
 async def test_a_reply_reaches_the_client_only_from_someone_who_may_see_them(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    sender: OutboxSender,
+    tg: Tg, sender: OutboxSender
 ) -> None:
-    await add_staff(sessions, config, clock, ANNA, "Анна")
-    boris = await add_staff(sessions, config, clock, BORIS, "Борис")
-    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    await add_staff(tg.db, ANNA, "Анна")
+    boris = await add_staff(tg.db, BORIS, "Борис")
+    client = tg.user(CLIENT, "Иван")
     await client.say("Вопрос для Анны")
-    await fake_tg.wait_for(where=lambda c: c.chat_id == ANNA)
-    assert not to_chat(fake_tg, BORIS)
-    async with sessions() as session:
+    await tg.fake.wait_for(where=lambda c: c.chat_id == ANNA)
+    assert not to_chat(tg.fake, BORIS)
+    async with tg.db.sessions() as session:
         contact = (await session.scalars(select(Contact).where(Contact.source == "bot"))).one()
         contact.owner_id = boris.id  # handed over: Anna (VISIBILITY=own) no longer sees it
         await session.commit()
-    anna = TgUser(feed, fake_tg, ANNA, first_name="Анна")
-    refused = await reply_to_relay(anna, sessions, text="Я отвечу")
+    anna = tg.user(ANNA, "Анна")
+    refused = await reply_to_relay(anna, tg.db, text="Я отвечу")
     assert "Не найдено" in (refused[-1].text or "")
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         out = list(await session.scalars(select(ChatMessage).where(ChatMessage.direction == "out")))
     assert out == []
     await client.say("Ещё вопрос")
-    await fake_tg.wait_for(where=lambda c: c.chat_id == BORIS)
+    await tg.fake.wait_for(where=lambda c: c.chat_id == BORIS)
 
 
 async def test_a_staff_member_is_never_taken_for_a_client(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    tg: Tg,
 ) -> None:
-    await add_staff(sessions, config, clock, ANNA, "Анна")
-    staff = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+    await add_staff(tg.db, ANNA, "Анна")
+    staff = tg.user(ANNA, "Анна")
     await staff.say("Петров")
     await staff.say("/start")
     await staff.send(photo=[{"file_id": "p", "file_unique_id": "p", "width": 9, "height": 9}])
-    async with sessions() as session:
+    async with tg.db.sessions() as session:
         assert (await session.scalars(select(Conversation))).all() == []
         assert (await session.scalars(select(ChatMessage))).all() == []
 
 
 async def test_an_admin_rewrites_the_welcome_and_clients_read_it(
-    feed: Any,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
+    tg: Tg,
 ) -> None:
-    await add_staff(sessions, config, clock, 5010, "Админ", role="admin")
-    await add_staff(sessions, config, clock, ANNA, "Анна")
-    admin = TgUser(feed, fake_tg, 5010, first_name="Админ")
-    sales = TgUser(feed, fake_tg, ANNA, first_name="Анна")
+    await add_staff(tg.db, 5010, "Админ", role="admin")
+    await add_staff(tg.db, ANNA, "Анна")
+    admin = tg.user(5010, "Админ")
+    sales = tg.user(ANNA, "Анна")
     listing = await admin.say("/clienttext")
     assert "welcome (ru)" in (listing[0].text or "") and "auto_reply (en)" in (
         listing[0].text or ""
@@ -303,11 +228,11 @@ async def test_an_admin_rewrites_the_welcome_and_clients_read_it(
     bad = await admin.say("/clienttext hello ru Привет")
     assert "Сохранено" not in (bad[0].text or "")
 
-    client = TgUser(feed, fake_tg, CLIENT, first_name="Иван")
+    client = tg.user(CLIENT, "Иван")
     welcome = await client.say("Здравствуйте")
     assert (welcome[0].text or "").startswith("Добрый день! Мы на связи &lt;9:00")
-    english = TgUser(feed, fake_tg, 7003, first_name="Tom", language_code="en")
+    english = tg.user(7003, "Tom", "en")
     assert "a manager will answer" in ((await english.say("Hi"))[0].text or "")
     await admin.say("/clienttext welcome ru")  # back to the built-in text
-    other = TgUser(feed, fake_tg, 7004, first_name="Олег")
+    other = tg.user(7004, "Олег")
     assert "менеджер ответит" in ((await other.say("Привет"))[0].text or "")

@@ -15,7 +15,6 @@ PEREZVON_TRANSCRIPT naming a file the day is written there as Markdown
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from dataclasses import dataclass, field
@@ -27,10 +26,10 @@ from bot.callbacks import ContactCb
 from bot.delivery import OutboxSender
 from core.contacts import service as contacts
 from core.context import Actor
-from core.models import Activity, Call, Contact, MessageRelay, Note, User
+from core.models import Activity, Call, Contact, Note, User
 from tests.bot.conftest import Tg
-from tests.bot.updates import TgUser, answers, message_update, sent, texts_of
-from tests.conftest import Db
+from tests.bot.helpers_clients import reply_to_relay
+from tests.bot.updates import answers, sent, texts_of
 from tests.fakes.telegram_api import Call as ApiCall
 
 ADMIN, MANAGER, ANNA, BORIS, CLIENT = 7501, 7502, 7503, 7504, 7601
@@ -159,7 +158,7 @@ async def test_a_short_working_day_of_the_team(tg: Tg) -> None:
     assert "Иван Петров" in said and "Просит счёт на 10 штук" in said and "Борис" in said
 
     # 7. Анна plans a call on the card: a day not in the calendar is asked again.
-    card = sent(await anna.press(ContactCb(action="open", id=client.id).pack()))[0]
+    card = await anna.open_card(client.id)
     day.add("Анна", "открывает карточку «Иван Петров»", [card])
     day.add("Анна", "жмёт «⏰»", await anna.tap(card, "⏰"))
     made = await anna.say("31.02 10:00")
@@ -248,7 +247,7 @@ async def test_a_short_working_day_of_the_team(tg: Tg) -> None:
         )
         said = day.add("Анна", "(получает)", relayed)
         assert "Иван" in said and "когда доставка?" in said
-        answer = await reply_to_relay(anna, tg.db, "Завтра до 12:00")
+        answer = await reply_to_relay(anna, tg.db, text="Завтра до 12:00")
         assert not sent(answer)  # an answer to the client, not a note
         copied = await tg.fake.wait_for("copyMessage", where=lambda c: c.chat_id == CLIENT)
         assert copied[0].params["from_chat_id"] == ANNA
@@ -259,33 +258,3 @@ async def test_a_short_working_day_of_the_team(tg: Tg) -> None:
 
     assert len(day.rows) >= 12
     write_transcript(day)
-
-
-async def reply_to_relay(staff: TgUser, db: Db, text: str) -> list[ApiCall]:
-    """The staff member replies to the latest message a client's relay became (the sender
-    records the relay just after Telegram took the message: awaited, not slept on)."""
-
-    async def latest() -> MessageRelay | None:
-        async with db.sessions() as session:
-            return (
-                await session.scalars(
-                    select(MessageRelay)
-                    .where(MessageRelay.staff_chat_id == staff.id)
-                    .order_by(MessageRelay.id.desc())
-                )
-            ).first()
-
-    async with asyncio.timeout(5):
-        while True:
-            relay = await latest()
-            if relay is not None:
-                break
-            await asyncio.sleep(0.02)
-    replied = {
-        "message_id": relay.staff_message_id,
-        "date": 0,
-        "chat": {"id": staff.id, "type": "private", "first_name": staff.first_name},
-        "from": {"id": staff.fake.bot_id, "is_bot": True, "first_name": "Bot"},
-        "text": "relay",
-    }
-    return await staff._run(message_update(staff.user, text, reply_to_message=replied))

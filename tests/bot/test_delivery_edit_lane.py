@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Callable
 
 import pytest
-from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from core.calls import service as calls
 from core.config import CoreConfig
-from core.context import Actor, Ctx
-from core.events import CallEvent
 from core.models import Notification
-from core.users import service as users
-from tests.bot.helpers_delivery import ShiftedClock, real_time_deps, settled, stored
+from tests.bot.conftest import MakeSender
+from tests.bot.helpers_delivery import ShiftedClock, context_of, real_time_deps, settled, stored
+from tests.factories import call_event, make_user
 from tests.fakes.telegram_api import Call, FakeTelegram
 
 ANNA_TG = 7201
@@ -34,8 +30,6 @@ INTERVAL = 1.5  # seconds per message in Анна's chat: long enough for the st
 CLIENTS = {"c-1": "+79161234501", "c-2": "+79161234502", "c-3": "+79161234503"}
 PATIENCE = 20.0
 SLOW_ANSWER = 3.0  # seconds the fake takes to answer, where a test makes Telegram slow
-
-MakeSender = Callable[..., OutboxSender]
 
 
 @pytest.fixture
@@ -48,47 +42,22 @@ async def deps(
     sessions: async_sessionmaker[AsyncSession], config: CoreConfig, clock: ShiftedClock
 ) -> BotDeps:
     made = real_time_deps(sessions, dataclasses.replace(config, live_call_messages=True), clock)
-    async with made.sessions() as session:
-        ctx = Ctx(session=session, config=made.config, clock=made.clock)
-        await users.create_user(
-            ctx,
-            actor=Actor.system("test"),
-            name="Анна",
-            role="sales",
-            telegram_user_id=ANNA_TG,
-            extensions=["101"],
-        )
+    async with context_of(made) as ctx:
+        await make_user(ctx, "Анна", tg=ANNA_TG, extensions=["101"])
     return made
-
-
-@pytest.fixture
-async def make_sender(tg_bot: Bot, deps: BotDeps) -> AsyncIterator[MakeSender]:
-    made: list[OutboxSender] = []
-
-    def make(**options: object) -> OutboxSender:
-        options.setdefault("poll_interval", 0.05)
-        sender = OutboxSender(tg_bot, deps, **options)  # type: ignore[arg-type]
-        made.append(sender)
-        return sender
-
-    yield make
-    for sender in made:
-        await sender.stop()
 
 
 async def pbx(deps: BotDeps, call_id: str, kind: str, **fields: object) -> None:
     """One PBX event of an incoming call to extension 101 (Анна), applied and committed."""
-    async with deps.sessions() as session:
-        ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
-        event = CallEvent(
-            provider="test",
-            provider_call_id=call_id,
-            kind=kind,  # type: ignore[arg-type]
-            occurred_at=deps.clock.now(),
+    async with context_of(deps) as ctx:
+        event = call_event(
+            deps.clock,
+            call_id,
+            kind,
             direction="in",
             client_number=CLIENTS[call_id],
             extension="101",
-            **fields,  # type: ignore[arg-type]
+            **fields,
         )
         await calls.apply_event(ctx, event=event)
 

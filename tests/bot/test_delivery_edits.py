@@ -17,12 +17,18 @@ from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from core.calls import service as calls
 from core.config import CoreConfig
-from core.context import Actor, Ctx
-from core.events import CallEvent
+from core.context import Ctx
 from core.models import Notification
 from core.outbox import service as outbox
-from core.users import service as users
-from tests.bot.helpers_delivery import ShiftedClock, real_time_deps, settled, stored, until_sent
+from tests.bot.helpers_delivery import (
+    ShiftedClock,
+    context_of,
+    real_time_deps,
+    settled,
+    stored,
+    until_sent,
+)
+from tests.factories import call_event, make_user
 from tests.fakes.telegram_api import FakeTelegram
 
 ANNA_TG = 7101
@@ -37,33 +43,23 @@ def deps(sessions: async_sessionmaker[AsyncSession], config: CoreConfig) -> BotD
 
 @pytest.fixture
 async def sender(tg_bot: Bot, deps: BotDeps) -> AsyncIterator[OutboxSender]:
-    async with deps.sessions() as session:
-        ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
-        await users.create_user(
-            ctx,
-            actor=Actor.system("test"),
-            name="Анна",
-            role="sales",
-            telegram_user_id=ANNA_TG,
-            extensions=["101"],
-        )
+    async with context_of(deps) as ctx:
+        await make_user(ctx, "Анна", tg=ANNA_TG, extensions=["101"])
     made = OutboxSender(tg_bot, deps, poll_interval=0.05)
     yield made
     await made.stop()
 
 
 async def pbx(deps: BotDeps, kind: str, **fields: object) -> None:
-    async with deps.sessions() as session:
-        ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
-        event = CallEvent(
-            provider="test",
-            provider_call_id="c-1",
-            kind=kind,  # type: ignore[arg-type]
-            occurred_at=deps.clock.now(),
+    async with context_of(deps) as ctx:
+        event = call_event(
+            deps.clock,
+            "c-1",
+            kind,
             direction="in",
             client_number=CLIENT,
             extension="101",
-            **fields,  # type: ignore[arg-type]
+            **fields,
         )
         await calls.apply_event(ctx, event=event)
 

@@ -10,93 +10,54 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.bot_component import BotComponent
 from app.settings import Settings
-from app.wiring import Container
 from core.activities import service as activities
 from core.activities.models import Activity
-from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.users import service as users
-from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
+from tests.bot.helpers_process import HEADERS, PATIENCE, Running, perezvon, settings, webhook
+from tests.factories import make_contact, make_user
+from tests.fakes.telegram_api import Call, FakeTelegram
 
-GENERIC = "generic-bot-token"
-PATIENCE = 30.0
 ANNA_TG = 7001  # the client's owner, extension 101
 BORIS_TG = 7002  # a colleague, extension 102
 CLIENT = "+79161234567"
-HEADERS = {"x-perezvon-token": GENERIC}
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 
-@asynccontextmanager
-async def perezvon(
-    database_url: str, fake: FakeTelegram, *, live: bool = True
-) -> AsyncIterator[httpx.AsyncClient]:
-    """`perezvon run` in one process with Анна (owner of the client) and her colleague Борис."""
-    settings = Settings(
-        database_url=database_url,
-        telegram_token=TOKEN,  # type: ignore[arg-type]
-        telegram_api_url=fake.url,
-        generic_token=GENERIC,  # type: ignore[arg-type]
-        live_call_messages=live,
-    )
-    container = Container.build(settings)
-
-    async def seed(ctx: Ctx) -> None:
-        system = Actor.system("test")
-        anna = await users.create_user(
-            ctx,
-            actor=system,
-            name="Анна",
-            role="sales",
-            telegram_user_id=ANNA_TG,
-            extensions=["101"],
-        )
-        await users.create_user(
-            ctx,
-            actor=system,
-            name="Борис",
-            role="sales",
-            telegram_user_id=BORIS_TG,
-            extensions=["102"],
-        )
-        await contacts.create_contact(
-            ctx, actor=system, name="Пётр Иванов", phones=[CLIENT], owner_id=anna.id
-        )
-
-    await container.run(seed)
-    bot = BotComponent(container)
-    app = container.http_app([bot])
-    async with app.router.lifespan_context(app):
-        await bot.runtime.wait_ready(within=PATIENCE)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pbx") as client:
-            client.container = container  # type: ignore[attr-defined]
-            yield client
+async def seed(ctx: Ctx) -> None:
+    """Анна, the owner of the client, and her colleague Борис."""
+    anna = await make_user(ctx, "Анна", tg=ANNA_TG, extensions=["101"])
+    await make_user(ctx, "Борис", tg=BORIS_TG, extensions=["102"])
+    await make_contact(ctx, "Пётр Иванов", phones=[CLIENT], owner_id=anna.id)
 
 
-async def post(pbx: httpx.AsyncClient, kind: str, call_id: str, **fields: Any) -> None:
-    body = {
-        "event": kind,
-        "call_id": call_id,
-        "direction": "in",
-        "from": CLIENT,
-        "did": "74951234567",
-        "timestamp": int(time.time()),
-        **fields,
-    }
-    response = await pbx.post("/webhooks/generic", json=body, headers=HEADERS)
+@pytest.fixture
+async def pbx(
+    engine: AsyncEngine, fake_tg: FakeTelegram, database_url: str
+) -> AsyncIterator[Running]:
+    """`perezvon run` in one process (live call messages on, as by default), seeded."""
+    async with perezvon(settings(database_url, fake_tg), seed) as running:
+        yield running
+
+
+async def post(pbx: Running, kind: str, call_id: str, **fields: Any) -> None:
+    body = webhook(kind, call_id, CLIENT, **fields)
+    response = await pbx.http.post("/webhooks/generic", json=body, headers=HEADERS)
     assert response.status_code == 200, response.text
+
+
+async def ring(pbx: Running, call_id: str, extension: str, **fields: Any) -> None:
+    """A client's call starts and rings at `extension`."""
+    await post(pbx, "start", call_id, **fields)
+    await post(pbx, "ringing", call_id, extension=extension, **fields)
 
 
 def to(chat: int) -> Any:
@@ -145,25 +106,22 @@ async def edit_saying(fake: FakeTelegram, chat: int, message_id: int, words: str
     return edit
 
 
-@pytest.mark.usefixtures("engine")
 async def test_the_pop_is_edited_in_place_as_the_call_is_answered_and_ends(
-    fake_tg: FakeTelegram, database_url: str
+    pbx: Running, fake_tg: FakeTelegram
 ) -> None:
-    async with perezvon(database_url, fake_tg) as pbx:
-        await post(pbx, "start", "c-1")
-        await post(pbx, "ringing", "c-1", extension="101")
-        [pop] = await fake_tg.wait_for("sendMessage", 1, within=PATIENCE)
-        pop_id = message_id_of(fake_tg, pop)
-        assert "Входящий звонок" in (pop.text or "")
-        assert "Идёт разговор" not in (pop.text or "")
+    await ring(pbx, "c-1", "101")
+    [pop] = await fake_tg.wait_for("sendMessage", 1, within=PATIENCE)
+    pop_id = message_id_of(fake_tg, pop)
+    assert "Входящий звонок" in (pop.text or "")
+    assert "Идёт разговор" not in (pop.text or "")
 
-        await post(pbx, "answer", "c-1", extension="101")
-        answered = await edit_saying(fake_tg, ANNA_TG, pop_id, "Идёт разговор")
-        assert "Идёт разговор" in (answered.text or "")
+    await post(pbx, "answer", "c-1", extension="101")
+    answered = await edit_saying(fake_tg, ANNA_TG, pop_id, "Идёт разговор")
+    assert "Идёт разговор" in (answered.text or "")
 
-        await post(pbx, "end", "c-1", extension="101", billsec=125, status="answered")
-        ended = await edit_saying(fake_tg, ANNA_TG, pop_id, "Звонок завершён")
-        await fake_tg.wait_for("sendMessage", 2, within=PATIENCE)  # the post-call prompt
+    await post(pbx, "end", "c-1", extension="101", billsec=125, status="answered")
+    ended = await edit_saying(fake_tg, ANNA_TG, pop_id, "Звонок завершён")
+    await fake_tg.wait_for("sendMessage", 2, within=PATIENCE)  # the post-call prompt
 
     assert "Звонок завершён, 2:05" in (ended.text or "")
     assert "Пётр Иванов" in (ended.text or "")  # still the client's card
@@ -175,15 +133,13 @@ async def test_the_pop_is_edited_in_place_as_the_call_is_answered_and_ends(
             russian_only(call.text)
 
 
-@pytest.mark.usefixtures("engine")
 async def test_an_outbound_call_is_announced_as_outgoing(
-    fake_tg: FakeTelegram, database_url: str
+    pbx: Running, fake_tg: FakeTelegram
 ) -> None:
-    async with perezvon(database_url, fake_tg) as pbx:
-        fields = {"direction": "out", "from": "101", "to": CLIENT, "extension": "101"}
-        await post(pbx, "start", "o-1", **fields)
-        await post(pbx, "ringing", "o-1", **fields)
-        [pop] = await fake_tg.wait_for("sendMessage", 1, within=PATIENCE)
+    fields = {"direction": "out", "from": "101", "to": CLIENT, "extension": "101"}
+    await post(pbx, "start", "o-1", **fields)
+    await post(pbx, "ringing", "o-1", **fields)
+    [pop] = await fake_tg.wait_for("sendMessage", 1, within=PATIENCE)
 
     assert pop.chat_id == ANNA_TG
     assert "Исходящий звонок" in (pop.text or "")
@@ -191,21 +147,18 @@ async def test_an_outbound_call_is_announced_as_outgoing(
     russian_only(pop.text)
 
 
-@pytest.mark.usefixtures("engine")
 async def test_the_owners_pop_says_at_whose_line_it_rings_and_who_answered(
-    fake_tg: FakeTelegram, database_url: str
+    pbx: Running, fake_tg: FakeTelegram
 ) -> None:
-    async with perezvon(database_url, fake_tg) as pbx:
-        await post(pbx, "start", "c-2")
-        await post(pbx, "ringing", "c-2", extension="102")
-        [owners] = await fake_tg.wait_for("sendMessage", 1, within=PATIENCE, where=to(ANNA_TG))
-        [boris] = await fake_tg.wait_for("sendMessage", 1, within=PATIENCE, where=to(BORIS_TG))
-        owners_id = message_id_of(fake_tg, owners)
+    await ring(pbx, "c-2", "102")
+    [owners] = await fake_tg.wait_for("sendMessage", 1, within=PATIENCE, where=to(ANNA_TG))
+    [boris] = await fake_tg.wait_for("sendMessage", 1, within=PATIENCE, where=to(BORIS_TG))
+    owners_id = message_id_of(fake_tg, owners)
 
-        await post(pbx, "answer", "c-2", extension="102")
-        # The "start" may pop the owner before the PBX says where it rings: then an edit
-        # adds the line; either way the answer's edit says who took it.
-        answered = await edit_saying(fake_tg, ANNA_TG, owners_id, "Идёт разговор")
+    await post(pbx, "answer", "c-2", extension="102")
+    # The "start" may pop the owner before the PBX says where it rings: then an edit
+    # adds the line; either way the answer's edit says who took it.
+    answered = await edit_saying(fake_tg, ANNA_TG, owners_id, "Идёт разговор")
 
     assert "Пётр Иванов" in (owners.text or "")
     assert "Звонок на линию" not in (boris.text or "")  # it rings at Борис's own line
@@ -216,35 +169,32 @@ async def test_the_owners_pop_says_at_whose_line_it_rings_and_who_answered(
         russian_only(call.text)
 
 
-@pytest.mark.usefixtures("engine")
 async def test_a_repeated_missed_call_edits_the_task_and_the_callback_takes_its_buttons(
-    fake_tg: FakeTelegram, database_url: str
+    pbx: Running, fake_tg: FakeTelegram
 ) -> None:
     first_at = int(time.time()) - 120
     again_at = first_at + 60
-    async with perezvon(database_url, fake_tg) as pbx:
-        for call_id, at in (("m-1", first_at), ("m-2", again_at)):
-            await post(pbx, "start", call_id, timestamp=at)
-            await post(pbx, "ringing", call_id, extension="101", timestamp=at)
-            await post(pbx, "end", call_id, extension="101", status="missed", timestamp=at + 20)
-            if call_id == "m-1":  # the task's message goes out before the second call
-                [task] = await fake_tg.wait_for(
-                    "sendMessage",
-                    1,
-                    within=PATIENCE,
-                    where=lambda c: "Перезвонить до" in (c.text or ""),
-                )
-                task_id = message_id_of(fake_tg, task)
-        counted = await edit_saying(fake_tg, ANNA_TG, task_id, "Пропущено 2 раза")
+    for call_id, at in (("m-1", first_at), ("m-2", again_at)):
+        await ring(pbx, call_id, "101", timestamp=at)
+        await post(pbx, "end", call_id, extension="101", status="missed", timestamp=at + 20)
+        if call_id == "m-1":  # the task's message goes out before the second call
+            [task] = await fake_tg.wait_for(
+                "sendMessage",
+                1,
+                within=PATIENCE,
+                where=lambda c: "Перезвонить до" in (c.text or ""),
+            )
+            task_id = message_id_of(fake_tg, task)
+    counted = await edit_saying(fake_tg, ANNA_TG, task_id, "Пропущено 2 раза")
 
-        # Анна calls back from her extension and the client answers.
-        back = {"direction": "out", "from": "101", "to": CLIENT, "extension": "101"}
-        await post(pbx, "start", "b-1", **back)
-        await post(pbx, "answer", "b-1", **back)
-        closed = await edit_saying(fake_tg, ANNA_TG, task_id, "Статус: выполнено")
+    # Анна calls back from her extension and the client answers.
+    back = {"direction": "out", "from": "101", "to": CLIENT, "extension": "101"}
+    await post(pbx, "start", "b-1", **back)
+    await post(pbx, "answer", "b-1", **back)
+    closed = await edit_saying(fake_tg, ANNA_TG, task_id, "Статус: выполнено")
 
-        async with pbx.container.sessions() as session:  # type: ignore[attr-defined]
-            [activity] = list(await session.scalars(select(Activity)))
+    async with pbx.container.sessions() as session:
+        [activity] = list(await session.scalars(select(Activity)))
 
     local = datetime.fromtimestamp(again_at, UTC).astimezone(ZoneInfo("Europe/Moscow"))
     assert f"Пропущено 2 раза, последний в {local:%H:%M}" in (counted.text or "")
@@ -258,26 +208,23 @@ async def test_a_repeated_missed_call_edits_the_task_and_the_callback_takes_its_
         russian_only(call.text)
 
 
-@pytest.mark.usefixtures("engine")
 async def test_a_task_done_elsewhere_takes_the_buttons_off_its_missed_call_message(
-    fake_tg: FakeTelegram, database_url: str
+    pbx: Running, fake_tg: FakeTelegram
 ) -> None:
-    async with perezvon(database_url, fake_tg) as pbx:
-        await post(pbx, "start", "m-3")
-        await post(pbx, "ringing", "m-3", extension="101")
-        await post(pbx, "end", "m-3", extension="101", status="missed")
-        [task] = await fake_tg.wait_for(
-            "sendMessage", 1, within=PATIENCE, where=lambda c: "Перезвонить до" in (c.text or "")
-        )
-        task_id = message_id_of(fake_tg, task)
-        assert "✅ Готово" in buttons(task.params)
+    await ring(pbx, "m-3", "101")
+    await post(pbx, "end", "m-3", extension="101", status="missed")
+    [task] = await fake_tg.wait_for(
+        "sendMessage", 1, within=PATIENCE, where=lambda c: "Перезвонить до" in (c.text or "")
+    )
+    task_id = message_id_of(fake_tg, task)
+    assert "✅ Готово" in buttons(task.params)
 
-        async def done_by_api(ctx: Ctx) -> None:  # as REST or a reminder's Done would
-            [activity] = list(await ctx.session.scalars(select(Activity)))
-            await activities.complete(ctx, actor=Actor.system("test"), activity_id=activity.id)
+    async def done_by_api(ctx: Ctx) -> None:  # as REST or a reminder's Done would
+        [activity] = list(await ctx.session.scalars(select(Activity)))
+        await activities.complete(ctx, actor=Actor.system("test"), activity_id=activity.id)
 
-        await pbx.container.run(done_by_api)  # type: ignore[attr-defined]
-        closed = await edit_saying(fake_tg, ANNA_TG, task_id, "Статус: выполнено")
+    await pbx.container.run(done_by_api)
+    closed = await edit_saying(fake_tg, ANNA_TG, task_id, "Статус: выполнено")
 
     assert buttons(closed.params) == []
     assert buttons(fake_tg.message(ANNA_TG, task_id)) == []
@@ -291,9 +238,8 @@ async def test_with_live_call_messages_off_the_pop_is_never_edited(
     """PEREZVON_LIVE_CALL_MESSAGES=false (on by default): the pop stays as sent and the call
     still gets its post-call prompt."""
     assert Settings(database_url=database_url).core_config().live_call_messages is True
-    async with perezvon(database_url, fake_tg, live=False) as pbx:
-        await post(pbx, "start", "c-9")
-        await post(pbx, "ringing", "c-9", extension="101")
+    async with perezvon(settings(database_url, fake_tg, live_call_messages=False), seed) as pbx:
+        await ring(pbx, "c-9", "101")
         await post(pbx, "answer", "c-9", extension="101")
         await post(pbx, "end", "c-9", extension="101", billsec=60, status="answered")
         sent = await fake_tg.wait_for("sendMessage", 2, within=PATIENCE)  # pop, prompt

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
-from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -16,11 +15,11 @@ from app.bot_component import watch_commits
 from bot.delivery import OutboxSender
 from bot.deps import BotDeps
 from core.config import CoreConfig
-from core.context import Actor, Ctx
 from core.models import User
-from core.users import service as users
+from tests.bot.conftest import MakeSender
 from tests.bot.helpers_delivery import (
     ShiftedClock,
+    context_of,
     gaps,
     most_in_any_window,
     plain_render,
@@ -29,11 +28,10 @@ from tests.bot.helpers_delivery import (
     settled,
     until_sent,
 )
+from tests.factories import make_user
 from tests.fakes.telegram_api import FakeTelegram
 
 CHAT = 5001
-
-MakeSender = Callable[..., OutboxSender]
 
 
 @pytest.fixture
@@ -49,20 +47,9 @@ def deps(
 
 
 @pytest.fixture
-async def make_sender(tg_bot: Bot, deps: BotDeps) -> AsyncIterator[MakeSender]:
-    """Senders that are stopped at the end of the test (start them yourself)."""
-    made: list[OutboxSender] = []
-
-    def make(**options: object) -> OutboxSender:
-        options.setdefault("render", plain_render)
-        options.setdefault("poll_interval", 0.05)
-        sender = OutboxSender(tg_bot, deps, **options)  # type: ignore[arg-type]
-        made.append(sender)
-        return sender
-
-    yield make
-    for sender in made:
-        await sender.stop()
+def sender_defaults() -> dict[str, Any]:
+    """These senders send the payload's text (the delivery, not the notification texts)."""
+    return {"poll_interval": 0.05, "render": plain_render}
 
 
 async def test_due_notifications_are_sent_once_and_marked_sent(
@@ -204,15 +191,9 @@ async def test_a_long_retry_after_goes_back_to_the_outbox_uncounted(
 async def test_a_user_who_blocked_the_bot_is_marked_inactive(
     fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender
 ) -> None:
-    async with deps.sessions() as session:
-        ctx = Ctx(session=session, config=deps.config, clock=deps.clock)
-        system = Actor.system("test")
-        blocker = await users.create_user(
-            ctx, actor=system, name="Борис", role="sales", telegram_user_id=7001
-        )
-        other = await users.create_user(
-            ctx, actor=system, name="Вера", role="sales", telegram_user_id=7002
-        )
+    async with context_of(deps) as ctx:
+        blocker = await make_user(ctx, "Борис", tg=7001)
+        other = await make_user(ctx, "Вера", tg=7002)
         blocker_id, other_id = blocker.id, other.id
     fake_tg.fail("sendMessage", 403, chat_id=7001)
     await queue(deps, ["to boris"], chat_id=7001, user_id=blocker_id)
@@ -347,14 +328,23 @@ async def test_a_document_is_sent_with_its_caption(
     assert fake_tg.sent("sendMessage") == []
 
 
+async def mid_queue(
+    fake: FakeTelegram, deps: BotDeps, make_sender: MakeSender, texts: list[str]
+) -> OutboxSender:
+    """`texts` queued for one chat and a sender started on them (a message per 0.4 s), once
+    two went out."""
+    await queue(deps, texts, chat_id=CHAT)
+    sender = make_sender(per_chat_interval=0.4)
+    await sender.start()
+    await fake.wait_for("sendMessage", 2, within=3.0)
+    return sender
+
+
 async def test_a_graceful_restart_mid_queue_sends_nothing_twice(
     fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender
 ) -> None:
     texts = [f"q{i}" for i in range(6)]
-    await queue(deps, texts, chat_id=CHAT)
-    first = make_sender(per_chat_interval=0.4)
-    await first.start()
-    await fake_tg.wait_for("sendMessage", 2, within=3.0)
+    first = await mid_queue(fake_tg, deps, make_sender, texts)
     await first.stop()
 
     second = make_sender(per_chat_interval=0.4)
@@ -370,10 +360,7 @@ async def test_a_crash_mid_queue_resends_nothing_once_the_lease_expires(
     fake_tg: FakeTelegram, deps: BotDeps, make_sender: MakeSender, shifted_clock: ShiftedClock
 ) -> None:
     texts = [f"c{i}" for i in range(5)]
-    await queue(deps, texts, chat_id=CHAT)
-    crashed = make_sender(per_chat_interval=0.4)
-    await crashed.start()
-    await fake_tg.wait_for("sendMessage", 2, within=3.0)
+    await mid_queue(fake_tg, deps, make_sender, texts)
     await until_sent(deps, 2)
     # The process dies between two sends (the third waits for the chat's slot): its tasks stop
     # where they are and nothing is handed back. (Dying between Telegram's 200 and the commit

@@ -3,76 +3,23 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
-import httpx
 import pytest
 
-from app.bot_component import BotComponent
-from app.settings import Settings
-from app.wiring import Container
-from core.contacts import service as contacts
-from core.context import Actor, Ctx
-from core.users import service as users
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from core.context import Ctx
+from tests.bot.helpers_process import HEADERS, PATIENCE, perezvon, settings, webhook
+from tests.factories import make_contact, make_user
+from tests.fakes.telegram_api import FakeTelegram
 
-GENERIC = "generic-bot-token"
-# How long a test waits for start-up and for the messages: generous, so a loaded machine is not
-# a failure; how fast they came is asserted separately, from the recorded arrival times.
-PATIENCE = 30.0
 ANNA_TG = 7001
 CLIENT = "+79161234567"
 
 
-@asynccontextmanager
-async def perezvon(
-    database_url: str, fake: FakeTelegram, *, poll_interval: float = 0.1
-) -> AsyncIterator[httpx.AsyncClient]:
-    """`perezvon run` in one process: HTTP app, inbox processor, bot (polling) and its sender."""
-    settings = Settings(
-        database_url=database_url,
-        telegram_token=TOKEN,  # type: ignore[arg-type]
-        telegram_api_url=fake.url,
-        generic_token=GENERIC,  # type: ignore[arg-type]
-    )
-    container = Container.build(settings)
-
-    async def seed(ctx: Ctx) -> None:
-        system = Actor.system("test")
-        anna = await users.create_user(
-            ctx,
-            actor=system,
-            name="Анна",
-            role="sales",
-            telegram_user_id=ANNA_TG,
-            extensions=["101"],
-        )
-        await contacts.create_contact(
-            ctx, actor=system, name="Пётр <Иванов>", phones=["8 916 123-45-67"], owner_id=anna.id
-        )
-
-    await container.run(seed)
-    bot = BotComponent(container, poll_interval=poll_interval)
-    app = container.http_app([bot])
-    async with app.router.lifespan_context(app):
-        await bot.runtime.wait_ready(within=PATIENCE)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://pbx") as client:
-            yield client
-
-
-def event(kind: str, call_id: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "event": kind,
-        "call_id": call_id,
-        "direction": "in",
-        "from": CLIENT,
-        "did": "74951234567",
-        "timestamp": int(time.time()),
-        **fields,
-    }
+async def seed(ctx: Ctx) -> None:
+    """Анна at extension 101, the owner of the caller (stored with another spelling of the
+    number, and a name that needs escaping in HTML)."""
+    anna = await make_user(ctx, "Анна", tg=ANNA_TG, extensions=["101"])
+    await make_contact(ctx, "Пётр <Иванов>", phones=["8 916 123-45-67"], owner_id=anna.id)
 
 
 @pytest.mark.usefixtures("engine")  # a clean database (PostgreSQL is shared by the tests)
@@ -80,10 +27,12 @@ def event(kind: str, call_id: str, **fields: Any) -> dict[str, Any]:
 async def test_a_ringing_call_puts_the_callers_card_in_the_salespersons_chat(
     fake_tg: FakeTelegram, database_url: str, poll_interval: float
 ) -> None:
-    async with perezvon(database_url, fake_tg, poll_interval=poll_interval) as pbx:
-        headers = {"x-perezvon-token": GENERIC}
-        for body in (event("start", "c-1"), event("ringing", "c-1", extension="101")):
-            response = await pbx.post("/webhooks/generic", json=body, headers=headers)
+    async with perezvon(settings(database_url, fake_tg), seed, poll_interval=poll_interval) as pbx:
+        for body in (
+            webhook("start", "c-1", CLIENT),
+            webhook("ringing", "c-1", CLIENT, extension="101"),
+        ):
+            response = await pbx.http.post("/webhooks/generic", json=body, headers=HEADERS)
             assert response.status_code == 200
         accepted = time.monotonic()
 
@@ -101,15 +50,14 @@ async def test_a_ringing_call_puts_the_callers_card_in_the_salespersons_chat(
 async def test_the_end_of_an_answered_call_puts_the_post_call_prompt_in_the_chat(
     fake_tg: FakeTelegram, database_url: str
 ) -> None:
-    async with perezvon(database_url, fake_tg) as pbx:
-        headers = {"x-perezvon-token": GENERIC}
+    async with perezvon(settings(database_url, fake_tg), seed) as pbx:
         for body in (
-            event("start", "c-2"),
-            event("ringing", "c-2", extension="101"),
-            event("answer", "c-2", extension="101"),
-            event("end", "c-2", extension="101", billsec=42, status="answered"),
+            webhook("start", "c-2", CLIENT),
+            webhook("ringing", "c-2", CLIENT, extension="101"),
+            webhook("answer", "c-2", CLIENT, extension="101"),
+            webhook("end", "c-2", CLIENT, extension="101", billsec=42, status="answered"),
         ):
-            assert (await pbx.post("/webhooks/generic", json=body, headers=headers)).is_success
+            assert (await pbx.http.post("/webhooks/generic", json=body, headers=HEADERS)).is_success
         ended = time.monotonic()
 
         card, prompt = await fake_tg.wait_for("sendMessage", 2, within=PATIENCE)

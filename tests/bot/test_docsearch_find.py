@@ -8,23 +8,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import ContactCb, FindCb
+from bot.callbacks import FindCb
 from core.config import CoreConfig
 from core.contacts import service as contacts
-from core.context import Actor, Ctx
+from core.context import Actor
 from core.documents import index, service
 from core.documents.extract import extract_bytes
 from core.users.models import User
-from tests.bot.conftest import Feed
-from tests.bot.updates import TgUser, buttons, make_user, sent, texts_of
+from tests.bot.conftest import Tg, employee
+from tests.bot.updates import buttons, sent, texts_of
+from tests.conftest import Db
 from tests.fakes import documents as fx
-from tests.fakes.clock import FakeClock
-from tests.fakes.telegram_api import FakeTelegram
 
 SELLER_TG = 9401
 OTHER_TG = 9402
+
+seller = employee(SELLER_TG, name="Пётр")
+other = employee(OTHER_TG, name="Ольга")
 
 
 @pytest.fixture
@@ -34,17 +35,9 @@ def config(tmp_path: Path) -> CoreConfig:
     )
 
 
-async def stored(
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    owner: User,
-    client: str,
-    files: list[tuple[str, bytes]],
-) -> list[int]:
+async def stored(db: Db, owner: User, client: str, files: list[tuple[str, bytes]]) -> list[int]:
     """A contact of `owner` with these files, stored and indexed as the worker leaves them."""
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    async with db.ctx() as ctx:
         actor = Actor.of_user(owner)
         contact = await contacts.create_contact(ctx, actor=actor, name=client)
         await contacts.update_contact(
@@ -56,30 +49,21 @@ async def stored(
                 ctx, actor=actor, name=name, source="api", data=data, contact_id=contact.id
             )
             await index.store(ctx, document, extract_bytes(data, name))
-            await session.commit()
+            await ctx.session.commit()
             ids.append(document.id)
         return ids
 
 
-async def test_find_a_word_form_and_get_the_file(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
-    seller = await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
-    clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+async def test_find_a_word_form_and_get_the_file(tg: Tg, seller: User) -> None:
+    tg.db.clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
     contract = fx.pdf(["Договор поставки № 17", "между ООО Вектор и ООО Ромашка"])
     await stored(
-        sessions,
-        config,
-        clock,
+        tg.db,
         seller,
         "ООО Вектор",
         [("Договор.pdf", contract), ("Прайс.xlsx", fx.xlsx([["Гвозди", "100"]]))],
     )
-    user = TgUser(feed, fake_tg, SELLER_TG)
+    user = tg.user(SELLER_TG)
     (reply,) = sent(await user.say("/find договоры поставок"))
     assert reply.text == (
         "🔎 Документы по запросу «договоры поставок»: 1\n\n"
@@ -95,22 +79,14 @@ async def test_find_a_word_form_and_get_the_file(
     assert uploads[0].files["document"].filename == "Договор.pdf"
 
 
-async def test_a_file_sent_to_a_card_is_found_by_its_name_at_once(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
+async def test_a_file_sent_to_a_card_is_found_by_its_name_at_once(tg: Tg, seller: User) -> None:
     """Before the scheduler reads its text: the name is indexed when the file is stored."""
-    seller = await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
-    clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
-    async with sessions() as session:
-        ctx = Ctx(session=session, config=config, clock=clock)
+    tg.db.clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    async with tg.db.ctx() as ctx:
         contact = await contacts.create_contact(ctx, actor=Actor.of_user(seller), name="ООО Вектор")
-    user = TgUser(feed, fake_tg, SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=contact.id).pack()))[0]
-    scan = fake_tg.add_file(fx.pdf(["Текст прочитают позже"]), "Акт сверки взаиморасчётов.pdf")
+    user = tg.user(SELLER_TG)
+    card = await user.open_card(contact.id)
+    scan = tg.fake.add_file(fx.pdf(["Текст прочитают позже"]), "Акт сверки взаиморасчётов.pdf")
     sent(await user.send(document=scan, reply_to_message=user.bot_message(card)))
     (reply,) = sent(await user.say("/find акты сверки"))
     assert reply.text == (
@@ -122,19 +98,11 @@ async def test_a_file_sent_to_a_card_is_found_by_its_name_at_once(
     ]
 
 
-async def test_pages_hidden_documents_and_hints(
-    feed: Feed,
-    fake_tg: FakeTelegram,
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-) -> None:
-    seller = await make_user(sessions, config, clock, telegram_id=SELLER_TG, name="Пётр")
-    other = await make_user(sessions, config, clock, telegram_id=OTHER_TG, name="Ольга")
+async def test_pages_hidden_documents_and_hints(tg: Tg, seller: User, other: User) -> None:
     files = [(f"счёт {i}.docx", fx.docx([f"Счёт на оплату № {i}"])) for i in range(7)]
-    await stored(sessions, config, clock, seller, "ИП Сидоров", files)
-    await stored(sessions, config, clock, other, "ООО Чужой", [("чужой.docx", fx.docx(["Счёт"]))])
-    user = TgUser(feed, fake_tg, SELLER_TG)
+    await stored(tg.db, seller, "ИП Сидоров", files)
+    await stored(tg.db, other, "ООО Чужой", [("чужой.docx", fx.docx(["Счёт"]))])
+    user = tg.user(SELLER_TG)
     (first,) = sent(await user.say("/find счета"))
     assert (first.text or "").startswith(
         "🔎 Документы по запросу «счета»: 7\n\n1. 📝 <b>счёт 6.docx"
@@ -154,7 +122,7 @@ async def test_pages_hidden_documents_and_hints(
     assert "6. 📝 <b>счёт 1.docx</b>" in (second.text or "")
     assert [b["text"] for b in buttons(second.params["reply_markup"])][-1] == "◀"
 
-    other_user = TgUser(feed, fake_tg, OTHER_TG)
+    other_user = tg.user(OTHER_TG)
     (theirs,) = sent(await other_user.say("/find счёт"))
     assert "«счёт»: 1" in (theirs.text or "") and "чужой.docx" in (theirs.text or "")
 
@@ -166,8 +134,8 @@ async def test_pages_hidden_documents_and_hints(
         "В запросе слишком много слов — оставьте самые важные."
     ]
     # A page button when the query is no longer remembered says so.
-    await make_user(sessions, config, clock, telegram_id=9403, name="Новый")
-    fresh = TgUser(feed, fake_tg, 9403)
+    await tg.employee(9403, name="Новый")
+    fresh = tg.user(9403)
     assert texts_of(await fresh.press(FindCb(page=1).pack())) == [
         "Поиск устарел — повторите /find."
     ]

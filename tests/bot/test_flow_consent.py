@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.callbacks import ContactCb
 from core.contacts import service as contacts
 from core.contacts.models import Contact
 from core.context import Actor
@@ -21,7 +20,7 @@ from core.greetings.service import GreetingOptions
 from core.outbox.models import Notification
 from core.users.models import User
 from tests.bot.conftest import Tg, employee
-from tests.bot.updates import sent, texts_of
+from tests.bot.updates import texts_of
 from tests.conftest import Db
 
 SELLER_TG = 8101
@@ -47,7 +46,7 @@ async def client_contact(db: Db, seller: User) -> Contact:
 async def invite(tg: Tg, contact: Contact) -> str:
     """The salesperson opens the card and taps "invite the client": the `/start` payload."""
     seller = tg.user(SELLER_TG)
-    card = sent(await seller.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    card = await seller.open_card(contact.id)
     link_text = texts_of(await seller.tap(card, "Пригласить клиента"))[0]
     return link_text.split("start=")[1].split()[0]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.callbacks import ContactCb, OwnerCb
 from core.contacts import service as contacts
@@ -78,8 +78,7 @@ async def test_an_unknown_phone_offers_to_create_the_contact(tg: Tg, seller: Use
     assert "+79035551234" in asked[-1]
     created = sent(await user.say("Галина Петровна"))[0]
     assert "Контакт создан" in (created.text or "")
-    async with tg.db.sessions() as session:
-        contact = (await session.scalars(select(Contact))).one()
+    contact = await tg.db.one(Contact)
     assert contact.name == "Галина Петровна"
     assert [p.e164 for p in contact.phones] == ["+79035551234"]
     assert (contact.owner_id, contact.source) == (seller.id, "bot")
@@ -126,8 +125,7 @@ async def test_a_duplicate_phone_opens_the_existing_contact(tg: Tg, seller: User
     await user.say("Другая Анна")
     typed = sent(await user.say("8-916-123-45-67"))[0]
     assert "уже есть у контакта" in (typed.text or "")
-    async with tg.db.sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(Contact)) == 1
+    assert await tg.db.count(Contact) == 1
     assert existing.id
 
 
@@ -148,8 +146,7 @@ async def test_replying_to_a_card_adds_a_note(tg: Tg, seller: User) -> None:
 
     reply = texts_of(await user.reply(card, "Просила <b>скидку</b> 10% ‏مرحبا"))
     assert reply == ["📝 Заметка добавлена."]
-    async with tg.db.sessions() as session:
-        note = (await session.scalars(select(Note))).one()
+    note = await tg.db.one(Note)
     assert (note.contact_id, note.author_id) == (contact.id, seller.id)
     assert note.text == "Просила <b>скидку</b> 10% ‏مرحبا"
 
@@ -186,7 +183,7 @@ async def test_a_crafted_callback_for_someone_elses_contact_is_refused(
 async def test_a_button_of_a_deleted_contact_gets_a_short_notice(tg: Tg, seller: User) -> None:
     contact = await add_contact(tg.db, seller, "Анна", ["+79161234567"])
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    card = await user.open_card(contact.id)
     async with tg.db.ctx() as ctx:
         await contacts.delete_contact(ctx, actor=Actor.of_user(seller), contact_id=contact.id)
 
@@ -196,7 +193,7 @@ async def test_a_button_of_a_deleted_contact_gets_a_short_notice(tg: Tg, seller:
 async def test_editing_a_field_and_inviting_the_client_to_greetings(tg: Tg, seller: User) -> None:
     contact = await add_contact(tg.db, seller, "Анна", ["+79161234567"])
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    card = await user.open_card(contact.id)
     await user.tap(card, "Изменить")
     await user.tap(card, "Компания")
     updated = sent(await user.say("Ромашка"))[0]
@@ -231,7 +228,7 @@ async def test_the_timeline_pages_newest_first(tg: Tg, seller: User) -> None:
                 ctx, actor=Actor.of_user(seller), contact_id=contact.id, text=f"заметка {i}"
             )
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    card = await user.open_card(contact.id)
     await user.tap(card, "История")
     first = user.current(card).text or ""
     assert "История: 7 записей" in first

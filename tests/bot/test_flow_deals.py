@@ -19,7 +19,7 @@ seller = employee(SELLER_TG)
 
 async def test_a_deal_is_created_moved_and_won_with_an_amount(tg: Tg, anna: Contact) -> None:
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     await user.tap(card, "Сделка")
     deal_msg = sent(await user.say("Поставка бумаги"))[0]
     assert "Сделка создана" in (deal_msg.text or "") and "Этап: Новая" in (deal_msg.text or "")
@@ -53,8 +53,7 @@ async def test_a_deal_is_lost_with_a_reason_and_then_closed_to_buttons(
     await user.tap(deal_msg, "Проиграна")
     lost = texts_of(await user.say("Дорого"))
     assert "проигранная" in lost[-1] and "Причина: Дорого" in lost[-1]
-    async with tg.db.sessions() as session:
-        deal = (await session.scalars(select(Deal))).one()
+    deal = await tg.db.one(Deal)
     assert (deal.stage, deal.lost_reason) == ("lost", "Дорого")
     moved = await user.press(DealCb(action="stage", id=deal.id, stage="proposal").pack())
     assert answers(moved) and "закрыта" in answers(moved)[0]
@@ -64,8 +63,7 @@ async def test_someone_elses_deal_cannot_be_moved(tg: Tg, anna: Contact) -> None
     user = tg.user(SELLER_TG)
     await user.press(ContactCb(action="deal", id=anna.id).pack())
     await user.say("Моя сделка")
-    async with tg.db.sessions() as session:
-        deal = (await session.scalars(select(Deal))).one()
+    deal = await tg.db.one(Deal)
     await tg.employee(9202, name="Чужой")
     intruder = tg.user(9202)
     for action in ("open", "stage", "won"):
@@ -89,12 +87,11 @@ async def test_a_won_amount_is_read_as_people_type_it_and_shown_in_roubles(
     tg: Tg, typed: str, stored: str, shown: str, anna: Contact
 ) -> None:
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     await user.tap(card, "Сделка")
     deal_msg = sent(await user.say("Поставка"))[0]
     await user.tap(deal_msg, "Выиграна")
     won = texts_of(await user.say(typed))
     assert "Сделка выиграна" in won[-1] and shown in won[-1]
-    async with tg.db.sessions() as session:
-        deal = (await session.scalars(select(Deal))).one()
+    deal = await tg.db.one(Deal)
     assert deal.amount == Decimal(stored)

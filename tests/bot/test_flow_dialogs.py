@@ -4,7 +4,6 @@ menu button pressed mid-dialog asks before dropping what was being typed."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
 
 from bot.callbacks import ContactCb
 from core.contacts.models import Contact
@@ -18,8 +17,7 @@ seller = employee(SELLER_TG)
 
 
 async def notes_count(db: Db) -> int:
-    async with db.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(Note)) or 0)
+    return await db.count(Note)
 
 
 @pytest.mark.parametrize("way_out", ["отмена", "Отмена!", "/cancel", "cancel"])
@@ -46,8 +44,7 @@ async def test_every_prompt_has_a_cancel_button_that_ends_its_dialog(tg: Tg, ann
     name_prompt = sent(await user.say("➕ Новый контакт"))[0]
     await user.tap(name_prompt, "Отмена")
     assert "Анна" in texts_of(await user.say("анна"))[0]  # a search, not a new contact's name
-    async with tg.db.sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(Contact)) == 1
+    assert await tg.db.count(Contact) == 1
 
 
 async def test_a_menu_button_mid_dialog_asks_before_dropping_the_note(

@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 from aiogram.fsm.storage.base import DefaultKeyBuilder
-from sqlalchemy import select
 
 from bot.callbacks import ContactCb
 from bot.dispatcher import build_dispatcher
@@ -52,6 +51,5 @@ async def test_planning_started_before_a_restart_finishes_after_it(tg: Tg) -> No
         if keys:
             await second_storage.redis.delete(*keys)
         await second_storage.close()
-    async with tg.db.sessions() as session:
-        planned = (await session.scalars(select(Activity))).one()
+    planned = await tg.db.one(Activity)
     assert planned.contact_id == anna.id

@@ -10,7 +10,7 @@ from bot.callbacks import ContactCb
 from core.contacts import service as contacts
 from core.users.models import User
 from tests.bot.conftest import Tg, employee
-from tests.bot.updates import answers, message_update, texts_of
+from tests.bot.updates import answers, message_update, sticker, texts_of
 
 SELLER_TG = 9301
 NOT_TEXT = "Я понимаю текст, контакты и кнопки. Файлы и стикеры не сохраняю."
@@ -25,17 +25,7 @@ seller = employee(SELLER_TG)
 @pytest.mark.parametrize(
     "content",
     [
-        {
-            "sticker": {
-                "file_id": "s1",
-                "file_unique_id": "u1",
-                "type": "regular",
-                "width": 512,
-                "height": 512,
-                "is_animated": False,
-                "is_video": False,
-            }
-        },
+        {"sticker": sticker("s1", "u1")},
         {"document": {"file_id": "d1", "file_unique_id": "u2", "file_name": "price.pdf"}},
         {"photo": [{"file_id": "p1", "file_unique_id": "u3", "width": 90, "height": 90}]},
         {"voice": {"file_id": "v1", "file_unique_id": "u4", "duration": 3}},

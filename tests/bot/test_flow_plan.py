@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram import Bot
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.callbacks import ActivityCb, ContactCb
 from bot.deps import BotDeps
@@ -52,7 +52,7 @@ async def test_plan_with_a_natural_date_and_see_it_in_today(
             seller.locale = "en"
             await session.commit()
     user = tg.user(SELLER_TG)
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     prompt = sent(await user.tap(card, "⏰"))[0]
     assert ("завтра в 15" if language == "ru" else "tomorrow 3pm") in (prompt.text or "")
 
@@ -86,8 +86,7 @@ async def test_an_unreadable_time_is_asked_again_with_examples(tg: Tg, anna: Con
         "Даты «31.02» нет в календаре. Напишите, например: «25.12 14:30», "
         "«в понедельник утром», «завтра в 15»."
     ]
-    async with tg.db.sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(Activity)) == 0
+    assert await tg.db.count(Activity) == 0
     assert "Запланировано" in texts_of(await user.say("через 2 часа"))[0]
 
 
@@ -173,10 +172,7 @@ async def test_reminder_done_twice_completes_once(tg: Tg, seller: User, anna: Co
         assert (
             stored is not None and stored.status == "done" and stored.done_at == tg.db.clock.now()
         )
-        completions = await session.scalar(
-            select(func.count()).select_from(AuditLog).where(AuditLog.action == "complete")
-        )
-    assert completions == 1
+    assert await tg.db.count(AuditLog, AuditLog.action == "complete") == 1
     async with tg.db.sessions() as session:
         assert await render(session, tg.deps, notification) is None  # done: nothing to remind
 
@@ -247,8 +243,4 @@ async def test_two_simultaneous_done_taps_complete_once(
         str(c.params.get("text")) for c in tg.fake.calls if c.method == "answerCallbackQuery"
     )
     assert notices == ["Готово!", "Уже завершено."]
-    async with tg.db.sessions() as session:
-        completions = await session.scalar(
-            select(func.count()).select_from(AuditLog).where(AuditLog.action == "complete")
-        )
-    assert completions == 1
+    assert await tg.db.count(AuditLog, AuditLog.action == "complete") == 1

@@ -33,7 +33,7 @@ async def test_a_manager_gives_a_contact_to_a_colleague_and_sales_cannot(tg: Tg)
     async with tg.db.ctx() as ctx:
         contact = await contacts.create_contact(ctx, actor=Actor.of_user(manager), name="Анна")
     boss = tg.user(9602)
-    card = sent(await boss.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    card = await boss.open_card(contact.id)
     await boss.tap(card, "Ответственный")
     await boss.tap(card, "Пётр")
     assert "Ответственный: Пётр" in (boss.current(card).text or "")
@@ -42,7 +42,7 @@ async def test_a_manager_gives_a_contact_to_a_colleague_and_sales_cannot(tg: Tg)
         assert stored is not None and stored.owner_id == seller.id
 
     sales = tg.user(9603)
-    own_card = sent(await sales.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    own_card = await sales.open_card(contact.id)
     assert all("Ответственный" not in b["text"] for b in buttons(own_card.params["reply_markup"]))
     refused = await sales.press(ContactCb(action="own", id=contact.id).pack())
     assert [c.params.get("text") for c in refused if c.method == "answerCallbackQuery"] == [
@@ -71,7 +71,7 @@ async def test_the_cards_calls_button_lists_calls_with_outcomes(tg: Tg) -> None:
                 ),
             )
     user = tg.user(9604)
-    card = sent(await user.press(ContactCb(action="open", id=contact.id).pack()))[0]
+    card = await user.open_card(contact.id)
     await user.press(button_data(card, "Звонки"), card)
     listed = user.current(card).text or ""
     assert "входящий · отвечен · 0:30" in listed

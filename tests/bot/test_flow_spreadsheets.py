@@ -16,7 +16,7 @@ import pytest
 from aiogram import Bot
 from aiogram.types import BufferedInputFile
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.scheduler_component import import_codec
 from bot.callbacks import ImportCb
@@ -43,8 +43,7 @@ seller = employee(SELLER_TG)
 
 
 async def _count(db: Db) -> int:
-    async with db.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(Contact)) or 0)
+    return await db.count(Contact)
 
 
 async def _jobs(db: Db) -> list[BackgroundJob]:

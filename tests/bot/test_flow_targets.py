@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from bot.runtime import BotOptions, BotRuntime
 from core.users.models import User
 from tests.bot.conftest import Tg
-from tests.bot.updates import texts_of
+from tests.bot.updates import scope_key, texts_of
 from tests.fakes.telegram_api import TOKEN
 
 MANAGER_TG = 9401
@@ -103,7 +101,7 @@ async def test_targets_are_in_the_menus_and_help_of_managers_and_salespeople(
     runtime = BotRuntime(BotOptions(token=TOKEN, api_url=tg.fake.url), tg.deps, bot=tg.bot)
     await runtime.set_commands()
     menus = {
-        (_chat(c.params.get("scope")), c.params.get("language_code")): {
+        (scope_key(c.params.get("scope")), c.params.get("language_code")): {
             item["command"]: item["description"] for item in c.params["commands"]
         }
         for c in tg.fake.sent("setMyCommands")
@@ -118,11 +116,3 @@ async def test_targets_are_in_the_menus_and_help_of_managers_and_salespeople(
     manager_help = texts_of(await tg.user(MANAGER_TG).say("/help"))[0]
     assert "/targets — планы команды на месяц" in manager_help
     assert "/targets set 2026-12 #ID сумма=500000" in manager_help
-
-
-def _chat(scope: Any) -> str:
-    if isinstance(scope, str):
-        scope = json.loads(scope)
-    if not isinstance(scope, dict):
-        return "default"
-    return str(scope.get("chat_id") or scope.get("type"))

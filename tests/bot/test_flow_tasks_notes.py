@@ -176,7 +176,7 @@ async def test_only_the_owner_or_a_manager_renames_or_deletes(
 
 
 async def reply_note(user: TgUser, anna: Contact, text: str) -> tuple[Call, Call]:
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     added = sent(await user.reply(card, text))[0]
     return card, added
 
@@ -198,7 +198,7 @@ async def test_a_note_is_edited_and_deleted_and_leaves_the_history(
     note = await only_note(tg.db)
     assert note is not None and note.text == "Просила КП до среды"
 
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     await user.tap(card, words["timeline"])  # the history replaces the card
     history = card
     await user.tap(history, "Просила КП до среды")  # the note opens with its buttons
@@ -231,7 +231,7 @@ async def test_only_the_author_or_a_manager_changes_a_note(
 
 async def test_editing_the_message_edits_its_note(tg: Tg, lang: str, anna: Contact) -> None:
     user = user_of(tg.feed, tg.fake, lang)
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     original = message_update(
         user.user, "Перезвонить в среду", reply_to_message=user.bot_message(card)
     )
@@ -255,7 +255,7 @@ async def test_a_voice_reply_to_a_card_is_the_clients_note(
 ) -> None:
     words = WORDS[lang]
     user = user_of(tg.feed, tg.fake, lang)
-    card = sent(await user.press(ContactCb(action="open", id=anna.id).pack()))[0]
+    card = await user.open_card(anna.id)
     voice = {"file_id": "VOICE-1", "file_unique_id": "uv1", "duration": 4}
     added = sent(await user.send(voice=voice, reply_to_message=user.bot_message(card)))[0]
     note = await only_note(tg.db)
@@ -277,8 +277,7 @@ async def test_a_bare_hour_after_noon_is_asked(tg: Tg, lang: str, anna: Contact)
     async with tg.db.sessions() as session:
         assert (await session.scalars(select(Activity))).first() is None  # nothing guessed
     await user.tap(question, "21:00")
-    async with tg.db.sessions() as session:
-        planned = (await session.scalars(select(Activity))).one()
+    planned = await tg.db.one(Activity)
     assert planned.due_at == datetime(2026, 11, 26, 21, 0, tzinfo=MOSCOW)
 
 

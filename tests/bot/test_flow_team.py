@@ -5,7 +5,6 @@ role names as people type them and says until when it works; menus and /help per
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +19,7 @@ from core.context import Actor, Ctx
 from core.deals import service as deals
 from core.models import Activity, Contact, User
 from tests.bot.conftest import Tg
-from tests.bot.updates import TgUser, answers, buttons, sent, texts_of
+from tests.bot.updates import TgUser, answers, buttons, scope_key, sent, texts_of
 from tests.conftest import Db
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 
@@ -81,7 +80,7 @@ async def test_a_role_change_asks_first_can_be_undone_and_gives_the_role_menu(tg
     assert (await stored(tg.db, User, vera.id)).role == "manager"
     assert "Роль изменена: Вера — продавец → руководитель" in (admin.current(team).text or "")
     [menu] = [c for c in calls if c.method == "setMyCommands"]
-    assert _scope(menu.params.get("scope")) == str(SELLER)
+    assert scope_key(menu.params.get("scope")) == str(SELLER)
     assert "team" in {item["command"] for item in menu.params["commands"]}
 
     await admin.tap(team, "Вернуть как было")
@@ -299,7 +298,7 @@ async def test_menus_and_help_follow_the_role(tg: Tg) -> None:
     runtime = BotRuntime(BotOptions(token=TOKEN, api_url=tg.fake.url), tg.deps, bot=tg.bot)
     await runtime.set_commands()
     menus = {
-        _scope(c.params.get("scope")): {item["command"] for item in c.params["commands"]}
+        scope_key(c.params.get("scope")): {item["command"] for item in c.params["commands"]}
         for c in tg.fake.sent("setMyCommands")
     }
     managing = {"team", "invite", "report", "digest"}
@@ -311,15 +310,6 @@ async def test_menus_and_help_follow_the_role(tg: Tg) -> None:
     admin_help = texts_of(await tg.user(ADMIN).say("/help"))[0]
     assert "/report" not in seller_help and "/team" not in seller_help
     assert "/team" in admin_help and "/invite" in admin_help and "/report" in admin_help
-
-
-def _scope(scope: Any) -> str:
-    """A command menu's scope as a key: the chat id, or the scope's type."""
-    if isinstance(scope, str):
-        scope = json.loads(scope)
-    if not isinstance(scope, dict):
-        return "default"
-    return str(scope.get("chat_id") or scope.get("type"))
 
 
 async def test_a_wrong_extension_is_asked_again_and_the_next_try_maps_it(tg: Tg) -> None:

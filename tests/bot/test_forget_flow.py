@@ -3,7 +3,7 @@ copies queued for the salesperson are gone; nothing about them is delivered afte
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from core.contacts.models import Contact
 from core.conversations.models import ChatMessage, Conversation
@@ -29,10 +29,9 @@ async def test_a_forgotten_client_leaves_nothing_to_deliver_or_read(tg: Tg, cli_
     await client.say("Мой паспорт 4510 123456, нужен договор")
     await client.say("✍️ Оставить заявку")
     await client.say("Счёт на 10 коробок")
-    async with tg.db.sessions() as session:
-        contact = (await session.scalars(select(Contact))).one()
-        assert await session.scalar(select(func.count()).select_from(ChatMessage)) >= 1
-        assert await session.scalar(select(func.count()).select_from(Notification)) >= 1
+    contact = await tg.db.one(Contact)
+    assert await tg.db.count(ChatMessage) >= 1
+    assert await tg.db.count(Notification) >= 1
 
     assert await in_thread("contacts", "forget", str(contact.id), "--yes") == 0
 
@@ -40,8 +39,7 @@ async def test_a_forgotten_client_leaves_nothing_to_deliver_or_read(tg: Tg, cli_
     await deliver(tg.deps, tg.bot)
     about_her = [c for c in tg.fake.calls[before:] if "Мария" in str(c.params)]
     assert about_her == []
-    async with tg.db.sessions() as session:
-        for model in (Contact, ChatMessage, Conversation, Note, Notification):
-            assert await session.scalar(select(func.count()).select_from(model)) == 0, model
-        deal = (await session.scalars(select(Deal))).one()  # the team's deal stays, unlinked
-        assert deal.contact_id is None and deal.title == f"#{deal.id}"
+    for model in (Contact, ChatMessage, Conversation, Note, Notification):
+        assert await tg.db.count(model) == 0, model
+    deal = await tg.db.one(Deal)  # the team's deal stays, unlinked
+    assert deal.contact_id is None and deal.title == f"#{deal.id}"

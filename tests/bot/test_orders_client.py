@@ -64,8 +64,7 @@ async def test_a_request_makes_a_deal_for_the_owner_who_is_told(tg: Tg) -> None:
     assert asked[0].startswith("Напишите одним сообщением")
     taken = texts_of(await client.say("Нужен счёт на 10 коробок, звоните +7 916 555-44-33"))
     assert taken == ["Спасибо! Заявка принята — менеджер свяжется с вами."]
-    async with tg.db.sessions() as session:
-        deal = (await session.scalars(select(Deal))).one()
+    deal = await tg.db.one(Deal)
     assert (deal.stage, deal.owner_id, deal.contact_id) == ("new", seller.id, maria.id)
     assert deal.title == "Нужен счёт на 10 коробок, звоните +7 916 555-44-33"
 

@@ -83,14 +83,15 @@ async def test_polling_waits_for_telegram_to_come_back_at_start(
 
 @asynccontextmanager
 async def running_app(
-    settings: Settings, **component_options: Any
+    settings: Settings, *, within: float = 5, **component_options: Any
 ) -> AsyncIterator[tuple[FastAPI, BotComponent]]:
-    """The production app (REST, PBX webhooks, bot webhook) with its lifespan entered."""
+    """The production app (REST, PBX webhooks, bot webhook) with its lifespan entered, once the
+    bot is ready (waited for `within` seconds)."""
     container = Container.build(settings)
     bot = BotComponent(container, **component_options)
     app = container.http_app([bot])
     async with app.router.lifespan_context(app):
-        await bot.runtime.wait_ready(within=5)
+        await bot.runtime.wait_ready(within=within)
         yield app, bot
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -240,12 +242,13 @@ async def test_webhook_set_up_waits_out_an_html_502_then_updates_are_handled(
     assert_no_token(caplog)
 
 
-@pytest.mark.usefixtures("engine")
-async def test_readyz_is_503_while_the_bot_is_connecting_and_200_once_it_answers(
-    fake_tg: FakeTelegram, database_url: str
-) -> None:
-    fake_tg.garble("getMe", 502, times=1_000_000)
-    container = Container.build(bot_settings(database_url, fake_tg))
+@asynccontextmanager
+async def served_with_the_bot(
+    settings: Settings,
+) -> AsyncIterator[tuple[BotComponent, httpx.AsyncClient]]:
+    """The app with the bot component (retrying fast) served, its lifespan entered: the bot
+    and a client of the app (nothing waits for the bot to be ready)."""
+    container = Container.build(settings)
     bot = BotComponent(container, retry_delays=FAST)
     app = container.http_app([bot])
     transport = httpx.ASGITransport(app=app)
@@ -253,6 +256,15 @@ async def test_readyz_is_503_while_the_bot_is_connecting_and_200_once_it_answers
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://crm") as client,
     ):
+        yield bot, client
+
+
+@pytest.mark.usefixtures("engine")
+async def test_readyz_is_503_while_the_bot_is_connecting_and_200_once_it_answers(
+    fake_tg: FakeTelegram, database_url: str
+) -> None:
+    fake_tg.garble("getMe", 502, times=1_000_000)
+    async with served_with_the_bot(bot_settings(database_url, fake_tg)) as (bot, client):
         # getMe answered badly, and again
         await wait_until(lambda: len(fake_tg.calls) >= 2, within=10, what="getMe was not retried")
         connecting = await client.get("/readyz")
@@ -274,14 +286,7 @@ async def test_readyz_is_503_while_the_bot_is_connecting_and_200_once_it_answers
 
 async def assert_readyz_says_stopped(settings: Settings) -> None:
     """Serve the app with the bot until its start-up gives up: /readyz is 503, bot stopped."""
-    container = Container.build(settings)
-    bot = BotComponent(container, retry_delays=FAST)
-    app = container.http_app([bot])
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://crm") as client,
-    ):
+    async with served_with_the_bot(settings) as (bot, client):
         await wait_until(lambda: bot.runtime.status == "stopped", within=10, what="never stopped")
         answer = await client.get("/readyz")
 

@@ -18,8 +18,6 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from app.bot_component import BotComponent
-from app.settings import Settings
-from app.wiring import Container
 from bot import webhook
 from bot.callbacks import ContactCb
 from bot.runtime import create_bot
@@ -31,6 +29,7 @@ from core.models import Note
 from core.telegram import updates as telegram_updates
 from core.telegram.models import TelegramUpdate
 from tests.bot.conftest import close_bot
+from tests.bot.test_runtime_modes import SECRET, running_app, webhook_settings
 from tests.bot.updates import message_update, tg_user
 from tests.conftest import Db
 from tests.fakes.clock import FakeClock
@@ -38,7 +37,6 @@ from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.waits import wait_until
 
 SELLER = 8101
-SECRET = "s3cret-Token_1"
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 
 
@@ -60,19 +58,8 @@ async def webhook_app(
     database_url: str, fake: FakeTelegram
 ) -> AsyncIterator[tuple[httpx.AsyncClient, BotComponent]]:
     """The production app with the bot in webhook mode, its lifespan entered."""
-    settings = Settings(
-        database_url=database_url,
-        telegram_token=TOKEN,  # type: ignore[arg-type]
-        telegram_api_url=fake.url,
-        telegram_mode="webhook",
-        public_url="https://crm.example.com",
-        telegram_webhook_secret=SECRET,  # type: ignore[arg-type]
-    )
-    container = Container.build(settings)
-    bot = BotComponent(container)
-    app = container.http_app([bot])
-    async with app.router.lifespan_context(app):
-        await bot.runtime.wait_ready(within=10)
+    settings = webhook_settings(database_url, fake, "https://crm.example.com")
+    async with running_app(settings, within=10) as (app, bot):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://crm") as client:
             yield client, bot

@@ -9,16 +9,13 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import select
 
-from app.http import create_app
 from core.contacts.models import Contact
 from core.context import Actor
 from core.conversations.models import ChatMessage, Conversation
 from core.deals import service as deals
 from core.notes import service as notes
-from core.users import api_keys
-from telephony_webhooks.context import WebContext
 from tests.bot.conftest import Tg
-from tests.bot.updates import make_user, sent
+from tests.bot.updates import sent
 from tests.conftest import Db
 from tests.orders_helpers import make_client
 
@@ -102,19 +99,13 @@ async def history_of(db: Db, seller_id: int) -> Contact:
     return maria
 
 
-async def test_the_rest_timeline_has_messages_of_both_channels_in_order(db: Db) -> None:
-    seller = await make_user(db.sessions, db.config, db.clock, telegram_id=SELLER_TG, name="Анна")
+async def test_the_rest_timeline_has_messages_of_both_channels_in_order(
+    db: Db, read_api: httpx.AsyncClient
+) -> None:
+    seller = await db.user(telegram_id=SELLER_TG, name="Анна")
     maria = await history_of(db, seller.id)
-    async with db.ctx() as ctx:
-        _key, plain = await api_keys.create(ctx, actor=Actor.system("t"), name="bi", role="read")
-    app = create_app(WebContext(sessions=db.sessions, config=db.config, clock=db.clock))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://test/api/v1",
-        headers={"Authorization": f"Bearer {plain}"},
-    ) as http:
-        page = (await http.get(f"/contacts/{maria.id}/timeline")).json()
-        second = (await http.get(f"/contacts/{maria.id}/timeline?limit=2&offset=2")).json()
+    page = (await read_api.get(f"/contacts/{maria.id}/timeline")).json()
+    second = (await read_api.get(f"/contacts/{maria.id}/timeline?limit=2&offset=2")).json()
     assert page["total"] == 6
     kinds = [entry["kind"] for entry in page["items"]]
     assert kinds == ["deal_change", "message", "message", "message", "note", "message"]

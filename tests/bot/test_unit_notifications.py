@@ -20,6 +20,7 @@ from core.greetings import service as greetings
 from core.outbox.models import Notification
 from core.users import service as users
 from core.users.models import User
+from tests.factories import make_user
 from tests.fakes.clock import FakeClock
 
 TG = 9401
@@ -27,9 +28,7 @@ TG = 9401
 
 @pytest.fixture
 async def seller(ctx: Ctx) -> User:
-    return await users.create_user(
-        ctx, actor=Actor.system("t"), name="Пётр", role="sales", telegram_user_id=TG
-    )
+    return await make_user(ctx, "Пётр", tg=TG)
 
 
 @pytest.fixture
@@ -107,7 +106,7 @@ async def test_greet_today_lists_live_contacts_with_ready_texts(
 async def test_nothing_is_rendered_for_a_gone_user_or_an_unknown_kind(
     ctx: Ctx, session: AsyncSession, deps: BotDeps, seller: User
 ) -> None:
-    admin = await users.create_user(ctx, actor=Actor.system("t"), name="A", role="admin")
+    admin = await make_user(ctx, "A", "admin")
     activity = await activities.plan(
         ctx,
         actor=Actor.of_user(seller),
@@ -128,9 +127,7 @@ async def test_nothing_is_rendered_for_a_gone_user_or_an_unknown_kind(
 async def test_callback_overdue_and_escalation_say_what_happened(
     ctx: Ctx, session: AsyncSession, deps: BotDeps, seller: User
 ) -> None:
-    manager = await users.create_user(
-        ctx, actor=Actor.system("t"), name="Мария", role="manager", telegram_user_id=TG + 1
-    )
+    manager = await make_user(ctx, "Мария", "manager", TG + 1)
     anna = await make_contact(ctx, seller)
     activity = await activities.plan(
         ctx,
@@ -169,9 +166,7 @@ async def test_callback_overdue_and_escalation_say_what_happened(
 async def test_greet_today_names_the_occasion_in_the_owners_language(
     ctx: Ctx, session: AsyncSession, deps: BotDeps, locale: str, expected: list[str]
 ) -> None:
-    owner = await users.create_user(
-        ctx, actor=Actor.system("t"), name="Ольга", role="sales", telegram_user_id=TG, locale=locale
-    )
+    owner = await make_user(ctx, "Ольга", tg=TG, locale=locale)
     people = [await make_contact(ctx, owner, f"Клиент {n}", f"+7916000000{n}") for n in range(4)]
     occasions = [
         ("birthday", None),

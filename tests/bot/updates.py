@@ -1,24 +1,22 @@
-"""Builders of the updates a Telegram user sends, and a simulated user that sends them.
+"""Builders of the updates a Telegram user sends (and of the stickers and polls in them), and a
+simulated user that sends them.
 
 `TgUser.say("text")` feeds a message through the dispatcher and returns the Bot API calls the
 bot made while handling it; `TgUser.tap(call, "label")` presses a button of a message the bot
-sent (read back from the fake server, so edits count); replies and shared contacts too.
+sent (read back from the fake server, so edits count); `open_card(id)` opens a contact's card;
+replies and shared contacts too.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from core.config import CoreConfig
-from core.users.models import User
-from tests.conftest import Db
-from tests.fakes.clock import FakeClock
+from bot.callbacks import ContactCb
 from tests.fakes.telegram_api import Call, FakeTelegram
 
 Feed = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -77,6 +75,44 @@ def callback_update(
     return {"callback_query": query}
 
 
+def sticker(
+    file_id: str, unique_id: str, *, size: int = 512, emoji: str | None = None
+) -> dict[str, Any]:
+    """A regular (static) sticker as Telegram sends it."""
+    found: dict[str, Any] = {
+        "file_id": file_id,
+        "file_unique_id": unique_id,
+        "type": "regular",
+        "width": size,
+        "height": size,
+        "is_animated": False,
+        "is_video": False,
+    }
+    if emoji is not None:
+        found["emoji"] = emoji
+    return found
+
+
+def poll(poll_id: str, question: str, options: dict[str, str]) -> dict[str, Any]:
+    """An open anonymous single-answer poll as Telegram sends it, no votes yet (`options`:
+    each answer's text and its persistent id)."""
+    return {
+        "id": poll_id,
+        "question": question,
+        "options": [
+            {"text": text, "voter_count": 0, "persistent_id": persistent_id}
+            for text, persistent_id in options.items()
+        ],
+        "total_voter_count": 0,
+        "is_closed": False,
+        "is_anonymous": True,
+        "type": "regular",
+        "allows_multiple_answers": False,
+        "allows_revoting": False,
+        "members_only": False,
+    }
+
+
 def buttons(markup: Any) -> list[dict[str, Any]]:
     """Every inline button of a reply_markup (as the fake recorded it)."""
     if not isinstance(markup, dict):
@@ -129,6 +165,10 @@ class TgUser:
         message = self.bot_message(on) if on is not None else None
         return await self._run(callback_update(self.user, data, message=message))
 
+    async def open_card(self, contact_id: int) -> Call:
+        """Open a contact's card, as its button does: the card the bot sent."""
+        return sent(await self.press(ContactCb(action="open", id=contact_id).pack()))[0]
+
     async def tap(self, on: Call, label: str) -> list[Call]:
         """Press the button captioned `label` on a message the bot sent or edited."""
         return await self.press(button_data(self.current(on), label), on)
@@ -166,6 +206,15 @@ class TgUser:
         return message
 
 
+def scope_key(scope: Any) -> str:
+    """A command menu's scope (as setMyCommands sent it) as a key: the chat id, or its type."""
+    if isinstance(scope, str):
+        scope = json.loads(scope)
+    if not isinstance(scope, dict):
+        return "default"
+    return str(scope.get("chat_id") or scope.get("type"))
+
+
 def texts_of(calls: list[Call], method: str = "sendMessage") -> list[str]:
     return [c.text or "" for c in calls if c.method == method]
 
@@ -177,15 +226,3 @@ def sent(calls: list[Call]) -> list[Call]:
 def answers(calls: list[Call]) -> list[str]:
     """Texts of answerCallbackQuery calls (notices)."""
     return [str(c.params.get("text") or "") for c in calls if c.method == "answerCallbackQuery"]
-
-
-async def make_user(
-    sessions: async_sessionmaker[AsyncSession],
-    config: CoreConfig,
-    clock: FakeClock,
-    *,
-    telegram_id: int,
-    **person: Any,
-) -> User:
-    """An employee with Telegram (`role`, `name`, `extensions`, `locale` as `Db.user`)."""
-    return await Db(sessions, config, clock).user(telegram_id=telegram_id, **person)

@@ -481,18 +481,7 @@ class FakeTelegram:
         markup = params.get("reply_markup")
         text = params.get("text")
         self._messages[(chat_id, message_id)] = _Message(chat_id, text, markup, dict(extra or {}))
-        message: dict[str, Any] = {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": _chat(chat_id),
-            "from": self._me(),
-            **(extra or {}),
-        }
-        if text is not None:
-            message["text"] = text
-        if isinstance(markup, dict) and "inline_keyboard" in markup:
-            message["reply_markup"] = markup
-        return message
+        return self._message(chat_id, message_id, text, markup, **(extra or {}))
 
     def _edit(self, params: dict[str, Any], *, text_changes: bool) -> dict[str, Any] | bool:
         if params.get("inline_message_id"):
@@ -511,12 +500,18 @@ class FakeTelegram:
                 "of the message"
             )
         stored.text, stored.reply_markup = text, markup
+        return self._message(chat_id, message_id, text, markup, edit_date=int(time.time()))
+
+    def _message(
+        self, chat_id: int, message_id: int, text: str | None, markup: Any, **fields: Any
+    ) -> dict[str, Any]:
+        """A message of the bot's as the Bot API returns it (its inline keyboard, if any)."""
         message: dict[str, Any] = {
             "message_id": message_id,
             "date": int(time.time()),
-            "edit_date": int(time.time()),
             "chat": _chat(chat_id),
             "from": self._me(),
+            **fields,
         }
         if text is not None:
             message["text"] = text

@@ -15,9 +15,7 @@ from urllib.parse import urlencode
 
 from telephony_webhooks.providers import generic, threecx, twilio
 from telephony_webhooks.providers.base import RECEIVED_AT_HEADER, RawRequest
-
-FORM = "application/x-www-form-urlencoded"
-BASE_URL = "https://crm.example.com/webhooks"
+from tests.fakes.pbx_signers import BASE_URL, FORM
 
 TWILIO_AUTH_TOKEN = "twilio-test-auth-token"
 GENERIC_TOKEN = "generic-test-token"
