@@ -1,11 +1,15 @@
-"""The inline SQLite driver of the inbox processor: same results, lock waits that yield."""
+"""The inline SQLite driver of the inbox processor: same results, lock waits and commits that
+yield to the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -14,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_bulk_engine, session_factory, sqlite_file
 from core.drivers import sqlite_inline
+from core.drivers.sqlite_inline import InlineConnection
 
 
 @pytest.fixture
@@ -165,3 +170,53 @@ async def test_a_wait_can_be_bounded_per_call(tmp_path: Path) -> None:
         holder.close()
         waiter.close()
     assert 0.15 <= waited < 1.0  # the default would have been LOCK_WAIT_SECONDS (10 s)
+
+
+class SlowDisk:
+    """A sqlite3 connection whose commit takes `seconds` (a slow fsync) and says where it ran."""
+
+    def __init__(self, connection: sqlite3.Connection, seconds: float) -> None:
+        self._connection = connection
+        self._seconds = seconds
+        self.committed_on: list[threading.Thread] = []
+
+    def commit(self) -> None:
+        self.committed_on.append(threading.current_thread())
+        time.sleep(self._seconds)
+        self._connection.commit()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+
+async def test_the_event_loop_goes_on_while_a_commit_waits_for_the_disk(
+    inline: tuple[AsyncEngine, str],
+) -> None:
+    """The commit waits for the disk (the WAL's fsync) in a worker thread: webhooks are
+    accepted beside the inbox processor meanwhile."""
+    engine, path = inline
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            inline = raw.driver_connection
+            assert isinstance(inline, InlineConnection)
+            slow = SlowDisk(inline._conn, 0.3)
+            inline._conn = slow  # type: ignore[assignment]
+            await connection.execute(text("INSERT INTO t (name) VALUES ('kept')"))
+            before = ticks
+            await connection.commit()
+            assert ticks - before >= 5  # ~30 ticks of 10 ms fit in a 0.3 s commit
+            assert slow.committed_on and slow.committed_on[0] is not threading.main_thread()
+            inline._conn = slow._connection
+    finally:
+        ticking.cancel()
+    assert names(path) == ["kept"]
