@@ -235,8 +235,11 @@ async def _bot_process(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+    fake.polled.clear()
     try:
-        await fake.wait_for("getUpdates", within=60)
+        # Polling has started at the first getUpdates (its answer comes only after the long
+        # poll's 10 s: waiting for that made each run 10 s longer).
+        await asyncio.wait_for(fake.polled.wait(), 60)
         if extra:  # the HTTP server starts beside the bot: wait until it listens
             assert process.stderr is not None
             async with asyncio.timeout(30):
