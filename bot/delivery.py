@@ -549,11 +549,7 @@ class OutboxSender:
                 # wait; one taken before that wait could let requests bunch up.
                 if (delay := self._chat_wait(chat_id)) > 0:
                     await asyncio.sleep(delay)
-                self._global_waiting += item.kind not in EDIT_KINDS
-                try:
-                    await self._global.acquire()
-                finally:
-                    self._global_waiting -= item.kind not in EDIT_KINDS
+                await self._global_turn(new_message=item.kind not in EDIT_KINDS)
                 self._take_chat_token(chat_id)
                 outcome = await self._send(item, method, failing=unshown)
                 if outcome is None:
@@ -704,13 +700,18 @@ class OutboxSender:
     async def spend(self, chat_id: Any) -> None:
         """A message sent outside the outbox: wait for the global budget as a new message,
         then count it against its chat's budget (step 7)."""
-        self._global_waiting += 1
+        await self._global_turn(new_message=True)
+        if isinstance(chat_id, int):
+            self._take_chat_token(chat_id)
+
+    async def _global_turn(self, *, new_message: bool) -> None:
+        """Wait for the global limiter; a new message waiting is counted, so that no edit
+        takes the room it waits for (step 4)."""
+        self._global_waiting += new_message
         try:
             await self._global.acquire()
         finally:
-            self._global_waiting -= 1
-        if isinstance(chat_id, int):
-            self._take_chat_token(chat_id)
+            self._global_waiting -= new_message
 
     def _take_chat_token(self, chat_id: int) -> None:
         now = time.monotonic()
