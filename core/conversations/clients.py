@@ -316,14 +316,15 @@ async def log_incoming(ctx: Ctx, *, conversation: Conversation, message: Incomin
             index_elements=["conversation_id", "telegram_message_id"],
             index_where=text("telegram_message_id IS NOT NULL"),
         )
-    new_id = await ctx.session.scalar(statement.returning(ChatMessage.id))
-    if new_id is None:  # a concurrent twin logged it first
+    # The row comes back as the ORM object in the same statement (no second read).
+    stored: ChatMessage | None = await ctx.session.scalar(
+        statement.returning(ChatMessage), execution_options={"populate_existing": True}
+    )
+    if stored is None:  # a concurrent twin logged it first
         assert tg_id is not None
         twin = await _by_telegram_id(ctx, conversation.id, tg_id)
         assert twin is not None
         return Logged(twin, new_entry=False, duplicate=True)
-    stored = await ctx.session.get(ChatMessage, new_id)
-    assert stored is not None
     # When we got it (our clock), not Telegram's date: the SLA counts from our side.
     conversation.last_in_at = now
     conversation.updated_at = now

@@ -11,6 +11,9 @@ and `receive` (any message) share the steps; each commits once:
 5. More than `CLIENT_RATE_PER_MINUTE` timeline entries in the last minute: not relayed; the
    client gets one notice a minute at most (`flood_notice_at`).
 6. Otherwise it is relayed to the owner (core.conversations.relay).
+   The reads of steps 5-6 (who gets it, the last minute's count) come before step 4's insert,
+   so the transaction's writes (entry, relay row, conversation) are together at its end: on
+   SQLite the first write takes the one write lock, held until the commit.
 7. Outside `WORKING_HOURS` the client gets the auto-reply once per conversation — again only
    after someone answered (an answer clears `auto_reply_at`).
 """
@@ -203,19 +206,22 @@ async def _receive(
     matched = await _adopt_own_phone(ctx, person, conversation, message)
     if matched is not None:
         outcome.contact = contact = matched
-        await relay.ensure_owner(ctx, contact)
+    # Read what steps 5-6 need before the first write: on SQLite a write holds the database's
+    # one write lock until the commit, so the writes come last, together (see the docstring).
+    people = await relay.recipients(ctx, contact)
+    earlier = await _entries_last_minute(ctx, conversation)
     logged = await clients.log_incoming(ctx, conversation=conversation, message=message)
     outcome.message = logged.message
     if not logged.new_entry:
         outcome.ignored = "duplicate" if logged.duplicate else None
         await ctx.session.commit()
         return outcome
-    if await _entries_last_minute(ctx, conversation) > ctx.config.client_rate_per_minute:
+    if earlier + 1 > ctx.config.client_rate_per_minute:
         outcome.flooded = True
         await _flood_notice(ctx, conversation)
     else:
         outcome.relayed = await relay.relay(
-            ctx, conversation=conversation, contact=contact, message=logged.message
+            ctx, conversation=conversation, message=logged.message, people=people
         )
     outcome.auto_replied = await _auto_reply(ctx, conversation)
     await ctx.session.commit()

@@ -94,10 +94,9 @@ async def recipients(ctx: Ctx, contact: Contact) -> list[User]:
 
 
 async def relay(
-    ctx: Ctx, *, conversation: Conversation, contact: Contact, message: ChatMessage
+    ctx: Ctx, *, conversation: Conversation, message: ChatMessage, people: list[User]
 ) -> int:
-    """Queue the client's message to the people who may see it (step 2); returns how many."""
-    people = await recipients(ctx, contact)
+    """Queue the client's message to `people` (step 2: `recipients`); returns how many."""
     not_before = ctx.clock.now() + ALBUM_WAIT if message.media_group_id else None
     for user in people:
         await outbox.enqueue(
