@@ -20,16 +20,12 @@ re-create the triggers (`CONTACTS_FTS.create_triggers()`) and run `rebuild` afte
 """
 
 import sqlite3
-from collections.abc import Sequence
-
 from alembic import op
 
 from core.migrations.helpers import Fts5
 
 revision: str = "0003"
 down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 # The same check as core.contacts.service.SQLITE_FTS: the trigram tokenizer is 3.34+.
 FTS_AVAILABLE = sqlite3.sqlite_version_info >= (3, 34, 0)

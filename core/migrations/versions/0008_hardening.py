@@ -12,8 +12,6 @@ Revises: 0007
 Plain ADD COLUMN only (no batch "move and copy"), so the FTS triggers of 0003 survive.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,8 +20,6 @@ from core.migrations.helpers import ForeignKey, create_table, id_column
 
 revision: str = "0008"
 down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

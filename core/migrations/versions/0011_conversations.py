@@ -16,8 +16,6 @@ Revises: 0010
 New tables and plain ADD COLUMN only; nothing stored changes meaning.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -26,8 +24,6 @@ from core.migrations.helpers import ForeignKey, Index, Indexes, create_table, id
 
 revision: str = "0011"
 down_revision: str | None = "0010"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 CONVERSATION_INDEXES = Indexes(
     "conversations",

@@ -13,8 +13,6 @@ Revises: 0011
 New tables only.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,8 +21,6 @@ from core.migrations.helpers import ForeignKey, Index, Indexes, create_table, id
 
 revision: str = '0012'
 down_revision: str | None = '0011'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 DOCUMENT_INDEXES = Indexes(
     'documents',

@@ -19,16 +19,12 @@ plain tokenisers and no stemming of their own:
   diacritics folding (й stays й; ё was already read as е).
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 from core.migrations.helpers import Fts5
 
 revision: str = "0013"
 down_revision: str | None = "0012"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 DOCUMENT_TEXTS_FTS = Fts5(
     "document_texts",

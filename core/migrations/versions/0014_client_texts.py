@@ -7,8 +7,6 @@ One new table; nothing stored changes meaning. A key without a row uses the buil
 (core/conversations/texts.py).
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,8 +15,6 @@ from core.migrations.helpers import ForeignKey, create_table
 
 revision: str = "0014"
 down_revision: str | None = "0013"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -10,8 +10,6 @@ Revises: 0014
 New table only.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,8 +18,6 @@ from core.migrations.helpers import ForeignKey, create_table, id_column
 
 revision: str = '0019'
 down_revision: str | None = '0014'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
