@@ -5,8 +5,6 @@ Revises:
 Create Date: 2026-11-26 20:32:12.603567
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -15,8 +13,6 @@ import core.db
 
 revision: str = '0001'
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

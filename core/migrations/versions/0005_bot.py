@@ -7,8 +7,6 @@ Plain ADD COLUMN and CREATE UNIQUE INDEX (no batch_alter_table): on SQLite a bat
 operation recreates `contacts` and would drop migration 0003's search triggers.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -16,8 +14,6 @@ import core.db
 
 revision: str = "0005"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

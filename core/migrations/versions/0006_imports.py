@@ -4,23 +4,20 @@ Revision ID: 0006
 Revises: 0003
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 import core.db
+from core.migrations.helpers import ForeignKey, create_table, id_column
 
 revision: str = "0006"
 down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "import_jobs",
-        sa.Column("id", sa.Integer(), nullable=False),
+        id_column(),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("policy", sa.String(length=16), nullable=False),
@@ -35,16 +32,8 @@ def upgrade() -> None:
         sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", core.db.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["actor_user_id"],
-            ["users.id"],
-            name=op.f("fk_import_jobs_actor_user_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_jobs")),
-        sa.UniqueConstraint(
-            "kind", "content_hash", "policy", name=op.f("uq_import_jobs_kind_content_hash_policy")
-        ),
+        foreign_keys=[ForeignKey("actor_user_id", "users.id", "SET NULL")],
+        unique=("kind", "content_hash", "policy"),
     )
 
 

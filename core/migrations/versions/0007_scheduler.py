@@ -13,8 +13,6 @@ Revises: 0003
 Plain ADD COLUMN only (no batch "move and copy"), so the FTS triggers of 0003 survive.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,8 +20,6 @@ from core.db import UTCDateTime
 
 revision: str = "0007"
 down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 REMINDER_DUE = "status = 'planned' AND (reminded_at IS NULL OR reminded_at < remind_at)"
 

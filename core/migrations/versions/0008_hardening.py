@@ -12,34 +12,31 @@ Revises: 0007
 Plain ADD COLUMN only (no batch "move and copy"), so the FTS triggers of 0003 survive.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 from core.db import UTCDateTime
+from core.migrations.helpers import ForeignKey, create_table, id_column
 
 revision: str = "0008"
 down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.add_column("contacts", sa.Column("greeting_token_at", UTCDateTime(), nullable=True))
     op.add_column("contacts", sa.Column("consent_source", sa.String(120), nullable=True))
     op.add_column("contacts", sa.Column("consent_stopped_at", UTCDateTime(), nullable=True))
-    op.create_table(
+    create_table(
         "telegram_updates",
         sa.Column("bot_id", sa.BigInteger(), nullable=False),
         sa.Column("update_id", sa.BigInteger(), nullable=False),
         sa.Column("received_at", UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("bot_id", "update_id", name=op.f("pk_telegram_updates")),
+        primary_key=("bot_id", "update_id"),
     )
     op.create_index("ix_telegram_updates_received_at", "telegram_updates", ["received_at"])
-    op.create_table(
+    create_table(
         "background_jobs",
-        sa.Column("id", sa.Integer(), nullable=False),
+        id_column(),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
@@ -53,13 +50,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("finished_at", UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_background_jobs_user_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_background_jobs")),
+        foreign_keys=[ForeignKey("user_id", "users.id", "SET NULL")],
     )
     op.create_index("ix_background_jobs_due", "background_jobs", ["status", "run_after"])
 

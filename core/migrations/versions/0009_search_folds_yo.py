@@ -8,14 +8,10 @@ rows stored before keep their «ё» until rewritten here. On SQLite the FTS tri
 keep `contacts_fts` in step with the UPDATE.
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "0009"
 down_revision: str | None = "0008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

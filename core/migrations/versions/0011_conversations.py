@@ -16,21 +16,47 @@ Revises: 0010
 New tables and plain ADD COLUMN only; nothing stored changes meaning.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 from core.db import UTCDateTime
+from core.migrations.helpers import ForeignKey, Index, Indexes, create_table, id_column
 
 revision: str = "0011"
 down_revision: str | None = "0010"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+
+CONVERSATION_INDEXES = Indexes(
+    "conversations",
+    Index("ix_conversations_contact", ["contact_id"]),
+    Index("ix_conversations_telegram_user", ["telegram_user_id"]),
+    Index("uq_conversations_chat", ["channel", "business_connection_id", "chat_id"], unique=True),
+)
+CHAT_MESSAGE_INDEXES = Indexes(
+    "chat_messages",
+    Index("ix_chat_messages_contact", ["contact_id", "sent_at"]),
+    Index("ix_chat_messages_conversation", ["conversation_id", "sent_at"]),
+    Index("ix_chat_messages_media_group", ["conversation_id", "media_group_id"]),
+    Index(
+        "uq_chat_messages_idempotency",
+        ["idempotency_key"],
+        unique=True,
+        where="idempotency_key IS NOT NULL",
+    ),
+    Index(
+        "uq_chat_messages_telegram",
+        ["conversation_id", "telegram_message_id"],
+        unique=True,
+        where="telegram_message_id IS NOT NULL",
+    ),
+)
+MESSAGE_RELAY_INDEXES = Indexes(
+    "message_relays",
+    Index("uq_message_relays_staff_message", ["staff_chat_id", "staff_message_id"], unique=True),
+)
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "business_connections",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
@@ -41,30 +67,18 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("connected_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_business_connections_user_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_business_connections")),
+        foreign_keys=[ForeignKey("user_id", "users.id", "SET NULL")],
     )
-    op.create_table(
+    create_table(
         "client_routing_state",
-        sa.Column("id", sa.Integer(), nullable=False),
+        id_column(),
         sa.Column("last_user_id", sa.Integer(), nullable=True),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["last_user_id"],
-            ["users.id"],
-            name=op.f("fk_client_routing_state_last_user_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_client_routing_state")),
+        foreign_keys=[ForeignKey("last_user_id", "users.id", "SET NULL")],
     )
-    op.create_table(
+    create_table(
         "conversations",
-        sa.Column("id", sa.Integer(), nullable=False),
+        id_column(),
         sa.Column("contact_id", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("business_connection_id", sa.String(length=64), nullable=False),
@@ -82,30 +96,16 @@ def upgrade() -> None:
         sa.Column("flood_notice_at", UTCDateTime(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contact_id"],
-            ["contacts.id"],
-            name=op.f("fk_conversations_contact_id_contacts"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_conversations_user_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
+        foreign_keys=[
+            ForeignKey("contact_id", "contacts.id", "CASCADE"),
+            ForeignKey("user_id", "users.id", "SET NULL"),
+        ],
     )
-    with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.create_index("ix_conversations_contact", ["contact_id"], unique=False)
-        batch_op.create_index("ix_conversations_telegram_user", ["telegram_user_id"], unique=False)
-        batch_op.create_index(
-            "uq_conversations_chat", ["channel", "business_connection_id", "chat_id"], unique=True
-        )
+    CONVERSATION_INDEXES.create()
 
-    op.create_table(
+    create_table(
         "chat_messages",
-        sa.Column("id", sa.Integer(), nullable=False),
+        id_column(),
         sa.Column("conversation_id", sa.Integer(), nullable=False),
         sa.Column("contact_id", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
@@ -129,82 +129,30 @@ def upgrade() -> None:
         sa.Column("edited_at", UTCDateTime(), nullable=True),
         sa.Column("deleted_at", UTCDateTime(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["author_user_id"],
-            ["users.id"],
-            name=op.f("fk_chat_messages_author_user_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["contact_id"],
-            ["contacts.id"],
-            name=op.f("fk_chat_messages_contact_id_contacts"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["conversation_id"],
-            ["conversations.id"],
-            name=op.f("fk_chat_messages_conversation_id_conversations"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_messages")),
+        foreign_keys=[
+            ForeignKey("author_user_id", "users.id", "SET NULL"),
+            ForeignKey("contact_id", "contacts.id", "CASCADE"),
+            ForeignKey("conversation_id", "conversations.id", "CASCADE"),
+        ],
     )
-    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
-        batch_op.create_index("ix_chat_messages_contact", ["contact_id", "sent_at"], unique=False)
-        batch_op.create_index(
-            "ix_chat_messages_conversation", ["conversation_id", "sent_at"], unique=False
-        )
-        batch_op.create_index(
-            "ix_chat_messages_media_group", ["conversation_id", "media_group_id"], unique=False
-        )
-        batch_op.create_index(
-            "uq_chat_messages_idempotency",
-            ["idempotency_key"],
-            unique=True,
-            sqlite_where=sa.text("idempotency_key IS NOT NULL"),
-            postgresql_where=sa.text("idempotency_key IS NOT NULL"),
-        )
-        batch_op.create_index(
-            "uq_chat_messages_telegram",
-            ["conversation_id", "telegram_message_id"],
-            unique=True,
-            sqlite_where=sa.text("telegram_message_id IS NOT NULL"),
-            postgresql_where=sa.text("telegram_message_id IS NOT NULL"),
-        )
+    CHAT_MESSAGE_INDEXES.create()
 
-    op.create_table(
+    create_table(
         "message_relays",
-        sa.Column("id", sa.Integer(), nullable=False),
+        id_column(),
         sa.Column("message_id", sa.Integer(), nullable=False),
         sa.Column("conversation_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("staff_chat_id", sa.BigInteger(), nullable=False),
         sa.Column("staff_message_id", sa.BigInteger(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["conversation_id"],
-            ["conversations.id"],
-            name=op.f("fk_message_relays_conversation_id_conversations"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["message_id"],
-            ["chat_messages.id"],
-            name=op.f("fk_message_relays_message_id_chat_messages"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_message_relays_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_message_relays")),
+        foreign_keys=[
+            ForeignKey("conversation_id", "conversations.id", "CASCADE"),
+            ForeignKey("message_id", "chat_messages.id", "CASCADE"),
+            ForeignKey("user_id", "users.id", "CASCADE"),
+        ],
     )
-    with op.batch_alter_table("message_relays", schema=None) as batch_op:
-        batch_op.create_index(
-            "uq_message_relays_staff_message", ["staff_chat_id", "staff_message_id"], unique=True
-        )
+    MESSAGE_RELAY_INDEXES.create()
 
     op.add_column("activities", sa.Column("conversation_id", sa.Integer(), nullable=True))
     if op.get_bind().dialect.name != "sqlite":  # SQLite cannot add a constraint in place
@@ -241,31 +189,11 @@ def downgrade() -> None:
     with op.batch_alter_table("activities") as batch_op:
         batch_op.drop_column("conversation_id")
 
-    with op.batch_alter_table("message_relays", schema=None) as batch_op:
-        batch_op.drop_index("uq_message_relays_staff_message")
-
+    MESSAGE_RELAY_INDEXES.drop()
     op.drop_table("message_relays")
-    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
-        batch_op.drop_index(
-            "uq_chat_messages_telegram",
-            sqlite_where=sa.text("telegram_message_id IS NOT NULL"),
-            postgresql_where=sa.text("telegram_message_id IS NOT NULL"),
-        )
-        batch_op.drop_index(
-            "uq_chat_messages_idempotency",
-            sqlite_where=sa.text("idempotency_key IS NOT NULL"),
-            postgresql_where=sa.text("idempotency_key IS NOT NULL"),
-        )
-        batch_op.drop_index("ix_chat_messages_media_group")
-        batch_op.drop_index("ix_chat_messages_conversation")
-        batch_op.drop_index("ix_chat_messages_contact")
-
+    CHAT_MESSAGE_INDEXES.drop()
     op.drop_table("chat_messages")
-    with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.drop_index("uq_conversations_chat")
-        batch_op.drop_index("ix_conversations_telegram_user")
-        batch_op.drop_index("ix_conversations_contact")
-
+    CONVERSATION_INDEXES.drop()
     op.drop_table("conversations")
     op.drop_table("client_routing_state")
     op.drop_table("business_connections")

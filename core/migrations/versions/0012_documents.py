@@ -13,36 +13,43 @@ Revises: 0011
 New tables only.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 from core.db import UTCDateTime
+from core.migrations.helpers import ForeignKey, Index, Indexes, create_table, id_column
 
 revision: str = '0012'
 down_revision: str | None = '0011'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+
+DOCUMENT_INDEXES = Indexes(
+    'documents',
+    Index('ix_documents_contact', ['contact_id', 'created_at']),
+    Index('ix_documents_deal', ['deal_id', 'created_at']),
+    Index('ix_documents_extract', ['extract_status']),
+    Index('ix_documents_sha256', ['sha256']),
+    Index('uq_documents_idempotency', ['idempotency_key'], unique=True, where='idempotency_key IS NOT NULL'),
+    Index('uq_documents_import_key', ['import_key'], unique=True, where='import_key IS NOT NULL'),
+)
 
 
 def upgrade() -> None:
-    op.create_table('document_blobs',
+    create_table('document_blobs',
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('size_bytes', sa.BigInteger(), nullable=False),
     sa.Column('storage', sa.String(length=16), nullable=False),
     sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('sha256', name=op.f('pk_document_blobs'))
+    primary_key=('sha256',),
     )
-    op.create_table('document_chunks',
+    create_table('document_chunks',
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=False),
-    sa.ForeignKeyConstraint(['sha256'], ['document_blobs.sha256'], name=op.f('fk_document_chunks_sha256_document_blobs'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('sha256', 'seq', name=op.f('pk_document_chunks'))
+    foreign_keys=[ForeignKey('sha256', 'document_blobs.sha256', 'CASCADE')],
+    primary_key=('sha256', 'seq'),
     )
-    op.create_table('documents',
-    sa.Column('id', sa.Integer(), nullable=False),
+    create_table('documents',
+    id_column(),
     sa.Column('contact_id', sa.Integer(), nullable=True),
     sa.Column('deal_id', sa.Integer(), nullable=True),
     sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
@@ -64,42 +71,29 @@ def upgrade() -> None:
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('updated_at', UTCDateTime(), nullable=False),
     sa.Column('deleted_at', UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['chat_message_id'], ['chat_messages.id'], name=op.f('fk_documents_chat_message_id_chat_messages'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_documents_contact_id_contacts'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['deal_id'], ['deals.id'], name=op.f('fk_documents_deal_id_deals'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['sha256'], ['document_blobs.sha256'], name=op.f('fk_documents_sha256_document_blobs')),
-    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_documents_uploaded_by_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_documents'))
+    foreign_keys=[
+        ForeignKey('chat_message_id', 'chat_messages.id', 'SET NULL'),
+        ForeignKey('contact_id', 'contacts.id', 'SET NULL'),
+        ForeignKey('deal_id', 'deals.id', 'SET NULL'),
+        ForeignKey('sha256', 'document_blobs.sha256'),
+        ForeignKey('uploaded_by_id', 'users.id', 'SET NULL'),
+    ],
     )
-    with op.batch_alter_table('documents', schema=None) as batch_op:
-        batch_op.create_index('ix_documents_contact', ['contact_id', 'created_at'], unique=False)
-        batch_op.create_index('ix_documents_deal', ['deal_id', 'created_at'], unique=False)
-        batch_op.create_index('ix_documents_extract', ['extract_status'], unique=False)
-        batch_op.create_index('ix_documents_sha256', ['sha256'], unique=False)
-        batch_op.create_index('uq_documents_idempotency', ['idempotency_key'], unique=True, sqlite_where=sa.text('idempotency_key IS NOT NULL'), postgresql_where=sa.text('idempotency_key IS NOT NULL'))
-        batch_op.create_index('uq_documents_import_key', ['import_key'], unique=True, sqlite_where=sa.text('import_key IS NOT NULL'), postgresql_where=sa.text('import_key IS NOT NULL'))
-
-    op.create_table('document_texts',
+    DOCUMENT_INDEXES.create()
+    create_table('document_texts',
     sa.Column('document_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('words', sa.Text(), nullable=False),
     sa.Column('method', sa.String(length=32), nullable=True),
     sa.Column('extracted_at', UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_document_texts_document_id_documents'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('document_id', name=op.f('pk_document_texts'))
+    foreign_keys=[ForeignKey('document_id', 'documents.id', 'CASCADE')],
+    primary_key=('document_id',),
     )
 
 
 def downgrade() -> None:
     op.drop_table('document_texts')
-    with op.batch_alter_table('documents', schema=None) as batch_op:
-        batch_op.drop_index('uq_documents_import_key', sqlite_where=sa.text('import_key IS NOT NULL'), postgresql_where=sa.text('import_key IS NOT NULL'))
-        batch_op.drop_index('uq_documents_idempotency', sqlite_where=sa.text('idempotency_key IS NOT NULL'), postgresql_where=sa.text('idempotency_key IS NOT NULL'))
-        batch_op.drop_index('ix_documents_sha256')
-        batch_op.drop_index('ix_documents_extract')
-        batch_op.drop_index('ix_documents_deal')
-        batch_op.drop_index('ix_documents_contact')
-
+    DOCUMENT_INDEXES.drop()
     op.drop_table('documents')
     op.drop_table('document_chunks')
     op.drop_table('document_blobs')

@@ -19,35 +19,19 @@ plain tokenisers and no stemming of their own:
   diacritics folding (й stays й; ё was already read as е).
 """
 
-from collections.abc import Sequence
-
 from alembic import op
+
+from core.migrations.helpers import Fts5
 
 revision: str = "0013"
 down_revision: str | None = "0012"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-TRIGGERS = (
-    """
-    CREATE TRIGGER document_texts_fts_insert AFTER INSERT ON document_texts BEGIN
-        INSERT INTO document_texts_fts (rowid, words) VALUES (new.document_id, new.words);
-    END
-    """,
-    """
-    CREATE TRIGGER document_texts_fts_delete AFTER DELETE ON document_texts BEGIN
-        INSERT INTO document_texts_fts (document_texts_fts, rowid, words)
-        VALUES ('delete', old.document_id, old.words);
-    END
-    """,
-    """
-    CREATE TRIGGER document_texts_fts_update AFTER UPDATE OF document_id, words
-    ON document_texts BEGIN
-        INSERT INTO document_texts_fts (document_texts_fts, rowid, words)
-        VALUES ('delete', old.document_id, old.words);
-        INSERT INTO document_texts_fts (rowid, words) VALUES (new.document_id, new.words);
-    END
-    """,
+DOCUMENT_TEXTS_FTS = Fts5(
+    "document_texts",
+    key="document_id",
+    column="words",
+    tokenize="unicode61 remove_diacritics 0",
+    update_event="AFTER UPDATE OF document_id, words\n    ON document_texts",
 )
 
 
@@ -60,14 +44,7 @@ def upgrade() -> None:
         )
         op.execute("CREATE INDEX ix_document_texts_words ON document_texts USING gin (words_tsv)")
     elif dialect == "sqlite":
-        op.execute(
-            "CREATE VIRTUAL TABLE document_texts_fts USING fts5(words, "
-            "content='document_texts', content_rowid='document_id', "
-            "tokenize='unicode61 remove_diacritics 0')"
-        )
-        for sql in TRIGGERS:
-            op.execute(sql)
-        op.execute("INSERT INTO document_texts_fts (document_texts_fts) VALUES ('rebuild')")
+        DOCUMENT_TEXTS_FTS.create()
 
 
 def downgrade() -> None:
@@ -76,6 +53,4 @@ def downgrade() -> None:
         op.execute("DROP INDEX IF EXISTS ix_document_texts_words")
         op.execute("ALTER TABLE document_texts DROP COLUMN IF EXISTS words_tsv")
     elif dialect == "sqlite":
-        for name in ("insert", "delete", "update"):
-            op.execute(f"DROP TRIGGER IF EXISTS document_texts_fts_{name}")
-        op.execute("DROP TABLE IF EXISTS document_texts_fts")
+        DOCUMENT_TEXTS_FTS.drop()

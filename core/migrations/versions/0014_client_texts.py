@@ -7,34 +7,26 @@ One new table; nothing stored changes meaning. A key without a row uses the buil
 (core/conversations/texts.py).
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 from core.db import UTCDateTime
+from core.migrations.helpers import ForeignKey, create_table
 
 revision: str = "0014"
 down_revision: str | None = "0013"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "client_texts",
         sa.Column("key", sa.String(length=32), nullable=False),
         sa.Column("locale", sa.String(length=8), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("updated_by_id", sa.Integer(), nullable=True),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["updated_by_id"],
-            ["users.id"],
-            name=op.f("fk_client_texts_updated_by_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("key", "locale", name=op.f("pk_client_texts")),
+        foreign_keys=[ForeignKey("updated_by_id", "users.id", "SET NULL")],
+        primary_key=("key", "locale"),
     )
 
 

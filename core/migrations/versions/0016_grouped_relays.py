@@ -9,14 +9,10 @@ Revises: 0018
   Existing rows keep their meaning (one client message per staff message).
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "0016"
 down_revision: str | None = "0018"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

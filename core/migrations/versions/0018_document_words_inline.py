@@ -15,14 +15,10 @@ in 2,157 of 10,000 documents). Existing rows are rewritten so they move in now.
 SQLite: nothing (FTS5 keeps positions in its own index).
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "0018"
 down_revision: str | None = "0019"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def _storage(kind: str) -> None:

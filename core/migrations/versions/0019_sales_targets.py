@@ -10,33 +10,31 @@ Revises: 0014
 New table only.
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
 from core.db import UTCDateTime
+from core.migrations.helpers import ForeignKey, create_table, id_column
 
 revision: str = '0019'
 down_revision: str | None = '0014'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         'sales_targets',
-        sa.Column('id', sa.Integer(), nullable=False),
+        id_column(),
         sa.Column('user_id', sa.Integer(), nullable=False),
         sa.Column('month', sa.Date(), nullable=False),
         sa.Column('metric', sa.String(length=32), nullable=False),
         sa.Column('target', sa.BigInteger(), nullable=False),
         sa.Column('set_by_user_id', sa.Integer(), nullable=True),
         sa.Column('updated_at', UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['set_by_user_id'], ['users.id'], ondelete='SET NULL'),
-        sa.PrimaryKeyConstraint('id'),
-        sa.UniqueConstraint('user_id', 'month', 'metric'),
+        foreign_keys=[
+            ForeignKey('user_id', 'users.id', 'CASCADE'),
+            ForeignKey('set_by_user_id', 'users.id', 'SET NULL'),
+        ],
+        unique=('user_id', 'month', 'metric'),
     )
     op.create_index('ix_sales_targets_user_id', 'sales_targets', ['user_id'], unique=False)
 
