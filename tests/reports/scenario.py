@@ -22,6 +22,19 @@ END = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 NOVEMBER = date(2026, 11, 1)
 
+# The digest workbook's sheets in their order, each as (Russian, English).
+SHEETS = (
+    ("Сводка", "Summary"),
+    ("Звонки", "Calls"),
+    ("Пропущенные", "Missed calls"),
+    ("Пропущенные по часам", "Missed by hour"),
+    ("Дела", "Activities"),
+    ("Воронка", "Pipeline"),
+    ("Застывшие сделки", "Stale deals"),
+)
+SHEETS_RU = [ru for ru, _ in SHEETS]
+SHEETS_EN = [en for _, en in SHEETS]
+
 
 def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, second, tzinfo=UTC)
