@@ -211,20 +211,21 @@ async def test_an_import_with_the_fill_policy_is_applied_once(
 ) -> None:
     user = tg.user(MANAGER_TG)
     data = xlsx_bytes(HEADER_RU, ROWS_RU)
+
+    async def fill_and_apply(preview: Call) -> list[Call]:
+        """Switch `preview` to the fill policy and apply the preview that comes back."""
+        await user.tap(preview, "дополнить")
+        filled = sent(await settle())[0]
+        await user.tap(filled, "Применить")
+        return await settle()
+
     await user.send(document=tg.fake.add_file(data, "a.xlsx"))
-    preview = sent(await settle())[0]
-    await user.tap(preview, "дополнить")
-    filled = sent(await settle())[0]
-    await user.tap(filled, "Применить")
-    await settle()
+    await fill_and_apply(sent(await settle())[0])
     assert await _count(tg.db) == 2
     await user.send(document=tg.fake.add_file(data, "a.xlsx"))
     again = sent(await settle())[0]
     assert "Новых: 0 · обновится: 0 · дублей: 3" in (again.text or "")
-    await user.tap(again, "дополнить")
-    filled = sent(await settle())[0]
-    await user.tap(filled, "Применить")
-    assert "уже импортирован" in texts_of(await settle())[0]
+    assert "уже импортирован" in texts_of(await fill_and_apply(again))[0]
     assert await _count(tg.db) == 2
 
 
