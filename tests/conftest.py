@@ -97,8 +97,9 @@ def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
     yield f"sqlite+aiosqlite:///{path}"
 
 
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+async def emptied_engine(database_url: str) -> AsyncEngine:
+    """An engine on `database_url`; on PostgreSQL (shared between tests) with every table but
+    KEEP_TABLES emptied first."""
     engine = create_engine(database_url)
     if PG_URL:
         tables = ", ".join(
@@ -106,6 +107,12 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         )
         async with engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return engine
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = await emptied_engine(database_url)
     yield engine
     await engine.dispose()
 

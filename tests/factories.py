@@ -13,9 +13,10 @@ from core.calls import service as calls
 from core.clock import Clock
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
+from core.conversations import clients
 from core.deals import service as deals
 from core.events import CallEvent
-from core.models import Activity, Call, Contact, Deal, TelephonyEvent, User
+from core.models import Activity, Call, Contact, Conversation, Deal, TelephonyEvent, User
 from core.users import service as users
 from tests.fakes.clock import FakeClock
 
@@ -58,6 +59,18 @@ async def make_contact(
 ) -> Contact:
     """A contact (`phones`, `owner_id`, `company_name`, … as `contacts.create_contact` takes)."""
     return await contacts.create_contact(ctx, actor=actor, name=name, **fields)
+
+
+async def make_conversation(
+    ctx: Ctx, contact: Contact, chat_id: int, *, telegram_user_id: int | None = None, **fields: Any
+) -> Conversation:
+    """`contact`'s open chat `chat_id`, opened as a client's first message opens one
+    (`channel`, `business_connection_id`, `user_id`, `language`, … as
+    `clients.open_conversation` takes)."""
+    conversation, _ = await clients.open_conversation(
+        ctx, contact=contact, chat_id=chat_id, telegram_user_id=telegram_user_id, **fields
+    )
+    return conversation
 
 
 def call_event(clock: Clock, call_id: str, kind: str, **fields: Any) -> CallEvent:

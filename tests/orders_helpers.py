@@ -15,10 +15,10 @@ from bot.notifications import render
 from core.contacts import service as contacts
 from core.contacts.models import Contact
 from core.context import Actor, Ctx
-from core.conversations.models import Conversation
 from core.deals.models import PipelineStage
 from core.outbox import service as outbox
 from tests.conftest import Db
+from tests.factories import make_conversation
 
 # What the tests show clients: (ru, en, notify) per stage code.
 CLIENT_STAGES = {
@@ -74,24 +74,13 @@ async def make_client(
             ctx, actor=Actor.system("test"), name=name, phones=[phone], owner_id=owner_id
         )
         if telegram_id is not None:
-            now = db.clock.now()
             await session.execute(
                 update(Contact).where(Contact.id == contact.id).values(telegram_user_id=telegram_id)
             )
-            session.add(
-                Conversation(
-                    contact_id=contact.id,
-                    channel="bot",
-                    business_connection_id="",
-                    chat_id=telegram_id,
-                    telegram_user_id=telegram_id,
-                    status="open",
-                    language=language,
-                    last_in_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
+            chat = await make_conversation(
+                ctx, contact, telegram_id, telegram_user_id=telegram_id, language=language
             )
+            chat.last_in_at = db.clock.now()
             await session.commit()
         return contact
 

@@ -24,12 +24,12 @@ from sqlalchemy import select
 
 from bot.callbacks import ContactCb
 from bot.delivery import OutboxSender
-from core.contacts import service as contacts
 from core.context import Actor
 from core.models import Activity, Call, Contact, Note, User
 from tests.bot.conftest import Tg
 from tests.bot.helpers_clients import reply_to_relay
 from tests.bot.updates import answers, sent, texts_of
+from tests.factories import make_contact
 from tests.fakes.telegram_api import Call as ApiCall
 
 ADMIN, MANAGER, ANNA, BORIS, CLIENT = 7501, 7502, 7503, 7504, 7601
@@ -103,12 +103,8 @@ async def test_a_short_working_day_of_the_team(tg: Tg) -> None:
     anna_user = await tg.employee(ANNA, name="Анна", extensions=("101",))
     boris_user = await tg.employee(BORIS, name="Борис", extensions=("102",))
     async with tg.db.ctx() as ctx:
-        client = await contacts.create_contact(
-            ctx,
-            actor=Actor.of_user(anna_user),
-            name="Иван Петров",
-            phones=["+79161234567"],
-            company_name="Ромашка",
+        client = await make_contact(
+            ctx, actor=Actor.of_user(anna_user), phones=["+79161234567"], company_name="Ромашка"
         )
     assert client.owner_id == anna_user.id
     admin, boss = tg.user(ADMIN), tg.user(MANAGER)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -13,6 +15,7 @@ from tests.bot.conftest import Tg, employee
 from tests.bot.updates import answers, message_update, sticker, texts_of
 
 SELLER_TG = 9301
+OOPS = "Что-то пошло не так, попробуйте ещё раз."
 NOT_TEXT = "Я понимаю текст, контакты и кнопки. Файлы и стикеры не сохраняю."
 # A file with no card to go on says how to put it on one (tests/bot/test_flow_documents.py).
 NO_CARD = (
@@ -85,17 +88,31 @@ async def test_garbage_and_stale_button_data_get_a_notice(tg: Tg, seller: User) 
     ]
 
 
+@contextmanager
+def _failing(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    target: object,
+    name: str,
+    why: str,
+) -> Iterator[None]:
+    """Inside: `target.name` raises RuntimeError(why), and the bot's error log goes to caplog."""
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError(why)
+
+    monkeypatch.setattr(target, name, broken)
+    with caplog.at_level(logging.ERROR, logger="bot.middlewares"):
+        yield
+
+
 async def test_an_unexpected_error_is_logged_with_the_update_id_and_the_user_is_told(
     tg: Tg, seller: User, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def broken(*_args: object, **_kwargs: object) -> None:
-        raise RuntimeError("database on fire")
-
-    monkeypatch.setattr(contacts, "search", broken)
     user = tg.user(SELLER_TG)
-    with caplog.at_level(logging.ERROR, logger="bot.middlewares"):
+    with _failing(monkeypatch, caplog, contacts, "search", "database on fire"):
         await tg.feed({"update_id": 424242, **message_update(user.user, "Иванов")})
-    assert texts_of(tg.fake.calls[-1:]) == ["Что-то пошло не так, попробуйте ещё раз."]
+    assert texts_of(tg.fake.calls[-1:]) == [OOPS]
     assert "update 424242 failed" in caplog.text and "database on fire" in caplog.text
 
 
@@ -113,12 +130,8 @@ async def test_an_unexpected_error_behind_a_button_answers_the_button(
 ) -> None:
     from core.contacts import cards
 
-    async def broken(*_args: object, **_kwargs: object) -> None:
-        raise RuntimeError("card exploded")
-
-    monkeypatch.setattr(cards, "contact_card", broken)
     user = tg.user(SELLER_TG)
-    with caplog.at_level(logging.ERROR, logger="bot.middlewares"):
+    with _failing(monkeypatch, caplog, cards, "contact_card", "card exploded"):
         calls = await user.press(ContactCb(action="open", id=1).pack())
-    assert answers(calls) == ["Что-то пошло не так, попробуйте ещё раз."]
+    assert answers(calls) == [OOPS]
     assert "card exploded" in caplog.text

@@ -16,7 +16,7 @@ from tests.bot.conftest import Tg, employee
 from tests.bot.updates import answers, sent, texts_of
 from tests.conftest import Db
 from tests.reports import scenario
-from tests.reports.scenario import NOW
+from tests.reports.scenario import NOW, SHEETS_RU
 
 MANAGER_TG = 9301
 SELLER_TG = 9302
@@ -98,15 +98,7 @@ async def test_report_for_yesterday_sends_the_digest_workbook_with_its_summary(t
     assert "звонков 6 (вх. 4, исх. 2), пропущено 3, перезвонили за 15 мин 1 (33%)" in caption
     assert "5 000,50 RUB" in caption
     wb = load_workbook(io.BytesIO(upload.content))
-    assert wb.sheetnames == [
-        "Сводка",
-        "Звонки",
-        "Пропущенные",
-        "Пропущенные по часам",
-        "Дела",
-        "Воронка",
-        "Застывшие сделки",
-    ]
+    assert wb.sheetnames == SHEETS_RU
     assert wb.properties.title == "Дайджест продаж 23.11.2026"
 
 

@@ -23,7 +23,6 @@ from bot.callbacks import ImportCb
 from bot.deps import BotDeps
 from bot.notifications import render
 from core.config import CoreConfig
-from core.contacts import service as contacts
 from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.jobs.models import BackgroundJob
@@ -34,6 +33,7 @@ from tests.bot.conftest import Tg, employee
 from tests.bot.updates import answers, button_data, sent, texts_of
 from tests.conftest import Db
 from tests.exports.files import HEADER_RU, ROWS_RU, csv_bytes, xlsx_bytes
+from tests.factories import make_contact
 from tests.fakes.telegram_api import Call
 
 MANAGER_TG = 9401
@@ -158,9 +158,7 @@ async def test_policy_buttons_preview_again_and_cancel_writes_nothing(
     tg: Tg, settle: Settle, manager: User
 ) -> None:
     async with tg.db.ctx() as ctx:
-        await contacts.create_contact(
-            ctx, actor=Actor.of_user(manager), name="Иван", phones=["+79161112233"]
-        )
+        await make_contact(ctx, "Иван", actor=Actor.of_user(manager), phones=["+79161112233"])
     user = tg.user(MANAGER_TG, language_code="en")
     data = csv_bytes(HEADER_RU, ROWS_RU, delimiter=";", encoding="cp1251")
     await user.send(document=tg.fake.add_file(data, "clients.csv"))
@@ -213,20 +211,21 @@ async def test_an_import_with_the_fill_policy_is_applied_once(
 ) -> None:
     user = tg.user(MANAGER_TG)
     data = xlsx_bytes(HEADER_RU, ROWS_RU)
+
+    async def fill_and_apply(preview: Call) -> list[Call]:
+        """Switch `preview` to the fill policy and apply the preview that comes back."""
+        await user.tap(preview, "дополнить")
+        filled = sent(await settle())[0]
+        await user.tap(filled, "Применить")
+        return await settle()
+
     await user.send(document=tg.fake.add_file(data, "a.xlsx"))
-    preview = sent(await settle())[0]
-    await user.tap(preview, "дополнить")
-    filled = sent(await settle())[0]
-    await user.tap(filled, "Применить")
-    await settle()
+    await fill_and_apply(sent(await settle())[0])
     assert await _count(tg.db) == 2
     await user.send(document=tg.fake.add_file(data, "a.xlsx"))
     again = sent(await settle())[0]
     assert "Новых: 0 · обновится: 0 · дублей: 3" in (again.text or "")
-    await user.tap(again, "дополнить")
-    filled = sent(await settle())[0]
-    await user.tap(filled, "Применить")
-    assert "уже импортирован" in texts_of(await settle())[0]
+    assert "уже импортирован" in texts_of(await fill_and_apply(again))[0]
     assert await _count(tg.db) == 2
 
 
@@ -321,11 +320,11 @@ async def test_export_sends_only_the_contacts_the_user_may_see(
     tg: Tg, manager: User, seller: User
 ) -> None:
     async with tg.db.ctx() as ctx:
-        await contacts.create_contact(
-            ctx, actor=Actor.of_user(seller), name="=HYPERLINK(1)", phones=["+79161234567"]
+        await make_contact(
+            ctx, "=HYPERLINK(1)", actor=Actor.of_user(seller), phones=["+79161234567"]
         )
-        await contacts.create_contact(
-            ctx, actor=Actor.of_user(manager), name="Чужой клиент", phones=["+79167654321"]
+        await make_contact(
+            ctx, "Чужой клиент", actor=Actor.of_user(manager), phones=["+79167654321"]
         )
     seller_chat = tg.user(SELLER_TG)
     (document,) = documents(await seller_chat.say("/export"))

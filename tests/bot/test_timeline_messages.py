@@ -17,6 +17,7 @@ from core.notes import service as notes
 from tests.bot.conftest import Tg
 from tests.bot.updates import sent
 from tests.conftest import Db
+from tests.factories import make_conversation
 from tests.orders_helpers import make_client
 
 SELLER_TG = 7301
@@ -47,19 +48,15 @@ async def history_of(db: Db, seller_id: int) -> Contact:
         bot_chat = await ctx.session.scalar(select(Conversation))
         assert bot_chat is not None
         now = db.clock.now()
-        business = Conversation(
-            contact_id=maria.id,
+        business = await make_conversation(
+            ctx,
+            maria,
+            880001,
+            telegram_user_id=880001,
             channel="business",
             business_connection_id="bc-1",
-            chat_id=880001,
-            telegram_user_id=880001,
             user_id=seller_id,
-            status="open",
-            created_at=now,
-            updated_at=now,
         )
-        ctx.session.add(business)
-        await ctx.session.flush()
         ctx.session.add_all(
             [
                 chat_message(bot_chat, now + timedelta(minutes=1), "in", "Где мой заказ?"),

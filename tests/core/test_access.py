@@ -31,6 +31,7 @@ from core.models import Call, Conversation, User
 from core.notes import service as notes
 from core.targets import service as targets
 from core.users import service as users
+from tests.factories import make_conversation
 from tests.fakes.clock import FakeClock
 
 ROLES = ("admin", "manager", "sales", "api")
@@ -313,17 +314,9 @@ async def test_a_business_chat_is_read_as_a_call_is_predicate_and_list_agree(
     other = await users.create_user(ctx, actor=system, name="К", role="sales", telegram_user_id=12)
     boss = await users.create_user(ctx, actor=system, name="Р", role="manager", telegram_user_id=13)
     client = await contacts.create_contact(ctx, actor=Actor.of_user(other), name="Клиент")
-    now = ctx.clock.now()
-    chat = Conversation(
-        contact_id=client.id,
-        channel="business",
-        business_connection_id="bc",
-        chat_id=77,
-        user_id=seller.id,
-        created_at=now,
-        updated_at=now,
+    chat = await make_conversation(
+        ctx, client, 77, channel="business", business_connection_id="bc", user_id=seller.id
     )
-    ctx.session.add(chat)
     await ctx.session.commit()
 
     for person, expected in ((seller, True), (other, True), (boss, True)):

@@ -189,20 +189,12 @@ async def test_the_card_sums_up_owner_last_touch_open_deals_and_next_step(
     await deals.create(
         ctx, actor=seller, title="Проиграна", contact_id=contact.id, stage="lost", lost_reason="-"
     )
-    later = await activities.plan(
-        ctx,
-        actor=seller,
-        title="позже",
-        contact_id=contact.id,
-        due_at=clock.now() + timedelta(days=2),
-    )
-    sooner = await activities.plan(
-        ctx,
-        actor=seller,
-        title="скоро",
-        contact_id=contact.id,
-        due_at=clock.now() + timedelta(hours=1),
-    )
+    later, sooner = [
+        await activities.plan(
+            ctx, actor=seller, title=title, contact_id=contact.id, due_at=clock.now() + wait
+        )
+        for title, wait in (("позже", timedelta(days=2)), ("скоро", timedelta(hours=1)))
+    ]
     card = await cards.contact_card(ctx, actor=seller, contact_id=contact.id)
     assert card.last_interaction == clock.now()
     assert [d.title for d in card.open_deals] == ["Открытая"]

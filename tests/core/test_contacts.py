@@ -5,7 +5,7 @@ import pytest
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound
-from tests.factories import make_actor
+from tests.factories import make_actor, make_contact
 
 
 async def test_same_phone_in_any_format_is_one_key_and_conflicts(ctx: Ctx, system: Actor) -> None:
@@ -21,15 +21,10 @@ async def test_same_phone_in_any_format_is_one_key_and_conflicts(ctx: Ctx, syste
 async def test_search_is_case_insensitive_for_cyrillic_and_finds_phone_parts(
     ctx: Ctx, system: Actor
 ) -> None:
-    ivan = await contacts.create_contact(
-        ctx,
-        actor=system,
-        name="Иван Петров",
-        phones=["89161234567"],
-        company_name="ООО Ромашка",
-        email="ivan@romashka.ru",
+    ivan = await make_contact(
+        ctx, phones=["89161234567"], company_name="ООО Ромашка", email="ivan@romashka.ru"
     )
-    await contacts.create_contact(ctx, actor=system, name="Мария Сидорова", phones=["+74951112233"])
+    await make_contact(ctx, "Мария Сидорова", phones=["+74951112233"])
     for query in (
         "иван",
         "ПЕТРОВ",

@@ -159,20 +159,16 @@ async def test_send_to_client_records_pending_and_queues_it_once_per_key(
 ) -> None:
     anna = await staff(ctx, system, "Анна", 5001)
     outcome = await inbound.receive(ctx, person=CLIENT, chat_id=777, message=text(clock, 1, "Hi"))
-    sent = await outgoing.send_to_client(
-        ctx,
-        conversation=outcome.conversation,
-        text="Hello",
-        author_user_id=anna,
-        idempotency_key="k1",
-    )
-    again = await outgoing.send_to_client(
-        ctx,
-        conversation=outcome.conversation,
-        text="Hello",
-        author_user_id=anna,
-        idempotency_key="k1",
-    )
+    sent, again = [  # the same request twice
+        await outgoing.send_to_client(
+            ctx,
+            conversation=outcome.conversation,
+            text="Hello",
+            author_user_id=anna,
+            idempotency_key="k1",
+        )
+        for _ in range(2)
+    ]
     await ctx.session.commit()
     assert again.id == sent.id and sent.status == "pending" and sent.direction == "out"
     queued = (

@@ -18,9 +18,8 @@ from core.db import create_engine, session_factory
 from core.drivers.phone_lookup import SessionLookup, create_phone_lookup
 from core.migrate import alembic_config, upgrade
 from core.models import Contact
-from core.users import service as users
 from tests.conftest import PG_URL
-from tests.factories import make_actor
+from tests.factories import make_actor, make_contact, make_user
 
 sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="the FTS5 index exists on SQLite only")
 
@@ -38,24 +37,16 @@ async def fts_consistent(session: AsyncSession) -> None:
 
 
 @pytest.fixture
-async def ivan(ctx: Ctx, system: Actor) -> Contact:
-    contact = await contacts.create_contact(
-        ctx,
-        actor=system,
-        name="Иван Петров",
-        phones=["8 (916) 123-45-67"],
-        company_name="ООО Ромашка",
-        email="Ivan.Petrov@Romashka.ru",
-    )
-    await contacts.create_contact(
-        ctx,
-        actor=system,
-        name="Мария Сидорова",
-        phones=["+7 495 111-22-33"],
-        company_name="АО Техносила",
-        email="maria@tehno.ru",
-    )
-    return contact
+async def ivan(ctx: Ctx) -> Contact:
+    """Иван, and Мария beside him for searches that must not find her."""
+    ivan, _maria = [
+        await make_contact(ctx, name, phones=[phone], company_name=company, email=email)
+        for name, phone, company, email in (
+            ("Иван Петров", "8 (916) 123-45-67", "ООО Ромашка", "Ivan.Petrov@Romashka.ru"),
+            ("Мария Сидорова", "+7 495 111-22-33", "АО Техносила", "maria@tehno.ru"),
+        )
+    ]
+    return ivan
 
 
 @pytest.mark.parametrize("q", ["иван", "ИВАН", "ИвАн", "петров", "ПЕТРОВ", "Иван Петров"])
@@ -322,15 +313,13 @@ async def lookup(
 
 
 async def test_lookup_answers_contact_company_and_owner_with_first_extension(
-    ctx: Ctx, system: Actor, lookup: Lookup
+    ctx: Ctx, lookup: Lookup
 ) -> None:
-    user = await users.create_user(
-        ctx, actor=system, name="Анна", role="sales", telegram_user_id=77, extensions=["201", "202"]
-    )
-    owned = await contacts.create_contact(
+    user = await make_user(ctx, "Анна", tg=77, extensions=["201", "202"])
+    owned = await make_contact(
         ctx,
+        "Клиент",
         actor=Actor.of_user(user),
-        name="Клиент",
         phones=["+7 916 123-45-67"],
         company_name="ООО Ромашка",
     )

@@ -17,7 +17,6 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.http import PerezvonApp, create_app
@@ -25,13 +24,13 @@ from core.activities import service as activities
 from core.config import CoreConfig
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.db import Base, create_bulk_engine, create_engine, session_factory, session_scope
+from core.db import create_bulk_engine, session_factory, session_scope
 from core.deals import service as deals
 from core.users import api_keys
 from core.users import service as users
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
-from tests.conftest import KEEP_TABLES, PG_URL
+from tests.conftest import PG_URL, emptied_engine
 from tests.fakes.clock import FakeClock
 from tests.telephony.conftest import SECRETS
 
@@ -59,13 +58,7 @@ class Live:
 
     @classmethod
     async def _start(cls, loop: asyncio.AbstractEventLoop, database_url: str) -> Live:
-        engine = create_engine(database_url)
-        if PG_URL:
-            tables = ", ".join(
-                f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES
-            )
-            async with engine.begin() as connection:
-                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine = await emptied_engine(database_url)
         bulk = create_bulk_engine(database_url)
         clock = FakeClock()
         web = WebContext(

@@ -22,6 +22,19 @@ END = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 NOVEMBER = date(2026, 11, 1)
 
+# The digest workbook's sheets in their order, each as (Russian, English).
+SHEETS = (
+    ("Сводка", "Summary"),
+    ("Звонки", "Calls"),
+    ("Пропущенные", "Missed calls"),
+    ("Пропущенные по часам", "Missed by hour"),
+    ("Дела", "Activities"),
+    ("Воронка", "Pipeline"),
+    ("Застывшие сделки", "Stale deals"),
+)
+SHEETS_RU = [ru for ru, _ in SHEETS]
+SHEETS_EN = [en for _, en in SHEETS]
+
 
 def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, second, tzinfo=UTC)
@@ -43,9 +56,9 @@ async def build(ctx: Ctx) -> Scenario:
     maria = User(name="Maria", role="manager", created_at=made)
     s.add_all([anna, boris, maria])
     await s.flush()
-    c1 = _contact("Ivan =Ivanov", anna.id, at(23, 7))  # a name that looks like a formula
-    c2 = _contact("Petr", boris.id, at(22, 7))
-    c3 = _contact("Olga", None, at(23, 7))
+    c1 = contact_row("Ivan =Ivanov", anna.id, at(23, 7))  # a name that looks like a formula
+    c2 = contact_row("Petr", boris.id, at(22, 7))
+    c3 = contact_row("Olga", None, at(23, 7))
     s.add_all([c1, c2, c3])
     await s.flush()
     n = iter(range(1, 100))
@@ -120,9 +133,12 @@ async def build(ctx: Ctx) -> Scenario:
     return Scenario(anna=anna, boris=boris, maria=maria)
 
 
-def _contact(name: str, owner_id: int | None, created: datetime) -> Contact:
+def contact_row(
+    name: str, owner_id: int | None, created: datetime, source: str = "manual"
+) -> Contact:
+    """A contact row, created (and last changed) at `created`."""
     return Contact(
-        name=name, owner_id=owner_id, source="manual", created_at=created, updated_at=created
+        name=name, owner_id=owner_id, source=source, created_at=created, updated_at=created
     )
 
 

@@ -24,6 +24,7 @@ from core.reports import service as reports
 from core.reports.dto import Digest, Figures
 from core.users.models import User
 from tests.fakes.clock import FakeClock
+from tests.reports.scenario import contact_row
 
 UTC_ZONE = "UTC"
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
@@ -43,13 +44,7 @@ async def salesperson(ctx: Ctx, name: str = "Anna", role: str = "sales") -> User
 
 
 async def client(ctx: Ctx, owner: User, created: datetime = moment(1, 1)) -> Contact:
-    contact = Contact(
-        name=f"Client {next(_ids)}",
-        owner_id=owner.id,
-        source="call",
-        created_at=created,
-        updated_at=created,
-    )
+    contact = contact_row(f"Client {next(_ids)}", owner.id, created, source="call")
     ctx.session.add(contact)
     await ctx.session.flush()
     return contact

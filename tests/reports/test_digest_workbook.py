@@ -20,7 +20,7 @@ from core.reports.dto import Digest
 from exports.digest import build_workbook, summary_text
 from tests.fakes.clock import FakeClock
 from tests.reports import scenario
-from tests.reports.scenario import END, START, at
+from tests.reports.scenario import END, SHEETS_EN, SHEETS_RU, START, at
 
 HEADER = 4  # a detail sheet's header row, under its three heading lines
 
@@ -41,27 +41,11 @@ async def test_workbook_has_seven_sheets_in_russian_with_period_in_properties(
     digest: Digest,
 ) -> None:
     wb = _open(build_workbook(digest, locale="ru"))
-    assert wb.sheetnames == [
-        "Сводка",
-        "Звонки",
-        "Пропущенные",
-        "Пропущенные по часам",
-        "Дела",
-        "Воронка",
-        "Застывшие сделки",
-    ]
+    assert wb.sheetnames == SHEETS_RU
     assert wb.properties.title == "Дайджест продаж 23.11.2026"
     assert "Сравнение с: 22.11.2026" in wb.properties.description
     en = _open(build_workbook(digest, locale="en"))
-    assert en.sheetnames == [
-        "Summary",
-        "Calls",
-        "Missed calls",
-        "Missed by hour",
-        "Activities",
-        "Pipeline",
-        "Stale deals",
-    ]
+    assert en.sheetnames == SHEETS_EN
     assert en.properties.title == "Sales digest 2026-11-23"
 
 
