@@ -103,6 +103,33 @@ class Pbx:
     async def notifications(self, kind: str | None = None) -> list[Notification]:
         return await self.load(Notification, *([Notification.kind == kind] if kind else []))
 
+    async def missed_again(
+        self, requests: Iterable[RawRequest], provider: str, client: str
+    ) -> None:
+        """Deliver and apply a second missed call from `client`: the open callback task counts
+        it and stays planned."""
+        await self.deliver(requests, provider)
+        await self.process()
+        [task] = await self.callbacks(client)
+        assert (task.status, task.missed_count) == ("planned", 2)
+
+    async def called_back(self, client: str, *where: Any) -> tuple[Activity, Call]:
+        """Apply what was delivered: the call that reached `client` (the one matching `where`)
+        closes the callback task. Returns the task and that call."""
+        await self.process()
+        [task] = await self.callbacks(client)
+        [answered] = await self.load(Call, *where)
+        assert (task.status, task.closed_by_call_id) == ("done", answered.id)
+        return task, answered
+
+    def break_lookup(self, monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+        """Make every phone look-up fail with `error`, as a broken database does."""
+
+        async def broken(*_args: object, **_kwargs: object) -> None:
+            raise error
+
+        monkeypatch.setattr(self.web.phone_lookup, "find", broken)
+
     async def assert_answered_inbound(
         self, call: Call, by: User, *, client: str, our_phone: str, extension: str = "101"
     ) -> None:

@@ -75,16 +75,10 @@ async def test_missed_calls_share_a_task_closed_by_the_next_answered_call(
     [task] = await pbx.callbacks(CLIENT)
     assert (task.owner_id, task.missed_count, task.created_at) == (anna.id, 1, at(20))
     assert [n.user_id for n in await pbx.notifications("missed_call")] == [anna.id]
-    await pbx.deliver(inbound("m2", answered=False, t=300), "generic")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    assert (task.status, task.missed_count) == ("planned", 2)
+    await pbx.missed_again(inbound("m2", answered=False, t=300), "generic", CLIENT)
 
     await pbx.deliver(inbound("a3", t=900), "generic")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    [answered] = await pbx.load(Call, Call.provider_call_id == "a3")
-    assert (task.status, task.closed_by_call_id) == ("done", answered.id)
+    task, _answered = await pbx.called_back(CLIENT, Call.provider_call_id == "a3")
     assert task.time_to_callback_seconds == 906 - 20
 
 
@@ -175,11 +169,7 @@ async def test_lookup_with_a_broken_database_answers_no_data(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
-
-    async def broken(*_args: object, **_kwargs: object) -> None:
-        raise OSError("could not connect to server")
-
-    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
+    pbx.break_lookup(monkeypatch, OSError("could not connect to server"))
     response = await pbx.send(generic_lookup(CLIENT), "generic")
     assert (response.status_code, response.json()["found"]) == (200, False)
     text = await pbx.send(generic_lookup(CLIENT, text=True), "generic")
@@ -192,14 +182,14 @@ async def test_lookup_with_a_broken_database_answers_no_data(
 async def test_a_failed_lookup_logs_the_drivers_reason_without_the_sql_or_the_number(
     pbx: Pbx, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def broken(*_args: object, **_kwargs: object) -> None:
-        raise OperationalError(
+    pbx.break_lookup(
+        monkeypatch,
+        OperationalError(
             "SELECT contacts.id FROM contact_phones WHERE e164 = $1",
             (CLIENT,),
             ConnectionResetError("connection was closed in the middle of operation"),
-        )
-
-    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
+        ),
+    )
     response = await pbx.send(generic_lookup(CLIENT), "generic")
 
     assert (response.status_code, response.json()["found"]) == (200, False)

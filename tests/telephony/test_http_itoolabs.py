@@ -98,17 +98,12 @@ async def test_missed_calls_share_a_task_and_an_outbound_call_back_closes_it(
 
     clock.advance(minutes=5)
     _lookup, second = pushes(callid="miss-2", answered_by=None, start="20261126T090500Z")
-    await pbx.deliver(second, "itoolabs")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    assert (task.status, task.missed_count) == ("planned", 2)
+    await pbx.missed_again(second, "itoolabs", CLIENT)
 
     clock.advance(minutes=5)
     await pbx.deliver(itoolabs_outbound(phone="89161234567", start="20261126T091000Z"), "itoolabs")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    [back] = await pbx.load(Call, Call.direction == "out")
-    assert (task.status, task.result, task.closed_by_call_id) == ("done", "called back", back.id)
+    task, back = await pbx.called_back(CLIENT, Call.direction == "out")
+    assert task.result == "called back"
     assert task.time_to_callback_seconds == 10 * 60 - 25
     assert back.callback_of_id == missed.id
 
@@ -195,11 +190,7 @@ async def test_contact_lookup_with_a_broken_database_answers_no_data(
     pbx: Pbx, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
-
-    async def broken(*_args: object, **_kwargs: object) -> None:
-        raise RuntimeError("relation contact_phones does not exist")
-
-    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
+    pbx.break_lookup(monkeypatch, RuntimeError("relation contact_phones does not exist"))
     lookup, _stored = pushes()
     response = await pbx.send(lookup, "itoolabs")
     assert (response.status_code, response.json()) == (200, {})

@@ -133,11 +133,7 @@ async def test_lookup_with_a_broken_database_answers_not_found(
     pbx: Pbx, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
-
-    async def broken(*_args: object, **_kwargs: object) -> None:
-        raise TimeoutError("pool exhausted")
-
-    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
+    pbx.break_lookup(monkeypatch, TimeoutError("pool exhausted"))
     response = await pbx.send(threecx_lookup(CLIENT), "3cx")
     assert (response.status_code, response.json()) == (200, {"found": False})
 

@@ -124,16 +124,10 @@ async def test_missed_calls_share_a_task_that_the_next_answered_call_closes(
     )
     assert [n.user_id for n in await pbx.notifications("missed_call")] == [anna.id]
 
-    await pbx.deliver(inbound("CA-M2", answered=False, offset=600), "twilio")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    assert (task.status, task.missed_count) == ("planned", 2)
+    await pbx.missed_again(inbound("CA-M2", answered=False, offset=600), "twilio", CLIENT)
 
     await pbx.deliver(inbound("CA-A3", offset=1800), "twilio")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    [answered] = await pbx.load(Call, Call.provider_call_id == "CA-A3")
-    assert (task.status, task.closed_by_call_id) == ("done", answered.id)
+    task, answered = await pbx.called_back(CLIENT, Call.provider_call_id == "CA-A3")
     assert task.done_at == answered.answered_at == T0 + timedelta(seconds=1807)
     assert task.time_to_callback_seconds == 1807 - 25
     assert answered.callback_of_id == missed.id

@@ -130,18 +130,11 @@ async def test_missed_calls_share_one_callback_task_until_the_next_answered_call
     again = zadarma_inbound(
         provider=provider, call_id="in_m2", start="2026-11-26 12:10:20", answered_by=None
     )
-    await pbx.deliver(again, provider)
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    assert (task.status, task.missed_count) == ("planned", 2)
+    await pbx.missed_again(again, provider, CLIENT)
 
     clock.set(t0 + timedelta(minutes=30))
     await inbound_answered(pbx, clock, provider, call_id="in_a3")
-    await pbx.process()
-
-    [task] = await pbx.callbacks(CLIENT)
-    [answered] = await pbx.load(Call, Call.provider_call_id == "in_a3")
-    assert (task.status, task.closed_by_call_id) == ("done", answered.id)
+    task, answered = await pbx.called_back(CLIENT, Call.provider_call_id == "in_a3")
     assert task.done_at == answered.answered_at == t0 + timedelta(minutes=30, seconds=6)
     assert task.time_to_callback_seconds == 30 * 60 + 6 - 20
     assert answered.callback_of_id == missed.id
@@ -280,11 +273,7 @@ async def test_notify_start_with_a_broken_database_gets_no_data_and_is_still_sto
     pbx: Pbx, provider: str, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
-
-    async def broken(*_args: object, **_kwargs: object) -> None:
-        raise ConnectionError("database is down")
-
-    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
+    pbx.break_lookup(monkeypatch, ConnectionError("database is down"))
     response = await pbx.send(zadarma_inbound(provider=provider)[0], provider)
     assert response.status_code == 200 and response.json() == {}
     assert await pbx.inbox_count() == 1
