@@ -3,7 +3,7 @@ sends what a PBX would, runs the inbox processor, and reads the end state back."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.http import create_app
 from core.config import CoreConfig
+from core.context import Actor, Ctx
 from core.db import create_bulk_engine, session_factory
 from core.drivers.phone_lookup import create_phone_lookup
 from core.models import Activity, Call, Notification, TelephonyEvent, User
@@ -23,6 +24,7 @@ from telephony_webhooks.processor import InboxProcessor
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes import pbx_signers, twilio_signer
 from tests.fakes.clock import FakeClock
+from tests.telephony.helpers import employee, end_state, shuffled
 
 # Every provider enabled, with the secrets the request builders sign with.
 SECRETS = {**pbx_signers.TEST_SECRETS, **twilio_signer.TEST_SECRETS}
@@ -103,6 +105,22 @@ class Pbx:
     async def notifications(self, kind: str | None = None) -> list[Notification]:
         return await self.load(Notification, *([Notification.kind == kind] if kind else []))
 
+    async def deliver_twice(self, requests: Sequence[RawRequest], provider: str) -> None:
+        """Deliver every request, then all of them again as a retrying PBX does: each is
+        stored once."""
+        await self.deliver([*requests, *requests], provider)
+        assert await self.inbox_count() == len(requests)
+
+    async def shuffled_end_state(
+        self, requests: Sequence[RawRequest], provider: str, call_id: str, seed: int
+    ) -> dict[str, Any]:
+        """Deliver `requests` in a seeded random order, each applied before the next one
+        comes; the end state of the call `call_id`."""
+        for request in shuffled(requests, seed):
+            await self.deliver([request], provider)
+            await self.process()
+        return end_state(await self.call_by_id(provider, call_id))
+
     async def missed_again(
         self, requests: Iterable[RawRequest], provider: str, client: str
     ) -> None:
@@ -172,3 +190,9 @@ async def pbx(
         await lookup.close()
         if bulk is not None:
             await bulk.dispose()
+
+
+@pytest.fixture
+async def anna(pbx: Pbx, ctx: Ctx, system: Actor) -> User:
+    """Анна, a salesperson on Telegram (7001) whom extension 101 rings; made once `pbx` runs."""
+    return await employee(ctx, system, "Анна", 7001, "101")

@@ -11,11 +11,11 @@ from sqlalchemy.exc import OperationalError
 
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models import Call
+from core.models import Call, User
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes.twilio_signer import GENERIC_TOKEN, generic_event, generic_lookup
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import employee, end_state, shuffled
+from tests.telephony.helpers import end_state
 
 CLIENT = "+79161234567"
 T0 = 1795683600  # 2026-11-26 09:00:00 UTC
@@ -53,10 +53,7 @@ def inbound(
     return requests
 
 
-async def test_inbound_answered_call_with_durations_and_recording(
-    pbx: Pbx, ctx: Ctx, system: Actor
-) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
+async def test_inbound_answered_call_with_durations_and_recording(pbx: Pbx, anna: User) -> None:
     await pbx.deliver(inbound(), "generic")
     await pbx.process()
     call = await pbx.only_call("generic")
@@ -67,9 +64,8 @@ async def test_inbound_answered_call_with_durations_and_recording(
 
 
 async def test_missed_calls_share_a_task_closed_by_the_next_answered_call(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(inbound("m1", answered=False), "generic")
     await pbx.process()
     [task] = await pbx.callbacks(CLIENT)
@@ -82,10 +78,7 @@ async def test_missed_calls_share_a_task_closed_by_the_next_answered_call(
     assert task.time_to_callback_seconds == 906 - 20
 
 
-async def test_outbound_call_belongs_to_the_extension_that_dialled(
-    pbx: Pbx, ctx: Ctx, system: Actor
-) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
+async def test_outbound_call_belongs_to_the_extension_that_dialled(pbx: Pbx, anna: User) -> None:
     base = {"call_id": "o1", "direction": "out", "from": "101", "to": "89037654321"}
     await pbx.deliver(
         [
@@ -102,9 +95,8 @@ async def test_outbound_call_belongs_to_the_extension_that_dialled(
 
 
 async def test_duplicates_stored_once_and_any_order_gives_the_same_call(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
     for answered in (True, False):
         ordered_requests = inbound(f"ord-{answered}", answered=answered)
         await pbx.deliver(ordered_requests + ordered_requests, "generic")
@@ -112,11 +104,9 @@ async def test_duplicates_stored_once_and_any_order_gives_the_same_call(
         [ordered] = await pbx.load(Call, Call.provider_call_id == f"ord-{answered}")
         for seed in range(1, 4):
             call_id = f"mix-{answered}-{seed}"
-            for request in shuffled(inbound(call_id, answered=answered), seed):
-                await pbx.deliver([request], "generic")
-                await pbx.process()
-            [call] = await pbx.load(Call, Call.provider_call_id == call_id)
-            got, want = end_state(call), end_state(ordered)
+            mixed = inbound(call_id, answered=answered)
+            got = await pbx.shuffled_end_state(mixed, "generic", call_id, seed)
+            want = end_state(ordered)
             assert (got.pop("recording") is None) == (want.pop("recording") is None)
             assert got == want, call_id
     assert await pbx.inbox_count() == 4 * (len(inbound()) + len(inbound(answered=False)))
@@ -136,9 +126,8 @@ async def test_malformed_numbers_are_kept_raw(pbx: Pbx, caller: str) -> None:
 
 
 async def test_lookup_answers_json_and_text_from_the_phone_index(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, ctx: Ctx, system: Actor, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     contact = await contacts.create_contact(
         ctx, actor=system, name="Иван|Петров", phones=[CLIENT], owner_id=anna.id
     )

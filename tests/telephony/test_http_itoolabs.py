@@ -8,7 +8,7 @@ import pytest
 
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models import Call, Contact
+from core.models import Call, Contact, User
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes.clock import FakeClock
 from tests.fakes.pbx_signers import (
@@ -19,7 +19,7 @@ from tests.fakes.pbx_signers import (
     itoolabs_request,
 )
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import employee, end_state, shuffled
+from tests.telephony.helpers import end_state
 
 CLIENT = "+79161234567"
 T0 = "20261126T090000Z"  # the fake clock's start
@@ -44,9 +44,8 @@ async def answered_call(pbx: Pbx, clock: FakeClock, callid: str = "c7b3e1f0a2d94
 
 
 async def test_inbound_answered_call_is_logged_with_the_employee_durations_and_recording(
-    pbx: Pbx, clock: FakeClock, ctx: Ctx, system: Actor
+    pbx: Pbx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     t0 = clock.now()
     await answered_call(pbx, clock)
     assert await pbx.inbox_count() == 6  # the look-up is answered, not stored
@@ -62,9 +61,8 @@ async def test_inbound_answered_call_is_logged_with_the_employee_durations_and_r
 
 
 async def test_history_with_the_recording_arriving_after_the_hang_up_completes_the_call(
-    pbx: Pbx, clock: FakeClock, ctx: Ctx, system: Actor
+    pbx: Pbx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     _lookup, stored = pushes()
     *events, history = stored
     await pbx.deliver(events[:2], "itoolabs")
@@ -84,9 +82,8 @@ async def test_history_with_the_recording_arriving_after_the_hang_up_completes_t
 
 
 async def test_missed_calls_share_a_task_and_an_outbound_call_back_closes_it(
-    pbx: Pbx, clock: FakeClock, ctx: Ctx, system: Actor
+    pbx: Pbx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     _lookup, first = pushes(callid="miss-1", answered_by=None)
     await pbx.deliver(first, "itoolabs")
     await pbx.process()
@@ -113,9 +110,8 @@ async def test_missed_calls_share_a_task_and_an_outbound_call_back_closes_it(
     [("Success", "answered", 42), ("Busy", "busy", 0), ("NotAvailable", "failed", 0)],
 )
 async def test_outbound_call_is_logged_for_the_employee_who_dialled(
-    pbx: Pbx, ctx: Ctx, system: Actor, status: str, expected: str, talk: int
+    pbx: Pbx, anna: User, status: str, expected: str, talk: int
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(itoolabs_outbound(status=status), "itoolabs")
     await pbx.process()
     call = await pbx.only_call("itoolabs")
@@ -125,19 +121,16 @@ async def test_outbound_call_is_logged_for_the_employee_who_dialled(
 
 
 async def test_duplicates_are_stored_once_and_answered_200(
-    pbx: Pbx, clock: FakeClock, ctx: Ctx, system: Actor
+    pbx: Pbx, clock: FakeClock, anna: User
 ) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
     _lookup, stored = pushes(answered_by=None)
-    await pbx.deliver(stored + stored, "itoolabs")
-    assert await pbx.inbox_count() == len(stored)
+    await pbx.deliver_twice(stored, "itoolabs")
     await pbx.process()
     [task] = await pbx.callbacks()
     assert task.missed_count == 1
 
 
-async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
+async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, anna: User) -> None:
     for answered_by in ("ivanov", None):
         _lookup, ordered_pushes = pushes(callid=f"ordered-{answered_by}", answered_by=answered_by)
         await pbx.deliver(ordered_pushes, "itoolabs")
@@ -146,11 +139,8 @@ async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, syste
         for seed in range(1, 4):
             callid = f"mixed-{answered_by}-{seed}"
             _lookup, mixed = pushes(callid=callid, answered_by=answered_by)
-            for request in shuffled(mixed, seed):
-                await pbx.deliver([request], "itoolabs")
-                await pbx.process()
-            [call] = await pbx.load(Call, Call.provider_call_id == callid)
-            assert end_state(call) == end_state(ordered), callid
+            got = await pbx.shuffled_end_state(mixed, "itoolabs", callid, seed)
+            assert got == end_state(ordered), callid
 
 
 @pytest.mark.parametrize("phone", ["abc", "+", "' OR 1=1 --", "номер", "7" * 40, "+7 916 12"])
@@ -166,9 +156,8 @@ async def test_malformed_numbers_are_kept_raw(pbx: Pbx, phone: str) -> None:
 
 
 async def test_contact_lookup_names_the_caller_and_the_responsible_when_redirecting(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, ctx: Ctx, system: Actor, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await contacts.create_contact(
         ctx,
         actor=system,
@@ -236,8 +225,7 @@ async def test_unreadable_push_is_400_with_a_reason_and_nothing_stored(
     assert await pbx.inbox_count() == 0
 
 
-async def test_json_pushes_work_like_forms(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
+async def test_json_pushes_work_like_forms(pbx: Pbx, anna: User) -> None:
     _lookup, stored = pushes()
     as_json = [itoolabs_request(dict(r.form), as_json=True) for r in stored]
     await pbx.deliver(as_json, "itoolabs")

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.context import Actor, Ctx
-from core.models import Call, Contact
+from core.models import Call, Contact, User
 from telephony_webhooks.providers.base import RawRequest
 from telephony_webhooks.providers.mango import sign_mango
 from tests.fakes.pbx_signers import (
@@ -23,7 +22,7 @@ from tests.fakes.pbx_signers import (
     mango_summary,
 )
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import employee, end_state, shuffled
+from tests.telephony.helpers import end_state
 
 CLIENT = "+79161234567"
 T0 = 1709638200  # 2024-03-05 11:30:00 UTC
@@ -77,9 +76,8 @@ def outbound(entry_id: str = "OUT-1", *, talk: bool = True) -> list[RawRequest]:
 
 
 async def test_inbound_answered_call_through_ivr_is_logged_with_talk_ring_and_recording(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(mango_inbound_answered(), "mango")
     await pbx.process()
 
@@ -97,9 +95,8 @@ async def test_inbound_answered_call_through_ivr_is_logged_with_talk_ring_and_re
 
 
 async def test_recording_after_the_summary_attaches_to_the_finished_call(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
     *call_events, recording, record_added = mango_inbound_answered()
     await pbx.deliver(call_events, "mango")
     await pbx.process()
@@ -114,9 +111,8 @@ async def test_recording_after_the_summary_attaches_to_the_finished_call(
 
 
 async def test_missed_calls_open_one_task_and_the_answered_call_closes_it(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(missed("MISS-1", T0 - 3600), "mango")
     await pbx.process()
     first = await pbx.only_call("mango")
@@ -140,9 +136,8 @@ async def test_missed_calls_open_one_task_and_the_answered_call_closes_it(
     ("talk", "status", "seconds"), [(True, "answered", 42), (False, "missed", 0)]
 )
 async def test_outbound_call_belongs_to_the_extension_that_dialled(
-    pbx: Pbx, ctx: Ctx, system: Actor, talk: bool, status: str, seconds: int
+    pbx: Pbx, anna: User, talk: bool, status: str, seconds: int
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(outbound(talk=talk), "mango")
     await pbx.process()
     call = await pbx.only_call("mango")
@@ -152,10 +147,7 @@ async def test_outbound_call_belongs_to_the_extension_that_dialled(
     assert await pbx.callbacks() == []
 
 
-async def test_duplicates_are_stored_once_and_change_nothing(
-    pbx: Pbx, ctx: Ctx, system: Actor
-) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
+async def test_duplicates_are_stored_once_and_change_nothing(pbx: Pbx, anna: User) -> None:
     sequence = mango_inbound_answered()
     await pbx.deliver(sequence + sequence[::-1], "mango")
     assert await pbx.inbox_count() == len(sequence)
@@ -167,8 +159,7 @@ async def test_duplicates_are_stored_once_and_change_nothing(
     assert len(await pbx.notifications("post_call")) == 1
 
 
-async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
+async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, anna: User) -> None:
     await pbx.deliver(answered("ORDERED"), "mango")
     await pbx.deliver(missed("MISSED-ORDERED", T0 + 600), "mango")
     await pbx.process()
@@ -180,11 +171,8 @@ async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, syste
             (f"A{seed}", answered(f"A{seed}"), ordered),
             (f"M{seed}", missed(f"M{seed}", T0 + 600), missed_call),
         ):
-            for request in shuffled(template, seed):
-                await pbx.deliver([request], "mango")
-                await pbx.process()
-            [call] = await pbx.load(Call, Call.provider_call_id == entry)
-            got, want = end_state(call), end_state(expected)
+            got = await pbx.shuffled_end_state(template, "mango", entry, seed)
+            want = end_state(expected)
             assert got.pop("recording") == (f"REC-{entry}" if want.pop("recording") else None)
             assert got == want, entry
 

@@ -7,13 +7,12 @@ from email.utils import format_datetime
 
 import pytest
 
-from core.context import Actor, Ctx
-from core.models import Call
+from core.models import Call, User
 from telephony_webhooks.providers import twilio
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes.twilio_signer import FORM, TWILIO_AUTH_TOKEN, twilio_request
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import employee, end_state, shuffled
+from tests.telephony.helpers import end_state
 
 CLIENT = "+79161234567"
 OURS = "+74951234567"
@@ -79,9 +78,8 @@ def outbound_api(sid: str = "CA9", result: str = "completed") -> list[RawRequest
 
 
 async def test_inbound_answered_call_is_logged_with_agent_durations_and_recording(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(inbound(), "twilio")
     await pbx.process()
 
@@ -94,9 +92,8 @@ async def test_inbound_answered_call_is_logged_with_agent_durations_and_recordin
 
 
 async def test_recording_callback_after_the_call_attaches_only_the_recording(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
     *call_events, recording = inbound()
     await pbx.deliver(call_events, "twilio")
     await pbx.process()
@@ -109,9 +106,8 @@ async def test_recording_callback_after_the_call_attaches_only_the_recording(
 
 
 async def test_missed_calls_share_a_task_that_the_next_answered_call_closes(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(inbound("CA-M1", answered=False), "twilio")
     await pbx.process()
     missed = await pbx.only_call("twilio")
@@ -133,11 +129,8 @@ async def test_missed_calls_share_a_task_that_the_next_answered_call_closes(
     assert answered.callback_of_id == missed.id
 
 
-async def test_the_same_story_applied_in_one_processor_batch(
-    pbx: Pbx, ctx: Ctx, system: Actor
-) -> None:
+async def test_the_same_story_applied_in_one_processor_batch(pbx: Pbx, anna: User) -> None:
     """The batch keeps its open-task map current: missed, missed again, answered — one batch."""
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(inbound("CA-M1", answered=False), "twilio")
     await pbx.deliver(inbound("CA-M2", answered=False, offset=600), "twilio")
     await pbx.deliver(inbound("CA-A3", offset=1800), "twilio")
@@ -170,26 +163,22 @@ async def test_outbound_api_call_is_logged_without_a_callback_task(
 
 async def test_duplicates_are_stored_once_and_answered_200(pbx: Pbx) -> None:
     sequence = inbound(answered=False)
-    await pbx.deliver(sequence + sequence, "twilio")
-    assert await pbx.inbox_count() == len(sequence)
+    await pbx.deliver_twice(sequence, "twilio")
     await pbx.process()
     [task] = await pbx.callbacks()
     assert task.missed_count == 1
 
 
-async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
+async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, anna: User) -> None:
     for answered in (True, False):
         await pbx.deliver(inbound(f"ORD-{answered}", answered=answered), "twilio")
         await pbx.process()
         [ordered] = await pbx.load(Call, Call.provider_call_id == f"ORD-{answered}")
         for seed in range(1, 4):
             sid = f"MIX-{answered}-{seed}"
-            for request in shuffled(inbound(sid, answered=answered, rec=f"RE-{sid}"), seed):
-                await pbx.deliver([request], "twilio")
-                await pbx.process()
-            [call] = await pbx.load(Call, Call.provider_call_id == sid)
-            got, want = end_state(call), end_state(ordered)
+            mixed = inbound(sid, answered=answered, rec=f"RE-{sid}")
+            got = await pbx.shuffled_end_state(mixed, "twilio", sid, seed)
+            want = end_state(ordered)
             assert (got.pop("recording") is None) == (want.pop("recording") is None)
             assert got == want, sid
 
