@@ -121,6 +121,46 @@ class Pbx:
             await self.process()
         return end_state(await self.call_by_id(provider, call_id))
 
+    async def assert_odd_number_kept_raw(
+        self, requests: Iterable[RawRequest], provider: str, number: str
+    ) -> None:
+        """Deliver and apply a missed call from the odd `number`: the call keeps it as sent,
+        unparsed and linked to no contact, and opens no callback task."""
+        await self.deliver(requests, provider)
+        await self.process()
+        call = await self.only_call(provider)
+        assert (call.client_raw, call.client_e164, call.status) == (number, None, "missed")
+        assert call.contact_id is None and await self.callbacks() == []
+
+    async def assert_outbound_call(
+        self, requests: Iterable[RawRequest], provider: str, status: str, talk_seconds: int
+    ) -> Call:
+        """Deliver and apply an outbound call to the client +79037654321: it ends `status` with
+        `talk_seconds` of talk and opens no callback task. Returns the call."""
+        await self.deliver(requests, provider)
+        await self.process()
+        call = await self.only_call(provider)
+        assert (call.direction, call.status, call.talk_seconds) == ("out", status, talk_seconds)
+        assert call.client_e164 == "+79037654321"
+        assert await self.callbacks() == []
+        return call
+
+    async def recording_after_the_call(
+        self, call_events: Iterable[RawRequest], recording: Iterable[RawRequest], provider: str
+    ) -> Any:
+        """Apply a call, which has no recording yet, then what brings its recording: nothing
+        but the recording changes. Returns the recording the call ends with."""
+        await self.deliver(call_events, provider)
+        await self.process()
+        before = end_state(await self.only_call(provider))
+        assert before.pop("recording") is None
+        await self.deliver(recording, provider)
+        await self.process()
+        after = end_state(await self.only_call(provider))
+        attached = after.pop("recording")
+        assert after == before
+        return attached
+
     async def missed_again(
         self, requests: Iterable[RawRequest], provider: str, client: str
     ) -> None:
@@ -149,14 +189,16 @@ class Pbx:
         monkeypatch.setattr(self.web.phone_lookup, "find", broken)
 
     async def assert_answered_inbound(
-        self, call: Call, by: User, *, client: str, our_phone: str, extension: str = "101"
-    ) -> None:
-        """`call` came in from `client` to `our_phone` and was answered at `extension` by
-        `by`, the one shown it ringing and the one prompted after it."""
+        self, provider: str, by: User, *, client: str, our_phone: str, extension: str = "101"
+    ) -> Call:
+        """The one call of `provider` came in from `client` to `our_phone` and was answered at
+        `extension` by `by`, the one shown it ringing and the one prompted after it."""
+        call = await self.only_call(provider)
         assert (call.direction, call.status, call.client_e164) == ("in", "answered", client)
         assert (call.extension, call.user_id, call.our_phone) == (extension, by.id, our_phone)
         assert [n.user_id for n in await self.notifications("incoming_call")] == [by.id]
         assert [n.user_id for n in await self.notifications("post_call")] == [by.id]
+        return call
 
 
 @pytest.fixture

@@ -56,8 +56,9 @@ def inbound(
 async def test_inbound_answered_call_with_durations_and_recording(pbx: Pbx, anna: User) -> None:
     await pbx.deliver(inbound(), "generic")
     await pbx.process()
-    call = await pbx.only_call("generic")
-    await pbx.assert_answered_inbound(call, anna, client=CLIENT, our_phone="74951234567")
+    call = await pbx.assert_answered_inbound(
+        "generic", anna, client=CLIENT, our_phone="74951234567"
+    )
     assert (call.ring_seconds, call.talk_seconds) == (6, 95)
     assert (call.started_at, call.answered_at, call.ended_at) == (at(0), at(6), at(101))
     assert call.recording == "rec-1795683600.1.wav"
@@ -80,18 +81,12 @@ async def test_missed_calls_share_a_task_closed_by_the_next_answered_call(
 
 async def test_outbound_call_belongs_to_the_extension_that_dialled(pbx: Pbx, anna: User) -> None:
     base = {"call_id": "o1", "direction": "out", "from": "101", "to": "89037654321"}
-    await pbx.deliver(
-        [
-            generic_event(base | {"event": "start", "timestamp": T0}),
-            generic_event(base | {"event": "end", "timestamp": T0 + 50} | {"billsec": 42}),
-        ],
-        "generic",
-    )
-    await pbx.process()
-    call = await pbx.only_call("generic")
-    assert (call.direction, call.status, call.talk_seconds) == ("out", "answered", 42)
-    assert (call.client_e164, call.extension, call.user_id) == ("+79037654321", "101", anna.id)
-    assert await pbx.callbacks() == []
+    requests = [
+        generic_event(base | {"event": "start", "timestamp": T0}),
+        generic_event(base | {"event": "end", "timestamp": T0 + 50} | {"billsec": 42}),
+    ]
+    call = await pbx.assert_outbound_call(requests, "generic", "answered", 42)
+    assert (call.extension, call.user_id) == ("101", anna.id)
 
 
 async def test_duplicates_stored_once_and_any_order_gives_the_same_call(
@@ -116,11 +111,7 @@ async def test_duplicates_stored_once_and_any_order_gives_the_same_call(
 
 @pytest.mark.parametrize("caller", ["abc", "+", "' OR 1=1 --", "номер", "5" * 40, "sip:x@y"])
 async def test_malformed_numbers_are_kept_raw(pbx: Pbx, caller: str) -> None:
-    await pbx.deliver(inbound(caller=caller, answered=False), "generic")
-    await pbx.process()
-    call = await pbx.only_call("generic")
-    assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
-    assert call.contact_id is None and await pbx.callbacks() == []
+    await pbx.assert_odd_number_kept_raw(inbound(caller=caller, answered=False), "generic", caller)
     lookup = await pbx.send(generic_lookup(caller), "generic")
     assert lookup.status_code == 200 and lookup.json()["found"] is False
 

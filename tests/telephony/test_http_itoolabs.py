@@ -51,8 +51,9 @@ async def test_inbound_answered_call_is_logged_with_the_employee_durations_and_r
     assert await pbx.inbox_count() == 6  # the look-up is answered, not stored
     await pbx.process()
 
-    call = await pbx.only_call("itoolabs")
-    await pbx.assert_answered_inbound(call, anna, client=CLIENT, our_phone="74951234567")
+    call = await pbx.assert_answered_inbound(
+        "itoolabs", anna, client=CLIENT, our_phone="74951234567"
+    )
     assert (call.ring_seconds, call.talk_seconds, call.recording) == (8, 95, LINK)
     assert (call.started_at, call.answered_at) == (t0, t0 + timedelta(seconds=8))
     [contact] = await pbx.load(Contact)
@@ -112,12 +113,10 @@ async def test_missed_calls_share_a_task_and_an_outbound_call_back_closes_it(
 async def test_outbound_call_is_logged_for_the_employee_who_dialled(
     pbx: Pbx, anna: User, status: str, expected: str, talk: int
 ) -> None:
-    await pbx.deliver(itoolabs_outbound(status=status), "itoolabs")
-    await pbx.process()
-    call = await pbx.only_call("itoolabs")
-    assert (call.direction, call.status, call.talk_seconds) == ("out", expected, talk)
-    assert (call.client_e164, call.user_id) == ("+79037654321", anna.id)
-    assert await pbx.callbacks() == []
+    call = await pbx.assert_outbound_call(
+        itoolabs_outbound(status=status), "itoolabs", expected, talk
+    )
+    assert call.user_id == anna.id
 
 
 async def test_duplicates_are_stored_once_and_answered_200(
@@ -148,11 +147,7 @@ async def test_malformed_numbers_are_kept_raw(pbx: Pbx, phone: str) -> None:
     lookup, stored = pushes(phone=phone, answered_by=None)
     response = await pbx.send(lookup, "itoolabs")
     assert response.status_code == 200 and response.json() == {}
-    await pbx.deliver(stored, "itoolabs")
-    await pbx.process()
-    call = await pbx.only_call("itoolabs")
-    assert (call.client_raw, call.client_e164, call.status) == (phone, None, "missed")
-    assert call.contact_id is None and await pbx.callbacks() == []
+    await pbx.assert_odd_number_kept_raw(stored, "itoolabs", phone)
 
 
 async def test_contact_lookup_names_the_caller_and_the_responsible_when_redirecting(

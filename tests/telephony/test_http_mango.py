@@ -81,8 +81,7 @@ async def test_inbound_answered_call_through_ivr_is_logged_with_talk_ring_and_re
     await pbx.deliver(mango_inbound_answered(), "mango")
     await pbx.process()
 
-    call = await pbx.only_call("mango")
-    await pbx.assert_answered_inbound(call, anna, client=CLIENT, our_phone="74951234567")
+    call = await pbx.assert_answered_inbound("mango", anna, client=CLIENT, our_phone="74951234567")
     assert (call.ring_seconds, call.talk_seconds, call.recording) == (7, 95, "REC-77")
     assert (call.started_at, call.answered_at, call.ended_at) == (
         at(T0),
@@ -98,16 +97,8 @@ async def test_recording_after_the_summary_attaches_to_the_finished_call(
     pbx: Pbx, anna: User
 ) -> None:
     *call_events, recording, record_added = mango_inbound_answered()
-    await pbx.deliver(call_events, "mango")
-    await pbx.process()
-    before = end_state(await pbx.only_call("mango"))
-    assert before.pop("recording") is None
-
-    await pbx.deliver([record_added, recording], "mango")
-    await pbx.process()
-    after = end_state(await pbx.only_call("mango"))
-    assert after.pop("recording") == "REC-77"
-    assert after == before
+    late = [record_added, recording]
+    assert await pbx.recording_after_the_call(call_events, late, "mango") == "REC-77"
 
 
 async def test_missed_calls_open_one_task_and_the_answered_call_closes_it(
@@ -138,13 +129,9 @@ async def test_missed_calls_open_one_task_and_the_answered_call_closes_it(
 async def test_outbound_call_belongs_to_the_extension_that_dialled(
     pbx: Pbx, anna: User, talk: bool, status: str, seconds: int
 ) -> None:
-    await pbx.deliver(outbound(talk=talk), "mango")
-    await pbx.process()
-    call = await pbx.only_call("mango")
-    assert (call.direction, call.status, call.talk_seconds) == ("out", status, seconds)
-    assert (call.client_e164, call.extension, call.user_id) == ("+79037654321", "101", anna.id)
+    call = await pbx.assert_outbound_call(outbound(talk=talk), "mango", status, seconds)
+    assert (call.extension, call.user_id) == ("101", anna.id)
     assert call.ring_seconds == (10 if talk else 52)
-    assert await pbx.callbacks() == []
 
 
 async def test_duplicates_are_stored_once_and_change_nothing(pbx: Pbx, anna: User) -> None:
@@ -179,11 +166,7 @@ async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, anna: User) -> 
 
 @pytest.mark.parametrize("caller", ["abc", "+", "' OR 1=1 --", "номер", "9" * 40, "sip:x@y"])
 async def test_malformed_caller_numbers_are_kept_raw(pbx: Pbx, caller: str) -> None:
-    await pbx.deliver(missed("ODD", T0, caller=caller), "mango")
-    await pbx.process()
-    call = await pbx.only_call("mango")
-    assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
-    assert call.contact_id is None and await pbx.callbacks() == []
+    await pbx.assert_odd_number_kept_raw(missed("ODD", T0, caller=caller), "mango", caller)
 
 
 async def test_bad_sign_or_foreign_key_is_401_with_a_reason(pbx: Pbx) -> None:

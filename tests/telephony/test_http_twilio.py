@@ -83,8 +83,7 @@ async def test_inbound_answered_call_is_logged_with_agent_durations_and_recordin
     await pbx.deliver(inbound(), "twilio")
     await pbx.process()
 
-    call = await pbx.only_call("twilio")
-    await pbx.assert_answered_inbound(call, anna, client=CLIENT, our_phone=OURS)
+    call = await pbx.assert_answered_inbound("twilio", anna, client=CLIENT, our_phone=OURS)
     assert (call.ring_seconds, call.talk_seconds, call.recording) == (7, 95, REC)
     assert (call.started_at, call.answered_at) == (T0, T0 + timedelta(seconds=7))
     assert call.ended_at == T0 + timedelta(seconds=102)
@@ -95,14 +94,7 @@ async def test_recording_callback_after_the_call_attaches_only_the_recording(
     pbx: Pbx, anna: User
 ) -> None:
     *call_events, recording = inbound()
-    await pbx.deliver(call_events, "twilio")
-    await pbx.process()
-    before = end_state(await pbx.only_call("twilio"))
-    assert before.pop("recording") is None
-    await pbx.deliver([recording], "twilio")
-    await pbx.process()
-    after = end_state(await pbx.only_call("twilio"))
-    assert after.pop("recording") == REC and after == before
+    assert await pbx.recording_after_the_call(call_events, [recording], "twilio") == REC
 
 
 async def test_missed_calls_share_a_task_that_the_next_answered_call_closes(
@@ -153,12 +145,8 @@ async def test_the_same_story_applied_in_one_processor_batch(pbx: Pbx, anna: Use
 async def test_outbound_api_call_is_logged_without_a_callback_task(
     pbx: Pbx, result: str, status: str, talk: int
 ) -> None:
-    await pbx.deliver(outbound_api(result=result), "twilio")
-    await pbx.process()
-    call = await pbx.only_call("twilio")
-    assert (call.direction, call.status, call.talk_seconds) == ("out", status, talk)
-    assert (call.client_e164, call.our_phone) == ("+79037654321", OURS)
-    assert await pbx.callbacks() == []
+    call = await pbx.assert_outbound_call(outbound_api(result=result), "twilio", status, talk)
+    assert call.our_phone == OURS
 
 
 async def test_duplicates_are_stored_once_and_answered_200(pbx: Pbx) -> None:
@@ -185,11 +173,7 @@ async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, anna: User) -> 
 
 @pytest.mark.parametrize("caller", ["anonymous", "abc", "+", "' OR 1=1 --", "266696687", "1" * 40])
 async def test_odd_caller_ids_are_kept_raw(pbx: Pbx, caller: str) -> None:
-    await pbx.deliver(inbound(caller=caller, answered=False), "twilio")
-    await pbx.process()
-    call = await pbx.only_call("twilio")
-    assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
-    assert call.contact_id is None and await pbx.callbacks() == []
+    await pbx.assert_odd_number_kept_raw(inbound(caller=caller, answered=False), "twilio", caller)
 
 
 async def test_forged_or_missing_signature_is_401_with_a_reason(pbx: Pbx) -> None:
