@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
+import pytest
+
 from core.events import CallEvent
 from telephony_webhooks.providers.base import ProviderError, ProviderOptions, RawRequest
 from telephony_webhooks.providers.registry import Adapter
@@ -31,10 +33,18 @@ def events_of(
     adapter: Adapter, requests: Iterable[RawRequest], options: ProviderOptions
 ) -> list[CallEvent]:
     """The events `requests` become in the pipeline: each verified and accepted as it comes
-    over HTTP, then parsed as the inbox stores it."""
+    over HTTP, then, if it is stored (not a look-up or handshake), parsed as the inbox has it."""
     result: list[CallEvent] = []
     for request in requests:
         adapter.verify(request, TEST_SECRETS)
-        adapter.accept(request)
-        result += adapter.parse(as_stored(request), options)
+        if adapter.accept(request).store:
+            result += adapter.parse(as_stored(request), options)
     return result
+
+
+def refused_at_parse(adapter: Adapter, request: RawRequest, options: ProviderOptions) -> int:
+    """The status of the ProviderError that parsing `request` raises once it was accepted."""
+    adapter.accept(request)
+    with pytest.raises(ProviderError) as caught:
+        adapter.parse(request, options)
+    return caught.value.status_code

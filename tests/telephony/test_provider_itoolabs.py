@@ -27,6 +27,7 @@ from tests.fakes.pbx_signers import (
     itoolabs_outbound,
     itoolabs_request,
 )
+from tests.telephony import adapters
 from tests.telephony.adapters import assert_only_provider_errors
 
 OPTIONS = ProviderOptions()
@@ -45,12 +46,7 @@ HISTORY = {
 
 
 def events_of(requests: list[RawRequest]) -> list[CallEvent]:
-    result: list[CallEvent] = []
-    for request in requests:
-        ITOOLABS.verify(request, TEST_SECRETS)
-        if ITOOLABS.accept(request).store:
-            result += ITOOLABS.parse(as_stored(request), OPTIONS)
-    return result
+    return adapters.events_of(ITOOLABS, requests, OPTIONS)
 
 
 def test_token_field_is_added_by_the_signer() -> None:
@@ -243,18 +239,12 @@ def test_unparseable_json_body_is_400() -> None:
 
 def test_bad_history_start_is_400_at_parse() -> None:
     request = itoolabs_request({**HISTORY, "start": "2024-03-05 11:30"})
-    ITOOLABS.accept(request)
-    with pytest.raises(ProviderError) as caught:
-        ITOOLABS.parse(request, OPTIONS)
-    assert caught.value.status_code == 400
+    assert adapters.refused_at_parse(ITOOLABS, request, OPTIONS) == 400
 
 
 @pytest.mark.parametrize("phone", ["8 (916) 123-45-67", "", "anonymous", "+0933", "٣٣٣"])
 def test_malformed_numbers_are_kept_raw(phone: str) -> None:
-    request = itoolabs_request({**HISTORY, "phone": phone, "duration": "²"})
-    ITOOLABS.verify(request, TEST_SECRETS)
-    ITOOLABS.accept(request)
-    (final,) = ITOOLABS.parse(request, OPTIONS)
+    (final,) = events_of([itoolabs_request({**HISTORY, "phone": phone, "duration": "²"})])
     assert final.client_number == (phone or None)
     assert final.talk_seconds is None  # an unreadable duration stays unknown
 
