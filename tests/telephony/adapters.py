@@ -11,7 +11,11 @@ import pytest
 from core.events import CallEvent
 from telephony_webhooks.providers.base import ProviderError, ProviderOptions, RawRequest
 from telephony_webhooks.providers.registry import Adapter
+from tests.fakes import pbx_signers, twilio_signer
 from tests.fakes.pbx_signers import TEST_SECRETS, as_stored
+
+# Every provider enabled, with the secrets the request builders sign with.
+SECRETS = {**pbx_signers.TEST_SECRETS, **twilio_signer.TEST_SECRETS}
 
 
 def assert_only_provider_errors(
@@ -40,6 +44,13 @@ def events_of(
         if adapter.accept(request).store:
             result += adapter.parse(as_stored(request), options)
     return result
+
+
+def verify_refusal(adapter: Adapter, request: RawRequest) -> ProviderError:
+    """How `adapter` refuses to verify `request` when every provider is enabled."""
+    with pytest.raises(ProviderError) as caught:
+        adapter.verify(request, SECRETS)
+    return caught.value
 
 
 def refused_at_parse(adapter: Adapter, request: RawRequest, options: ProviderOptions) -> int:

@@ -22,12 +22,9 @@ from core.models import Activity, Call, Notification, TelephonyEvent, User
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
 from telephony_webhooks.providers.base import RawRequest
-from tests.fakes import pbx_signers, twilio_signer
 from tests.fakes.clock import FakeClock
+from tests.telephony.adapters import SECRETS
 from tests.telephony.helpers import employee, end_state, shuffled
-
-# Every provider enabled, with the secrets the request builders sign with.
-SECRETS = {**pbx_signers.TEST_SECRETS, **twilio_signer.TEST_SECRETS}
 
 
 @dataclass
