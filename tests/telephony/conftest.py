@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.http import create_app
 from core.config import CoreConfig
+from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.db import create_bulk_engine, session_factory
 from core.drivers.phone_lookup import create_phone_lookup
-from core.models import Activity, Call, Notification, TelephonyEvent, User
+from core.models import Activity, Call, Contact, Notification, TelephonyEvent, User
 from telephony_webhooks.context import WebContext
 from telephony_webhooks.processor import InboxProcessor
 from telephony_webhooks.providers.base import RawRequest
@@ -235,3 +236,9 @@ async def pbx(
 async def anna(pbx: Pbx, ctx: Ctx, system: Actor) -> User:
     """Анна, a salesperson on Telegram (7001) whom extension 101 rings; made once `pbx` runs."""
     return await employee(ctx, system, "Анна", 7001, "101")
+
+
+@pytest.fixture
+async def ivan(pbx: Pbx, ctx: Ctx, system: Actor) -> Contact:
+    """Иван, a contact at +79161234567, the number the PBX request builders call from."""
+    return await contacts.create_contact(ctx, actor=system, name="Иван", phones=["+79161234567"])

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models import Call, User
+from core.models import Call, Contact, User
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes.twilio_signer import GENERIC_TOKEN, generic_event, generic_lookup
 from tests.telephony.conftest import Pbx
@@ -142,13 +142,8 @@ async def test_lookup_answers_json_and_text_from_the_phone_index(
 
 
 async def test_lookup_with_a_broken_database_answers_no_data(
-    pbx: Pbx,
-    ctx: Ctx,
-    system: Actor,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    pbx: Pbx, ivan: Contact, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
     pbx.break_lookup(monkeypatch, OSError("could not connect to server"))
     response = await pbx.send(generic_lookup(CLIENT), "generic")
     assert (response.status_code, response.json()["found"]) == (200, False)

@@ -171,9 +171,8 @@ async def test_contact_lookup_names_the_caller_and_the_responsible_when_redirect
 
 
 async def test_contact_lookup_with_a_broken_database_answers_no_data(
-    pbx: Pbx, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
+    pbx: Pbx, ivan: Contact, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
     pbx.break_lookup(monkeypatch, RuntimeError("relation contact_phones does not exist"))
     lookup, _stored = pushes()
     response = await pbx.send(lookup, "itoolabs")

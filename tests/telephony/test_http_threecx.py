@@ -8,7 +8,7 @@ import pytest
 
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models import Call, User
+from core.models import Call, Contact, User
 from tests.fakes.twilio_signer import THREECX_TOKEN, threecx_journal, threecx_lookup
 from tests.telephony.conftest import Pbx
 
@@ -122,9 +122,8 @@ async def test_lookup_answers_from_the_phone_index(
 
 
 async def test_lookup_with_a_broken_database_answers_not_found(
-    pbx: Pbx, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
+    pbx: Pbx, ivan: Contact, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
     pbx.break_lookup(monkeypatch, TimeoutError("pool exhausted"))
     response = await pbx.send(threecx_lookup(CLIENT), "3cx")
     assert (response.status_code, response.json()) == (200, {"found": False})

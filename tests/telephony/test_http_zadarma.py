@@ -242,9 +242,8 @@ async def test_notify_start_redirects_to_the_owner_when_configured(
 
 @ZADARMA_ONLY
 async def test_notify_start_with_a_broken_database_gets_no_data_and_is_still_stored(
-    pbx: Pbx, provider: str, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
+    pbx: Pbx, provider: str, ivan: Contact, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
     pbx.break_lookup(monkeypatch, ConnectionError("database is down"))
     response = await pbx.send(zadarma_inbound(provider=provider)[0], provider)
     assert response.status_code == 200 and response.json() == {}

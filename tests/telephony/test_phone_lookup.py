@@ -11,7 +11,7 @@ from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory, session_scope
 from core.drivers.phone_lookup import PostgresLookup, SqliteLookup
-from core.models import User
+from core.models import Contact, User
 from telephony_webhooks.webhooks import LOOKUP_TIMEOUT_SECONDS
 from tests.conftest import PG_URL
 from tests.fakes.pbx_signers import zadarma_inbound
@@ -109,14 +109,11 @@ async def test_lookups_asked_together_each_get_their_own_answer(
 
 
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL: a table lock there blocks readers")
-async def test_a_lookup_held_up_by_a_lock_answers_no_data_in_time(
-    pbx: Pbx, ctx: Ctx, system: Actor
-) -> None:
+async def test_a_lookup_held_up_by_a_lock_answers_no_data_in_time(pbx: Pbx, ivan: Contact) -> None:
     """The PBX waits about a second for NOTIFY_START's answer: a look-up that cannot get its
     rows gives up after LOOKUP_TIMEOUT_SECONDS, and the event is stored all the same."""
     import asyncpg  # type: ignore[import-untyped]
 
-    await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
     assert PG_URL is not None
     holder = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg", "postgresql"))
     lock = holder.transaction()
