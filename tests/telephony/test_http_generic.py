@@ -11,11 +11,11 @@ from sqlalchemy.exc import OperationalError
 
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models import Call
+from core.models import Call, Contact, User
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes.twilio_signer import GENERIC_TOKEN, generic_event, generic_lookup
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import employee, end_state, shuffled
+from tests.telephony.helpers import end_state
 
 CLIENT = "+79161234567"
 T0 = 1795683600  # 2026-11-26 09:00:00 UTC
@@ -53,64 +53,45 @@ def inbound(
     return requests
 
 
-async def test_inbound_answered_call_with_durations_and_recording(
-    pbx: Pbx, ctx: Ctx, system: Actor
-) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
+async def test_inbound_answered_call_with_durations_and_recording(pbx: Pbx, anna: User) -> None:
     await pbx.deliver(inbound(), "generic")
     await pbx.process()
-    call = await pbx.only_call("generic")
-    await pbx.assert_answered_inbound(call, anna, client=CLIENT, our_phone="74951234567")
+    call = await pbx.assert_answered_inbound(
+        "generic", anna, client=CLIENT, our_phone="74951234567"
+    )
     assert (call.ring_seconds, call.talk_seconds) == (6, 95)
     assert (call.started_at, call.answered_at, call.ended_at) == (at(0), at(6), at(101))
     assert call.recording == "rec-1795683600.1.wav"
 
 
 async def test_missed_calls_share_a_task_closed_by_the_next_answered_call(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(inbound("m1", answered=False), "generic")
     await pbx.process()
     [task] = await pbx.callbacks(CLIENT)
     assert (task.owner_id, task.missed_count, task.created_at) == (anna.id, 1, at(20))
     assert [n.user_id for n in await pbx.notifications("missed_call")] == [anna.id]
-    await pbx.deliver(inbound("m2", answered=False, t=300), "generic")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    assert (task.status, task.missed_count) == ("planned", 2)
+    await pbx.missed_again(inbound("m2", answered=False, t=300), "generic", CLIENT)
 
     await pbx.deliver(inbound("a3", t=900), "generic")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    [answered] = await pbx.load(Call, Call.provider_call_id == "a3")
-    assert (task.status, task.closed_by_call_id) == ("done", answered.id)
+    task, _answered = await pbx.called_back(CLIENT, Call.provider_call_id == "a3")
     assert task.time_to_callback_seconds == 906 - 20
 
 
-async def test_outbound_call_belongs_to_the_extension_that_dialled(
-    pbx: Pbx, ctx: Ctx, system: Actor
-) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
+async def test_outbound_call_belongs_to_the_extension_that_dialled(pbx: Pbx, anna: User) -> None:
     base = {"call_id": "o1", "direction": "out", "from": "101", "to": "89037654321"}
-    await pbx.deliver(
-        [
-            generic_event(base | {"event": "start", "timestamp": T0}),
-            generic_event(base | {"event": "end", "timestamp": T0 + 50} | {"billsec": 42}),
-        ],
-        "generic",
-    )
-    await pbx.process()
-    call = await pbx.only_call("generic")
-    assert (call.direction, call.status, call.talk_seconds) == ("out", "answered", 42)
-    assert (call.client_e164, call.extension, call.user_id) == ("+79037654321", "101", anna.id)
-    assert await pbx.callbacks() == []
+    requests = [
+        generic_event(base | {"event": "start", "timestamp": T0}),
+        generic_event(base | {"event": "end", "timestamp": T0 + 50} | {"billsec": 42}),
+    ]
+    call = await pbx.assert_outbound_call(requests, "generic", "answered", 42)
+    assert (call.extension, call.user_id) == ("101", anna.id)
 
 
 async def test_duplicates_stored_once_and_any_order_gives_the_same_call(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
     for answered in (True, False):
         ordered_requests = inbound(f"ord-{answered}", answered=answered)
         await pbx.deliver(ordered_requests + ordered_requests, "generic")
@@ -118,11 +99,9 @@ async def test_duplicates_stored_once_and_any_order_gives_the_same_call(
         [ordered] = await pbx.load(Call, Call.provider_call_id == f"ord-{answered}")
         for seed in range(1, 4):
             call_id = f"mix-{answered}-{seed}"
-            for request in shuffled(inbound(call_id, answered=answered), seed):
-                await pbx.deliver([request], "generic")
-                await pbx.process()
-            [call] = await pbx.load(Call, Call.provider_call_id == call_id)
-            got, want = end_state(call), end_state(ordered)
+            mixed = inbound(call_id, answered=answered)
+            got = await pbx.shuffled_end_state(mixed, "generic", call_id, seed)
+            want = end_state(ordered)
             assert (got.pop("recording") is None) == (want.pop("recording") is None)
             assert got == want, call_id
     assert await pbx.inbox_count() == 4 * (len(inbound()) + len(inbound(answered=False)))
@@ -132,19 +111,14 @@ async def test_duplicates_stored_once_and_any_order_gives_the_same_call(
 
 @pytest.mark.parametrize("caller", ["abc", "+", "' OR 1=1 --", "номер", "5" * 40, "sip:x@y"])
 async def test_malformed_numbers_are_kept_raw(pbx: Pbx, caller: str) -> None:
-    await pbx.deliver(inbound(caller=caller, answered=False), "generic")
-    await pbx.process()
-    call = await pbx.only_call("generic")
-    assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
-    assert call.contact_id is None and await pbx.callbacks() == []
+    await pbx.assert_odd_number_kept_raw(inbound(caller=caller, answered=False), "generic", caller)
     lookup = await pbx.send(generic_lookup(caller), "generic")
     assert lookup.status_code == 200 and lookup.json()["found"] is False
 
 
 async def test_lookup_answers_json_and_text_from_the_phone_index(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, ctx: Ctx, system: Actor, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     contact = await contacts.create_contact(
         ctx, actor=system, name="Иван|Петров", phones=[CLIENT], owner_id=anna.id
     )
@@ -168,18 +142,9 @@ async def test_lookup_answers_json_and_text_from_the_phone_index(
 
 
 async def test_lookup_with_a_broken_database_answers_no_data(
-    pbx: Pbx,
-    ctx: Ctx,
-    system: Actor,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    pbx: Pbx, ivan: Contact, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
-
-    async def broken(*_args: object, **_kwargs: object) -> None:
-        raise OSError("could not connect to server")
-
-    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
+    pbx.break_lookup(monkeypatch, OSError("could not connect to server"))
     response = await pbx.send(generic_lookup(CLIENT), "generic")
     assert (response.status_code, response.json()["found"]) == (200, False)
     text = await pbx.send(generic_lookup(CLIENT, text=True), "generic")
@@ -192,14 +157,14 @@ async def test_lookup_with_a_broken_database_answers_no_data(
 async def test_a_failed_lookup_logs_the_drivers_reason_without_the_sql_or_the_number(
     pbx: Pbx, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def broken(*_args: object, **_kwargs: object) -> None:
-        raise OperationalError(
+    pbx.break_lookup(
+        monkeypatch,
+        OperationalError(
             "SELECT contacts.id FROM contact_phones WHERE e164 = $1",
             (CLIENT,),
             ConnectionResetError("connection was closed in the middle of operation"),
-        )
-
-    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
+        ),
+    )
     response = await pbx.send(generic_lookup(CLIENT), "generic")
 
     assert (response.status_code, response.json()["found"]) == (200, False)

@@ -8,7 +8,7 @@ import pytest
 
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models import Call, Contact
+from core.models import Call, Contact, User
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes.clock import FakeClock
 from tests.fakes.pbx_signers import (
@@ -19,7 +19,7 @@ from tests.fakes.pbx_signers import (
     itoolabs_request,
 )
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import employee, end_state, shuffled
+from tests.telephony.helpers import end_state
 
 CLIENT = "+79161234567"
 T0 = "20261126T090000Z"  # the fake clock's start
@@ -44,16 +44,16 @@ async def answered_call(pbx: Pbx, clock: FakeClock, callid: str = "c7b3e1f0a2d94
 
 
 async def test_inbound_answered_call_is_logged_with_the_employee_durations_and_recording(
-    pbx: Pbx, clock: FakeClock, ctx: Ctx, system: Actor
+    pbx: Pbx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     t0 = clock.now()
     await answered_call(pbx, clock)
     assert await pbx.inbox_count() == 6  # the look-up is answered, not stored
     await pbx.process()
 
-    call = await pbx.only_call("itoolabs")
-    await pbx.assert_answered_inbound(call, anna, client=CLIENT, our_phone="74951234567")
+    call = await pbx.assert_answered_inbound(
+        "itoolabs", anna, client=CLIENT, our_phone="74951234567"
+    )
     assert (call.ring_seconds, call.talk_seconds, call.recording) == (8, 95, LINK)
     assert (call.started_at, call.answered_at) == (t0, t0 + timedelta(seconds=8))
     [contact] = await pbx.load(Contact)
@@ -62,9 +62,8 @@ async def test_inbound_answered_call_is_logged_with_the_employee_durations_and_r
 
 
 async def test_history_with_the_recording_arriving_after_the_hang_up_completes_the_call(
-    pbx: Pbx, clock: FakeClock, ctx: Ctx, system: Actor
+    pbx: Pbx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     _lookup, stored = pushes()
     *events, history = stored
     await pbx.deliver(events[:2], "itoolabs")
@@ -84,9 +83,8 @@ async def test_history_with_the_recording_arriving_after_the_hang_up_completes_t
 
 
 async def test_missed_calls_share_a_task_and_an_outbound_call_back_closes_it(
-    pbx: Pbx, clock: FakeClock, ctx: Ctx, system: Actor
+    pbx: Pbx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     _lookup, first = pushes(callid="miss-1", answered_by=None)
     await pbx.deliver(first, "itoolabs")
     await pbx.process()
@@ -98,17 +96,12 @@ async def test_missed_calls_share_a_task_and_an_outbound_call_back_closes_it(
 
     clock.advance(minutes=5)
     _lookup, second = pushes(callid="miss-2", answered_by=None, start="20261126T090500Z")
-    await pbx.deliver(second, "itoolabs")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    assert (task.status, task.missed_count) == ("planned", 2)
+    await pbx.missed_again(second, "itoolabs", CLIENT)
 
     clock.advance(minutes=5)
     await pbx.deliver(itoolabs_outbound(phone="89161234567", start="20261126T091000Z"), "itoolabs")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    [back] = await pbx.load(Call, Call.direction == "out")
-    assert (task.status, task.result, task.closed_by_call_id) == ("done", "called back", back.id)
+    task, back = await pbx.called_back(CLIENT, Call.direction == "out")
+    assert task.result == "called back"
     assert task.time_to_callback_seconds == 10 * 60 - 25
     assert back.callback_of_id == missed.id
 
@@ -118,31 +111,25 @@ async def test_missed_calls_share_a_task_and_an_outbound_call_back_closes_it(
     [("Success", "answered", 42), ("Busy", "busy", 0), ("NotAvailable", "failed", 0)],
 )
 async def test_outbound_call_is_logged_for_the_employee_who_dialled(
-    pbx: Pbx, ctx: Ctx, system: Actor, status: str, expected: str, talk: int
+    pbx: Pbx, anna: User, status: str, expected: str, talk: int
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
-    await pbx.deliver(itoolabs_outbound(status=status), "itoolabs")
-    await pbx.process()
-    call = await pbx.only_call("itoolabs")
-    assert (call.direction, call.status, call.talk_seconds) == ("out", expected, talk)
-    assert (call.client_e164, call.user_id) == ("+79037654321", anna.id)
-    assert await pbx.callbacks() == []
+    call = await pbx.assert_outbound_call(
+        itoolabs_outbound(status=status), "itoolabs", expected, talk
+    )
+    assert call.user_id == anna.id
 
 
 async def test_duplicates_are_stored_once_and_answered_200(
-    pbx: Pbx, clock: FakeClock, ctx: Ctx, system: Actor
+    pbx: Pbx, clock: FakeClock, anna: User
 ) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
     _lookup, stored = pushes(answered_by=None)
-    await pbx.deliver(stored + stored, "itoolabs")
-    assert await pbx.inbox_count() == len(stored)
+    await pbx.deliver_twice(stored, "itoolabs")
     await pbx.process()
     [task] = await pbx.callbacks()
     assert task.missed_count == 1
 
 
-async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
+async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, anna: User) -> None:
     for answered_by in ("ivanov", None):
         _lookup, ordered_pushes = pushes(callid=f"ordered-{answered_by}", answered_by=answered_by)
         await pbx.deliver(ordered_pushes, "itoolabs")
@@ -151,11 +138,8 @@ async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, syste
         for seed in range(1, 4):
             callid = f"mixed-{answered_by}-{seed}"
             _lookup, mixed = pushes(callid=callid, answered_by=answered_by)
-            for request in shuffled(mixed, seed):
-                await pbx.deliver([request], "itoolabs")
-                await pbx.process()
-            [call] = await pbx.load(Call, Call.provider_call_id == callid)
-            assert end_state(call) == end_state(ordered), callid
+            got = await pbx.shuffled_end_state(mixed, "itoolabs", callid, seed)
+            assert got == end_state(ordered), callid
 
 
 @pytest.mark.parametrize("phone", ["abc", "+", "' OR 1=1 --", "номер", "7" * 40, "+7 916 12"])
@@ -163,17 +147,12 @@ async def test_malformed_numbers_are_kept_raw(pbx: Pbx, phone: str) -> None:
     lookup, stored = pushes(phone=phone, answered_by=None)
     response = await pbx.send(lookup, "itoolabs")
     assert response.status_code == 200 and response.json() == {}
-    await pbx.deliver(stored, "itoolabs")
-    await pbx.process()
-    call = await pbx.only_call("itoolabs")
-    assert (call.client_raw, call.client_e164, call.status) == (phone, None, "missed")
-    assert call.contact_id is None and await pbx.callbacks() == []
+    await pbx.assert_odd_number_kept_raw(stored, "itoolabs", phone)
 
 
 async def test_contact_lookup_names_the_caller_and_the_responsible_when_redirecting(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, ctx: Ctx, system: Actor, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await contacts.create_contact(
         ctx,
         actor=system,
@@ -192,14 +171,9 @@ async def test_contact_lookup_names_the_caller_and_the_responsible_when_redirect
 
 
 async def test_contact_lookup_with_a_broken_database_answers_no_data(
-    pbx: Pbx, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
+    pbx: Pbx, ivan: Contact, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
-
-    async def broken(*_args: object, **_kwargs: object) -> None:
-        raise RuntimeError("relation contact_phones does not exist")
-
-    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
+    pbx.break_lookup(monkeypatch, RuntimeError("relation contact_phones does not exist"))
     lookup, _stored = pushes()
     response = await pbx.send(lookup, "itoolabs")
     assert (response.status_code, response.json()) == (200, {})
@@ -245,8 +219,7 @@ async def test_unreadable_push_is_400_with_a_reason_and_nothing_stored(
     assert await pbx.inbox_count() == 0
 
 
-async def test_json_pushes_work_like_forms(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
+async def test_json_pushes_work_like_forms(pbx: Pbx, anna: User) -> None:
     _lookup, stored = pushes()
     as_json = [itoolabs_request(dict(r.form), as_json=True) for r in stored]
     await pbx.deliver(as_json, "itoolabs")

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.context import Actor, Ctx
-from core.models import Call, Contact
+from core.models import Call, Contact, User
 from telephony_webhooks.providers.base import RawRequest
 from telephony_webhooks.providers.mango import sign_mango
 from tests.fakes.pbx_signers import (
@@ -23,7 +22,7 @@ from tests.fakes.pbx_signers import (
     mango_summary,
 )
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import employee, end_state, shuffled
+from tests.telephony.helpers import end_state
 
 CLIENT = "+79161234567"
 T0 = 1709638200  # 2024-03-05 11:30:00 UTC
@@ -77,14 +76,12 @@ def outbound(entry_id: str = "OUT-1", *, talk: bool = True) -> list[RawRequest]:
 
 
 async def test_inbound_answered_call_through_ivr_is_logged_with_talk_ring_and_recording(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(mango_inbound_answered(), "mango")
     await pbx.process()
 
-    call = await pbx.only_call("mango")
-    await pbx.assert_answered_inbound(call, anna, client=CLIENT, our_phone="74951234567")
+    call = await pbx.assert_answered_inbound("mango", anna, client=CLIENT, our_phone="74951234567")
     assert (call.ring_seconds, call.talk_seconds, call.recording) == (7, 95, "REC-77")
     assert (call.started_at, call.answered_at, call.ended_at) == (
         at(T0),
@@ -97,26 +94,16 @@ async def test_inbound_answered_call_through_ivr_is_logged_with_talk_ring_and_re
 
 
 async def test_recording_after_the_summary_attaches_to_the_finished_call(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
     *call_events, recording, record_added = mango_inbound_answered()
-    await pbx.deliver(call_events, "mango")
-    await pbx.process()
-    before = end_state(await pbx.only_call("mango"))
-    assert before.pop("recording") is None
-
-    await pbx.deliver([record_added, recording], "mango")
-    await pbx.process()
-    after = end_state(await pbx.only_call("mango"))
-    assert after.pop("recording") == "REC-77"
-    assert after == before
+    late = [record_added, recording]
+    assert await pbx.recording_after_the_call(call_events, late, "mango") == "REC-77"
 
 
 async def test_missed_calls_open_one_task_and_the_answered_call_closes_it(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(missed("MISS-1", T0 - 3600), "mango")
     await pbx.process()
     first = await pbx.only_call("mango")
@@ -126,16 +113,12 @@ async def test_missed_calls_open_one_task_and_the_answered_call_closes_it(
     [alert] = await pbx.notifications("missed_call")
     assert alert.user_id == anna.id and alert.payload["activity_id"] == task.id
 
-    await pbx.deliver(missed("MISS-2", T0 - 1800), "mango")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    assert (task.status, task.missed_count) == ("planned", 2)
+    await pbx.missed_again(missed("MISS-2", T0 - 1800), "mango", CLIENT)
 
     await pbx.deliver(mango_inbound_answered(), "mango")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    [answered] = await pbx.load(Call, Call.provider_call_id == "MTAxMjM0NTY3ODk6MTAx")
-    assert (task.status, task.closed_by_call_id, task.done_at) == ("done", answered.id, at(T0 + 12))
+    where = Call.provider_call_id == "MTAxMjM0NTY3ODk6MTAx"
+    task, answered = await pbx.called_back(CLIENT, where)
+    assert task.done_at == at(T0 + 12)
     assert task.time_to_callback_seconds == 3575 + 12
     assert answered.callback_of_id == first.id
 
@@ -144,22 +127,14 @@ async def test_missed_calls_open_one_task_and_the_answered_call_closes_it(
     ("talk", "status", "seconds"), [(True, "answered", 42), (False, "missed", 0)]
 )
 async def test_outbound_call_belongs_to_the_extension_that_dialled(
-    pbx: Pbx, ctx: Ctx, system: Actor, talk: bool, status: str, seconds: int
+    pbx: Pbx, anna: User, talk: bool, status: str, seconds: int
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
-    await pbx.deliver(outbound(talk=talk), "mango")
-    await pbx.process()
-    call = await pbx.only_call("mango")
-    assert (call.direction, call.status, call.talk_seconds) == ("out", status, seconds)
-    assert (call.client_e164, call.extension, call.user_id) == ("+79037654321", "101", anna.id)
+    call = await pbx.assert_outbound_call(outbound(talk=talk), "mango", status, seconds)
+    assert (call.extension, call.user_id) == ("101", anna.id)
     assert call.ring_seconds == (10 if talk else 52)
-    assert await pbx.callbacks() == []
 
 
-async def test_duplicates_are_stored_once_and_change_nothing(
-    pbx: Pbx, ctx: Ctx, system: Actor
-) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
+async def test_duplicates_are_stored_once_and_change_nothing(pbx: Pbx, anna: User) -> None:
     sequence = mango_inbound_answered()
     await pbx.deliver(sequence + sequence[::-1], "mango")
     assert await pbx.inbox_count() == len(sequence)
@@ -171,8 +146,7 @@ async def test_duplicates_are_stored_once_and_change_nothing(
     assert len(await pbx.notifications("post_call")) == 1
 
 
-async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
+async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, anna: User) -> None:
     await pbx.deliver(answered("ORDERED"), "mango")
     await pbx.deliver(missed("MISSED-ORDERED", T0 + 600), "mango")
     await pbx.process()
@@ -184,22 +158,15 @@ async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, syste
             (f"A{seed}", answered(f"A{seed}"), ordered),
             (f"M{seed}", missed(f"M{seed}", T0 + 600), missed_call),
         ):
-            for request in shuffled(template, seed):
-                await pbx.deliver([request], "mango")
-                await pbx.process()
-            [call] = await pbx.load(Call, Call.provider_call_id == entry)
-            got, want = end_state(call), end_state(expected)
+            got = await pbx.shuffled_end_state(template, "mango", entry, seed)
+            want = end_state(expected)
             assert got.pop("recording") == (f"REC-{entry}" if want.pop("recording") else None)
             assert got == want, entry
 
 
 @pytest.mark.parametrize("caller", ["abc", "+", "' OR 1=1 --", "номер", "9" * 40, "sip:x@y"])
 async def test_malformed_caller_numbers_are_kept_raw(pbx: Pbx, caller: str) -> None:
-    await pbx.deliver(missed("ODD", T0, caller=caller), "mango")
-    await pbx.process()
-    call = await pbx.only_call("mango")
-    assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
-    assert call.contact_id is None and await pbx.callbacks() == []
+    await pbx.assert_odd_number_kept_raw(missed("ODD", T0, caller=caller), "mango", caller)
 
 
 async def test_bad_sign_or_foreign_key_is_401_with_a_reason(pbx: Pbx) -> None:

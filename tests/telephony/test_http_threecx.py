@@ -8,10 +8,9 @@ import pytest
 
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models import Call
+from core.models import Call, Contact, User
 from tests.fakes.twilio_signer import THREECX_TOKEN, threecx_journal, threecx_lookup
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import employee
 
 CLIENT = "+79161234567"
 
@@ -28,9 +27,8 @@ def at(hhmmss: str) -> datetime:
 
 
 async def test_inbound_answered_call_is_logged_with_durations_and_recording(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     entry = journal(
         "Inbound",
         "090000",
@@ -51,10 +49,7 @@ async def test_inbound_answered_call_is_logged_with_durations_and_recording(
     assert [n.user_id for n in await pbx.notifications("post_call")] == [anna.id]
 
 
-async def test_missed_calls_share_a_task_and_calling_back_closes_it(
-    pbx: Pbx, ctx: Ctx, system: Actor
-) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
+async def test_missed_calls_share_a_task_and_calling_back_closes_it(pbx: Pbx, anna: User) -> None:
     first = journal("Missed", "090000", CallEndTimeUTC="20261126090020")
     second = journal("Missed", "091000", CallEndTimeUTC="20261126091015")
     await pbx.deliver([threecx_journal(first), threecx_journal(second, as_json=False)], "3cx")
@@ -99,17 +94,14 @@ async def test_the_same_journal_entry_twice_is_one_call(pbx: Pbx) -> None:
 @pytest.mark.parametrize("number", ["abc", "+", "' OR 1=1 --", "номер", "4" * 40, "Anonymous"])
 async def test_malformed_numbers_are_kept_raw(pbx: Pbx, number: str) -> None:
     entry = journal("Missed", "090000", number=number, CallEndTimeUTC="20261126090020")
-    await pbx.deliver([threecx_journal(entry)], "3cx")
-    await pbx.process()
-    call = await pbx.only_call("3cx")
-    assert (call.client_raw, call.client_e164, call.status) == (number, None, "missed")
-    assert call.contact_id is None and await pbx.callbacks() == []
+    await pbx.assert_odd_number_kept_raw([threecx_journal(entry)], "3cx", number)
     lookup = await pbx.send(threecx_lookup(number), "3cx")
     assert (lookup.status_code, lookup.json()) == (200, {"found": False})
 
 
-async def test_lookup_answers_from_the_phone_index(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
+async def test_lookup_answers_from_the_phone_index(
+    pbx: Pbx, ctx: Ctx, system: Actor, anna: User
+) -> None:
     contact = await contacts.create_contact(
         ctx, actor=system, name="Петров Иван", phones=[CLIENT], owner_id=anna.id
     )
@@ -130,14 +122,9 @@ async def test_lookup_answers_from_the_phone_index(pbx: Pbx, ctx: Ctx, system: A
 
 
 async def test_lookup_with_a_broken_database_answers_not_found(
-    pbx: Pbx, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
+    pbx: Pbx, ivan: Contact, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
-
-    async def broken(*_args: object, **_kwargs: object) -> None:
-        raise TimeoutError("pool exhausted")
-
-    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
+    pbx.break_lookup(monkeypatch, TimeoutError("pool exhausted"))
     response = await pbx.send(threecx_lookup(CLIENT), "3cx")
     assert (response.status_code, response.json()) == (200, {"found": False})
 

@@ -7,13 +7,12 @@ from email.utils import format_datetime
 
 import pytest
 
-from core.context import Actor, Ctx
-from core.models import Call
+from core.models import Call, User
 from telephony_webhooks.providers import twilio
 from telephony_webhooks.providers.base import RawRequest
 from tests.fakes.twilio_signer import FORM, TWILIO_AUTH_TOKEN, twilio_request
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import employee, end_state, shuffled
+from tests.telephony.helpers import end_state
 
 CLIENT = "+79161234567"
 OURS = "+74951234567"
@@ -79,14 +78,12 @@ def outbound_api(sid: str = "CA9", result: str = "completed") -> list[RawRequest
 
 
 async def test_inbound_answered_call_is_logged_with_agent_durations_and_recording(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(inbound(), "twilio")
     await pbx.process()
 
-    call = await pbx.only_call("twilio")
-    await pbx.assert_answered_inbound(call, anna, client=CLIENT, our_phone=OURS)
+    call = await pbx.assert_answered_inbound("twilio", anna, client=CLIENT, our_phone=OURS)
     assert (call.ring_seconds, call.talk_seconds, call.recording) == (7, 95, REC)
     assert (call.started_at, call.answered_at) == (T0, T0 + timedelta(seconds=7))
     assert call.ended_at == T0 + timedelta(seconds=102)
@@ -94,24 +91,15 @@ async def test_inbound_answered_call_is_logged_with_agent_durations_and_recordin
 
 
 async def test_recording_callback_after_the_call_attaches_only_the_recording(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
     *call_events, recording = inbound()
-    await pbx.deliver(call_events, "twilio")
-    await pbx.process()
-    before = end_state(await pbx.only_call("twilio"))
-    assert before.pop("recording") is None
-    await pbx.deliver([recording], "twilio")
-    await pbx.process()
-    after = end_state(await pbx.only_call("twilio"))
-    assert after.pop("recording") == REC and after == before
+    assert await pbx.recording_after_the_call(call_events, [recording], "twilio") == REC
 
 
 async def test_missed_calls_share_a_task_that_the_next_answered_call_closes(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(inbound("CA-M1", answered=False), "twilio")
     await pbx.process()
     missed = await pbx.only_call("twilio")
@@ -124,26 +112,17 @@ async def test_missed_calls_share_a_task_that_the_next_answered_call_closes(
     )
     assert [n.user_id for n in await pbx.notifications("missed_call")] == [anna.id]
 
-    await pbx.deliver(inbound("CA-M2", answered=False, offset=600), "twilio")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    assert (task.status, task.missed_count) == ("planned", 2)
+    await pbx.missed_again(inbound("CA-M2", answered=False, offset=600), "twilio", CLIENT)
 
     await pbx.deliver(inbound("CA-A3", offset=1800), "twilio")
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    [answered] = await pbx.load(Call, Call.provider_call_id == "CA-A3")
-    assert (task.status, task.closed_by_call_id) == ("done", answered.id)
+    task, answered = await pbx.called_back(CLIENT, Call.provider_call_id == "CA-A3")
     assert task.done_at == answered.answered_at == T0 + timedelta(seconds=1807)
     assert task.time_to_callback_seconds == 1807 - 25
     assert answered.callback_of_id == missed.id
 
 
-async def test_the_same_story_applied_in_one_processor_batch(
-    pbx: Pbx, ctx: Ctx, system: Actor
-) -> None:
+async def test_the_same_story_applied_in_one_processor_batch(pbx: Pbx, anna: User) -> None:
     """The batch keeps its open-task map current: missed, missed again, answered — one batch."""
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(inbound("CA-M1", answered=False), "twilio")
     await pbx.deliver(inbound("CA-M2", answered=False, offset=600), "twilio")
     await pbx.deliver(inbound("CA-A3", offset=1800), "twilio")
@@ -166,47 +145,35 @@ async def test_the_same_story_applied_in_one_processor_batch(
 async def test_outbound_api_call_is_logged_without_a_callback_task(
     pbx: Pbx, result: str, status: str, talk: int
 ) -> None:
-    await pbx.deliver(outbound_api(result=result), "twilio")
-    await pbx.process()
-    call = await pbx.only_call("twilio")
-    assert (call.direction, call.status, call.talk_seconds) == ("out", status, talk)
-    assert (call.client_e164, call.our_phone) == ("+79037654321", OURS)
-    assert await pbx.callbacks() == []
+    call = await pbx.assert_outbound_call(outbound_api(result=result), "twilio", status, talk)
+    assert call.our_phone == OURS
 
 
 async def test_duplicates_are_stored_once_and_answered_200(pbx: Pbx) -> None:
     sequence = inbound(answered=False)
-    await pbx.deliver(sequence + sequence, "twilio")
-    assert await pbx.inbox_count() == len(sequence)
+    await pbx.deliver_twice(sequence, "twilio")
     await pbx.process()
     [task] = await pbx.callbacks()
     assert task.missed_count == 1
 
 
-async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, ctx: Ctx, system: Actor) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
+async def test_any_arrival_order_ends_in_the_same_call(pbx: Pbx, anna: User) -> None:
     for answered in (True, False):
         await pbx.deliver(inbound(f"ORD-{answered}", answered=answered), "twilio")
         await pbx.process()
         [ordered] = await pbx.load(Call, Call.provider_call_id == f"ORD-{answered}")
         for seed in range(1, 4):
             sid = f"MIX-{answered}-{seed}"
-            for request in shuffled(inbound(sid, answered=answered, rec=f"RE-{sid}"), seed):
-                await pbx.deliver([request], "twilio")
-                await pbx.process()
-            [call] = await pbx.load(Call, Call.provider_call_id == sid)
-            got, want = end_state(call), end_state(ordered)
+            mixed = inbound(sid, answered=answered, rec=f"RE-{sid}")
+            got = await pbx.shuffled_end_state(mixed, "twilio", sid, seed)
+            want = end_state(ordered)
             assert (got.pop("recording") is None) == (want.pop("recording") is None)
             assert got == want, sid
 
 
 @pytest.mark.parametrize("caller", ["anonymous", "abc", "+", "' OR 1=1 --", "266696687", "1" * 40])
 async def test_odd_caller_ids_are_kept_raw(pbx: Pbx, caller: str) -> None:
-    await pbx.deliver(inbound(caller=caller, answered=False), "twilio")
-    await pbx.process()
-    call = await pbx.only_call("twilio")
-    assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
-    assert call.contact_id is None and await pbx.callbacks() == []
+    await pbx.assert_odd_number_kept_raw(inbound(caller=caller, answered=False), "twilio", caller)
 
 
 async def test_forged_or_missing_signature_is_401_with_a_reason(pbx: Pbx) -> None:

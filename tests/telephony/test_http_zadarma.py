@@ -8,7 +8,7 @@ import pytest
 
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.models import Call, Contact
+from core.models import Call, Contact, User
 from tests.fakes.clock import FakeClock
 from tests.fakes.pbx_signers import (
     FORM,
@@ -17,7 +17,7 @@ from tests.fakes.pbx_signers import (
     zadarma_request,
 )
 from tests.telephony.conftest import Pbx
-from tests.telephony.helpers import employee, end_state, shuffled
+from tests.telephony.helpers import end_state
 
 PROVIDERS = ("zadarma", "novofon")
 CLIENT = "+79161234567"
@@ -51,9 +51,8 @@ async def inbound_answered(pbx: Pbx, clock: FakeClock, provider: str, **kw: obje
 
 
 async def test_inbound_answered_call_is_logged_with_employee_durations_and_prompts(
-    pbx: Pbx, provider: str, clock: FakeClock, ctx: Ctx, system: Actor
+    pbx: Pbx, provider: str, clock: FakeClock, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     t0 = clock.now()
     await inbound_answered(pbx, clock, provider)
     await pbx.process()
@@ -82,9 +81,8 @@ async def test_inbound_answered_call_is_logged_with_employee_durations_and_promp
 
 @ZADARMA_ONLY
 async def test_recording_arriving_after_the_end_attaches_and_changes_nothing_else(
-    pbx: Pbx, provider: str, clock: FakeClock, ctx: Ctx, system: Actor
+    pbx: Pbx, provider: str, clock: FakeClock, anna: User
 ) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
     await inbound_answered(pbx, clock, provider)
     await pbx.process()
     before = end_state(await pbx.only_call(provider))
@@ -107,9 +105,8 @@ async def test_recording_arriving_after_the_end_attaches_and_changes_nothing_els
 
 
 async def test_missed_calls_share_one_callback_task_until_the_next_answered_call_closes_it(
-    pbx: Pbx, provider: str, clock: FakeClock, ctx: Ctx, system: Actor
+    pbx: Pbx, provider: str, clock: FakeClock, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     t0 = clock.now()
     first = zadarma_inbound(provider=provider, call_id="in_m1", start=START, answered_by=None)
     await pbx.deliver(first[:-1], provider)
@@ -130,18 +127,11 @@ async def test_missed_calls_share_one_callback_task_until_the_next_answered_call
     again = zadarma_inbound(
         provider=provider, call_id="in_m2", start="2026-11-26 12:10:20", answered_by=None
     )
-    await pbx.deliver(again, provider)
-    await pbx.process()
-    [task] = await pbx.callbacks(CLIENT)
-    assert (task.status, task.missed_count) == ("planned", 2)
+    await pbx.missed_again(again, provider, CLIENT)
 
     clock.set(t0 + timedelta(minutes=30))
     await inbound_answered(pbx, clock, provider, call_id="in_a3")
-    await pbx.process()
-
-    [task] = await pbx.callbacks(CLIENT)
-    [answered] = await pbx.load(Call, Call.provider_call_id == "in_a3")
-    assert (task.status, task.closed_by_call_id) == ("done", answered.id)
+    task, answered = await pbx.called_back(CLIENT, Call.provider_call_id == "in_a3")
     assert task.done_at == answered.answered_at == t0 + timedelta(minutes=30, seconds=6)
     assert task.time_to_callback_seconds == 30 * 60 + 6 - 20
     assert answered.callback_of_id == missed.id
@@ -149,9 +139,8 @@ async def test_missed_calls_share_one_callback_task_until_the_next_answered_call
 
 @ZADARMA_ONLY
 async def test_calling_the_client_back_closes_the_task(
-    pbx: Pbx, provider: str, clock: FakeClock, ctx: Ctx, system: Actor
+    pbx: Pbx, provider: str, clock: FakeClock, anna: User
 ) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
     await pbx.deliver(zadarma_inbound(provider=provider, start=START, answered_by=None), provider)
     await pbx.process()
     clock.advance(minutes=7)
@@ -171,38 +160,22 @@ async def test_calling_the_client_back_closes_the_task(
     [("answered", "42", "answered", 42), ("busy", "0", "busy", 0), ("cancel", "0", "missed", 0)],
 )
 async def test_outbound_call_is_logged_for_the_caller_without_a_callback_task(
-    pbx: Pbx,
-    provider: str,
-    ctx: Ctx,
-    system: Actor,
-    disposition: str,
-    duration: str,
-    status: str,
-    talk: int,
+    pbx: Pbx, provider: str, anna: User, disposition: str, duration: str, status: str, talk: int
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     out = zadarma_outbound(provider=provider, disposition=disposition, duration=duration)
-    await pbx.deliver(out, provider)
-    await pbx.process()
-
-    call = await pbx.only_call(provider)
-    assert (call.direction, call.status, call.talk_seconds) == ("out", status, talk)
-    assert (call.client_e164, call.user_id, call.extension) == ("+79037654321", anna.id, "101")
+    call = await pbx.assert_outbound_call(out, provider, status, talk)
+    assert (call.user_id, call.extension) == (anna.id, "101")
     assert call.our_phone == "74951234567"
-    assert await pbx.callbacks() == []
     assert await pbx.notifications("missed_call") == []
     assert len(await pbx.notifications("post_call")) == (1 if status == "answered" else 0)
 
 
 @ZADARMA_ONLY
 async def test_redelivered_events_are_stored_once_and_applied_once(
-    pbx: Pbx, provider: str, ctx: Ctx, system: Actor
+    pbx: Pbx, provider: str, anna: User
 ) -> None:
-    await employee(ctx, system, "Анна", 7001, "101")
     sequence = zadarma_inbound(provider=provider, start=START, answered_by=None)
-    await pbx.deliver(sequence, provider)
-    await pbx.deliver(sequence, provider)  # the PBX retried everything
-    assert await pbx.inbox_count() == len(sequence)
+    await pbx.deliver_twice(sequence, provider)  # the PBX retried everything
     await pbx.process()
     await pbx.deliver(sequence[-1:], provider)  # and once more after processing
     assert await pbx.process() == 0
@@ -216,9 +189,8 @@ async def test_redelivered_events_are_stored_once_and_applied_once(
 
 @pytest.mark.parametrize("answered_by", ["101", None])
 async def test_any_arrival_order_ends_in_the_same_call(
-    pbx: Pbx, provider: str, ctx: Ctx, system: Actor, answered_by: str | None
+    pbx: Pbx, provider: str, anna: User, answered_by: str | None
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     in_order = zadarma_inbound(provider=provider, call_id="in_ordered", answered_by=answered_by)
     await pbx.deliver(in_order, provider)
     await pbx.process()
@@ -227,11 +199,8 @@ async def test_any_arrival_order_ends_in_the_same_call(
     seeds = range(1, 5)
     for seed in seeds:
         mixed = zadarma_inbound(provider=provider, call_id=f"in_{seed}", answered_by=answered_by)
-        for request in shuffled(mixed, seed):
-            await pbx.deliver([request], provider)
-            await pbx.process()  # each one applied as it comes
-        [reordered] = await pbx.load(Call, Call.provider_call_id == f"in_{seed}")
-        assert end_state(reordered) == end_state(ordered), seed
+        reordered = await pbx.shuffled_end_state(mixed, provider, f"in_{seed}", seed)
+        assert reordered == end_state(ordered), seed
     if answered_by is None:
         [task] = await pbx.callbacks()
         assert (task.owner_id, task.missed_count) == (anna.id, 1 + len(seeds))
@@ -243,12 +212,9 @@ async def test_any_arrival_order_ends_in_the_same_call(
     ["abc", "+", "+7 916 12", "' OR 1=1 --", "анонимный", "1" * 40, "+7916123456789012345"],
 )
 async def test_malformed_caller_numbers_are_kept_raw(pbx: Pbx, provider: str, caller: str) -> None:
-    await pbx.deliver(zadarma_inbound(provider=provider, caller=caller, answered_by=None), provider)
-    await pbx.process()
-    call = await pbx.only_call(provider)
-    assert (call.client_raw, call.client_e164, call.status) == (caller, None, "missed")
-    assert call.contact_id is None
-    assert await pbx.callbacks() == []
+    await pbx.assert_odd_number_kept_raw(
+        zadarma_inbound(provider=provider, caller=caller, answered_by=None), provider, caller
+    )
 
 
 @ZADARMA_ONLY
@@ -260,9 +226,8 @@ async def test_notify_start_reply_for_an_unknown_caller_is_empty(pbx: Pbx, provi
 
 @ZADARMA_ONLY
 async def test_notify_start_redirects_to_the_owner_when_configured(
-    pbx: Pbx, provider: str, ctx: Ctx, system: Actor
+    pbx: Pbx, provider: str, ctx: Ctx, system: Actor, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await contacts.create_contact(
         ctx, actor=system, name="Иван Петров", phones=["89161234567"], owner_id=anna.id
     )
@@ -277,14 +242,9 @@ async def test_notify_start_redirects_to_the_owner_when_configured(
 
 @ZADARMA_ONLY
 async def test_notify_start_with_a_broken_database_gets_no_data_and_is_still_stored(
-    pbx: Pbx, provider: str, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
+    pbx: Pbx, provider: str, ivan: Contact, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
-
-    async def broken(*_args: object, **_kwargs: object) -> None:
-        raise ConnectionError("database is down")
-
-    monkeypatch.setattr(pbx.web.phone_lookup, "find", broken)
+    pbx.break_lookup(monkeypatch, ConnectionError("database is down"))
     response = await pbx.send(zadarma_inbound(provider=provider)[0], provider)
     assert response.status_code == 200 and response.json() == {}
     assert await pbx.inbox_count() == 1
@@ -361,9 +321,8 @@ async def test_signed_event_without_its_call_id_is_400(pbx: Pbx, provider: str) 
 
 @ZADARMA_ONLY
 async def test_missed_call_whose_end_comes_first_still_gives_the_task_to_the_extension_that_rang(
-    pbx: Pbx, provider: str, ctx: Ctx, system: Actor
+    pbx: Pbx, provider: str, anna: User
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     *ringing, end = zadarma_inbound(provider=provider, extensions=("101",), answered_by=None)
     await pbx.deliver([end], provider)
     await pbx.process()

@@ -11,6 +11,7 @@ from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.db import create_engine, session_factory, session_scope
 from core.drivers.phone_lookup import PostgresLookup, SqliteLookup
+from core.models import Contact, User
 from telephony_webhooks.webhooks import LOOKUP_TIMEOUT_SECONDS
 from tests.conftest import PG_URL
 from tests.fakes.pbx_signers import zadarma_inbound
@@ -27,9 +28,8 @@ def test_webhooks_use_the_dedicated_lookup_of_the_database(pbx: Pbx) -> None:
 
 
 async def test_a_change_committed_elsewhere_is_seen_by_the_next_lookup(
-    pbx: Pbx, ctx: Ctx, system: Actor, database_url: str
+    pbx: Pbx, ctx: Ctx, system: Actor, anna: User, database_url: str
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     boris = await employee(ctx, system, "Борис", 7002, "102")
     contact = await contacts.create_contact(
         ctx, actor=system, name="Иван", phones=[CLIENT], owner_id=anna.id
@@ -55,9 +55,8 @@ async def test_a_change_committed_elsewhere_is_seen_by_the_next_lookup(
 
 
 async def test_notify_start_answers_with_the_current_owner(
-    pbx: Pbx, ctx: Ctx, system: Actor, monkeypatch: pytest.MonkeyPatch
+    pbx: Pbx, ctx: Ctx, system: Actor, anna: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     await contacts.create_contact(
         ctx, actor=system, name="Иван Петров", phones=[CLIENT], owner_id=anna.id
     )
@@ -74,12 +73,11 @@ async def test_numbers_the_index_cannot_hold_are_no_data(pbx: Pbx) -> None:
 
 
 async def test_lookups_asked_together_each_get_their_own_answer(
-    pbx: Pbx, ctx: Ctx, system: Actor
+    pbx: Pbx, ctx: Ctx, system: Actor, anna: User
 ) -> None:
     """Under load, look-ups that wait for a PostgreSQL connection go in one statement: each
     still answers what it would have answered alone (its owner, a foreign-format fallback,
     a stranger, a number from another country, not a number)."""
-    anna = await employee(ctx, system, "Анна", 7001, "101")
     boris = await employee(ctx, system, "Борис", 7002, "102")
     for n in range(12):
         await contacts.create_contact(
@@ -111,14 +109,11 @@ async def test_lookups_asked_together_each_get_their_own_answer(
 
 
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL: a table lock there blocks readers")
-async def test_a_lookup_held_up_by_a_lock_answers_no_data_in_time(
-    pbx: Pbx, ctx: Ctx, system: Actor
-) -> None:
+async def test_a_lookup_held_up_by_a_lock_answers_no_data_in_time(pbx: Pbx, ivan: Contact) -> None:
     """The PBX waits about a second for NOTIFY_START's answer: a look-up that cannot get its
     rows gives up after LOOKUP_TIMEOUT_SECONDS, and the event is stored all the same."""
     import asyncpg  # type: ignore[import-untyped]
 
-    await contacts.create_contact(ctx, actor=system, name="Иван", phones=[CLIENT])
     assert PG_URL is not None
     holder = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg", "postgresql"))
     lock = holder.transaction()

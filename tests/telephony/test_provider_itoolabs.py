@@ -27,7 +27,8 @@ from tests.fakes.pbx_signers import (
     itoolabs_outbound,
     itoolabs_request,
 )
-from tests.telephony.adapters import assert_only_provider_errors
+from tests.telephony import adapters
+from tests.telephony.adapters import assert_only_provider_errors, verify_refusal
 
 OPTIONS = ProviderOptions()
 CALLID = "c7b3e1f0a2d94e8b"
@@ -45,12 +46,7 @@ HISTORY = {
 
 
 def events_of(requests: list[RawRequest]) -> list[CallEvent]:
-    result: list[CallEvent] = []
-    for request in requests:
-        ITOOLABS.verify(request, TEST_SECRETS)
-        if ITOOLABS.accept(request).store:
-            result += ITOOLABS.parse(as_stored(request), OPTIONS)
-    return result
+    return adapters.events_of(ITOOLABS, requests, OPTIONS)
 
 
 def test_token_field_is_added_by_the_signer() -> None:
@@ -71,10 +67,9 @@ def test_bad_or_missing_token_is_401(token: str | None, reason: str) -> None:
     fields = dict(HISTORY) if token is None else {**HISTORY, "crm_token": token}
     # A lone surrogate cannot be urlencoded, so the decoded form is set directly.
     request = replace(form_request("itoolabs", HISTORY), form=fields)
-    with pytest.raises(ProviderError) as caught:
-        ITOOLABS.verify(request, TEST_SECRETS)
-    assert caught.value.status_code == 401
-    assert reason in caught.value.reason
+    refusal = verify_refusal(ITOOLABS, request)
+    assert refusal.status_code == 401
+    assert reason in refusal.reason
 
 
 def test_unconfigured_token_refuses_everything() -> None:
@@ -243,18 +238,12 @@ def test_unparseable_json_body_is_400() -> None:
 
 def test_bad_history_start_is_400_at_parse() -> None:
     request = itoolabs_request({**HISTORY, "start": "2024-03-05 11:30"})
-    ITOOLABS.accept(request)
-    with pytest.raises(ProviderError) as caught:
-        ITOOLABS.parse(request, OPTIONS)
-    assert caught.value.status_code == 400
+    assert adapters.refused_at_parse(ITOOLABS, request, OPTIONS) == 400
 
 
 @pytest.mark.parametrize("phone", ["8 (916) 123-45-67", "", "anonymous", "+0933", "٣٣٣"])
 def test_malformed_numbers_are_kept_raw(phone: str) -> None:
-    request = itoolabs_request({**HISTORY, "phone": phone, "duration": "²"})
-    ITOOLABS.verify(request, TEST_SECRETS)
-    ITOOLABS.accept(request)
-    (final,) = ITOOLABS.parse(request, OPTIONS)
+    (final,) = events_of([itoolabs_request({**HISTORY, "phone": phone, "duration": "²"})])
     assert final.client_number == (phone or None)
     assert final.talk_seconds is None  # an unreadable duration stays unknown
 
