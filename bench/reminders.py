@@ -34,15 +34,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # type: ignore[import-untyped]
+from _common import (  # bench/ is on sys.path as the script's folder
+    add_pg_admin_dsn,
+    throwaway_postgres,
+)
 from sqlalchemy import func, insert, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.scheduler_component import LOOK_AHEAD_SHARE
@@ -313,26 +315,8 @@ def sqlite_database() -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{Path(folder) / 'reminders.db'}"
 
 
-def _admin(dsn: str, sql: str) -> None:
-    async def run() -> None:
-        connection = await asyncpg.connect(dsn)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(run())
-
-
-@contextmanager
-def postgres_database(admin_dsn: str) -> Iterator[str]:
-    name = f"perezvon_bench_reminders_{os.getpid()}"
-    _admin(admin_dsn, f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(admin_dsn).set(drivername="postgresql+asyncpg", database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def postgres_database(admin_dsn: str) -> AbstractContextManager[str]:
+    return throwaway_postgres(admin_dsn, f"perezvon_bench_reminders_{os.getpid()}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -349,12 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rate", type=float, default=200.0, help="PEREZVON_TELEGRAM_RATE for delivery"
     )
-    parser.add_argument(
-        "--pg-admin-dsn",
-        default=os.environ.get(
-            "PEREZVON_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_pg_admin_dsn(parser)
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_fake:
