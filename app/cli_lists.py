@@ -10,7 +10,6 @@ from app.cli_output import as_json, plural, table
 
 if TYPE_CHECKING:
     from app.settings import Settings
-    from core.activities.models import Activity
     from core.calls.models import Call
     from core.context import Ctx
 
@@ -18,6 +17,29 @@ if TYPE_CHECKING:
 ACTIVITY_KINDS = ("call", "meeting", "task", "callback", "reply")
 CALL_STATUSES = ("ringing", "answered", "missed", "busy", "failed")
 ACTIVITY_STATUSES = ("planned", "done", "canceled")
+# The JSON row of each (its keys in order; a call's "client" is its number as read, or as given).
+CALL_FIELDS = (
+    "id",
+    "started_at",
+    "direction",
+    "status",
+    "client",
+    "extension",
+    "talk_seconds",
+    "contact_id",
+    "provider",
+)
+ACTIVITY_FIELDS = (
+    "id",
+    "kind",
+    "status",
+    "due_at",
+    "title",
+    "owner_id",
+    "contact_id",
+    "callback_phone",
+    "missed_count",
+)
 # The table columns: (header, key of the JSON row).
 CALL_COLUMNS = (
     ("id", "id"),
@@ -80,18 +102,13 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
     return None
 
 
+def _row(record: object, names: Sequence[str], **computed: Any) -> dict[str, Any]:
+    """The JSON row: each name's attribute of the record, unless `computed` gives it."""
+    return {n: computed[n] if n in computed else getattr(record, n) for n in names}
+
+
 def _call_row(call: Call) -> dict[str, Any]:
-    return {
-        "id": call.id,
-        "started_at": call.started_at,
-        "direction": call.direction,
-        "status": call.status,
-        "client": call.client_e164 or call.client_raw,
-        "extension": call.extension,
-        "talk_seconds": call.talk_seconds,
-        "contact_id": call.contact_id,
-        "provider": call.provider,
-    }
+    return _row(call, CALL_FIELDS, client=call.client_e164 or call.client_raw)
 
 
 async def calls_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -111,20 +128,6 @@ async def calls_list(settings: Settings, args: argparse.Namespace) -> int:
     return await _print_listing(settings, use_case, args, CALL_COLUMNS, "call")
 
 
-def _activity_row(activity: Activity) -> dict[str, Any]:
-    return {
-        "id": activity.id,
-        "kind": activity.kind,
-        "status": activity.status,
-        "due_at": activity.due_at,
-        "title": activity.title,
-        "owner_id": activity.owner_id,
-        "contact_id": activity.contact_id,
-        "callback_phone": activity.callback_phone,
-        "missed_count": activity.missed_count,
-    }
-
-
 async def activities_list(settings: Settings, args: argparse.Namespace) -> int:
     from app.commands import SYSTEM
     from core.activities import service as activities
@@ -138,7 +141,7 @@ async def activities_list(settings: Settings, args: argparse.Namespace) -> int:
             phone=args.phone,
             limit=args.limit,
         )
-        return [_activity_row(a) for a in page.items], page.total
+        return [_row(a, ACTIVITY_FIELDS) for a in page.items], page.total
 
     return await _print_listing(settings, use_case, args, ACTIVITY_COLUMNS, "activity")
 
