@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from app.cli_output import as_json, plural, table
@@ -11,6 +12,7 @@ from app.cli_output import as_json, plural, table
 if TYPE_CHECKING:
     from app.settings import Settings
     from core.calls.models import Call
+    from core.common import Page
     from core.context import Ctx
 
 # The choices of core.models (spelt out so `--help` loads no models; tests/app check them).
@@ -112,49 +114,40 @@ def _call_row(call: Call) -> dict[str, Any]:
 
 
 async def calls_list(settings: Settings, args: argparse.Namespace) -> int:
-    from app.commands import SYSTEM
     from core.calls import service as calls
 
-    async def use_case(ctx: Ctx) -> tuple[list[dict[str, Any]], int]:
-        page = await calls.list_calls(
-            ctx,
-            actor=SYSTEM,
-            statuses=[args.status] if args.status else (),
-            direction=args.direction,
-            limit=args.limit,
-        )
-        return [_call_row(c) for c in page.items], page.total
-
-    return await _print_listing(settings, use_case, args, CALL_COLUMNS, "call")
+    statuses = [args.status] if args.status else ()
+    listing = partial(calls.list_calls, statuses=statuses, direction=args.direction)
+    return await _print_listing(settings, args, listing, _call_row, CALL_COLUMNS, "call")
 
 
 async def activities_list(settings: Settings, args: argparse.Namespace) -> int:
-    from app.commands import SYSTEM
     from core.activities import service as activities
 
-    async def use_case(ctx: Ctx) -> tuple[list[dict[str, Any]], int]:
-        page = await activities.list_activities(
-            ctx,
-            actor=SYSTEM,
-            kinds=[args.kind] if args.kind else (),
-            statuses=[args.status],
-            phone=args.phone,
-            limit=args.limit,
-        )
-        return [_row(a, ACTIVITY_FIELDS) for a in page.items], page.total
-
-    return await _print_listing(settings, use_case, args, ACTIVITY_COLUMNS, "activity")
+    kinds = [args.kind] if args.kind else ()
+    listing = partial(
+        activities.list_activities, kinds=kinds, statuses=[args.status], phone=args.phone
+    )
+    row = partial(_row, names=ACTIVITY_FIELDS)
+    return await _print_listing(settings, args, listing, row, ACTIVITY_COLUMNS, "activity")
 
 
 async def _print_listing(
     settings: Settings,
-    use_case: Callable[[Ctx], Awaitable[tuple[list[dict[str, Any]], int]]],
     args: argparse.Namespace,
+    listing: Callable[..., Awaitable[Page[Any]]],
+    row: Callable[[Any], dict[str, Any]],
     columns: Sequence[tuple[str, str]],
     noun: str,
 ) -> int:
-    """Run the listing, then print it as JSON (`--json`) or as a table of (header, key)."""
+    """List the first `--limit` (as the system), then print the rows (`row` of each) as JSON
+    (`--json`) or as a table of (header, key)."""
+    from app.commands import SYSTEM
     from app.wiring import Container
+
+    async def use_case(ctx: Ctx) -> tuple[list[dict[str, Any]], int]:
+        page = await listing(ctx, actor=SYSTEM, limit=args.limit)
+        return [row(item) for item in page.items], page.total
 
     rows, total = await Container.run_once(settings, use_case)
     if args.json:
