@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response
 
 from api.auth import ActorDep, CtxDep
-from api.common import NOT_FOUND, created, created_responses
+from api.common import NOT_FOUND, created, post_created
 from api.fields import Title
 from api.schemas import (
     ActivityIn,
@@ -64,11 +64,7 @@ async def list_activities(
     return ActivityList(items=[ActivityOut.of(a) for a in page.items], total=page.total)
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    responses=created_responses("the activity; Location is its URL"),
-)
+@post_created(router, "", "the activity")
 async def plan_activity(
     ctx: CtxDep, actor: ActorDep, body: ActivityIn, request: Request, response: Response
 ) -> ActivityOut:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Request, Response
 
 from api.auth import ActorDep, CtxDep
-from api.common import NOT_FOUND, created, created_responses
+from api.common import NOT_FOUND, created, post_created
 from api.fields import SearchQuery
 from api.schemas import (
     CompanyIn,
@@ -35,13 +35,11 @@ async def list_companies(
     return CompanyList(items=[CompanyOut.of(c) for c in page.items], total=page.total)
 
 
-@router.post(
+@post_created(
+    router,
     "",
-    status_code=status.HTTP_201_CREATED,
-    responses={
-        **created_responses("the company; Location is its URL"),
-        409: {"model": ErrorOut, "description": "the name exists (existing_id)"},
-    },
+    "the company",
+    {409: {"model": ErrorOut, "description": "the name exists (existing_id)"}},
 )
 async def create_company(
     ctx: CtxDep, actor: ActorDep, body: CompanyIn, request: Request, response: Response

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
-from api.common import CREATED_HEADERS, NOT_FOUND, created, created_responses
+from api.common import CREATED_HEADERS, NOT_FOUND, created, post_created
 from api.fields import SearchQuery
 from api.schemas import (
     ContactIn,
@@ -82,11 +82,7 @@ async def list_contacts(
     )
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    responses={**created_responses("the contact; Location is its URL"), **CONFLICT},
-)
+@post_created(router, "", "the contact", CONFLICT)
 async def create_contact(
     ctx: CtxDep, actor: ActorDep, body: ContactIn, request: Request, response: Response
 ) -> ContactOut:
@@ -180,11 +176,7 @@ async def list_notes(
     return NoteList(items=[NoteOut.of(n) for n in page.items], total=page.total)
 
 
-@router.post(
-    "/{contact_id}/notes",
-    status_code=status.HTTP_201_CREATED,
-    responses={**created_responses("the note; Location is its URL"), **NOT_FOUND},
-)
+@post_created(router, "/{contact_id}/notes", "the note", NOT_FOUND)
 async def add_note(
     ctx: CtxDep,
     actor: ActorDep,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 
 from api.auth import ActorDep, CtxDep
-from api.common import NOT_FOUND, created, created_responses
+from api.common import NOT_FOUND, created, post_created
 from api.fields import Code, ExternalId
 from api.schemas import (
     DealIn,
@@ -55,13 +55,11 @@ async def list_deals(
     return DealList(items=[DealOut.of(d) for d in page.items], total=page.total)
 
 
-@router.post(
+@post_created(
+    router,
     "/deals",
-    status_code=status.HTTP_201_CREATED,
-    responses={
-        **created_responses("the deal; Location is its URL"),
-        409: {"model": ErrorOut, "description": "external_id exists (existing_id)"},
-    },
+    "the deal",
+    {409: {"model": ErrorOut, "description": "external_id exists (existing_id)"}},
 )
 async def create_deal(
     ctx: CtxDep, actor: ActorDep, body: DealIn, request: Request, response: Response

@@ -19,7 +19,7 @@ from fastapi.types import DecoratedCallable
 from pydantic import Field
 
 from api.auth import ActorDep, CtxDep
-from api.common import NOT_FOUND, created_responses
+from api.common import NOT_FOUND, Responses, post_created
 from api.fields import ExternalId
 from api.schemas import ErrorOut, Id, Limit, ListOut, Offset, Timestamp
 from api.shapes import ResponseModel
@@ -39,8 +39,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 UploadField = Annotated[UploadFile, File(description="the file (one per request)")]
-UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
-    **created_responses("the document; Location is its URL"),
+UPLOAD_RESPONSES: Responses = {
     404: {"model": ErrorOut},
     409: {
         "model": ErrorOut,
@@ -97,12 +96,7 @@ def _too_large(request: Request, ctx: Ctx) -> JSONResponse | None:
 
 def _upload_route(path: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
     """`POST path`: an upload, answered 201 with the document (see UPLOAD_RESPONSES)."""
-    return router.post(
-        path,
-        status_code=status.HTTP_201_CREATED,
-        response_model=DocumentOut,
-        responses=UPLOAD_RESPONSES,
-    )
+    return post_created(router, path, "the document", UPLOAD_RESPONSES, response_model=DocumentOut)
 
 
 async def _upload(

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Response, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import ActorDep, CtxDep
 from api.reports import XLSX
 from api.schemas import ErrorOut
 from core.contacts import export as contact_export
-from core.context import Ctx
+from core.context import Actor, Ctx
 from core.errors import InvalidInput
 from core.imports import service as imports
 from core.imports.dto import ContactTable
@@ -26,18 +27,29 @@ UploadDep = Annotated[UploadFile, File(description=".xlsx or .csv (UTF-8 or Wind
 PolicyDep = Annotated[Policy, Form(description="a contact that exists: skip, fill or overwrite")]
 
 
-class RejectedRowOut(BaseModel):
+class _RowOut(BaseModel):
+    """A row of the report, read from the tuple core.imports lists it as (fields in order)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_tuple(cls, value: Any) -> Any:
+        return (
+            dict(zip(cls.model_fields, value, strict=True)) if isinstance(value, tuple) else value
+        )
+
+
+class RejectedRowOut(_RowOut):
     row: int
     problem: str
 
 
-class ChangeOut(BaseModel):
+class ChangeOut(_RowOut):
     row: int
     contact_id: int
     fields: list[str] = Field(description="what changes: name, phones, timezone, owner, …")
 
 
-class DuplicateRowOut(BaseModel):
+class DuplicateRowOut(_RowOut):
     row: int
     duplicate_of: int = Field(description="the earlier row with the same phone or ID")
 
@@ -60,12 +72,19 @@ class ImportOut(BaseModel):
     duplicate_rows: list[DuplicateRowOut]
 
 
-async def _read(ctx: Ctx, upload: UploadFile) -> tuple[bytes, ContactTable]:
+async def _import(
+    ctx: Ctx, actor: Actor, upload: UploadFile, policy: Policy, **options: Any
+) -> tuple[ContactTable, imports.ImportReport]:
+    """Read the uploaded file and import it (a dry run unless `apply=True` is among options)."""
     limit = ctx.config.import_max_bytes
     data = await upload.read(limit + 1)  # one byte more than allowed tells "too large"
     limits = Limits(max_bytes=limit, max_rows=ctx.config.import_max_rows)
     table = await run_in_threadpool(read_contacts, data, upload.filename or "", limits=limits)
-    return data, table
+    file_hash = imports.content_hash(data)
+    report = await imports.run_import(
+        ctx, actor=actor, table=table, file_hash=file_hash, policy=policy, **options
+    )
+    return table, report
 
 
 @router.post(
@@ -89,32 +108,17 @@ async def import_contacts(
     file that is being applied now (same content and policy) is a 409 naming the job."""
     if apply:
         api_keys.check_scope(actor, operation="import_contacts", changes=True)
-    data, table = await _read(ctx, file)
-    report = await imports.run_import(
+    table, report = await _import(
         ctx,
-        actor=actor,
-        table=table,
-        file_hash=imports.content_hash(data),
-        policy=policy,
+        actor,
+        file,
+        policy,
         apply=apply,
         filename=file.filename,
         batch_size=ctx.config.import_batch_size,
     )
-    return ImportOut(
-        total=report.total,
-        new=report.new,
-        updated=report.updated,
-        duplicate=report.duplicate,
-        rejected=report.rejected,
-        rejected_rows=[RejectedRowOut(row=r, problem=p) for r, p in report.rejected_rows],
-        applied=report.applied,
-        already_done=report.already_done,
-        job_id=report.job_id,
-        ignored_columns=table.ignored,
-        unchanged=report.unchanged,
-        changes=[ChangeOut(row=r, contact_id=c, fields=f) for r, c, f in report.changes],
-        duplicate_rows=[DuplicateRowOut(row=r, duplicate_of=d) for r, d in report.duplicate_rows],
-    )
+    fields = {**asdict(report), "rejected": report.rejected, "ignored_columns": table.ignored}
+    return ImportOut.model_validate(fields)
 
 
 @router.post("/imports/rejected.xlsx", response_class=Response)
@@ -122,10 +126,7 @@ async def rejected_rows(
     ctx: CtxDep, actor: ActorDep, file: UploadDep, policy: PolicyDep = "skip"
 ) -> Response:
     """The rows a dry run rejects, as a workbook with a column naming what is wrong where."""
-    data, table = await _read(ctx, file)
-    report = await imports.run_import(
-        ctx, actor=actor, table=table, file_hash=imports.content_hash(data), policy=policy
-    )
+    table, report = await _import(ctx, actor, file, policy)
     body = await run_in_threadpool(
         rejected_workbook, table, report.listed_rows(), locale=ctx.config.locale
     )

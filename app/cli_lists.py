@@ -4,20 +4,44 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from app.cli_output import as_json, plural, table
 
 if TYPE_CHECKING:
     from app.settings import Settings
-    from core.activities.models import Activity
     from core.calls.models import Call
+    from core.common import Page
     from core.context import Ctx
 
 # The choices of core.models (spelt out so `--help` loads no models; tests/app check them).
 ACTIVITY_KINDS = ("call", "meeting", "task", "callback", "reply")
 CALL_STATUSES = ("ringing", "answered", "missed", "busy", "failed")
 ACTIVITY_STATUSES = ("planned", "done", "canceled")
+# The JSON row of each (its keys in order; a call's "client" is its number as read, or as given).
+CALL_FIELDS = (
+    "id",
+    "started_at",
+    "direction",
+    "status",
+    "client",
+    "extension",
+    "talk_seconds",
+    "contact_id",
+    "provider",
+)
+ACTIVITY_FIELDS = (
+    "id",
+    "kind",
+    "status",
+    "due_at",
+    "title",
+    "owner_id",
+    "contact_id",
+    "callback_phone",
+    "missed_count",
+)
 # The table columns: (header, key of the JSON row).
 CALL_COLUMNS = (
     ("id", "id"),
@@ -80,78 +104,50 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
     return None
 
 
+def _row(record: object, names: Sequence[str], **computed: Any) -> dict[str, Any]:
+    """The JSON row: each name's attribute of the record, unless `computed` gives it."""
+    return {n: computed[n] if n in computed else getattr(record, n) for n in names}
+
+
 def _call_row(call: Call) -> dict[str, Any]:
-    return {
-        "id": call.id,
-        "started_at": call.started_at,
-        "direction": call.direction,
-        "status": call.status,
-        "client": call.client_e164 or call.client_raw,
-        "extension": call.extension,
-        "talk_seconds": call.talk_seconds,
-        "contact_id": call.contact_id,
-        "provider": call.provider,
-    }
+    return _row(call, CALL_FIELDS, client=call.client_e164 or call.client_raw)
 
 
 async def calls_list(settings: Settings, args: argparse.Namespace) -> int:
-    from app.commands import SYSTEM
     from core.calls import service as calls
 
-    async def use_case(ctx: Ctx) -> tuple[list[dict[str, Any]], int]:
-        page = await calls.list_calls(
-            ctx,
-            actor=SYSTEM,
-            statuses=[args.status] if args.status else (),
-            direction=args.direction,
-            limit=args.limit,
-        )
-        return [_call_row(c) for c in page.items], page.total
-
-    return await _print_listing(settings, use_case, args, CALL_COLUMNS, "call")
-
-
-def _activity_row(activity: Activity) -> dict[str, Any]:
-    return {
-        "id": activity.id,
-        "kind": activity.kind,
-        "status": activity.status,
-        "due_at": activity.due_at,
-        "title": activity.title,
-        "owner_id": activity.owner_id,
-        "contact_id": activity.contact_id,
-        "callback_phone": activity.callback_phone,
-        "missed_count": activity.missed_count,
-    }
+    statuses = [args.status] if args.status else ()
+    listing = partial(calls.list_calls, statuses=statuses, direction=args.direction)
+    return await _print_listing(settings, args, listing, _call_row, CALL_COLUMNS, "call")
 
 
 async def activities_list(settings: Settings, args: argparse.Namespace) -> int:
-    from app.commands import SYSTEM
     from core.activities import service as activities
 
-    async def use_case(ctx: Ctx) -> tuple[list[dict[str, Any]], int]:
-        page = await activities.list_activities(
-            ctx,
-            actor=SYSTEM,
-            kinds=[args.kind] if args.kind else (),
-            statuses=[args.status],
-            phone=args.phone,
-            limit=args.limit,
-        )
-        return [_activity_row(a) for a in page.items], page.total
-
-    return await _print_listing(settings, use_case, args, ACTIVITY_COLUMNS, "activity")
+    kinds = [args.kind] if args.kind else ()
+    listing = partial(
+        activities.list_activities, kinds=kinds, statuses=[args.status], phone=args.phone
+    )
+    row = partial(_row, names=ACTIVITY_FIELDS)
+    return await _print_listing(settings, args, listing, row, ACTIVITY_COLUMNS, "activity")
 
 
 async def _print_listing(
     settings: Settings,
-    use_case: Callable[[Ctx], Awaitable[tuple[list[dict[str, Any]], int]]],
     args: argparse.Namespace,
+    listing: Callable[..., Awaitable[Page[Any]]],
+    row: Callable[[Any], dict[str, Any]],
     columns: Sequence[tuple[str, str]],
     noun: str,
 ) -> int:
-    """Run the listing, then print it as JSON (`--json`) or as a table of (header, key)."""
+    """List the first `--limit` (as the system), then print the rows (`row` of each) as JSON
+    (`--json`) or as a table of (header, key)."""
+    from app.commands import SYSTEM
     from app.wiring import Container
+
+    async def use_case(ctx: Ctx) -> tuple[list[dict[str, Any]], int]:
+        page = await listing(ctx, actor=SYSTEM, limit=args.limit)
+        return [row(item) for item in page.items], page.total
 
     rows, total = await Container.run_once(settings, use_case)
     if args.json:

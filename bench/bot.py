@@ -26,7 +26,6 @@ import itertools
 import json
 import random
 import re
-import socket
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-import uvicorn
+from _common import serve_on_loopback, start_load  # bench/ is on sys.path as the script's folder
 from _stats import pct  # bench/ is on sys.path as the script's folder
 from sqlalchemy import func, select, text
 
@@ -184,22 +183,11 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
         return
     bot = BotComponent(container)
     app = container.http_app([bot])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in itertools.count():
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    await bot.runtime.wait_ready()
+    server, sock, serving = await serve_on_loopback(app, bot)
     # The PBX is another process (as it is in life): this event loop serves, it does not load.
-    load = await asyncio.create_subprocess_exec(
-        sys.executable,
+    load = await start_load(
         __file__,
-        "--load-url",
-        f"http://127.0.0.1:{port}",
+        sock,
         "--pop-rate",
         str(args.pop_rate),
         "--pop-seconds",

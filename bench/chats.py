@@ -42,6 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _common import add_salespeople  # bench/ is on sys.path as the script's folder
 from _stats import pct  # bench/ is on sys.path as the script's folder
 from sqlalchemy import select
 
@@ -51,10 +52,9 @@ from app.wiring import Container
 from core import migrate
 from core.calls import service as calls
 from core.clock import SystemClock
-from core.context import Actor, Ctx
+from core.context import Ctx
 from core.events import CallEvent
 from core.models import ChatMessage, Notification
-from core.users import service as users
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 STAFF_BASE = 600_000_000
@@ -133,15 +133,7 @@ async def prepare(args: argparse.Namespace) -> str:
     container = Container.build(Settings(database_url=url))
     async with container.sessions() as session:
         ctx = Ctx(session=session, config=container.config, clock=SystemClock())
-        for index in range(args.salespeople):
-            await users.create_user(
-                ctx,
-                actor=Actor.system("bench"),
-                name=f"Продавец {index}",
-                role="sales",
-                telegram_user_id=STAFF_BASE + index,
-                extensions=["101"] if index == 0 else [],
-            )
+        await add_salespeople(ctx, args.salespeople, "Продавец", STAFF_BASE, extensions=["101"])
     await container.dispose()
     return url
 

@@ -34,7 +34,6 @@ import asyncio
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
+from _common import (  # bench/ is on sys.path as the script's folder
+    add_pg_admin_dsn,
+    add_salespeople,
+    serve_on_loopback,
+    start_load,
+)
 
 SECRET = "bench-business-secret"
 SELLER_BASE = 700_000_000
@@ -153,8 +158,7 @@ async def run_one(args: argparse.Namespace, label: str, url: str) -> None:
     from app.settings import Settings
     from app.wiring import Container
     from core import migrate
-    from core.context import Actor, Ctx
-    from core.users import service as users
+    from core.context import Ctx
     from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
     migrate.upgrade_in_thread(url)
@@ -172,14 +176,7 @@ async def run_one(args: argparse.Namespace, label: str, url: str) -> None:
     container = Container.build(settings)
     async with container.sessions() as session:
         ctx = Ctx(session=session, config=container.config, clock=container.clock)
-        for seller in range(args.sellers):
-            await users.create_user(
-                ctx,
-                actor=Actor.system("bench"),
-                name=f"Seller {seller}",
-                role="sales",
-                telegram_user_id=SELLER_BASE + seller,
-            )
+        await add_salespeople(ctx, args.sellers, "Seller", SELLER_BASE)
     bot = BotComponent(container)
     try:
         if args.mode == "polling":
@@ -226,24 +223,12 @@ async def polling_run(
 
 async def webhook_run(args: argparse.Namespace, container: Any, bot: Any) -> tuple[float, str]:
     """Webhook mode under uvicorn; the updates come from another process, as from Telegram."""
-    import uvicorn
-
     app = container.http_app([bot])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    server, sock, serving = await serve_on_loopback(app, bot, access_log=False)
     try:
-        for _ in itertools.count():
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        await bot.runtime.wait_ready()
-        loader = await asyncio.create_subprocess_exec(
-            sys.executable,
+        loader = await start_load(
             __file__,
-            "--load-url",
-            f"http://127.0.0.1:{sock.getsockname()[1]}",
+            sock,
             "--messages",
             str(args.messages),
             "--chats",
@@ -320,12 +305,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--sellers", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=40)
     parser.add_argument("--mode", choices=("polling", "webhook", "both"), default="both")
-    parser.add_argument(
-        "--pg-admin-dsn",
-        default=os.environ.get(
-            "PEREZVON_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_pg_admin_dsn(parser)
     parser.add_argument("--load-url", help=argparse.SUPPRESS)
     return parser.parse_args()
 

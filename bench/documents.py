@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _common import add_pg_admin_dsn  # bench/ is on sys.path as the script's folder
 from sqlalchemy import select, text
 
 from core import migrate
@@ -412,12 +413,7 @@ async def main() -> None:
     parser.add_argument(
         "--workdir", default=os.path.join(tempfile.gettempdir(), "pz_bench_documents")
     )
-    parser.add_argument(
-        "--pg-admin-dsn",
-        default=os.environ.get(
-            "PEREZVON_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_pg_admin_dsn(parser)
     args = parser.parse_args()
     if args.files < 1 or not 0 <= args.scans <= args.files:
         parser.error("--files must be >= 1 and --scans between 0 and --files")

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg  # type: ignore[import-untyped]
+from _common import (  # bench/ is on sys.path as the script's folder
+    add_pg_admin_dsn,
+    throwaway_postgres,
+)
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -290,21 +294,9 @@ def _reuse_for(db: str, templates: list[str]) -> str | None:
     return None
 
 
-@contextmanager
-def postgres_database(admin_dsn: str, size: int) -> Iterator[str]:
+def postgres_database(admin_dsn: str, size: int) -> AbstractContextManager[str]:
     """A database created for this run and dropped after it, whatever happens."""
-    name = f"perezvon_bench_{os.getpid()}_{size}"
-    admin = make_url(admin_dsn)
-
-    def admin_exec(sql: str) -> None:
-        _pg_admin(admin_dsn, sql)
-
-    admin_exec(f'CREATE DATABASE "{name}"')
-    try:
-        url = admin.set(drivername="postgresql+asyncpg", database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return throwaway_postgres(admin_dsn, f"perezvon_bench_{os.getpid()}_{size}")
 
 
 # --- report ----------------------------------------------------------------------------
@@ -354,13 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--searches", type=int, default=200, help="search calls (each scans on SQLite)"
     )
-    parser.add_argument(
-        "--pg-admin-dsn",
-        default=os.environ.get(
-            "PEREZVON_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-        help="where to CREATE/DROP the throwaway database",
-    )
+    add_pg_admin_dsn(parser, "where to CREATE/DROP the throwaway database")
     parser.add_argument(
         "--reuse",
         action="append",

@@ -33,16 +33,20 @@ import os
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # type: ignore[import-untyped]
+from _common import (  # bench/ is on sys.path as the script's folder
+    add_pg_admin_dsn,
+    throwaway_postgres,
+)
 from sqlalchemy import func, insert, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.scheduler_component import LOOK_AHEAD_SHARE
@@ -313,26 +317,22 @@ def sqlite_database() -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{Path(folder) / 'reminders.db'}"
 
 
-def _admin(dsn: str, sql: str) -> None:
-    async def run() -> None:
-        connection = await asyncpg.connect(dsn)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(run())
+def postgres_database(admin_dsn: str) -> AbstractContextManager[str]:
+    return throwaway_postgres(admin_dsn, f"perezvon_bench_reminders_{os.getpid()}")
 
 
-@contextmanager
-def postgres_database(admin_dsn: str) -> Iterator[str]:
-    name = f"perezvon_bench_reminders_{os.getpid()}"
-    _admin(admin_dsn, f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(admin_dsn).set(drivername="postgresql+asyncpg", database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def result_line(what: str, db: str, phase: str, instances: int, figures: dict[str, float]) -> str:
+    """One row of the table main prints at the end (see the legend there)."""
+    f = defaultdict(float, figures)
+    if what == "enqueue":
+        return (
+            f"{db:8} {phase:6} {instances:>4} {f['sent']:>6.0f} "
+            f"{f['p50']:>7.2f} {f['p99']:>7.2f} {f['max']:>7.2f} {f['rate']:>8.0f}"
+        )
+    return (
+        f"{db:8} {'tg-' + phase:9} {f['sent']:>6.0f} {f['twice']:>5.0f} {f['p50']:>7.2f} "
+        f"{f['p99']:>7.2f} {f['max']:>7.2f} {f['rate']:>8.1f} {f['share']:>6.2f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -349,12 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rate", type=float, default=200.0, help="PEREZVON_TELEGRAM_RATE for delivery"
     )
-    parser.add_argument(
-        "--pg-admin-dsn",
-        default=os.environ.get(
-            "PEREZVON_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_pg_admin_dsn(parser)
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_fake:
@@ -367,44 +362,18 @@ def main(argv: list[str] | None = None) -> int:
         context = sqlite_database() if db == "sqlite" else postgres_database(args.pg_admin_dsn)
         with context as url:
             upgrade(url)
-            for phase, window in (("spread", args.window), ("burst", 0.0)):
-                if args.what == "delivery":
-                    break
-                figures = asyncio.run(
-                    run_phase(
-                        url,
-                        count=args.count,
-                        window=window,
-                        interval=args.interval,
-                        batch=args.batch,
-                        instances=instances,
-                    )
-                )
-                results.append(
-                    f"{db:8} {phase:6} {instances:>4} {figures.get('sent', 0):>6.0f} "
-                    f"{figures.get('p50', 0):>7.2f} {figures.get('p99', 0):>7.2f} "
-                    f"{figures.get('max', 0):>7.2f} {figures.get('rate', 0):>8.0f}"
-                )
-                print(results[-1], flush=True)
-            for phase, window in (("spread", args.window), ("burst", 0.0)):
-                if args.what == "enqueue":
-                    break
-                figures = asyncio.run(
-                    measure_delivery(
-                        url,
-                        count=args.count,
-                        window=window,
-                        interval=args.interval,
-                        rate=args.rate,
-                    )
-                )
-                results.append(
-                    f"{db:8} {'tg-' + phase:9} {figures.get('sent', 0):>6.0f} "
-                    f"{figures.get('twice', 0):>5.0f} {figures.get('p50', 0):>7.2f} "
-                    f"{figures.get('p99', 0):>7.2f} {figures.get('max', 0):>7.2f} "
-                    f"{figures.get('rate', 0):>8.1f} {figures.get('share', 0):>6.2f}"
-                )
-                print(results[-1], flush=True)
+            timing = {"count": args.count, "interval": args.interval}
+            measures = {
+                "enqueue": partial(run_phase, url, batch=args.batch, instances=instances, **timing),
+                "delivery": partial(measure_delivery, url, rate=args.rate, **timing),
+            }
+            for what, measure in measures.items():
+                if args.what not in (what, "both"):
+                    continue
+                for phase, window in (("spread", args.window), ("burst", 0.0)):
+                    figures = asyncio.run(measure(window=window))
+                    results.append(result_line(what, db, phase, instances, figures))
+                    print(results[-1], flush=True)
     print("\nenqueue: db, phase, instances, sent, p50/p99/max lateness s, enqueued/s")
     print(f"delivery at the fake (limit {args.rate:.0f}/s): db, phase, sent, twice, p50/p99/max")
     print("lateness s, delivered/s, share of the limit")

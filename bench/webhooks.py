@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import _deployed  # noqa: E402  (bench/ is on sys.path as the script's folder)
+from _common import add_pg_admin_dsn, throwaway_postgres  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 TOKEN = "bench-generic-token"
@@ -170,28 +171,11 @@ def sqlite_database() -> Iterator[str]:
 
 @contextmanager
 def postgres_database(admin_dsn: str) -> Iterator[str]:
-    import asyncpg  # type: ignore[import-untyped]
-    from sqlalchemy.engine import make_url
-
     from core.migrate import upgrade
 
-    name = f"pz_bench_{os.getpid()}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(admin_dsn).set(drivername="postgresql+asyncpg", database=name)
-        rendered = url.render_as_string(hide_password=False)
-        upgrade(rendered)
-        yield rendered
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_postgres(admin_dsn, f"pz_bench_{os.getpid()}") as url:
+        upgrade(url)
+        yield url
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -344,12 +328,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="open-loop duration")
     parser.add_argument("--backlog", type=int, default=10000, help="events for the drain")
     parser.add_argument("--rounds", type=int, default=3, help="bare/accept-only rounds")
-    parser.add_argument(
-        "--pg-admin-dsn",
-        default=os.environ.get(
-            "PEREZVON_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_pg_admin_dsn(parser)
     parser.add_argument("--wrk-rounds", type=int, default=3, help="headline rounds")
     parser.add_argument("--wrk-seconds", type=float, default=5.0, help="headline wrk run")
     parser.add_argument("--wrk-connections", type=int, default=32)

@@ -26,6 +26,7 @@ value in XFD1048576 aborted the process; it is no longer used.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import zipfile
@@ -85,11 +86,7 @@ class Limits:
     def sheet(self) -> SheetLimits:
         """The limits the sheet reader applies."""
         return SheetLimits(
-            max_cells=self.max_cells,
-            max_columns=self.max_columns,
-            max_shared_strings=self.max_shared_strings,
-            max_text=self.max_text,
-            max_parts=self.max_parts,
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(SheetLimits)}
         )
 
 

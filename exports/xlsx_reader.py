@@ -157,6 +157,32 @@ class _Target:
         return None
 
 
+class _TextTarget(_Target):
+    """A target that collects the text of one value (a cell, a shared string) in `parts` while
+    `collecting`, refusing a value over Excel's limit for a cell."""
+
+    __slots__ = ("collecting", "parts", "size")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.size = 0  # characters in the current value
+        self.collecting = False
+
+    def data(self, text: str) -> None:
+        if self.collecting:
+            self.size += len(text)
+            if self.size > MAX_CELL:
+                raise SheetRefused(
+                    f"{self.holder()} longer than {MAX_CELL:,} characters, Excel's limit for a cell"
+                )
+            self.parts.append(text)
+
+    def holder(self) -> str:
+        """What holds the value being read, for the refusal ("a shared string is")."""
+        raise NotImplementedError
+
+
 def _chunks(stream: IO[bytes], target: _Target, part: str) -> Iterator[None]:
     """Push a part through expat chunk by chunk, pausing after each for the caller."""
     parser = XMLParser(target=target)
@@ -284,24 +310,21 @@ class _Styles(_Target):
             self.in_cell_xfs = False
 
 
-class _SharedStrings(_Target):
+class _SharedStrings(_TextTarget):
     """The shared strings table: rich-text runs joined, phonetic hints (rPh) left out."""
 
     def __init__(self, limits: SheetLimits) -> None:
         super().__init__()
         self.limits = limits
         self.strings: list[str] = []
-        self.parts: list[str] = []
-        self.size = 0  # characters in the current string
         self.total = 0  # characters in the table
-        self.in_text = False
         self.phonetic = 0
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         self.enter()
         name = _SHEET_TAGS.get(tag) or _local(tag)
         if name == "t" and not self.phonetic:
-            self.in_text = True
+            self.collecting = True
         elif name == "si":
             self.parts, self.size = [], 0
         elif name == "sst":
@@ -317,21 +340,14 @@ class _SharedStrings(_Target):
                 f" {self.limits.max_shared_strings:,} are read"
             )
 
-    def data(self, text: str) -> None:
-        if self.in_text:
-            self.size += len(text)
-            if self.size > MAX_CELL:
-                raise SheetRefused(
-                    f"a shared string is longer than {MAX_CELL:,} characters, Excel's limit"
-                    " for a cell"
-                )
-            self.parts.append(text)
+    def holder(self) -> str:
+        return "a shared string is"
 
     def end(self, tag: str) -> None:
         self.depth -= 1
         name = _SHEET_TAGS.get(tag) or _local(tag)
         if name == "t":
-            self.in_text = False
+            self.collecting = False
         elif name == "rPh":
             self.phonetic -= 1
         elif name == "si":
@@ -348,25 +364,22 @@ class _SharedStrings(_Target):
             self.parts = []
 
 
-class _Sheet(_Target):
+class _Sheet(_TextTarget):
     """Cells to rows as expat reports them; finished rows wait in `done` for the reader."""
 
     __slots__ = (
         "cell_style",
         "cell_type",
         "cells",
-        "collecting",
         "column",
         "done",
         "epoch",
         "inline",
         "kinds",
         "limits",
-        "parts",
         "phonetic",
         "row",
         "row_number",
-        "size",
         "strings",
         "text",
         "width",
@@ -393,10 +406,7 @@ class _Sheet(_Target):
         self.text = 0  # characters kept from cells that are not shared strings
         self.cell_type: str | None = None
         self.cell_style: str | None = None
-        self.parts: list[str] = []
-        self.size = 0
-        self.collecting = False  # inside <v>, or a <t> of an inline string
-        self.inline = False
+        self.inline = False  # collecting: inside <v>, or a <t> of an inline string
         self.phonetic = 0
 
     # The hot path: called for every element of the sheet, so written for speed.
@@ -452,15 +462,8 @@ class _Sheet(_Target):
         self.cell_style = attrib.get("s")
         self.parts, self.size = [], 0
 
-    def data(self, text: str) -> None:
-        if self.collecting:
-            self.size += len(text)
-            if self.size > MAX_CELL:
-                raise SheetRefused(
-                    f"row {self.row_number} has a cell longer than {MAX_CELL:,} characters,"
-                    " Excel's limit for a cell"
-                )
-            self.parts.append(text)
+    def holder(self) -> str:
+        return f"row {self.row_number} has a cell"
 
     def end(self, tag: str) -> None:
         self.depth -= 1

@@ -13,6 +13,7 @@ from core.contacts import service as contacts
 from core.context import Actor, Ctx
 from core.users.models import User
 from tests.exports.files import HEADER_RU, ROWS_RU, csv_bytes
+from tests.factories import make_contact
 
 RU_CSV = csv_bytes(HEADER_RU, ROWS_RU, delimiter=";", encoding="cp1251")
 
@@ -83,10 +84,10 @@ async def test_oversized_or_unreadable_upload_is_refused_with_a_reason(
 async def test_export_neutralises_formulas_in_csv_and_xlsx(
     client: httpx.AsyncClient, ctx: Ctx, system: Actor
 ) -> None:
-    await contacts.create_contact(
+    await make_contact(
         ctx,
+        '=HYPERLINK("http://evil")',
         actor=system,
-        name='=HYPERLINK("http://evil")',
         phones=["+79161112233"],
         company_name="@SUM(1)",
         tags=["-2+3"],

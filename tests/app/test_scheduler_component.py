@@ -7,7 +7,6 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from core.context import Actor, Ctx
 from core.models import Notification
 from tests.conftest import PG_URL
 from tests.ports import free_port
-from tests.scheduler.helpers import make_user
+from tests.scheduler.helpers import make_user, start_perezvon_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,12 +64,7 @@ async def test_perezvon_run_with_only_the_scheduler_reminds_and_stops_on_sigterm
     }
 
     async def perezvon() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "app.cli",
-            "run",
-            "--components",
+        return await start_perezvon_run(
             "scheduler",
             cwd=tmp_path,  # no .env from the repository
             env=env,

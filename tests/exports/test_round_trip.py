@@ -6,6 +6,7 @@ Runs on SQLite and, with PEREZVON_TEST_DATABASE_URL, on PostgreSQL (the shared f
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -23,7 +24,16 @@ from exports.contacts_export import contacts_csv, contacts_xlsx
 from exports.contacts_import import read_contacts
 
 
-async def _world(ctx: Ctx, actor: Actor) -> dict[str, Any]:
+@dataclass
+class _World:
+    """The IDs of what _world made."""
+
+    boris: int
+    twins: list[int]  # the two companies named "ООО Ромашка"
+    made: list[int]  # the contacts, in the order made
+
+
+async def _world(ctx: Ctx, actor: Actor) -> _World:
     """Two users, two companies sharing a name (as 42 names were shared in the report), and
     contacts with every exported field filled."""
     now = ctx.clock.now()
@@ -53,7 +63,7 @@ async def _world(ctx: Ctx, actor: Actor) -> dict[str, Any]:
                 source="bot" if i == 2 else "manual",
             )
         )
-    return {"anna": anna, "boris": boris, "twins": twins, "contacts": made}
+    return _World(boris=boris.id, twins=[c.id for c in twins], made=[c.id for c in made])
 
 
 async def _export(ctx: Ctx, actor: Actor, fmt: str, locale: str = "ru") -> bytes:
@@ -119,8 +129,7 @@ async def test_an_unchanged_export_imports_back_as_zero_changes(
 
 async def test_four_edits_import_back_as_exactly_those_edits(ctx: Ctx, system: Actor) -> None:
     world = await _world(ctx, system)
-    made = [c.id for c in world["contacts"]]
-    boris = world["boris"].id
+    made, boris = world.made, world.boris
     before = {row[0]: row for row in await _state(ctx)}
     book = load_workbook(io.BytesIO(await _export(ctx, system, "xlsx")))
     sheet = book.worksheets[0]
@@ -186,8 +195,7 @@ async def test_tags_taken_out_and_a_company_moved_by_its_id_import_as_those_edit
     ctx: Ctx, system: Actor
 ) -> None:
     world = await _world(ctx, system)
-    made = [c.id for c in world["contacts"]]
-    twins = [c.id for c in world["twins"]]
+    made, twins = world.made, world.twins
     before = {row[0]: row for row in await _state(ctx)}
     data = _edit(
         await _export(ctx, system, "xlsx"),
@@ -223,8 +231,7 @@ async def test_tags_taken_out_and_a_company_moved_by_its_id_import_as_those_edit
 
 
 async def test_fill_adds_tags_and_an_empty_tags_cell_keeps_them(ctx: Ctx, system: Actor) -> None:
-    world = await _world(ctx, system)
-    vip = world["contacts"][1].id
+    vip = (await _world(ctx, system)).made[1]
     exported = await _export(ctx, system, "xlsx")
     for policy, cell in (("fill", "новый"), ("overwrite", None)):
         data = _edit(exported, {(vip, "Теги"): cell})
@@ -237,8 +244,7 @@ async def test_a_company_id_of_no_company_or_at_odds_with_an_edited_name_rejects
     ctx: Ctx, system: Actor
 ) -> None:
     world = await _world(ctx, system)
-    made = [c.id for c in world["contacts"]]
-    twins = [c.id for c in world["twins"]]
+    made, twins = world.made, world.twins
     data = _edit(
         await _export(ctx, system, "xlsx"),
         {
@@ -265,8 +271,8 @@ async def test_a_company_name_shared_by_two_companies_is_rejected_not_guessed(
     ctx: Ctx, system: Actor
 ) -> None:
     world = await _world(ctx, system)
-    twins = [c.id for c in world["twins"]]
-    lone = world["contacts"][4].id  # at "Лютик": moving it to a shared name is ambiguous
+    twins = world.twins
+    lone = world.made[4]  # at "Лютик": moving it to a shared name is ambiguous
     header = "ID;ФИО;Телефоны;Компания\r\n"
     body = f"{lone};Клиент 4;+79160000004;ооо  ромашка\r\n;Новый;+79169999999;ООО Ромашка\r\n"
     data = (header + body).encode("utf-8")
@@ -287,7 +293,7 @@ async def test_a_company_name_shared_by_two_companies_is_rejected_not_guessed(
 async def test_an_id_of_no_contact_and_a_phone_of_another_contact_reject_the_row(
     ctx: Ctx, system: Actor
 ) -> None:
-    made = [c.id for c in (await _world(ctx, system))["contacts"]]
+    made = (await _world(ctx, system)).made
     data = (
         "ID;ФИО;Телефоны\r\n"
         f"999999;Призрак;+79161234567\r\n"

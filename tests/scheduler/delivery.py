@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from bot.callbacks import ActivityCb
 from core.models import Activity, Notification, User
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 from tests.ports import free_port
+from tests.scheduler.helpers import start_perezvon_run
 from tests.waits import wait_until
 
 __all__ = ["wait_until"]  # the scheduler tests import it from here too
@@ -146,15 +146,6 @@ async def perezvon_run(
         "PEREZVON_LOG_LEVEL": "WARNING",
     }
     with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "app.cli",
-            "run",
-            "--components",
-            "scheduler,bot",
-            cwd=log.parent,
-            env=env,
-            stdout=out,
-            stderr=out,
+        return await start_perezvon_run(
+            "scheduler,bot", cwd=log.parent, env=env, stdout=out, stderr=out
         )

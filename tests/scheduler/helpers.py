@@ -1,7 +1,11 @@
-"""Helpers for the scheduler tests: people, contacts and what landed in the outbox."""
+"""Helpers for the scheduler tests: people, contacts, what landed in the outbox, and
+`perezvon run` in a child process."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +14,16 @@ from core.context import Ctx
 from core.models import Notification
 from tests.factories import SYSTEM, make_user
 
-__all__ = ["SYSTEM", "make_user", "outbox", "payloads"]
+__all__ = ["SYSTEM", "make_user", "outbox", "payloads", "start_perezvon_run"]
+
+
+async def start_perezvon_run(
+    components: str, *, cwd: Path, env: dict[str, str], **streams: Any
+) -> asyncio.subprocess.Process:
+    """`perezvon run --components <components>` as deployed, in a child process (`cwd` away
+    from the repository's .env; `env` holds its settings)."""
+    run = (sys.executable, "-m", "app.cli", "run", "--components", components)
+    return await asyncio.create_subprocess_exec(*run, cwd=cwd, env=env, **streams)
 
 
 async def outbox(ctx: Ctx, kind: str | None = None) -> list[Notification]:

@@ -24,6 +24,12 @@ from tests.scheduler.helpers import SYSTEM, make_user, outbox
 NO_HOLIDAYS = GreetingOptions(holidays=())
 
 
+@pytest.fixture
+async def anna(ctx: Ctx) -> User:
+    """The salesperson who owns the clients (Telegram id 101)."""
+    return await make_user(ctx, "Анна", tg=101)
+
+
 async def _client(
     ctx: Ctx,
     owner: User | None,
@@ -59,9 +65,8 @@ def _items(rows: list) -> list[tuple[int, str]]:  # type: ignore[type-arg]
 
 
 async def test_a_birthday_is_greeted_at_the_local_hour_in_the_contacts_own_zone_once(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await make_user(ctx, "Анна", tg=101)
     east = await _client(
         ctx, anna, "Иван", birthday=date(1990, 11, 27), timezone="Asia/Vladivostok"
     )
@@ -83,9 +88,8 @@ async def test_a_birthday_is_greeted_at_the_local_hour_in_the_contacts_own_zone_
 
 
 async def test_greetings_come_once_a_year_across_the_year_boundary(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await make_user(ctx, "Анна", tg=101)
     ivan = await _client(
         ctx, anna, "Иван", birthday=date(1990, 12, 31), timezone="Asia/Vladivostok"
     )
@@ -110,9 +114,8 @@ async def test_greetings_come_once_a_year_across_the_year_boundary(
 
 
 async def test_a_holiday_comes_at_the_local_hour_of_each_client_zone_from_the_phone_too(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await make_user(ctx, "Анна", tg=101)
     options = GreetingOptions(holidays=(Holiday("03-08", "womens_day"),))
     new_york = await _client(ctx, anna, "Mary", timezone="America/New_York")
     novosibirsk = await _client(ctx, anna, "Ольга", phone="+73832123456")  # zone from the phone
@@ -132,9 +135,8 @@ async def test_a_holiday_comes_at_the_local_hour_of_each_client_zone_from_the_ph
 
 
 async def test_an_opted_in_client_is_greeted_by_the_bot_until_they_stop(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await make_user(ctx, "Анна", tg=101)
     fan = await _client(
         ctx, anna, "Иван", birthday=date(1990, 5, 20), timezone="Europe/Moscow", chat=555
     )
@@ -156,9 +158,8 @@ async def test_an_opted_in_client_is_greeted_by_the_bot_until_they_stop(
 
 
 async def test_nobody_to_tell_and_deleted_contacts_are_skipped(
-    ctx: Ctx, clock: FakeClock, system: Actor
+    ctx: Ctx, clock: FakeClock, system: Actor, anna: User
 ) -> None:
-    anna = await make_user(ctx, "Анна", tg=101)
     no_telegram = await make_user(ctx, "Пётр")
     await _client(ctx, None, "Ничей", birthday=date(1990, 6, 1), timezone="Europe/Moscow")
     await _client(ctx, no_telegram, "Петин", birthday=date(1990, 6, 1), timezone="Europe/Moscow")
@@ -170,9 +171,8 @@ async def test_nobody_to_tell_and_deleted_contacts_are_skipped(
 
 
 async def test_a_29_february_birthday_is_greeted_on_the_28th_in_other_years(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await make_user(ctx, "Анна", tg=101)
     leap = await _client(ctx, anna, "Касьян", birthday=date(1988, 2, 29), timezone="Europe/Moscow")
     clock.set(datetime(2027, 2, 28, 8, 0, tzinfo=UTC))
     assert await greetings.send_due(ctx, options=NO_HOLIDAYS) == 1
@@ -184,9 +184,8 @@ async def test_a_29_february_birthday_is_greeted_on_the_28th_in_other_years(
 
 
 async def test_many_clients_of_one_owner_come_in_lists_of_limited_size(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await make_user(ctx, "Анна", tg=101)
     for n in range(7):
         await _client(ctx, anna, f"Клиент {n}", timezone="Europe/Moscow")
     options = GreetingOptions(holidays=(Holiday("06-12", "russia_day"),), list_size=3)
@@ -210,9 +209,8 @@ def test_the_holiday_calendar_is_parsed_from_the_setting_and_bad_items_are_named
 
 
 async def test_clients_not_yet_due_elsewhere_do_not_hold_back_those_due_now(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await make_user(ctx, "Анна", tg=101)
     for n in range(5):
         await _client(ctx, anna, f"West {n}", timezone="America/New_York")
     for n in range(2):
@@ -227,9 +225,8 @@ async def test_clients_not_yet_due_elsewhere_do_not_hold_back_those_due_now(
 
 
 async def test_only_the_clients_own_link_opens_their_chat_to_greetings(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await make_user(ctx, "Анна", tg=101)
     bday = {"birthday": date(1990, 5, 20), "timezone": "Europe/Moscow"}
     await _client(ctx, anna, "Свой", chat=555, **bday)
     # Opted in, then withdrawn and re-recorded by an integration: its chat stays closed.
@@ -261,9 +258,8 @@ async def test_only_the_clients_own_link_opens_their_chat_to_greetings(
 
 
 async def test_a_stop_skips_a_greeting_already_queued_for_that_chat(
-    ctx: Ctx, clock: FakeClock
+    ctx: Ctx, clock: FakeClock, anna: User
 ) -> None:
-    anna = await make_user(ctx, "Анна", tg=101)
     await _client(ctx, anna, "Иван", birthday=date(1990, 5, 20), timezone="Europe/Moscow", chat=555)
     clock.set(datetime(2027, 5, 20, 8, 0, tzinfo=UTC))
     assert await greetings.send_due(ctx, options=NO_HOLIDAYS) == 1
@@ -281,8 +277,8 @@ async def test_two_instances_greet_each_opted_in_client_once_in_their_chat(
     clock: FakeClock,
     sessions: async_sessionmaker[AsyncSession],
     config: CoreConfig,
+    anna: User,
 ) -> None:
-    anna = await make_user(ctx, "Анна", tg=101)
     bday = {"birthday": date(1990, 5, 20), "timezone": "Europe/Moscow"}
     for n in range(12):
         await _client(ctx, anna, f"Клиент {n}", chat=9000 + n if n % 2 else None, **bday)
