@@ -243,13 +243,7 @@ async def _write(message: Message, request: Request, conversation: Conversation)
         actor=request.actor,
         conversation=conversation,
         copy_of=(message.chat.id, message.message_id),
-        kind=stored.kind,
-        text=stored.text,
-        file_id=stored.file_id,
-        file_unique_id=stored.file_unique_id,
-        file_name=stored.file_name,
-        mime_type=stored.mime_type,
-        file_size=stored.file_size,
+        message=stored,
     )
     return True
 

@@ -65,6 +65,23 @@ class TelegramPerson:
         return "ru" if code in ("ru", "uk", "be", "kk") or not code else "en"
 
 
+# What a message says, whichever object carries it (IncomingMessage, business.MessageIn).
+CONTENT_FIELDS = (
+    "kind",
+    "text",
+    "file_id",
+    "file_unique_id",
+    "file_name",
+    "mime_type",
+    "file_size",
+)
+
+
+def content_of(message: Any) -> dict[str, Any]:
+    """A message's kind, text or caption and Telegram's file reference, as keyword arguments."""
+    return {name: getattr(message, name) for name in CONTENT_FIELDS}
+
+
 @dataclass
 class IncomingMessage:
     """One client message as stored: kind, text or caption, Telegram's file reference."""
