@@ -90,6 +90,27 @@ async def enqueue(
     return bool(getattr(result, "rowcount", 0))
 
 
+async def notify(
+    ctx: Ctx,
+    user: User,
+    kind: str,
+    *once_per: object,
+    payload: dict[str, Any],
+    not_before: datetime | None = None,
+) -> bool:
+    """`enqueue` a message of `kind` to a staff member's own chat, once per `once_per`: the
+    dedupe key is "kind:once_per[0]:once_per[1]…"."""
+    return await enqueue(
+        ctx,
+        kind=kind,
+        dedupe_key=":".join(str(part) for part in (kind, *once_per)),
+        payload=payload,
+        user_id=user.id,
+        chat_id=user.telegram_user_id,
+        not_before=not_before,
+    )
+
+
 async def claim(
     ctx: Ctx, *, limit: int = 50, kinds: Sequence[str] | None = None
 ) -> list[Notification]:

@@ -187,14 +187,8 @@ async def _tell_admins_of_join(ctx: Ctx, user: User) -> None:
         )
     )
     for admin in admins:
-        await outbox.enqueue(
-            ctx,
-            kind="user_joined",
-            dedupe_key=f"user_joined:{user.id}:{admin.id}",
-            user_id=admin.id,
-            chat_id=admin.telegram_user_id,
-            payload={"user_id": user.id, "role": user.role},
-        )
+        payload = {"user_id": user.id, "role": user.role}
+        await outbox.notify(ctx, admin, "user_joined", user.id, admin.id, payload=payload)
 
 
 async def create_user(
