@@ -68,22 +68,10 @@ async def reassign(ctx: Ctx, *, actor: Actor, activity_id: int, owner_id: int) -
         return activity
     activity.owner_id = owner_id
     activity.updated_at = ctx.clock.now()
-    stamp = ctx.clock.now().isoformat()
-    for user_id in (owner_id, previous):
-        if user_id is None or user_id == actor.user_id:
-            continue
-        await outbox.enqueue(
-            ctx,
-            kind="callback_assigned",
-            dedupe_key=f"callback_assigned:{activity.id}:{user_id}:{stamp}",
-            user_id=user_id,
-            payload={
-                "activity_id": activity.id,
-                "from_id": previous,
-                "to_id": owner_id,
-                "by_id": actor.user_id,
-            },
-        )
+    payload = {"activity_id": activity.id, "from_id": previous, "to_id": owner_id}
+    await outbox.handed_over(
+        ctx, actor, "callback_assigned", activity.id, (owner_id, previous), payload
+    )
     audit(
         ctx,
         actor=actor,

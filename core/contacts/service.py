@@ -214,18 +214,9 @@ async def _tell_owners(ctx: Ctx, actor: Actor, contact: Contact, previous: int |
     """A contact handed over is told to its old and its new owner (not to whoever did it)."""
     if previous == contact.owner_id:
         return
-    stamp = ctx.clock.now().isoformat()
     payload = {"contact_id": contact.id, "from_id": previous, "to_id": contact.owner_id}
-    for user_id in (previous, contact.owner_id):
-        if user_id is None or user_id == actor.user_id:
-            continue
-        await outbox.enqueue(
-            ctx,
-            kind="owner_changed",
-            dedupe_key=f"owner_changed:{contact.id}:{user_id}:{stamp}",
-            user_id=user_id,
-            payload={**payload, "by_id": actor.user_id},
-        )
+    users = (previous, contact.owner_id)
+    await outbox.handed_over(ctx, actor, "owner_changed", contact.id, users, payload)
 
 
 async def _resolve_company(

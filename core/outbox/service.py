@@ -111,6 +111,29 @@ async def notify(
     )
 
 
+async def handed_over(
+    ctx: Ctx,
+    actor: Actor,
+    kind: str,
+    key: int,
+    users: tuple[int | None, int | None],
+    payload: dict[str, Any],
+) -> None:
+    """Something handed over (`key`, with `payload`) is told to the old and the new owner in
+    `users`, not to whoever handed it over; once per user and hand-over."""
+    stamp = ctx.clock.now().isoformat()
+    for user_id in users:
+        if user_id is None or user_id == actor.user_id:
+            continue
+        await enqueue(
+            ctx,
+            kind=kind,
+            dedupe_key=f"{kind}:{key}:{user_id}:{stamp}",
+            user_id=user_id,
+            payload={**payload, "by_id": actor.user_id},
+        )
+
+
 async def claim(
     ctx: Ctx, *, limit: int = 50, kinds: Sequence[str] | None = None
 ) -> list[Notification]:
