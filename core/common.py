@@ -1,5 +1,5 @@
-"""Helpers shared by services: pages, the page query and audit entries (visibility:
-core.access)."""
+"""Helpers shared by services: pages, the page query, a row by id and audit entries
+(visibility: core.access)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from core.context import Actor, Ctx
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.models.audit import AuditLog
 
 T = TypeVar("T")
@@ -51,6 +51,16 @@ async def page_of(
         select(kind).where(*where).order_by(*order_by).limit(limit).offset(offset)
     )
     return Page(items=list(rows), total=int(total or 0))
+
+
+async def get_or_not_found(
+    ctx: Ctx, kind: type[T], row_id: int, what: str, *, code: str | None = None
+) -> T:
+    """The row of `kind` with this id, or NotFound "<what> <id> not found"."""
+    row = await ctx.session.get(kind, row_id)
+    if row is None:
+        raise NotFound(f"{what} {row_id} not found", code=code)
+    return row
 
 
 def audit(

@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 from core.activities.models import Activity
-from core.common import audit
+from core.common import audit, get_or_not_found
 from core.context import Actor, Ctx
-from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.errors import InvalidInput, PermissionDenied
 from core.outbox import service as outbox
 from core.users.models import User
 
@@ -21,9 +21,7 @@ from core.users.models import User
 async def _open_task(ctx: Ctx, actor: Actor, activity_id: int) -> Activity:
     if not actor.sees_all:
         raise PermissionDenied("only a manager acts on an escalation", code="manager-only")
-    activity = await ctx.session.get(Activity, activity_id)
-    if activity is None:
-        raise NotFound(f"activity {activity_id} not found")
+    activity = await get_or_not_found(ctx, Activity, activity_id, "activity")
     if activity.status != "planned":
         raise InvalidInput(f"activity {activity_id} is {activity.status}", field="status")
     return activity

@@ -14,7 +14,7 @@ from core import access
 from core.activities.models import Activity
 from core.calls.missed import OpenCallbacks, after_transition
 from core.calls.models import Call, TelephonyEvent
-from core.common import Page, check_page, page_of
+from core.common import Page, check_page, get_or_not_found, page_of
 from core.contacts import service as contact_service
 from core.contacts.models import Contact, ContactPhone
 from core.context import Actor, Ctx
@@ -426,9 +426,7 @@ async def record_outcome(
 
 
 async def get_call(ctx: Ctx, *, actor: Actor, call_id: int) -> Call:
-    call = await ctx.session.get(Call, call_id)
-    if call is None:
-        raise NotFound(f"call {call_id} not found")
+    call = await get_or_not_found(ctx, Call, call_id, "call")
     contact = await ctx.session.get(Contact, call.contact_id) if call.contact_id else None
     if not access.may_see_call(ctx, actor, call, contact):
         raise NotFound(f"call {call_id} not found")

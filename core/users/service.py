@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import case, func, select
 
 from core.activities.models import Activity
-from core.common import Page, audit, check_page, page_of
+from core.common import Page, audit, check_page, get_or_not_found, page_of
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.outbox import service as outbox
@@ -386,9 +386,7 @@ async def resolve(ctx: Ctx, *, user_id: int | None, telegram_user_id: int | None
 
 
 async def get_user(ctx: Ctx, *, user_id: int) -> User:
-    user = await ctx.session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} not found", code="user-not-found")
+    user = await get_or_not_found(ctx, User, user_id, "user", code="user-not-found")
     return user
 
 
