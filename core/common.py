@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -32,6 +32,16 @@ def check_page(limit: int, offset: int) -> None:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
     if offset < 0:
         raise InvalidInput("offset must not be negative", field="offset")
+
+
+def given_filters(
+    equal: Iterable[tuple[InstrumentedAttribute[Any], object]] = (),
+    among: Iterable[tuple[InstrumentedAttribute[Any], Sequence[object]]] = (),
+) -> list[ColumnElement[bool]]:
+    """The filters a caller gave: `column == value` for each value that is not None, and
+    `column IN values` for each non-empty `values`."""
+    where = [column == value for column, value in equal if value is not None]
+    return where + [column.in_(list(values)) for column, values in among if values]
 
 
 async def page_of(
