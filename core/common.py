@@ -73,6 +73,21 @@ async def get_or_not_found(
     return row
 
 
+async def add_audited(
+    ctx: Ctx,
+    row: Any,
+    *,
+    actor: Actor,
+    entity: str,
+    action: str = "create",
+    changes: dict[str, Any],
+) -> None:
+    """Add a new row (flushed, for its id) and its audit entry to the current unit of work."""
+    ctx.session.add(row)
+    await ctx.session.flush()
+    audit(ctx, actor=actor, entity=entity, entity_id=row.id, action=action, changes=changes)
+
+
 def audit(
     ctx: Ctx, *, actor: Actor, entity: str, entity_id: int, action: str, changes: dict[str, Any]
 ) -> None:

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from core import access
 from core.activities.models import Activity
 from core.calls.models import Call
-from core.common import Page, audit, check_page, page_of
+from core.common import Page, add_audited, audit, check_page, page_of
 from core.contacts import consent
 from core.contacts.models import Company, Contact, ContactPhone
 from core.context import Actor, Ctx
@@ -319,21 +319,8 @@ async def add_contact(
         at=consent_at,
     )
     contact.search_text = build_search_text(contact, company.name if company else None)
-    ctx.session.add(contact)
-    await ctx.session.flush()
-    audit(
-        ctx,
-        actor=actor,
-        entity="contact",
-        entity_id=contact.id,
-        action="create",
-        changes={
-            "name": clean_name,
-            "phones": [p.e164 for p in parsed],
-            "source": source,
-            **given,
-        },
-    )
+    changes = {"name": clean_name, "phones": [p.e164 for p in parsed], "source": source, **given}
+    await add_audited(ctx, contact, actor=actor, entity="contact", changes=changes)
     return contact
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from core import access
 from core.activities.models import Activity
 from core.calls.models import Call
-from core.common import Page, audit, check_page, get_or_not_found, page_of
+from core.common import Page, add_audited, audit, check_page, get_or_not_found, page_of
 from core.contacts.service import get_contact_for_work
 from core.context import Actor, Ctx
 from core.conversations.models import ChatMessage
@@ -76,20 +76,12 @@ async def add_note(
         deal_id=deal_id,
         created_at=ctx.clock.now(),
     )
-    ctx.session.add(note)
-    await ctx.session.flush()
-    audit(
-        ctx,
-        actor=actor,
-        entity="note",
-        entity_id=note.id,
-        action="create",
-        changes={
-            "contact_id": contact_id,
-            **({"file_id": file_id} if file_id else {}),
-            **({"message": message_ref} if message_ref else {}),
-        },
-    )
+    changes = {
+        "contact_id": contact_id,
+        **({"file_id": file_id} if file_id else {}),
+        **({"message": message_ref} if message_ref else {}),
+    }
+    await add_audited(ctx, note, actor=actor, entity="note", changes=changes)
     if contact.owner_id is not None and actor.user_id not in (None, contact.owner_id):
         # A colleague (who took the client's call, or a manager) wrote on someone else's
         # client: the owner hears what was said, in the same unit of work.

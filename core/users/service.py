@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import case, func, select
 
 from core.activities.models import Activity
-from core.common import Page, audit, check_page, get_or_not_found, page_of
+from core.common import Page, add_audited, audit, check_page, get_or_not_found, page_of
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.outbox import service as outbox
@@ -220,13 +220,9 @@ async def create_user(
         active=True,
         created_at=ctx.clock.now(),
     )
-    ctx.session.add(user)
-    await ctx.session.flush()
+    await add_audited(ctx, user, actor=actor, entity="user", changes={"role": role})
     for extension in _unique(extensions):
         await _add_extension(ctx, user, extension)
-    audit(
-        ctx, actor=actor, entity="user", entity_id=user.id, action="create", changes={"role": role}
-    )
     await ctx.session.commit()
     await ctx.session.refresh(user, ["extensions"])
     return user
