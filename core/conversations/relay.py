@@ -98,10 +98,15 @@ async def relay(
 ) -> int:
     """Queue the client's message to `people` (step 2: `recipients`); returns how many."""
     not_before = ctx.clock.now() + ALBUM_WAIT if message.media_group_id else None
-    payload = {"chat_message_id": message.id, "conversation_id": conversation.id}
     for user in people:
-        await outbox.notify(
-            ctx, user, CLIENT_RELAY, message.id, user.id, payload=payload, not_before=not_before
+        await outbox.enqueue(
+            ctx,
+            kind=CLIENT_RELAY,
+            dedupe_key=f"{CLIENT_RELAY}:{message.id}:{user.id}",
+            user_id=user.id,
+            chat_id=user.telegram_user_id,
+            payload={"chat_message_id": message.id, "conversation_id": conversation.id},
+            not_before=not_before,
         )
     return len(people)
 

@@ -91,23 +91,14 @@ async def enqueue(
 
 
 async def notify(
-    ctx: Ctx,
-    user: User,
-    kind: str,
-    *once_per: object,
-    payload: dict[str, Any],
-    not_before: datetime | None = None,
+    ctx: Ctx, user: User, kind: str, *once_per: object, payload: dict[str, Any]
 ) -> bool:
     """`enqueue` a message of `kind` to a staff member's own chat, once per `once_per`: the
     dedupe key is "kind:once_per[0]:once_per[1]…"."""
+    key = ":".join(str(part) for part in (kind, *once_per))
+    chat_id = user.telegram_user_id
     return await enqueue(
-        ctx,
-        kind=kind,
-        dedupe_key=":".join(str(part) for part in (kind, *once_per)),
-        payload=payload,
-        user_id=user.id,
-        chat_id=user.telegram_user_id,
-        not_before=not_before,
+        ctx, kind=kind, dedupe_key=key, payload=payload, user_id=user.id, chat_id=chat_id
     )
 
 
