@@ -8,6 +8,7 @@ A service message (a pin, a title change, a payment, …) has nothing to keep: N
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from aiogram.types import BusinessConnection, Chat, Message
 
 from core.conversations.business import ChatIn, MessageIn
 from core.conversations.business_connections import ConnectionIn
+from core.conversations.clients import file_of
 
 # (attribute of the message, kind stored): checked in this order (an animation also carries
 # a document, so it comes first).
@@ -47,13 +49,8 @@ def connection_in(connection: BusinessConnection) -> ConnectionIn:
 
 
 def chat_in(chat: Chat) -> ChatIn:
-    return ChatIn(
-        id=chat.id,
-        type=chat.type,
-        first_name=chat.first_name,
-        last_name=chat.last_name,
-        username=chat.username,
-    )
+    """The chat's id, type and names: core's record has the fields of Telegram's."""
+    return ChatIn(**{field.name: getattr(chat, field.name) for field in fields(ChatIn)})
 
 
 def message_in(message: Message) -> MessageIn | None:
@@ -66,15 +63,6 @@ def message_in(message: Message) -> MessageIn | None:
         extra["forward_origin"] = message.forward_origin.model_dump(mode="json", exclude_none=True)
     if message.reply_to_message is not None:
         extra["reply_to"] = message.reply_to_message.message_id
-    file: dict[str, Any] = {}
-    if media is not None:
-        file = {
-            "file_id": getattr(media, "file_id", None),
-            "file_unique_id": getattr(media, "file_unique_id", None),
-            "file_name": getattr(media, "file_name", None),
-            "mime_type": getattr(media, "mime_type", None),
-            "file_size": getattr(media, "file_size", None),
-        }
     return MessageIn(
         message_id=message.message_id,
         chat=chat_in(message.chat),
@@ -85,7 +73,7 @@ def message_in(message: Message) -> MessageIn | None:
         edited_at=datetime.fromtimestamp(message.edit_date, UTC) if message.edit_date else None,
         media_group_id=message.media_group_id,
         extra=extra,
-        **file,
+        **file_of(media),
     )
 
 

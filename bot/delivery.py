@@ -77,10 +77,8 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
-    TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
-    TelegramUnauthorizedError,
 )
 from aiogram.methods import EditMessageText, Response, SendDocument, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
@@ -91,6 +89,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import client_chats, notifications
 from bot.deps import BotDeps
 from bot.notifications import Rendered
+from bot.telegram_session import BOT_REFUSED, NO_ANSWER
 from bot.text_split import CAPTION_LIMIT, split_html, telegram_length
 from core.context import Ctx
 from core.conversations import delivery as client_delivery
@@ -129,12 +128,7 @@ RETRY_IN_MEMORY_SECONDS = 10.0  # a longer 429 goes back to the database
 CHAT_BACKLOG = 5  # routine messages held in memory per chat; more wait in the database
 URGENT_ROOM = 10  # call messages claimed even when the batch is full
 OUTAGE_BACKOFF = (0.5, 30.0)  # first and longest pause while Telegram is unreachable
-UNREACHABLE = (
-    TelegramNetworkError,
-    TelegramServerError,
-    TelegramUnauthorizedError,
-    TelegramNotFound,
-)
+UNREACHABLE = (*NO_ANSWER, *BOT_REFUSED)
 
 GROUPED_KINDS = ("client_relay",)  # rows of one chat that may go out as one message
 GROUP_MAX = 20  # rows in one grouped message

@@ -34,8 +34,6 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     TelegramAPIError,
-    TelegramNetworkError,
-    TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
@@ -49,7 +47,7 @@ from bot.delivery import OutboxSender, Renderer
 from bot.deps import BotDeps
 from bot.dispatcher import build_dispatcher
 from bot.menus import command_menus, set_menu_for
-from bot.telegram_session import TelegramBadAnswer, guarded_session, masked
+from bot.telegram_session import BOT_REFUSED, NO_ANSWER, TelegramBadAnswer, guarded_session, masked
 from core.context import Ctx
 from core.users import service as users
 
@@ -189,7 +187,7 @@ class BotRuntime:
     async def _start_up(self) -> None:
         try:
             me = await self._until_answered("getMe", self.bot.me)
-        except (TelegramUnauthorizedError, TelegramNotFound) as exc:
+        except BOT_REFUSED as exc:
             self._stopped_for = "refused token"
             status = 401 if isinstance(exc, TelegramUnauthorizedError) else 404
             log.error("Telegram refused the bot token (%s): check PEREZVON_TELEGRAM_TOKEN", status)
@@ -245,7 +243,7 @@ class BotRuntime:
             except TelegramRetryAfter as exc:
                 wait = float(exc.retry_after)
                 why = f"Telegram asked to wait {exc.retry_after} s before {method} (429)"
-            except (TelegramNetworkError, TelegramServerError) as exc:
+            except NO_ANSWER as exc:
                 wait, delay = delay, min(delay * 2, longest)
                 why = _why_unanswered(exc, method)
             log.warning("%s; retrying in %s s", masked(why, self.options.token), _seconds(wait))

@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramServerError
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiohttp import ClientError, ClientResponseError
@@ -33,6 +40,11 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
 TOKEN_MASK = "<token>"
+# Telegram gave no usable answer: a network error or timeout, a 5xx or an unreadable body
+# (TelegramBadAnswer). Waited out by start-up and by the outbox.
+NO_ANSWER = (TelegramNetworkError, TelegramServerError)
+# The Bot API refused the bot itself: its token (401), or no bot at that URL (404).
+BOT_REFUSED = (TelegramUnauthorizedError, TelegramNotFound)
 # Response models aiogram has asked for, held so that pydantic's weak cache keeps them.
 _ANSWER_MODELS: dict[Any, type[Response[Any]]] = {}
 

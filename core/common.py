@@ -1,9 +1,9 @@
-"""Helpers shared by services: pages, the page query and audit entries (visibility:
-core.access)."""
+"""Helpers shared by services: pages, the page query, a row by id and audit entries
+(visibility: core.access)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from core.context import Actor, Ctx
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.models.audit import AuditLog
 
 T = TypeVar("T")
@@ -34,6 +34,16 @@ def check_page(limit: int, offset: int) -> None:
         raise InvalidInput("offset must not be negative", field="offset")
 
 
+def given_filters(
+    equal: Iterable[tuple[InstrumentedAttribute[Any], object]] = (),
+    among: Iterable[tuple[InstrumentedAttribute[Any], Sequence[object]]] = (),
+) -> list[ColumnElement[bool]]:
+    """The filters a caller gave: `column == value` for each value that is not None, and
+    `column IN values` for each non-empty `values`."""
+    where = [column == value for column, value in equal if value is not None]
+    return where + [column.in_(list(values)) for column, values in among if values]
+
+
 async def page_of(
     ctx: Ctx,
     kind: type[T],
@@ -51,6 +61,31 @@ async def page_of(
         select(kind).where(*where).order_by(*order_by).limit(limit).offset(offset)
     )
     return Page(items=list(rows), total=int(total or 0))
+
+
+async def get_or_not_found(
+    ctx: Ctx, kind: type[T], row_id: int, what: str, *, code: str | None = None
+) -> T:
+    """The row of `kind` with this id, or NotFound "<what> <id> not found"."""
+    row = await ctx.session.get(kind, row_id)
+    if row is None:
+        raise NotFound(f"{what} {row_id} not found", code=code)
+    return row
+
+
+async def add_audited(
+    ctx: Ctx,
+    row: Any,
+    *,
+    actor: Actor,
+    entity: str,
+    action: str = "create",
+    changes: dict[str, Any],
+) -> None:
+    """Add a new row (flushed, for its id) and its audit entry to the current unit of work."""
+    ctx.session.add(row)
+    await ctx.session.flush()
+    audit(ctx, actor=actor, entity=entity, entity_id=row.id, action=action, changes=changes)
 
 
 def audit(

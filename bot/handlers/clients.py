@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from aiogram import F, Router
@@ -40,7 +41,7 @@ from bot.request import ClientRequest, Request
 from bot.views.format import esc
 from core.contacts.models import Contact
 from core.conversations import clients, inbound, manage, relay, texts
-from core.conversations.clients import IncomingMessage
+from core.conversations.clients import IncomingMessage, file_of
 from core.conversations.models import Conversation
 from core.errors import NotFound, PermissionDenied
 
@@ -123,15 +124,8 @@ def incoming_of(message: Message) -> IncomingMessage | None:
         stored.text = message.text
     elif media is not None:
         kind, item = media
-        stored.kind = kind
-        stored.text = message.caption or (
-            getattr(item, "emoji", None) if kind == "sticker" else None
-        )
-        stored.file_id = getattr(item, "file_id", None)
-        stored.file_unique_id = getattr(item, "file_unique_id", None)
-        stored.file_name = getattr(item, "file_name", None)
-        stored.mime_type = getattr(item, "mime_type", None)
-        stored.file_size = getattr(item, "file_size", None)
+        caption = message.caption or (getattr(item, "emoji", None) if kind == "sticker" else None)
+        stored = replace(stored, kind=kind, text=caption, **file_of(item))
     elif message.contact is not None:
         card = message.contact
         stored.kind, stored.text = (
@@ -243,13 +237,7 @@ async def _write(message: Message, request: Request, conversation: Conversation)
         actor=request.actor,
         conversation=conversation,
         copy_of=(message.chat.id, message.message_id),
-        kind=stored.kind,
-        text=stored.text,
-        file_id=stored.file_id,
-        file_unique_id=stored.file_unique_id,
-        file_name=stored.file_name,
-        mime_type=stored.mime_type,
-        file_size=stored.file_size,
+        message=stored,
     )
     return True
 

@@ -177,24 +177,15 @@ async def escalate_overdue_callbacks(
     for activity_id, owner_id, _ in overdue:
         owner = owners.get(owner_id) if owner_id is not None else None
         if owner is not None:
-            await outbox.enqueue(
-                ctx,
-                kind="callback_overdue",
-                dedupe_key=f"callback_overdue:{activity_id}",
-                user_id=owner.id,
-                chat_id=owner.telegram_user_id,
-                payload={"activity_id": activity_id},
+            await outbox.notify(
+                ctx, owner, "callback_overdue", activity_id, payload={"activity_id": activity_id}
             )
         for manager in managers:
             if manager.id == owner_id:
                 continue
-            await outbox.enqueue(
-                ctx,
-                kind="callback_escalation",
-                dedupe_key=f"callback_escalation:{activity_id}:{manager.id}",
-                user_id=manager.id,
-                chat_id=manager.telegram_user_id,
-                payload={"activity_id": activity_id, "owner_id": owner_id},
+            payload = {"activity_id": activity_id, "owner_id": owner_id}
+            await outbox.notify(
+                ctx, manager, "callback_escalation", activity_id, manager.id, payload=payload
             )
     await ctx.session.commit()
     return len(overdue)

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core import access
 from core.activities.models import ACTIVITY_KINDS, Activity
 from core.calls import missed as missed_calls
-from core.common import Page, audit, check_page, page_of
+from core.common import Page, add_audited, audit, check_page, given_filters, page_of
 from core.contacts.models import Contact, ContactPhone
 from core.context import Actor, Ctx
 from core.deals.models import Deal
@@ -111,16 +111,8 @@ async def plan(
         updated_at=now,
         source="manual",
     )
-    ctx.session.add(activity)
-    await ctx.session.flush()
-    audit(
-        ctx,
-        actor=actor,
-        entity="activity",
-        entity_id=activity.id,
-        action="plan",
-        changes={"title": activity.title, "due_at": due_at},
-    )
+    changes = {"title": activity.title, "due_at": due_at}
+    await add_audited(ctx, activity, actor=actor, entity="activity", action="plan", changes=changes)
     await ctx.session.commit()
     return activity
 
@@ -308,16 +300,12 @@ async def list_activities(
         )
         where.append(or_(Activity.callback_phone == e164, Activity.contact_id.in_(owners)))
     where.append(access.activity_clause(ctx, actor))
-    if owner_id is not None:
-        where.append(Activity.owner_id == owner_id)
-    if contact_id is not None:
-        where.append(Activity.contact_id == contact_id)
-    if statuses:
-        where.append(Activity.status.in_(list(statuses)))
+    where += given_filters(
+        equal=[(Activity.owner_id, owner_id), (Activity.contact_id, contact_id)],
+        among=[(Activity.status, statuses), (Activity.kind, kinds)],
+    )
     if due_before is not None:
         where.append(Activity.due_at < due_before)
-    if kinds:
-        where.append(Activity.kind.in_(list(kinds)))
     return await page_of(
         ctx, Activity, where, order_by=(Activity.due_at, Activity.id), limit=limit, offset=offset
     )

@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 from core.activities.models import Activity
-from core.common import audit
+from core.common import audit, get_or_not_found
 from core.context import Actor, Ctx
-from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.errors import InvalidInput, PermissionDenied
 from core.outbox import service as outbox
 from core.users.models import User
 
@@ -21,9 +21,7 @@ from core.users.models import User
 async def _open_task(ctx: Ctx, actor: Actor, activity_id: int) -> Activity:
     if not actor.sees_all:
         raise PermissionDenied("only a manager acts on an escalation", code="manager-only")
-    activity = await ctx.session.get(Activity, activity_id)
-    if activity is None:
-        raise NotFound(f"activity {activity_id} not found")
+    activity = await get_or_not_found(ctx, Activity, activity_id, "activity")
     if activity.status != "planned":
         raise InvalidInput(f"activity {activity_id} is {activity.status}", field="status")
     return activity
@@ -68,22 +66,10 @@ async def reassign(ctx: Ctx, *, actor: Actor, activity_id: int, owner_id: int) -
         return activity
     activity.owner_id = owner_id
     activity.updated_at = ctx.clock.now()
-    stamp = ctx.clock.now().isoformat()
-    for user_id in (owner_id, previous):
-        if user_id is None or user_id == actor.user_id:
-            continue
-        await outbox.enqueue(
-            ctx,
-            kind="callback_assigned",
-            dedupe_key=f"callback_assigned:{activity.id}:{user_id}:{stamp}",
-            user_id=user_id,
-            payload={
-                "activity_id": activity.id,
-                "from_id": previous,
-                "to_id": owner_id,
-                "by_id": actor.user_id,
-            },
-        )
+    payload = {"activity_id": activity.id, "from_id": previous, "to_id": owner_id}
+    await outbox.handed_over(
+        ctx, actor, "callback_assigned", activity.id, (owner_id, previous), payload
+    )
     audit(
         ctx,
         actor=actor,

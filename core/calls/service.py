@@ -14,7 +14,7 @@ from core import access
 from core.activities.models import Activity
 from core.calls.missed import OpenCallbacks, after_transition
 from core.calls.models import Call, TelephonyEvent
-from core.common import Page, check_page, page_of
+from core.common import Page, check_page, get_or_not_found, given_filters, page_of
 from core.contacts import service as contact_service
 from core.contacts.models import Contact, ContactPhone
 from core.context import Actor, Ctx
@@ -426,9 +426,7 @@ async def record_outcome(
 
 
 async def get_call(ctx: Ctx, *, actor: Actor, call_id: int) -> Call:
-    call = await ctx.session.get(Call, call_id)
-    if call is None:
-        raise NotFound(f"call {call_id} not found")
+    call = await get_or_not_found(ctx, Call, call_id, "call")
     contact = await ctx.session.get(Contact, call.contact_id) if call.contact_id else None
     if not access.may_see_call(ctx, actor, call, contact):
         raise NotFound(f"call {call_id} not found")
@@ -461,13 +459,9 @@ async def list_calls(
         where.append(Call.started_at >= since)
     if until is not None:
         where.append(Call.started_at < until)
-    if contact_id is not None:
-        where.append(Call.contact_id == contact_id)
-    if user_id is not None:
-        where.append(Call.user_id == user_id)
-    if statuses:
-        where.append(Call.status.in_(list(statuses)))
-    if direction is not None:
-        where.append(Call.direction == direction)
+    where += given_filters(
+        equal=[(Call.contact_id, contact_id), (Call.user_id, user_id), (Call.direction, direction)],
+        among=[(Call.status, statuses)],
+    )
     newest_first = (Call.started_at.desc(), Call.id.desc())
     return await page_of(ctx, Call, where, order_by=newest_first, limit=limit, offset=offset)

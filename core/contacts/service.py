@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from core import access
 from core.activities.models import Activity
 from core.calls.models import Call
-from core.common import Page, audit, check_page, page_of
+from core.common import Page, add_audited, audit, check_page, page_of
 from core.contacts import consent
 from core.contacts.models import Company, Contact, ContactPhone
 from core.context import Actor, Ctx
@@ -214,18 +214,9 @@ async def _tell_owners(ctx: Ctx, actor: Actor, contact: Contact, previous: int |
     """A contact handed over is told to its old and its new owner (not to whoever did it)."""
     if previous == contact.owner_id:
         return
-    stamp = ctx.clock.now().isoformat()
     payload = {"contact_id": contact.id, "from_id": previous, "to_id": contact.owner_id}
-    for user_id in (previous, contact.owner_id):
-        if user_id is None or user_id == actor.user_id:
-            continue
-        await outbox.enqueue(
-            ctx,
-            kind="owner_changed",
-            dedupe_key=f"owner_changed:{contact.id}:{user_id}:{stamp}",
-            user_id=user_id,
-            payload={**payload, "by_id": actor.user_id},
-        )
+    users = (previous, contact.owner_id)
+    await outbox.handed_over(ctx, actor, "owner_changed", contact.id, users, payload)
 
 
 async def _resolve_company(
@@ -328,21 +319,8 @@ async def add_contact(
         at=consent_at,
     )
     contact.search_text = build_search_text(contact, company.name if company else None)
-    ctx.session.add(contact)
-    await ctx.session.flush()
-    audit(
-        ctx,
-        actor=actor,
-        entity="contact",
-        entity_id=contact.id,
-        action="create",
-        changes={
-            "name": clean_name,
-            "phones": [p.e164 for p in parsed],
-            "source": source,
-            **given,
-        },
-    )
+    changes = {"name": clean_name, "phones": [p.e164 for p in parsed], "source": source, **given}
+    await add_audited(ctx, contact, actor=actor, entity="contact", changes=changes)
     return contact
 
 

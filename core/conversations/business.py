@@ -263,15 +263,9 @@ async def _keep(
         message=clients.IncomingMessage(
             telegram_message_id=message.message_id,
             sent_at=message.sent_at,
-            kind=message.kind if message.kind in MESSAGE_KINDS else "other",
-            text=message.text,
-            file_id=message.file_id,
-            file_unique_id=message.file_unique_id,
-            file_name=message.file_name,
-            mime_type=message.mime_type,
-            file_size=message.file_size,
             media_group_id=message.media_group_id,
             extra=extra,
+            **(clients.content_of(message) | {"kind": _kind(message)}),
         ),
     )
     if logged.duplicate:
@@ -285,6 +279,10 @@ async def _keep(
         conversation.last_in_at = last_in
         conversation.last_out_at = _later(conversation.last_out_at, message.sent_at)
     return True
+
+
+def _kind(message: MessageIn) -> str:
+    return message.kind if message.kind in MESSAGE_KINDS else "other"
 
 
 async def _insert(
@@ -310,7 +308,7 @@ async def _insert(
             direction=direction,
             author_user_id=connection.user_id if direction == "out" else None,
             telegram_message_id=message.message_id,
-            kind=message.kind if message.kind in MESSAGE_KINDS else "other",
+            kind=_kind(message),
             text=text,
             file_id=message.file_id,
             file_unique_id=message.file_unique_id,

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,6 +30,7 @@ from core.clock import Clock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.conversations.business import ChatRace, in_own_unit
+from core.waiting import Waiting, answer, fail
 
 log = logging.getLogger(__name__)
 # A batch holds SQLite's write lock while it runs: small enough that other writers (the update
@@ -38,14 +38,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 50
 
 Unit = Callable[[Ctx], Awaitable[Any]]
-
-
-@dataclass
-class _Queued:
-    unit: Unit
-    done: asyncio.Future[Any] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+_Queued = Waiting[Unit, Any]
 
 
 class BusinessLogWriter:
@@ -68,7 +61,7 @@ class BusinessLogWriter:
 
     async def apply(self, unit: Unit) -> Any:
         """Run `unit(ctx)` in a shared transaction; returns its result once committed."""
-        queued = _Queued(unit)
+        queued: _Queued = Waiting(unit)
         self._queue.append(queued)
         if not self._flushing:
             self._flushing = True
@@ -88,27 +81,24 @@ class BusinessLogWriter:
             async with self._sessions() as session:
                 ctx = Ctx(session=session, config=self._config, clock=self._clock)
                 for queued in batch:
-                    results.append(await queued.unit(ctx))
+                    results.append(await queued.item(ctx))
                 await session.commit()
         except asyncio.CancelledError:
-            for queued in batch:
-                if not queued.done.done():
-                    queued.done.set_exception(RuntimeError("the business log stopped"))
+            fail(batch, RuntimeError("the business log stopped"))
             raise
         except Exception as exc:
             if len(batch) > 1 or not isinstance(exc, ChatRace):
                 log.info("a batch of %s business updates is applied one by one", len(batch))
             await self._one_by_one(batch)
             return
-        for queued, result in zip(batch, results, strict=True):
-            queued.done.set_result(result)
+        answer(batch, results)
 
     async def _one_by_one(self, batch: list[_Queued]) -> None:
         for queued in batch:
             try:
                 async with self._sessions() as session:
                     ctx = Ctx(session=session, config=self._config, clock=self._clock)
-                    result = await in_own_unit(ctx, lambda: queued.unit(ctx))  # noqa: B023
+                    result = await in_own_unit(ctx, lambda: queued.item(ctx))  # noqa: B023
             except Exception as exc:  # this update alone fails; the handler logs it
                 queued.done.set_exception(exc)
             else:
@@ -118,6 +108,4 @@ class BusinessLogWriter:
         """The flusher was cancelled with units still queued: nobody would commit them."""
         if self._queue and not self._flushing:
             left, self._queue = self._queue, []
-            for queued in left:
-                if not queued.done.done():
-                    queued.done.set_exception(RuntimeError("the business log stopped"))
+            fail(left, RuntimeError("the business log stopped"))

@@ -65,6 +65,22 @@ class TelegramPerson:
         return "ru" if code in ("ru", "uk", "be", "kk") or not code else "en"
 
 
+# Telegram's reference to a message's file, as a media object (photo, voice…) names it.
+FILE_FIELDS = ("file_id", "file_unique_id", "file_name", "mime_type", "file_size")
+# What a message says, whichever object carries it (IncomingMessage, business.MessageIn).
+CONTENT_FIELDS = ("kind", "text", *FILE_FIELDS)
+
+
+def file_of(media: object) -> dict[str, Any]:
+    """The file reference of a Telegram media object (None for what it lacks, or no media)."""
+    return {name: getattr(media, name, None) for name in FILE_FIELDS}
+
+
+def content_of(message: Any) -> dict[str, Any]:
+    """A message's kind, text or caption and Telegram's file reference, as keyword arguments."""
+    return {name: getattr(message, name) for name in CONTENT_FIELDS}
+
+
 @dataclass
 class IncomingMessage:
     """One client message as stored: kind, text or caption, Telegram's file reference."""

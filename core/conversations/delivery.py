@@ -106,11 +106,5 @@ async def _tell_blocked(ctx: Ctx, conversation: Conversation, message: ChatMessa
     if user is None or not user.active or user.telegram_user_id is None:
         return
     since = conversation.last_in_at.isoformat() if conversation.last_in_at else "never"
-    await outbox.enqueue(
-        ctx,
-        kind=CLIENT_BLOCKED,
-        dedupe_key=f"{CLIENT_BLOCKED}:{conversation.id}:{since}",
-        user_id=user.id,
-        chat_id=user.telegram_user_id,
-        payload={"conversation_id": conversation.id, "contact_id": conversation.contact_id},
-    )
+    payload = {"conversation_id": conversation.id, "contact_id": conversation.contact_id}
+    await outbox.notify(ctx, user, CLIENT_BLOCKED, conversation.id, since, payload=payload)

@@ -23,14 +23,14 @@ from sqlalchemy import Select, delete, or_, select, update
 
 from core.activities.models import Activity
 from core.calls.models import Call
-from core.common import audit
+from core.common import audit, get_or_not_found
 from core.contacts.models import Contact, ContactPhone
 from core.context import Actor, Ctx
 from core.conversations.models import ChatMessage, Conversation, MessageRelay
 from core.deals.models import Deal
 from core.documents import storage
 from core.documents.models import Document, DocumentBlob, DocumentChunk, DocumentText
-from core.errors import NotFound, PermissionDenied
+from core.errors import PermissionDenied
 from core.greetings.models import GreetingLog
 from core.models.audit import AuditLog
 from core.notes.models import Note
@@ -200,9 +200,7 @@ async def forget_contact(
     counts what would go and rolls back."""
     if not actor.is_admin:
         raise PermissionDenied("only an admin can forget a contact", code="admin-only")
-    contact = await ctx.session.get(Contact, contact_id)
-    if contact is None:
-        raise NotFound(f"contact {contact_id} not found")
+    contact = await get_or_not_found(ctx, Contact, contact_id, "contact")
     result = Forgotten(contact_id=contact_id)
     await _forget_messages(ctx, contact_id, result)
     await _forget_documents(ctx, contact_id, result)

@@ -20,6 +20,7 @@ from core.common import audit
 from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.conversations import outgoing, retry
+from core.conversations.clients import IncomingMessage, content_of
 from core.conversations.models import ChatMessage, Conversation
 from core.errors import Conflict, NotFound, PermissionDenied
 
@@ -46,24 +47,10 @@ async def write(
     actor: Actor,
     conversation: Conversation,
     copy_of: tuple[int, int],
-    kind: str = "text",
-    text: str | None = None,
-    file_id: str | None = None,
-    file_unique_id: str | None = None,
-    file_name: str | None = None,
-    mime_type: str | None = None,
-    file_size: int | None = None,
+    message: IncomingMessage,
 ) -> ChatMessage:
     """A staff member's answer to the client (step 2); commits."""
-    fields = {
-        "kind": kind,
-        "text": text,
-        "file_id": file_id,
-        "file_unique_id": file_unique_id,
-        "file_name": file_name,
-        "mime_type": mime_type,
-        "file_size": file_size,
-    }
+    fields = content_of(message)
     return await retry.on_sqlite_lock(
         ctx, lambda: _write(ctx, actor, conversation.id, copy_of, fields)
     )

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import access
-from core.common import Page, audit, check_page, page_of
+from core.common import Page, audit, check_page, given_filters, page_of
 from core.contacts.models import Company, Contact
 from core.context import Actor, Ctx
 from core.conversations import orders
@@ -350,12 +350,9 @@ async def list_deals(
     check_page(limit, offset)
     where = []
     where.append(access.deal_clause(ctx, actor))
-    if owner_id is not None:
-        where.append(Deal.owner_id == owner_id)
-    if contact_id is not None:
-        where.append(Deal.contact_id == contact_id)
-    if stage is not None:
-        where.append(Deal.stage == stage)
+    where += given_filters(
+        equal=[(Deal.owner_id, owner_id), (Deal.contact_id, contact_id), (Deal.stage, stage)]
+    )
     if open_only:
         where.append(Deal.closed_at.is_(None))
     return await page_of(ctx, Deal, where, order_by=(Deal.id.desc(),), limit=limit, offset=offset)

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, column, func, literal_column, select, table
 
 from core.access import document_clause
+from core.common import given_filters
 from core.contacts.models import Contact
 from core.context import Actor, Ctx
 from core.documents import words
@@ -135,10 +136,9 @@ def _match(ctx: Ctx, terms: Terms) -> ColumnElement[bool]:
 
 def _filters(ctx: Ctx, actor: Actor, query: DocumentQuery) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [Document.deleted_at.is_(None), document_clause(ctx, actor)]
-    if query.contact_id is not None:
-        where.append(Document.contact_id == query.contact_id)
-    if query.deal_id is not None:
-        where.append(Document.deal_id == query.deal_id)
+    where += given_filters(
+        equal=[(Document.contact_id, query.contact_id), (Document.deal_id, query.deal_id)]
+    )
     if query.kind is not None:
         if query.kind not in DOCUMENT_KINDS:
             raise InvalidInput(

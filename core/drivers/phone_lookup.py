@@ -36,6 +36,7 @@ from core.contacts.service import (
 from core.context import Ctx
 from core.db import asyncpg_connect_args, session_scope, sqlite_file
 from core.drivers.sqlite_inline import when_unlocked
+from core.waiting import Waiting, answer, fail
 
 
 class PhoneLookup(Protocol):
@@ -103,7 +104,7 @@ _BATCH_SQL = (
     + ") AS r(contact_id, contact_name, company_name, owner_id, owner_name, owner_extension,"
     " owner_telegram_id, e164)"
 )
-_Waiting = tuple[dict[str, Any], "asyncio.Future[tuple[Any, ...] | None]"]
+_Waiting = Waiting[dict[str, Any], tuple[Any, ...] | None]
 
 
 class PostgresLookup:
@@ -141,33 +142,29 @@ class PostgresLookup:
         params = lookup_params(phone, region=self.region)
         if params is None:
             return None
-        answer: asyncio.Future[tuple[Any, ...] | None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((params, answer))
+        waiting: _Waiting = Waiting(params)
+        self._waiting.append(waiting)
         if len(self._senders) < self.max_size:
             sender = asyncio.create_task(self._send(), name="phone-lookup")
             self._senders.add(sender)
             sender.add_done_callback(self._senders.discard)
-        async with asyncio.timeout(within):  # cancels `answer`: its statement skips it
-            row = await answer
+        async with asyncio.timeout(within):  # cancels `done`: its statement skips it
+            row = await waiting.done
         return None if row is None else owner_from_row(row)
 
     async def _send(self) -> None:
         """Send what is waiting, a statement at a time, until nothing is."""
         while self._waiting:
-            batch = [item for item in self._waiting[: self.MAX_BATCH] if not item[1].done()]
+            batch = [w for w in self._waiting[: self.MAX_BATCH] if not w.done.done()]
             del self._waiting[: self.MAX_BATCH]
             if not batch:
                 continue
             try:
-                rows = await self._query([params for params, _ in batch])
+                rows = await self._query([w.item for w in batch])
             except Exception as exc:  # each caller gets the error, as from its own query
-                for _, answer in batch:
-                    if not answer.done():
-                        answer.set_exception(exc)
+                fail(batch, exc)
                 continue
-            for (_, answer), row in zip(batch, rows, strict=True):
-                if not answer.done():
-                    answer.set_result(row)
+            answer(batch, rows)
 
     async def _query(self, batch: list[dict[str, Any]]) -> list[tuple[Any, ...] | None]:
         pool = await self._get_pool()
@@ -189,8 +186,8 @@ class PostgresLookup:
     async def close(self) -> None:
         for sender in list(self._senders):
             sender.cancel()
-        for _, answer in self._waiting:
-            answer.cancel()
+        for waiting in self._waiting:
+            waiting.done.cancel()
         self._waiting = []
         if self._pool is not None:
             await self._pool.close()

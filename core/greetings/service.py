@@ -303,13 +303,9 @@ async def _greet(
             continue
         for start in range(0, len(items), options.list_size):
             chunk = items[start : start + options.list_size]
-            await outbox.enqueue(
-                ctx,
-                kind="greet_today",
-                dedupe_key=f"greet_today:{owner_id}:{occasion}:{year}:{chunk[0]['contact_id']}",
-                user_id=owner_id,
-                chat_id=owner.telegram_user_id,
-                payload={"items": chunk},
+            first = chunk[0]["contact_id"]  # the chunk's key
+            await outbox.notify(
+                ctx, owner, "greet_today", owner_id, occasion, year, first, payload={"items": chunk}
             )
     await ctx.session.commit()
     return len(mine)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from core import access
 from core.activities.models import Activity
 from core.calls.models import Call
-from core.common import Page, audit, check_page, page_of
+from core.common import Page, add_audited, audit, check_page, get_or_not_found, page_of
 from core.contacts.service import get_contact_for_work
 from core.context import Actor, Ctx
 from core.conversations.models import ChatMessage
@@ -76,20 +76,12 @@ async def add_note(
         deal_id=deal_id,
         created_at=ctx.clock.now(),
     )
-    ctx.session.add(note)
-    await ctx.session.flush()
-    audit(
-        ctx,
-        actor=actor,
-        entity="note",
-        entity_id=note.id,
-        action="create",
-        changes={
-            "contact_id": contact_id,
-            **({"file_id": file_id} if file_id else {}),
-            **({"message": message_ref} if message_ref else {}),
-        },
-    )
+    changes = {
+        "contact_id": contact_id,
+        **({"file_id": file_id} if file_id else {}),
+        **({"message": message_ref} if message_ref else {}),
+    }
+    await add_audited(ctx, note, actor=actor, entity="note", changes=changes)
     if contact.owner_id is not None and actor.user_id not in (None, contact.owner_id):
         # A colleague (who took the client's call, or a manager) wrote on someone else's
         # client: the owner hears what was said, in the same unit of work.
@@ -133,10 +125,7 @@ async def list_notes(
 async def _own_note(ctx: Ctx, actor: Actor, note_id: int) -> Note:
     # The note must be on a contact the actor may work on (else NotFound, ids do not leak);
     # changing it needs its author or a manager.
-    note = await ctx.session.get(Note, note_id)
-    if note is None:
-        raise NotFound(f"note {note_id} not found")
-    await get_contact_for_work(ctx, actor=actor, contact_id=note.contact_id)
+    note = await find_note(ctx, actor=actor, note_id=note_id)
     if not (access.may_manage(actor, note.author_id)):
         raise PermissionDenied("only the author or a manager can change a note")
     return note
@@ -184,9 +173,7 @@ async def delete_note(ctx: Ctx, *, actor: Actor, note_id: int) -> int:
 
 async def find_note(ctx: Ctx, *, actor: Actor, note_id: int) -> Note:
     """A note on a contact the actor may work on, or NotFound."""
-    note = await ctx.session.get(Note, note_id)
-    if note is None:
-        raise NotFound(f"note {note_id} not found")
+    note = await get_or_not_found(ctx, Note, note_id, "note")
     await get_contact_for_work(ctx, actor=actor, contact_id=note.contact_id)
     return note
 

@@ -90,6 +90,41 @@ async def enqueue(
     return bool(getattr(result, "rowcount", 0))
 
 
+async def notify(
+    ctx: Ctx, user: User, kind: str, *once_per: object, payload: dict[str, Any]
+) -> bool:
+    """`enqueue` a message of `kind` to a staff member's own chat, once per `once_per`: the
+    dedupe key is "kind:once_per[0]:once_per[1]…"."""
+    key = ":".join(str(part) for part in (kind, *once_per))
+    chat_id = user.telegram_user_id
+    return await enqueue(
+        ctx, kind=kind, dedupe_key=key, payload=payload, user_id=user.id, chat_id=chat_id
+    )
+
+
+async def handed_over(
+    ctx: Ctx,
+    actor: Actor,
+    kind: str,
+    key: int,
+    users: tuple[int | None, int | None],
+    payload: dict[str, Any],
+) -> None:
+    """Something handed over (`key`, with `payload`) is told to the old and the new owner in
+    `users`, not to whoever handed it over; once per user and hand-over."""
+    stamp = ctx.clock.now().isoformat()
+    for user_id in users:
+        if user_id is None or user_id == actor.user_id:
+            continue
+        await enqueue(
+            ctx,
+            kind=kind,
+            dedupe_key=f"{kind}:{key}:{user_id}:{stamp}",
+            user_id=user_id,
+            payload={**payload, "by_id": actor.user_id},
+        )
+
+
 async def claim(
     ctx: Ctx, *, limit: int = 50, kinds: Sequence[str] | None = None
 ) -> list[Notification]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import delete, select
@@ -35,6 +34,7 @@ from core.clock import Clock
 from core.config import CoreConfig
 from core.context import Ctx
 from core.telegram.models import TelegramUpdate
+from core.waiting import Waiting, answer, fail
 
 RETENTION = timedelta(days=3)  # Telegram gives up on an update after 24 h
 DELETE_CHUNK = 5000
@@ -80,14 +80,6 @@ async def claim_many(ctx: Ctx, *, bot_id: int, update_ids: list[int]) -> list[bo
     return answers
 
 
-@dataclass
-class _Waiting:
-    update_id: int
-    done: asyncio.Future[bool] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-
-
 class Claims:
     """Group commit of one bot's update claims (step 4), one per process and bot."""
 
@@ -103,12 +95,12 @@ class Claims:
         self._config = config
         self._clock = clock
         self._bot_id = bot_id
-        self._queue: list[_Waiting] = []
+        self._queue: list[Waiting[int, bool]] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def claim(self, update_id: int) -> bool:
         """True when the update is new (committed as taken), False when taken before."""
-        waiting = _Waiting(update_id)
+        waiting: Waiting[int, bool] = Waiting(update_id)
         self._queue.append(waiting)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="telegram-update-claims")
@@ -121,20 +113,14 @@ class Claims:
                 async with self._sessions() as session:
                     ctx = Ctx(session=session, config=self._config, clock=self._clock)
                     answers = await claim_many(
-                        ctx, bot_id=self._bot_id, update_ids=[w.update_id for w in batch]
+                        ctx, bot_id=self._bot_id, update_ids=[w.item for w in batch]
                     )
             except BaseException as exc:
-                for waiting in batch:
-                    if not waiting.done.done():
-                        waiting.done.set_exception(
-                            exc if isinstance(exc, Exception) else RuntimeError("claims stopped")
-                        )
+                fail(batch, exc if isinstance(exc, Exception) else RuntimeError("claims stopped"))
                 if not isinstance(exc, Exception):
                     raise
                 continue
-            for waiting, new in zip(batch, answers, strict=True):
-                if not waiting.done.done():
-                    waiting.done.set_result(new)
+            answer(batch, answers)
 
     async def close(self) -> None:
         """Let a flush in progress finish (shutdown)."""

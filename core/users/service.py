@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import case, func, select
 
 from core.activities.models import Activity
-from core.common import Page, audit, check_page, page_of
+from core.common import Page, add_audited, audit, check_page, get_or_not_found, page_of
 from core.context import Actor, Ctx
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.outbox import service as outbox
@@ -187,14 +187,8 @@ async def _tell_admins_of_join(ctx: Ctx, user: User) -> None:
         )
     )
     for admin in admins:
-        await outbox.enqueue(
-            ctx,
-            kind="user_joined",
-            dedupe_key=f"user_joined:{user.id}:{admin.id}",
-            user_id=admin.id,
-            chat_id=admin.telegram_user_id,
-            payload={"user_id": user.id, "role": user.role},
-        )
+        payload = {"user_id": user.id, "role": user.role}
+        await outbox.notify(ctx, admin, "user_joined", user.id, admin.id, payload=payload)
 
 
 async def create_user(
@@ -226,13 +220,9 @@ async def create_user(
         active=True,
         created_at=ctx.clock.now(),
     )
-    ctx.session.add(user)
-    await ctx.session.flush()
+    await add_audited(ctx, user, actor=actor, entity="user", changes={"role": role})
     for extension in _unique(extensions):
         await _add_extension(ctx, user, extension)
-    audit(
-        ctx, actor=actor, entity="user", entity_id=user.id, action="create", changes={"role": role}
-    )
     await ctx.session.commit()
     await ctx.session.refresh(user, ["extensions"])
     return user
@@ -392,9 +382,7 @@ async def resolve(ctx: Ctx, *, user_id: int | None, telegram_user_id: int | None
 
 
 async def get_user(ctx: Ctx, *, user_id: int) -> User:
-    user = await ctx.session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} not found", code="user-not-found")
+    user = await get_or_not_found(ctx, User, user_id, "user", code="user-not-found")
     return user
 
 
