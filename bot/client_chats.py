@@ -10,7 +10,8 @@
 2. `client_message` (to the client): a copy of the staff member's own message (any media),
    else the file by its Telegram `file_id` with the text as caption, else the text, sent as
    plain text (no HTML: the client's words are not markup). Sent once: a message already
-   marked sent renders as nothing.
+   marked sent renders as nothing. The welcome (`extra.keyboard == "client"`) carries the
+   client's reply keyboard in the conversation's language.
 3. `client_blocked`: the salesperson is told the client blocked the bot.
 4. Grouped relays (`render_relay_group`): when several `client_relay` rows wait for one staff
    chat (the outbox sender hands them over together once the chat's ~1 message a second
@@ -51,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import ClientCb, ContactCb
 from bot.deps import BotDeps
 from bot.i18n import Texts, texts
+from bot.keyboards import client_keyboard
 from bot.notifications import Rendered
 from bot.text_split import CAPTION_LIMIT, MESSAGE_LIMIT, split_html, telegram_length
 from bot.views.format import esc
@@ -226,7 +228,12 @@ async def render_client_message(
     conversation = await ctx.session.get(Conversation, message.conversation_id)
     if conversation is None or conversation.status == "closed":
         return None
-    return Rendered(chat_id=chat_id, text="", methods=client_methods(chat_id, message))
+    methods = client_methods(chat_id, message)
+    if (message.extra or {}).get("keyboard") == "client" and isinstance(methods[-1], SendMessage):
+        # The welcome: the client's keyboard comes with it (bot.keyboards.client_keyboard).
+        keyboard = client_keyboard(texts(conversation.language or "ru"))
+        methods[-1] = methods[-1].model_copy(update={"reply_markup": keyboard})
+    return Rendered(chat_id=chat_id, text="", methods=methods)
 
 
 async def render_blocked(

@@ -41,7 +41,7 @@
    commits whatever has been delivered since its last commit. The time from the 200 to that
    commit is the whole at-least-once window: a crash inside it resends those messages once the
    claim's lease expires. A timeout on a request Telegram did process is the other, rarer, way.
-7. Messages the bot sends outside the outbox (a handler's answer, the welcome to a new client)
+7. Messages the bot sends outside the outbox (a handler's answer, the welcome at /start)
    spend the same budgets: `budget_middleware()` on the Bot's session makes each such request
    that produces or changes a message wait for the global limiter, as a new message of the
    outbox does, and counts it against its chat's budget (it does not wait for the chat: the

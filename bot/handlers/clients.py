@@ -9,6 +9,9 @@
    Service messages and what carries nothing (an empty update) are ignored with a log line.
 2. A new client gets the welcome (their language, an admin's text if set) with a button to
    share their phone (`request_contact`); their own shared phone matches a known contact.
+   The welcome to a first message goes through the outbox (queued by the use case, before
+   anything else to that chat), so the handler never waits for Telegram's rate limit; at
+   /start it is the bot's answer (`welcome_client`).
 3. A staff member answers by replying to a relayed message, with text or any media: the
    client gets a copy from the bot. A grouped relay (several clients' messages as one, when
    they came faster than Telegram lets the bot write to one chat) sends the reply to the
@@ -207,8 +210,8 @@ async def client_message(message: Message, client: ClientRequest) -> None:
         client.ctx, person=person, chat_id=message.chat.id, message=stored
     )
     if outcome.new_conversation:
-        await welcome_client(message, client, person.language)
-    elif stored.kind == "contact" and stored.extra.get("user_id") == person.user_id:
+        return  # the welcome is on its way through the outbox (core.conversations.inbound)
+    if stored.kind == "contact" and stored.extra.get("user_id") == person.user_id:
         await message.answer(t("client-phone-thanks"), reply_markup=client_keyboard(t, phone=False))
 
 

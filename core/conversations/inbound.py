@@ -7,7 +7,10 @@ and `receive` (any message) share the steps; each commits once:
 2. An admin blocked the client: nothing is kept or relayed (a log line says so).
 3. The client's own phone (a shared contact whose `user_id` is theirs) matches the contact
    owning that number first; someone else's contact card is just a message.
-4. The message is kept on the timeline (a redelivered update stops here).
+4. The message is kept on the timeline (a redelivered update stops here). The first message
+   of a new conversation gets the welcome (in the client's language, with their keyboard:
+   share the phone, orders), queued in the outbox before anything else this chat is sent, so
+   the handler does not wait for Telegram (the /start welcome is the bot's answer itself).
 5. More than `CLIENT_RATE_PER_MINUTE` timeline entries in the last minute: not relayed; the
    client gets one notice a minute at most (`flood_notice_at`).
 6. Otherwise it is relayed to the owner (core.conversations.relay).
@@ -174,13 +177,21 @@ async def _auto_reply(ctx: Ctx, conversation: Conversation) -> bool:
     return True
 
 
-async def _send_text(ctx: Ctx, conversation: Conversation, key: str, *, author_label: str) -> None:
+async def _send_text(
+    ctx: Ctx,
+    conversation: Conversation,
+    key: str,
+    *,
+    author_label: str,
+    extra: dict[str, object] | None = None,
+) -> None:
     """Send the client one of the company's texts, in the conversation's language."""
     await outgoing.send_to_client(
         ctx,
         conversation=conversation,
         text=await texts.get(ctx, key=key, locale=conversation.language),
         author_label=author_label,
+        extra=extra,
     )
 
 
@@ -216,6 +227,10 @@ async def _receive(
         outcome.ignored = "duplicate" if logged.duplicate else None
         await ctx.session.commit()
         return outcome
+    if created:  # before anything else the client is sent (the outbox keeps a chat's order)
+        await _send_text(
+            ctx, conversation, texts.WELCOME, author_label="welcome", extra={"keyboard": "client"}
+        )
     if earlier + 1 > ctx.config.client_rate_per_minute:
         outcome.flooded = True
         await _flood_notice(ctx, conversation)

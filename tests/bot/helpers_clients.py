@@ -1,12 +1,18 @@
 """Shared steps for the client-chat tests: staff who take client chats, the relays they got,
-a staff member's reply to a relay as Telegram sends it, and a salesperson's connected
-Telegram Business account."""
+a staff member's reply to a relay as Telegram sends it, the welcome a new client gets, the
+outbox sender run for a while, and a salesperson's connected Telegram Business account."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
-from core.models import MessageRelay, User
+from aiogram import Bot
+
+from bot.delivery import OutboxSender
+from bot.deps import BotDeps
+from core.models import ChatMessage, MessageRelay, User
 from tests.bot.updates import TgUser, message_update
 from tests.conftest import Db
 from tests.fakes.telegram_api import Call, FakeTelegram
@@ -48,6 +54,34 @@ async def reply_to_relay(staff: TgUser, db: Db, **content: Any) -> list[Call]:
         staff.user, content.pop("text", None), reply_to_message=replied, **content
     )
     return await staff._run(update)
+
+
+async def welcome_of(fake: FakeTelegram, chat: int) -> Call:
+    """The welcome a new client's first message brought them: queued by the use case before
+    anything else to their chat, so the outbox sender's first message there; it carries their
+    reply keyboard (share the phone: `request_contact`)."""
+    welcome = (await fake.wait_for(where=lambda c: c.chat_id == chat))[0]
+    assert welcome.params["reply_markup"]["keyboard"][0][0]["request_contact"] is True
+    assert welcome.params.get("parse_mode") is None  # plain text: the company's own words
+    return welcome
+
+
+async def timeline(db: Db) -> list[tuple[str, str | None]]:
+    """The timeline of client chats, oldest first: (direction, who wrote it: "welcome",
+    "auto_reply", … for the company's texts, None for the client's and the staff's own)."""
+    return [(m.direction, m.author_label) for m in await db.rows(ChatMessage)]
+
+
+@contextlib.asynccontextmanager
+async def sending(bot: Bot, deps: BotDeps) -> AsyncIterator[OutboxSender]:
+    """The real outbox sender, running for the block (a test that first looks at what the
+    handlers did alone, then at what the sender delivers)."""
+    sender = OutboxSender(bot, deps, poll_interval=0.02, per_chat_burst=50)
+    await sender.start()
+    try:
+        yield sender
+    finally:
+        await sender.stop()
 
 
 def to_chat(fake: FakeTelegram, chat: int, method: str | None = None) -> list[Call]:

@@ -28,7 +28,15 @@ from core.models import (
     User,
 )
 from tests.bot.conftest import Tg
-from tests.bot.helpers_clients import add_staff, relays_to, reply_to_relay, to_chat
+from tests.bot.helpers_clients import (
+    add_staff,
+    relays_to,
+    reply_to_relay,
+    sending,
+    timeline,
+    to_chat,
+    welcome_of,
+)
 from tests.bot.updates import TgUser, message_update
 from tests.conftest import Db
 from tests.waits import until
@@ -52,16 +60,18 @@ async def test_a_new_client_is_welcomed_routed_on_duty_and_matched_by_a_shared_p
         )
     client = tg.user(CLIENT, "Иван")
 
-    welcome = await client.say("Здравствуйте, есть вопрос")
-    assert len(welcome) == 1 and "менеджер ответит" in (welcome[0].text or "")
-    keyboard = welcome[0].params["reply_markup"]["keyboard"]
-    assert keyboard[0][0]["request_contact"] is True
+    await client.say("Здравствуйте, есть вопрос")
+    welcome = await welcome_of(tg.fake, CLIENT)  # by the outbox, with the share-phone button
+    assert "менеджер ответит" in (welcome.text or "")
     relayed = await tg.fake.wait_for(where=lambda c: c.chat_id == BORIS)
     assert "Иван" in (relayed[0].text or "") and "есть вопрос" in (relayed[0].text or "")
     assert relayed[0].params["reply_markup"]["inline_keyboard"][0][0]["text"] == "👤 Карточка"
+    assert to_chat(tg.fake, CLIENT) == [welcome]  # welcomed once
+    assert await timeline(tg.db) == [("in", None), ("out", "welcome")]
 
     contact_card = {"phone_number": "+7 916 123-45-67", "first_name": "Иван", "user_id": CLIENT}
-    thanks = await client.send(contact=contact_card)
+    # (the sender may be relaying the card meanwhile: only the client's chat counts)
+    thanks = [c for c in await client.send(contact=contact_card) if c.chat_id == CLIENT]
     assert "номер у нас есть" in (thanks[0].text or "")
     copied = await tg.fake.wait_for("copyMessage", where=lambda c: c.chat_id == ANNA)
     assert copied[0].params["from_chat_id"] == CLIENT
@@ -109,13 +119,15 @@ async def test_relay_and_answer_by_reply_with_text_and_photo_both_ways(
     rows = await until(all_sent)
     assert [(r.direction, r.kind) for r in rows] == [
         ("in", "text"),
+        ("out", "text"),  # the new client's welcome, sent by the outbox
         ("out", "text"),
         ("in", "photo"),
         ("out", "photo"),
     ]
-    assert rows[2].file_id == "big" and rows[2].file_size == 4096
-    assert rows[3].author_user_id == anna.id and rows[3].file_id == "big"
-    assert rows[1].telegram_message_id is not None
+    assert rows[1].author_label == "welcome" and rows[2].author_user_id == anna.id
+    assert rows[3].file_id == "big" and rows[3].file_size == 4096
+    assert rows[4].author_user_id == anna.id and rows[4].file_id == "big"
+    assert rows[1].telegram_message_id is not None and rows[2].telegram_message_id is not None
 
 
 async def _count_relays(db: Db, chat: int, n: int) -> bool:
@@ -177,20 +189,73 @@ async def test_out_of_hours_the_client_gets_the_auto_reply_once(tg: Tg) -> None:
                 select(ChatMessage).where(ChatMessage.author_label == "auto_reply")
             )
         )
+        welcome = (
+            await session.scalars(select(ChatMessage).where(ChatMessage.author_label == "welcome"))
+        ).one()
         queued = list(
-            await session.scalars(select(Notification).where(Notification.kind == "client_message"))
+            await session.scalars(
+                select(Notification)
+                .where(Notification.kind == "client_message")
+                .order_by(Notification.id)
+            )
         )
     assert len(auto) == 1 and "We are closed now" in (auto[0].text or "")
-    assert len(queued) == 1 and queued[0].chat_id == CLIENT
-    sender = OutboxSender(tg.bot, deps, poll_interval=0.02)
-    await sender.start()
-    try:
+    # The new client's welcome, then the auto-reply once.
+    assert [(n.chat_id, n.payload["chat_message_id"]) for n in queued] == [
+        (CLIENT, welcome.id),
+        (CLIENT, auto[0].id),
+    ]
+    async with sending(tg.bot, deps):
         got = await tg.fake.wait_for(
             where=lambda c: c.chat_id == CLIENT and "closed" in (c.text or "")
         )
-    finally:
-        await sender.stop()
     assert len(got) == 1
+
+
+async def test_a_new_clients_first_message_waits_for_no_telegram_and_the_welcome_comes_first(
+    tg: Tg,
+) -> None:
+    # Why the welcome goes by the outbox: Telegram's global budget is spent (the next request
+    # would wait a minute) and no outbox sender runs; the handler (one of the bot's few
+    # polling slots) must not wait for either. Out of hours: the auto-reply comes too.
+    closed = replace(tg.db.config, working_hours="mon-wed 09:00-18:00; fri 09:00-18:00")
+    deps = replace(tg.deps, config=closed)
+    dp = build_dispatcher(deps)
+    await add_staff(tg.db, ANNA, "Анна")
+    budget = OutboxSender(tg.bot, deps, rate=1 / 60)
+    spent = budget.budget_middleware()
+    tg.bot.session.middleware(spent)
+    await budget.spend(ANNA)  # the last of it
+
+    async def feed(update: dict[str, Any]) -> Any:
+        return await dp.feed_raw_update(tg.bot, {"update_id": len(tg.fake.calls) + 1, **update})
+
+    client = TgUser(feed, tg.fake, CLIENT, first_name="Tom", language_code="en")
+    async with asyncio.timeout(10):  # a message to Telegram now would take a minute
+        assert await client.say("Hello?") == []  # at once, and nothing sent by the handler
+    assert await timeline(tg.db) == [("in", None), ("out", "welcome"), ("out", "auto_reply")]
+    queued = await tg.db.rows(Notification)
+    assert [(n.kind, n.chat_id) for n in queued] == [
+        ("client_message", CLIENT),  # the welcome, before anything else to the client
+        ("client_relay", ANNA),
+        ("client_message", CLIENT),  # the auto-reply
+    ]
+
+    tg.bot.session.middleware.unregister(spent)  # Telegram's budget is back
+    async with sending(tg.bot, deps):
+        welcome = await welcome_of(tg.fake, CLIENT)
+        both = await tg.fake.wait_for(count=2, where=lambda c: c.chat_id == CLIENT)
+        await tg.fake.wait_for(where=lambda c: c.chat_id == ANNA and "Hello?" in (c.text or ""))
+
+        async def welcome_sent() -> bool:
+            return (await tg.db.one(ChatMessage, ChatMessage.author_label == "welcome")).status == (
+                "sent"
+            )
+
+        await until(welcome_sent)
+    assert "a manager will answer" in (welcome.text or "")
+    assert both[0] is welcome and "We are closed now" in (both[1].text or "")
+    assert "reply_markup" not in both[1].params  # the keyboard comes with the welcome only
 
 
 async def test_a_flooding_client_is_slowed_with_one_notice_and_not_relayed_each_time(
@@ -234,6 +299,7 @@ async def test_a_client_who_blocked_the_bot_closes_the_chat_and_the_salesperson_
     client = tg.user(CLIENT, "Иван")
     staff = tg.user(ANNA, "Анна")
     await client.say("Вопрос")
+    await welcome_of(tg.fake, CLIENT)
     await tg.fake.wait_for(where=lambda c: c.chat_id == ANNA)
     tg.fake.fail("copyMessage", 403, chat_id=CLIENT, times=5)
     await reply_to_relay(staff, tg.db, text="Ответ")
@@ -243,13 +309,16 @@ async def test_a_client_who_blocked_the_bot_closes_the_chat_and_the_salesperson_
     assert len(told) == 1
     async with tg.db.sessions() as session:
         conversation = (await session.scalars(select(Conversation))).one()
-        answer = (
-            await session.scalars(select(ChatMessage).where(ChatMessage.direction == "out"))
-        ).one()
+        welcome, answer = (
+            await session.scalars(
+                select(ChatMessage).where(ChatMessage.direction == "out").order_by(ChatMessage.id)
+            )
+        ).all()
         staff_user = (
             await session.scalars(select(User).where(User.telegram_user_id == ANNA))
         ).one()
     assert (conversation.status, conversation.closed_reason) == ("closed", "bot_blocked")
+    assert (welcome.author_label, welcome.status) == ("welcome", "sent")  # before the block
     assert answer.status == "failed" and staff_user.active  # the salesperson is not blocked
     refused = await reply_to_relay(staff, tg.db, text="Ещё раз")
     assert "заблокировал бота" in (refused[-1].text or "")
@@ -305,7 +374,7 @@ async def test_a_reply_that_comes_before_the_relay_is_recorded_still_reaches_the
     client = tg.user(CLIENT, "Иван")
     staff = tg.user(ANNA, "Анна")
     await client.say("Срочно!")  # no sender running: the relay is not even sent yet
-    message = await tg.db.one(ChatMessage)
+    message = await tg.db.one(ChatMessage, ChatMessage.direction == "in")
     button = {
         "text": "👤 Карточка",
         "callback_data": ClientCb(action="card", id=message.contact_id, message=message.id).pack(),
@@ -321,10 +390,21 @@ async def test_a_reply_that_comes_before_the_relay_is_recorded_still_reaches_the
     answered = await staff._run(message_update(staff.user, "Уже звоню", reply_to_message=replied))
     assert not [c for c in answered if c.method == "sendMessage"]  # not a note, no error
     async with tg.db.sessions() as session:
-        out = (
-            await session.scalars(select(ChatMessage).where(ChatMessage.direction == "out"))
-        ).one()
+        welcome, out = (
+            await session.scalars(
+                select(ChatMessage).where(ChatMessage.direction == "out").order_by(ChatMessage.id)
+            )
+        ).all()
         queued = (
-            await session.scalars(select(Notification).where(Notification.kind == "client_message"))
-        ).one()
-    assert out.conversation_id == message.conversation_id and queued.chat_id == CLIENT
+            await session.scalars(
+                select(Notification)
+                .where(Notification.kind == "client_message")
+                .order_by(Notification.id)
+            )
+        ).all()
+    assert welcome.author_label == "welcome" and out.author_user_id is not None
+    assert out.conversation_id == message.conversation_id
+    assert [(n.chat_id, n.payload["chat_message_id"]) for n in queued] == [
+        (CLIENT, welcome.id),
+        (CLIENT, out.id),
+    ]

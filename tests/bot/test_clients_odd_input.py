@@ -13,7 +13,7 @@ from core.contacts import service as contacts
 from core.context import Actor
 from core.models import ChatMessage, Contact, Conversation, Notification
 from tests.bot.conftest import Tg
-from tests.bot.helpers_clients import add_staff, reply_to_relay, to_chat
+from tests.bot.helpers_clients import add_staff, reply_to_relay, timeline, to_chat, welcome_of
 from tests.bot.test_clients_flow import ANNA, BORIS, CLIENT
 from tests.bot.updates import poll, sticker
 from tests.conftest import Db
@@ -66,6 +66,7 @@ async def test_odd_client_input_is_kept_or_ignored_never_a_crash(
     await add_staff(tg.db, ANNA, "Анна")
     client = tg.user(CLIENT, "Иван")
     await client.say("первое")
+    assert "менеджер ответит" in ((await welcome_of(tg.fake, CLIENT)).text or "")
     await client.send(sticker=sticker("st1", "st", emoji="👍"))
     await client.send(poll=poll("p1", "Какой цвет?", {"red": "red", "blue": "blue"}))
     await client.send(dice={"emoji": "🎲", "value": 4})
@@ -111,6 +112,8 @@ async def test_odd_client_input_is_kept_or_ignored_never_a_crash(
     )
 
     stored = await messages(tg.db)
+    assert [(m.direction, m.author_label) for m in stored[:2]] == [("in", None), ("out", "welcome")]
+    stored = [m for m in stored if m.direction == "in"]  # the client's own
     assert [m.kind for m in stored] == [
         "text",
         "sticker",
@@ -153,8 +156,10 @@ async def test_an_album_is_one_entry_relayed_as_one_album(tg: Tg, sender: Outbox
         photo = [{"file_id": f"ph{index}", "file_unique_id": f"u{index}", "width": 9, "height": 9}]
         caption = {"caption": "три фото"} if index == 0 else {}
         await client.send(photo=photo, media_group_id="album1", **caption)
+    assert await timeline(tg.db) == [("in", None), ("out", "welcome")]  # one entry, one welcome
     stored = await messages(tg.db)
-    assert len(stored) == 1 and len(stored[0].extra["items"]) == 3
+    assert len(stored[0].extra["items"]) == 3
+    assert "менеджер ответит" in ((await welcome_of(tg.fake, CLIENT)).text or "")
     tg.db.clock.advance(seconds=2)  # the album waits a second for its last items
     albums = await tg.fake.wait_for("copyMessages", where=lambda c: c.chat_id == ANNA)
     assert len(albums[0].params["message_ids"]) == 3
@@ -192,7 +197,7 @@ async def test_a_reply_reaches_the_client_only_from_someone_who_may_see_them(
     assert "Не найдено" in (refused[-1].text or "")
     async with tg.db.sessions() as session:
         out = list(await session.scalars(select(ChatMessage).where(ChatMessage.direction == "out")))
-    assert out == []
+    assert [(m.author_label, m.author_user_id) for m in out] == [("welcome", None)]  # no answer
     await client.say("Ещё вопрос")
     await tg.fake.wait_for(where=lambda c: c.chat_id == BORIS)
 
@@ -211,7 +216,7 @@ async def test_a_staff_member_is_never_taken_for_a_client(
 
 
 async def test_an_admin_rewrites_the_welcome_and_clients_read_it(
-    tg: Tg,
+    tg: Tg, sender: OutboxSender
 ) -> None:
     await add_staff(tg.db, 5010, "Админ", role="admin")
     await add_staff(tg.db, ANNA, "Анна")
@@ -228,11 +233,12 @@ async def test_an_admin_rewrites_the_welcome_and_clients_read_it(
     bad = await admin.say("/clienttext hello ru Привет")
     assert "Сохранено" not in (bad[0].text or "")
 
-    client = tg.user(CLIENT, "Иван")
-    welcome = await client.say("Здравствуйте")
-    assert (welcome[0].text or "").startswith("Добрый день! Мы на связи &lt;9:00")
-    english = tg.user(7003, "Tom", "en")
-    assert "a manager will answer" in ((await english.say("Hi"))[0].text or "")
+    # The welcome goes by the outbox as plain text: the client reads the admin's words as typed.
+    await tg.user(CLIENT, "Иван").say("Здравствуйте")
+    welcome = await welcome_of(tg.fake, CLIENT)
+    assert welcome.text == "Добрый день! Мы на связи <9:00–18:00>"
+    await tg.user(7003, "Tom", "en").say("Hi")
+    assert "a manager will answer" in ((await welcome_of(tg.fake, 7003)).text or "")
     await admin.say("/clienttext welcome ru")  # back to the built-in text
-    other = tg.user(7004, "Олег")
-    assert "менеджер ответит" in ((await other.say("Привет"))[0].text or "")
+    await tg.user(7004, "Олег").say("Привет")
+    assert "менеджер ответит" in ((await welcome_of(tg.fake, 7004)).text or "")

@@ -1,5 +1,5 @@
-"""Messages the bot sends outside the outbox (a handler's answer, the welcome to a new
-client) spend the outbox's budgets (bot/delivery.py step 7): a burst of them goes at
+"""Messages the bot sends outside the outbox (a handler's answer, the welcome at a new
+client's /start) spend the outbox's budgets (bot/delivery.py step 7): a burst of them goes at
 Telegram's rate, and the outbox's own messages are not counted twice."""
 
 from __future__ import annotations

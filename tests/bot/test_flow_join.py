@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.outbox.models import Notification
 from core.users.models import Invite, User
 from tests.bot.conftest import Tg
+from tests.bot.helpers_clients import sending, welcome_of
 from tests.bot.updates import sent, texts_of
 
 ADMIN_TG = 5001
@@ -37,10 +39,14 @@ async def test_admin_invites_and_the_new_teammate_joins_once(tg: Tg) -> None:
 async def test_a_stranger_is_a_client_and_finds_their_telegram_id_at_start(tg: Tg) -> None:
     stranger = tg.user(7777)
 
-    # Anyone not on the team is a client (issue 17): welcomed once, then heard silently.
-    reply = texts_of(await stranger.say("привет"))
-    assert len(reply) == 1 and "менеджер ответит" in reply[0]
+    # Anyone not on the team is a client (issue 17): welcomed once (by the outbox: the bot
+    # does not answer itself), then heard silently.
+    assert texts_of(await stranger.say("привет")) == []
     assert texts_of(await stranger.say("/today")) == []
+    queued = await tg.db.rows(Notification, Notification.kind == "client_message")
+    assert [n.chat_id for n in queued] == [7777]
+    async with sending(tg.bot, tg.deps):
+        assert "менеджер ответит" in ((await welcome_of(tg.fake, 7777)).text or "")
     reply = texts_of(await stranger.say("/start"))
     assert len(reply) == 1
     assert "7777" in reply[0]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.conversations import clients, inbound, outgoing, routing
+from core.conversations import clients, inbound, outgoing, routing, texts
 from core.conversations.clients import IncomingMessage, TelegramPerson
 from core.models import ChatMessage, Contact, Conversation, Notification
 from core.users import service as users
@@ -66,7 +66,36 @@ async def test_a_redelivered_message_is_kept_once_and_relayed_once(
     await inbound.receive(ctx, person=CLIENT, chat_id=777, message=text(clock, 1, "Hi"))
     again = await inbound.receive(ctx, person=CLIENT, chat_id=777, message=text(clock, 1, "Hi"))
     assert again.ignored == "duplicate" and again.relayed == 0
-    assert len((await ctx.session.scalars(select(ChatMessage))).all()) == 1
+    kept = (await ctx.session.scalars(select(ChatMessage).order_by(ChatMessage.id))).all()
+    assert [(m.direction, m.author_label) for m in kept] == [("in", None), ("out", "welcome")]
+
+
+async def test_a_new_conversation_is_welcomed_by_the_outbox_before_anything_else(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    await staff(ctx, system, "Анна", 5001)
+    english = replace(CLIENT, language_code="en")
+    first = await inbound.receive(ctx, person=english, chat_id=777, message=text(clock, 1, "Hi"))
+    await inbound.receive(ctx, person=english, chat_id=777, message=text(clock, 2, "Hello?"))
+    assert first.new_conversation and first.relayed == 1
+    queued = (await ctx.session.scalars(select(Notification).order_by(Notification.id))).all()
+    assert [(n.kind, n.chat_id) for n in queued] == [
+        ("client_message", 777),  # the welcome, queued before the relay
+        ("client_relay", 5001),
+        ("client_relay", 5001),
+    ]
+    welcome = await ctx.session.get(ChatMessage, queued[0].payload["chat_message_id"])
+    assert welcome is not None and (welcome.direction, welcome.status) == ("out", "pending")
+    assert welcome.author_label == "welcome" and welcome.author_user_id is None
+    assert welcome.text == texts.DEFAULTS["en"][texts.WELCOME]
+    assert welcome.extra == {"keyboard": "client"}  # the client's reply keyboard comes with it
+
+    # A chat opened by /start was welcomed by the bot's answer there: no second welcome.
+    await inbound.start(ctx, person=replace(CLIENT, user_id=778), chat_id=778)
+    await inbound.receive(
+        ctx, person=replace(CLIENT, user_id=778), chat_id=778, message=text(clock, 1, "Hi")
+    )
+    assert await ctx.session.scalar(select(Notification).where(Notification.chat_id == 778)) is None
 
 
 async def test_sharing_an_own_phone_matches_the_existing_contact(
@@ -117,8 +146,8 @@ async def test_an_album_is_one_timeline_entry_relayed_once(
         )
         outcomes.append(await inbound.receive(ctx, person=CLIENT, chat_id=777, message=photo))
     assert [o.relayed for o in outcomes] == [1, 0, 0]
-    entries = (await ctx.session.scalars(select(ChatMessage))).all()
-    assert len(entries) == 1
+    entries = (await ctx.session.scalars(select(ChatMessage).order_by(ChatMessage.id))).all()
+    assert [(m.direction, m.author_label) for m in entries] == [("in", None), ("out", "welcome")]
     assert [i["file_id"] for i in entries[0].extra["items"]] == ["ph10", "ph11", "ph12"]
 
 
@@ -172,7 +201,17 @@ async def test_send_to_client_records_pending_and_queues_it_once_per_key(
     await ctx.session.commit()
     assert again.id == sent.id and sent.status == "pending" and sent.direction == "out"
     queued = (
-        await ctx.session.scalars(select(Notification).where(Notification.kind == "client_message"))
+        await ctx.session.scalars(
+            select(Notification)
+            .where(Notification.kind == "client_message")
+            .order_by(Notification.id)
+        )
     ).all()
-    assert [(n.chat_id, n.payload["chat_message_id"]) for n in queued] == [(777, sent.id)]
+    welcome = (
+        await ctx.session.scalars(select(ChatMessage).where(ChatMessage.author_label == "welcome"))
+    ).one()
+    assert [(n.chat_id, n.payload["chat_message_id"]) for n in queued] == [
+        (777, welcome.id),  # the new client's welcome
+        (777, sent.id),  # and the answer, once
+    ]
     assert (await clients.find_conversation(ctx, chat_id=777)) is not None
