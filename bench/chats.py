@@ -218,7 +218,6 @@ async def load(fake: FakeTelegram, run: Run, args: argparse.Namespace, restart: 
     """Client messages on an open-loop schedule; the restart half-way."""
     total = int(args.rate * args.seconds)
     started = time.monotonic()
-    next_ids = dict.fromkeys(range(args.clients), 1)
     restart_at = total // 2
     restarting: asyncio.Task[None] | None = None
     for n in range(total):
@@ -228,10 +227,10 @@ async def load(fake: FakeTelegram, run: Run, args: argparse.Namespace, restart: 
             restarting = asyncio.create_task(restart())
         client = n % args.clients
         run.pushed[n] = time.monotonic()
+        # Ids as Telegram gives them: one sequence for both sides of a private chat.
         await fake.push_update(
-            client_update(CLIENT_BASE + client, next_ids[client], f"m{n} вопрос")
+            client_update(CLIENT_BASE + client, fake.new_message_id(), f"m{n} вопрос")
         )
-        next_ids[client] += 1
     if restarting is not None:
         await restarting
 

@@ -10,9 +10,13 @@
    then the other call messages, then the rest, each kind in claim order: a card waits for no
    reminder or digest queued before it.
 3. Send: each request waits for the chat's budget, then for the global limiter (an aiolimiter
-   leaky bucket, `rate` a second). A chat's budget is a token bucket: `per_chat_burst`
-   messages at once, then one per `per_chat_interval` (Telegram asks for about one message a
-   second per chat and allows short bursts; a 429 is honoured anyway). Strict one-a-second
+   leaky bucket, `rate` a second). Its turns go by urgency, then arrival: a call message
+   (URGENT_KINDS) waiting goes before every other new message of any chat, and new messages
+   before edits, so a screen pop never queues behind a hundred welcomes and relays to other
+   chats that wait for the same budget (at most the one request already at the limiter).
+   A chat's budget is a token bucket: `per_chat_burst` messages at once, then one per
+   `per_chat_interval` (Telegram asks for about one message a second per chat and allows
+   short bursts; a 429 is honoured anyway). Strict one-a-second
    spacing made the third card of three calls ringing one person within a second arrive
    two seconds late, after the pickup.
 4. Edits: `call_update` and `task_update` rows edit the message their original (a screen pop,
@@ -59,6 +63,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import heapq
 import itertools
 import logging
 import time
@@ -150,6 +155,15 @@ class _Item:
     became: dict[int, list[int]] = field(default_factory=dict)
 
 
+@dataclass(order=True)
+class _Turn:
+    """A request waiting for the global limiter (step 3): lower rank first, then arrival."""
+
+    rank: int  # 0: a call message, 1: another new message, 2: an edit
+    order: int
+    called: asyncio.Event = field(default_factory=asyncio.Event, compare=False)
+
+
 _Queued = tuple[int, int, _Item]  # (priority, claim order, item): a chat's queue entry
 
 
@@ -220,6 +234,8 @@ class OutboxSender:
         # than 1.1 x rate (Telegram's ~30/s is a limit on any second, not an average).
         self._global = AsyncLimiter(max(rate / 10, 1.0), max(rate / 10, 1.0) / rate)
         self._global_waiting = 0  # new messages waiting for the global limiter
+        self._turns: list[_Turn] = []  # a heap: who waits for the global limiter (step 3)
+        self._turn_order = itertools.count()
         # What an edit leaves free: a new message after it goes at once (when there is room).
         self._edit_room = min(2.0, self._global.max_rate)
         self._edit_reserve = 1.0 if self._per_chat_burst > 1 else 0.0
@@ -543,7 +559,9 @@ class OutboxSender:
                 # wait; one taken before that wait could let requests bunch up.
                 if (delay := self._chat_wait(chat_id)) > 0:
                     await asyncio.sleep(delay)
-                await self._global_turn(new_message=item.kind not in EDIT_KINDS)
+                await self._global_turn(
+                    new_message=item.kind not in EDIT_KINDS, urgent=item.kind in URGENT_KINDS
+                )
                 self._take_chat_token(chat_id)
                 outcome = await self._send(item, method, failing=unshown)
                 if outcome is None:
@@ -698,14 +716,26 @@ class OutboxSender:
         if isinstance(chat_id, int):
             self._take_chat_token(chat_id)
 
-    async def _global_turn(self, *, new_message: bool) -> None:
-        """Wait for the global limiter; a new message waiting is counted, so that no edit
+    async def _global_turn(self, *, new_message: bool, urgent: bool = False) -> None:
+        """Wait for the global limiter, in turn by urgency, then arrival (step 3): only the
+        first in line waits at the limiter. A new message waiting is counted, so that no edit
         takes the room it waits for (step 4)."""
+        turn = _Turn(
+            0 if urgent and new_message else 1 if new_message else 2, next(self._turn_order)
+        )
+        heapq.heappush(self._turns, turn)
         self._global_waiting += new_message
         try:
+            while self._turns[0] is not turn:
+                await turn.called.wait()
+                turn.called.clear()
             await self._global.acquire()
         finally:
             self._global_waiting -= new_message
+            self._turns.remove(turn)
+            heapq.heapify(self._turns)
+            if self._turns:
+                self._turns[0].called.set()
 
     def _take_chat_token(self, chat_id: int) -> None:
         now = time.monotonic()

@@ -48,3 +48,28 @@ async def test_answers_outside_the_outbox_wait_for_the_global_budget(
     # ... and the outbox's own requests wait once, not twice: forty go in about four seconds.
     spread = calls[-1].at - calls[0].at
     assert spread < (2 * count) / RATE * 1.6
+
+
+async def test_a_screen_pop_goes_before_messages_of_other_chats_waiting_for_the_global_budget(
+    fake_tg: FakeTelegram, tg_bot: Bot, db: Db
+) -> None:
+    """Step 3: the global budget's turns go by urgency. Twenty-five new clients' welcomes wait
+    for it (each in its own chat, so no chat's budget holds them back); a pop queued then goes
+    next, not after them (at RATE a second, behind them it would wait five seconds)."""
+    deps = real_time_deps(db.sessions, db.config, ShiftedClock())
+    sender = OutboxSender(tg_bot, deps, rate=RATE / 2, render=plain_render, poll_interval=0.05)
+    count = 25
+    await queue(deps, [f"welcome {i}" for i in range(count)], chats=list(range(400, 400 + count)))
+    await sender.start()
+    try:
+        await fake_tg.wait_for("sendMessage", 3, within=5.0)
+        await queue(deps, ["POP"], chat_id=999, kind="incoming_call")
+        queued = asyncio.get_running_loop().time()
+        pop = await fake_tg.wait_for(where=lambda c: c.text == "POP", within=10.0)
+        popped = asyncio.get_running_loop().time()
+        calls = await fake_tg.wait_for("sendMessage", count + 1, within=15.0)
+    finally:
+        await sender.stop()
+    assert popped - queued < 1.0, f"the pop waited {popped - queued:.1f} s"
+    after = [c for c in calls if c.at > pop[0].at and (c.text or "").startswith("welcome")]
+    assert len(after) >= count // 2  # most welcomes were still waiting when it went

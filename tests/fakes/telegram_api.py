@@ -470,14 +470,21 @@ class FakeTelegram:
             "supports_inline_queries": False,
         }
 
+    def new_message_id(self) -> int:
+        """A message id for a message a user sends (an update to push): Telegram numbers the
+        messages of a private chat in one sequence, both sides', so a user's message never has
+        the id of one the bot sent there (ids here are unique across all chats)."""
+        message_id = self._next_message_id
+        self._next_message_id += 1
+        return message_id
+
     def _new_message(
         self, params: dict[str, Any], extra: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         chat_id = params.get("chat_id")
         if not isinstance(chat_id, int):
             raise _BadRequest("Bad Request: chat not found")
-        message_id = self._next_message_id
-        self._next_message_id += 1
+        message_id = self.new_message_id()
         markup = params.get("reply_markup")
         text = params.get("text")
         self._messages[(chat_id, message_id)] = _Message(chat_id, text, markup, dict(extra or {}))
