@@ -38,11 +38,20 @@ def timeline_line(t: Texts, message: ChatMessage, author: str | None, when: str)
     return f"{head}{tail}\n{esc(short)}"
 
 
+# The company's own texts to a client (core.conversations: author_label), by their names.
+SYSTEM_AUTHORS = {
+    "order_status": "tl-author-order-status",
+    "welcome": "tl-author-welcome",
+    "auto_reply": "tl-author-auto-reply",
+    "flood_notice": "tl-author-flood-notice",
+}
+
+
 def _author(t: Texts, author: str | None) -> str:
     if not author:
         return t("tl-author-bot")
-    if author == "order_status":
-        return t("tl-author-order-status")
+    if author in SYSTEM_AUTHORS:
+        return t(SYSTEM_AUTHORS[author])
     if author.startswith("api:"):
         return t("tl-author-api", name=author[4:])
     return author

@@ -4,7 +4,7 @@ history and in `GET /api/v1/contacts/{id}/timeline`."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
@@ -137,3 +137,31 @@ async def test_the_bots_history_shows_who_wrote_on_which_channel(tg: Tg) -> None
     await user.tap(card, "▶️")
     text = user.current(card).text or ""
     assert "бот · от клиента\nГде мой заказ?" in text
+
+
+def test_the_companys_own_texts_to_a_client_are_named_in_the_readers_language() -> None:
+    """The welcome, the auto-reply and the flood notice are stored by a code (author_label);
+    the timeline names them in words, never by that code."""
+    from bot.i18n import texts
+    from bot.views.messages import timeline_line
+
+    conversation = Conversation(id=1, contact_id=1, channel="bot")
+    at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    expected = {
+        "ru": {
+            "welcome": "приветствие",
+            "auto_reply": "автоответ",
+            "flood_notice": "слишком много",
+        },
+        "en": {
+            "welcome": "welcome message",
+            "auto_reply": "auto-reply",
+            "flood_notice": "too many",
+        },
+    }
+    for locale, words in expected.items():
+        for label, word in words.items():
+            message = chat_message(conversation, at, "out", "…", author_label=label, kind="text")
+            line = timeline_line(texts(locale), message, label, "10:00")
+            assert word in line, (locale, label, line)
+            assert f"({label})" not in line, (locale, label, line)
