@@ -5,7 +5,8 @@ bot/delivery.py in the unit of work that records them).
    it became. A `client_relay` went out: every staff message it became is a `MessageRelay`,
    so a reply to any of them answers the client (a known one is a no-op: a resend after a
    crash records nothing twice). Relays sent together as one message (bot/client_chats.py
-   `render_relay_group`) each record the staff messages that show them.
+   `render_relay_group`) each record the staff messages that show them. A Telegram id that
+   an entry of the same chat already has is left out (`_free_id`): the record never fails.
 2. `record_failed`: a `client_message` Telegram refused is `failed`. A client who blocked the
    bot (403) closes the conversation (`closed_reason` "bot_blocked") and the salesperson who
    wrote (else the contact's owner) is told once per closing (`client_blocked`).
@@ -13,6 +14,7 @@ bot/delivery.py in the unit of work that records them).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
@@ -28,6 +30,7 @@ from core.outbox import service as outbox
 from core.outbox.models import Notification
 from core.users.models import User
 
+log = logging.getLogger(__name__)
 CLIENT_KINDS = (CLIENT_MESSAGE, CLIENT_RELAY)
 CLIENT_BLOCKED = "client_blocked"  # outbox kind: the salesperson is told the client left
 
@@ -55,7 +58,7 @@ async def record_sent(ctx: Ctx, *, sent: Mapping[int, Sequence[int]]) -> None:
             message = await ctx.session.get(ChatMessage, message_id)
             if message is not None and message.status != "sent":
                 message.status = "sent"
-                message.telegram_message_id = ids[0] if ids else None
+                message.telegram_message_id = await _free_id(ctx, message, ids[0] if ids else None)
             continue
         conversation_id = (row.payload or {}).get("conversation_id")
         if row.chat_id is None or not isinstance(conversation_id, int):
@@ -75,6 +78,33 @@ async def record_sent(ctx: Ctx, *, sent: Mapping[int, Sequence[int]]) -> None:
                     index_elements=["staff_chat_id", "staff_message_id", "message_id"]
                 )
             )
+
+
+async def _free_id(ctx: Ctx, message: ChatMessage, telegram_id: int | None) -> int | None:
+    """The Telegram id a sent message became, unless an entry of its chat already has it.
+
+    Telegram numbers a private chat's messages in one sequence, so this never happens with
+    it; if it ever did (a Business chat's own log of the same message, a misbehaving API),
+    the message is still recorded as sent, without the id: a record that can never succeed
+    would leave the batch unrecorded and make the outbox send its messages again."""
+    if telegram_id is None:
+        return None
+    taken = await ctx.session.scalar(
+        select(ChatMessage.id).where(
+            ChatMessage.conversation_id == message.conversation_id,
+            ChatMessage.telegram_message_id == telegram_id,
+            ChatMessage.id != message.id,
+        )
+    )
+    if taken is None:
+        return telegram_id
+    log.warning(
+        "client message %s: Telegram id %s is already entry %s's; recorded as sent without it",
+        message.id,
+        telegram_id,
+        taken,
+    )
+    return None
 
 
 async def record_failed(ctx: Ctx, *, notification_id: int, blocked: bool) -> None:

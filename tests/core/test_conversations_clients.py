@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.contacts import service as contacts
 from core.context import Actor, Ctx
-from core.conversations import clients, inbound, outgoing, routing, texts
+from core.conversations import clients, delivery, inbound, outgoing, routing, texts
 from core.conversations.clients import IncomingMessage, TelegramPerson
 from core.models import ChatMessage, Contact, Conversation, Notification
 from core.users import service as users
@@ -215,3 +215,30 @@ async def test_send_to_client_records_pending_and_queues_it_once_per_key(
         (777, sent.id),  # and the answer, once
     ]
     assert (await clients.find_conversation(ctx, chat_id=777)) is not None
+
+
+async def test_a_sent_message_whose_telegram_id_its_chat_already_has_is_still_recorded_sent(
+    ctx: Ctx, clock: FakeClock, system: Actor
+) -> None:
+    """Telegram never repeats an id in a private chat; if it did, the record must not fail
+    (a failing record leaves the whole batch unrecorded and the outbox sends it again)."""
+    anna = await staff(ctx, system, "Анна", 5001)
+    outcome = await inbound.receive(ctx, person=CLIENT, chat_id=777, message=text(clock, 5, "Hi"))
+    answer = await outgoing.send_to_client(
+        ctx, conversation=outcome.conversation, text="Hello", author_user_id=anna
+    )
+    await ctx.session.commit()
+    row = await ctx.session.scalar(
+        select(Notification).where(
+            Notification.kind == "client_message",
+            Notification.payload["chat_message_id"].as_integer() == answer.id,
+        )
+    )
+    assert row is not None
+    await delivery.record_sent(ctx, sent={row.id: [5]})  # the client's own message is 5
+    await ctx.session.commit()
+    await ctx.session.refresh(answer)
+    assert (answer.status, answer.telegram_message_id) == ("sent", None)
+    await delivery.record_sent(ctx, sent={row.id: [6]})  # a second record changes nothing
+    await ctx.session.commit()
+    assert answer.telegram_message_id is None
