@@ -610,9 +610,12 @@ class OutboxSender:
         self, item: _Item, rendered: Rendered | None = None, *, only_shown: bool = False
     ) -> None:
         """Bookkeeping once every request of an item went out: recorded by the recorder
-        (`only_shown`: a group's later part failed; the rows earlier parts showed went out)."""
-        self.sent += 1
-        self._outage_pause = OUTAGE_BACKOFF[0]
+        (`only_shown`: a group's later part failed; the rows earlier parts showed went out,
+        but the item did not: it is not counted, and the outage backoff its failure set
+        stays)."""
+        if not only_shown:
+            self.sent += 1
+            self._outage_pause = OUTAGE_BACKOFF[0]
         if item.kind == "incoming_call":
             _time_screen_pop(item.row, self._deps.clock.now())
         if item.message_id is not None and item.kind in outbox.LIVE_KINDS:
@@ -732,8 +735,11 @@ class OutboxSender:
             await self._global.acquire()
         finally:
             self._global_waiting -= new_message
-            self._turns.remove(turn)
-            heapq.heapify(self._turns)
+            if self._turns[0] is turn:  # the usual way out: its turn came
+                heapq.heappop(self._turns)
+            else:  # cancelled while waiting in line
+                self._turns.remove(turn)
+                heapq.heapify(self._turns)
             if self._turns:
                 self._turns[0].called.set()
 
