@@ -272,7 +272,7 @@ def _album_item(message: IncomingMessage) -> dict[str, Any]:
     }
 
 
-async def _by_telegram_id(ctx: Ctx, conversation_id: int, message_id: int) -> ChatMessage | None:
+async def by_telegram_id(ctx: Ctx, conversation_id: int, message_id: int) -> ChatMessage | None:
     found: ChatMessage | None = await ctx.session.scalar(
         select(ChatMessage).where(
             ChatMessage.conversation_id == conversation_id,
@@ -310,11 +310,14 @@ async def _join_album(ctx: Ctx, entry: ChatMessage, message: IncomingMessage) ->
     return True
 
 
-async def log_incoming(ctx: Ctx, *, conversation: Conversation, message: IncomingMessage) -> Logged:
-    """Keep a client message on the timeline (step 3); does not commit."""
+async def known_entry(
+    ctx: Ctx, *, conversation: Conversation, message: IncomingMessage
+) -> Logged | None:
+    """A client message already on the timeline (step 3): redelivered, or a further item of
+    an album (joined to its entry here); None for a new one (`log_incoming` keeps it)."""
     tg_id = message.telegram_message_id
     if tg_id is not None:
-        known = await _by_telegram_id(ctx, conversation.id, tg_id)
+        known = await by_telegram_id(ctx, conversation.id, tg_id)
         if known is not None:
             return Logged(known, new_entry=False, duplicate=True)
     if message.media_group_id:
@@ -322,6 +325,13 @@ async def log_incoming(ctx: Ctx, *, conversation: Conversation, message: Incomin
         if entry is not None:
             joined = await _join_album(ctx, entry, message)
             return Logged(entry, new_entry=False, duplicate=not joined)
+    return None
+
+
+async def log_incoming(ctx: Ctx, *, conversation: Conversation, message: IncomingMessage) -> Logged:
+    """Keep a new client message on the timeline (step 3; `known_entry` said it is new); does
+    not commit. A concurrent twin that logged it first makes it a duplicate."""
+    tg_id = message.telegram_message_id
     now = ctx.clock.now()
     row = _row(conversation, message, now)
     if message.media_group_id:
@@ -338,7 +348,7 @@ async def log_incoming(ctx: Ctx, *, conversation: Conversation, message: Incomin
     )
     if stored is None:  # a concurrent twin logged it first
         assert tg_id is not None
-        twin = await _by_telegram_id(ctx, conversation.id, tg_id)
+        twin = await by_telegram_id(ctx, conversation.id, tg_id)
         assert twin is not None
         return Logged(twin, new_entry=False, duplicate=True)
     # When we got it (our clock), not Telegram's date: the SLA counts from our side.
@@ -356,7 +366,7 @@ async def log_edit(
     edited_at: datetime,
 ) -> ChatMessage | None:
     """A client edited a message: the new text, the earlier one kept in `history`."""
-    stored = await _by_telegram_id(ctx, conversation.id, telegram_message_id)
+    stored = await by_telegram_id(ctx, conversation.id, telegram_message_id)
     if stored is None or stored.text == text_value:
         return stored
     previous = stored.edited_at or stored.sent_at

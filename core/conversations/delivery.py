@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.contacts.models import Contact
 from core.context import Ctx
+from core.conversations import clients
 from core.conversations.models import ChatMessage, Conversation, MessageRelay
 from core.conversations.outgoing import CLIENT_MESSAGE
 from core.conversations.relay import CLIENT_RELAY
@@ -89,20 +90,14 @@ async def _free_id(ctx: Ctx, message: ChatMessage, telegram_id: int | None) -> i
     would leave the batch unrecorded and make the outbox send its messages again."""
     if telegram_id is None:
         return None
-    taken = await ctx.session.scalar(
-        select(ChatMessage.id).where(
-            ChatMessage.conversation_id == message.conversation_id,
-            ChatMessage.telegram_message_id == telegram_id,
-            ChatMessage.id != message.id,
-        )
-    )
-    if taken is None:
+    taken = await clients.by_telegram_id(ctx, message.conversation_id, telegram_id)
+    if taken is None or taken.id == message.id:
         return telegram_id
     log.warning(
         "client message %s: Telegram id %s is already entry %s's; recorded as sent without it",
         message.id,
         telegram_id,
-        taken,
+        taken.id,
     )
     return None
 

@@ -14,9 +14,10 @@ and `receive` (any message) share the steps; each commits once:
 5. More than `CLIENT_RATE_PER_MINUTE` timeline entries in the last minute: not relayed; the
    client gets one notice a minute at most (`flood_notice_at`).
 6. Otherwise it is relayed to the owner (core.conversations.relay).
-   The reads of steps 5-6 (who gets it, the last minute's count) come before step 4's insert,
-   so the transaction's writes (entry, relay row, conversation) are together at its end: on
-   SQLite the first write takes the one write lock, held until the commit.
+   For a new entry the reads of steps 5-6 (who gets it, the last minute's count) come
+   between step 4's duplicate check and its insert, so the transaction's writes (entry, relay
+   row, conversation) are together at its end: on SQLite the first write takes the one write
+   lock, held until the commit.
 7. Outside `WORKING_HOURS` the client gets the auto-reply once per conversation — again only
    after someone answered (an answer clears `auto_reply_at`).
 """
@@ -35,6 +36,7 @@ from core.conversations import clients, hours, outgoing, relay, retry, texts
 from core.conversations.clients import IncomingMessage, TelegramPerson
 from core.conversations.models import ChatMessage, Conversation
 from core.phones import try_normalize
+from core.users.models import User
 
 log = logging.getLogger(__name__)
 FLOOD_WINDOW = timedelta(minutes=1)
@@ -217,11 +219,15 @@ async def _receive(
     matched = await _adopt_own_phone(ctx, person, conversation, message)
     if matched is not None:
         outcome.contact = contact = matched
-    # Read what steps 5-6 need before the first write: on SQLite a write holds the database's
-    # one write lock until the commit, so the writes come last, together (see the docstring).
-    people = await relay.recipients(ctx, contact)
-    earlier = await _entries_last_minute(ctx, conversation)
-    logged = await clients.log_incoming(ctx, conversation=conversation, message=message)
+    people: list[User] = []
+    earlier = 0
+    logged = await clients.known_entry(ctx, conversation=conversation, message=message)
+    if logged is None:
+        # A new entry: read what steps 5-6 need before the first write: on SQLite a write
+        # holds the database's one write lock until the commit, so the writes come last.
+        people = await relay.recipients(ctx, contact)
+        earlier = await _entries_last_minute(ctx, conversation)
+        logged = await clients.log_incoming(ctx, conversation=conversation, message=message)
     outcome.message = logged.message
     if not logged.new_entry:
         outcome.ignored = "duplicate" if logged.duplicate else None
