@@ -37,7 +37,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.callbacks import ClientCb, ContactCb
-from bot.handlers.common import answer, cancelable
+from bot.handlers.common import answer, ask
 from bot.handlers.contacts import card_screen
 from bot.keyboards import client_keyboard
 from bot.request import ClientRequest, Request
@@ -304,10 +304,9 @@ async def ask_write(
         ctx, actor=request.actor, contact_id=callback_data.id
     )
     contact = await ctx.session.get(Contact, conversation.contact_id)
-    await state.set_state(ClientChat.write)
-    await state.update_data(conversation_id=conversation.id)
     name = esc(contact.name if contact else "")
-    await answer(query, cancelable(t, t("client-write-prompt", name=name)))
+    prompt = t("client-write-prompt", name=name)
+    await ask(query, t, state, ClientChat.write, {"conversation_id": conversation.id}, prompt)
 
 
 async def write_to_client(message: Message, request: Request, state: FSMContext) -> None:
