@@ -50,41 +50,29 @@ def _locked(exc: sqlite3.OperationalError) -> bool:
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
-async def _when_unlocked(call: Callable[[], T], wait: float | None = None) -> T:
+async def _when_unlocked(
+    call: Callable[[], T], wait: float | None = None, *, in_thread: bool = False
+) -> T:
     """Run `call`; while the database is locked, wait (at most `wait` seconds, by default
-    LOCK_WAIT_SECONDS) without blocking the event loop."""
-    try:
-        return call()
-    except sqlite3.OperationalError as exc:
-        if not _locked(exc):
-            raise
-    deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait is None else wait)
+    LOCK_WAIT_SECONDS) without blocking the event loop. `in_thread`: each try runs in a
+    worker thread (a call that blocks: the commit's fsync)."""
+    deadline: float | None = None
     delay = _FIRST_RETRY_SECONDS
     while True:
-        await asyncio.sleep(delay)
         try:
-            return call()
+            return await asyncio.to_thread(call) if in_thread else call()
         except sqlite3.OperationalError as exc:
-            if not _locked(exc) or time.monotonic() >= deadline:
+            if not _locked(exc):
                 raise
+            if deadline is None:
+                deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait is None else wait)
+            elif time.monotonic() >= deadline:
+                raise
+        await asyncio.sleep(delay)
         delay = min(delay * 2, _LONGEST_RETRY_SECONDS)
 
 
 when_unlocked = _when_unlocked  # for core.drivers.phone_lookup's read-only connection
-
-
-async def _when_unlocked_in_thread(call: Callable[[], T]) -> T:
-    """`_when_unlocked`, with each try run in a worker thread (for a call that blocks)."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    delay = _FIRST_RETRY_SECONDS
-    while True:
-        try:
-            return await asyncio.to_thread(call)
-        except sqlite3.OperationalError as exc:
-            if not _locked(exc) or time.monotonic() >= deadline:
-                raise
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, _LONGEST_RETRY_SECONDS)
 
 
 class InlineCursor:
@@ -163,7 +151,7 @@ class InlineConnection:
     async def commit(self) -> None:
         # The one call that waits for the disk (the WAL's fsync, 3–9 ms here with
         # synchronous=FULL): in a thread, so the event loop serves requests meanwhile.
-        await _when_unlocked_in_thread(self._conn.commit)
+        await _when_unlocked(self._conn.commit, in_thread=True)
 
     async def rollback(self) -> None:
         self._conn.rollback()
