@@ -272,16 +272,12 @@ async def test_a_flooding_client_is_slowed_with_one_notice_and_not_relayed_each_
     client = TgUser(feed, tg.fake, CLIENT, first_name="Иван")
     for index in range(8):
         await client.say(f"сообщение {index}")
-    sender = OutboxSender(tg.bot, deps, poll_interval=0.02, per_chat_burst=50)
-    await sender.start()
-    try:
+    async with sending(tg.bot, deps):
         await tg.fake.wait_for(
             where=lambda c: c.chat_id == CLIENT and "подождите" in (c.text or "")
         )
         await tg.fake.wait_for(count=3, where=lambda c: c.chat_id == ANNA)
         await asyncio.sleep(0.3)  # anything more would have gone by now
-    finally:
-        await sender.stop()
     assert len(to_chat(tg.fake, ANNA)) == 3
     notices = [c for c in to_chat(tg.fake, CLIENT) if "подождите" in (c.text or "")]
     assert len(notices) == 1

@@ -23,11 +23,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.callbacks import ContactCb
-from bot.delivery import OutboxSender
 from core.context import Actor
 from core.models import Activity, Call, Contact, Note, User
 from tests.bot.conftest import Tg
-from tests.bot.helpers_clients import reply_to_relay
+from tests.bot.helpers_clients import reply_to_relay, sending
 from tests.bot.updates import answers, sent, texts_of
 from tests.factories import make_contact
 from tests.fakes.telegram_api import Call as ApiCall
@@ -229,9 +228,7 @@ async def test_a_short_working_day_of_the_team(tg: Tg) -> None:
         stored.telegram_user_id = CLIENT
         await session.commit()
     ivan = tg.user(CLIENT, first_name="Иван")
-    running = OutboxSender(tg.bot, tg.deps, poll_interval=0.02, per_chat_burst=50)
-    await running.start()
-    try:
+    async with sending(tg.bot, tg.deps):
         before = len(tg.fake.calls)
         day.add(
             "Иван (клиент)",
@@ -249,8 +246,6 @@ async def test_a_short_working_day_of_the_team(tg: Tg) -> None:
         assert copied[0].params["from_chat_id"] == ANNA
         day.rows.append(("Анна", "отвечает на него: «Завтра до 12:00»", "— (ответ ушёл клиенту)"))
         day.rows.append(("Иван (клиент)", "(получает)", "Завтра до 12:00"))
-    finally:
-        await running.stop()
 
     assert len(day.rows) >= 12
     write_transcript(day)
