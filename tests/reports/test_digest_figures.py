@@ -15,19 +15,14 @@ from tests.reports import scenario
 from tests.reports.scenario import END, START, at
 
 
-@pytest.fixture
-def built(people: scenario.Scenario, digest: Digest) -> tuple[scenario.Scenario, Digest]:
-    return people, digest
-
-
 def _row(result: Digest, name: str) -> PersonSummary:
     return next(p for p in result.people if p.name == name)
 
 
 async def test_calls_answered_missed_and_talk_time_per_salesperson(
-    built: tuple[scenario.Scenario, Digest],
+    digest: Digest,
 ) -> None:
-    _, result = built
+    result = digest
     anna, boris = _row(result, "Anna").current, _row(result, "Boris").current
     assert (anna.calls_in, anna.calls_out, anna.answered_in, anna.answered_out) == (2, 1, 1, 1)
     assert (anna.missed, anna.talk_seconds) == (1, 180)
@@ -43,9 +38,9 @@ async def test_calls_answered_missed_and_talk_time_per_salesperson(
 
 
 async def test_missed_calls_called_back_within_target_or_never_by_the_period_end(
-    built: tuple[scenario.Scenario, Digest],
+    digest: Digest,
 ) -> None:
-    _, result = built
+    result = digest
     anna, boris = _row(result, "Anna").current, _row(result, "Boris").current
     assert (anna.called_back_in_target, anna.median_callback_seconds) == (1, 575)
     assert (boris.called_back_in_target, boris.not_called_back) == (0, 1)
@@ -65,9 +60,9 @@ async def test_missed_calls_called_back_within_target_or_never_by_the_period_end
 
 
 async def test_activities_deals_and_contacts_figures(
-    built: tuple[scenario.Scenario, Digest],
+    digest: Digest,
 ) -> None:
-    _, result = built
+    result = digest
     anna, boris = _row(result, "Anna").current, _row(result, "Boris").current
     assert (anna.activities_done, anna.activities_done_late, anna.activities_overdue) == (1, 0, 1)
     assert (boris.activities_done, boris.activities_done_late, boris.activities_overdue) == (
@@ -94,9 +89,9 @@ async def test_activities_deals_and_contacts_figures(
 
 
 async def test_previous_day_is_beside_each_figure(
-    built: tuple[scenario.Scenario, Digest],
+    digest: Digest,
 ) -> None:
-    _, result = built
+    result = digest
     assert result.kind == "day"
     assert (result.previous_start, result.previous_end) == (START - timedelta(days=1), START)
     assert (result.as_of, result.running) == (END, False)
@@ -107,9 +102,9 @@ async def test_previous_day_is_beside_each_figure(
 
 
 async def test_pipeline_by_stage_and_currency_at_the_end_and_call_details(
-    built: tuple[scenario.Scenario, Digest],
+    digest: Digest,
 ) -> None:
-    _, result = built
+    result = digest
     assert [(p.stage, p.outcome, p.count, p.amount, p.currency) for p in result.pipeline] == [
         ("Новая", "open", 1, Decimal("1000"), "RUB"),
         ("Предложение", "open", 1, Decimal("2000"), "RUB"),
