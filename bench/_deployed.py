@@ -59,6 +59,11 @@ def signature(caller_id: str) -> str:
     return base64.b64encode(digest.encode()).decode()
 
 
+# The floor's steps between the bare app and `perezvon run` (bench/_server.py floor_app): the
+# form parse and signature check each has, plus the caller look-up, the durable INSERT, both.
+FLOORS = {"lookup": "lookup", "insert": "insert", "floor": "insert,lookup"}
+
+
 def lua_script(scenario: str, prefix: str) -> str:
     """The wrk script: a signed Zadarma event per request, a fresh call id each call."""
     pairs = ",\n".join(f'{{"{caller(i)}", "{signature(caller(i))}"}}' for i in range(CALLERS))
@@ -162,6 +167,18 @@ def bare(port: int) -> Iterator[str]:
         stop(proc)
 
 
+@contextmanager
+def floor(database_url: str, port: int, parts: str) -> Iterator[str]:
+    """bench/_server.py's floor app (`parts`: "insert", "lookup" or "insert,lookup")."""
+    env = {**os.environ, "PEREZVON_DATABASE_URL": database_url, "PEREZVON_ZADARMA_SECRET": SECRET}
+    command = [sys.executable, str(ROOT / "bench" / "_server.py"), "floor", "--port", str(port)]
+    proc = subprocess.Popen([*command, "--parts", parts], cwd=ROOT, env=env)
+    try:
+        yield wait_up(f"http://127.0.0.1:{port}", proc)
+    finally:
+        stop(proc)
+
+
 def wait_up(url: str, proc: subprocess.Popen[Any]) -> str:
     """The URL once the server at it answers /healthz (RuntimeError if it exits or 60 s pass)."""
     deadline = time.monotonic() + 60
@@ -220,6 +237,7 @@ def headline(
     seconds: float,
     connections: int,
     before: Path | None = None,
+    floors: bool = False,
 ) -> dict[str, Any]:
     """Alternating rounds of bare and deployed, per scenario; medians and their ratio.
 
@@ -234,24 +252,28 @@ def headline(
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="pz_wrk_") as folder:
         for scenario in ("mix", "start"):
-            kinds = ("bare", "before", "deployed") if before else ("bare", "deployed")
+            kinds = ("bare", *FLOORS, "before", "deployed")
+            kinds = tuple(
+                k for k in kinds if (k != "before" or before) and (k not in FLOORS or floors)
+            )
             runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
             for round_no in range(rounds):
                 for kind in kinds:
                     script = Path(folder) / f"{scenario}-{kind}-{round_no}.lua"
                     script.write_text(lua_script(scenario, f"{scenario}{round_no}{kind[:2]}"))
                     port = free_port()
-                    server = (
-                        bare(port)
-                        if kind == "bare"
-                        else deployed(database_url, port, before if kind == "before" else ROOT)
-                    )
+                    if kind == "bare":
+                        server = bare(port)
+                    elif kind in FLOORS:
+                        server = floor(database_url, port, FLOORS[kind])
+                    else:
+                        server = deployed(database_url, port, before if kind == "before" else ROOT)
                     with server as url:
                         warm = Path(folder) / f"warm-{scenario}-{kind}-{round_no}.lua"
                         warm.write_text(lua_script(scenario, f"w{scenario}{round_no}{kind[:2]}"))
                         run_wrk(url, warm, seconds=1, connections=connections)
                         result = run_wrk(url, script, seconds=seconds, connections=connections)
-                        if kind != "bare":  # the next server starts with an empty inbox
+                        if kind in ("before", "deployed"):  # the next starts with an empty inbox
                             result["settled_s"] = wait_applied(database_url)
                     runs[kind].append(result)
                     print(f"{scenario:5} {kind:8} round {round_no + 1}: {_fmt(result)}", flush=True)
@@ -265,6 +287,12 @@ def headline(
                 "ratio": medians["deployed"]["rps"] / medians["bare"]["rps"],
                 "round_ratios": ratios,
             }
+            for kind in FLOORS:
+                if kind in runs:
+                    figures[scenario][kind] = {
+                        **medians[kind],
+                        "ratio": medians[kind]["rps"] / medians["bare"]["rps"],
+                    }
             if before:
                 figures[scenario]["before"] = {
                     "deployed": medians["before"],

@@ -8,7 +8,10 @@ this machine whose data directory is given (`--pg-data`), of its backends. Each 
 against the same database, which must be migrated and seeded (bench/_deployed.seed_callers).
 
 Kinds: `bare` (bench/_server.py's bare app), a checkout path (`perezvon run` from there, as
-deployed), `noproc:PATH` (the accept path alone: bench/_server.py with the processor off).
+deployed), `noproc:PATH` (the accept path alone: bench/_server.py with the processor off),
+`floor:PARTS` (bench/_server.py's floor app: the bare app plus the form parse and signature
+check, and with PARTS `insert`, `lookup` or `insert+lookup` the group-committed INSERT and
+the caller look-up, nothing else).
 
     python bench/cpu_per_request.py --url sqlite+aiosqlite:////tmp/pz.db --seed \
         --kinds bare,/tmp/before,. --scenario start --rounds 2 --settle
@@ -71,6 +74,8 @@ def accept_only(url: str, port: int, root: Path) -> Iterator[str]:
 def server(kind: str, url: str, port: int) -> AbstractContextManager[str]:
     if kind == "bare":
         return d.bare(port)
+    if kind.startswith("floor:"):
+        return d.floor(url, port, kind[len("floor:") :].replace("+", ","))
     if kind.startswith("noproc:"):
         return accept_only(url, port, Path(kind[len("noproc:") :]).resolve())
     return d.deployed(url, port, Path(kind).resolve())
@@ -114,7 +119,8 @@ def main() -> None:
                 elapsed = time.monotonic() - began
                 app1, pg1 = cpu_seconds(pid), backends_cpu(args.pg_data)
                 wrk1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-                settled = d.wait_applied(args.url) if args.settle and kind != "bare" else 0.0
+                settles = args.settle and kind != "bare" and not kind.startswith("floor:")
+                settled = d.wait_applied(args.url) if settles else 0.0
             requests = max(result["rps"] * elapsed, 1.0)
             pg = sum(cpu - pg0.get(p, 0.0) for p, cpu in pg1.items())
             wrk = (wrk1.ru_utime + wrk1.ru_stime) - (wrk0.ru_utime + wrk0.ru_stime)
@@ -125,11 +131,7 @@ def main() -> None:
                 f"postgres {pg / requests * 1e6:4.0f} us/req  "
                 f"wrk {wrk / requests * 1e6:4.0f} us/req"
                 f"  load {os.getloadavg()[0]:4.1f}"
-                + (
-                    f"  inbox applied {settled:.1f} s later"
-                    if args.settle and kind != "bare"
-                    else ""
-                ),
+                + (f"  inbox applied {settled:.1f} s later" if settles else ""),
                 flush=True,
             )
 

@@ -292,6 +292,7 @@ def headline(db: str, database_url: str, args: argparse.Namespace) -> dict[str, 
         seconds=args.wrk_seconds,
         connections=args.wrk_connections,
         before=Path(args.before).resolve() if args.before else None,
+        floors=args.floors,
     )
     return {"db": db, **figures}
 
@@ -310,6 +311,13 @@ def headline_summary(results: list[dict[str, Any]]) -> None:
                 f"{r['db']:9} {scenario:9} {f['bare']['rps']:9.0f} {f['deployed']['rps']:9.0f} "
                 f"{f['ratio']:6.2f} {rounds:>18} >= {target}: {mark}"
             )
+            for kind in _deployed.FLOORS:
+                if kind in f:
+                    label = {"lookup": "look-up", "insert": "INSERT", "floor": "both"}[kind]
+                    print(
+                        f"{'  floor':9} {label:9} {'':9} {f[kind]['rps']:9.0f} "
+                        f"{f[kind]['ratio']:6.2f} {'':>18} (parse + signature + {label})"
+                    )
             if "before" in f:
                 b = f["before"]
                 rounds = " ".join(f"{x:.2f}" for x in b["round_ratios"])
@@ -334,6 +342,11 @@ def main() -> None:
     parser.add_argument("--wrk-connections", type=int, default=32)
     parser.add_argument(
         "--headline-only", action="store_true", help="only `perezvon run` vs bare (wrk)"
+    )
+    parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="also run the floor's steps in each headline round (the look-up, the INSERT, both)",
     )
     parser.add_argument(
         "--before",
