@@ -74,6 +74,7 @@ class BotComponent(Component):
             clock=container.clock,
             default_locale=settings.locale,
             bulk_sessions=session_factory(container.bulk_engine) if container.bulk_engine else None,
+            read_sessions=session_factory(container.read_engine) if container.read_engine else None,
         )
         self.runtime = BotRuntime(options, deps, **runtime_options)
         self.webhook: webhook.WebhookReceiver | None = None

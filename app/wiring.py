@@ -14,7 +14,13 @@ from app.settings import Settings
 from core.clock import Clock, SystemClock
 from core.config import CoreConfig
 from core.context import Ctx
-from core.db import create_bulk_engine, create_engine, session_factory, session_scope
+from core.db import (
+    create_bulk_engine,
+    create_engine,
+    create_read_engine,
+    session_factory,
+    session_scope,
+)
 from core.drivers.phone_lookup import PhoneLookup, create_phone_lookup
 from telephony_webhooks.context import WebContext
 
@@ -35,6 +41,7 @@ class Container:
     config: CoreConfig
     clock: Clock
     bulk_engine: AsyncEngine | None = None  # the inbox processor's, on a SQLite file
+    read_engine: AsyncEngine | None = None  # read-only, for the outbox's call messages (SQLite)
     phone_lookup: PhoneLookup | None = None  # webhook caller look-ups without a session
     # The PBX inbox writer's turn at the SQLite write lock, for other writers of this process
     # (the bot's outbox sender); set while the HTTP app runs.
@@ -52,6 +59,7 @@ class Container:
             config=config,
             clock=clock or SystemClock(),
             bulk_engine=create_bulk_engine(settings.database_url),
+            read_engine=create_read_engine(settings.database_url),
             phone_lookup=create_phone_lookup(
                 settings.database_url, config=config, sessions=sessions
             ),
@@ -60,8 +68,9 @@ class Container:
     async def dispose(self) -> None:
         """Close every pooled connection (end of the process, command or test)."""
         await self.engine.dispose()
-        if self.bulk_engine is not None:
-            await self.bulk_engine.dispose()
+        for extra in (self.bulk_engine, self.read_engine):
+            if extra is not None:
+                await extra.dispose()
         if self.phone_lookup is not None:
             await self.phone_lookup.close()
 

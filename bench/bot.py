@@ -182,7 +182,7 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
         print("screen pop: no seeded extension, skipped")
         return
     bot = BotComponent(container)
-    app = container.http_app([bot])
+    app = container.http_app([bot], freeze_heap=True)  # as `perezvon run` does (app/heap.py)
     server, sock, serving = await serve_on_loopback(app, bot)
     # The PBX is another process (as it is in life): this event loop serves, it does not load.
     load = await start_load(
@@ -270,6 +270,28 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
     for label, values in (("  of which processing", processing), ("  of which sending", sending)):
         ms = [x * 1000 for x in values]
         print(f"{label}: p50 {pct(ms, 0.5):.0f} ms, p99 {pct(ms, 0.99):.0f} ms")
+    # The floor Telegram sets: a chat takes about one message a second. A card queued when its
+    # chat's budget was spent (the same salesperson rang several times within seconds) must
+    # wait for it; the others show what Perezvon itself adds.
+    chat_of = {}
+    for call in fake.sent("sendMessage"):
+        found = re.search(r"tel:(\+\d+)", call.text or "")
+        if found and found.group(1) not in chat_of:
+            chat_of[found.group(1)] = call.chat_id
+    paced = {
+        p
+        for p in accepted
+        if p in queued and p in chat_of and chat_budget_spent(fake, chat_of[p], queued[p] - wall)
+    }
+    free = [
+        (first_card[p] - wall - accepted[p]) * 1000
+        for p in accepted
+        if p in first_card and p not in paced
+    ]
+    print(
+        f"  cards queued while their chat's Telegram budget was spent: {len(paced)}; "
+        f"the other {len(free)}: p50 {pct(free, 0.5):.0f} ms, p99 {pct(free, 0.99):.0f} ms"
+    )
     # The post-call prompt: the end webhook's 200 -> the prompt (outcome buttons) at the fake.
     prompts: dict[str, float] = {}
     prompt_at: dict[str, float] = {}
@@ -298,6 +320,47 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
     for label, values in split:
         ms = [x * 1000 for x in values]
         print(f"{label}: p50 {pct(ms, 0.5):.0f} ms, p99 {pct(ms, 0.99):.0f} ms")
+    prompt_chat = {}
+    for call in fake.sent("sendMessage"):
+        if '"k:out:' in json.dumps(call.params.get("reply_markup") or ""):
+            digits = re.sub(r"[\s\-()\u00a0]", "", call.text or "")
+            for phone in ended:
+                if phone in digits and phone not in prompt_chat:
+                    prompt_chat[phone] = call.chat_id
+    paced = {
+        p
+        for p in matched
+        if p in prompt_chat and chat_budget_spent(fake, prompt_chat[p], prompts_queued[p] - wall)
+    }
+    free = [prompts[p] * 1000 for p in prompts if p not in paced]
+    print(
+        f"  prompts queued while their chat's Telegram budget was spent: {len(paced)}; "
+        f"the other {len(free)}: p50 {pct(free, 0.5):.0f} ms, p99 {pct(free, 0.99):.0f} ms"
+    )
+
+
+def chat_budget_spent(
+    fake: FakeTelegram, chat_id: Any, at: float, *, burst: int = 3, interval: float = 1.0
+) -> bool:
+    """Whether the chat's budget (the outbox's per-chat token bucket at its defaults: a burst
+    of 3, then one message a second) held less than one message at `at` (monotonic), replayed
+    from what the fake received for the chat before then (messages and edits)."""
+    sent = sorted(
+        c.at
+        for c in fake.calls
+        if c.chat_id == chat_id
+        and c.status == 200
+        and c.at < at
+        and c.method in ("sendMessage", "editMessageText", "copyMessage", "sendDocument")
+    )
+    tokens, last = float(burst), None
+    for moment in sent:
+        if last is not None:
+            tokens = min(burst, tokens + (moment - last) / interval)
+        tokens, last = tokens - 1, moment
+    if last is not None:
+        tokens = min(burst, tokens + (at - last) / interval)
+    return tokens < 1
 
 
 async def pbx_load(args: argparse.Namespace) -> None:

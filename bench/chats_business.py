@@ -223,7 +223,7 @@ async def polling_run(
 
 async def webhook_run(args: argparse.Namespace, container: Any, bot: Any) -> tuple[float, str]:
     """Webhook mode under uvicorn; the updates come from another process, as from Telegram."""
-    app = container.http_app([bot])
+    app = container.http_app([bot], freeze_heap=True)  # as `perezvon run` does (app/heap.py)
     server, sock, serving = await serve_on_loopback(app, bot, access_log=False)
     try:
         loader = await start_load(

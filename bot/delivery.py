@@ -5,15 +5,19 @@
    client chats (relays and answers), then the rest, and queued per chat; the claim loop runs
    every `poll_interval` and at once when `wake()` says a commit added notifications.
 2. Render: each chat's worker renders its rows (`bot.notifications.render`; None settles the
-   row as skipped), so a slow card never holds up another chat. A chat has two lanes: new
-   messages, and below them edits (step 4). Among new messages the screen pop goes first,
-   then the other call messages, then the rest, each kind in claim order: a card waits for no
-   reminder or digest queued before it.
+   row as skipped), so a slow card never holds up another chat. Call messages read through
+   `BotDeps.read_sessions` when the composition root made them (SQLite: on the event loop's
+   thread, read-only; a card's ten reads no longer wait for aiosqlite's thread twice each).
+   A chat has two lanes: new messages, and below them edits (step 4). Among new messages
+   the screen pop goes first, then the other call messages, then the rest, each kind in
+   claim order: a card waits for no reminder or digest queued before it.
 3. Send: each request waits for the chat's budget, then for the global limiter (an aiolimiter
-   leaky bucket, `rate` a second). Its turns go by urgency, then arrival: a call message
-   (URGENT_KINDS) waiting goes before every other new message of any chat, and new messages
-   before edits, so a screen pop never queues behind a hundred welcomes and relays to other
-   chats that wait for the same budget (at most the one request already at the limiter).
+   leaky bucket, `rate` a second). Its turns go by urgency, then arrival: a screen pop
+   first, then the other call messages (URGENT_KINDS: a post-call prompt, a missed call),
+   then every other new message of any chat, then edits, so a screen pop never queues
+   behind a hundred welcomes and relays to other chats that wait for the same budget, nor
+   behind the prompts of calls that have ended (at most the one request already at the
+   limiter).
    A chat's budget is a token bucket: `per_chat_burst` messages at once, then one per
    `per_chat_interval` (Telegram asks for about one message a second per chat and allows
    short bursts; a 429 is honoured anyway). Strict one-a-second
@@ -159,7 +163,7 @@ class _Item:
 class _Turn:
     """A request waiting for the global limiter (step 3): lower rank first, then arrival."""
 
-    rank: int  # 0: a call message, 1: another new message, 2: an edit
+    rank: int  # 0: a screen pop, 1: another call message, 2: another new message, 3: an edit
     order: int
     called: asyncio.Event = field(default_factory=asyncio.Event, compare=False)
 
@@ -399,9 +403,13 @@ class OutboxSender:
             )
 
     async def _render_one(self, row: Notification) -> Rendered | None:
-        """The message for a row, or None after settling a row there is nothing to send for."""
+        """The message for a row, or None after settling a row there is nothing to send for.
+        A call message reads through the read-only sessions when there are some (BotDeps)."""
+        sessions = self._deps.sessions
+        if row.kind in URGENT_KINDS and self._deps.read_sessions is not None:
+            sessions = self._deps.read_sessions
         try:
-            async with session_scope(self._deps.sessions) as session:
+            async with session_scope(sessions) as session:
                 rendered = await self._render(session, self._deps, row)
         except Exception as exc:
             log.exception("rendering notification %s (%s) failed", row.id, row.kind)
@@ -559,9 +567,7 @@ class OutboxSender:
                 # wait; one taken before that wait could let requests bunch up.
                 if (delay := self._chat_wait(chat_id)) > 0:
                     await asyncio.sleep(delay)
-                await self._global_turn(
-                    new_message=item.kind not in EDIT_KINDS, urgent=item.kind in URGENT_KINDS
-                )
+                await self._global_turn(new_message=item.kind not in EDIT_KINDS, kind=item.kind)
                 self._take_chat_token(chat_id)
                 outcome = await self._send(item, method, failing=unshown)
                 if outcome is None:
@@ -719,13 +725,17 @@ class OutboxSender:
         if isinstance(chat_id, int):
             self._take_chat_token(chat_id)
 
-    async def _global_turn(self, *, new_message: bool, urgent: bool = False) -> None:
+    async def _global_turn(self, *, new_message: bool, kind: str = "") -> None:
         """Wait for the global limiter, in turn by urgency, then arrival (step 3): only the
         first in line waits at the limiter. A new message waiting is counted, so that no edit
         takes the room it waits for (step 4)."""
-        turn = _Turn(
-            0 if urgent and new_message else 1 if new_message else 2, next(self._turn_order)
-        )
+        if not new_message:
+            rank = 3
+        elif kind == "incoming_call":  # the phone rings now: before the other call messages
+            rank = 0
+        else:
+            rank = 1 if kind in URGENT_KINDS else 2
+        turn = _Turn(rank, next(self._turn_order))
         heapq.heappush(self._turns, turn)
         self._global_waiting += new_message
         try:

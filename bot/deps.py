@@ -22,3 +22,7 @@ class BotDeps:
     # Sessions for many short writes (core.db.create_bulk_engine: SQLite on the event loop's
     # thread), used by the Business chats' group commit; None: `sessions`.
     bulk_sessions: async_sessionmaker[AsyncSession] | None = None
+    # Read-only sessions that never wait behind the loop's other work (core.db.
+    # create_read_engine: SQLite on the event loop's thread), used by the outbox to render
+    # call messages (the screen pop, the post-call prompt); None: `sessions`.
+    read_sessions: async_sessionmaker[AsyncSession] | None = None

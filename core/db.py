@@ -243,6 +243,21 @@ def create_bulk_engine(url: str, *, echo: bool = False) -> AsyncEngine | None:
     return create_inline_engine(database, pragmas=sqlite_pragmas, echo=echo)
 
 
+def create_read_engine(url: str, *, echo: bool = False) -> AsyncEngine | None:
+    """An engine for short reads that must not wait behind the event loop's other work (the
+    outbox renders screen pops and post-call prompts through it).
+
+    On a SQLite file: the inline driver, read-only, with deferred transactions (no write
+    lock, no write gate): a card's ten indexed reads take a few hundred microseconds where
+    each of them waited its turn twice through aiosqlite's thread on a busy loop. Otherwise
+    None: use the shared engine (asyncpg does not hop threads).
+    """
+    database = sqlite_file(url)
+    if database is None:
+        return None
+    return create_inline_engine(database, pragmas=sqlite_pragmas, echo=echo, read_only=True)
+
+
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
     """An async engine tuned for a server: WAL and foreign keys on SQLite, a pool on PostgreSQL."""
     if is_sqlite(url):

@@ -167,9 +167,18 @@ class InlineConnection:
 
 
 def create_inline_engine(
-    database: str, *, pragmas: Callable[[Any, Any], None], echo: bool = False
+    database: str,
+    *,
+    pragmas: Callable[[Any, Any], None],
+    echo: bool = False,
+    read_only: bool = False,
 ) -> AsyncEngine:
-    """An async engine on `InlineConnection`s to the SQLite file `database`."""
+    """An async engine on `InlineConnection`s to the SQLite file `database`.
+
+    `read_only`: for reads that must not wait (the screen pop's card): `query_only`
+    connections whose transactions begin deferred (a WAL snapshot at the first read) and
+    take neither the write lock nor this process' write gate, so they never queue behind a
+    writer. A write through it fails ("attempt to write a readonly database")."""
 
     async def connect() -> InlineConnection:
         # isolation_level=None: the module never opens transactions itself; the "begin"
@@ -185,15 +194,20 @@ def create_inline_engine(
         pragmas(dbapi_connection, record)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA busy_timeout=0")  # waits happen in _when_unlocked instead
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
+    event.listen(engine.sync_engine, "connect", on_connect)
+    if read_only:
+        event.listen(engine.sync_engine, "begin", lambda c: c.exec_driver_sql("BEGIN"))
+        return engine
     gated = os.path.abspath(database)
 
     def begin_immediate(connection: Connection) -> None:
         sqlite_gate.take(connection.info, gated)  # this process' writers queue in order
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
-    event.listen(engine.sync_engine, "connect", on_connect)
     event.listen(engine.sync_engine, "begin", begin_immediate)
     sqlite_gate.install(engine, gated, take_on_write=False)
     return engine

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiogram import Bot
 
 from bot.delivery import OutboxSender
@@ -50,16 +51,23 @@ async def test_answers_outside_the_outbox_wait_for_the_global_budget(
     assert spread < (2 * count) / RATE * 1.6
 
 
+@pytest.mark.parametrize("waiting", ["greeting", "post_call"], ids=["welcomes", "prompts"])
 async def test_a_screen_pop_goes_before_messages_of_other_chats_waiting_for_the_global_budget(
-    fake_tg: FakeTelegram, tg_bot: Bot, db: Db
+    fake_tg: FakeTelegram, tg_bot: Bot, db: Db, waiting: str
 ) -> None:
-    """Step 3: the global budget's turns go by urgency. Twenty-five new clients' welcomes wait
-    for it (each in its own chat, so no chat's budget holds them back); a pop queued then goes
-    next, not after them (at RATE a second, behind them it would wait five seconds)."""
+    """Step 3: the global budget's turns go by urgency. Twenty-five messages to other chats
+    wait for it — new clients' welcomes, or the post-call prompts of calls that have ended
+    (each in its own chat, so no chat's budget holds them back); a pop queued then goes next,
+    not after them (at RATE a second, behind them it would wait five seconds)."""
     deps = real_time_deps(db.sessions, db.config, ShiftedClock())
     sender = OutboxSender(tg_bot, deps, rate=RATE / 2, render=plain_render, poll_interval=0.05)
     count = 25
-    await queue(deps, [f"welcome {i}" for i in range(count)], chats=list(range(400, 400 + count)))
+    await queue(
+        deps,
+        [f"welcome {i}" for i in range(count)],
+        chats=list(range(400, 400 + count)),
+        kind=waiting,
+    )
     await sender.start()
     try:
         await fake_tg.wait_for("sendMessage", 3, within=5.0)

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import create_bulk_engine, session_factory, sqlite_file
+from core.db import create_bulk_engine, create_read_engine, session_factory, sqlite_file
 from core.drivers import sqlite_inline
 from core.drivers.sqlite_inline import InlineConnection
 
@@ -136,6 +136,33 @@ async def test_executemany_inserts_every_row(inline: tuple[AsyncEngine, str]) ->
     assert names(path) == [f"n{i}" for i in range(50)]
 
 
+async def test_the_read_engine_reads_while_a_writer_holds_the_lock_and_never_writes(
+    inline: tuple[AsyncEngine, str],
+) -> None:
+    """core.db.create_read_engine (the outbox's call messages): its transactions begin
+    deferred, so a read goes at once while a writer of this process holds the write gate
+    and the lock (the bulk engine's BEGIN IMMEDIATE would queue behind it), and it refuses
+    to write."""
+    engine, path = inline
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO t (name) VALUES ('committed')"))
+    reader = create_read_engine(f"sqlite+aiosqlite:///{path}")
+    assert reader is not None
+    try:
+        async with engine.connect() as writer:
+            await writer.execute(text("INSERT INTO t (name) VALUES ('in flight')"))
+            async with asyncio.timeout(1.0), session_factory(reader)() as session:
+                rows = await session.execute(text("SELECT name FROM t ORDER BY id"))
+                assert rows.scalars().all() == ["committed"]  # its snapshot: no dirty read
+            await writer.commit()
+        async with session_factory(reader)() as session:
+            with pytest.raises(OperationalError, match="readonly"):
+                await session.execute(text("INSERT INTO t (name) VALUES ('refused')"))
+    finally:
+        await reader.dispose()
+    assert names(path) == ["committed", "in flight"]
+
+
 @pytest.mark.parametrize(
     ("url", "path"),
     [
@@ -151,6 +178,7 @@ def test_only_a_plain_sqlite_file_gets_the_bulk_engine(url: str, path: str | Non
     assert sqlite_file(url) == path
     if path is None:
         assert create_bulk_engine(url) is None
+        assert create_read_engine(url) is None
 
 
 async def test_a_wait_can_be_bounded_per_call(tmp_path: Path) -> None:
