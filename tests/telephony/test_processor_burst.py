@@ -34,6 +34,29 @@ async def test_small_batches_while_requests_wait_full_ones_when_quiet(
     assert await processor.process_batch() == 0
 
 
+async def test_outside_a_burst_the_wait_for_a_quiet_moment_is_short(
+    pbx: Pbx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few hundred events a second are no burst: the processor waits for a moment with no
+    request being stored only IDLE_WAIT_SECONDS, not the burst's long yield, so a screen pop
+    in its batch is not held up for it."""
+    for n in range(5):
+        event = {"event": "ringing", "call_id": f"i-{n}", "direction": "in", "from": "+79160001122"}
+        response = await pbx.client.post(
+            "/webhooks/generic", json=event, headers={"x-perezvon-token": GENERIC_TOKEN}
+        )
+        assert response.status_code == 200
+    inbox: InboxWriter = pbx.app.state.pbx.inbox
+    processor = InboxProcessor(pbx.web, inbox=inbox)
+    monkeypatch.setattr(processor_module, "YIELD_TO_REQUESTS_SECONDS", 30.0)
+    monkeypatch.setattr(processor_module, "IDLE_WAIT_SECONDS", 0.05)
+    assert not inbox.in_burst()
+    inbox.idle.clear()  # a request is being stored, as at any moment under steady traffic
+    async with asyncio.timeout(10.0):  # the burst's yield would take 30 s
+        assert await processor.process_batch() == 5
+    inbox.idle.set()
+
+
 async def test_a_burst_is_big_commits_coming_and_ends_when_they_stop(pbx: Pbx) -> None:
     inbox: InboxWriter = pbx.app.state.pbx.inbox
     event = {"event": "ringing", "direction": "in", "from": "+79160001122"}
