@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.deps import BotDeps
 from bot.runtime import BotOptions, BotRuntime
+from core.conversations.business_writer import BusinessLogWriter
 from core.conversations.models import ChatMessage
 from core.db import create_engine, session_factory
 from tests.bot.helpers_clients import connected_unannounced
@@ -68,6 +70,47 @@ async def test_polling_asks_for_business_updates_and_logs_them(
 
     polls = [c for c in fake_tg.calls if c.method == "getUpdates"]
     assert set(polls[0].params["allowed_updates"]) >= BUSINESS_UPDATES
+
+
+async def test_a_polled_backlog_of_business_messages_shares_its_commits(
+    fake_tg: FakeTelegram,
+    bot_deps: BotDeps,
+    fsm_storage: BaseStorage,
+    db: Db,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A busy hour, or Telegram's backlog after an outage, arrives as one getUpdates answer of
+    many business messages: polling handles enough of them at once (POLLING_CONCURRENCY) that
+    the group commit (core/conversations/business_writer.py) logs them in a few transactions,
+    not eight at a time."""
+    account = await connected_unannounced(db, fake_tg, SELLER)
+    batches: list[int] = []
+    flush = BusinessLogWriter._flush
+
+    async def counted(self: BusinessLogWriter, batch: list[Any]) -> None:
+        batches.append(len(batch))
+        await flush(self, batch)
+
+    monkeypatch.setattr(BusinessLogWriter, "_flush", counted)
+    runtime = BotRuntime(
+        BotOptions(token=TOKEN, api_url=fake_tg.url), bot_deps, storage=fsm_storage
+    )
+    read = texts_logged(bot_deps.sessions)
+    await runtime.start()
+    try:
+        await runtime.wait_ready(within=5)
+        await fake_tg.push_update(account.hears(CLIENT, "first"))
+        await until(lambda: _equal(read, ["first"]))  # the chat and its contact are made
+        batches.clear()
+        await fake_tg.push_updates([account.hears(CLIENT, f"n{n}") for n in range(48)])
+        await until(lambda: _equal(read, ["first"] + [f"n{n}" for n in range(48)]))
+    finally:
+        await runtime.stop()
+    assert max(batches) >= 24, f"group commits of {batches}"
+
+
+async def _equal(read: Callable[[], Awaitable[list[str | None]]], expected: list[str]) -> bool:
+    return await read() == expected
 
 
 @pytest.mark.usefixtures("engine")  # a clean database (PostgreSQL is shared by the tests)

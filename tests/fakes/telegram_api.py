@@ -272,6 +272,15 @@ class FakeTelegram:
         self._failures.clear()
         self._raw_answers.clear()
 
+    async def push_updates(self, updates: list[dict[str, Any]]) -> None:
+        """Queue several updates at once: the next getUpdates answers them together (a backlog,
+        as Telegram holds after an outage or a busy minute)."""
+        async with self._changed:
+            for update in updates:
+                self._updates.append({**update, "update_id": self._next_update_id})
+                self._next_update_id += 1
+            self._changed.notify_all()
+
     async def push_update(self, update: dict[str, Any]) -> int:
         """Queue an update for getUpdates (or POST it to the webhook when one is set)."""
         update = dict(update)
