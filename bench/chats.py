@@ -47,6 +47,7 @@ from _stats import pct  # bench/ is on sys.path as the script's folder
 from sqlalchemy import select
 
 from app.bot_component import BotComponent
+from app.heap import freeze_startup_heap
 from app.settings import Settings
 from app.wiring import Container
 from core import migrate
@@ -259,6 +260,7 @@ async def main(args: argparse.Namespace) -> None:
     component = started(BotComponent(container), args)
     await component.start(container)
     await component.runtime.wait_ready()
+    freeze_startup_heap()  # as `perezvon run` does once it is up (app/heap.py)
 
     async def restart() -> None:
         nonlocal component
@@ -267,6 +269,7 @@ async def main(args: argparse.Namespace) -> None:
         component = started(BotComponent(container), args)
         await component.start(container)
         await component.runtime.wait_ready()
+        freeze_startup_heap()  # a restarted process freezes its start-up heap too
         run.restart = (began, time.monotonic())
 
     stop, load_done = asyncio.Event(), asyncio.Event()
