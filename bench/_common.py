@@ -104,3 +104,38 @@ async def until_serving(server: Any, bot: Any) -> None:
             break
         await asyncio.sleep(0.05)
     await bot.runtime.wait_ready()
+
+
+def budget_wait(
+    fake: Any,
+    sent: Any,
+    queued: float,
+    *,
+    burst: int = 3,
+    interval: float = 1.0,
+    reserve: float = 0.0,
+) -> float:
+    """Seconds the chat's budget (the outbox's per-chat token bucket at its defaults: a burst
+    of 3, then one message a second; `reserve`: tokens the kind leaves for a screen pop, 1
+    for grouped relays) kept `sent` (a call at the fake Bot API) from going after it was
+    `queued` (monotonic): replayed from the messages and edits the chat received before it,
+    the earliest moment a message could follow them, less `queued`. What is left of a
+    message's latency is what Perezvon itself added; this part is Telegram's ~1 message a
+    second per chat."""
+    before = sorted(
+        c.at
+        for c in fake.calls
+        if c is not sent
+        and c.chat_id == sent.chat_id
+        and c.status == 200
+        and c.at <= sent.at
+        and c.method in ("sendMessage", "editMessageText", "copyMessage", "sendDocument")
+    )
+    if not before:
+        return 0.0
+    tokens, last = float(burst), before[0]
+    for moment in before:
+        tokens = min(burst, tokens + (moment - last) / interval) - 1
+        last = moment
+    earliest = last + max(0.0, 1 + reserve - tokens) * interval
+    return max(0.0, earliest - queued)

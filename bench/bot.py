@@ -36,7 +36,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from _common import serve_on_loopback, start_load  # bench/ is on sys.path as the script's folder
+from _common import (
+    budget_wait,
+    serve_on_loopback,
+    start_load,
+)  # bench/ is on sys.path as the script's folder
 from _stats import pct  # bench/ is on sys.path as the script's folder
 from sqlalchemy import func, select, text
 
@@ -345,32 +349,6 @@ def report_budget_share(
         f"up to {max(waits or [0]) * 1000:.0f} ms; latency without that wait: "
         f"p50 {pct(rest, 0.5):.0f} ms, p99 {pct(rest, 0.99):.0f} ms"
     )
-
-
-def budget_wait(
-    fake: FakeTelegram, sent: Any, queued: float, *, burst: int = 3, interval: float = 1.0
-) -> float:
-    """Seconds the chat's budget (the outbox's per-chat token bucket at its defaults: a burst
-    of 3, then one message a second) kept `sent` (a call at the fake) from going after it was
-    `queued`: replayed from the messages and edits the chat received before it, the earliest
-    moment a message could follow them, less `queued`."""
-    before = sorted(
-        c.at
-        for c in fake.calls
-        if c is not sent
-        and c.chat_id == sent.chat_id
-        and c.status == 200
-        and c.at <= sent.at
-        and c.method in ("sendMessage", "editMessageText", "copyMessage", "sendDocument")
-    )
-    if not before:
-        return 0.0
-    tokens, last = float(burst), before[0]
-    for moment in before:
-        tokens = min(burst, tokens + (moment - last) / interval) - 1
-        last = moment
-    earliest = last + max(0.0, 1 - tokens) * interval
-    return max(0.0, earliest - queued)
 
 
 async def pbx_load(args: argparse.Namespace) -> None:

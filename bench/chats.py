@@ -42,7 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import add_salespeople  # bench/ is on sys.path as the script's folder
+from _common import add_salespeople, budget_wait  # bench/ is on sys.path as the script's folder
 from _stats import pct  # bench/ is on sys.path as the script's folder
 from sqlalchemy import select
 
@@ -87,6 +87,7 @@ class Run:
     pops_seen: dict[int, float] = field(default_factory=dict)
     restart: tuple[float, float] = (0.0, 0.0)
     queued: dict[int, float] = field(default_factory=dict)  # n -> relay queued (monotonic)
+    relay_call: dict[int, Any] = field(default_factory=dict)  # n -> first relay at the fake
     relay_messages: int = 0  # staff messages that showed client messages (grouped: fewer)
 
 
@@ -168,6 +169,7 @@ async def watch(
                     if n in run.relayed:
                         continue
                     run.relayed[n] = call.at
+                    run.relay_call[n] = call
                     if n % every == 0 and isinstance(call.result, dict):
                         to = int(call.result["message_id"])
                         own = STAFF_BASE * 10 + next(staff_ids)
@@ -291,7 +293,7 @@ async def main(args: argparse.Namespace) -> None:
     await split(container, run)
     await container.dispose()
     await fake.stop()
-    report(run, args)
+    report(run, args, fake)
     limits(fake)
 
 
@@ -340,7 +342,7 @@ async def split(container: Container, run: Run) -> None:
     run.queued = queued
 
 
-def report(run: Run, args: argparse.Namespace) -> None:
+def report(run: Run, args: argparse.Namespace, fake: FakeTelegram) -> None:
     begin, end = run.restart
     margin = 2.0  # seconds either side of the restart left out of the second line
 
@@ -364,6 +366,26 @@ def report(run: Run, args: argparse.Namespace) -> None:
     sending = [run.relayed[n] - at for n, at in run.queued.items() if n in run.relayed]
     print(figures("  of which pushed -> queued", handling))
     print(figures("  of which queued -> at the fake", sending))
+    # Telegram's ~1 message a second into each salesperson's chat (a grouped relay leaves one
+    # message of the burst for a screen pop): the wait that budget imposed, and the rest.
+    waits = {
+        n: budget_wait(fake, run.relay_call[n], at, reserve=1)
+        for n, at in run.queued.items()
+        if n in run.relay_call
+    }
+    bound = sum(1 for wait in waits.values() if wait > 0.001)
+    print(
+        f"    waited for the salesperson chat's Telegram budget: {bound} of {len(waits)}, "
+        f"p50 {pct([w * 1000 for w in waits.values()], 0.5):.0f} ms, "
+        f"max {max(waits.values() or [0]) * 1000:.0f} ms"
+    )
+    print(
+        figures(
+            "  relay without that wait",
+            [relay[n] - waits[n] for n in relay if n in waits and calm(run.pushed[n])],
+        )
+        + " (away from the restart)"
+    )
     print(figures("reply -> delivered to the client", list(answer.values())))
     print(
         figures("  away from the restart", [v for n, v in answer.items() if calm(run.replied[n])])
