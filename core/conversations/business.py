@@ -52,6 +52,10 @@ T = TypeVar("T")
 SEEN_CHATS = "business_chats"
 PENDING = "business_pending"
 CONNECTIONS = "business_connections"
+# Set by the group commit (business_writer) on a batch's session: a message is added without
+# asking first whether the chat has it. A redelivery then fails the batch at its commit on
+# uq_chat_messages_telegram, and the writer applies the batch again one by one, asking.
+BATCHED = "business_batched"
 
 
 @dataclass(frozen=True)
@@ -296,7 +300,10 @@ async def _insert(
     """One message, one statement: inserted unless the chat has it already (a redelivery)."""
     pending: set[tuple[int, int]] = ctx.session.info.setdefault(PENDING, set())
     key = (conversation.id, message.message_id)
-    if key in pending or await _logged_before(ctx, conversation.id, message.message_id):
+    if key in pending:
+        return False
+    batched = ctx.session.info.get(BATCHED, False)
+    if not batched and await _logged_before(ctx, conversation.id, message.message_id):
         return False
     text = message.text[:MAX_TEXT] if message.text is not None else None
     # Added, not inserted: a group commit's batch writes its messages in one statement.

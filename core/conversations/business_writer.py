@@ -10,9 +10,12 @@ locked" when a reader must become a writer). So each process logs them through o
 2. Whoever finds no flush running becomes the flusher: it takes up to `max_batch` queued
    units, runs them in one session in order and commits once, then takes the next batch,
    until the queue is empty. No background task outlives the updates.
-3. A batch that fails (a lost race for a new chat across instances, a database error) is
-   rolled back and its units run again one by one, each committed alone, so one bad update
-   fails alone. A caller's result (or error) is set only after its commit.
+3. A batch that fails (a lost race for a new chat across instances, a message delivered
+   again — a batch adds its messages without asking whether they are logged already, and
+   the unique index refuses a repeat at the commit —, a database error) is rolled back and
+   its units run again one by one, each committed alone and asking first, so one bad
+   update fails alone and a repeat is "duplicate". A caller's result (or error) is set
+   only after its commit.
 4. A flusher cancelled at shutdown fails what it had not committed: those updates were
    claimed, and claimed updates are handled at most once (core/telegram/updates.py).
 """
@@ -29,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import Clock
 from core.config import CoreConfig
 from core.context import Ctx
-from core.conversations.business import ChatRace, in_own_unit
+from core.conversations.business import BATCHED, ChatRace, in_own_unit
 from core.waiting import Waiting, answer, fail
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,7 @@ class BusinessLogWriter:
         results: list[Any] = []
         try:
             async with self._sessions() as session:
+                session.info[BATCHED] = True  # a redelivery fails the batch (step 3)
                 ctx = Ctx(session=session, config=self._config, clock=self._clock)
                 for queued in batch:
                     results.append(await queued.item(ctx))

@@ -76,6 +76,22 @@ async def test_updates_at_once_are_logged_in_few_commits_and_a_redelivery_once(
     assert commits <= 4  # 121 updates: the first alone, then batches of up to 50
 
 
+async def test_a_message_logged_by_an_earlier_batch_comes_again_among_new_ones(
+    writer: BusinessLogWriter, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A batch adds its messages without asking whether they are logged: the repeat makes
+    its commit fail, and the batch is applied again one by one, asking (step 3)."""
+    assert await writer.apply(lambda c: business.message_unit(c, "bc", said(1, 9300))) == "logged"
+    again = [said(1, 9300), *(said(n, 9300 + n % 3) for n in range(2, 12))]
+
+    outcomes = await asyncio.gather(
+        *(writer.apply(lambda c, m=m: business.message_unit(c, "bc", m)) for m in again)
+    )
+
+    assert outcomes == ["duplicate"] + ["logged"] * 10
+    assert await count(sessions) == 11
+
+
 async def test_a_failing_update_fails_alone_and_the_rest_of_its_batch_is_logged(
     writer: BusinessLogWriter, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
