@@ -4,7 +4,8 @@ and so does `setWebhook`; the updates Telegram then sends are logged."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -45,18 +46,29 @@ def texts_logged(sessions: async_sessionmaker) -> Callable[[], Awaitable[list[st
     return read
 
 
+@asynccontextmanager
+async def polling(
+    fake_tg: FakeTelegram, bot_deps: BotDeps, fsm_storage: BaseStorage
+) -> AsyncIterator[BotRuntime]:
+    """The bot's runtime long-polling the fake, ready, until the block ends."""
+    runtime = BotRuntime(
+        BotOptions(token=TOKEN, api_url=fake_tg.url), bot_deps, storage=fsm_storage
+    )
+    await runtime.start()
+    try:
+        await runtime.wait_ready(within=5)
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
 async def test_polling_asks_for_business_updates_and_logs_them(
     fake_tg: FakeTelegram, bot_deps: BotDeps, fsm_storage: BaseStorage, db: Db
 ) -> None:
     # Polling handles updates as concurrent tasks too: the message may come first (see below).
     account = await connected_unannounced(db, fake_tg, SELLER)
-    runtime = BotRuntime(
-        BotOptions(token=TOKEN, api_url=fake_tg.url), bot_deps, storage=fsm_storage
-    )
     read = texts_logged(bot_deps.sessions)
-    await runtime.start()
-    try:
-        await runtime.wait_ready(within=5)
+    async with polling(fake_tg, bot_deps, fsm_storage):
         await asyncio.wait_for(fake_tg.polled.wait(), 5)
         await fake_tg.push_update(account.connection())
         await fake_tg.push_update(account.hears(CLIENT, "hello over polling"))
@@ -65,8 +77,6 @@ async def test_polling_asks_for_business_updates_and_logs_them(
             return await read() == ["hello over polling"]
 
         await until(logged)
-    finally:
-        await runtime.stop()
 
     polls = [c for c in fake_tg.calls if c.method == "getUpdates"]
     assert set(polls[0].params["allowed_updates"]) >= BUSINESS_UPDATES
@@ -92,13 +102,8 @@ async def test_a_polled_backlog_of_business_messages_shares_its_commits(
         await flush(self, batch)
 
     monkeypatch.setattr(BusinessLogWriter, "_flush", counted)
-    runtime = BotRuntime(
-        BotOptions(token=TOKEN, api_url=fake_tg.url), bot_deps, storage=fsm_storage
-    )
     read = texts_logged(bot_deps.sessions)
-    await runtime.start()
-    try:
-        await runtime.wait_ready(within=5)
+    async with polling(fake_tg, bot_deps, fsm_storage):
         await fake_tg.push_update(account.hears(CLIENT, "first"))
         await until(lambda: _equal(read, ["first"]))  # the chat and its contact are made
         batches.clear()
@@ -106,8 +111,6 @@ async def test_a_polled_backlog_of_business_messages_shares_its_commits(
         # Handled concurrently: logged in the order their tasks reached the writer.
         expected = ["first", *sorted(f"n{n}" for n in range(48))]
         await until(lambda: _equal(read, expected), within=30.0)  # not a speed test
-    finally:
-        await runtime.stop()
     assert max(batches) >= 24, f"group commits of {batches}"
 
 

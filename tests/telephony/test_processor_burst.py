@@ -14,17 +14,24 @@ from tests.telephony.conftest import Pbx
 from tests.waits import wait_until
 
 
-async def test_small_batches_while_requests_wait_full_ones_when_quiet(
-    pbx: Pbx, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for n in range(50):
-        event = {"event": "ringing", "call_id": f"b-{n}", "direction": "in", "from": "+79160001122"}
+async def stored_calls(pbx: Pbx, prefix: str, count: int) -> tuple[InboxWriter, InboxProcessor]:
+    """`count` ringing calls stored in the inbox (none applied), and a processor over it."""
+    for n in range(count):
+        event = {"event": "ringing", "call_id": f"{prefix}-{n}", "direction": "in"}
         response = await pbx.client.post(
-            "/webhooks/generic", json=event, headers={"x-perezvon-token": GENERIC_TOKEN}
+            "/webhooks/generic",
+            json=event | {"from": "+79160001122"},
+            headers={"x-perezvon-token": GENERIC_TOKEN},
         )
         assert response.status_code == 200
     inbox: InboxWriter = pbx.app.state.pbx.inbox
-    processor = InboxProcessor(pbx.web, inbox=inbox)
+    return inbox, InboxProcessor(pbx.web, inbox=inbox)
+
+
+async def test_small_batches_while_requests_wait_full_ones_when_quiet(
+    pbx: Pbx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, processor = await stored_calls(pbx, "b", 50)
     monkeypatch.setattr(processor_module, "YIELD_TO_REQUESTS_SECONDS", 0.01)
 
     inbox.idle.clear()  # as if requests kept waiting for their rows to be stored
@@ -40,14 +47,7 @@ async def test_outside_a_burst_the_wait_for_a_quiet_moment_is_short(
     """A few hundred events a second are no burst: the processor waits for a moment with no
     request being stored only IDLE_WAIT_SECONDS, not the burst's long yield, so a screen pop
     in its batch is not held up for it."""
-    for n in range(5):
-        event = {"event": "ringing", "call_id": f"i-{n}", "direction": "in", "from": "+79160001122"}
-        response = await pbx.client.post(
-            "/webhooks/generic", json=event, headers={"x-perezvon-token": GENERIC_TOKEN}
-        )
-        assert response.status_code == 200
-    inbox: InboxWriter = pbx.app.state.pbx.inbox
-    processor = InboxProcessor(pbx.web, inbox=inbox)
+    inbox, processor = await stored_calls(pbx, "i", 5)
     monkeypatch.setattr(processor_module, "YIELD_TO_REQUESTS_SECONDS", 30.0)
     monkeypatch.setattr(processor_module, "IDLE_WAIT_SECONDS", 0.05)
     assert not inbox.in_burst()
