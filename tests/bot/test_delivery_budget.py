@@ -55,13 +55,13 @@ async def test_answers_outside_the_outbox_wait_for_the_global_budget(
 async def test_a_screen_pop_goes_before_messages_of_other_chats_waiting_for_the_global_budget(
     fake_tg: FakeTelegram, tg_bot: Bot, db: Db, waiting: str
 ) -> None:
-    """Step 3: the global budget's turns go by urgency. Twenty-five messages to other chats
-    wait for it — new clients' welcomes, or the post-call prompts of calls that have ended
-    (each in its own chat, so no chat's budget holds them back); a pop queued then goes next,
-    not after them (at RATE a second, behind them it would wait five seconds)."""
+    """Step 3: the global budget's turns go by urgency. Fifteen messages to other chats wait
+    for it — new clients' welcomes, or the post-call prompts of calls that have ended (each
+    in its own chat, so no chat's budget holds them back); a pop queued then goes next, not
+    after them (at RATE / 2 a second, behind them it would wait two to three seconds)."""
     deps = real_time_deps(db.sessions, db.config, ShiftedClock())
     sender = OutboxSender(tg_bot, deps, rate=RATE / 2, render=plain_render, poll_interval=0.05)
-    count = 25
+    count = 15
     await queue(
         deps,
         [f"welcome {i}" for i in range(count)],
