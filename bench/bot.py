@@ -224,13 +224,12 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
         p: received[(c, "ringing")] for p, c in ringing_calls.items() if (c, "ringing") in received
     }
     ended = {p: received[(c, "end")] for p, c in ringing_calls.items() if (c, "end") in received}
-    latencies: list[float] = []
-    seen: set[str] = set()
+    cards: dict[str, Any] = {}  # phone -> the first card for it at the fake
     for call in fake.sent("sendMessage"):
         found = re.search(r"tel:(\+\d+)", call.text or "")
-        if found and found.group(1) in accepted and found.group(1) not in seen:
-            seen.add(found.group(1))
-            latencies.append(call.at - accepted[found.group(1)])
+        if found and found.group(1) not in cards:
+            cards[found.group(1)] = call
+    latencies = [cards[p].at - accepted[p] for p in accepted if p in cards]
     # Where the time goes: accepted -> notification committed (the inbox processor), then
     # committed -> at the fake (the outbox sender).
     async with container.sessions() as session:
@@ -251,12 +250,7 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
     await serving
     sock.close()
     processing = [queued[p] - (accepted[p] + wall) for p in accepted if p in queued]
-    first_card = {}
-    for call in fake.sent("sendMessage"):
-        found = re.search(r"tel:(\+\d+)", call.text or "")
-        if found and found.group(1) not in first_card:
-            first_card[found.group(1)] = call.at + wall
-    sending = [first_card[p] - queued[p] for p in accepted if p in queued and p in first_card]
+    sending = [cards[p].at + wall - queued[p] for p in accepted if p in queued and p in cards]
     sent = len(fake.sent("sendMessage"))
     edited = len(fake.sent("editMessageText"))
     print(
@@ -277,28 +271,23 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
     # The floor Telegram sets: a chat takes about one message a second (the outbox: a burst of
     # 3, then one a second). A card for a salesperson rung several times within seconds waits
     # for that budget, whatever the sender does; what is left is what Perezvon itself adds.
-    cards = {}
-    for call in fake.sent("sendMessage"):
-        found = re.search(r"tel:(\+\d+)", call.text or "")
-        if found and found.group(1) in accepted and found.group(1) not in cards:
-            cards[found.group(1)] = call
     report_budget_share(
         "cards",
         fake,
         [(cards[p], accepted[p], queued[p] - wall) for p in accepted if p in cards and p in queued],
     )
     # The post-call prompt: the end webhook's 200 -> the prompt (outcome buttons) at the fake.
-    prompts: dict[str, float] = {}
-    prompt_at: dict[str, float] = {}
+    prompt_calls: dict[str, Any] = {}  # phone -> the first prompt for it at the fake
     for call in fake.sent("sendMessage"):
         if '"k:out:' not in json.dumps(call.params.get("reply_markup") or ""):
             continue
         # The number as the prompt writes it ("+7 999 325-00-30"), spaces and dashes dropped.
         digits = re.sub(r"[\s\-()\u00a0]", "", call.text or "")
-        for phone, at in ended.items():
-            if phone in digits and phone not in prompts:
-                prompts[phone] = call.at - at
-                prompt_at[phone] = call.at + wall
+        for phone in ended:
+            if phone in digits and phone not in prompt_calls:
+                prompt_calls[phone] = call
+    prompts = {p: call.at - ended[p] for p, call in prompt_calls.items()}
+    prompt_at = {p: call.at + wall for p, call in prompt_calls.items()}
     ms = [x * 1000 for x in prompts.values()]
     print(
         f"  end webhook received -> post-call prompt at the fake: p50 {pct(ms, 0.5):.0f} ms, "
@@ -315,13 +304,6 @@ async def screen_pop(args: argparse.Namespace, url: str, fake: FakeTelegram) -> 
     for label, values in split:
         ms = [x * 1000 for x in values]
         print(f"{label}: p50 {pct(ms, 0.5):.0f} ms, p99 {pct(ms, 0.99):.0f} ms")
-    prompt_calls = {}
-    for call in fake.sent("sendMessage"):
-        if '"k:out:' in json.dumps(call.params.get("reply_markup") or ""):
-            digits = re.sub(r"[\s\-()\u00a0]", "", call.text or "")
-            for phone in ended:
-                if phone in digits and phone not in prompt_calls:
-                    prompt_calls[phone] = call
     report_budget_share(
         "prompts",
         fake,
